@@ -1,0 +1,123 @@
+// Device acquisition: Dawn through the `webgpu` npm package in Node, `navigator.gpu` in
+// browsers. Both paths end in the same GPUDevice; everything else in runtime/ is shared.
+
+export interface DeviceOptions {
+  /** 'low-power' | 'high-performance'; forwarded to requestAdapter. */
+  powerPreference?: GPUPowerPreference;
+  /** Node only: Dawn backend ('vulkan', 'metal', 'd3d12', ...). Env: GRADMIX_BACKEND. */
+  backend?: string;
+  /** Node only: substring of the adapter name to pick (Dawn's `adapter=` option). Env: GRADMIX_ADAPTER. */
+  adapter?: string;
+  /** Print the adapter in use (vendor, architecture, description). Env: GRADMIX_VERBOSE=1. */
+  verbose?: boolean;
+}
+
+export interface AdapterDescription {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+}
+
+export class NoAdapterError extends Error {
+  constructor(detail: string) {
+    super(
+      `No WebGPU adapter found${detail ? ` (${detail})` : ''}.\n` +
+        'Without a GPU, WebGPU needs a software Vulkan driver: on Debian/Ubuntu install Mesa\'s lavapipe,\n' +
+        '  apt-get install mesa-vulkan-drivers libvulkan1   (Mesa >= 24; on Debian bookworm use -t bookworm-backports)\n' +
+        'or run `npm run setup`, which does this on Debian as root. To choose a backend or adapter set\n' +
+        'GRADMIX_BACKEND (vulkan, metal, d3d12) or GRADMIX_ADAPTER (part of the adapter name). In a browser,\n' +
+        'WebGPU must be enabled (Chromium: --enable-unsafe-webgpu where it is not on by default).',
+    );
+    this.name = 'NoAdapterError';
+  }
+}
+
+function env(name: string): string | undefined {
+  const proc = (globalThis as { process?: { env: Record<string, string | undefined> } }).process;
+  return proc?.env[name];
+}
+
+/** The GPU entry point: navigator.gpu in a browser, Dawn's `create()` in Node. */
+async function getGpu(options: DeviceOptions): Promise<GPU> {
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return nav.gpu;
+  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+  if (!isNode) throw new NoAdapterError('this browser does not expose navigator.gpu');
+  // A variable specifier keeps browser bundlers from trying to resolve the Node-only package.
+  const specifier = 'webgpu';
+  let dawn: { create: (opts: string[]) => GPU; globals: Record<string, unknown> };
+  try {
+    dawn = await import(/* @vite-ignore */ specifier);
+  } catch (e) {
+    throw new NoAdapterError(`the 'webgpu' npm package could not be loaded: ${(e as Error).message}`);
+  }
+  // Dawn's constructors (GPUBufferUsage, GPUMapMode, ...) are what kernels and readback refer to.
+  for (const [k, v] of Object.entries(dawn.globals)) {
+    if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
+  }
+  const flags: string[] = [];
+  const backend = options.backend ?? env('GRADMIX_BACKEND');
+  const adapter = options.adapter ?? env('GRADMIX_ADAPTER');
+  if (backend) flags.push(`backend=${backend}`);
+  if (adapter) flags.push(`adapter=${adapter}`);
+  return dawn.create(flags);
+}
+
+export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
+  const info = adapter.info;
+  return {
+    vendor: info?.vendor ?? '',
+    architecture: info?.architecture ?? '',
+    device: info?.device ?? '',
+    description: info?.description ?? '',
+  };
+}
+
+/** Limits the kernels need, raised to what the adapter offers (never above it). */
+function wantedLimits(adapter: GPUAdapter): Record<string, number> {
+  const l = adapter.limits;
+  return {
+    maxStorageBufferBindingSize: l.maxStorageBufferBindingSize,
+    maxBufferSize: l.maxBufferSize,
+    maxComputeWorkgroupStorageSize: l.maxComputeWorkgroupStorageSize,
+    maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+    maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
+    maxComputeWorkgroupSizeY: l.maxComputeWorkgroupSizeY,
+    maxStorageBuffersPerShaderStage: Math.min(l.maxStorageBuffersPerShaderStage, 10),
+    maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
+  };
+}
+
+export interface AcquiredDevice {
+  /**
+   * The GPU entry point. Held for the device's lifetime: with Dawn, a collected instance leaves
+   * the device's event processing pointing at freed memory (seen as a crash on the first submit).
+   */
+  instance: GPU;
+  device: GPUDevice;
+  adapter: GPUAdapter;
+  description: AdapterDescription;
+  hasTimestamps: boolean;
+}
+
+export async function acquireDevice(options: DeviceOptions = {}): Promise<AcquiredDevice> {
+  const gpu = await getGpu(options);
+  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference });
+  if (!adapter) throw new NoAdapterError('requestAdapter returned null');
+  const hasTimestamps = adapter.features.has('timestamp-query');
+  const device = await adapter.requestDevice({
+    requiredLimits: wantedLimits(adapter),
+    requiredFeatures: hasTimestamps ? ['timestamp-query'] : [],
+  });
+  const description = describeAdapter(adapter);
+  if (options.verbose ?? env('GRADMIX_VERBOSE') === '1') {
+    console.log(`gradmix: adapter ${formatAdapter(description)}`);
+  }
+  return { instance: gpu, device, adapter, description, hasTimestamps };
+}
+
+export function formatAdapter(d: AdapterDescription): string {
+  const parts = [d.vendor, d.architecture, d.device, d.description].filter((s) => s.length > 0);
+  return parts.length ? parts.join(' / ') : '(adapter gave no description)';
+}

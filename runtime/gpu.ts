@@ -1,0 +1,320 @@
+// The GPU layer: one device, a pipeline cache, a buffer pool, and a command batcher that
+// records dispatches into one compute pass until something needs their results (a readback)
+// or an upload must not overtake them. Knows nothing of tensors or autograd.
+import { acquireDevice, formatAdapter, type AcquiredDevice, type DeviceOptions, type AdapterDescription } from './device.js';
+import { BufferPool, type MemoryStats } from './buffer-pool.js';
+import { KernelError, kernelSpec, packUniform, type KernelSpec, type ParamValue } from './kernel-spec.js';
+
+export type Overrides = Record<string, number>;
+
+export interface BufferBinding {
+  buffer: GPUBuffer;
+  offset?: number;
+  size?: number;
+}
+
+export interface Dispatch {
+  /** Storage buffers by their WGSL variable name. */
+  bindings: Record<string, GPUBuffer | BufferBinding>;
+  /** Uniform struct fields by name. */
+  params?: Record<string, ParamValue>;
+  /** Workgroup counts; use `grid()` for 1-D problems larger than 65535 groups. */
+  workgroups: readonly [number, number?, number?];
+  /** Pipeline-overridable constants: each distinct set compiles (once) to its own pipeline. */
+  overrides?: Overrides;
+}
+
+export class GpuError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'GpuError';
+  }
+}
+
+interface CachedPipeline {
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+}
+
+const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment on every adapter seen
+const UNIFORM_ARENA_BYTES = 256 * 1024;
+const MAX_WORKGROUPS = 65535;
+
+/** Workgroups for `items` independent items, `perGroup` per workgroup, folded into 2-D past the limit. */
+export function grid(items: number, perGroup: number): [number, number, number] {
+  const groups = Math.max(1, Math.ceil(items / perGroup));
+  if (groups <= MAX_WORKGROUPS) return [groups, 1, 1];
+  return [MAX_WORKGROUPS, Math.ceil(groups / MAX_WORKGROUPS), 1];
+}
+
+function env(name: string): string | undefined {
+  return (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env[name];
+}
+
+export class Gpu {
+  readonly instance: GPU;
+  readonly device: GPUDevice;
+  readonly adapter: GPUAdapter;
+  readonly description: AdapterDescription;
+  readonly hasTimestamps: boolean;
+  readonly pool: BufferPool;
+  /** Print every dispatch and check each one in its own error scope (env GRADMIX_DEBUG=1). */
+  debug: boolean;
+
+  private pipelines = new Map<string, CachedPipeline>();
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private batchKernels: string[] = [];
+  private uniformArena: GPUBuffer;
+  private uniformStaging = new ArrayBuffer(UNIFORM_ARENA_BYTES);
+  private uniformView = new DataView(this.uniformStaging);
+  private uniformUsed = 0;
+  private pendingChecks: Promise<void>[] = [];
+  private asyncError: GpuError | null = null;
+  private staging = new Map<number, GPUBuffer[]>();
+  private lost = false;
+  dispatchCount = 0;
+  submitCount = 0;
+
+  constructor(acquired: AcquiredDevice) {
+    this.instance = acquired.instance;
+    this.device = acquired.device;
+    this.adapter = acquired.adapter;
+    this.description = acquired.description;
+    this.hasTimestamps = acquired.hasTimestamps;
+    this.debug = env('GRADMIX_DEBUG') === '1';
+    this.pool = new BufferPool(this.device, this.device.limits.maxBufferSize);
+    this.uniformArena = this.device.createBuffer({
+      size: UNIFORM_ARENA_BYTES,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+      label: 'uniform-arena',
+    });
+    this.device.addEventListener('uncapturederror', (ev) => {
+      const err = (ev as GPUUncapturedErrorEvent).error;
+      this.asyncError ??= new GpuError(`WebGPU error: ${err.message}`);
+    });
+    void this.device.lost.then((info) => {
+      this.lost = true;
+      if (info.reason !== 'destroyed') {
+        this.asyncError ??= new GpuError(`GPU device lost (${info.reason}): ${info.message}; last kernels: ${this.batchKernels.join(', ') || 'none'}`);
+      }
+    });
+  }
+
+  describe(): string {
+    return formatAdapter(this.description);
+  }
+
+  memory(): MemoryStats {
+    return this.pool.memory();
+  }
+
+  private pipelineFor(spec: KernelSpec, overrides: Overrides): CachedPipeline {
+    const keys = Object.keys(overrides).sort();
+    for (const k of keys) {
+      if (!spec.overrides.has(k)) {
+        throw new KernelError(spec.name, `unknown override '${k}'; the shader declares: ${[...spec.overrides].join(', ') || 'none'}`);
+      }
+    }
+    const key = spec.name + '|' + keys.map((k) => `${k}=${overrides[k]}`).join(',');
+    const hit = this.pipelines.get(key);
+    if (hit) return hit;
+    const label = keys.length ? `${spec.name}[${keys.map((k) => `${k}=${overrides[k]}`).join(',')}]` : spec.name;
+    const layout = this.device.createBindGroupLayout({
+      label,
+      entries: spec.bindings.map((b) => ({
+        binding: b.binding,
+        visibility: GPUShaderStage.COMPUTE,
+        buffer: { type: b.kind },
+      })),
+    });
+    const module = this.device.createShaderModule({ code: spec.source, label });
+    const pipeline = this.device.createComputePipeline({
+      label,
+      layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout], label }),
+      compute: { module, entryPoint: spec.entryPoint, constants: overrides },
+    });
+    const cached = { pipeline, layout };
+    this.pipelines.set(key, cached);
+    return cached;
+  }
+
+  /** Records one dispatch of a kernel; it runs when the batch is flushed. */
+  dispatch(kernel: string, d: Dispatch): void {
+    this.throwIfFailed();
+    const spec = kernelSpec(kernel);
+    for (const name of Object.keys(d.bindings)) {
+      if (!spec.bindings.some((b) => b.name === name && b.kind !== 'uniform')) {
+        throw new KernelError(kernel, `unknown binding '${name}'; the shader binds: ${spec.bindings.filter((b) => b.kind !== 'uniform').map((b) => b.name).join(', ')}`);
+      }
+    }
+    const [x, y = 1, z = 1] = d.workgroups;
+    for (const n of [x, y, z]) {
+      if (!Number.isInteger(n) || n < 0 || n > MAX_WORKGROUPS) throw new KernelError(kernel, `bad workgroup count ${n} in [${x}, ${y}, ${z}]`);
+    }
+    if (spec.uniform && this.uniformUsed + spec.uniform.size > UNIFORM_ARENA_BYTES) this.flush();
+    const uniformOffset = this.uniformUsed;
+    packUniform(spec, d.params ?? {}, this.uniformView, uniformOffset);
+    const { pipeline, layout } = this.pipelineFor(spec, d.overrides ?? {});
+    const entries: GPUBindGroupEntry[] = spec.bindings.map((b) => {
+      if (b.kind === 'uniform') {
+        return { binding: b.binding, resource: { buffer: this.uniformArena, offset: uniformOffset, size: spec.uniform!.size } };
+      }
+      const given = d.bindings[b.name];
+      if (!given) throw new KernelError(kernel, `missing binding '${b.name}'`);
+      const resource = 'buffer' in given ? given : { buffer: given };
+      return { binding: b.binding, resource };
+    });
+    if (spec.uniform) this.uniformUsed += Math.ceil(spec.uniform.size / UNIFORM_SLOT) * UNIFORM_SLOT;
+    if (x * y * z === 0) return;
+    if (this.debug) {
+      console.log(`gradmix: dispatch ${kernel} ${JSON.stringify(d.overrides ?? {})} [${x},${y},${z}] ${JSON.stringify(d.params ?? {})}`);
+      this.device.pushErrorScope('validation');
+    }
+    const bindGroup = this.device.createBindGroup({ layout, entries, label: kernel });
+    if (!this.pass) {
+      this.encoder = this.device.createCommandEncoder({ label: 'batch' });
+      this.pass = this.encoder.beginComputePass({ label: 'batch' });
+      this.device.pushErrorScope('out-of-memory');
+      this.device.pushErrorScope('validation');
+    }
+    this.pass.setPipeline(pipeline);
+    this.pass.setBindGroup(0, bindGroup);
+    this.pass.dispatchWorkgroups(x, y, z);
+    this.batchKernels.push(kernel);
+    this.dispatchCount++;
+    if (this.debug) {
+      const scope = this.device.popErrorScope();
+      this.trackScope(scope, () => `kernel '${kernel}'`);
+    }
+  }
+
+  private trackScope(scope: Promise<GPUError | null>, what: () => string): void {
+    const check = scope.then((err) => {
+      if (err) this.asyncError ??= new GpuError(`WebGPU ${err.constructor.name} in ${what()}: ${err.message}`);
+    });
+    this.pendingChecks.push(check);
+  }
+
+  /** Encodes a buffer-to-buffer copy in order with the batch's dispatches. */
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.endPass();
+    if (!this.encoder) {
+      this.encoder = this.device.createCommandEncoder({ label: 'batch' });
+      this.device.pushErrorScope('out-of-memory');
+      this.device.pushErrorScope('validation');
+    }
+    this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.batchKernels.push('copy');
+  }
+
+  private endPass(): void {
+    if (this.pass) {
+      this.pass.end();
+      this.pass = null;
+    }
+  }
+
+  /** Submits everything recorded so far. */
+  flush(): void {
+    if (!this.encoder) return;
+    this.endPass();
+    if (this.uniformUsed > 0) this.device.queue.writeBuffer(this.uniformArena, 0, this.uniformStaging, 0, this.uniformUsed);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.submitCount++;
+    this.encoder = null;
+    const kernels = this.batchKernels;
+    this.batchKernels = [];
+    this.uniformUsed = 0;
+    const names = () => `a batch of ${kernels.length} commands (kernels: ${[...new Set(kernels)].join(', ')})`;
+    this.trackScope(this.device.popErrorScope(), names);
+    this.trackScope(this.device.popErrorScope(), names);
+  }
+
+  private throwIfFailed(): void {
+    if (this.asyncError) throw this.asyncError;
+    if (this.lost) throw new GpuError('GPU device was destroyed or lost; call initGpu() again');
+  }
+
+  /** Waits for errors of everything submitted; throws the first one. */
+  async sync(): Promise<void> {
+    this.flush();
+    const checks = this.pendingChecks;
+    this.pendingChecks = [];
+    await Promise.all(checks);
+    await this.device.queue.onSubmittedWorkDone();
+    this.throwIfFailed();
+  }
+
+  /** Writes host data into a buffer, after (never before) the commands already recorded. */
+  write(buffer: GPUBuffer, data: ArrayBufferView, offset = 0): void {
+    this.throwIfFailed();
+    this.flush();
+    this.device.queue.writeBuffer(buffer, offset, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** Reads `bytes` from a buffer once every recorded command has run. */
+  async read(buffer: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
+    this.throwIfFailed();
+    const size = Math.max(256, 2 ** Math.ceil(Math.log2(Math.max(bytes, 4))));
+    const stage = this.staging.get(size)?.pop() ??
+      this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readback' });
+    const copyBytes = Math.ceil(bytes / 4) * 4;
+    this.copy(buffer, offset, stage, 0, copyBytes);
+    this.flush();
+    const checks = this.pendingChecks;
+    this.pendingChecks = [];
+    try {
+      await Promise.all(checks);
+      this.throwIfFailed();
+      await stage.mapAsync(GPUMapMode.READ, 0, copyBytes);
+      const out = stage.getMappedRange(0, copyBytes).slice(0, bytes);
+      stage.unmap();
+      return out;
+    } catch (e) {
+      this.throwIfFailed();
+      throw e;
+    } finally {
+      if (stage.mapState === 'unmapped') {
+        let list = this.staging.get(size);
+        if (!list) this.staging.set(size, (list = []));
+        list.push(stage);
+      }
+    }
+  }
+
+  destroy(): void {
+    if (this.lost) return;
+    this.pool.trim();
+    for (const list of this.staging.values()) for (const b of list) b.destroy();
+    this.uniformArena.destroy();
+    this.lost = true;
+    this.device.destroy();
+  }
+}
+
+let current: Gpu | null = null;
+let starting: Promise<Gpu> | null = null;
+
+/** The process-wide GPU, created on first use. */
+export async function initGpu(options: DeviceOptions = {}): Promise<Gpu> {
+  if (current) return current;
+  starting ??= acquireDevice(options).then((d) => (current = new Gpu(d)));
+  try {
+    return await starting;
+  } finally {
+    starting = null;
+  }
+}
+
+/** The GPU made by initGpu(); throws if there is none yet. */
+export function gpu(): Gpu {
+  if (!current) throw new GpuError('no GPU yet: await initGpu() first');
+  return current;
+}
+
+/** Destroys the device so a Node process can exit (Dawn keeps the event loop alive otherwise). */
+export function destroyGpu(): void {
+  current?.destroy();
+  current = null;
+}

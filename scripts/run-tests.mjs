@@ -1,0 +1,43 @@
+// Runs the uvu suites in test/ (optionally only files matching argv[2]) in one process, so all
+// share one GPU device, then prints the `N passed, N failed` line and releases the device.
+// Run through `node --import tsx` (npm test does) so the TypeScript tests load directly.
+import { readdirSync } from 'node:fs';
+import { join, dirname } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const filter = process.argv[2] ? new RegExp(process.argv[2]) : null;
+const files = readdirSync(join(root, 'test'))
+  .filter((f) => f.endsWith('.test.ts') && (!filter || filter.test(f)))
+  .sort();
+if (files.length === 0) {
+  console.error(`no test files match ${filter ?? '*.test.ts'}`);
+  process.exit(1);
+}
+
+globalThis.UVU_DEFER = 1;
+const uvu = await import('uvu');
+let captured = '';
+const write = process.stdout.write.bind(process.stdout);
+process.stdout.write = (chunk, ...rest) => {
+  captured += String(chunk);
+  return write(chunk, ...rest);
+};
+let idx = 0;
+for (const f of files) {
+  globalThis.UVU_INDEX = idx++;
+  globalThis.UVU_QUEUE.push([f]);
+  await import(pathToFileURL(join(root, 'test', f)).href);
+}
+await uvu.exec(process.env.BAIL === '1');
+process.stdout.write = write;
+
+const plain = captured.replace(/\x1b\[[0-9;]*m/g, '');
+const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0);
+const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? 0);
+const skipped = Number(/Skipped:\s+(\d+)/.exec(plain)?.[1] ?? 0);
+const failed = total - passed - skipped;
+const { destroyGpu } = await import('../runtime/gpu.ts');
+destroyGpu();
+console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
+process.exit(failed > 0 || total === 0 || process.exitCode ? 1 : 0);

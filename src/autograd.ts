@@ -1,0 +1,155 @@
+// Reverse-mode autograd in the micrograd style: each op records a node holding its inputs and
+// a closure that maps the output's gradient to its inputs' gradients; backward() walks the
+// nodes in reverse topological order and accumulates into the leaves' .grad.
+import { Tensor, formatShape } from './tensor.js';
+import { keep } from './scope.js';
+
+export interface GraphNode {
+  op: string;
+  inputs: readonly Tensor[];
+  /** Gradients for each input (null where an input needs none). Runs with grad recording off. */
+  backward: (grad: Tensor) => readonly (Tensor | null)[];
+}
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs fn without recording the graph (evaluation, optimiser updates, backward itself). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    const r = fn();
+    if (r instanceof Promise) {
+      // Restoring only after the promise settles would leak into unrelated work; async bodies
+      // must not create differentiable tensors after their first await.
+      return r.finally(() => undefined) as T;
+    }
+    return r;
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** Attaches a backward rule to an op's output when any input needs a gradient. */
+export function record(out: Tensor, op: string, inputs: readonly Tensor[], backward: GraphNode['backward']): Tensor {
+  if (gradEnabled && inputs.some((t) => t.requiresGrad)) {
+    out.requiresGrad = true;
+    out.node = { op, inputs, backward };
+  }
+  return out;
+}
+
+function topoOrder(root: Tensor): Tensor[] {
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  // Iterative DFS: ResNet graphs are deep enough to threaten the call stack.
+  const stack: [Tensor, number][] = [[root, 0]];
+  seen.add(root);
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const [t, i] = top;
+    const inputs = t.node?.inputs ?? [];
+    if (i < inputs.length) {
+      top[1]++;
+      const next = inputs[i];
+      if (next.requiresGrad && !seen.has(next)) {
+        seen.add(next);
+        stack.push([next, 0]);
+      }
+    } else {
+      order.push(t);
+      stack.pop();
+    }
+  }
+  return order;
+}
+
+export interface BackwardOptions {
+  /** Keep the graph so backward can run again through it. */
+  retainGraph?: boolean;
+}
+
+/**
+ * Accumulates d(root)/d(leaf) into every leaf's .grad. `grad` seeds the root's gradient and is
+ * required unless root has a single element.
+ */
+export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions = {}): void {
+  if (!root.requiresGrad) throw new Error('backward(): the tensor does not require grad (no input of its graph has requiresGrad)');
+  // Imported lazily: ops depend on this module.
+  const ops = opsForBackward;
+  if (!ops) throw new Error('backward(): ops not loaded');
+  const order = topoOrder(root);
+  // Every tensor held in `grads` is owned here (an alias where a rule passes a gradient through),
+  // so each can be disposed as soon as it has been consumed.
+  const grads = new Map<Tensor, Tensor>();
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    if (grad) {
+      if (grad.shape.join() !== root.shape.join()) throw new Error(`backward(): gradient shape ${formatShape(grad.shape)} does not match ${formatShape(root.shape)}`);
+      grads.set(root, alias(grad));
+    } else {
+      if (root.size !== 1) throw new Error(`backward(): a gradient is needed for non-scalar output of shape ${formatShape(root.shape)}`);
+      grads.set(root, ops.onesLike(root));
+    }
+    for (let k = order.length - 1; k >= 0; k--) {
+      const t = order[k];
+      const g = grads.get(t);
+      if (!g) continue;
+      grads.delete(t);
+      if (!t.node) {
+        // A leaf: accumulate into .grad, which outlives any scope.
+        if (t.grad) {
+          const sum = ops.add(t.grad, g);
+          t.grad.dispose();
+          g.dispose();
+          t.grad = keep(sum);
+        } else t.grad = keep(g);
+        continue;
+      }
+      const node = t.node;
+      const inputGrads = node.backward(g);
+      node.inputs.forEach((input, i) => {
+        const gi = inputGrads[i];
+        if (!gi || !input.requiresGrad) return;
+        if (gi.shape.join() !== input.shape.join()) {
+          throw new Error(`backward of '${node.op}': gradient ${formatShape(gi.shape)} for input ${i} of shape ${formatShape(input.shape)}`);
+        }
+        const mine = alias(gi);
+        const have = grads.get(input);
+        if (have) {
+          grads.set(input, ops.add(have, mine));
+          have.dispose();
+          mine.dispose();
+        } else grads.set(input, mine);
+      });
+      g.dispose();
+      for (const gi of inputGrads) gi?.dispose();
+      if (!options.retainGraph) t.node = null;
+    }
+  } finally {
+    gradEnabled = prev;
+    for (const g of grads.values()) g.dispose();
+  }
+}
+
+/** A second handle on the same storage, disposed independently. */
+function alias(t: Tensor): Tensor {
+  return new Tensor(t.shape, t.storage.retain(), t.dtype);
+}
+
+/** The few ops backward() itself needs, registered by src/ops to avoid an import cycle. */
+export interface BackwardOps {
+  add(a: Tensor, b: Tensor): Tensor;
+  onesLike(t: Tensor): Tensor;
+}
+
+let opsForBackward: BackwardOps | null = null;
+
+export function registerBackwardOps(ops: BackwardOps): void {
+  opsForBackward = ops;
+}

@@ -1,0 +1,127 @@
+// A tensor is a shape over a reference-counted GPU buffer (views such as reshape share it),
+// plus the autograd fields: requiresGrad, grad, and the node that produced it.
+import { gpu } from '../runtime/gpu.js';
+import type { GraphNode } from './autograd.js';
+import { track } from './scope.js';
+
+export type DType = 'float32' | 'int32';
+export type Shape = readonly number[];
+
+export function sizeOf(shape: Shape): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+export function formatShape(shape: Shape): string {
+  return `[${shape.join(', ')}]`;
+}
+
+function checkShape(shape: Shape): void {
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) throw new Error(`invalid shape ${formatShape(shape)}: dimensions must be non-negative integers`);
+  }
+}
+
+/** A GPU buffer shared by a tensor and its views; returned to the pool when the last one lets go. */
+export class Storage {
+  private refs = 1;
+  constructor(
+    readonly buffer: GPUBuffer,
+    readonly bytes: number,
+  ) {}
+  retain(): this {
+    this.refs++;
+    return this;
+  }
+  release(): void {
+    if (--this.refs === 0) gpu().pool.release(this.buffer);
+  }
+}
+
+let nextId = 1;
+
+export class Tensor {
+  readonly id = nextId++;
+  readonly shape: Shape;
+  readonly dtype: DType;
+  private storage_: Storage | null;
+  requiresGrad: boolean;
+  /** Accumulated gradient (leaf tensors with requiresGrad only). */
+  grad: Tensor | null = null;
+  /** How this tensor was computed; null for leaves and outside autograd. */
+  node: GraphNode | null = null;
+  /** Optional name, shown in errors (parameters carry theirs). */
+  name?: string;
+
+  constructor(shape: Shape, storage: Storage, dtype: DType = 'float32', requiresGrad = false) {
+    checkShape(shape);
+    this.shape = Object.freeze([...shape]);
+    this.storage_ = storage;
+    this.dtype = dtype;
+    this.requiresGrad = requiresGrad;
+    track(this);
+  }
+
+  /** A new, uninitialised tensor from the buffer pool. */
+  static empty(shape: Shape, dtype: DType = 'float32'): Tensor {
+    const bytes = sizeOf(shape) * 4;
+    const t = new Tensor(shape, new Storage(gpu().pool.acquire(bytes), bytes), dtype);
+    if (poisonNew && dtype === 'float32') poisonFill(t);
+    return t;
+  }
+
+  get size(): number {
+    return sizeOf(this.shape);
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  get disposed(): boolean {
+    return this.storage_ === null;
+  }
+
+  get storage(): Storage {
+    if (!this.storage_) throw new Error(`tensor${this.name ? ` '${this.name}'` : ''} ${formatShape(this.shape)} was used after dispose()`);
+    return this.storage_;
+  }
+
+  get buffer(): GPUBuffer {
+    return this.storage.buffer;
+  }
+
+  /** The values, read back asynchronously (flushes pending GPU work). */
+  async data(): Promise<Float32Array | Int32Array> {
+    const raw = await gpu().read(this.buffer, this.size * 4);
+    return this.dtype === 'int32' ? new Int32Array(raw) : new Float32Array(raw);
+  }
+
+  /** The single value of a one-element tensor. */
+  async item(): Promise<number> {
+    if (this.size !== 1) throw new Error(`item() needs a one-element tensor, got shape ${formatShape(this.shape)}`);
+    return (await this.data())[0];
+  }
+
+  /** Frees the tensor now (its buffer returns to the pool once no view uses it). */
+  dispose(): void {
+    if (!this.storage_) return;
+    this.storage_.release();
+    this.storage_ = null;
+    this.node = null;
+  }
+
+  toString(): string {
+    return `Tensor(${formatShape(this.shape)}, ${this.dtype}${this.requiresGrad ? ', requiresGrad' : ''})`;
+  }
+}
+
+// Tests set this so that any element an op forgets to write stays NaN and fails the comparison.
+let poisonNew = false;
+let poisonFill: (t: Tensor) => void = () => {};
+
+export function setPoisonNewTensors(on: boolean, fill?: (t: Tensor) => void): void {
+  poisonNew = on;
+  if (fill) poisonFill = fill;
+}
