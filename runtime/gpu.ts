@@ -101,6 +101,20 @@ export class Gpu {
     });
   }
 
+  /**
+   * Which family of kernel variants suits this adapter: 'register' (register-blocked, no
+   * workgroup memory or barriers) on CPU rasterisers such as lavapipe and SwiftShader, where
+   * barriers cost several times more than they save; 'tiled' (workgroup-memory tiles) on GPUs.
+   * GRADMIX_KERNEL_VARIANT=register|tiled overrides the choice.
+   */
+  get kernelVariant(): 'register' | 'tiled' {
+    const forced = env('GRADMIX_KERNEL_VARIANT');
+    if (forced === 'register' || forced === 'tiled') return forced;
+    const d = this.description;
+    const text = `${d.vendor} ${d.architecture} ${d.device} ${d.description}`.toLowerCase();
+    return /llvmpipe|lavapipe|swiftshader|software/.test(text) ? 'register' : 'tiled';
+  }
+
   describe(): string {
     return formatAdapter(this.description);
   }

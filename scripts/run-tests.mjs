@@ -6,6 +6,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+await import('./embed-kernels.mjs'); // tests always see the current kernels/*.wgsl
 const filter = process.argv[2] ? new RegExp(process.argv[2]) : null;
 const files = readdirSync(join(root, 'test'))
   .filter((f) => f.endsWith('.test.ts') && (!filter || filter.test(f)))
