@@ -26,7 +26,7 @@ export class NoAdapterError extends Error {
         'Without a GPU, WebGPU needs a software Vulkan driver: on Debian/Ubuntu install Mesa\'s lavapipe,\n' +
         '  apt-get install mesa-vulkan-drivers libvulkan1   (Mesa >= 24; on Debian bookworm use -t bookworm-backports)\n' +
         'or run `npm run setup`, which does this on Debian as root. To choose a backend or adapter set\n' +
-        'GRADMIX_BACKEND (vulkan, metal, d3d12) or GRADMIX_ADAPTER (part of the adapter name). In a browser,\n' +
+        'GRADMIX_BACKEND (vulkan, metal, d3d12) or GRADMIX_ADAPTER (an adapter name as Dawn lists them). In a browser,\n' +
         'WebGPU must be enabled (Chromium: --enable-unsafe-webgpu where it is not on by default).',
     );
     this.name = 'NoAdapterError';
@@ -61,7 +61,12 @@ async function getGpu(options: DeviceOptions): Promise<GPU> {
   const adapter = options.adapter ?? env('GRADMIX_ADAPTER');
   if (backend) flags.push(`backend=${backend}`);
   if (adapter) flags.push(`adapter=${adapter}`);
-  return dawn.create(flags);
+  try {
+    return dawn.create(flags);
+  } catch (e) {
+    // Dawn lists the available adapters/backends in this message.
+    throw new NoAdapterError(`Dawn rejected [${flags.join(', ')}]: ${(e as Error).message}`);
+  }
 }
 
 export function describeAdapter(adapter: GPUAdapter): AdapterDescription {
@@ -103,7 +108,13 @@ export interface AcquiredDevice {
 
 export async function acquireDevice(options: DeviceOptions = {}): Promise<AcquiredDevice> {
   const gpu = await getGpu(options);
-  const adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference });
+  let adapter: GPUAdapter | null;
+  try {
+    adapter = await gpu.requestAdapter({ powerPreference: options.powerPreference });
+  } catch (e) {
+    // Dawn rejects an unknown `adapter=`/`backend=` choice here, listing what is available.
+    throw new NoAdapterError((e as Error).message);
+  }
   if (!adapter) throw new NoAdapterError('requestAdapter returned null');
   const hasTimestamps = adapter.features.has('timestamp-query');
   const device = await adapter.requestDevice({

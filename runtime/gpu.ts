@@ -245,8 +245,13 @@ export class Gpu {
     this.trackScope(this.device.popErrorScope(), names);
   }
 
+  /** Throws a pending asynchronous GPU error once (the device stays usable after validation errors). */
   private throwIfFailed(): void {
-    if (this.asyncError) throw this.asyncError;
+    const err = this.asyncError;
+    if (err) {
+      this.asyncError = null;
+      throw err;
+    }
     if (this.lost) throw new GpuError('GPU device was destroyed or lost; call initGpu() again');
   }
 

@@ -6,7 +6,13 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-await import('./embed-kernels.mjs'); // tests always see the current kernels/*.wgsl
+await import('./embed-kernels.mjs');
+// Mesa warns on every start without a runtime dir; a private one keeps test output readable.
+if (!process.env.XDG_RUNTIME_DIR) {
+  const { mkdirSync } = await import('node:fs');
+  process.env.XDG_RUNTIME_DIR = join(process.env.TMPDIR ?? '/tmp', `gradmix-xdg-${process.getuid?.() ?? 0}`);
+  mkdirSync(process.env.XDG_RUNTIME_DIR, { recursive: true, mode: 0o700 });
+} // tests always see the current kernels/*.wgsl
 const filter = process.argv[2] ? new RegExp(process.argv[2]) : null;
 const files = readdirSync(join(root, 'test'))
   .filter((f) => f.endsWith('.test.ts') && (!filter || filter.test(f)))
