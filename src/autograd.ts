@@ -111,6 +111,10 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
         } else t.grad = keep(g);
         continue;
       }
+      if (t.retainGrad) {
+        t.grad?.dispose();
+        t.grad = keep(alias(g));
+      }
       const node = t.node;
       const inputGrads = node.backward(g);
       node.inputs.forEach((input, i) => {
@@ -135,6 +139,71 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
     gradEnabled = prev;
     for (const g of grads.values()) g.dispose();
   }
+}
+
+/**
+ * Gradients of `root` with respect to `targets` (any tensors of its graph, e.g. intermediate
+ * activations), as torch.autograd.grad: nothing is accumulated into leaves' .grad, and only the
+ * part of the graph that leads to a target is walked. Backward rules see inputs off those paths
+ * with requiresGrad false, so they skip work such as weight gradients. The graph is kept.
+ */
+export function grad(root: Tensor, targets: readonly Tensor[], seed?: Tensor): Tensor[] {
+  const ops = opsForBackward;
+  if (!ops) throw new Error('grad(): ops not loaded');
+  if (!root.requiresGrad) throw new Error('grad(): the tensor does not require grad');
+  const wanted = new Set(targets);
+  const order = topoOrder(root);
+  // order lists inputs before the tensors computed from them, so one pass settles reachability.
+  const leadsToTarget = new Set<Tensor>();
+  for (const t of order) {
+    if (wanted.has(t) || t.node?.inputs.some((i) => leadsToTarget.has(i))) leadsToTarget.add(t);
+  }
+  for (const t of targets) if (!leadsToTarget.has(t)) throw new Error(`grad(): a target ${formatShape(t.shape)} is not part of the graph`);
+  const grads = new Map<Tensor, Tensor>();
+  const found = new Map<Tensor, Tensor>();
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    if (!seed && root.size !== 1) throw new Error(`grad(): a seed gradient is needed for non-scalar output of shape ${formatShape(root.shape)}`);
+    grads.set(root, seed ? alias(seed) : ops.onesLike(root));
+    for (let k = order.length - 1; k >= 0; k--) {
+      const t = order[k];
+      const g = grads.get(t);
+      if (!g) continue;
+      grads.delete(t);
+      if (wanted.has(t)) found.set(t, alias(g));
+      const node = t.node;
+      if (!node || !node.inputs.some((i) => leadsToTarget.has(i))) {
+        g.dispose();
+        continue;
+      }
+      const saved = node.inputs.map((i) => i.requiresGrad);
+      node.inputs.forEach((i) => (i.requiresGrad = leadsToTarget.has(i)));
+      let inputGrads: readonly (Tensor | null)[];
+      try {
+        inputGrads = node.backward(g);
+      } finally {
+        node.inputs.forEach((i, j) => (i.requiresGrad = saved[j]));
+      }
+      node.inputs.forEach((input, i) => {
+        const gi = inputGrads[i];
+        if (!gi || !leadsToTarget.has(input)) return;
+        const mine = alias(gi);
+        const have = grads.get(input);
+        if (have) {
+          grads.set(input, ops.add(have, mine));
+          have.dispose();
+          mine.dispose();
+        } else grads.set(input, mine);
+      });
+      g.dispose();
+      for (const gi of inputGrads) gi?.dispose();
+    }
+  } finally {
+    gradEnabled = prev;
+    for (const g of grads.values()) g.dispose();
+  }
+  return targets.map((t) => found.get(t)!);
 }
 
 /** A second handle on the same storage, disposed independently. */

@@ -4,7 +4,7 @@ export { NoAdapterError, type DeviceOptions } from '../runtime/device.js';
 export { KernelError, registerKernelSource, kernelNames } from '../runtime/kernel-spec.js';
 export type { MemoryStats } from '../runtime/buffer-pool.js';
 export { Tensor, sizeOf, type Shape, type DType } from './tensor.js';
-export { backward, noGrad, isGradEnabled, record, type GraphNode } from './autograd.js';
+export { backward, grad, noGrad, isGradEnabled, record, type GraphNode } from './autograd.js';
 export { scope, keep } from './scope.js';
 export { tensor, randn, rand, type TensorOptions } from './creation.js';
 export { Rng } from './random.js';

@@ -49,6 +49,8 @@ export class Tensor {
   requiresGrad: boolean;
   /** Accumulated gradient (leaf tensors with requiresGrad only). */
   grad: Tensor | null = null;
+  /** Keep this non-leaf tensor's gradient in .grad during backward (as PyTorch's retain_grad()). */
+  retainGrad = false;
   /** How this tensor was computed; null for leaves and outside autograd. */
   node: GraphNode | null = null;
   /** Optional name, shown in errors (parameters carry theirs). */

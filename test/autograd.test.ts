@@ -1,0 +1,66 @@
+// The graph machinery itself: accumulation, retained intermediate gradients, grad() on
+// intermediate targets without touching leaves, scopes freeing intermediates.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { gpu } from '../runtime/gpu.js';
+import { grad } from '../src/autograd.js';
+import * as ops from '../src/ops/index.js';
+import { scope, keep } from '../src/scope.js';
+import { setupGpu, upload } from './helpers.js';
+
+const test = suite('autograd');
+test.before(setupGpu);
+
+const values = async (t: ops.Tensor) => Array.from(await t.data());
+
+test('retainGrad keeps an intermediate gradient', async () => {
+  const x = upload([1, 2, 3], [3], true);
+  const h = ops.mulScalar(x, 2);
+  h.retainGrad = true;
+  const loss = ops.sumAll(ops.square(h)); // dL/dh = 2h = 4x
+  ops.backward(loss);
+  assert.equal(await values(h.grad!), [4, 8, 12]);
+  assert.equal(await values(x.grad!), [8, 16, 24]);
+});
+
+test('grad() returns d(root)/d(targets) and leaves .grad of leaves alone', async () => {
+  const w = upload([0.5, -1, 2], [3], true);
+  const x = upload([1, 2, 3], [3]);
+  const a = ops.mul(x, w); // a = x*w
+  const b = ops.relu(a);
+  const loss = ops.sumAll(ops.square(b)); // dL/da = 2 relu(a) * [a > 0]
+  const [ga, gb] = grad(loss, [a, b]);
+  assert.equal(await values(ga), [1, 0, 12]);
+  assert.equal(await values(gb), [1, 0, 12]);
+  assert.is(w.grad, null, 'no gradient accumulated into the parameter');
+  // The graph is kept: an ordinary backward still works afterwards.
+  ops.backward(loss);
+  assert.equal(await values(w.grad!), [1, 0, 36]);
+});
+
+test('grad() rejects a target outside the graph', () => {
+  const x = upload([1], [1], true);
+  const other = upload([2], [1], true);
+  const loss = ops.sumAll(ops.square(x));
+  assert.throws(() => grad(loss, [other]), /not part of the graph/);
+});
+
+test('scope frees intermediates and keeps results', async () => {
+  await gpu().sync();
+  const before = gpu().memory().bytesLive;
+  const x = keep(upload([1, 2, 3], [3]));
+  const y = scope(() => ops.addScalar(ops.mulScalar(ops.exp(x), 2), 1));
+  assert.is(y.disposed, false);
+  assert.equal((await values(y)).map((v) => Math.round(v * 1000) / 1000), [1 + 2 * Math.E, 1 + 2 * Math.exp(2), 1 + 2 * Math.exp(3)].map((v) => Math.round(v * 1000) / 1000));
+  y.dispose();
+  x.dispose();
+  assert.is(gpu().memory().bytesLive, before);
+});
+
+test('using a disposed tensor is a clear error', () => {
+  const x = upload([1], [1]);
+  x.dispose();
+  assert.throws(() => ops.exp(x), /used after dispose/);
+});
+
+test.run();
