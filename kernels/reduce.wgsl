@@ -8,6 +8,7 @@
 // sum_chunks is the first of two passes for long sums with few outputs.
 
 override WG: u32 = 64u;
+const F32_MAX = 0x1.fffffep+127f;
 
 struct Params {
   outer: u32,
@@ -80,6 +81,8 @@ fn logsumexp(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
   let base = (i / p.inner) * p.len * p.inner + i % p.inner;
   var m = x[base];
   for (var j = 1u; j < p.len; j++) { m = max(m, x[base + j * p.inner]); }
+  // An infinite maximum is the answer itself (x - m would be inf - inf = NaN), as in PyTorch.
+  if (abs(m) > F32_MAX) { out[i] = m; return; }
   var s = 0.0;
   for (var j = 0u; j < p.len; j++) { s += exp(x[base + j * p.inner] - m); }
   out[i] = m + log(s);

@@ -9,3 +9,4 @@ export * from './shape.js';
 registerBackwardOps({ add, onesLike });
 export { backward, noGrad } from '../autograd.js';
 export { Tensor } from '../tensor.js';
+export * from './softmax.js';
