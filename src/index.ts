@@ -9,3 +9,6 @@ export { scope, keep } from './scope.js';
 export { tensor, randn, rand, type TensorOptions } from './creation.js';
 export { Rng } from './random.js';
 export * from './ops/index.js';
+export * from './optim/index.js';
+export * as checkpoint from './checkpoint/index.js';
+export { saveCheckpoint, loadCheckpoint, readCheckpoint, encodeCheckpoint, decodeCheckpoint, type Checkpoint, type DecodedCheckpoint } from './checkpoint/index.js';

@@ -1,0 +1,5 @@
+// Checkpoints: the .safetensors format (bytes in/out, browser-safe), the training-checkpoint
+// layout on top of it, and Node file helpers (atomic writes).
+export * from './safetensors.js';
+export * from './checkpoint.js';
+export * from './files.js';
