@@ -11,6 +11,7 @@
 //   gather_backward: dx[o, j, k] = sum over m with idx[m] == j of g[o, m, k] (float32): each
 //            output sums its own terms in index order, so duplicates accumulate without atomics,
 //            at a cost of dst_len reads of idx per output.
+// Bindings: ap (axis kernels) or pp (permute), x, idx, out; gather_backward: ap, idx, g, dx.
 // Dispatch: one invocation per element of out (of x for place, of dx for gather_backward), WG
 // threads per workgroup, folded into 2-D grids past 65535 workgroups.
 

@@ -68,7 +68,10 @@ export function meanAll(x: Tensor): Tensor {
   return record(out, 'meanAll', [x], (g) => [expand(g, x.shape, 1, x.size, 1, 1 / x.size)]);
 }
 
-/** Maximum along an axis; the gradient flows to the first maximal element (as PyTorch's max(dim)). */
+/**
+ * Maximum along an axis with the index of the first maximal element; the gradient flows to that
+ * element (as PyTorch's max(dim)). The backward pass reads `indices`: dispose it only after.
+ */
 export function max(x: Tensor, axis: number, keepDims = false): { values: Tensor; indices: Tensor } {
   requireFloat('max', x);
   const a = normAxis('max', axis, x.rank);
