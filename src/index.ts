@@ -12,3 +12,4 @@ export * from './ops/index.js';
 export * from './optim/index.js';
 export * as checkpoint from './checkpoint/index.js';
 export { saveCheckpoint, loadCheckpoint, readCheckpoint, encodeCheckpoint, decodeCheckpoint, type Checkpoint, type DecodedCheckpoint } from './checkpoint/index.js';
+export * from './osr/index.js';
