@@ -13,3 +13,4 @@ export * from './optim/index.js';
 export * as checkpoint from './checkpoint/index.js';
 export { saveCheckpoint, loadCheckpoint, readCheckpoint, encodeCheckpoint, decodeCheckpoint, type Checkpoint, type DecodedCheckpoint } from './checkpoint/index.js';
 export * from './osr/index.js';
+export * from './data/index.js';

@@ -1,0 +1,107 @@
+// Decoding one PNG or JPEG file (chosen by its magic bytes, not its extension) into planar
+// [0, 1] floats, and the bilinear resize used when a folder's images differ in size.
+import { basename } from 'node:path';
+import { PNG } from 'pngjs';
+import jpeg from 'jpeg-js';
+import { DataError } from './dataset.js';
+
+export interface RgbaImage {
+  width: number;
+  height: number;
+  /** 8-bit RGBA, row-major. */
+  data: Uint8Array;
+}
+
+const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+const JPEG_MAGIC = [0xff, 0xd8, 0xff];
+
+function startsWith(bytes: Uint8Array, magic: number[]): boolean {
+  return bytes.length >= magic.length && magic.every((b, i) => bytes[i] === b);
+}
+
+function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Decodes PNG or JPEG bytes to RGBA; a corrupt or truncated file throws naming the file. */
+export function decodeImage(bytes: Uint8Array, file: string): RgbaImage {
+  const name = basename(file);
+  if (startsWith(bytes, PNG_MAGIC)) {
+    try {
+      const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+      return { width: png.width, height: png.height, data: png.data };
+    } catch (err) {
+      throw new DataError(`${name}: cannot decode PNG (${errorText(err)}); the file is truncated or corrupt`);
+    }
+  }
+  if (startsWith(bytes, JPEG_MAGIC)) {
+    try {
+      // tolerantDecoding off: a truncated JPEG must fail rather than come back half grey.
+      const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, tolerantDecoding: false, maxMemoryUsageInMB: 1024 });
+      return { width: img.width, height: img.height, data: img.data };
+    } catch (err) {
+      throw new DataError(`${name}: cannot decode JPEG (${errorText(err)}); the file is truncated or corrupt`);
+    }
+  }
+  const head = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
+  throw new DataError(`${name}: not a PNG or JPEG file (starts with ${head || 'nothing: empty file'})`);
+}
+
+/**
+ * RGBA -> planar C x H x W floats in [0, 1]. Alpha is dropped; one channel is the ITU-R 601
+ * luma 0.299 R + 0.587 G + 0.114 B (what PIL's convert('L') computes, without its rounding).
+ */
+export function toPlanar(img: RgbaImage, channels: 1 | 3): Float32Array {
+  const { width: w, height: h, data } = img;
+  const plane = w * h;
+  const out = new Float32Array(channels * plane);
+  for (let p = 0; p < plane; p++) {
+    const r = data[4 * p] / 255;
+    const g = data[4 * p + 1] / 255;
+    const b = data[4 * p + 2] / 255;
+    if (channels === 1) {
+      out[p] = 0.299 * r + 0.587 * g + 0.114 * b;
+    } else {
+      out[p] = r;
+      out[plane + p] = g;
+      out[2 * plane + p] = b;
+    }
+  }
+  return out;
+}
+
+/** Bilinear resize of planar C x h x w to C x H x W with half-pixel centres (align_corners=False). */
+export function resizeBilinear(src: Float32Array, c: number, h: number, w: number, H: number, W: number): Float32Array {
+  if (h === H && w === W) return src;
+  const out = new Float32Array(c * H * W);
+  const axis = (outSize: number, inSize: number) => {
+    const lo = new Int32Array(outSize);
+    const hi = new Int32Array(outSize);
+    const frac = new Float32Array(outSize);
+    const scale = inSize / outSize;
+    for (let i = 0; i < outSize; i++) {
+      const x = Math.max(0, (i + 0.5) * scale - 0.5);
+      lo[i] = Math.min(Math.floor(x), inSize - 1);
+      hi[i] = Math.min(lo[i] + 1, inSize - 1);
+      frac[i] = x - lo[i];
+    }
+    return { lo, hi, frac };
+  };
+  const ys = axis(H, h);
+  const xs = axis(W, w);
+  for (let ch = 0; ch < c; ch++) {
+    const s = ch * h * w;
+    for (let y = 0; y < H; y++) {
+      const r0 = s + ys.lo[y] * w;
+      const r1 = s + ys.hi[y] * w;
+      const fy = ys.frac[y];
+      for (let x = 0; x < W; x++) {
+        const fx = xs.frac[x];
+        const top = src[r0 + xs.lo[x]] * (1 - fx) + src[r0 + xs.hi[x]] * fx;
+        const bottom = src[r1 + xs.lo[x]] * (1 - fx) + src[r1 + xs.hi[x]] * fx;
+        out[(ch * H + y) * W + x] = top * (1 - fy) + bottom * fy;
+      }
+    }
+  }
+  return out;
+}

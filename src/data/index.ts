@@ -1,0 +1,17 @@
+// Data sets, loaders, open-set protocols and batching (host side, no GPU).
+export {
+  type Dataset, DataError, UNKNOWN_LABEL, imageSize, checkDataset, subset, indicesOfClasses, filterClasses, concatDatasets, padImages, classCounts,
+} from './dataset.js';
+export { readDataFile } from './files.js';
+export { MNIST_CLASS_NAMES, parseIdxImages, parseIdxLabels, loadIdxPair, loadMnistIdx } from './idx.js';
+export { CIFAR10_CLASS_NAMES, loadCifar10, loadCifar100, type Cifar100Dataset } from './cifar.js';
+export { loadSvhn, svhnFromMat } from './svhn.js';
+export { readMat, type MatArray } from './mat.js';
+export { decodeImage, toPlanar, resizeBilinear, type RgbaImage } from './images.js';
+export { loadImageFolder, listImageFolder, loadTinyImageNet, type ImageFolderOptions } from './image-folder.js';
+export { MNIST_MEAN, MNIST_STD, loadMnistMini, readMnistDigits, mnistDigitsDir, type MnistMini } from './mnist-mini.js';
+export {
+  PROTOCOL_NAMES, PROTOCOLS, protocolInfo, knownClasses, unknownClasses, remapLabels, openSet, loadProtocol,
+  type ProtocolName, type ProtocolInfo, type OpenSetData, type SourceData, type LoadProtocolOptions,
+} from './protocols.js';
+export { batches, epochOrder, batchesPerEpoch, gatherBatch, type Batch, type BatchOptions } from './batches.js';
