@@ -83,7 +83,7 @@ function refCrossEntropyRows(x: Float64Array, labels: number[], c: number): Floa
 }
 
 const CE_SHAPES: [number, number][] = [[1, 1], [1, 7], [7, 3], [65, 10], [3, 127], [5, 2]];
-const reductions: [ops.Reduction, (rows: Float64Array) => Float64Array][] = [
+const reductions: [ops.CrossEntropyReduction, (rows: Float64Array) => Float64Array][] = [
   ['mean', (r) => Float64Array.of(r.reduce((s, v) => s + v, 0) / r.length)],
   ['sum', (r) => Float64Array.of(r.reduce((s, v) => s + v, 0))],
   ['none', (r) => r],
@@ -144,7 +144,7 @@ test('crossEntropy: bad shapes and dtypes are clear errors', () => {
     assert.throws(() => ops.crossEntropy(x, ints([0, 1, 2, 0], [2, 2])), /labels of shape \[2, 2\] do not match/);
     assert.throws(() => ops.crossEntropy(x, tensor([0, 1, 2, 0], [4])), /crossEntropy: labels must be an int32 tensor, got float32/);
     assert.throws(() => ops.crossEntropy(ops.zeros([4]), ints([0], [1])), /crossEntropy: logits must be \[N, C\], got shape \[4\]/);
-    assert.throws(() => ops.crossEntropy(x, ints([0, 1, 2, 0], [4]), 'avg' as ops.Reduction), /reduction must be/);
+    assert.throws(() => ops.crossEntropy(x, ints([0, 1, 2, 0], [4]), 'avg' as ops.CrossEntropyReduction), /reduction must be/);
     assert.throws(() => ops.softmax(x, 2), /softmax: axis 2 is out of range for a tensor of rank 2/);
     assert.throws(() => ops.logSoftmax(x, -3), /logSoftmax: axis -3 is out of range/);
   });

@@ -35,7 +35,7 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
   return softmaxFamily('logSoftmax', x, axis);
 }
 
-export type Reduction = 'mean' | 'sum' | 'none';
+export type CrossEntropyReduction = 'mean' | 'sum' | 'none';
 
 /**
  * Cross-entropy of logits [N, C] against int32 class labels [N]: per row
@@ -43,7 +43,7 @@ export type Reduction = 'mean' | 'sum' | 'none';
  * per row ('none', shape [N]). Labels are not checked on the host (that would need a readback):
  * a label outside [0, C) makes its row's loss and gradient NaN, so the loss shows the mistake.
  */
-export function crossEntropy(logits: Tensor, labels: Tensor, reduction: Reduction = 'mean'): Tensor {
+export function crossEntropy(logits: Tensor, labels: Tensor, reduction: CrossEntropyReduction = 'mean'): Tensor {
   requireFloat('crossEntropy', logits);
   if (logits.rank !== 2) throw new Error(`crossEntropy: logits must be [N, C], got shape ${formatShape(logits.shape)}`);
   if (labels.dtype !== 'int32') throw new Error(`crossEntropy: labels must be an int32 tensor, got ${labels.dtype}`);
