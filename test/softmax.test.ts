@@ -4,7 +4,7 @@ import * as ops from '../src/ops/index.js';
 import { tensor } from '../src/creation.js';
 import { scope } from '../src/scope.js';
 import type { Rng } from '../src/random.js';
-import { FORWARD_TOL, assertClose, read, seeded, setupGpu, upload } from './helpers.js';
+import { read, seeded, setupGpu, upload } from './helpers.js';
 import { checkOp } from './check-op.js';
 import { mapRows, rowLogsumexp } from './axis-ref.js';
 
