@@ -12,6 +12,10 @@ import {
   decodeSafetensors,
   encodeSafetensors,
   float32Tensor,
+  int64Tensor,
+  toFloat32,
+  toInt32,
+  type HostTensor,
   loadCheckpoint,
   loadStateDictInto,
   readCheckpoint,
@@ -222,6 +226,25 @@ test('corrupt files are clear errors naming the file and the tensor', async () =
       assert.match(text, message, `${name}: ${text}`);
     }
   }
+});
+
+test('every safetensors dtype reads as float32; integer reads are range-checked', () => {
+  const host = (dtype: HostTensor['dtype'], shape: number[], bytes: number[]): HostTensor => ({ dtype, shape, data: new Uint8Array(bytes) });
+  const cases: [HostTensor, number[]][] = [
+    [host('BF16', [2], [0xc0, 0x3f, 0x80, 0xbf]), [1.5, -1]],
+    [host('I32', [1], [0xf9, 0xff, 0xff, 0xff]), [-7]],
+    [host('I16', [1], [0x00, 0x80]), [-32768]],
+    [host('I8', [2], [0xfd, 0x05]), [-3, 5]],
+    [host('U8', [2], [200, 0]), [200, 0]],
+    [host('BOOL', [2], [1, 0]), [1, 0]],
+    [int64Tensor([2], [-5, 2 ** 40]), [-5, 2 ** 40]],
+  ];
+  for (const [t, want] of cases) {
+    const bytes = encodeSafetensors([['x', t]]);
+    assert.equal(Array.from(toFloat32(decodeSafetensors(bytes).tensors.get('x')!)), want, t.dtype);
+  }
+  assert.throws(() => toInt32(int64Tensor([1], [2 ** 40]), 'x'), /x: value 1099511627776 at index 0 does not fit int32/);
+  assert.throws(() => toInt32(float32Tensor([1], new Float32Array([1])), 'x'), /x: cannot read F32 data as integers/);
 });
 
 const hasTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;

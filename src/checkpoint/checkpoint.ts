@@ -6,7 +6,8 @@
 //   `__optimizer__.0.exp_avg`), PyTorch's state[index][slot];
 // - metadata: `format: pt`, and `gradmix.optimizer` = JSON {kind, steps, options, counters} (the
 //   step counts and hyper-parameters), plus any string metadata of the caller's.
-// Loading validates names and shapes against the model before writing anything.
+// Loading validates names and shapes against the model before writing anything. A schedule's
+// position is the optimiser's `steps` (or the caller's own metadata, e.g. the epoch).
 import { gpu } from '../../runtime/gpu.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { tensor } from '../creation.js';
