@@ -4,7 +4,7 @@
 // GPU step (prefetch): gathering runs on a macrotask, which the event loop reaches while the
 // caller is suspended on a GPU promise, so the copy overlaps the device's work.
 import { Rng } from '../random.js';
-import { imageSize, type Dataset } from './dataset.js';
+import { valuesPerImage, type Dataset } from './dataset.js';
 
 export interface Batch {
   /** size x C x H x W floats, freshly allocated (safe to keep or hand to an upload). */
@@ -52,7 +52,7 @@ export function batchesPerEpoch(n: number, batchSize: number, dropLast = false):
 
 /** Copies the samples at `indices` into fresh batch arrays. */
 export function gatherBatch(ds: Dataset, indices: Int32Array): Pick<Batch, 'images' | 'labels' | 'indices' | 'size'> {
-  const per = imageSize(ds);
+  const per = valuesPerImage(ds);
   const images = new Float32Array(indices.length * per);
   const labels = new Int32Array(indices.length);
   for (let i = 0; i < indices.length; i++) {

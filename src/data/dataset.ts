@@ -23,13 +23,13 @@ export class DataError extends Error {
   override name = 'DataError';
 }
 
-export function imageSize(ds: Pick<Dataset, 'channels' | 'height' | 'width'>): number {
+export function valuesPerImage(ds: Pick<Dataset, 'channels' | 'height' | 'width'>): number {
   return ds.channels * ds.height * ds.width;
 }
 
 /** Checks the invariants a consumer relies on (array lengths agree with n and the image shape). */
 export function checkDataset(ds: Dataset, what = 'dataset'): void {
-  const per = imageSize(ds);
+  const per = valuesPerImage(ds);
   if (ds.images.length !== ds.n * per) {
     throw new DataError(`${what}: images hold ${ds.images.length} values, expected ${ds.n} x ${ds.channels}x${ds.height}x${ds.width} = ${ds.n * per}`);
   }
@@ -38,15 +38,15 @@ export function checkDataset(ds: Dataset, what = 'dataset'): void {
 }
 
 /** The images at `indices`, in that order (copies). */
-export function subset(ds: Dataset, indices: ArrayLike<number>): Dataset {
-  const per = imageSize(ds);
+export function subsetDataset(ds: Dataset, indices: ArrayLike<number>): Dataset {
+  const per = valuesPerImage(ds);
   const n = indices.length;
   const images = new Float32Array(n * per);
   const labels = new Int32Array(n);
   const source = ds.sourceLabels ? new Int32Array(n) : undefined;
   for (let i = 0; i < n; i++) {
     const j = indices[i];
-    if (!(j >= 0 && j < ds.n)) throw new RangeError(`subset: index ${j} is outside 0..${ds.n - 1}`);
+    if (!(j >= 0 && j < ds.n)) throw new RangeError(`subsetDataset: index ${j} is outside 0..${ds.n - 1}`);
     images.set(ds.images.subarray(j * per, (j + 1) * per), i * per);
     labels[i] = ds.labels[j];
     if (source) source[i] = ds.sourceLabels![j];
@@ -64,7 +64,7 @@ export function indicesOfClasses(labels: Int32Array, classes: readonly number[])
 
 /** The samples of `classes` (in data set order), labels unchanged. */
 export function filterClasses(ds: Dataset, classes: readonly number[]): Dataset {
-  return subset(ds, indicesOfClasses(ds.labels, classes));
+  return subsetDataset(ds, indicesOfClasses(ds.labels, classes));
 }
 
 /** Data sets of one image shape, one after another. Class names are kept only when all agree. */
@@ -77,7 +77,7 @@ export function concatDatasets(parts: readonly Dataset[]): Dataset {
     }
   }
   const n = parts.reduce((s, p) => s + p.n, 0);
-  const per = imageSize(first);
+  const per = valuesPerImage(first);
   const images = new Float32Array(n * per);
   const labels = new Int32Array(n);
   const withSource = parts.every((p) => p.sourceLabels);

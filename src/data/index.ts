@@ -1,6 +1,6 @@
 // Data sets, loaders, open-set protocols and batching (host side, no GPU).
 export {
-  type Dataset, DataError, UNKNOWN_LABEL, imageSize, checkDataset, subset, indicesOfClasses, filterClasses, concatDatasets, padImages, classCounts,
+  type Dataset, DataError, UNKNOWN_LABEL, valuesPerImage, checkDataset, subsetDataset, indicesOfClasses, filterClasses, concatDatasets, padImages, classCounts,
 } from './dataset.js';
 export { readDataFile } from './files.js';
 export { MNIST_CLASS_NAMES, parseIdxImages, parseIdxLabels, loadIdxPair, loadMnistIdx } from './idx.js';
