@@ -93,7 +93,11 @@ export async function* batches(ds: Dataset, opts: BatchOptions): AsyncGenerator<
   const ahead: Promise<Batch>[] = [];
   let next = startBatch;
   const fill = () => {
-    while (next < count && ahead.length < prefetch) ahead.push(soon(next++));
+    while (next < count && ahead.length < prefetch) {
+      const p = soon(next++);
+      p.catch(() => undefined); // a consumer that stops early never awaits it: no unhandled rejection
+      ahead.push(p);
+    }
   };
   for (let index = startBatch; index < count; index++) {
     fill();

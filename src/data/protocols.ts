@@ -37,7 +37,11 @@ const CIFAR10_SPLITS = [
   [8, 6, 1, 9, 0, 7],
   [2, 4, 1, 7, 9, 6],
 ];
-/** CIFAR+N: 4 known CIFAR-10 classes (non-animal ones), unknown = N animal classes of CIFAR-100. */
+/**
+ * CIFAR+N: 4 known CIFAR-10 classes, N unknown CIFAR-100 classes (fine-label indices). Neal et
+ * al. describe non-animal known and animal unknown classes; the published index lists that every
+ * later work (and SPEC.md) uses do not follow that description, and are used as published.
+ */
 const CIFAR_PLUS_KNOWN = [
   [4, 7, 9, 1],
   [6, 7, 1, 9],
