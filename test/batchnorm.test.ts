@@ -1,0 +1,190 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import * as ops from '../src/ops/index.js';
+import { scope } from '../src/scope.js';
+import type { Rng } from '../src/random.js';
+import { FORWARD_TOL, assertClose, randomArray, read, seeded, setupGpu, upload } from './helpers.js';
+import { checkOp } from './check-op.js';
+
+const test = suite('batchnorm');
+test.before(setupGpu);
+
+type Shape4 = [number, number, number, number];
+
+interface RefOptions {
+  training: boolean;
+  momentum?: number;
+  eps?: number;
+  relu?: boolean;
+}
+
+/** Float64 BatchNorm2d with PyTorch semantics; returns the output and the updated running stats. */
+function bnRef(x: Float64Array, w: Float64Array, b: Float64Array, rm: Float64Array, rv: Float64Array, shape: Shape4, o: RefOptions) {
+  const [B, C, H, W] = shape;
+  const hw = H * W;
+  const n = B * hw;
+  const { momentum = 0.1, eps = 1e-5 } = o;
+  const out = new Float64Array(x.length);
+  const runningMean = Float64Array.from(rm);
+  const runningVar = Float64Array.from(rv);
+  for (let c = 0; c < C; c++) {
+    const at = (bi: number, s: number) => bi * C * hw + c * hw + s;
+    let mean = rm[c];
+    let variance = rv[c];
+    if (o.training) {
+      mean = 0;
+      for (let bi = 0; bi < B; bi++) for (let s = 0; s < hw; s++) mean += x[at(bi, s)] / n;
+      let m2 = 0;
+      for (let bi = 0; bi < B; bi++) for (let s = 0; s < hw; s++) m2 += (x[at(bi, s)] - mean) ** 2;
+      variance = m2 / n;
+      runningMean[c] = (1 - momentum) * rm[c] + momentum * mean;
+      runningVar[c] = (1 - momentum) * rv[c] + momentum * (m2 / (n - 1));
+    }
+    const invstd = 1 / Math.sqrt(variance + eps);
+    for (let bi = 0; bi < B; bi++) {
+      for (let s = 0; s < hw; s++) {
+        const v = (x[at(bi, s)] - mean) * invstd * w[c] + b[c];
+        out[at(bi, s)] = o.relu ? Math.max(v, 0) : v;
+      }
+    }
+  }
+  return { out, runningMean, runningVar };
+}
+
+const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
+
+/** Inputs of one case: x with a per-channel offset and spread, affine params, running stats. */
+function makeInputs(rng: Rng, shape: Shape4, offset = 0) {
+  const C = shape[1];
+  const x = randomArray(rng, size(shape), -2, 2).map((v) => Math.fround(v + offset));
+  const round = (a: Float64Array) => a.map(Math.fround);
+  return {
+    x,
+    w: round(randomArray(rng, C, 0.5, 1.5)),
+    b: round(randomArray(rng, C, -0.5, 0.5)),
+    rm: round(randomArray(rng, C, -1, 1)),
+    rv: round(randomArray(rng, C, 0.5, 2)),
+  };
+}
+
+/** Runs batchNorm2d on the GPU and checks output and running stats against bnRef. */
+async function checkForward(shape: Shape4, o: RefOptions, offset = 0): Promise<void> {
+  const { rng, seed } = seeded();
+  const { x, w, b, rm, rv } = makeInputs(rng, shape, offset);
+  const want = bnRef(x, w, b, rm, rv, shape, o);
+  const tag = `${JSON.stringify(shape)} ${JSON.stringify(o)}${offset ? ` offset ${offset}` : ''}`;
+  await scope(async () => {
+    const runningMean = upload(rm, [shape[1]]);
+    const runningVar = upload(rv, [shape[1]]);
+    const out = ops.batchNorm2d(upload(x, shape), upload(w, [shape[1]]), upload(b, [shape[1]]), runningMean, runningVar, o);
+    assertClose(await read(out), want.out, FORWARD_TOL, `${tag} output`, seed);
+    assertClose(await read(runningMean), want.runningMean, FORWARD_TOL, `${tag} running_mean`, seed);
+    assertClose(await read(runningVar), want.runningVar, FORWARD_TOL, `${tag} running_var`, seed);
+  });
+}
+
+// [1,1,3,5]: B=1 with H, W > 1. The larger ones spread a channel over several workgroups (the
+// lanes do not divide the count; lanes < H*W in [1,3,17,19], lanes > H*W elsewhere), and
+// [3,2,19,21] also over several workgroups of the elementwise passes.
+const SHAPES: Shape4[] = [[2, 3, 5, 7], [1, 1, 3, 5], [4, 3, 1, 1], [3, 1, 4, 4], [2, 2, 13, 11], [1, 3, 17, 19], [40, 2, 3, 3], [3, 2, 19, 21]];
+
+test('train mode: output and PyTorch running-stat update', async () => {
+  for (const shape of SHAPES) await checkForward(shape, { training: true });
+  await checkForward([2, 3, 5, 7], { training: true, momentum: 0.3, eps: 1e-3 });
+});
+
+test('train mode with fused ReLU', async () => {
+  for (const shape of SHAPES) await checkForward(shape, { training: true, relu: true });
+});
+
+test('eval mode uses the running stats and leaves them unchanged', async () => {
+  for (const shape of [...SHAPES, [1, 3, 1, 1] as Shape4]) {
+    await checkForward(shape, { training: false });
+    await checkForward(shape, { training: false, relu: true });
+  }
+});
+
+test('variance stays accurate under a large common offset (no E[x^2] - E[x]^2)', async () => {
+  for (const shape of [[2, 3, 5, 7], [2, 2, 16, 16]] as Shape4[]) await checkForward(shape, { training: true }, 100);
+});
+
+test('train mode without running stats normalises by the batch', async () => {
+  const { rng, seed } = seeded();
+  const shape: Shape4 = [2, 3, 4, 5];
+  const { x, w, b, rm, rv } = makeInputs(rng, shape);
+  const want = bnRef(x, w, b, rm, rv, shape, { training: true });
+  await scope(async () => {
+    const out = ops.batchNorm2d(upload(x, shape), upload(w, [3]), upload(b, [3]), null, null, { training: true });
+    assertClose(await read(out), want.out, FORWARD_TOL, 'no running stats', seed);
+  });
+});
+
+/** checkOp over (x, weight, bias); fresh running stats per run keep the reference pure. */
+async function checkGradients(shape: Shape4, o: RefOptions): Promise<void> {
+  const C = shape[1];
+  const rm = Float64Array.from({ length: C }, (_, c) => Math.fround(0.1 * c - 0.2));
+  const rv = Float64Array.from({ length: C }, (_, c) => Math.fround(0.8 + 0.3 * c));
+  await checkOp({
+    name: `batchNorm2d ${JSON.stringify(shape)} ${JSON.stringify(o)}`,
+    inputs: [{ shape, lo: -2, hi: 2 }, { shape: [C], lo: 0.5, hi: 1.5 }, { shape: [C], lo: -0.5, hi: 0.5 }],
+    run: (x, w, b) => ops.batchNorm2d(x, w, b, upload(rm, [C]), upload(rv, [C]), o),
+    ref: (x, w, b) => bnRef(x, w, b, rm, rv, shape, o).out,
+  });
+}
+
+const GRAD_SHAPES: Shape4[] = [[2, 3, 3, 5], [1, 1, 4, 3], [3, 2, 1, 1], [2, 2, 13, 11], [2, 1, 25, 23]];
+
+test('train-mode gradients of input, weight and bias', async () => {
+  for (const shape of GRAD_SHAPES) {
+    await checkGradients(shape, { training: true });
+    await checkGradients(shape, { training: true, relu: true });
+  }
+});
+
+test('eval-mode gradients of input, weight and bias', async () => {
+  for (const shape of GRAD_SHAPES) {
+    await checkGradients(shape, { training: false });
+    await checkGradients(shape, { training: false, relu: true });
+  }
+});
+
+test('gradient of the weight alone (input needs none)', async () => {
+  const { rng, seed } = seeded();
+  const shape: Shape4 = [2, 3, 3, 3];
+  const { x, w, b, rm, rv } = makeInputs(rng, shape);
+  await scope(async () => {
+    const wT = upload(w, [3], true);
+    const out = ops.batchNorm2d(upload(x, shape), wT, upload(b, [3]), upload(rm, [3]), upload(rv, [3]), { training: true });
+    ops.backward(ops.sumAll(out));
+    // d(sum out)/dw_c = sum xhat_c = 0 up to rounding.
+    const g = await read(wT.grad!);
+    for (const v of g) assert.ok(Math.abs(v) < 1e-4, `dweight ${v} should be ~0 (seed ${seed})`);
+    wT.grad!.dispose();
+  });
+});
+
+test('one value per channel in train mode is an error, as in PyTorch', async () => {
+  await scope(async () => {
+    const x = upload([1, 2, 3], [1, 3, 1, 1]);
+    const w = upload([1, 1, 1], [3]);
+    const b = upload([0, 0, 0], [3]);
+    assert.throws(
+      () => ops.batchNorm2d(x, w, b, upload([0, 0, 0], [3]), upload([1, 1, 1], [3]), { training: true }),
+      /expected more than 1 value per channel when training.*\[1, 3, 1, 1\]/,
+    );
+  });
+});
+
+test('shape errors name the tensor and both shapes', async () => {
+  await scope(async () => {
+    const x = upload(new Float32Array(24), [2, 3, 2, 2]);
+    const ok = upload([1, 1, 1], [3]);
+    const bad = upload([1, 1], [2]);
+    assert.throws(() => ops.batchNorm2d(x, bad, ok, null, null, { training: true }), /batchNorm2d: weight has shape \[2\], expected \[3\]/);
+    assert.throws(() => ops.batchNorm2d(x, ok, ok, ok, bad, { training: true }), /running_var has shape \[2\], expected \[3\]/);
+    assert.throws(() => ops.batchNorm2d(x, ok, ok, null, null, { training: false }), /eval mode needs running_mean and running_var/);
+    assert.throws(() => ops.batchNorm2d(upload(new Float32Array(6), [2, 3]), ok, ok, null, null, { training: true }), /expected input of shape \[B, C, H, W\], got \[2, 3\]/);
+  });
+});
+
+test.run();
