@@ -14,3 +14,4 @@ export * as checkpoint from './checkpoint/index.js';
 export { saveCheckpoint, loadCheckpoint, readCheckpoint, encodeCheckpoint, decodeCheckpoint, type Checkpoint, type DecodedCheckpoint } from './checkpoint/index.js';
 export * from './osr/index.js';
 export * from './data/index.js';
+export * from './losses/index.js';

@@ -1,0 +1,2 @@
+// Training objectives.
+export * from './contrastive.js';
