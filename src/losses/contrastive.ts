@@ -29,6 +29,9 @@ export interface CombinedOptions extends ContrastiveOptions {
 
 export const DEFAULT_TAU = 0.05;
 
+/** Workgroups of the register-blocked kernels: 32 x 32 outputs each (8 x 8 threads, 4 x 4 per thread). */
+const blocks = (rows: number, cols: number): [number, number] => [Math.ceil(cols / 32), Math.ceil(rows / 32)];
+
 interface Layout {
   z1: Tensor;
   z2: Tensor;
@@ -42,15 +45,17 @@ interface Layout {
 function layoutOf(op: string, views: Views): Layout {
   if (views instanceof Tensor) {
     requireFloat(op, views);
-    if (views.rank !== 2 || views.shape[0] % 2 !== 0 || views.shape[0] === 0) {
-      throw new Error(`${op}: stacked features must have shape [2N, D] with N >= 1, got ${formatShape(views.shape)}`);
+    if (views.rank !== 2 || views.shape[0] % 2 !== 0 || views.shape[0] === 0 || views.shape[1] === 0) {
+      throw new Error(`${op}: stacked features must have shape [2N, D] with N, D >= 1, got ${formatShape(views.shape)}`);
     }
     const n = views.shape[0] / 2;
     return { z1: views, z2: views, n, d: views.shape[1], z2Row0: n };
   }
   const [z1, z2] = views;
   requireFloat(op, z1, z2);
-  if (z1.rank !== 2 || z1.shape[0] === 0) throw new Error(`${op}: view 1 features must have shape [N, D] with N >= 1, got ${formatShape(z1.shape)}`);
+  if (z1.rank !== 2 || z1.shape[0] === 0 || z1.shape[1] === 0) {
+    throw new Error(`${op}: view 1 features must have shape [N, D] with N, D >= 1, got ${formatShape(z1.shape)}`);
+  }
   if (z2.shape.join() !== z1.shape.join()) {
     throw new Error(`${op}: view 2 features have shape ${formatShape(z2.shape)}, view 1 features ${formatShape(z1.shape)}; they must match`);
   }
@@ -87,7 +92,7 @@ function perAnchor(op: string, views: Views, labels: Tensor | null, tau: number,
   });
 
   const sim = Tensor.empty([m, m]);
-  launch('contrastive.similarity', { tensors: { z1, z2, sim_out: sim }, params: params(), workgroups: grid(m * m, WG), overrides: { WG } });
+  launch('contrastive.similarity', { tensors: { z1, z2, sim_out: sim }, params: params(), workgroups: blocks(m, m) });
   const loss = Tensor.empty([m]);
   const stats = Tensor.empty([m, 2]);
   const lab = labelsOrPlaceholder();
@@ -103,7 +108,7 @@ function perAnchor(op: string, views: Views, labels: Tensor | null, tau: number,
     // dz for samples [rowBase, rowBase + rows), i.e. one input tensor's rows.
     const gradRows = (rowBase: number, rows: number) => {
       const dz = Tensor.empty([rows, d]);
-      launch('contrastive.feature_grad', { tensors: { weights, z1, z2, dz }, params: params(rowBase, rows), workgroups: grid(rows * d, WG), overrides: { WG } });
+      launch('contrastive.feature_grad', { tensors: { weights, z1, z2, dz }, params: params(rowBase, rows), workgroups: blocks(rows, d) });
       return dz;
     };
     const grads = views instanceof Tensor ? [gradRows(0, m)] : [z1.requiresGrad ? gradRows(0, n) : null, z2.requiresGrad ? gradRows(n, n) : null];
