@@ -15,3 +15,4 @@ export { saveCheckpoint, loadCheckpoint, readCheckpoint, encodeCheckpoint, decod
 export * from './osr/index.js';
 export * from './data/index.js';
 export * from './losses/index.js';
+export * from './augment/index.js';
