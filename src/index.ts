@@ -16,3 +16,4 @@ export * from './osr/index.js';
 export * from './data/index.js';
 export * from './losses/index.js';
 export * from './augment/index.js';
+export * from './gradmix/index.js';

@@ -1,0 +1,18 @@
+// GradMix (SPEC.md sections 4 and 5): aggregated LayerCAM centres and attribution-guided mixing.
+export { layerCam, MAX_CAM_LAYERS, type LayerCam, type LayerCamOptions, type CamNormalize } from './layercam.js';
+export {
+  gradMix,
+  pastePatches,
+  mixup,
+  blendImages,
+  cutmix,
+  cutRegions,
+  type PasteFill,
+  type PastePlan,
+  type GradMixOptions,
+  type GradMixed,
+  type MixupOptions,
+  type Mixed,
+  type BoxMixed,
+} from './mix.js';
+export { derangement, boxSide, sampleGamma, sampleBeta, cutmixBox, type Box } from './sampling.js';
