@@ -3,6 +3,8 @@ import * as assert from 'uvu/assert';
 import { layerCam, type CamNormalize } from '../src/gradmix/index.js';
 import { scope } from '../src/scope.js';
 import type { Rng } from '../src/random.js';
+import { setPoisonNewTensors } from '../src/tensor.js';
+import { gpu } from '../runtime/gpu.js';
 import { FORWARD_TOL, assertClose, randomArray, read, seeded, setupGpu, upload } from './helpers.js';
 import { bilinearResize } from './gradmix-ref.js';
 
@@ -153,6 +155,28 @@ test('the argmax is per image (each image its own peak)', async () => {
   peaks.forEach((q, b) => (layers[0].a[b * h * w + q] = 1));
   const got = await runCam(B, layers, h, w, 'image');
   assert.equal([...got.centres], peaks);
+});
+
+test('three layers take 4 dispatches (5 with normalize batch), five layers 5', async () => {
+  const { rng } = seeded();
+  for (const [dims, normalize, want] of [
+    [CASES[0].dims, 'image', 4],
+    [CASES[0].dims, 'batch', 5],
+    [CASES[2].dims, 'image', 5],
+  ] as const) {
+    await scope(async () => {
+      const layers = randomLayers(rng, 1, [...dims]);
+      const as = layers.map((l) => upload(l.a, [1, ...l.dims]));
+      const gs = layers.map((l) => upload(l.g, [1, ...l.dims]));
+      // Poisoning new tensors would add fill dispatches of its own.
+      setPoisonNewTensors(false);
+      const before = gpu().dispatchCount;
+      layerCam(as, gs, 8, 8, { normalize });
+      const count = gpu().dispatchCount - before;
+      setPoisonNewTensors(true);
+      assert.is(count, want, `${dims.length} layers, ${normalize}`);
+    });
+  }
 });
 
 test('layerCam names bad inputs', async () => {
