@@ -9,6 +9,7 @@ export * from './shape.js';
 registerBackwardOps({ add, onesLike });
 export { backward, noGrad } from '../autograd.js';
 export { Tensor } from '../tensor.js';
+export * from './matmul.js';
 export * from './batchnorm.js';
 export * from './pool.js';
 export * from './normalize.js';

@@ -1,0 +1,164 @@
+// Batched GEMM: out[z, m, n] = sum_{r < R} sum_{k < K} opA(z, r)[m, k] * opB(z, r)[k, n], where
+// opA(z, r) is the [M, K] matrix at a[z * a_z + r * a_r] (stored [K, M] and read transposed when
+// TA), likewise opB at b[z * b_z + r * b_r] ([N, K] when TB). A batch stride of 0 broadcasts an
+// operand; R > 1 sums products over a batch (the gradient of a broadcast operand). When BIAS,
+// bias[n] is added to every out[z, m, n] (the linear layer's epilogue). Output is contiguous
+// [Z, M, N].
+// Bindings: p, a, b, bias (bind any buffer, e.g. a, when BIAS is off), out.
+// Dispatch: workgroups (ceil(N / tile columns), ceil(M / tile rows), Z). Two variants:
+//   register_blocked: 8x8 threads, each an 8x4 block of outputs in registers (64 rows x 32
+//             columns per workgroup), no workgroup memory or barriers; suits CPU rasterisers
+//             (lavapipe, SwiftShader), where 8x4 measured ~1.4x faster than 4x4.
+//   tiled:    16x16 threads, 64x64 outputs per workgroup, K stepped 16 at a time through
+//             workgroup memory; each thread holds a 4x4 block strided by 16; suits GPUs.
+
+override TA: bool = false;
+override TB: bool = false;
+override BIAS: bool = false;
+
+struct Params {
+  M: u32,
+  N: u32,
+  K: u32,
+  R: u32,
+  a_z: u32,
+  a_r: u32,
+  b_z: u32,
+  b_r: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> a: array<f32>;
+@group(0) @binding(2) var<storage, read> b: array<f32>;
+@group(0) @binding(3) var<storage, read> bias: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out: array<f32>;
+
+fn load_a(base: u32, m: u32, k: u32) -> f32 {
+  if (TA) { return a[base + k * p.M + m]; }
+  return a[base + m * p.K + k];
+}
+
+fn load_b(base: u32, k: u32, n: u32) -> f32 {
+  if (TB) { return b[base + n * p.K + k]; }
+  return b[base + k * p.N + n];
+}
+
+fn epilogue(v: f32, n: u32) -> f32 {
+  if (BIAS) { return v + bias[n]; }
+  return v;
+}
+
+// ---- register-blocked ----
+
+@compute @workgroup_size(8, 8)
+fn register_blocked(@builtin(global_invocation_id) gid: vec3u) {
+  let n0 = gid.x * 4u;
+  let m0 = gid.y * 8u;
+  let z = gid.z;
+  // Rows and columns past the edge are clamped onto the last one, so the inner loop needs no
+  // bounds checks; their duplicate results are not stored.
+  let last_m = p.M - 1u;
+  let ni = min(vec4u(n0) + vec4u(0u, 1u, 2u, 3u), vec4u(p.N - 1u));
+  var acc0 = vec4f(0.0);
+  var acc1 = vec4f(0.0);
+  var acc2 = vec4f(0.0);
+  var acc3 = vec4f(0.0);
+  var acc4 = vec4f(0.0);
+  var acc5 = vec4f(0.0);
+  var acc6 = vec4f(0.0);
+  var acc7 = vec4f(0.0);
+  for (var r = 0u; r < p.R; r++) {
+    let ab = z * p.a_z + r * p.a_r;
+    let bb = z * p.b_z + r * p.b_r;
+    for (var k = 0u; k < p.K; k++) {
+      let bv = vec4f(load_b(bb, k, ni.x), load_b(bb, k, ni.y), load_b(bb, k, ni.z), load_b(bb, k, ni.w));
+      acc0 += load_a(ab, min(m0, last_m), k) * bv;
+      acc1 += load_a(ab, min(m0 + 1u, last_m), k) * bv;
+      acc2 += load_a(ab, min(m0 + 2u, last_m), k) * bv;
+      acc3 += load_a(ab, min(m0 + 3u, last_m), k) * bv;
+      acc4 += load_a(ab, min(m0 + 4u, last_m), k) * bv;
+      acc5 += load_a(ab, min(m0 + 5u, last_m), k) * bv;
+      acc6 += load_a(ab, min(m0 + 6u, last_m), k) * bv;
+      acc7 += load_a(ab, min(m0 + 7u, last_m), k) * bv;
+    }
+  }
+  let ob = z * p.M * p.N;
+  store_row(ob, m0, n0, acc0);
+  store_row(ob, m0 + 1u, n0, acc1);
+  store_row(ob, m0 + 2u, n0, acc2);
+  store_row(ob, m0 + 3u, n0, acc3);
+  store_row(ob, m0 + 4u, n0, acc4);
+  store_row(ob, m0 + 5u, n0, acc5);
+  store_row(ob, m0 + 6u, n0, acc6);
+  store_row(ob, m0 + 7u, n0, acc7);
+}
+
+// Stores out[z, m, n0 .. n0 + 3] = v, skipping what lies past the edges.
+fn store_row(ob: u32, m: u32, n0: u32, v: vec4f) {
+  if (m >= p.M) { return; }
+  for (var j = 0u; j < 4u; j++) {
+    if (n0 + j < p.N) { out[ob + m * p.N + n0 + j] = epilogue(v[j], n0 + j); }
+  }
+}
+
+// ---- workgroup-memory tiled ----
+
+const TILE: u32 = 64u;
+const KSTEP: u32 = 16u;
+// Rows of the shared tiles are padded by one so that threads storing down a column of the tile
+// (the loads along K) hit distinct banks.
+const ROW: u32 = TILE + 1u;
+
+var<workgroup> tile_a: array<f32, KSTEP * ROW>; // [k][m]
+var<workgroup> tile_b: array<f32, KSTEP * ROW>; // [k][n]
+
+@compute @workgroup_size(16, 16)
+fn tiled(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let tid = lid.y * 16u + lid.x;
+  let m0 = wid.y * TILE;
+  let n0 = wid.x * TILE;
+  let z = wid.z;
+  var acc: array<vec4f, 4>; // acc[i][j] = out[m0 + lid.y + 16 i, n0 + lid.x + 16 j]
+  for (var r = 0u; r < p.R; r++) {
+    let ab = z * p.a_z + r * p.a_r;
+    let bb = z * p.b_z + r * p.b_r;
+    for (var k0 = 0u; k0 < p.K; k0 += KSTEP) {
+      // 256 threads fill each 16x64 tile in 4 rounds; consecutive threads walk the operand's
+      // contiguous axis so that global reads coalesce.
+      for (var s = 0u; s < 4u; s++) {
+        let l = tid + 256u * s;
+        var ka = l % KSTEP;
+        var ma = l / KSTEP;
+        if (TA) { ka = l / TILE; ma = l % TILE; }
+        var va = 0.0;
+        if (m0 + ma < p.M && k0 + ka < p.K) { va = load_a(ab, m0 + ma, k0 + ka); }
+        tile_a[ka * ROW + ma] = va;
+        var kb = l / TILE;
+        var nb = l % TILE;
+        if (TB) { kb = l % KSTEP; nb = l / KSTEP; }
+        var vb = 0.0;
+        if (n0 + nb < p.N && k0 + kb < p.K) { vb = load_b(bb, k0 + kb, n0 + nb); }
+        tile_b[kb * ROW + nb] = vb;
+      }
+      workgroupBarrier();
+      for (var kk = 0u; kk < KSTEP; kk++) {
+        let ra = kk * ROW + lid.y;
+        let rb = kk * ROW + lid.x;
+        let bv = vec4f(tile_b[rb], tile_b[rb + 16u], tile_b[rb + 32u], tile_b[rb + 48u]);
+        acc[0] += tile_a[ra] * bv;
+        acc[1] += tile_a[ra + 16u] * bv;
+        acc[2] += tile_a[ra + 32u] * bv;
+        acc[3] += tile_a[ra + 48u] * bv;
+      }
+      workgroupBarrier();
+    }
+  }
+  let ob = z * p.M * p.N;
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + lid.y + 16u * i;
+    for (var j = 0u; j < 4u; j++) {
+      let n = n0 + lid.x + 16u * j;
+      if (m < p.M && n < p.N) { out[ob + m * p.N + n] = epilogue(acc[i][j], n); }
+    }
+  }
+}

@@ -1,0 +1,166 @@
+// Matrix products (batched, with a batch of 1 broadcast) and the linear layer, forward and
+// backward. One GEMM kernel family (kernels/matmul.wgsl) serves all of them: transposes are
+// pipeline overrides, never copies; the gradient of a broadcast operand sums over the batch
+// inside the kernel; the linear layer's bias is the kernel's epilogue.
+import { record } from '../autograd.js';
+import { gpu } from '../../runtime/gpu.js';
+import { Tensor, formatShape, sizeOf, type Shape } from '../tensor.js';
+import { launch, requireFloat, sameShape } from './launch.js';
+import { reshape } from './shape.js';
+import { sum } from './reduce.js';
+
+export type MatmulVariant = 'register' | 'tiled';
+
+export interface MatmulOptions {
+  /** a is stored [.., K, M] and used transposed. */
+  transA?: boolean;
+  /** b is stored [.., N, K] and used transposed. */
+  transB?: boolean;
+  /** Force a kernel variant (default: gpu().kernelVariant); the backward pass uses the same. */
+  variant?: MatmulVariant;
+}
+
+/** Each variant's entry point in kernels/matmul.wgsl and its output rows x columns per workgroup. */
+const KERNEL: Record<MatmulVariant, { name: string; rows: number; cols: number }> = {
+  register: { name: 'matmul.register_blocked', rows: 64, cols: 32 },
+  tiled: { name: 'matmul.tiled', rows: 64, cols: 64 },
+};
+const MAX_WORKGROUPS = 65535;
+
+/** One operand of a GEMM: its tensor, whether it is read transposed, and whether it has a batch. */
+interface Operand {
+  t: Tensor;
+  trans: boolean;
+  batched: boolean;
+}
+
+interface Gemm {
+  a: Operand;
+  b: Operand;
+  M: number;
+  N: number;
+  K: number;
+  /** Number of batch entries of the product. */
+  batch: number;
+  /** Sum the batch's products into one [M, N] result instead of keeping them apart. */
+  reduce: boolean;
+  shape: Shape;
+  variant: MatmulVariant;
+  /** Added to every row of the result. */
+  bias?: Tensor;
+}
+
+function gemm(g: Gemm): Tensor {
+  const { M, N, K, batch, reduce, variant } = g;
+  const out = Tensor.empty(g.shape);
+  const z = reduce ? 1 : batch;
+  const { name, rows, cols } = KERNEL[variant];
+  const gx = Math.ceil(N / cols);
+  const gy = Math.ceil(M / rows);
+  if (gx > MAX_WORKGROUPS || gy > MAX_WORKGROUPS || z > MAX_WORKGROUPS) {
+    throw new Error(`matmul: output ${formatShape(g.shape)} needs ${gx} x ${gy} x ${z} workgroups, over the limit of ${MAX_WORKGROUPS} per dimension`);
+  }
+  const aStride = g.a.batched ? M * K : 0;
+  const bStride = g.b.batched ? K * N : 0;
+  launch(name, {
+    // Without a bias the binding still needs a buffer; the kernel never reads it.
+    tensors: { a: g.a.t, b: g.b.t, bias: g.bias ?? g.a.t, out },
+    params: {
+      M, N, K,
+      R: reduce ? batch : 1,
+      a_z: reduce ? 0 : aStride,
+      a_r: reduce ? aStride : 0,
+      b_z: reduce ? 0 : bStride,
+      b_r: reduce ? bStride : 0,
+    },
+    workgroups: [gx, gy, z],
+    overrides: { TA: Number(g.a.trans), TB: Number(g.b.trans), BIAS: Number(g.bias !== undefined) },
+  });
+  return out;
+}
+
+function describe(a: Tensor, b: Tensor, o: MatmulOptions): string {
+  return `a ${formatShape(a.shape)}${o.transA ? ' (transposed)' : ''} and b ${formatShape(b.shape)}${o.transB ? ' (transposed)' : ''}`;
+}
+
+/** Leading (batch) dimensions of the product: equal on both sides, or one side's total 1. */
+function batchShape(a: Tensor, b: Tensor, o: MatmulOptions): Shape {
+  const la = a.shape.slice(0, -2);
+  const lb = b.shape.slice(0, -2);
+  if (sameShape(la, lb)) return la;
+  if (sizeOf(la) === 1 && (sizeOf(lb) !== 1 || lb.length > la.length)) return lb;
+  if (sizeOf(lb) === 1) return la;
+  throw new Error(`matmul: batch dimensions differ: ${describe(a, b, o)}; they must match, or one side's must be 1`);
+}
+
+/**
+ * a @ b over the last two dimensions: a [.., M, K] (or [.., K, M] with transA), b [.., K, N] (or
+ * [.., N, K] with transB), giving [.., M, N]. Leading dimensions must match, or either side may
+ * have a batch of 1 (or none), which is broadcast.
+ */
+export function matmul(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+  return product(a, b, options);
+}
+
+/** matmul plus an optional bias [N] added to every row, recorded as one node. */
+function product(a: Tensor, b: Tensor, options: MatmulOptions, bias?: Tensor): Tensor {
+  requireFloat('matmul', a, b, ...(bias ? [bias] : []));
+  const transA = options.transA ?? false;
+  const transB = options.transB ?? false;
+  if (a.rank < 2 || b.rank < 2) throw new Error(`matmul: operands need at least 2 dimensions, got ${describe(a, b, options)}`);
+  const [M, K] = transA ? [a.shape[a.rank - 1], a.shape[a.rank - 2]] : a.shape.slice(-2);
+  const [Kb, N] = transB ? [b.shape[b.rank - 1], b.shape[b.rank - 2]] : b.shape.slice(-2);
+  if (K !== Kb) throw new Error(`matmul: inner dimensions differ (${K} vs ${Kb}): ${describe(a, b, options)}`);
+  const lead = batchShape(a, b, options);
+  const batch = sizeOf(lead);
+  const variant = options.variant ?? gpu().kernelVariant;
+  const aBatched = sizeOf(a.shape.slice(0, -2)) === batch;
+  const bBatched = sizeOf(b.shape.slice(0, -2)) === batch;
+  const out = gemm({
+    a: { t: a, trans: transA, batched: aBatched },
+    b: { t: b, trans: transB, batched: bBatched },
+    M, N, K, batch, reduce: false, shape: [...lead, M, N], variant, bias,
+  });
+  return record(out, bias ? 'linear' : 'matmul', bias ? [a, b, bias] : [a, b], (g) => {
+    // With G = dOut: d(opA) = G opB^T and d(opB) = opA^T G; a stored transposed takes the
+    // transpose of that, written as the product in the other order. An operand broadcast over the
+    // batch gets the sum over the batch.
+    const G: Operand = { t: g, trans: false, batched: true };
+    const A: Operand = { t: a, trans: transA, batched: aBatched };
+    const B: Operand = { t: b, trans: transB, batched: bBatched };
+    const flip = (x: Operand): Operand => ({ ...x, trans: !x.trans });
+    const common = { batch, variant };
+    const da = !a.requiresGrad ? null : transA
+      ? gemm({ a: B, b: flip(G), M: K, N: M, K: N, reduce: !aBatched, shape: a.shape, ...common })
+      : gemm({ a: G, b: flip(B), M, N: K, K: N, reduce: !aBatched, shape: a.shape, ...common });
+    const db = !b.requiresGrad ? null : transB
+      ? gemm({ a: flip(G), b: A, M: N, N: K, K: M, reduce: !bBatched, shape: b.shape, ...common })
+      : gemm({ a: flip(A), b: G, M: K, N, K: M, reduce: !bBatched, shape: b.shape, ...common });
+    return [da, db, bias?.requiresGrad ? sumRows(g) : null];
+  });
+}
+
+/** The sum of g [.., N] over all leading dimensions: [N]. */
+function sumRows(g: Tensor): Tensor {
+  const rows = reshape(g, [-1, g.shape[g.rank - 1]]);
+  const out = sum(rows, 0);
+  rows.dispose();
+  return out;
+}
+
+/**
+ * The fully connected layer y = x W^T + bias (PyTorch's nn.Linear): x [.., in], weight [out, in],
+ * bias [out]. The bias is fused into the product; its gradient is the sum over the rows.
+ */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor, options: Pick<MatmulOptions, 'variant'> = {}): Tensor {
+  if (x.rank < 2 || weight.rank !== 2) {
+    throw new Error(`linear: expected x [.., in] and weight [out, in], got x ${formatShape(x.shape)} and weight ${formatShape(weight.shape)}`);
+  }
+  const inX = x.shape[x.rank - 1];
+  const [outW, inW] = weight.shape;
+  if (inX !== inW) throw new Error(`linear: x ${formatShape(x.shape)} has ${inX} input features, weight ${formatShape(weight.shape)} expects ${inW}`);
+  if (bias && !sameShape(bias.shape, [outW])) {
+    throw new Error(`linear: bias has shape ${formatShape(bias.shape)}, expected [${outW}] for weight ${formatShape(weight.shape)}`);
+  }
+  return product(x, weight, { transB: true, variant: options.variant }, bias);
+}
