@@ -1,0 +1,65 @@
+// conv2d (src/ops/conv.ts) at ResNet18's distinct convolutions (bench/family.ts resnetConvs):
+// forward, input gradient and weight gradient, each timed alone (the gradients through grad()
+// on a recorded forward, so only the targeted gradient's kernel runs). The kernel variant is
+// autotuned per pass and shape class.
+import { grad } from '../../src/autograd.js';
+import { randn } from '../../src/creation.js';
+import { Rng } from '../../src/random.js';
+import { conv2d } from '../../src/ops/conv.js';
+import type { Tensor } from '../../src/tensor.js';
+import { tunedWork, type KernelVariant } from '../tuned.js';
+import { convOut, fmtShape, resnetConvs, type BenchConfig, type ConvPeer, type ConvShape, type Family, type Row, type Work } from '../family.js';
+
+type Pass = ConvPeer['pass'];
+const PASSES: readonly Pass[] = ['forward', 'input-grad', 'weight-grad'];
+
+/** One pass of one convolution with inputs x, w (both requiring grad) and a seed dy. */
+function passWork(c: ConvShape, pass: Pass, x: Tensor, w: Tensor, dy: Tensor, variant: KernelVariant): Work {
+  const options = { stride: c.stride, padding: c.pad, variant };
+  if (pass === 'forward') return { run: () => conv2d(x, w, null, options), dispose: () => undefined };
+  const y = conv2d(x, w, null, options);
+  const target = pass === 'input-grad' ? x : w;
+  return { run: () => grad(y, [target], dy), dispose: () => y.dispose() };
+}
+
+function row(c: ConvShape, batch: number, w: number, pass: Pass, cfg: BenchConfig): Row {
+  const o = convOut(c);
+  const xShape = [batch, c.cin, c.size, c.size];
+  const wShape = [c.cout, c.cin, c.k, c.k];
+  const yShape = [batch, c.cout, o, o];
+  const macs = batch * c.cout * o * o * c.cin * c.k * c.k;
+  const size = (s: number[]) => s.reduce((p, d) => p * d, 1);
+  return {
+    family: 'conv2d',
+    name: `${pass} ${c.layer} w${w} B${batch}`,
+    shape: `x${fmtShape(xShape)} k${c.k} s${c.stride} -> ${c.cout}x${o}x${o}`,
+    flops: 2 * macs,
+    bytes: 4 * (size(xShape) + size(wShape) + size(yShape)),
+    bound: 'compute',
+    peer: { kind: 'conv2d', pass, batch, cin: c.cin, h: c.size, w: c.size, cout: c.cout, k: c.k, stride: c.stride, pad: c.pad },
+    setup: async () => {
+      const rng = new Rng(21);
+      const x = randn(xShape, rng, 1, { requiresGrad: true });
+      const wt = randn(wShape, rng, Math.sqrt(2 / (c.cout * c.k * c.k)), { requiresGrad: true });
+      const dy = randn(yShape, rng);
+      const dims = { b: batch, cin: c.cin, hw: c.size * c.size, cout: c.cout, k: c.k, s: c.stride };
+      const work = await tunedWork(cfg, `conv2d.${pass}`, dims, (variant) => passWork(c, pass, x, wt, dy, variant));
+      return { ...work, dispose: () => [work.dispose, () => x.dispose(), () => wt.dispose(), () => dy.dispose()].forEach((f) => f()) };
+    },
+  };
+}
+
+export const convFamily: Family = {
+  name: 'conv2d',
+  rows: async (cfg) => {
+    const rows: Row[] = [];
+    for (const w of cfg.widths) {
+      for (const batch of cfg.batches) {
+        for (const c of resnetConvs(w, cfg.imageSize)) {
+          for (const pass of PASSES) rows.push(row(c, batch, w, pass, cfg));
+        }
+      }
+    }
+    return rows;
+  },
+};

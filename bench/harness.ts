@@ -1,0 +1,173 @@
+// Timing: warm-up runs, then the median of repeats. Our kernels are timed on the GPU with
+// timestamp queries where the adapter has 'timestamp-query' (two empty compute passes bracket
+// the measured work on the queue, so the figure is queue time from the first command of the
+// work to the end of its last), else by the wall clock around a flushed, drained queue. Wall
+// clock and process CPU time are recorded in every case: CPU time / wall time shows how many
+// cores a CPU rasteriser such as lavapipe kept busy.
+import { gpu } from '../runtime/gpu.js';
+import { scope } from '../src/scope.js';
+
+export interface TimeOptions {
+  /** Untimed runs first (pipeline compilation, buffer pool warm-up). */
+  warmup: number;
+  /** Timed runs; fewer once `budgetMs` of timed work has been spent (never fewer than `minRepeats`). */
+  repeats: number;
+  minRepeats: number;
+  budgetMs: number;
+}
+
+export type TimingMethod = 'gpu-timestamp' | 'wall';
+
+export interface Measurement {
+  /** Median of the primary method (GPU timestamps where available). */
+  ms: number;
+  method: TimingMethod;
+  /** Median wall-clock time, recording included. */
+  wallMs: number;
+  minMs: number;
+  repeats: number;
+  /** Process CPU time / wall time during the timed runs (about the number of busy cores). */
+  cores: number;
+}
+
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** Two timestamps written by empty passes around the measured work, resolved and read back. */
+class TimestampBracket {
+  private readonly querySet: GPUQuerySet;
+  private readonly resolve: GPUBuffer;
+  private readonly readback: GPUBuffer;
+
+  constructor(private readonly device: GPUDevice) {
+    this.querySet = device.createQuerySet({ type: 'timestamp', count: 2, label: 'bench-timestamps' });
+    this.resolve = device.createBuffer({ size: 16, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC, label: 'bench-resolve' });
+    this.readback = device.createBuffer({ size: 16, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'bench-readback' });
+  }
+
+  private marker(index: 0 | 1): GPUCommandEncoder {
+    const encoder = this.device.createCommandEncoder({ label: `bench-marker-${index}` });
+    const pass = encoder.beginComputePass({
+      label: `bench-marker-${index}`,
+      timestampWrites: index === 0 ? { querySet: this.querySet, beginningOfPassWriteIndex: 0 } : { querySet: this.querySet, endOfPassWriteIndex: 1 },
+    });
+    pass.end();
+    return encoder;
+  }
+
+  begin(): void {
+    this.device.queue.submit([this.marker(0).finish()]);
+  }
+
+  end(): void {
+    const encoder = this.marker(1);
+    encoder.resolveQuerySet(this.querySet, 0, 2, this.resolve, 0);
+    encoder.copyBufferToBuffer(this.resolve, 0, this.readback, 0, 16);
+    this.device.queue.submit([encoder.finish()]);
+  }
+
+  /** Milliseconds between the two timestamps (after end() and a drained queue). */
+  async read(): Promise<number> {
+    await this.readback.mapAsync(GPUMapMode.READ);
+    const [t0, t1] = new BigUint64Array(this.readback.getMappedRange().slice(0));
+    this.readback.unmap();
+    return Number(t1 - t0) / 1e6;
+  }
+
+  destroy(): void {
+    this.querySet.destroy();
+    this.resolve.destroy();
+    this.readback.destroy();
+  }
+}
+
+let bracket: TimestampBracket | null = null;
+
+/** The method timeOurs() uses on this adapter (GRADMIX_BENCH_WALL=1 forces the wall clock). */
+export function timingMethod(): TimingMethod {
+  return gpu().hasTimestamps && process.env.GRADMIX_BENCH_WALL !== '1' ? 'gpu-timestamp' : 'wall';
+}
+
+interface Sample {
+  primary: number;
+  wall: number;
+  cpu: number;
+}
+
+function summarise(samples: Sample[], method: TimingMethod): Measurement {
+  const wall = samples.reduce((s, x) => s + x.wall, 0);
+  const cpu = samples.reduce((s, x) => s + x.cpu, 0);
+  return {
+    ms: median(samples.map((s) => s.primary)),
+    method,
+    wallMs: median(samples.map((s) => s.wall)),
+    minMs: Math.min(...samples.map((s) => s.primary)),
+    repeats: samples.length,
+    cores: wall > 0 ? cpu / wall : 0,
+  };
+}
+
+async function repeat(opts: TimeOptions, once: () => Promise<Sample>, method: TimingMethod): Promise<Measurement> {
+  for (let i = 0; i < opts.warmup; i++) await once();
+  const samples: Sample[] = [];
+  let spent = 0;
+  while (samples.length < opts.repeats && (samples.length < opts.minRepeats || spent < opts.budgetMs)) {
+    const s = await once();
+    samples.push(s);
+    spent += s.wall;
+  }
+  return summarise(samples, method);
+}
+
+function cpuMs(start: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(start);
+  return (d.user + d.system) / 1000;
+}
+
+/**
+ * Times `run` on our engine: it records dispatches (any tensors it creates are disposed after
+ * each run); the queue is drained between runs, so runs never overlap.
+ */
+export async function timeOurs(run: () => unknown, opts: TimeOptions): Promise<Measurement> {
+  const g = gpu();
+  const method = timingMethod();
+  if (method === 'gpu-timestamp') bracket ??= new TimestampBracket(g.device);
+  await g.sync();
+  return repeat(opts, async () => {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    if (method === 'gpu-timestamp') bracket!.begin();
+    scope(() => void run());
+    g.flush();
+    if (method === 'gpu-timestamp') bracket!.end();
+    await g.sync();
+    const wall = performance.now() - t0;
+    const cpu = cpuMs(c0);
+    const primary = method === 'gpu-timestamp' ? await bracket!.read() : wall;
+    return { primary, wall, cpu };
+  }, method);
+}
+
+/**
+ * Times work whose completion only `finish` can tell (an async op that reads back, or another
+ * engine's queue): the wall clock from the start of `run` to the end of `finish`.
+ */
+export async function timeWall(run: () => unknown, finish: () => Promise<void>, opts: TimeOptions): Promise<Measurement> {
+  await finish();
+  return repeat(opts, async () => {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await run();
+    await finish();
+    const wall = performance.now() - t0;
+    return { primary: wall, wall, cpu: cpuMs(c0) };
+  }, 'wall');
+}
+
+export function releaseTimers(): void {
+  bracket?.destroy();
+  bracket = null;
+}

@@ -1,0 +1,104 @@
+// The TensorFlow.js WebGPU backend on the same Dawn adapter in the same process, as the peer for
+// conv2d (forward, input and weight gradients through the backend's own gradient kernels) and
+// matmul. TF.js gets its natural layout (NHWC activations, [kh, kw, in, out] filters); it
+// requests its own device from the adapter, so its queue is drained on its own.
+import { gpu } from '../runtime/gpu.js';
+import type { ConvPeer, MatmulPeer, PeerSpec } from './family.js';
+
+type Tf = typeof import('@tensorflow/tfjs-core');
+type TfTensor = import('@tensorflow/tfjs-core').Tensor;
+
+/** The parts of the backend (tfjs-backend-webgpu's WebGPUBackend) used to drain its queue. */
+interface WebGpuBackend {
+  device: GPUDevice;
+  commandEncoder: GPUCommandEncoder | null;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+}
+
+export interface PeerWork {
+  run: () => void;
+  dispose: () => void;
+}
+
+export type TfjsSpec = ConvPeer | MatmulPeer;
+
+export function tfjsSupports(spec: PeerSpec): spec is TfjsSpec {
+  return spec.kind === 'conv2d' || spec.kind === 'matmul';
+}
+
+export class TfjsPeer {
+  private constructor(
+    private readonly tf: Tf,
+    private readonly backend: WebGpuBackend,
+    readonly version: string,
+  ) {}
+
+  /** Loads TF.js on our adapter; the reason as a string when it cannot. */
+  static async start(): Promise<TfjsPeer | string> {
+    const g = globalThis as { navigator?: { gpu?: GPU } };
+    // The backend module checks navigator.gpu when it is imported: it must exist first.
+    if (!g.navigator?.gpu) {
+      Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu: gpu().instance }, configurable: true, writable: true });
+    }
+    let tf: Tf;
+    try {
+      tf = await import('@tensorflow/tfjs-core');
+      await import('@tensorflow/tfjs-backend-webgpu');
+    } catch (e) {
+      return `TF.js is not installed (npm install: @tensorflow/tfjs-core, @tensorflow/tfjs-backend-webgpu): ${(e as Error).message}`;
+    }
+    // Small tensors would otherwise run on TF.js's CPU backend.
+    tf.env().set('WEBGPU_CPU_FORWARD', false);
+    if (!(await tf.setBackend('webgpu'))) return 'TF.js could not start its WebGPU backend on this adapter';
+    await tf.ready();
+    return new TfjsPeer(tf, tf.backend() as unknown as WebGpuBackend, tf.version_core);
+  }
+
+  /** Submits what TF.js has recorded and waits for its queue. */
+  async finish(): Promise<void> {
+    const be = this.backend;
+    if (be.commandEncoder) {
+      be.endComputePassEncoder();
+      be.submitQueue();
+    }
+    await be.device.queue.onSubmittedWorkDone();
+  }
+
+  prepare(spec: TfjsSpec): PeerWork {
+    return spec.kind === 'matmul' ? this.matmul(spec) : this.conv(spec);
+  }
+
+  private work(inputs: TfTensor[], op: () => TfTensor): PeerWork {
+    return {
+      run: () => this.tf.dispose(op()),
+      dispose: () => this.tf.dispose(inputs),
+    };
+  }
+
+  private matmul(s: MatmulPeer): PeerWork {
+    const { tf } = this;
+    const a = tf.randomNormal(s.transA ? [s.K, s.M] : [s.M, s.K]);
+    const b = tf.randomNormal(s.transB ? [s.N, s.K] : [s.K, s.N]);
+    return this.work([a, b], () => tf.matMul(a as never, b as never, s.transA, s.transB));
+  }
+
+  private conv(s: ConvPeer): PeerWork {
+    const { tf } = this;
+    const oh = Math.floor((s.h + 2 * s.pad - s.k) / s.stride) + 1;
+    const ow = Math.floor((s.w + 2 * s.pad - s.k) / s.stride) + 1;
+    const x = tf.randomNormal([s.batch, s.h, s.w, s.cin]);
+    const filter = tf.randomNormal([s.k, s.k, s.cin, s.cout]);
+    const dy = tf.randomNormal([s.batch, oh, ow, s.cout]);
+    const attrs = { strides: [s.stride, s.stride], pad: s.pad, dataFormat: 'NHWC', dilations: 1, dimRoundingMode: undefined };
+    const kernel = (name: string, inputs: Record<string, TfTensor>, extra: Record<string, unknown> = {}) =>
+      tf.engine().runKernel(name, inputs as never, { ...attrs, ...extra } as never) as TfTensor;
+    const op =
+      s.pass === 'forward'
+        ? () => kernel('Conv2D', { x, filter })
+        : s.pass === 'input-grad'
+          ? () => kernel('Conv2DBackpropInput', { dy, filter }, { inputShape: x.shape })
+          : () => kernel('Conv2DBackpropFilter', { x, dy }, { filterShape: filter.shape });
+    return this.work([x, filter, dy], op);
+  }
+}

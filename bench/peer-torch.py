@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""PyTorch CPU as a peer for the gradmix benchmark: what a CPU-only user would otherwise get.
+
+Protocol (one JSON object per line): prints {"ready": true, "torch": ..., "threads": ...} first,
+then answers each request {"id", "spec", "warmup", "repeats", "min_repeats", "budget_ms"} on stdin
+with {"id", "ms", "repeats"} (median wall-clock milliseconds) or {"id", "error"}. The specs are
+bench/family.ts's PeerSpec: matmul, conv2d (forward / input-grad / weight-grad through
+aten.convolution_backward, as autograd calls it), batchnorm, contrastive, adam, knn. Inputs are
+made once per request and are not timed. Uses every core (torch.set_num_threads(os.cpu_count())).
+"""
+import json
+import os
+import statistics
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+
+torch.set_num_threads(os.cpu_count() or 1)
+torch.manual_seed(0)
+
+
+def matmul(s):
+    a = torch.randn(s["K"], s["M"]) if s["transA"] else torch.randn(s["M"], s["K"])
+    b = torch.randn(s["N"], s["K"]) if s["transB"] else torch.randn(s["K"], s["N"])
+    opa = a.t() if s["transA"] else a
+    opb = b.t() if s["transB"] else b
+    return lambda: torch.matmul(opa, opb)
+
+
+def conv2d(s):
+    k, stride, pad = s["k"], s["stride"], s["pad"]
+    x = torch.randn(s["batch"], s["cin"], s["h"], s["w"])
+    w = torch.randn(s["cout"], s["cin"], k, k)
+    oh = (s["h"] + 2 * pad - k) // stride + 1
+    ow = (s["w"] + 2 * pad - k) // stride + 1
+    dy = torch.randn(s["batch"], s["cout"], oh, ow)
+    if s["pass"] == "forward":
+        return lambda: F.conv2d(x, w, stride=stride, padding=pad)
+    mask = [True, False, False] if s["pass"] == "input-grad" else [False, True, False]
+    return lambda: torch.ops.aten.convolution_backward(
+        dy, x, w, None, [stride, stride], [pad, pad], [1, 1], False, [0, 0], 1, mask)
+
+
+def batchnorm(s):
+    c = s["shape"][1]
+    x = torch.randn(*s["shape"], requires_grad=s["pass"] == "backward")
+    weight = torch.ones(c, requires_grad=True)
+    bias = torch.zeros(c, requires_grad=True)
+    rm, rv = torch.zeros(c), torch.ones(c)
+
+    def forward():
+        y = F.batch_norm(x, rm, rv, weight, bias, training=True, momentum=0.1, eps=1e-5)
+        return F.relu(y) if s["relu"] else y
+
+    if s["pass"] == "forward":
+        return lambda: forward()
+    y = forward()
+    g = torch.randn_like(y)
+    return lambda: torch.autograd.grad(y, [x, weight, bias], g, retain_graph=True)
+
+
+def contrastive(s):
+    n, d, tau = s["n"], s["d"], s["tau"]
+    z = F.normalize(torch.randn(2 * n, d), dim=1).requires_grad_(s["pass"] == "backward")
+    labels = torch.randint(0, 10, (n,)).repeat(2)
+    eye = torch.eye(2 * n, dtype=torch.bool)
+    pos = (labels[:, None] == labels[None, :]) & ~eye
+    partner = torch.arange(2 * n).roll(n)
+
+    def loss():
+        logits = (z @ z.t()) / tau
+        logits = logits.masked_fill(eye, float("-inf"))
+        logp = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+        supcon = -(logp.masked_fill(~pos, 0).sum(1) / pos.sum(1).clamp(min=1))
+        simclr = -logp[torch.arange(2 * n), partner]
+        return (supcon + simclr).mean()
+
+    if s["pass"] == "forward":
+        return loss
+    out = loss()
+    return lambda: torch.autograd.grad(out, [z], retain_graph=True)
+
+
+def adam(s):
+    params = [torch.randn(*shape, requires_grad=True) for shape in s["shapes"]]
+    for p in params:
+        p.grad = torch.randn_like(p)
+    opt = torch.optim.Adam(params, lr=1e-3)
+    return opt.step
+
+
+def knn(s):
+    train = F.normalize(torch.randn(s["train"], s["d"]), dim=1)
+    test = F.normalize(torch.randn(s["test"], s["d"]), dim=1)
+    bounds = torch.linspace(0, s["train"], s["classes"] + 1).long().tolist()
+
+    def score():
+        sims = test @ train.t()
+        d = torch.stack([sims[:, a:b].topk(s["k"], dim=1).values.sum(1) for a, b in zip(bounds, bounds[1:])], dim=1)
+        return d.max(1).values / d.sum(1), d.argmax(1)
+
+    return score
+
+
+BUILDERS = {"matmul": matmul, "conv2d": conv2d, "batchnorm": batchnorm, "contrastive": contrastive, "adam": adam, "knn": knn}
+
+
+def measure(req):
+    fn = BUILDERS[req["spec"]["kind"]](req["spec"])
+    for _ in range(req["warmup"]):
+        fn()
+    samples, spent = [], 0.0
+    while len(samples) < req["repeats"] and (len(samples) < req["min_repeats"] or spent < req["budget_ms"]):
+        t0 = time.perf_counter()
+        fn()
+        ms = (time.perf_counter() - t0) * 1e3
+        samples.append(ms)
+        spent += ms
+    return {"ms": statistics.median(samples), "repeats": len(samples)}
+
+
+def main():
+    print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        try:
+            out = measure(req)
+        except Exception as e:  # reported per request; the peer keeps serving
+            out = {"error": f"{type(e).__name__}: {e}"}
+        print(json.dumps({"id": req["id"], **out}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+// One benchmark row's results and the table they are printed in.
+import type { TimingMethod } from './harness.js';
+
+export type PeerResult = { ms: number; ratio: number } | { error: string };
+
+export interface ResultRow {
+  family: string;
+  name: string;
+  shape: string;
+  flops?: number;
+  bytes?: number;
+  bound: 'compute' | 'memory';
+  ms?: number;
+  wallMs?: number;
+  method?: TimingMethod;
+  repeats?: number;
+  /** Process CPU time / wall time while it ran. */
+  cores?: number;
+  gflops?: number;
+  gbps?: number;
+  /** Of the GEMM ceiling (compute-bound rows) or the copy ceiling (memory-bound rows). */
+  fraction?: number;
+  /** Ours / theirs, both by the wall clock: below 1 we are faster. */
+  tfjs?: PeerResult;
+  torch?: PeerResult;
+  note?: string;
+  error?: string;
+}
+
+interface Column {
+  title: string;
+  width: number;
+  left?: boolean;
+  value: (r: ResultRow) => string;
+}
+
+function num(v: number | undefined, digits = 2): string {
+  if (v === undefined || !Number.isFinite(v)) return '-';
+  if (Math.abs(v) >= 1000) return v.toFixed(0);
+  if (Math.abs(v) >= 100) return v.toFixed(1);
+  return v.toFixed(digits);
+}
+
+function peer(p: PeerResult | undefined): string {
+  if (!p) return '-';
+  return 'ratio' in p ? `${num(p.ratio)}x` : 'error';
+}
+
+const COLUMNS: Column[] = [
+  { title: 'family', width: 11, left: true, value: (r) => r.family },
+  { title: 'row', width: 38, left: true, value: (r) => r.name },
+  { title: 'shape', width: 30, left: true, value: (r) => r.shape },
+  { title: 'ms', width: 9, value: (r) => num(r.ms) },
+  { title: 'GFLOP/s', width: 8, value: (r) => (r.bound === 'compute' ? num(r.gflops) : '-') },
+  { title: 'GB/s', width: 7, value: (r) => (r.bound === 'memory' ? num(r.gbps) : '-') },
+  { title: '%ceil', width: 6, value: (r) => (r.fraction === undefined ? '-' : `${(100 * r.fraction).toFixed(0)}%`) },
+  { title: 'cores', width: 5, value: (r) => num(r.cores, 1) },
+  { title: 'tfjs', width: 7, value: (r) => peer(r.tfjs) },
+  { title: 'tfjs ms', width: 8, value: (r) => (r.tfjs && 'ms' in r.tfjs ? num(r.tfjs.ms) : '-') },
+  { title: 'torch', width: 7, value: (r) => peer(r.torch) },
+  { title: 'torch ms', width: 8, value: (r) => (r.torch && 'ms' in r.torch ? num(r.torch.ms) : '-') },
+  { title: 'note', width: 0, left: true, value: (r) => r.error ? `ERROR ${r.error}` : [r.note, errorOf('tfjs', r.tfjs), errorOf('torch', r.torch)].filter(Boolean).join('; ') },
+];
+
+function errorOf(who: string, p: PeerResult | undefined): string {
+  return p && 'error' in p ? `${who}: ${p.error}` : '';
+}
+
+function cell(c: Column, text: string): string {
+  if (c.width === 0) return text;
+  const t = text.length > c.width ? text.slice(0, c.width - 1) + '~' : text;
+  return c.left ? t.padEnd(c.width) : t.padStart(c.width);
+}
+
+/** Header and row lines; peers are 'ours/theirs' ratios (below 1x: we are faster). */
+export function formatTable(): { header: () => string; row: (r: ResultRow) => string } {
+  return {
+    header: () => COLUMNS.map((c) => cell(c, c.title)).join(' ') + '\n' + '(tfjs, torch: ours/theirs by wall clock, below 1x = we are faster; %ceil: of the GEMM or copy ceiling)',
+    row: (r) => COLUMNS.map((c) => cell(c, c.value(r))).join(' '),
+  };
+}

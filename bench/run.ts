@@ -1,0 +1,198 @@
+// `npm run bench -- [quick|full] [filter ...] [--json path] [--no-tfjs] [--no-torch] [--list]`
+// Prints the device ceilings, then every kernel family's rows (ms, GFLOP/s or GB/s, fraction of
+// the ceiling, cores kept busy) with the peers' ratios ours/theirs (TF.js WebGPU on the same
+// adapter, PyTorch CPU), and writes JSON (default bench/results/<adapter>.json).
+// quick (default on CPU rasterisers, where gpu().kernelVariant is 'register'): small batches;
+// full: ResNet18 shapes at batch 32 and 256. Filters are case-insensitive regular expressions
+// matched against '<family> <row name>'. See bench/NOTES.md.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname } from 'node:path';
+import { initGpu, destroyGpu, gpu } from '../runtime/gpu.js';
+import { Autotuner, adapterKey, autotuneMode } from '../runtime/autotune.js';
+import { measureCeilings, type Ceilings } from './ceilings.js';
+import { releaseTimers, timeOurs, timeWall, timingMethod, type Measurement, type TimeOptions } from './harness.js';
+import { TfjsPeer, tfjsSupports } from './peer-tfjs.js';
+import { TorchPeer } from './torch-client.js';
+import type { BenchConfig, Family, Row } from './family.js';
+import { formatTable, type ResultRow } from './report.js';
+import { matmulFamily } from './families/matmul.js';
+import { convFamily } from './families/conv2d.js';
+import { batchnormFamily } from './families/batchnorm.js';
+import { contrastiveFamily } from './families/contrastive.js';
+import { adamFamily } from './families/adam.js';
+import { knnFamily } from './families/knn.js';
+import { layercamFamily } from './families/layercam.js';
+import { pasteFamily } from './families/paste.js';
+
+const FAMILIES: Family[] = [matmulFamily, convFamily, batchnormFamily, contrastiveFamily, adamFamily, knnFamily, layercamFamily, pasteFamily];
+
+interface Args {
+  mode: 'quick' | 'full' | 'auto';
+  filters: RegExp[];
+  json: string | null;
+  tfjs: boolean;
+  torch: boolean;
+  list: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { mode: 'auto', filters: [], json: null, tfjs: true, torch: true, list: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === 'quick' || a === '--quick') args.mode = 'quick';
+    else if (a === 'full' || a === '--full') args.mode = 'full';
+    else if (a === '--json') args.json = argv[++i] ?? '';
+    else if (a === '--no-tfjs') args.tfjs = false;
+    else if (a === '--no-torch') args.torch = false;
+    else if (a === '--no-peers') args.tfjs = args.torch = false;
+    else if (a === '--list') args.list = true;
+    else if (a.startsWith('--')) throw new Error(`bench: unknown option ${a}; see the header of bench/run.ts`);
+    else args.filters.push(new RegExp(a, 'i'));
+  }
+  if (args.json === '') throw new Error('bench: --json needs a path');
+  return args;
+}
+
+const QUICK: { batches: number[]; timing: TimeOptions } = {
+  batches: [4],
+  timing: { warmup: 1, repeats: 20, minRepeats: 2, budgetMs: 300 },
+};
+const FULL: { batches: number[]; timing: TimeOptions } = {
+  batches: [32, 256],
+  timing: { warmup: 2, repeats: 30, minRepeats: 5, budgetMs: 2000 },
+};
+
+function selected(row: Row, filters: RegExp[]): boolean {
+  const label = `${row.family} ${row.name}`;
+  return filters.length === 0 || filters.some((f) => f.test(label));
+}
+
+async function measureRow(row: Row, timing: TimeOptions): Promise<{ m: Measurement; note?: string }> {
+  const work = await row.setup();
+  try {
+    if (work.run) return { m: await timeOurs(work.run, timing), note: work.note };
+    if (work.runAsync) return { m: await timeWall(work.runAsync, () => gpu().sync(), timing), note: work.note };
+    throw new Error(`bench: row ${row.name} has nothing to run`);
+  } finally {
+    work.dispose();
+    await gpu().sync();
+  }
+}
+
+function rates(row: Row, ms: number, ceilings: Ceilings): Pick<ResultRow, 'gflops' | 'gbps' | 'fraction'> {
+  const gflops = row.flops ? row.flops / ms / 1e6 : undefined;
+  const gbps = row.bytes ? row.bytes / ms / 1e6 : undefined;
+  const fraction = row.bound === 'compute' ? (gflops !== undefined ? gflops / ceilings.gflops : undefined) : gbps !== undefined ? gbps / ceilings.gbps : undefined;
+  return { gflops, gbps, fraction };
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  await initGpu();
+  const g = gpu();
+  const quick = args.mode === 'quick' || (args.mode === 'auto' && g.kernelVariant === 'register');
+  const preset = quick ? QUICK : FULL;
+  const cfg: BenchConfig = {
+    quick,
+    batches: preset.batches,
+    widths: [16, 64],
+    imageSize: 32,
+    timing: preset.timing,
+    autotuner: new Autotuner(g.describe()),
+  };
+  const load0 = loadavg()[0];
+  console.log(`adapter: ${g.describe()} (kernel variant ${g.kernelVariant}, timestamps ${g.hasTimestamps ? 'yes' : 'no'})`);
+  console.log(`mode: ${quick ? 'quick' : 'full'}; widths ${cfg.widths.join(', ')}; batches ${cfg.batches.join(', ')} (x2 views where the model sees both); ` +
+    `timing: ${timingMethod()}, ${cfg.timing.warmup} warm-up, median of up to ${cfg.timing.repeats}; autotune ${autotuneMode()} (${cfg.autotuner.file ?? 'memory only'}); load average ${load0.toFixed(2)}`);
+
+  const rows: Row[] = [];
+  const skipped: { family: string; reason: string }[] = [];
+  for (const f of FAMILIES) {
+    const r = await f.rows(cfg);
+    if ('skipped' in r) skipped.push({ family: f.name, reason: r.skipped });
+    else rows.push(...r.filter((row) => selected(row, args.filters)));
+  }
+  if (args.list) {
+    for (const r of rows) console.log(`${r.family.padEnd(12)} ${r.name.padEnd(40)} ${r.shape}`);
+    for (const s of skipped) console.log(`${s.family.padEnd(12)} skipped: ${s.reason}`);
+    destroyGpu();
+    return;
+  }
+
+  const ceilTiming = { ...cfg.timing, repeats: 3, minRepeats: 2 };
+  const ceilings = await measureCeilings(quick ? 256 : 1024, quick ? 8 << 20 : 64 << 20, ceilTiming);
+  console.log(`ceilings: GEMM ${ceilings.gflops.toFixed(2)} GFLOP/s (${ceilings.gemmBest}, ${ceilings.gemmSize}^3), ` +
+    `copy ${ceilings.gbps.toFixed(2)} GB/s (${ceilings.copyBest}, ${ceilings.copyBytes >> 20} MiB; copyBufferToBuffer ${ceilings.memcpyGbps.toFixed(2)} GB/s)`);
+  for (const e of [...ceilings.entries.gemm, ...ceilings.entries.copy]) console.log(`  ${e.name.padEnd(28)} ${e.ms.toFixed(2).padStart(9)} ms ${e.rate.toFixed(2).padStart(8)}`);
+
+  const needsTfjs = args.tfjs && rows.some((r) => r.peer && tfjsSupports(r.peer));
+  const tfjs = needsTfjs ? await TfjsPeer.start() : 'not requested';
+  const torch = args.torch && rows.some((r) => r.peer) ? await TorchPeer.start() : 'not requested';
+  console.log(`peers: TF.js ${typeof tfjs === 'string' ? `unavailable (${tfjs})` : `${tfjs.version} WebGPU on the same adapter`}; ` +
+    `PyTorch ${typeof torch === 'string' ? `unavailable (${torch})` : `${torch.version} CPU, ${torch.threads} threads`}`);
+  for (const s of skipped) console.log(`skipped ${s.family}: ${s.reason}`);
+
+  const results: ResultRow[] = [];
+  const print = formatTable();
+  console.log(print.header());
+  for (const row of rows) {
+    const result: ResultRow = { family: row.family, name: row.name, shape: row.shape, flops: row.flops, bytes: row.bytes, bound: row.bound };
+    try {
+      const { m, note } = await measureRow(row, cfg.timing);
+      Object.assign(result, { ms: m.ms, wallMs: m.wallMs, method: m.method, repeats: m.repeats, cores: m.cores, note }, rates(row, m.ms, ceilings));
+      if (row.peer && tfjsSupports(row.peer) && typeof tfjs !== 'string') {
+        const work = tfjs.prepare(row.peer);
+        try {
+          const t = await timeWall(work.run, () => tfjs.finish(), cfg.timing);
+          result.tfjs = { ms: t.ms, ratio: m.wallMs / t.ms };
+        } catch (e) {
+          result.tfjs = { error: (e as Error).message };
+        } finally {
+          work.dispose();
+        }
+      }
+      if (row.peer && typeof torch !== 'string') {
+        const t = await torch.measure(row.peer, cfg.timing);
+        result.torch = 'ms' in t ? { ms: t.ms, ratio: m.wallMs / t.ms } : t;
+      }
+    } catch (e) {
+      result.error = (e as Error).message.split('\n')[0];
+    }
+    results.push(result);
+    console.log(print.row(result));
+  }
+  if (typeof torch !== 'string') torch.stop();
+
+  const load1 = loadavg()[0];
+  console.log(`load average ${load0.toFixed(2)} -> ${load1.toFixed(2)} (2 cores busy with other work make every figure slower; compare ratios)`);
+  const file = args.json ?? new URL(`./results/${adapterKey(g.describe())}.json`, import.meta.url).pathname;
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify({
+    adapter: g.describe(),
+    kernelVariant: g.kernelVariant,
+    date: new Date().toISOString(),
+    mode: quick ? 'quick' : 'full',
+    batches: cfg.batches,
+    widths: cfg.widths,
+    timing: { method: timingMethod(), ...cfg.timing },
+    loadAverage: [load0, load1],
+    peers: {
+      tfjs: typeof tfjs === 'string' ? { unavailable: tfjs } : { version: tfjs.version },
+      torch: typeof torch === 'string' ? { unavailable: torch } : { version: torch.version, threads: torch.threads },
+    },
+    ceilings,
+    skipped,
+    rows: results,
+  }, null, 2) + '\n');
+  console.log(`results: ${file}`);
+  releaseTimers();
+  destroyGpu();
+}
+
+await main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : e);
+  destroyGpu();
+  process.exitCode = 1;
+});
+process.exit(process.exitCode ?? 0);

@@ -1,0 +1,173 @@
+// Adapter-aware kernel choice: the first time an op meets a shape class on an adapter, time each
+// candidate (a kernel variant, a tile configuration) and keep the fastest; remember the choice per
+// adapter, in memory and, in Node, on disk, so later processes skip the timing.
+//
+// Cache: $GRADMIX_AUTOTUNE_CACHE, else $XDG_CACHE_HOME/gradmix, else ~/.cache/gradmix, one file
+// per adapter: autotune-<adapter>.json ({ "<op>|<shape class>": { choice, timings, ... } }).
+// GRADMIX_AUTOTUNE=0 turns autotuning off (every op gets its first candidate, the default, and
+// nothing is timed, read or written); GRADMIX_AUTOTUNE=refresh times again and overwrites.
+// Browsers keep choices in memory only.
+
+export interface AutotuneRequest<C> {
+  /** What is tuned, e.g. 'matmul'. */
+  op: string;
+  /** Problems expected to share a best candidate; see shapeClass(). */
+  shapeClass: string;
+  /** Candidates; the first is the default, used when autotuning is off. */
+  candidates: readonly C[];
+  /** A stable name per candidate (what the cache stores). */
+  nameOf: (candidate: C) => string;
+  /** Milliseconds one candidate takes on a representative problem (lower is better). */
+  time: (candidate: C) => Promise<number>;
+}
+
+export interface CacheEntry {
+  choice: string;
+  /** Milliseconds per candidate name, as measured. */
+  timings: Record<string, number>;
+  measuredAt: string;
+}
+
+export interface AutotuneResult<C> {
+  choice: C;
+  /** 'cache': a stored choice; 'measured': timed now; 'disabled': GRADMIX_AUTOTUNE=0. */
+  source: 'cache' | 'measured' | 'disabled';
+  entry?: CacheEntry;
+}
+
+export type AutotuneMode = 'on' | 'off' | 'refresh';
+
+interface NodeFs {
+  readFileSync(path: string, encoding: 'utf8'): string;
+  writeFileSync(path: string, data: string): void;
+  renameSync(from: string, to: string): void;
+  mkdirSync(path: string, options: { recursive: boolean }): void;
+}
+
+function env(name: string): string | undefined {
+  return (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env[name];
+}
+
+/** GRADMIX_AUTOTUNE: '0' (or 'off', 'false') disables; 'refresh' re-times; anything else is on. */
+export function autotuneMode(): AutotuneMode {
+  const v = (env('GRADMIX_AUTOTUNE') ?? '').toLowerCase();
+  if (v === '0' || v === 'off' || v === 'false') return 'off';
+  if (v === 'refresh') return 'refresh';
+  return 'on';
+}
+
+/**
+ * A shape class from named sizes: each rounded up to a power of two (at least 4), so that e.g.
+ * M = 500 and M = 512 share a choice. Flags (transposes) go in as 0/1 values.
+ */
+export function shapeClass(dims: Record<string, number | boolean>): string {
+  return Object.entries(dims)
+    .map(([k, v]) => (typeof v === 'boolean' ? `${k}${Number(v)}` : `${k}${2 ** Math.max(2, Math.ceil(Math.log2(Math.max(1, v))))}`))
+    .join('.');
+}
+
+/** A file-name-safe key for an adapter description (e.g. 'mesa-software-llvmpipe-...'). */
+export function adapterKey(description: string): string {
+  const slug = description.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 80).replace(/^-+|-+$/g, '');
+  return slug || 'unknown-adapter';
+}
+
+function isNode(): boolean {
+  return typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+}
+
+/** The cache directory in Node (see the file header); null in browsers. */
+export function autotuneCacheDir(): string | null {
+  if (!isNode()) return null;
+  const explicit = env('GRADMIX_AUTOTUNE_CACHE');
+  if (explicit) return explicit;
+  const base = env('XDG_CACHE_HOME') || (env('HOME') ? `${env('HOME')}/.cache` : null);
+  return base ? `${base}/gradmix` : null;
+}
+
+async function loadFs(): Promise<NodeFs | null> {
+  if (!isNode()) return null;
+  // A variable specifier keeps browser bundlers from resolving a Node built-in.
+  const specifier = 'node:fs';
+  return (await import(/* @vite-ignore */ specifier)) as NodeFs;
+}
+
+/** Choices per adapter: in memory, backed by one JSON file per adapter in Node. */
+export class Autotuner {
+  readonly adapter: string;
+  readonly file: string | null;
+  private entries: Record<string, CacheEntry> | null = null;
+  private fs: NodeFs | null = null;
+
+  /**
+   * @param adapterDescription the adapter's description (gpu().describe()); choices never cross adapters
+   * @param cacheDir where the cache file lives; null keeps choices in memory only
+   */
+  constructor(adapterDescription: string, cacheDir: string | null = autotuneCacheDir()) {
+    this.adapter = adapterKey(adapterDescription);
+    this.file = cacheDir ? `${cacheDir}/autotune-${this.adapter}.json` : null;
+  }
+
+  private async load(): Promise<Record<string, CacheEntry>> {
+    if (this.entries) return this.entries;
+    this.fs = this.file ? await loadFs() : null;
+    this.entries = this.readFile();
+    return this.entries;
+  }
+
+  private readFile(): Record<string, CacheEntry> {
+    if (!this.fs || !this.file) return {};
+    try {
+      const parsed: unknown = JSON.parse(this.fs.readFileSync(this.file, 'utf8'));
+      return parsed && typeof parsed === 'object' ? (parsed as Record<string, CacheEntry>) : {};
+    } catch {
+      return {}; // no cache yet, or an unreadable one: it is rebuilt
+    }
+  }
+
+  /** Merges into what is on disk now (another process may have tuned meanwhile); atomic rename. */
+  private save(key: string, entry: CacheEntry): void {
+    if (!this.fs || !this.file) return;
+    const merged = { ...this.readFile(), [key]: entry };
+    const dir = this.file.slice(0, this.file.lastIndexOf('/'));
+    try {
+      this.fs.mkdirSync(dir, { recursive: true });
+      const tmp = `${this.file}.${(globalThis as { process?: { pid?: number } }).process?.pid ?? 0}.tmp`;
+      this.fs.writeFileSync(tmp, JSON.stringify(merged, null, 2) + '\n');
+      this.fs.renameSync(tmp, this.file);
+    } catch (e) {
+      // A read-only home must not stop training; the choice still holds for this process.
+      console.warn(`gradmix: could not write the autotune cache ${this.file}: ${(e as Error).message}`);
+    }
+  }
+
+  /** The stored entry for an op and shape class, if any. */
+  async lookup(op: string, shapeClassKey: string): Promise<CacheEntry | undefined> {
+    return (await this.load())[`${op}|${shapeClassKey}`];
+  }
+
+  /** The best candidate for the request: stored, or timed now (each candidate once) and stored. */
+  async choose<C>(req: AutotuneRequest<C>, mode: AutotuneMode = autotuneMode()): Promise<AutotuneResult<C>> {
+    if (req.candidates.length === 0) throw new Error(`autotune ${req.op}: no candidates`);
+    if (mode === 'off') return { choice: req.candidates[0], source: 'disabled' };
+    const names = req.candidates.map(req.nameOf);
+    if (new Set(names).size !== names.length) throw new Error(`autotune ${req.op}: candidate names repeat: ${names.join(', ')}`);
+    const key = `${req.op}|${req.shapeClass}`;
+    const entries = await this.load();
+    const stored = entries[key];
+    const storedIndex = stored ? names.indexOf(stored.choice) : -1;
+    // A stored choice that is no longer a candidate (renamed variants) is tuned again.
+    if (mode === 'on' && stored && storedIndex >= 0) return { choice: req.candidates[storedIndex], source: 'cache', entry: stored };
+    const timings: Record<string, number> = {};
+    let bestIndex = 0;
+    for (let i = 0; i < req.candidates.length; i++) {
+      const ms = await req.time(req.candidates[i]);
+      timings[names[i]] = ms;
+      if (ms < timings[names[bestIndex]]) bestIndex = i;
+    }
+    const entry: CacheEntry = { choice: names[bestIndex], timings, measuredAt: new Date().toISOString() };
+    entries[key] = entry;
+    this.save(key, entry);
+    return { choice: req.candidates[bestIndex], source: 'measured', entry };
+  }
+}
