@@ -14,3 +14,4 @@ export * from './batchnorm.js';
 export * from './pool.js';
 export * from './normalize.js';
 export * from './softmax.js';
+export * from './conv.js';

@@ -1,0 +1,230 @@
+// conv2d (NCHW, dilation 1, groups 1, optional bias) with PyTorch semantics, forward and both
+// gradients. Kernels: kernels/conv2d.wgsl, in a register-blocked and a workgroup-tiled variant
+// each (chosen by gpu().kernelVariant unless forced).
+import { gpu } from '../../runtime/gpu.js';
+import { record } from '../autograd.js';
+import { Tensor, formatShape } from '../tensor.js';
+import { grid, launch, requireFloat } from './launch.js';
+import { sum } from './reduce.js';
+import { reshape } from './shape.js';
+
+export type ConvVariant = 'register' | 'tiled';
+
+export interface Conv2dOptions {
+  /** Stride, one number for both axes or [h, w] (default 1). */
+  stride?: number | readonly [number, number];
+  /** Zero padding on each side, one number or [h, w] (default 0). */
+  padding?: number | readonly [number, number];
+  /** Force a kernel variant (tests, benchmarks); default gpu().kernelVariant. */
+  variant?: ConvVariant;
+}
+
+/** Everything the kernels need to know about one convolution. */
+export interface ConvGeometry {
+  batch: number;
+  cin: number;
+  h: number;
+  w: number;
+  cout: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  ph: number;
+  pw: number;
+  oh: number;
+  ow: number;
+}
+
+/** Threads per workgroup of the register kernels (their WG override). */
+const REGISTER_WG = 64;
+/** Widest kernel the register weight-gradient kernel holds in registers (KW_MAX in the WGSL). */
+const REGISTER_MAX_KW = 7;
+/** Output tile of the tiled kernels (BM x BN in the WGSL). */
+const TILE = 64;
+/** Scratch for weight-gradient partial sums is capped at this many floats (64 MiB). */
+const MAX_PARTIAL_FLOATS = 16 << 20;
+
+function pair(op: string, what: string, v: number | readonly [number, number], min: number): [number, number] {
+  const [a, b] = typeof v === 'number' ? [v, v] : v;
+  for (const d of [a, b]) {
+    if (!Number.isInteger(d) || d < min) throw new Error(`${op}: ${what} must be an integer >= ${min} (or a pair of them), got ${JSON.stringify(v)}`);
+  }
+  return [a, b];
+}
+
+/** Checks shapes and works out the output size, floor((H + 2p - k) / s) + 1. */
+export function convGeometry(x: Tensor, w: Tensor, options: Conv2dOptions = {}): ConvGeometry {
+  if (x.rank !== 4) throw new Error(`conv2d: input must be [batch, channels, height, width], got shape ${formatShape(x.shape)}`);
+  if (w.rank !== 4) throw new Error(`conv2d: weight must be [out_channels, in_channels, kh, kw], got shape ${formatShape(w.shape)}`);
+  const [batch, cin, h, wd] = x.shape;
+  const [cout, wcin, kh, kw] = w.shape;
+  if (cin !== wcin) throw new Error(`conv2d: input has ${cin} channels, weight expects ${wcin}`);
+  const [sh, sw] = pair('conv2d', 'stride', options.stride ?? 1, 1);
+  const [ph, pw] = pair('conv2d', 'padding', options.padding ?? 0, 0);
+  const oh = Math.floor((h + 2 * ph - kh) / sh) + 1;
+  const ow = Math.floor((wd + 2 * pw - kw) / sw) + 1;
+  if (kh < 1 || kw < 1 || oh < 1 || ow < 1) {
+    throw new Error(`conv2d: a ${kh}x${kw} kernel with padding ${ph},${pw} does not fit a ${h}x${wd} input`);
+  }
+  return { batch, cin, h, w: wd, cout, kh, kw, sh, sw, ph, pw, oh, ow };
+}
+
+function params(g: ConvGeometry, chunk = 0) {
+  return { batch: g.batch, cin: g.cin, h: g.h, w: g.w, cout: g.cout, oh: g.oh, ow: g.ow, pad_h: g.ph, pad_w: g.pw, chunk };
+}
+
+function shapeOverrides(g: ConvGeometry) {
+  return { KH: g.kh, KW: g.kw, SH: g.sh, SW: g.sw };
+}
+
+const pow2ceil = (n: number) => 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+
+/**
+ * Register tile for a rows x cols output plane: TM = 4 channels by TR x TC = 16 positions, as
+ * whole rows of up to 16 columns (narrower planes stack rows). Measured fastest on lavapipe.
+ */
+export function registerTile(rows: number, cols: number): { TM: number; TR: number; TC: number } {
+  const TC = Math.min(16, pow2ceil(cols));
+  const TR = Math.min(16 / TC, pow2ceil(rows));
+  return { TM: 4, TR, TC };
+}
+
+/** Workgroups for the tiled GEMM: every (M tile, N tile) pair, folded into 2-D, times z. */
+function tiledGroups(m: number, n: number, z = 1): [number, number, number] {
+  const [x, y] = grid(Math.ceil(m / TILE) * Math.ceil(n / TILE), 1);
+  return [x, y, z];
+}
+
+/**
+ * The tiled entry points share one GEMM body, so each binds every input; those a kernel does not
+ * read are bound to one it does (read-only either way).
+ */
+function tiledBindings(used: { x?: Tensor; wt?: Tensor; bias?: Tensor | null; dy?: Tensor; out: Tensor }, standIn: Tensor) {
+  return { x: used.x ?? standIn, wt: used.wt ?? standIn, bias: used.bias ?? standIn, dy: used.dy ?? standIn, out: used.out };
+}
+
+function variantOf(options: Conv2dOptions): ConvVariant {
+  return options.variant ?? gpu().kernelVariant;
+}
+
+/** The forward convolution, without recording a graph edge. */
+export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, variant: ConvVariant): Tensor {
+  const out = Tensor.empty([g.batch, g.cout, g.oh, g.ow]);
+  const overrides = { ...shapeOverrides(g), HAS_BIAS: bias ? 1 : 0 };
+  if (variant === 'tiled') {
+    const tensors = tiledBindings({ x, wt: w, bias, out }, x);
+    launch('conv2d.forward_tiled', { tensors, params: params(g), workgroups: tiledGroups(g.cout, g.batch * g.oh * g.ow), overrides });
+  } else {
+    // Without a bias the kernel never reads that binding; x stands in for it.
+    const tensors = { x, wt: w, bias: bias ?? x, out };
+    const tile = registerTile(g.oh, g.ow);
+    const [gx, gy] = grid(g.batch * Math.ceil(g.oh / tile.TR) * Math.ceil(g.ow / tile.TC), REGISTER_WG);
+    launch('conv2d.forward_register', {
+      tensors,
+      params: params(g),
+      workgroups: [gx, gy, Math.ceil(g.cout / tile.TM)],
+      overrides: { ...overrides, WG: REGISTER_WG, ...tile },
+    });
+  }
+  return out;
+}
+
+/** dL/dx from dL/dout (`dy`). */
+export function conv2dInputGrad(dy: Tensor, w: Tensor, g: ConvGeometry, variant: ConvVariant): Tensor {
+  const dx = Tensor.empty([g.batch, g.cin, g.h, g.w]);
+  const tensors = { dy, wt: w, out: dx };
+  if (variant === 'tiled') {
+    launch('conv2d.input_grad_tiled', { tensors: tiledBindings(tensors, dy), params: params(g), workgroups: tiledGroups(g.cin, g.batch * g.h * g.w), overrides: shapeOverrides(g) });
+  } else {
+    // One sub-problem per stride phase (see the WGSL), each over ceil(H/SH) x ceil(W/SW) positions.
+    const rows = Math.ceil(g.h / g.sh);
+    const cols = Math.ceil(g.w / g.sw);
+    const tile = registerTile(rows, cols);
+    const [gx, gy] = grid(g.batch * Math.ceil(rows / tile.TR) * Math.ceil(cols / tile.TC), REGISTER_WG);
+    launch('conv2d.input_grad_register', {
+      tensors,
+      params: params(g),
+      workgroups: [gx, gy, Math.ceil(g.cin / tile.TM) * g.sh * g.sw],
+      overrides: { ...shapeOverrides(g), WG: REGISTER_WG, ...tile },
+    });
+  }
+  return dx;
+}
+
+/**
+ * Splits the weight gradient's reduction over the batch*OH output rows into chunks so that
+ * enough work runs in parallel: `groupsPerChunk` workgroups (or threads) run per chunk and about
+ * `target` are wanted in all, within the scratch cap.
+ */
+function chunking(g: ConvGeometry, perChunk: number, target: number): { chunk: number; chunks: number } {
+  const rows = g.batch * g.oh;
+  const weights = g.cout * g.cin * g.kh * g.kw;
+  const wanted = Math.min(rows, Math.ceil(target / perChunk), Math.max(1, Math.floor(MAX_PARTIAL_FLOATS / weights)));
+  const chunk = Math.ceil(rows / Math.max(1, wanted));
+  return { chunk, chunks: Math.ceil(rows / chunk) };
+}
+
+/** dL/dw from dL/dout (`dy`) and the forward input: chunked partial sums, then their sum. */
+export function conv2dWeightGrad(dy: Tensor, x: Tensor, g: ConvGeometry, variant: ConvVariant): Tensor {
+  const taps = g.cin * g.kh * g.kw;
+  const tiled = variant === 'tiled' || g.kw > REGISTER_MAX_KW;
+  let chunk: number;
+  let chunks: number;
+  let partial: Tensor;
+  if (tiled) {
+    const groups = Math.ceil(g.cout / TILE) * Math.ceil(taps / TILE);
+    ({ chunk, chunks } = chunking(g, groups, 512));
+    partial = Tensor.empty(chunks === 1 ? [g.cout, g.cin, g.kh, g.kw] : [chunks, g.cout * taps]);
+    launch('conv2d.weight_grad_tiled', { tensors: tiledBindings({ x, dy, out: partial }, x), params: params(g, chunk), workgroups: tiledGroups(g.cout, taps, chunks), overrides: shapeOverrides(g) });
+  } else {
+    const { TM, TC } = registerTile(1, g.ow);
+    const coBlocks = Math.ceil(g.cout / TM);
+    // Threads per chunk are cin*kh*coBlocks; a few thousand in all keep every core's SIMD lanes busy.
+    ({ chunk, chunks } = chunking(g, g.cin * g.kh * coBlocks, 4096));
+    partial = Tensor.empty(chunks === 1 ? [g.cout, g.cin, g.kh, g.kw] : [chunks, g.cout * taps]);
+    const [gx, gy] = grid(g.cin * g.kh, REGISTER_WG);
+    launch('conv2d.weight_grad_register', {
+      tensors: { x, dy, out: partial },
+      params: params(g, chunk),
+      workgroups: [gx, gy, coBlocks * chunks],
+      overrides: { ...shapeOverrides(g), WG: REGISTER_WG, TM, TC },
+    });
+  }
+  if (chunks === 1) return partial;
+  const summed = sum(partial, 0);
+  const dw = reshape(summed, [g.cout, g.cin, g.kh, g.kw]);
+  partial.dispose();
+  summed.dispose();
+  return dw;
+}
+
+/** dL/dbias: dy summed over batch and positions. */
+function biasGrad(dy: Tensor, g: ConvGeometry): Tensor {
+  const rows = reshape(dy, [g.batch, g.cout, g.oh * g.ow]);
+  const perImage = sum(rows, 2);
+  const db = sum(perImage, 0);
+  rows.dispose();
+  perImage.dispose();
+  return db;
+}
+
+/**
+ * 2-D convolution of x [B, Cin, H, W] with w [Cout, Cin, kh, kw] (+ bias [Cout]), PyTorch's
+ * Conv2d semantics: output [B, Cout, floor((H + 2p - kh)/s) + 1, floor((W + 2p - kw)/s) + 1].
+ */
+export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, options: Conv2dOptions = {}): Tensor {
+  requireFloat('conv2d', x, w, ...(bias ? [bias] : []));
+  const g = convGeometry(x, w, options);
+  if (bias && (bias.rank !== 1 || bias.shape[0] !== g.cout)) {
+    throw new Error(`conv2d: bias has shape ${formatShape(bias.shape)}, expected [${g.cout}] (one per output channel)`);
+  }
+  const variant = variantOf(options);
+  const out = conv2dForward(x, w, bias, g, variant);
+  const inputs = bias ? [x, w, bias] : [x, w];
+  return record(out, 'conv2d', inputs, (dy) => [
+    x.requiresGrad ? conv2dInputGrad(dy, w, g, variant) : null,
+    w.requiresGrad ? conv2dWeightGrad(dy, x, g, variant) : null,
+    bias?.requiresGrad ? biasGrad(dy, g) : null,
+  ]);
+}

@@ -1,0 +1,176 @@
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { backward, conv2d, mul, sumAll, type ConvVariant } from '../src/ops/index.js';
+import { scope } from '../src/scope.js';
+import { FORWARD_TOL, GRAD_TOL, assertClose, randomArray, read, seeded, setupGpu, upload } from './helpers.js';
+import { checkOp } from './check-op.js';
+
+const test = suite('conv2d');
+test.before(setupGpu);
+
+interface Case {
+  b: number;
+  cin: number;
+  h: number;
+  w: number;
+  cout: number;
+  kh: number;
+  kw: number;
+  stride: [number, number];
+  pad: [number, number];
+  bias: boolean;
+}
+
+function outSize(c: Case): [number, number] {
+  return [Math.floor((c.h + 2 * c.pad[0] - c.kh) / c.stride[0]) + 1, Math.floor((c.w + 2 * c.pad[1] - c.kw) / c.stride[1]) + 1];
+}
+
+/** float64 reference: out[b,co,oh,ow] = bias[co] + sum w[co,ci,kh,kw] x[b,ci,oh*s-p+kh,ow*s-p+kw]. */
+function convRef(c: Case, x: Float64Array, w: Float64Array, bias?: Float64Array): Float64Array {
+  const [oh, ow] = outSize(c);
+  const out = new Float64Array(c.b * c.cout * oh * ow);
+  for (let b = 0; b < c.b; b++)
+    for (let co = 0; co < c.cout; co++)
+      for (let y = 0; y < oh; y++)
+        for (let z = 0; z < ow; z++) {
+          let s = bias ? bias[co] : 0;
+          for (let ci = 0; ci < c.cin; ci++)
+            for (let i = 0; i < c.kh; i++) {
+              const ih = y * c.stride[0] - c.pad[0] + i;
+              if (ih < 0 || ih >= c.h) continue;
+              for (let j = 0; j < c.kw; j++) {
+                const iw = z * c.stride[1] - c.pad[1] + j;
+                if (iw < 0 || iw >= c.w) continue;
+                s += w[((co * c.cin + ci) * c.kh + i) * c.kw + j] * x[((b * c.cin + ci) * c.h + ih) * c.w + iw];
+              }
+            }
+          out[((b * c.cout + co) * oh + y) * ow + z] = s;
+        }
+  return out;
+}
+
+/** Analytic float64 gradients of sum(conv(x, w) * r): [dx, dw, dbias]. */
+function convGradRef(c: Case, x: Float64Array, w: Float64Array, r: Float64Array): [Float64Array, Float64Array, Float64Array] {
+  const [oh, ow] = outSize(c);
+  const dx = new Float64Array(x.length);
+  const dw = new Float64Array(w.length);
+  const db = new Float64Array(c.cout);
+  for (let b = 0; b < c.b; b++)
+    for (let co = 0; co < c.cout; co++)
+      for (let y = 0; y < oh; y++)
+        for (let z = 0; z < ow; z++) {
+          const g = r[((b * c.cout + co) * oh + y) * ow + z];
+          db[co] += g;
+          for (let ci = 0; ci < c.cin; ci++)
+            for (let i = 0; i < c.kh; i++) {
+              const ih = y * c.stride[0] - c.pad[0] + i;
+              if (ih < 0 || ih >= c.h) continue;
+              for (let j = 0; j < c.kw; j++) {
+                const iw = z * c.stride[1] - c.pad[1] + j;
+                if (iw < 0 || iw >= c.w) continue;
+                const xi = ((b * c.cin + ci) * c.h + ih) * c.w + iw;
+                const wi = ((co * c.cin + ci) * c.kh + i) * c.kw + j;
+                dx[xi] += g * w[wi];
+                dw[wi] += g * x[xi];
+              }
+            }
+        }
+  return [dx, dw, db];
+}
+
+function conv(b: number, cin: number, h: number, w: number, cout: number, k: number | [number, number], stride: number | [number, number], pad: number | [number, number], bias: boolean): Case {
+  const [kh, kw] = typeof k === 'number' ? [k, k] : k;
+  const pair = (v: number | [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : v);
+  return { b, cin, h, w, cout, kh, kw, stride: pair(stride), pad: pair(pad), bias };
+}
+
+const describe = (c: Case) =>
+  `x[${c.b},${c.cin},${c.h},${c.w}] w[${c.cout},${c.cin},${c.kh},${c.kw}] stride ${c.stride} pad ${c.pad}${c.bias ? ' +bias' : ''}`;
+
+// Small awkward shapes, checked against finite differences of the float64 reference.
+const SMALL: Case[] = [
+  conv(1, 1, 5, 5, 1, 3, 1, 1, true),
+  conv(3, 3, 7, 7, 5, 3, 2, 1, false),
+  conv(1, 3, 9, 9, 5, 1, 1, 0, true),
+  conv(3, 1, 7, 9, 5, 3, 2, 0, false),
+  conv(3, 3, 9, 7, 1, 1, 2, 0, true),
+  conv(1, 3, 5, 5, 5, 3, 1, 0, false),
+  conv(2, 2, 3, 3, 3, 3, 1, 0, true), // one output row: the weight gradient needs no second pass
+  conv(1, 2, 7, 5, 3, 3, [2, 1], [1, 0], false),
+  conv(1, 2, 5, 7, 3, 3, 3, 1, false),
+  conv(1, 2, 3, 11, 2, [1, 9], 1, [0, 1], true), // wider than the register weight gradient holds
+];
+
+// Larger than one register block (channels > 8, columns > 16) and than one 64x64 tile; gradients
+// against the analytic reference (finite differences would be slow).
+const LARGE: Case[] = [conv(2, 5, 11, 21, 70, 3, 1, 1, true), conv(3, 9, 13, 19, 11, 3, 2, 1, false), conv(2, 67, 5, 6, 9, 1, 1, 0, false)];
+
+const VARIANTS: ConvVariant[] = ['register', 'tiled'];
+
+for (const variant of VARIANTS) {
+  test(`${variant}: forward and both gradients vs float64 on small awkward shapes`, async () => {
+    for (const c of SMALL) {
+      const [kh, kw] = [c.kh, c.kw];
+      await checkOp({
+        name: `conv2d ${variant} ${describe(c)}`,
+        inputs: [{ shape: [c.b, c.cin, c.h, c.w] }, { shape: [c.cout, c.cin, kh, kw] }, ...(c.bias ? [{ shape: [c.cout] }] : [])],
+        run: (x, w, bias) => conv2d(x, w, bias ?? null, { stride: c.stride, padding: c.pad, variant }),
+        ref: (x, w, bias) => convRef(c, x, w, bias),
+      });
+    }
+  });
+
+  test(`${variant}: shapes spanning several register blocks and tiles`, async () => {
+    for (const c of LARGE) {
+      const { rng, seed } = seeded();
+      const fround = (a: Float64Array) => a.map(Math.fround);
+      const xv = fround(randomArray(rng, c.b * c.cin * c.h * c.w));
+      const wv = fround(randomArray(rng, c.cout * c.cin * c.kh * c.kw));
+      const bv = fround(randomArray(rng, c.cout));
+      const [oh, ow] = outSize(c);
+      const rv = fround(randomArray(rng, c.b * c.cout * oh * ow));
+      const name = `conv2d ${variant} ${describe(c)}`;
+      await scope(async () => {
+        const x = upload(xv, [c.b, c.cin, c.h, c.w], true);
+        const w = upload(wv, [c.cout, c.cin, c.kh, c.kw], true);
+        const bias = c.bias ? upload(bv, [c.cout], true) : null;
+        const out = conv2d(x, w, bias, { stride: c.stride, padding: c.pad, variant });
+        assertClose(await read(out), convRef(c, xv, wv, c.bias ? bv : undefined), FORWARD_TOL, `${name} forward`, seed);
+        backward(sumAll(mul(out, upload(rv, out.shape))));
+        const [dx, dw, db] = convGradRef(c, xv, wv, rv);
+        assertClose(await read(x.grad!), dx, GRAD_TOL, `${name} input gradient`, seed);
+        assertClose(await read(w.grad!), dw, GRAD_TOL, `${name} weight gradient`, seed);
+        if (bias) assertClose(await read(bias.grad!), db, GRAD_TOL, `${name} bias gradient`, seed);
+        for (const t of [x, w, bias]) t?.grad?.dispose();
+      });
+    }
+  });
+}
+
+test('the variants agree with each other', async () => {
+  const c = conv(2, 3, 9, 9, 6, 3, 2, 1, true);
+  const { rng } = seeded();
+  const xv = randomArray(rng, c.b * c.cin * c.h * c.w);
+  const wv = randomArray(rng, c.cout * c.cin * 9);
+  const bv = randomArray(rng, c.cout);
+  await scope(async () => {
+    const run = (variant: ConvVariant) => conv2d(upload(xv, [c.b, c.cin, c.h, c.w]), upload(wv, [c.cout, c.cin, 3, 3]), upload(bv, [c.cout]), { stride: 2, padding: 1, variant });
+    assertClose(await read(run('tiled')), await read(run('register')), FORWARD_TOL, 'tiled vs register');
+  });
+});
+
+test('clear errors for mismatched shapes', async () => {
+  await scope(() => {
+    const x = upload(new Float64Array(2 * 3 * 5 * 5), [2, 3, 5, 5]);
+    const w4 = upload(new Float64Array(6 * 4 * 9), [6, 4, 3, 3]);
+    assert.throws(() => conv2d(x, w4), /conv2d: input has 3 channels, weight expects 4/);
+    const w = upload(new Float64Array(6 * 3 * 9), [6, 3, 3, 3]);
+    assert.throws(() => conv2d(x, w, upload([1, 2], [2])), /conv2d: bias has shape \[2\], expected \[6\]/);
+    assert.throws(() => conv2d(upload(new Float64Array(75), [3, 5, 5]), w), /conv2d: input must be \[batch, channels, height, width\]/);
+    const w7 = upload(new Float64Array(6 * 3 * 49), [6, 3, 7, 7]);
+    assert.throws(() => conv2d(x, w7), /conv2d: a 7x7 kernel with padding 0,0 does not fit a 5x5 input/);
+    assert.throws(() => conv2d(x, w, null, { stride: 0 }), /conv2d: stride must be an integer >= 1/);
+  });
+});
+
+test.run();
