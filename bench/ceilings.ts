@@ -1,7 +1,8 @@
 // Device ceilings, measured in the same run as everything else: the best GEMM GFLOP/s over a few
 // register-block / workgroup shapes of an ideal-layout kernel (bench/ceilings.wgsl) and the
 // engine's own matmul variants, and the best copy bandwidth (shader copy, copyBufferToBuffer).
-// Every other figure of the benchmark is printed as a fraction of these.
+// Every other figure of the benchmark is printed as a fraction of these. Also the queue time of
+// one small dispatch, which bounds every row made of several small dispatches.
 import { readFileSync } from 'node:fs';
 import { gpu, grid } from '../runtime/gpu.js';
 import { registerKernelSource } from '../runtime/kernel-spec.js';
@@ -27,6 +28,10 @@ export interface Ceilings {
   copyBest: string;
   /** copyBufferToBuffer's bandwidth: the memory system's, which no kernel reaches on a CPU rasteriser. */
   memcpyGbps: number;
+  /** Queue time per dispatch of a one-workgroup kernel, back to back in one pass: the floor of any row. */
+  dispatchUs: number;
+  /** What the timing method reports for no work at all (timestamp bracket or submit + drain). */
+  floorMs: number;
   gemmSize: number;
   copyBytes: number;
   entries: { gemm: CeilingEntry[]; copy: CeilingEntry[] };
@@ -129,6 +134,25 @@ async function copyCeiling(bytes: number, timing: TimeOptions): Promise<CeilingE
   return entries;
 }
 
+const DISPATCHES = 100;
+
+/** Per-dispatch cost: DISPATCHES one-workgroup copies of 64 floats recorded into one batch. */
+async function dispatchOverhead(timing: TimeOptions): Promise<number> {
+  const src = randn([64], new Rng(9));
+  const dst = Tensor.empty([64]);
+  try {
+    const m = await timeOurs(() => {
+      for (let i = 0; i < DISPATCHES; i++) {
+        gpu().dispatch('ceilings.copy', { bindings: { src: src.buffer, dst: dst.buffer }, params: { M: 0, N: 0, K: 0, n: 16 }, workgroups: [1], overrides: { WG: 64 } });
+      }
+    }, timing);
+    return (m.ms * 1000) / DISPATCHES;
+  } finally {
+    src.dispose();
+    dst.dispose();
+  }
+}
+
 function best(entries: CeilingEntry[]): CeilingEntry {
   return entries.reduce((x, y) => (y.rate > x.rate ? y : x));
 }
@@ -144,5 +168,7 @@ export async function measureCeilings(gemmSize: number, copyBytes: number, timin
   const g = best(gemm);
   const c = best(copy.filter((e) => e.name !== MEMCPY));
   const memcpyGbps = copy.find((e) => e.name === MEMCPY)!.rate;
-  return { gflops: g.rate, gemmBest: g.name, gbps: c.rate, copyBest: c.name, memcpyGbps, gemmSize, copyBytes, entries: { gemm, copy } };
+  const dispatchUs = await dispatchOverhead(timing);
+  const floorMs = (await timeOurs(() => undefined, timing)).ms;
+  return { gflops: g.rate, gemmBest: g.name, gbps: c.rate, copyBest: c.name, memcpyGbps, dispatchUs, floorMs, gemmSize, copyBytes, entries: { gemm, copy } };
 }

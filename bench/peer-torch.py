@@ -3,10 +3,15 @@
 
 Protocol (one JSON object per line): prints {"ready": true, "torch": ..., "threads": ...} first,
 then answers each request {"id", "spec", "warmup", "repeats", "min_repeats", "budget_ms"} on stdin
-with {"id", "ms", "repeats"} (median wall-clock milliseconds) or {"id", "error"}. The specs are
+with {"id", "ms", "repeats", "threads"} (median wall-clock milliseconds) or {"id", "error"}. The specs are
 bench/family.ts's PeerSpec: matmul, conv2d (forward / input-grad / weight-grad through
 aten.convolution_backward, as autograd calls it), batchnorm, contrastive, adam, knn. Inputs are
-made once per request and are not timed. Uses every core (torch.set_num_threads(os.cpu_count())).
+made once per request and are not timed.
+
+Threads: each request is timed with 1 thread and with every core, and the faster median is
+reported (what a user would pick). On a machine shared with other work, OpenMP's barriers stall
+whenever one of its threads is descheduled (medians of 30 ms for a 0.07 ms batch norm were seen),
+so the single-thread figure is often the better one there. GRADMIX_BENCH_TORCH_THREADS=n fixes n.
 """
 import json
 import os
@@ -17,7 +22,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-torch.set_num_threads(os.cpu_count() or 1)
+FIXED_THREADS = os.environ.get("GRADMIX_BENCH_TORCH_THREADS")
+THREADS = [int(FIXED_THREADS)] if FIXED_THREADS else sorted({1, os.cpu_count() or 1})
 torch.manual_seed(0)
 
 
@@ -107,7 +113,8 @@ def knn(s):
 BUILDERS = {"matmul": matmul, "conv2d": conv2d, "batchnorm": batchnorm, "contrastive": contrastive, "adam": adam, "knn": knn}
 
 
-def measure(req):
+def measure_with(req, threads):
+    torch.set_num_threads(threads)
     fn = BUILDERS[req["spec"]["kind"]](req["spec"])
     for _ in range(req["warmup"]):
         fn()
@@ -118,11 +125,15 @@ def measure(req):
         ms = (time.perf_counter() - t0) * 1e3
         samples.append(ms)
         spent += ms
-    return {"ms": statistics.median(samples), "repeats": len(samples)}
+    return {"ms": statistics.median(samples), "repeats": len(samples), "threads": threads}
+
+
+def measure(req):
+    return min((measure_with(req, t) for t in THREADS), key=lambda r: r["ms"])
 
 
 def main():
-    print(json.dumps({"ready": True, "torch": torch.__version__, "threads": torch.get_num_threads()}), flush=True)
+    print(json.dumps({"ready": True, "torch": torch.__version__, "threads": THREADS}), flush=True)
     for line in sys.stdin:
         if not line.strip():
             continue

@@ -1,7 +1,8 @@
 // One benchmark row's results and the table they are printed in.
 import type { TimingMethod } from './harness.js';
 
-export type PeerResult = { ms: number; ratio: number } | { error: string };
+/** A peer's median and ours / theirs (PyTorch: with the thread count that was faster). */
+export type PeerResult = { ms: number; ratio: number; threads?: number } | { error: string };
 
 export interface ResultRow {
   family: string;

@@ -123,14 +123,15 @@ async function main(): Promise<void> {
   const ceilTiming = { ...cfg.timing, repeats: 3, minRepeats: 2 };
   const ceilings = await measureCeilings(quick ? 256 : 1024, quick ? 8 << 20 : 64 << 20, ceilTiming);
   console.log(`ceilings: GEMM ${ceilings.gflops.toFixed(2)} GFLOP/s (${ceilings.gemmBest}, ${ceilings.gemmSize}^3), ` +
-    `copy ${ceilings.gbps.toFixed(2)} GB/s (${ceilings.copyBest}, ${ceilings.copyBytes >> 20} MiB; copyBufferToBuffer ${ceilings.memcpyGbps.toFixed(2)} GB/s)`);
+    `copy ${ceilings.gbps.toFixed(2)} GB/s (${ceilings.copyBest}, ${ceilings.copyBytes >> 20} MiB; copyBufferToBuffer ${ceilings.memcpyGbps.toFixed(2)} GB/s), ` +
+    `${ceilings.dispatchUs.toFixed(1)} us per small dispatch, ${ceilings.floorMs.toFixed(3)} ms measured for no work`);
   for (const e of [...ceilings.entries.gemm, ...ceilings.entries.copy]) console.log(`  ${e.name.padEnd(28)} ${e.ms.toFixed(2).padStart(9)} ms ${e.rate.toFixed(2).padStart(8)}`);
 
   const needsTfjs = args.tfjs && rows.some((r) => r.peer && tfjsSupports(r.peer));
   const tfjs = needsTfjs ? await TfjsPeer.start() : 'not requested';
   const torch = args.torch && rows.some((r) => r.peer) ? await TorchPeer.start() : 'not requested';
   console.log(`peers: TF.js ${typeof tfjs === 'string' ? `unavailable (${tfjs})` : `${tfjs.version} WebGPU on the same adapter`}; ` +
-    `PyTorch ${typeof torch === 'string' ? `unavailable (${torch})` : `${torch.version} CPU, ${torch.threads} threads`}`);
+    `PyTorch ${typeof torch === 'string' ? `unavailable (${torch})` : `${torch.version} CPU, the faster of ${torch.threads.join(' and ')} threads per row`}`);
   for (const s of skipped) console.log(`skipped ${s.family}: ${s.reason}`);
 
   const results: ResultRow[] = [];
@@ -154,7 +155,7 @@ async function main(): Promise<void> {
       }
       if (row.peer && typeof torch !== 'string') {
         const t = await torch.measure(row.peer, cfg.timing);
-        result.torch = 'ms' in t ? { ms: t.ms, ratio: m.wallMs / t.ms } : t;
+        result.torch = 'ms' in t ? { ms: t.ms, ratio: m.wallMs / t.ms, threads: t.threads } : t;
       }
     } catch (e) {
       result.error = (e as Error).message.split('\n')[0];
@@ -179,7 +180,7 @@ async function main(): Promise<void> {
     loadAverage: [load0, load1],
     peers: {
       tfjs: typeof tfjs === 'string' ? { unavailable: tfjs } : { version: tfjs.version },
-      torch: typeof torch === 'string' ? { unavailable: torch } : { version: torch.version, threads: torch.threads },
+      torch: typeof torch === 'string' ? { unavailable: torch } : { version: torch.version, threadsTried: torch.threads },
     },
     ceilings,
     skipped,

@@ -15,7 +15,7 @@ interface Reply {
   error?: string;
   ready?: boolean;
   torch?: string;
-  threads?: number;
+  threads?: number | number[];
 }
 
 export class TorchPeer {
@@ -25,7 +25,8 @@ export class TorchPeer {
   private constructor(
     private readonly child: ChildProcessWithoutNullStreams,
     readonly version: string,
-    readonly threads: number,
+    /** The thread counts each request is timed with (the faster is reported). */
+    readonly threads: number[],
   ) {}
 
   /** Starts the peer; the reason as a string when Python or torch is missing. */
@@ -40,7 +41,7 @@ export class TorchPeer {
       child.once('exit', () => resolve(null));
     });
     if (!first?.ready) return `PyTorch is not available in ${TORCH_PYTHON}: ${stderr.trim().split('\n').pop() ?? 'no output'}`;
-    const peer = new TorchPeer(child, first.torch ?? '?', first.threads ?? 0);
+    const peer = new TorchPeer(child, first.torch ?? '?', [first.threads ?? []].flat());
     lines.on('line', (l) => {
       const r = JSON.parse(l) as Reply;
       const done = r.id !== undefined ? peer.waiting.get(r.id) : undefined;
@@ -56,11 +57,11 @@ export class TorchPeer {
     return peer;
   }
 
-  /** Median milliseconds of the spec on PyTorch CPU, or the error it reported. */
-  measure(spec: PeerSpec, timing: TimeOptions): Promise<{ ms: number } | { error: string }> {
+  /** Median milliseconds of the spec on PyTorch CPU and the thread count that gave it, or the error. */
+  measure(spec: PeerSpec, timing: TimeOptions): Promise<{ ms: number; threads: number } | { error: string }> {
     const id = this.nextId++;
     return new Promise((resolve) => {
-      this.waiting.set(id, (r) => resolve(r.ms !== undefined ? { ms: r.ms } : { error: r.error ?? 'no answer' }));
+      this.waiting.set(id, (r) => resolve(r.ms !== undefined ? { ms: r.ms, threads: Number(r.threads) } : { error: r.error ?? 'no answer' }));
       this.child.stdin.write(JSON.stringify({
         id, spec, warmup: timing.warmup, repeats: timing.repeats, min_repeats: timing.minRepeats, budget_ms: timing.budgetMs,
       }) + '\n');

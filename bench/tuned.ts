@@ -21,7 +21,7 @@ export function variantCandidates(): KernelVariant[] {
 export async function tunedWork(
   cfg: BenchConfig,
   op: string,
-  dims: Record<string, number | boolean>,
+  dims: Record<string, number | boolean | string>,
   prepare: (variant: KernelVariant) => Work,
 ): Promise<Work> {
   const tuned = await cfg.autotuner.choose({
@@ -32,8 +32,8 @@ export async function tunedWork(
     time: async (variant) => {
       const work = prepare(variant);
       try {
-        // One warm-up and one or two timed runs: enough to tell variants several times apart.
-        return (await timeOurs(work.run!, { ...cfg.timing, warmup: 1, repeats: 2, minRepeats: 1 })).ms;
+        // One warm-up and one timed run per round; the autotuner keeps each variant's fastest round.
+        return (await timeOurs(work.run!, { ...cfg.timing, warmup: 1, repeats: 1, minRepeats: 1 })).ms;
       } finally {
         work.dispose();
       }

@@ -19,11 +19,18 @@ export interface AutotuneRequest<C> {
   nameOf: (candidate: C) => string;
   /** Milliseconds one candidate takes on a representative problem (lower is better). */
   time: (candidate: C) => Promise<number>;
+  /**
+   * Timing rounds (default 2). Each round times every candidate still in the race, so a burst of
+   * load on a shared machine hits all of them; each keeps its fastest time. After the first
+   * round, candidates slower than `pruneFactor` (default 3) times the best so far are dropped.
+   */
+  rounds?: number;
+  pruneFactor?: number;
 }
 
 export interface CacheEntry {
   choice: string;
-  /** Milliseconds per candidate name, as measured. */
+  /** Fastest milliseconds per candidate name over the rounds it was timed in. */
   timings: Record<string, number>;
   measuredAt: string;
 }
@@ -57,12 +64,14 @@ export function autotuneMode(): AutotuneMode {
 }
 
 /**
- * A shape class from named sizes: each rounded up to a power of two (at least 4), so that e.g.
- * M = 500 and M = 512 share a choice. Flags (transposes) go in as 0/1 values.
+ * A shape class from named sizes: numbers are rounded up to a power of two, so that e.g. M = 500
+ * and M = 512 share a choice; booleans (transposes) go in as 0/1 and strings verbatim (kernel
+ * sizes, strides: anything where every value needs its own choice).
  */
-export function shapeClass(dims: Record<string, number | boolean>): string {
+export function shapeClass(dims: Record<string, number | boolean | string>): string {
+  const bucket = (v: number) => 2 ** Math.ceil(Math.log2(Math.max(1, v)));
   return Object.entries(dims)
-    .map(([k, v]) => (typeof v === 'boolean' ? `${k}${Number(v)}` : `${k}${2 ** Math.max(2, Math.ceil(Math.log2(Math.max(1, v))))}`))
+    .map(([k, v]) => `${k}${typeof v === 'number' ? bucket(v) : typeof v === 'boolean' ? Number(v) : v}`)
     .join('.');
 }
 
@@ -146,7 +155,7 @@ export class Autotuner {
     return (await this.load())[`${op}|${shapeClassKey}`];
   }
 
-  /** The best candidate for the request: stored, or timed now (each candidate once) and stored. */
+  /** The best candidate for the request: stored, or timed now (see AutotuneRequest.rounds) and stored. */
   async choose<C>(req: AutotuneRequest<C>, mode: AutotuneMode = autotuneMode()): Promise<AutotuneResult<C>> {
     if (req.candidates.length === 0) throw new Error(`autotune ${req.op}: no candidates`);
     if (mode === 'off') return { choice: req.candidates[0], source: 'disabled' };
@@ -159,12 +168,21 @@ export class Autotuner {
     // A stored choice that is no longer a candidate (renamed variants) is tuned again.
     if (mode === 'on' && stored && storedIndex >= 0) return { choice: req.candidates[storedIndex], source: 'cache', entry: stored };
     const timings: Record<string, number> = {};
-    let bestIndex = 0;
-    for (let i = 0; i < req.candidates.length; i++) {
-      const ms = await req.time(req.candidates[i]);
-      timings[names[i]] = ms;
-      if (ms < timings[names[bestIndex]]) bestIndex = i;
+    const rounds = Math.max(1, req.rounds ?? 2);
+    const prune = req.pruneFactor ?? 3;
+    let racing = req.candidates.map((_, i) => i);
+    for (let round = 0; round < rounds; round++) {
+      for (const i of racing) {
+        const ms = await req.time(req.candidates[i]);
+        timings[names[i]] = Math.min(timings[names[i]] ?? Infinity, ms);
+      }
+      const best = Math.min(...racing.map((i) => timings[names[i]]));
+      racing = racing.filter((i) => timings[names[i]] <= prune * best);
     }
+    let bestIndex = 0;
+    req.candidates.forEach((_, i) => {
+      if (timings[names[i]] < timings[names[bestIndex]]) bestIndex = i;
+    });
     const entry: CacheEntry = { choice: names[bestIndex], timings, measuredAt: new Date().toISOString() };
     entries[key] = entry;
     this.save(key, entry);

@@ -42,7 +42,7 @@ function row(c: ConvShape, batch: number, w: number, pass: Pass, cfg: BenchConfi
       const x = randn(xShape, rng, 1, { requiresGrad: true });
       const wt = randn(wShape, rng, Math.sqrt(2 / (c.cout * c.k * c.k)), { requiresGrad: true });
       const dy = randn(yShape, rng);
-      const dims = { b: batch, cin: c.cin, hw: c.size * c.size, cout: c.cout, k: c.k, s: c.stride };
+      const dims = { b: batch, cin: c.cin, hw: c.size * c.size, cout: c.cout, k: `${c.k}x${c.k}`, s: `s${c.stride}` };
       const work = await tunedWork(cfg, `conv2d.${pass}`, dims, (variant) => passWork(c, pass, x, wt, dy, variant));
       return { ...work, dispose: () => [work.dispose, () => x.dispose(), () => wt.dispose(), () => dy.dispose()].forEach((f) => f()) };
     },
