@@ -11,3 +11,6 @@ export {
   oscr,
   type OpenSetMetrics,
 } from './metrics.js';
+export { extractFeatures, type FeatureKind } from './features.js';
+export { evaluateOpenSet, type EvaluateOptions, type Evaluation } from './evaluate.js';
+export { rocPoints, rocSvg, histogramSvg } from './plots.js';

@@ -1,0 +1,190 @@
+// The gradmix commands: train, eval, protocol (all splits), info.
+import { existsSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { initGpu, gpu } from '../../runtime/gpu.js';
+import { augmentPreset } from '../augment/index.js';
+import { loadProtocol, protocolInfo, PROTOCOL_NAMES } from '../data/index.js';
+import { evaluateOpenSet, type OpenSetMetrics } from '../osr/index.js';
+import { metricsTable, writeEvaluation, METRIC_LABELS } from '../osr/report.js';
+import { train } from '../train/train.js';
+import { defaultOptions, METHODS, FILLS, type TrainOptions } from '../train/options.js';
+import { numberFlag, parseFlags, usage, type FlagSpecs } from './args.js';
+import { loadModelFile } from './model-file.js';
+import { PAPER_AUROC } from './paper.js';
+
+const d = defaultOptions();
+
+const TRAIN_FLAGS: FlagSpecs = {
+  protocol: { type: 'string', help: `data protocol: ${PROTOCOL_NAMES.join(', ')} (default mnist-mini)` },
+  split: { type: 'string', help: 'known/unknown split 0-4 (default 0)' },
+  data: { type: 'string', help: 'data folder for the on-disk protocols' },
+  width: { type: 'string', help: `ResNet18 width w (default ${d.width})` },
+  epochs: { type: 'string', help: 'epochs (default: the paper\'s for the protocol)' },
+  batch: { type: 'string', help: `batch size (default ${d.batchSize})` },
+  seed: { type: 'string', help: `random seed (default ${d.seed})` },
+  method: { type: 'string', help: `${METHODS.join(' | ')} (default ${d.method})` },
+  out: { type: 'string', help: `output folder (default ${d.out})` },
+  resume: { type: 'boolean', help: 'continue from <out>/checkpoint.safetensors' },
+  pictures: { type: 'boolean', help: 'write a PNG grid of attribution maps and mixed images each epoch' },
+  'no-eval': { type: 'boolean', help: 'skip the open-set evaluation after training' },
+  'max-train': { type: 'string', help: 'use only this many training images (quick runs)' },
+  lr: { type: 'string', help: `initial learning rate (default ${d.lr})` },
+  'lr-min': { type: 'string', help: `cosine floor (default ${d.lrMin})` },
+  tau: { type: 'string', help: `temperature (default ${d.tau})` },
+  theta: { type: 'string', help: `SupCon weight (default ${d.theta})` },
+  lambda: { type: 'string', help: 'SimCLR weight (default 1; 1.2 for CIFAR protocols)' },
+  'gamma-min': { type: 'string', help: `GradMix box fraction lower bound (default ${d.gammaMin})` },
+  'gamma-max': { type: 'string', help: `GradMix box fraction upper bound (default ${d.gammaMax})` },
+  fill: { type: 'string', help: `GradMix box fill: ${FILLS.join(' | ')} (default ${d.fill})` },
+  layers: { type: 'string', help: `LayerCAM layers, comma-separated (default ${d.layers.join(',')})` },
+  'cam-normalize': { type: 'string', help: 'image | batch (default image)' },
+  'mix-alpha': { type: 'string', help: `Mixup/CutMix Beta(a, a) (default ${d.mixAlpha})` },
+  k: { type: 'string', help: `kNN neighbours for evaluation (default ${d.k})` },
+  quiet: { type: 'boolean', help: 'no progress bar' },
+};
+
+function trainOptionsFrom(v: Record<string, string | boolean | undefined>): Partial<TrainOptions> {
+  return {
+    protocol: v.protocol as string | undefined,
+    split: numberFlag(v, 'split'),
+    dataDir: v.data as string | undefined,
+    width: numberFlag(v, 'width'),
+    epochs: numberFlag(v, 'epochs'),
+    batchSize: numberFlag(v, 'batch'),
+    seed: numberFlag(v, 'seed'),
+    method: v.method as TrainOptions['method'] | undefined,
+    out: v.out as string | undefined,
+    resume: v.resume === true ? true : undefined,
+    pictures: v.pictures === true ? true : undefined,
+    evaluate: v['no-eval'] === true ? false : undefined,
+    maxTrain: numberFlag(v, 'max-train'),
+    lr: numberFlag(v, 'lr'),
+    lrMin: numberFlag(v, 'lr-min'),
+    tau: numberFlag(v, 'tau'),
+    theta: numberFlag(v, 'theta'),
+    lambda: numberFlag(v, 'lambda'),
+    gammaMin: numberFlag(v, 'gamma-min'),
+    gammaMax: numberFlag(v, 'gamma-max'),
+    fill: v.fill as TrainOptions['fill'] | undefined,
+    layers: typeof v.layers === 'string' ? v.layers.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    camNormalize: v['cam-normalize'] as TrainOptions['camNormalize'] | undefined,
+    mixAlpha: numberFlag(v, 'mix-alpha'),
+    k: numberFlag(v, 'k'),
+    progress: v.quiet === true ? false : undefined,
+  };
+}
+
+/** Trains, then (unless --no-eval) evaluates and writes <out>/results.json; returns the metrics. */
+export async function trainAndEvaluate(options: Partial<TrainOptions>): Promise<OpenSetMetrics | null> {
+  const result = await train(options);
+  const o = result.options;
+  const last = result.epochs[result.epochs.length - 1];
+  if (last) console.log(`trained ${result.epochs.length} epoch(s) of ${o.protocol} split ${o.split}: final epoch loss ${last.loss.toFixed(4)}, ${last.imagesPerSecond.toFixed(1)} img/s`);
+  if (result.interrupted || !o.evaluate) return null;
+  const transform = augmentPreset(protocolInfo(o.protocol).augmentation);
+  console.log(`evaluating: kNN (k=${o.k}) on ${result.data.testKnown.n} known and ${result.data.testUnknown.n} unknown test images`);
+  const e = await evaluateOpenSet(result.model, result.data, transform, { k: o.k });
+  const file = writeEvaluation(o.out, e, { protocol: o.protocol, split: o.split, method: o.method, width: o.width, epochs: o.epochs, k: o.k, checkpoint: result.checkpoint });
+  console.log(metricsTable(e.metrics));
+  console.log(`wrote ${file}, roc.svg and scores.svg`);
+  return e.metrics;
+}
+
+export async function trainCommand(argv: string[]): Promise<void> {
+  const v = parseFlags(argv, TRAIN_FLAGS);
+  if (v.help) return console.log(usage('train', 'Trains a SupConResNet18 encoder with SupCon + SimCLR (+ GradMix), then evaluates open-set recognition.', TRAIN_FLAGS));
+  await trainAndEvaluate(trainOptionsFrom(v));
+}
+
+const EVAL_FLAGS: FlagSpecs = {
+  checkpoint: { type: 'string', help: 'a .safetensors state dict (ours, or a PyTorch SupContrast model)' },
+  protocol: { type: 'string', help: 'protocol (default: the checkpoint\'s, else mnist-mini)' },
+  split: { type: 'string', help: 'split (default: the checkpoint\'s, else 0)' },
+  data: { type: 'string', help: 'data folder for the on-disk protocols' },
+  k: { type: 'string', help: 'kNN neighbours (default 3)' },
+  width: { type: 'string', help: 'model width (default: read from encoder.conv1.weight)' },
+  'in-channels': { type: 'string', help: 'input channels (default: read from encoder.conv1.weight)' },
+  out: { type: 'string', help: 'folder for results.json, roc.svg, scores.svg (default: beside the checkpoint)' },
+  batch: { type: 'string', help: 'feature extraction batch size (default 256)' },
+};
+
+export async function evalCommand(argv: string[]): Promise<void> {
+  const v = parseFlags(argv, EVAL_FLAGS);
+  if (v.help) return console.log(usage('eval', 'Evaluates open-set recognition of a checkpoint on a protocol split (kNN scores, AUROC and the other metrics).', EVAL_FLAGS));
+  if (typeof v.checkpoint !== 'string') throw new Error('eval: --checkpoint <file.safetensors> is required');
+  await initGpu();
+  const loaded = await loadModelFile(v.checkpoint, { width: numberFlag(v, 'width'), inChannels: numberFlag(v, 'in-channels') });
+  const cfg = loaded.config ?? {};
+  const protocol = (v.protocol as string | undefined) ?? (cfg.protocol as string | undefined) ?? 'mnist-mini';
+  const split = numberFlag(v, 'split') ?? (cfg.split as number | undefined) ?? 0;
+  const dataDir = (v.data as string | undefined) ?? (cfg.dataDir as string | undefined);
+  const k = numberFlag(v, 'k') ?? 3;
+  const info = protocolInfo(protocol);
+  if (info.channels !== loaded.inChannels) throw new Error(`eval: ${protocol} images have ${info.channels} channel(s), the model takes ${loaded.inChannels}`);
+  const data = await loadProtocol(protocol, split, { dataDir });
+  const e = await evaluateOpenSet(loaded.model, data, augmentPreset(info.augmentation), { k, batchSize: numberFlag(v, 'batch') });
+  const out = (v.out as string | undefined) ?? join(v.checkpoint, '..');
+  const file = writeEvaluation(out, e, { protocol, split, k, checkpoint: v.checkpoint, width: loaded.width });
+  console.log(`${protocol} split ${split}, ${e.counts.testKnown} known / ${e.counts.testUnknown} unknown test images:`);
+  console.log(metricsTable(e.metrics));
+  console.log(`wrote ${file}`);
+}
+
+const PROTOCOL_FLAGS: FlagSpecs = { ...TRAIN_FLAGS, splits: { type: 'string', help: 'splits to run, comma-separated (default 0,1,2,3,4)' } };
+delete (PROTOCOL_FLAGS as Record<string, unknown>).split;
+delete (PROTOCOL_FLAGS as Record<string, unknown>)['no-eval'];
+
+/** Runs every split of a protocol (resumable: finished splits are skipped) and summarises. */
+export async function protocolCommand(argv: string[]): Promise<void> {
+  const v = parseFlags(argv, PROTOCOL_FLAGS);
+  if (v.help) return console.log(usage('protocol', 'Trains and evaluates every split of a protocol in turn (a finished split is not rerun; an interrupted one resumes), then reports mean and std per metric beside the paper.', PROTOCOL_FLAGS));
+  const base = trainOptionsFrom(v);
+  const protocol = base.protocol ?? 'mnist-mini';
+  const root = base.out ?? join('runs', `${protocol}-${base.method ?? d.method}`);
+  const splits = typeof v.splits === 'string' ? v.splits.split(',').map(Number) : [0, 1, 2, 3, 4];
+  const results: OpenSetMetrics[] = [];
+  for (const split of splits) {
+    const out = join(root, `split${split}`);
+    const done = join(out, 'results.json');
+    if (existsSync(done)) {
+      console.log(`split ${split}: already done (${done})`);
+      results.push(JSON.parse(readFileSync(done, 'utf8')) as OpenSetMetrics);
+      continue;
+    }
+    console.log(`split ${split}: training in ${out}`);
+    const m = await trainAndEvaluate({ ...base, protocol, split, out, resume: true, evaluate: true });
+    if (!m) return; // interrupted: rerun the same command to continue
+    results.push(m);
+  }
+  const summary = summarise(results);
+  const paper = PAPER_AUROC[protocol];
+  const lines = (Object.keys(METRIC_LABELS) as (keyof OpenSetMetrics)[]).map((k) => {
+    const s = summary[k];
+    const ref = k === 'auroc' && paper !== undefined ? `   (paper: ${paper.toFixed(2)}%)` : '';
+    return `  ${METRIC_LABELS[k].padEnd(15)} ${(100 * s.mean).toFixed(2).padStart(6)}% +- ${(100 * s.std).toFixed(2)}${ref}`;
+  });
+  console.log(`\n${protocol}, ${results.length} split(s):\n${lines.join('\n')}`);
+  mkdirSync(root, { recursive: true });
+  writeFileSync(join(root, 'summary.json'), JSON.stringify({ protocol, splits, summary, paperAuroc: paper ?? null }, null, 2) + '\n');
+  console.log(`wrote ${join(root, 'summary.json')}`);
+}
+
+function summarise(results: OpenSetMetrics[]): Record<keyof OpenSetMetrics, { mean: number; std: number }> {
+  const out = {} as Record<keyof OpenSetMetrics, { mean: number; std: number }>;
+  for (const k of Object.keys(METRIC_LABELS) as (keyof OpenSetMetrics)[]) {
+    const xs = results.map((r) => r[k]);
+    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const std = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(xs.length - 1, 1));
+    out[k] = { mean, std };
+  }
+  return out;
+}
+
+export async function infoCommand(argv: string[]): Promise<void> {
+  const v = parseFlags(argv, {});
+  if (v.help) return console.log(usage('info', 'Prints the WebGPU adapter in use and the kernel variant chosen for it.', {}));
+  const g = await initGpu();
+  console.log(`adapter: ${g.describe()}`);
+  console.log(`kernel variant: ${g.kernelVariant}; timestamp queries: ${g.hasTimestamps ? 'yes' : 'no'}`);
+  console.log(`max storage buffer binding: ${(gpu().device.limits.maxStorageBufferBindingSize / 2 ** 20).toFixed(0)} MiB`);
+}

@@ -1,0 +1,41 @@
+// `gradmix <command>`: the command-line entry.
+import { destroyGpu } from '../../runtime/gpu.js';
+import { NoAdapterError } from '../../runtime/device.js';
+import { UsageError } from './args.js';
+import { evalCommand, infoCommand, protocolCommand, trainCommand } from './commands.js';
+
+const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
+  train: { run: trainCommand, help: 'train an encoder (SupCon + SimCLR + GradMix), then evaluate open-set recognition' },
+  eval: { run: evalCommand, help: 'evaluate a checkpoint on a protocol split (kNN scores, AUROC, ...)' },
+  protocol: { run: protocolCommand, help: 'train and evaluate all five splits of a protocol, with mean and std' },
+  info: { run: infoCommand, help: 'print the WebGPU adapter in use' },
+};
+
+function help(): string {
+  const rows = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(10)} ${c.help}`);
+  return `usage: gradmix <command> [flags]   (gradmix <command> --help for its flags)\n\ncommands:\n${rows.join('\n')}`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(help());
+    return name ? 0 : 1;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    console.error(`gradmix: unknown command '${name}'\n\n${help()}`);
+    return 2;
+  }
+  try {
+    await command.run(rest);
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) console.error(`gradmix ${name}: ${e.message} (see gradmix ${name} --help)`);
+    else if (e instanceof NoAdapterError) console.error(e.message);
+    else console.error(`gradmix ${name}: ${(e as Error).message}${process.env.GRADMIX_DEBUG === '1' ? `\n${(e as Error).stack}` : ''}`);
+    return 1;
+  } finally {
+    destroyGpu();
+  }
+}

@@ -1,0 +1,49 @@
+// Eval-mode features of unaugmented images, in batches, without recording a graph.
+import { gpu } from '../../runtime/gpu.js';
+import { tensor } from '../creation.js';
+import { noGrad } from '../autograd.js';
+import { scope } from '../scope.js';
+import * as ops from '../ops/index.js';
+import { resizeNormalize, type ViewsOutput } from '../augment/index.js';
+import { valuesPerImage, type Dataset } from '../data/index.js';
+import type { SupConResNet } from '../nn/index.js';
+import { Tensor } from '../tensor.js';
+
+export type FeatureKind = 'encoder' | 'head';
+
+/**
+ * L2-normalised features [N, D] of every image of `ds`: the encoder's pooled output ('encoder',
+ * the default for kNN scoring) or the projection head's output ('head'). The model is put in
+ * eval mode and restored afterwards.
+ */
+export async function extractFeatures(model: SupConResNet, ds: Dataset, transform: ViewsOutput, options: { batchSize?: number; kind?: FeatureKind } = {}): Promise<Tensor> {
+  if (ds.n === 0) throw new Error('extractFeatures: the data set is empty');
+  const batchSize = options.batchSize ?? 256;
+  const kind = options.kind ?? 'encoder';
+  const wasTraining = model.training;
+  model.eval();
+  const per = valuesPerImage(ds);
+  const parts: Tensor[] = [];
+  try {
+    for (let start = 0; start < ds.n; start += batchSize) {
+      const count = Math.min(batchSize, ds.n - start);
+      const part = scope(() =>
+        noGrad(() => {
+          const images = tensor(ds.images.subarray(start * per, (start + count) * per), [count, ds.channels, ds.height, ds.width]);
+          const x = resizeNormalize(images, transform);
+          const f = kind === 'encoder' ? model.features(x) : model.call(x);
+          return ops.l2Normalize(f);
+        }),
+      );
+      parts.push(part);
+      // Bound the queue of recorded work (and the memory it pins) on large sets.
+      if (parts.length % 8 === 0) await gpu().sync();
+    }
+  } finally {
+    model.train(wasTraining);
+  }
+  if (parts.length === 1) return parts[0];
+  const all = ops.concat(parts, 0);
+  for (const p of parts) p.dispose();
+  return all;
+}

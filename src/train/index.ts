@@ -1,0 +1,5 @@
+export { train, stepSeed, CHECKPOINT_FILE, LOG_FILE, type TrainResult, type TrainHooks, type EpochLog } from './train.js';
+export { defaultOptions, resolveOptions, METHODS, FILLS, type TrainOptions, type Method, type Fill } from './options.js';
+export { TrainStep } from './step.js';
+export { mixedTerm, attribution, type MixingInput, type MixingResult } from './mixing.js';
+export { writePictures, renderGrid, viridis } from './pictures.js';

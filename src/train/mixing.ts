@@ -1,0 +1,74 @@
+// The mixed-view term of paper eq. 8: mean over anchors of w_i * SimCLR_i(mixed view 1, view 2),
+// where w_i = gamma_i^2 for GradMix (the box's share of the image) and the mixed-in fraction for
+// the Mixup/CutMix baselines. GradMix places each box on the argmax of the LayerCAM map of the
+// batch's SimCLR loss (SPEC.md sections 4 and 5).
+import { grad } from '../autograd.js';
+import { tensor } from '../creation.js';
+import * as ops from '../ops/index.js';
+import { simclrLoss } from '../losses/index.js';
+import { cutmix, gradMix, layerCam, mixup, type Mixed } from '../gradmix/index.js';
+import type { SupConResNet } from '../nn/index.js';
+import type { Rng } from '../random.js';
+import type { Tensor } from '../tensor.js';
+import type { TrainOptions } from './options.js';
+
+export interface MixingInput {
+  model: SupConResNet;
+  options: TrainOptions;
+  /** Both views [2B, C, H, W], rows 0..B-1 view 1. */
+  views: Tensor;
+  /** Their projections [2B, D]. */
+  z: Tensor;
+  /** GradMix: outputs of the LayerCAM layers in the forward that made z. */
+  activations: Tensor[];
+  rng: Rng;
+}
+
+export interface MixingResult {
+  /** The weighted mixed term (a scalar in the graph). */
+  term: Tensor;
+  mix: Mixed & { boxes?: Tensor };
+  /** GradMix: the aggregated LayerCAM map [B, H, W]. */
+  cam?: Tensor;
+}
+
+/**
+ * GradMix's attribution: the gradient of the batch's SimCLR loss w.r.t. the layers' activations
+ * (without touching the parameters' gradients), reduced to each view-1 image's LayerCAM map.
+ */
+export function attribution(input: MixingInput): { map: Tensor; centres: Tensor } {
+  const { options: o, views, z, activations } = input;
+  const b = views.shape[0] / 2;
+  const simclr = simclrLoss(z, { tau: o.tau });
+  const grads = grad(simclr, activations);
+  const view1 = (t: Tensor) => ops.slice(t, 0, 0, b);
+  return ops.noGrad(() => layerCam(activations.map(view1), grads.map(view1), views.shape[2], views.shape[3], { normalize: o.camNormalize }));
+}
+
+export function mixedTerm(input: MixingInput): MixingResult {
+  const { model, options: o, views, z, rng } = input;
+  const b = views.shape[0] / 2;
+  const view1 = ops.noGrad(() => ops.slice(views, 0, 0, b));
+  let mix: Mixed & { boxes?: Tensor };
+  let cam: Tensor | undefined;
+  if (o.method === 'gradmix') {
+    const { map, centres } = attribution(input);
+    cam = map;
+    mix = gradMix(view1, centres, rng, { gammaMin: o.gammaMin, gammaMax: o.gammaMax, fill: o.fill });
+  } else if (o.method === 'mixup') {
+    mix = mixup(view1, rng, { alpha: o.mixAlpha });
+  } else if (o.method === 'cutmix') {
+    mix = cutmix(view1, rng, { alpha: o.mixAlpha });
+  } else {
+    throw new Error(`mixedTerm: method '${o.method}' has no mixed term`);
+  }
+  const zMixed = model.call(mix.mixed);
+  const z2 = ops.slice(z, 0, b, 2 * b);
+  const perAnchor = simclrLoss([zMixed, z2], { tau: o.tau, reduction: 'none' });
+  // Anchor i (mixed image i) and anchor b + i (view 2 of image i) both carry image i's weight.
+  const w = new Float32Array(2 * b);
+  w.set(mix.weights, 0);
+  w.set(mix.weights, b);
+  const term = ops.meanAll(ops.mul(perAnchor, tensor(w, [2 * b])));
+  return { term, mix, cam };
+}

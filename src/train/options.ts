@@ -1,0 +1,122 @@
+// Training options with the paper's defaults (SPEC.md section 7, Table 8) and their validation.
+import { PROTOCOLS, protocolInfo } from '../data/index.js';
+
+export const METHODS = ['none', 'gradmix', 'mixup', 'cutmix'] as const;
+export type Method = (typeof METHODS)[number];
+export const FILLS = ['partner', 'noise', 'zero'] as const;
+export type Fill = (typeof FILLS)[number];
+
+export interface TrainOptions {
+  protocol: string;
+  split: number;
+  /** Data folder for the on-disk protocols. */
+  dataDir?: string;
+  /** ResNet18 width w (stages w, 2w, 4w, 8w); 64 is the standard. */
+  width: number;
+  epochs: number;
+  batchSize: number;
+  seed: number;
+  method: Method;
+  lr: number;
+  lrMin: number;
+  tau: number;
+  theta: number;
+  lambda: number;
+  /** GradMix: box side fraction gamma ~ U(gammaMin, gammaMax). */
+  gammaMin: number;
+  gammaMax: number;
+  fill: Fill;
+  /** LayerCAM layers by module name (relative to the encoder). */
+  layers: string[];
+  camNormalize: 'image' | 'batch';
+  /** Mixup/CutMix Beta(alpha, alpha). */
+  mixAlpha: number;
+  /** Use only this many training images (quick runs, tests); 0 = all. */
+  maxTrain: number;
+  /** Output folder: checkpoint, log, pictures, results. */
+  out: string;
+  /** Continue from <out>/checkpoint.safetensors when it exists. */
+  resume: boolean;
+  /** Write a picture grid of GradMix's attribution and mixing each epoch. */
+  pictures: boolean;
+  /** Evaluate open-set recognition after training. */
+  evaluate: boolean;
+  /** kNN k for evaluation. */
+  k: number;
+  /** Print progress to stderr. */
+  progress: boolean;
+}
+
+/** The paper's epochs per protocol (SPEC.md section 7). */
+function paperEpochs(protocol: string): number {
+  if (protocol === 'mnist' || protocol === 'mnist-mini') return 20;
+  if (protocol === 'svhn') return 100;
+  return 600;
+}
+
+/** lambda is 1.2 for CIFAR10 and CIFAR+N in the paper, 1 elsewhere. */
+function paperLambda(protocol: string): number {
+  return protocol === 'cifar10' || protocol.startsWith('cifar+') ? 1.2 : 1;
+}
+
+export function defaultOptions(protocol = 'mnist-mini'): TrainOptions {
+  return {
+    protocol,
+    split: 0,
+    width: 64,
+    epochs: paperEpochs(protocol),
+    batchSize: 256,
+    seed: 0,
+    method: 'gradmix',
+    lr: 1e-3,
+    lrMin: 1e-5,
+    tau: 0.05,
+    theta: 1,
+    lambda: paperLambda(protocol),
+    gammaMin: 0.1,
+    gammaMax: 0.5,
+    fill: 'partner',
+    layers: ['layer2.1', 'layer3.1', 'layer4.1'],
+    camNormalize: 'image',
+    mixAlpha: 1,
+    maxTrain: 0,
+    out: 'runs/latest',
+    resume: false,
+    pictures: false,
+    evaluate: true,
+    k: 3,
+    progress: true,
+  };
+}
+
+/** Fills defaults (protocol-dependent ones from the chosen protocol) and checks every value. */
+export function resolveOptions(given: Partial<TrainOptions>): TrainOptions {
+  const o = { ...defaultOptions(given.protocol ?? 'mnist-mini'), ...stripUndefined(given) };
+  const info = protocolInfo(o.protocol); // throws on an unknown protocol, listing the known ones
+  const positiveInt = (name: keyof TrainOptions, v: number) => {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
+  };
+  positiveInt('width', o.width);
+  positiveInt('epochs', o.epochs);
+  positiveInt('batchSize', o.batchSize);
+  positiveInt('k', o.k);
+  if (!Number.isInteger(o.split) || o.split < 0 || o.split >= info.knownSplits.length) {
+    throw new Error(`split must be 0..${info.knownSplits.length - 1} for ${o.protocol}, got ${o.split}`);
+  }
+  if (o.batchSize < 2) throw new Error('batchSize must be at least 2 (contrastive losses need negatives)');
+  if (!METHODS.includes(o.method)) throw new Error(`unknown method '${o.method}'; use one of ${METHODS.join(', ')}`);
+  if (!FILLS.includes(o.fill)) throw new Error(`unknown fill '${o.fill}'; use one of ${FILLS.join(', ')}`);
+  if (!(o.gammaMin > 0 && o.gammaMin <= o.gammaMax && o.gammaMax <= 1)) throw new Error(`need 0 < gammaMin <= gammaMax <= 1, got ${o.gammaMin}, ${o.gammaMax}`);
+  if (!(o.lr > 0 && o.lrMin >= 0 && o.lrMin <= o.lr)) throw new Error(`need lr > 0 and 0 <= lrMin <= lr, got ${o.lr}, ${o.lrMin}`);
+  if (!(o.tau > 0)) throw new Error(`tau must be positive, got ${o.tau}`);
+  if (!(o.mixAlpha > 0)) throw new Error(`mixAlpha must be positive, got ${o.mixAlpha}`);
+  if (o.camNormalize !== 'image' && o.camNormalize !== 'batch') throw new Error(`camNormalize must be 'image' or 'batch', got ${o.camNormalize}`);
+  if (!Number.isInteger(o.maxTrain) || o.maxTrain < 0) throw new Error(`maxTrain must be a non-negative integer, got ${o.maxTrain}`);
+  return o;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export { PROTOCOLS };

@@ -1,0 +1,88 @@
+// One training step: augment both views on the GPU, encode them, take the contrastive loss
+// (theta * SupCon + lambda * SimCLR) and, for the mixing methods, the extra weighted SimCLR term
+// of the mixed view 1 against view 2 (paper eq. 8); then backward and an optimiser step.
+import { tensor } from '../creation.js';
+import { scope } from '../scope.js';
+import { backward } from '../autograd.js';
+import * as ops from '../ops/index.js';
+import { augmentPreset, augmentViews, sampleViews, type AugmentConfig } from '../augment/index.js';
+import { contrastiveLoss } from '../losses/index.js';
+import type { Dataset } from '../data/index.js';
+import type { SupConResNet } from '../nn/index.js';
+import type { Optimizer } from '../optim/index.js';
+import type { Rng } from '../random.js';
+import type { Tensor } from '../tensor.js';
+import type { TrainOptions } from './options.js';
+import { mixedTerm } from './mixing.js';
+
+export class TrainStep {
+  readonly augment: AugmentConfig;
+  private readonly shape: [number, number, number];
+
+  constructor(
+    readonly model: SupConResNet,
+    readonly options: TrainOptions,
+    preset: string,
+    data: Pick<Dataset, 'channels' | 'height' | 'width'>,
+  ) {
+    this.augment = augmentPreset(preset);
+    this.shape = [data.channels, data.height, data.width];
+  }
+
+  /** The two augmented, normalised views [2B, C, H, W] of a batch (rows 0..B-1 are view 1). */
+  views(images: Tensor, rng: Rng): Tensor {
+    const [b, , h, w] = images.shape;
+    return augmentViews(images, sampleViews(rng, b, h, w, this.augment), this.augment);
+  }
+
+  /** The step's loss as a graph (no backward), for tests and the browser demo. */
+  loss(images: Float32Array, labels: Int32Array, rng: Rng): Tensor {
+    const o = this.options;
+    const b = labels.length;
+    const raw = tensor(images, [b, ...this.shape]);
+    const y = tensor(labels, [b], { dtype: 'int32' });
+    const views = this.views(raw, rng);
+    const capture = o.method === 'gradmix' ? this.captureLayers() : null;
+    let z: Tensor;
+    try {
+      z = this.model.call(views);
+    } finally {
+      capture?.stop();
+    }
+    const base = contrastiveLoss(z, y, { tau: o.tau, theta: o.theta, lambda: o.lambda });
+    if (o.method === 'none') return base;
+    const { term } = mixedTerm({ model: this.model, options: o, views, z, activations: capture?.activations ?? [], rng });
+    return ops.add(base, ops.mulScalar(term, o.lambda));
+  }
+
+  /** Records the outputs of the LayerCAM layers during the next forward. */
+  private captureLayers(): { activations: Tensor[]; stop: () => void } {
+    const names = this.options.layers.map((n) => this.model.layer(n).path);
+    const found = new Map<string, Tensor>();
+    const remove = this.model.addForwardHook(names, (path, out) => found.set(path, out));
+    const activations: Tensor[] = [];
+    return {
+      activations,
+      stop: () => {
+        remove();
+        for (const n of names) activations.push(found.get(n)!);
+      },
+    };
+  }
+
+  /** Runs a whole step and returns its loss (awaits the readback, so NaN is caught at once). */
+  async run(images: Float32Array, labels: Int32Array, optimizer: Optimizer<{ lr: number }>, rng: Rng): Promise<number> {
+    const loss = scope(() => {
+      const l = this.loss(images, labels, rng);
+      backward(l);
+      optimizer.step();
+      optimizer.zeroGrad();
+      return l;
+    });
+    const value = await loss.item();
+    loss.dispose();
+    return value;
+  }
+
+  dispose(): void {}
+}
