@@ -7,7 +7,7 @@ import { initGpu, gpu } from '../../runtime/gpu.js';
 import { batches, batchesPerEpoch, epochOrder, loadProtocol, protocolInfo, subsetDataset, type Dataset, type OpenSetData } from '../data/index.js';
 import { SupConResNet, syncBatchCounts } from '../nn/index.js';
 import { Adam, cosineLr } from '../optim/index.js';
-import { loadCheckpoint, saveCheckpoint } from '../checkpoint/index.js';
+import { applyCheckpoint, readCheckpoint, saveCheckpoint } from '../checkpoint/index.js';
 import { Rng } from '../random.js';
 import { resolveOptions, type TrainOptions } from './options.js';
 import { Progress } from './progress.js';
@@ -86,13 +86,14 @@ export async function train(given: Partial<TrainOptions> = {}, hooks: TrainHooks
   let startEpoch = 0;
   let startBatch = 0;
   if (o.resume && existsSync(checkpoint)) {
-    const decoded = await loadCheckpoint(checkpoint, { model: model.stateDict(), optimizer });
+    const decoded = await readCheckpoint(checkpoint);
     const saved = decoded.metadata.training;
     if (!saved) throw new Error(`${checkpoint}: not a training checkpoint of this tool (no training metadata); cannot resume`);
     const meta = JSON.parse(saved) as { epoch: number; batch: number; fingerprint: string };
     if (meta.fingerprint !== fingerprint(o)) {
       throw new Error(`${checkpoint} was written with different settings; resume with the same ones or another --out.\n  saved: ${meta.fingerprint}\n  now:   ${fingerprint(o)}`);
     }
+    applyCheckpoint(decoded, { model: model.stateDict(), optimizer });
     startEpoch = meta.epoch;
     startBatch = meta.batch;
     await syncBatchCounts(model);
