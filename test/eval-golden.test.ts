@@ -3,11 +3,9 @@
 // PyTorch loads as `gradmix eval` loads it and gives PyTorch's eval-mode features, kNN scores,
 // predicted classes and AUROC (exact, ties half; to 1e-4). A checkpoint trained here, scored by
 // the same PyTorch code, agrees too (when /usr/bin/python3 has torch).
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadModelFile } from '../src/cli/model-file.js';
@@ -19,6 +17,7 @@ import { Adam } from '../src/optim/index.js';
 import { TrainStep, defaultOptions } from '../src/train/index.js';
 import { Rng } from '../src/random.js';
 import { FORWARD_TOL, assertClose, read, setupGpu } from './helpers.js';
+import { fixturePath, hasTorch, runFixtureScript } from './golden.js';
 
 type Part = 'train' | 'testKnown' | 'testUnknown';
 
@@ -41,7 +40,6 @@ interface Golden extends TorchEvaluation {
   features: Record<Part, number[][]>;
 }
 
-const fixturePath = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const golden = JSON.parse(readFileSync(fixturePath('resnet-eval.json'), 'utf8')) as Golden;
 const STATE = fixturePath('resnet-eval-state.safetensors');
 const AUROC_TOL = 1e-4;
@@ -87,12 +85,7 @@ test('eval of a checkpoint converted from PyTorch: same features, kNN scores, pr
   model.dispose();
 });
 
-const PYTHON = '/usr/bin/python3';
-const hasTorch = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-const script = fileURLToPath(new URL('../scripts/fixtures/evaluation.py', import.meta.url));
-
-test(`eval of a checkpoint trained here: same AUROC as PyTorch on the same state dict${hasTorch ? '' : ' (skipped: no torch)'}`, async () => {
-  if (!hasTorch) return;
+(hasTorch ? test : test.skip)('eval of a checkpoint trained here: same AUROC as PyTorch on the same state dict', async () => {
   const data = await goldenData();
   const { model } = await loadModelFile(STATE);
   // A few SupCon + SimCLR steps here, on the training images of the set.
@@ -105,9 +98,7 @@ test(`eval of a checkpoint trained here: same AUROC as PyTorch on the same state
     const file = join(dir, 'trained.safetensors');
     await saveCheckpoint(file, { model: model.stateDict() });
     model.dispose();
-    const py = spawnSync(PYTHON, [script, 'score', file], { encoding: 'utf8' });
-    assert.is(py.status, 0, `evaluation.py score failed:\n${py.stderr}`);
-    const torch = JSON.parse(py.stdout) as TorchEvaluation;
+    const torch = JSON.parse(runFixtureScript('evaluation.py', ['score', file])) as TorchEvaluation;
     const loaded = await loadModelFile(file);
     const e = await evaluateOpenSet(loaded.model, data, augmentPreset('mnist'), { k: golden.k });
     assertClose(e.scores, torch.scores, FORWARD_TOL, 'kNN scores');

@@ -1,9 +1,8 @@
 // src/nn modules: PyTorch's (SupContrast resnet_big.py) names and shapes, output shapes, train and
 // eval mode, forward hooks and the gradients of hooked activations, and clear load errors.
-import { readFileSync } from 'node:fs';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { decodeSafetensors, loadStateDictInto } from '../src/checkpoint/index.js';
+import { loadStateDictInto } from '../src/checkpoint/index.js';
 import { BatchNorm2d, SupConResNet } from '../src/nn/index.js';
 import * as ops from '../src/ops/index.js';
 import { grad, noGrad } from '../src/autograd.js';
@@ -12,23 +11,15 @@ import { randn } from '../src/creation.js';
 import { Rng } from '../src/random.js';
 import type { Tensor } from '../src/tensor.js';
 import { FORWARD_TOL, GRAD_TOL, assertClose, read, setupGpu } from './helpers.js';
+import { safetensorsFile, valuesOf } from './golden.js';
 
 const test = suite('nn');
 test.before(setupGpu);
 
 /** PyTorch's state dict of SupConResNet(width 4, in_channel 1) (scripts/fixtures/resnet.py). */
-const torchState = decodeSafetensors(new Uint8Array(readFileSync(new URL('./fixtures/resnet-w4-state.safetensors', import.meta.url))), 'resnet-w4-state').tensors;
+const torchState = safetensorsFile('resnet-w4-state.safetensors');
 
 const small = () => new SupConResNet(new Rng(1), { width: 4, inChannels: 1 });
-
-async function valuesOf(run: () => Tensor): Promise<Float64Array> {
-  const out = noGrad(() => scope(run));
-  try {
-    return await read(out);
-  } finally {
-    out.dispose();
-  }
-}
 
 test("state dict names and shapes are PyTorch's (resnet_big.py SupConResNet), parameters before buffers", () => {
   const model = small();

@@ -3,21 +3,17 @@
 // dicts give PyTorch's train-mode outputs, gradients of the input and of every parameter, running
 // statistics after the step, and eval-mode outputs; a state dict saved here loads strictly in
 // PyTorch and back (when /usr/bin/python3 has torch); a ResNet18 overfits one small batch.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  decodeSafetensors,
   float32Tensor,
   fromHost,
   loadCheckpoint,
   loadStateDictInto,
   saveCheckpoint,
-  toNumbers,
   writeSafetensors,
   type HostTensor,
 } from '../src/checkpoint/index.js';
@@ -32,25 +28,14 @@ import { TrainStep, defaultOptions } from '../src/train/index.js';
 import { loadMnistMini, subsetDataset, valuesPerImage } from '../src/data/index.js';
 import type { Tensor } from '../src/tensor.js';
 import { FORWARD_TOL, GRAD_TOL, assertClose, read, setupGpu } from './helpers.js';
+import { fixturePath, goldenValues as golden, hasTorch, runFixtureScript, safetensorsFile, valuesOf } from './golden.js';
 
 const test = suite('resnet');
 test.before(setupGpu);
 
-const fixtureUrl = (name: string) => new URL(`./fixtures/${name}`, import.meta.url);
-
-function fixture(name: string): Map<string, HostTensor> {
-  return decodeSafetensors(new Uint8Array(readFileSync(fixtureUrl(name))), name).tensors;
-}
-
 /** The entries named `<prefix><name>`, keyed by `<name>`. */
 function prefixed(tensors: ReadonlyMap<string, HostTensor>, prefix: string): Map<string, HostTensor> {
   return new Map([...tensors].filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
-}
-
-function golden(tensors: ReadonlyMap<string, HostTensor>, name: string): Float64Array {
-  const t = tensors.get(name);
-  if (!t) throw new Error(`fixture has no tensor '${name}'`);
-  return toNumbers(t, name);
 }
 
 /**
@@ -91,20 +76,10 @@ async function checkTrainStep(model: Module, run: (x: Tensor) => Tensor, g: Read
   x.dispose();
 }
 
-/** The values of `run(input)` without recording a graph (the tensor is freed). */
-async function valuesOf(run: () => Tensor): Promise<Float64Array> {
-  const out = noGrad(() => scope(run));
-  try {
-    return await read(out);
-  } finally {
-    out.dispose();
-  }
-}
-
 const evalOutput = (run: (x: Tensor) => Tensor, input: HostTensor) => valuesOf(() => run(fromHost(input)));
 
 test('BasicBlock (3 -> 5, stride 2, projection shortcut, 7x7) matches PyTorch: train step and eval', async () => {
-  const g = fixture('resnet-block.safetensors');
+  const g = safetensorsFile('resnet-block.safetensors');
   const block = new BasicBlock(3, 5, 2, new Rng(1));
   loadStateDictInto(block.stateDict(), prefixed(g, 'state.'), 'resnet-block.safetensors');
   await syncBatchCounts(block);
@@ -119,13 +94,13 @@ const W4_STATE = 'resnet-w4-state.safetensors';
 
 async function pytorchModel(): Promise<SupConResNet> {
   const model = new SupConResNet(new Rng(2), { width: 4, inChannels: 1 });
-  await loadCheckpoint(fileURLToPath(fixtureUrl(W4_STATE)), { model: model.stateDict() });
+  await loadCheckpoint(fixturePath(W4_STATE), { model: model.stateDict() });
   await syncBatchCounts(model);
   return model;
 }
 
 test('SupConResNet (width 4) from a PyTorch state dict matches PyTorch: z, every gradient, running stats, eval', async () => {
-  const g = fixture('resnet-w4-golden.safetensors');
+  const g = safetensorsFile('resnet-w4-golden.safetensors');
   const model = await pytorchModel();
   assert.is(model.namedParameters().length, [...g.keys()].filter((k) => k.startsWith('grad.')).length - 1);
   await checkTrainStep(model, (x) => model.call(x), g, 'z');
@@ -135,12 +110,7 @@ test('SupConResNet (width 4) from a PyTorch state dict matches PyTorch: z, every
   model.dispose();
 });
 
-const PYTHON = '/usr/bin/python3';
-const hasTorch = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-const script = fileURLToPath(new URL('../scripts/fixtures/resnet.py', import.meta.url));
-
-test(`state dict round trip through PyTorch: save here, strict load + save there, load here${hasTorch ? '' : ' (skipped: no torch)'}`, async () => {
-  if (!hasTorch) return;
+(hasTorch ? test : test.skip)('state dict round trip through PyTorch: save here, strict load + save there, load here', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gradmix-resnet-'));
   try {
     const rng = new Rng(5);
@@ -152,8 +122,7 @@ test(`state dict round trip through PyTorch: save here, strict load + save there
     const before = await valuesOf(() => model.call(x));
     await saveCheckpoint(join(dir, 'ours.safetensors'), { model: model.stateDict() });
     await writeSafetensors(join(dir, 'input.safetensors'), [['input', float32Tensor(x.shape, (await x.data()) as Float32Array)]]);
-    const py = spawnSync(PYTHON, [script, 'roundtrip', join(dir, 'ours.safetensors'), join(dir, 'input.safetensors'), dir], { encoding: 'utf8' });
-    assert.is(py.status, 0, `resnet.py roundtrip failed:\n${py.stderr}`);
+    runFixtureScript('resnet.py', ['roundtrip', join(dir, 'ours.safetensors'), join(dir, 'input.safetensors'), dir]);
 
     const back = new SupConResNet(new Rng(6), { width: 4, inChannels: 1 });
     await loadCheckpoint(join(dir, 'state.safetensors'), { model: back.stateDict() });
@@ -163,7 +132,7 @@ test(`state dict round trip through PyTorch: save here, strict load + save there
     assert.equal(Array.from(after), Array.from(before), 'eval outputs after the round trip are identical');
     const counts = await read(back.stateDict().get('encoder.bn1.num_batches_tracked')!);
     assert.equal(Array.from(counts), [2]);
-    const torchOut = decodeSafetensors(new Uint8Array(readFileSync(join(dir, 'output.safetensors')))).tensors;
+    const torchOut = safetensorsFile('output.safetensors', join(dir, 'output.safetensors'));
     assertClose(before, golden(torchOut, 'z'), FORWARD_TOL, "PyTorch's eval z of our state dict");
     const features = await valuesOf(() => model.features(x));
     assertClose(features, golden(torchOut, 'features'), FORWARD_TOL, "PyTorch's eval features of our state dict");
