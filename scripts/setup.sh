@@ -47,5 +47,26 @@ MSG
   fi
 fi
 
+# --- Browser tests (test/browser.test.ts) ----------------------------------------------------
+# They drive the distribution's Chromium with playwright-core; no browser is ever downloaded.
+# On Debian as root: install the `chromium` package when it is missing. Elsewhere: say what to do.
+have_chromium() {
+  [ -n "${CHROMIUM:-}" ] || [ -x /usr/bin/chromium ] || [ -x /usr/bin/chromium-browser ]
+}
+if [ "${GRADMIX_SKIP_BROWSER:-0}" != 1 ] && ! have_chromium; then
+  if [ -r /etc/debian_version ] && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    echo "setup: installed chromium $(dpkg-query -W -f='${Version}' chromium) (for the browser tests)"
+  else
+    cat >&2 <<'MSG'
+setup: no Chromium found, and this is not Debian as root, so nothing was installed. The browser
+tests need one: install your distribution's chromium package, or set CHROMIUM to a Chromium
+binary; set GRADMIX_SKIP_BROWSER=1 to skip them.
+MSG
+  fi
+fi
+# ----------------------------------------------------------------------------------------------
+
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
 echo "setup: done"

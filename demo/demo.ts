@@ -1,0 +1,312 @@
+// The training demo (demo/index.html): GradMix on mnist-mini split 0 in the page, one step per
+// task so the page stays responsive, with a live loss curve, the attribution panels of a few fixed
+// digits, and at the end the ROC curve of a kNN evaluation on a subsample.
+// URL parameters preset the controls (method, width, batch, epochs, maxTrain) and set what has no
+// control: lr, seed, digits (panel rows), evalTrain (train images per class for kNN), evalTest
+// (known and unknown test images each). window.gradmixDemo is the handle tests and users script.
+import {
+  augmentPreset, encodeCheckpoint, evaluateSubsample, fetchMnistMini, initBrowserGpu, openSet, attributionPanels, drawPanels, renderPanels, rocSvg,
+  subsetDataset, TrainingSession, webGpuProblem, type Dataset, type OpenSetData, type TrainOptions,
+} from '../src/browser.js';
+
+const params = new URLSearchParams(location.search);
+const numberParam = (name: string, fallback: number) => (params.has(name) ? Number(params.get(name)) : fallback);
+const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+const CONTROLS = ['method', 'width', 'batch', 'epochs', 'maxTrain'] as const;
+const PANEL_DIGITS = numberParam('digits', 6);
+const EVAL = { trainPerClass: numberParam('evalTrain', 100), testKnown: numberParam('evalTest', 600), testUnknown: numberParam('evalTest', 600), seed: 0 };
+const PANEL_INTERVAL_MS = 1500;
+const augment = augmentPreset('mnist');
+
+type Phase = 'loading' | 'ready' | 'training' | 'stopped' | 'done' | 'evaluating' | 'error';
+
+/** What the page shows, readable by scripts (window.gradmixDemo.state). */
+const state = {
+  phase: 'loading' as Phase,
+  adapter: '',
+  kernelVariant: '',
+  step: 0,
+  totalSteps: 0,
+  losses: [] as number[],
+  panelUpdates: 0,
+  auroc: null as number | null,
+  error: null as string | null,
+};
+
+let data: OpenSetData | null = null;
+let fixed: Dataset | null = null;
+let session: TrainingSession | null = null;
+let sessionKey = '';
+let running = false;
+let lastPanels = 0;
+
+function config(): Partial<TrainOptions> {
+  const value = (id: string) => byId<HTMLSelectElement>(id).value;
+  return {
+    method: value('method') as TrainOptions['method'],
+    width: Number(value('width')),
+    batchSize: Number(value('batch')),
+    epochs: Number(value('epochs')),
+    maxTrain: Number(value('maxTrain')),
+    ...(params.has('lr') ? { lr: Number(params.get('lr')) } : {}),
+    seed: numberParam('seed', 0),
+  };
+}
+
+function presetControls(): void {
+  for (const id of CONTROLS) {
+    const v = params.get(id);
+    if (v === null) continue;
+    const select = byId<HTMLSelectElement>(id);
+    if (![...select.options].some((o) => o.value === v)) select.add(new Option(v, v));
+    select.value = v;
+  }
+}
+
+function setStatus(text: string): void {
+  byId('status').textContent = text;
+}
+
+function fail(message: string): void {
+  state.phase = 'error';
+  state.error = message;
+  running = false;
+  const el = byId('error');
+  el.textContent = message;
+  el.hidden = false;
+  updateButtons();
+}
+
+function updateButtons(): void {
+  const ready = data !== null && state.phase !== 'error' && state.phase !== 'evaluating';
+  const start = byId<HTMLButtonElement>('start');
+  start.disabled = !ready || (!running && session?.done === true && sessionKey === JSON.stringify(config()));
+  start.textContent = running ? 'Stop' : session && !session.done && sessionKey === JSON.stringify(config()) && session.step > 0 ? 'Resume' : 'Start';
+  byId<HTMLButtonElement>('reset').disabled = !ready || running || !session;
+  byId<HTMLButtonElement>('evaluate').disabled = !ready || running || !session || session.step === 0;
+  byId<HTMLButtonElement>('save').disabled = !ready || running || !session || session.step === 0;
+  for (const id of CONTROLS) byId<HTMLSelectElement>(id).disabled = running;
+}
+
+/** A fresh session for the current settings (the old one is freed), unless they are unchanged. */
+function ensureSession(): TrainingSession {
+  const key = JSON.stringify(config());
+  if (session && key === sessionKey) return session;
+  session?.dispose();
+  session = new TrainingSession(data!, config());
+  sessionKey = key;
+  Object.assign(state, { step: 0, totalSteps: session.totalSteps, losses: [], auroc: null });
+  byId('roc').innerHTML = '';
+  byId('metrics').textContent = '';
+  drawLoss();
+  return session;
+}
+
+const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+async function train(): Promise<void> {
+  const s = ensureSession();
+  running = true;
+  state.phase = 'training';
+  updateButtons();
+  const started = performance.now();
+  const startStep = s.step;
+  try {
+    while (running && !s.done) {
+      const loss = await s.next();
+      state.losses.push(loss);
+      state.step = s.step;
+      drawLoss();
+      const perStep = (performance.now() - started) / (s.step - startStep);
+      setStatus(`Epoch ${Math.min(s.epoch + 1, s.options.epochs)}/${s.options.epochs}, step ${s.step}/${s.totalSteps}: loss ${loss.toFixed(4)} (${perStep.toFixed(0)} ms/step, batch ${s.options.batchSize})`);
+      if (s.step === 1 || s.done || performance.now() - lastPanels > PANEL_INTERVAL_MS) await refreshPanels(s);
+      await nextTask(); // let the page paint and handle input between steps
+    }
+  } catch (e) {
+    fail(`Training stopped: ${(e as Error).message}`);
+    return;
+  } finally {
+    running = false;
+  }
+  if (s.done) {
+    state.phase = 'done';
+    await evaluate();
+  } else {
+    state.phase = 'stopped';
+    setStatus(`Stopped at step ${s.step}/${s.totalSteps}. Resume, evaluate now, or change the settings and start again.`);
+  }
+  updateButtons();
+}
+
+async function refreshPanels(s: TrainingSession): Promise<void> {
+  const f = fixed!;
+  const p = await attributionPanels(s.model, s.options, augment, f.images, [f.n, f.channels, f.height, f.width]);
+  drawPanels(byId<HTMLCanvasElement>('panels'), renderPanels(p, augment.mean, augment.std, 3));
+  state.panelUpdates++;
+  lastPanels = performance.now();
+}
+
+function drawLoss(): void {
+  const canvas = byId<HTMLCanvasElement>('loss');
+  const ctx = canvas.getContext('2d')!;
+  const { width: W, height: H } = canvas;
+  const m = { left: 52, right: 14, top: 14, bottom: 30 };
+  ctx.fillStyle = '#fff';
+  ctx.fillRect(0, 0, W, H);
+  ctx.strokeStyle = '#333';
+  ctx.strokeRect(m.left, m.top, W - m.left - m.right, H - m.top - m.bottom);
+  ctx.fillStyle = '#333';
+  ctx.font = '11px sans-serif';
+  ctx.textAlign = 'center';
+  ctx.fillText('step', m.left + (W - m.left - m.right) / 2, H - 6);
+  const losses = state.losses;
+  if (losses.length === 0) {
+    ctx.fillText('the loss of each step appears here', W / 2, H / 2);
+    return;
+  }
+  const steps = Math.max(state.totalSteps, losses.length, 2);
+  let lo = Math.min(...losses);
+  let hi = Math.max(...losses);
+  if (hi - lo < 1e-6) [lo, hi] = [lo - 0.5, hi + 0.5];
+  const x = (i: number) => m.left + (i / (steps - 1)) * (W - m.left - m.right);
+  const y = (v: number) => m.top + ((hi - v) / (hi - lo)) * (H - m.top - m.bottom);
+  ctx.textAlign = 'right';
+  for (let k = 0; k <= 4; k++) {
+    const v = lo + ((hi - lo) * k) / 4;
+    ctx.fillText(v.toFixed(2), m.left - 5, y(v) + 4);
+  }
+  ctx.textAlign = 'center';
+  ctx.fillText('1', x(0), H - 16);
+  ctx.fillText(String(steps), x(steps - 1), H - 16);
+  const line = (values: number[], colour: string, width: number) => {
+    ctx.strokeStyle = colour;
+    ctx.lineWidth = width;
+    ctx.beginPath();
+    values.forEach((v, i) => (i ? ctx.lineTo(x(i), y(v)) : ctx.moveTo(x(i), y(v))));
+    if (values.length === 1) ctx.arc(x(0), y(values[0]), 2, 0, 2 * Math.PI);
+    ctx.stroke();
+    ctx.lineWidth = 1;
+  };
+  line(losses, '#9ec5e8', 1);
+  let ema = losses[0];
+  line(losses.map((v) => (ema = 0.9 * ema + 0.1 * v)), '#1f77b4', 2);
+  ctx.textAlign = 'right';
+  ctx.fillStyle = '#9ec5e8';
+  ctx.fillText('each step', W - m.right - 8, m.top + 14);
+  ctx.fillStyle = '#1f77b4';
+  ctx.fillText('moving average', W - m.right - 8, m.top + 28);
+}
+
+async function evaluate(): Promise<void> {
+  if (!session || !data) return;
+  state.phase = 'evaluating';
+  updateButtons();
+  setStatus('Evaluating: kNN open-set scores on a subsample…');
+  try {
+    const e = await evaluateSubsample(session.model, data, augment, EVAL, session.options.k);
+    state.auroc = e.metrics.auroc;
+    byId('roc').innerHTML = rocSvg(e.scores, e.isKnown, e.metrics.auroc, `ROC, split 0, after ${session.step} steps`);
+    const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
+    byId('metrics').textContent =
+      `AUROC ${pct(e.metrics.auroc)} · TNR at 95% TPR ${pct(e.metrics.tnr95)} · closed-set accuracy ${pct(e.metrics.closedAcc)}`;
+    byId('evalNote').textContent =
+      `kNN (k = ${session.options.k}) on a subsample, for speed: ${e.counts.train} training images (${EVAL.trainPerClass} per known class) as references, ` +
+      `${e.counts.testKnown} known and ${e.counts.testUnknown} unknown test images. The CLI (gradmix train) scores the whole split.`;
+    setStatus(`Evaluated after ${session.step} steps: AUROC ${pct(e.metrics.auroc)}.`);
+    state.phase = session.done ? 'done' : 'stopped';
+  } catch (err) {
+    fail(`Evaluation failed: ${(err as Error).message}`);
+  }
+  updateButtons();
+}
+
+async function saveCheckpoint(): Promise<void> {
+  if (!session) return;
+  const bytes = await encodeCheckpoint({ model: session.model.stateDict(), metadata: { config: JSON.stringify(session.options), step: String(session.step) } });
+  const a = document.createElement('a');
+  a.href = URL.createObjectURL(new Blob([bytes as BlobPart], { type: 'application/octet-stream' }));
+  a.download = `gradmix-${session.options.method}-w${session.options.width}-step${session.step}.safetensors`;
+  a.click();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+}
+
+/** `count` training digits, taking the classes in turn (the first of each class, then the second, ...). */
+function fixedDigits(train: Dataset, count: number): Dataset {
+  const byClass = new Map<number, number[]>();
+  train.labels.forEach((label, i) => (byClass.get(label) ?? byClass.set(label, []).get(label)!).push(i));
+  const lists = [...byClass.entries()].sort(([a], [b]) => a - b).map(([, list]) => list);
+  const picked: number[] = [];
+  for (let k = 0; picked.length < Math.min(count, train.n); k++) {
+    const i = lists[k % lists.length][Math.floor(k / lists.length)];
+    if (i !== undefined) picked.push(i);
+  }
+  return subsetDataset(train, picked);
+}
+
+const ready = (async () => {
+  presetControls();
+  drawLoss();
+  const problem = webGpuProblem();
+  if (problem) return fail(problem);
+  try {
+    const g = await initBrowserGpu();
+    state.adapter = g.describe();
+    state.kernelVariant = g.kernelVariant;
+    byId('gpu').textContent = `WebGPU adapter: ${state.adapter} (kernel variant: ${state.kernelVariant}).`;
+  } catch (e) {
+    byId('gpu').textContent = 'No WebGPU.';
+    return fail((e as Error).message);
+  }
+  try {
+    setStatus('Loading the 10,000 mnist-mini digits…');
+    data = openSet('mnist-mini', 0, await fetchMnistMini(new URL('data/mnist/', location.href).href));
+    fixed = fixedDigits(data.train, PANEL_DIGITS);
+  } catch (e) {
+    return fail((e as Error).message);
+  }
+  state.phase = 'ready';
+  setStatus(`Ready: ${data.train.n} training images of the 6 known classes; ${data.testKnown.n} known and ${data.testUnknown.n} unknown test images.`);
+  updateButtons();
+})();
+
+byId('start').addEventListener('click', () => {
+  if (running) running = false; // the loop stops after the current step
+  else void train();
+  updateButtons();
+});
+byId('reset').addEventListener('click', () => {
+  session?.dispose();
+  session = null;
+  sessionKey = '';
+  Object.assign(state, { step: 0, totalSteps: 0, losses: [], auroc: null, phase: 'ready' });
+  byId('roc').innerHTML = '';
+  byId('metrics').textContent = '';
+  drawLoss();
+  setStatus('Reset.');
+  updateButtons();
+});
+byId('evaluate').addEventListener('click', () => void evaluate());
+byId('save').addEventListener('click', () => void saveCheckpoint());
+for (const id of CONTROLS) byId(id).addEventListener('change', updateButtons);
+
+/** For tests and the console. */
+(window as unknown as { gradmixDemo: unknown }).gradmixDemo = {
+  state,
+  ready,
+  /** The loss of the first step of a fresh run with these options (nothing shown or kept). */
+  async firstStepLoss(options: Partial<TrainOptions>): Promise<number> {
+    if (running) throw new Error('stop training first');
+    const s = new TrainingSession(data!, options);
+    try {
+      return await s.next();
+    } finally {
+      s.dispose();
+    }
+  },
+  /** The current session's first step recomputed with its current parameters (see TrainingSession.replayLoss). */
+  replayFirstStep: (): Promise<number> => {
+    if (!session || running) throw new Error('no stopped session to replay');
+    return session.replayLoss(0);
+  },
+};

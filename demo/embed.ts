@@ -1,0 +1,148 @@
+// The embedding example (demo/embed.html): load a trained checkpoint, then show the LayerCAM map
+// of an image the user drops on the page. The map is GradMix's attribution: the gradient of a
+// batch's SimCLR loss at layer2.1, layer3.1 and layer4.1, so the dropped image is put in a batch
+// with a few context digits (the loss needs negatives). ?model=<url> picks the checkpoint
+// (default model.safetensors); ?context=<url> the folder of mnist digit files.
+import {
+  attributionPanels, AUGMENT_PRESETS, defaultOptions, drawPanels, fetchModel, initBrowserGpu, modelFromCheckpoint, padImages, parseMnistDigits,
+  renderPanels, webGpuProblem, type LoadedModel, type TrainOptions,
+} from '../src/browser.js';
+
+const params = new URLSearchParams(location.search);
+const MODEL_URL = params.get('model') ?? 'model.safetensors';
+const CONTEXT_URL = params.get('context') ?? 'data/mnist/';
+const CONTEXT_DIGITS = [0, 1, 7]; // files to take context digits from
+const CONTEXT_SIZE = 7;
+const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
+
+const state = { phase: 'loading' as 'loading' | 'ready' | 'working' | 'error', model: '', maps: 0, error: null as string | null };
+let loaded: LoadedModel | null = null;
+let context: Float32Array | null = null; // CONTEXT_SIZE padded 32x32 digits
+
+const setStatus = (text: string) => (byId('status').textContent = text);
+function fail(message: string): void {
+  Object.assign(state, { phase: 'error', error: message });
+  const el = byId('error');
+  el.textContent = message;
+  el.hidden = false;
+}
+
+/** The options that shape the attribution: the checkpoint's own (layers, tau, ...) over the defaults. */
+function attributionOptions(config: Record<string, unknown> | null): TrainOptions {
+  const o = defaultOptions();
+  const keys = ['layers', 'tau', 'camNormalize', 'gammaMin', 'gammaMax', 'fill', 'seed'] as const;
+  for (const k of keys) if (config && config[k] !== undefined) Object.assign(o, { [k]: config[k] });
+  return o;
+}
+
+async function useModel(m: LoadedModel, source: string): Promise<void> {
+  if (m.inChannels !== 1) throw new Error(`${source}: this example is for one-channel (MNIST) models; the checkpoint has ${m.inChannels} input channels`);
+  loaded?.model.dispose();
+  loaded = m;
+  state.model = `${source} (ResNet18 width ${m.width})`;
+  setStatus(`Model: ${state.model}. Drop an image.`);
+}
+
+async function loadContext(): Promise<Float32Array> {
+  const per = Math.ceil(CONTEXT_SIZE / CONTEXT_DIGITS.length);
+  const parts = await Promise.all(CONTEXT_DIGITS.map(async (d) => {
+    const url = new URL(`${d}.json`, new URL(CONTEXT_URL, location.href)).href;
+    const res = await fetch(url);
+    if (!res.ok) throw new Error(`context digits: ${url} answered ${res.status}`);
+    return parseMnistDigits(await res.text(), url).subarray(0, per * 784);
+  }));
+  const images = new Float32Array(CONTEXT_SIZE * 784);
+  for (let i = 0; i < CONTEXT_SIZE; i++) images.set(parts[i % parts.length].subarray(Math.floor(i / parts.length) * 784, (Math.floor(i / parts.length) + 1) * 784), i * 784);
+  const labels = new Int32Array(CONTEXT_SIZE);
+  return padImages({ images, labels, n: CONTEXT_SIZE, channels: 1, height: 28, width: 28 }, 2).images;
+}
+
+/** A picture as a 32x32 grey digit in [0, 1]: fitted into 28x28 and centred, light on dark like MNIST. */
+async function toDigit(file: Blob): Promise<Float32Array> {
+  const bitmap = await createImageBitmap(file);
+  const canvas = new OffscreenCanvas(32, 32);
+  const ctx = canvas.getContext('2d')!;
+  const scale = 28 / Math.max(bitmap.width, bitmap.height);
+  const w = bitmap.width * scale;
+  const h = bitmap.height * scale;
+  ctx.drawImage(bitmap, (32 - w) / 2, (32 - h) / 2, w, h);
+  const rgba = ctx.getImageData(0, 0, 32, 32).data;
+  const grey = new Float32Array(32 * 32);
+  let inside = 0;
+  for (let i = 0; i < grey.length; i++) {
+    grey[i] = ((rgba[4 * i] + rgba[4 * i + 1] + rgba[4 * i + 2]) / 765) * (rgba[4 * i + 3] / 255);
+    inside += grey[i];
+  }
+  // Dark strokes on a light background (most drawings and scans) are inverted into MNIST's look.
+  if (inside / (w * h) > 0.5) {
+    for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) {
+      const inBox = Math.abs(x + 0.5 - 16) < w / 2 && Math.abs(y + 0.5 - 16) < h / 2;
+      grey[y * 32 + x] = inBox ? 1 - grey[y * 32 + x] : 0;
+    }
+  }
+  return grey;
+}
+
+async function showAttribution(file: Blob): Promise<void> {
+  if (!loaded) throw new Error('no model loaded yet: drop a .safetensors checkpoint first');
+  state.phase = 'working';
+  setStatus('Computing the LayerCAM map…');
+  context ??= await loadContext();
+  const batch = new Float32Array((1 + CONTEXT_SIZE) * 32 * 32);
+  batch.set(await toDigit(file), 0);
+  batch.set(context, 32 * 32);
+  const augment = AUGMENT_PRESETS.mnist;
+  const p = await attributionPanels(loaded.model, attributionOptions(loaded.config), augment, batch, [1 + CONTEXT_SIZE, 1, 32, 32], { plainView1: true });
+  drawPanels(byId<HTMLCanvasElement>('map'), renderPanels(p, augment.mean, augment.std, 6, 1));
+  state.maps++;
+  state.phase = 'ready';
+  setStatus(`Model: ${state.model}. The map's maximum is where GradMix would paste. Drop another image.`);
+}
+
+async function handle(file: File): Promise<void> {
+  try {
+    if (file.name.endsWith('.safetensors')) await useModel(await modelFromCheckpoint(new Uint8Array(await file.arrayBuffer()), file.name), file.name);
+    else await showAttribution(file);
+  } catch (e) {
+    fail((e as Error).message);
+  }
+}
+
+const drop = byId('drop');
+drop.addEventListener('dragover', (e) => {
+  e.preventDefault();
+  drop.classList.add('over');
+});
+drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+drop.addEventListener('drop', (e) => {
+  e.preventDefault();
+  drop.classList.remove('over');
+  const file = e.dataTransfer?.files[0];
+  if (file) void handle(file);
+});
+byId<HTMLInputElement>('file').addEventListener('change', (e) => {
+  const file = (e.target as HTMLInputElement).files?.[0];
+  if (file) void handle(file);
+});
+
+const ready = (async () => {
+  byId('modelUrl').textContent = MODEL_URL;
+  const problem = webGpuProblem();
+  if (problem) return fail(problem);
+  try {
+    const g = await initBrowserGpu();
+    byId('gpu').textContent = `WebGPU adapter: ${g.describe()}.`;
+  } catch (e) {
+    byId('gpu').textContent = 'No WebGPU.';
+    return fail((e as Error).message);
+  }
+  try {
+    await useModel(await fetchModel(MODEL_URL), MODEL_URL);
+    state.phase = 'ready';
+  } catch (e) {
+    state.phase = 'ready';
+    setStatus(`${(e as Error).message}. Drop a .safetensors checkpoint (from \`gradmix train\` or the training demo's “Save checkpoint”).`);
+  }
+})();
+
+(window as unknown as { gradmixEmbed: unknown }).gradmixEmbed = { state, ready };

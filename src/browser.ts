@@ -1,0 +1,48 @@
+// The browser package entry: the engine's API without anything that needs Node (file loaders,
+// checkpoint files, the CLI, the Node training loop), plus what a page needs instead: mnist-mini
+// over HTTP, a step-at-a-time training session, attribution panels for a canvas, checkpoints from
+// bytes or a URL, and a subsampled open-set evaluation. Bundled by scripts/build-browser.mjs
+// (platform=browser, no Node externals) into dist/browser/gradmix.js with the kernels embedded.
+export { gpu, destroyGpu, grid, GpuError, initGpu, type Gpu } from '../runtime/gpu.js';
+export { NoAdapterError, type DeviceOptions } from '../runtime/device.js';
+export { KernelError, registerKernelSource, kernelNames } from '../runtime/kernel-spec.js';
+export type { MemoryStats } from '../runtime/buffer-pool.js';
+export { Tensor, sizeOf, type Shape, type DType } from './tensor.js';
+export { backward, grad, noGrad, isGradEnabled, record, type GraphNode } from './autograd.js';
+export { scope, keep } from './scope.js';
+export { tensor, randn, rand, type TensorOptions } from './creation.js';
+export { Rng } from './random.js';
+export * from './ops/index.js';
+export * as nn from './nn/index.js';
+export * from './losses/index.js';
+export * from './optim/index.js';
+export * from './augment/index.js';
+export * from './gradmix/index.js';
+
+// Open-set scoring and its pictures (src/osr without report.ts, which writes files).
+export { scoreOpenSet, MAX_K, type OpenSetScoreOptions, type OpenSetScores } from './osr/knn.js';
+export {
+  openSetMetrics, auroc, tnrAtTpr, detectionAccuracy, averagePrecisionIn, averagePrecisionOut, closedSetAccuracy, oscr, type OpenSetMetrics,
+} from './osr/metrics.js';
+export { extractFeatures, type FeatureKind } from './osr/features.js';
+export { evaluateOpenSet, type EvaluateOptions, type Evaluation } from './osr/evaluate.js';
+export { rocPoints, rocSvg, histogramSvg } from './osr/plots.js';
+
+// Checkpoints as bytes (.safetensors), without the Node file helpers.
+export * as checkpoint from './browser/checkpoint.js';
+export { encodeCheckpoint, decodeCheckpoint, applyCheckpoint, type Checkpoint, type DecodedCheckpoint } from './checkpoint/checkpoint.js';
+
+// Training pieces shared with the Node CLI.
+export { TrainStep } from './train/step.js';
+export { mixedTerm, attribution, type MixingInput, type MixingResult } from './train/mixing.js';
+export { defaultOptions, resolveOptions, METHODS, FILLS, type TrainOptions, type Method, type Fill } from './train/options.js';
+
+// Data: in-memory data sets, batch order, mnist-mini over HTTP and its protocol.
+export * from './browser/data.js';
+
+// What only a page needs.
+export { webGpuProblem, initBrowserGpu } from './browser/gpu.js';
+export { TrainingSession, stepSeed, limitTrainSet } from './browser/session.js';
+export { attributionPanels, renderPanels, drawPanels, viridis, PANEL_COLUMNS, type AttributionPanels, type PanelOptions, type RgbaImage } from './browser/panels.js';
+export { modelFromCheckpoint, fetchModel, type LoadedModel } from './browser/model-file.js';
+export { evaluateSubsample, subsampleOpenSet, type SubsampleSizes } from './browser/evaluate.js';
