@@ -3,6 +3,7 @@
 // or an upload must not overtake them. Knows nothing of tensors or autograd.
 import { acquireDevice, formatAdapter, type AcquiredDevice, type DeviceOptions, type AdapterDescription } from './device.js';
 import { BufferPool, type MemoryStats } from './buffer-pool.js';
+import { Profiler, type KernelTime } from './profiler.js';
 import { KernelError, kernelSpec, packUniform, type KernelSpec, type ParamValue } from './kernel-spec.js';
 
 export type Overrides = Record<string, number>;
@@ -73,6 +74,7 @@ export class Gpu {
   private asyncError: GpuError | null = null;
   private staging = new Map<number, GPUBuffer[]>();
   private lost = false;
+  private profiler: Profiler | null = null;
   dispatchCount = 0;
   submitCount = 0;
 
@@ -186,15 +188,19 @@ export class Gpu {
       this.device.pushErrorScope('validation');
     }
     const bindGroup = this.device.createBindGroup({ layout, entries, label: kernel });
-    if (!this.pass) {
-      this.encoder = this.device.createCommandEncoder({ label: 'batch' });
-      this.pass = this.encoder.beginComputePass({ label: 'batch' });
-      this.device.pushErrorScope('out-of-memory');
-      this.device.pushErrorScope('validation');
+    if (this.profiler) {
+      // One timed pass per dispatch.
+      if (!this.profiler.hasRoom) this.flush();
+      this.endPass();
+      const label = d.overrides && Object.keys(d.overrides).length ? `${kernel} ${JSON.stringify(d.overrides)}` : kernel;
+      this.pass = this.ensureEncoder().beginComputePass(this.profiler.passFor(label));
+    } else if (!this.pass) {
+      this.pass = this.ensureEncoder().beginComputePass({ label: 'batch' });
     }
     this.pass.setPipeline(pipeline);
     this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(x, y, z);
+    if (this.profiler) this.endPass();
     this.batchKernels.push(kernel);
     this.dispatchCount++;
     if (this.debug) {
@@ -213,13 +219,40 @@ export class Gpu {
   /** Encodes a buffer-to-buffer copy in order with the batch's dispatches. */
   copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
     this.endPass();
+    this.ensureEncoder().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.batchKernels.push('copy');
+  }
+
+  /** The batch's command encoder; opening one also opens the batch's error scopes. */
+  private ensureEncoder(): GPUCommandEncoder {
     if (!this.encoder) {
       this.encoder = this.device.createCommandEncoder({ label: 'batch' });
       this.device.pushErrorScope('out-of-memory');
       this.device.pushErrorScope('validation');
     }
-    this.encoder.copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
-    this.batchKernels.push('copy');
+    return this.encoder;
+  }
+
+  /**
+   * Starts timing every dispatch with GPU timestamp queries (one pass per dispatch, so batches
+   * run a little slower). Needs the adapter's 'timestamp-query' feature.
+   */
+  startProfiling(): void {
+    if (!this.hasTimestamps) throw new GpuError(`profiling needs the 'timestamp-query' feature, which ${this.describe()} does not offer`);
+    this.flush();
+    this.profiler ??= new Profiler(this.device);
+    this.profiler.reset();
+  }
+
+  /** Stops timing and returns the per-kernel GPU time since startProfiling(). */
+  async stopProfiling(): Promise<KernelTime[]> {
+    const p = this.profiler;
+    if (!p) return [];
+    this.flush();
+    this.profiler = null;
+    const times = await p.report();
+    p.destroy();
+    return times;
   }
 
   private endPass(): void {
@@ -234,7 +267,9 @@ export class Gpu {
     if (!this.encoder) return;
     this.endPass();
     if (this.uniformUsed > 0) this.device.queue.writeBuffer(this.uniformArena, 0, this.uniformStaging, 0, this.uniformUsed);
+    const afterSubmit = this.profiler?.resolve(this.encoder);
     this.device.queue.submit([this.encoder.finish()]);
+    afterSubmit?.();
     this.submitCount++;
     this.encoder = null;
     const kernels = this.batchKernels;

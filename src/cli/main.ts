@@ -1,5 +1,6 @@
 // `gradmix <command>`: the command-line entry.
-import { destroyGpu } from '../../runtime/gpu.js';
+import { destroyGpu, gpu, initGpu } from '../../runtime/gpu.js';
+import { formatProfile } from '../../runtime/profiler.js';
 import { NoAdapterError } from '../../runtime/device.js';
 import { UsageError } from './args.js';
 import { evalCommand, infoCommand, protocolCommand, trainCommand } from './commands.js';
@@ -27,8 +28,11 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`gradmix: unknown command '${name}'\n\n${help()}`);
     return 2;
   }
+  const profile = process.env.GRADMIX_PROFILE === '1';
+  if (profile) (await initGpu()).startProfiling();
   try {
     await command.run(rest);
+    if (profile) console.error(`GPU time per kernel (GRADMIX_PROFILE=1):\n${formatProfile(await gpu().stopProfiling())}`);
     return 0;
   } catch (e) {
     if (e instanceof UsageError) console.error(`gradmix ${name}: ${e.message} (see gradmix ${name} --help)`);
