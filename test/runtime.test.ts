@@ -78,6 +78,20 @@ test('a Node process exits by itself once the device is destroyed, and prints th
   assert.match(r.stdout, /\[ 1 \]/);
 });
 
+test('profiling reports GPU time per kernel', async () => {
+  if (!gpu().hasTimestamps) return; // adapters without timestamp queries cannot profile
+  gpu().startProfiling();
+  const x = upload([1, 2, 3, 4], [4]);
+  const y = ops.exp(ops.neg(x));
+  await y.data();
+  const times = await gpu().stopProfiling();
+  const names = times.map((t) => t.kernel);
+  assert.ok(names.some((n) => n.startsWith('elementwise.unary')), names.join(', '));
+  for (const t of times) assert.ok(t.ms >= 0 && t.count >= 1, JSON.stringify(t));
+  // Profiling off again: dispatches share one pass and nothing more is recorded.
+  assert.equal(await gpu().stopProfiling(), []);
+});
+
 test('buffer size classes waste at most a quarter', () => {
   for (const n of [1, 255, 256, 257, 1000, 4096, 5000, 123457, 1 << 20]) {
     const c = sizeClass(n);
