@@ -11,7 +11,7 @@
 //     (workgroup_id.z), so weight loads have uniform addresses.
 //     forward_register / input_grad_register: [x, y] = grid(pixel blocks, WG), z = channel blocks
 //       (input_grad: z = channel block * SH*SW + phase). weight_grad_register: [x, y] =
-//       grid(Cin*KH, WG), z = Cout block * chunks + chunk.
+//       grid(Cin / CB, WG), z = Cout block * chunks + chunk.
 //   *_tiled: 64x64 output tiles through workgroup memory, 16x16 invocations of 4x4 outputs;
 //     [x, y] = grid(M tiles * N tiles, 1), z = chunk (weight grad only). They share one GEMM
 //     body, so each binds all of x, wt, bias, dy (the caller binds a stand-in for unused ones).
@@ -26,6 +26,8 @@ override HAS_BIAS: bool = false;
 override TM: u32 = 4u;
 override TR: u32 = 1u;
 override TC: u32 = 16u;
+// Register weight gradient: input channels per invocation (CB * KH * KW <= TAPS_MAX).
+override CB: u32 = 1u;
 
 struct Params {
   batch: u32,
@@ -50,8 +52,9 @@ struct Params {
 
 const TM_MAX = 8u;
 const PIX_MAX = 16u;
-// Widest kernel the register weight gradient holds in registers (the caller falls back to tiled).
-const KW_MAX = 7u;
+// Taps (CB channels x KH x KW) the register weight gradient holds per output channel; larger
+// kernels take the tiled variant.
+const TAPS_MAX = 16u;
 
 fn linear_id(gid: vec3u, nwg: vec3u) -> u32 {
   return gid.x + gid.y * nwg.x * WG;
@@ -199,43 +202,48 @@ fn input_grad_register(@builtin(global_invocation_id) gid: vec3u, @builtin(num_w
   }
 }
 
-// Invocation u = (ci, kh): taps kw = 0..KW-1 for output channels co0 .. co0+TM-1, summed over
-// the output rows (b, oh) of one chunk. dy loads are uniform across the workgroup; the columns
-// of x that consecutive ow share across kw are loaded once per block of TC columns.
+// Invocation u: input channels ci0 = u*CB .. ci0+CB-1, all KH x KW taps, for output channels
+// co0 .. co0+TM-1, summed over the output rows (b, oh) of one chunk. Positions are uniform across
+// the workgroup (so are dy loads and the padding tests); the inputs that neighbouring columns
+// share across taps are loaded once per block of TC columns.
 @compute @workgroup_size(WG)
 fn weight_grad_register(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u, @builtin(workgroup_id) wid: vec3u) {
   let u = linear_id(gid, nwg);
-  if (u >= p.cin * KH) { return; }
-  let ci = u / KH;
-  let kh = u % KH;
+  let ci0 = u * CB;
+  if (ci0 >= p.cin) { return; }
   let chunks = (p.batch * p.oh + p.chunk - 1u) / p.chunk;
   let z = wid.z % chunks;
   let co0 = (wid.z / chunks) * TM;
   let row1 = min((z + 1u) * p.chunk, p.batch * p.oh);
   let wi = i32(p.w);
-  let owi = i32(p.ow);
   var dyoff: array<u32, TM_MAX>;
   for (var m = 0u; m < TM; m++) { dyoff[m] = min(co0 + m, p.cout - 1u) * p.oh * p.ow; }
-  var acc: array<array<f32, KW_MAX>, TM_MAX>;
+  // Channels past cin read the last channel (valid memory) and are not stored.
+  var xoff: array<u32, TAPS_MAX>;
+  for (var c = 0u; c < CB; c++) { xoff[c] = min(ci0 + c, p.cin - 1u) * p.h * p.w; }
+  var acc: array<array<f32, TAPS_MAX>, TM_MAX>;
   for (var r = z * p.chunk; r < row1; r++) {
     let b = r / p.oh;
     let oh = r % p.oh;
-    let ih = i32(oh * SH + kh) - i32(p.pad_h);
-    if (ih < 0 || ih >= i32(p.h)) { continue; }
-    let xrow = i32(((b * p.cin + ci) * p.h) * p.w) + ih * wi;
+    let ximg = b * p.cin * p.h * p.w;
     let dyrow = b * p.cout * p.oh * p.ow + oh * p.ow;
     for (var ow0 = 0u; ow0 < p.ow; ow0 += TC) {
-      let iw0 = i32(ow0 * SW) - i32(p.pad_w);
       for (var j = 0u; j < TC; j++) {
-        let col_ok = i32(ow0 + j) < owi;
-        var xv: array<f32, KW_MAX>;
-        for (var kw = 0u; kw < KW; kw++) {
-          let iw = iw0 + i32(j * SW + kw);
-          xv[kw] = x_or_zero(xrow + iw, iw >= 0 && iw < wi);
-        }
-        for (var m = 0u; m < TM; m++) {
-          let g = dy_or_zero(i32(dyrow + dyoff[m] + ow0 + j), col_ok);
-          for (var kw = 0u; kw < KW; kw++) { acc[m][kw] += g * xv[kw]; }
+        let col_ok = ow0 + j < p.ow;
+        var g: array<f32, TM_MAX>;
+        for (var m = 0u; m < TM; m++) { g[m] = dy_or_zero(i32(dyrow + dyoff[m] + ow0 + j), col_ok); }
+        for (var kh = 0u; kh < KH; kh++) {
+          let ih = i32(oh * SH + kh) - i32(p.pad_h);
+          let row_ok = ih >= 0 && ih < i32(p.h);
+          for (var kw = 0u; kw < KW; kw++) {
+            let iw = i32((ow0 + j) * SW + kw) - i32(p.pad_w);
+            let ok = row_ok && iw >= 0 && iw < wi;
+            for (var c = 0u; c < CB; c++) {
+              let xv = x_or_zero(i32(ximg + xoff[c]) + ih * wi + iw, ok);
+              let tap = (c * KH + kh) * KW + kw;
+              for (var m = 0u; m < TM; m++) { acc[m][tap] += g[m] * xv; }
+            }
+          }
         }
       }
     }
@@ -244,8 +252,8 @@ fn weight_grad_register(@builtin(global_invocation_id) gid: vec3u, @builtin(num_
   for (var m = 0u; m < TM; m++) {
     let co = co0 + m;
     if (co >= p.cout) { break; }
-    let o = (z * p.cout + co) * taps + u * KW;
-    for (var kw = 0u; kw < KW; kw++) { out[o + kw] = acc[m][kw]; }
+    let o = (z * p.cout + co) * taps + ci0 * KH * KW;
+    for (var t = 0u; t < min(CB, p.cin - ci0) * KH * KW; t++) { out[o + t] = acc[m][t]; }
   }
 }
 

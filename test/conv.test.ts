@@ -98,7 +98,7 @@ const SMALL: Case[] = [
   conv(2, 2, 3, 3, 3, 3, 1, 0, true), // one output row: the weight gradient needs no second pass
   conv(1, 2, 7, 5, 3, 3, [2, 1], [1, 0], false),
   conv(1, 2, 5, 7, 3, 3, 3, 1, false),
-  conv(1, 2, 3, 11, 2, [1, 9], 1, [0, 1], true), // wider than the register weight gradient holds
+  conv(1, 2, 5, 11, 2, [3, 7], 1, [1, 2], true), // more taps than the register weight gradient holds
 ];
 
 // Larger than one register block (channels > 8, columns > 16) and than one 64x64 tile; gradients
