@@ -3,9 +3,10 @@
 //   dist/browser/gradmix.d.ts  its type declarations (tsc, emitted under dist/browser/types/);
 //   dist/demo/*.js             the demo pages' scripts, importing ../browser/gradmix.js.
 // The bundle is built for platform=browser with no externals, so an import of a Node built-in
-// anywhere in its graph fails the build. A few engine modules mix browser-safe code with Node
-// file access behind one import; in the bundle they are replaced by browser stand-ins
-// (BROWSER_STANDINS), which go away when those modules are split.
+// anywhere in its graph fails the build, and so does a Node global (process, Buffer, require) in
+// a source (nodeGlobals). A few engine modules mix browser-safe code with Node file access behind
+// one import; in the bundle they are replaced by browser stand-ins (BROWSER_STANDINS), which go
+// away when those modules are split.
 import * as esbuild from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -36,6 +37,31 @@ const standins = {
   },
 };
 
+/**
+ * Node globals have no import for the bundler to reject, so sources are checked for them: a bare
+ * `process.`, `Buffer.`, `__dirname`, `__filename` or `require(` outside comments fails the build,
+ * naming the line (engine code reads the environment through globalThis, as runtime/gpu.ts's env()).
+ */
+const nodeGlobals = {
+  name: 'no-node-globals',
+  setup(build) {
+    const bare = /(?<![\w.$)\]'"`])(process\.|Buffer\.|__dirname\b|__filename\b|require\()/;
+    build.onLoad({ filter: /\.ts$/ }, async (args) => {
+      const { readFile } = await import('node:fs/promises');
+      const lines = (await readFile(args.path, 'utf8')).split('\n');
+      const errors = [];
+      lines.forEach((text, i) => {
+        const code = text.replace(/\/\/.*$/, '');
+        const m = bare.exec(code);
+        if (m && !/^\s*\*/.test(code)) {
+          errors.push({ text: `uses the Node global '${m[1].replace(/[.(]$/, '')}', which browsers lack; read it through globalThis (see env() in runtime/gpu.ts)`, location: { file: args.path, line: i + 1, column: m.index, lineText: text } });
+        }
+      });
+      return errors.length ? { errors } : undefined;
+    });
+  },
+};
+
 /** The demo scripts import the library as a page would: the bundle, by URL, not its sources. */
 const libraryByUrl = {
   name: 'library-by-url',
@@ -53,14 +79,14 @@ export async function buildBrowser({ outDir = join(root, 'dist'), types = true, 
     ...common,
     entryPoints: [join(root, 'src', 'browser.ts')],
     outfile: join(outDir, 'browser', 'gradmix.js'),
-    plugins: [standins],
+    plugins: [standins, nodeGlobals],
   });
   if (demo) {
     await esbuild.build({
       ...common,
       entryPoints: [join(root, 'demo', 'demo.ts'), join(root, 'demo', 'embed.ts')],
       outdir: join(outDir, 'demo'),
-      plugins: [libraryByUrl, standins],
+      plugins: [libraryByUrl, standins, nodeGlobals],
     });
   }
   if (types) {
@@ -80,7 +106,14 @@ export async function buildBrowser({ outDir = join(root, 'dist'), types = true, 
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const meta = await buildBrowser();
+  let meta;
+  try {
+    meta = await buildBrowser();
+  } catch (e) {
+    // esbuild and tsc have printed the errors, with their locations.
+    console.error(`build:browser failed${e.errors ? '' : `: ${e.message}`}`);
+    process.exit(1);
+  }
   for (const [file, out] of Object.entries(meta.outputs)) {
     if (file.endsWith('.js')) console.log(`${relative(root, resolve(root, file))}: ${(out.bytes / 1024).toFixed(0)} KiB from ${Object.keys(out.inputs).length} modules`);
   }

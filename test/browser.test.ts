@@ -13,12 +13,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { setupGpu } from './helpers.js';
-import { stepSeed } from '../src/train/train.js';
-import { TrainStep } from '../src/train/step.js';
-import { resolveOptions } from '../src/train/options.js';
-import { batches, loadProtocol } from '../src/data/index.js';
+import { train } from '../src/train/train.js';
+import type { TrainOptions } from '../src/train/options.js';
 import { SupConResNet } from '../src/nn/index.js';
-import { Adam } from '../src/optim/index.js';
 import { saveCheckpoint } from '../src/checkpoint/index.js';
 import { Rng } from '../src/random.js';
 
@@ -158,25 +155,25 @@ browserTest('the demo trains in the page: the loss falls, the canvases are drawn
 });
 
 browserTest("the page's first-step loss equals the Node CLI's for the same seed and settings", async () => {
-  // The CLI's first step (src/train/train.ts) from its own Node pieces: the protocol loader, the
-  // batch iterator, the per-step seed, the model, Adam and TrainStep. All training images, so
-  // the first batch is the first of epoch 0's order.
-  const o = resolveOptions({ ...TINY, epochs: 1 });
-  const data = await loadProtocol(o.protocol, o.split);
-  const first = await batches(data.train, { batchSize: o.batchSize, seed: o.seed, epoch: 0 }).next();
-  assert.ok(!first.done);
-  const model = new SupConResNet(new Rng(o.seed), { width: o.width, inChannels: 1 });
-  model.train();
-  const optimizer = new Adam(model.parameters(), { lr: o.lr });
-  const nodeLoss = await new TrainStep(model, o, 'mnist', data.train).run(first.value.images, first.value.labels, optimizer, new Rng(stepSeed(o.seed, 0)));
-  optimizer.dispose();
-  model.dispose();
+  // The CLI's training function (what `gradmix train` runs), stopped after its first step; a
+  // training subset, so the subset choice, batch order and per-step seeds are all compared.
+  const options: Partial<TrainOptions> = { ...TINY, maxTrain: 40, epochs: 1 };
+  let nodeLoss = NaN;
+  const stop = new AbortController();
+  const result = await train({ ...options, out: join(work, 'run'), progress: false, evaluate: false }, {
+    signal: stop.signal,
+    onStep: (step, loss) => {
+      if (step === 0) nodeLoss = loss;
+      stop.abort();
+    },
+  });
+  result.model.dispose();
   const page = await openPage('');
   await page.evaluate(() => (window as any).gradmixDemo.ready);
-  const pageLoss: number = await page.evaluate((given) => (window as any).gradmixDemo.firstStepLoss(given), { ...TINY, epochs: 1 });
+  const pageLoss: number = await page.evaluate((given) => (window as any).gradmixDemo.firstStepLoss(given), options);
   const rel = Math.abs(pageLoss - nodeLoss) / Math.abs(nodeLoss);
   assert.ok(Number.isFinite(nodeLoss) && rel < 1e-4, `page ${pageLoss} vs Node ${nodeLoss}: relative difference ${rel.toExponential(2)}`);
-  console.log(`  first-step loss: page ${pageLoss}, Node ${nodeLoss} (relative difference ${rel.toExponential(2)})`);
+  console.log(`  first-step loss: page ${pageLoss}, Node CLI ${nodeLoss} (relative difference ${rel.toExponential(2)})`);
   await page.close();
 });
 
