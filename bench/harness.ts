@@ -1,9 +1,10 @@
-// Timing: warm-up runs, then the median of repeats. Our kernels are timed on the GPU with
-// timestamp queries where the adapter has 'timestamp-query' (two empty compute passes bracket
-// the measured work on the queue, so the figure is queue time from the first command of the
-// work to the end of its last), else by the wall clock around a flushed, drained queue. Wall
-// clock and process CPU time are recorded in every case: CPU time / wall time shows how many
-// cores a CPU rasteriser such as lavapipe kept busy.
+// Timing: warm-up runs, then the median of repeats. GPU work (ours, and TF.js's on its own
+// device) is timed with timestamp queries where the device has 'timestamp-query' (two empty
+// compute passes bracket the measured work on the queue, so the figure is queue time from the
+// first command of the work to the end of its last; Dawn quantises timestamps to 2^16 ns =
+// 65.5 us), else by the wall clock around a flushed, drained queue. Wall clock and process CPU
+// time are recorded in every case: CPU time / wall time shows how many cores a CPU rasteriser
+// such as lavapipe kept busy.
 import { gpu } from '../runtime/gpu.js';
 import { scope } from '../src/scope.js';
 
@@ -84,11 +85,25 @@ class TimestampBracket {
   }
 }
 
-let bracket: TimestampBracket | null = null;
+/** One bracket per device (ours, and TF.js's own device on the same adapter). */
+const brackets = new Map<GPUDevice, TimestampBracket>();
 
-/** The method timeOurs() uses on this adapter (GRADMIX_BENCH_WALL=1 forces the wall clock). */
-export function timingMethod(): TimingMethod {
-  return gpu().hasTimestamps && process.env.GRADMIX_BENCH_WALL !== '1' ? 'gpu-timestamp' : 'wall';
+function bracketFor(device: GPUDevice): TimestampBracket {
+  let b = brackets.get(device);
+  if (!b) brackets.set(device, (b = new TimestampBracket(device)));
+  return b;
+}
+
+/** A device queue to time work on: `submit` sends what was recorded, `drain` waits for all of it. */
+export interface QueueTarget {
+  device: GPUDevice;
+  submit: () => void;
+  drain: () => Promise<void>;
+}
+
+/** The method timeQueue() uses on a device (GRADMIX_BENCH_WALL=1 forces the wall clock). */
+export function timingMethod(device: GPUDevice = gpu().device): TimingMethod {
+  return device.features.has('timestamp-query') && process.env.GRADMIX_BENCH_WALL !== '1' ? 'gpu-timestamp' : 'wall';
 }
 
 interface Sample {
@@ -128,27 +143,37 @@ function cpuMs(start: NodeJS.CpuUsage): number {
 }
 
 /**
- * Times `run` on our engine: it records dispatches (any tensors it creates are disposed after
- * each run); the queue is drained between runs, so runs never overlap.
+ * Times `run`, which records GPU work on `target`'s device, by the device's timestamps where it
+ * has them; the queue is drained between runs, so runs never overlap.
  */
-export async function timeOurs(run: () => unknown, opts: TimeOptions): Promise<Measurement> {
-  const g = gpu();
-  const method = timingMethod();
-  if (method === 'gpu-timestamp') bracket ??= new TimestampBracket(g.device);
-  await g.sync();
+export async function timeQueue(target: QueueTarget, run: () => unknown, opts: TimeOptions): Promise<Measurement> {
+  const method = timingMethod(target.device);
+  const bracket = method === 'gpu-timestamp' ? bracketFor(target.device) : null;
+  await target.drain();
   return repeat(opts, async () => {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
-    if (method === 'gpu-timestamp') bracket!.begin();
-    scope(() => void run());
-    g.flush();
-    if (method === 'gpu-timestamp') bracket!.end();
-    await g.sync();
+    target.submit(); // nothing recorded before the bracket may land inside it
+    bracket?.begin();
+    run();
+    target.submit();
+    bracket?.end();
+    await target.drain();
     const wall = performance.now() - t0;
     const cpu = cpuMs(c0);
-    const primary = method === 'gpu-timestamp' ? await bracket!.read() : wall;
-    return { primary, wall, cpu };
+    return { primary: bracket ? await bracket.read() : wall, wall, cpu };
   }, method);
+}
+
+/** Our engine's queue: flush the batch; drain also surfaces GPU errors. */
+export function ourQueue(): QueueTarget {
+  const g = gpu();
+  return { device: g.device, submit: () => g.flush(), drain: () => g.sync() };
+}
+
+/** Times `run` on our engine; tensors it creates are disposed after each run. */
+export function timeOurs(run: () => unknown, opts: TimeOptions): Promise<Measurement> {
+  return timeQueue(ourQueue(), () => scope(() => void run()), opts);
 }
 
 /**
@@ -168,6 +193,6 @@ export async function timeWall(run: () => unknown, finish: () => Promise<void>, 
 }
 
 export function releaseTimers(): void {
-  bracket?.destroy();
-  bracket = null;
+  for (const b of brackets.values()) b.destroy();
+  brackets.clear();
 }

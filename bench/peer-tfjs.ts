@@ -1,9 +1,11 @@
 // The TensorFlow.js WebGPU backend on the same Dawn adapter in the same process, as the peer for
 // conv2d (forward, input and weight gradients through the backend's own gradient kernels) and
 // matmul. TF.js gets its natural layout (NHWC activations, [kh, kw, in, out] filters); it
-// requests its own device from the adapter, so its queue is drained on its own.
+// requests its own device from the adapter (with 'timestamp-query' where offered), so its work
+// is timed on its own queue, the same way as ours.
 import { gpu } from '../runtime/gpu.js';
 import type { ConvPeer, MatmulPeer, PeerSpec } from './family.js';
+import type { QueueTarget } from './harness.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 type TfTensor = import('@tensorflow/tfjs-core').Tensor;
@@ -55,14 +57,18 @@ export class TfjsPeer {
     return new TfjsPeer(tf, tf.backend() as unknown as WebGpuBackend, tf.version_core);
   }
 
-  /** Submits what TF.js has recorded and waits for its queue. */
-  async finish(): Promise<void> {
+  /** TF.js's device queue, for the harness: submit what TF.js has recorded; wait for it. */
+  queue(): QueueTarget {
     const be = this.backend;
-    if (be.commandEncoder) {
-      be.endComputePassEncoder();
-      be.submitQueue();
-    }
-    await be.device.queue.onSubmittedWorkDone();
+    return {
+      device: be.device,
+      submit: () => {
+        if (!be.commandEncoder) return;
+        be.endComputePassEncoder();
+        be.submitQueue();
+      },
+      drain: () => be.device.queue.onSubmittedWorkDone(),
+    };
   }
 
   prepare(spec: TfjsSpec): PeerWork {

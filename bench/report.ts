@@ -1,8 +1,11 @@
 // One benchmark row's results and the table they are printed in.
 import type { TimingMethod } from './harness.js';
 
-/** A peer's median and ours / theirs (PyTorch: with the thread count that was faster). */
-export type PeerResult = { ms: number; ratio: number; threads?: number } | { error: string };
+/**
+ * A peer's median and ours / theirs: TF.js by GPU queue time on both sides (where both devices
+ * have timestamps), PyTorch against our wall clock (with the thread count that was faster).
+ */
+export type PeerResult = { ms: number; ratio: number; threads?: number; method?: TimingMethod } | { error: string };
 
 export interface ResultRow {
   family: string;
@@ -21,7 +24,7 @@ export interface ResultRow {
   gbps?: number;
   /** Of the GEMM ceiling (compute-bound rows) or the copy ceiling (memory-bound rows). */
   fraction?: number;
-  /** Ours / theirs, both by the wall clock: below 1 we are faster. */
+  /** Ours / theirs (see PeerResult): below 1 we are faster. */
   tfjs?: PeerResult;
   torch?: PeerResult;
   note?: string;
@@ -76,7 +79,7 @@ function cell(c: Column, text: string): string {
 /** Header and row lines; peers are 'ours/theirs' ratios (below 1x: we are faster). */
 export function formatTable(): { header: () => string; row: (r: ResultRow) => string } {
   return {
-    header: () => COLUMNS.map((c) => cell(c, c.title)).join(' ') + '\n' + '(tfjs, torch: ours/theirs by wall clock, below 1x = we are faster; %ceil: of the GEMM or copy ceiling)',
+    header: () => COLUMNS.map((c) => cell(c, c.title)).join(' ') + '\n' + '(tfjs: ours/theirs by GPU queue time; torch: our wall clock / theirs; below 1x = we are faster; %ceil: of the GEMM or copy ceiling)',
     row: (r) => COLUMNS.map((c) => cell(c, c.value(r))).join(' '),
   };
 }

@@ -1,4 +1,4 @@
-// `npm run bench -- [quick|full] [filter ...] [--json path] [--no-tfjs] [--no-torch] [--list]`
+// `npm run bench -- [quick|full] [filter ...] [--batch n,..] [--width w,..] [--json path] [--no-tfjs] [--no-torch] [--list]`
 // Prints the device ceilings, then every kernel family's rows (ms, GFLOP/s or GB/s, fraction of
 // the ceiling, cores kept busy) with the peers' ratios ours/theirs (TF.js WebGPU on the same
 // adapter, PyTorch CPU), and writes JSON (default bench/results/<adapter>.json).
@@ -11,7 +11,7 @@ import { dirname } from 'node:path';
 import { initGpu, destroyGpu, gpu } from '../runtime/gpu.js';
 import { Autotuner, adapterKey, autotuneMode } from '../runtime/autotune.js';
 import { measureCeilings, type Ceilings } from './ceilings.js';
-import { releaseTimers, timeOurs, timeWall, timingMethod, type Measurement, type TimeOptions } from './harness.js';
+import { releaseTimers, timeOurs, timeQueue, timeWall, timingMethod, type Measurement, type TimeOptions } from './harness.js';
 import { TfjsPeer, tfjsSupports } from './peer-tfjs.js';
 import { TorchPeer } from './torch-client.js';
 import type { BenchConfig, Family, Row } from './family.js';
@@ -34,10 +34,18 @@ interface Args {
   tfjs: boolean;
   torch: boolean;
   list: boolean;
+  batches: number[] | null;
+  widths: number[] | null;
+}
+
+function sizes(flag: string, v: string | undefined): number[] {
+  const list = (v ?? '').split(',').map(Number);
+  if (list.length === 0 || list.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`bench: ${flag} needs positive integers, e.g. ${flag} 32,256`);
+  return list;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { mode: 'auto', filters: [], json: null, tfjs: true, torch: true, list: false };
+  const args: Args = { mode: 'auto', filters: [], json: null, tfjs: true, torch: true, list: false, batches: null, widths: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === 'quick' || a === '--quick') args.mode = 'quick';
@@ -47,6 +55,8 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--no-torch') args.torch = false;
     else if (a === '--no-peers') args.tfjs = args.torch = false;
     else if (a === '--list') args.list = true;
+    else if (a === '--batch') args.batches = sizes(a, argv[++i]);
+    else if (a === '--width') args.widths = sizes(a, argv[++i]);
     else if (a.startsWith('--')) throw new Error(`bench: unknown option ${a}; see the header of bench/run.ts`);
     else args.filters.push(new RegExp(a, 'i'));
   }
@@ -95,8 +105,8 @@ async function main(): Promise<void> {
   const preset = quick ? QUICK : FULL;
   const cfg: BenchConfig = {
     quick,
-    batches: preset.batches,
-    widths: [16, 64],
+    batches: args.batches ?? preset.batches,
+    widths: args.widths ?? [16, 64],
     imageSize: 32,
     timing: preset.timing,
     autotuner: new Autotuner(g.describe()),
@@ -145,8 +155,9 @@ async function main(): Promise<void> {
       if (row.peer && tfjsSupports(row.peer) && typeof tfjs !== 'string') {
         const work = tfjs.prepare(row.peer);
         try {
-          const t = await timeWall(work.run, () => tfjs.finish(), cfg.timing);
-          result.tfjs = { ms: t.ms, ratio: m.wallMs / t.ms };
+          const t = await timeQueue(tfjs.queue(), work.run, cfg.timing);
+          // Same method on both sides: GPU queue time where both devices have timestamps.
+          result.tfjs = { ms: t.ms, ratio: (t.method === m.method ? m.ms : m.wallMs) / t.ms, method: t.method };
         } catch (e) {
           result.tfjs = { error: (e as Error).message };
         } finally {

@@ -24,6 +24,7 @@ export async function tunedWork(
   dims: Record<string, number | boolean | string>,
   prepare: (variant: KernelVariant) => Work,
 ): Promise<Work> {
+  const warmed = new Set<KernelVariant>(); // pipelines compile on a variant's first run only
   const tuned = await cfg.autotuner.choose({
     op,
     shapeClass: shapeClass(dims),
@@ -32,8 +33,10 @@ export async function tunedWork(
     time: async (variant) => {
       const work = prepare(variant);
       try {
-        // One warm-up and one timed run per round; the autotuner keeps each variant's fastest round.
-        return (await timeOurs(work.run!, { ...cfg.timing, warmup: 1, repeats: 1, minRepeats: 1 })).ms;
+        // One timed run per round (after a warm-up in the first); the autotuner keeps the fastest.
+        const warmup = warmed.has(variant) ? 0 : 1;
+        warmed.add(variant);
+        return (await timeOurs(work.run!, { ...cfg.timing, warmup, repeats: 1, minRepeats: 1 })).ms;
       } finally {
         work.dispose();
       }
