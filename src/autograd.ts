@@ -115,24 +115,7 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
         t.grad?.dispose();
         t.grad = keep(alias(g));
       }
-      const node = t.node;
-      const inputGrads = node.backward(g);
-      node.inputs.forEach((input, i) => {
-        const gi = inputGrads[i];
-        if (!gi || !input.requiresGrad) return;
-        if (gi.shape.join() !== input.shape.join()) {
-          throw new Error(`backward of '${node.op}': gradient ${formatShape(gi.shape)} for input ${i} of shape ${formatShape(input.shape)}`);
-        }
-        const mine = alias(gi);
-        const have = grads.get(input);
-        if (have) {
-          grads.set(input, ops.add(have, mine));
-          have.dispose();
-          mine.dispose();
-        } else grads.set(input, mine);
-      });
-      g.dispose();
-      for (const gi of inputGrads) gi?.dispose();
+      passToInputs(t.node, g, t.node.backward(g), grads, (input) => input.requiresGrad);
       if (!options.retainGraph) t.node = null;
     }
   } finally {
@@ -185,25 +168,37 @@ export function grad(root: Tensor, targets: readonly Tensor[], seed?: Tensor): T
       } finally {
         node.inputs.forEach((i, j) => (i.requiresGrad = saved[j]));
       }
-      node.inputs.forEach((input, i) => {
-        const gi = inputGrads[i];
-        if (!gi || !leadsToTarget.has(input)) return;
-        const mine = alias(gi);
-        const have = grads.get(input);
-        if (have) {
-          grads.set(input, ops.add(have, mine));
-          have.dispose();
-          mine.dispose();
-        } else grads.set(input, mine);
-      });
-      g.dispose();
-      for (const gi of inputGrads) gi?.dispose();
+      passToInputs(node, g, inputGrads, grads, (input) => leadsToTarget.has(input));
     }
   } finally {
     gradEnabled = prev;
     for (const g of grads.values()) g.dispose();
   }
   return targets.map((t) => found.get(t)!);
+}
+
+/**
+ * Adds a node's input gradients into `grads` (as owned aliases) for the inputs `wanted` keeps, then
+ * frees the node's output gradient and the rule's results (aliases keep what is still needed).
+ */
+function passToInputs(node: GraphNode, g: Tensor, inputGrads: readonly (Tensor | null)[], grads: Map<Tensor, Tensor>, wanted: (input: Tensor) => boolean): void {
+  const ops = opsForBackward!;
+  node.inputs.forEach((input, i) => {
+    const gi = inputGrads[i];
+    if (!gi || !wanted(input)) return;
+    if (gi.shape.join() !== input.shape.join()) {
+      throw new Error(`backward of '${node.op}': gradient ${formatShape(gi.shape)} for input ${i} of shape ${formatShape(input.shape)}`);
+    }
+    const mine = alias(gi);
+    const have = grads.get(input);
+    if (have) {
+      grads.set(input, ops.add(have, mine));
+      have.dispose();
+      mine.dispose();
+    } else grads.set(input, mine);
+  });
+  g.dispose();
+  for (const gi of inputGrads) gi?.dispose();
 }
 
 /** A second handle on the same storage, disposed independently. */
