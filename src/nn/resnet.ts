@@ -1,13 +1,20 @@
-// The CIFAR-style ResNet18 of SPEC.md section 2 and its projection head, named exactly as
-// SupContrast's resnet_big.py (SupConResNet: `encoder.*`, `head.0`, `head.2`), so the GradMix
-// authors' checkpoints load directly.
+// The CIFAR-style ResNet18 of SPEC.md section 2 (and the deeper ResNet34/50 of the same file) and
+// its projection head, named exactly as SupContrast's resnet_big.py (SupConResNet: `encoder.*`,
+// `head.0`, `head.2`), so the GradMix authors' checkpoints load directly.
 import * as ops from '../ops/index.js';
 import type { Rng } from '../random.js';
 import type { Tensor } from '../tensor.js';
 import { Module } from './module.js';
 import { BatchNorm2d, Conv2d, Linear, ReLU, Sequential } from './layers.js';
 
+/** resnet_big.py's shortcut: identity, or a 1x1 conv + BN when the shape changes. */
+function shortcut(inPlanes: number, outPlanes: number, stride: number, rng: Rng): Sequential {
+  const projection = stride !== 1 || inPlanes !== outPlanes;
+  return projection ? new Sequential(new Conv2d(inPlanes, outPlanes, 1, rng, { stride }), new BatchNorm2d(outPlanes)) : new Sequential();
+}
+
 export class BasicBlock extends Module {
+  static readonly expansion = 1;
   readonly conv1: Conv2d;
   readonly bn1: BatchNorm2d;
   readonly conv2: Conv2d;
@@ -20,11 +27,7 @@ export class BasicBlock extends Module {
     this.bn1 = this.child('bn1', new BatchNorm2d(planes, { fuseRelu: true }));
     this.conv2 = this.child('conv2', new Conv2d(planes, planes, 3, rng, { stride: 1, padding: 1 }));
     this.bn2 = this.child('bn2', new BatchNorm2d(planes));
-    const projection = stride !== 1 || inPlanes !== planes;
-    this.shortcut = this.child(
-      'shortcut',
-      projection ? new Sequential(new Conv2d(inPlanes, planes, 1, rng, { stride }), new BatchNorm2d(planes)) : new Sequential(),
-    );
+    this.shortcut = this.child('shortcut', shortcut(inPlanes, planes, stride, rng));
   }
 
   protected forward(x: Tensor): Tensor {
@@ -33,12 +36,81 @@ export class BasicBlock extends Module {
   }
 }
 
+/** resnet_big.py's Bottleneck (ResNet50): 1x1 reduce, 3x3 carrying the stride, 1x1 expand to 4 * planes. */
+export class Bottleneck extends Module {
+  static readonly expansion = 4;
+  readonly conv1: Conv2d;
+  readonly bn1: BatchNorm2d;
+  readonly conv2: Conv2d;
+  readonly bn2: BatchNorm2d;
+  readonly conv3: Conv2d;
+  readonly bn3: BatchNorm2d;
+  readonly shortcut: Sequential;
+
+  constructor(inPlanes: number, planes: number, stride: number, rng: Rng) {
+    super();
+    const outPlanes = Bottleneck.expansion * planes;
+    this.conv1 = this.child('conv1', new Conv2d(inPlanes, planes, 1, rng));
+    this.bn1 = this.child('bn1', new BatchNorm2d(planes, { fuseRelu: true }));
+    this.conv2 = this.child('conv2', new Conv2d(planes, planes, 3, rng, { stride, padding: 1 }));
+    this.bn2 = this.child('bn2', new BatchNorm2d(planes, { fuseRelu: true }));
+    this.conv3 = this.child('conv3', new Conv2d(planes, outPlanes, 1, rng));
+    this.bn3 = this.child('bn3', new BatchNorm2d(outPlanes));
+    this.shortcut = this.child('shortcut', shortcut(inPlanes, outPlanes, stride, rng));
+  }
+
+  protected forward(x: Tensor): Tensor {
+    const out = this.bn3.call(this.conv3.call(this.bn2.call(this.conv2.call(this.bn1.call(this.conv1.call(x))))));
+    return ops.relu(ops.add(out, this.shortcut.call(x)));
+  }
+}
+
+type Block = typeof BasicBlock | typeof Bottleneck;
+type Stages = readonly [number, number, number, number];
+
+/** The encoders of SupContrast's model_dict: block type and blocks per stage. */
+export const ARCH_SPECS = {
+  resnet18: { block: BasicBlock, blocks: [2, 2, 2, 2] },
+  resnet34: { block: BasicBlock, blocks: [3, 4, 6, 3] },
+  resnet50: { block: Bottleneck, blocks: [3, 4, 6, 3] },
+} as const satisfies Record<string, { block: Block; blocks: Stages }>;
+export type Arch = keyof typeof ARCH_SPECS;
+export const ARCHS = Object.keys(ARCH_SPECS) as Arch[];
+
+/** The spec of an architecture name; an unknown name is an error listing the known ones. */
+export function archSpec(arch: string): { block: Block; blocks: Stages } {
+  if (!Object.hasOwn(ARCH_SPECS, arch)) throw new Error(`unknown arch '${arch}'; use one of ${ARCHS.join(', ')}`);
+  return ARCH_SPECS[arch as Arch];
+}
+
+/**
+ * The arch whose layer names a SupConResNet state dict carries: blocks per stage from the
+ * `<prefix>layerS.B.` indices (layer1.2 exists for 34 and 50), Bottleneck when a block has conv3.
+ */
+export function archOfStateDict(names: Iterable<string>, prefix = 'encoder.'): Arch {
+  const blocks = [0, 0, 0, 0];
+  let bottleneck = false;
+  for (const name of names) {
+    const m = name.startsWith(prefix) ? /^layer([1-4])\.(\d+)\.(\w+)/.exec(name.slice(prefix.length)) : null;
+    if (!m) continue;
+    blocks[Number(m[1]) - 1] = Math.max(blocks[Number(m[1]) - 1], Number(m[2]) + 1);
+    if (m[3] === 'conv3') bottleneck = true;
+  }
+  const block = bottleneck ? Bottleneck : BasicBlock;
+  const found = ARCHS.find((a) => ARCH_SPECS[a].block === block && ARCH_SPECS[a].blocks.every((n, i) => n === blocks[i]));
+  if (found) return found;
+  const known = ARCHS.map((a) => `${a} (${ARCH_SPECS[a].block.name} [${ARCH_SPECS[a].blocks.join(', ')}])`).join(', ');
+  throw new Error(`state dict has ${block.name} blocks [${blocks.join(', ')}] per stage under '${prefix}layer1-4'; known encoders: ${known}`);
+}
+
 export interface ResNetOptions {
-  /** Width of the first stage (w); stages are w, 2w, 4w, 8w. 64 is the standard ResNet18. */
+  /** Block type and depth (default resnet18). */
+  arch?: Arch;
+  /** Width of the first stage (w); stages are w, 2w, 4w, 8w (times 4 for Bottleneck). 64 is the standard. */
   width?: number;
   inChannels?: number;
-  /** Blocks per stage. */
-  blocks?: readonly [number, number, number, number];
+  /** Blocks per stage (default: the arch's). */
+  blocks?: Stages;
 }
 
 export class ResNet extends Module {
@@ -50,7 +122,8 @@ export class ResNet extends Module {
   constructor(rng: Rng, options: ResNetOptions = {}) {
     super();
     const w = options.width ?? 64;
-    const blocks = options.blocks ?? [2, 2, 2, 2];
+    const spec = archSpec(options.arch ?? 'resnet18');
+    const blocks = options.blocks ?? spec.blocks;
     this.conv1 = this.child('conv1', new Conv2d(options.inChannels ?? 3, w, 3, rng, { stride: 1, padding: 1 }));
     this.bn1 = this.child('bn1', new BatchNorm2d(w, { fuseRelu: true }));
     let inPlanes = w;
@@ -58,14 +131,14 @@ export class ResNet extends Module {
       const planes = w * mult;
       const layer = new Sequential(
         ...Array.from({ length: blocks[s] }, (_, b) => {
-          const block = new BasicBlock(inPlanes, planes, b === 0 && s > 0 ? 2 : 1, rng);
-          inPlanes = planes;
+          const block = new spec.block(inPlanes, planes, b === 0 && s > 0 ? 2 : 1, rng);
+          inPlanes = planes * spec.block.expansion;
           return block;
         }),
       );
       return this.child(`layer${s + 1}`, layer);
     });
-    this.featureDim = 8 * w;
+    this.featureDim = inPlanes;
   }
 
   protected forward(x: Tensor): Tensor {

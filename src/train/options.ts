@@ -1,5 +1,6 @@
 // Training options with the paper's defaults (SPEC.md section 7, Table 8) and their validation.
 import { PROTOCOLS, protocolInfo } from '../data/index.js';
+import { ARCHS, archSpec, type Arch } from '../nn/resnet.js';
 
 export const METHODS = ['none', 'gradmix', 'mixup', 'cutmix'] as const;
 export type Method = (typeof METHODS)[number];
@@ -11,7 +12,9 @@ export interface TrainOptions {
   split: number;
   /** Data folder for the on-disk protocols. */
   dataDir?: string;
-  /** ResNet18 width w (stages w, 2w, 4w, 8w); 64 is the standard. */
+  /** Encoder: resnet18, resnet34 (BasicBlock [3,4,6,3]) or resnet50 (Bottleneck [3,4,6,3]). */
+  arch: Arch;
+  /** ResNet width w (stages w, 2w, 4w, 8w); 64 is the standard. */
   width: number;
   epochs: number;
   batchSize: number;
@@ -26,7 +29,7 @@ export interface TrainOptions {
   gammaMin: number;
   gammaMax: number;
   fill: Fill;
-  /** LayerCAM layers by module name (relative to the encoder). */
+  /** LayerCAM layers by module name (relative to the encoder); default: the arch's last blocks of stages 2-4. */
   layers: string[];
   camNormalize: 'image' | 'batch';
   /** Mixup/CutMix Beta(alpha, alpha). */
@@ -63,6 +66,7 @@ export function defaultOptions(protocol = 'mnist-mini'): TrainOptions {
   return {
     protocol,
     split: 0,
+    arch: 'resnet18',
     width: 64,
     epochs: paperEpochs(protocol),
     batchSize: 256,
@@ -89,10 +93,18 @@ export function defaultOptions(protocol = 'mnist-mini'): TrainOptions {
   };
 }
 
+/** SPEC.md section 4's default LayerCAM layers: the last block of stages 2, 3 and 4 (`layer2.1`, ... for resnet18). */
+export function lastBlockLayers(arch: Arch): string[] {
+  const { blocks } = archSpec(arch);
+  return [2, 3, 4].map((stage) => `layer${stage}.${blocks[stage - 1] - 1}`);
+}
+
 /** Fills defaults (protocol-dependent ones from the chosen protocol) and checks every value. */
 export function resolveOptions(given: Partial<TrainOptions>): TrainOptions {
   const o = { ...defaultOptions(given.protocol ?? 'mnist-mini'), ...stripUndefined(given) };
   const info = protocolInfo(o.protocol); // throws on an unknown protocol, listing the known ones
+  const lastBlocks = lastBlockLayers(o.arch); // throws on an unknown arch, listing the known ones
+  if (given.layers === undefined) o.layers = lastBlocks;
   const positiveInt = (name: keyof TrainOptions, v: number) => {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
   };
@@ -119,4 +131,4 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-export { PROTOCOLS };
+export { PROTOCOLS, ARCHS, type Arch };

@@ -60,8 +60,10 @@ function limitTrainSet(ds: Dataset, maxTrain: number, seed: number): Dataset {
 
 /** The settings a checkpoint must share with the run that resumes it. */
 function fingerprint(o: TrainOptions): string {
-  const { protocol, split, width, epochs, batchSize, seed, method, lr, lrMin, tau, theta, lambda, gammaMin, gammaMax, fill, layers, camNormalize, mixAlpha, maxTrain } = o;
-  return JSON.stringify({ protocol, split, width, epochs, batchSize, seed, method, lr, lrMin, tau, theta, lambda, gammaMin, gammaMax, fill, layers, camNormalize, mixAlpha, maxTrain });
+  const { protocol, split, width, epochs, batchSize, seed, method, lr, lrMin, tau, theta, lambda, gammaMin, gammaMax, fill, layers, camNormalize, mixAlpha, maxTrain, arch } = o;
+  // arch only when not resnet18, so checkpoints written before --arch existed still resume.
+  const archField = arch === 'resnet18' ? {} : { arch };
+  return JSON.stringify({ protocol, split, width, epochs, batchSize, seed, method, lr, lrMin, tau, theta, lambda, gammaMin, gammaMax, fill, layers, camNormalize, mixAlpha, maxTrain, ...archField });
 }
 
 export async function train(given: Partial<TrainOptions> = {}, hooks: TrainHooks = {}): Promise<TrainResult> {
@@ -76,7 +78,7 @@ export async function train(given: Partial<TrainOptions> = {}, hooks: TrainHooks
   const stepsPerEpoch = batchesPerEpoch(trainSet.n, o.batchSize, dropLast);
   const totalSteps = stepsPerEpoch * o.epochs;
 
-  const model = new SupConResNet(new Rng(o.seed), { width: o.width, inChannels: info.channels });
+  const model = new SupConResNet(new Rng(o.seed), { arch: o.arch, width: o.width, inChannels: info.channels });
   model.train();
   const optimizer = new Adam(model.parameters(), { lr: o.lr });
   const stepper = new TrainStep(model, o, info.augmentation, trainSet);
