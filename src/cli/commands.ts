@@ -28,6 +28,7 @@ const TRAIN_FLAGS: FlagSpecs = {
   resume: { type: 'boolean', help: 'continue from <out>/checkpoint.safetensors' },
   pictures: { type: 'boolean', help: 'write a PNG grid of attribution maps and mixed images each epoch' },
   'no-eval': { type: 'boolean', help: 'skip the open-set evaluation after training' },
+  'all-classes': { type: 'boolean', help: 'train on every class of the protocol\'s data set (for gradmix ood); no open-set evaluation' },
   'max-train': { type: 'string', help: 'use only this many training images (quick runs)' },
   lr: { type: 'string', help: `initial learning rate (default ${d.lr})` },
   'lr-min': { type: 'string', help: `cosine floor (default ${d.lrMin})` },
@@ -59,6 +60,7 @@ function trainOptionsFrom(v: Record<string, string | boolean | undefined>): Part
     resume: v.resume === true ? true : undefined,
     pictures: v.pictures === true ? true : undefined,
     evaluate: v['no-eval'] === true ? false : undefined,
+    allClasses: v['all-classes'] === true ? true : undefined,
     maxTrain: numberFlag(v, 'max-train'),
     lr: numberFlag(v, 'lr'),
     lrMin: numberFlag(v, 'lr-min'),
@@ -83,6 +85,11 @@ export async function trainAndEvaluate(options: Partial<TrainOptions>): Promise<
   const last = result.epochs[result.epochs.length - 1];
   if (last) console.log(`trained ${result.epochs.length} epoch(s) of ${o.protocol} split ${o.split}: final epoch loss ${last.loss.toFixed(4)}, ${last.imagesPerSecond.toFixed(1)} img/s`);
   if (result.interrupted || !o.evaluate) return null;
+  if (o.allClasses) {
+    // No unknown classes to evaluate open-set recognition on: OOD detection is a command of its own.
+    console.log(`trained on all classes: evaluate out-of-distribution detection with gradmix ood --checkpoint ${result.checkpoint} --out <sets>`);
+    return null;
+  }
   const transform = augmentPreset(protocolInfo(o.protocol).augmentation);
   console.log(`evaluating: kNN (k=${o.k}) on ${result.data.testKnown.n} known and ${result.data.testUnknown.n} unknown test images`);
   const e = await evaluateOpenSet(result.model, result.data, transform, { k: o.k });
@@ -135,6 +142,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
 const PROTOCOL_FLAGS: FlagSpecs = { ...TRAIN_FLAGS, splits: { type: 'string', help: 'splits to run, comma-separated (default 0,1,2,3,4)' } };
 delete (PROTOCOL_FLAGS as Record<string, unknown>).split;
 delete (PROTOCOL_FLAGS as Record<string, unknown>)['no-eval'];
+delete (PROTOCOL_FLAGS as Record<string, unknown>)['all-classes'];
 
 /** Runs every split of a protocol (resumable: finished splits are skipped) and summarises. */
 export async function protocolCommand(argv: string[]): Promise<void> {

@@ -44,6 +44,8 @@ export interface TrainOptions {
   pictures: boolean;
   /** Evaluate open-set recognition after training. */
   evaluate: boolean;
+  /** Train on every class of the protocol's source data (for `gradmix ood`); no open-set evaluation then. */
+  allClasses: boolean;
   /** kNN k for evaluation. */
   k: number;
   /** Print progress to stderr. */
@@ -88,6 +90,7 @@ export function defaultOptions(protocol = 'mnist-mini'): TrainOptions {
     resume: false,
     pictures: false,
     evaluate: true,
+    allClasses: false,
     k: 3,
     progress: true,
   };

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initGpu, gpu } from '../../runtime/gpu.js';
 import { batches, batchesPerEpoch, epochOrder, loadProtocol, protocolInfo, subsetDataset, type Dataset, type OpenSetData } from '../data/index.js';
+import { loadAllClasses } from '../data/in-distribution.js';
 import { SupConResNet, syncBatchCounts } from '../nn/index.js';
 import { Adam, cosineLr } from '../optim/index.js';
 import { applyCheckpoint, readCheckpoint, saveCheckpoint } from '../checkpoint/index.js';
@@ -63,14 +64,15 @@ function fingerprint(o: TrainOptions): string {
   const { protocol, split, width, epochs, batchSize, seed, method, lr, lrMin, tau, theta, lambda, gammaMin, gammaMax, fill, layers, camNormalize, mixAlpha, maxTrain, arch } = o;
   // arch only when not resnet18, so checkpoints written before --arch existed still resume.
   const archField = arch === 'resnet18' ? {} : { arch };
-  return JSON.stringify({ protocol, split, width, epochs, batchSize, seed, method, lr, lrMin, tau, theta, lambda, gammaMin, gammaMax, fill, layers, camNormalize, mixAlpha, maxTrain, ...archField });
+  // allClasses (gradmix ood) likewise only when set.
+  return JSON.stringify({ protocol, split, width, epochs, batchSize, seed, method, lr, lrMin, tau, theta, lambda, gammaMin, gammaMax, fill, layers, camNormalize, mixAlpha, maxTrain, ...archField, ...(o.allClasses ? { allClasses: true } : {}) });
 }
 
 export async function train(given: Partial<TrainOptions> = {}, hooks: TrainHooks = {}): Promise<TrainResult> {
   const o = resolveOptions(given);
   await initGpu();
   const info = protocolInfo(o.protocol);
-  const data = await loadProtocol(o.protocol, o.split, { dataDir: o.dataDir });
+  const data = o.allClasses ? await loadAllClasses(o.protocol, o.split, { dataDir: o.dataDir }) : await loadProtocol(o.protocol, o.split, { dataDir: o.dataDir });
   const trainSet = limitTrainSet(data.train, o.maxTrain, o.seed);
   if (trainSet.n < 2) throw new Error(`${o.protocol} split ${o.split}: ${trainSet.n} training image(s); contrastive training needs at least 2`);
   // A last batch of one image has no negatives: drop it.
