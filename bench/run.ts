@@ -1,13 +1,14 @@
 // `npm run bench -- [quick|full] [filter ...] [--batch n,..] [--width w,..] [--json path] [--no-tfjs] [--no-torch] [--list]`
 // Prints the device ceilings, then every kernel family's rows (ms, GFLOP/s or GB/s, fraction of
 // the ceiling, cores kept busy) with the peers' ratios ours/theirs (TF.js WebGPU on the same
-// adapter, PyTorch CPU), and writes JSON (default bench/results/<adapter>.json).
+// adapter, PyTorch CPU), and writes JSON (--json path; else bench/results/<adapter>.<mode>.json
+// for a complete run, the temporary directory for a filtered or resized one).
 // quick (default on CPU rasterisers, where gpu().kernelVariant is 'register'): small batches;
 // full: ResNet18 shapes at batch 32 and 256. Filters are case-insensitive regular expressions
 // matched against '<family> <row name>'. See bench/NOTES.md.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
-import { dirname } from 'node:path';
+import { loadavg, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { initGpu, destroyGpu, gpu } from '../runtime/gpu.js';
 import { Autotuner, adapterKey, autotuneMode } from '../runtime/autotune.js';
 import { measureCeilings, type Ceilings } from './ceilings.js';
@@ -178,7 +179,11 @@ async function main(): Promise<void> {
 
   const load1 = loadavg()[0];
   console.log(`load average ${load0.toFixed(2)} -> ${load1.toFixed(2)} (2 cores busy with other work make every figure slower; compare ratios)`);
-  const file = args.json ?? new URL(`./results/${adapterKey(g.describe())}.json`, import.meta.url).pathname;
+  // Complete runs are the record (one file per adapter and mode); a filtered or resized run must
+  // not replace it, so it goes to the temporary directory unless --json says otherwise.
+  const partial = args.filters.length > 0 || args.batches !== null || args.widths !== null;
+  const name = `${adapterKey(g.describe())}.${quick ? 'quick' : 'full'}.json`;
+  const file = args.json ?? (partial ? join(tmpdir(), `gradmix-bench-${name}`) : new URL(`./results/${name}`, import.meta.url).pathname);
   mkdirSync(dirname(file), { recursive: true });
   writeFileSync(file, JSON.stringify({
     adapter: g.describe(),
