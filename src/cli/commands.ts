@@ -14,7 +14,7 @@ import { PAPER_AUROC } from './paper.js';
 
 const d = defaultOptions();
 
-const TRAIN_FLAGS: FlagSpecs = {
+export const TRAIN_FLAGS: FlagSpecs = {
   protocol: { type: 'string', help: `data protocol: ${PROTOCOL_NAMES.join(', ')} (default mnist-mini)` },
   split: { type: 'string', help: 'known/unknown split 0-4 (default 0)' },
   data: { type: 'string', help: 'data folder for the on-disk protocols' },
@@ -45,7 +45,7 @@ const TRAIN_FLAGS: FlagSpecs = {
   quiet: { type: 'boolean', help: 'no progress bar' },
 };
 
-function trainOptionsFrom(v: Record<string, string | boolean | undefined>): Partial<TrainOptions> {
+export function trainOptionsFrom(v: Record<string, string | boolean | undefined>): Partial<TrainOptions> {
   return {
     protocol: v.protocol as string | undefined,
     split: numberFlag(v, 'split'),

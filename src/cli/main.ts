@@ -5,12 +5,15 @@ import { NoAdapterError } from '../../runtime/device.js';
 import { UsageError } from './args.js';
 import { evalCommand, infoCommand, protocolCommand, trainCommand } from './commands.js';
 import { oodCommand } from './ood-command.js';
+import { pretrainCommand, probeCommand } from './ssl-commands.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
   train: { run: trainCommand, help: 'train an encoder (SupCon + SimCLR + GradMix), then evaluate open-set recognition' },
   eval: { run: evalCommand, help: 'evaluate a checkpoint on a protocol split (kNN scores, AUROC, ...)' },
   protocol: { run: protocolCommand, help: 'train and evaluate all five splits of a protocol, with mean and std' },
   ood: { run: oodCommand, help: 'out-of-distribution detection of an all-classes checkpoint (TNR@95TPR, AUROC, DTACC, AUIN, AUOUT)' },
+  pretrain: { run: pretrainCommand, help: 'self-supervised pre-training (SimCLR or MoCo v1, + Mixup/CutMix/GradMix), then a linear probe' },
+  probe: { run: probeCommand, help: 'linear probe of a checkpoint\'s frozen encoder: top-1 and top-5 accuracy' },
   info: { run: infoCommand, help: 'print the WebGPU adapter in use' },
 };
 

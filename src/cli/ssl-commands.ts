@@ -1,0 +1,145 @@
+// `gradmix pretrain` (self-supervised SimCLR or MoCo v1 with a mixing method, then a linear probe)
+// and `gradmix probe` (a linear classifier on a checkpoint's frozen encoder): paper section 4.5.
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { initGpu } from '../../runtime/gpu.js';
+import { augmentPreset } from '../augment/index.js';
+import { protocolInfo, type OpenSetData } from '../data/index.js';
+import type { SupConResNet } from '../nn/index.js';
+import { METHODS, type Method } from '../train/options.js';
+import { pretrain, pretrainData } from '../ssl/pretrain.js';
+import { SSL_OBJECTIVES, SSL_TAU, resolvePretrainOptions, DEFAULT_PROBE_EPOCHS, type PretrainOptions, type SslObjective } from '../ssl/options.js';
+import { MOCO_V1 } from '../ssl/moco.js';
+import { DEFAULT_PROBE, linearProbe, type ProbeFeatures, type ProbeOptions, type ProbeResult } from '../ssl/probe.js';
+import { UsageError, numberFlag, parseFlags, usage, type FlagSpecs } from './args.js';
+import { TRAIN_FLAGS, trainOptionsFrom } from './commands.js';
+import { loadModelFile } from './model-file.js';
+
+/** Train flags that mean nothing without labels or that `train` handles alone. */
+const NOT_FOR_PRETRAIN = ['theta', 'lambda', 'k', 'all-classes', 'objective', 'score', 'pictures'];
+
+const PRETRAIN_FLAGS: FlagSpecs = {
+  ssl: { type: 'string', help: `self-supervised objective: ${SSL_OBJECTIVES.join(' | ')} (default simclr)` },
+  ...Object.fromEntries(Object.entries(TRAIN_FLAGS).filter(([name]) => !NOT_FOR_PRETRAIN.includes(name))),
+  method: { type: 'string', help: `extra augmentation on the SSL loss: ${METHODS.join(' | ')}, or all (each in <out>/<method>, then a table) (default gradmix)` },
+  split: { type: 'string', help: 'split 0-4, for --known-only (default 0)' },
+  'known-only': { type: 'boolean', help: 'pre-train and probe on the split\'s known classes only (default: every class of the data set)' },
+  tau: { type: 'string', help: `temperature (default ${SSL_TAU.simclr} for simclr, ${SSL_TAU.moco} for moco)` },
+  momentum: { type: 'string', help: `MoCo key encoder momentum (default ${MOCO_V1.momentum})` },
+  queue: { type: 'string', help: `MoCo queue length (default ${MOCO_V1.queueSize})` },
+  'no-eval': { type: 'boolean', help: 'skip the linear probe after pre-training' },
+  'probe-epochs': { type: 'string', help: `linear probe epochs (default ${DEFAULT_PROBE_EPOCHS})` },
+  out: { type: 'string', help: 'output folder (default runs/pretrain-<ssl>-<method>)' },
+};
+
+const PROBE_FLAGS: FlagSpecs = {
+  checkpoint: { type: 'string', help: 'a .safetensors model (gradmix pretrain or train, or a PyTorch SupContrast model)' },
+  protocol: { type: 'string', help: 'protocol whose images to classify (default: the checkpoint\'s, else mnist-mini)' },
+  split: { type: 'string', help: 'split (default: the checkpoint\'s, else 0)' },
+  data: { type: 'string', help: 'data folder for the on-disk protocols' },
+  'all-classes': { type: 'boolean', help: 'classify every class of the data set (default for pretrain checkpoints)' },
+  'known-only': { type: 'boolean', help: 'classify the split\'s known classes only (default for train checkpoints)' },
+  epochs: { type: 'string', help: `training epochs over the cached features (default ${DEFAULT_PROBE.epochs})` },
+  lr: { type: 'string', help: `Adam learning rate, cosine-annealed to 0 (default ${DEFAULT_PROBE.lr})` },
+  batch: { type: 'string', help: `mini-batch size (default ${DEFAULT_PROBE.batchSize})` },
+  'weight-decay': { type: 'string', help: `L2 weight decay (default ${DEFAULT_PROBE.weightDecay})` },
+  features: { type: 'string', help: 'raw (pooled encoder features, default) | l2 (L2-normalised)' },
+  seed: { type: 'string', help: `classifier seed (default ${DEFAULT_PROBE.seed})` },
+  out: { type: 'string', help: 'folder for probe.json (default: beside the checkpoint)' },
+};
+
+const PROBE_SUMMARY =
+  'Linear probe: freezes the checkpoint\'s encoder, caches the pooled features of the unaugmented train and test images on the GPU, ' +
+  'trains a linear classifier (no BatchNorm) with cross-entropy and Adam on them, and reports top-1 and top-5 test accuracy.';
+
+const METHOD_LABELS: Record<Method, string> = { none: '', mixup: ' + Mixup', cutmix: ' + CutMix', gradmix: ' + GradMix' };
+const SSL_LABELS: Record<SslObjective, string> = { simclr: 'SimCLR', moco: 'MoCo' };
+
+const percent = (x: number) => `${(100 * x).toFixed(2).padStart(6)}%`;
+
+/** The paper's layout: one row per pre-training, top-1 and top-5 of its linear probe. */
+export function probeTable(rows: { ssl: SslObjective; method: Method; result: ProbeResult }[]): string {
+  const k = rows[0]?.result.topK ?? 5;
+  const lines = rows.map(({ ssl, method, result }) => `  ${(SSL_LABELS[ssl] + METHOD_LABELS[method]).padEnd(18)} ${percent(result.top1)}  ${percent(result.top5)}`);
+  return [`  ${'pre-training'.padEnd(18)}   top-1    top-${k}`, ...lines].join('\n');
+}
+
+function probeOptionsFrom(v: Record<string, string | boolean | undefined>): Partial<ProbeOptions> {
+  const features = v.features as ProbeFeatures | undefined;
+  if (features !== undefined && features !== 'raw' && features !== 'l2') throw new UsageError(`--features must be raw or l2, got '${features}'`);
+  return { epochs: numberFlag(v, 'epochs'), lr: numberFlag(v, 'lr'), batchSize: numberFlag(v, 'batch'), weightDecay: numberFlag(v, 'weight-decay'), seed: numberFlag(v, 'seed'), features };
+}
+
+/** Probes a model on a data view (train = probe training set, testKnown = its test set) and writes <out>/probe.json. */
+async function probeAndReport(model: SupConResNet, data: OpenSetData, protocol: string, out: string, options: Partial<ProbeOptions>, context: Record<string, unknown>): Promise<ProbeResult> {
+  const numClasses = data.knownClasses.length;
+  console.log(`linear probe: ${numClasses} classes, ${data.train.n} train / ${data.testKnown.n} test images, frozen encoder`);
+  const result = await linearProbe(model, { train: data.train, test: data.testKnown, numClasses }, augmentPreset(protocolInfo(protocol).augmentation), options);
+  mkdirSync(out, { recursive: true });
+  const file = join(out, 'probe.json');
+  writeFileSync(file, JSON.stringify({ ...result, options: { ...DEFAULT_PROBE, ...stripUndefined(options) }, protocol, ...context }, null, 2) + '\n');
+  console.log(`  top-1 ${percent(result.top1)}   top-${result.topK} ${percent(result.top5)}   (train top-1 ${percent(result.trainTop1)})\nwrote ${file}`);
+  return result;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export async function pretrainCommand(argv: string[]): Promise<void> {
+  const v = parseFlags(argv, PRETRAIN_FLAGS);
+  if (v.help) {
+    return console.log(usage('pretrain', 'Self-supervised pre-training (paper section 4.5): SimCLR or MoCo v1 on unlabelled images, with no extra augmentation, Mixup, CutMix or GradMix on the SSL loss (L = L_ssl + mean(gamma^2 L_ssl(mixed))), then a linear probe (top-1, top-5).', PRETRAIN_FLAGS));
+  }
+  const ssl = (v.ssl as SslObjective | undefined) ?? 'simclr';
+  const given: Partial<PretrainOptions> = {
+    ...stripUndefined(trainOptionsFrom(v)),
+    ssl,
+    allClasses: v['known-only'] === true ? false : true,
+    momentum: numberFlag(v, 'momentum'),
+    queueSize: numberFlag(v, 'queue'),
+    probeEpochs: numberFlag(v, 'probe-epochs'),
+  };
+  const all = v.method === 'all';
+  const methods = all ? (['none', 'mixup', 'cutmix', 'gradmix'] as const) : [given.method ?? 'gradmix'];
+  const root = given.out ?? `runs/pretrain-${ssl}${all ? '' : `-${methods[0]}`}`;
+  const rows: { ssl: SslObjective; method: Method; result: ProbeResult }[] = [];
+  for (const method of methods) {
+    const o = resolvePretrainOptions({ ...given, method, out: all ? join(root, method) : root });
+    console.log(`pre-training ${SSL_LABELS[ssl]}${METHOD_LABELS[method]} on ${o.allClasses ? `all classes of ${o.protocol}` : `${o.protocol} split ${o.split} known classes`} in ${o.out}`);
+    const r = await pretrain(o);
+    const last = r.epochs[r.epochs.length - 1];
+    if (last) console.log(`pre-trained ${r.epochs.length} epoch(s): final epoch loss ${last.loss.toFixed(4)}, ${last.imagesPerSecond.toFixed(1)} img/s`);
+    if (r.interrupted) return;
+    if (o.evaluate) {
+      const result = await probeAndReport(r.model, r.data, o.protocol, o.out, { epochs: o.probeEpochs, seed: o.seed }, { checkpoint: r.checkpoint, ssl, method, allClasses: o.allClasses, split: o.split });
+      rows.push({ ssl, method, result });
+    }
+    r.model.dispose();
+  }
+  if (rows.length > 1) console.log(`\nlinear probe after self-supervised pre-training:\n${probeTable(rows)}`);
+}
+
+export async function probeCommand(argv: string[]): Promise<void> {
+  const v = parseFlags(argv, PROBE_FLAGS);
+  if (v.help) return console.log(usage('probe', PROBE_SUMMARY, PROBE_FLAGS));
+  if (typeof v.checkpoint !== 'string') throw new UsageError('--checkpoint <file.safetensors> is required');
+  if (v['all-classes'] && v['known-only']) throw new UsageError('--all-classes and --known-only exclude each other');
+  await initGpu();
+  const loaded = await loadModelFile(v.checkpoint);
+  const cfg = loaded.config ?? {};
+  const protocol = (v.protocol as string | undefined) ?? (cfg.protocol as string | undefined) ?? 'mnist-mini';
+  const split = numberFlag(v, 'split') ?? (cfg.split as number | undefined) ?? 0;
+  const dataDir = (v.data as string | undefined) ?? (cfg.dataDir as string | undefined);
+  // A pre-training (or --all-classes training) saw every class: probe them all unless told otherwise.
+  const allClasses = v['all-classes'] === true || (v['known-only'] !== true && (cfg.allClasses === true || cfg.ssl !== undefined));
+  const info = protocolInfo(protocol);
+  if (info.channels !== loaded.inChannels) throw new Error(`${protocol} images have ${info.channels} channel(s), the model takes ${loaded.inChannels}`);
+  const data = await pretrainData({ protocol, split, dataDir, allClasses });
+  const out = (v.out as string | undefined) ?? join(v.checkpoint, '..');
+  const result = await probeAndReport(loaded.model, data, protocol, out, probeOptionsFrom(v), { checkpoint: v.checkpoint, allClasses, split, arch: loaded.arch, width: loaded.width });
+  const ssl = cfg.ssl as SslObjective | undefined;
+  const method = cfg.method as Method | undefined;
+  if (ssl && method) console.log(probeTable([{ ssl, method, result }]));
+  loaded.model.dispose();
+}

@@ -1,0 +1,223 @@
+// Linear probing (paper section 4.5; the standard linear evaluation of SimCLR, MoCo and
+// SupContrast's main_linear.py): the encoder is frozen, its pooled features (before the
+// projection head, not L2-normalised by default) of the unaugmented train and test images are
+// computed once and cached on the GPU, and a Linear classifier (no BatchNorm, no hidden layer) is
+// trained on them with cross-entropy and Adam under a cosine schedule; top-1 and top-5 accuracy
+// on the test features.
+// The features are standardised with the training features' per-dimension mean and standard
+// deviation first. That is an affine change of variables, so the classifier is still a linear
+// function of the raw features; it only conditions the optimisation, so that a few epochs of
+// Adam converge whatever the features' scale.
+import { gpu } from '../../runtime/gpu.js';
+import { noGrad, backward } from '../autograd.js';
+import { tensor } from '../creation.js';
+import { scope, keep } from '../scope.js';
+import * as ops from '../ops/index.js';
+import { resizeNormalize, type ViewsOutput } from '../augment/index.js';
+import { epochOrder, valuesPerImage, type Dataset } from '../data/index.js';
+import { Linear, type SupConResNet } from '../nn/index.js';
+import { Adam, cosineLr } from '../optim/index.js';
+import { Rng } from '../random.js';
+import type { Tensor } from '../tensor.js';
+
+export type ProbeFeatures = 'raw' | 'l2';
+
+export interface ProbeOptions {
+  epochs: number;
+  batchSize: number;
+  /** Adam's initial learning rate (cosine-annealed to 0 over the run). */
+  lr: number;
+  weightDecay: number;
+  seed: number;
+  /** 'raw' pooled encoder features (default) or L2-normalised ones (as the kNN scoring uses). */
+  features: ProbeFeatures;
+}
+
+export const DEFAULT_PROBE: ProbeOptions = { epochs: 30, batchSize: 256, lr: 1e-2, weightDecay: 0, seed: 0, features: 'raw' };
+
+export interface ProbeResult {
+  /** Test accuracy, fractions in [0, 1]. */
+  top1: number;
+  top5: number;
+  /** The k of "top-5": min(5, classes). */
+  topK: number;
+  trainTop1: number;
+  numClasses: number;
+  trainImages: number;
+  testImages: number;
+  /** Mean training loss of each epoch. */
+  losses: number[];
+}
+
+/**
+ * Fraction of rows whose label is among the k largest of its logits [N, C] (row-major). Ties
+ * are broken towards the lower class index, so a row of equal logits ranks its label by index.
+ */
+export function topKAccuracy(logits: ArrayLike<number>, labels: ArrayLike<number>, numClasses: number, k: number): number {
+  const n = labels.length;
+  if (logits.length !== n * numClasses) throw new Error(`topKAccuracy: ${logits.length} logits for ${n} rows of ${numClasses} classes`);
+  if (!Number.isInteger(k) || k < 1) throw new Error(`topKAccuracy: k must be a positive integer, got ${k}`);
+  if (n === 0) throw new Error('topKAccuracy: no rows');
+  let hits = 0;
+  for (let i = 0; i < n; i++) {
+    const y = labels[i];
+    if (!(Number.isInteger(y) && y >= 0 && y < numClasses)) throw new Error(`topKAccuracy: label ${y} of row ${i} is outside 0..${numClasses - 1}`);
+    const row = i * numClasses;
+    const mine = logits[row + y];
+    let rank = 0;
+    for (let c = 0; c < numClasses; c++) {
+      const v = logits[row + c];
+      if (v > mine || (v === mine && c < y) || Number.isNaN(v)) rank++;
+    }
+    if (rank < k && !Number.isNaN(mine)) hits++;
+  }
+  return hits / n;
+}
+
+/** Frozen encoder features [N, D] of every image of ds (eval mode, unaugmented), raw or L2-normalised. */
+export async function encoderFeatures(model: SupConResNet, ds: Dataset, transform: ViewsOutput, options: { batchSize?: number; features?: ProbeFeatures } = {}): Promise<Tensor> {
+  if (ds.n === 0) throw new Error('encoderFeatures: the data set is empty');
+  const batchSize = options.batchSize ?? 256;
+  const wasTraining = model.training;
+  model.eval();
+  const per = valuesPerImage(ds);
+  const parts: Tensor[] = [];
+  try {
+    for (let start = 0; start < ds.n; start += batchSize) {
+      const count = Math.min(batchSize, ds.n - start);
+      parts.push(
+        scope(() =>
+          noGrad(() => {
+            const x = resizeNormalize(tensor(ds.images.subarray(start * per, (start + count) * per), [count, ds.channels, ds.height, ds.width]), transform);
+            const f = model.features(x);
+            return options.features === 'l2' ? ops.l2Normalize(f) : f;
+          }),
+        ),
+      );
+      if (parts.length % 8 === 0) await gpu().sync(); // bound the recorded work on large sets
+    }
+  } finally {
+    model.train(wasTraining);
+  }
+  if (parts.length === 1) return parts[0];
+  const all = noGrad(() => ops.concat(parts, 0));
+  for (const p of parts) p.dispose();
+  return all;
+}
+
+/** Both feature sets standardised column-wise with the train features' mean and std (+ 1e-6). */
+function standardise(train: Tensor, test: Tensor): [Tensor, Tensor] {
+  return noGrad(() =>
+    scope(() => {
+      const mean = ops.mean(train, 0, true);
+      const std = ops.addScalar(ops.sqrt(ops.mean(ops.square(ops.sub(train, mean)), 0, true)), 1e-6);
+      return [ops.div(ops.sub(train, mean), std), ops.div(ops.sub(test, mean), std)];
+    }),
+  );
+}
+
+/** Logits of features in chunks, read back to the host. */
+async function predict(classifier: Linear, x: Tensor, chunk = 4096): Promise<Float32Array> {
+  const [n] = x.shape;
+  const c = classifier.weight.shape[0];
+  const out = new Float32Array(n * c);
+  for (let start = 0; start < n; start += chunk) {
+    const logits = noGrad(() => scope(() => classifier.call(ops.slice(x, 0, start, Math.min(n, start + chunk)))));
+    out.set((await logits.data()) as Float32Array, start * c);
+    logits.dispose();
+  }
+  return out;
+}
+
+/**
+ * Trains a linear classifier on cached features (train [N, D] with labels 0..C-1) and measures
+ * top-1 / top-5 accuracy on the test features. The feature tensors are not disposed.
+ */
+export async function trainLinearProbe(
+  train: { features: Tensor; labels: Int32Array },
+  test: { features: Tensor; labels: Int32Array },
+  numClasses: number,
+  given: Partial<ProbeOptions> = {},
+): Promise<ProbeResult> {
+  const o = { ...DEFAULT_PROBE, ...Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) } as ProbeOptions;
+  const [n, d] = train.features.shape;
+  if (train.features.rank !== 2 || n !== train.labels.length) throw new Error(`linear probe: ${train.labels.length} train labels for features of shape [${train.features.shape.join(', ')}]`);
+  if (test.features.rank !== 2 || test.features.shape[1] !== d || test.features.shape[0] !== test.labels.length) {
+    throw new Error(`linear probe: test features [${test.features.shape.join(', ')}] with ${test.labels.length} labels do not match the train features' ${d} dimensions`);
+  }
+  if (!Number.isInteger(numClasses) || numClasses < 2) throw new Error(`linear probe: needs at least 2 classes, got ${numClasses}`);
+  for (const [what, labels] of [['train', train.labels], ['test', test.labels]] as const) {
+    const bad = labels.findIndex((l) => !(l >= 0 && l < numClasses));
+    if (bad >= 0) throw new Error(`linear probe: ${what} label ${labels[bad]} (sample ${bad}) is outside 0..${numClasses - 1}`);
+  }
+  for (const [name, v] of [['epochs', o.epochs], ['batchSize', o.batchSize]] as const) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`linear probe: ${name} must be a positive integer, got ${v}`);
+  }
+  const [xTrain, xTest] = keep(standardise(train.features, test.features));
+  const classifier = new Linear(d, numClasses, new Rng(o.seed));
+  const optimizer = new Adam(classifier.parameters(), { lr: o.lr, weightDecay: o.weightDecay });
+  const labelsT = tensor(train.labels, [n], { dtype: 'int32' });
+  const steps = Math.ceil(n / o.batchSize);
+  const losses: number[] = [];
+  try {
+    for (let epoch = 0; epoch < o.epochs; epoch++) {
+      const order = epochOrder(n, o.seed, epoch);
+      const epochLosses: Tensor[] = [];
+      for (let s = 0; s < steps; s++) {
+        optimizer.lr = cosineLr(epoch * steps + s, o.epochs * steps, o.lr, 0);
+        const rows = order.subarray(s * o.batchSize, Math.min(n, (s + 1) * o.batchSize));
+        epochLosses.push(
+          scope(() => {
+            const idx = tensor(rows, [rows.length], { dtype: 'int32' });
+            const loss = ops.crossEntropy(classifier.call(ops.indexSelect(xTrain, 0, idx)), ops.indexSelect(labelsT, 0, idx), 'sum');
+            backward(ops.divScalar(loss, rows.length));
+            optimizer.step();
+            optimizer.zeroGrad();
+            return loss;
+          }),
+        );
+      }
+      let total = 0;
+      for (const l of epochLosses) {
+        total += await l.item();
+        l.dispose();
+      }
+      losses.push(total / n);
+    }
+    const trainLogits = await predict(classifier, xTrain);
+    const testLogits = await predict(classifier, xTest);
+    const topK = Math.min(5, numClasses);
+    return {
+      top1: topKAccuracy(testLogits, test.labels, numClasses, 1),
+      top5: topKAccuracy(testLogits, test.labels, numClasses, topK),
+      topK,
+      trainTop1: topKAccuracy(trainLogits, train.labels, numClasses, 1),
+      numClasses,
+      trainImages: n,
+      testImages: test.labels.length,
+      losses,
+    };
+  } finally {
+    for (const t of [xTrain, xTest, labelsT]) t.dispose();
+    optimizer.dispose();
+    classifier.dispose();
+  }
+}
+
+/** Features of a frozen model's encoder for a labelled train and test set, then trainLinearProbe. */
+export async function linearProbe(
+  model: SupConResNet,
+  data: { train: Dataset; test: Dataset; numClasses: number },
+  transform: ViewsOutput,
+  options: Partial<ProbeOptions> & { extractBatch?: number } = {},
+): Promise<ProbeResult> {
+  const kind = options.features ?? DEFAULT_PROBE.features;
+  const trainF = await encoderFeatures(model, data.train, transform, { batchSize: options.extractBatch, features: kind });
+  const testF = await encoderFeatures(model, data.test, transform, { batchSize: options.extractBatch, features: kind });
+  try {
+    return await trainLinearProbe({ features: trainF, labels: data.train.labels }, { features: testF, labels: data.test.labels }, data.numClasses, options);
+  } finally {
+    trainF.dispose();
+    testF.dispose();
+  }
+}
