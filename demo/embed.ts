@@ -4,7 +4,7 @@
 // with a few context digits (the loss needs negatives). ?model=<url> picks the checkpoint
 // (default model.safetensors); ?context=<url> the folder of mnist digit files.
 import {
-  attributionPanels, AUGMENT_PRESETS, defaultOptions, drawPanels, fetchModel, initBrowserGpu, modelFromCheckpoint, padImages, parseMnistDigits,
+  attributionPanels, AUGMENT_PRESETS, defaultOptions, drawPanels, fetchModel, initBrowserGpu, lastBlockLayers, modelFromCheckpoint, padImages, parseMnistDigits,
   renderPanels, webGpuProblem, type LoadedModel, type TrainOptions,
 } from '../src/browser.js';
 
@@ -27,11 +27,11 @@ function fail(message: string): void {
   el.hidden = false;
 }
 
-/** The options that shape the attribution: the checkpoint's own (layers, tau, ...) over the defaults. */
-function attributionOptions(config: Record<string, unknown> | null): TrainOptions {
-  const o = defaultOptions();
+/** The options that shape the attribution: the checkpoint's own (layers, tau, ...) over the arch's defaults. */
+function attributionOptions(m: LoadedModel): TrainOptions {
+  const o = { ...defaultOptions(), arch: m.arch, layers: lastBlockLayers(m.arch) };
   const keys = ['layers', 'tau', 'camNormalize', 'gammaMin', 'gammaMax', 'fill', 'seed'] as const;
-  for (const k of keys) if (config && config[k] !== undefined) Object.assign(o, { [k]: config[k] });
+  for (const k of keys) if (m.config && m.config[k] !== undefined) Object.assign(o, { [k]: m.config[k] });
   return o;
 }
 
@@ -39,7 +39,7 @@ async function useModel(m: LoadedModel, source: string): Promise<void> {
   if (m.inChannels !== 1) throw new Error(`${source}: this example is for one-channel (MNIST) models; the checkpoint has ${m.inChannels} input channels`);
   loaded?.model.dispose();
   loaded = m;
-  state.model = `${source} (ResNet18 width ${m.width})`;
+  state.model = `${source} (${m.arch} width ${m.width})`;
   setStatus(`Model: ${state.model}. Drop an image.`);
 }
 
@@ -92,7 +92,7 @@ async function showAttribution(file: Blob): Promise<void> {
   batch.set(await toDigit(file), 0);
   batch.set(context, 32 * 32);
   const augment = AUGMENT_PRESETS.mnist;
-  const p = await attributionPanels(loaded.model, attributionOptions(loaded.config), augment, batch, [1 + CONTEXT_SIZE, 1, 32, 32], { plainView1: true });
+  const p = await attributionPanels(loaded.model, attributionOptions(loaded), augment, batch, [1 + CONTEXT_SIZE, 1, 32, 32], { plainView1: true });
   drawPanels(byId<HTMLCanvasElement>('map'), renderPanels(p, augment.mean, augment.std, 6, 1));
   state.maps++;
   state.phase = 'ready';

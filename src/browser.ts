@@ -35,7 +35,7 @@ export { encodeCheckpoint, decodeCheckpoint, applyCheckpoint, type Checkpoint, t
 // Training pieces shared with the Node CLI.
 export { TrainStep } from './train/step.js';
 export { mixedTerm, attribution, type MixingInput, type MixingResult } from './train/mixing.js';
-export { defaultOptions, resolveOptions, METHODS, FILLS, type TrainOptions, type Method, type Fill } from './train/options.js';
+export { defaultOptions, resolveOptions, lastBlockLayers, METHODS, FILLS, type TrainOptions, type Method, type Fill } from './train/options.js';
 
 // Data: in-memory data sets, batch order, mnist-mini over HTTP and its protocol.
 export * from './browser/data.js';

@@ -185,7 +185,7 @@ browserTest('the embedding example loads a checkpoint and maps a dropped image',
   await page.evaluate(() => (window as any).gradmixEmbed.ready);
   const loaded = await page.evaluate(() => (window as any).gradmixEmbed.state);
   assert.is(loaded.error, null, `page error: ${loaded.error}`);
-  assert.match(loaded.model, /width 2/);
+  assert.match(loaded.model, /resnet18 width 2/);
   // A dark "7" on white, dropped as a PNG file, as a user would.
   await page.evaluate(async () => {
     const c = new OffscreenCanvas(64, 64);

@@ -1,8 +1,10 @@
 // A model from checkpoint bytes in a page (the browser side of src/cli/model-file.ts, which reads
 // the file with node:fs): ours carries its training options in the metadata; a PyTorch
-// SupContrast state dict gives its width and input channels through encoder.conv1.weight.
+// SupContrast state dict gives its width and input channels through encoder.conv1.weight, and
+// its arch (resnet18/34/50) through its layer names.
 import { applyCheckpoint, decodeCheckpoint, type DecodedCheckpoint } from '../checkpoint/checkpoint.js';
 import { SupConResNet, syncBatchCounts } from '../nn/index.js';
+import { archOfStateDict, type Arch } from '../nn/resnet.js';
 import { Rng } from '../random.js';
 
 export interface LoadedModel {
@@ -10,6 +12,7 @@ export interface LoadedModel {
   decoded: DecodedCheckpoint;
   /** The training options stored by `gradmix train` or the demo page, if any. */
   config: Record<string, unknown> | null;
+  arch: Arch;
   width: number;
   inChannels: number;
 }
@@ -21,11 +24,12 @@ export async function modelFromCheckpoint(bytes: Uint8Array, source = 'checkpoin
   const conv1 = decoded.model.get('encoder.conv1.weight');
   if (!conv1) throw new Error(`${source}: no tensor 'encoder.conv1.weight'; expected a SupConResNet state dict (encoder.*, head.*)`);
   const [width, inChannels] = conv1.shape;
-  const model = new SupConResNet(new Rng(0), { width, inChannels });
+  const arch = archOfStateDict(decoded.model.keys());
+  const model = new SupConResNet(new Rng(0), { arch, width, inChannels });
   applyCheckpoint(decoded, { model: model.stateDict() });
   await syncBatchCounts(model);
   model.eval();
-  return { model, decoded, config, width, inChannels };
+  return { model, decoded, config, arch, width, inChannels };
 }
 
 /** Fetches a .safetensors checkpoint and loads it (errors name the URL and the HTTP status). */

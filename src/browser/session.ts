@@ -48,7 +48,7 @@ export class TrainingSession {
     this.dropLast = this.trainSet.n % o.batchSize === 1;
     this.stepsPerEpoch = batchesPerEpoch(this.trainSet.n, o.batchSize, this.dropLast);
     this.totalSteps = this.stepsPerEpoch * o.epochs;
-    this.model = new SupConResNet(new Rng(o.seed), { width: o.width, inChannels: info.channels });
+    this.model = new SupConResNet(new Rng(o.seed), { arch: o.arch, width: o.width, inChannels: info.channels });
     this.model.train();
     this.optimizer = new Adam(this.model.parameters(), { lr: o.lr });
     this.stepper = new TrainStep(this.model, o, info.augmentation, this.trainSet);
