@@ -4,6 +4,7 @@
 import { acquireDevice, formatAdapter, type AcquiredDevice, type DeviceOptions, type AdapterDescription } from './device.js';
 import { BufferPool, type MemoryStats } from './buffer-pool.js';
 import { Profiler, type KernelTime } from './profiler.js';
+import { WaitPacer } from './wait-pacer.js';
 import { KernelError, kernelSpec, packUniform, type KernelSpec, type ParamValue } from './kernel-spec.js';
 
 export type Overrides = Record<string, number>;
@@ -75,6 +76,7 @@ export class Gpu {
   private staging = new Map<number, GPUBuffer[]>();
   private lost = false;
   private profiler: Profiler | null = null;
+  private readonly pacer: WaitPacer;
   dispatchCount = 0;
   submitCount = 0;
 
@@ -86,6 +88,7 @@ export class Gpu {
     this.hasTimestamps = acquired.hasTimestamps;
     this.debug = env('GRADMIX_DEBUG') === '1';
     this.pool = new BufferPool(this.device, this.device.limits.maxBufferSize);
+    this.pacer = new WaitPacer(this.kernelVariant === 'register' && env('GRADMIX_PACE') !== '0');
     this.uniformArena = this.device.createBuffer({
       size: UNIFORM_ARENA_BYTES,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
@@ -270,6 +273,7 @@ export class Gpu {
     const afterSubmit = this.profiler?.resolve(this.encoder);
     this.device.queue.submit([this.encoder.finish()]);
     afterSubmit?.();
+    this.pacer.submitted(this.batchKernels.length);
     this.submitCount++;
     this.encoder = null;
     const kernels = this.batchKernels;
@@ -295,8 +299,10 @@ export class Gpu {
     this.flush();
     const checks = this.pendingChecks;
     this.pendingChecks = [];
+    await this.pacer.beforeWait();
     await Promise.all(checks);
     await this.device.queue.onSubmittedWorkDone();
+    this.pacer.completed();
     this.throwIfFailed();
   }
 
@@ -319,9 +325,11 @@ export class Gpu {
     const checks = this.pendingChecks;
     this.pendingChecks = [];
     try {
+      await this.pacer.beforeWait();
       await Promise.all(checks);
       this.throwIfFailed();
       await stage.mapAsync(GPUMapMode.READ, 0, copyBytes);
+      this.pacer.completed();
       const out = stage.getMappedRange(0, copyBytes).slice(0, bytes);
       stage.unmap();
       return out;

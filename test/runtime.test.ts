@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { gpu } from '../runtime/gpu.js';
 import { sizeClass } from '../runtime/buffer-pool.js';
+import { WaitPacer } from '../runtime/wait-pacer.js';
 import * as ops from '../src/ops/index.js';
 import { scope } from '../src/scope.js';
 import { randomArray, seeded, setupGpu, upload } from './helpers.js';
@@ -90,6 +91,28 @@ test('profiling reports GPU time per kernel', async () => {
   for (const t of times) assert.ok(t.ms >= 0 && t.count >= 1, JSON.stringify(t));
   // Profiling off again: dispatches share one pass and nothing more is recorded.
   assert.equal(await gpu().stopProfiling(), []);
+});
+
+test('the wait pacer sleeps through most of the expected GPU time, scaled to the pending work', async () => {
+  const pacer = new WaitPacer(true);
+  const elapsed = async () => {
+    const t0 = performance.now();
+    await pacer.beforeWait();
+    return performance.now() - t0;
+  };
+  assert.ok((await elapsed()) < 2, 'nothing pending: no sleep');
+  pacer.submitted(100);
+  await new Promise((r) => setTimeout(r, 100));
+  pacer.completed(); // a round of 100 dispatches took ~100 ms
+  pacer.submitted(50);
+  const half = await elapsed();
+  assert.ok(half >= 30 && half < 60, `half the work: slept ${half.toFixed(1)} ms, expected ~40`);
+  pacer.completed();
+  const off = new WaitPacer(false);
+  off.submitted(100);
+  const t0 = performance.now();
+  await off.beforeWait();
+  assert.ok(performance.now() - t0 < 2, 'disabled: no sleep');
 });
 
 test('buffer size classes waste at most a quarter', () => {
