@@ -6,9 +6,10 @@
 // Out-of-range input positions read as zero (padding).
 // Bindings: p, x, wt (weights [Cout,Cin,KH,KW]), bias (read only when HAS_BIAS), dy, out.
 // Two variants per kernel (runtime/gpu.ts kernelVariant):
-//   *_register: no workgroup memory or barriers; each invocation holds a TM channels x TR rows
-//     x TC columns block of outputs in registers. Invocations of a workgroup share the channel block
-//     (workgroup_id.z), so weight loads have uniform addresses.
+//   *_register: no workgroup memory or barriers; each invocation holds a block of outputs in
+//     registers (TM channels x TR rows x TC columns; weight grad: TM x CB channels' taps).
+//     Invocations of a workgroup share the channel block (workgroup_id.z) and, in the weight
+//     grad, the positions, so one operand's loads have uniform (cheap, scalar) addresses.
 //     forward_register / input_grad_register: [x, y] = grid(pixel blocks, WG), z = channel blocks
 //       (input_grad: z = channel block * SH*SW + phase). weight_grad_register: [x, y] =
 //       grid(Cin / CB, WG), z = Cout block * chunks + chunk.

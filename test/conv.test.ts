@@ -87,23 +87,22 @@ function conv(b: number, cin: number, h: number, w: number, cout: number, k: num
 const describe = (c: Case) =>
   `x[${c.b},${c.cin},${c.h},${c.w}] w[${c.cout},${c.cin},${c.kh},${c.kw}] stride ${c.stride} pad ${c.pad}${c.bias ? ' +bias' : ''}`;
 
-// Small awkward shapes, checked against finite differences of the float64 reference.
+// Small awkward shapes, checked against finite differences of the float64 reference. (Each
+// distinct kernel size, stride, bias and register tile is a pipeline that lavapipe compiles in
+// ~1 s, so the cases share those where they can.)
 const SMALL: Case[] = [
-  conv(1, 1, 5, 5, 1, 3, 1, 1, true),
-  conv(3, 3, 7, 7, 5, 3, 2, 1, false),
-  conv(1, 3, 9, 9, 5, 1, 1, 0, true),
-  conv(3, 1, 7, 9, 5, 3, 2, 0, false),
-  conv(3, 3, 9, 7, 1, 1, 2, 0, true),
-  conv(1, 3, 5, 5, 5, 3, 1, 0, false),
-  conv(2, 2, 3, 3, 3, 3, 1, 0, true), // one output row: the weight gradient needs no second pass
-  conv(1, 2, 7, 5, 3, 3, [2, 1], [1, 0], false),
-  conv(1, 2, 5, 7, 3, 3, 3, 1, false),
+  conv(1, 1, 5, 5, 5, 3, 1, 1, true),
+  conv(3, 3, 7, 9, 1, 3, 2, 1, false),
+  conv(3, 3, 9, 7, 5, 1, 2, 0, true),
+  conv(1, 3, 9, 9, 5, 1, 1, 0, false),
+  conv(1, 2, 3, 3, 3, 3, 1, 0, true), // one output row: the weight gradient needs no second pass
+  conv(1, 2, 7, 9, 3, 3, [3, 2], [1, 0], false),
   conv(1, 2, 5, 11, 2, [3, 7], 1, [1, 2], true), // more taps than the register weight gradient holds
 ];
 
-// Larger than one register block (channels > 8, columns > 16) and than one 64x64 tile; gradients
-// against the analytic reference (finite differences would be slow).
-const LARGE: Case[] = [conv(2, 5, 11, 21, 70, 3, 1, 1, true), conv(3, 9, 13, 19, 11, 3, 2, 1, false), conv(2, 67, 5, 6, 9, 1, 1, 0, false)];
+// Larger than one register block (channels > 4 or 8, columns > 16) and than one 64x64 tile;
+// gradients against the analytic reference (finite differences would be slow).
+const LARGE: Case[] = [conv(2, 5, 11, 21, 70, 3, 1, 1, true), conv(3, 9, 13, 19, 11, 3, 2, 1, false), conv(2, 67, 3, 9, 9, 1, 1, 0, false)];
 
 const VARIANTS: ConvVariant[] = ['register', 'tiled'];
 
@@ -146,18 +145,6 @@ for (const variant of VARIANTS) {
     }
   });
 }
-
-test('the variants agree with each other', async () => {
-  const c = conv(2, 3, 9, 9, 6, 3, 2, 1, true);
-  const { rng } = seeded();
-  const xv = randomArray(rng, c.b * c.cin * c.h * c.w);
-  const wv = randomArray(rng, c.cout * c.cin * 9);
-  const bv = randomArray(rng, c.cout);
-  await scope(async () => {
-    const run = (variant: ConvVariant) => conv2d(upload(xv, [c.b, c.cin, c.h, c.w]), upload(wv, [c.cout, c.cin, 3, 3]), upload(bv, [c.cout]), { stride: 2, padding: 1, variant });
-    assertClose(await read(run('tiled')), await read(run('register')), FORWARD_TOL, 'tiled vs register');
-  });
-});
 
 test('clear errors for mismatched shapes', async () => {
   await scope(() => {
