@@ -7,6 +7,8 @@ import { loadProtocol, protocolInfo, PROTOCOL_NAMES } from '../data/index.js';
 import { evaluateOpenSet, type OpenSetMetrics } from '../osr/index.js';
 import { metricsTable, writeEvaluation, METRIC_LABELS } from '../osr/report.js';
 import { train } from '../train/train.js';
+import { OBJECTIVES } from '../train/objectives.js';
+import { SCORES, checkScore, type ScoreKind } from '../osr/scores.js';
 import { defaultOptions, ARCHS, METHODS, FILLS, type TrainOptions } from '../train/options.js';
 import { numberFlag, parseFlags, usage, type FlagSpecs } from './args.js';
 import { loadModelFile } from './model-file.js';
@@ -24,6 +26,7 @@ export const TRAIN_FLAGS: FlagSpecs = {
   batch: { type: 'string', help: `batch size (default ${d.batchSize})` },
   seed: { type: 'string', help: `random seed (default ${d.seed})` },
   method: { type: 'string', help: `${METHODS.join(' | ')} (default ${d.method})` },
+  objective: { type: 'string', help: `${OBJECTIVES.join(' | ')} (default ${d.objective}); theta and lambda weigh the supcon ones, ce+ssl is CE + SimCLR with weights 1 and 1` },
   out: { type: 'string', help: `output folder (default ${d.out})` },
   resume: { type: 'boolean', help: 'continue from <out>/checkpoint.safetensors' },
   pictures: { type: 'boolean', help: 'write a PNG grid of attribution maps and mixed images each epoch' },
@@ -42,6 +45,7 @@ export const TRAIN_FLAGS: FlagSpecs = {
   'cam-normalize': { type: 'string', help: 'image | batch (default image)' },
   'mix-alpha': { type: 'string', help: `Mixup/CutMix Beta(a, a) (default ${d.mixAlpha})` },
   k: { type: 'string', help: `kNN neighbours for evaluation (default ${d.k})` },
+  score: { type: 'string', help: `open-set score: ${SCORES.join(' | ')} (default ${d.score}; msp and entropy need a ce objective)` },
   quiet: { type: 'boolean', help: 'no progress bar' },
 };
 
@@ -56,6 +60,7 @@ export function trainOptionsFrom(v: Record<string, string | boolean | undefined>
     batchSize: numberFlag(v, 'batch'),
     seed: numberFlag(v, 'seed'),
     method: v.method as TrainOptions['method'] | undefined,
+    objective: v.objective as TrainOptions['objective'] | undefined,
     out: v.out as string | undefined,
     resume: v.resume === true ? true : undefined,
     pictures: v.pictures === true ? true : undefined,
@@ -74,8 +79,13 @@ export function trainOptionsFrom(v: Record<string, string | boolean | undefined>
     camNormalize: v['cam-normalize'] as TrainOptions['camNormalize'] | undefined,
     mixAlpha: numberFlag(v, 'mix-alpha'),
     k: numberFlag(v, 'k'),
+    score: v.score as TrainOptions['score'] | undefined,
     progress: v.quiet === true ? false : undefined,
   };
+}
+
+function intrinsicDimLine(dim: number): string {
+  return `  ${'intrinsic dim'.padEnd(15)} ${dim.toFixed(2).padStart(6)}   (TwoNN, train features)`;
 }
 
 /** Trains, then (unless --no-eval) evaluates and writes <out>/results.json; returns the metrics. */
@@ -91,10 +101,11 @@ export async function trainAndEvaluate(options: Partial<TrainOptions>): Promise<
     return null;
   }
   const transform = augmentPreset(protocolInfo(o.protocol).augmentation);
-  console.log(`evaluating: kNN (k=${o.k}) on ${result.data.testKnown.n} known and ${result.data.testUnknown.n} unknown test images`);
-  const e = await evaluateOpenSet(result.model, result.data, transform, { k: o.k });
-  const file = writeEvaluation(o.out, e, { protocol: o.protocol, split: o.split, method: o.method, arch: o.arch, width: o.width, epochs: o.epochs, k: o.k, checkpoint: result.checkpoint });
+  console.log(`evaluating: ${o.score === 'knn' ? `kNN (k=${o.k})` : o.score} on ${result.data.testKnown.n} known and ${result.data.testUnknown.n} unknown test images`);
+  const e = await evaluateOpenSet(result.model, result.data, transform, { k: o.k, score: o.score });
+  const file = writeEvaluation(o.out, e, { protocol: o.protocol, split: o.split, method: o.method, arch: o.arch, width: o.width, epochs: o.epochs, k: o.k, objective: o.objective, score: o.score, intrinsicDim: e.intrinsicDim, checkpoint: result.checkpoint });
   console.log(metricsTable(e.metrics));
+  console.log(intrinsicDimLine(e.intrinsicDim));
   console.log(`wrote ${file}, roc.svg and scores.svg`);
   return e.metrics;
 }
@@ -111,6 +122,7 @@ const EVAL_FLAGS: FlagSpecs = {
   split: { type: 'string', help: 'split (default: the checkpoint\'s, else 0)' },
   data: { type: 'string', help: 'data folder for the on-disk protocols' },
   k: { type: 'string', help: 'kNN neighbours (default 3)' },
+  score: { type: 'string', help: `open-set score: ${SCORES.join(' | ')} (default knn; msp and entropy need a checkpoint with classifier.weight)` },
   width: { type: 'string', help: 'model width (default: read from encoder.conv1.weight)' },
   'in-channels': { type: 'string', help: 'input channels (default: read from encoder.conv1.weight)' },
   out: { type: 'string', help: 'folder for results.json, roc.svg, scores.svg (default: beside the checkpoint)' },
@@ -128,14 +140,17 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const split = numberFlag(v, 'split') ?? (cfg.split as number | undefined) ?? 0;
   const dataDir = (v.data as string | undefined) ?? (cfg.dataDir as string | undefined);
   const k = numberFlag(v, 'k') ?? 3;
+  const score = (v.score as ScoreKind | undefined) ?? 'knn';
+  checkScore(score, loaded.model); // before the data are loaded
   const info = protocolInfo(protocol);
   if (info.channels !== loaded.inChannels) throw new Error(`eval: ${protocol} images have ${info.channels} channel(s), the model takes ${loaded.inChannels}`);
   const data = await loadProtocol(protocol, split, { dataDir });
-  const e = await evaluateOpenSet(loaded.model, data, augmentPreset(info.augmentation), { k, batchSize: numberFlag(v, 'batch') });
+  const e = await evaluateOpenSet(loaded.model, data, augmentPreset(info.augmentation), { k, score, batchSize: numberFlag(v, 'batch') });
   const out = (v.out as string | undefined) ?? join(v.checkpoint, '..');
-  const file = writeEvaluation(out, e, { protocol, split, k, checkpoint: v.checkpoint, arch: loaded.arch, width: loaded.width });
-  console.log(`${protocol} split ${split}, ${e.counts.testKnown} known / ${e.counts.testUnknown} unknown test images:`);
+  const file = writeEvaluation(out, e, { protocol, split, k, score, intrinsicDim: e.intrinsicDim, checkpoint: v.checkpoint, arch: loaded.arch, width: loaded.width });
+  console.log(`${protocol} split ${split}, ${e.counts.testKnown} known / ${e.counts.testUnknown} unknown test images, score ${score}:`);
   console.log(metricsTable(e.metrics));
+  console.log(intrinsicDimLine(e.intrinsicDim));
   console.log(`wrote ${file}`);
 }
 
@@ -150,7 +165,9 @@ export async function protocolCommand(argv: string[]): Promise<void> {
   if (v.help) return console.log(usage('protocol', 'Trains and evaluates every split of a protocol in turn (a finished split is not rerun; an interrupted one resumes), then reports mean and std per metric beside the paper.', PROTOCOL_FLAGS));
   const base = trainOptionsFrom(v);
   const protocol = base.protocol ?? 'mnist-mini';
-  const root = base.out ?? join('runs', `${protocol}-${base.method ?? d.method}`);
+  // A non-default objective names its own folder, so runs of Table 1's objectives do not collide.
+  const objective = base.objective && base.objective !== d.objective ? `${base.objective}-` : '';
+  const root = base.out ?? join('runs', `${protocol}-${objective}${base.method ?? d.method}`);
   const splits = typeof v.splits === 'string' ? v.splits.split(',').map(Number) : [0, 1, 2, 3, 4];
   const results: OpenSetMetrics[] = [];
   for (const split of splits) {

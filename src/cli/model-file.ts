@@ -28,7 +28,9 @@ export async function loadModelFile(file: string, given: { width?: number; inCha
     throw new Error(`${file}: encoder.conv1.weight has shape [${conv1.shape.join(', ')}], which means --width ${w} --in-channels ${c}, not ${width} and ${inChannels}`);
   }
   const arch = archOfStateDict(decoded.model.keys());
-  const model = new SupConResNet(new Rng(0), { arch, width, inChannels });
+  // A ce-objective model carries its classifier; its rows are the known classes.
+  const numClasses = decoded.model.get('classifier.weight')?.shape[0];
+  const model = new SupConResNet(new Rng(0), { arch, width, inChannels, numClasses });
   applyCheckpoint(decoded, { model: model.stateDict() });
   await syncBatchCounts(model);
   return { model, decoded, config, arch, width, inChannels };

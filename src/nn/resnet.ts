@@ -151,23 +151,40 @@ export class ResNet extends Module {
 export interface SupConResNetOptions extends ResNetOptions {
   /** Projection output size (128 in the paper). */
   featDim?: number;
+  /** Classes of a linear `classifier` on the encoder features (the ce objectives); none when absent. */
+  numClasses?: number;
 }
 
 /** Encoder + MLP projection head; `forward` returns L2-normalised projections. */
 export class SupConResNet extends Module {
   readonly encoder: ResNet;
   readonly head: Sequential;
+  /** Linear(featureDim, numClasses), present only when built with numClasses (state dict `classifier.*`). */
+  readonly classifier: Linear | null;
 
   constructor(rng: Rng, options: SupConResNetOptions = {}) {
     super();
     this.encoder = this.child('encoder', new ResNet(rng, options));
     const d = this.encoder.featureDim;
     this.head = this.child('head', new Sequential(new Linear(d, d, rng), new ReLU(), new Linear(d, options.featDim ?? 128, rng)));
+    // Built after the head, so the head's initial weights do not depend on it.
+    this.classifier = options.numClasses ? this.child('classifier', new Linear(d, options.numClasses, rng)) : null;
     this.assignPaths();
   }
 
   protected forward(x: Tensor): Tensor {
-    return ops.l2Normalize(this.head.call(this.encoder.call(x)));
+    return this.project(this.encoder.call(x));
+  }
+
+  /** L2-normalised projections of encoder features. */
+  project(features: Tensor): Tensor {
+    return ops.l2Normalize(this.head.call(features));
+  }
+
+  /** Class logits of encoder features; only for a model built with numClasses. */
+  classify(features: Tensor): Tensor {
+    if (!this.classifier) throw new Error('this model has no classifier (it was not trained with --objective ce or ce+ssl)');
+    return this.classifier.call(features);
   }
 
   /** Encoder features (before the head), as used for open-set scoring. */

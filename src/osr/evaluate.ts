@@ -1,16 +1,20 @@
 // Open-set evaluation of a trained model on a protocol split (SPEC.md section 6): features of the
-// known training images and of the known + unknown test images, kNN scores, and the metrics.
+// known training images and of the known + unknown test images, kNN scores (or msp, entropy, nno:
+// scores.ts), the metrics, and the TwoNN intrinsic dimension of the train features.
 import type { ViewsOutput } from '../augment/index.js';
-import type { OpenSetData } from '../data/index.js';
+import type { Dataset, OpenSetData } from '../data/index.js';
 import type { SupConResNet } from '../nn/index.js';
 import { extractFeatures, type FeatureKind } from './features.js';
-import { scoreOpenSet } from './knn.js';
 import { openSetMetrics, type OpenSetMetrics } from './metrics.js';
+import { checkScore, needsClassifier, scoreTestSets, type ScoreKind } from './scores.js';
+import { intrinsicDimension } from './intrinsic-dim.js';
 
 export interface EvaluateOptions {
   k?: number;
   batchSize?: number;
   features?: FeatureKind;
+  /** Open-set score (default knn); msp and entropy need the model's classifier. */
+  score?: ScoreKind;
 }
 
 export interface Evaluation {
@@ -21,21 +25,28 @@ export interface Evaluation {
   labels: Int32Array;
   isKnown: Uint8Array;
   counts: { train: number; testKnown: number; testUnknown: number };
+  score: ScoreKind;
+  /** TwoNN intrinsic dimension of the (L2-normalised) train features (intrinsic-dim.ts). */
+  intrinsicDim: number;
 }
 
 export async function evaluateOpenSet(model: SupConResNet, data: OpenSetData, transform: ViewsOutput, options: EvaluateOptions = {}): Promise<Evaluation> {
-  const { k = 3, batchSize = 256, features = 'encoder' } = options;
+  const { k = 3, batchSize = 256, features = 'encoder', score = 'knn' } = options;
+  checkScore(score, model);
   const { train, testKnown, testUnknown } = data;
   if (testKnown.n === 0 || testUnknown.n === 0) {
     throw new Error(`evaluation needs known and unknown test images; got ${testKnown.n} known and ${testUnknown.n} unknown`);
   }
   const trainF = await extractFeatures(model, train, transform, { batchSize, kind: features });
-  const knownF = await extractFeatures(model, testKnown, transform, { batchSize, kind: features });
-  const unknownF = await extractFeatures(model, testUnknown, transform, { batchSize, kind: features });
+  // msp and entropy read the classifier's logits (scoreTestSets) instead of the test features.
+  const testFeatures = async (ds: Dataset) => (needsClassifier(score) ? null : extractFeatures(model, ds, transform, { batchSize, kind: features }));
+  const knownF = await testFeatures(testKnown);
+  const unknownF = await testFeatures(testUnknown);
   const numClasses = data.knownClasses.length;
   try {
-    const known = await scoreOpenSet(trainF, train.labels, knownF, { k, numClasses });
-    const unknown = await scoreOpenSet(trainF, train.labels, unknownF, { k, numClasses });
+    const tests = [{ data: testKnown, features: knownF }, { data: testUnknown, features: unknownF }];
+    const [known, unknown] = await scoreTestSets(score, { model, transform, batchSize, k, numClasses, train: { features: trainF, labels: train.labels }, tests });
+    const { dim: intrinsicDim } = await intrinsicDimension(trainF);
     const n = testKnown.n + testUnknown.n;
     const scores = new Float32Array(n);
     const predicted = new Int32Array(n);
@@ -48,10 +59,10 @@ export async function evaluateOpenSet(model: SupConResNet, data: OpenSetData, tr
     labels.set(testKnown.labels, 0);
     isKnown.fill(1, 0, testKnown.n);
     const metrics = openSetMetrics(scores, isKnown, predicted, labels);
-    return { metrics, scores, predicted, labels, isKnown, counts: { train: train.n, testKnown: testKnown.n, testUnknown: testUnknown.n } };
+    return { metrics, scores, predicted, labels, isKnown, counts: { train: train.n, testKnown: testKnown.n, testUnknown: testUnknown.n }, score, intrinsicDim };
   } finally {
     trainF.dispose();
-    knownF.dispose();
-    unknownF.dispose();
+    knownF?.dispose();
+    unknownF?.dispose();
   }
 }

@@ -9,12 +9,13 @@ import { valuesPerImage, type Dataset } from '../data/index.js';
 import type { SupConResNet } from '../nn/index.js';
 import { Tensor } from '../tensor.js';
 
-export type FeatureKind = 'encoder' | 'head';
+export type FeatureKind = 'encoder' | 'head' | 'logits';
 
 /**
  * L2-normalised features [N, D] of every image of `ds`: the encoder's pooled output ('encoder',
  * the default for kNN scoring) or the projection head's output ('head'). The model is put in
- * eval mode and restored afterwards.
+ * eval mode and restored afterwards. 'logits': the classifier's outputs on the (unnormalised)
+ * encoder features, not normalised (models trained with a ce objective only).
  */
 export async function extractFeatures(model: SupConResNet, ds: Dataset, transform: ViewsOutput, options: { batchSize?: number; kind?: FeatureKind } = {}): Promise<Tensor> {
   if (ds.n === 0) throw new Error('extractFeatures: the data set is empty');
@@ -31,6 +32,7 @@ export async function extractFeatures(model: SupConResNet, ds: Dataset, transfor
         noGrad(() => {
           const images = tensor(ds.images.subarray(start * per, (start + count) * per), [count, ds.channels, ds.height, ds.width]);
           const x = resizeNormalize(images, transform);
+          if (kind === 'logits') return model.classify(model.features(x));
           const f = kind === 'encoder' ? model.features(x) : model.call(x);
           return ops.l2Normalize(f);
         }),

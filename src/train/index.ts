@@ -3,3 +3,4 @@ export { defaultOptions, resolveOptions, METHODS, FILLS, type TrainOptions, type
 export { TrainStep } from './step.js';
 export { mixedTerm, attribution, type MixingInput, type MixingResult } from './mixing.js';
 export { writePictures, renderGrid, viridis } from './pictures.js';
+export { OBJECTIVES, objectiveLoss, hasSsl, usesClassifier, type Objective, type ObjectiveLoss } from './objectives.js';

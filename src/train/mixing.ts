@@ -17,11 +17,23 @@ export interface MixingInput {
   options: TrainOptions;
   /** Both views [2B, C, H, W], rows 0..B-1 view 1. */
   views: Tensor;
-  /** Their projections [2B, D]. */
-  z: Tensor;
+  /** Their projections [2B, D]; needed unless both attributionLoss and mixedLoss are given. */
+  z?: Tensor;
   /** GradMix: outputs of the LayerCAM layers in the forward that made z. */
   activations: Tensor[];
   rng: Rng;
+  /** LayerCAM's target loss in place of the batch's SimCLR loss (objectives without ssl, src/train/objectives.ts). */
+  attributionLoss?: Tensor;
+  /**
+   * Per-anchor losses of the mixed images in place of SimCLR(mixed view 1, view 2): [B] or [2B]
+   * rows, row r carrying image (r mod B)'s weight (objectives without ssl).
+   */
+  mixedLoss?: (mixed: Tensor) => Tensor;
+}
+
+function projections(input: MixingInput): Tensor {
+  if (!input.z) throw new Error('mixing: the views\' projections z are needed for the SimCLR terms');
+  return input.z;
 }
 
 export interface MixingResult {
@@ -37,16 +49,16 @@ export interface MixingResult {
  * (without touching the parameters' gradients), reduced to each view-1 image's LayerCAM map.
  */
 export function attribution(input: MixingInput): { map: Tensor; centres: Tensor } {
-  const { options: o, views, z, activations } = input;
+  const { options: o, views, activations } = input;
   const b = views.shape[0] / 2;
-  const simclr = simclrLoss(z, { tau: o.tau });
-  const grads = grad(simclr, activations);
+  const target = input.attributionLoss ?? simclrLoss(projections(input), { tau: o.tau });
+  const grads = grad(target, activations);
   const view1 = (t: Tensor) => ops.slice(t, 0, 0, b);
   return ops.noGrad(() => layerCam(activations.map(view1), grads.map(view1), views.shape[2], views.shape[3], { normalize: o.camNormalize }));
 }
 
 export function mixedTerm(input: MixingInput): MixingResult {
-  const { model, options: o, views, z, rng } = input;
+  const { model, options: o, views, rng } = input;
   const b = views.shape[0] / 2;
   const view1 = ops.noGrad(() => ops.slice(views, 0, 0, b));
   let mix: Mixed & { boxes?: Tensor };
@@ -62,13 +74,13 @@ export function mixedTerm(input: MixingInput): MixingResult {
   } else {
     throw new Error(`mixedTerm: method '${o.method}' has no mixed term`);
   }
-  const zMixed = model.call(mix.mixed);
-  const z2 = ops.slice(z, 0, b, 2 * b);
-  const perAnchor = simclrLoss([zMixed, z2], { tau: o.tau, reduction: 'none' });
+  const perAnchor = input.mixedLoss
+    ? input.mixedLoss(mix.mixed)
+    : simclrLoss([model.call(mix.mixed), ops.slice(projections(input), 0, b, 2 * b)], { tau: o.tau, reduction: 'none' });
   // Anchor i (mixed image i) and anchor b + i (view 2 of image i) both carry image i's weight.
-  const w = new Float32Array(2 * b);
-  w.set(mix.weights, 0);
-  w.set(mix.weights, b);
-  const term = ops.meanAll(ops.mul(perAnchor, tensor(w, [2 * b])));
+  const rows = perAnchor.shape[0];
+  const w = new Float32Array(rows);
+  for (let r = 0; r < rows; r += b) w.set(mix.weights, r);
+  const term = ops.meanAll(ops.mul(perAnchor, tensor(w, [rows])));
   return { term, mix, cam };
 }

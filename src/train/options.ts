@@ -1,5 +1,7 @@
 // Training options with the paper's defaults (SPEC.md section 7, Table 8) and their validation.
 import { PROTOCOLS, protocolInfo } from '../data/index.js';
+import { SCORES, needsClassifier, type ScoreKind } from '../osr/scores.js';
+import { OBJECTIVES, usesClassifier, type Objective } from './objectives.js';
 import { ARCHS, archSpec, type Arch } from '../nn/resnet.js';
 
 export const METHODS = ['none', 'gradmix', 'mixup', 'cutmix'] as const;
@@ -20,6 +22,8 @@ export interface TrainOptions {
   batchSize: number;
   seed: number;
   method: Method;
+  /** Training objective (paper Table 1): supcon+ssl (default), supcon, ce, ce+ssl; see objectives.ts. */
+  objective: Objective;
   lr: number;
   lrMin: number;
   tau: number;
@@ -48,6 +52,8 @@ export interface TrainOptions {
   allClasses: boolean;
   /** kNN k for evaluation. */
   k: number;
+  /** Open-set score for evaluation: knn (default), msp, entropy (ce objectives only), nno. */
+  score: ScoreKind;
   /** Print progress to stderr. */
   progress: boolean;
 }
@@ -74,6 +80,7 @@ export function defaultOptions(protocol = 'mnist-mini'): TrainOptions {
     batchSize: 256,
     seed: 0,
     method: 'gradmix',
+    objective: 'supcon+ssl',
     lr: 1e-3,
     lrMin: 1e-5,
     tau: 0.05,
@@ -92,6 +99,7 @@ export function defaultOptions(protocol = 'mnist-mini'): TrainOptions {
     evaluate: true,
     allClasses: false,
     k: 3,
+    score: 'knn',
     progress: true,
   };
 }
@@ -120,6 +128,11 @@ export function resolveOptions(given: Partial<TrainOptions>): TrainOptions {
   }
   if (o.batchSize < 2) throw new Error('batchSize must be at least 2 (contrastive losses need negatives)');
   if (!METHODS.includes(o.method)) throw new Error(`unknown method '${o.method}'; use one of ${METHODS.join(', ')}`);
+  if (!OBJECTIVES.includes(o.objective)) throw new Error(`unknown objective '${o.objective}'; use one of ${OBJECTIVES.join(', ')}`);
+  if (!SCORES.includes(o.score)) throw new Error(`unknown score '${o.score}'; use one of ${SCORES.join(', ')}`);
+  if (needsClassifier(o.score) && !usesClassifier(o.objective)) {
+    throw new Error(`score '${o.score}' needs the classifier of a ce objective; use --objective ce or ce+ssl (got '${o.objective}'), or --score knn or nno`);
+  }
   if (!FILLS.includes(o.fill)) throw new Error(`unknown fill '${o.fill}'; use one of ${FILLS.join(', ')}`);
   if (!(o.gammaMin > 0 && o.gammaMin <= o.gammaMax && o.gammaMax <= 1)) throw new Error(`need 0 < gammaMin <= gammaMax <= 1, got ${o.gammaMin}, ${o.gammaMax}`);
   if (!(o.lr > 0 && o.lrMin >= 0 && o.lrMin <= o.lr)) throw new Error(`need lr > 0 and 0 <= lrMin <= lr, got ${o.lr}, ${o.lrMin}`);

@@ -1,12 +1,12 @@
-// One training step: augment both views on the GPU, encode them, take the contrastive loss
-// (theta * SupCon + lambda * SimCLR) and, for the mixing methods, the extra weighted SimCLR term
-// of the mixed view 1 against view 2 (paper eq. 8); then backward and an optimiser step.
+// One training step: augment both views on the GPU, encode them, take the objective's loss
+// (default theta * SupCon + lambda * SimCLR; see objectives.ts) and, for the mixing methods, the
+// extra weighted SimCLR term of the mixed view 1 against view 2 (paper eq. 8); then backward and
+// an optimiser step.
 import { tensor } from '../creation.js';
 import { scope } from '../scope.js';
 import { backward } from '../autograd.js';
 import * as ops from '../ops/index.js';
 import { augmentPreset, augmentViews, sampleViews, type AugmentConfig } from '../augment/index.js';
-import { contrastiveLoss } from '../losses/index.js';
 import type { Dataset } from '../data/index.js';
 import type { SupConResNet } from '../nn/index.js';
 import type { Optimizer } from '../optim/index.js';
@@ -14,6 +14,7 @@ import type { Rng } from '../random.js';
 import type { Tensor } from '../tensor.js';
 import type { TrainOptions } from './options.js';
 import { mixedTerm } from './mixing.js';
+import { objectiveLoss, type ObjectiveLoss } from './objectives.js';
 
 export class TrainStep {
   readonly augment: AugmentConfig;
@@ -40,19 +41,18 @@ export class TrainStep {
     const o = this.options;
     const b = labels.length;
     const raw = tensor(images, [b, ...this.shape]);
-    const y = tensor(labels, [b], { dtype: 'int32' });
     const views = this.views(raw, rng);
     const capture = o.method === 'gradmix' ? this.captureLayers() : null;
-    let z: Tensor;
+    let objective: ObjectiveLoss;
     try {
-      z = this.model.call(views);
+      objective = objectiveLoss(this.model, o, views, labels);
     } finally {
       capture?.stop();
     }
-    const base = contrastiveLoss(z, y, { tau: o.tau, theta: o.theta, lambda: o.lambda });
+    const { loss: base, z, mixedWeight, mixedLoss, attributionLoss } = objective;
     if (o.method === 'none') return base;
-    const { term } = mixedTerm({ model: this.model, options: o, views, z, activations: capture?.activations ?? [], rng });
-    return ops.add(base, ops.mulScalar(term, o.lambda));
+    const { term } = mixedTerm({ model: this.model, options: o, views, z, activations: capture?.activations ?? [], rng, mixedLoss, attributionLoss });
+    return ops.add(base, ops.mulScalar(term, mixedWeight));
   }
 
   /** Records the outputs of the LayerCAM layers during the next forward. */

@@ -13,6 +13,7 @@ import { Rng } from '../random.js';
 import { resolveOptions, type TrainOptions } from './options.js';
 import { Progress } from './progress.js';
 import { TrainStep } from './step.js';
+import { usesClassifier } from './objectives.js';
 import { writePictures } from './pictures.js';
 
 export interface EpochLog {
@@ -64,8 +65,10 @@ function fingerprint(o: TrainOptions): string {
   const { protocol, split, width, epochs, batchSize, seed, method, lr, lrMin, tau, theta, lambda, gammaMin, gammaMax, fill, layers, camNormalize, mixAlpha, maxTrain, arch } = o;
   // arch only when not resnet18, so checkpoints written before --arch existed still resume.
   const archField = arch === 'resnet18' ? {} : { arch };
+  // objective likewise only when not the default supcon+ssl.
+  const objectiveField = o.objective === 'supcon+ssl' ? {} : { objective: o.objective };
   // allClasses (gradmix ood) likewise only when set.
-  return JSON.stringify({ protocol, split, width, epochs, batchSize, seed, method, lr, lrMin, tau, theta, lambda, gammaMin, gammaMax, fill, layers, camNormalize, mixAlpha, maxTrain, ...archField, ...(o.allClasses ? { allClasses: true } : {}) });
+  return JSON.stringify({ protocol, split, width, epochs, batchSize, seed, method, lr, lrMin, tau, theta, lambda, gammaMin, gammaMax, fill, layers, camNormalize, mixAlpha, maxTrain, ...archField, ...objectiveField, ...(o.allClasses ? { allClasses: true } : {}) });
 }
 
 export async function train(given: Partial<TrainOptions> = {}, hooks: TrainHooks = {}): Promise<TrainResult> {
@@ -80,7 +83,8 @@ export async function train(given: Partial<TrainOptions> = {}, hooks: TrainHooks
   const stepsPerEpoch = batchesPerEpoch(trainSet.n, o.batchSize, dropLast);
   const totalSteps = stepsPerEpoch * o.epochs;
 
-  const model = new SupConResNet(new Rng(o.seed), { arch: o.arch, width: o.width, inChannels: info.channels });
+  const numClasses = usesClassifier(o.objective) ? data.knownClasses.length : undefined;
+  const model = new SupConResNet(new Rng(o.seed), { arch: o.arch, width: o.width, inChannels: info.channels, numClasses });
   model.train();
   const optimizer = new Adam(model.parameters(), { lr: o.lr });
   const stepper = new TrainStep(model, o, info.augmentation, trainSet);

@@ -1,0 +1,114 @@
+// TwoNN intrinsic dimension: points on a d-dimensional linear subspace of R^20 give estimates
+// near d, and the GPU + candidate-refinement implementation matches a direct float64 transcription
+// of Ansuini et al.'s `estimate` (all-pairs distances, sorted rows) on random clouds with
+// duplicates and on a subset of a larger set.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { intrinsicDimension, twoNNFit } from '../src/osr/intrinsic-dim.js';
+import { scope } from '../src/scope.js';
+import type { Rng } from '../src/random.js';
+import { seeded, setupGpu, upload } from './helpers.js';
+import { rejects } from './data-fixtures.js';
+
+const test = suite('intrinsic-dim');
+test.before(setupGpu);
+
+/** n points x = z A, z ~ N(0, I_d), A a random d x D matrix; rounded to float32 as the GPU sees them. */
+function subspacePoints(rng: Rng, n: number, d: number, dim: number): Float64Array {
+  const a = Array.from({ length: d * dim }, () => rng.normal());
+  const x = new Float64Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    const z = Array.from({ length: d }, () => rng.normal());
+    for (let j = 0; j < dim; j++) {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += z[k] * a[k * dim + j];
+      x[i * dim + j] = Math.fround(s);
+    }
+  }
+  return x;
+}
+
+/** Ansuini et al.'s estimate(), transcribed: sorted distance rows, drop r1 = 0 and r1 = r2, fit on 90%. */
+function referenceTwoNN(x: Float64Array, n: number, dim: number, fraction = 0.9): { dim: number; points: number } {
+  const k1: number[] = [];
+  const k2: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const row: number[] = [];
+    for (let j = 0; j < n; j++) {
+      let s = 0;
+      for (let k = 0; k < dim; k++) s += (x[i * dim + k] - x[j * dim + k]) ** 2;
+      row.push(Math.sqrt(s));
+    }
+    row.sort((a, b) => a - b); // row[0] is the point itself
+    if (row[1] === 0 || row[1] === row[2]) continue;
+    k1.push(row[1]);
+    k2.push(row[2]);
+  }
+  const good = k1.length;
+  const mu = k1.map((v, i) => k2[i] / v).sort((a, b) => a - b);
+  const npoints = Math.floor(good * fraction);
+  const xs = mu.slice(0, -2).map(Math.log).slice(0, npoints);
+  const ys = mu.slice(0, -2).map((_, i) => -Math.log(1 - (i + 1) / good)).slice(0, npoints);
+  return { dim: xs.reduce((s, v, i) => s + v * ys[i], 0) / xs.reduce((s, v) => s + v * v, 0), points: good };
+}
+
+const estimate = (x: Float64Array, n: number, dim: number, maxPoints?: number) =>
+  scope(() => intrinsicDimension(upload(x, [n, dim]), { maxPoints }));
+
+for (const d of [2, 5]) {
+  test(`points on a ${d}-d subspace of R^20 give an estimate within 10% of ${d}`, async () => {
+    const { rng, seed } = seeded();
+    // Gaussian points: unbiased; the estimate's spread is about 2.5% of d at n = 4000 (so 10% is 4 sd).
+    const n = 4000;
+    const x = subspacePoints(rng, n, d, 20);
+    const got = await estimate(x, n, 20);
+    assert.ok(Math.abs(got.dim - d) < 0.1 * d, `TwoNN estimate ${got.dim.toFixed(3)} for d = ${d} (seed ${seed})`);
+    assert.is(got.points, n, 'no point dropped on a continuous cloud');
+  });
+}
+
+test('matches a direct float64 implementation, with duplicate points dropped', async () => {
+  const { rng, seed } = seeded();
+  const n = 301;
+  const dim = 7;
+  // Far from the origin (the implementation must not lose neighbours to float32 rounding there).
+  const x = subspacePoints(rng, n, 4, dim).map((v) => Math.fround(v + 1e4));
+  // Points 1 and 2 copies of point 0: all three have r1 = 0. Point 3 just beside point 0 has
+  // r1 = r2 (to points 0, 1 and 2). All four are dropped.
+  x.copyWithin(dim, 0, dim);
+  x.copyWithin(2 * dim, 0, dim);
+  for (let j = 0; j < dim; j++) x[3 * dim + j] = Math.fround(x[j] + 1e-3 * (j + 1));
+  const want = referenceTwoNN(x, n, dim);
+  const got = await estimate(x, n, dim);
+  assert.ok(want.points <= n - 4, 'the duplicates and their neighbour are dropped by the reference');
+  assert.is(got.points, want.points, `points used (seed ${seed})`);
+  assert.ok(Math.abs(got.dim - want.dim) < 1e-9 * want.dim, `estimate ${got.dim} vs reference ${want.dim} (seed ${seed})`);
+});
+
+test('a subset of a larger set: estimates from maxPoints of the rows', async () => {
+  const { rng, seed } = seeded();
+  const x = subspacePoints(rng, 700, 3, 11);
+  const got = await estimate(x, 700, 11, 400);
+  assert.is(got.points, 400, `points used (seed ${seed})`);
+  assert.ok(Math.abs(got.dim - 3) < 0.5, `estimate ${got.dim} on a 3-d subspace (seed ${seed})`);
+});
+
+test('twoNNFit recovers the slope of exact Pareto quantiles in any order, and rejects too few points', () => {
+  // mu_i = (1 - i/n)^(-1/d) puts every (log mu_i, -log(1 - F_i)) on the line y = d x; the last
+  // mu (F = 1) is never used, so any large value stands in for infinity.
+  const n = 50;
+  const mu = Array.from({ length: n }, (_, i) => (i + 1 < n ? (1 - (i + 1) / n) ** (-1 / 3.5) : 1e9));
+  const shuffled = mu.map((v, i) => [v, (i * 37) % n]).sort((a, b) => a[1] - b[1]).map(([v]) => v);
+  const fit = twoNNFit(shuffled);
+  assert.ok(Math.abs(fit - 3.5) < 1e-9, `slope ${fit}`);
+  assert.throws(() => twoNNFit([1.5, 2]), /too few/);
+});
+
+test('clear errors', async () => {
+  await scope(async () => {
+    await rejects(() => intrinsicDimension(upload([1, 2, 3, 4], [2, 2])), /at least 3 points/);
+    await rejects(() => intrinsicDimension(upload([1, 2, 3], [3])), /\[N, D\]/);
+  });
+});
+
+test.run();
