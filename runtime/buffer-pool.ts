@@ -4,6 +4,8 @@
 export interface MemoryStats {
   /** Bytes held by buffers handed out and not yet released. */
   bytesLive: number;
+  /** The most bytesLive has reached since the pool was made or resetPeak() was last called. */
+  peakBytesLive: number;
   /** Bytes held by released buffers waiting in the pool. */
   bytesPooled: number;
   buffersLive: number;
@@ -26,7 +28,7 @@ export const STORAGE_USAGE = 0x0080 /* STORAGE */ | 0x0004 /* COPY_SRC */ | 0x00
 
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
-  private stats: MemoryStats = { bytesLive: 0, bytesPooled: 0, buffersLive: 0, buffersPooled: 0, allocations: 0 };
+  private stats: MemoryStats = { bytesLive: 0, peakBytesLive: 0, bytesPooled: 0, buffersLive: 0, buffersPooled: 0, allocations: 0 };
 
   constructor(
     private device: GPUDevice,
@@ -48,6 +50,7 @@ export class BufferPool {
       this.stats.allocations++;
     }
     this.stats.bytesLive += size;
+    this.stats.peakBytesLive = Math.max(this.stats.peakBytesLive, this.stats.bytesLive);
     this.stats.buffersLive++;
     return buffer;
   }
@@ -69,6 +72,11 @@ export class BufferPool {
     this.free.clear();
     this.stats.bytesPooled = 0;
     this.stats.buffersPooled = 0;
+  }
+
+  /** Starts a new peak from the bytes live now (e.g. before one training step). */
+  resetPeak(): void {
+    this.stats.peakBytesLive = this.stats.bytesLive;
   }
 
   memory(): MemoryStats {
