@@ -20,3 +20,4 @@ export * from './augment/index.js';
 export * from './gradmix/index.js';
 export * from './train/index.js';
 export { trainAndEvaluate } from './cli/commands.js';
+export * from './corrupt/index.js';

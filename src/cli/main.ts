@@ -6,6 +6,7 @@ import { UsageError } from './args.js';
 import { evalCommand, infoCommand, protocolCommand, trainCommand } from './commands.js';
 import { oodCommand } from './ood-command.js';
 import { pretrainCommand, probeCommand } from './ssl-commands.js';
+import { corruptCommand } from './corrupt-command.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
   train: { run: trainCommand, help: 'train an encoder (SupCon + SimCLR + GradMix), then evaluate open-set recognition' },
@@ -14,6 +15,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   ood: { run: oodCommand, help: 'out-of-distribution detection of an all-classes checkpoint (TNR@95TPR, AUROC, DTACC, AUIN, AUOUT)' },
   pretrain: { run: pretrainCommand, help: 'self-supervised pre-training (SimCLR or MoCo v1, + Mixup/CutMix/GradMix), then a linear probe' },
   probe: { run: probeCommand, help: 'linear probe of a checkpoint\'s frozen encoder: top-1 and top-5 accuracy' },
+  corrupt: { run: corruptCommand, help: 'corruption robustness: kNN accuracy under 15 corruptions x 5 severities (generated, or CIFAR-10-C / Tiny-ImageNet-C files)' },
   info: { run: infoCommand, help: 'print the WebGPU adapter in use' },
 };
 
