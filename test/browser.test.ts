@@ -156,24 +156,28 @@ browserTest('the demo trains in the page: the loss falls, the canvases are drawn
 
 browserTest("the page's first-step loss equals the Node CLI's for the same seed and settings", async () => {
   // The CLI's training function (what `gradmix train` runs), stopped after its first step; a
-  // training subset, so the subset choice, batch order and per-step seeds are all compared.
-  const options: Partial<TrainOptions> = { ...TINY, maxTrain: 40, epochs: 1 };
-  let nodeLoss = NaN;
-  const stop = new AbortController();
-  const result = await train({ ...options, out: join(work, 'run'), progress: false, evaluate: false }, {
-    signal: stop.signal,
-    onStep: (step, loss) => {
-      if (step === 0) nodeLoss = loss;
-      stop.abort();
-    },
-  });
-  result.model.dispose();
+  // training subset, so the subset choice, batch order and per-step seeds are all compared. The
+  // second setting has a classifier head and another mixing method.
   const page = await openPage('');
   await page.evaluate(() => (window as any).gradmixDemo.ready);
-  const pageLoss: number = await page.evaluate((given) => (window as any).gradmixDemo.firstStepLoss(given), options);
-  const rel = Math.abs(pageLoss - nodeLoss) / Math.abs(nodeLoss);
-  assert.ok(Number.isFinite(nodeLoss) && rel < 1e-4, `page ${pageLoss} vs Node ${nodeLoss}: relative difference ${rel.toExponential(2)}`);
-  console.log(`  first-step loss: page ${pageLoss}, Node CLI ${nodeLoss} (relative difference ${rel.toExponential(2)})`);
+  const settings: Partial<TrainOptions>[] = [{ ...TINY, maxTrain: 40, epochs: 1 }, { ...TINY, maxTrain: 30, epochs: 1, method: 'cutmix', objective: 'ce+ssl', seed: 9 }];
+  for (const options of settings) {
+    let nodeLoss = NaN;
+    const stop = new AbortController();
+    const result = await train({ ...options, out: join(work, 'run'), progress: false, evaluate: false }, {
+      signal: stop.signal,
+      onStep: (step, loss) => {
+        if (step === 0) nodeLoss = loss;
+        stop.abort();
+      },
+    });
+    result.model.dispose();
+    const pageLoss: number = await page.evaluate((given) => (window as any).gradmixDemo.firstStepLoss(given), options);
+    const rel = Math.abs(pageLoss - nodeLoss) / Math.abs(nodeLoss);
+    const what = `${options.method}, ${options.objective ?? 'supcon+ssl'}`;
+    assert.ok(Number.isFinite(nodeLoss) && rel < 1e-4, `${what}: page ${pageLoss} vs Node ${nodeLoss}: relative difference ${rel.toExponential(2)}`);
+    console.log(`  first-step loss (${what}): page ${pageLoss}, Node CLI ${nodeLoss} (relative difference ${rel.toExponential(2)})`);
+  }
   await page.close();
 });
 

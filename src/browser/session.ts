@@ -9,6 +9,7 @@ import { BatchNorm2d, SupConResNet } from '../nn/index.js';
 import { Adam, cosineLr } from '../optim/index.js';
 import { TrainStep } from '../train/step.js';
 import { resolveOptions, type TrainOptions } from '../train/options.js';
+import { usesClassifier } from '../train/objectives.js';
 import { batchesPerEpoch, epochOrder, gatherBatch } from '../data/batches.js';
 import { subsetDataset, type Dataset } from '../data/dataset.js';
 import { protocolInfo, type OpenSetData } from './protocols.js';
@@ -48,7 +49,8 @@ export class TrainingSession {
     this.dropLast = this.trainSet.n % o.batchSize === 1;
     this.stepsPerEpoch = batchesPerEpoch(this.trainSet.n, o.batchSize, this.dropLast);
     this.totalSteps = this.stepsPerEpoch * o.epochs;
-    this.model = new SupConResNet(new Rng(o.seed), { arch: o.arch, width: o.width, inChannels: info.channels });
+    const numClasses = usesClassifier(o.objective) ? data.knownClasses.length : undefined;
+    this.model = new SupConResNet(new Rng(o.seed), { arch: o.arch, width: o.width, inChannels: info.channels, numClasses });
     this.model.train();
     this.optimizer = new Adam(this.model.parameters(), { lr: o.lr });
     this.stepper = new TrainStep(this.model, o, info.augmentation, this.trainSet);
