@@ -10,7 +10,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError, UNKNOWN_LABEL, type Dataset } from '../data/index.js';
 import { decodeImageFiles, listImageFolder } from '../data/image-folder.js';
-import { CORRUPTIONS, checkSeverity, type CorruptionName } from './corruptions.js';
+import { CORRUPTIONS, SEVERITIES, checkSeverity, type CorruptionName } from './corruptions.js';
 import { NpyFile } from './npy.js';
 
 export interface CorruptedFilesOptions {
@@ -28,7 +28,7 @@ export type CorruptedLayout = 'npy' | 'folders';
 export function corruptedLayout(dir: string): CorruptedLayout {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new DataError(`${dir}: no such folder (expected CIFAR-10-C style <corruption>.npy files or Tiny-ImageNet-C style <corruption>/<severity>/ folders)`);
   if (existsSync(join(dir, 'labels.npy'))) return 'npy';
-  if (CORRUPTIONS.some((c) => existsSync(join(dir, c, '1')))) return 'folders';
+  if (CORRUPTIONS.some((c) => SEVERITIES.some((s) => existsSync(join(dir, c, String(s)))))) return 'folders';
   throw new DataError(`${dir}: neither labels.npy (CIFAR-10-C layout) nor <corruption>/<severity>/ folders (Tiny-ImageNet-C layout) found`);
 }
 
