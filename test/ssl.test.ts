@@ -17,7 +17,6 @@ import { resolvePretrainOptions, type PretrainOptions } from '../src/ssl/options
 import { SslStep } from '../src/ssl/step.js';
 import { MOCO_STATE_FILE, pretrain } from '../src/ssl/pretrain.js';
 import { readCheckpoint } from '../src/checkpoint/index.js';
-import type { Rng as RngType } from '../src/random.js';
 import { checkOp } from './check-op.js';
 import { read, seeded, setupGpu } from './helpers.js';
 
@@ -25,7 +24,7 @@ const test = suite('ssl');
 test.before(setupGpu);
 
 /** Random rows of length d with unit norm (what the encoders emit). */
-const unitRows = (d: number) => (rng: RngType, count: number) => {
+const unitRows = (d: number) => (rng: Rng, count: number) => {
   const v = Float64Array.from({ length: count }, () => rng.normal());
   for (let r = 0; r < count / d; r++) {
     const row = v.subarray(r * d, (r + 1) * d);

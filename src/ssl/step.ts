@@ -61,7 +61,7 @@ export class SslStep {
       const { out: z, activations } = this.encode(views);
       const base = simclrLoss(z, { tau: o.tau });
       if (o.method === 'none') return { loss: base, keys: null };
-      const { term } = mixedTerm({ model: this.model, options: o, views, z, activations, rng });
+      const { term } = mixedTerm({ model: this.model, options: o, views, z, activations, rng, attributionLoss: base });
       return { loss: ops.add(base, term), keys: null };
     }
     const moco = this.moco;
