@@ -35,11 +35,13 @@ function zoomTable(zooms: { y: ZoomAxis; x: ZoomAxis }[]): Tensor {
   return f32(zooms.flatMap(({ y, x }) => [y.top, y.ch, y.trim, y.step, x.top, x.ch, x.trim, x.step]));
 }
 
-function randomKernel(entry: string, d: Dims, tensors: Record<string, Tensor>, a: number, a2 = 0, cell = 0, n = d.n): Tensor {
+/** A corrupt_random entry: one invocation per value, or per pixel (all channels) for frost. */
+function randomKernel(entry: string, d: Dims, tensors: Record<string, Tensor>, p: { a: number; a2?: number; cell?: number; perPixel?: boolean }): Tensor {
   const out = Tensor.empty([d.b, d.c, d.h, d.w]);
+  const n = p.perPixel ? d.b * d.h * d.w : d.n;
   launch(`corrupt_random.${entry}`, {
     tensors: { ...tensors, out },
-    params: { n, c: d.c, h: d.h, w: d.w, a, a2, cell },
+    params: { n, c: d.c, h: d.h, w: d.w, a: p.a, a2: p.a2 ?? 0, cell: p.cell ?? 0 },
     workgroups: grid(n, WG),
     overrides: { WG },
   });
@@ -115,7 +117,7 @@ export function applyPlan(x: Tensor, plan: CorruptionPlan): Tensor {
       case 'impulse_noise': {
         expectLength(plan.name, 'keys', plan.keys.length, d.b);
         const a = plan.name === 'gaussian_noise' ? plan.sigma : plan.name === 'shot_noise' ? plan.rate : plan.amount;
-        return randomKernel(plan.name, d, { x, keys: u32(plan.keys) }, a);
+        return randomKernel(plan.name, d, { x, keys: u32(plan.keys) }, { a });
       }
       case 'defocus_blur':
         return filterKernel('defocus', d, { x, wts: f32(plan.kernel) }, { radius: plan.radius });
@@ -135,7 +137,7 @@ export function applyPlan(x: Tensor, plan: CorruptionPlan): Tensor {
         return snowComposite(x, snowLayer(plan, d.b, d.h, d.w), plan);
       case 'frost':
         expectLength(plan.name, 'crops', plan.crops.length, 3 * d.b);
-        return randomKernel('frost', d, { x, crops: i32(plan.crops) }, plan.keep, plan.add, plan.cell, d.b * d.h * d.w);
+        return randomKernel('frost', d, { x, crops: i32(plan.crops) }, { a: plan.keep, a2: plan.add, cell: plan.cell, perPixel: true });
       case 'fog':
         expectLength(plan.name, 'plasma', plan.plasma.length, d.b * d.h * d.w);
         return colorKernel('fog', d, { x, stats: imageStats(x), plasma: f32(plan.plasma) }, plan.amount);
