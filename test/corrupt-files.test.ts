@@ -3,8 +3,7 @@
 // kNN computation on a small random model).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
 import { Rng } from '../src/random.js';
@@ -15,27 +14,14 @@ import { NpyFile, encodeNpy, parseNpyHeader } from '../src/corrupt/npy.js';
 import { corruptedLayout, corruptionsIn, loadCorruptedSet } from '../src/corrupt/corrupted-files.js';
 import { evaluateRobustness, filesSource, robustnessTable, summariseRobustness } from '../src/corrupt/robustness.js';
 import { setupGpu } from './helpers.js';
+import { put, rejects, removeTempDirs, tempDir } from './data-fixtures.js';
+import { saveCheckpoint } from '../src/checkpoint/index.js';
+import { corruptCommand } from '../src/cli/corrupt-command.js';
 
 const test = suite('corrupt-files');
 test.before(setupGpu);
 
-const dirs: string[] = [];
-function tempDir(): string {
-  const d = mkdtempSync(join(tmpdir(), 'gradmix-corrupt-'));
-  dirs.push(d);
-  return d;
-}
-test.after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-async function rejects(p: Promise<unknown>, pattern: RegExp): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    assert.match((e as Error).message, pattern);
-    return;
-  }
-  assert.unreachable(`expected a rejection matching ${pattern}`);
-}
+test.after(removeTempDirs);
 
 /** A CIFAR-10-C style folder: n images per severity of H x W x C, pixel = (image + 7 row + col + 3 channel) mod 256. */
 function writeCifarC(dir: string, n: number, h: number, w: number, c: number, labels: number[], names = ['gaussian_noise', 'fog']): void {
@@ -118,16 +104,16 @@ test('mismatched CIFAR-10-C files are clear errors', async () => {
   const dir = tempDir();
   writeCifarC(dir, 2, 4, 4, 3, new Array(10).fill(0));
   await rejects(
-    loadCorruptedSet(dir, 'fog', 1, { classes: [0], expect: { channels: 3, height: 32, width: 32 } }),
+    () => loadCorruptedSet(dir, 'fog', 1, { classes: [0], expect: { channels: 3, height: 32, width: 32 } }),
     /fog\.npy: images are 4x4 with 3 channel\(s\); the protocol's are 32x32 with 3/,
   );
-  await rejects(loadCorruptedSet(dir, 'snow', 1, { classes: [0] }), /snow\.npy: cannot open \(no such file\)/);
+  await rejects(() => loadCorruptedSet(dir, 'snow', 1, { classes: [0] }), /snow\.npy: cannot open \(no such file\)/);
   writeFileSync(join(dir, 'labels.npy'), encodeNpy([0, 1, 2], [3], '<i8'));
-  await rejects(loadCorruptedSet(dir, 'fog', 1, { classes: [0] }), /labels\.npy: 3 labels for 10 images in fog\.npy \(expected 10 or 2\)/);
+  await rejects(() => loadCorruptedSet(dir, 'fog', 1, { classes: [0] }), /labels\.npy: 3 labels for 10 images in fog\.npy \(expected 10 or 2\)/);
   writeFileSync(join(dir, 'fog.npy'), encodeNpy(new Array(7 * 4).fill(0), [7, 2, 2]));
-  await rejects(loadCorruptedSet(dir, 'fog', 1, { classes: [0] }), /7 images is not 5 severities of equal size/);
+  await rejects(() => loadCorruptedSet(dir, 'fog', 1, { classes: [0] }), /7 images is not 5 severities of equal size/);
   writeFileSync(join(dir, 'fog.npy'), encodeNpy(new Array(10 * 4).fill(0), [10, 2, 2], '<i4'));
-  await rejects(loadCorruptedSet(dir, 'fog', 1, { classes: [0] }), /images must be uint8, got dtype '<i4'/);
+  await rejects(() => loadCorruptedSet(dir, 'fog', 1, { classes: [0] }), /images must be uint8, got dtype '<i4'/);
   const empty = tempDir();
   assert.throws(() => corruptedLayout(empty), /neither labels\.npy \(CIFAR-10-C layout\) nor <corruption>\/<severity>\/ folders/);
   assert.throws(() => corruptedLayout(join(empty, 'nope')), /no such folder/);
@@ -207,6 +193,52 @@ test('evaluateRobustness: accuracies are the kNN predictions\' on each set (file
   assert.equal(r.accuracy.pixelate.map((a) => +a.toFixed(9)), [acc(1), acc(0), acc(1)].map((a) => +a.toFixed(9)));
   assert.equal([r.count, r.counts.pixelate], [7, [7, 7, 7]]);
   assert.ok(Math.abs(r.perSeverity[1].drop) < 1e-12, 'the unchanged images lose nothing');
+});
+
+test('gradmix corrupt: CIFAR-10-C files of the clean test images keep clean accuracy; generated sets, JSON and picture', async () => {
+  // CIFAR-10 with 20 training and 12 test images whose brightness tells the class (so even a random
+  // encoder classifies some right); split 0 knows classes 0, 6, 4, 9, 1, 7.
+  const rng = new Rng(2);
+  const record = (label: number) => Uint8Array.from({ length: 3072 }, () => Math.min(255, 20 + 22 * label + rng.int(16)));
+  const records = (labels: number[]) => {
+    const pixels = labels.map(record);
+    const bytes = new Uint8Array(labels.length * 3073);
+    labels.forEach((l, i) => bytes.set([l, ...pixels[i]], i * 3073));
+    return { bytes, pixels };
+  };
+  const root = tempDir();
+  for (let b = 1; b <= 5; b++) put(root, `cifar-10-batches-bin/data_batch_${b}.bin`, records(Array.from({ length: 4 }, (_, i) => ((b - 1) * 4 + i) % 10)).bytes);
+  const testLabels = Array.from({ length: 12 }, (_, i) => (3 + i) % 10);
+  const test_ = records(testLabels);
+  put(root, 'cifar-10-batches-bin/test_batch.bin', test_.bytes);
+  const checkpoint = join(tempDir(), 'model.safetensors');
+  const model = new SupConResNet(new Rng(1), { width: 2, inChannels: 3 });
+  await saveCheckpoint(checkpoint, { model: model.stateDict(), metadata: { config: JSON.stringify({ protocol: 'cifar10', split: 0, dataDir: root }) } });
+  // CIFAR-10-C layout: every severity of snow and fog is the clean test set (CHW records -> HWC).
+  const corrupted = tempDir();
+  const hwc = new Uint8Array(5 * 12 * 3072);
+  for (let s = 0; s < 5; s++) test_.pixels.forEach((px, i) => { for (let p = 0; p < 1024; p++) for (let c = 0; c < 3; c++) hwc[((s * 12 + i) * 1024 + p) * 3 + c] = px[c * 1024 + p]; });
+  for (const name of ['fog', 'snow']) writeFileSync(join(corrupted, `${name}.npy`), encodeNpy(hwc, [60, 32, 32, 3]));
+  writeFileSync(join(corrupted, 'labels.npy'), encodeNpy([0, 1, 2, 3, 4].flatMap(() => testLabels), [60], '<i8'));
+  const out = tempDir();
+  await corruptCommand(['--checkpoint', checkpoint, '--corrupted', corrupted, '--severities', '1,3', '--out', out, '--quiet']);
+  const r = JSON.parse(readFileSync(join(out, 'robustness.json'), 'utf8'));
+  assert.equal([r.protocol, r.split, r.count, r.corruptions, r.severities, r.counts.fog], ['cifar10', 0, 7, ['snow', 'fog'], [1, 3], [7, 7]]);
+  assert.ok(r.cleanAccuracy > 0, `clean accuracy ${r.cleanAccuracy}`);
+  assert.equal(r.accuracy.fog, [r.cleanAccuracy, r.cleanAccuracy]);
+  assert.equal(r.perSeverity.map((x: { drop: number }) => x.drop), [0, 0]);
+  // Generated on the GPU: a subset of corruptions and images, and the picture (15 rows x clean + 5 severities, 3x enlarged).
+  const out2 = tempDir();
+  await corruptCommand(['--checkpoint', checkpoint, '--corruptions', 'contrast,jpeg_compression', '--severities', '5', '--max', '4', '--picture', '3', '--out', out2, '--quiet']);
+  const g = JSON.parse(readFileSync(join(out2, 'robustness.json'), 'utf8'));
+  assert.equal([g.count, g.corruptions, g.counts.contrast, g.source], [4, ['contrast', 'jpeg_compression'], [4], { generated: { table: 'cifar', seed: 0 } }]);
+  const png = PNG.sync.read(readFileSync(join(out2, 'corruptions.png')));
+  assert.equal([png.width, png.height], [6 * 96 + 7 * 2, 15 * 96 + 16 * 2]);
+  await rejects(() => corruptCommand(['--checkpoint', checkpoint, '--severities', '0']), /--severities: '0' is not a severity 1\.\.5/);
+  await rejects(() => corruptCommand(['--checkpoint', checkpoint, '--corruptions', 'smudge']), /unknown corruption 'smudge'/);
+  await rejects(() => corruptCommand(['--checkpoint', checkpoint, '--table', 'imagenet']), /--table must be cifar or tiny/);
+  await rejects(() => corruptCommand(['--max', '3']), /--checkpoint <file\.safetensors> is required/);
+  await rejects(() => corruptCommand(['--checkpoint', checkpoint, '--picture', '9', '--max', '2', '--corruptions', 'fog', '--severities', '1', '--out', out2]), /--picture 9 is outside the 2 known test images/);
 });
 
 test.run();
