@@ -11,8 +11,9 @@
 //                   zooms[8z..8z+7] = top, ch, trim, step of rows, then of columns
 //   snow_composite: out = g + s(y, x) + s(H-1-y, W-1-x), g = a x + (1 - a) max(x, 1.5 gray + 0.5),
 //                   s = the motion-blurred snow layer [B, H, W] in `aux`
-//   pixelate:       out = sum_{i,j} A_y[y, i] A_x[x, j] x[i, j], A banded: row y starts at
-//                   band_start[y] with band_w weights in wts (rows first, then columns at H)
+//   pixelate:       out = sum_{i,j} A_y[y, i] A_x[x, j] x[i, j], A banded: A_y's row y holds
+//                   band_w weights wts[y * band_w ..] from column band_start[y]; then A_x's row x
+//                   band_wx weights wts[H * band_w + x * band_wx ..] from band_start[H + x]
 //   elastic_warp:   (dx, dy)(y, x) = a * sum_k wts[k] aux[b, f, reflect(y + k - r), x] (the
 //                   vertical half of the field's gaussian), out = bilinear sample, mode
 //                   'reflect', at (y + dy, x + dx) of the affine-warped image, itself the

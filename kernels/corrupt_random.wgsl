@@ -2,7 +2,8 @@
 // x [B, C, H, W] in [0, 1]. Draw j of value i of image b is the counter-based hash
 //   u32(b, i, j) = h(h(keys[b] ^ h(i)) + j * 0x9e3779b9), h = lowbias32,
 // uniform = (u32 >> 8) / 2^24 in [0, 1) (open: + 0.5 / 2^24), normal = sqrt(-2 ln u_open(j)) *
-// cos(2 pi u(j + 1)) (cos by polynomial, exact to f32); test/corrupt-ref.ts mirrors it bit for bit.
+// cos(2 pi u(j + 1)) (cos by polynomial, exact to f32); test/corrupt-ref.ts mirrors the integer
+// stream bit for bit.
 //   gaussian_noise: out = clamp(x + a * normal(i, 0), 0, 1)                             (a = sigma)
 //   shot_noise:     out = clamp(Poisson(x * a) / a, 0, 1), numpy's sampler: PTRS (Hormann 1993)
 //                   for lam >= 10, multiplication below; log-pmf by Stirling with log1p for f32
@@ -11,8 +12,9 @@
 //                   sampled by clipped_zoom (linear) from the normal field N[b, yy, xx] (i = yy*W+xx)
 //   elastic_field:  field[b, f, y, x] = sum_k wts[k] (2 u(f*H*W + y*W + reflect(x + k - r), 0) - 1),
 //                   the horizontal half of scipy's gaussian (mode 'reflect') of two uniform fields
-//   frost:          out[b, c, y, x] = clamp(a * x + a2 * ice(crops[b]; y, x)[c], 0, 1), ice = a
-//                   procedural frost texture (needles of stretched ridged gradient noise, see ice())
+//   frost:          out[b, c, y, x] = clamp(a * x + a2 * rgb_c, 0, 1), rgb = the tinted ice() of
+//                   texture t at (top + y, left + x), crops[b] = (t, top, left) (grey: its luma);
+//                   ice = procedural frost (needles of stretched ridged gradient noise, see ice())
 // Bindings: np (noise, frost), sp (snow_layer), fp (elastic_field); x, keys, wts, crops, out.
 // Dispatch: one invocation per output element (frost: per pixel, all channels), WG threads per
 // workgroup, folded into 2-D grids past 65535 workgroups.
