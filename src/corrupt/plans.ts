@@ -208,7 +208,7 @@ export function planCorruption(name: CorruptionName, severity: number, shape: Im
       const [alpha, sigma, jitter] = tuple.map((v) => v * size);
       // The script's points, as (x, y) pairs for cv2: centre = [H // 2, W // 2], square = min(H, W) // 3.
       const [cy, cx] = [Math.floor(h / 2), Math.floor(w / 2)];
-      const s = Math.floor(size / 3);
+      const s = Math.max(1, Math.floor(size / 3)); // at least 1, so images under 3 pixels still get three distinct points
       const src = [cy + s, cx + s, cy + s, cx - s, cy - s, cx - s];
       const affine = new Float64Array(b * 6);
       const keys = new Uint32Array(b);
