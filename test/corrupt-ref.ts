@@ -57,7 +57,9 @@ function loggam(x: number): number {
 /** numpy's random_poisson on the hash stream; `close` is set when a decision was near its boundary. */
 export function poisson(lam: number, s: number): { k: number; close: boolean } {
   let close = false;
-  const near = (a: number, b: number, tol: number) => (Math.abs(a - b) < tol && (close = true), false);
+  const near = (a: number, b: number, tol: number) => {
+    if (Math.abs(a - b) < tol) close = true;
+  };
   if (lam <= 0) return { k: 0, close };
   if (lam < 10) {
     const enlam = Math.exp(-lam);
