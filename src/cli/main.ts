@@ -7,6 +7,8 @@ import { evalCommand, infoCommand, protocolCommand, trainCommand } from './comma
 import { oodCommand } from './ood-command.js';
 import { pretrainCommand, probeCommand } from './ssl-commands.js';
 import { corruptCommand } from './corrupt-command.js';
+import { objectivesCommand } from './objectives-command.js';
+import { tuneCommand } from './tune-command.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
   train: { run: trainCommand, help: 'train an encoder (SupCon + SimCLR + GradMix), then evaluate open-set recognition' },
@@ -16,6 +18,8 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   pretrain: { run: pretrainCommand, help: 'self-supervised pre-training (SimCLR or MoCo v1, + Mixup/CutMix/GradMix), then a linear probe' },
   probe: { run: probeCommand, help: 'linear probe of a checkpoint\'s frozen encoder: top-1 and top-5 accuracy' },
   corrupt: { run: corruptCommand, help: 'corruption robustness: kNN accuracy under 15 corruptions x 5 severities (generated, or CIFAR-10-C / Tiny-ImageNet-C files)' },
+  tune: { run: tuneCommand, help: 'autotune the matmul and conv2d kernels of a training step on this adapter (cached per adapter)' },
+  objectives: { run: objectivesCommand, help: "the paper's Table 1: ce, ce+ssl, supcon, supcon+ssl under every open-set score, with intrinsic dimension" },
   info: { run: infoCommand, help: 'print the WebGPU adapter in use' },
 };
 

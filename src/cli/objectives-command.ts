@@ -1,0 +1,69 @@
+// `gradmix objectives`: the paper's Table 1 on one protocol split. Each supervised objective (ce,
+// ce+ssl, supcon, supcon+ssl) is trained with the same settings, then scored by every open-set score
+// that applies (kNN; MSP and entropy need the ce classifier; NNO) and its features' intrinsic
+// dimension (TwoNN). Resumable: a finished objective's results are read back, not retrained.
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { augmentPreset } from '../augment/index.js';
+import { protocolInfo } from '../data/index.js';
+import { evaluateOpenSet } from '../osr/index.js';
+import { SCORES, needsClassifier, type ScoreKind } from '../osr/scores.js';
+import { train } from '../train/train.js';
+import { OBJECTIVES, usesClassifier, type Objective } from '../train/objectives.js';
+import { parseFlags, usage, type FlagSpecs } from './args.js';
+import { TRAIN_FLAGS, trainOptionsFrom } from './commands.js';
+
+const FLAGS: FlagSpecs = { ...TRAIN_FLAGS, objectives: { type: 'string', help: `objectives to compare, comma-separated (default ${OBJECTIVES.join(',')})` } };
+for (const f of ['objective', 'score', 'no-eval', 'all-classes', 'resume']) delete (FLAGS as Record<string, unknown>)[f];
+
+interface Row {
+  objective: Objective;
+  auroc: Partial<Record<ScoreKind, number>>;
+  intrinsicDim: number;
+}
+
+async function runObjective(base: ReturnType<typeof trainOptionsFrom>, objective: Objective, out: string): Promise<Row | null> {
+  const done = join(out, 'table1.json');
+  if (existsSync(done)) return JSON.parse(readFileSync(done, 'utf8')) as Row;
+  const result = await train({ ...base, objective, out, resume: true, evaluate: false });
+  if (result.interrupted) return null;
+  const transform = augmentPreset(protocolInfo(result.options.protocol).augmentation);
+  const row: Row = { objective, auroc: {}, intrinsicDim: NaN };
+  for (const score of SCORES) {
+    if (needsClassifier(score) && !usesClassifier(objective)) continue;
+    const e = await evaluateOpenSet(result.model, result.data, transform, { k: result.options.k, score });
+    row.auroc[score] = e.metrics.auroc;
+    row.intrinsicDim = e.intrinsicDim;
+    console.log(`  ${objective} / ${score}: AUROC ${(100 * e.metrics.auroc).toFixed(2)}%`);
+  }
+  result.model.dispose();
+  writeFileSync(done, JSON.stringify(row, null, 2) + '\n');
+  return row;
+}
+
+export function formatTable1(rows: readonly Row[]): string {
+  const cell = (v: number | undefined) => (v === undefined ? '-' : (100 * v).toFixed(2)).padStart(9);
+  const head = `  ${'objective'.padEnd(12)}${SCORES.map((s) => s.padStart(9)).join('')}${'ID'.padStart(9)}`;
+  const lines = rows.map((r) => `  ${r.objective.padEnd(12)}${SCORES.map((s) => cell(r.auroc[s])).join('')}${r.intrinsicDim.toFixed(2).padStart(9)}`);
+  return `AUROC (%) by open-set score, and the train features' intrinsic dimension (TwoNN):\n${head}\n${lines.join('\n')}`;
+}
+
+export async function objectivesCommand(argv: string[]): Promise<void> {
+  const v = parseFlags(argv, FLAGS);
+  if (v.help) return console.log(usage('objectives', "The paper's Table 1: trains each supervised objective with the same settings and reports AUROC under every open-set score plus the features' intrinsic dimension.", FLAGS));
+  const base = trainOptionsFrom(v);
+  const list = (typeof v.objectives === 'string' ? v.objectives.split(',').map((s) => s.trim()) : [...OBJECTIVES]) as Objective[];
+  for (const o of list) if (!OBJECTIVES.includes(o)) throw new Error(`unknown objective '${o}'; use ${OBJECTIVES.join(', ')}`);
+  const root = base.out ?? join('runs', `table1-${base.protocol ?? 'mnist-mini'}-split${base.split ?? 0}`);
+  const rows: Row[] = [];
+  for (const objective of list) {
+    console.log(`objective ${objective}:`);
+    const row = await runObjective(base, objective, join(root, objective.replace('+', '-')));
+    if (!row) return; // interrupted: rerun the same command to continue
+    rows.push(row);
+  }
+  console.log(formatTable1(rows));
+  mkdirSync(root, { recursive: true });
+  writeFileSync(join(root, 'table1.json'), JSON.stringify(rows, null, 2) + '\n');
+  console.log(`wrote ${join(root, 'table1.json')}`);
+}
