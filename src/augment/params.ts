@@ -218,7 +218,12 @@ export const CIFAR_AUGMENT: AugmentConfig = {
 export const AUGMENT_PRESETS = { mnist: MNIST_AUGMENT, cifar: CIFAR_AUGMENT } as const;
 export type AugmentPreset = keyof typeof AUGMENT_PRESETS;
 
-export function augmentPreset(name: string): AugmentConfig {
+/**
+ * A preset by name; `size` overrides its output size (the presets are written for 32x32, while
+ * e.g. TinyImageNet trains at 64x64: views keep the data's resolution).
+ */
+export function augmentPreset(name: string, size?: AugmentConfig['size']): AugmentConfig {
   if (!(name in AUGMENT_PRESETS)) throw new Error(`augment: unknown preset '${name}'; known: ${Object.keys(AUGMENT_PRESETS).join(', ')}`);
-  return AUGMENT_PRESETS[name as AugmentPreset];
+  const preset = AUGMENT_PRESETS[name as AugmentPreset];
+  return size === undefined ? preset : { ...preset, size };
 }

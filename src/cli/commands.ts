@@ -100,7 +100,8 @@ export async function trainAndEvaluate(options: Partial<TrainOptions>): Promise<
     console.log(`trained on all classes: evaluate out-of-distribution detection with gradmix ood --checkpoint ${result.checkpoint} --out <sets>`);
     return null;
   }
-  const transform = augmentPreset(protocolInfo(o.protocol).augmentation);
+  const info = protocolInfo(o.protocol);
+  const transform = augmentPreset(info.augmentation, info.imageSize);
   console.log(`evaluating: ${o.score === 'knn' ? `kNN (k=${o.k})` : o.score} on ${result.data.testKnown.n} known and ${result.data.testUnknown.n} unknown test images`);
   const e = await evaluateOpenSet(result.model, result.data, transform, { k: o.k, score: o.score });
   const file = writeEvaluation(o.out, e, { protocol: o.protocol, split: o.split, method: o.method, arch: o.arch, width: o.width, epochs: o.epochs, k: o.k, objective: o.objective, score: o.score, intrinsicDim: e.intrinsicDim, checkpoint: result.checkpoint });
@@ -145,7 +146,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const info = protocolInfo(protocol);
   if (info.channels !== loaded.inChannels) throw new Error(`eval: ${protocol} images have ${info.channels} channel(s), the model takes ${loaded.inChannels}`);
   const data = await loadProtocol(protocol, split, { dataDir });
-  const e = await evaluateOpenSet(loaded.model, data, augmentPreset(info.augmentation), { k, score, batchSize: numberFlag(v, 'batch') });
+  const e = await evaluateOpenSet(loaded.model, data, augmentPreset(info.augmentation, info.imageSize), { k, score, batchSize: numberFlag(v, 'batch') });
   const out = (v.out as string | undefined) ?? join(v.checkpoint, '..');
   const file = writeEvaluation(out, e, { protocol, split, k, score, intrinsicDim: e.intrinsicDim, checkpoint: v.checkpoint, arch: loaded.arch, width: loaded.width });
   console.log(`${protocol} split ${split}, ${e.counts.testKnown} known / ${e.counts.testUnknown} unknown test images, score ${score}:`);

@@ -101,7 +101,7 @@ export async function corruptCommand(argv: string[]): Promise<void> {
   const what = corrupted ? `files in ${corrupted}` : `generated on the GPU (${usedTable} table, seed ${seed})`;
   console.log(`${protocol} split ${split}: ${clean.n} known test images, ${corruptions.length} corruption(s) x severities ${severities.join(',')}, ${what}`);
 
-  const result = await evaluateRobustness(loaded.model, data.train, clean, source, augmentPreset(info.augmentation), {
+  const result = await evaluateRobustness(loaded.model, data.train, clean, source, augmentPreset(info.augmentation, info.imageSize), {
     k, batchSize, corruptions, severities,
     progress: v.quiet ? undefined : (name, severity, a, n) => console.log(`  ${name.padEnd(18)} severity ${severity}: ${(100 * a).toFixed(2)}% of ${n}`),
   });

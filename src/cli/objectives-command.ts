@@ -27,7 +27,8 @@ async function runObjective(base: ReturnType<typeof trainOptionsFrom>, objective
   if (existsSync(done)) return JSON.parse(readFileSync(done, 'utf8')) as Row;
   const result = await train({ ...base, objective, out, resume: true, evaluate: false });
   if (result.interrupted) return null;
-  const transform = augmentPreset(protocolInfo(result.options.protocol).augmentation);
+  const info = protocolInfo(result.options.protocol);
+  const transform = augmentPreset(info.augmentation, info.imageSize);
   const row: Row = { objective, auroc: {}, intrinsicDim: NaN };
   for (const score of SCORES) {
     if (needsClassifier(score) && !usesClassifier(objective)) continue;

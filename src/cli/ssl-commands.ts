@@ -74,7 +74,7 @@ function probeOptionsFrom(v: Record<string, string | boolean | undefined>): Part
 async function probeAndReport(model: SupConResNet, data: OpenSetData, protocol: string, out: string, options: Partial<ProbeOptions>, context: Record<string, unknown>): Promise<ProbeResult> {
   const numClasses = data.knownClasses.length;
   console.log(`linear probe: ${numClasses} classes, ${data.train.n} train / ${data.testKnown.n} test images, frozen encoder`);
-  const result = await linearProbe(model, { train: data.train, test: data.testKnown, numClasses }, augmentPreset(protocolInfo(protocol).augmentation), options);
+  const result = await linearProbe(model, { train: data.train, test: data.testKnown, numClasses }, augmentPreset(protocolInfo(protocol).augmentation, protocolInfo(protocol).imageSize), options);
   mkdirSync(out, { recursive: true });
   const file = join(out, 'probe.json');
   writeFileSync(file, JSON.stringify({ ...result, options: { ...DEFAULT_PROBE, ...stripUndefined(options) }, protocol, ...context }, null, 2) + '\n');

@@ -45,7 +45,7 @@ export class SslStep {
     modelOptions: SupConResNetOptions,
     rng: Rng,
   ) {
-    this.augment = augmentPreset(preset);
+    this.augment = augmentPreset(preset, [data.height, data.width]);
     this.shape = [data.channels, data.height, data.width];
     this.moco = options.ssl === 'moco' ? new MomentumEncoder(model, modelOptions, options, rng) : null;
   }

@@ -26,7 +26,7 @@ export class TrainStep {
     preset: string,
     data: Pick<Dataset, 'channels' | 'height' | 'width'>,
   ) {
-    this.augment = augmentPreset(preset);
+    this.augment = augmentPreset(preset, [data.height, data.width]);
     this.shape = [data.channels, data.height, data.width];
   }
 
