@@ -26,6 +26,11 @@ export interface AutotuneRequest<C> {
    */
   rounds?: number;
   pruneFactor?: number;
+  /**
+   * How `time` measures (e.g. 'thread-cpu', 'wall'), stored with the choice; a stored choice
+   * measured another way is timed again, since the two figures do not compare.
+   */
+  method?: string;
 }
 
 export interface CacheEntry {
@@ -33,6 +38,8 @@ export interface CacheEntry {
   /** Fastest milliseconds per candidate name over the rounds it was timed in. */
   timings: Record<string, number>;
   measuredAt: string;
+  /** The request's `method`, when it named one. */
+  method?: string;
 }
 
 export interface AutotuneResult<C> {
@@ -165,8 +172,10 @@ export class Autotuner {
     const entries = await this.load();
     const stored = entries[key];
     const storedIndex = stored ? names.indexOf(stored.choice) : -1;
-    // A stored choice that is no longer a candidate (renamed variants) is tuned again.
-    if (mode === 'on' && stored && storedIndex >= 0) return { choice: req.candidates[storedIndex], source: 'cache', entry: stored };
+    // A stored choice is tuned again when it is no longer a candidate (renamed variants), when a
+    // candidate was added since (it never had its chance), or when it was measured another way.
+    const current = stored !== undefined && storedIndex >= 0 && names.every((n) => n in stored.timings) && stored.method === req.method;
+    if (mode === 'on' && current) return { choice: req.candidates[storedIndex], source: 'cache', entry: stored };
     const timings: Record<string, number> = {};
     const rounds = Math.max(1, req.rounds ?? 2);
     const prune = req.pruneFactor ?? 3;
@@ -183,7 +192,7 @@ export class Autotuner {
     req.candidates.forEach((_, i) => {
       if (timings[names[i]] < timings[names[bestIndex]]) bestIndex = i;
     });
-    const entry: CacheEntry = { choice: names[bestIndex], timings, measuredAt: new Date().toISOString() };
+    const entry: CacheEntry = { choice: names[bestIndex], timings, measuredAt: new Date().toISOString(), ...(req.method ? { method: req.method } : {}) };
     entries[key] = entry;
     this.save(key, entry);
     return { choice: req.candidates[bestIndex], source: 'measured', entry };

@@ -115,9 +115,14 @@ export class Gpu {
   get kernelVariant(): 'register' | 'tiled' {
     const forced = env('GRADMIX_KERNEL_VARIANT');
     if (forced === 'register' || forced === 'tiled') return forced;
+    return this.cpuAdapter ? 'register' : 'tiled';
+  }
+
+  /** True for adapters that run compute shaders on the CPU (lavapipe/llvmpipe, SwiftShader). */
+  get cpuAdapter(): boolean {
     const d = this.description;
     const text = `${d.vendor} ${d.architecture} ${d.device} ${d.description}`.toLowerCase();
-    return /llvmpipe|lavapipe|swiftshader|software/.test(text) ? 'register' : 'tiled';
+    return /llvmpipe|lavapipe|swiftshader|software/.test(text);
   }
 
   describe(): string {

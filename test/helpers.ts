@@ -15,6 +15,7 @@ let ready: Promise<void> | null = null;
 
 /** Acquires the GPU once and turns on output poisoning (every new float tensor starts as NaN). */
 export function setupGpu(): Promise<void> {
+  process.env.GRADMIX_AUTOTUNE ??= '0'; // deterministic kernels: every op runs the adapter default
   ready ??= initGpu().then(() => {
     setPoisonNewTensors(true, (t) => fillInto(t, NaN));
   });

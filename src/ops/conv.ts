@@ -1,21 +1,30 @@
 // conv2d (NCHW, dilation 1, groups 1, optional bias) with PyTorch semantics, forward and both
 // gradients. Kernels: kernels/conv2d.wgsl, in a register-blocked and a workgroup-tiled variant
-// each (chosen by gpu().kernelVariant unless forced).
+// each; and for 1x1 kernels without padding, 'gemm': the convolution as batched matrix products
+// (matmul.ts) on the input subsampled by the stride (kernels/subsample.wgsl). Each pass runs the
+// variant tuned for its shape class on this adapter where one has been tuned (kernel-choice.ts),
+// else gpu().kernelVariant, unless a variant is forced.
 import { gpu } from '../../runtime/gpu.js';
-import { record } from '../autograd.js';
+import { isGradEnabled, noGrad, record } from '../autograd.js';
 import { Tensor, formatShape } from '../tensor.js';
-import { grid, launch, requireFloat } from './launch.js';
+import { grid, launch, requireFloat, WG } from './launch.js';
 import { sum } from './reduce.js';
 import { reshape } from './shape.js';
+import { fill } from './elementwise.js';
+import { matmul, matmulSumBatch } from './matmul.js';
+import { tunedVariant, type TuneProblem } from './kernel-choice.js';
 
-export type ConvVariant = 'register' | 'tiled';
+export type ConvVariant = 'register' | 'tiled' | 'gemm';
+/** Every variant (tests check each for correctness; 'gemm' only where it applies, see gemmApplies). */
+export const CONV_VARIANTS: readonly ConvVariant[] = ['register', 'tiled', 'gemm'];
+export type ConvPass = 'forward' | 'input-grad' | 'weight-grad';
 
 export interface Conv2dOptions {
   /** Stride, one number for both axes or [h, w] (default 1). */
   stride?: number | readonly [number, number];
   /** Zero padding on each side, one number or [h, w] (default 0). */
   padding?: number | readonly [number, number];
-  /** Force a kernel variant (tests, benchmarks); default gpu().kernelVariant. */
+  /** Force a kernel variant for all three passes (tests, benchmarks); default: tuned, else gpu().kernelVariant. */
   variant?: ConvVariant;
 }
 
@@ -115,12 +124,119 @@ function tiledBindings(used: { x?: Tensor; wt?: Tensor; bias?: Tensor | null; dy
   return { x: used.x ?? standIn, wt: used.wt ?? standIn, bias: used.bias ?? standIn, dy: used.dy ?? standIn, out: used.out };
 }
 
-function variantOf(options: Conv2dOptions): ConvVariant {
-  return options.variant ?? gpu().kernelVariant;
+/** Whether the 'gemm' variant can run a pass: a 1x1 kernel without padding (and no bias forward). */
+export function gemmApplies(g: ConvGeometry, pass: ConvPass, hasBias = false): boolean {
+  return g.kh === 1 && g.kw === 1 && g.ph === 0 && g.pw === 0 && !(pass === 'forward' && hasBias);
+}
+
+function requireGemm(g: ConvGeometry, pass: ConvPass, hasBias = false): void {
+  if (!gemmApplies(g, pass, hasBias)) {
+    throw new Error(`conv2d: variant 'gemm' needs a 1x1 kernel without padding${pass === 'forward' ? ' and no bias' : ''}; got ${g.kh}x${g.kw}, padding ${g.ph},${g.pw}${hasBias ? ', a bias' : ''}`);
+  }
+}
+
+/** The tuning problem of one pass's shape class: candidates, and inputs of its own to time them on. */
+export function convProblem(pass: ConvPass, g: ConvGeometry, hasBias = false): TuneProblem & { candidates: readonly ConvVariant[] } {
+  const preferred = gpu().kernelVariant;
+  const candidates: ConvVariant[] = [preferred, preferred === 'register' ? 'tiled' : 'register'];
+  if (gemmApplies(g, pass, hasBias)) candidates.push('gemm');
+  return {
+    op: `conv2d.${pass}`,
+    dims: { b: g.batch, cin: g.cin, hw: g.h * g.w, cout: g.cout, k: `${g.kh}x${g.kw}`, s: `s${g.sh}x${g.sw}`, p: `p${g.ph}x${g.pw}`, ...(hasBias && pass === 'forward' ? { bias: true } : {}) },
+    candidates,
+    prepare: () => {
+      const x = fill([g.batch, g.cin, g.h, g.w], 0.5);
+      const w = fill([g.cout, g.cin, g.kh, g.kw], 0.5);
+      const bias = hasBias ? fill([g.cout], 0.5) : null;
+      const dy = fill([g.batch, g.cout, g.oh, g.ow], 0.5);
+      const runs: Record<ConvPass, (v: ConvVariant) => Tensor> = {
+        forward: (v) => conv2dForward(x, w, bias, g, v),
+        'input-grad': (v) => conv2dInputGrad(dy, w, g, v),
+        'weight-grad': (v) => conv2dWeightGrad(dy, x, g, v),
+      };
+      return { run: (v) => runs[pass](v as ConvVariant), dispose: () => [x, w, dy, bias].forEach((t) => t?.dispose()) };
+    },
+  };
+}
+
+/** The forced variant, else the one tuned for the pass's shape class, else the adapter's default. */
+function variantFor(pass: ConvPass, g: ConvGeometry, forced: ConvVariant | undefined, hasBias = false): ConvVariant {
+  return forced ?? tunedVariant(convProblem(pass, g, hasBias)) ?? gpu().kernelVariant;
+}
+
+/** x [B, C, H, W] at rows and columns 0, SH, 2 SH, ... (the positions a 1x1 kernel without padding reads): [B, C, OH, OW]. */
+function subsample(x: Tensor, g: ConvGeometry, channels: number): Tensor {
+  if (g.sh === 1 && g.sw === 1) return reshape(x, [g.batch, channels, g.oh, g.ow]);
+  const out = Tensor.empty([g.batch, channels, g.oh, g.ow]);
+  launch('subsample.gather', {
+    tensors: { src: x, dst: out },
+    params: { planes: g.batch * channels, h: g.h, w: g.w, oh: g.oh, ow: g.ow },
+    workgroups: grid(out.size, WG),
+    overrides: { WG, SH: g.sh, SW: g.sw },
+  });
+  return out;
+}
+
+/** The adjoint of subsample: [B, C, OH, OW] placed at the strided positions of a zero [B, C, H, W]. */
+function unsubsample(small: Tensor, g: ConvGeometry, channels: number): Tensor {
+  if (g.sh === 1 && g.sw === 1 && g.oh === g.h && g.ow === g.w) return reshape(small, [g.batch, channels, g.h, g.w]);
+  const out = Tensor.empty([g.batch, channels, g.h, g.w]);
+  launch('subsample.scatter', {
+    tensors: { src: small, dst: out },
+    params: { planes: g.batch * channels, h: g.h, w: g.w, oh: g.oh, ow: g.ow },
+    workgroups: grid(out.size, WG),
+    overrides: { WG, SH: g.sh, SW: g.sw },
+  });
+  return out;
+}
+
+/** Runs `fn` and frees the listed temporaries (views included) afterwards. */
+function freeing<T>(temps: Tensor[], fn: () => T): T {
+  try {
+    return fn();
+  } finally {
+    for (const t of temps) t.dispose();
+  }
+}
+
+/** 1x1 forward as one batched product: out[b] = W [Cout, Cin] @ xs[b] [Cin, OH*OW]. */
+function forwardGemm(x: Tensor, w: Tensor, g: ConvGeometry): Tensor {
+  const xs = subsample(x, g, g.cin);
+  const x3 = reshape(xs, [g.batch, g.cin, g.oh * g.ow]);
+  const w2 = reshape(w, [g.cout, g.cin]);
+  return freeing([xs, x3, w2], () => {
+    const y = noGrad(() => matmul(w2, x3));
+    return freeing([y], () => reshape(y, [g.batch, g.cout, g.oh, g.ow]));
+  });
+}
+
+/** 1x1 input gradient: W^T @ dy[b], scattered back to the strided positions. */
+function inputGradGemm(dy: Tensor, w: Tensor, g: ConvGeometry): Tensor {
+  const dy3 = reshape(dy, [g.batch, g.cout, g.oh * g.ow]);
+  const w2 = reshape(w, [g.cout, g.cin]);
+  return freeing([dy3, w2], () => {
+    const dxs = noGrad(() => matmul(w2, dy3, { transA: true }));
+    return freeing([dxs], () => unsubsample(dxs, g, g.cin));
+  });
+}
+
+/** 1x1 weight gradient: sum_b dy[b] [Cout, P] @ xs[b]^T, the batch summed inside one product. */
+function weightGradGemm(dy: Tensor, x: Tensor, g: ConvGeometry): Tensor {
+  const xs = subsample(x, g, g.cin);
+  const x3 = reshape(xs, [g.batch, g.cin, g.oh * g.ow]);
+  const dy3 = reshape(dy, [g.batch, g.cout, g.oh * g.ow]);
+  return freeing([xs, x3, dy3], () => {
+    const dw = matmulSumBatch(dy3, x3, { transB: true });
+    return freeing([dw], () => reshape(dw, [g.cout, g.cin, 1, 1]));
+  });
 }
 
 /** The forward convolution, without recording a graph edge. */
 export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, g: ConvGeometry, variant: ConvVariant): Tensor {
+  if (variant === 'gemm') {
+    requireGemm(g, 'forward', bias !== null);
+    return forwardGemm(x, w, g);
+  }
   const out = Tensor.empty([g.batch, g.cout, g.oh, g.ow]);
   const overrides = { ...shapeOverrides(g), HAS_BIAS: bias ? 1 : 0 };
   if (variant === 'tiled') {
@@ -143,6 +259,10 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv
 
 /** dL/dx from dL/dout (`dy`). */
 export function conv2dInputGrad(dy: Tensor, w: Tensor, g: ConvGeometry, variant: ConvVariant): Tensor {
+  if (variant === 'gemm') {
+    requireGemm(g, 'input-grad');
+    return inputGradGemm(dy, w, g);
+  }
   const dx = Tensor.empty([g.batch, g.cin, g.h, g.w]);
   const tensors = { dy, wt: w, out: dx };
   if (variant === 'tiled') {
@@ -178,6 +298,10 @@ function chunking(g: ConvGeometry, perChunk: number, target: number): { chunk: n
 
 /** dL/dw from dL/dout (`dy`) and the forward input: chunked partial sums, then their sum. */
 export function conv2dWeightGrad(dy: Tensor, x: Tensor, g: ConvGeometry, variant: ConvVariant): Tensor {
+  if (variant === 'gemm') {
+    requireGemm(g, 'weight-grad');
+    return weightGradGemm(dy, x, g);
+  }
   const taps = g.cin * g.kh * g.kw;
   const tiled = variant === 'tiled' || g.kh * g.kw > REGISTER_MAX_TAPS;
   let chunk: number;
@@ -231,12 +355,16 @@ export function conv2d(x: Tensor, w: Tensor, bias: Tensor | null = null, options
   if (bias && (bias.rank !== 1 || bias.shape[0] !== g.cout)) {
     throw new Error(`conv2d: bias has shape ${formatShape(bias.shape)}, expected [${g.cout}] (one per output channel)`);
   }
-  const variant = variantOf(options);
-  const out = conv2dForward(x, w, bias, g, variant);
+  const forced = options.variant;
+  const out = conv2dForward(x, w, bias, g, variantFor('forward', g, forced, bias !== null));
+  if (!isGradEnabled()) return out;
+  // The gradients' variants are chosen now, so that a probe forward (autotuneModel) meets them.
+  const inputGrad = x.requiresGrad ? variantFor('input-grad', g, forced) : null;
+  const weightGrad = w.requiresGrad ? variantFor('weight-grad', g, forced) : null;
   const inputs = bias ? [x, w, bias] : [x, w];
   return record(out, 'conv2d', inputs, (dy) => [
-    x.requiresGrad ? conv2dInputGrad(dy, w, g, variant) : null,
-    w.requiresGrad ? conv2dWeightGrad(dy, x, g, variant) : null,
+    x.requiresGrad ? conv2dInputGrad(dy, w, g, inputGrad ?? variantFor('input-grad', g, forced)) : null,
+    w.requiresGrad ? conv2dWeightGrad(dy, x, g, weightGrad ?? variantFor('weight-grad', g, forced)) : null,
     bias?.requiresGrad ? biasGrad(dy, g) : null,
   ]);
 }

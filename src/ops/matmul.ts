@@ -1,22 +1,31 @@
 // Matrix products (batched, with a batch of 1 broadcast) and the linear layer, forward and
 // backward. One GEMM kernel family (kernels/matmul.wgsl) serves all of them: transposes are
 // pipeline overrides, never copies; the gradient of a broadcast operand sums over the batch
-// inside the kernel; the linear layer's bias is the kernel's epilogue.
-import { record } from '../autograd.js';
+// inside the kernel; the linear layer's bias is the kernel's epilogue. Each product (the
+// gradients' included) runs the variant tuned for its shape class on this adapter where one has
+// been tuned (kernel-choice.ts), else the adapter's default.
+import { isGradEnabled, record } from '../autograd.js';
 import { gpu } from '../../runtime/gpu.js';
 import { Tensor, formatShape, sizeOf, type Shape } from '../tensor.js';
 import { launch, requireFloat, sameShape } from './launch.js';
 import { reshape } from './shape.js';
 import { sum } from './reduce.js';
+import { fill } from './elementwise.js';
+import { tunedVariant, type TuneProblem } from './kernel-choice.js';
 
-export type MatmulVariant = 'register' | 'tiled';
+export type MatmulVariant = 'register' | 'tiled' | 'skinny';
+/** Every variant (tests check each for correctness). */
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['register', 'tiled', 'skinny'];
 
 export interface MatmulOptions {
   /** a is stored [.., K, M] and used transposed. */
   transA?: boolean;
   /** b is stored [.., N, K] and used transposed. */
   transB?: boolean;
-  /** Force a kernel variant (default: gpu().kernelVariant); the backward pass uses the same. */
+  /**
+   * Force a kernel variant (tests, benchmarks); the backward pass uses the same. Default: the
+   * variant tuned for each product's shape class, else gpu().kernelVariant.
+   */
   variant?: MatmulVariant;
 }
 
@@ -24,8 +33,11 @@ export interface MatmulOptions {
 const KERNEL: Record<MatmulVariant, { name: string; rows: number; cols: number }> = {
   register: { name: 'matmul.register_blocked', rows: 64, cols: 32 },
   tiled: { name: 'matmul.tiled', rows: 64, cols: 64 },
+  skinny: { name: 'matmul.skinny', rows: 4, cols: 256 },
 };
 const MAX_WORKGROUPS = 65535;
+/** Products with at most this many rows also try the skinny variant when tuned. */
+const SKINNY_MAX_ROWS = 64;
 
 /** One operand of a GEMM: its tensor, whether it is read transposed, and whether it has a batch. */
 interface Operand {
@@ -34,9 +46,10 @@ interface Operand {
   batched: boolean;
 }
 
-interface Gemm {
-  a: Operand;
-  b: Operand;
+/** A product's shape, without its data. */
+interface GemmShape {
+  a: Pick<Operand, 'trans' | 'batched'>;
+  b: Pick<Operand, 'trans' | 'batched'>;
   M: number;
   N: number;
   K: number;
@@ -44,10 +57,43 @@ interface Gemm {
   batch: number;
   /** Sum the batch's products into one [M, N] result instead of keeping them apart. */
   reduce: boolean;
+}
+
+interface Gemm extends GemmShape {
+  a: Operand;
+  b: Operand;
   shape: Shape;
   variant: MatmulVariant;
   /** Added to every row of the result. */
   bias?: Tensor;
+}
+
+/** The tuning problem of a product's shape class: candidates, and inputs of its own to time them on. */
+function gemmProblem(s: GemmShape): TuneProblem & { candidates: readonly MatmulVariant[] } {
+  const { M, N, K, batch, reduce } = s;
+  const preferred = gpu().kernelVariant;
+  const candidates: MatmulVariant[] = [preferred, preferred === 'register' ? 'tiled' : 'register'];
+  if (M <= SKINNY_MAX_ROWS) candidates.push('skinny');
+  const [z, r] = reduce ? [1, batch] : [batch, 1];
+  return {
+    op: 'matmul',
+    dims: { m: M, n: N, k: K, ta: s.a.trans, tb: s.b.trans, ...(z > 1 ? { z } : {}), ...(r > 1 ? { r } : {}) },
+    candidates,
+    prepare: () => {
+      const operand = (o: GemmShape['a'], rows: number, cols: number): Operand => ({ ...o, t: fill([o.batched ? batch : 1, ...(o.trans ? [cols, rows] : [rows, cols])], 0.5) });
+      const a = operand(s.a, M, K);
+      const b = operand(s.b, K, N);
+      return {
+        run: (variant) => gemm({ ...s, a, b, shape: [z, M, N], variant: variant as MatmulVariant }),
+        dispose: () => [a.t, b.t].forEach((t) => t.dispose()),
+      };
+    },
+  };
+}
+
+/** The forced variant, else the one tuned for the product's shape class, else the adapter's default. */
+function variantFor(s: GemmShape, forced: MatmulVariant | undefined): MatmulVariant {
+  return forced ?? tunedVariant(gemmProblem(s)) ?? gpu().kernelVariant;
 }
 
 function gemm(g: Gemm): Tensor {
@@ -113,31 +159,56 @@ function product(a: Tensor, b: Tensor, options: MatmulOptions, bias?: Tensor): T
   if (K !== Kb) throw new Error(`matmul: inner dimensions differ (${K} vs ${Kb}): ${describe(a, b, options)}`);
   const lead = batchShape(a, b, options);
   const batch = sizeOf(lead);
-  const variant = options.variant ?? gpu().kernelVariant;
   const aBatched = sizeOf(a.shape.slice(0, -2)) === batch;
   const bBatched = sizeOf(b.shape.slice(0, -2)) === batch;
-  const out = gemm({
-    a: { t: a, trans: transA, batched: aBatched },
-    b: { t: b, trans: transB, batched: bBatched },
-    M, N, K, batch, reduce: false, shape: [...lead, M, N], variant, bias,
+  const A: Operand = { t: a, trans: transA, batched: aBatched };
+  const B: Operand = { t: b, trans: transB, batched: bBatched };
+  const forward = { a: A, b: B, M, N, K, batch, reduce: false };
+  const out = gemm({ ...forward, shape: [...lead, M, N], variant: variantFor(forward, options.variant), bias });
+  // With G = dOut: d(opA) = G opB^T and d(opB) = opA^T G; a stored transposed takes the transpose
+  // of that, written as the product in the other order. An operand broadcast over the batch gets
+  // the sum over the batch. Planned now (G's data comes later), so that their variants are chosen
+  // with the forward's and a probe forward (autotuneModel) meets them.
+  const flip = (x: Operand): Operand => ({ ...x, trans: !x.trans });
+  const gradients = (G: Operand) => ({
+    da: !a.requiresGrad ? null : transA
+      ? { a: B, b: flip(G), M: K, N: M, K: N, batch, reduce: !aBatched }
+      : { a: G, b: flip(B), M, N: K, K: N, batch, reduce: !aBatched },
+    db: !b.requiresGrad ? null : transB
+      ? { a: flip(G), b: A, M: N, N: K, K: M, batch, reduce: !bBatched }
+      : { a: flip(A), b: G, M: K, N, K: M, batch, reduce: !bBatched },
   });
+  if (!isGradEnabled()) return out;
+  const plan = gradients({ t: out, trans: false, batched: true });
+  const daVariant = plan.da && variantFor(plan.da, options.variant);
+  const dbVariant = plan.db && variantFor(plan.db, options.variant);
   return record(out, bias ? 'linear' : 'matmul', bias ? [a, b, bias] : [a, b], (g) => {
-    // With G = dOut: d(opA) = G opB^T and d(opB) = opA^T G; a stored transposed takes the
-    // transpose of that, written as the product in the other order. An operand broadcast over the
-    // batch gets the sum over the batch.
-    const G: Operand = { t: g, trans: false, batched: true };
-    const A: Operand = { t: a, trans: transA, batched: aBatched };
-    const B: Operand = { t: b, trans: transB, batched: bBatched };
-    const flip = (x: Operand): Operand => ({ ...x, trans: !x.trans });
-    const common = { batch, variant };
-    const da = !a.requiresGrad ? null : transA
-      ? gemm({ a: B, b: flip(G), M: K, N: M, K: N, reduce: !aBatched, shape: a.shape, ...common })
-      : gemm({ a: G, b: flip(B), M, N: K, K: N, reduce: !aBatched, shape: a.shape, ...common });
-    const db = !b.requiresGrad ? null : transB
-      ? gemm({ a: flip(G), b: A, M: N, N: K, K: M, reduce: !bBatched, shape: b.shape, ...common })
-      : gemm({ a: flip(A), b: G, M: K, N, K: M, reduce: !bBatched, shape: b.shape, ...common });
-    return [da, db, bias?.requiresGrad ? sumRows(g) : null];
+    const { da, db } = gradients({ t: g, trans: false, batched: true });
+    return [
+      da && gemm({ ...da, shape: a.shape, variant: daVariant! }),
+      db && gemm({ ...db, shape: b.shape, variant: dbVariant! }),
+      bias?.requiresGrad ? sumRows(g) : null,
+    ];
   });
+}
+
+/**
+ * sum_z opA(z) opB(z) over the batch of both operands (a [Z, M, K], b [Z, K, N], or transposed
+ * as in matmul): one [M, N] result, summed inside the kernel. Records no gradient (for backward
+ * rules, e.g. a 1x1 convolution's weight gradient).
+ */
+export function matmulSumBatch(a: Tensor, b: Tensor, options: MatmulOptions = {}): Tensor {
+  requireFloat('matmulSumBatch', a, b);
+  const transA = options.transA ?? false;
+  const transB = options.transB ?? false;
+  if (a.rank !== 3 || b.rank !== 3 || a.shape[0] !== b.shape[0]) {
+    throw new Error(`matmulSumBatch: expected 3-D operands with the same batch, got ${describe(a, b, options)}`);
+  }
+  const [, M, K] = transA ? [0, a.shape[2], a.shape[1]] : a.shape;
+  const [, Kb, N] = transB ? [0, b.shape[2], b.shape[1]] : b.shape;
+  if (K !== Kb) throw new Error(`matmulSumBatch: inner dimensions differ (${K} vs ${Kb}): ${describe(a, b, options)}`);
+  const s: GemmShape = { a: { trans: transA, batched: true }, b: { trans: transB, batched: true }, M, N, K, batch: a.shape[0], reduce: true };
+  return gemm({ ...s, a: { t: a, ...s.a }, b: { t: b, ...s.b }, shape: [M, N], variant: variantFor(s, options.variant) });
 }
 
 /** The sum of g [.., N] over all leading dimensions: [N]. */

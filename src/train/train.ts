@@ -13,6 +13,7 @@ import { Rng } from '../random.js';
 import { resolveOptions, type TrainOptions } from './options.js';
 import { Progress } from './progress.js';
 import { TrainStep } from './step.js';
+import { autotuneTraining } from './autotune.js';
 import { usesClassifier } from './objectives.js';
 import { writePictures } from './pictures.js';
 
@@ -88,6 +89,8 @@ export async function train(given: Partial<TrainOptions> = {}, hooks: TrainHooks
   model.train();
   const optimizer = new Adam(model.parameters(), { lr: o.lr });
   const stepper = new TrainStep(model, o, info.augmentation, trainSet);
+  // Kernel variants for this adapter and these shapes, fixed before the first step (GRADMIX_AUTOTUNE=0: defaults).
+  await autotuneTraining(model, o, trainSet);
 
   mkdirSync(o.out, { recursive: true });
   const checkpoint = join(o.out, CHECKPOINT_FILE);

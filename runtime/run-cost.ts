@@ -1,0 +1,84 @@
+// What a piece of GPU work costs, for choosing between kernel variants (runtime/autotune.ts).
+//
+// On a CPU adapter (lavapipe, SwiftShader) in Node on Linux: the CPU time of the busiest
+// rasteriser thread, from /proc/self/task/<tid>/schedstat. Other processes' load does not inflate
+// it (on a shared 2-core machine the wall clock of the same work swings 2-4x), and with the
+// work spread over the worker threads the busiest one's time is what an idle machine's wall clock
+// would be; a variant that leaves a worker idle (too few workgroups) is charged for it. The main
+// JS thread is left out: while a GPU promise is pending it spins in Dawn's event polling, which
+// says nothing about the work. Elsewhere (GPUs, browsers): the wall clock around a drained queue.
+import { gpu } from './gpu.js';
+
+export type CostMethod = 'thread-cpu' | 'wall';
+
+export interface Cost {
+  /** Milliseconds per run. */
+  ms: number;
+  method: CostMethod;
+}
+
+interface ProcFs {
+  readdirSync(path: string): string[];
+  readFileSync(path: string, encoding: 'utf8'): string;
+}
+
+let procFs: ProcFs | null | undefined;
+
+/** node:fs when /proc/self/task is readable (Linux), else null; looked up once. */
+async function loadProcFs(): Promise<ProcFs | null> {
+  if (procFs !== undefined) return procFs;
+  procFs = null;
+  const proc = (globalThis as { process?: { versions?: { node?: string }; platform?: string } }).process;
+  if (proc?.versions?.node && proc.platform === 'linux') {
+    try {
+      const specifier = 'node:fs'; // a variable keeps browser bundlers away from the built-in
+      const fs = (await import(/* @vite-ignore */ specifier)) as ProcFs;
+      fs.readdirSync('/proc/self/task');
+      procFs = fs;
+    } catch {
+      procFs = null;
+    }
+  }
+  return procFs;
+}
+
+/** Nanoseconds on the CPU so far, per thread other than the main one. */
+function threadTimes(fs: ProcFs): Map<string, number> {
+  const main = String((globalThis as { process?: { pid?: number } }).process?.pid ?? '');
+  const times = new Map<string, number>();
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    if (tid === main) continue;
+    try {
+      times.set(tid, Number(fs.readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return times;
+}
+
+/** The cost method measureCost() uses on the current adapter. */
+export async function costMethod(): Promise<CostMethod> {
+  return gpu().cpuAdapter && (await loadProcFs()) ? 'thread-cpu' : 'wall';
+}
+
+/**
+ * The cost of `run` (which records GPU work and frees what it creates), per run, over `reps`
+ * runs submitted together. Whatever the caller recorded before is flushed and drained first, so
+ * it is neither counted nor disturbed. The caller warms `run` up first (pipeline compilation).
+ */
+export async function measureCost(run: () => void, reps = 1): Promise<Cost> {
+  const g = gpu();
+  await g.sync();
+  const method = await costMethod();
+  const fs = method === 'thread-cpu' ? procFs! : null;
+  const before = fs ? threadTimes(fs) : null;
+  const t0 = performance.now();
+  for (let i = 0; i < reps; i++) run();
+  await g.sync();
+  const wall = performance.now() - t0;
+  if (!fs || !before) return { ms: wall / reps, method };
+  let busiest = 0;
+  for (const [tid, ns] of threadTimes(fs)) busiest = Math.max(busiest, ns - (before.get(tid) ?? ns));
+  return { ms: busiest / 1e6 / reps, method };
+}

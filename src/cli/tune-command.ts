@@ -1,0 +1,51 @@
+// `gradmix tune`: autotunes the kernels of a training step on this adapter ahead of time and
+// prints each choice (src/ops/kernel-choice.ts). Choices are cached per adapter and shape class
+// (~/.cache/gradmix), so a later `gradmix train` with the same shapes starts with them.
+import { initGpu, gpu } from '../../runtime/gpu.js';
+import { autotuneMode } from '../../runtime/autotune.js';
+import { ARCHS, SupConResNet, type Arch } from '../nn/resnet.js';
+import { METHODS, type Method } from '../train/options.js';
+import { autotuneTraining } from '../train/autotune.js';
+import type { TuneReport } from '../ops/kernel-choice.js';
+import { Rng } from '../random.js';
+import { numberFlag, parseFlags, usage, UsageError, type FlagSpecs } from './args.js';
+
+const TUNE_FLAGS: FlagSpecs = {
+  arch: { type: 'string', help: `encoder: ${ARCHS.join(' | ')} (default resnet18)` },
+  width: { type: 'string', help: 'model width (default 64)' },
+  batch: { type: 'string', help: 'images per batch (default 256; the model sees 2x for the two views)' },
+  'in-channels': { type: 'string', help: 'input channels (default 3)' },
+  size: { type: 'string', help: 'input side in pixels (default 32)' },
+  method: { type: 'string', help: `${METHODS.join(' | ')} (default gradmix: also tunes the mixed view's shapes)` },
+  refresh: { type: 'boolean', help: 'time again even where a choice is cached' },
+};
+
+function formatReport(r: TuneReport): string {
+  const times = Object.entries(r.timings).map(([c, ms]) => `${c} ${ms.toFixed(2)}`).join(' / ');
+  return `  ${r.op.padEnd(19)} ${r.shapeClass.padEnd(52)} ${r.choice.padEnd(9)} ${r.source}${times ? ` (${times} ms)` : ''}`;
+}
+
+export async function tuneCommand(argv: string[]): Promise<void> {
+  const v = parseFlags(argv, TUNE_FLAGS);
+  if (v.help) return console.log(usage('tune', 'Autotunes the matmul and conv2d kernels of a training step on this adapter and caches the choices.', TUNE_FLAGS));
+  const arch = (v.arch as string | undefined) ?? 'resnet18';
+  if (!ARCHS.includes(arch as Arch)) throw new UsageError(`--arch must be one of ${ARCHS.join(', ')}, got '${arch}'`);
+  const method = (v.method as string | undefined) ?? 'gradmix';
+  if (!METHODS.includes(method as Method)) throw new UsageError(`--method must be one of ${METHODS.join(', ')}, got '${method}'`);
+  const [width, batchSize, channels, size] = [numberFlag(v, 'width') ?? 64, numberFlag(v, 'batch') ?? 256, numberFlag(v, 'in-channels') ?? 3, numberFlag(v, 'size') ?? 32];
+  if (autotuneMode() === 'off') return console.log('GRADMIX_AUTOTUNE=0: autotuning is off; every op runs the adapter default.');
+  await initGpu();
+  console.log(`adapter: ${gpu().describe()} (default variant ${gpu().kernelVariant})`);
+  console.log(`tuning ${arch} width ${width}, batch ${batchSize} (x2 views), ${channels}x${size}x${size}, method ${method}`);
+  const model = new SupConResNet(new Rng(0), { arch: arch as Arch, width, inChannels: channels });
+  try {
+    const reports = await autotuneTraining(model, { batchSize, method: method as Method }, { channels, height: size, width: size }, {
+      mode: v.refresh ? 'refresh' : undefined,
+      onChoice: (r) => console.log(formatReport(r)),
+    });
+    const measured = reports.filter((r) => r.source === 'measured').length;
+    console.log(`${reports.length} shape classes: ${measured} timed now, ${reports.length - measured} from the cache`);
+  } finally {
+    model.dispose();
+  }
+}
