@@ -21,8 +21,6 @@ const require = createRequire(import.meta.url);
 export const BROWSER_STANDINS = {
   // re-exports the Node file loaders next to the in-memory data set code
   'src/data/index.ts': 'src/browser/data.ts',
-  // finds and reads the digit files with node:module and node:fs; augment/params.ts needs its constants
-  'src/data/mnist-mini.ts': 'src/browser/mnist-mini.ts',
 };
 
 const standins = {

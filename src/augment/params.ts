@@ -5,7 +5,7 @@
 // configured (a zero probability or a missing jitter draws nothing), so a config fixes the stream.
 // As torchvision does for 1-channel images, saturation, hue and grayscale leave them unchanged.
 import type { Rng } from '../random.js';
-import { MNIST_MEAN, MNIST_STD } from '../data/mnist-mini.js';
+import { MNIST_MEAN, MNIST_STD } from '../data/mnist-digits.js';
 
 /** A crop box in input pixels (torchvision's i, j, h, w). */
 export interface CropBox {

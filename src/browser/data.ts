@@ -7,7 +7,8 @@ export {
   type Dataset, DataError, UNKNOWN_LABEL, valuesPerImage, checkDataset, subsetDataset, indicesOfClasses, filterClasses, concatDatasets, padImages, classCounts,
 } from '../data/dataset.js';
 export { epochOrder, batchesPerEpoch, gatherBatch, type Batch, type BatchOptions } from '../data/batches.js';
-export { MNIST_MEAN, MNIST_STD, MNIST_CLASS_NAMES, MNIST_MINI_TRAIN_FRACTION, parseMnistDigits, splitMnistMini, fetchMnistMini, type MnistMini } from './mnist-mini.js';
+export { MNIST_MEAN, MNIST_STD, MNIST_CLASS_NAMES, MNIST_MINI_TRAIN_FRACTION, parseMnistDigits, splitMnistMini, type MnistMini } from '../data/mnist-digits.js';
+export { fetchMnistMini } from './fetch-mnist-mini.js';
 export {
   PROTOCOL_NAMES, PROTOCOLS, protocolInfo, knownClasses, unknownClasses, remapLabels, openSet,
   type ProtocolInfo, type OpenSetData, type SourceData,

@@ -4,11 +4,10 @@
 import { basename } from 'node:path';
 import { DataError, type Dataset } from './dataset.js';
 import { readDataFile, requireFile, requireFolder } from './files.js';
+import { MNIST_CLASS_NAMES } from './mnist-digits.js';
 
 const IMAGES_MAGIC = 0x00000803;
 const LABELS_MAGIC = 0x00000801;
-
-export const MNIST_CLASS_NAMES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 
 function hex(v: number): string {
   return `0x${v.toString(16).padStart(8, '0')}`;

