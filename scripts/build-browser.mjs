@@ -4,9 +4,8 @@
 //   dist/demo/*.js             the demo pages' scripts, importing ../browser/gradmix.js.
 // The bundle is built for platform=browser with no externals, so an import of a Node built-in
 // anywhere in its graph fails the build, and so does a Node global (process, Buffer, require) in
-// a source (nodeGlobals). A few engine modules mix browser-safe code with Node file access behind
-// one import; in the bundle they are replaced by browser stand-ins (BROWSER_STANDINS), which go
-// away when those modules are split.
+// a source (nodeGlobals). Browser-safe modules import the browser-safe files they need (e.g.
+// src/data/open-set.ts, not the src/data/index.ts barrel, which re-exports the Node file loaders).
 import * as esbuild from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -16,24 +15,6 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
-
-/** Engine module (as imported by other engine modules) -> its browser stand-in. */
-export const BROWSER_STANDINS = {
-  // re-exports the Node file loaders next to the in-memory data set code
-  'src/data/index.ts': 'src/browser/data.ts',
-};
-
-const standins = {
-  name: 'browser-standins',
-  setup(build) {
-    const table = new Map(Object.entries(BROWSER_STANDINS).map(([from, to]) => [join(root, from), join(root, to)]));
-    build.onResolve({ filter: /^\.\.?\// }, (args) => {
-      const target = resolve(args.resolveDir, args.path).replace(/\.js$/, '.ts');
-      const standin = table.get(target);
-      return standin ? { path: standin } : undefined;
-    });
-  },
-};
 
 /**
  * Node globals have no import for the bundler to reject, so sources are checked for them: a bare
@@ -77,14 +58,14 @@ export async function buildBrowser({ outDir = join(root, 'dist'), types = true, 
     ...common,
     entryPoints: [join(root, 'src', 'browser.ts')],
     outfile: join(outDir, 'browser', 'gradmix.js'),
-    plugins: [standins, nodeGlobals],
+    plugins: [nodeGlobals],
   });
   if (demo) {
     await esbuild.build({
       ...common,
       entryPoints: [join(root, 'demo', 'demo.ts'), join(root, 'demo', 'embed.ts')],
       outdir: join(outDir, 'demo'),
-      plugins: [libraryByUrl, standins, nodeGlobals],
+      plugins: [libraryByUrl, nodeGlobals],
     });
   }
   if (types) {

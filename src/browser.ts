@@ -37,8 +37,18 @@ export { TrainStep } from './train/step.js';
 export { mixedTerm, attribution, type MixingInput, type MixingResult } from './train/mixing.js';
 export { defaultOptions, resolveOptions, lastBlockLayers, METHODS, FILLS, type TrainOptions, type Method, type Fill } from './train/options.js';
 
-// Data: in-memory data sets, batch order, mnist-mini over HTTP and its protocol.
-export * from './browser/data.js';
+// Data: in-memory data sets, batches, mnist-mini over HTTP, the open-set protocols (src/data
+// without its file loaders).
+export {
+  type Dataset, DataError, UNKNOWN_LABEL, valuesPerImage, checkDataset, subsetDataset, indicesOfClasses, filterClasses, concatDatasets, padImages, classCounts,
+} from './data/dataset.js';
+export { batches, epochOrder, batchesPerEpoch, gatherBatch, type Batch, type BatchOptions } from './data/batches.js';
+export { MNIST_MEAN, MNIST_STD, MNIST_CLASS_NAMES, MNIST_MINI_TRAIN_FRACTION, parseMnistDigits, splitMnistMini, type MnistMini } from './data/mnist-digits.js';
+export { fetchMnistMini } from './browser/fetch-mnist-mini.js';
+export {
+  PROTOCOL_NAMES, PROTOCOLS, protocolInfo, knownClasses, unknownClasses, remapLabels, openSet,
+  type ProtocolName, type ProtocolInfo, type OpenSetData, type SourceData,
+} from './data/open-set.js';
 
 // What only a page needs.
 export { webGpuProblem, initBrowserGpu } from './browser/gpu.js';

@@ -6,7 +6,7 @@ import { subsetDataset, type Dataset } from '../data/dataset.js';
 import { evaluateOpenSet, type Evaluation } from '../osr/evaluate.js';
 import type { ViewsOutput } from '../augment/index.js';
 import type { SupConResNet } from '../nn/index.js';
-import type { OpenSetData } from './protocols.js';
+import type { OpenSetData } from '../data/open-set.js';
 
 export interface SubsampleSizes {
   /** Training images per known class (the kNN reference set). */

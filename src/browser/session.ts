@@ -12,7 +12,7 @@ import { resolveOptions, type TrainOptions } from '../train/options.js';
 import { usesClassifier } from '../train/objectives.js';
 import { batchesPerEpoch, epochOrder, gatherBatch } from '../data/batches.js';
 import { subsetDataset, type Dataset } from '../data/dataset.js';
-import { protocolInfo, type OpenSetData } from './protocols.js';
+import { protocolInfo, type OpenSetData } from '../data/open-set.js';
 
 /** train.ts's seed for (seed, step): a resumed or re-run step draws exactly the same numbers. */
 export function stepSeed(seed: number, step: number): number {

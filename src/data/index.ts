@@ -12,7 +12,8 @@ export { loadImageFolder, listImageFolder, loadTinyImageNet, type ImageFolderOpt
 export { MNIST_CLASS_NAMES, MNIST_MEAN, MNIST_STD, MNIST_MINI_TRAIN_FRACTION, parseMnistDigits, splitMnistMini, type MnistMini } from './mnist-digits.js';
 export { loadMnistMini, readMnistDigits, mnistDigitsDir } from './mnist-mini.js';
 export {
-  PROTOCOL_NAMES, PROTOCOLS, protocolInfo, knownClasses, unknownClasses, remapLabels, openSet, loadProtocol,
-  type ProtocolName, type ProtocolInfo, type OpenSetData, type SourceData, type LoadProtocolOptions,
-} from './protocols.js';
+  PROTOCOL_NAMES, PROTOCOLS, protocolInfo, knownClasses, unknownClasses, remapLabels, openSet,
+  type ProtocolName, type ProtocolInfo, type OpenSetData, type SourceData,
+} from './open-set.js';
+export { loadProtocol, type LoadProtocolOptions } from './protocols.js';
 export { batches, epochOrder, batchesPerEpoch, gatherBatch, type Batch, type BatchOptions } from './batches.js';

@@ -2,7 +2,8 @@
 // known training images and of the known + unknown test images, kNN scores (or msp, entropy, nno:
 // scores.ts), the metrics, and the TwoNN intrinsic dimension of the train features.
 import type { ViewsOutput } from '../augment/index.js';
-import type { Dataset, OpenSetData } from '../data/index.js';
+import type { Dataset } from '../data/dataset.js';
+import type { OpenSetData } from '../data/open-set.js';
 import type { SupConResNet } from '../nn/index.js';
 import { extractFeatures, type FeatureKind } from './features.js';
 import { openSetMetrics, type OpenSetMetrics } from './metrics.js';

@@ -5,7 +5,7 @@ import { noGrad } from '../autograd.js';
 import { scope } from '../scope.js';
 import * as ops from '../ops/index.js';
 import { resizeNormalize, type ViewsOutput } from '../augment/index.js';
-import { valuesPerImage, type Dataset } from '../data/index.js';
+import { valuesPerImage, type Dataset } from '../data/dataset.js';
 import type { SupConResNet } from '../nn/index.js';
 import { Tensor } from '../tensor.js';
 

@@ -19,7 +19,7 @@ import { noGrad } from '../autograd.js';
 import { scope } from '../scope.js';
 import * as ops from '../ops/index.js';
 import type { ViewsOutput } from '../augment/index.js';
-import type { Dataset } from '../data/index.js';
+import type { Dataset } from '../data/dataset.js';
 import type { SupConResNet } from '../nn/index.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { extractFeatures } from './features.js';

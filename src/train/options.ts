@@ -1,5 +1,5 @@
 // Training options with the paper's defaults (SPEC.md section 7, Table 8) and their validation.
-import { PROTOCOLS, protocolInfo } from '../data/index.js';
+import { PROTOCOLS, protocolInfo } from '../data/open-set.js';
 import { SCORES, needsClassifier, type ScoreKind } from '../osr/scores.js';
 import { OBJECTIVES, usesClassifier, type Objective } from './objectives.js';
 import { ARCHS, archSpec, type Arch } from '../nn/resnet.js';

@@ -7,7 +7,7 @@ import { scope } from '../scope.js';
 import { backward } from '../autograd.js';
 import * as ops from '../ops/index.js';
 import { augmentPreset, augmentViews, sampleViews, type AugmentConfig } from '../augment/index.js';
-import type { Dataset } from '../data/index.js';
+import type { Dataset } from '../data/dataset.js';
 import type { SupConResNet } from '../nn/index.js';
 import type { Optimizer } from '../optim/index.js';
 import type { Rng } from '../random.js';
