@@ -52,7 +52,8 @@ export {
 
 // What only a page needs.
 export { webGpuProblem, initBrowserGpu } from './browser/gpu.js';
-export { TrainingSession, stepSeed, limitTrainSet } from './browser/session.js';
+export { TrainingSession } from './browser/session.js';
+export { stepSeed, limitTrainSet } from './train/training-run.js';
 export { attributionPanels, renderPanels, drawPanels, viridis, PANEL_COLUMNS, type AttributionPanels, type PanelOptions, type RgbaImage } from './browser/panels.js';
 export { modelFromCheckpoint, fetchModel, type LoadedModel } from './browser/model-file.js';
 export { evaluateSubsample, subsampleOpenSet, type SubsampleSizes } from './browser/evaluate.js';

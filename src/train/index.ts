@@ -1,4 +1,5 @@
-export { train, stepSeed, CHECKPOINT_FILE, LOG_FILE, type TrainResult, type TrainHooks, type EpochLog } from './train.js';
+export { train, CHECKPOINT_FILE, LOG_FILE, type TrainResult, type TrainHooks, type EpochLog } from './train.js';
+export { stepSeed, limitTrainSet, checkpointFingerprint, setUpRun, runStep, type TrainingRun } from './training-run.js';
 export { defaultOptions, resolveOptions, METHODS, FILLS, type TrainOptions, type Method, type Fill } from './options.js';
 export { TrainStep } from './step.js';
 export { mixedTerm, attribution, type MixingInput, type MixingResult } from './mixing.js';

@@ -4,18 +4,17 @@
 import { existsSync, mkdirSync, appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initGpu, gpu } from '../../runtime/gpu.js';
-import { batches, batchesPerEpoch, epochOrder, loadProtocol, protocolInfo, subsetDataset, type Dataset, type OpenSetData } from '../data/index.js';
+import { batches, loadProtocol, type Dataset, type OpenSetData } from '../data/index.js';
 import { loadAllClasses } from '../data/in-distribution.js';
-import { SupConResNet, syncBatchCounts } from '../nn/index.js';
-import { Adam, cosineLr } from '../optim/index.js';
+import { syncBatchCounts, type SupConResNet } from '../nn/index.js';
 import { applyCheckpoint, readCheckpoint, saveCheckpoint } from '../checkpoint/index.js';
-import { Rng } from '../random.js';
 import { resolveOptions, type TrainOptions } from './options.js';
 import { Progress } from './progress.js';
-import { TrainStep } from './step.js';
 import { autotuneTraining } from './autotune.js';
-import { usesClassifier } from './objectives.js';
 import { writePictures } from './pictures.js';
+import { checkpointFingerprint, runStep, setUpRun } from './training-run.js';
+
+export { stepSeed } from './training-run.js';
 
 export interface EpochLog {
   epoch: number;
@@ -50,45 +49,12 @@ export interface TrainHooks {
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const LOG_FILE = 'log.jsonl';
 
-/** A seed for each (seed, step) pair, so a resumed run draws exactly what the original drew. */
-export function stepSeed(seed: number, step: number): number {
-  return (Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1) + Math.imul(step + 1, 0x85ebca6b)) >>> 0;
-}
-
-/** The first maxTrain images of a seeded permutation (all when maxTrain is 0). */
-function limitTrainSet(ds: Dataset, maxTrain: number, seed: number): Dataset {
-  if (maxTrain === 0 || maxTrain >= ds.n) return ds;
-  return subsetDataset(ds, epochOrder(ds.n, seed, -1).slice(0, maxTrain).sort());
-}
-
-/** The settings a checkpoint must share with the run that resumes it. */
-function fingerprint(o: TrainOptions): string {
-  const { protocol, split, width, epochs, batchSize, seed, method, lr, lrMin, tau, theta, lambda, gammaMin, gammaMax, fill, layers, camNormalize, mixAlpha, maxTrain, arch } = o;
-  // arch only when not resnet18, so checkpoints written before --arch existed still resume.
-  const archField = arch === 'resnet18' ? {} : { arch };
-  // objective likewise only when not the default supcon+ssl.
-  const objectiveField = o.objective === 'supcon+ssl' ? {} : { objective: o.objective };
-  // allClasses (gradmix ood) likewise only when set.
-  return JSON.stringify({ protocol, split, width, epochs, batchSize, seed, method, lr, lrMin, tau, theta, lambda, gammaMin, gammaMax, fill, layers, camNormalize, mixAlpha, maxTrain, ...archField, ...objectiveField, ...(o.allClasses ? { allClasses: true } : {}) });
-}
-
 export async function train(given: Partial<TrainOptions> = {}, hooks: TrainHooks = {}): Promise<TrainResult> {
   const o = resolveOptions(given);
   await initGpu();
-  const info = protocolInfo(o.protocol);
   const data = o.allClasses ? await loadAllClasses(o.protocol, o.split, { dataDir: o.dataDir }) : await loadProtocol(o.protocol, o.split, { dataDir: o.dataDir });
-  const trainSet = limitTrainSet(data.train, o.maxTrain, o.seed);
-  if (trainSet.n < 2) throw new Error(`${o.protocol} split ${o.split}: ${trainSet.n} training image(s); contrastive training needs at least 2`);
-  // A last batch of one image has no negatives: drop it.
-  const dropLast = trainSet.n % o.batchSize === 1;
-  const stepsPerEpoch = batchesPerEpoch(trainSet.n, o.batchSize, dropLast);
-  const totalSteps = stepsPerEpoch * o.epochs;
-
-  const numClasses = usesClassifier(o.objective) ? data.knownClasses.length : undefined;
-  const model = new SupConResNet(new Rng(o.seed), { arch: o.arch, width: o.width, inChannels: info.channels, numClasses });
-  model.train();
-  const optimizer = new Adam(model.parameters(), { lr: o.lr });
-  const stepper = new TrainStep(model, o, info.augmentation, trainSet);
+  const run = setUpRun(o, data);
+  const { trainSet, dropLast, stepsPerEpoch, totalSteps, model, optimizer, stepper } = run;
   // Kernel variants for this adapter and these shapes, fixed before the first step (GRADMIX_AUTOTUNE=0: defaults).
   await autotuneTraining(model, o, trainSet);
 
@@ -101,8 +67,8 @@ export async function train(given: Partial<TrainOptions> = {}, hooks: TrainHooks
     const saved = decoded.metadata.training;
     if (!saved) throw new Error(`${checkpoint}: not a training checkpoint of this tool (no training metadata); cannot resume`);
     const meta = JSON.parse(saved) as { epoch: number; batch: number; fingerprint: string };
-    if (meta.fingerprint !== fingerprint(o)) {
-      throw new Error(`${checkpoint} was written with different settings; resume with the same ones or another --out.\n  saved: ${meta.fingerprint}\n  now:   ${fingerprint(o)}`);
+    if (meta.fingerprint !== checkpointFingerprint(o)) {
+      throw new Error(`${checkpoint} was written with different settings; resume with the same ones or another --out.\n  saved: ${meta.fingerprint}\n  now:   ${checkpointFingerprint(o)}`);
     }
     applyCheckpoint(decoded, { model: model.stateDict(), optimizer });
     startEpoch = meta.epoch;
@@ -118,7 +84,7 @@ export async function train(given: Partial<TrainOptions> = {}, hooks: TrainHooks
     await saveCheckpoint(checkpoint, {
       model: model.stateDict(),
       optimizer: optimizer.stateDict(),
-      metadata: { training: JSON.stringify({ epoch, batch, fingerprint: fingerprint(o) }), config: JSON.stringify(o) },
+      metadata: { training: JSON.stringify({ epoch, batch, fingerprint: checkpointFingerprint(o) }), config: JSON.stringify(o) },
     });
   };
 
@@ -139,8 +105,7 @@ export async function train(given: Partial<TrainOptions> = {}, hooks: TrainHooks
       let batchIndex = epoch === startEpoch ? startBatch : 0;
       for await (const batch of batches(trainSet, { batchSize: o.batchSize, seed: o.seed, epoch, dropLast, startBatch: batchIndex })) {
         const step = epoch * stepsPerEpoch + batch.index;
-        optimizer.lr = cosineLr(step, totalSteps, o.lr, o.lrMin);
-        const loss = await stepper.run(batch.images, batch.labels, optimizer, new Rng(stepSeed(o.seed, step)));
+        const loss = await runStep(run, o, step, batch.images, batch.labels);
         if (!Number.isFinite(loss)) {
           throw new Error(
             `loss is ${loss} at step ${step + 1} (epoch ${epoch + 1}, batch ${batch.index + 1}); stopping. ` +

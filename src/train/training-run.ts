@@ -1,0 +1,69 @@
+// What a training run is made of, shared by the Node loop (train.ts) and a page's step-at-a-time
+// TrainingSession (src/browser/session.ts), so both train exactly alike (browser-safe): the
+// training subset, the steps of an epoch, the model, Adam and TrainStep, each step's seed and
+// learning rate, and the settings a checkpoint must share with the run that resumes it.
+import { Rng } from '../random.js';
+import { SupConResNet } from '../nn/index.js';
+import { Adam, cosineLr } from '../optim/index.js';
+import { batchesPerEpoch, epochOrder } from '../data/batches.js';
+import { subsetDataset, type Dataset } from '../data/dataset.js';
+import { protocolInfo, type OpenSetData } from '../data/open-set.js';
+import { usesClassifier } from './objectives.js';
+import type { TrainOptions } from './options.js';
+import { TrainStep } from './step.js';
+
+/** A seed for each (seed, step) pair, so a resumed or re-run step draws exactly what the original drew. */
+export function stepSeed(seed: number, step: number): number {
+  return (Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1) + Math.imul(step + 1, 0x85ebca6b)) >>> 0;
+}
+
+/** The first maxTrain images of a seeded permutation, in data set order (all when maxTrain is 0). */
+export function limitTrainSet(ds: Dataset, maxTrain: number, seed: number): Dataset {
+  if (maxTrain === 0 || maxTrain >= ds.n) return ds;
+  return subsetDataset(ds, epochOrder(ds.n, seed, -1).slice(0, maxTrain).sort());
+}
+
+/** The settings a checkpoint must share with the run that resumes it. */
+export function checkpointFingerprint(o: TrainOptions): string {
+  const { protocol, split, width, epochs, batchSize, seed, method, lr, lrMin, tau, theta, lambda, gammaMin, gammaMax, fill, layers, camNormalize, mixAlpha, maxTrain, arch } = o;
+  // arch only when not resnet18, so checkpoints written before --arch existed still resume.
+  const archField = arch === 'resnet18' ? {} : { arch };
+  // objective likewise only when not the default supcon+ssl.
+  const objectiveField = o.objective === 'supcon+ssl' ? {} : { objective: o.objective };
+  // allClasses (gradmix ood) likewise only when set.
+  return JSON.stringify({ protocol, split, width, epochs, batchSize, seed, method, lr, lrMin, tau, theta, lambda, gammaMin, gammaMax, fill, layers, camNormalize, mixAlpha, maxTrain, ...archField, ...objectiveField, ...(o.allClasses ? { allClasses: true } : {}) });
+}
+
+export interface TrainingRun {
+  /** The training images in use (after maxTrain). */
+  trainSet: Dataset;
+  /** A last batch of one image has no negatives, so it is dropped. */
+  dropLast: boolean;
+  stepsPerEpoch: number;
+  totalSteps: number;
+  /** In train mode, with a classifier head when the objective has one. */
+  model: SupConResNet;
+  optimizer: Adam;
+  stepper: TrainStep;
+}
+
+/** A fresh run of options `o` (resolved) on `data`: subset, schedule, model, optimiser and step. */
+export function setUpRun(o: TrainOptions, data: OpenSetData): TrainingRun {
+  const info = protocolInfo(o.protocol);
+  const trainSet = limitTrainSet(data.train, o.maxTrain, o.seed);
+  if (trainSet.n < 2) throw new Error(`${o.protocol} split ${o.split}: ${trainSet.n} training image(s); contrastive training needs at least 2`);
+  const dropLast = trainSet.n % o.batchSize === 1;
+  const stepsPerEpoch = batchesPerEpoch(trainSet.n, o.batchSize, dropLast);
+  const numClasses = usesClassifier(o.objective) ? data.knownClasses.length : undefined;
+  const model = new SupConResNet(new Rng(o.seed), { arch: o.arch, width: o.width, inChannels: info.channels, numClasses });
+  model.train();
+  const optimizer = new Adam(model.parameters(), { lr: o.lr });
+  const stepper = new TrainStep(model, o, info.augmentation, trainSet);
+  return { trainSet, dropLast, stepsPerEpoch, totalSteps: stepsPerEpoch * o.epochs, model, optimizer, stepper };
+}
+
+/** Step `step` on its batch: the cosine learning rate, then forward, backward and Adam with the step's seed; returns the loss. */
+export function runStep(run: TrainingRun, o: TrainOptions, step: number, images: Float32Array, labels: Int32Array): Promise<number> {
+  run.optimizer.lr = cosineLr(step, run.totalSteps, o.lr, o.lrMin);
+  return run.stepper.run(images, labels, run.optimizer, new Rng(stepSeed(o.seed, step)));
+}
