@@ -12,6 +12,8 @@ export interface BenchConfig {
   batches: readonly number[];
   /** ResNet18 widths w (stages w, 2w, 4w, 8w). */
   widths: readonly number[];
+  /** Whether --batch / --width set them (families with sizes of their own follow the flags then). */
+  fromFlags: { batches: boolean; widths: boolean };
   /** Input side (CIFAR: 32). */
   imageSize: number;
   timing: TimeOptions;
@@ -28,6 +30,8 @@ export interface Work {
   dispose: () => void;
   /** Shown next to the row (e.g. the autotuned variant). */
   note?: string;
+  /** Called after the timed runs; replaces `note` (figures gathered while running, e.g. memory). */
+  summary?: () => string;
 }
 
 export interface ConvPeer {
@@ -59,7 +63,22 @@ export type TorchOnlyPeer =
   | { kind: 'adam'; shapes: number[][] }
   | { kind: 'knn'; train: number; test: number; d: number; classes: number; k: number };
 
-export type PeerSpec = ConvPeer | MatmulPeer | TorchOnlyPeer;
+/**
+ * One training step of the SupCon ResNet (forward of both views, SupCon + SimCLR on the L2-normalised
+ * projections, backward, Adam): the peers build the same encoder and head.
+ */
+export interface TrainStepPeer {
+  kind: 'train-step';
+  arch: 'resnet18' | 'resnet34' | 'resnet50';
+  width: number;
+  /** Images per view; the model sees 2 * batch. */
+  batch: number;
+  channels: number;
+  size: number;
+  tau: number;
+}
+
+export type PeerSpec = ConvPeer | MatmulPeer | TorchOnlyPeer | TrainStepPeer;
 
 export interface Row {
   family: string;
@@ -74,6 +93,8 @@ export interface Row {
   bound: 'compute' | 'memory';
   setup: () => Promise<Work> | Work;
   peer?: PeerSpec;
+  /** Overrides the run's timing for this row (e.g. one long run instead of repeats). */
+  timing?: Partial<TimeOptions>;
 }
 
 export interface Family {

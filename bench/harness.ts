@@ -6,6 +6,7 @@
 // time are recorded in every case: CPU time / wall time shows how many cores a CPU rasteriser
 // such as lavapipe kept busy.
 import { gpu } from '../runtime/gpu.js';
+import { threadCpuClock } from '../runtime/run-cost.js';
 import { scope } from '../src/scope.js';
 
 export interface TimeOptions {
@@ -29,6 +30,13 @@ export interface Measurement {
   repeats: number;
   /** Process CPU time / wall time during the timed runs (about the number of busy cores). */
   cores: number;
+  /**
+   * Median CPU milliseconds of work per run, where per-thread CPU time can be read (Linux): the
+   * main thread while it records the work plus every other thread (a CPU adapter's rasteriser
+   * workers) until the queue drains. Other processes' load does not inflate it, unlike `ms`; the
+   * main thread's time spent waiting (Dawn polls while a promise is pending) is left out.
+   */
+  cpuWorkMs?: number;
 }
 
 export function median(xs: readonly number[]): number {
@@ -110,6 +118,7 @@ interface Sample {
   primary: number;
   wall: number;
   cpu: number;
+  cpuWork?: number;
 }
 
 function summarise(samples: Sample[], method: TimingMethod): Measurement {
@@ -122,6 +131,7 @@ function summarise(samples: Sample[], method: TimingMethod): Measurement {
     minMs: Math.min(...samples.map((s) => s.primary)),
     repeats: samples.length,
     cores: wall > 0 ? cpu / wall : 0,
+    ...(samples.every((s) => s.cpuWork !== undefined) ? { cpuWorkMs: median(samples.map((s) => s.cpuWork!)) } : {}),
   };
 }
 
@@ -149,19 +159,23 @@ function cpuMs(start: NodeJS.CpuUsage): number {
 export async function timeQueue(target: QueueTarget, run: () => unknown, opts: TimeOptions): Promise<Measurement> {
   const method = timingMethod(target.device);
   const bracket = method === 'gpu-timestamp' ? bracketFor(target.device) : null;
+  const threads = await threadCpuClock();
   await target.drain();
   return repeat(opts, async () => {
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     target.submit(); // nothing recorded before the bracket may land inside it
     bracket?.begin();
+    const s0 = threads?.snapshot();
     run();
+    const recording = s0 && threads!.since(s0).mainMs;
     target.submit();
     bracket?.end();
     await target.drain();
     const wall = performance.now() - t0;
     const cpu = cpuMs(c0);
-    return { primary: bracket ? await bracket.read() : wall, wall, cpu };
+    const cpuWork = s0 && recording! + threads!.since(s0).othersMs;
+    return { primary: bracket ? await bracket.read() : wall, wall, cpu, cpuWork };
   }, method);
 }
 

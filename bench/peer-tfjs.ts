@@ -1,10 +1,18 @@
 // The TensorFlow.js WebGPU backend on the same Dawn adapter in the same process, as the peer for
-// conv2d (forward, input and weight gradients through the backend's own gradient kernels) and
-// matmul. TF.js gets its natural layout (NHWC activations, [kh, kw, in, out] filters); it
-// requests its own device from the adapter (with 'timestamp-query' where offered), so its work
-// is timed on its own queue, the same way as ours.
+// conv2d (forward, input and weight gradients through the backend's own gradient kernels), matmul
+// and a whole training step (bench/peer-tfjs-resnet.ts, through tf's autograd). TF.js gets its
+// natural layout (NHWC activations, [kh, kw, in, out] filters); it requests its own device from
+// the adapter (with 'timestamp-query' where offered), so its work is timed on its own queue, the
+// same way as ours. tfjs-core's Node bundle registers no gradients: its ES-module sources'
+// register_all_gradients is bundled with esbuild (a dev dependency) into the temporary directory
+// and imported; the copy of tfjs-core inside it shares the engine and registries through globals.
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { gpu } from '../runtime/gpu.js';
-import type { ConvPeer, MatmulPeer, PeerSpec } from './family.js';
+import { tfjsTrainStep } from './peer-tfjs-resnet.js';
+import type { ConvPeer, MatmulPeer, PeerSpec, TrainStepPeer } from './family.js';
 import type { QueueTarget } from './harness.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
@@ -23,10 +31,24 @@ export interface PeerWork {
   dispose: () => void;
 }
 
-export type TfjsSpec = ConvPeer | MatmulPeer;
+export type TfjsSpec = ConvPeer | MatmulPeer | TrainStepPeer;
 
 export function tfjsSupports(spec: PeerSpec): spec is TfjsSpec {
-  return spec.kind === 'conv2d' || spec.kind === 'matmul';
+  return spec.kind === 'conv2d' || spec.kind === 'matmul' || spec.kind === 'train-step';
+}
+
+/** Registers tfjs-core's gradients (see the header); the reason as a string when it cannot. */
+async function registerGradients(): Promise<string | null> {
+  try {
+    const { buildSync } = await import('esbuild');
+    const core = join(createRequire(import.meta.url).resolve('@tensorflow/tfjs-core/package.json'), '..');
+    const out = join(tmpdir(), `gradmix-tfjs-gradients-${process.pid}.mjs`);
+    buildSync({ entryPoints: [join(core, 'dist', 'register_all_gradients.js')], bundle: true, format: 'esm', platform: 'node', outfile: out, logLevel: 'error' });
+    await import(pathToFileURL(out).href);
+    return null;
+  } catch (e) {
+    return `TF.js gradients could not be registered: ${(e as Error).message.split('\n')[0]}`;
+  }
 }
 
 export class TfjsPeer {
@@ -54,8 +76,13 @@ export class TfjsPeer {
     tf.env().set('WEBGPU_CPU_FORWARD', false);
     if (!(await tf.setBackend('webgpu'))) return 'TF.js could not start its WebGPU backend on this adapter';
     await tf.ready();
-    return new TfjsPeer(tf, tf.backend() as unknown as WebGpuBackend, tf.version_core);
+    const peer = new TfjsPeer(tf, tf.backend() as unknown as WebGpuBackend, tf.version_core);
+    peer.gradients = await registerGradients();
+    return peer;
   }
+
+  /** Null when tf's gradients are registered (the training step needs them), else why not. */
+  gradients: string | null = 'not registered';
 
   /** TF.js's device queue, for the harness: submit what TF.js has recorded; wait for it. */
   queue(): QueueTarget {
@@ -72,6 +99,10 @@ export class TfjsPeer {
   }
 
   prepare(spec: TfjsSpec): PeerWork {
+    if (spec.kind === 'train-step') {
+      if (this.gradients) throw new Error(this.gradients);
+      return tfjsTrainStep(this.tf, spec);
+    }
     return spec.kind === 'matmul' ? this.matmul(spec) : this.conv(spec);
   }
 

@@ -3,10 +3,12 @@
 
 Protocol (one JSON object per line): prints {"ready": true, "torch": ..., "threads": ...} first,
 then answers each request {"id", "spec", "warmup", "repeats", "min_repeats", "budget_ms"} on stdin
-with {"id", "ms", "repeats", "threads"} (median wall-clock milliseconds) or {"id", "error"}. The specs are
-bench/family.ts's PeerSpec: matmul, conv2d (forward / input-grad / weight-grad through
-aten.convolution_backward, as autograd calls it), batchnorm, contrastive, adam, knn. Inputs are
-made once per request and are not timed.
+with {"id", "ms", "repeats", "threads", "cpu_ms"} (median wall-clock milliseconds; cpu_ms: median
+CPU time of the one-thread runs, time.thread_time, which other processes' load does not inflate)
+or {"id", "error"}. The specs are bench/family.ts's PeerSpec: matmul, conv2d (forward /
+input-grad / weight-grad through aten.convolution_backward, as autograd calls it), batchnorm,
+contrastive, adam, knn, train-step (the SupCon ResNet of SPEC.md section 2, SupCon + SimCLR,
+backward, Adam). Inputs are made once per request and are not timed.
 
 Threads: each request is timed with 1 thread and with every core, and the faster median is
 reported (what a user would pick). On a machine shared with other work, OpenMP's barriers stall
@@ -67,21 +69,30 @@ def batchnorm(s):
     return lambda: torch.autograd.grad(y, [x, weight, bias], g, retain_graph=True)
 
 
-def contrastive(s):
-    n, d, tau = s["n"], s["d"], s["tau"]
-    z = F.normalize(torch.randn(2 * n, d), dim=1).requires_grad_(s["pass"] == "backward")
-    labels = torch.randint(0, 10, (n,)).repeat(2)
+def supcon_simclr(n, tau, labels):
+    """theta * SupCon + lambda * SimCLR (both 1) on z [2n, d] (rows i and i + n: two views of image i)."""
     eye = torch.eye(2 * n, dtype=torch.bool)
     pos = (labels[:, None] == labels[None, :]) & ~eye
     partner = torch.arange(2 * n).roll(n)
 
-    def loss():
+    def loss(z):
         logits = (z @ z.t()) / tau
         logits = logits.masked_fill(eye, float("-inf"))
         logp = logits - torch.logsumexp(logits, dim=1, keepdim=True)
         supcon = -(logp.masked_fill(~pos, 0).sum(1) / pos.sum(1).clamp(min=1))
         simclr = -logp[torch.arange(2 * n), partner]
         return (supcon + simclr).mean()
+
+    return loss
+
+
+def contrastive(s):
+    n, d, tau = s["n"], s["d"], s["tau"]
+    z = F.normalize(torch.randn(2 * n, d), dim=1).requires_grad_(s["pass"] == "backward")
+    objective = supcon_simclr(n, tau, torch.randint(0, 10, (n,)).repeat(2))
+
+    def loss():
+        return objective(z)
 
     if s["pass"] == "forward":
         return loss
@@ -110,7 +121,66 @@ def knn(s):
     return score
 
 
-BUILDERS = {"matmul": matmul, "conv2d": conv2d, "batchnorm": batchnorm, "contrastive": contrastive, "adam": adam, "knn": knn}
+class Block(torch.nn.Module):
+    """resnet_big.py's BasicBlock (expansion 1) or Bottleneck (expansion 4)."""
+
+    def __init__(self, inp, planes, stride, bottleneck):
+        super().__init__()
+        nn = torch.nn
+        out = planes * (4 if bottleneck else 1)
+        if bottleneck:
+            self.body = nn.Sequential(
+                nn.Conv2d(inp, planes, 1, bias=False), nn.BatchNorm2d(planes), nn.ReLU(),
+                nn.Conv2d(planes, planes, 3, stride, 1, bias=False), nn.BatchNorm2d(planes), nn.ReLU(),
+                nn.Conv2d(planes, out, 1, bias=False), nn.BatchNorm2d(out))
+        else:
+            self.body = nn.Sequential(
+                nn.Conv2d(inp, planes, 3, stride, 1, bias=False), nn.BatchNorm2d(planes), nn.ReLU(),
+                nn.Conv2d(planes, planes, 3, 1, 1, bias=False), nn.BatchNorm2d(planes))
+        self.shortcut = nn.Sequential()
+        if stride != 1 or inp != out:
+            self.shortcut = nn.Sequential(nn.Conv2d(inp, out, 1, stride, bias=False), nn.BatchNorm2d(out))
+
+    def forward(self, x):
+        return F.relu(self.body(x) + self.shortcut(x))
+
+
+ARCHS = {"resnet18": (False, [2, 2, 2, 2]), "resnet34": (False, [3, 4, 6, 3]), "resnet50": (True, [3, 4, 6, 3])}
+
+
+def supcon_resnet(arch, width, channels, feat_dim=128):
+    """The CIFAR ResNet (3x3 stem, no max-pool) with the projection head, L2-normalised output."""
+    nn = torch.nn
+    bottleneck, blocks = ARCHS[arch]
+    layers = [nn.Conv2d(channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU()]
+    inp = width
+    for stage, count in enumerate(blocks):
+        for b in range(count):
+            layers.append(Block(inp, width * 2 ** stage, 2 if b == 0 and stage > 0 else 1, bottleneck))
+            inp = width * 2 ** stage * (4 if bottleneck else 1)
+    encoder = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    head = nn.Sequential(nn.Linear(inp, inp), nn.ReLU(), nn.Linear(inp, feat_dim))
+    return nn.Sequential(encoder, head)
+
+
+def train_step(s):
+    n = s["batch"]
+    model = supcon_resnet(s["arch"], s["width"], s["channels"])
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    views = torch.rand(2 * n, s["channels"], s["size"], s["size"])
+    objective = supcon_simclr(n, s["tau"], torch.arange(n).remainder(6).repeat(2))
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = objective(F.normalize(model(views), dim=1))
+        loss.backward()
+        opt.step()
+
+    return step
+
+
+BUILDERS = {"train-step": train_step, "matmul": matmul, "conv2d": conv2d, "batchnorm": batchnorm, "contrastive": contrastive, "adam": adam, "knn": knn}
 
 
 def measure_with(req, threads):
@@ -118,18 +188,24 @@ def measure_with(req, threads):
     fn = BUILDERS[req["spec"]["kind"]](req["spec"])
     for _ in range(req["warmup"]):
         fn()
-    samples, spent = [], 0.0
+    samples, cpu, spent = [], [], 0.0
     while len(samples) < req["repeats"] and (len(samples) < req["min_repeats"] or spent < req["budget_ms"]):
+        c0 = time.thread_time()
         t0 = time.perf_counter()
         fn()
         ms = (time.perf_counter() - t0) * 1e3
+        cpu.append((time.thread_time() - c0) * 1e3)
         samples.append(ms)
         spent += ms
-    return {"ms": statistics.median(samples), "repeats": len(samples), "threads": threads}
+    return {"ms": statistics.median(samples), "repeats": len(samples), "threads": threads, "cpu_ms": statistics.median(cpu)}
 
 
 def measure(req):
-    return min((measure_with(req, t) for t in THREADS), key=lambda r: r["ms"])
+    runs = [measure_with(req, t) for t in THREADS]
+    best = min(runs, key=lambda r: r["ms"])
+    # CPU time is only the work's with one thread (with more, the others' share is not counted).
+    one = [r["cpu_ms"] for r in runs if r["threads"] == 1]
+    return {**best, "cpu_ms": one[0] if one else None}
 
 
 def main():

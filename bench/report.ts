@@ -27,6 +27,12 @@ export interface ResultRow {
   /** Ours / theirs (see PeerResult): below 1 we are faster. */
   tfjs?: PeerResult;
   torch?: PeerResult;
+  /**
+   * CPU milliseconds of work per run, which other processes' load does not inflate (Linux): ours
+   * and TF.js's recording thread plus every other thread of this process until the queue drains
+   * (on a CPU adapter, its rasteriser workers); PyTorch's with one thread (time.thread_time).
+   */
+  cpu?: { ours: number; tfjs?: number; torch?: number };
   note?: string;
   error?: string;
 }
@@ -63,8 +69,16 @@ const COLUMNS: Column[] = [
   { title: 'tfjs ms', width: 8, value: (r) => (r.tfjs && 'ms' in r.tfjs ? num(r.tfjs.ms) : '-') },
   { title: 'torch', width: 7, value: (r) => peer(r.torch) },
   { title: 'torch ms', width: 8, value: (r) => (r.torch && 'ms' in r.torch ? num(r.torch.ms) : '-') },
-  { title: 'note', width: 0, left: true, value: (r) => r.error ? `ERROR ${r.error}` : [r.note, errorOf('tfjs', r.tfjs), errorOf('torch', r.torch)].filter(Boolean).join('; ') },
+  { title: 'note', width: 0, left: true, value: (r) => r.error ? `ERROR ${r.error}` : [r.note, cpuNote(r), errorOf('tfjs', r.tfjs), errorOf('torch', r.torch)].filter(Boolean).join('; ') },
 ];
+
+/** The load-independent comparison: CPU work per run, ours and ours/theirs. */
+function cpuNote(r: ResultRow): string {
+  const c = r.cpu;
+  if (!c) return '';
+  const ratio = (theirs: number | undefined, who: string) => (theirs ? `, ours/${who} ${num(c.ours / theirs)}x` : '');
+  return `cpu work ${num(c.ours)} ms${ratio(c.tfjs, 'tfjs')}${ratio(c.torch, 'torch 1 thread')}`;
+}
 
 function errorOf(who: string, p: PeerResult | undefined): string {
   return p && 'error' in p ? `${who}: ${p.error}` : '';

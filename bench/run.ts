@@ -25,8 +25,10 @@ import { adamFamily } from './families/adam.js';
 import { knnFamily } from './families/knn.js';
 import { layercamFamily } from './families/layercam.js';
 import { pasteFamily } from './families/paste.js';
+import { trainStepFamily } from './families/train-step.js';
+import { memoryFamily } from './families/memory.js';
 
-const FAMILIES: Family[] = [matmulFamily, convFamily, batchnormFamily, contrastiveFamily, adamFamily, knnFamily, layercamFamily, pasteFamily];
+const FAMILIES: Family[] = [matmulFamily, convFamily, batchnormFamily, contrastiveFamily, adamFamily, knnFamily, layercamFamily, pasteFamily, trainStepFamily, memoryFamily];
 
 interface Args {
   mode: 'quick' | 'full' | 'auto';
@@ -79,11 +81,18 @@ function selected(row: Row, filters: RegExp[]): boolean {
   return filters.length === 0 || filters.some((f) => f.test(label));
 }
 
-async function measureRow(row: Row, timing: TimeOptions): Promise<{ m: Measurement; note?: string }> {
+async function measureRow(row: Row, preset: TimeOptions): Promise<{ m: Measurement; note?: string }> {
   const work = await row.setup();
+  const timing = { ...preset, ...row.timing };
   try {
-    if (work.run) return { m: await timeOurs(work.run, timing), note: work.note };
-    if (work.runAsync) return { m: await timeWall(work.runAsync, () => gpu().sync(), timing), note: work.note };
+    if (work.run) {
+      const m = await timeOurs(work.run, timing);
+      return { m, note: work.summary?.() ?? work.note };
+    }
+    if (work.runAsync) {
+      const m = await timeWall(work.runAsync, () => gpu().sync(), timing);
+      return { m, note: work.summary?.() ?? work.note };
+    }
     throw new Error(`bench: row ${row.name} has nothing to run`);
   } finally {
     work.dispose();
@@ -108,6 +117,7 @@ async function main(): Promise<void> {
     quick,
     batches: args.batches ?? preset.batches,
     widths: args.widths ?? [16, 64],
+    fromFlags: { batches: args.batches !== null, widths: args.widths !== null },
     imageSize: 32,
     timing: preset.timing,
     autotuner: new Autotuner(g.describe()),
@@ -153,21 +163,26 @@ async function main(): Promise<void> {
     try {
       const { m, note } = await measureRow(row, cfg.timing);
       Object.assign(result, { ms: m.ms, wallMs: m.wallMs, method: m.method, repeats: m.repeats, cores: m.cores, note }, rates(row, m.ms, ceilings));
+      if (m.cpuWorkMs !== undefined) result.cpu = { ours: m.cpuWorkMs };
+      const rowTiming = { ...cfg.timing, ...row.timing };
       if (row.peer && tfjsSupports(row.peer) && typeof tfjs !== 'string') {
-        const work = tfjs.prepare(row.peer);
+        let work: { run: () => void; dispose: () => void } | null = null;
         try {
-          const t = await timeQueue(tfjs.queue(), work.run, cfg.timing);
+          work = await tfjs.prepare(row.peer);
+          const t = await timeQueue(tfjs.queue(), work.run, rowTiming);
           // Same method on both sides: GPU queue time where both devices have timestamps.
           result.tfjs = { ms: t.ms, ratio: (t.method === m.method ? m.ms : m.wallMs) / t.ms, method: t.method };
+          if (result.cpu && t.cpuWorkMs !== undefined) result.cpu.tfjs = t.cpuWorkMs;
         } catch (e) {
-          result.tfjs = { error: (e as Error).message };
+          result.tfjs = { error: (e as Error).message.split('\n')[0] };
         } finally {
-          work.dispose();
+          work?.dispose();
         }
       }
       if (row.peer && typeof torch !== 'string') {
-        const t = await torch.measure(row.peer, cfg.timing);
+        const t = await torch.measure(row.peer, rowTiming);
         result.torch = 'ms' in t ? { ms: t.ms, ratio: m.wallMs / t.ms, threads: t.threads } : t;
+        if (result.cpu && 'cpuMs' in t && t.cpuMs !== undefined) result.cpu.torch = t.cpuMs;
       }
     } catch (e) {
       result.error = (e as Error).message.split('\n')[0];

@@ -11,6 +11,7 @@ export const TORCH_PYTHON = process.env.GRADMIX_BENCH_PYTHON ?? '/usr/bin/python
 interface Reply {
   id?: number;
   ms?: number;
+  cpu_ms?: number;
   repeats?: number;
   error?: string;
   ready?: boolean;
@@ -57,11 +58,14 @@ export class TorchPeer {
     return peer;
   }
 
-  /** Median milliseconds of the spec on PyTorch CPU and the thread count that gave it, or the error. */
-  measure(spec: PeerSpec, timing: TimeOptions): Promise<{ ms: number; threads: number } | { error: string }> {
+  /**
+   * Median milliseconds of the spec on PyTorch CPU and the thread count that gave it, or the error;
+   * cpuMs: the median CPU time of the one-thread runs (time.thread_time), unaffected by load.
+   */
+  measure(spec: PeerSpec, timing: TimeOptions): Promise<{ ms: number; threads: number; cpuMs?: number } | { error: string }> {
     const id = this.nextId++;
     return new Promise((resolve) => {
-      this.waiting.set(id, (r) => resolve(r.ms !== undefined ? { ms: r.ms, threads: Number(r.threads) } : { error: r.error ?? 'no answer' }));
+      this.waiting.set(id, (r) => resolve(r.ms !== undefined ? { ms: r.ms, threads: Number(r.threads), cpuMs: r.cpu_ms } : { error: r.error ?? 'no answer' }));
       this.child.stdin.write(JSON.stringify({
         id, spec, warmup: timing.warmup, repeats: timing.repeats, min_repeats: timing.minRepeats, budget_ms: timing.budgetMs,
       }) + '\n');

@@ -42,12 +42,14 @@ async function loadProcFs(): Promise<ProcFs | null> {
   return procFs;
 }
 
-/** Nanoseconds on the CPU so far, per thread other than the main one. */
-function threadTimes(fs: ProcFs): Map<string, number> {
-  const main = String((globalThis as { process?: { pid?: number } }).process?.pid ?? '');
+const mainTid = () => String((globalThis as { process?: { pid?: number } }).process?.pid ?? '');
+
+/** Nanoseconds on the CPU so far, per thread (the main one too when `withMain`). */
+function threadTimes(fs: ProcFs, withMain = false): Map<string, number> {
+  const main = mainTid();
   const times = new Map<string, number>();
   for (const tid of fs.readdirSync('/proc/self/task')) {
-    if (tid === main) continue;
+    if (tid === main && !withMain) continue;
     try {
       times.set(tid, Number(fs.readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0]));
     } catch {
@@ -55,6 +57,42 @@ function threadTimes(fs: ProcFs): Map<string, number> {
     }
   }
   return times;
+}
+
+/** CPU time per thread between two snapshots, in milliseconds. */
+export interface ThreadCpu {
+  /** The main JS thread. */
+  mainMs: number;
+  /** Every other thread together (a CPU adapter's rasteriser workers, Dawn, V8's helpers). */
+  othersMs: number;
+  /** The busiest thread other than the main one. */
+  busiestMs: number;
+}
+
+/**
+ * Snapshots of per-thread CPU time (Linux, Node), or null where /proc is not there. For
+ * load-independent benchmark figures: a snapshot taken around some work, diffed with `since`.
+ */
+export async function threadCpuClock(): Promise<{ snapshot: () => Map<string, number>; since: (before: Map<string, number>, after?: Map<string, number>) => ThreadCpu } | null> {
+  const fs = await loadProcFs();
+  if (!fs) return null;
+  const snapshot = () => threadTimes(fs, true);
+  return {
+    snapshot,
+    since: (before, after = snapshot()) => {
+      const main = mainTid();
+      const cpu: ThreadCpu = { mainMs: 0, othersMs: 0, busiestMs: 0 };
+      for (const [tid, ns] of after) {
+        const ms = (ns - (before.get(tid) ?? ns)) / 1e6;
+        if (tid === main) cpu.mainMs = ms;
+        else {
+          cpu.othersMs += ms;
+          cpu.busiestMs = Math.max(cpu.busiestMs, ms);
+        }
+      }
+      return cpu;
+    },
+  };
 }
 
 /** The cost method measureCost() uses on the current adapter. */

@@ -5,16 +5,16 @@
 import { grad } from '../../src/autograd.js';
 import { randn } from '../../src/creation.js';
 import { Rng } from '../../src/random.js';
-import { conv2d } from '../../src/ops/conv.js';
+import { conv2d, convGeometry, convProblem, type ConvVariant } from '../../src/ops/conv.js';
 import type { Tensor } from '../../src/tensor.js';
-import { tunedWork, type KernelVariant } from '../tuned.js';
+import { tunedWork } from '../tuned.js';
 import { convOut, fmtShape, resnetConvs, type BenchConfig, type ConvPeer, type ConvShape, type Family, type Row, type Work } from '../family.js';
 
 type Pass = ConvPeer['pass'];
 const PASSES: readonly Pass[] = ['forward', 'input-grad', 'weight-grad'];
 
 /** One pass of one convolution with inputs x, w (both requiring grad) and a seed dy. */
-function passWork(c: ConvShape, pass: Pass, x: Tensor, w: Tensor, dy: Tensor, variant: KernelVariant): Work {
+function passWork(c: ConvShape, pass: Pass, x: Tensor, w: Tensor, dy: Tensor, variant: ConvVariant): Work {
   const options = { stride: c.stride, padding: c.pad, variant };
   if (pass === 'forward') return { run: () => conv2d(x, w, null, options), dispose: () => undefined };
   const y = conv2d(x, w, null, options);
@@ -42,8 +42,8 @@ function row(c: ConvShape, batch: number, w: number, pass: Pass, cfg: BenchConfi
       const x = randn(xShape, rng, 1, { requiresGrad: true });
       const wt = randn(wShape, rng, Math.sqrt(2 / (c.cout * c.k * c.k)), { requiresGrad: true });
       const dy = randn(yShape, rng);
-      const dims = { b: batch, cin: c.cin, hw: c.size * c.size, cout: c.cout, k: `${c.k}x${c.k}`, s: `s${c.stride}` };
-      const work = await tunedWork(cfg, `conv2d.${pass}`, dims, (variant) => passWork(c, pass, x, wt, dy, variant));
+      const problem = convProblem(pass, convGeometry(x, wt, { stride: c.stride, padding: c.pad }));
+      const work = await tunedWork(problem, (variant) => passWork(c, pass, x, wt, dy, variant));
       return { ...work, dispose: () => [work.dispose, () => x.dispose(), () => wt.dispose(), () => dy.dispose()].forEach((f) => f()) };
     },
   };

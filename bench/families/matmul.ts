@@ -1,10 +1,10 @@
 // matmul (src/ops/matmul.ts) at the shapes the model meets: the projection head's first linear
 // layer (forward and both gradients, rows = 2B, features 8w), the im2col-equivalent GEMM of a
 // stage-3 3x3 convolution, and one square reference product. The kernel variant of each shape
-// class is chosen by the autotuner (runtime/autotune.ts) at first use and cached per adapter.
+// class is chosen as the op chooses it (src/ops/kernel-choice.ts), at first use, cached per adapter.
 import { randn } from '../../src/creation.js';
 import { Rng } from '../../src/random.js';
-import { matmul } from '../../src/ops/matmul.js';
+import { matmul, matmulProblem } from '../../src/ops/matmul.js';
 import { tunedWork } from '../tuned.js';
 import type { BenchConfig, Family, MatmulPeer, Row } from '../family.js';
 
@@ -52,7 +52,7 @@ function row(p: Problem, cfg: BenchConfig): Row {
       const rng = new Rng(11);
       const a = randn(transA ? [K, M] : [M, K], rng);
       const b = randn(transB ? [N, K] : [K, N], rng);
-      const work = await tunedWork(cfg, 'matmul', { m: M, n: N, k: K, ta: transA, tb: transB }, (variant) => ({
+      const work = await tunedWork(matmulProblem({ M, N, K, transA, transB }), (variant) => ({
         run: () => matmul(a, b, { transA, transB, variant }),
         dispose: () => undefined,
       }));

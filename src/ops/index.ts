@@ -15,4 +15,4 @@ export * from './pool.js';
 export * from './normalize.js';
 export * from './softmax.js';
 export * from './conv.js';
-export { autotuneModel, autotunePending, tunedChoices, resetTunedChoices, type TunableModel, type TuneOptions, type TuneReport } from './kernel-choice.js';
+export { autotuneModel, autotunePending, tuneProblem, tunedChoices, resetTunedChoices, type TunableModel, type TuneOptions, type TuneReport } from './kernel-choice.js';

@@ -168,6 +168,21 @@ export async function autotunePending(options: TuneOptions = {}): Promise<TuneRe
   return reports;
 }
 
+/** Resolves one problem now (cached, or timed; see autotunePending) and returns how. */
+export async function tuneProblem(problem: TuneProblem, options: TuneOptions = {}): Promise<TuneReport> {
+  const s = state();
+  const key = keyOf(problem);
+  await gpu().sync();
+  if ((options.mode ?? autotuneMode()) === 'off') {
+    return { op: problem.op, shapeClass: shapeClass(problem.dims), choice: problem.candidates[0], source: 'disabled', timings: {} };
+  }
+  s.misses.set(key, problem);
+  s.choices.delete(key);
+  const reports: TuneReport[] = [];
+  await resolve([key], options, reports);
+  return reports.find((r) => `${r.op}|${r.shapeClass}` === key)!;
+}
+
 /** What autotuneModel() needs of a model (SupConResNet, ResNet, any nn Module). */
 export interface TunableModel {
   training: boolean;

@@ -91,6 +91,11 @@ function gemmProblem(s: GemmShape): TuneProblem & { candidates: readonly MatmulV
   };
 }
 
+/** The tuning problem of a plain (2-D) product, for benchmarks and `tune`. */
+export function matmulProblem(p: { M: number; N: number; K: number; transA?: boolean; transB?: boolean }): TuneProblem & { candidates: readonly MatmulVariant[] } {
+  return gemmProblem({ a: { trans: p.transA ?? false, batched: true }, b: { trans: p.transB ?? false, batched: true }, M: p.M, N: p.N, K: p.K, batch: 1, reduce: false });
+}
+
 /** The forced variant, else the one tuned for the product's shape class, else the adapter's default. */
 function variantFor(s: GemmShape, forced: MatmulVariant | undefined): MatmulVariant {
   return forced ?? tunedVariant(gemmProblem(s)) ?? gpu().kernelVariant;
