@@ -54,6 +54,8 @@ export {
 export { webGpuProblem, initBrowserGpu } from './browser/gpu.js';
 export { TrainingSession } from './browser/session.js';
 export { stepSeed, limitTrainSet } from './train/training-run.js';
-export { attributionPanels, renderPanels, drawPanels, viridis, PANEL_COLUMNS, type AttributionPanels, type PanelOptions, type RgbaImage } from './browser/panels.js';
+export { attributionPanels, type AttributionPanels, type PanelOptions } from './train/panels.js';
+export { renderPanels, viridis, PANEL_COLUMNS, type RgbaImage } from './train/panel-image.js';
+export { drawPanels } from './browser/panels.js';
 export { modelFromCheckpoint, fetchModel, type LoadedModel } from './browser/model-file.js';
 export { evaluateSubsample, subsampleOpenSet, type SubsampleSizes } from './browser/evaluate.js';

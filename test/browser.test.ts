@@ -106,7 +106,7 @@ test.after(async () => {
 browserTest('the bundle is built for browsers without Node built-ins, from the modules Node uses too', async () => {
   const { buildBrowser } = await script<BuildScript>('build-browser.mjs');
   const inputs = Object.keys((await buildBrowser({ types: false, demo: false })).inputs);
-  for (const shared of ['src/data/mnist-digits.ts', 'src/data/open-set.ts', 'src/data/batches.ts']) {
+  for (const shared of ['src/data/mnist-digits.ts', 'src/data/open-set.ts', 'src/data/batches.ts', 'src/train/training-run.ts', 'src/train/panels.ts', 'src/train/panel-image.ts']) {
     assert.ok(inputs.includes(shared), `${shared} (shared with the Node modules) is in the bundle`);
   }
   for (const nodeOnly of ['src/data/files.ts', 'src/data/index.ts', 'src/data/mnist-mini.ts', 'src/data/protocols.ts', 'src/train/train.ts', 'src/train/pictures.ts', 'src/osr/report.ts', 'src/checkpoint/files.ts']) {

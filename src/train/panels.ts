@@ -1,0 +1,82 @@
+// GradMix's attribution panels, computed (browser-safe): for a few fixed images, view 1, its
+// LayerCAM map, the box GradMix pastes and the mixed image, as host arrays. train/pictures.ts
+// writes them as PNG files each epoch; a page draws them on a canvas (src/browser/panels.ts); both
+// render them with panel-image.ts.
+import { tensor } from '../creation.js';
+import { scope } from '../scope.js';
+import { Rng } from '../random.js';
+import * as ops from '../ops/index.js';
+import { augmentViews, resizeNormalize, sampleViews, type AugmentConfig } from '../augment/index.js';
+import { gradMix } from '../gradmix/index.js';
+import { BatchNorm2d, type SupConResNet } from '../nn/index.js';
+import type { Tensor } from '../tensor.js';
+import { attribution } from './mixing.js';
+import type { TrainOptions } from './options.js';
+
+export interface AttributionPanels {
+  /** View 1 of each image, normalised, [b, c, h, w]. */
+  view1: Float32Array;
+  /** Aggregated LayerCAM map [b, h, w] (a sum of per-layer maps in [0, 1]). */
+  cam: Float32Array;
+  /** View 1 with the partner's patch pasted on the map's argmax, [b, c, h, w]. */
+  mixed: Float32Array;
+  /** int32 [b, 4]: top, left, height, width of each box. */
+  boxes: Int32Array;
+  b: number;
+  c: number;
+  h: number;
+  w: number;
+}
+
+export interface PanelOptions {
+  /** Seed of the views and boxes (default from the options' seed: the same every call, so panels change only with the model). */
+  seed?: number;
+  /** View 1 is the image itself (resized and normalised) instead of a random crop. */
+  plainView1?: boolean;
+}
+
+/**
+ * Runs GradMix's attribution (the SimCLR loss of the batch's two views, its gradient at the
+ * LayerCAM layers) and pasting on `images` ([b, c, h, w] in [0, 1], b >= 2: every image needs a
+ * partner and the loss needs negatives). The model stays in train mode as in training, with its
+ * BatchNorm running statistics untouched; parameters and their gradients are not changed.
+ */
+export async function attributionPanels(model: SupConResNet, o: TrainOptions, augment: AugmentConfig, images: Float32Array, shape: [number, number, number, number], options: PanelOptions = {}): Promise<AttributionPanels> {
+  const [b, c, h, w] = shape;
+  if (b < 2) throw new Error(`attributionPanels: need at least 2 images (a partner and a negative for each), got ${b}`);
+  const bns = [...model.modules()].map(([, m]) => m).filter((m): m is BatchNorm2d => m instanceof BatchNorm2d);
+  const wasTraining = model.training;
+  model.train();
+  bns.forEach((m) => (m.updateRunningStats = false));
+  try {
+    const out = scope(() => {
+      const rng = new Rng(options.seed ?? o.seed ^ 0x2545f491);
+      const raw = tensor(images, shape);
+      const views = options.plainView1
+        ? ops.concat([resizeNormalize(raw, augment), augmentViews(raw, sampleViews(rng, b, h, w, augment, 1), augment)], 0)
+        : augmentViews(raw, sampleViews(rng, b, h, w, augment), augment);
+      const names = o.layers.map((n) => model.layer(n).path);
+      const acts = new Map<string, Tensor>();
+      const remove = model.addForwardHook(names, (p, t) => acts.set(p, t));
+      let z: Tensor;
+      try {
+        z = model.call(views);
+      } finally {
+        remove();
+      }
+      const { map, centres } = attribution({ model, options: o, views, z, activations: names.map((n) => acts.get(n)!), rng });
+      const view1 = ops.slice(views, 0, 0, b);
+      const mix = gradMix(view1, centres, rng, { gammaMin: o.gammaMin, gammaMax: o.gammaMax, fill: o.fill });
+      return { view1, cam: map, mixed: mix.mixed, boxes: mix.boxes };
+    });
+    try {
+      const [view1, cam, mixed, boxes] = await Promise.all([out.view1.data(), out.cam.data(), out.mixed.data(), out.boxes.data()]);
+      return { view1: view1 as Float32Array, cam: cam as Float32Array, mixed: mixed as Float32Array, boxes: boxes as Int32Array, b, c, h, w };
+    } finally {
+      for (const t of Object.values(out)) t.dispose();
+    }
+  } finally {
+    bns.forEach((m) => (m.updateRunningStats = true));
+    model.train(wasTraining);
+  }
+}
