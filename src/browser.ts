@@ -57,5 +57,6 @@ export { stepSeed, limitTrainSet } from './train/training-run.js';
 export { attributionPanels, type AttributionPanels, type PanelOptions } from './train/panels.js';
 export { renderPanels, viridis, PANEL_COLUMNS, type RgbaImage } from './train/panel-image.js';
 export { drawPanels } from './browser/panels.js';
-export { modelFromCheckpoint, fetchModel, type LoadedModel } from './browser/model-file.js';
+export { modelFromDecoded, type LoadedModel } from './checkpoint/model-from-checkpoint.js';
+export { modelFromCheckpoint, fetchModel } from './browser/model-file.js';
 export { evaluateSubsample, subsampleOpenSet, type SubsampleSizes } from './browser/evaluate.js';

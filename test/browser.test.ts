@@ -106,10 +106,10 @@ test.after(async () => {
 browserTest('the bundle is built for browsers without Node built-ins, from the modules Node uses too', async () => {
   const { buildBrowser } = await script<BuildScript>('build-browser.mjs');
   const inputs = Object.keys((await buildBrowser({ types: false, demo: false })).inputs);
-  for (const shared of ['src/data/mnist-digits.ts', 'src/data/open-set.ts', 'src/data/batches.ts', 'src/train/training-run.ts', 'src/train/panels.ts', 'src/train/panel-image.ts']) {
+  for (const shared of ['src/data/mnist-digits.ts', 'src/data/open-set.ts', 'src/data/batches.ts', 'src/train/training-run.ts', 'src/train/panels.ts', 'src/train/panel-image.ts', 'src/checkpoint/model-from-checkpoint.ts']) {
     assert.ok(inputs.includes(shared), `${shared} (shared with the Node modules) is in the bundle`);
   }
-  for (const nodeOnly of ['src/data/files.ts', 'src/data/index.ts', 'src/data/mnist-mini.ts', 'src/data/protocols.ts', 'src/train/train.ts', 'src/train/pictures.ts', 'src/osr/report.ts', 'src/checkpoint/files.ts']) {
+  for (const nodeOnly of ['src/data/files.ts', 'src/data/index.ts', 'src/data/mnist-mini.ts', 'src/data/protocols.ts', 'src/train/train.ts', 'src/train/pictures.ts', 'src/osr/report.ts', 'src/checkpoint/files.ts', 'src/cli/model-file.ts']) {
     assert.not.ok(inputs.includes(nodeOnly), `${nodeOnly} is not in the bundle`);
   }
   assert.ok(inputs.includes('runtime/kernel-sources.generated.ts'), 'kernels are embedded');

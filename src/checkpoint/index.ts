@@ -1,5 +1,6 @@
 // Checkpoints: the .safetensors format (bytes in/out, browser-safe), the training-checkpoint
-// layout on top of it, and Node file helpers (atomic writes).
+// layout on top of it, the model a checkpoint describes, and Node file helpers (atomic writes).
 export * from './safetensors.js';
 export * from './checkpoint.js';
+export * from './model-from-checkpoint.js';
 export * from './files.js';
