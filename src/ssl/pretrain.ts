@@ -7,13 +7,14 @@
 import { existsSync, mkdirSync, appendFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initGpu, gpu } from '../../runtime/gpu.js';
-import { batches, batchesPerEpoch, epochOrder, loadProtocol, protocolInfo, subsetDataset, type Dataset, type OpenSetData } from '../data/index.js';
+import { batches, batchesPerEpoch, loadProtocol, protocolInfo, type Dataset, type OpenSetData } from '../data/index.js';
 import { loadAllClasses } from '../data/in-distribution.js';
 import { SupConResNet, syncBatchCounts, type SupConResNetOptions } from '../nn/index.js';
 import { Adam, cosineLr } from '../optim/index.js';
 import { applyCheckpoint, readCheckpoint, saveCheckpoint } from '../checkpoint/index.js';
 import { Rng } from '../random.js';
-import { CHECKPOINT_FILE, LOG_FILE, stepSeed, type EpochLog, type TrainHooks } from '../train/train.js';
+import { CHECKPOINT_FILE, LOG_FILE, type EpochLog, type TrainHooks } from '../train/train.js';
+import { limitTrainSet, stepSeed } from '../train/training-run.js';
 import { Progress } from '../train/progress.js';
 import { resolvePretrainOptions, type PretrainOptions } from './options.js';
 import { SslStep } from './step.js';
@@ -64,7 +65,7 @@ export async function pretrain(given: Partial<PretrainOptions> = {}, hooks: Trai
   await initGpu();
   const info = protocolInfo(o.protocol);
   const data = await pretrainData(o);
-  const trainSet = o.maxTrain === 0 || o.maxTrain >= data.train.n ? data.train : subsetDataset(data.train, epochOrder(data.train.n, o.seed, -1).slice(0, o.maxTrain).sort());
+  const trainSet = limitTrainSet(data.train, o.maxTrain, o.seed);
   if (trainSet.n < 2) throw new Error(`${o.protocol}: ${trainSet.n} training image(s); contrastive training needs at least 2`);
   // A last batch of one image has no negatives (and no mixing partner): drop it.
   const dropLast = trainSet.n % o.batchSize === 1;
