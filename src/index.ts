@@ -21,3 +21,4 @@ export * from './gradmix/index.js';
 export * from './train/index.js';
 export { trainAndEvaluate } from './cli/commands.js';
 export * from './corrupt/index.js';
+export * from './ssl/index.js';

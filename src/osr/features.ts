@@ -11,16 +11,24 @@ import { Tensor } from '../tensor.js';
 
 export type FeatureKind = 'encoder' | 'head' | 'logits';
 
+export interface FeatureOptions {
+  batchSize?: number;
+  kind?: FeatureKind;
+  /** L2-normalise each row (default: true, except for 'logits'). */
+  normalize?: boolean;
+}
+
 /**
- * L2-normalised features [N, D] of every image of `ds`: the encoder's pooled output ('encoder',
- * the default for kNN scoring) or the projection head's output ('head'). The model is put in
- * eval mode and restored afterwards. 'logits': the classifier's outputs on the (unnormalised)
- * encoder features, not normalised (models trained with a ce objective only).
+ * Features [N, D] of every image of `ds`: the encoder's pooled output ('encoder', the default for
+ * kNN scoring), the projection head's output ('head'), or the classifier's outputs on the encoder
+ * features ('logits', models trained with a ce objective only). The model is put in eval mode and
+ * restored afterwards.
  */
-export async function extractFeatures(model: SupConResNet, ds: Dataset, transform: ViewsOutput, options: { batchSize?: number; kind?: FeatureKind } = {}): Promise<Tensor> {
+export async function extractFeatures(model: SupConResNet, ds: Dataset, transform: ViewsOutput, options: FeatureOptions = {}): Promise<Tensor> {
   if (ds.n === 0) throw new Error('extractFeatures: the data set is empty');
   const batchSize = options.batchSize ?? 256;
   const kind = options.kind ?? 'encoder';
+  const normalize = options.normalize ?? kind !== 'logits';
   const wasTraining = model.training;
   model.eval();
   const per = valuesPerImage(ds);
@@ -32,9 +40,8 @@ export async function extractFeatures(model: SupConResNet, ds: Dataset, transfor
         noGrad(() => {
           const images = tensor(ds.images.subarray(start * per, (start + count) * per), [count, ds.channels, ds.height, ds.width]);
           const x = resizeNormalize(images, transform);
-          if (kind === 'logits') return model.classify(model.features(x));
-          const f = kind === 'encoder' ? model.features(x) : model.call(x);
-          return ops.l2Normalize(f);
+          const f = kind === 'logits' ? model.classify(model.features(x)) : kind === 'encoder' ? model.features(x) : model.call(x);
+          return normalize ? ops.l2Normalize(f) : f;
         }),
       );
       parts.push(part);

@@ -8,13 +8,13 @@
 // deviation first. That is an affine change of variables, so the classifier is still a linear
 // function of the raw features; it only conditions the optimisation, so that a few epochs of
 // Adam converge whatever the features' scale.
-import { gpu } from '../../runtime/gpu.js';
+import { extractFeatures } from '../osr/features.js';
 import { noGrad, backward } from '../autograd.js';
 import { tensor } from '../creation.js';
 import { scope, keep } from '../scope.js';
 import * as ops from '../ops/index.js';
-import { resizeNormalize, type ViewsOutput } from '../augment/index.js';
-import { epochOrder, valuesPerImage, type Dataset } from '../data/index.js';
+import type { ViewsOutput } from '../augment/index.js';
+import { epochOrder, type Dataset } from '../data/index.js';
 import { Linear, type SupConResNet } from '../nn/index.js';
 import { Adam, cosineLr } from '../optim/index.js';
 import { Rng } from '../random.js';
@@ -75,34 +75,8 @@ export function topKAccuracy(logits: ArrayLike<number>, labels: ArrayLike<number
 }
 
 /** Frozen encoder features [N, D] of every image of ds (eval mode, unaugmented), raw or L2-normalised. */
-export async function encoderFeatures(model: SupConResNet, ds: Dataset, transform: ViewsOutput, options: { batchSize?: number; features?: ProbeFeatures } = {}): Promise<Tensor> {
-  if (ds.n === 0) throw new Error('encoderFeatures: the data set is empty');
-  const batchSize = options.batchSize ?? 256;
-  const wasTraining = model.training;
-  model.eval();
-  const per = valuesPerImage(ds);
-  const parts: Tensor[] = [];
-  try {
-    for (let start = 0; start < ds.n; start += batchSize) {
-      const count = Math.min(batchSize, ds.n - start);
-      parts.push(
-        scope(() =>
-          noGrad(() => {
-            const x = resizeNormalize(tensor(ds.images.subarray(start * per, (start + count) * per), [count, ds.channels, ds.height, ds.width]), transform);
-            const f = model.features(x);
-            return options.features === 'l2' ? ops.l2Normalize(f) : f;
-          }),
-        ),
-      );
-      if (parts.length % 8 === 0) await gpu().sync(); // bound the recorded work on large sets
-    }
-  } finally {
-    model.train(wasTraining);
-  }
-  if (parts.length === 1) return parts[0];
-  const all = noGrad(() => ops.concat(parts, 0));
-  for (const p of parts) p.dispose();
-  return all;
+export function encoderFeatures(model: SupConResNet, ds: Dataset, transform: ViewsOutput, options: { batchSize?: number; features?: ProbeFeatures } = {}): Promise<Tensor> {
+  return extractFeatures(model, ds, transform, { batchSize: options.batchSize, kind: 'encoder', normalize: options.features === 'l2' });
 }
 
 /** Both feature sets standardised column-wise with the train features' mean and std (+ 1e-6). */
