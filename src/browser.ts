@@ -37,18 +37,10 @@ export { TrainStep } from './train/step.js';
 export { mixedTerm, attribution, type MixingInput, type MixingResult } from './train/mixing.js';
 export { defaultOptions, resolveOptions, lastBlockLayers, METHODS, FILLS, type TrainOptions, type Method, type Fill } from './train/options.js';
 
-// Data: in-memory data sets, batches, mnist-mini over HTTP, the open-set protocols (src/data
-// without its file loaders).
-export {
-  type Dataset, DataError, UNKNOWN_LABEL, valuesPerImage, checkDataset, subsetDataset, indicesOfClasses, filterClasses, concatDatasets, padImages, classCounts,
-} from './data/dataset.js';
-export { batches, epochOrder, batchesPerEpoch, gatherBatch, type Batch, type BatchOptions } from './data/batches.js';
-export { MNIST_MEAN, MNIST_STD, MNIST_CLASS_NAMES, MNIST_MINI_TRAIN_FRACTION, parseMnistDigits, splitMnistMini, type MnistMini } from './data/mnist-digits.js';
+// Data: src/data without its file loaders (in-memory data sets, batches, mnist-mini's format and
+// split, the open-set protocols), and mnist-mini over HTTP.
+export * from './data/portable.js';
 export { fetchMnistMini } from './browser/fetch-mnist-mini.js';
-export {
-  PROTOCOL_NAMES, PROTOCOLS, protocolInfo, knownClasses, unknownClasses, remapLabels, openSet,
-  type ProtocolName, type ProtocolInfo, type OpenSetData, type SourceData,
-} from './data/open-set.js';
 
 // What only a page needs.
 export { webGpuProblem, initBrowserGpu } from './browser/gpu.js';
