@@ -17,7 +17,7 @@ const TRANSPOSES = [
   { transA: true, transB: true },
 ];
 
-const KERNEL_OF: Record<MatmulVariant, string> = { register: 'matmul.register_blocked', tiled: 'matmul.tiled' };
+const KERNEL_OF: Record<MatmulVariant, string> = { register: 'matmul.register_blocked', tiled: 'matmul.tiled', skinny: 'matmul.skinny' };
 
 const prod = (s: readonly number[]) => s.reduce((x, y) => x * y, 1);
 
