@@ -166,9 +166,10 @@ export async function protocolCommand(argv: string[]): Promise<void> {
   if (v.help) return console.log(usage('protocol', 'Trains and evaluates every split of a protocol in turn (a finished split is not rerun; an interrupted one resumes), then reports mean and std per metric beside the paper.', PROTOCOL_FLAGS));
   const base = trainOptionsFrom(v);
   const protocol = base.protocol ?? 'mnist-mini';
-  // A non-default objective names its own folder, so runs of Table 1's objectives do not collide.
+  // A non-default objective or encoder names its own folder, so different runs do not collide.
   const objective = base.objective && base.objective !== d.objective ? `${base.objective}-` : '';
-  const root = base.out ?? join('runs', `${protocol}-${objective}${base.method ?? d.method}`);
+  const arch = base.arch && base.arch !== d.arch ? `-${base.arch}` : '';
+  const root = base.out ?? join('runs', `${protocol}-${objective}${base.method ?? d.method}${arch}`);
   const splits = typeof v.splits === 'string' ? v.splits.split(',').map(Number) : [0, 1, 2, 3, 4];
   const results: OpenSetMetrics[] = [];
   for (const split of splits) {
