@@ -87,7 +87,6 @@ export class TrainingSession {
 
   /** Frees the model's and the optimiser's GPU memory. */
   dispose(): void {
-    this.stepper.dispose();
     this.optimizer.dispose();
     this.model.dispose();
   }

@@ -84,5 +84,4 @@ export class TrainStep {
     return value;
   }
 
-  dispose(): void {}
 }

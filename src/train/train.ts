@@ -141,7 +141,6 @@ export async function train(given: Partial<TrainOptions> = {}, hooks: TrainHooks
   } finally {
     progress.finish();
     process.off('SIGINT', onSigint);
-    stepper.dispose();
   }
   if (interrupted) console.error(`stopped; checkpoint saved to ${checkpoint}. Continue with --resume.`);
   return { options: o, model, data, trainSet, checkpoint, epochs: logs, interrupted };
