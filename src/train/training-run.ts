@@ -34,13 +34,26 @@ export function checkpointFingerprint(o: TrainOptions): string {
   return JSON.stringify({ protocol, split, width, epochs, batchSize, seed, method, lr, lrMin, tau, theta, lambda, gammaMin, gammaMax, fill, layers, camNormalize, mixAlpha, maxTrain, ...archField, ...objectiveField, ...(o.allClasses ? { allClasses: true } : {}) });
 }
 
-export interface TrainingRun {
+/** The training images in use and the steps they make. */
+export interface EpochPlan {
   /** The training images in use (after maxTrain). */
   trainSet: Dataset;
-  /** A last batch of one image has no negatives, so it is dropped. */
+  /** A last batch of one image has no negatives (and no mixing partner), so it is dropped. */
   dropLast: boolean;
   stepsPerEpoch: number;
   totalSteps: number;
+}
+
+/** The subset of `train` a run uses and its schedule; `what` names the run in the error on fewer than 2 images. */
+export function planEpochs(train: Dataset, o: Pick<TrainOptions, 'maxTrain' | 'seed' | 'batchSize' | 'epochs'>, what: string): EpochPlan {
+  const trainSet = limitTrainSet(train, o.maxTrain, o.seed);
+  if (trainSet.n < 2) throw new Error(`${what}: ${trainSet.n} training image(s); contrastive training needs at least 2`);
+  const dropLast = trainSet.n % o.batchSize === 1;
+  const stepsPerEpoch = batchesPerEpoch(trainSet.n, o.batchSize, dropLast);
+  return { trainSet, dropLast, stepsPerEpoch, totalSteps: stepsPerEpoch * o.epochs };
+}
+
+export interface TrainingRun extends EpochPlan {
   /** In train mode, with a classifier head when the objective has one. */
   model: SupConResNet;
   optimizer: Adam;
@@ -50,16 +63,13 @@ export interface TrainingRun {
 /** A fresh run of options `o` (resolved) on `data`: subset, schedule, model, optimiser and step. */
 export function setUpRun(o: TrainOptions, data: OpenSetData): TrainingRun {
   const info = protocolInfo(o.protocol);
-  const trainSet = limitTrainSet(data.train, o.maxTrain, o.seed);
-  if (trainSet.n < 2) throw new Error(`${o.protocol} split ${o.split}: ${trainSet.n} training image(s); contrastive training needs at least 2`);
-  const dropLast = trainSet.n % o.batchSize === 1;
-  const stepsPerEpoch = batchesPerEpoch(trainSet.n, o.batchSize, dropLast);
+  const plan = planEpochs(data.train, o, `${o.protocol} split ${o.split}`);
   const numClasses = usesClassifier(o.objective) ? data.knownClasses.length : undefined;
   const model = new SupConResNet(new Rng(o.seed), { arch: o.arch, width: o.width, inChannels: info.channels, numClasses });
   model.train();
   const optimizer = new Adam(model.parameters(), { lr: o.lr });
-  const stepper = new TrainStep(model, o, info.augmentation, trainSet);
-  return { trainSet, dropLast, stepsPerEpoch, totalSteps: stepsPerEpoch * o.epochs, model, optimizer, stepper };
+  const stepper = new TrainStep(model, o, info.augmentation, plan.trainSet);
+  return { ...plan, model, optimizer, stepper };
 }
 
 /** Step `step` on its batch: the cosine learning rate, then forward, backward and Adam with the step's seed; returns the loss. */
