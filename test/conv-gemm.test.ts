@@ -8,9 +8,9 @@ import * as assert from 'uvu/assert';
 import { backward, conv2d, mul, sumAll } from '../src/ops/index.js';
 import { CONV_VARIANTS, convGeometry, gemmApplies } from '../src/ops/conv.js';
 import { scope } from '../src/scope.js';
-import { gpu } from '../runtime/gpu.js';
 import { FORWARD_TOL, GRAD_TOL, assertClose, randomArray, read, seeded, setupGpu, upload } from './helpers.js';
 import { checkOp } from './check-op.js';
+import { dispatched } from './dispatched.js';
 import { convCase, convGradRef, convOutSize, convRef, describeConv, type ConvCase } from './conv-ref.js';
 
 const test = suite('conv-gemm');
@@ -64,25 +64,14 @@ for (const variant of CONV_VARIANTS) {
 }
 
 test("'gemm' runs the subsampling and matmul kernels, not the conv2d ones", () => {
-  const g = gpu();
-  const seen: string[] = [];
-  const original = g.dispatch;
-  g.dispatch = (kernel, d) => {
-    seen.push(kernel);
-    original.call(g, kernel, d);
-  };
-  try {
-    scope(() => {
-      const x = upload(new Float32Array(2 * 3 * 6 * 6).fill(1), [2, 3, 6, 6], true);
-      const w = upload(new Float32Array(4 * 3).fill(1), [4, 3, 1, 1], true);
-      backward(sumAll(conv2d(x, w, null, { stride: 2, variant: 'gemm' })));
-    });
-    assert.ok(!seen.some((k) => k.startsWith('conv2d.')), `conv2d kernels ran: ${seen.join(', ')}`);
-    assert.ok(seen.includes('subsample.gather') && seen.includes('subsample.scatter'), seen.join(', '));
-    assert.is(seen.filter((k) => k.startsWith('matmul.')).length, 3, 'forward, input and weight gradient products');
-  } finally {
-    g.dispatch = original;
-  }
+  const seen = dispatched(() => {
+    const x = upload(new Float32Array(2 * 3 * 6 * 6).fill(1), [2, 3, 6, 6], true);
+    const w = upload(new Float32Array(4 * 3).fill(1), [4, 3, 1, 1], true);
+    backward(sumAll(conv2d(x, w, null, { stride: 2, variant: 'gemm' })));
+  });
+  assert.ok(!seen.some((k) => k.startsWith('conv2d.')), `conv2d kernels ran: ${seen.join(', ')}`);
+  assert.ok(seen.includes('subsample.gather') && seen.includes('subsample.scatter'), seen.join(', '));
+  assert.is(seen.filter((k) => k.startsWith('matmul.')).length, 3, 'forward, input and weight gradient products');
 });
 
 test("'gemm' applies to 1x1 kernels without padding (and, forward, no bias); forcing it elsewhere is a clear error", () => {

@@ -1,5 +1,5 @@
-// Float64 references of conv2d (PyTorch semantics, NCHW) and its gradients, for tests of the
-// convolution variants outside test/conv.test.ts.
+// Float64 references of conv2d (PyTorch semantics, NCHW) and its gradients, shared by the tests
+// of every convolution variant.
 
 export interface ConvCase {
   b: number;

@@ -4,88 +4,10 @@ import { backward, conv2d, mul, sumAll, type ConvVariant } from '../src/ops/inde
 import { scope } from '../src/scope.js';
 import { FORWARD_TOL, GRAD_TOL, assertClose, randomArray, read, seeded, setupGpu, upload } from './helpers.js';
 import { checkOp } from './check-op.js';
+import { convCase as conv, convGradRef, convOutSize as outSize, convRef, describeConv as describe, type ConvCase as Case } from './conv-ref.js';
 
 const test = suite('conv2d');
 test.before(setupGpu);
-
-interface Case {
-  b: number;
-  cin: number;
-  h: number;
-  w: number;
-  cout: number;
-  kh: number;
-  kw: number;
-  stride: [number, number];
-  pad: [number, number];
-  bias: boolean;
-}
-
-function outSize(c: Case): [number, number] {
-  return [Math.floor((c.h + 2 * c.pad[0] - c.kh) / c.stride[0]) + 1, Math.floor((c.w + 2 * c.pad[1] - c.kw) / c.stride[1]) + 1];
-}
-
-/** float64 reference: out[b,co,oh,ow] = bias[co] + sum w[co,ci,kh,kw] x[b,ci,oh*s-p+kh,ow*s-p+kw]. */
-function convRef(c: Case, x: Float64Array, w: Float64Array, bias?: Float64Array): Float64Array {
-  const [oh, ow] = outSize(c);
-  const out = new Float64Array(c.b * c.cout * oh * ow);
-  for (let b = 0; b < c.b; b++)
-    for (let co = 0; co < c.cout; co++)
-      for (let y = 0; y < oh; y++)
-        for (let z = 0; z < ow; z++) {
-          let s = bias ? bias[co] : 0;
-          for (let ci = 0; ci < c.cin; ci++)
-            for (let i = 0; i < c.kh; i++) {
-              const ih = y * c.stride[0] - c.pad[0] + i;
-              if (ih < 0 || ih >= c.h) continue;
-              for (let j = 0; j < c.kw; j++) {
-                const iw = z * c.stride[1] - c.pad[1] + j;
-                if (iw < 0 || iw >= c.w) continue;
-                s += w[((co * c.cin + ci) * c.kh + i) * c.kw + j] * x[((b * c.cin + ci) * c.h + ih) * c.w + iw];
-              }
-            }
-          out[((b * c.cout + co) * oh + y) * ow + z] = s;
-        }
-  return out;
-}
-
-/** Analytic float64 gradients of sum(conv(x, w) * r): [dx, dw, dbias]. */
-function convGradRef(c: Case, x: Float64Array, w: Float64Array, r: Float64Array): [Float64Array, Float64Array, Float64Array] {
-  const [oh, ow] = outSize(c);
-  const dx = new Float64Array(x.length);
-  const dw = new Float64Array(w.length);
-  const db = new Float64Array(c.cout);
-  for (let b = 0; b < c.b; b++)
-    for (let co = 0; co < c.cout; co++)
-      for (let y = 0; y < oh; y++)
-        for (let z = 0; z < ow; z++) {
-          const g = r[((b * c.cout + co) * oh + y) * ow + z];
-          db[co] += g;
-          for (let ci = 0; ci < c.cin; ci++)
-            for (let i = 0; i < c.kh; i++) {
-              const ih = y * c.stride[0] - c.pad[0] + i;
-              if (ih < 0 || ih >= c.h) continue;
-              for (let j = 0; j < c.kw; j++) {
-                const iw = z * c.stride[1] - c.pad[1] + j;
-                if (iw < 0 || iw >= c.w) continue;
-                const xi = ((b * c.cin + ci) * c.h + ih) * c.w + iw;
-                const wi = ((co * c.cin + ci) * c.kh + i) * c.kw + j;
-                dx[xi] += g * w[wi];
-                dw[wi] += g * x[xi];
-              }
-            }
-        }
-  return [dx, dw, db];
-}
-
-function conv(b: number, cin: number, h: number, w: number, cout: number, k: number | [number, number], stride: number | [number, number], pad: number | [number, number], bias: boolean): Case {
-  const [kh, kw] = typeof k === 'number' ? [k, k] : k;
-  const pair = (v: number | [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : v);
-  return { b, cin, h, w, cout, kh, kw, stride: pair(stride), pad: pair(pad), bias };
-}
-
-const describe = (c: Case) =>
-  `x[${c.b},${c.cin},${c.h},${c.w}] w[${c.cout},${c.cin},${c.kh},${c.kw}] stride ${c.stride} pad ${c.pad}${c.bias ? ' +bias' : ''}`;
 
 // Small awkward shapes, checked against finite differences of the float64 reference. (Each
 // distinct kernel size, stride, bias and register tile is a pipeline that lavapipe compiles in

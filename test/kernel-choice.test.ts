@@ -15,9 +15,9 @@ import * as ops from '../src/ops/index.js';
 import { autotuneModel, autotunePending, resetTunedChoices, tunedChoices } from '../src/ops/kernel-choice.js';
 import { SupConResNet } from '../src/nn/index.js';
 import { Rng } from '../src/random.js';
-import { scope } from '../src/scope.js';
 import { tensor } from '../src/creation.js';
 import { read, setupGpu, upload } from './helpers.js';
+import { dispatched } from './dispatched.js';
 
 const test = suite('kernel-choice');
 test.before(setupGpu);
@@ -36,23 +36,6 @@ test.after.each(() => {
   resetTunedChoices(null); // later suites must not inherit choices
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** Kernels dispatched while `fn` runs. */
-function dispatched(fn: () => void): string[] {
-  const g = gpu();
-  const seen: string[] = [];
-  const original = g.dispatch;
-  g.dispatch = (kernel, d) => {
-    seen.push(kernel);
-    original.call(g, kernel, d);
-  };
-  try {
-    scope(fn);
-  } finally {
-    g.dispatch = original;
-  }
-  return seen;
-}
 
 const cacheFile = () => join(dir, `autotune-${adapterKey(gpu().describe())}.json`);
 const DEFAULT_KERNEL = () => (gpu().kernelVariant === 'register' ? 'matmul.register_blocked' : 'matmul.tiled');

@@ -1,7 +1,6 @@
-// Float64 reference of matmul on stored shapes, for tests of the matmul variants outside
-// test/matmul.test.ts.
+// Float64 reference of matmul on stored shapes, shared by the tests of every matmul variant.
 
-const prod = (s: readonly number[]) => s.reduce((x, y) => x * y, 1);
+export const prod = (s: readonly number[]) => s.reduce((x, y) => x * y, 1);
 
 /**
  * Per batch entry, sum_k opA[m, k] opB[k, n] (+ bias[n]); an operand with a batch of 1 is

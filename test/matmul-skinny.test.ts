@@ -7,9 +7,9 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ops from '../src/ops/index.js';
 import { MATMUL_VARIANTS, matmulSumBatch } from '../src/ops/matmul.js';
-import { gpu } from '../runtime/gpu.js';
 import { setupGpu, upload } from './helpers.js';
 import { checkOp } from './check-op.js';
+import { dispatched } from './dispatched.js';
 import { TRANSPOSES, matmulRef, storedShapes } from './matmul-ref.js';
 
 const test = suite('matmul-skinny');
@@ -105,20 +105,11 @@ test('matmulSumBatch sums the batch of products in every variant', async () => {
 });
 
 test('the skinny variant runs its own kernel, forward and backward', () => {
-  const g = gpu();
-  const seen: string[] = [];
-  const original = g.dispatch;
-  g.dispatch = (kernel, d) => {
-    seen.push(kernel);
-    original.call(g, kernel, d);
-  };
-  try {
+  const seen = dispatched(() => {
     const a = upload([1, 2, 3, 4], [2, 2], true);
     ops.backward(ops.sumAll(ops.matmul(a, a, { variant })));
-    assert.equal(seen.filter((k) => k.startsWith('matmul.')), Array(3).fill('matmul.skinny'));
-  } finally {
-    g.dispatch = original;
-  }
+  });
+  assert.equal(seen.filter((k) => k.startsWith('matmul.')), Array(3).fill('matmul.skinny'));
 });
 
 test.run();

@@ -5,55 +5,14 @@ import { gpu } from '../runtime/gpu.js';
 import type { MatmulVariant } from '../src/ops/matmul.js';
 import { setupGpu, upload } from './helpers.js';
 import { checkOp } from './check-op.js';
+import { dispatched } from './dispatched.js';
+import { TRANSPOSES, matmulRef as reference, prod, storedShapes as stored } from './matmul-ref.js';
 
 const test = suite('matmul');
 test.before(setupGpu);
 
 const VARIANTS: MatmulVariant[] = ['register', 'tiled'];
-const TRANSPOSES = [
-  { transA: false, transB: false },
-  { transA: true, transB: false },
-  { transA: false, transB: true },
-  { transA: true, transB: true },
-];
-
 const KERNEL_OF: Record<MatmulVariant, string> = { register: 'matmul.register_blocked', tiled: 'matmul.tiled', skinny: 'matmul.skinny' };
-
-const prod = (s: readonly number[]) => s.reduce((x, y) => x * y, 1);
-
-/**
- * Float64 reference of matmul on the stored shapes: per batch entry, sum_k opA[m, k] opB[k, n]
- * (+ bias[n]), an operand with a batch of 1 repeated over the other's batch.
- */
-function reference(aShape: number[], bShape: number[], transA = false, transB = false) {
-  const [M, K] = transA ? aShape.slice(-2).reverse() : aShape.slice(-2);
-  const N = transB ? bShape[bShape.length - 2] : bShape[bShape.length - 1];
-  const batchA = prod(aShape.slice(0, -2));
-  const batchB = prod(bShape.slice(0, -2));
-  const batch = Math.max(batchA, batchB);
-  return (a: Float64Array, b: Float64Array, bias?: Float64Array) => {
-    const out = new Float64Array(batch * M * N);
-    for (let z = 0; z < batch; z++) {
-      const ao = batchA === 1 ? 0 : z * M * K;
-      const bo = batchB === 1 ? 0 : z * K * N;
-      for (let m = 0; m < M; m++) {
-        for (let n = 0; n < N; n++) {
-          let s = bias ? bias[n] : 0;
-          for (let k = 0; k < K; k++) {
-            s += a[ao + (transA ? k * M + m : m * K + k)] * b[bo + (transB ? n * K + k : k * N + n)];
-          }
-          out[(z * M + m) * N + n] = s;
-        }
-      }
-    }
-    return out;
-  };
-}
-
-/** Stored shapes of a [M, K] x [K, N] product under the given transposes. */
-function stored(M: number, K: number, N: number, transA: boolean, transB: boolean): [number[], number[]] {
-  return [transA ? [K, M] : [M, K], transB ? [N, K] : [K, N]];
-}
 
 // Sizes around both variants' tiles (32 and 64 outputs, K steps of 16), K = 1, N = 1. Kept small
 // enough for the finite-difference gradient check.
@@ -154,27 +113,15 @@ test('mismatched shapes are clear errors naming both shapes', () => {
 });
 
 test('the variant option picks the kernel, forward and backward; the default follows the adapter', () => {
-  const g = gpu();
-  const seen: string[] = [];
-  const original = g.dispatch;
-  g.dispatch = (kernel, d) => {
-    seen.push(kernel);
-    original.call(g, kernel, d);
-  };
-  try {
-    for (const variant of VARIANTS) {
-      seen.length = 0;
+  const products = (fn: () => void) => dispatched(fn).filter((k) => k.startsWith('matmul.'));
+  for (const variant of VARIANTS) {
+    const seen = products(() => {
       const a = upload([1, 2, 3, 4], [2, 2], true);
-      const y = ops.matmul(a, a, { variant });
-      ops.backward(ops.sumAll(y));
-      assert.equal(seen.filter((k) => k.startsWith('matmul.')), Array(3).fill(KERNEL_OF[variant]));
-    }
-    seen.length = 0;
-    ops.matmul(upload([1], [1, 1]), upload([1], [1, 1]));
-    assert.equal(seen.filter((k) => k.startsWith('matmul.')), [KERNEL_OF[g.kernelVariant]]);
-  } finally {
-    g.dispatch = original;
+      ops.backward(ops.sumAll(ops.matmul(a, a, { variant })));
+    });
+    assert.equal(seen, Array(3).fill(KERNEL_OF[variant]));
   }
+  assert.equal(products(() => void ops.matmul(upload([1], [1, 1]), upload([1], [1, 1]))), [KERNEL_OF[gpu().kernelVariant]]);
 });
 
 test.run();
