@@ -1,4 +1,8 @@
-// Float64 reference of matmul on stored shapes, shared by the tests of every matmul variant.
+// Float64 reference of matmul on stored shapes, shared by the tests of every matmul variant, and
+// the every-transpose check they run on it.
+import * as ops from '../src/ops/index.js';
+import type { MatmulVariant } from '../src/ops/matmul.js';
+import { checkOp } from './check-op.js';
 
 export const prod = (s: readonly number[]) => s.reduce((x, y) => x * y, 1);
 
@@ -40,3 +44,19 @@ export const TRANSPOSES = [
   { transA: false, transB: true },
   { transA: true, transB: true },
 ];
+
+/** checkOp of `variant` on each [M, K, N] product of `sizes` under every transpose (gradients too unless forwardOnly). */
+export async function checkEveryTranspose(variant: MatmulVariant, sizes: readonly [number, number, number][], forwardOnly = false): Promise<void> {
+  for (const [M, K, N] of sizes) {
+    for (const { transA, transB } of TRANSPOSES) {
+      const [as, bs] = storedShapes(M, K, N, transA, transB);
+      await checkOp({
+        name: `${variant} M=${M} K=${K} N=${N} transA=${transA} transB=${transB}`,
+        inputs: [{ shape: as }, { shape: bs }],
+        run: (a, b) => ops.matmul(a, b, { transA, transB, variant }),
+        ref: matmulRef(as, bs, transA, transB),
+        forwardOnly,
+      });
+    }
+  }
+}

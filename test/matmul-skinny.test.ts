@@ -10,7 +10,7 @@ import { MATMUL_VARIANTS, matmulSumBatch } from '../src/ops/matmul.js';
 import { setupGpu, upload } from './helpers.js';
 import { checkOp } from './check-op.js';
 import { dispatched } from './dispatched.js';
-import { TRANSPOSES, matmulRef, storedShapes } from './matmul-ref.js';
+import { checkEveryTranspose, matmulRef, storedShapes, TRANSPOSES } from './matmul-ref.js';
 
 const test = suite('matmul-skinny');
 test.before(setupGpu);
@@ -21,34 +21,9 @@ const SMALL: [number, number, number][] = [[1, 1, 1], [3, 7, 5], [5, 1, 3], [9, 
 // Several tiles each way, none a multiple; forward only.
 const LARGE: [number, number, number][] = [[5, 33, 257], [65, 9, 3], [1, 127, 513], [8, 64, 256], [130, 20, 300]];
 
-test('2-D forward and gradients, every transpose, sizes off the tile', async () => {
-  for (const [M, K, N] of SMALL) {
-    for (const { transA, transB } of TRANSPOSES) {
-      const [as, bs] = storedShapes(M, K, N, transA, transB);
-      await checkOp({
-        name: `skinny M=${M} K=${K} N=${N} transA=${transA} transB=${transB}`,
-        inputs: [{ shape: as }, { shape: bs }],
-        run: (a, b) => ops.matmul(a, b, { transA, transB, variant }),
-        ref: matmulRef(as, bs, transA, transB),
-      });
-    }
-  }
-});
+test('2-D forward and gradients, every transpose, sizes off the tile', () => checkEveryTranspose(variant, SMALL));
 
-test('larger 2-D forward, every transpose', async () => {
-  for (const [M, K, N] of LARGE) {
-    for (const { transA, transB } of TRANSPOSES) {
-      const [as, bs] = storedShapes(M, K, N, transA, transB);
-      await checkOp({
-        name: `skinny M=${M} K=${K} N=${N} transA=${transA} transB=${transB}`,
-        inputs: [{ shape: as }, { shape: bs }],
-        run: (a, b) => ops.matmul(a, b, { transA, transB, variant }),
-        ref: matmulRef(as, bs, transA, transB),
-        forwardOnly: true,
-      });
-    }
-  }
-});
+test('larger 2-D forward, every transpose', () => checkEveryTranspose(variant, LARGE, true));
 
 test('batched and broadcast forward and gradients; linear with bias', async () => {
   const cases: { a: number[]; b: number[]; transA?: boolean; transB?: boolean }[] = [

@@ -6,7 +6,7 @@ import type { MatmulVariant } from '../src/ops/matmul.js';
 import { setupGpu, upload } from './helpers.js';
 import { checkOp } from './check-op.js';
 import { dispatched } from './dispatched.js';
-import { TRANSPOSES, matmulRef as reference, prod, storedShapes as stored } from './matmul-ref.js';
+import { checkEveryTranspose, matmulRef as reference, prod } from './matmul-ref.js';
 
 const test = suite('matmul');
 test.before(setupGpu);
@@ -35,34 +35,9 @@ const BATCHED: { a: number[]; b: number[]; transA?: boolean; transB?: boolean }[
 ];
 
 for (const variant of VARIANTS) {
-  test(`${variant}: 2-D forward and gradients, every transpose, sizes off the tiles`, async () => {
-    for (const [M, K, N] of SMALL) {
-      for (const { transA, transB } of TRANSPOSES) {
-        const [as, bs] = stored(M, K, N, transA, transB);
-        await checkOp({
-          name: `${variant} M=${M} K=${K} N=${N} transA=${transA} transB=${transB}`,
-          inputs: [{ shape: as }, { shape: bs }],
-          run: (a, b) => ops.matmul(a, b, { transA, transB, variant }),
-          ref: reference(as, bs, transA, transB),
-        });
-      }
-    }
-  });
+  test(`${variant}: 2-D forward and gradients, every transpose, sizes off the tiles`, () => checkEveryTranspose(variant, SMALL));
 
-  test(`${variant}: larger 2-D forward, every transpose`, async () => {
-    for (const [M, K, N] of LARGE) {
-      for (const { transA, transB } of TRANSPOSES) {
-        const [as, bs] = stored(M, K, N, transA, transB);
-        await checkOp({
-          name: `${variant} M=${M} K=${K} N=${N} transA=${transA} transB=${transB}`,
-          inputs: [{ shape: as }, { shape: bs }],
-          run: (a, b) => ops.matmul(a, b, { transA, transB, variant }),
-          ref: reference(as, bs, transA, transB),
-          forwardOnly: true,
-        });
-      }
-    }
-  });
+  test(`${variant}: larger 2-D forward, every transpose`, () => checkEveryTranspose(variant, LARGE, true));
 
   test(`${variant}: batched and broadcast forward and gradients`, async () => {
     for (const { a: as, b: bs, transA = false, transB = false } of BATCHED) {
