@@ -16,8 +16,12 @@ import type { Family, Row } from '../family.js';
 const DATA = { channels: 3, height: 32, width: 32 };
 const mib = (bytes: number) => `${(bytes / 2 ** 20).toFixed(1)} MiB`;
 
-/** A GradMix training step of ResNet18 at this width and batch, on random CIFAR-shaped data. */
+/**
+ * A GradMix training step of ResNet18 at this width and batch, on random CIFAR-shaped data;
+ * `base`: the bytes live before it was made (whatever earlier rows left live), to subtract.
+ */
 async function makeStep(width: number, batch: number) {
+  const base = gpu().memory().bytesLive;
   const o = resolveOptions({ protocol: 'cifar10', width, batchSize: batch, method: 'gradmix', progress: false, evaluate: false });
   const model = new SupConResNet(new Rng(0), { width, inChannels: DATA.channels });
   const step = new TrainStep(model, o, 'cifar', DATA);
@@ -28,6 +32,7 @@ async function makeStep(width: number, batch: number) {
   await autotuneTraining(model, o, DATA);
   let n = 0;
   return {
+    base,
     run: () => step.run(images, labels, optimizer, new Rng(100 + n++)),
     dispose: () => {
       optimizer.dispose();
@@ -50,10 +55,10 @@ function peakRow(width: number, batch: number): Row {
       let rest = 0;
       return {
         runAsync: async () => {
-          rest = gpu().memory().bytesLive;
+          rest = gpu().memory().bytesLive - step.base;
           pool.resetPeak();
           await step.run();
-          peak = Math.max(peak, gpu().memory().peakBytesLive);
+          peak = Math.max(peak, gpu().memory().peakBytesLive - step.base);
         },
         dispose: step.dispose,
         summary: () => `peak live ${mib(peak)} during a step, ${mib(rest)} live between steps (parameters, Adam moments, batch-norm buffers)`,
@@ -77,7 +82,7 @@ function flatRow(width: number, batch: number, steps: number): Row {
           for (let i = 0; i < steps; i++) {
             await step.run();
             const m = gpu().memory();
-            after.push({ allocations: m.allocations, bytesLive: m.bytesLive });
+            after.push({ allocations: m.allocations, bytesLive: m.bytesLive - step.base });
           }
         },
         dispose: step.dispose,
