@@ -17,7 +17,6 @@ import { attribution, mixedTerm } from '../src/train/mixing.js';
 import { resolveOptions } from '../src/train/options.js';
 import { train } from '../src/train/train.js';
 import { TrainStep } from '../src/train/step.js';
-import type { Tensor } from '../src/tensor.js';
 import { read, seeded, setupGpu } from './helpers.js';
 
 const test = suite('train');
@@ -53,14 +52,10 @@ test('a GradMix step computes paper eq. 8 from its parts', async () => {
   await scope(async () => {
     const aug = augmentPreset('mnist');
     const views = augmentViews(tensor(randomImages(rng, B), [B, 1, 32, 32]), sampleViews(rng, B, 32, 32, aug), aug);
-    const names = o.layers.map((n) => model.layer(n).path);
-    const acts = new Map<string, Tensor>();
-    const remove = model.addForwardHook(names, (p, out) => acts.set(p, out));
-    const z = model.call(views);
-    remove();
+    const { result: z, activations } = model.withActivations(o.layers, () => model.call(views));
     const y = tensor(labels, [B], { dtype: 'int32' });
     const base = contrastiveLoss(z, y, { tau: o.tau, theta: o.theta, lambda: o.lambda });
-    const { term, mix } = mixedTerm({ model, options: o, views, z, activations: names.map((n) => acts.get(n)!), rng });
+    const { term, mix } = mixedTerm({ model, options: o, views, z, activations, rng });
     const total = ops.add(base, ops.mulScalar(term, o.lambda));
     // Eq. 8 in float64 from the GPU's features of the mixed images and view 2.
     const zMixed = model.call(mix.mixed);
@@ -84,13 +79,10 @@ test('the attribution pass leaves parameters, their gradients and the running st
   await scope(async () => {
     const aug = augmentPreset('mnist');
     const views = augmentViews(tensor(randomImages(rng, B), [B, 1, 32, 32]), sampleViews(rng, B, 32, 32, aug), aug);
-    const names = o.layers.map((n) => model.layer(n).path);
-    const acts = new Map<string, Tensor>();
-    const remove = model.addForwardHook(names, (p, out) => acts.set(p, out));
-    const z = model.call(views); // the step's forward (it updates the running statistics once)
-    remove();
+    // The step's forward (it updates the running statistics once).
+    const { result: z, activations } = model.withActivations(o.layers, () => model.call(views));
     const before = await state();
-    const { centres } = attribution({ model, options: o, views, z, activations: names.map((n) => acts.get(n)!), rng });
+    const { centres } = attribution({ model, options: o, views, z, activations, rng });
     const c = await centres.data();
     assert.ok(c.every((v) => v >= 0 && v < 32 * 32), 'centres are pixel indices');
     const after = await state();

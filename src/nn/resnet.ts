@@ -200,4 +200,17 @@ export class SupConResNet extends Module {
       return this.get(`encoder.${name}`);
     }
   }
+
+  /** Runs fn (which calls the model) and returns its result with the named layers' outputs. */
+  withActivations<T>(layers: readonly string[], fn: () => T): { result: T; activations: Tensor[] } {
+    const paths = layers.map((n) => this.layer(n).path);
+    const found = new Map<string, Tensor>();
+    const remove = this.addForwardHook(paths, (path, out) => found.set(path, out));
+    try {
+      const result = fn();
+      return { result, activations: paths.map((p) => found.get(p)!) };
+    } finally {
+      remove();
+    }
+  }
 }

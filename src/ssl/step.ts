@@ -80,15 +80,8 @@ export class SslStep {
   /** The model's projections of x, with the LayerCAM layers' outputs when GradMix needs them. */
   private encode(x: Tensor): { out: Tensor; activations: Tensor[] } {
     if (this.options.method !== 'gradmix') return { out: this.model.call(x), activations: [] };
-    const names = this.options.layers.map((n) => this.model.layer(n).path);
-    const found = new Map<string, Tensor>();
-    const remove = this.model.addForwardHook(names, (path, out) => found.set(path, out));
-    try {
-      const out = this.model.call(x);
-      return { out, activations: names.map((n) => found.get(n)!) };
-    } finally {
-      remove();
-    }
+    const { result: out, activations } = this.model.withActivations(this.options.layers, () => this.model.call(x));
+    return { out, activations };
   }
 
   /** A whole step: loss, backward, optimiser step, MoCo enqueue; returns the loss (read back, so NaN shows at once). */

@@ -9,7 +9,6 @@ import * as ops from '../ops/index.js';
 import { augmentViews, resizeNormalize, sampleViews, type AugmentConfig } from '../augment/index.js';
 import { gradMix } from '../gradmix/index.js';
 import { BatchNorm2d, type SupConResNet } from '../nn/index.js';
-import type { Tensor } from '../tensor.js';
 import { attribution } from './mixing.js';
 import type { TrainOptions } from './options.js';
 
@@ -55,16 +54,8 @@ export async function attributionPanels(model: SupConResNet, o: TrainOptions, au
       const views = options.plainView1
         ? ops.concat([resizeNormalize(raw, augment), augmentViews(raw, sampleViews(rng, b, h, w, augment, 1), augment)], 0)
         : augmentViews(raw, sampleViews(rng, b, h, w, augment), augment);
-      const names = o.layers.map((n) => model.layer(n).path);
-      const acts = new Map<string, Tensor>();
-      const remove = model.addForwardHook(names, (p, t) => acts.set(p, t));
-      let z: Tensor;
-      try {
-        z = model.call(views);
-      } finally {
-        remove();
-      }
-      const { map, centres } = attribution({ model, options: o, views, z, activations: names.map((n) => acts.get(n)!), rng });
+      const { result: z, activations } = model.withActivations(o.layers, () => model.call(views));
+      const { map, centres } = attribution({ model, options: o, views, z, activations, rng });
       const view1 = ops.slice(views, 0, 0, b);
       const mix = gradMix(view1, centres, rng, { gammaMin: o.gammaMin, gammaMax: o.gammaMax, fill: o.fill });
       return { view1, cam: map, mixed: mix.mixed, boxes: mix.boxes };

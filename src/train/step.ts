@@ -14,7 +14,7 @@ import type { Rng } from '../random.js';
 import type { Tensor } from '../tensor.js';
 import type { TrainOptions } from './options.js';
 import { mixedTerm } from './mixing.js';
-import { objectiveLoss, type ObjectiveLoss } from './objectives.js';
+import { objectiveLoss } from './objectives.js';
 
 export class TrainStep {
   readonly augment: AugmentConfig;
@@ -42,32 +42,12 @@ export class TrainStep {
     const b = labels.length;
     const raw = tensor(images, [b, ...this.shape]);
     const views = this.views(raw, rng);
-    const capture = o.method === 'gradmix' ? this.captureLayers() : null;
-    let objective: ObjectiveLoss;
-    try {
-      objective = objectiveLoss(this.model, o, views, labels);
-    } finally {
-      capture?.stop();
-    }
+    const compute = () => objectiveLoss(this.model, o, views, labels);
+    const { result: objective, activations } = o.method === 'gradmix' ? this.model.withActivations(o.layers, compute) : { result: compute(), activations: [] };
     const { loss: base, z, mixedWeight, mixedLoss, attributionLoss } = objective;
     if (o.method === 'none') return base;
-    const { term } = mixedTerm({ model: this.model, options: o, views, z, activations: capture?.activations ?? [], rng, mixedLoss, attributionLoss });
+    const { term } = mixedTerm({ model: this.model, options: o, views, z, activations, rng, mixedLoss, attributionLoss });
     return ops.add(base, ops.mulScalar(term, mixedWeight));
-  }
-
-  /** Records the outputs of the LayerCAM layers during the next forward. */
-  private captureLayers(): { activations: Tensor[]; stop: () => void } {
-    const names = this.options.layers.map((n) => this.model.layer(n).path);
-    const found = new Map<string, Tensor>();
-    const remove = this.model.addForwardHook(names, (path, out) => found.set(path, out));
-    const activations: Tensor[] = [];
-    return {
-      activations,
-      stop: () => {
-        remove();
-        for (const n of names) activations.push(found.get(n)!);
-      },
-    };
   }
 
   /** Runs a whole step and returns its loss (awaits the readback, so NaN is caught at once). */
