@@ -11,11 +11,19 @@ export type FlagSpecs = Record<string, FlagSpec>;
 
 export class UsageError extends Error {}
 
-export function parseFlags(argv: string[], specs: FlagSpecs): Record<string, string | boolean | undefined> {
+export type FlagValues = Record<string, string | boolean | undefined>;
+
+export function parseFlags(argv: string[], specs: FlagSpecs): FlagValues {
+  return parseCommandLine(argv, specs, false).values;
+}
+
+/** Flags and, for commands that take them (e.g. predict's image files), positional arguments. */
+export function parseCommandLine(argv: string[], specs: FlagSpecs, allowPositionals = true): { values: FlagValues; positionals: string[] } {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
   for (const [name, s] of Object.entries(specs)) options[name] = { type: s.type, ...(s.short ? { short: s.short } : {}) };
   try {
-    return parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values as Record<string, string | boolean | undefined>;
+    const parsed = parseArgs({ args: argv, options, allowPositionals, strict: true });
+    return { values: parsed.values as FlagValues, positionals: parsed.positionals };
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
