@@ -26,6 +26,7 @@ export {
 } from './osr/metrics.js';
 export { extractFeatures, type FeatureKind } from './osr/features.js';
 export { evaluateOpenSet, type EvaluateOptions, type Evaluation } from './osr/evaluate.js';
+export { OpenSetModel, type OpenSetPrediction, type OpenSetSettings, type ImageBatch, type CalibrateOptions } from './osr/open-set-model.js';
 export { rocPoints, rocSvg, histogramSvg } from './osr/plots.js';
 
 // Checkpoints as bytes (.safetensors), without the Node file helpers.
@@ -47,7 +48,7 @@ export { webGpuProblem, initBrowserGpu } from './browser/gpu.js';
 export { TrainingSession } from './browser/session.js';
 export { stepSeed, limitTrainSet } from './train/training-run.js';
 export { attributionPanels, type AttributionPanels, type PanelOptions } from './train/panels.js';
-export { renderPanels, viridis, PANEL_COLUMNS, type RgbaImage } from './train/panel-image.js';
+export { renderPanels, panelColumns, panelTitle, panelLayout, viridis, PANEL_COLUMNS, type RgbaImage, type PanelCaption, type PanelLayout } from './train/panel-image.js';
 export { drawPanels } from './browser/panels.js';
 export { modelFromDecoded, type LoadedModel } from './checkpoint/model-from-checkpoint.js';
 export { modelFromCheckpoint, fetchModel } from './browser/model-file.js';

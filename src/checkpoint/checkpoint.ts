@@ -30,6 +30,8 @@ export interface Checkpoint {
   optimizer?: OptimizerState;
   /** Extra string metadata (epoch, config, ...); the keys 'format' and 'gradmix.*' are reserved. */
   metadata?: Record<string, string>;
+  /** Host tensors kept beside the model under names of EXTRA_PREFIX (e.g. an open-set gallery). */
+  extras?: ReadonlyMap<string, HostTensor>;
 }
 
 /** A decoded checkpoint, still on the host. */
@@ -40,9 +42,13 @@ export interface DecodedCheckpoint {
   optimizer: { state: Omit<OptimizerState, 'tensors'>; tensors: Map<string, HostTensor> } | null;
   /** The caller's metadata (reserved keys removed). */
   metadata: Record<string, string>;
+  /** Tensors named EXTRA_PREFIX* that are not the optimiser's: not part of the model. */
+  extras: Map<string, HostTensor>;
 }
 
 export const OPTIMIZER_PREFIX = '__optimizer__.';
+/** Names that start so are no model tensors (PyTorch users drop them before load_state_dict). */
+export const EXTRA_PREFIX = '__';
 const OPTIMIZER_KEY = 'gradmix.optimizer';
 
 function entries(sd: StateDict): [string, Tensor][] {
@@ -71,7 +77,7 @@ export async function toHost(name: string, t: Tensor): Promise<HostTensor> {
 export async function encodeCheckpoint(c: Checkpoint): Promise<Uint8Array> {
   const out: [string, HostTensor][] = [];
   for (const [name, t] of entries(c.model)) {
-    if (name.startsWith(OPTIMIZER_PREFIX)) throw new Error(`encodeCheckpoint: model tensor name '${name}' uses the reserved prefix '${OPTIMIZER_PREFIX}'`);
+    if (name.startsWith(EXTRA_PREFIX)) throw new Error(`encodeCheckpoint: model tensor name '${name}' uses the reserved prefix '${EXTRA_PREFIX}'`);
     out.push([name, await toHost(name, t)]);
   }
   const metadata: Record<string, string> = {};
@@ -85,6 +91,10 @@ export async function encodeCheckpoint(c: Checkpoint): Promise<Uint8Array> {
     for (const [key, t] of Object.entries(tensors)) out.push([OPTIMIZER_PREFIX + key, await toHost(key, t)]);
     metadata[OPTIMIZER_KEY] = JSON.stringify(state);
   }
+  for (const [name, t] of c.extras ?? []) {
+    if (!name.startsWith(EXTRA_PREFIX) || name.startsWith(OPTIMIZER_PREFIX)) throw new Error(`encodeCheckpoint: extra tensor '${name}' must be named ${EXTRA_PREFIX}* (and not ${OPTIMIZER_PREFIX}*)`);
+    out.push([name, t]);
+  }
   return encodeSafetensors(out, metadata);
 }
 
@@ -93,8 +103,10 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Deco
   const { tensors, metadata } = decodeSafetensors(bytes, source);
   const model = new Map<string, HostTensor>();
   const optTensors = new Map<string, HostTensor>();
+  const extras = new Map<string, HostTensor>();
   for (const [name, t] of tensors) {
     if (name.startsWith(OPTIMIZER_PREFIX)) optTensors.set(name.slice(OPTIMIZER_PREFIX.length), t);
+    else if (name.startsWith(EXTRA_PREFIX)) extras.set(name, t);
     else model.set(name, t);
   }
   const { [OPTIMIZER_KEY]: optJson, format: _format, ...rest } = metadata;
@@ -113,7 +125,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Deco
   } else if (optTensors.size) {
     throw new Error(`${source}: has '${OPTIMIZER_PREFIX}*' tensors but no '${OPTIMIZER_KEY}' metadata`);
   }
-  return { source, model, optimizer, metadata: rest };
+  return { source, model, optimizer, metadata: rest, extras };
 }
 
 function listNames(names: string[]): string {

@@ -4,6 +4,7 @@ export {
   openSetMetrics,
   auroc,
   tnrAtTpr,
+  thresholdAtTpr,
   detectionAccuracy,
   averagePrecisionIn,
   averagePrecisionOut,
@@ -12,6 +13,7 @@ export {
   type OpenSetMetrics,
 } from './metrics.js';
 export { extractFeatures, type FeatureKind } from './features.js';
+export { OpenSetModel, type OpenSetPrediction, type OpenSetSettings, type ImageBatch, type CalibrateOptions } from './open-set-model.js';
 export { evaluateOpenSet, type EvaluateOptions, type Evaluation } from './evaluate.js';
 export { rocPoints, rocSvg, histogramSvg } from './plots.js';
 export { SCORES, softmaxScores, fitNno, scoreNno, scoreTestSets, checkScore, needsClassifier, type ScoreKind, type NnoModel, type NnoOptions, type TestScores } from './scores.js';

@@ -101,9 +101,14 @@ function oscrOf(s: Sweep): number {
   return trapezoid(scale(s.unknown, s.nUnknown), scale(s.correct, s.nKnown));
 }
 
-function tnrAtTprOf(s: Sweep, tpr: number): number {
+/** How many of n known samples a threshold at TPR `tpr` must accept. */
+function acceptedAtTpr(tpr: number, n: number): number {
   // The slack keeps e.g. 0.95 * 20 = 19 from rounding up to 20 through float error.
-  const need = Math.max(1, Math.ceil(tpr * s.nKnown - 1e-9));
+  return Math.max(1, Math.ceil(tpr * n - 1e-9));
+}
+
+function tnrAtTprOf(s: Sweep, tpr: number): number {
+  const need = acceptedAtTpr(tpr, s.nKnown);
   let g = 0;
   while (s.known[g] < need) g++;
   return 1 - s.unknown[g] / s.nUnknown;
@@ -151,6 +156,18 @@ export function tnrAtTpr(scores: ArrayLike<number>, isKnown: ArrayLike<boolean |
   checkInputs('tnrAtTpr', scores, isKnown);
   if (!(tpr > 0 && tpr <= 1)) throw new Error(`tnrAtTpr: tpr must be in (0, 1], got ${tpr}`);
   return tnrAtTprOf(sweep(scores, isKnown), tpr);
+}
+
+/**
+ * The highest threshold t at which "score >= t is known" accepts at least a fraction `tpr` of
+ * the known samples' scores: the threshold at which tnrAtTpr measures.
+ */
+export function thresholdAtTpr(knownScores: ArrayLike<number>, tpr = 0.95): number {
+  if (knownScores.length === 0) throw new Error('thresholdAtTpr: no known scores to calibrate on');
+  if (!(tpr > 0 && tpr <= 1)) throw new Error(`thresholdAtTpr: tpr must be in (0, 1], got ${tpr}`);
+  const sorted = Float64Array.from(knownScores).sort().reverse();
+  if (!sorted.every(Number.isFinite)) throw new Error('thresholdAtTpr: the known scores are not all finite');
+  return sorted[acceptedAtTpr(tpr, sorted.length) - 1];
 }
 
 /** Best 0.5 TPR + 0.5 TNR over thresholds (ODIN's detection accuracy). */
