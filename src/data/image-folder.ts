@@ -7,15 +7,18 @@ import { existsSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { DataError, type Dataset } from './dataset.js';
 import { readDataFile, readLinesIfPresent, requireFolder, resolveRoot, subfolders } from './files.js';
-import { decodeImage, resizeBilinear, toPlanar } from './images.js';
+import { decodeImage, resizeBilinear, toPlanar, type RgbaImage } from './images.js';
 
 const IMAGE_EXTENSIONS = /\.(png|jpe?g)$/i;
 /** Files read ahead of the decoder, so disk latency overlaps decoding. */
 const READ_AHEAD = 16;
 
 export interface ImageFolderOptions {
-  /** 3 = RGB (default), 1 = luma. */
-  channels?: 1 | 3;
+  /**
+   * 3 = RGB (default), 1 = luma, 'auto' = 1 when every image is grey (R = G = B at every pixel),
+   * 3 when every image is colour; a mix is an error naming one image of each kind.
+   */
+  channels?: 1 | 3 | 'auto';
   /** Resize every image to [height, width]; without it all images must share the first one's size. */
   size?: readonly [number, number];
   /** Load only these class indices (labels keep their index in the full class list). */
@@ -51,7 +54,10 @@ function keepClass(opts: ImageFolderOptions): (label: number) => boolean {
 /** Reads and decodes `files` in order into one data set of a single image size. */
 export async function decodeImageFiles(source: string, files: readonly LabelledFile[], opts: ImageFolderOptions, classNames?: string[]): Promise<Dataset> {
   if (files.length === 0) throw new DataError(`${source}: no images to load${opts.classes ? ` for classes ${opts.classes.join(',')}` : ''}`);
-  const channels = opts.channels ?? 3;
+  const auto = opts.channels === 'auto';
+  // 'auto' decodes RGB and keeps one plane at the end when every image turned out grey.
+  const channels: 1 | 3 = opts.channels === 1 ? 1 : 3;
+  const kinds = { grey: '', colour: '' };
   let size = opts.size;
   let sizeFrom = 'the size option';
   let images: Float32Array | null = null;
@@ -64,6 +70,13 @@ export async function decodeImageFiles(source: string, files: readonly LabelledF
     pending.delete(i);
     if (i + READ_AHEAD < files.length) pending.set(i + READ_AHEAD, read(i + READ_AHEAD));
     const img = decodeImage(bytes, files[i].path);
+    if (auto) {
+      const kind = isGrey(img) ? 'grey' : 'colour';
+      kinds[kind] ||= files[i].path;
+      if (kinds.grey && kinds.colour) {
+        throw new DataError(`${source}: mixed channel counts: ${kinds.grey} is grey (1 channel) but ${kinds.colour} is colour (3 channels); convert the images, or choose the channels (--channels 1 or 3)`);
+      }
+    }
     if (!size) {
       size = [img.height, img.width];
       sizeFrom = basename(files[i].path);
@@ -78,7 +91,22 @@ export async function decodeImageFiles(source: string, files: readonly LabelledF
     labels[i] = files[i].label;
   }
   const [height, width] = size!;
+  if (auto && !kinds.colour) return { images: firstPlanes(images!, files.length, height * width), labels, n: files.length, channels: 1, height, width, classNames };
   return { images: images!, labels, n: files.length, channels, height, width, classNames };
+}
+
+/** True when every pixel has R = G = B (a grey PNG or JPEG decodes so). */
+function isGrey(img: RgbaImage): boolean {
+  const d = img.data;
+  for (let p = 0; p < d.length; p += 4) if (d[p] !== d[p + 1] || d[p] !== d[p + 2]) return false;
+  return true;
+}
+
+/** The first of three planes of each of n planar RGB images (for grey images, their luma). */
+function firstPlanes(rgb: Float32Array, n: number, plane: number): Float32Array {
+  const out = new Float32Array(n * plane);
+  for (let i = 0; i < n; i++) out.set(rgb.subarray(3 * i * plane, (3 * i + 1) * plane), i * plane);
+  return out;
 }
 
 /** The labelled image files of a class-per-folder tree; classes are the sorted sub-folder names. */

@@ -10,3 +10,4 @@ export { decodeImage, toPlanar, resizeBilinear, type RgbaImage } from './images.
 export { loadImageFolder, listImageFolder, loadTinyImageNet, type ImageFolderOptions } from './image-folder.js';
 export { loadMnistMini, readMnistDigits, mnistDigitsDir } from './mnist-mini.js';
 export { loadProtocol, type LoadProtocolOptions } from './protocols.js';
+export { loadFolderOpenSet, type FolderDataOptions } from './folder-data.js';

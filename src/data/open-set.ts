@@ -115,6 +115,26 @@ export const PROTOCOLS: Readonly<Record<ProtocolName, ProtocolInfo>> = {
   },
 };
 
+/** The protocol name of a run on the user's own image folder (folder-data.ts loads it). */
+export const FOLDER_PROTOCOL = 'folder';
+
+/** What a run's network input is: channels, image size and the augmentation preset (with its normalisation). */
+export interface InputInfo {
+  channels: number;
+  imageSize: number;
+  augmentation: 'mnist' | 'cifar';
+}
+
+/**
+ * The input of a protocol's runs; an image folder's comes from its images (grey images train
+ * with MNIST's recipe and normalisation, colour ones with CIFAR's).
+ */
+export function inputInfo(protocol: string, images?: Pick<Dataset, 'channels' | 'height'>): InputInfo {
+  if (protocol !== FOLDER_PROTOCOL) return protocolInfo(protocol);
+  if (!images) throw new Error(`inputInfo: a '${FOLDER_PROTOCOL}' run's input comes from its images; none given`);
+  return { channels: images.channels, imageSize: images.height, augmentation: images.channels === 1 ? 'mnist' : 'cifar' };
+}
+
 export function protocolInfo(name: string): ProtocolInfo {
   if (!(PROTOCOL_NAMES as readonly string[]).includes(name)) {
     throw new Error(`unknown protocol "${name}"; expected one of ${PROTOCOL_NAMES.join(', ')}`);

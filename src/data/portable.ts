@@ -8,6 +8,6 @@ export {
 export { batches, epochOrder, batchesPerEpoch, gatherBatch, type Batch, type BatchOptions } from './batches.js';
 export { MNIST_CLASS_NAMES, MNIST_MEAN, MNIST_STD, MNIST_MINI_TRAIN_FRACTION, parseMnistDigits, splitMnistMini, type MnistMini } from './mnist-digits.js';
 export {
-  PROTOCOL_NAMES, PROTOCOLS, protocolInfo, knownClasses, unknownClasses, remapLabels, openSet,
+  PROTOCOL_NAMES, PROTOCOLS, FOLDER_PROTOCOL, inputInfo, type InputInfo, protocolInfo, knownClasses, unknownClasses, remapLabels, openSet,
   type ProtocolName, type ProtocolInfo, type OpenSetData, type SourceData,
 } from './open-set.js';

@@ -1,5 +1,5 @@
 // Training options with the paper's defaults (SPEC.md section 7, Table 8) and their validation.
-import { PROTOCOLS, protocolInfo } from '../data/open-set.js';
+import { FOLDER_PROTOCOL, PROTOCOLS, protocolInfo } from '../data/open-set.js';
 import { SCORES, needsClassifier, type ScoreKind } from '../osr/scores.js';
 import { OBJECTIVES, usesClassifier, type Objective } from './objectives.js';
 import { ARCHS, archSpec, type Arch } from '../nn/resnet.js';
@@ -56,11 +56,24 @@ export interface TrainOptions {
   score: ScoreKind;
   /** Print progress to stderr. */
   progress: boolean;
+  /** Own data (protocol 'folder'): the class sub-folders of dataDir that are known, in label order. */
+  known?: string[];
+  /** Own data: a folder of unknown-class images (default: dataDir's other classes). */
+  unknownDataDir?: string;
+  /** Own data: the fraction of each known class held out for evaluation and the threshold. */
+  valFraction: number;
+  /** Own data: every image is resized to imageSize x imageSize. */
+  imageSize: number;
+  /** Own data: 1 or 3 converts every image; default: from the images (all grey: 1, all colour: 3). */
+  channels?: 1 | 3;
+  /** The fraction of held-out known images the saved open-set threshold accepts (true-positive rate). */
+  tpr: number;
 }
 
 /** The paper's epochs per protocol (SPEC.md section 7). */
 function paperEpochs(protocol: string): number {
-  if (protocol === 'mnist' || protocol === 'mnist-mini') return 20;
+  // An image folder of the user's: as many as MNIST's, a start for a small data set.
+  if (protocol === 'mnist' || protocol === 'mnist-mini' || protocol === FOLDER_PROTOCOL) return 20;
   if (protocol === 'svhn') return 100;
   return 600;
 }
@@ -101,6 +114,9 @@ export function defaultOptions(protocol = 'mnist-mini'): TrainOptions {
     k: 3,
     score: 'knn',
     progress: true,
+    valFraction: 0.2,
+    imageSize: 32,
+    tpr: 0.95,
   };
 }
 
@@ -112,8 +128,10 @@ export function lastBlockLayers(arch: Arch): string[] {
 
 /** Fills defaults (protocol-dependent ones from the chosen protocol) and checks every value. */
 export function resolveOptions(given: Partial<TrainOptions>): TrainOptions {
-  const o = { ...defaultOptions(given.protocol ?? 'mnist-mini'), ...stripUndefined(given) };
-  const info = protocolInfo(o.protocol); // throws on an unknown protocol, listing the known ones
+  // --known names class folders of the user's data: the 'folder' protocol.
+  const protocol = given.protocol ?? (given.known !== undefined ? FOLDER_PROTOCOL : 'mnist-mini');
+  const o = { ...defaultOptions(protocol), ...stripUndefined(given), protocol };
+  const splits = checkDataChoice(o);
   const lastBlocks = lastBlockLayers(o.arch); // throws on an unknown arch, listing the known ones
   if (given.layers === undefined) o.layers = lastBlocks;
   const positiveInt = (name: keyof TrainOptions, v: number) => {
@@ -123,9 +141,10 @@ export function resolveOptions(given: Partial<TrainOptions>): TrainOptions {
   positiveInt('epochs', o.epochs);
   positiveInt('batchSize', o.batchSize);
   positiveInt('k', o.k);
-  if (!Number.isInteger(o.split) || o.split < 0 || o.split >= info.knownSplits.length) {
-    throw new Error(`split must be 0..${info.knownSplits.length - 1} for ${o.protocol}, got ${o.split}`);
+  if (!Number.isInteger(o.split) || o.split < 0 || o.split >= splits) {
+    throw new Error(`split must be 0..${splits - 1} for ${o.protocol}, got ${o.split}`);
   }
+  if (!(o.tpr > 0 && o.tpr <= 1)) throw new Error(`tpr must be in (0, 1], got ${o.tpr}`);
   if (o.batchSize < 2) throw new Error('batchSize must be at least 2 (contrastive losses need negatives)');
   if (!METHODS.includes(o.method)) throw new Error(`unknown method '${o.method}'; use one of ${METHODS.join(', ')}`);
   if (!OBJECTIVES.includes(o.objective)) throw new Error(`unknown objective '${o.objective}'; use one of ${OBJECTIVES.join(', ')}`);
@@ -141,6 +160,24 @@ export function resolveOptions(given: Partial<TrainOptions>): TrainOptions {
   if (o.camNormalize !== 'image' && o.camNormalize !== 'batch') throw new Error(`camNormalize must be 'image' or 'batch', got ${o.camNormalize}`);
   if (!Number.isInteger(o.maxTrain) || o.maxTrain < 0) throw new Error(`maxTrain must be a non-negative integer, got ${o.maxTrain}`);
   return o;
+}
+
+/** Checks the data choice (a built-in protocol, or an image folder with its known classes); returns its number of splits. */
+function checkDataChoice(o: TrainOptions): number {
+  if (o.protocol !== FOLDER_PROTOCOL) {
+    const info = protocolInfo(o.protocol); // throws on an unknown protocol, listing the known ones
+    if (o.known !== undefined || o.unknownDataDir !== undefined) {
+      throw new Error(`known and unknownDataDir choose the classes of your own image folder; ${o.protocol} has its own splits (drop the protocol to use dataDir as an image folder)`);
+    }
+    return info.knownSplits.length;
+  }
+  if (!o.dataDir) throw new Error('an image-folder run needs dataDir: a folder with one sub-folder of images per class');
+  if (!o.known || o.known.length === 0) throw new Error(`an image-folder run needs known: the names of the known classes' sub-folders of ${o.dataDir}`);
+  if (o.allClasses) throw new Error('allClasses is for the built-in protocols; for an image folder, name every class as known');
+  if (!(o.valFraction > 0 && o.valFraction < 1)) throw new Error(`valFraction must be between 0 and 1 (exclusive), got ${o.valFraction}`);
+  if (!Number.isInteger(o.imageSize) || o.imageSize < 8 || o.imageSize > 512) throw new Error(`imageSize must be an integer in 8..512, got ${o.imageSize}`);
+  if (o.channels !== undefined && o.channels !== 1 && o.channels !== 3) throw new Error(`channels must be 1 or 3, got ${o.channels}`);
+  return 1;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

@@ -2,7 +2,7 @@
 // loop (epoch-loop.ts: checkpoints, exact resumption, JSONL log, Ctrl-C, NaN stop), with pictures
 // of the augmentation and mixing after each epoch when asked.
 import { initGpu } from '../../runtime/gpu.js';
-import { loadProtocol, type Dataset, type OpenSetData } from '../data/index.js';
+import { FOLDER_PROTOCOL, loadFolderOpenSet, loadProtocol, type Dataset, type OpenSetData } from '../data/index.js';
 import { loadAllClasses } from '../data/in-distribution.js';
 import type { SupConResNet } from '../nn/index.js';
 import { resolveOptions, type TrainOptions } from './options.js';
@@ -22,15 +22,29 @@ export interface TrainResult extends EpochLoopResult {
   trainSet: Dataset;
 }
 
-/** The images a run trains on: a split's known classes, or every class with allClasses. */
-export async function loadTrainingData(o: Pick<TrainOptions, 'protocol' | 'split' | 'dataDir' | 'allClasses'>): Promise<OpenSetData> {
+type DataChoice = Pick<TrainOptions, 'protocol' | 'split' | 'dataDir' | 'allClasses'> & Partial<Pick<TrainOptions, 'known' | 'unknownDataDir' | 'valFraction' | 'imageSize' | 'channels'>>;
+
+/** The images a run trains on: a split's known classes, every class with allClasses, or an image folder's known classes. */
+export async function loadTrainingData(o: DataChoice): Promise<OpenSetData> {
+  if (o.protocol === FOLDER_PROTOCOL) {
+    const { dataDir, known, unknownDataDir, valFraction, imageSize, channels } = o;
+    return loadFolderOpenSet({ dataDir: dataDir!, known: known!, unknownDataDir, valFraction: valFraction ?? 0.2, imageSize: imageSize ?? 32, channels });
+  }
   return o.allClasses ? loadAllClasses(o.protocol, o.split, { dataDir: o.dataDir }) : loadProtocol(o.protocol, o.split, { dataDir: o.dataDir });
+}
+
+/** Evaluation needs unknown images: say so before training rather than after it. */
+function checkEvaluable(o: TrainOptions, data: OpenSetData): void {
+  if (o.evaluate && !o.allClasses && data.testUnknown.n === 0) {
+    throw new Error(`${o.dataDir ?? o.protocol}: no unknown images to evaluate open-set recognition on (every class is --known); leave a class out of --known, add --unknown-data <folder>, or pass --no-eval`);
+  }
 }
 
 export async function train(given: Partial<TrainOptions> = {}, hooks: TrainHooks = {}): Promise<TrainResult> {
   const o = resolveOptions(given);
   await initGpu();
   const data = await loadTrainingData(o);
+  checkEvaluable(o, data);
   const run = setUpRun(o, data);
   const { trainSet, model, stepper } = run;
   // Kernel variants for this adapter and these shapes, fixed before the first step (GRADMIX_AUTOTUNE=0: defaults).

@@ -7,7 +7,7 @@ import { SupConResNet } from '../nn/index.js';
 import { Adam, cosineLr } from '../optim/index.js';
 import { batchesPerEpoch, epochOrder } from '../data/batches.js';
 import { subsetDataset, type Dataset } from '../data/dataset.js';
-import { protocolInfo, type OpenSetData } from '../data/open-set.js';
+import { FOLDER_PROTOCOL, inputInfo, type OpenSetData } from '../data/open-set.js';
 import { usesClassifier } from './objectives.js';
 import type { TrainOptions } from './options.js';
 import { TrainStep } from './step.js';
@@ -31,7 +31,14 @@ export function checkpointFingerprint(o: TrainOptions): string {
   // objective likewise only when not the default supcon+ssl.
   const objectiveField = o.objective === 'supcon+ssl' ? {} : { objective: o.objective };
   // allClasses (gradmix ood) likewise only when set.
-  return JSON.stringify({ protocol, split, width, epochs, batchSize, seed, method, lr, lrMin, tau, theta, lambda, gammaMin, gammaMax, fill, layers, camNormalize, mixAlpha, maxTrain, ...archField, ...objectiveField, ...(o.allClasses ? { allClasses: true } : {}) });
+  return JSON.stringify({ protocol, split, width, epochs, batchSize, seed, method, lr, lrMin, tau, theta, lambda, gammaMin, gammaMax, fill, layers, camNormalize, mixAlpha, maxTrain, ...archField, ...objectiveField, ...(o.allClasses ? { allClasses: true } : {}), ...folderFields(o) });
+}
+
+/** An image-folder run's data choice (only for such runs, so older fingerprints are unchanged). */
+function folderFields(o: TrainOptions): Partial<TrainOptions> {
+  if (o.protocol !== FOLDER_PROTOCOL) return {};
+  const { dataDir, known, unknownDataDir, valFraction, imageSize, channels } = o;
+  return { dataDir, known, unknownDataDir, valFraction, imageSize, channels };
 }
 
 /** The training images in use and the steps they make. */
@@ -62,7 +69,7 @@ export interface TrainingRun extends EpochPlan {
 
 /** A fresh run of options `o` (resolved) on `data`: subset, schedule, model, optimiser and step. */
 export function setUpRun(o: TrainOptions, data: OpenSetData): TrainingRun {
-  const info = protocolInfo(o.protocol);
+  const info = inputInfo(o.protocol, data.train);
   const plan = planEpochs(data.train, o, `${o.protocol} split ${o.split}`);
   const numClasses = usesClassifier(o.objective) ? data.knownClasses.length : undefined;
   const model = new SupConResNet(new Rng(o.seed), { arch: o.arch, width: o.width, inChannels: info.channels, numClasses });
