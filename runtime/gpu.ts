@@ -75,6 +75,8 @@ export class Gpu {
   private asyncError: GpuError | null = null;
   private staging = new Map<number, GPUBuffer[]>();
   private lost = false;
+  /** Why the device is gone: destroyed on purpose (destroyGpu) or lost (driver reset, ...). */
+  private goneReason: string | null = null;
   private profiler: Profiler | null = null;
   private readonly pacer: WaitPacer;
   dispatchCount = 0;
@@ -100,9 +102,9 @@ export class Gpu {
     });
     void this.device.lost.then((info) => {
       this.lost = true;
-      if (info.reason !== 'destroyed') {
-        this.asyncError ??= new GpuError(`GPU device lost (${info.reason}): ${info.message}; last kernels: ${this.batchKernels.join(', ') || 'none'}`);
-      }
+      if (this.goneReason) return; // destroyed on purpose
+      this.goneReason = `the GPU device was lost (${info.reason || 'unknown'}${info.message ? `: ${info.message}` : ''}); last kernels: ${this.batchKernels.join(', ') || 'none'}`;
+      this.asyncError ??= new GpuError(this.goneReason);
     });
   }
 
@@ -123,6 +125,11 @@ export class Gpu {
     const d = this.description;
     const text = `${d.vendor} ${d.architecture} ${d.device} ${d.description}`.toLowerCase();
     return /llvmpipe|lavapipe|swiftshader|software/.test(text);
+  }
+
+  /** True once the device is destroyed or lost: nothing more can run on it. */
+  get isLost(): boolean {
+    return this.lost;
   }
 
   describe(): string {
@@ -296,7 +303,7 @@ export class Gpu {
       this.asyncError = null;
       throw err;
     }
-    if (this.lost) throw new GpuError('GPU device was destroyed or lost; call initGpu() again');
+    if (this.lost) throw new GpuError(`${this.goneReason ?? 'the GPU device was lost'}; call initGpu() again`);
   }
 
   /** Waits for errors of everything submitted; throws the first one. */
@@ -356,17 +363,23 @@ export class Gpu {
     for (const list of this.staging.values()) for (const b of list) b.destroy();
     this.uniformArena.destroy();
     this.lost = true;
+    this.goneReason = 'the GPU was destroyed (destroyGpu())';
     this.device.destroy();
   }
 }
 
 let current: Gpu | null = null;
 let starting: Promise<Gpu> | null = null;
+let destroyed = false;
 
-/** The process-wide GPU, created on first use. */
+/** The process-wide GPU, created on first use (and again after destroyGpu() or a lost device). */
 export async function initGpu(options: DeviceOptions = {}): Promise<Gpu> {
-  if (current) return current;
-  starting ??= acquireDevice(options).then((d) => (current = new Gpu(d)));
+  if (current && !current.isLost) return current;
+  if (current) current = null; // a lost device: start a new one
+  starting ??= acquireDevice(options).then((d) => {
+    destroyed = false;
+    return (current = new Gpu(d));
+  });
   try {
     return await starting;
   } finally {
@@ -374,14 +387,20 @@ export async function initGpu(options: DeviceOptions = {}): Promise<Gpu> {
   }
 }
 
-/** The GPU made by initGpu(); throws if there is none yet. */
+/** The GPU made by initGpu(); throws if there is none (yet, or any more). */
 export function gpu(): Gpu {
-  if (!current) throw new GpuError('no GPU yet: await initGpu() first');
+  if (!current) throw new GpuError(destroyed ? 'the GPU was destroyed (destroyGpu()); await initGpu() to start a new one' : 'no GPU yet: await initGpu() first');
+  return current;
+}
+
+/** The GPU made by initGpu(), or null: for checks that must not throw (which device a tensor belongs to). */
+export function currentGpu(): Gpu | null {
   return current;
 }
 
 /** Destroys the device so a Node process can exit (Dawn keeps the event loop alive otherwise). */
 export function destroyGpu(): void {
+  if (current) destroyed = true;
   current?.destroy();
   current = null;
 }

@@ -43,6 +43,17 @@ export function record(out: Tensor, op: string, inputs: readonly Tensor[], backw
   return out;
 }
 
+/** The error for a walk that reaches a tensor whose graph an earlier backward() freed. */
+function checkNotFreed(order: readonly Tensor[], what: string): void {
+  const freed = order.find((t) => t.graphFreed);
+  if (!freed) return;
+  const which = freed === order[order.length - 1] ? 'this tensor' : `part of this tensor's graph (${freed.toString()})`;
+  throw new Error(
+    `${what}: the graph of ${which} was already freed by an earlier backward(); ` +
+      'to run backward through the same graph twice, pass { retainGraph: true } to the earlier call: backward(loss, undefined, { retainGraph: true })',
+  );
+}
+
 function topoOrder(root: Tensor): Tensor[] {
   const order: Tensor[] = [];
   const seen = new Set<Tensor>();
@@ -83,6 +94,7 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
   const ops = opsForBackward;
   if (!ops) throw new Error('backward(): ops not loaded');
   const order = topoOrder(root);
+  checkNotFreed(order, 'backward()');
   // Every tensor held in `grads` is owned here (an alias where a rule passes a gradient through),
   // so each can be disposed as soon as it has been consumed.
   const grads = new Map<Tensor, Tensor>();
@@ -116,7 +128,10 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
         t.grad = keep(alias(g));
       }
       passToInputs(t.node, g, t.node.backward(g), grads, (input) => input.requiresGrad);
-      if (!options.retainGraph) t.node = null;
+      if (!options.retainGraph) {
+        t.node = null;
+        t.graphFreed = true;
+      }
     }
   } finally {
     gradEnabled = prev;
@@ -136,6 +151,7 @@ export function grad(root: Tensor, targets: readonly Tensor[], seed?: Tensor): T
   if (!root.requiresGrad) throw new Error('grad(): the tensor does not require grad');
   const wanted = new Set(targets);
   const order = topoOrder(root);
+  checkNotFreed(order, 'grad()');
   // order lists inputs before the tensors computed from them, so one pass settles reachability.
   const leadsToTarget = new Set<Tensor>();
   for (const t of order) {

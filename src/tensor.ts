@@ -1,6 +1,6 @@
 // A tensor is a shape over a reference-counted GPU buffer (views such as reshape share it),
 // plus the autograd fields: requiresGrad, grad, and the node that produced it.
-import { gpu } from '../runtime/gpu.js';
+import { currentGpu, gpu, type Gpu } from '../runtime/gpu.js';
 import type { GraphNode } from './autograd.js';
 import { track } from './scope.js';
 
@@ -26,6 +26,8 @@ function checkShape(shape: Shape): void {
 /** A GPU buffer shared by a tensor and its views; returned to the pool when the last one lets go. */
 export class Storage {
   private refs = 1;
+  /** The GPU the buffer belongs to: a buffer cannot move to another device. */
+  readonly owner: Gpu = gpu();
   constructor(
     readonly buffer: GPUBuffer,
     readonly bytes: number,
@@ -35,7 +37,8 @@ export class Storage {
     return this;
   }
   release(): void {
-    if (--this.refs === 0) gpu().pool.release(this.buffer);
+    // A destroyed or lost device took its buffers with it; the current pool must not get them.
+    if (--this.refs === 0 && !this.owner.isLost) this.owner.pool.release(this.buffer);
   }
 }
 
@@ -53,6 +56,8 @@ export class Tensor {
   retainGrad = false;
   /** How this tensor was computed; null for leaves and outside autograd. */
   node: GraphNode | null = null;
+  /** Set when backward() freed this tensor's node: a second backward through it is an error. */
+  graphFreed = false;
   /** Optional name, shown in errors (parameters carry theirs). */
   name?: string;
 
@@ -90,8 +95,18 @@ export class Tensor {
     return this.storage_;
   }
 
+  /** The GPU buffer, for a kernel binding: an error here names a tensor of a gone or other device at the op that uses it. */
   get buffer(): GPUBuffer {
-    return this.storage.buffer;
+    const s = this.storage;
+    if (s.owner !== currentGpu()) {
+      const what = `tensor${this.name ? ` '${this.name}'` : ''} ${formatShape(this.shape)}`;
+      throw new Error(
+        s.owner.isLost
+          ? `${what} belongs to a GPU device that was destroyed or lost; tensors do not survive their device: make it again (or reload it from a checkpoint) on the current GPU`
+          : `${what} belongs to another GPU device than the current one; tensors cannot be mixed across devices`,
+      );
+    }
+    return s.buffer;
   }
 
   /** The values, read back asynchronously (flushes pending GPU work). */

@@ -63,4 +63,21 @@ test('using a disposed tensor is a clear error', () => {
   assert.throws(() => ops.exp(x), /used after dispose/);
 });
 
+test('a second backward() through a freed graph raises; retainGraph allows it', async () => {
+  const x = upload([1, 2, 3], [3], true);
+  const loss = ops.sumAll(ops.mul(x, x));
+  ops.backward(loss);
+  assert.throws(() => ops.backward(loss), /already freed by an earlier backward\(\).*retainGraph/);
+  // A new graph built on a freed intermediate raises too, instead of treating it as a leaf.
+  const y = ops.mul(x, x);
+  ops.backward(ops.sumAll(y));
+  assert.throws(() => ops.backward(ops.sumAll(ops.mulScalar(y, 2))), /part of this tensor's graph/);
+  x.grad?.dispose();
+  x.grad = null;
+  const again = ops.sumAll(ops.mul(x, x));
+  ops.backward(again, undefined, { retainGraph: true });
+  ops.backward(again);
+  assert.equal(Array.from(await x.grad!.data()), [4, 8, 12], 'two backwards accumulate 2 * 2x');
+});
+
 test.run();

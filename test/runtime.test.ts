@@ -145,4 +145,37 @@ test('memory stays flat over 50 forward+backward steps', async () => {
   assert.is(after.bytesLive + after.bytesPooled, warm.bytesLive + warm.bytesPooled, 'bytes held');
 });
 
+test('after destroyGpu(): ops say the GPU was destroyed, and old tensors fail at the op that uses them', async () => {
+  const { destroyGpu, initGpu, gpu: current } = await import('../runtime/gpu.js');
+  const { tensor } = await import('../src/creation.js');
+  const old = tensor(new Float32Array([1, 2]), [2]);
+  old.name = 'old';
+  destroyGpu();
+  try {
+    assert.throws(() => current(), /the GPU was destroyed/);
+    assert.throws(() => tensor(new Float32Array([1]), [1]), /the GPU was destroyed/);
+  } finally {
+    await initGpu();
+  }
+  const fresh = tensor(new Float32Array([3, 4]), [2]);
+  assert.throws(() => ops.add(fresh, old), /tensor 'old' \[2\] belongs to a GPU device that was destroyed or lost/);
+  // The failed call left nothing behind: the next valid op works.
+  assert.equal(Array.from(await ops.add(fresh, fresh).data()), [6, 8]);
+  old.dispose(); // its buffer died with its device and does not enter the new pool
+  assert.ok(!current().isLost);
+});
+
+test('a lost device is named at the next op, and initGpu() starts a new one', async () => {
+  const { initGpu, gpu: current } = await import('../runtime/gpu.js');
+  const { tensor } = await import('../src/creation.js');
+  const x = tensor(new Float32Array([1]), [1]);
+  current().device.destroy(); // what a driver reset looks like to the engine
+  await new Promise((r) => setTimeout(r, 50));
+  assert.ok(current().isLost);
+  assert.throws(() => ops.exp(x), /was lost|destroyed/);
+  await initGpu();
+  assert.ok(!current().isLost, 'a new device');
+  assert.equal(Array.from(await ops.exp(tensor(new Float32Array([0]), [1])).data()), [1]);
+});
+
 test.run();
