@@ -9,6 +9,7 @@ import { pretrainCommand, probeCommand } from './ssl-commands.js';
 import { corruptCommand } from './corrupt-command.js';
 import { objectivesCommand } from './objectives-command.js';
 import { tuneCommand } from './tune-command.js';
+import { packageVersion } from '../package-version.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
   train: { run: trainCommand, help: 'train an encoder (SupCon + SimCLR + GradMix), then evaluate open-set recognition' },
@@ -25,7 +26,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
 
 function help(): string {
   const rows = Object.entries(COMMANDS).map(([n, c]) => `  ${n.padEnd(10)} ${c.help}`);
-  return `usage: gradmix <command> [flags]   (gradmix <command> --help for its flags)\n\ncommands:\n${rows.join('\n')}`;
+  return `usage: gradmix <command> [flags]   (gradmix <command> --help for its flags; gradmix --version)\n\ncommands:\n${rows.join('\n')}`;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -33,6 +34,10 @@ export async function main(argv: string[]): Promise<number> {
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     console.log(help());
     return name ? 0 : 1;
+  }
+  if (name === '--version' || name === '-V' || name === 'version') {
+    console.log(packageVersion());
+    return 0;
   }
   const command = COMMANDS[name];
   if (!command) {
