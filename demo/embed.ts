@@ -93,7 +93,7 @@ async function showAttribution(file: Blob): Promise<void> {
   batch.set(context, 32 * 32);
   const augment = AUGMENT_PRESETS.mnist;
   const p = await attributionPanels(loaded.model, attributionOptions(loaded), augment, batch, [1 + CONTEXT_SIZE, 1, 32, 32], { plainView1: true });
-  drawPanels(byId<HTMLCanvasElement>('map'), renderPanels(p, augment.mean, augment.std, 6, 1));
+  drawPanels(byId<HTMLCanvasElement>('map'), renderPanels(p, augment.mean, augment.std, 6, 1, { plainView1: true }));
   state.maps++;
   state.phase = 'ready';
   setStatus(`Model: ${state.model}. The map's maximum is where GradMix would paste. Drop another image.`);

@@ -1,4 +1,5 @@
-// The GradMix picture grid: for a fixed set of training images, one row each of
+// The GradMix picture grid: under a header naming the epoch, the method and the columns, for a
+// fixed set of training images, one row each of
 //   view 1 | LayerCAM heatmap over it (viridis) | the pasted box outlined | the mixed image.
 // Written each epoch as a PNG, so a user sees where the boxes land as the model learns. The
 // panels and their pixels are panels.ts's and panel-image.ts's (a page draws the same ones).
@@ -10,11 +11,11 @@ import type { SupConResNet } from '../nn/index.js';
 import { valuesPerImage, type Dataset } from '../data/dataset.js';
 import type { TrainOptions } from './options.js';
 import { attributionPanels, type AttributionPanels } from './panels.js';
-import { renderPanels } from './panel-image.js';
+import { renderPanels, type PanelCaption } from './panel-image.js';
 
-/** Renders the grid as a PNG: `scale` screen pixels per image pixel, a 2 px gap between panels. */
-export function renderGrid(p: AttributionPanels, mean: readonly number[], std: readonly number[], scale = 4): PNG {
-  const img = renderPanels(p, mean, std, scale);
+/** Renders the grid as a PNG: `scale` screen pixels per image pixel, a 2 px gap between panels, the header of `caption`. */
+export function renderGrid(p: AttributionPanels, mean: readonly number[], std: readonly number[], scale = 4, caption: PanelCaption = {}): PNG {
+  const img = renderPanels(p, mean, std, scale, p.b, caption);
   const png = new PNG({ width: img.width, height: img.height });
   png.data.set(img.data);
   return png;
@@ -34,6 +35,6 @@ export async function writePictures(model: SupConResNet, o: TrainOptions, augmen
   const dir = join(o.out, 'pictures');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `epoch-${String(epoch).padStart(3, '0')}.png`);
-  writeFileSync(file, PNG.sync.write(renderGrid(p, augment.mean, augment.std)));
+  writeFileSync(file, PNG.sync.write(renderGrid(p, augment.mean, augment.std, 4, { epoch, method: o.method })));
   return file;
 }
