@@ -3,6 +3,7 @@ import { destroyGpu, gpu, initGpu } from '../../runtime/gpu.js';
 import { formatProfile } from '../../runtime/profiler.js';
 import { NoAdapterError } from '../../runtime/device.js';
 import { UsageError } from './args.js';
+import { didYouMean } from './did-you-mean.js';
 import { evalCommand, infoCommand, protocolCommand, trainCommand } from './commands.js';
 import { oodCommand } from './ood-command.js';
 import { pretrainCommand, probeCommand } from './ssl-commands.js';
@@ -29,6 +30,14 @@ function help(): string {
   return `usage: gradmix <command> [flags]   (gradmix <command> --help for its flags; gradmix --version)\n\ncommands:\n${rows.join('\n')}`;
 }
 
+function hasGpu(): boolean {
+  try {
+    return gpu() !== null;
+  } catch {
+    return false;
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
@@ -41,9 +50,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (!command) {
-    console.error(`gradmix: unknown command '${name}'\n\n${help()}`);
+    console.error(`gradmix: unknown command '${name}'${didYouMean(name, Object.keys(COMMANDS))}\n\n${help()}`);
     return 2;
   }
+  // A device that was there before (a test process's, a library caller's) is not ours to destroy.
+  const ownsGpu = !hasGpu();
   const profile = process.env.GRADMIX_PROFILE === '1';
   if (profile) (await initGpu()).startProfiling();
   try {
@@ -51,11 +62,13 @@ export async function main(argv: string[]): Promise<number> {
     if (profile) console.error(`GPU time per kernel (GRADMIX_PROFILE=1):\n${formatProfile(await gpu().stopProfiling())}`);
     return 0;
   } catch (e) {
-    if (e instanceof UsageError) console.error(`gradmix ${name}: ${e.message} (see gradmix ${name} --help)`);
-    else if (e instanceof NoAdapterError) console.error(e.message);
-    else console.error(`gradmix ${name}: ${(e as Error).message}${process.env.GRADMIX_DEBUG === '1' ? `\n${(e as Error).stack}` : ''}`);
+    // Library errors may open with the command's name themselves (`ood: ...`): say it once.
+    const message = (e as Error).message.replace(new RegExp(`^${name}: `), '');
+    if (e instanceof UsageError) console.error(`gradmix ${name}: ${message} (see gradmix ${name} --help)`);
+    else if (e instanceof NoAdapterError) console.error(message);
+    else console.error(`gradmix ${name}: ${message}${process.env.GRADMIX_DEBUG === '1' ? `\n${(e as Error).stack}` : ''}`);
     return 1;
   } finally {
-    destroyGpu();
+    if (ownsGpu) destroyGpu();
   }
 }

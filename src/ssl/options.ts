@@ -1,7 +1,7 @@
 // Options of self-supervised pre-training (paper section 4.5): the training options (data,
 // encoder, schedule, mixing method) plus the SSL objective and MoCo's settings. SupCon's theta
 // and the SimCLR weight lambda do not apply: the loss is L_ssl + mean_i(w_i * L_ssl,i(mixed)).
-import { resolveOptions, type TrainOptions } from '../train/options.js';
+import { resolveOptions, type OptionNamer, type TrainOptions } from '../train/options.js';
 import { MOCO_V1 } from './moco.js';
 
 export const SSL_OBJECTIVES = ['simclr', 'moco'] as const;
@@ -27,9 +27,10 @@ export const SSL_TAU: Record<SslObjective, number> = { simclr: 0.5, moco: MOCO_V
 
 export const DEFAULT_PROBE_EPOCHS = 30;
 
-export function resolvePretrainOptions(given: Partial<PretrainOptions>): PretrainOptions {
+/** Fills defaults and checks every value; `n` names options in errors (flags on the command line). */
+export function resolvePretrainOptions(given: Partial<PretrainOptions>, n: OptionNamer = (option) => option): PretrainOptions {
   const ssl = given.ssl ?? 'simclr';
-  if (!(SSL_OBJECTIVES as readonly string[]).includes(ssl)) throw new Error(`unknown ssl objective '${ssl}'; use one of ${SSL_OBJECTIVES.join(', ')}`);
+  if (!(SSL_OBJECTIVES as readonly string[]).includes(ssl)) throw new Error(`unknown ${n('ssl')} objective '${ssl}'; use one of ${SSL_OBJECTIVES.join(', ')}`);
   const method = given.method ?? 'gradmix';
   const base = resolveOptions({
     ...given,
@@ -37,7 +38,7 @@ export function resolvePretrainOptions(given: Partial<PretrainOptions>): Pretrai
     theta: 0,
     lambda: 1,
     out: given.out ?? `runs/pretrain-${ssl}-${method}`,
-  });
+  }, n);
   const o: PretrainOptions = {
     ...base,
     ssl,
@@ -46,10 +47,10 @@ export function resolvePretrainOptions(given: Partial<PretrainOptions>): Pretrai
     queueSize: given.queueSize ?? MOCO_V1.queueSize,
     probeEpochs: given.probeEpochs ?? DEFAULT_PROBE_EPOCHS,
   };
-  if (!(o.momentum >= 0 && o.momentum <= 1)) throw new Error(`momentum must be in [0, 1], got ${o.momentum}`);
+  if (!(o.momentum >= 0 && o.momentum <= 1)) throw new Error(`${n('momentum')} must be in [0, 1], got ${o.momentum}`);
   if (!Number.isInteger(o.queueSize) || o.queueSize < o.batchSize) {
-    throw new Error(`queueSize must be an integer of at least the batch size (${o.batchSize}), got ${o.queueSize}`);
+    throw new Error(`${n('queueSize')} must be an integer of at least the batch size (${o.batchSize}), got ${o.queueSize}`);
   }
-  if (!Number.isInteger(o.probeEpochs) || o.probeEpochs < 1) throw new Error(`probeEpochs must be a positive integer, got ${o.probeEpochs}`);
+  if (!Number.isInteger(o.probeEpochs) || o.probeEpochs < 1) throw new Error(`${n('probeEpochs')} must be a positive integer, got ${o.probeEpochs}`);
   return o;
 }

@@ -1,6 +1,7 @@
 // Training options with the paper's defaults (SPEC.md section 7, Table 8) and their validation.
 import { FOLDER_PROTOCOL, PROTOCOLS, protocolInfo } from '../data/open-set.js';
 import { SCORES, needsClassifier, type ScoreKind } from '../osr/scores.js';
+import { MAX_K } from '../osr/knn.js';
 import { OBJECTIVES, usesClassifier, type Objective } from './objectives.js';
 import { ARCHS, archSpec, type Arch } from '../nn/resnet.js';
 
@@ -126,57 +127,71 @@ export function lastBlockLayers(arch: Arch): string[] {
   return [2, 3, 4].map((stage) => `layer${stage}.${blocks[stage - 1] - 1}`);
 }
 
-/** Fills defaults (protocol-dependent ones from the chosen protocol) and checks every value. */
-export function resolveOptions(given: Partial<TrainOptions>): TrainOptions {
+/**
+ * How an option is named in error messages: the option itself for library calls, the flag for the
+ * command line (src/cli/option-flags.ts), so a message names what the user actually typed.
+ */
+export type OptionNamer = (option: string) => string;
+const asOption: OptionNamer = (option) => option;
+
+/** Fills defaults (protocol-dependent ones from the chosen protocol) and checks every value; `n` names options in errors. */
+export function resolveOptions(given: Partial<TrainOptions>, n: OptionNamer = asOption): TrainOptions {
   // --known names class folders of the user's data: the 'folder' protocol.
   const protocol = given.protocol ?? (given.known !== undefined ? FOLDER_PROTOCOL : 'mnist-mini');
   const o = { ...defaultOptions(protocol), ...stripUndefined(given), protocol };
-  const splits = checkDataChoice(o);
+  const splits = checkDataChoice(o, n);
   const lastBlocks = lastBlockLayers(o.arch); // throws on an unknown arch, listing the known ones
   if (given.layers === undefined) o.layers = lastBlocks;
-  const positiveInt = (name: keyof TrainOptions, v: number) => {
-    if (!Number.isInteger(v) || v < 1) throw new Error(`${name} must be a positive integer, got ${v}`);
+  const integer = (name: keyof TrainOptions, v: number, min: number, max = Infinity) => {
+    if (!Number.isInteger(v) || v < min || v > max) {
+      const range = max === Infinity ? (min === 1 ? 'a positive integer' : `an integer >= ${min}`) : `an integer in ${min}..${max}`;
+      throw new Error(`${n(name)} must be ${range}, got ${v}`);
+    }
   };
-  positiveInt('width', o.width);
-  positiveInt('epochs', o.epochs);
-  positiveInt('batchSize', o.batchSize);
-  positiveInt('k', o.k);
+  integer('width', o.width, 1);
+  integer('epochs', o.epochs, 1);
+  integer('batchSize', o.batchSize, 1);
+  integer('k', o.k, 1, MAX_K); // the kNN kernel's top-k array holds at most MAX_K
+  integer('seed', o.seed, 0, 2 ** 32 - 1);
   if (!Number.isInteger(o.split) || o.split < 0 || o.split >= splits) {
-    throw new Error(`split must be 0..${splits - 1} for ${o.protocol}, got ${o.split}`);
+    throw new Error(`${n('split')} must be 0..${splits - 1} for ${o.protocol}, got ${o.split}`);
   }
-  if (!(o.tpr > 0 && o.tpr <= 1)) throw new Error(`tpr must be in (0, 1], got ${o.tpr}`);
-  if (o.batchSize < 2) throw new Error('batchSize must be at least 2 (contrastive losses need negatives)');
-  if (!METHODS.includes(o.method)) throw new Error(`unknown method '${o.method}'; use one of ${METHODS.join(', ')}`);
-  if (!OBJECTIVES.includes(o.objective)) throw new Error(`unknown objective '${o.objective}'; use one of ${OBJECTIVES.join(', ')}`);
-  if (!SCORES.includes(o.score)) throw new Error(`unknown score '${o.score}'; use one of ${SCORES.join(', ')}`);
+  if (!(o.tpr > 0 && o.tpr <= 1)) throw new Error(`${n('tpr')} must be in (0, 1], got ${o.tpr}`);
+  if (o.batchSize < 2) throw new Error(`${n('batchSize')} must be at least 2 (contrastive losses need negatives)`);
+  const oneOf = (name: keyof TrainOptions, v: string, choices: readonly string[]) => {
+    if (!choices.includes(v)) throw new Error(`unknown ${n(name)} '${v}'; use one of ${choices.join(', ')}`);
+  };
+  oneOf('method', o.method, METHODS);
+  oneOf('objective', o.objective, OBJECTIVES);
+  oneOf('score', o.score, SCORES);
   if (needsClassifier(o.score) && !usesClassifier(o.objective)) {
-    throw new Error(`score '${o.score}' needs the classifier of a ce objective; use --objective ce or ce+ssl (got '${o.objective}'), or --score knn or nno`);
+    throw new Error(`${n('score')} '${o.score}' needs the classifier of a ce objective; use ${n('objective')} ce or ce+ssl (got '${o.objective}'), or ${n('score')} knn or nno`);
   }
-  if (!FILLS.includes(o.fill)) throw new Error(`unknown fill '${o.fill}'; use one of ${FILLS.join(', ')}`);
-  if (!(o.gammaMin > 0 && o.gammaMin <= o.gammaMax && o.gammaMax <= 1)) throw new Error(`need 0 < gammaMin <= gammaMax <= 1, got ${o.gammaMin}, ${o.gammaMax}`);
-  if (!(o.lr > 0 && o.lrMin >= 0 && o.lrMin <= o.lr)) throw new Error(`need lr > 0 and 0 <= lrMin <= lr, got ${o.lr}, ${o.lrMin}`);
-  if (!(o.tau > 0)) throw new Error(`tau must be positive, got ${o.tau}`);
-  if (!(o.mixAlpha > 0)) throw new Error(`mixAlpha must be positive, got ${o.mixAlpha}`);
-  if (o.camNormalize !== 'image' && o.camNormalize !== 'batch') throw new Error(`camNormalize must be 'image' or 'batch', got ${o.camNormalize}`);
-  if (!Number.isInteger(o.maxTrain) || o.maxTrain < 0) throw new Error(`maxTrain must be a non-negative integer, got ${o.maxTrain}`);
+  oneOf('fill', o.fill, FILLS);
+  if (!(o.gammaMin > 0 && o.gammaMin <= o.gammaMax && o.gammaMax <= 1)) throw new Error(`need 0 < ${n('gammaMin')} <= ${n('gammaMax')} <= 1, got ${o.gammaMin}, ${o.gammaMax}`);
+  if (!(o.lr > 0 && o.lrMin >= 0 && o.lrMin <= o.lr)) throw new Error(`need ${n('lr')} > 0 and 0 <= ${n('lrMin')} <= ${n('lr')}, got ${o.lr}, ${o.lrMin}`);
+  if (!(o.tau > 0)) throw new Error(`${n('tau')} must be positive, got ${o.tau}`);
+  if (!(o.mixAlpha > 0)) throw new Error(`${n('mixAlpha')} must be positive, got ${o.mixAlpha}`);
+  oneOf('camNormalize', o.camNormalize, ['image', 'batch']);
+  integer('maxTrain', o.maxTrain, 0);
   return o;
 }
 
 /** Checks the data choice (a built-in protocol, or an image folder with its known classes); returns its number of splits. */
-function checkDataChoice(o: TrainOptions): number {
+function checkDataChoice(o: TrainOptions, n: OptionNamer): number {
   if (o.protocol !== FOLDER_PROTOCOL) {
     const info = protocolInfo(o.protocol); // throws on an unknown protocol, listing the known ones
     if (o.known !== undefined || o.unknownDataDir !== undefined) {
-      throw new Error(`known and unknownDataDir choose the classes of your own image folder; ${o.protocol} has its own splits (drop the protocol to use dataDir as an image folder)`);
+      throw new Error(`${n('known')} and ${n('unknownDataDir')} choose the classes of your own image folder; ${o.protocol} has its own splits (drop ${n('protocol')} to use ${n('dataDir')} as an image folder)`);
     }
     return info.knownSplits.length;
   }
-  if (!o.dataDir) throw new Error('an image-folder run needs dataDir: a folder with one sub-folder of images per class');
-  if (!o.known || o.known.length === 0) throw new Error(`an image-folder run needs known: the names of the known classes' sub-folders of ${o.dataDir}`);
-  if (o.allClasses) throw new Error('allClasses is for the built-in protocols; for an image folder, name every class as known');
-  if (!(o.valFraction > 0 && o.valFraction < 1)) throw new Error(`valFraction must be between 0 and 1 (exclusive), got ${o.valFraction}`);
-  if (!Number.isInteger(o.imageSize) || o.imageSize < 8 || o.imageSize > 512) throw new Error(`imageSize must be an integer in 8..512, got ${o.imageSize}`);
-  if (o.channels !== undefined && o.channels !== 1 && o.channels !== 3) throw new Error(`channels must be 1 or 3, got ${o.channels}`);
+  if (!o.dataDir) throw new Error(`an image-folder run needs ${n('dataDir')}: a folder with one sub-folder of images per class`);
+  if (!o.known || o.known.length === 0) throw new Error(`an image-folder run needs ${n('known')}: the names of the known classes' sub-folders of ${o.dataDir}`);
+  if (o.allClasses) throw new Error(`${n('allClasses')} is for the built-in protocols; for an image folder, name every class as known`);
+  if (!(o.valFraction > 0 && o.valFraction < 1)) throw new Error(`${n('valFraction')} must be between 0 and 1 (exclusive), got ${o.valFraction}`);
+  if (!Number.isInteger(o.imageSize) || o.imageSize < 8 || o.imageSize > 512) throw new Error(`${n('imageSize')} must be an integer in 8..512, got ${o.imageSize}`);
+  if (o.channels !== undefined && o.channels !== 1 && o.channels !== 3) throw new Error(`${n('channels')} must be 1 or 3, got ${o.channels}`);
   return 1;
 }
 

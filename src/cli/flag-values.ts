@@ -1,0 +1,107 @@
+// What a flag's value must be (an integer in a range, one of a list, an existing file, ...),
+// declared beside the flag and checked when the command line is parsed: before the GPU starts and
+// before any data loads, with the flag's name in the message and a did-you-mean for near misses.
+import { existsSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { didYouMean } from './did-you-mean.js';
+
+export type ValueRule =
+  | { kind: 'int'; min: number; max?: number }
+  | { kind: 'number'; min?: number; max?: number; /** exclusive lower bound */ above?: number }
+  | { kind: 'choice'; choices: readonly string[] }
+  /** Comma-separated items, each one of `choices`, or (without choices) an integer in min..max. */
+  | { kind: 'list'; choices?: readonly string[]; min?: number; max?: number }
+  /** An existing file; `inFolder` names the file a folder given instead probably meant (checkpoint.safetensors). */
+  | { kind: 'file'; inFolder?: string }
+  | { kind: 'folder' }
+  | { kind: 'text' };
+
+export const int = (min: number, max?: number): ValueRule => ({ kind: 'int', min, max });
+export const num = (bounds: { min?: number; max?: number; above?: number }): ValueRule => ({ kind: 'number', ...bounds });
+export const oneOf = (choices: readonly string[]): ValueRule => ({ kind: 'choice', choices });
+export const listOf = (choices: readonly string[]): ValueRule => ({ kind: 'list', choices });
+export const intList = (min: number, max: number): ValueRule => ({ kind: 'list', min, max });
+export const existingFile: ValueRule = { kind: 'file' };
+export const checkpointFile: ValueRule = { kind: 'file', inFolder: 'checkpoint.safetensors' };
+export const existingFolder: ValueRule = { kind: 'folder' };
+/** Free text: an output folder, a name, a list checked by the command itself. */
+export const text: ValueRule = { kind: 'text' };
+
+/** Thrown for a bad value; args.ts turns it into a UsageError. */
+export class FlagValueError extends Error {}
+
+function range(min: number | undefined, max: number | undefined, above?: number): string {
+  const lo = above !== undefined ? `> ${above}` : min !== undefined ? `>= ${min}` : '';
+  if (max === undefined) return lo;
+  if (min !== undefined && above === undefined) return `${min}..${max}`;
+  return lo ? `${lo} and <= ${max}` : `<= ${max}`;
+}
+
+/** What the rule accepts, for messages. */
+export function describeRule(r: ValueRule): string {
+  switch (r.kind) {
+    case 'int': return `an integer ${range(r.min, r.max)}`.trimEnd();
+    case 'number': return `a number ${range(r.min, r.max, r.above)}`.trimEnd();
+    case 'choice': return `one of ${r.choices.join(', ')}`;
+    case 'list': return r.choices ? `a comma-separated list of ${r.choices.join(', ')}` : `a comma-separated list of integers ${range(r.min, r.max)}`;
+    case 'file': return 'an existing file';
+    case 'folder': return 'an existing folder';
+    case 'text': return 'text';
+  }
+}
+
+function checkNumber(flag: string, raw: string, r: Extract<ValueRule, { kind: 'int' | 'number' }>): void {
+  const n = Number(raw);
+  const bad = () => new FlagValueError(`--${flag} must be ${describeRule(r)}, got '${raw}'`);
+  if (raw.trim() === '' || !Number.isFinite(n)) throw bad();
+  if (r.kind === 'int' && !Number.isInteger(n)) throw bad();
+  if (r.min !== undefined && n < r.min) throw bad();
+  if (r.max !== undefined && n > r.max) throw bad();
+  if (r.kind === 'number' && r.above !== undefined && !(n > r.above)) throw bad();
+}
+
+function checkChoice(flag: string, raw: string, choices: readonly string[], whole = raw): void {
+  if (choices.includes(raw)) return;
+  const quoted = whole === raw ? `'${raw}'` : `'${raw}' (in '${whole}')`;
+  throw new FlagValueError(`--${flag}: unknown value ${quoted}${didYouMean(raw, choices)}; use one of ${choices.join(', ')}`);
+}
+
+function checkPath(flag: string, raw: string, want: 'file' | 'folder', inFolder?: string): void {
+  let isFile: boolean;
+  try {
+    isFile = statSync(raw).isFile();
+  } catch {
+    throw new FlagValueError(`--${flag} ${raw}: no such ${want}`);
+  }
+  if (want === 'file' && !isFile) {
+    const meant = inFolder && existsSync(join(raw, inFolder)) ? `; did you mean ${join(raw, inFolder)}?` : '';
+    throw new FlagValueError(`--${flag} ${raw}: is a folder, not a file${meant}`);
+  }
+  if (want === 'folder' && isFile) throw new FlagValueError(`--${flag} ${raw}: is a file, not a folder`);
+}
+
+/** Throws a FlagValueError naming --flag when `raw` breaks the rule. */
+export function checkValue(flag: string, raw: string, r: ValueRule): void {
+  switch (r.kind) {
+    case 'int':
+    case 'number':
+      return checkNumber(flag, raw, r);
+    case 'choice':
+      return checkChoice(flag, raw, r.choices);
+    case 'list': {
+      const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+      if (items.length === 0) throw new FlagValueError(`--${flag} is empty; expected ${describeRule(r)}`);
+      for (const item of items) {
+        if (r.choices) checkChoice(flag, item, r.choices, raw);
+        else checkNumber(flag, item, { kind: 'int', min: r.min ?? 0, max: r.max });
+      }
+      return;
+    }
+    case 'file':
+      return checkPath(flag, raw, 'file', r.inFolder);
+    case 'folder':
+      return checkPath(flag, raw, 'folder');
+    case 'text':
+      return;
+  }
+}
