@@ -270,4 +270,59 @@ const hasTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 
   }
 });
 
+test('a non-finite tensor is refused with its name; the previous checkpoint stays', async () => {
+  const file = join(dir, 'finite.safetensors');
+  await saveCheckpoint(file, { model: { w: upload([1, 2], [2]) } });
+  const before = readFileSync(file);
+  try {
+    await saveCheckpoint(file, { model: { 'layer.weight': upload([1, NaN], [2]) } });
+    assert.unreachable('a NaN must not be saved');
+  } catch (e) {
+    assert.match((e as Error).message, /refusing to save tensor 'layer.weight': element 1 is NaN/);
+  }
+  assert.equal(readFileSync(file), before);
+});
+
+test('file errors name the path and what is wrong; a newer format version is refused; old files load', async () => {
+  const expectError = async (f: () => Promise<unknown>, re: RegExp) => {
+    try {
+      await f();
+      assert.unreachable(`should fail with ${re}`);
+    } catch (e) {
+      assert.match((e as Error).message, re);
+    }
+  };
+  await expectError(() => readCheckpoint(dir), new RegExp(`${dir}: cannot read the checkpoint: is a folder, not a file \\(EISDIR\\)`));
+  await expectError(() => readCheckpoint(join(dir, 'missing.safetensors')), /missing\.safetensors: cannot read the checkpoint: no such file or folder \(ENOENT\)/);
+  const meta = (m: Record<string, string>) => encodeSafetensors([['w', float32Tensor([1], Float32Array.of(1))]], m);
+  assert.throws(() => decodeCheckpoint(meta({ 'gradmix.format_version': '99' }), 'new.safetensors'), /new\.safetensors: checkpoint format version 99 is newer than this gradmix reads \(up to 1\)/);
+  assert.throws(() => decodeCheckpoint(meta({ 'gradmix.format_version': 'x' }), 'v.safetensors'), /v\.safetensors: metadata 'gradmix.format_version' is "x"/);
+  assert.is(decodeCheckpoint(meta({ format: 'pt' }), 'old.safetensors').model.size, 1, 'a file without a version (written before versions) loads');
+  const { metadataJson } = await import('../src/checkpoint/index.js');
+  assert.throws(() => metadataJson(decodeCheckpoint(meta({ training: '{oops' }), 'b.safetensors'), 'training'), /b\.safetensors: metadata 'training' is not valid JSON/);
+  const file = join(dir, 'versioned.safetensors');
+  await saveCheckpoint(file, { model: { w: upload([1], [1]) } });
+  assert.is(decodeSafetensors(readFileSync(file)).metadata['gradmix.format_version'], '1', 'new files carry their version');
+});
+
+test('a full disk (ENOSPC) mid-save is a clear error; the previous file stays and no temporary is left', async () => {
+  const { writeFaults } = await import('../src/checkpoint/index.js');
+  const file = join(dir, 'full.safetensors');
+  await saveCheckpoint(file, { model: { w: upload([1, 2], [2]) } });
+  const before = readFileSync(file);
+  writeFaults.hook = (stage) => {
+    if (stage === 'partial') throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+  };
+  try {
+    await saveCheckpoint(file, { model: { w: upload([3, 4], [2]) } });
+    assert.unreachable('the save must fail');
+  } catch (e) {
+    assert.match((e as Error).message, /full\.safetensors: cannot write .*no space left on the device \(disk full\) \(ENOSPC\)/);
+  } finally {
+    writeFaults.hook = null;
+  }
+  assert.equal(readFileSync(file), before);
+  assert.equal(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+});
+
 test.run();

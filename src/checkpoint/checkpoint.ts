@@ -50,6 +50,9 @@ export const OPTIMIZER_PREFIX = '__optimizer__.';
 /** Names that start so are no model tensors (PyTorch users drop them before load_state_dict). */
 export const EXTRA_PREFIX = '__';
 const OPTIMIZER_KEY = 'gradmix.optimizer';
+/** The checkpoint layout's version, in metadata 'gradmix.format_version'; files without it are version 1. */
+export const CHECKPOINT_FORMAT_VERSION = 1;
+const VERSION_KEY = 'gradmix.format_version';
 
 function entries(sd: StateDict): [string, Tensor][] {
   return sd instanceof Map ? [...sd.entries()] : Object.entries(sd as Record<string, Tensor>);
@@ -60,9 +63,19 @@ function isInt64Name(name: string): boolean {
   return name === 'num_batches_tracked' || name.endsWith('.num_batches_tracked');
 }
 
-/** Reads a GPU tensor back into a host tensor of the dtype PyTorch would use for it. */
+/** A checkpoint must never hold NaN or Inf: a diverged run's weights are not saved as good. */
+export function checkFinite(name: string, values: ArrayLike<number>): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
+      throw new Error(`refusing to save tensor '${name}': element ${i} is ${values[i]} (a diverged run; the last good checkpoint is kept)`);
+    }
+  }
+}
+
+/** Reads a GPU tensor back into a host tensor of the dtype PyTorch would use for it (refusing NaN/Inf). */
 export async function toHost(name: string, t: Tensor): Promise<HostTensor> {
   const values = await t.data();
+  if (t.dtype === 'float32') checkFinite(name, values);
   if (isInt64Name(name)) return int64Tensor(t.shape, Array.from(values, Math.round));
   if (t.dtype === 'int32') {
     const data = new Uint8Array(values.length * 4);
@@ -86,13 +99,15 @@ export async function encodeCheckpoint(c: Checkpoint): Promise<Uint8Array> {
     metadata[k] = v;
   }
   metadata.format = 'pt';
+  metadata[VERSION_KEY] = String(CHECKPOINT_FORMAT_VERSION);
   if (c.optimizer) {
     const { tensors, ...state } = c.optimizer;
-    for (const [key, t] of Object.entries(tensors)) out.push([OPTIMIZER_PREFIX + key, await toHost(key, t)]);
+    for (const [key, t] of Object.entries(tensors)) out.push([OPTIMIZER_PREFIX + key, await toHost(OPTIMIZER_PREFIX + key, t)]);
     metadata[OPTIMIZER_KEY] = JSON.stringify(state);
   }
   for (const [name, t] of c.extras ?? []) {
     if (!name.startsWith(EXTRA_PREFIX) || name.startsWith(OPTIMIZER_PREFIX)) throw new Error(`encodeCheckpoint: extra tensor '${name}' must be named ${EXTRA_PREFIX}* (and not ${OPTIMIZER_PREFIX}*)`);
+    if (t.dtype === 'F32') checkFinite(name, toFloat32(t, name));
     out.push([name, t]);
   }
   return encodeSafetensors(out, metadata);
@@ -109,7 +124,14 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Deco
     else if (name.startsWith(EXTRA_PREFIX)) extras.set(name, t);
     else model.set(name, t);
   }
-  const { [OPTIMIZER_KEY]: optJson, format: _format, ...rest } = metadata;
+  const { [OPTIMIZER_KEY]: optJson, [VERSION_KEY]: version, format: _format, ...rest } = metadata;
+  if (version !== undefined) {
+    const v = Number(version);
+    if (!Number.isSafeInteger(v) || v < 1) throw new Error(`${source}: metadata '${VERSION_KEY}' is ${JSON.stringify(version)}, not a format version (a positive integer)`);
+    if (v > CHECKPOINT_FORMAT_VERSION) {
+      throw new Error(`${source}: checkpoint format version ${v} is newer than this gradmix reads (up to ${CHECKPOINT_FORMAT_VERSION}); upgrade gradmix to load it`);
+    }
+  }
   let optimizer: DecodedCheckpoint['optimizer'] = null;
   if (optJson !== undefined) {
     let state: Omit<OptimizerState, 'tensors'>;
@@ -126,6 +148,17 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Deco
     throw new Error(`${source}: has '${OPTIMIZER_PREFIX}*' tensors but no '${OPTIMIZER_KEY}' metadata`);
   }
   return { source, model, optimizer, metadata: rest, extras };
+}
+
+/** A JSON value of the caller's metadata (null when the key is absent); broken JSON names the file and the key. */
+export function metadataJson<T = unknown>(decoded: Pick<DecodedCheckpoint, 'metadata' | 'source'>, key: string): T | null {
+  const text = decoded.metadata[key];
+  if (text === undefined) return null;
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new Error(`${decoded.source}: metadata '${key}' is not valid JSON (${(e as Error).message}); the file is damaged`);
+  }
 }
 
 function listNames(names: string[]): string {

@@ -3,7 +3,7 @@
 // encoder.conv1.weight, its arch (resnet18/34/50) through its layer names, and a ce-objective
 // model its known classes through classifier.weight. Node reads the file (src/cli/model-file.ts),
 // a page gets the bytes from fetch() or a dropped file (src/browser/model-file.ts).
-import { applyCheckpoint, type DecodedCheckpoint } from './checkpoint.js';
+import { applyCheckpoint, metadataJson, type DecodedCheckpoint } from './checkpoint.js';
 import { SupConResNet, syncBatchCounts } from '../nn/index.js';
 import { archOfStateDict, type Arch } from '../nn/resnet.js';
 import { Rng } from '../random.js';
@@ -23,7 +23,7 @@ export interface LoadedModel {
  * channels must agree with the tensors. `source` (a file or URL) names the checkpoint in errors.
  */
 export async function modelFromDecoded(decoded: DecodedCheckpoint, source: string, given: { width?: number; inChannels?: number } = {}): Promise<LoadedModel> {
-  const config = decoded.metadata.config ? (JSON.parse(decoded.metadata.config) as Record<string, unknown>) : null;
+  const config = metadataJson<Record<string, unknown>>({ metadata: decoded.metadata, source }, 'config');
   const conv1 = decoded.model.get('encoder.conv1.weight');
   if (!conv1) throw new Error(`${source}: no tensor 'encoder.conv1.weight'; expected a SupConResNet state dict (encoder.*, head.*)`);
   const [w, c] = conv1.shape;
