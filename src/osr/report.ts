@@ -4,7 +4,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Evaluation } from './evaluate.js';
 import type { OpenSetMetrics } from './metrics.js';
-import { histogramSvg, rocSvg } from './plots.js';
+import { histogramSvg, rocSvg, scoreAxisLabel, scoreName } from './plots.js';
 
 export const METRIC_LABELS: Record<keyof OpenSetMetrics, string> = {
   auroc: 'AUROC',
@@ -26,7 +26,9 @@ export function writeEvaluation(out: string, e: Evaluation, context: Record<stri
   mkdirSync(out, { recursive: true });
   const file = join(out, 'results.json');
   writeFileSync(file, JSON.stringify({ ...e.metrics, counts: e.counts, ...context }, null, 2) + '\n');
-  writeFileSync(join(out, 'roc.svg'), rocSvg(e.scores, e.isKnown, e.metrics.auroc));
-  writeFileSync(join(out, 'scores.svg'), histogramSvg(e.scores, e.isKnown));
+  // The plots name the score (and kNN's k, which the context carries) on their axes and titles.
+  const k = e.score === 'knn' && typeof context.k === 'number' ? context.k : undefined;
+  writeFileSync(join(out, 'roc.svg'), rocSvg(e.scores, e.isKnown, e.metrics.auroc, `ROC of the ${scoreName(e.score, k)} score: known vs unknown`));
+  writeFileSync(join(out, 'scores.svg'), histogramSvg(e.scores, e.isKnown, 30, `${scoreName(e.score, k)} scores: known vs unknown test images`, scoreAxisLabel(e.score, k)));
   return file;
 }
