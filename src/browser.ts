@@ -26,8 +26,8 @@ export {
 } from './osr/metrics.js';
 export { extractFeatures, type FeatureKind } from './osr/features.js';
 export { evaluateOpenSet, type EvaluateOptions, type Evaluation } from './osr/evaluate.js';
+export { OpenSetModel, type OpenSetPrediction, type OpenSetSettings, type ImageBatch, type CalibrateOptions } from './osr/open-set-model.js';
 export { rocPoints, rocSvg, histogramSvg, niceTicks, scoreAxisLabel, scoreName, type Ticks } from './osr/plots.js';
-export { rocPoints, rocSvg, histogramSvg } from './osr/plots.js';
 
 // Checkpoints as bytes (.safetensors), without the Node file helpers.
 export * as checkpoint from './browser/checkpoint.js';
