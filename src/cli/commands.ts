@@ -3,23 +3,37 @@ import { existsSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initGpu, gpu } from '../../runtime/gpu.js';
 import { augmentPreset } from '../augment/index.js';
-import { loadProtocol, protocolInfo, PROTOCOL_NAMES } from '../data/index.js';
-import { evaluateOpenSet, type OpenSetMetrics } from '../osr/index.js';
+import { FOLDER_PROTOCOL, inputInfo, protocolInfo, PROTOCOL_NAMES } from '../data/index.js';
+import { evaluateOpenSet, type FeatureKind, type OpenSetMetrics } from '../osr/index.js';
 import { metricsTable, writeEvaluation, METRIC_LABELS } from '../osr/report.js';
-import { train } from '../train/train.js';
+import { loadTrainingData, train } from '../train/train.js';
 import { OBJECTIVES } from '../train/objectives.js';
 import { SCORES, checkScore, type ScoreKind } from '../osr/scores.js';
 import { defaultOptions, ARCHS, METHODS, FILLS, type TrainOptions } from '../train/options.js';
-import { numberFlag, parseFlags, usage, type FlagSpecs } from './args.js';
+import { UsageError, numberFlag, parseFlags, usage, type FlagSpecs } from './args.js';
 import { loadModelFile } from './model-file.js';
+import { runContext, saveRecogniser } from './recogniser.js';
 import { PAPER_AUROC } from './paper.js';
 
 const d = defaultOptions();
+/** The features `eval --features` compares (logits are the classifier's, for msp and entropy). */
+const FEATURE_KINDS: readonly FeatureKind[] = ['encoder', 'head'];
+
+/** Your own image folder as the data (protocol 'folder'): train and eval take them alike. */
+const OWN_DATA_FLAGS: FlagSpecs = {
+  known: { type: 'string', help: 'your own data: the known classes, comma-separated names of sub-folders of --data (the others are unknown)' },
+  'unknown-data': { type: 'string', help: 'your own data: a folder of unknown-class images (one sub-folder per class), instead of the --data classes not in --known' },
+  'val-fraction': { type: 'string', help: `your own data: fraction of each known class held out to evaluate and calibrate the threshold (default ${d.valFraction})` },
+  size: { type: 'string', help: `your own data: images are resized to size x size (default ${d.imageSize})` },
+  channels: { type: 'string', help: 'your own data: 1 (grey) or 3 (colour) converts every image (default: from the images)' },
+};
 
 export const TRAIN_FLAGS: FlagSpecs = {
   protocol: { type: 'string', help: `data protocol: ${PROTOCOL_NAMES.join(', ')} (default mnist-mini)` },
   split: { type: 'string', help: 'known/unknown split 0-4 (default 0)' },
-  data: { type: 'string', help: 'data folder for the on-disk protocols' },
+  data: { type: 'string', help: 'data folder: for the on-disk protocols, or your own image folder (one sub-folder of PNG/JPEG images per class) with --known' },
+  ...OWN_DATA_FLAGS,
+  tpr: { type: 'string', help: `the saved open-set threshold accepts this fraction of held-out known images (default ${d.tpr})` },
   arch: { type: 'string', help: `encoder: ${ARCHS.join(' | ')} (default ${d.arch})` },
   width: { type: 'string', help: `ResNet width w (default ${d.width})` },
   epochs: { type: 'string', help: 'epochs (default: the paper\'s for the protocol)' },
@@ -54,6 +68,8 @@ export function trainOptionsFrom(v: Record<string, string | boolean | undefined>
     protocol: v.protocol as string | undefined,
     split: numberFlag(v, 'split'),
     dataDir: v.data as string | undefined,
+    ...ownDataFrom(v),
+    tpr: numberFlag(v, 'tpr'),
     arch: v.arch as TrainOptions['arch'] | undefined,
     width: numberFlag(v, 'width'),
     epochs: numberFlag(v, 'epochs'),
@@ -84,6 +100,16 @@ export function trainOptionsFrom(v: Record<string, string | boolean | undefined>
   };
 }
 
+function ownDataFrom(v: Record<string, string | boolean | undefined>): Partial<TrainOptions> {
+  return {
+    known: typeof v.known === 'string' ? v.known.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    unknownDataDir: v['unknown-data'] as string | undefined,
+    valFraction: numberFlag(v, 'val-fraction'),
+    imageSize: numberFlag(v, 'size'),
+    channels: numberFlag(v, 'channels') as 1 | 3 | undefined,
+  };
+}
+
 function intrinsicDimLine(dim: number): string {
   return `  ${'intrinsic dim'.padEnd(15)} ${dim.toFixed(2).padStart(6)}   (TwoNN, train features)`;
 }
@@ -100,11 +126,16 @@ export async function trainAndEvaluate(options: Partial<TrainOptions>): Promise<
     console.log(`trained on all classes: evaluate out-of-distribution detection with gradmix ood --checkpoint ${result.checkpoint} --out <sets>`);
     return null;
   }
-  const info = protocolInfo(o.protocol);
-  const transform = augmentPreset(info.augmentation, info.imageSize);
+  const input = inputInfo(o.protocol, result.data.train);
+  const transform = augmentPreset(input.augmentation, input.imageSize);
   console.log(`evaluating: ${o.score === 'knn' ? `kNN (k=${o.k})` : o.score} on ${result.data.testKnown.n} known and ${result.data.testUnknown.n} unknown test images`);
-  const e = await evaluateOpenSet(result.model, result.data, transform, { k: o.k, score: o.score });
-  const file = writeEvaluation(o.out, e, { protocol: o.protocol, split: o.split, method: o.method, arch: o.arch, width: o.width, epochs: o.epochs, k: o.k, objective: o.objective, score: o.score, intrinsicDim: e.intrinsicDim, checkpoint: result.checkpoint });
+  const e = await evaluateOpenSet(result.model, result.data, transform, { k: o.k, score: o.score, keepTrainFeatures: true });
+  const recogniser = await saveRecogniser(result.checkpoint, result.model, result.data, { k: o.k, tpr: o.tpr, galleryFeatures: e.trainFeatures });
+  const file = writeEvaluation(o.out, e, {
+    protocol: o.protocol, split: o.split, method: o.method, arch: o.arch, width: o.width, epochs: o.epochs, k: o.k, objective: o.objective, score: o.score,
+    intrinsicDim: e.intrinsicDim, checkpoint: result.checkpoint, trainedImages: result.trainSet.n, threshold: recogniser.threshold, tpr: o.tpr, ...runContext(result.data),
+  });
+  recogniser.dispose();
   console.log(metricsTable(e.metrics));
   console.log(intrinsicDimLine(e.intrinsicDim));
   console.log(`wrote ${file}, roc.svg and scores.svg`);
@@ -121,8 +152,12 @@ const EVAL_FLAGS: FlagSpecs = {
   checkpoint: { type: 'string', help: 'a .safetensors state dict (ours, or a PyTorch SupContrast model)' },
   protocol: { type: 'string', help: 'protocol (default: the checkpoint\'s, else mnist-mini)' },
   split: { type: 'string', help: 'split (default: the checkpoint\'s, else 0)' },
-  data: { type: 'string', help: 'data folder for the on-disk protocols' },
+  data: { type: 'string', help: 'data folder: for the on-disk protocols, or your own image folder with --known (default: the checkpoint\'s)' },
+  ...OWN_DATA_FLAGS,
   k: { type: 'string', help: 'kNN neighbours (default 3)' },
+  features: { type: 'string', help: `features the kNN score compares: ${FEATURE_KINDS.join(' | ')} (default encoder: the encoder's pooled output, as in the authors' code; head: the projection)` },
+  calibrate: { type: 'boolean', help: `store the open-set recogniser (gallery and threshold at --tpr) in the checkpoint, for gradmix predict` },
+  tpr: { type: 'string', help: `with --calibrate: the threshold accepts this fraction of held-out known images (default ${d.tpr})` },
   score: { type: 'string', help: `open-set score: ${SCORES.join(' | ')} (default knn; msp and entropy need a checkpoint with classifier.weight)` },
   width: { type: 'string', help: 'model width (default: read from encoder.conv1.weight)' },
   'in-channels': { type: 'string', help: 'input channels (default: read from encoder.conv1.weight)' },
@@ -137,18 +172,37 @@ export async function evalCommand(argv: string[]): Promise<void> {
   await initGpu();
   const loaded = await loadModelFile(v.checkpoint, { width: numberFlag(v, 'width'), inChannels: numberFlag(v, 'in-channels') });
   const cfg = loaded.config ?? {};
-  const protocol = (v.protocol as string | undefined) ?? (cfg.protocol as string | undefined) ?? 'mnist-mini';
+  const own = ownDataFrom(v);
+  const protocol = (v.protocol as string | undefined) ?? (own.known ? FOLDER_PROTOCOL : undefined) ?? (cfg.protocol as string | undefined) ?? 'mnist-mini';
   const split = numberFlag(v, 'split') ?? (cfg.split as number | undefined) ?? 0;
   const dataDir = (v.data as string | undefined) ?? (cfg.dataDir as string | undefined);
   const k = numberFlag(v, 'k') ?? 3;
+  const tpr = numberFlag(v, 'tpr') ?? d.tpr;
   const score = (v.score as ScoreKind | undefined) ?? 'knn';
+  const features = (v.features as FeatureKind | undefined) ?? 'encoder';
+  if (!FEATURE_KINDS.includes(features)) throw new UsageError(`--features must be ${FEATURE_KINDS.join(' or ')}, got '${features}'`);
   checkScore(score, loaded.model); // before the data are loaded
-  const info = protocolInfo(protocol);
-  if (info.channels !== loaded.inChannels) throw new Error(`eval: ${protocol} images have ${info.channels} channel(s), the model takes ${loaded.inChannels}`);
-  const data = await loadProtocol(protocol, split, { dataDir });
-  const e = await evaluateOpenSet(loaded.model, data, augmentPreset(info.augmentation, info.imageSize), { k, score, batchSize: numberFlag(v, 'batch') });
+  if (protocol !== FOLDER_PROTOCOL && protocolInfo(protocol).channels !== loaded.inChannels) {
+    throw new Error(`${protocol} images have ${protocolInfo(protocol).channels} channel(s), the model takes ${loaded.inChannels}`);
+  }
+  // An image-folder run's data choice comes from its config, each part overridable by its flag.
+  const saved = cfg as Partial<TrainOptions>;
+  const data = await loadTrainingData({
+    protocol, split, dataDir, allClasses: false,
+    known: own.known ?? saved.known, unknownDataDir: own.unknownDataDir ?? saved.unknownDataDir, valFraction: own.valFraction ?? saved.valFraction,
+    imageSize: own.imageSize ?? saved.imageSize, channels: own.channels ?? saved.channels ?? (loaded.inChannels as 1 | 3),
+  });
+  const input = inputInfo(protocol, data.train);
+  if (input.channels !== loaded.inChannels) throw new Error(`${dataDir ?? protocol}: the images have ${input.channels} channel(s), the model takes ${loaded.inChannels}`);
+  const e = await evaluateOpenSet(loaded.model, data, augmentPreset(input.augmentation, input.imageSize), { k, score, features, batchSize: numberFlag(v, 'batch'), keepTrainFeatures: v.calibrate === true });
+  const recogniser = v.calibrate === true ? await saveRecogniser(v.checkpoint, loaded.model, data, { k, tpr, galleryFeatures: features === 'encoder' ? e.trainFeatures : undefined }) : null;
+  if (features !== 'encoder') e.trainFeatures?.dispose();
   const out = (v.out as string | undefined) ?? join(v.checkpoint, '..');
-  const file = writeEvaluation(out, e, { protocol, split, k, score, intrinsicDim: e.intrinsicDim, checkpoint: v.checkpoint, arch: loaded.arch, width: loaded.width });
+  const file = writeEvaluation(out, e, {
+    protocol, split, k, score, features, intrinsicDim: e.intrinsicDim, checkpoint: v.checkpoint, arch: loaded.arch, width: loaded.width,
+    ...(recogniser ? { threshold: recogniser.threshold, tpr } : {}), ...runContext(data),
+  });
+  recogniser?.dispose();
   console.log(`${protocol} split ${split}, ${e.counts.testKnown} known / ${e.counts.testUnknown} unknown test images, score ${score}:`);
   console.log(metricsTable(e.metrics));
   console.log(intrinsicDimLine(e.intrinsicDim));
@@ -156,6 +210,8 @@ export async function evalCommand(argv: string[]): Promise<void> {
 }
 
 const PROTOCOL_FLAGS: FlagSpecs = { ...TRAIN_FLAGS, splits: { type: 'string', help: 'splits to run, comma-separated (default 0,1,2,3,4)' } };
+// An image folder has one split of its own: train it with gradmix train.
+for (const name of Object.keys(OWN_DATA_FLAGS)) delete (PROTOCOL_FLAGS as Record<string, unknown>)[name];
 delete (PROTOCOL_FLAGS as Record<string, unknown>).split;
 delete (PROTOCOL_FLAGS as Record<string, unknown>)['no-eval'];
 delete (PROTOCOL_FLAGS as Record<string, unknown>)['all-classes'];

@@ -31,7 +31,7 @@ export interface LabelledFile {
 }
 
 /** All image files under `dir` (recursively), sorted by path. */
-async function imageFilesUnder(dir: string): Promise<string[]> {
+export async function listImageFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
   const walk = async (d: string): Promise<void> => {
     const entries = await readdir(d, { withFileTypes: true });
@@ -118,7 +118,7 @@ export async function listImageFolder(root: string, opts: ImageFolderOptions = {
   const files: LabelledFile[] = [];
   for (let label = 0; label < classNames.length; label++) {
     if (!keep(label)) continue;
-    const paths = await imageFilesUnder(join(root, classNames[label]));
+    const paths = await listImageFiles(join(root, classNames[label]));
     if (paths.length === 0) throw new DataError(`${join(root, classNames[label])}: no PNG or JPEG images in this class folder`);
     for (const path of paths) files.push({ path, label });
   }

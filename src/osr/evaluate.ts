@@ -9,6 +9,7 @@ import { extractFeatures, type FeatureKind } from './features.js';
 import { openSetMetrics, type OpenSetMetrics } from './metrics.js';
 import { checkScore, needsClassifier, scoreTestSets, type ScoreKind } from './scores.js';
 import { intrinsicDimension } from './intrinsic-dim.js';
+import type { Tensor } from '../tensor.js';
 
 export interface EvaluateOptions {
   k?: number;
@@ -16,6 +17,8 @@ export interface EvaluateOptions {
   features?: FeatureKind;
   /** Open-set score (default knn); msp and entropy need the model's classifier. */
   score?: ScoreKind;
+  /** Hand the train features to the caller (Evaluation.trainFeatures, the caller disposes) instead of freeing them. */
+  keepTrainFeatures?: boolean;
 }
 
 export interface Evaluation {
@@ -29,10 +32,12 @@ export interface Evaluation {
   score: ScoreKind;
   /** TwoNN intrinsic dimension of the (L2-normalised) train features (intrinsic-dim.ts). */
   intrinsicDim: number;
+  /** The train features [Ntrain, D], with keepTrainFeatures only. */
+  trainFeatures?: Tensor;
 }
 
 export async function evaluateOpenSet(model: SupConResNet, data: OpenSetData, transform: ViewsOutput, options: EvaluateOptions = {}): Promise<Evaluation> {
-  const { k = 3, batchSize = 256, features = 'encoder', score = 'knn' } = options;
+  const { k = 3, batchSize = 256, features = 'encoder', score = 'knn', keepTrainFeatures = false } = options;
   checkScore(score, model);
   const { train, testKnown, testUnknown } = data;
   if (testKnown.n === 0 || testUnknown.n === 0) {
@@ -44,6 +49,7 @@ export async function evaluateOpenSet(model: SupConResNet, data: OpenSetData, tr
   const knownF = await testFeatures(testKnown);
   const unknownF = await testFeatures(testUnknown);
   const numClasses = data.knownClasses.length;
+  let handedOver = false;
   try {
     const tests = [{ data: testKnown, features: knownF }, { data: testUnknown, features: unknownF }];
     const [known, unknown] = await scoreTestSets(score, { model, transform, batchSize, k, numClasses, train: { features: trainF, labels: train.labels }, tests });
@@ -60,9 +66,11 @@ export async function evaluateOpenSet(model: SupConResNet, data: OpenSetData, tr
     labels.set(testKnown.labels, 0);
     isKnown.fill(1, 0, testKnown.n);
     const metrics = openSetMetrics(scores, isKnown, predicted, labels);
-    return { metrics, scores, predicted, labels, isKnown, counts: { train: train.n, testKnown: testKnown.n, testUnknown: testUnknown.n }, score, intrinsicDim };
+    const counts = { train: train.n, testKnown: testKnown.n, testUnknown: testUnknown.n };
+    handedOver = keepTrainFeatures;
+    return { metrics, scores, predicted, labels, isKnown, counts, score, intrinsicDim, trainFeatures: handedOver ? trainF : undefined };
   } finally {
-    trainF.dispose();
+    if (!handedOver) trainF.dispose();
     knownF?.dispose();
     unknownF?.dispose();
   }

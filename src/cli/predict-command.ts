@@ -1,0 +1,75 @@
+// `gradmix predict --checkpoint F <image files or folders>`: known class or unknown, for each
+// image, from the open-set recogniser a training run stored in its checkpoint. One JSON line per
+// image on stdout (a table when stdout is a terminal); images are decoded and scored in chunks,
+// so a folder of any size streams.
+import { stat } from 'node:fs/promises';
+import { initGpu } from '../../runtime/gpu.js';
+import { decodeImageFiles, listImageFiles } from '../data/image-folder.js';
+import { loadOpenSetModel } from '../osr/open-set-file.js';
+import type { OpenSetPrediction } from '../osr/open-set-model.js';
+import { UsageError, numberFlag, parseCommandLine, usage, type FlagSpecs } from './args.js';
+
+const PREDICT_FLAGS: FlagSpecs = {
+  checkpoint: { type: 'string', help: 'a checkpoint written by gradmix train (it holds the known classes\' gallery and the threshold)' },
+  threshold: { type: 'string', help: 'known when the kNN score is at least this (default: the one calibrated at training, in the checkpoint)' },
+  batch: { type: 'string', help: 'images per GPU batch (default 256)' },
+  json: { type: 'boolean', help: 'JSON lines even on a terminal (the default when stdout is a file or a pipe)' },
+};
+
+const CHUNK = 1024;
+
+/** Image files named on the command line: files as given, folders searched recursively (sorted). */
+async function imageFiles(paths: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of paths) {
+    let isDir: boolean;
+    try {
+      isDir = (await stat(p)).isDirectory();
+    } catch {
+      throw new UsageError(`${p}: no such file or folder`);
+    }
+    if (!isDir) out.push(p);
+    else {
+      const found = await listImageFiles(p);
+      if (found.length === 0) throw new UsageError(`${p}: no PNG or JPEG images in this folder`);
+      out.push(...found);
+    }
+  }
+  return out;
+}
+
+function tableRow(file: string, p: OpenSetPrediction): string {
+  return `${(p.known ? 'known' : 'UNKNOWN').padEnd(8)} ${p.className.padEnd(16)} ${p.score.toFixed(4).padStart(8)}  ${file}`;
+}
+
+export async function predictCommand(argv: string[]): Promise<void> {
+  const { values: v, positionals } = parseCommandLine(argv, PREDICT_FLAGS);
+  if (v.help) {
+    return console.log(usage('predict', 'Says for each image whether it shows one of the known classes (and which) or something unknown, with the kNN score (paper Algorithm 1) and the threshold. Arguments: image files (PNG/JPEG) or folders.', PREDICT_FLAGS));
+  }
+  if (typeof v.checkpoint !== 'string') throw new UsageError('--checkpoint <file.safetensors> is required');
+  if (positionals.length === 0) throw new UsageError('give the images to classify: PNG/JPEG files or folders');
+  const threshold = numberFlag(v, 'threshold');
+  const batchSize = numberFlag(v, 'batch');
+  if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize >= 1)) throw new UsageError(`--batch must be a positive integer, got ${batchSize}`);
+  const files = await imageFiles(positionals);
+  await initGpu();
+  const loaded = await loadOpenSetModel(v.checkpoint);
+  const recogniser = threshold === undefined ? loaded : loaded.withThreshold(threshold);
+  const { channels, imageSize } = recogniser.input;
+  const table = process.stdout.isTTY === true && v.json !== true;
+  if (table) console.log(`${'verdict'.padEnd(8)} ${'nearest class'.padEnd(16)} ${'score'.padStart(8)}  file   (threshold ${recogniser.threshold.toFixed(4)})`);
+  try {
+    for (let start = 0; start < files.length; start += CHUNK) {
+      const chunk = files.slice(start, start + CHUNK);
+      const images = await decodeImageFiles('predict', chunk.map((path) => ({ path, label: 0 })), { channels: channels as 1 | 3, size: [imageSize, imageSize] });
+      const predictions = await recogniser.predict(images, undefined, batchSize);
+      predictions.forEach((p, i) => {
+        const file = chunk[i];
+        console.log(table ? tableRow(file, p) : JSON.stringify({ file, known: p.known, class: p.className, score: p.score, threshold: p.threshold }));
+      });
+    }
+  } finally {
+    loaded.dispose();
+  }
+}

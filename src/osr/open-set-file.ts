@@ -1,0 +1,19 @@
+// The open-set recogniser in a checkpoint file (Node): written into the training checkpoint after
+// the evaluation, so `gradmix predict --checkpoint <run>/checkpoint.safetensors` finds it, and read
+// back with its model. The checkpoint's other tensors and metadata are kept as they are.
+import { readCheckpoint, readSafetensors, writeSafetensors } from '../checkpoint/index.js';
+import type { HostTensor } from '../checkpoint/safetensors.js';
+import { OPENSET_GALLERY, OPENSET_LABELS, OpenSetModel } from './open-set-model.js';
+
+/** Adds (or replaces) the recogniser in `file`, atomically. */
+export async function storeOpenSetModel(file: string, recogniser: OpenSetModel): Promise<void> {
+  const { tensors, metadata } = await readSafetensors(file);
+  const parts = await recogniser.checkpointParts();
+  const kept: [string, HostTensor][] = [...tensors].filter(([name]) => name !== OPENSET_GALLERY && name !== OPENSET_LABELS);
+  await writeSafetensors(file, [...kept, ...parts.extras], { ...metadata, ...parts.metadata });
+}
+
+/** The recogniser stored in a checkpoint file, with its model. */
+export async function loadOpenSetModel(file: string): Promise<OpenSetModel> {
+  return OpenSetModel.fromCheckpoint(await readCheckpoint(file), file);
+}

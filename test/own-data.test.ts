@@ -1,0 +1,163 @@
+// The user's own images, end to end: a class-per-folder tree of drawn shapes (any size, grey or
+// colour) trained with --known, evaluated from the checkpoint alone, and new images classified by
+// `gradmix predict` against the threshold calibrated on held-out known images.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadFolderOpenSet, loadImageFolder } from '../src/data/index.js';
+import { thresholdAtTpr } from '../src/osr/metrics.js';
+import { loadOpenSetModel } from '../src/osr/open-set-file.js';
+import { trainAndEvaluate, evalCommand } from '../src/cli/commands.js';
+import { predictCommand } from '../src/cli/predict-command.js';
+import { Rng } from '../src/random.js';
+import { pngBytes, put, rejects, removeTempDirs, rgbaImage, tempDir } from './data-fixtures.js';
+import { writeShapesFolder } from './shapes-folder.js';
+import { setupGpu } from './helpers.js';
+
+const test = suite('own data');
+test.before(setupGpu);
+test.after(removeTempDirs);
+
+const KNOWN = ['bars', 'columns', 'disc'];
+
+/** What `fn` prints with console.log, line by line. */
+async function printed(fn: () => Promise<unknown>): Promise<string[]> {
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...args: unknown[]) => void lines.push(args.join(' '));
+  try {
+    await fn();
+  } finally {
+    console.log = log;
+  }
+  return lines;
+}
+
+test('channels come from the images: all grey gives 1, all colour 3, a mix is an error naming one of each', async () => {
+  const grey = writeShapesFolder(tempDir(), { perClass: 2 });
+  const colour = writeShapesFolder(tempDir(), { perClass: 2, colour: true });
+  const g = await loadImageFolder(grey, { channels: 'auto', size: [16, 16] });
+  const c = await loadImageFolder(colour, { channels: 'auto', size: [16, 16] });
+  assert.is(g.channels, 1);
+  assert.is(c.channels, 3);
+  // Grey auto equals the forced luma conversion (R = G = B makes luma = R).
+  const forced = await loadImageFolder(grey, { channels: 1, size: [16, 16] });
+  for (let i = 0; i < forced.images.length; i += 97) assert.ok(Math.abs(forced.images[i] - g.images[i]) < 1e-6);
+  put(grey, 'ring/colour.png', pngBytes(rgbaImage(20, 20, 3)));
+  await rejects(() => loadImageFolder(grey, { channels: 'auto', size: [16, 16] }), /mixed channel counts/, /colour\.png is colour/, /is grey/, /--channels/);
+  assert.is((await loadImageFolder(grey, { channels: 3, size: [16, 16] })).channels, 3);
+});
+
+test('the folder split: per known class a fixed held-out fraction, the other classes unknown', async () => {
+  const root = writeShapesFolder(tempDir(), { perClass: 10 });
+  const o = { dataDir: root, known: KNOWN, valFraction: 0.3, imageSize: 24 };
+  const data = await loadFolderOpenSet(o);
+  assert.is(data.train.n, 3 * 7);
+  assert.is(data.testKnown.n, 3 * 3);
+  assert.is(data.testUnknown.n, 10);
+  assert.equal(data.knownClassNames, KNOWN);
+  assert.equal(data.unknownClassNames, ['ring']);
+  assert.equal([data.train.channels, data.train.height, data.train.width], [1, 24, 24]);
+  for (let c = 0; c < 3; c++) {
+    assert.is(data.train.labels.filter((l) => l === c).length, 7);
+    assert.is(data.testKnown.labels.filter((l) => l === c).length, 3);
+  }
+  assert.ok(data.testUnknown.labels.every((l) => l === -1));
+  // Held-out images are not training images, and the split does not change between loads.
+  const per = 24 * 24;
+  const key = (images: Float32Array, i: number) => images.subarray(i * per, (i + 1) * per).join();
+  const trainKeys = new Set(Array.from({ length: data.train.n }, (_, i) => key(data.train.images, i)));
+  for (let i = 0; i < data.testKnown.n; i++) assert.not.ok(trainKeys.has(key(data.testKnown.images, i)));
+  assert.equal((await loadFolderOpenSet(o)).testKnown.images, data.testKnown.images);
+  // The order of --known defines the labels.
+  const swapped = await loadFolderOpenSet({ ...o, known: ['disc', 'bars', 'columns'] });
+  assert.equal(swapped.knownClassNames, ['disc', 'bars', 'columns']);
+});
+
+test('folder errors name the folder and what is wrong', async () => {
+  const root = writeShapesFolder(tempDir(), { perClass: 3 });
+  const o = { dataDir: root, known: KNOWN, valFraction: 0.2, imageSize: 16 };
+  await rejects(() => loadFolderOpenSet({ ...o, known: ['bars', 'dics'] }), /--known/, /no class folder 'dics'/, /did you mean 'disc'/);
+  await rejects(() => loadFolderOpenSet({ ...o, known: ['bars'] }), /at least 2 known classes/);
+  await rejects(() => loadFolderOpenSet({ ...o, known: ['bars', 'bars'] }), /named twice/);
+  mkdirSync(join(root, 'empty'));
+  await rejects(() => loadFolderOpenSet(o), new RegExp(`${join(root, 'empty')}: no PNG or JPEG images`));
+  const single = writeShapesFolder(tempDir(), { perClass: 1 });
+  await rejects(() => loadFolderOpenSet({ ...o, dataDir: single }), /bars: 1 image; a known class needs at least 2/);
+  const flat = tempDir();
+  put(flat, 'x.png', pngBytes(rgbaImage(8, 8)));
+  const clean = writeShapesFolder(tempDir(), { perClass: 3 });
+  await rejects(() => loadFolderOpenSet({ ...o, dataDir: clean, unknownDataDir: flat }), new RegExp(`${flat}: no sub-folders`));
+  await rejects(() => loadFolderOpenSet({ ...o, dataDir: join(root, 'nope') }), /nope: no such file/);
+});
+
+test('thresholdAtTpr is the highest threshold that accepts at least the TPR (brute force)', () => {
+  const rng = new Rng(7);
+  for (const n of [1, 2, 19, 20, 101]) {
+    const scores = Float32Array.from({ length: n }, () => Math.round(rng.uniform() * 10) / 10); // ties included
+    for (const tpr of [0.5, 0.9, 0.95, 1]) {
+      const accepted = (t: number) => scores.filter((s) => s >= t).length / n;
+      const best = Math.max(...Array.from(scores).filter((t) => accepted(t) >= tpr - 1e-12));
+      assert.is(thresholdAtTpr(scores, tpr), best, `n ${n} tpr ${tpr}`);
+    }
+  }
+  assert.throws(() => thresholdAtTpr([], 0.95), /no known scores/);
+  assert.throws(() => thresholdAtTpr([0.5, NaN], 0.95), /not all finite/);
+});
+
+test('train --data --known, eval from the checkpoint alone, predict against the calibrated threshold', async () => {
+  const root = writeShapesFolder(tempDir(), { perClass: 10, colour: true });
+  const out = tempDir();
+  const metrics = await trainAndEvaluate({ dataDir: root, known: KNOWN, width: 2, batchSize: 16, epochs: 2, imageSize: 24, progress: false, out });
+  assert.ok(metrics && metrics.auroc >= 0 && metrics.auroc <= 1);
+  const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+  assert.equal(results.knownClasses, KNOWN);
+  assert.equal(results.unknownClasses, ['ring']);
+  assert.is(results.protocol, 'folder');
+  assert.is(results.trainedImages, 3 * 8);
+  assert.ok(typeof results.adapter === 'string' && typeof results.version === 'string' && !Number.isNaN(Date.parse(results.time)));
+  assert.ok(Number.isFinite(results.threshold));
+
+  // The stored recogniser: threshold calibrated at 95% of the held-out known images.
+  const checkpoint = join(out, 'checkpoint.safetensors');
+  const recogniser = await loadOpenSetModel(checkpoint);
+  const data = await loadFolderOpenSet({ dataDir: root, known: KNOWN, valFraction: 0.2, imageSize: 24 });
+  const heldOut = await recogniser.predict(data.testKnown);
+  assert.is(recogniser.threshold, thresholdAtTpr(heldOut.map((p) => p.score), 0.95));
+  assert.ok(heldOut.filter((p) => p.known).length / heldOut.length >= 0.95);
+  assert.is(recogniser.threshold, results.threshold);
+  assert.equal([...recogniser.classNames], KNOWN);
+
+  // predict: one JSON line per image, folders searched, the same verdicts as the library.
+  const lines = await printed(() => predictCommand(['--checkpoint', checkpoint, join(root, 'ring'), join(root, 'disc', '0.png')]));
+  assert.is(lines.length, 11);
+  const rows = lines.map((l) => JSON.parse(l));
+  assert.is(rows[10].file, join(root, 'disc', '0.png'));
+  for (const r of rows) {
+    assert.ok(KNOWN.includes(r.class));
+    assert.is(r.known, r.score >= r.threshold);
+    assert.is(r.threshold, recogniser.threshold);
+  }
+  const strict = await printed(() => predictCommand(['--checkpoint', checkpoint, '--threshold', '2', join(root, 'disc')]));
+  assert.ok(strict.map((l) => JSON.parse(l)).every((r) => r.known === false && r.threshold === 2));
+  recogniser.dispose();
+
+  // eval takes the data choice from the checkpoint's config: the same split, the same AUROC.
+  const evalOut = tempDir();
+  await printed(() => evalCommand(['--checkpoint', checkpoint, '--out', evalOut]));
+  const again = JSON.parse(readFileSync(join(evalOut, 'results.json'), 'utf8'));
+  assert.is(again.auroc, results.auroc);
+  assert.equal(again.unknownClasses, ['ring']);
+});
+
+test('predict errors: no images, a missing path, a checkpoint without a recogniser', async () => {
+  await rejects(() => predictCommand(['--checkpoint', 'x.safetensors']), /give the images/);
+  await rejects(() => predictCommand(['--checkpoint', 'x.safetensors', '/nonexistent/a.png']), /\/nonexistent\/a\.png: no such file or folder/);
+  const out = tempDir();
+  await trainAndEvaluate({ protocol: 'mnist-mini', width: 2, batchSize: 8, maxTrain: 16, epochs: 1, progress: false, evaluate: false, out });
+  const root = writeShapesFolder(tempDir(), { perClass: 1 });
+  await rejects(() => predictCommand(['--checkpoint', join(out, 'checkpoint.safetensors'), root]), /holds no open-set recogniser/, /gradmix train/);
+});
+
+test.run();
