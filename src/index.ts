@@ -12,6 +12,7 @@ export * from './ops/index.js';
 export * as nn from './nn/index.js';
 export * from './losses/index.js';
 export * from './osr/index.js';
+export { loadOpenSetModel, storeOpenSetModel, predictFiles } from './osr/open-set-file.js';
 export * from './data/index.js';
 export * from './optim/index.js';
 export * as checkpoint from './checkpoint/index.js';

@@ -10,10 +10,12 @@ import { pretrainCommand, probeCommand } from './ssl-commands.js';
 import { corruptCommand } from './corrupt-command.js';
 import { objectivesCommand } from './objectives-command.js';
 import { tuneCommand } from './tune-command.js';
+import { predictCommand } from './predict-command.js';
 import { packageVersion } from '../package-version.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
   train: { run: trainCommand, help: 'train an encoder (SupCon + SimCLR + GradMix), then evaluate open-set recognition' },
+  predict: { run: predictCommand, help: 'known class or unknown, with the kNN score, for image files or folders (from a checkpoint of gradmix train)' },
   eval: { run: evalCommand, help: 'evaluate a checkpoint on a protocol split (kNN scores, AUROC, ...)' },
   protocol: { run: protocolCommand, help: 'train and evaluate all five splits of a protocol, with mean and std' },
   ood: { run: oodCommand, help: 'out-of-distribution detection of an all-classes checkpoint (TNR@95TPR, AUROC, DTACC, AUIN, AUOUT)' },

@@ -4,8 +4,8 @@
 // so a folder of any size streams.
 import { stat } from 'node:fs/promises';
 import { initGpu } from '../../runtime/gpu.js';
-import { decodeImageFiles, listImageFiles } from '../data/image-folder.js';
-import { loadOpenSetModel } from '../osr/open-set-file.js';
+import { listImageFiles } from '../data/image-folder.js';
+import { loadOpenSetModel, predictFiles } from '../osr/open-set-file.js';
 import type { OpenSetPrediction } from '../osr/open-set-model.js';
 import { UsageError, numberFlag, parseCommandLine, usage, type FlagSpecs } from './args.js';
 
@@ -38,8 +38,8 @@ async function imageFiles(paths: string[]): Promise<string[]> {
   return out;
 }
 
-function tableRow(file: string, p: OpenSetPrediction): string {
-  return `${(p.known ? 'known' : 'UNKNOWN').padEnd(8)} ${p.className.padEnd(16)} ${p.score.toFixed(4).padStart(8)}  ${file}`;
+function tableRow(p: OpenSetPrediction & { file: string }): string {
+  return `${(p.known ? 'known' : 'UNKNOWN').padEnd(8)} ${p.className.padEnd(16)} ${p.score.toFixed(4).padStart(8)}  ${p.file}`;
 }
 
 export async function predictCommand(argv: string[]): Promise<void> {
@@ -56,18 +56,13 @@ export async function predictCommand(argv: string[]): Promise<void> {
   await initGpu();
   const loaded = await loadOpenSetModel(v.checkpoint);
   const recogniser = threshold === undefined ? loaded : loaded.withThreshold(threshold);
-  const { channels, imageSize } = recogniser.input;
   const table = process.stdout.isTTY === true && v.json !== true;
   if (table) console.log(`${'verdict'.padEnd(8)} ${'nearest class'.padEnd(16)} ${'score'.padStart(8)}  file   (threshold ${recogniser.threshold.toFixed(4)})`);
   try {
     for (let start = 0; start < files.length; start += CHUNK) {
-      const chunk = files.slice(start, start + CHUNK);
-      const images = await decodeImageFiles('predict', chunk.map((path) => ({ path, label: 0 })), { channels: channels as 1 | 3, size: [imageSize, imageSize] });
-      const predictions = await recogniser.predict(images, undefined, batchSize);
-      predictions.forEach((p, i) => {
-        const file = chunk[i];
-        console.log(table ? tableRow(file, p) : JSON.stringify({ file, known: p.known, class: p.className, score: p.score, threshold: p.threshold }));
-      });
+      for (const p of await predictFiles(recogniser, files.slice(start, start + CHUNK), batchSize)) {
+        console.log(table ? tableRow(p) : JSON.stringify({ file: p.file, known: p.known, class: p.className, score: p.score, threshold: p.threshold }));
+      }
     }
   } finally {
     loaded.dispose();

@@ -1,9 +1,11 @@
 // The open-set recogniser in a checkpoint file (Node): written into the training checkpoint after
 // the evaluation, so `gradmix predict --checkpoint <run>/checkpoint.safetensors` finds it, and read
-// back with its model. The checkpoint's other tensors and metadata are kept as they are.
+// back with its model; predictions for image files. The checkpoint's other tensors and metadata
+// are kept as they are.
 import { readCheckpoint, readSafetensors, writeSafetensors } from '../checkpoint/index.js';
 import type { HostTensor } from '../checkpoint/safetensors.js';
-import { OPENSET_GALLERY, OPENSET_LABELS, OpenSetModel } from './open-set-model.js';
+import { decodeImageFiles } from '../data/image-folder.js';
+import { OPENSET_GALLERY, OPENSET_LABELS, OpenSetModel, type OpenSetPrediction } from './open-set-model.js';
 
 /** Adds (or replaces) the recogniser in `file`, atomically. */
 export async function storeOpenSetModel(file: string, recogniser: OpenSetModel): Promise<void> {
@@ -16,4 +18,12 @@ export async function storeOpenSetModel(file: string, recogniser: OpenSetModel):
 /** The recogniser stored in a checkpoint file, with its model. */
 export async function loadOpenSetModel(file: string): Promise<OpenSetModel> {
   return OpenSetModel.fromCheckpoint(await readCheckpoint(file), file);
+}
+
+/** Predictions for PNG/JPEG files of any size (decoded to the model's channels and input size). */
+export async function predictFiles(recogniser: OpenSetModel, files: readonly string[], batchSize?: number): Promise<(OpenSetPrediction & { file: string })[]> {
+  const { channels, imageSize } = recogniser.input;
+  const images = await decodeImageFiles('predict', files.map((path) => ({ path, label: 0 })), { channels: channels as 1 | 3, size: [imageSize, imageSize] });
+  const predictions = await recogniser.predict(images, undefined, batchSize);
+  return predictions.map((p, i) => ({ file: files[i], ...p }));
 }
