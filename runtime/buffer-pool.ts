@@ -24,6 +24,21 @@ export function sizeClass(bytes: number): number {
   return Math.ceil(bytes / quarter) * quarter;
 }
 
+/** A buffer over the adapter's per-buffer limit: thrown when it is asked for, before any GPU work. */
+export class BufferTooLargeError extends Error {
+  constructor(
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(`a buffer of ${mib(bytes)} exceeds this adapter's limit of ${mib(limit)} per storage buffer (maxStorageBufferBindingSize / maxBufferSize); use smaller tiles or batches`);
+    this.name = 'BufferTooLargeError';
+  }
+}
+
+export function mib(bytes: number): string {
+  return bytes >= 2 ** 30 ? `${(bytes / 2 ** 30).toFixed(2)} GiB` : `${(bytes / 2 ** 20).toFixed(1)} MiB`;
+}
+
 export const STORAGE_USAGE = 0x0080 /* STORAGE */ | 0x0004 /* COPY_SRC */ | 0x0008; /* COPY_DST */
 
 export class BufferPool {
@@ -37,9 +52,7 @@ export class BufferPool {
 
   acquire(bytes: number, label = 'tensor'): GPUBuffer {
     const size = sizeClass(Math.max(bytes, 4));
-    if (size > this.maxBufferSize) {
-      throw new Error(`buffer of ${bytes} bytes exceeds the device's maxBufferSize (${this.maxBufferSize}); use smaller tiles or batches`);
-    }
+    if (size > this.maxBufferSize) throw new BufferTooLargeError(bytes, this.maxBufferSize);
     const list = this.free.get(size);
     let buffer = list?.pop();
     if (buffer) {

@@ -89,7 +89,8 @@ export class Gpu {
     this.description = acquired.description;
     this.hasTimestamps = acquired.hasTimestamps;
     this.debug = env('GRADMIX_DEBUG') === '1';
-    this.pool = new BufferPool(this.device, this.device.limits.maxBufferSize);
+    // Every pooled buffer is bound as a whole storage buffer, so the smaller limit applies.
+    this.pool = new BufferPool(this.device, Math.min(this.device.limits.maxBufferSize, this.device.limits.maxStorageBufferBindingSize));
     this.pacer = new WaitPacer(this.kernelVariant === 'register' && env('GRADMIX_PACE') !== '0');
     this.uniformArena = this.device.createBuffer({
       size: UNIFORM_ARENA_BYTES,

@@ -122,8 +122,14 @@ test('an interrupted run resumed gives the same weights as an uninterrupted one'
   const b = await weights(resumed.model);
   a.forEach((w, i) => assert.equal(b[i], w, `parameter ${i} differs`));
   assert.ok(existsSync(join(outB, 'checkpoint.safetensors')));
-  const log = readFileSync(join(outB, 'log.jsonl'), 'utf8').trim().split('\n');
-  assert.is(log.length, 2, 'one log line per finished epoch');
+  const rows = (dir: string) => readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const log = rows(outB);
+  assert.is(log.filter((r) => r.kind === 'epoch').length, 2, 'one epoch row per finished epoch');
+  // Resumed = uninterrupted: every step row (loss and terms) and each epoch's loss, and a finished status.
+  const same = (r: Record<string, unknown>) => JSON.stringify(r.kind === 'epoch' ? { epoch: r.epoch, step: r.step, loss: r.loss, lr: r.lr } : r.kind === 'status' ? { status: r.status, step: r.step } : r);
+  assert.equal(log.map(same), rows(whole.checkpoint.replace(/[^/]+$/, '')).map(same));
+  assert.is(log.filter((r) => r.kind === 'step').length, 6);
+  assert.is(log[log.length - 1].status, 'finished');
   for (const r of [whole, first, resumed]) r.model.dispose();
 });
 

@@ -1,16 +1,22 @@
 // The epoch loop shared by `gradmix train` (train.ts) and `gradmix pretrain` (src/ssl/pretrain.ts):
 // one checkpoint per epoch (atomic), exact resumption (the batch order and every random draw depend
-// only on seed, epoch and step), a JSONL log, Ctrl-C that saves and exits cleanly, and a stop with a
-// clear message on NaN/Inf. What a step computes is the caller's; so are extra files saved beside
-// the checkpoint (MoCo's state) and extra work at the end of an epoch (pictures).
-import { existsSync, mkdirSync, appendFileSync, writeFileSync } from 'node:fs';
+// only on seed, epoch and step; the interrupted epoch's loss sums travel in the checkpoint, so its
+// logged loss is the uninterrupted run's), a JSONL log (a row per step with the loss's terms, a
+// row per epoch, a status row), a lock on the run folder, Ctrl-C that saves and exits with status
+// 'interrupted', and a stop with a clear message on NaN/Inf in the loss or in any model tensor
+// (finite-guard.ts). What a step computes is the caller's; so are extra files saved beside the
+// checkpoint (MoCo's state) and extra work at the end of an epoch (pictures).
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { gpu } from '../../runtime/gpu.js';
+import { GpuError, gpu } from '../../runtime/gpu.js';
+import { BufferTooLargeError, mib } from '../../runtime/buffer-pool.js';
 import { batches, type Dataset } from '../data/index.js';
 import { syncBatchCounts, type SupConResNet } from '../nn/index.js';
 import type { Adam } from '../optim/index.js';
-import { applyCheckpoint, readCheckpoint, saveCheckpoint } from '../checkpoint/index.js';
+import { applyCheckpoint, metadataJson, readCheckpoint, removeOrphanTemps, saveCheckpoint } from '../checkpoint/index.js';
 import { Progress } from './progress.js';
+import { FiniteGuard } from './finite-guard.js';
+import { acquireRunLock, makeFolder } from './run-lock.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const LOG_FILE = 'log.jsonl';
@@ -43,6 +49,13 @@ export interface LoopOptions {
   progress: boolean;
 }
 
+/** What a step reports: its loss, the loss's terms, and the guard's first non-finite tensor. */
+export interface StepOutcome {
+  loss: number;
+  terms?: Record<string, number>;
+  bad?: string | null;
+}
+
 export interface EpochLoop {
   /** The run's resolved options: written to config.json and into every checkpoint. */
   options: LoopOptions;
@@ -54,8 +67,12 @@ export interface EpochLoop {
   totalSteps: number;
   model: SupConResNet;
   optimizer: Adam;
-  /** Runs step `step` (learning rate, forward, backward, update) on its batch; returns the loss. */
-  step: (step: number, images: Float32Array, labels: Int32Array) => Promise<number>;
+  /**
+   * Runs step `step` (learning rate, forward, backward, update) on its batch. Returns the loss, or
+   * a StepOutcome whose `bad` comes from `guard` read with the loss (one readback); for a bare
+   * number the loop runs the guard's check itself.
+   */
+  step: (step: number, images: Float32Array, labels: Int32Array, guard: FiniteGuard) => Promise<number | StepOutcome>;
   /** Restores state kept beside the checkpoint, at position (epoch, batch). */
   resumeExtra?: (epoch: number, batch: number) => Promise<void>;
   /** Saves state kept beside the checkpoint; runs before the checkpoint, which a resume trusts. */
@@ -71,44 +88,96 @@ export interface EpochLoopResult {
   interrupted: boolean;
 }
 
+/** Where a run stands: the next batch to train, and the current epoch's loss sums so far. */
 interface Position {
   epoch: number;
   batch: number;
+  lossSum: number;
+  images: number;
 }
 
-/** Creates the run folder and resumes from its checkpoint when asked (else starts a fresh log); returns where to start. */
+/** What a training checkpoint's 'training' metadata holds. */
+interface TrainingMeta extends Position {
+  fingerprint: string;
+}
+
+let interruptedRuns = 0;
+
+/** Whether a run of this process was interrupted since the last call (the CLI exits 130 then). */
+export function takeInterrupted(): boolean {
+  const was = interruptedRuns > 0;
+  interruptedRuns = 0;
+  return was;
+}
+
+/** The log's rows up to position `at` (rows of a killed run's later steps, and status rows, dropped). */
+function logUpTo(file: string, stepsDone: number, epochsDone: number): string {
+  if (!existsSync(file)) return '';
+  const kept: string[] = [];
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    let row: { kind?: string; step?: number; epoch?: number };
+    try {
+      row = JSON.parse(line);
+    } catch {
+      continue; // empty, or torn by a kill in the middle of a write
+    }
+    if (row.kind === 'step' ? (row.step ?? Infinity) <= stepsDone : row.kind !== 'status' && (row.epoch ?? Infinity) <= epochsDone) kept.push(line);
+  }
+  return kept.map((l) => l + '\n').join('');
+}
+
+/** Resumes from the checkpoint when asked (else starts a fresh log); returns where to start. */
 async function openRun(run: EpochLoop, checkpoint: string): Promise<Position> {
   const o = run.options;
-  mkdirSync(o.out, { recursive: true });
-  let start: Position = { epoch: 0, batch: 0 };
+  const log = join(o.out, LOG_FILE);
+  let start: Position = { epoch: 0, batch: 0, lossSum: 0, images: 0 };
   if (o.resume && existsSync(checkpoint)) {
     const decoded = await readCheckpoint(checkpoint);
-    const saved = decoded.metadata.training;
-    if (!saved) throw new Error(`${checkpoint}: not a training checkpoint of this tool (no training metadata); cannot resume`);
-    const meta = JSON.parse(saved) as { epoch: number; batch: number; fingerprint: string };
+    const meta = metadataJson<TrainingMeta>(decoded, 'training');
+    if (!meta) throw new Error(`${checkpoint}: not a training checkpoint of this tool (no training metadata); cannot resume`);
+    if (!Number.isSafeInteger(meta.epoch) || !Number.isSafeInteger(meta.batch) || typeof meta.fingerprint !== 'string') {
+      throw new Error(`${checkpoint}: metadata 'training' lacks epoch, batch or fingerprint; the file is damaged`);
+    }
     if (meta.fingerprint !== run.fingerprint) {
       throw new Error(`${checkpoint} was written with different settings; resume with the same ones or another --out.\n  saved: ${meta.fingerprint}\n  now:   ${run.fingerprint}`);
     }
     applyCheckpoint(decoded, { model: run.model.stateDict(), optimizer: run.optimizer });
     await run.resumeExtra?.(meta.epoch, meta.batch);
-    start = { epoch: meta.epoch, batch: meta.batch };
+    // Checkpoints written before the sums were kept resume with the epoch's later batches only.
+    start = { epoch: meta.epoch, batch: meta.batch, lossSum: meta.lossSum ?? 0, images: meta.images ?? 0 };
     await syncBatchCounts(run.model);
+    writeFileSync(log, logUpTo(log, start.epoch * run.stepsPerEpoch + start.batch, start.epoch));
     console.error(`resuming from ${checkpoint} at epoch ${start.epoch + 1}, batch ${start.batch}`);
   } else if (!o.resume) {
-    writeFileSync(join(o.out, LOG_FILE), '');
+    writeFileSync(log, '');
   }
   writeFileSync(join(o.out, 'config.json'), JSON.stringify(o, null, 2) + '\n');
   return start;
 }
 
-/** Saves the checkpoint of position (epoch, batch), after any state kept beside it. */
-async function saveRun(run: EpochLoop, checkpoint: string, epoch: number, batch: number): Promise<void> {
-  await run.saveExtra?.(epoch, batch);
+/** Saves the checkpoint of position `p`, after any state kept beside it. */
+async function saveRun(run: EpochLoop, checkpoint: string, p: Position): Promise<void> {
+  await run.saveExtra?.(p.epoch, p.batch);
+  const meta: TrainingMeta = { ...p, fingerprint: run.fingerprint };
   await saveCheckpoint(checkpoint, {
     model: run.model.stateDict(),
     optimizer: run.optimizer.stateDict(),
-    metadata: { training: JSON.stringify({ epoch, batch, fingerprint: run.fingerprint }), config: JSON.stringify(run.options) },
+    metadata: { training: JSON.stringify(meta), config: JSON.stringify(run.options) },
   });
+}
+
+/** The error a failed step or save ends the run with: what the engine was doing and what is kept. */
+function runError(e: unknown, doing: string, kept: string, batchSize: number, firstStep: boolean): Error {
+  const message = (e as Error).message ?? String(e);
+  if (e instanceof BufferTooLargeError && firstStep) {
+    const fits = Math.floor((batchSize * e.limit) / e.bytes);
+    return new Error(
+      `--batch ${batchSize} is too large for this adapter: ${doing} needs a buffer of ${mib(e.bytes)} (its largest activation), ` +
+        `over the ${mib(e.limit)} the adapter allows per storage buffer; the largest batch that fits is about ${Math.max(fits, 0)}`,
+    );
+  }
+  const lost = e instanceof GpuError || /device (was )?lost|out of memory|OutOfMemory|GPU was destroyed/i.test(message);
+  return new Error(`${lost ? 'GPU failure' : 'error'} while ${doing}: ${message}\n${kept}`, { cause: e });
 }
 
 /** Trains from the checkpoint in options.out (when resuming) or from scratch up to options.epochs. */
@@ -116,43 +185,72 @@ export async function runEpochLoop(run: EpochLoop, hooks: TrainHooks = {}): Prom
   const o = run.options;
   const { trainSet, dropLast, stepsPerEpoch, totalSteps } = run;
   const checkpoint = join(o.out, CHECKPOINT_FILE);
-  const start = await openRun(run, checkpoint);
-
+  const logFile = join(o.out, LOG_FILE);
+  makeFolder(o.out, '--out folder');
+  const release = acquireRunLock(o.out);
+  const guard = new FiniteGuard();
   let interrupted = false;
   const onSigint = () => {
     if (interrupted) process.exit(130); // a second Ctrl-C does not wait
     interrupted = true;
     console.error('\ninterrupt: finishing this step and saving a checkpoint (Ctrl-C again to quit now)');
   };
-  process.on('SIGINT', onSigint);
   const logs: EpochLog[] = [];
-  const progress = new Progress(totalSteps, o.batchSize, o.progress, start.epoch * stepsPerEpoch + start.batch);
+  const status = (s: 'finished' | 'interrupted' | 'failed', at: number, error?: string) =>
+    appendFileSync(logFile, JSON.stringify({ kind: 'status', status: s, step: at, checkpoint, ...(error ? { error } : {}), time: new Date().toISOString() }) + '\n');
+  let progress: Progress | null = null;
+  let stepsDone = 0;
   try {
+    const orphans = await removeOrphanTemps(o.out);
+    if (orphans.length) console.error(`removed ${orphans.length} temporary file(s) left by a save that was killed: ${orphans.join(', ')}`);
+    const start = await openRun(run, checkpoint);
+    let saved = existsSync(checkpoint) ? `epoch ${start.epoch + 1}, batch ${start.batch}` : null;
+    const kept = () => (saved ? `The last checkpoint kept is ${checkpoint} (next: ${saved}); continue with --resume.` : 'No checkpoint was written yet.');
+    const firstStep = start.epoch * stepsPerEpoch + start.batch;
+    stepsDone = firstStep;
+    process.on('SIGINT', onSigint);
+    progress = new Progress(totalSteps, o.batchSize, o.progress, firstStep);
     for (let epoch = start.epoch; epoch < o.epochs && !interrupted; epoch++) {
       const started = Date.now();
-      let lossSum = 0;
-      let images = 0;
-      let batchIndex = epoch === start.epoch ? start.batch : 0;
+      const resumed = epoch === start.epoch;
+      let lossSum = resumed ? start.lossSum : 0;
+      let images = resumed ? start.images : 0;
+      let batchIndex = resumed ? start.batch : 0;
       for await (const batch of batches(trainSet, { batchSize: o.batchSize, seed: o.seed, epoch, dropLast, startBatch: batchIndex })) {
         const step = epoch * stepsPerEpoch + batch.index;
-        const loss = await run.step(step, batch.images, batch.labels);
+        const where = `step ${step + 1} (epoch ${epoch + 1}, batch ${batch.index + 1})`;
+        let outcome: StepOutcome;
+        try {
+          const r = await run.step(step, batch.images, batch.labels, guard);
+          outcome = typeof r === 'number' ? { loss: r, bad: (await guard.read(run.model.stateDict())).bad } : r;
+        } catch (e) {
+          throw runError(e, `training ${where}`, kept(), o.batchSize, step === firstStep);
+        }
+        const { loss, bad } = outcome;
         if (!Number.isFinite(loss)) {
-          throw new Error(
-            `loss is ${loss} at step ${step + 1} (epoch ${epoch + 1}, batch ${batch.index + 1}); stopping. ` +
-              (existsSync(checkpoint) ? `The last good checkpoint is ${checkpoint}.` : 'No checkpoint was written yet.') +
-              ' Try a lower --lr or a larger --tau.',
-          );
+          throw new Error(`loss is ${loss} at ${where}; stopping. ${kept()} Try a lower --lr or a larger --tau.`);
+        }
+        if (bad) {
+          throw new Error(`'${bad}' holds NaN or Inf after ${where} (the loss, ${loss}, is still finite); stopping. ${kept()} Try a lower --lr.`);
         }
         lossSum += loss * batch.size;
         images += batch.size;
         batchIndex = batch.index + 1;
+        stepsDone = step + 1;
+        appendFileSync(logFile, JSON.stringify({ kind: 'step', epoch: epoch + 1, step: step + 1, loss, ...outcome.terms, lr: run.optimizer.lr }) + '\n');
         progress.update(step + 1, epoch, o.epochs, loss);
         hooks.onStep?.(step, loss);
         if (hooks.signal?.aborted) interrupted = true;
         if (interrupted) break;
       }
       const finished = batchIndex >= stepsPerEpoch;
-      await saveRun(run, checkpoint, finished ? epoch + 1 : epoch, finished ? 0 : batchIndex);
+      const next: Position = finished ? { epoch: epoch + 1, batch: 0, lossSum: 0, images: 0 } : { epoch, batch: batchIndex, lossSum, images };
+      try {
+        await saveRun(run, checkpoint, next);
+      } catch (e) {
+        throw runError(e, `saving the checkpoint of epoch ${epoch + 1} (${checkpoint})`, kept(), o.batchSize, false);
+      }
+      saved = `epoch ${next.epoch + 1}, batch ${next.batch}`;
       if (!finished) break;
       const seconds = (Date.now() - started) / 1000;
       const log: EpochLog = {
@@ -164,14 +262,23 @@ export async function runEpochLoop(run: EpochLoop, hooks: TrainHooks = {}): Prom
         seconds,
       };
       logs.push(log);
-      appendFileSync(join(o.out, LOG_FILE), JSON.stringify({ ...log, time: new Date().toISOString(), memory: gpu().memory() }) + '\n');
+      appendFileSync(logFile, JSON.stringify({ ...log, kind: 'epoch', time: new Date().toISOString(), memory: gpu().memory() }) + '\n');
       await run.afterEpoch?.(epoch + 1);
       await hooks.onEpoch?.(log, run.model);
     }
+    status(interrupted ? 'interrupted' : 'finished', stepsDone);
+  } catch (e) {
+    if (existsSync(logFile)) status('failed', stepsDone, (e as Error).message);
+    throw e;
   } finally {
-    progress.finish();
+    progress?.finish();
     process.off('SIGINT', onSigint);
+    guard.dispose();
+    release();
   }
-  if (interrupted) console.error(`stopped; checkpoint saved to ${checkpoint}. Continue with --resume.`);
+  if (interrupted) {
+    interruptedRuns++;
+    console.error(`stopped; checkpoint saved to ${checkpoint}. Continue with --resume.`);
+  }
   return { checkpoint, epochs: logs, interrupted };
 }

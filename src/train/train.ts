@@ -1,5 +1,5 @@
 // `gradmix train`: data, model, Adam with a cosine schedule, autotuned kernels, and the shared epoch
-// loop (epoch-loop.ts: checkpoints, exact resumption, JSONL log, Ctrl-C, NaN stop), with pictures
+// loop (epoch-loop.ts: checkpoints, exact resumption, JSONL log, run lock, Ctrl-C, NaN/Inf guard), with pictures
 // of the augmentation and mixing after each epoch when asked.
 import { initGpu } from '../../runtime/gpu.js';
 import { FOLDER_PROTOCOL, loadFolderOpenSet, loadProtocol, type Dataset, type OpenSetData } from '../data/index.js';
@@ -8,7 +8,7 @@ import type { SupConResNet } from '../nn/index.js';
 import { resolveOptions, type TrainOptions } from './options.js';
 import { autotuneTraining } from './autotune.js';
 import { writePictures } from './pictures.js';
-import { checkpointFingerprint, runStep, setUpRun } from './training-run.js';
+import { checkpointFingerprint, runCheckedStep, setUpRun } from './training-run.js';
 import { runEpochLoop, type EpochLoopResult, type TrainHooks } from './epoch-loop.js';
 
 export { stepSeed } from './training-run.js';
@@ -55,7 +55,7 @@ export async function train(given: Partial<TrainOptions> = {}, hooks: TrainHooks
       ...run,
       options: o,
       fingerprint: checkpointFingerprint(o),
-      step: (step, images, labels) => runStep(run, o, step, images, labels),
+      step: (step, images, labels, guard) => runCheckedStep(run, o, step, images, labels, guard),
       afterEpoch: async (epoch) => {
         if (o.pictures) await writePictures(model, o, stepper.augment, trainSet, epoch);
       },

@@ -10,7 +10,8 @@ import { subsetDataset, type Dataset } from '../data/dataset.js';
 import { FOLDER_PROTOCOL, inputInfo, type OpenSetData } from '../data/open-set.js';
 import { usesClassifier } from './objectives.js';
 import type { TrainOptions } from './options.js';
-import { TrainStep } from './step.js';
+import { TrainStep, type StepResult } from './step.js';
+import type { FiniteGuard } from './finite-guard.js';
 
 /** A seed for each (seed, step) pair, so a resumed or re-run step draws exactly what the original drew. */
 export function stepSeed(seed: number, step: number): number {
@@ -83,4 +84,10 @@ export function setUpRun(o: TrainOptions, data: OpenSetData): TrainingRun {
 export function runStep(run: TrainingRun, o: TrainOptions, step: number, images: Float32Array, labels: Int32Array): Promise<number> {
   run.optimizer.lr = cosineLr(step, run.totalSteps, o.lr, o.lrMin);
   return run.stepper.run(images, labels, run.optimizer, new Rng(stepSeed(o.seed, step)));
+}
+
+/** runStep, also returning the loss's terms and the guard's finiteness check, read back with the loss. */
+export function runCheckedStep(run: TrainingRun, o: TrainOptions, step: number, images: Float32Array, labels: Int32Array, guard: FiniteGuard): Promise<StepResult> {
+  run.optimizer.lr = cosineLr(step, run.totalSteps, o.lr, o.lrMin);
+  return run.stepper.runChecked(images, labels, run.optimizer, new Rng(stepSeed(o.seed, step)), guard);
 }

@@ -1,0 +1,104 @@
+// The run folder of `gradmix train` / `pretrain` belongs to one run at a time: a lock file holds
+// the owner's pid, host and start time. A second run on the same folder fails at once, naming the
+// folder and the other process; the lock of a process that no longer runs (killed with SIGKILL, a
+// crash) is taken over with a message. The folder itself is made without Node's recursive
+// mkdir, which loops forever under /proc and similar pseudo file systems.
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { describeFsError } from '../checkpoint/files.js';
+
+export const LOCK_FILE = 'run.lock';
+
+interface LockOwner {
+  pid: number;
+  host: string;
+  started: string;
+  command?: string;
+}
+
+/** Creates `dir` and its missing parents one level at a time; errors name the folder and the cause. */
+export function makeFolder(dir: string, what = 'output folder'): void {
+  const full = resolve(dir);
+  const missing: string[] = [];
+  for (let d = full; ; d = dirname(d)) {
+    let isDir: boolean;
+    try {
+      isDir = statSync(d).isDirectory();
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw describeFsError(e, dir, `use it as the ${what}`);
+      missing.unshift(d);
+      if (d === dirname(d)) break;
+      continue;
+    }
+    if (!isDir) throw new Error(`${dir}: cannot use it as the ${what}: ${d} is a file, not a folder`);
+    break;
+  }
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      throw describeFsError(e, dir, `create the ${what}${d === full ? '' : ` (at ${d})`}`);
+    }
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
+  }
+}
+
+function readOwner(file: string): LockOwner | null {
+  try {
+    const o = JSON.parse(readFileSync(file, 'utf8')) as LockOwner;
+    return Number.isSafeInteger(o.pid) && typeof o.host === 'string' ? o : null;
+  } catch {
+    return null; // half written by a process killed at that moment
+  }
+}
+
+function describeOwner(o: LockOwner): string {
+  return `pid ${o.pid} on ${o.host}, started ${o.started}${o.command ? `: ${o.command}` : ''}`;
+}
+
+/**
+ * Takes the lock of run folder `dir` (which must exist) for this process; returns its release.
+ * Throws when another live process holds it; takes over a lock whose process is gone.
+ */
+export function acquireRunLock(dir: string, log: (message: string) => void = (m) => console.error(m)): () => void {
+  const file = join(dir, LOCK_FILE);
+  const me: LockOwner = { pid: process.pid, host: hostname(), started: new Date().toISOString(), command: process.argv.slice(2).join(' ') || undefined };
+  for (let attempt = 0; attempt < 3; attempt++) {
+    let fd: number;
+    try {
+      fd = openSync(file, 'wx');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw describeFsError(e, dir, 'lock the run folder');
+      const owner = readOwner(file);
+      if (owner && owner.host !== me.host) {
+        throw new Error(`${dir} is in use by another gradmix run (${describeOwner(owner)}); if that run is over, delete ${file}, or choose another --out`);
+      }
+      if (owner && isRunning(owner.pid)) {
+        throw new Error(`${dir} is in use by another gradmix run (${describeOwner(owner)}); wait for it to finish or choose another --out`);
+      }
+      log(owner ? `taking over the lock of ${dir} from a run that is no longer running (${describeOwner(owner)})` : `taking over the unreadable lock file ${file}`);
+      rmSync(file, { force: true });
+      continue;
+    }
+    try {
+      writeSync(fd, JSON.stringify(me) + '\n');
+    } finally {
+      closeSync(fd);
+    }
+    return () => {
+      // Only our own lock: a run that took over a lock we lost must keep it.
+      if (readOwner(file)?.pid === me.pid) rmSync(file, { force: true });
+    };
+  }
+  throw new Error(`${dir}: could not take the run lock ${file} (other runs keep taking it)`);
+}
