@@ -134,6 +134,7 @@ export async function trainAndEvaluate(options: Partial<TrainOptions>): Promise<
   const file = writeEvaluation(o.out, e, {
     protocol: o.protocol, split: o.split, method: o.method, arch: o.arch, width: o.width, epochs: o.epochs, k: o.k, objective: o.objective, score: o.score,
     intrinsicDim: e.intrinsicDim, checkpoint: result.checkpoint, trainedImages: result.trainSet.n, threshold: recogniser.threshold, tpr: o.tpr, ...runContext(result.data),
+    status: 'finished', // an interrupted run writes no results.json; its log.jsonl ends with status 'interrupted'
   });
   recogniser.dispose();
   console.log(metricsTable(e.metrics));
