@@ -8,10 +8,11 @@
 // src/data/open-set.ts, not the src/data/index.ts barrel, which re-exports the Node file loaders).
 import * as esbuild from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { referenceWebGpuTypes } from './build-node.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -76,10 +77,12 @@ export async function buildBrowser({ outDir = join(root, 'dist'), types = true, 
       '--lib', 'ES2022,DOM,DOM.Iterable', '--types', '@webgpu/types', ...flags,
     ], { cwd: root, stdio: 'inherit' });
     const typesDir = join(outDir, 'browser', 'types');
+    rmSync(typesDir, { recursive: true, force: true }); // no stale declarations of removed sources
     tsc(['src/browser.ts'], ['--declaration', '--emitDeclarationOnly', '--outDir', typesDir, '--rootDir', root]);
     if (demo) tsc(['demo/demo.ts', 'demo/embed.ts'], ['--noEmit']);
     mkdirSync(join(outDir, 'browser'), { recursive: true });
-    writeFileSync(join(outDir, 'browser', 'gradmix.d.ts'), `export * from './types/src/browser.js';\n`);
+    // The WebGPU globals the declarations name come with the dependency @webgpu/types.
+    referenceWebGpuTypes(join(outDir, 'browser', 'gradmix.d.ts'), `export * from './types/src/browser.js';\n`);
   }
   return lib.metafile;
 }
