@@ -53,6 +53,35 @@ const OPTIMIZER_KEY = 'gradmix.optimizer';
 /** The checkpoint layout's version, in metadata 'gradmix.format_version'; files without it are version 1. */
 export const CHECKPOINT_FORMAT_VERSION = 1;
 const VERSION_KEY = 'gradmix.format_version';
+/** CRC-32 of every tensor (name, dtype, shape, bytes) and every other metadata entry: a damaged file is an error, not wrong weights. */
+const CHECKSUM_KEY = 'gradmix.crc32';
+
+const CRC_TABLE = Uint32Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+
+function crc32(chunks: Iterable<Uint8Array>): number {
+  let c = 0xffffffff;
+  for (const bytes of chunks) for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** The checksum of a file's contents, independent of the order tensors are stored in. */
+function contentChecksum(tensors: Iterable<[string, HostTensor]>, metadata: Record<string, string>): string {
+  const text = new TextEncoder();
+  const sorted = [...tensors].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const meta = Object.entries(metadata).filter(([k]) => k !== CHECKSUM_KEY).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  function* chunks() {
+    for (const [name, t] of sorted) {
+      yield text.encode(`${name}\0${t.dtype}\0${t.shape.join(',')}\0`);
+      yield t.data;
+    }
+    for (const [k, v] of meta) yield text.encode(`${k}\0${v}\0`);
+  }
+  return crc32(chunks()).toString(16).padStart(8, '0');
+}
 
 function entries(sd: StateDict): [string, Tensor][] {
   return sd instanceof Map ? [...sd.entries()] : Object.entries(sd as Record<string, Tensor>);
@@ -110,6 +139,7 @@ export async function encodeCheckpoint(c: Checkpoint): Promise<Uint8Array> {
     if (t.dtype === 'F32') checkFinite(name, toFloat32(t, name));
     out.push([name, t]);
   }
+  metadata[CHECKSUM_KEY] = contentChecksum(out, metadata);
   return encodeSafetensors(out, metadata);
 }
 
@@ -124,7 +154,11 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Deco
     else if (name.startsWith(EXTRA_PREFIX)) extras.set(name, t);
     else model.set(name, t);
   }
-  const { [OPTIMIZER_KEY]: optJson, [VERSION_KEY]: version, format: _format, ...rest } = metadata;
+  const { [OPTIMIZER_KEY]: optJson, [VERSION_KEY]: version, [CHECKSUM_KEY]: checksum, format: _format, ...rest } = metadata;
+  // Files without a checksum (PyTorch's, ours before it existed) load unchecked.
+  if (checksum !== undefined && checksum !== contentChecksum(tensors, metadata)) {
+    throw new Error(`${source}: the contents do not match the checksum '${CHECKSUM_KEY}' stored in the file: it is damaged (a changed byte in a tensor or the metadata)`);
+  }
   if (version !== undefined) {
     const v = Number(version);
     if (!Number.isSafeInteger(v) || v < 1) throw new Error(`${source}: metadata '${VERSION_KEY}' is ${JSON.stringify(version)}, not a format version (a positive integer)`);
@@ -159,6 +193,11 @@ export function metadataJson<T = unknown>(decoded: Pick<DecodedCheckpoint, 'meta
   } catch (e) {
     throw new Error(`${decoded.source}: metadata '${key}' is not valid JSON (${(e as Error).message}); the file is damaged`);
   }
+}
+
+/** Metadata for re-written contents: a stale checksum (a checkpoint edited in place) is recomputed. */
+export function refreshChecksum(tensors: Iterable<[string, HostTensor]>, metadata: Record<string, string>): Record<string, string> {
+  return CHECKSUM_KEY in metadata ? { ...metadata, [CHECKSUM_KEY]: contentChecksum(tensors, metadata) } : metadata;
 }
 
 function listNames(names: string[]): string {

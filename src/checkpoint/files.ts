@@ -2,7 +2,7 @@
 // checkpoint.ts is bytes in/out). node:fs is imported on first use, so importing this module
 // costs browsers nothing; calling it there is an error.
 import { decodeSafetensors, encodeSafetensors, type HostTensor, type SafetensorsContents } from './safetensors.js';
-import { applyCheckpoint, decodeCheckpoint, encodeCheckpoint, type Checkpoint, type DecodedCheckpoint, type StateDict } from './checkpoint.js';
+import { applyCheckpoint, decodeCheckpoint, encodeCheckpoint, refreshChecksum, type Checkpoint, type DecodedCheckpoint, type StateDict } from './checkpoint.js';
 import type { Optimizer } from '../optim/optimizer.js';
 
 type Fs = typeof import('node:fs/promises');
@@ -108,8 +108,10 @@ export async function readSafetensors(file: string): Promise<SafetensorsContents
   return decodeSafetensors(await readBytes(file), file);
 }
 
+/** Writes a .safetensors file atomically; a checkpoint's checksum, if the metadata has one, is recomputed for the new contents. */
 export async function writeSafetensors(file: string, tensors: Iterable<[string, HostTensor]>, metadata?: Record<string, string>): Promise<void> {
-  await writeFileAtomic(file, encodeSafetensors(tensors, metadata));
+  const list = [...tensors];
+  await writeFileAtomic(file, encodeSafetensors(list, metadata && refreshChecksum(list, metadata)));
 }
 
 /** Saves a model state dict (and optimiser state) as a .safetensors checkpoint, atomically. */
