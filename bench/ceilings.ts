@@ -47,11 +47,10 @@ const WORKGROUP_SHAPES: readonly [number, number][] = [[8, 8], [16, 4], [16, 16]
 const MEMCPY = 'copyBufferToBuffer';
 const ENGINE_VARIANTS: readonly MatmulVariant[] = ['register', 'tiled'];
 
-let registered = false;
-function registerCeilingKernels(): void {
-  if (registered) return;
-  registerKernelSource('ceilings', readFileSync(new URL('./ceilings.wgsl', import.meta.url), 'utf8'));
-  registered = true;
+let registered: Promise<void> | null = null;
+function registerCeilingKernels(): Promise<void> {
+  registered ??= registerKernelSource('ceilings', readFileSync(new URL('./ceilings.wgsl', import.meta.url), 'utf8'));
+  return registered;
 }
 
 function entryOf(name: string, m: Measurement, work: number): CeilingEntry {
@@ -162,7 +161,7 @@ function best(entries: CeilingEntry[]): CeilingEntry {
  * ceiling is the best shader copy, what a kernel can reach; copyBufferToBuffer is reported beside it.
  */
 export async function measureCeilings(gemmSize: number, copyBytes: number, timing: TimeOptions): Promise<Ceilings> {
-  registerCeilingKernels();
+  await registerCeilingKernels();
   const gemm = await gemmCeiling(gemmSize, timing);
   const copy = await copyCeiling(copyBytes, timing);
   const g = best(gemm);

@@ -1,10 +1,13 @@
-// What a kernel expects, read from its WGSL with wgsl_reflect: the buffers it binds (by
-// name, with their access), the uniform struct's fields and offsets, and its overrides.
-// Dispatches are checked against this before anything reaches the GPU.
-import { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
-import { kernelSources } from './kernel-sources.generated.js';
+// What a kernel expects: the buffers it binds (by name, with their access), the uniform struct's
+// fields and offsets, and its overrides. For the embedded kernels this was read from the WGSL at
+// build time (scripts/embed-kernels.mjs, runtime/kernel-reflect.ts); a kernel registered at run
+// time is reflected when registered, with wgsl_reflect loaded only then (so a browser bundle that
+// never registers one does not carry the parser). Dispatches are checked against this before
+// anything reaches the GPU.
+import { kernelModules } from './kernel-sources.generated.js';
+import { KernelError, reflectModule, type BindingKind, type KernelModule, type UniformScalar } from './kernel-reflect.js';
 
-export type BindingKind = 'uniform' | 'storage' | 'read-only-storage';
+export { KernelError, type BindingKind };
 
 export interface BindingSpec {
   name: string;
@@ -16,7 +19,7 @@ export interface UniformField {
   name: string;
   offset: number;
   /** Scalar type of each component. */
-  scalar: 'f32' | 'u32' | 'i32';
+  scalar: UniformScalar;
   /** 1 for scalars, 2..4 for vectors. */
   components: number;
 }
@@ -38,50 +41,43 @@ export interface KernelSpec {
   overrides: Set<string>;
 }
 
-export class KernelError extends Error {
-  constructor(kernel: string, message: string) {
-    super(`kernel '${kernel}': ${message}`);
-    this.name = 'KernelError';
-  }
-}
-
 const specCache = new Map<string, KernelSpec>();
-const extraSources = new Map<string, string>();
+const extraModules = new Map<string, KernelModule>();
+/** Registrations still being reflected, so that a kernel used before then gets a clear error. */
+const pending = new Map<string, Promise<void>>();
 
-/** Adds (or replaces) a kernel source at run time, e.g. a user's own kernel or a benchmark variant. */
-export function registerKernelSource(name: string, source: string): void {
-  extraSources.set(name, source);
-  reflectCache.delete(name);
-  for (const k of [...specCache.keys()]) if (k === name || k.startsWith(name + '.')) specCache.delete(k);
+/**
+ * Adds (or replaces) a kernel source at run time, e.g. a user's own kernel or a benchmark variant.
+ * Resolves once the source is reflected (await it before the first dispatch); rejects with a
+ * KernelError for a source the engine cannot bind. `//! include` lines are not resolved here:
+ * includes are a build-time feature of kernels/*.wgsl.
+ */
+export function registerKernelSource(name: string, source: string): Promise<void> {
+  if (!/^[A-Za-z_][\w-]*$/.test(name)) {
+    return Promise.reject(new KernelError(name, 'a kernel file name is letters, digits, _ and - (no dots: kernels are named file.entry)'));
+  }
+  const done = import('wgsl_reflect/wgsl_reflect.module.js').then(({ WgslReflect }) => {
+    const module = reflectModule(name, source, WgslReflect);
+    extraModules.set(name, module);
+    for (const k of [...specCache.keys()]) if (k === name || k.startsWith(name + '.')) specCache.delete(k);
+  });
+  pending.set(name, done);
+  const settle = () => {
+    if (pending.get(name) === done) pending.delete(name);
+  };
+  done.then(settle, settle);
+  return done;
 }
 
 export function kernelNames(): string[] {
-  return [...new Set([...Object.keys(kernelSources), ...extraSources.keys()])].sort();
+  return [...new Set([...Object.keys(kernelModules), ...extraModules.keys()])].sort();
 }
 
-function scalarOf(typeName: string, format: string | undefined, kernel: string, field: string): UniformField['scalar'] {
-  const s = format ?? typeName;
-  if (s === 'f32' || s === 'u32' || s === 'i32') return s;
-  throw new KernelError(kernel, `uniform field '${field}' has type ${typeName}; only f32/u32/i32 scalars and vectors are supported`);
-}
-
-function componentsOf(typeName: string): number {
-  const m = /^vec([234])/.exec(typeName);
-  return m ? Number(m[1]) : 1;
-}
-
-const reflectCache = new Map<string, WgslReflect>();
-
-function reflectFile(file: string, kernel: string): WgslReflect {
-  let r = reflectCache.get(file);
-  if (r) return r;
-  const source = extraSources.get(file) ?? kernelSources[file];
-  if (source === undefined) {
-    throw new KernelError(kernel, `no such kernel file '${file}.wgsl'; known: ${kernelNames().join(', ')}`);
-  }
-  r = new WgslReflect(source);
-  reflectCache.set(file, r);
-  return r;
+function moduleOf(file: string, kernel: string): KernelModule {
+  const m = extraModules.get(file) ?? kernelModules[file];
+  if (m) return m;
+  if (pending.has(file)) throw new KernelError(kernel, `'${file}' is still being reflected: await registerKernelSource() before dispatching it`);
+  throw new KernelError(kernel, `no such kernel file '${file}.wgsl'; known: ${kernelNames().join(', ')}`);
 }
 
 /**
@@ -93,47 +89,30 @@ export function kernelSpec(name: string): KernelSpec {
   if (cached) return cached;
   const dot = name.indexOf('.');
   const file = dot < 0 ? name : name.slice(0, dot);
-  const reflect = reflectFile(file, name);
-  const entries = reflect.entry.compute;
+  const module = moduleOf(file, name);
+  const entries = Object.keys(module.entries);
   let entry = entries[0];
   if (dot >= 0) {
-    const wanted = name.slice(dot + 1);
-    const found = entries.find((e) => e.name === wanted);
-    if (!found) throw new KernelError(name, `no entry point '${wanted}' in ${file}.wgsl; it has: ${entries.map((e) => e.name).join(', ')}`);
-    entry = found;
+    entry = name.slice(dot + 1);
+    if (!(entry in module.entries)) throw new KernelError(name, `no entry point '${entry}' in ${file}.wgsl; it has: ${entries.join(', ')}`);
   } else if (entries.length !== 1) {
-    throw new KernelError(name, `${file}.wgsl has ${entries.length} entry points (${entries.map((e) => e.name).join(', ')}); name one as '${file}.<entry>'`);
+    throw new KernelError(name, `${file}.wgsl has ${entries.length} entry points (${entries.join(', ')}); name one as '${file}.<entry>'`);
   }
-  const used = new Set(entry.resources.map((r) => r.name));
-  const bindings: BindingSpec[] = [];
   let uniform: UniformSpec | null = null;
-  for (const u of reflect.uniforms) {
-    if (!used.has(u.name)) continue;
-    if (u.group !== 0) throw new KernelError(name, `binding '${u.name}' is in group ${u.group}; kernels use group 0 only`);
-    if (uniform) throw new KernelError(name, 'more than one uniform binding; put all parameters in one struct');
-    const fields = new Map<string, UniformField>();
-    for (const m of u.members ?? []) {
-      const typeName = m.type.name;
-      const format = (m.type as { format?: { name: string } | null }).format?.name;
-      fields.set(m.name, { name: m.name, offset: m.offset, scalar: scalarOf(typeName, format, name, m.name), components: componentsOf(typeName) });
+  const bindings = module.entries[entry].map((v): BindingSpec => {
+    const [binding, kind] = module.resources[v];
+    if (kind === 'uniform') {
+      const { size, fields } = module.uniforms[v];
+      uniform = {
+        name: v,
+        binding,
+        size,
+        fields: new Map(fields.map(([f, offset, scalar, components]) => [f, { name: f, offset, scalar, components }])),
+      };
     }
-    uniform = { name: u.name, binding: u.binding, size: Math.ceil(u.size / 16) * 16, fields };
-    bindings.push({ name: u.name, binding: u.binding, kind: 'uniform' });
-  }
-  for (const s of reflect.storage) {
-    if (!used.has(s.name)) continue;
-    if (s.group !== 0) throw new KernelError(name, `binding '${s.name}' is in group ${s.group}; kernels use group 0 only`);
-    bindings.push({ name: s.name, binding: s.binding, kind: s.access === 'read' ? 'read-only-storage' : 'storage' });
-  }
-  bindings.sort((a, b) => a.binding - b.binding);
-  const spec: KernelSpec = {
-    name,
-    source: extraSources.get(file) ?? kernelSources[file],
-    entryPoint: entry.name,
-    bindings,
-    uniform,
-    overrides: new Set(reflect.overrides.map((o) => o.name)),
-  };
+    return { name: v, binding, kind };
+  });
+  const spec: KernelSpec = { name, source: module.source, entryPoint: entry, bindings, uniform, overrides: new Set(module.overrides) };
   specCache.set(name, spec);
   return spec;
 }
