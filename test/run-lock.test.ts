@@ -3,7 +3,7 @@
 // dead owner's lock is taken over with a message), released at the end.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,7 +32,15 @@ test('a live owner refuses a second run, naming the folder and the process; rele
   const release = acquireRunLock(dir, (m) => messages.push(m));
   const owner = JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8'));
   assert.equal([owner.pid, owner.host], [process.pid, hostname()]);
-  assert.throws(() => acquireRunLock(dir), new RegExp(`${dir} is in use by another gradmix run \\(pid ${process.pid} on ${hostname()}, started .*\\); wait for it to finish or choose another --out`));
+  // The holder itself may take it again (train() and its loop); the last release frees it.
+  acquireRunLock(dir)();
+  assert.ok(existsSync(join(dir, LOCK_FILE)));
+  // Another live process's lock refuses this process.
+  const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 5000)']);
+  writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid: live.pid, host: hostname(), started: 'now' }));
+  assert.throws(() => acquireRunLock(dir), new RegExp(`${dir} is in use by another gradmix run \\(pid ${live.pid} on ${hostname()}, started now\\); wait for it to finish or choose another --out`));
+  live.kill();
+  writeFileSync(join(dir, LOCK_FILE), JSON.stringify(owner));
   release();
   assert.not.ok(existsSync(join(dir, LOCK_FILE)));
   acquireRunLock(dir)();

@@ -15,6 +15,7 @@ import { Rng } from '../random.js';
 import { loadTrainingData } from '../train/train.js';
 import { runEpochLoop, type EpochLoopResult, type TrainHooks } from '../train/epoch-loop.js';
 import { planEpochs, stepSeed } from '../train/training-run.js';
+import { acquireRunLock, makeFolder } from '../train/run-lock.js';
 import { resolvePretrainOptions, type PretrainOptions } from './options.js';
 import { SslStep } from './step.js';
 import type { MomentumEncoder } from './moco.js';
@@ -59,6 +60,17 @@ async function loadMocoState(file: string, moco: MomentumEncoder, position: stri
 
 export async function pretrain(given: Partial<PretrainOptions> = {}, hooks: TrainHooks = {}): Promise<PretrainResult> {
   const o = resolvePretrainOptions(given);
+  // Locked before the GPU starts and the data load, so a second run on the folder fails at once.
+  makeFolder(o.out, '--out folder');
+  const release = acquireRunLock(o.out);
+  try {
+    return await pretrainLocked(o, hooks);
+  } finally {
+    release();
+  }
+}
+
+async function pretrainLocked(o: PretrainOptions, hooks: TrainHooks): Promise<PretrainResult> {
   await initGpu();
   const info = protocolInfo(o.protocol);
   const data = await pretrainData(o);

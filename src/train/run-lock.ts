@@ -44,6 +44,14 @@ export function makeFolder(dir: string, what = 'output folder'): void {
   }
 }
 
+function once(fn: () => void): () => void {
+  let done = false;
+  return () => {
+    if (!done) fn();
+    done = true;
+  };
+}
+
 function isRunning(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -66,12 +74,22 @@ function describeOwner(o: LockOwner): string {
   return `pid ${o.pid} on ${o.host}, started ${o.started}${o.command ? `: ${o.command}` : ''}`;
 }
 
+/** Locks this process holds, by folder, with how many holders each (train() and its epoch loop both take it). */
+const held = new Map<string, number>();
+
 /**
  * Takes the lock of run folder `dir` (which must exist) for this process; returns its release.
- * Throws when another live process holds it; takes over a lock whose process is gone.
+ * Throws when another live process holds it; takes over a lock whose process is gone. Taking a
+ * lock this process already holds is allowed (the last release frees it).
  */
 export function acquireRunLock(dir: string, log: (message: string) => void = (m) => console.error(m)): () => void {
   const file = join(dir, LOCK_FILE);
+  const key = resolve(dir);
+  const holders = held.get(key);
+  if (holders && readOwner(file)?.pid === process.pid) {
+    held.set(key, holders + 1);
+    return once(() => held.set(key, held.get(key)! - 1));
+  }
   const me: LockOwner = { pid: process.pid, host: hostname(), started: new Date().toISOString(), command: process.argv.slice(2).join(' ') || undefined };
   for (let attempt = 0; attempt < 3; attempt++) {
     let fd: number;
@@ -95,10 +113,14 @@ export function acquireRunLock(dir: string, log: (message: string) => void = (m)
     } finally {
       closeSync(fd);
     }
-    return () => {
+    held.set(key, 1);
+    return once(() => {
+      const left = held.get(key)! - 1;
+      if (left > 0) return void held.set(key, left);
+      held.delete(key);
       // Only our own lock: a run that took over a lock we lost must keep it.
       if (readOwner(file)?.pid === me.pid) rmSync(file, { force: true });
-    };
+    });
   }
   throw new Error(`${dir}: could not take the run lock ${file} (other runs keep taking it)`);
 }
