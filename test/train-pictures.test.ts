@@ -44,13 +44,16 @@ test('bitmap font: known strings draw as their glyphs, scaled, clipped; unknown 
   ]);
   assert.equal(Array.from(img.data.subarray(((1 + 2) * 20 + 2) * 4, ((1 + 2) * 20 + 2) * 4 + 4)), [0, 0, 0, 255], 'ink is the colour, opaque');
   assert.equal(inkRows(img, 0, 0, 20, 1)[0], '.'.repeat(20), 'nothing above the text');
-  const big = blank(12, 16);
+  const big = blank(12, 18);
   drawText(big, 'L', 0, 0, [0, 0, 0], 2);
-  assert.equal(inkRows(big, 0, 0, 10, 14), glyph('L').flatMap((r) => { const row = r.map((on) => (on ? '##' : '..')).join(''); return [row, row]; }), 'scale 2 doubles every font pixel');
+  assert.equal(inkRows(big, 0, 0, 10, 16), glyph('L').flatMap((r) => { const row = r.map((on) => (on ? '##' : '..')).join(''); return [row, row]; }), 'scale 2 doubles every font pixel');
   const clipped = blank(20, 9);
   drawText(clipped, 'MM', 0, 0, [0, 0, 0], 1, { x0: 0, y0: 0, x1: 3, y1: 9 });
   assert.equal(inkRows(clipped, 3, 0, 17, 9).join(''), '.'.repeat(17 * 9), 'no ink right of the clip');
   assert.equal(glyph('\u00e9'), glyph('?'));
+  const descender = blank(6, 9);
+  drawText(descender, 'g', 0, 0, [0, 0, 0]);
+  assert.equal(inkRows(descender, 0, 5, 5, 3), ['.####', '....#', '.###.'], "g's tail below the baseline (row 7)");
   assert.is(textWidth('ab', 2), (2 * GLYPH_ADVANCE - 1) * 2);
   assert.equal(wrapText('mix (unused) now', textWidth('mix (unused)'), 1), ['mix (unused)', 'now']);
   assert.equal(wrapText('LayerCAM', 3, 1), ['LayerCAM'], 'a word wider than the line gets a line of its own');
@@ -104,20 +107,20 @@ test('renderPanels: the header above the panels is the title and the column name
   assert.is(panelOrigin(l, 0, 0).y, l.header + 2);
   // Every header line, and nothing else, has ink, and each column's name sits over its own column.
   const ink = inkRows(img, 0, 0, img.width, l.header);
-  const lineHasInk = (k: number) => ink.slice(2 + k * 20, 2 + k * 20 + 14).some((r) => r.includes('#'));
+  const lineHasInk = (k: number) => ink.slice(2 + k * 20, 2 + k * 20 + 16).some((r) => r.includes('#'));
   assert.equal([0, 1, 2, 3, 4].map(lineHasInk), [true, true, true, true, true]);
-  const gapsBlank = [0, 1, 2, 3, 4].every((k) => ink.slice(2 + k * 20 + 14, 2 + k * 20 + 20).every((r) => !r.includes('#')));
+  const gapsBlank = [0, 1, 2, 3, 4].every((k) => ink.slice(2 + k * 20 + 16, 2 + k * 20 + 20).every((r) => !r.includes('#')));
   assert.ok(gapsBlank, 'no ink between the lines');
-  const inkIn = (k: number, x: number) => ink.slice(2 + k * 20, 2 + k * 20 + 14).some((r) => r.slice(x, x + l.cellW).includes('#'));
+  const inkIn = (k: number, x: number) => ink.slice(2 + k * 20, 2 + k * 20 + 16).some((r) => r.slice(x, x + l.cellW).includes('#'));
   // Names sit on the panels: one-line names on the last line, two-line ones on both.
   const xs = [0, 1, 2, 3].map((col) => panelOrigin(l, 0, col).x);
   assert.equal(xs.map((x) => [inkIn(3, x), inkIn(4, x)]), [[false, true], [false, true], [true, true], [true, true]]);
   // The pixels of "LayerCAM": the font's rendering of that string, centred over column 1.
-  const expected = blank(textWidth('LayerCAM', 2), 14);
+  const expected = blank(textWidth('LayerCAM', 2), 16);
   drawText(expected, 'LayerCAM', 0, 0, [51, 51, 51], 2);
   const left = panelOrigin(l, 0, 1).x + Math.floor((l.cellW - expected.width) / 2);
   const y = 2 + 4 * 20; // the bottom name line
-  assert.equal(inkRows(img, left, y, expected.width, 14), inkRows(expected, 0, 0, expected.width, 14));
+  assert.equal(inkRows(img, left, y, expected.width, 16), inkRows(expected, 0, 0, expected.width, 16));
   assert.equal(Array.from(img.data.subarray(((y + 0) * img.width + left) * 4, ((y + 0) * img.width + left) * 4 + 4)), [51, 51, 51, 255], "L's top-left pixel");
 });
 

@@ -1,14 +1,17 @@
-// A 5x7 pixel font, drawn into RGBA pixels (browser-safe): the attribution grid's headers are part
-// of its pixels, so the PNG written in Node and a page's canvas show the same words without a font
-// library. Each glyph is 7 rows of 5 cells ('#' ink, '.' paper); characters it lacks draw as '?'.
+// A 5x7 pixel font with descenders (an 8th row for g, j, p, q, y), drawn into RGBA pixels
+// (browser-safe): the attribution grid's headers are part of its pixels, so the PNG written in
+// Node and a page's canvas show the same words without a font library. Each glyph is 7 rows of 5
+// cells ('#' ink, '.' paper) above the baseline, plus one below for descenders; characters it
+// lacks draw as '?'.
 import type { RgbaImage } from './panel-image.js';
 
 export const GLYPH_WIDTH = 5;
-export const GLYPH_HEIGHT = 7;
+/** Rows of a glyph: 7 above the baseline, 1 below it. */
+export const GLYPH_HEIGHT = 8;
 /** Font pixels from one character's left edge to the next (a 1-pixel space between glyphs). */
 export const GLYPH_ADVANCE = GLYPH_WIDTH + 1;
 /** Font pixels from one line's top to the next. */
-export const LINE_HEIGHT = GLYPH_HEIGHT + 3;
+export const LINE_HEIGHT = GLYPH_HEIGHT + 2;
 
 const GLYPHS: Record<string, string> = {
   ' ': '..... ..... ..... ..... ..... ..... .....',
@@ -28,17 +31,17 @@ const GLYPHS: Record<string, string> = {
   d: '....# ....# .##.# #..## #...# #...# .####',
   e: '..... ..... .###. #...# ##### #.... .###.',
   f: '..##. .#..# .#... ###.. .#... .#... .#...',
-  g: '..... .#### #...# #...# .#### ....# .###.',
+  g: '..... ..... .#### #...# #...# .#### ....# .###.',
   h: '#.... #.... #.##. ##..# #...# #...# #...#',
   i: '..#.. ..... .##.. ..#.. ..#.. ..#.. .###.',
-  j: '...#. ..... ..##. ...#. ...#. #..#. .##..',
+  j: '...#. ..... ..##. ...#. ...#. ...#. #..#. .##..',
   k: '#.... #.... #..#. #.#.. ##... #.#.. #..#.',
   l: '.##.. ..#.. ..#.. ..#.. ..#.. ..#.. .###.',
   m: '..... ..... ##.#. #.#.# #.#.# #...# #...#',
   n: '..... ..... #.##. ##..# #...# #...# #...#',
   o: '..... ..... .###. #...# #...# #...# .###.',
-  p: '..... ####. #...# #...# ####. #.... #....',
-  q: '..... .##.# #..## #...# .#### ....# ....#',
+  p: '..... ..... ####. #...# #...# ####. #.... #....',
+  q: '..... ..... .#### #...# #...# .#### ....# ....#',
   r: '..... ..... #.##. ##..# #.... #.... #....',
   s: '..... ..... .###. #.... .###. ....# ####.',
   t: '.#... .#... ###.. .#... .#... .#..# ..##.',
@@ -46,7 +49,7 @@ const GLYPHS: Record<string, string> = {
   v: '..... ..... #...# #...# #...# .#.#. ..#..',
   w: '..... ..... #...# #...# #.#.# #.#.# .#.#.',
   x: '..... ..... #...# .#.#. ..#.. .#.#. #...#',
-  y: '..... #...# #...# #...# .#### ....# .###.',
+  y: '..... ..... #...# #...# #...# .#### ....# .###.',
   z: '..... ..... ##### ...#. ..#.. .#... #####',
   A: '.###. #...# #...# ##### #...# #...# #...#',
   B: '####. #...# #...# ####. #...# #...# ####.',
@@ -100,6 +103,7 @@ const GLYPHS: Record<string, string> = {
 /** The glyph of `ch` as GLYPH_HEIGHT rows of GLYPH_WIDTH booleans (ink); '?' for characters the font lacks. */
 export function glyph(ch: string): boolean[][] {
   const rows = (GLYPHS[ch] ?? GLYPHS['?']).split(' ');
+  while (rows.length < GLYPH_HEIGHT) rows.push('.....'); // no descender
   return rows.map((r) => [...r].map((c) => c === '#'));
 }
 
