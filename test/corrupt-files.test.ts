@@ -229,16 +229,16 @@ test('gradmix corrupt: CIFAR-10-C files of the clean test images keep clean accu
   assert.equal(r.perSeverity.map((x: { drop: number }) => x.drop), [0, 0]);
   // Generated on the GPU: a subset of corruptions and images, and the picture (15 rows x clean + 5 severities, 3x enlarged).
   const out2 = tempDir();
-  await corruptCommand(['--checkpoint', checkpoint, '--corruptions', 'contrast,jpeg_compression', '--severities', '5', '--max', '4', '--picture', '3', '--out', out2, '--quiet']);
+  await corruptCommand(['--checkpoint', checkpoint, '--corruptions', 'contrast,jpeg_compression', '--severities', '5', '--max-test', '4', '--picture', '3', '--out', out2, '--quiet']);
   const g = JSON.parse(readFileSync(join(out2, 'robustness.json'), 'utf8'));
   assert.equal([g.count, g.corruptions, g.counts.contrast, g.source], [4, ['contrast', 'jpeg_compression'], [4], { generated: { table: 'cifar', seed: 0 } }]);
   const png = PNG.sync.read(readFileSync(join(out2, 'corruptions.png')));
   assert.equal([png.width, png.height], [6 * 96 + 7 * 2, 15 * 96 + 16 * 2]);
-  await rejects(() => corruptCommand(['--checkpoint', checkpoint, '--severities', '0']), /--severities: '0' is not a severity 1\.\.5/);
-  await rejects(() => corruptCommand(['--checkpoint', checkpoint, '--corruptions', 'smudge']), /unknown corruption 'smudge'/);
-  await rejects(() => corruptCommand(['--checkpoint', checkpoint, '--table', 'imagenet']), /--table must be cifar or tiny/);
-  await rejects(() => corruptCommand(['--max', '3']), /--checkpoint <file\.safetensors> is required/);
-  await rejects(() => corruptCommand(['--checkpoint', checkpoint, '--picture', '9', '--max', '2', '--corruptions', 'fog', '--severities', '1', '--out', out2]), /--picture 9 is outside the 2 known test images/);
+  await rejects(() => corruptCommand(['--checkpoint', checkpoint, '--severities', '0']), /--severities must be an integer 1\.\.5, got '0'/);
+  await rejects(() => corruptCommand(['--checkpoint', checkpoint, '--corruptions', 'smudge']), /--corruptions: unknown value 'smudge'/);
+  await rejects(() => corruptCommand(['--checkpoint', checkpoint, '--table', 'imagenet']), /--table: unknown value 'imagenet', use one of cifar, tiny/);
+  await rejects(() => corruptCommand(['--max', '3']), /--checkpoint <file\.safetensors> is required/); // --max: the old name of --max-test
+  await rejects(() => corruptCommand(['--checkpoint', checkpoint, '--picture', '9', '--max-test', '2', '--corruptions', 'fog', '--severities', '1', '--out', out2]), /--picture 9 is outside the 2 known test images/);
 });
 
 test.run();

@@ -279,7 +279,7 @@ test('gradmix train --all-classes, then gradmix ood on CIFAR-10 vs CIFAR-100, SV
   for (let i = 0; i < 3; i++) put(folder, `scenes/${i}.png`, pngBytes(rgbaImage(40 + i, 36, i)));
   const results = join(out, 'ood-results');
   // --in comes from the checkpoint (cifar10), --data-in from its config; mnist-mini needs no folder.
-  await oodCommand(['--checkpoint', checkpoint, '--out', 'cifar100,svhn,mnist-mini,folder', '--data-out', `${root},${svhn},,${folder}`, '--max-test', '12', '--results', results]);
+  await oodCommand(['--checkpoint', checkpoint, '--ood-sets', 'cifar100,svhn,mnist-mini,folder', '--ood-data', `${root},${svhn},,${folder}`, '--max-test', '12', '--out', results]);
   const json = JSON.parse(readFileSync(join(results, 'ood.json'), 'utf8'));
   assert.is(json.in.name, 'cifar10');
   assert.is(json.in.testImages, 10);
@@ -290,12 +290,13 @@ test('gradmix train --all-classes, then gradmix ood on CIFAR-10 vs CIFAR-100, SV
     assert.ok(existsSync(join(results, `roc-${o.name}.svg`)) && existsSync(join(results, `scores-${o.name}.svg`)), `${o.name} SVGs`);
   }
 
+  // The old spelling (--out <sets>, --data-out, --results) still reads, for one release.
   await rejects(() => oodCommand(['--checkpoint', checkpoint, '--out', 'svhn', '--data-out', root, '--results', results]), /out-of-distribution svhn \(test\): .*no test_32x32\.mat or test_32x32\.bin/);
-  await rejects(() => oodCommand(['--checkpoint', checkpoint, '--out', 'svhn,cifar100', '--data-out', 'a,b,c']), /--data-out lists 3 folders for 2 out-sets/);
-  await rejects(() => oodCommand(['--checkpoint', checkpoint]), /--out is required/);
-  await rejects(() => oodCommand(['--checkpoint', join(out, 'missing.safetensors'), '--out', 'svhn']), /missing\.safetensors: no such file/);
-  await rejects(() => oodCommand(['--checkpoint', checkpoint, '--out', 'lsun']), /--out: unknown data set "lsun"/);
-  await rejects(() => oodCommand(['--checkpoint', checkpoint, '--out', 'svhn', '--resize', 'nearest']), /--resize must be one of bilinear, pad, none/);
+  await rejects(() => oodCommand(['--checkpoint', checkpoint, '--ood-sets', 'svhn,cifar100', '--ood-data', 'a,b,c']), /--ood-data lists 3 folders for 2 out-sets/);
+  await rejects(() => oodCommand(['--checkpoint', checkpoint]), /--ood-sets is required/);
+  await rejects(() => oodCommand(['--checkpoint', join(out, 'missing.safetensors'), '--ood-sets', 'svhn']), /missing\.safetensors: no such file/);
+  await rejects(() => oodCommand(['--checkpoint', checkpoint, '--ood-sets', 'lsun']), /--ood-sets: unknown value 'lsun', use one of/);
+  await rejects(() => oodCommand(['--checkpoint', checkpoint, '--ood-sets', 'svhn', '--resize', 'nearest']), /--resize: unknown value 'nearest', use one of bilinear, pad, none/);
 });
 
 test.run();

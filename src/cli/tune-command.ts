@@ -4,19 +4,22 @@
 import { initGpu, gpu } from '../../runtime/gpu.js';
 import { autotuneMode } from '../../runtime/autotune.js';
 import { ARCHS, SupConResNet, type Arch } from '../nn/resnet.js';
-import { METHODS, type Method } from '../train/options.js';
+import { METHODS, defaultOptions, type Method } from '../train/options.js';
 import { autotuneTraining } from '../train/autotune.js';
 import type { TuneReport } from '../ops/kernel-choice.js';
 import { Rng } from '../random.js';
-import { numberFlag, parseFlags, usage, UsageError, type FlagSpecs } from './args.js';
+import { numberFlag, parseFlags, usage, type FlagSpecs } from './args.js';
+import { int, oneOf } from './flag-values.js';
 
-const TUNE_FLAGS: FlagSpecs = {
-  arch: { type: 'string', help: `encoder: ${ARCHS.join(' | ')} (default resnet18)` },
-  width: { type: 'string', help: 'model width (default 64)' },
-  batch: { type: 'string', help: 'images per batch (default 256; the model sees 2x for the two views)' },
-  'in-channels': { type: 'string', help: 'input channels (default 3)' },
-  size: { type: 'string', help: 'input side in pixels (default 32)' },
-  method: { type: 'string', help: `${METHODS.join(' | ')} (default gradmix: also tunes the mixed view's shapes)` },
+const d = defaultOptions();
+
+export const TUNE_FLAGS: FlagSpecs = {
+  arch: { type: 'string', value: oneOf(ARCHS), help: `encoder: ${ARCHS.join(' | ')} (default ${d.arch})` },
+  width: { type: 'string', value: int(1), help: `model width (default ${d.width})` },
+  batch: { type: 'string', value: int(2), help: `images per batch (default ${d.batchSize}; the model sees 2x for the two views)` },
+  'in-channels': { type: 'string', value: oneOf(['1', '3']), help: 'input channels (default 3)' },
+  size: { type: 'string', value: int(8, 512), help: 'input side in pixels (default 32)' },
+  method: { type: 'string', value: oneOf(METHODS), help: `${METHODS.join(' | ')} (default ${d.method}: gradmix also tunes the mixed view's shapes)` },
   refresh: { type: 'boolean', help: 'time again even where a choice is cached' },
 };
 
@@ -28,11 +31,9 @@ function formatReport(r: TuneReport): string {
 export async function tuneCommand(argv: string[]): Promise<void> {
   const v = parseFlags(argv, TUNE_FLAGS);
   if (v.help) return console.log(usage('tune', 'Autotunes the matmul and conv2d kernels of a training step on this adapter and caches the choices.', TUNE_FLAGS));
-  const arch = (v.arch as string | undefined) ?? 'resnet18';
-  if (!ARCHS.includes(arch as Arch)) throw new UsageError(`--arch must be one of ${ARCHS.join(', ')}, got '${arch}'`);
-  const method = (v.method as string | undefined) ?? 'gradmix';
-  if (!METHODS.includes(method as Method)) throw new UsageError(`--method must be one of ${METHODS.join(', ')}, got '${method}'`);
-  const [width, batchSize, channels, size] = [numberFlag(v, 'width') ?? 64, numberFlag(v, 'batch') ?? 256, numberFlag(v, 'in-channels') ?? 3, numberFlag(v, 'size') ?? 32];
+  const arch = (v.arch as Arch | undefined) ?? d.arch;
+  const method = (v.method as Method | undefined) ?? d.method;
+  const [width, batchSize, channels, size] = [numberFlag(v, 'width') ?? d.width, numberFlag(v, 'batch') ?? d.batchSize, numberFlag(v, 'in-channels') ?? 3, numberFlag(v, 'size') ?? 32];
   if (autotuneMode() === 'off') return console.log('GRADMIX_AUTOTUNE=0: autotuning is off; every op runs the adapter default.');
   await initGpu();
   console.log(`adapter: ${gpu().describe()} (default variant ${gpu().kernelVariant})`);

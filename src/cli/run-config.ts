@@ -1,0 +1,117 @@
+// What a run folder or a checkpoint says about the run that wrote it, read once with types:
+// - savedRunOf / dataChoice: the protocol, split and data folder a checkpoint was trained on, the
+//   fallback of every command that takes --checkpoint (eval, corrupt, probe, ood);
+// - resumeFrom: `--resume` continues a run from its own configuration (<out>/config.json, else the
+//   checkpoint's 'config' metadata); flags given beside it apply on top, and one that changes what
+//   the run is (its fingerprint) is an error naming that flag.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FOLDER_PROTOCOL, PROTOCOL_NAMES, protocolInfo } from '../data/index.js';
+import { metadataJson, readCheckpoint } from '../checkpoint/index.js';
+import { CHECKPOINT_FILE } from '../train/epoch-loop.js';
+import { UsageError, type FlagValues } from './args.js';
+import { flagOf } from './option-flags.js';
+
+/** The fields of a saved training config the commands read, each checked for its type. */
+export interface SavedRun {
+  protocol?: string;
+  split?: number;
+  dataDir?: string;
+  allClasses?: boolean;
+  /** Pre-training runs: the self-supervised objective. */
+  ssl?: string;
+  method?: string;
+  known?: string[];
+  unknownDataDir?: string;
+  valFraction?: number;
+  imageSize?: number;
+  channels?: number;
+}
+
+const FIELD_TYPES: Record<keyof SavedRun, 'string' | 'number' | 'boolean' | 'string[]'> = {
+  protocol: 'string', split: 'number', dataDir: 'string', allClasses: 'boolean', ssl: 'string', method: 'string',
+  known: 'string[]', unknownDataDir: 'string', valFraction: 'number', imageSize: 'number', channels: 'number',
+};
+
+const typeOf = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? 'string[]' : typeof v);
+
+/** The typed view of a saved config (null: none, e.g. a PyTorch state dict); `source` names it in errors. */
+export function savedRunOf(config: Record<string, unknown> | null, source: string): SavedRun {
+  const run: Record<string, unknown> = {};
+  if (!config) return run;
+  for (const [key, type] of Object.entries(FIELD_TYPES)) {
+    const v = config[key];
+    if (v === undefined || v === null) continue;
+    if (typeOf(v) !== type) throw new Error(`${source}: '${key}' should be a ${type}, got ${JSON.stringify(v)}; the file is damaged`);
+    run[key] = v;
+  }
+  return run as SavedRun;
+}
+
+export interface DataChoice {
+  protocol: string;
+  split: number;
+  dataDir?: string;
+}
+
+/**
+ * The data a command evaluates a checkpoint on: --protocol, --split and --data when given (--known
+ * alone: your own image folder), else the checkpoint's own (its split and folder only when it is
+ * the same protocol), else mnist-mini split 0. The split is checked against the protocol's splits,
+ * before anything loads.
+ */
+export function dataChoice(v: FlagValues, run: SavedRun): DataChoice {
+  const protocol = (v.protocol as string | undefined) ?? (v.known !== undefined ? FOLDER_PROTOCOL : undefined) ?? run.protocol ?? 'mnist-mini';
+  const same = protocol === run.protocol;
+  const split = v.split !== undefined ? Number(v.split) : (same ? run.split : undefined) ?? 0;
+  const dataDir = (v.data as string | undefined) ?? (same ? run.dataDir : undefined);
+  if ((PROTOCOL_NAMES as readonly string[]).includes(protocol)) {
+    const splits = protocolInfo(protocol).knownSplits.length;
+    if (split >= splits) throw new UsageError(`--split must be 0..${splits - 1} for ${protocol}, got ${split}`);
+  }
+  return { protocol, split, dataDir };
+}
+
+/** Options that do not change what a run is: a resume may give other values for them. */
+const FREE_ON_RESUME = new Set(['out', 'resume', 'progress', 'pictures', 'evaluate', 'k', 'score', 'dataDir', 'unknownDataDir', 'tpr', 'probeEpochs']);
+
+/** The run folder's saved configuration and where it came from, or null when the folder has none. */
+export async function readRunConfig(out: string): Promise<{ source: string; config: Record<string, unknown> } | null> {
+  const file = join(out, 'config.json');
+  const checkpoint = join(out, CHECKPOINT_FILE);
+  if (existsSync(file)) {
+    try {
+      const config = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+      if (config && typeof config === 'object' && !Array.isArray(config)) return { source: file, config: config as Record<string, unknown> };
+      throw new Error('not a JSON object');
+    } catch (e) {
+      if (!existsSync(checkpoint)) throw new Error(`${file}: cannot read the run's configuration (${(e as Error).message}); the file is damaged`);
+      console.error(`note: ${file} is damaged (${(e as Error).message}); using the configuration saved in ${checkpoint}`);
+    }
+  }
+  if (!existsSync(checkpoint)) return null;
+  const config = metadataJson<Record<string, unknown>>(await readCheckpoint(checkpoint), 'config');
+  return config ? { source: `${checkpoint} (metadata 'config')`, config } : null;
+}
+
+const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
+
+/**
+ * The options of `--resume` in `out`: the saved configuration with the given options on top
+ * (undefined = not given). A given option that changes what the run is throws a UsageError naming
+ * its flag; with nothing saved yet, the given options start the run.
+ */
+export async function resumeFrom<T extends object>(out: string, given: Partial<T>): Promise<Partial<T>> {
+  const saved = await readRunConfig(out);
+  if (!saved) return given;
+  const base: Record<string, unknown> = { ...saved.config };
+  for (const key of ['out', 'resume', 'progress']) delete base[key];
+  for (const [key, value] of Object.entries(given)) {
+    if (value === undefined || FREE_ON_RESUME.has(key) || !(key in saved.config)) continue;
+    if (JSON.stringify(value) !== JSON.stringify(saved.config[key])) {
+      throw new UsageError(`--${flagOf(key)} ${show(value)} conflicts with the run's ${key} ${show(saved.config[key])} in ${saved.source}; drop it or use another --out`);
+    }
+  }
+  const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
+  return { ...base, ...defined, out, resume: true } as unknown as Partial<T>;
+}

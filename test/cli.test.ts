@@ -1,0 +1,232 @@
+// The command line as a user meets it: every flag checked before the GPU starts and before data
+// load, messages that name the flag (never an option name such as batchSize), did-you-mean for
+// typos, --help with every default as its value, and --resume from the run folder's own
+// configuration. Commands run in-process through main(); a few run as a child process whose GPU
+// cannot start, to prove the check came first.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { execFile } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { main } from '../src/cli/main.js';
+import { TRAIN_FLAGS, EVAL_FLAGS, PROTOCOL_FLAGS } from '../src/cli/commands.js';
+import { OOD_FLAGS } from '../src/cli/ood-command.js';
+import { CORRUPT_FLAGS } from '../src/cli/corrupt-command.js';
+import { PRETRAIN_FLAGS, PROBE_FLAGS } from '../src/cli/ssl-commands.js';
+import { TUNE_FLAGS } from '../src/cli/tune-command.js';
+import { OBJECTIVES_FLAGS } from '../src/cli/objectives-command.js';
+import { PREDICT_FLAGS } from '../src/cli/predict-command.js';
+import { OPTION_FLAGS } from '../src/cli/option-flags.js';
+import type { FlagSpecs } from '../src/cli/args.js';
+import { train } from '../src/train/train.js';
+import { takeInterrupted } from '../src/train/epoch-loop.js';
+import { setupGpu } from './helpers.js';
+import { put, removeTempDirs, tempDir } from './data-fixtures.js';
+
+const test = suite('cli');
+test.before(setupGpu);
+test.after(removeTempDirs);
+
+interface Ran {
+  code: number;
+  out: string;
+  err: string;
+  ms: number;
+}
+
+/** Runs `gradmix <argv>` in this process, capturing what it prints. */
+async function gradmix(...argv: string[]): Promise<Ran> {
+  const [log, error] = [console.log, console.error];
+  let out = '';
+  let err = '';
+  console.log = (...a: unknown[]) => void (out += `${a.join(' ')}\n`);
+  console.error = (...a: unknown[]) => void (err += `${a.join(' ')}\n`);
+  const started = performance.now();
+  try {
+    const code = await main(argv);
+    return { code, out, err, ms: performance.now() - started };
+  } finally {
+    [console.log, console.error] = [log, error];
+  }
+}
+
+/** Fails with what was printed when the command did not fail with `pattern` in its message. */
+async function failsWith(argv: string[], pattern: RegExp): Promise<Ran> {
+  const r = await gradmix(...argv);
+  assert.is.not(r.code, 0, `gradmix ${argv.join(' ')} should fail`);
+  assert.match(r.err, pattern, `gradmix ${argv.join(' ')} printed: ${r.err}`);
+  // Option names of the library never reach the command line's messages.
+  assert.not.match(r.err, /batchSize|maxTrain|camNormalize|lrMin|gammaMin|mixAlpha|dataDir/, r.err);
+  assert.not.match(r.err, /gradmix (\w+): \1:/, `doubled prefix: ${r.err}`);
+  return r;
+}
+
+const checkpointDir = tempDir();
+
+test('numeric flags: range, integers, and the kNN kernel\'s k limit, all before anything runs', async () => {
+  const cases: [string[], RegExp][] = [
+    [['train', '--k', '100000'], /--k must be an integer 1\.\.32, got '100000'/],
+    [['train', '--k', '0'], /--k must be an integer 1\.\.32/],
+    [['eval', '--batch', '0'], /--batch must be an integer >= 1, got '0'/],
+    [['eval', '--batch=-5'], /--batch must be an integer >= 1, got '-5'/],
+    [['eval', '--batch', '-5'], /--batch must be an integer >= 1, got '-5'/],
+    [['train', '--seed=-1.5'], /--seed must be an integer 0\.\.4294967295, got '-1\.5'/],
+    [['train', '--seed', '2.5'], /--seed must be an integer/],
+    [['train', '--width', '2.5'], /--width must be an integer >= 1, got '2\.5'/],
+    [['train', '--batch', '1'], /--batch must be an integer >= 2/],
+    [['train', '--max-train', '-1'], /--max-train must be an integer >= 0/],
+    [['train', '--lr', '0'], /--lr must be a number > 0/],
+    [['train', '--epochs', 'ten'], /--epochs must be an integer >= 1, got 'ten'/],
+    [['train', '--gamma-max', '1.5'], /--gamma-max must be a number > 0 and <= 1/],
+    [['train', '--split', '5'], /--split must be an integer 0\.\.4/],
+    [['protocol', '--splits', '0,7'], /--splits must be an integer 0\.\.4, got '7'/],
+    [['pretrain', '--momentum', '2'], /--momentum must be a number 0\.\.1/],
+    [['probe', '--weight-decay', '-1'], /--weight-decay must be a number >= 0/],
+    [['tune', '--size', '4'], /--size must be an integer 8\.\.512/],
+    [['corrupt', '--severities', '1,6'], /--severities must be an integer 1\.\.5, got '6'/],
+    [['ood', '--max-test', '1.5'], /--max-test must be an integer >= 0/],
+  ];
+  for (const [argv, pattern] of cases) {
+    const r = await failsWith(argv, pattern);
+    assert.ok(r.ms < 2000, `gradmix ${argv.join(' ')} took ${r.ms.toFixed(0)} ms: it must fail before the GPU or data`);
+  }
+});
+
+test('checks across flags name the flags (the library check, in flag names)', async () => {
+  await failsWith(['train', '--gamma-min', '0.6', '--gamma-max', '0.3'], /need 0 < --gamma-min <= --gamma-max <= 1, got 0\.6, 0\.3/);
+  await failsWith(['train', '--lr', '0.001', '--lr-min', '0.01'], /--lr-min <= --lr/);
+  await failsWith(['train', '--score', 'msp'], /--score 'msp' needs the classifier of a ce objective; use --objective ce/);
+  await failsWith(['pretrain', '--ssl', 'moco', '--batch', '64', '--queue', '32'], /--queue must be an integer of at least the batch size \(64\)/);
+  await failsWith(['train', '--known', 'a,b'], /an image-folder run needs --data/);
+  await failsWith(['objectives', '--objectives', 'ce,msp'], /--objectives: unknown value 'msp' \(in 'ce,msp'\)/);
+});
+
+test('did you mean: flags, commands and enumerated values', async () => {
+  await failsWith(['train', '--widht', '3'], /unknown flag --widht; did you mean --width\?/);
+  await failsWith(['eval', '--chekpoint', 'x'], /unknown flag --chekpoint; did you mean --checkpoint\?/);
+  const r = await gradmix('trian');
+  assert.is(r.code, 2);
+  assert.match(r.err, /unknown command 'trian'; did you mean train\?/);
+  await failsWith(['train', '--method', 'gradmx'], /--method: unknown value 'gradmx', use one of none, gradmix, mixup, cutmix; did you mean gradmix\?/);
+  await failsWith(['train', '--protocol', 'cifar01'], /did you mean cifar10\?/);
+  await failsWith(['train', '--arch', 'resnt18'], /did you mean resnet18\?/);
+  await failsWith(['train', '--objective', 'supcn'], /did you mean supcon\?/);
+  await failsWith(['train', '--score', 'knm'], /did you mean knn\?/);
+  await failsWith(['train', '--fill', 'nosie'], /did you mean noise\?/);
+  await failsWith(['corrupt', '--corruptions', 'fog,snw'], /--corruptions: unknown value 'snw' \(in 'fog,snw'\).*did you mean snow\?/);
+  // Far from every name: no guess.
+  const far = await failsWith(['train', '--method', 'qqqqqq'], /unknown value 'qqqqqq'/);
+  assert.not.match(far.err, /did you mean/);
+});
+
+test('--checkpoint: a folder, a missing file, a file that is no checkpoint', async () => {
+  put(checkpointDir, 'checkpoint.safetensors', 'placeholder');
+  await failsWith(['eval', '--checkpoint', checkpointDir], new RegExp(`--checkpoint ${checkpointDir}: is a folder, not a file; did you mean ${join(checkpointDir, 'checkpoint.safetensors')}\\?`));
+  await failsWith(['probe', '--checkpoint', join(checkpointDir, 'missing.safetensors')], /--checkpoint .*missing\.safetensors: no such file/);
+  const junk = put(checkpointDir, 'junk.safetensors', 'not a safetensors file at all');
+  const r = await failsWith(['eval', '--checkpoint', junk], /junk\.safetensors/);
+  assert.match(r.err, /^gradmix eval: /);
+  await failsWith(['train', '--data', join(checkpointDir, 'nowhere')], /--data .*nowhere: no such folder/);
+});
+
+test('renamed flags: ood --ood-sets/--ood-data/--out, corrupt --max-test; the old names still read, with a note', async () => {
+  await failsWith(['ood', '--checkpoint', join(checkpointDir, 'nope.safetensors'), '--ood-sets', 'svhn'], /no such file/);
+  const old = await failsWith(['ood', '--checkpoint', join(checkpointDir, 'nope.safetensors'), '--out', 'cifar100,svhn'], /no such file/);
+  assert.match(old.err, /--out <sets> is now --ood-sets <sets>/);
+  await failsWith(['ood', '--ood-sets', 'svhn', '--ood-data', 'a', '--results', 'x', '--out', 'y'], /--results is the old name of --out; give only --out/);
+  const max = await failsWith(['corrupt', '--max', '3'], /--checkpoint <file\.safetensors> is required/);
+  assert.match(max.err, /--max is now --max-test/);
+});
+
+/** The lines of a command's --help that take a value. */
+function valueLines(help: string): string[] {
+  return help.split('\n').filter((l) => l.includes('<value>'));
+}
+
+test('--help of every command shows every default as its value', async () => {
+  for (const command of ['train', 'eval', 'protocol', 'ood', 'pretrain', 'probe', 'corrupt', 'tune', 'objectives', 'info', 'predict']) {
+    const r = await gradmix(command, '--help');
+    assert.is(r.code, 0, command);
+    assert.not.match(r.out, /default: the paper/, `${command} --help`);
+    for (const line of valueLines(r.out)) assert.match(line, /default|required/, `${command}: ${line}`);
+  }
+  const train = (await gradmix('train', '--help')).out;
+  for (const shown of [/--epochs .*20 for mnist-mini, mnist; 100 for svhn; 600 for cifar10/, /--lambda .*1\.2 for cifar10, cifar\+10, cifar\+50/,
+    /--layers .*layer2\.1,layer3\.1,layer4\.1 for resnet18; layer2\.3,layer3\.5,layer4\.2 for resnet34/, /--width .*default 64/, /--out .*default runs\/latest/,
+    /--batch .*default 256/, /--k .*default 3/, /--max-train .*default 0: all/]) {
+    assert.match(train, shown);
+  }
+});
+
+test('every value flag of every command has a rule, and every option names a real flag', () => {
+  const tables: Record<string, FlagSpecs> = { TRAIN_FLAGS, EVAL_FLAGS, PROTOCOL_FLAGS, OOD_FLAGS, CORRUPT_FLAGS, PRETRAIN_FLAGS, PROBE_FLAGS, TUNE_FLAGS, OBJECTIVES_FLAGS, PREDICT_FLAGS };
+  for (const [table, flags] of Object.entries(tables)) {
+    for (const [name, spec] of Object.entries(flags)) {
+      if (spec.type === 'string' && !spec.renamedTo) assert.ok(spec.value, `${table}: --${name} has no value rule`);
+    }
+  }
+  for (const [option, flag] of Object.entries(OPTION_FLAGS)) {
+    assert.ok(flag in TRAIN_FLAGS || flag in PRETRAIN_FLAGS, `option ${option} maps to --${flag}, which no command has`);
+  }
+});
+
+test('--resume continues a run from its own configuration; a conflicting flag is named', async () => {
+  const out = join(tempDir(), 'run');
+  // A tiny run, stopped after its first epoch of two (as Ctrl-C would).
+  const stop = new AbortController();
+  const first = await train(
+    { protocol: 'mnist-mini', width: 2, maxTrain: 32, batchSize: 16, epochs: 2, seed: 3, lr: 0.002, out, progress: false, evaluate: false },
+    { signal: stop.signal, onEpoch: () => stop.abort() },
+  );
+  first.model.dispose();
+  takeInterrupted(); // the library run's interruption is not the resumed command's
+  assert.ok(first.interrupted);
+  assert.is(first.epochs.length, 1);
+
+  // A flag that would change the run: only that flag is named, no JSON dumps.
+  const conflict = await failsWith(['train', '--out', out, '--resume', '--lr', '0.01'], new RegExp(`--lr 0\\.01 conflicts with the run's lr 0\\.002 in ${join(out, 'config.json')}; drop it or use another --out`));
+  assert.not.match(conflict.err, /[{}]/);
+  assert.ok(conflict.ms < 2000, 'the conflict is found before the GPU or data');
+
+  // No flags but --out and --resume: width 2, 32 images, batch 16, seed 3, lr 0.002 come from the folder.
+  const resumed = await gradmix('train', '--out', out, '--resume', '--quiet', '--k', '5');
+  assert.is(resumed.code, 0, resumed.err);
+  assert.match(resumed.err, /resuming from .*checkpoint\.safetensors at epoch 2/);
+  const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+  assert.equal([config.width, config.maxTrain, config.batchSize, config.seed, config.lr, config.epochs, config.evaluate], [2, 32, 16, 3, 0.002, 2, false]);
+  const epochs = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((row) => row.kind === undefined || row.kind === 'epoch');
+  assert.equal(epochs.map((row) => row.epoch), [1, 2]);
+
+  // A damaged config.json beside the checkpoint: the checkpoint's own configuration is used.
+  writeFileSync(join(out, 'config.json'), '{ "width": ');
+  const fallback = await gradmix('train', '--out', out, '--resume', '--quiet', '--width', '4');
+  assert.is.not(fallback.code, 0);
+  assert.match(fallback.err, /config\.json is damaged/);
+  assert.match(fallback.err, /--width 4 conflicts with the run's width 2 in .*checkpoint\.safetensors \(metadata 'config'\)/);
+
+  // With nothing saved, --resume starts the run from the flags given.
+  const fresh = join(tempDir(), 'fresh');
+  mkdirSync(fresh);
+  writeFileSync(join(fresh, 'config.json'), '[1, 2]');
+  await failsWith(['train', '--out', fresh, '--resume'], /config\.json: cannot read the run's configuration \(not a JSON object\); the file is damaged/);
+  assert.ok(!existsSync(join(fresh, 'checkpoint.safetensors')));
+});
+
+const execute = promisify(execFile);
+
+test('validation comes before the GPU starts (a child process whose GPU cannot start)', async () => {
+  const env = { ...process.env, GRADMIX_BACKEND: 'no-such-backend', GRADMIX_AUTOTUNE: '0' };
+  for (const [argv, pattern] of [[['train', '--k', '100000'], /--k must be an integer 1\.\.32/], [['train', '--widht', '2'], /did you mean --width\?/]] as const) {
+    const r = await execute(process.execPath, ['bin/gradmix.js', ...argv], { env, cwd: fileURLToPath(new URL('..', import.meta.url)) }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+    );
+    assert.is(r.code, 1, r.stderr);
+    assert.match(r.stderr, pattern);
+    assert.not.match(r.stderr, /adapter|backend/i, r.stderr);
+  }
+});
+
+test.run();
