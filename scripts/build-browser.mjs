@@ -12,7 +12,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { referenceWebGpuTypes } from './build-node.mjs';
+import { copyHandWrittenDeclarations, writeEntryDeclaration } from './build-node.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -81,8 +81,9 @@ export async function buildBrowser({ outDir = join(root, 'dist'), types = true, 
     tsc(['src/browser.ts'], ['--declaration', '--emitDeclarationOnly', '--outDir', typesDir, '--rootDir', root]);
     if (demo) tsc(['demo/demo.ts', 'demo/embed.ts'], ['--noEmit']);
     mkdirSync(join(outDir, 'browser'), { recursive: true });
-    // The WebGPU globals the declarations name come with the dependency @webgpu/types.
-    referenceWebGpuTypes(join(outDir, 'browser', 'gradmix.d.ts'), `export * from './types/src/browser.js';\n`);
+    // The WebGPU globals and the hand-typed modules the declarations name (see build-node.mjs).
+    const declarations = copyHandWrittenDeclarations(typesDir);
+    writeEntryDeclaration(join(outDir, 'browser', 'gradmix.d.ts'), `export * from './types/src/browser.js';\n`, declarations);
   }
   return lib.metafile;
 }
