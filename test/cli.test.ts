@@ -101,6 +101,9 @@ test('checks across flags name the flags (the library check, in flag names)', as
   await failsWith(['pretrain', '--ssl', 'moco', '--batch', '64', '--queue', '32'], /--queue must be an integer of at least the batch size \(64\)/);
   await failsWith(['train', '--known', 'a,b'], /an image-folder run needs --data/);
   await failsWith(['objectives', '--objectives', 'ce,msp'], /--objectives: unknown value 'msp' \(in 'ce,msp'\)/);
+  await failsWith(['train', '--layers', 'layer2.1,layer4.3'], /--layers: resnet18 has no 'layer4\.3'/);
+  await failsWith(['train', '--arch', 'resnet34', '--layers', 'layer3.5,layer3.6'], /--layers: resnet34 has no 'layer3\.6'/);
+  await failsWith(['train', '--layers', ','], /--layers is empty; the default for resnet18 is layer2\.1,layer3\.1,layer4\.1/);
 });
 
 test('did you mean: flags, commands and enumerated values', async () => {
@@ -173,7 +176,8 @@ test('every value flag of every command has a rule, and every option names a rea
 });
 
 test('--resume continues a run from its own configuration; a conflicting flag is named', async () => {
-  const out = join(tempDir(), 'run');
+  const root = tempDir();
+  const out = join(root, 'split0'); // as `gradmix protocol --out <root>` names split 0's folder
   // A tiny run, stopped after its first epoch of two (as Ctrl-C would).
   const stop = new AbortController();
   const first = await train(
@@ -198,6 +202,11 @@ test('--resume continues a run from its own configuration; a conflicting flag is
   assert.equal([config.width, config.maxTrain, config.batchSize, config.seed, config.lr, config.epochs, config.evaluate], [2, 32, 16, 3, 0.002, 2, false]);
   const epochs = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((row) => row.kind === undefined || row.kind === 'epoch');
   assert.equal(epochs.map((row) => row.epoch), [1, 2]);
+
+  // protocol resumes its splits' folders by itself: a setting that differs from the run there is named.
+  const other = await failsWith(['protocol', '--out', root, '--splits', '0', '--width', '4', '--max-train', '32', '--batch', '16', '--epochs', '2', '--seed', '3', '--lr', '0.002'],
+    new RegExp(`^gradmix protocol: --width 4 \\(the run's width: 2\\): not the settings of the run already in ${out}`));
+  assert.ok(other.ms < 2000, 'found before the GPU or data');
 
   // A damaged config.json beside the checkpoint: the checkpoint's own configuration is used.
   writeFileSync(join(out, 'config.json'), '{ "width": ');

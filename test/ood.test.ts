@@ -278,7 +278,7 @@ test('gradmix train --all-classes, then gradmix ood on CIFAR-10 vs CIFAR-100, SV
   const folder = join(tempDir(), 'lsun-like');
   for (let i = 0; i < 3; i++) put(folder, `scenes/${i}.png`, pngBytes(rgbaImage(40 + i, 36, i)));
   const results = join(out, 'ood-results');
-  // --in comes from the checkpoint (cifar10), --data-in from its config; mnist-mini needs no folder.
+  // --in comes from the checkpoint (cifar10), --data from its config; mnist-mini needs no folder.
   await oodCommand(['--checkpoint', checkpoint, '--ood-sets', 'cifar100,svhn,mnist-mini,folder', '--ood-data', `${root},${svhn},,${folder}`, '--max-test', '12', '--out', results]);
   const json = JSON.parse(readFileSync(join(results, 'ood.json'), 'utf8'));
   assert.is(json.in.name, 'cifar10');

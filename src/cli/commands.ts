@@ -15,7 +15,7 @@ import { DATA_FLAG, DEFAULT_K, EPOCHS_DEFAULT, FEATURE_BATCH_FLAG, K_FLAG, LAMBD
 import { existingFolder, int, intList, num, oneOf, text } from './flag-values.js';
 import { buildModel, readModelFile } from './model-file.js';
 import { checkTrainOptions } from './option-flags.js';
-import { dataChoice, resumeFrom } from './run-config.js';
+import { checkSameRun, dataChoice, resumeFrom } from './run-config.js';
 import { runContext, saveRecogniser } from './recogniser.js';
 import { PAPER_AUROC } from './paper.js';
 
@@ -235,7 +235,12 @@ export async function protocolCommand(argv: string[]): Promise<void> {
   const arch = base.arch && base.arch !== d.arch ? `-${base.arch}` : '';
   const root = base.out ?? join('runs', `${protocol}-${objective}${base.method ?? d.method}${arch}`);
   const splits = typeof v.splits === 'string' ? v.splits.split(',').map(Number) : [0, 1, 2, 3, 4];
-  for (const split of splits) checkTrainOptions({ ...base, protocol, split }); // before the first split starts
+  // Every split's settings, and their agreement with a split already started, before the first split runs.
+  for (const split of splits) {
+    const out = join(root, `split${split}`);
+    const o = checkTrainOptions({ ...base, protocol, split, out });
+    if (!existsSync(join(out, 'results.json'))) await checkSameRun(o);
+  }
   const results: OpenSetMetrics[] = [];
   for (const split of splits) {
     const out = join(root, `split${split}`);

@@ -14,6 +14,7 @@ import { listFlag, parseFlags, usage, type FlagSpecs } from './args.js';
 import { TRAIN_FLAGS, trainOptionsFrom } from './commands.js';
 import { listOf } from './flag-values.js';
 import { checkTrainOptions } from './option-flags.js';
+import { checkSameRun } from './run-config.js';
 
 export const OBJECTIVES_FLAGS: FlagSpecs = { ...TRAIN_FLAGS, objectives: { type: 'string', value: listOf(OBJECTIVES), help: `objectives to compare, comma-separated (default ${OBJECTIVES.join(',')})` } };
 for (const f of ['objective', 'score', 'no-eval', 'all-classes', 'resume']) delete (OBJECTIVES_FLAGS as Record<string, unknown>)[f];
@@ -56,8 +57,13 @@ export async function objectivesCommand(argv: string[]): Promise<void> {
   if (v.help) return console.log(usage('objectives', "The paper's Table 1: trains each supervised objective with the same settings and reports AUROC under every open-set score plus the features' intrinsic dimension.", OBJECTIVES_FLAGS));
   const base = trainOptionsFrom(v);
   const list = (listFlag(v, 'objectives') ?? [...OBJECTIVES]) as Objective[];
-  for (const objective of list) checkTrainOptions({ ...base, objective }); // every run's settings, before the first starts
   const root = base.out ?? join('runs', `table1-${base.protocol ?? 'mnist-mini'}-split${base.split ?? 0}`);
+  // Every run's settings, and their agreement with a run already started, before the first starts.
+  for (const objective of list) {
+    const out = join(root, objective.replace('+', '-'));
+    const o = checkTrainOptions({ ...base, objective, out });
+    if (!existsSync(join(out, 'table1.json'))) await checkSameRun(o);
+  }
   const rows: Row[] = [];
   for (const objective of list) {
     console.log(`objective ${objective}:`);

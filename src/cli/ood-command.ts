@@ -18,14 +18,15 @@ export const OOD_FLAGS: FlagSpecs = {
   checkpoint: checkpointFlag('a .safetensors model trained on all classes of the in-distribution set'),
   in: { type: 'string', value: oneOf(DATA_SET_NAMES), help: `in-distribution set: ${DATA_SET_NAMES.join(', ')} (default: the checkpoint's training set)` },
   'ood-sets': { type: 'string', value: listOf(DATA_SET_NAMES), help: 'out-of-distribution sets, comma-separated, e.g. cifar100,svhn (required)' },
-  'data-in': { type: 'string', value: existingFolder, help: 'data folder of the in-distribution set (default: the checkpoint\'s)' },
-  'ood-data': { type: 'string', value: text, help: 'data folders of the out-sets, comma-separated in --ood-sets order, or one for all; leave an entry empty for mnist / mnist-mini (default: --data-in)' },
+  data: { type: 'string', value: existingFolder, help: 'data folder of the in-distribution set (default: the checkpoint\'s)' },
+  'ood-data': { type: 'string', value: text, help: 'data folders of the out-sets, comma-separated in --ood-sets order, or one for all; leave an entry empty for mnist / mnist-mini (default: --data)' },
   k: K_FLAG,
   resize: { type: 'string', value: oneOf(RESIZE_RULES), help: `out-set images of another size: ${RESIZE_RULES.join(' | ')} (default bilinear; pad = zero-pad or centre-crop)` },
   out: outFlag('output folder for ood.json and the SVGs (default: <checkpoint folder>/ood)'),
   batch: FEATURE_BATCH_FLAG,
   'max-test': MAX_TEST_FLAG,
   'data-out': { type: 'string', help: '', renamedTo: 'ood-data' },
+  'data-in': { type: 'string', help: '', renamedTo: 'data' },
   results: { type: 'string', help: '', renamedTo: 'out' },
 };
 
@@ -40,7 +41,7 @@ function legacyOutSets(argv: string[]): string[] {
   const value = argv[i].startsWith('--out=') ? argv[i].slice('--out='.length) : argv[i + 1];
   const items = value?.split(',').map((s) => s.trim()) ?? [];
   if (items.length === 0 || !items.every((s) => (DATA_SET_NAMES as readonly string[]).includes(s))) return argv;
-  console.error('note: --out <sets> is now --ood-sets <sets> (and --results, --data-out are --out, --ood-data); the old names will go in the next release');
+  console.error('note: --out <sets> is now --ood-sets <sets> (and --results, --data-out, --data-in are --out, --ood-data, --data); the old names will go in the next release');
   const copy = [...argv];
   if (argv[i].startsWith('--out=')) copy[i] = `--ood-sets=${value}`;
   else copy[i] = '--ood-sets';
@@ -140,7 +141,7 @@ export async function oodCommand(argv: string[]): Promise<void> {
   }
   // The checkpoint's data folder is the in-set's only when the in-set is what it trained on.
   const trainedOn = protocol ? sourceDataSet(protocol) : null;
-  const dataIn = (v['data-in'] as string | undefined) ?? (trainedOn === inSet ? dataDir : undefined);
+  const dataIn = (v.data as string | undefined) ?? (trainedOn === inSet ? dataDir : undefined);
   const specs = outSpecs(outSets, outDirs, dataIn);
 
   const loaded = await buildModel(file);

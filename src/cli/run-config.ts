@@ -3,12 +3,16 @@
 //   fallback of every command that takes --checkpoint (eval, corrupt, probe, ood);
 // - resumeFrom: `--resume` continues a run from its own configuration (<out>/config.json, else the
 //   checkpoint's 'config' metadata); flags given beside it apply on top, and one that changes what
-//   the run is (its fingerprint) is an error naming that flag.
+//   the run is (its fingerprint) is an error naming that flag;
+// - checkSameRun: commands that resume implicitly (protocol, objectives) name each setting that
+//   differs from the run already in a folder, instead of failing on its fingerprint later.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { FOLDER_PROTOCOL, PROTOCOL_NAMES, protocolInfo } from '../data/index.js';
 import { metadataJson, readCheckpoint } from '../checkpoint/index.js';
 import { CHECKPOINT_FILE } from '../train/epoch-loop.js';
+import { checkpointFingerprint } from '../train/training-run.js';
+import type { TrainOptions } from '../train/options.js';
 import { UsageError, type FlagValues } from './args.js';
 import { flagOf } from './option-flags.js';
 
@@ -94,7 +98,7 @@ export async function readRunConfig(out: string): Promise<{ source: string; conf
   return config ? { source: `${checkpoint} (metadata 'config')`, config } : null;
 }
 
-const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
+const show = (v: unknown) => (v === undefined ? 'the default' : Array.isArray(v) ? v.join(',') : String(v));
 
 /**
  * The options of `--resume` in `out`: the saved configuration with the given options on top
@@ -114,4 +118,20 @@ export async function resumeFrom<T extends object>(out: string, given: Partial<T
   }
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
   return { ...base, ...defined, out, resume: true } as unknown as Partial<T>;
+}
+
+/**
+ * Throws a UsageError naming, by flag, each setting of `o` that differs from the run whose
+ * checkpoint is already in `o.out` (so continuing it would fail); nothing there: no error.
+ */
+export async function checkSameRun(o: TrainOptions): Promise<void> {
+  if (!existsSync(join(o.out, CHECKPOINT_FILE))) return;
+  const saved = await readRunConfig(o.out);
+  if (!saved) return;
+  const before = JSON.parse(checkpointFingerprint(saved.config as unknown as TrainOptions)) as Record<string, unknown>;
+  const now = JSON.parse(checkpointFingerprint(o)) as Record<string, unknown>;
+  const differ = [...new Set([...Object.keys(before), ...Object.keys(now)])].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(now[k]));
+  if (differ.length === 0) return;
+  const list = differ.map((k) => `--${flagOf(k)} ${show(now[k])} (the run's ${k}: ${show(before[k])})`).join(', ');
+  throw new UsageError(`${list}: not the settings of the run already in ${o.out} (${saved.source}); give the run's values to continue it, or another --out`);
 }

@@ -142,6 +142,7 @@ export function resolveOptions(given: Partial<TrainOptions>, n: OptionNamer = as
   const splits = checkDataChoice(o, n);
   const lastBlocks = lastBlockLayers(o.arch); // throws on an unknown arch, listing the known ones
   if (given.layers === undefined) o.layers = lastBlocks;
+  checkLayers(o.layers, o.arch, n);
   const integer = (name: keyof TrainOptions, v: number, min: number, max = Infinity) => {
     if (!Number.isInteger(v) || v < min || v > max) {
       const range = max === Infinity ? (min === 1 ? 'a positive integer' : `an integer >= ${min}`) : `an integer in ${min}..${max}`;
@@ -175,6 +176,24 @@ export function resolveOptions(given: Partial<TrainOptions>, n: OptionNamer = as
   oneOf('camNormalize', o.camNormalize, ['image', 'batch']);
   integer('maxTrain', o.maxTrain, 0);
   return o;
+}
+
+/**
+ * LayerCAM layers of the encoder's stages (`layer<stage>.<block>`, optionally deeper) must exist in
+ * the arch: a wrong index would otherwise surface at the first step, after the data loaded. Other
+ * module names (conv1, ...) are left to the model, which names what it lacks.
+ */
+function checkLayers(layers: readonly string[], arch: Arch, n: OptionNamer): void {
+  if (layers.length === 0) throw new Error(`${n('layers')} is empty; the default for ${arch} is ${lastBlockLayers(arch).join(',')}`);
+  const { blocks } = archSpec(arch);
+  for (const name of layers) {
+    const m = /^(?:encoder\.)?layer(\d+)(?:\.(\d+))?(?:\.|$)/.exec(name);
+    if (!m) continue;
+    const [stage, block] = [Number(m[1]), Number(m[2] ?? 0)];
+    if (stage < 1 || stage > blocks.length || block >= blocks[stage - 1]) {
+      throw new Error(`${n('layers')}: ${arch} has no '${name}' (stages layer1..layer${blocks.length} of ${blocks.join(', ')} blocks, counted from 0; default ${lastBlockLayers(arch).join(',')})`);
+    }
+  }
 }
 
 /** Checks the data choice (a built-in protocol, or an image folder with its known classes); returns its number of splits. */
