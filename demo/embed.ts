@@ -8,7 +8,7 @@
 // checkpoint (default model.safetensors); ?context=<url> the folder of mnist digit files.
 import {
   attributionPanels, AUGMENT_PRESETS, defaultOptions, drawPanels, fetchModel, initBrowserGpu, lastBlockLayers, modelFromCheckpoint, padImages, parseMnistDigits,
-  renderPanels, webGpuProblem, type OpenSetPrediction, type PageModel, type TrainOptions,
+  renderPanels, webGpuProblem, type OpenSetModel, type OpenSetPrediction, type PageModel, type TrainOptions,
 } from '../src/browser.js';
 
 const params = new URLSearchParams(location.search);
@@ -54,10 +54,16 @@ async function useModel(m: PageModel, source: string): Promise<void> {
   state.model = `${source} (${m.arch} width ${m.width})`;
   const r = m.recogniser;
   byId('classes').textContent = r
-    ? `Known classes: ${r.classNames.join(', ')}. Threshold ${r.threshold.toFixed(4)} on the kNN score (k = ${r.k}), accepting ${+(100 * r.describe().tpr).toFixed(2)}% of ${r.describe().calibrationImages} held-out known images.`
-    : 'This checkpoint holds no open-set recogniser (gallery and threshold), so there is no verdict, only the map: `gradmix train` stores one after its evaluation.';
+    ? calibration(r)
+    : 'This checkpoint holds no open-set recogniser (gallery and threshold), so there is no verdict, only the map: gradmix train stores one after its evaluation.';
   showVerdict(null);
   setStatus(`Model: ${state.model}. Drop an image.`);
+}
+
+/** What the threshold means: the known classes, and the share of held-out known images it accepted. */
+function calibration(r: OpenSetModel): string {
+  const { tpr, calibrationImages } = r.describe();
+  return `Known classes: ${r.classNames.join(', ')}. Threshold ${r.threshold.toFixed(4)} on the kNN score (k = ${r.k}), accepting ${+(100 * tpr).toFixed(2)}% of ${calibrationImages} held-out known images.`;
 }
 
 /** The verdict beside the map: known or unknown, the nearest known class, the score against the threshold. */
