@@ -21,6 +21,7 @@ import { PREDICT_FLAGS } from '../src/cli/predict-command.js';
 import { OPTION_FLAGS } from '../src/cli/option-flags.js';
 import type { FlagSpecs } from '../src/cli/args.js';
 import { train } from '../src/train/train.js';
+import { writeSafetensors } from '../src/checkpoint/index.js';
 import { takeInterrupted } from '../src/train/epoch-loop.js';
 import { setupGpu } from './helpers.js';
 import { put, removeTempDirs, tempDir } from './data-fixtures.js';
@@ -132,6 +133,28 @@ test('--checkpoint: a folder, a missing file, a file that is no checkpoint', asy
   const r = await failsWith(['eval', '--checkpoint', junk], /junk\.safetensors/);
   assert.match(r.err, /^gradmix eval: /);
   await failsWith(['train', '--data', join(checkpointDir, 'nowhere')], /--data .*nowhere: no such folder/);
+  // The run a checkpoint says it came from is read with types: a damaged field names the file and the key.
+  const conv1 = { dtype: 'F32' as const, shape: [2, 1, 3, 3], data: new Uint8Array(2 * 9 * 4) };
+  const damaged = join(checkpointDir, 'damaged.safetensors');
+  await writeSafetensors(damaged, [['encoder.conv1.weight', conv1]], { config: JSON.stringify({ protocol: 5 }) });
+  await failsWith(['corrupt', '--checkpoint', damaged], /damaged\.safetensors \(metadata 'config'\): 'protocol' should be a string, got 5; the file is damaged/);
+  // The checkpoint's protocol is the default, and its images must fit the model: found before the GPU or data.
+  const cifarRun = join(checkpointDir, 'cifar.safetensors');
+  await writeSafetensors(cifarRun, [['encoder.conv1.weight', conv1]], { config: JSON.stringify({ protocol: 'cifar+10', split: 2 }) });
+  for (const command of ['probe', 'corrupt', 'eval']) {
+    const r = await failsWith([command, '--checkpoint', cifarRun], /cifar\+10 images have 3 channel\(s\), the model takes 1/);
+    assert.ok(r.ms < 2000, `${command}: ${r.ms.toFixed(0)} ms`);
+  }
+});
+
+test('pretrain --resume reads the run\'s configuration too', async () => {
+  const out = tempDir();
+  writeFileSync(join(out, 'config.json'), JSON.stringify({ ssl: 'moco', method: 'gradmix', protocol: 'mnist-mini', lr: 0.001, batchSize: 8, queueSize: 16, out, resume: false }));
+  await failsWith(['pretrain', '--out', out, '--resume', '--ssl', 'simclr'], /--ssl simclr conflicts with the run's ssl moco in .*config\.json; drop it or use another --out/);
+  await failsWith(['pretrain', '--out', out, '--resume', '--queue', '32'], /--queue 32 conflicts with the run's queueSize 16/);
+  // Nothing given: the saved settings are checked as the run's own (a queue shorter than the batch is named by its flag).
+  writeFileSync(join(out, 'config.json'), JSON.stringify({ ssl: 'moco', batchSize: 64, queueSize: 32 }));
+  await failsWith(['pretrain', '--out', out, '--resume'], /--queue must be an integer of at least the batch size \(64\), got 32/);
 });
 
 test('renamed flags: ood --ood-sets/--ood-data/--out, corrupt --max-test; the old names still read, with a note', async () => {
