@@ -69,4 +69,6 @@ fi
 # ----------------------------------------------------------------------------------------------
 
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
+# The stamp scripts/first-use.mjs looks for: setup ran for this package-lock.json.
+sha256sum package-lock.json 2>/dev/null | cut -d' ' -f1 >node_modules/.gradmix-setup || echo no-lock >node_modules/.gradmix-setup
 echo "setup: done"
