@@ -44,9 +44,8 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> means_out: array<f32>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
-fn linear_id(gid: vec3u, nwg: vec3u) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
+//! include "lib/indexing.wgsl"
+//! include "lib/resample.wgsl"
 
 fn gray(v: vec3f) -> f32 {
   if (p.channels == 1u) { return v.x; }
@@ -101,11 +100,6 @@ fn texel(b: u32, y: u32, x: u32) -> vec3f {
   return vec3f(src[at], src[at + plane], src[at + 2u * plane]);
 }
 
-// Source coordinate of output index d along an axis of crop length len (PyTorch's area_pixel_compute_source_index).
-fn source_coord(d: u32, len: u32, out_len: u32) -> f32 {
-  return max(f32(len) / f32(out_len) * (f32(d) + 0.5) - 0.5, 0.0);
-}
-
 // Steps 1-3 for pixel (y, x) of output image n. With stop_at_contrast, returns the colour just
 // before the contrast step (for its mean); otherwise applies every step with contrast mean m.
 fn pipeline(n: u32, y: u32, x: u32, stop_at_contrast: bool, m: f32) -> vec3f {
@@ -115,14 +109,15 @@ fn pipeline(n: u32, y: u32, x: u32, stop_at_contrast: bool, m: f32) -> vec3f {
   let ch = u32(vp[o + 2u]);
   let cw = u32(vp[o + 3u]);
   let fx = select(x, p.out_w - 1u - x, vp[o + 4u] != 0.0);
-  let sy = source_coord(y, ch, p.out_h);
-  let sx = source_coord(fx, cw, p.out_w);
-  let y0 = min(u32(sy), ch - 1u);
-  let x0 = min(u32(sx), cw - 1u);
-  let y1 = min(y0 + 1u, ch - 1u);
-  let x1 = min(x0 + 1u, cw - 1u);
-  let ly = sy - f32(y0);
-  let lx = sx - f32(x0);
+  // Source rows/columns and weights within the crop (PyTorch's area_pixel_compute_source_index).
+  let sy = source_axis(y, ch, p.out_h);
+  let sx = source_axis(fx, cw, p.out_w);
+  let y0 = u32(sy.x);
+  let x0 = u32(sx.x);
+  let y1 = u32(sy.y);
+  let x1 = u32(sx.y);
+  let ly = sy.z;
+  let lx = sx.z;
   let b = n % p.batch;
   let top_row = (1.0 - lx) * texel(b, top + y0, left + x0) + lx * texel(b, top + y0, left + x1);
   let bottom_row = (1.0 - lx) * texel(b, top + y1, left + x0) + lx * texel(b, top + y1, left + x1);

@@ -48,9 +48,7 @@ struct Params {
 @group(0) @binding(15) var<storage, read_write> dbias: array<f32>;
 @group(0) @binding(16) var<storage, read_write> out: array<f32>;
 
-fn linear_id(gid: vec3u, nwg: vec3u) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
+//! include "lib/indexing.wgsl"
 
 // A lane's walk over its values of channel c: value j = b * hw + s lives at
 // b * C * hw + c * hw + s; stepping j by `lanes` adds whole planes and a remainder to s, with a

@@ -46,9 +46,7 @@ struct Params {
 @group(0) @binding(11) var<storage, read_write> weights_out: array<f32>;
 @group(0) @binding(12) var<storage, read_write> dz: array<f32>;
 
-fn linear_id(gid: vec3u, nwg: vec3u) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
+//! include "lib/indexing.wgsl"
 
 fn feature(sample: u32, k: u32) -> f32 {
   if (sample < p.n) { return z1[sample * p.d + k]; }

@@ -15,7 +15,8 @@
 //       grid(Cin / CB, WG), z = Cout block * chunks + chunk.
 //   *_tiled: 64x64 output tiles through workgroup memory, 16x16 invocations of 4x4 outputs;
 //     [x, y] = grid(M tiles * N tiles, 1), z = chunk (weight grad only). They share one GEMM
-//     body, so each binds all of x, wt, bias, dy (the caller binds a stand-in for unused ones).
+//     body (lib/gemm_tiled.wgsl, also matmul's), so each binds all of x, wt, bias, dy (the
+//     caller binds a stand-in for unused ones).
 
 override WG: u32 = 64u;
 override KH: u32 = 3u;
@@ -57,9 +58,7 @@ const PIX_MAX = 16u;
 // kernels take the tiled variant.
 const TAPS_MAX = 16u;
 
-fn linear_id(gid: vec3u, nwg: vec3u) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
+//! include "lib/indexing.wgsl"
 
 // A load of x (or dy) that is zero outside the image. Out-of-bounds indices of a masked load
 // are harmless: WGSL clamps or zeroes them, and the value is discarded.
@@ -265,16 +264,18 @@ fn weight_grad_register(@builtin(global_invocation_id) gid: vec3u, @builtin(num_
 //                the (oh, ow) that tap (kh, kw) connects to (ih, iw), zero where there is none
 //   weight grad: m = co, n = (ci, kh, kw), k = (b, oh, ow) of chunk z; A = dy, B = im2col(x)^T
 
+//! include "lib/gemm_tiled.wgsl"
+
 const MODE_FORWARD = 0u;
 const MODE_INPUT_GRAD = 1u;
 const MODE_WEIGHT_GRAD = 2u;
-const BM = 64u;
-const BN = 64u;
-const BK = 16u;
-const THREADS = 256u;
 
-var<workgroup> a_tile: array<f32, BK * BM>;
-var<workgroup> b_tile: array<f32, BK * BN>;
+// The entry point's mode, the chunk (weight grad) and this invocation's B column n decomposed
+// once: (b, oh, ow) for forward, (b, ih, iw) for input grad, (ci, kh, kw) for weight grad. The
+// GEMM body loads B column n0 + tid % 64 only (it walks n, not k, across invocations).
+var<private> mode: u32;
+var<private> chunk_z: u32;
+var<private> col: vec3u;
 
 // (kh, kw) of a flattened filter tap.
 fn tap(k: u32) -> vec2u {
@@ -282,8 +283,7 @@ fn tap(k: u32) -> vec2u {
   return vec2u(r / KW, r % KW);
 }
 
-fn load_a(mode: u32, m: u32, k: u32, m_end: u32, k_end: u32) -> f32 {
-  if (m >= m_end || k >= k_end) { return 0.0; }
+fn mm_load_a(m: u32, k: u32) -> f32 {
   if (mode == MODE_FORWARD) { return wt[m * p.cin * KH * KW + k]; }
   if (mode == MODE_INPUT_GRAD) {
     let co = k / (KH * KW);
@@ -293,10 +293,7 @@ fn load_a(mode: u32, m: u32, k: u32, m_end: u32, k_end: u32) -> f32 {
   return dy[((k / pix) * p.cout + m) * pix + k % pix];
 }
 
-// B[k, n]; `col` holds n decomposed once per invocation: (b, oh, ow) for forward, (b, ih, iw)
-// for input grad, (ci, kh, kw) for weight grad.
-fn load_b(mode: u32, k: u32, col: vec3u, n_ok: bool, k_end: u32) -> f32 {
-  if (!n_ok || k >= k_end) { return 0.0; }
+fn mm_load_b(k: u32, n: u32) -> f32 {
   if (mode == MODE_FORWARD) {
     let ci = k / (KH * KW);
     let f = tap(k);
@@ -326,7 +323,7 @@ fn load_b(mode: u32, k: u32, col: vec3u, n_ok: bool, k_end: u32) -> f32 {
   return x_or_zero(i32((b * p.cin + col.x) * p.h * p.w) + ih * i32(p.w) + iw, ok);
 }
 
-fn store_c(mode: u32, m: u32, n: u32, z: u32, v: f32) {
+fn mm_store(m: u32, n: u32, v: f32) {
   if (mode == MODE_FORWARD) {
     let pix = p.oh * p.ow;
     var bv = 0.0;
@@ -336,20 +333,24 @@ fn store_c(mode: u32, m: u32, n: u32, z: u32, v: f32) {
     let pix = p.h * p.w;
     out[((n / pix) * p.cin + m) * pix + n % pix] = v;
   } else {
-    out[(z * p.cout + m) * p.cin * KH * KW + n] = v;
+    out[(chunk_z * p.cout + m) * p.cin * KH * KW + n] = v;
   }
 }
 
-fn tiled_gemm(mode: u32, lid: vec3u, wid: vec3u, nwg: vec3u) {
+// Control flow reads the argument, not the private `mode`: barriers need uniform control flow,
+// and WGSL counts reads of module-scope variables as non-uniform.
+fn tiled_gemm(entry_mode: u32, lid: vec3u, wid: vec3u, nwg: vec3u) {
+  mode = entry_mode;
+  chunk_z = wid.z;
   var m_end: u32;
   var n_end: u32;
   var k_begin = 0u;
   var k_end: u32;
-  if (mode == MODE_FORWARD) {
+  if (entry_mode == MODE_FORWARD) {
     m_end = p.cout;
     n_end = p.batch * p.oh * p.ow;
     k_end = p.cin * KH * KW;
-  } else if (mode == MODE_INPUT_GRAD) {
+  } else if (entry_mode == MODE_INPUT_GRAD) {
     m_end = p.cin;
     n_end = p.batch * p.h * p.w;
     k_end = p.cout * KH * KW;
@@ -359,51 +360,22 @@ fn tiled_gemm(mode: u32, lid: vec3u, wid: vec3u, nwg: vec3u) {
     k_begin = wid.z * p.chunk * p.ow;
     k_end = min((wid.z + 1u) * p.chunk, p.batch * p.oh) * p.ow;
   }
-  let n_tiles = (n_end + BN - 1u) / BN;
+  let n_tiles = (n_end + MM_TILE - 1u) / MM_TILE;
   let tile = wid.x + wid.y * nwg.x;
-  let m0 = (tile / n_tiles) * BM;
-  let n0 = (tile % n_tiles) * BN;
+  let m0 = (tile / n_tiles) * MM_TILE;
+  let n0 = (tile % n_tiles) * MM_TILE;
   if (m0 >= m_end) { return; }
-  let tid = lid.y * 16u + lid.x;
-  // This invocation always loads column n of the B tile, so n is decomposed once.
-  let n = n0 + tid % BN;
-  var col: vec3u;
-  if (mode == MODE_FORWARD) {
+  let n = n0 + (lid.y * 16u + lid.x) % MM_TILE;
+  if (entry_mode == MODE_FORWARD) {
     col = vec3u(n / (p.oh * p.ow), (n / p.ow) % p.oh, n % p.ow);
-  } else if (mode == MODE_INPUT_GRAD) {
+  } else if (entry_mode == MODE_INPUT_GRAD) {
     col = vec3u(n / (p.h * p.w), (n / p.w) % p.h, n % p.w);
   } else {
     col = vec3u(n / (KH * KW), tap(n));
   }
-  var acc: array<array<f32, 4>, 4>;
-  for (var k0 = k_begin; k0 < k_end; k0 += BK) {
-    for (var i = 0u; i < BM * BK / THREADS; i++) {
-      let e = tid + i * THREADS;
-      a_tile[(e % BK) * BM + e / BK] = load_a(mode, m0 + e / BK, k0 + e % BK, m_end, k_end);
-    }
-    for (var i = 0u; i < BK * BN / THREADS; i++) {
-      let e = tid + i * THREADS;
-      b_tile[(e / BN) * BN + e % BN] = load_b(mode, k0 + e / BN, col, n < n_end, k_end);
-    }
-    workgroupBarrier();
-    for (var kk = 0u; kk < BK; kk++) {
-      var av: array<f32, 4>;
-      var bv: array<f32, 4>;
-      for (var i = 0u; i < 4u; i++) { av[i] = a_tile[kk * BM + lid.y + 16u * i]; }
-      for (var j = 0u; j < 4u; j++) { bv[j] = b_tile[kk * BN + lid.x + 16u * j]; }
-      for (var i = 0u; i < 4u; i++) {
-        for (var j = 0u; j < 4u; j++) { acc[i][j] += av[i] * bv[j]; }
-      }
-    }
-    workgroupBarrier();
-  }
-  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + lid.y + 16u * i;
-    for (var j = 0u; j < 4u; j++) {
-      let nn = n0 + lid.x + 16u * j;
-      if (m < m_end && nn < n_end) { store_c(mode, m, nn, wid.z, acc[i][j]); }
-    }
-  }
+  var acc: array<vec4f, 4>;
+  mm_accumulate(&acc, lid, m0, n0, m_end, n_end, k_begin, k_end, false, false);
+  mm_store_tile(acc, lid, m0, n0, m_end, n_end);
 }
 
 @compute @workgroup_size(16, 16)

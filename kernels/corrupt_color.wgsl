@@ -25,9 +25,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> stats_out: array<f32>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
-fn linear_id(gid: vec3u, nwg: vec3u) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
+//! include "lib/indexing.wgsl"
 
 @compute @workgroup_size(WG)
 fn image_stats(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {

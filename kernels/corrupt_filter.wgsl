@@ -45,9 +45,8 @@ struct Params {
 @group(0) @binding(7) var<storage, read> affine: array<f32>;
 @group(0) @binding(8) var<storage, read_write> out: array<f32>;
 
-fn linear_id(gid: vec3u, nwg: vec3u) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
+//! include "lib/indexing.wgsl"
+//! include "lib/zoom.wgsl"
 
 // Whole-sample reflection (OpenCV BORDER_REFLECT_101): dcb|abcd|cba.
 fn r101(i: i32, n: i32) -> i32 {
@@ -136,13 +135,10 @@ fn motion_blur(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroup
   out[i] = clamp(acc, 0.0, 1.0);
 }
 
-// Linear interpolation along one clipped_zoom axis: (first source index, second, weight).
-fn zoom_axis(i: i32, z: u32, axis: u32) -> vec3f {
-  let top = zooms[8u * z + 4u * axis];
-  let ch = zooms[8u * z + 4u * axis + 1u];
-  let c = (f32(i) + zooms[8u * z + 4u * axis + 2u]) * zooms[8u * z + 4u * axis + 3u];
-  let i0 = min(floor(c), ch - 1.0);
-  return vec3f(top + i0, top + min(i0 + 1.0, ch - 1.0), c - i0);
+// The clipped_zoom axis `axis` of zoom z, from the host's table: (top, ch, trim, step).
+fn zoom_table_axis(i: i32, z: u32, axis: u32) -> vec3f {
+  let t = 8u * z + 4u * axis;
+  return zoom_axis(f32(i), zooms[t], zooms[t + 1u], zooms[t + 2u], zooms[t + 3u]);
 }
 
 @compute @workgroup_size(WG)
@@ -152,8 +148,8 @@ fn zoom_blur(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups)
   let q = pixel(i);
   var acc = x[i];
   for (var z = 0u; z < p.radius; z++) {
-    let zy = zoom_axis(q.y, z, 0u);
-    let zx = zoom_axis(q.x, z, 1u);
+    let zy = zoom_table_axis(q.y, z, 0u);
+    let zx = zoom_table_axis(q.x, z, 1u);
     let r0 = q.plane + u32(zy.x) * p.w;
     let r1 = q.plane + u32(zy.y) * p.w;
     let top = mix(x[r0 + u32(zx.x)], x[r0 + u32(zx.y)], zx.z);

@@ -39,9 +39,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> quant: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
-fn linear_id(gid: vec3u, nwg: vec3u) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
+//! include "lib/indexing.wgsl"
 
 // Where plane value k (of an image's `per`) lies: component (0 Y, 1 Cb, 2 Cr), row, column, the
 // component plane's first value and its row stride.

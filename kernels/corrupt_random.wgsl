@@ -64,19 +64,9 @@ struct FieldParams {
 @group(0) @binding(6) var<storage, read> crops: array<i32>;
 @group(0) @binding(7) var<storage, read_write> out: array<f32>;
 
-fn linear_id(gid: vec3u, nwg: vec3u) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
-
-fn lowbias32(v: u32) -> u32 {
-  var z = v;
-  z ^= z >> 16u;
-  z *= 0x7feb352du;
-  z ^= z >> 15u;
-  z *= 0x846ca68bu;
-  z ^= z >> 16u;
-  return z;
-}
+//! include "lib/indexing.wgsl"
+//! include "lib/hash.wgsl"
+//! include "lib/zoom.wgsl"
 
 // The stream of value i of an image whose key is `key`.
 fn stream(key: u32, i: u32) -> u32 {
@@ -88,7 +78,7 @@ fn draw(s: u32, j: u32) -> u32 {
 }
 
 fn uniform01(s: u32, j: u32) -> f32 {
-  return f32(draw(s, j) >> 8u) * (1.0 / 16777216.0);
+  return unit_from_bits(draw(s, j));
 }
 
 fn uniform_open(s: u32, j: u32) -> f32 {
@@ -204,14 +194,6 @@ fn impulse_noise(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgro
   out[i] = v;
 }
 
-// One axis of clipped_zoom: the two source indices (within the crop) and the weight of the second.
-fn zoom_axis(i: u32, top: u32, ch: u32, trim: u32, step: f32) -> vec3f {
-  let c = f32(i + trim) * step;
-  let i0 = min(u32(floor(c)), ch - 1u);
-  let i1 = min(i0 + 1u, ch - 1u);
-  return vec3f(f32(top + i0), f32(top + i1), c - f32(i0));
-}
-
 fn snow_field(b: u32, yy: u32, xx: u32) -> f32 {
   return normal(stream(keys[b], yy * sp.w + xx), 0u);
 }
@@ -223,8 +205,8 @@ fn snow_layer(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups
   let b = i / (sp.h * sp.w);
   let y = (i / sp.w) % sp.h;
   let xx = i % sp.w;
-  let zy = zoom_axis(y, sp.top_y, sp.ch_y, sp.trim_y, sp.step_y);
-  let zx = zoom_axis(xx, sp.top_x, sp.ch_x, sp.trim_x, sp.step_x);
+  let zy = zoom_axis(f32(y), f32(sp.top_y), f32(sp.ch_y), f32(sp.trim_y), sp.step_y);
+  let zx = zoom_axis(f32(xx), f32(sp.top_x), f32(sp.ch_x), f32(sp.trim_x), sp.step_x);
   let r0 = mix(snow_field(b, u32(zy.x), u32(zx.x)), snow_field(b, u32(zy.x), u32(zx.y)), zx.z);
   let r1 = mix(snow_field(b, u32(zy.y), u32(zx.x)), snow_field(b, u32(zy.y), u32(zx.y)), zx.z);
   let v = sp.loc + sp.scale * mix(r0, r1, zy.z);

@@ -20,9 +20,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> b: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
-fn linear_id(gid: vec3u, nwg: vec3u) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
+//! include "lib/indexing.wgsl"
 
 // Unary ops: 0 copy, 1 neg, 2 exp, 3 log, 4 relu, 5 x + s, 6 x * s, 7 s - x, 8 s / x,
 // 9 sqrt, 10 x * x, 11 abs, 12 sign, 13 x > 0 (as 0/1).

@@ -20,6 +20,8 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<u32>;
 @group(0) @binding(2) var<storage, read_write> flags: array<atomic<u32>>;
 
+//! include "lib/indexing.wgsl"
+
 @compute @workgroup_size(1)
 fn reset() {
   atomicStore(&flags[0], 0xffffffffu);
@@ -27,7 +29,7 @@ fn reset() {
 
 @compute @workgroup_size(WG)
 fn check(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let i = gid.x + gid.y * nwg.x * WG;
+  let i = linear_id(gid, nwg);
   if (i >= p.n) { return; }
   if ((x[i] & 0x7f800000u) == 0x7f800000u) {
     atomicMin(&flags[0], p.slot);

@@ -39,9 +39,7 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> score: array<f32>;
 @group(0) @binding(8) var<storage, read_write> pred: array<i32>;
 
-fn linear_id(gid: vec3u, nwg: vec3u) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
+//! include "lib/indexing.wgsl"
 
 // Offers a value to a descending top-k list and returns the list's k-th value. Comparing with
 // that value in a register first keeps the common case (no insertion) off the private array.

@@ -56,9 +56,8 @@ struct LayerParams {
 @group(0) @binding(10) var<storage, read_write> map: array<f32>;
 @group(0) @binding(11) var<storage, read_write> centres: array<i32>;
 
-fn linear_id(gid: vec3u, nwg: vec3u) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
+//! include "lib/indexing.wgsl"
+//! include "lib/resample.wgsl"
 
 @compute @workgroup_size(WG)
 fn channels(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -130,15 +129,6 @@ fn minmax_batch(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgrou
     stats[first + 2u * b] = lo;
     stats[first + 2u * b + 1u] = hi;
   }
-}
-
-// Source index and weight of output index d along an axis resized from n_in to n_out
-// (align_corners=False): src = max((d + 0.5) * n_in / n_out - 0.5, 0), i0 = floor(src),
-// i1 = min(i0 + 1, n_in - 1), weight of i1 = src - i0.
-fn source_axis(d: u32, n_in: u32, n_out: u32) -> vec3f {
-  let src = max((f32(d) + 0.5) * (f32(n_in) / f32(n_out)) - 0.5, 0.0);
-  let i0 = min(u32(src), n_in - 1u);
-  return vec3f(f32(i0), f32(min(i0 + 1u, n_in - 1u)), src - f32(i0));
 }
 
 // Layer l's cam of image b at (row, col), min-max normalised with its stats. The max() keeps

@@ -10,7 +10,8 @@
 //             columns per workgroup), no workgroup memory or barriers; suits CPU rasterisers
 //             (lavapipe, SwiftShader), where 8x4 measured ~1.4x faster than 4x4.
 //   tiled:    16x16 threads, 64x64 outputs per workgroup, K stepped 16 at a time through
-//             workgroup memory; each thread holds a 4x4 block strided by 16; suits GPUs.
+//             workgroup memory; each thread holds a 4x4 block strided by 16; suits GPUs. Its
+//             body is lib/gemm_tiled.wgsl, shared with conv2d's tiled variants.
 //   skinny:   64 threads along N, each a 4x4 block (4 rows x 256 columns per workgroup), for
 //             few rows (M <= 64): the register kernel's 64-row workgroups would mostly compute
 //             clamped duplicates of the last row (M = 8 on lavapipe: 5x less CPU time).
@@ -137,64 +138,30 @@ fn skinny(@builtin(global_invocation_id) gid: vec3u) {
   store_row(ob, m0 + 3u, n0, acc3);
 }
 
-// ---- workgroup-memory tiled ----
+// ---- workgroup-memory tiled (the shared GEMM body, lib/gemm_tiled.wgsl) ----
 
-const TILE: u32 = 64u;
-const KSTEP: u32 = 16u;
-// Rows of the shared tiles are padded by one so that threads storing down a column of the tile
-// (the loads along K) hit distinct banks.
-const ROW: u32 = TILE + 1u;
+//! include "lib/gemm_tiled.wgsl"
 
-var<workgroup> tile_a: array<f32, KSTEP * ROW>; // [k][m]
-var<workgroup> tile_b: array<f32, KSTEP * ROW>; // [k][n]
+// Where the product being summed (r of batch z) and the output of batch z start.
+var<private> a_base: u32;
+var<private> b_base: u32;
+var<private> out_base: u32;
+
+fn mm_load_a(m: u32, k: u32) -> f32 { return load_a(a_base, m, k); }
+fn mm_load_b(k: u32, n: u32) -> f32 { return load_b(b_base, k, n); }
+fn mm_store(m: u32, n: u32, v: f32) { out[out_base + m * p.N + n] = epilogue(v, n); }
 
 @compute @workgroup_size(16, 16)
 fn tiled(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
-  let tid = lid.y * 16u + lid.x;
-  let m0 = wid.y * TILE;
-  let n0 = wid.x * TILE;
+  let m0 = wid.y * MM_TILE;
+  let n0 = wid.x * MM_TILE;
   let z = wid.z;
-  var acc: array<vec4f, 4>; // acc[i][j] = out[m0 + lid.y + 16 i, n0 + lid.x + 16 j]
+  var acc: array<vec4f, 4>;
   for (var r = 0u; r < p.R; r++) {
-    let ab = z * p.a_z + r * p.a_r;
-    let bb = z * p.b_z + r * p.b_r;
-    for (var k0 = 0u; k0 < p.K; k0 += KSTEP) {
-      // 256 threads fill each 16x64 tile in 4 rounds; consecutive threads walk the operand's
-      // contiguous axis so that global reads coalesce.
-      for (var s = 0u; s < 4u; s++) {
-        let l = tid + 256u * s;
-        var ka = l % KSTEP;
-        var ma = l / KSTEP;
-        if (TA) { ka = l / TILE; ma = l % TILE; }
-        var va = 0.0;
-        if (m0 + ma < p.M && k0 + ka < p.K) { va = load_a(ab, m0 + ma, k0 + ka); }
-        tile_a[ka * ROW + ma] = va;
-        var kb = l / TILE;
-        var nb = l % TILE;
-        if (TB) { kb = l % KSTEP; nb = l / KSTEP; }
-        var vb = 0.0;
-        if (n0 + nb < p.N && k0 + kb < p.K) { vb = load_b(bb, k0 + kb, n0 + nb); }
-        tile_b[kb * ROW + nb] = vb;
-      }
-      workgroupBarrier();
-      for (var kk = 0u; kk < KSTEP; kk++) {
-        let ra = kk * ROW + lid.y;
-        let rb = kk * ROW + lid.x;
-        let bv = vec4f(tile_b[rb], tile_b[rb + 16u], tile_b[rb + 32u], tile_b[rb + 48u]);
-        acc[0] += tile_a[ra] * bv;
-        acc[1] += tile_a[ra + 16u] * bv;
-        acc[2] += tile_a[ra + 32u] * bv;
-        acc[3] += tile_a[ra + 48u] * bv;
-      }
-      workgroupBarrier();
-    }
+    a_base = z * p.a_z + r * p.a_r;
+    b_base = z * p.b_z + r * p.b_r;
+    mm_accumulate(&acc, lid, m0, n0, p.M, p.N, 0u, p.K, TA, TB);
   }
-  let ob = z * p.M * p.N;
-  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + lid.y + 16u * i;
-    for (var j = 0u; j < 4u; j++) {
-      let n = n0 + lid.x + 16u * j;
-      if (m < p.M && n < p.N) { out[ob + m * p.N + n] = epilogue(acc[i][j], n); }
-    }
-  }
+  out_base = z * p.M * p.N;
+  mm_store_tile(acc, lid, m0, n0, p.M, p.N);
 }

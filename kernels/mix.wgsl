@@ -39,9 +39,9 @@ struct MixParams {
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 @group(0) @binding(6) var<storage, read_write> boxes: array<i32>;
 
-fn linear_id(gid: vec3u, nwg: vec3u) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
+//! include "lib/indexing.wgsl"
+//! include "lib/hash.wgsl"
+//! include "lib/resample.wgsl"
 
 // (b, c, y, x) of element i of a [B, C, H, W] tensor.
 fn coords(i: u32) -> vec4<i32> {
@@ -49,27 +49,9 @@ fn coords(i: u32) -> vec4<i32> {
   return vec4<i32>(i32(i / (p.c * plane)), i32((i / plane) % p.c), i32((i % plane) / p.w), i32(i % p.w));
 }
 
-fn lowbias32(v: u32) -> u32 {
-  var z = v;
-  z ^= z >> 16u;
-  z *= 0x7feb352du;
-  z ^= z >> 15u;
-  z *= 0x846ca68bu;
-  z ^= z >> 16u;
-  return z;
-}
-
 fn noise(b: u32, y: u32, xx: u32) -> f32 {
   let h = lowbias32(p.seed ^ lowbias32((b * p.h + y) * p.w + xx));
-  return f32(h >> 8u) / 16777216.0;
-}
-
-// Source index and weight along an axis resized from n_in to n_out (align_corners=False):
-// src = max((d + 0.5) * n_in / n_out - 0.5, 0), i0 = floor(src), i1 = min(i0 + 1, n_in - 1).
-fn source_axis(d: u32, n_in: u32, n_out: u32) -> vec3f {
-  let src = max((f32(d) + 0.5) * (f32(n_in) / f32(n_out)) - 0.5, 0.0);
-  let i0 = min(u32(src), n_in - 1u);
-  return vec3f(f32(i0), f32(min(i0 + 1u, n_in - 1u)), src - f32(i0));
+  return unit_from_bits(h);
 }
 
 // Channel c of image j, resized to box_h x box_w, at (u, v) of the box.

@@ -33,9 +33,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read> labels: array<i32>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
-fn linear_id(gid: vec3u, nwg: vec3u) -> u32 {
-  return gid.x + gid.y * nwg.x * WG;
-}
+//! include "lib/indexing.wgsl"
 
 /** Offset of element 0 of row r, whose elements lie p.inner apart. */
 fn row_base(r: u32) -> u32 {

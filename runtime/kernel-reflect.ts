@@ -9,21 +9,25 @@ import type { WgslReflect } from 'wgsl_reflect/wgsl_reflect.module.js';
 export type BindingKind = 'uniform' | 'storage' | 'read-only-storage';
 export type UniformScalar = 'f32' | 'u32' | 'i32';
 
-/** One uniform field: [name, byte offset, scalar type, components (1 for scalars, 2..4 for vectors)]. */
-export type UniformFieldData = [name: string, offset: number, scalar: UniformScalar, components: number];
-
+/**
+ * A module's reflection, in a compact form (it ships in every bundle):
+ *  - resources: each buffer variable some entry point uses, as `name:binding:kind` (group 0;
+ *    kind u uniform, r read-only storage, s storage), space-separated: "p:0:u x:1:r out:2:s";
+ *  - uniforms: per uniform variable, `size|field:offset:type ...` with the size rounded up to 16
+ *    bytes and type f, u or i (f32, u32, i32) followed by the vector width if any: "32|n:0:u m:16:f4";
+ *  - entries: each compute entry point, in source order, with the variables it uses ("p x out").
+ */
 export interface KernelModule {
-  /** The source as compiled: includes resolved (and, for embedded kernels, comments stripped). */
+  /** The source as compiled: includes resolved (for embedded kernels, also minified). */
   source: string;
   /** Pipeline-overridable constants the module declares. */
   overrides: string[];
-  /** Every buffer variable some entry point uses: [binding (group 0), kind]. */
-  resources: Record<string, [binding: number, kind: BindingKind]>;
-  /** Layout of each uniform variable some entry point uses: size rounded up to 16 bytes, fields. */
-  uniforms: Record<string, { size: number; fields: UniformFieldData[] }>;
-  /** Each compute entry point, in source order, with the buffer variables it uses. */
-  entries: Record<string, string[]>;
+  resources: string;
+  uniforms: Record<string, string>;
+  entries: Record<string, string>;
 }
+
+export const KIND_CODES: Record<string, BindingKind> = { u: 'uniform', r: 'read-only-storage', s: 'storage' };
 
 export class KernelError extends Error {
   constructor(kernel: string, message: string) {
@@ -52,10 +56,11 @@ export function reflectModule(file: string, source: string, Reflect: typeof Wgsl
   const reflect = new Reflect(source);
   const uniformsByName = new Map(reflect.uniforms.map((u) => [u.name, u]));
   const storageByName = new Map(reflect.storage.map((s) => [s.name, s]));
-  const module: KernelModule = { source, overrides: reflect.overrides.map((o) => o.name), resources: {}, uniforms: {}, entries: {} };
+  const resources = new Map<string, string>();
+  const module: KernelModule = { source, overrides: reflect.overrides.map((o) => o.name), resources: '', uniforms: {}, entries: {} };
   for (const entry of reflect.entry.compute) {
     const kernel = `${file}.${entry.name}`;
-    const used: string[] = [];
+    const used: { name: string; binding: number }[] = [];
     let uniformSeen = false;
     for (const name of new Set(entry.resources.map((r) => r.name))) {
       const u = uniformsByName.get(name);
@@ -66,20 +71,20 @@ export function reflectModule(file: string, source: string, Reflect: typeof Wgsl
       if (u) {
         if (uniformSeen) throw new KernelError(kernel, 'more than one uniform binding; put all parameters in one struct');
         uniformSeen = true;
-        module.resources[name] = [u.binding, 'uniform'];
-        module.uniforms[name] ??= {
-          size: Math.ceil(u.size / 16) * 16,
-          fields: (u.members ?? []).map((m): UniformFieldData => {
-            const format = (m.type as { format?: { name: string } | null }).format?.name;
-            return [m.name, m.offset, scalarOf(m.type.name, format, kernel, m.name), componentsOf(m.type.name)];
-          }),
-        };
+        resources.set(name, `${name}:${u.binding}:u`);
+        module.uniforms[name] ??= `${Math.ceil(u.size / 16) * 16}|` + (u.members ?? []).map((m) => {
+          const format = (m.type as { format?: { name: string } | null }).format?.name;
+          const scalar = scalarOf(m.type.name, format, kernel, m.name);
+          const n = componentsOf(m.type.name);
+          return `${m.name}:${m.offset}:${scalar[0]}${n > 1 ? n : ''}`;
+        }).join(' ');
       } else if (s) {
-        module.resources[name] = [s.binding, s.access === 'read' ? 'read-only-storage' : 'storage'];
+        resources.set(name, `${name}:${s.binding}:${s.access === 'read' ? 'r' : 's'}`);
       }
-      used.push(name);
+      used.push({ name, binding: v.binding });
     }
-    module.entries[entry.name] = used.sort((a, b) => module.resources[a][0] - module.resources[b][0]);
+    module.entries[entry.name] = used.sort((a, b) => a.binding - b.binding).map((x) => x.name).join(' ');
   }
+  module.resources = [...resources.values()].join(' ');
   return module;
 }

@@ -5,7 +5,7 @@
 // never registers one does not carry the parser). Dispatches are checked against this before
 // anything reaches the GPU.
 import { kernelModules } from './kernel-sources.generated.js';
-import { KernelError, reflectModule, type BindingKind, type KernelModule, type UniformScalar } from './kernel-reflect.js';
+import { KIND_CODES, KernelError, reflectModule, type BindingKind, type KernelModule, type UniformScalar } from './kernel-reflect.js';
 
 export { KernelError, type BindingKind };
 
@@ -98,20 +98,25 @@ export function kernelSpec(name: string): KernelSpec {
   } else if (entries.length !== 1) {
     throw new KernelError(name, `${file}.wgsl has ${entries.length} entry points (${entries.join(', ')}); name one as '${file}.<entry>'`);
   }
+  const resources = new Map(module.resources.split(' ').map((r) => {
+    const [v, binding, kind] = r.split(':');
+    return [v, { name: v, binding: Number(binding), kind: KIND_CODES[kind] }] as const;
+  }));
+  const bindings = module.entries[entry] === '' ? [] : module.entries[entry].split(' ').map((v): BindingSpec => resources.get(v)!);
+  const u = bindings.find((b) => b.kind === 'uniform');
   let uniform: UniformSpec | null = null;
-  const bindings = module.entries[entry].map((v): BindingSpec => {
-    const [binding, kind] = module.resources[v];
-    if (kind === 'uniform') {
-      const { size, fields } = module.uniforms[v];
-      uniform = {
-        name: v,
-        binding,
-        size,
-        fields: new Map(fields.map(([f, offset, scalar, components]) => [f, { name: f, offset, scalar, components }])),
-      };
-    }
-    return { name: v, binding, kind };
-  });
+  if (u) {
+    const [size, fields] = module.uniforms[u.name].split('|');
+    uniform = {
+      name: u.name,
+      binding: u.binding,
+      size: Number(size),
+      fields: new Map(fields === '' ? [] : fields.split(' ').map((f): [string, UniformField] => {
+        const [name, offset, type] = f.split(':');
+        return [name, { name, offset: Number(offset), scalar: `${type[0]}32` as UniformScalar, components: Number(type.slice(1) || 1) }];
+      })),
+    };
+  }
   const spec: KernelSpec = { name, source: module.source, entryPoint: entry, bindings, uniform, overrides: new Set(module.overrides) };
   specCache.set(name, spec);
   return spec;

@@ -1,5 +1,7 @@
 // Builds the browser package (npm run build:browser):
-//   dist/browser/gradmix.js    ESM bundle of src/browser.ts, kernels embedded, with a source map;
+//   dist/browser/gradmix.js    minified ESM bundle of src/browser.ts, kernels embedded (comments
+//                              stripped, reflected at build time), with a source map;
+//   dist/browser/chunks/       what it imports lazily (wgsl_reflect, for registerKernelSource);
 //   dist/browser/gradmix.d.ts  its type declarations (tsc, emitted under dist/browser/types/);
 //   dist/demo/*.js             the demo pages' scripts, importing ../browser/gradmix.js.
 // The bundle is built for platform=browser with no externals, so an import of a Node built-in
@@ -11,8 +13,9 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { copyHandWrittenDeclarations, writeEntryDeclaration } from './build-node.mjs';
+import { kernelSubset } from './embed-kernels.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -54,13 +57,22 @@ const common = { absWorkingDir: root, bundle: true, format: 'esm', platform: 'br
 
 /** Writes the bundle (and, unless turned off, the declarations and demo scripts); returns the bundle's metafile. */
 export async function buildBrowser({ outDir = join(root, 'dist'), types = true, demo = true } = {}) {
-  await import(pathToFileURL(join(root, 'scripts', 'embed-kernels.mjs')).href);
-  const lib = await esbuild.build({
+  // Minified. wgsl_reflect, which only registerKernelSource needs (the embedded kernels were
+  // reflected at build time), is imported lazily there, so it lands in a chunk of its own under
+  // chunks/ that a page fetches only if it registers a kernel.
+  // Only the kernel families its sources launch are embedded (pages run no corruption benchmarks).
+  rmSync(join(outDir, 'browser', 'chunks'), { recursive: true, force: true });
+  const libOptions = {
     ...common,
-    entryPoints: [join(root, 'src', 'browser.ts')],
-    outfile: join(outDir, 'browser', 'gradmix.js'),
-    plugins: [nodeGlobals],
-  });
+    entryPoints: { gradmix: join(root, 'src', 'browser.ts') },
+    outdir: join(outDir, 'browser'),
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
+    minify: true,
+  };
+  const probe = await esbuild.build({ ...libOptions, write: false, sourcemap: false, plugins: [nodeGlobals] });
+  const sources = Object.keys(probe.metafile.inputs).filter((f) => f.endsWith('.ts') && !f.endsWith('.generated.ts')).map((f) => join(root, f));
+  const lib = await esbuild.build({ ...libOptions, plugins: [nodeGlobals, await kernelSubset(sources)] });
   if (demo) {
     await esbuild.build({
       ...common,

@@ -1,0 +1,69 @@
+// The workgroup-memory tiled GEMM body shared by matmul.tiled and conv2d.*_tiled:
+//   C[m, n] = sum_k A[m, k] * B[k, n]
+// for one 64x64 tile of C, by a 16x16 workgroup whose invocation (lid.x, lid.y) keeps the 4x4
+// outputs (m0 + lid.y + 16 i, n0 + lid.x + 16 j) in registers; K is stepped 16 at a time through
+// workgroup memory. The including kernel says what A, B and C are by defining (the manner of
+// TF.js's makeMatMulPackedSource):
+//   fn mm_load_a(m: u32, k: u32) -> f32       A[m, k], called only for m < m_end, k < k_end
+//   fn mm_load_b(k: u32, n: u32) -> f32       B[k, n], called only for k < k_end, n < n_end
+//   fn mm_store(m: u32, n: u32, v: f32)       C[m, n] = v, called only inside the bounds
+// and calls mm_accumulate (once per summed product, e.g. per broadcast batch) then mm_store_tile,
+// from uniform control flow (they hold barriers).
+// Tile loads: 256 invocations fill each 16x64 tile of A and of B in 4 rounds. With a_m_major
+// (A's m axis contiguous in memory) consecutive invocations walk m, else k; with b_k_major
+// (B's k axis contiguous) they walk k, else n, so that global reads coalesce. Without b_k_major,
+// invocation t always loads B column n0 + t % 64, so mm_load_b may decompose n once per
+// invocation (conv2d does).
+
+const MM_TILE: u32 = 64u;
+const MM_KSTEP: u32 = 16u;
+// Rows of the shared tiles are padded by one so that invocations storing down a column of the
+// tile (the loads along K) hit distinct banks.
+const MM_ROW: u32 = MM_TILE + 1u;
+
+var<workgroup> mm_tile_a: array<f32, MM_KSTEP * MM_ROW>; // [k][m]
+var<workgroup> mm_tile_b: array<f32, MM_KSTEP * MM_ROW>; // [k][n]
+
+// acc[i][j] += sum over k in [k_begin, k_end) of A[m0 + lid.y + 16 i, k] * B[k, n0 + lid.x + 16 j].
+fn mm_accumulate(acc: ptr<function, array<vec4f, 4>>, lid: vec3u, m0: u32, n0: u32, m_end: u32, n_end: u32, k_begin: u32, k_end: u32, a_m_major: bool, b_k_major: bool) {
+  let tid = lid.y * 16u + lid.x;
+  for (var k0 = k_begin; k0 < k_end; k0 += MM_KSTEP) {
+    for (var s = 0u; s < 4u; s++) {
+      let l = tid + 256u * s;
+      var ka = l % MM_KSTEP;
+      var ma = l / MM_KSTEP;
+      if (a_m_major) { ka = l / MM_TILE; ma = l % MM_TILE; }
+      var va = 0.0;
+      if (m0 + ma < m_end && k0 + ka < k_end) { va = mm_load_a(m0 + ma, k0 + ka); }
+      mm_tile_a[ka * MM_ROW + ma] = va;
+      var kb = l / MM_TILE;
+      var nb = l % MM_TILE;
+      if (b_k_major) { kb = l % MM_KSTEP; nb = l / MM_KSTEP; }
+      var vb = 0.0;
+      if (n0 + nb < n_end && k0 + kb < k_end) { vb = mm_load_b(k0 + kb, n0 + nb); }
+      mm_tile_b[kb * MM_ROW + nb] = vb;
+    }
+    workgroupBarrier();
+    for (var kk = 0u; kk < MM_KSTEP; kk++) {
+      let ra = kk * MM_ROW + lid.y;
+      let rb = kk * MM_ROW + lid.x;
+      let bv = vec4f(mm_tile_b[rb], mm_tile_b[rb + 16u], mm_tile_b[rb + 32u], mm_tile_b[rb + 48u]);
+      (*acc)[0] += mm_tile_a[ra] * bv;
+      (*acc)[1] += mm_tile_a[ra + 16u] * bv;
+      (*acc)[2] += mm_tile_a[ra + 32u] * bv;
+      (*acc)[3] += mm_tile_a[ra + 48u] * bv;
+    }
+    workgroupBarrier();
+  }
+}
+
+// Stores the invocation's outputs that lie inside [0, m_end) x [0, n_end).
+fn mm_store_tile(acc: array<vec4f, 4>, lid: vec3u, m0: u32, n0: u32, m_end: u32, n_end: u32) {
+  for (var i = 0u; i < 4u; i++) {
+    let m = m0 + lid.y + 16u * i;
+    for (var j = 0u; j < 4u; j++) {
+      let n = n0 + lid.x + 16u * j;
+      if (m < m_end && n < n_end) { mm_store(m, n, acc[i][j]); }
+    }
+  }
+}
