@@ -2,6 +2,7 @@
 // the evaluation, so `gradmix predict --checkpoint <run>/checkpoint.safetensors` finds it, and read
 // back with its model; predictions for image files. The checkpoint's other tensors and metadata
 // are kept as they are.
+import { initGpu } from '../../runtime/gpu.js';
 import { readCheckpoint, readSafetensors, writeSafetensors } from '../checkpoint/index.js';
 import type { HostTensor } from '../checkpoint/safetensors.js';
 import { decodeImageFiles } from '../data/image-folder.js';
@@ -15,9 +16,11 @@ export async function storeOpenSetModel(file: string, recogniser: OpenSetModel):
   await writeSafetensors(file, [...kept, ...parts.extras], { ...metadata, ...parts.metadata });
 }
 
-/** The recogniser stored in a checkpoint file, with its model. */
+/** The recogniser stored in a checkpoint file, with its model (on the GPU, started if need be). */
 export async function loadOpenSetModel(file: string): Promise<OpenSetModel> {
-  return OpenSetModel.fromCheckpoint(await readCheckpoint(file), file);
+  const decoded = await readCheckpoint(file);
+  await initGpu();
+  return OpenSetModel.fromCheckpoint(decoded, file);
 }
 
 /** Predictions for PNG/JPEG files of any size (decoded to the model's channels and input size). */
