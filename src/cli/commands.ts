@@ -3,7 +3,7 @@ import { existsSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { initGpu, gpu } from '../../runtime/gpu.js';
 import { augmentPreset } from '../augment/index.js';
-import { FOLDER_PROTOCOL, inputInfo, protocolInfo, PROTOCOL_NAMES } from '../data/index.js';
+import { inputInfo, PROTOCOL_NAMES } from '../data/index.js';
 import { evaluateOpenSet, type FeatureKind, type OpenSetMetrics } from '../osr/index.js';
 import { metricsTable, writeEvaluation, METRIC_LABELS } from '../osr/report.js';
 import { loadTrainingData, train } from '../train/train.js';
@@ -13,7 +13,7 @@ import { defaultOptions, ARCHS, METHODS, FILLS, type TrainOptions } from '../tra
 import { UsageError, numberFlag, parseFlags, usage, type FlagSpecs } from './args.js';
 import { DATA_FLAG, DEFAULT_K, EPOCHS_DEFAULT, FEATURE_BATCH_FLAG, K_FLAG, LAMBDA_DEFAULT, LAYERS_DEFAULT, checkpointFlag, outFlag, protocolFlag, splitFlag } from './common-flags.js';
 import { existingFolder, int, intList, num, oneOf, text } from './flag-values.js';
-import { buildModel, readModelFile } from './model-file.js';
+import { buildModel, checkChannels, readModelFile } from './model-file.js';
 import { checkTrainOptions } from './option-flags.js';
 import { checkSameRun, dataChoice, resumeFrom } from './run-config.js';
 import { runContext, saveRecogniser } from './recogniser.js';
@@ -180,8 +180,8 @@ export async function evalCommand(argv: string[]): Promise<void> {
   if (typeof v.checkpoint !== 'string') throw new UsageError('--checkpoint <file.safetensors> is required');
   // The checkpoint is read on the CPU first, so every flag is checked against it before the GPU starts.
   const model = await readModelFile(v.checkpoint);
-  const own = ownDataFrom(v);
-  const { protocol, split, dataDir } = dataChoice(v, model.run);
+  const choice = dataChoice(v, model.run, ownDataFrom(v));
+  const { protocol, split, dataDir } = choice;
   const k = numberFlag(v, 'k') ?? DEFAULT_K;
   const tpr = numberFlag(v, 'tpr') ?? d.tpr;
   const score = (v.score as ScoreKind | undefined) ?? 'knn';
@@ -189,17 +189,10 @@ export async function evalCommand(argv: string[]): Promise<void> {
   if (needsClassifier(score) && !model.hasClassifier) {
     throw new UsageError(`--score ${score} needs a classifier (classifier.weight), which ${v.checkpoint} lacks: train with --objective ce or ce+ssl, or use --score knn or nno`);
   }
-  if (protocol !== FOLDER_PROTOCOL && model.inChannels !== undefined && protocolInfo(protocol).channels !== model.inChannels) {
-    throw new Error(`${protocol} images have ${protocolInfo(protocol).channels} channel(s), the model takes ${model.inChannels}`);
-  }
+  checkChannels(model, protocol);
   const loaded = await buildModel(model, { width: numberFlag(v, 'width'), inChannels: numberFlag(v, 'in-channels') });
   // An image-folder run's data choice comes from its config, each part overridable by its flag.
-  const saved = model.run;
-  const data = await loadTrainingData({
-    protocol, split, dataDir, allClasses: false,
-    known: own.known ?? saved.known, unknownDataDir: own.unknownDataDir ?? saved.unknownDataDir, valFraction: own.valFraction ?? saved.valFraction,
-    imageSize: own.imageSize ?? saved.imageSize, channels: (own.channels ?? saved.channels ?? loaded.inChannels) as 1 | 3,
-  });
+  const data = await loadTrainingData({ ...choice, allClasses: false, channels: choice.channels ?? (loaded.inChannels as 1 | 3) });
   const input = inputInfo(protocol, data.train);
   if (input.channels !== loaded.inChannels) throw new Error(`${dataDir ?? protocol}: the images have ${input.channels} channel(s), the model takes ${loaded.inChannels}`);
   const e = await evaluateOpenSet(loaded.model, data, augmentPreset(input.augmentation, input.imageSize), { k, score, features, batchSize: numberFlag(v, 'batch'), keepTrainFeatures: v.calibrate === true });

@@ -14,7 +14,7 @@ import { writeCorruptionGrid } from '../corrupt/picture.js';
 import { UsageError, listFlag, numberFlag, parseFlags, usage, type FlagSpecs } from './args.js';
 import { DATA_FLAG, DEFAULT_FEATURE_BATCH, DEFAULT_K, FEATURE_BATCH_FLAG, K_FLAG, MAX_TEST_FLAG, checkpointFlag, outFlag, protocolFlag, splitFlag } from './common-flags.js';
 import { existingFolder, int, intList, listOf, oneOf } from './flag-values.js';
-import { buildModel, readModelFile } from './model-file.js';
+import { buildModel, checkChannels, readModelFile } from './model-file.js';
 import { dataChoice } from './run-config.js';
 
 export const CORRUPT_FLAGS: FlagSpecs = {
@@ -64,7 +64,7 @@ export async function corruptCommand(argv: string[]): Promise<void> {
   const file = await readModelFile(v.checkpoint);
   const { protocol, split, dataDir } = dataChoice(v, file.run);
   const info = protocolInfo(protocol);
-  if (file.inChannels !== undefined && info.channels !== file.inChannels) throw new Error(`${protocol} images have ${info.channels} channel(s), the model takes ${file.inChannels}`);
+  checkChannels(file, protocol);
   const loaded = await buildModel(file);
   const data = await loadProtocol(protocol, split, { dataDir });
   const clean = max !== undefined && max < data.testKnown.n ? subsetDataset(data.testKnown, Array.from({ length: max }, (_, i) => i)) : data.testKnown;

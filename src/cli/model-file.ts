@@ -5,6 +5,7 @@
 import { initGpu } from '../../runtime/gpu.js';
 import { metadataJson, readCheckpoint, type DecodedCheckpoint } from '../checkpoint/index.js';
 import { modelFromDecoded, type LoadedModel } from '../checkpoint/model-from-checkpoint.js';
+import { PROTOCOL_NAMES, protocolInfo } from '../data/index.js';
 import { savedRunOf, type SavedRun } from './run-config.js';
 
 export interface ModelFile {
@@ -23,6 +24,13 @@ export async function readModelFile(file: string): Promise<ModelFile> {
   const decoded = await readCheckpoint(file);
   const run = savedRunOf(metadataJson<Record<string, unknown>>(decoded, 'config'), `${file} (metadata 'config')`);
   return { file, decoded, run, hasClassifier: decoded.model.has('classifier.weight'), inChannels: decoded.model.get('encoder.conv1.weight')?.shape[1] };
+}
+
+/** A built-in protocol's images must have the model's input channels (an image folder's are converted to them). */
+export function checkChannels(m: ModelFile, protocol: string): void {
+  if (!(PROTOCOL_NAMES as readonly string[]).includes(protocol) || m.inChannels === undefined) return;
+  const { channels } = protocolInfo(protocol);
+  if (channels !== m.inChannels) throw new Error(`${protocol} images have ${channels} channel(s), the model takes ${m.inChannels}`);
 }
 
 /** Starts the GPU and builds the model of a decoded checkpoint; `given` width or input channels must agree with it. */

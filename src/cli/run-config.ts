@@ -52,7 +52,16 @@ export function savedRunOf(config: Record<string, unknown> | null, source: strin
   return run as SavedRun;
 }
 
-export interface DataChoice {
+/** The own-data part of a data choice (the 'folder' protocol): flags of eval, or a saved run's. */
+export interface FolderChoice {
+  known?: string[];
+  unknownDataDir?: string;
+  valFraction?: number;
+  imageSize?: number;
+  channels?: 1 | 3;
+}
+
+export interface DataChoice extends FolderChoice {
   protocol: string;
   split: number;
   dataDir?: string;
@@ -60,12 +69,12 @@ export interface DataChoice {
 
 /**
  * The data a command evaluates a checkpoint on: --protocol, --split and --data when given (--known
- * alone: your own image folder), else the checkpoint's own (its split and folder only when it is
- * the same protocol), else mnist-mini split 0. The split is checked against the protocol's splits,
- * before anything loads.
+ * alone: your own image folder, with `own`'s other folder flags), else the checkpoint's own (its
+ * split, folder and own-data settings only when it is the same protocol), else mnist-mini split 0.
+ * The split is checked against the protocol's splits, before anything loads.
  */
-export function dataChoice(v: FlagValues, run: SavedRun): DataChoice {
-  const protocol = (v.protocol as string | undefined) ?? (v.known !== undefined ? FOLDER_PROTOCOL : undefined) ?? run.protocol ?? 'mnist-mini';
+export function dataChoice(v: FlagValues, run: SavedRun, own: FolderChoice = {}): DataChoice {
+  const protocol = (v.protocol as string | undefined) ?? (own.known !== undefined ? FOLDER_PROTOCOL : undefined) ?? run.protocol ?? 'mnist-mini';
   const same = protocol === run.protocol;
   const split = v.split !== undefined ? Number(v.split) : (same ? run.split : undefined) ?? 0;
   const dataDir = (v.data as string | undefined) ?? (same ? run.dataDir : undefined);
@@ -73,7 +82,13 @@ export function dataChoice(v: FlagValues, run: SavedRun): DataChoice {
     const splits = protocolInfo(protocol).knownSplits.length;
     if (split >= splits) throw new UsageError(`--split must be 0..${splits - 1} for ${protocol}, got ${split}`);
   }
-  return { protocol, split, dataDir };
+  if (protocol !== FOLDER_PROTOCOL) return { protocol, split, dataDir };
+  const saved: FolderChoice = same ? { ...run, channels: run.channels as 1 | 3 | undefined } : {};
+  return {
+    protocol, split, dataDir,
+    known: own.known ?? saved.known, unknownDataDir: own.unknownDataDir ?? saved.unknownDataDir, valFraction: own.valFraction ?? saved.valFraction,
+    imageSize: own.imageSize ?? saved.imageSize, channels: own.channels ?? saved.channels,
+  };
 }
 
 /** Options that do not change what a run is: a resume may give other values for them. */

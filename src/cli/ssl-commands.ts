@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { augmentPreset } from '../augment/index.js';
-import { protocolInfo, type OpenSetData } from '../data/index.js';
+import { inputInfo, type OpenSetData } from '../data/index.js';
 import type { SupConResNet } from '../nn/index.js';
 import { METHODS, type Method } from '../train/options.js';
 import { pretrain, pretrainData } from '../ssl/pretrain.js';
@@ -14,12 +14,12 @@ import { UsageError, numberFlag, parseFlags, usage, type FlagSpecs } from './arg
 import { TRAIN_FLAGS, trainOptionsFrom } from './commands.js';
 import { DATA_FLAG, checkpointFlag, outFlag, protocolFlag, splitFlag } from './common-flags.js';
 import { int, num, oneOf } from './flag-values.js';
-import { buildModel, readModelFile } from './model-file.js';
+import { buildModel, checkChannels, readModelFile } from './model-file.js';
 import { checkPretrainOptions } from './option-flags.js';
 import { dataChoice, resumeFrom } from './run-config.js';
 
 /** Train flags that mean nothing without labels or that `train` handles alone. */
-const NOT_FOR_PRETRAIN = ['theta', 'lambda', 'k', 'all-classes', 'objective', 'score', 'pictures'];
+const NOT_FOR_PRETRAIN = ['theta', 'lambda', 'k', 'all-classes', 'objective', 'score', 'pictures', 'tpr'];
 
 export const PRETRAIN_FLAGS: FlagSpecs = {
   ssl: { type: 'string', value: oneOf(SSL_OBJECTIVES), help: `self-supervised objective: ${SSL_OBJECTIVES.join(' | ')} (default simclr)` },
@@ -77,7 +77,8 @@ function probeOptionsFrom(v: Record<string, string | boolean | undefined>): Part
 async function probeAndReport(model: SupConResNet, data: OpenSetData, protocol: string, out: string, options: Partial<ProbeOptions>, context: Record<string, unknown>): Promise<ProbeResult> {
   const numClasses = data.knownClasses.length;
   console.log(`linear probe: ${numClasses} classes, ${data.train.n} train / ${data.testKnown.n} test images, frozen encoder`);
-  const result = await linearProbe(model, { train: data.train, test: data.testKnown, numClasses }, augmentPreset(protocolInfo(protocol).augmentation, protocolInfo(protocol).imageSize), options);
+  const input = inputInfo(protocol, data.train);
+  const result = await linearProbe(model, { train: data.train, test: data.testKnown, numClasses }, augmentPreset(input.augmentation, input.imageSize), options);
   mkdirSync(out, { recursive: true });
   const file = join(out, 'probe.json');
   writeFileSync(file, JSON.stringify({ ...result, options: { ...DEFAULT_PROBE, ...stripUndefined(options) }, protocol, ...context }, null, 2) + '\n');
@@ -134,14 +135,14 @@ export async function probeCommand(argv: string[]): Promise<void> {
   if (typeof v.checkpoint !== 'string') throw new UsageError('--checkpoint <file.safetensors> is required');
   if (v['all-classes'] && v['known-only']) throw new UsageError('--all-classes and --known-only exclude each other');
   const file = await readModelFile(v.checkpoint);
-  const { protocol, split, dataDir } = dataChoice(v, file.run);
+  const choice = dataChoice(v, file.run);
+  const { protocol, split } = choice;
   // A pre-training (or --all-classes training) saw every class: probe them all unless told otherwise.
   const allClasses = v['all-classes'] === true || (v['known-only'] !== true && (file.run.allClasses === true || file.run.ssl !== undefined));
-  const info = protocolInfo(protocol);
-  if (file.inChannels !== undefined && info.channels !== file.inChannels) throw new Error(`${protocol} images have ${info.channels} channel(s), the model takes ${file.inChannels}`);
+  checkChannels(file, protocol);
   const options = probeOptionsFrom(v);
   const loaded = await buildModel(file);
-  const data = await pretrainData({ protocol, split, dataDir, allClasses });
+  const data = await pretrainData({ ...choice, allClasses, channels: choice.channels ?? (loaded.inChannels as 1 | 3) });
   const out = (v.out as string | undefined) ?? join(v.checkpoint, '..');
   const result = await probeAndReport(loaded.model, data, protocol, out, options, { checkpoint: v.checkpoint, allClasses, split, arch: loaded.arch, width: loaded.width });
   const ssl = file.run.ssl as SslObjective | undefined;

@@ -3,6 +3,7 @@
 // and the SimCLR weight lambda do not apply: the loss is L_ssl + mean_i(w_i * L_ssl,i(mixed)).
 import { resolveOptions, type OptionNamer, type TrainOptions } from '../train/options.js';
 import { MOCO_V1 } from './moco.js';
+import { FOLDER_PROTOCOL } from '../data/open-set.js';
 
 export const SSL_OBJECTIVES = ['simclr', 'moco'] as const;
 export type SslObjective = (typeof SSL_OBJECTIVES)[number];
@@ -42,7 +43,8 @@ export function resolvePretrainOptions(given: Partial<PretrainOptions>, n: Optio
   const o: PretrainOptions = {
     ...base,
     ssl,
-    allClasses: given.allClasses ?? true,
+    // An image folder's classes are the ones named known (its other classes are the unknown ones).
+    allClasses: given.allClasses ?? base.protocol !== FOLDER_PROTOCOL,
     momentum: given.momentum ?? MOCO_V1.momentum,
     queueSize: given.queueSize ?? MOCO_V1.queueSize,
     probeEpochs: given.probeEpochs ?? DEFAULT_PROBE_EPOCHS,
