@@ -210,7 +210,13 @@ export async function evalCommand(argv: string[]): Promise<void> {
   console.log(`wrote ${file}`);
 }
 
-export const PROTOCOL_FLAGS: FlagSpecs = { ...TRAIN_FLAGS, splits: { type: 'string', value: intList(0, 4), help: 'splits to run, comma-separated (default 0,1,2,3,4)' } };
+export const PROTOCOL_FLAGS: FlagSpecs = {
+  ...TRAIN_FLAGS,
+  splits: { type: 'string', value: intList(0, 4), help: 'splits to run, comma-separated (default 0,1,2,3,4)' },
+  out: outFlag('output folder, one split<N> folder per split (default runs/<protocol>-<method>, with -<arch> and <objective>- when not the default)'),
+};
+// Every split resumes by itself.
+delete (PROTOCOL_FLAGS as Record<string, unknown>).resume;
 // An image folder has one split of its own: train it with gradmix train.
 for (const name of Object.keys(OWN_DATA_FLAGS)) delete (PROTOCOL_FLAGS as Record<string, unknown>)[name];
 delete (PROTOCOL_FLAGS as Record<string, unknown>).split;

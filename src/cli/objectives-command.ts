@@ -13,10 +13,15 @@ import { OBJECTIVES, usesClassifier, type Objective } from '../train/objectives.
 import { listFlag, parseFlags, usage, type FlagSpecs } from './args.js';
 import { TRAIN_FLAGS, trainOptionsFrom } from './commands.js';
 import { listOf } from './flag-values.js';
+import { outFlag } from './common-flags.js';
 import { checkTrainOptions } from './option-flags.js';
 import { checkSameRun } from './run-config.js';
 
-export const OBJECTIVES_FLAGS: FlagSpecs = { ...TRAIN_FLAGS, objectives: { type: 'string', value: listOf(OBJECTIVES), help: `objectives to compare, comma-separated (default ${OBJECTIVES.join(',')})` } };
+export const OBJECTIVES_FLAGS: FlagSpecs = {
+  ...TRAIN_FLAGS,
+  objectives: { type: 'string', value: listOf(OBJECTIVES), help: `objectives to compare, comma-separated (default ${OBJECTIVES.join(',')})` },
+  out: outFlag('output folder, one sub-folder per objective (default runs/table1-<protocol>-split<split>)'),
+};
 for (const f of ['objective', 'score', 'no-eval', 'all-classes', 'resume']) delete (OBJECTIVES_FLAGS as Record<string, unknown>)[f];
 
 interface Row {
