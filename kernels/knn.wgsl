@@ -1,4 +1,4 @@
-// kNN open-set scoring (SPEC.md section 6), streamed over the train set so no test x train
+// kNN open-set scoring (docs/OPEN-SET.md section 2), streamed over the train set so no test x train
 // matrix is ever stored.
 // class_topk: sums[i, c] = sum of the min(k, n_c) largest dot products test[i] . train[j] over
 //   the train rows j of class c, for test rows i in [row0, row0 + rows). The train rows of class c

@@ -1,5 +1,6 @@
-// LayerCAM (SPEC.md section 4), aggregated over up to 8 layers l of activations A_l and gradients
-// G_l, each [B, C_l, h_l, w_l], into one map per image at the input resolution [B, out_h, out_w]:
+// LayerCAM (docs/TRAINING.md section 3), aggregated over up to 8 layers l of activations A_l and
+// gradients G_l, each [B, C_l, h_l, w_l], into one map per image at the input resolution
+// [B, out_h, out_w]:
 //   channels:     cams[off_l + (b*h_l + y)*w_l + x] = ReLU(sum_c ReLU(G_l[b,c,y,x]) * A_l[b,c,y,x])
 //                 (up to 3 layers per dispatch, slots a0/g0 .. a2/g2; the cams of all layers are
 //                 packed into one buffer, layer l's [B, h_l, w_l] block at offset off_l)

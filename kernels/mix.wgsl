@@ -1,4 +1,4 @@
-// Image mixing for GradMix and its baselines (SPEC.md section 5), on view 1 x [B, C, H, W];
+// Image mixing for GradMix and its baselines (docs/TRAINING.md section 4), on view 1 x [B, C, H, W];
 // partner j = plan[..] of image b is another image of the same batch (a derangement).
 //   paste: box of plan[3b+1] x plan[3b+2] (height x width, clamped to [1, H] x [1, W]) centred on
 //          centres[b] (flat index cy * W + cx; top-left (cy - h/2, cx - w/2), integer halves rounded
