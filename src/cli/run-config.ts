@@ -104,8 +104,9 @@ export async function readRunConfig(out: string): Promise<{ source: string; conf
       if (config && typeof config === 'object' && !Array.isArray(config)) return { source: file, config: config as Record<string, unknown> };
       throw new Error('not a JSON object');
     } catch (e) {
-      if (!existsSync(checkpoint)) throw new Error(`${file}: cannot read the run's configuration (${(e as Error).message}); the file is damaged`);
-      console.error(`note: ${file} is damaged (${(e as Error).message}); using the configuration saved in ${checkpoint}`);
+      // Without a checkpoint nothing was saved to continue: the run starts afresh from the flags given.
+      const instead = existsSync(checkpoint) ? `using the configuration saved in ${checkpoint}` : 'no checkpoint was saved either, so the run starts from the flags given';
+      console.error(`note: ${file} is damaged (${(e as Error).message}); ${instead}`);
     }
   }
   if (!existsSync(checkpoint)) return null;
