@@ -155,16 +155,21 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Deco
     else model.set(name, t);
   }
   const { [OPTIMIZER_KEY]: optJson, [VERSION_KEY]: version, [CHECKSUM_KEY]: checksum, format: _format, ...rest } = metadata;
-  // Files without a checksum (PyTorch's, ours before it existed) load unchecked.
-  if (checksum !== undefined && checksum !== contentChecksum(tensors, metadata)) {
-    throw new Error(`${source}: the contents do not match the checksum '${CHECKSUM_KEY}' stored in the file: it is damaged (a changed byte in a tensor or the metadata)`);
-  }
   if (version !== undefined) {
     const v = Number(version);
     if (!Number.isSafeInteger(v) || v < 1) throw new Error(`${source}: metadata '${VERSION_KEY}' is ${JSON.stringify(version)}, not a format version (a positive integer)`);
     if (v > CHECKPOINT_FORMAT_VERSION) {
       throw new Error(`${source}: checkpoint format version ${v} is newer than this gradmix reads (up to ${CHECKPOINT_FORMAT_VERSION}); upgrade gradmix to load it`);
     }
+  }
+  // A reserved key this version does not know: a damaged key (a checksum's name flipped) or a newer writer.
+  const unknown = Object.keys(rest).find((k) => k.startsWith('gradmix.'));
+  if (unknown) throw new Error(`${source}: unknown metadata key '${unknown}' (the file is damaged, or was written by a newer gradmix)`);
+  // Ours carry both a version and a checksum: one without the other is a damaged key.
+  if (version !== undefined && checksum === undefined) throw new Error(`${source}: metadata has '${VERSION_KEY}' but no '${CHECKSUM_KEY}': the file is damaged`);
+  // Files without a checksum (PyTorch's, ours before it existed) load unchecked.
+  if (checksum !== undefined && checksum !== contentChecksum(tensors, metadata)) {
+    throw new Error(`${source}: the contents do not match the checksum '${CHECKSUM_KEY}' stored in the file: it is damaged (a changed byte in a tensor or the metadata)`);
   }
   let optimizer: DecodedCheckpoint['optimizer'] = null;
   if (optJson !== undefined) {

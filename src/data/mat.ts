@@ -48,6 +48,7 @@ function readElement(view: DataView, at: number, le: boolean, name: string): Ele
   if (first >>> 16 !== 0) {
     // Small data element: type and size share the first word, data in the next four bytes.
     const size = first >>> 16;
+    if (size > 4) throw new DataError(`${name}: corrupt MAT-file (small element at byte ${at} claims ${size} bytes; at most 4 fit)`);
     return { type: first & 0xffff, data: new DataView(view.buffer, view.byteOffset + at + 4, size), next: at + 8 };
   }
   const size = view.getUint32(at + 4, le);
@@ -61,6 +62,16 @@ function readElement(view: DataView, at: number, le: boolean, name: string): Ele
 }
 
 function parseMatrix(m: DataView, le: boolean, name: string): MatArray | null {
+  try {
+    return parseMatrixElements(m, le, name);
+  } catch (e) {
+    // A damaged tag can send a read past an element's end: say so, naming the file.
+    if (e instanceof RangeError) throw new DataError(`${name}: corrupt MAT-file (${e.message})`);
+    throw e;
+  }
+}
+
+function parseMatrixElements(m: DataView, le: boolean, name: string): MatArray | null {
   const flags = readElement(m, 0, le, name);
   const cls = flags.data.getUint32(0, le) & 0xff;
   const complex = (flags.data.getUint32(0, le) & 0x800) !== 0;
@@ -73,6 +84,7 @@ function parseMatrix(m: DataView, le: boolean, name: string): MatArray | null {
   const type = ELEMENT_TYPES[real.type];
   if (!type) throw new DataError(`${name}: array ${arrayName} stores values as unsupported element type ${real.type}`);
   const length = dims.reduce((a, b) => a * b, 1);
+  if (dims.some((d) => d < 0)) throw new DataError(`${name}: array ${arrayName} has negative dimensions ${dims.join('x')}; the file is corrupt`);
   if (real.data.byteLength < length * type.bytes) {
     throw new DataError(`${name}: array ${arrayName} of size ${dims.join('x')} holds only ${real.data.byteLength} bytes of data; the file is truncated or corrupt`);
   }
