@@ -1,0 +1,68 @@
+// Part b of the device run (bundled to app/js/kernel-suite.mjs): the kernel correctness tests
+// bundled beside it (test.<name>.mjs, see kernel-tests.mjs) in one process on one device, as
+// scripts/run-tests.mjs runs them, under the variant family GRADMIX_KERNEL_VARIANT names.
+//   node kernel-suite.mjs [--tests REGEX] [--json FILE]
+// Writes the counts, the adapter and the failures' output to --json; exit code 1 on any failure.
+import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+function flag(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+const filter = flag('--tests') ? new RegExp(flag('--tests')!) : null;
+const json = flag('--json');
+const files = readdirSync(here).filter((f) => /^test\..+\.mjs$/.test(f) && (!filter || filter.test(f.slice(5, -4)))).sort();
+if (files.length === 0) {
+  console.error(`kernel suite: no bundled test file matches --tests ${filter ?? ''} in ${here}`);
+  process.exit(1);
+}
+if (!process.env.XDG_RUNTIME_DIR) {
+  process.env.XDG_RUNTIME_DIR = join(process.env.TMPDIR ?? '/tmp', `gradmix-xdg-${process.getuid?.() ?? 0}`);
+  mkdirSync(process.env.XDG_RUNTIME_DIR, { recursive: true, mode: 0o700 });
+}
+
+// uvu reads UVU_DEFER when it is first evaluated, so it is imported only after this.
+const g = globalThis as { UVU_DEFER?: number; UVU_INDEX?: number; UVU_QUEUE?: unknown[][] };
+g.UVU_DEFER = 1;
+const uvu = await import('uvu');
+let captured = '';
+const write = process.stdout.write.bind(process.stdout);
+process.stdout.write = ((chunk: unknown, ...rest: unknown[]) => {
+  captured += String(chunk);
+  return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
+}) as typeof process.stdout.write;
+const t0 = Date.now();
+let index = 0;
+for (const f of files) {
+  g.UVU_INDEX = index++;
+  g.UVU_QUEUE!.push([f.slice(5, -4)]);
+  await import(pathToFileURL(join(here, f)).href);
+}
+await uvu.exec(false);
+process.stdout.write = write;
+
+const plain = captured.replace(/\x1b\[[0-9;]*m/g, '');
+const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0);
+const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? 0);
+const skipped = Number(/Skipped:\s+(\d+)/.exec(plain)?.[1] ?? 0);
+const failed = total - passed - skipped;
+const { gpu, destroyGpu } = await import('../../runtime/gpu.js');
+let adapter = 'none (no test acquired the GPU)';
+let variant: string | null = null;
+try {
+  adapter = gpu().describe();
+  variant = gpu().kernelVariant;
+} catch {
+  // no test initialised the GPU
+}
+destroyGpu();
+// uvu prints each failure as a block starting with 'FAIL'; keep those blocks (bounded) for the report.
+const failures = plain.split(/\n(?=\s*FAIL )/).filter((b) => /^\s*FAIL /.test(b)).map((b) => b.slice(0, 2000)).slice(0, 40);
+const report = { adapter, kernelVariant: variant, files: files.map((f) => f.slice(5, -4)), total, passed, failed, skipped, seconds: (Date.now() - t0) / 1000, failures };
+if (json) writeFileSync(json, JSON.stringify(report, null, 2) + '\n');
+console.log(`kernel suite (${variant ?? 'no GPU'}): ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''} in ${report.seconds.toFixed(1)} s on ${adapter}`);
+process.exit(failed > 0 || total === 0 || process.exitCode ? 1 : 0);

@@ -1,0 +1,88 @@
+#!/usr/bin/env python3
+"""The project's PyTorch peer (bench/peer-torch.py) on CUDA, for the device kit.
+
+run.sh points GRADMIX_BENCH_PYTHON at a wrapper that runs this file with the path of peer-torch.py
+(bench/torch-client.ts passes it as the first argument). Where torch sees a CUDA device, every
+tensor and module the peer's builders make lands on it (torch.set_default_device), each timed call
+ends with torch.cuda.synchronize() (so the peer's wall-clock median is the GPU's time, as fair as
+our side's queue time), cuDNN picks its fastest algorithms (cudnn.benchmark, as our side autotunes),
+and the reported figure is fp32 with TF32 off; the same request is timed again with TF32 on, and
+both go as one JSON line per request to GRADMIX_TORCH_CUDA_LOG (the kit writes torch-cuda.jsonl
+beside the benchmark's JSON). Without CUDA it is the plain CPU peer. Same protocol as peer-torch.py.
+"""
+import importlib.util
+import json
+import os
+import sys
+
+import torch
+
+spec = importlib.util.spec_from_file_location("peer_torch", sys.argv[1])
+peer = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(peer)
+
+CUDA = torch.cuda.is_available()
+LOG = os.environ.get("GRADMIX_TORCH_CUDA_LOG")
+
+
+def set_tf32(on):
+    torch.backends.cuda.matmul.allow_tf32 = on
+    torch.backends.cudnn.allow_tf32 = on
+
+
+def synchronized(build):
+    def builder(s):
+        fn = build(s)
+
+        def call():
+            out = fn()
+            torch.cuda.synchronize()
+            return out
+
+        return call
+
+    return builder
+
+
+def measure(req):
+    """fp32 (TF32 off) is the answer; TF32 on is timed after it and logged beside it."""
+    set_tf32(False)
+    strict = peer.measure_with(req, 1)
+    out = {**strict, "cpu_ms": strict["cpu_ms"]}
+    if LOG:
+        entry = {"spec": req["spec"], "fp32_ms": strict["ms"], "repeats": strict["repeats"]}
+        try:
+            set_tf32(True)
+            entry["tf32_ms"] = peer.measure_with(req, 1)["ms"]
+        except Exception as e:  # the strict figure stands; say why the TF32 one is missing
+            entry["tf32_error"] = f"{type(e).__name__}: {e}"
+        finally:
+            set_tf32(False)
+        with open(LOG, "a") as f:
+            f.write(json.dumps(entry) + "\n")
+    return out
+
+
+def main():
+    if not CUDA:
+        peer.main()
+        return
+    torch.set_default_device("cuda")
+    torch.backends.cudnn.benchmark = True
+    for kind, build in list(peer.BUILDERS.items()):
+        peer.BUILDERS[kind] = synchronized(build)
+    name = torch.cuda.get_device_name(0)
+    print(json.dumps({"ready": True, "torch": f"{torch.__version__} CUDA on {name}, fp32 with TF32 off", "threads": [1]}), flush=True)
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        try:
+            out = measure(req)
+        except Exception as e:  # reported per request; the peer keeps serving
+            out = {"error": f"{type(e).__name__}: {e}"}
+        print(json.dumps({"id": req["id"], **out}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

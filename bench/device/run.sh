@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# The device kit's runner (built by bench/device/build-kit.mjs; see "The device kit" in bench/NOTES.md).
+# Unpacks the kit (Node, the bundles, Dawn, the data, the Vulkan loader) into a work folder once,
+# points the Vulkan loader at the NVIDIA driver when --expect nvidia, finds a python3 with torch for
+# the PyTorch peer, then runs the device run (app/js/device-run.mjs) with the kit's Node:
+#
+#   .device-kit/run.sh --expect nvidia --full            # on the GPU machine: JSON and log in $OUT
+#   .device-kit/run.sh --expect llvmpipe --out DIR        # the dry run on lavapipe, tiny sizes
+#   .device-kit/run.sh --expect nvidia --full --only b    # one part alone (a b c d e, or names)
+#   .device-kit/run.sh node bench.mjs --list              # any bundle of app/js in the kit's setting
+#
+# Runner flags: --loader kit|system|root: the Vulkan loader (kit: the kit's libvulkan1 through
+# LD_LIBRARY_PATH, the default; system: the machine's own; root: the device notes' recipe, the .deb
+# files unpacked into / and ldconfig, as root only). Everything else goes to device-run.mjs
+# (--help lists it). Environment: GRADMIX_KIT_WORK (the work folder, default
+# ${TMPDIR:-/tmp}/gradmix-kit-<kit id>), OUT (the output folder when --out is not given).
+set -euo pipefail
+KIT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+OUT_DIR="${OUT:-}"
+LOADER=kit
+EXPECT=""
+NODE_SCRIPT=""
+args=()
+if [ "${1:-}" = node ]; then
+  NODE_SCRIPT="${2:?run.sh node needs a bundle of app/js, e.g. bench.mjs}"
+  shift 2
+  args=("$@")
+else
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      --out) OUT_DIR="${2:?--out needs a folder}"; shift 2 ;;
+      --loader) LOADER="${2:?--loader needs kit, system or root}"; shift 2 ;;
+      --expect) EXPECT="${2:-}"; args+=("$1" "${2:-}"); shift 2 || shift ;;
+      *) args+=("$1"); shift ;;
+    esac
+  done
+  [ -n "$OUT_DIR" ] || { echo "run.sh: no output folder: pass --out DIR (on the device machine \$OUT is set)" >&2; exit 1; }
+  mkdir -p "$OUT_DIR"
+  OUT_DIR="$(cd "$OUT_DIR" && pwd)"
+  : > "$OUT_DIR/device-run.log"
+fi
+LOG="${OUT_DIR:+$OUT_DIR/device-run.log}"
+say() { if [ -n "$LOG" ]; then echo "run.sh: $*" | tee -a "$LOG"; else echo "run.sh: $*" >&2; fi; }
+
+ID="$(sed -n 's/^ *"id": *"\([^"]*\)".*/\1/p' "$KIT/kit.json" | head -1)"
+[ -n "$ID" ] || { echo "run.sh: $KIT/kit.json has no id: rebuild the kit (npm run device:kit)" >&2; exit 1; }
+WORK="${GRADMIX_KIT_WORK:-${TMPDIR:-/tmp}/gradmix-kit-$ID}"
+
+# xz through tar where xz is installed, else Python's tarfile (lzma is in its standard library).
+untar() {
+  mkdir -p "$2"
+  if command -v xz >/dev/null 2>&1; then tar -xJf "$1" -C "$2"
+  else python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$1" "$2"; fi
+}
+if [ "$(cat "$WORK/.kit-id" 2>/dev/null || true)" != "$ID" ]; then
+  t0=$SECONDS
+  rm -rf "$WORK/node" "$WORK/app" "$WORK/vulkan" "$WORK/.kit-id"
+  untar "$KIT/node.tar.xz" "$WORK/node"
+  untar "$KIT/app.tar.xz" "$WORK"
+  untar "$KIT/dawn.tar.xz" "$WORK/app"
+  untar "$KIT/data.tar.xz" "$WORK/app"
+  untar "$KIT/vulkan.tar.xz" "$WORK/vulkan"
+  echo "$ID" > "$WORK/.kit-id"
+  say "unpacked kit $ID into $WORK in $((SECONDS - t0)) s"
+fi
+NODE="$WORK/node/bin/node"
+
+case "$LOADER" in
+  kit) export LD_LIBRARY_PATH="$WORK/vulkan/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ;;
+  system) ;;
+  root)
+    for f in "$KIT"/debs/*.deb; do dpkg -x "$f" /; done
+    ldconfig ;;
+  *) echo "run.sh: --loader $LOADER: use kit, system or root" >&2; exit 1 ;;
+esac
+if [ "$EXPECT" = nvidia ]; then
+  # The NVIDIA driver's Vulkan manifest sits outside the loader's search path on the device machine.
+  if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ]; then
+    for f in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do
+      if [ -f "$f" ]; then export VK_DRIVER_FILES="$f" VK_ICD_FILENAMES="$f"; break; fi
+    done
+  fi
+  for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do
+    if [ -d "$d" ]; then export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d"; fi
+  done
+fi
+
+# The PyTorch peer: a python3 with torch, through the kit's wrapper that runs it on CUDA when there.
+if [ -z "${GRADMIX_BENCH_PYTHON:-}" ]; then
+  for py in python3 /opt/torch/.venv/bin/python3 /usr/bin/python3; do
+    if command -v "$py" >/dev/null 2>&1 && "$py" -c 'import torch' >/dev/null 2>&1; then
+      mkdir -p "$WORK/bin"
+      printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "$(command -v "$py")" "$WORK/app/js/peer-torch-cuda.py" > "$WORK/bin/torch-peer"
+      chmod +x "$WORK/bin/torch-peer"
+      export GRADMIX_BENCH_PYTHON="$WORK/bin/torch-peer"
+      break
+    fi
+  done
+fi
+[ -n "$OUT_DIR" ] && export GRADMIX_TORCH_CUDA_LOG="$OUT_DIR/torch-cuda.jsonl"
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$WORK/xdg}"
+mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+export GRADMIX_KIT_MANIFEST="$KIT/kit.json"
+
+if [ -n "$NODE_SCRIPT" ]; then exec "$NODE" "$WORK/app/js/$NODE_SCRIPT" "${args[@]}"; fi
+say "node $("$NODE" --version), loader $LOADER (LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}), VK_DRIVER_FILES=${VK_DRIVER_FILES:-unset}, torch peer ${GRADMIX_BENCH_PYTHON:-none}"
+if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi -L 2>&1 | tee -a "$LOG" || true; fi
+export GRADMIX_KIT_LOG_APPEND=1
+exec "$NODE" "$WORK/app/js/device-run.mjs" --out "$OUT_DIR" --work "$WORK/run" "${args[@]}"
