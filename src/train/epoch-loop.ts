@@ -148,7 +148,8 @@ async function openRun(run: EpochLoop, checkpoint: string): Promise<Position> {
     await syncBatchCounts(run.model);
     writeFileSync(log, logUpTo(log, start.epoch * run.stepsPerEpoch + start.batch, start.epoch));
     console.error(`resuming from ${checkpoint} at epoch ${start.epoch + 1}, batch ${start.batch}`);
-  } else if (!o.resume) {
+  } else {
+    // A fresh run (or --resume before any checkpoint was written): rows of an earlier run do not belong.
     writeFileSync(log, '');
   }
   writeFileSync(join(o.out, 'config.json'), JSON.stringify(o, null, 2) + '\n');
