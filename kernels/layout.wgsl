@@ -73,17 +73,18 @@ fn axis_offset(c: vec3u, len: u32) -> u32 {
   return (c.x * len + c.y) * ap.inner + c.z;
 }
 
+// The word x at (c.x, j, c.z) of the [outer, src_len, inner] source, or `fill` where j is outside it.
+fn source_or_fill(c: vec3u, j: i32) -> u32 {
+  if (j < 0 || u32(j) >= ap.src_len) { return ap.fill; }
+  return x[axis_offset(vec3u(c.x, u32(j), c.z), ap.src_len)];
+}
+
 @compute @workgroup_size(WG)
 fn window(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = linear_id(gid, nwg);
   if (i >= ap.outer * ap.dst_len * ap.inner) { return; }
   let c = axis_coords(i, ap.dst_len);
-  let j = i32(c.y) - ap.shift;
-  if (j < 0 || u32(j) >= ap.src_len) {
-    out[i] = ap.fill;
-    return;
-  }
-  out[i] = x[axis_offset(vec3u(c.x, u32(j), c.z), ap.src_len)];
+  out[i] = source_or_fill(c, i32(c.y) - ap.shift);
 }
 
 @compute @workgroup_size(WG)
@@ -99,12 +100,7 @@ fn gather(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nw
   let i = linear_id(gid, nwg);
   if (i >= ap.outer * ap.dst_len * ap.inner) { return; }
   let c = axis_coords(i, ap.dst_len);
-  let j = idx[c.y];
-  if (j < 0 || u32(j) >= ap.src_len) {
-    out[i] = ap.fill;
-    return;
-  }
-  out[i] = x[axis_offset(vec3u(c.x, u32(j), c.z), ap.src_len)];
+  out[i] = source_or_fill(c, idx[c.y]);
 }
 
 @compute @workgroup_size(WG)

@@ -47,6 +47,11 @@ fn load_b(base: u32, k: u32, n: u32) -> f32 {
   return b[base + k * p.N + n];
 }
 
+// B[k, n] for the four columns ni (one register block's row of B).
+fn load_b4(base: u32, k: u32, ni: vec4u) -> vec4f {
+  return vec4f(load_b(base, k, ni.x), load_b(base, k, ni.y), load_b(base, k, ni.z), load_b(base, k, ni.w));
+}
+
 fn epilogue(v: f32, n: u32) -> f32 {
   if (BIAS) { return v + bias[n]; }
   return v;
@@ -75,7 +80,7 @@ fn register_blocked(@builtin(global_invocation_id) gid: vec3u) {
     let ab = z * p.a_z + r * p.a_r;
     let bb = z * p.b_z + r * p.b_r;
     for (var k = 0u; k < p.K; k++) {
-      let bv = vec4f(load_b(bb, k, ni.x), load_b(bb, k, ni.y), load_b(bb, k, ni.z), load_b(bb, k, ni.w));
+      let bv = load_b4(bb, k, ni);
       acc0 += load_a(ab, min(m0, last_m), k) * bv;
       acc1 += load_a(ab, min(m0 + 1u, last_m), k) * bv;
       acc2 += load_a(ab, min(m0 + 2u, last_m), k) * bv;
@@ -124,7 +129,7 @@ fn skinny(@builtin(global_invocation_id) gid: vec3u) {
     let ab = z * p.a_z + r * p.a_r;
     let bb = z * p.b_z + r * p.b_r;
     for (var k = 0u; k < p.K; k++) {
-      let bv = vec4f(load_b(bb, k, ni.x), load_b(bb, k, ni.y), load_b(bb, k, ni.z), load_b(bb, k, ni.w));
+      let bv = load_b4(bb, k, ni);
       acc0 += load_a(ab, mi.x, k) * bv;
       acc1 += load_a(ab, mi.y, k) * bv;
       acc2 += load_a(ab, mi.z, k) * bv;
