@@ -154,4 +154,34 @@ test('a non-finite loss stops the run and names the step', async () => {
   }
 });
 
+test('a batch too large for the adapter\'s buffer limit fails at the first step, before any update, naming the largest batch that fits', async () => {
+  const { gpu } = await import('../runtime/gpu.js');
+  const pool = gpu().pool as unknown as { maxBufferSize: number };
+  const limit = pool.maxBufferSize;
+  pool.maxBufferSize = 2 ** 20; // an adapter with 1 MiB storage buffers
+  try {
+    await train({ ...quick, epochs: 1, batchSize: 32, out: runDir() });
+    assert.unreachable('should have thrown');
+  } catch (e) {
+    const m = /--batch 32 is too large for this adapter: training step 1 \(epoch 1, batch 1\) needs a buffer of ([\d.]+) MiB \(its largest activation\), over the 1\.0 MiB the adapter allows per storage buffer; the largest batch that fits is about (\d+)/.exec((e as Error).message);
+    assert.ok(m, (e as Error).message);
+    assert.ok(Number(m![2]) < 32 && Number(m![2]) >= Math.floor(32 / Number(m![1])) - 1, `suggested ${m![2]}`);
+  } finally {
+    pool.maxBufferSize = limit;
+  }
+});
+
+test('a loss that stays finite while the weights diverge stops the run naming the tensor; nothing non-finite is saved', async () => {
+  const out = runDir();
+  try {
+    await train({ ...quick, epochs: 1, out, lr: 1e10, lrMin: 1e10 });
+    assert.unreachable('should have thrown');
+  } catch (e) {
+    assert.match((e as Error).message, /(loss is (NaN|Infinity) at|'[\w.]+' holds NaN or Inf after) step \d+ \(epoch 1, batch \d+\).*stopping\. No checkpoint was written yet/);
+  }
+  assert.not.ok(existsSync(join(out, 'checkpoint.safetensors')));
+  const rows = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.is(rows[rows.length - 1].status, 'failed');
+});
+
 test.run();
