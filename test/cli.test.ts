@@ -133,6 +133,7 @@ test('--checkpoint: a folder, a missing file, a file that is no checkpoint', asy
   const r = await failsWith(['eval', '--checkpoint', junk], /junk\.safetensors/);
   assert.match(r.err, /^gradmix eval: /);
   await failsWith(['train', '--data', join(checkpointDir, 'nowhere')], /--data .*nowhere: no such folder/);
+  await failsWith(['train', '--out', junk], /--out .*junk\.safetensors: is a file, not a folder/);
   // The run a checkpoint says it came from is read with types: a damaged field names the file and the key.
   const conv1 = { dtype: 'F32' as const, shape: [2, 1, 3, 3], data: new Uint8Array(2 * 9 * 4) };
   const damaged = join(checkpointDir, 'damaged.safetensors');

@@ -5,7 +5,7 @@ import { PROTOCOL_NAMES } from '../data/index.js';
 import { MAX_K } from '../osr/knn.js';
 import { ARCHS, defaultOptions, lastBlockLayers } from '../train/options.js';
 import type { FlagSpec } from './args.js';
-import { checkpointFile, existingFolder, int, oneOf, text } from './flag-values.js';
+import { checkpointFile, existingFolder, int, oneOf, outputFolder } from './flag-values.js';
 
 /** The kNN neighbours every command defaults to (the paper's k). */
 export const DEFAULT_K = 3;
@@ -24,7 +24,7 @@ export const DATA_FLAG: FlagSpec = { type: 'string', value: existingFolder, help
 
 export const protocolFlag = (help: string): FlagSpec => ({ type: 'string', value: oneOf(PROTOCOL_NAMES), help });
 export const splitFlag = (help: string): FlagSpec => ({ type: 'string', value: int(0, 4), help });
-export const outFlag = (help: string): FlagSpec => ({ type: 'string', value: text, help });
+export const outFlag = (help: string): FlagSpec => ({ type: 'string', value: outputFolder, help });
 
 /** "20 for mnist and mnist-mini, 100 for svhn, 600 for cifar10, ..." from a per-protocol default. */
 export function perProtocol(value: (protocol: string) => number | string): string {

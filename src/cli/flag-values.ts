@@ -14,6 +14,8 @@ export type ValueRule =
   /** An existing file; `inFolder` names the file a folder given instead probably meant (checkpoint.safetensors). */
   | { kind: 'file'; inFolder?: string }
   | { kind: 'folder' }
+  /** A folder to write into: made when missing, but not an existing file. */
+  | { kind: 'output' }
   | { kind: 'text' };
 
 export const int = (min: number, max?: number): ValueRule => ({ kind: 'int', min, max });
@@ -24,7 +26,8 @@ export const intList = (min: number, max: number): ValueRule => ({ kind: 'list',
 export const existingFile: ValueRule = { kind: 'file' };
 export const checkpointFile: ValueRule = { kind: 'file', inFolder: 'checkpoint.safetensors' };
 export const existingFolder: ValueRule = { kind: 'folder' };
-/** Free text: an output folder, a name, a list checked by the command itself. */
+export const outputFolder: ValueRule = { kind: 'output' };
+/** Free text: a name, a list checked by the command itself. */
 export const text: ValueRule = { kind: 'text' };
 
 /** Thrown for a bad value; args.ts turns it into a UsageError. */
@@ -46,6 +49,7 @@ export function describeRule(r: ValueRule): string {
     case 'list': return r.choices ? `a comma-separated list of ${r.choices.join(', ')}` : `a comma-separated list of integers ${range(r.min, r.max)}`;
     case 'file': return 'an existing file';
     case 'folder': return 'an existing folder';
+    case 'output': return 'a folder (made when missing)';
     case 'text': return 'text';
   }
 }
@@ -102,6 +106,9 @@ export function checkValue(flag: string, raw: string, r: ValueRule): void {
       return checkPath(flag, raw, 'file', r.inFolder);
     case 'folder':
       return checkPath(flag, raw, 'folder');
+    case 'output':
+      if (existsSync(raw) && statSync(raw).isFile()) throw new FlagValueError(`--${flag} ${raw}: is a file, not a folder`);
+      return;
     case 'text':
       return;
   }
