@@ -11,11 +11,13 @@ import { join } from 'node:path';
 import { gpu } from '../runtime/gpu.js';
 import { kernelModules } from '../runtime/kernel-sources.generated.js';
 import { kernelSpec, registerKernelSource } from '../runtime/kernel-spec.js';
-import { setupGpu } from './helpers.js';
+import { Tensor } from '../src/tensor.js';
+import { setupGpu, upload } from './helpers.js';
 
 interface WgslModules {
   resolveIncludes(dir: string, file: string): string;
   stripWgsl(source: string): string;
+  minifyWgsl(source: string): string;
   functionsOf(source: string): [name: string, entry: boolean][];
 }
 interface EmbedScript {
@@ -168,6 +170,63 @@ test('a kernel registered at run time is reflected into the same data, lazily', 
   err = null;
   await registerKernelSource('a.b', '').catch((e: unknown) => (err = e));
   assert.match(String(err), /no dots/);
+});
+
+// Names that a careless minifier would confuse: a struct member and a local both called n, a
+// swizzle .x beside a buffer x, an override, a helper shadowing a built-in (reflect), operators
+// that fuse without a space (a - -b, >=), shortened floats, a struct constructor.
+const TRICKY = `
+override SCALE: f32 = 2.0;
+struct Params {
+  n: u32,
+  offset: f32,
+}
+struct Pair { lo: f32, hi: f32, }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read_write> out: array<f32>;
+fn reflect(v: f32) -> f32 { return -v; }
+fn pair(v: f32) -> Pair { return Pair(min(v, 0.50), max(v, 10.0)); }
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) gid: vec3u) {
+  let n = gid.x;
+  if (n >= p.n) { return; }
+  let v = vec2f(x[n], p.offset);
+  let q = pair(v.x);
+  var acc: array<f32, 2>= array<f32, 2>(q.lo, q.hi);
+  out[n] = SCALE * (acc[0] - -acc[1]) + reflect(v.y) * 0.250;
+}
+`;
+
+test('the minifier keeps what the host names and what the program means', async () => {
+  await setupGpu();
+  const { minifyWgsl } = await script<WgslModules>('wgsl-modules.mjs');
+  const small = minifyWgsl(TRICKY);
+  assert.ok(small.length < TRICKY.length * 0.8, `minified to ${small.length} of ${TRICKY.length} characters`);
+  for (const kept of ['fn main(', 'override SCALE', '.x', '- -', '.5', '10.']) assert.ok(small.includes(kept), `keeps ${kept}: ${small}`);
+  assert.not.ok(/\bParams\b|\boffset\b/.test(small), `declared names are shortened: ${small}`);
+  await registerKernelSource('tricky_full', TRICKY);
+  await registerKernelSource('tricky_small', small);
+  // The minified module binds the same numbers with other names: map them by binding and offset
+  // (the embedded kernels keep the original names, reflected before minifying).
+  const full = kernelSpec('tricky_full.main');
+  const mini = kernelSpec('tricky_small.main');
+  const nameAt = (binding: number) => mini.bindings.find((b) => b.binding === binding)!.name;
+  const fieldAt = (offset: number) => [...mini.uniform!.fields.values()].find((f) => f.offset === offset)!.name;
+  assert.equal(mini.bindings.map((b) => [b.binding, b.kind]), full.bindings.map((b) => [b.binding, b.kind]));
+  const xs = [-3, -0.25, 0, 0.75, 4, 12];
+  const results: number[][] = [];
+  for (const spec of [full, mini]) {
+    const x = upload(xs, [xs.length]);
+    const out = Tensor.empty([xs.length]);
+    const bindings = spec === full ? { x: x.buffer, out: out.buffer } : { [nameAt(1)]: x.buffer, [nameAt(2)]: out.buffer };
+    const params = spec === full ? { n: xs.length, offset: 1.5 } : { [fieldAt(0)]: xs.length, [fieldAt(4)]: 1.5 };
+    gpu().dispatch(spec.name, { bindings, params, workgroups: [1], overrides: { SCALE: 3 } });
+    results.push(Array.from(await out.data()));
+  }
+  const expected = xs.map((v) => 3 * (Math.min(v, 0.5) + Math.max(v, 10)) - 1.5 * 0.25);
+  assert.equal(results[0], expected);
+  assert.equal(results[1], results[0], 'the minified kernel computes what the original does');
 });
 
 test.run();
