@@ -221,6 +221,9 @@ async function buildApp(staging) {
     format: 'esm',
     platform: 'node',
     target: 'node20',
+    // The ES-module builds where packages have them: tfjs-core's CommonJS Node build, imported
+    // dynamically from a bundle, loses its named exports (tf.env is not a function).
+    mainFields: ['module', 'main'],
     outExtension: { '.js': '.mjs' },
     chunkNames: 'chunk-[hash]',
     // CommonJS dependencies (pngjs, jpeg-js, tfjs) call require() for Node built-ins.
@@ -236,6 +239,11 @@ async function buildApp(staging) {
   for (const f of readdirSync(join(root, 'bench')).filter((n) => n.endsWith('.wgsl') || n === 'peer-torch.py')) copyFileSync(join(root, 'bench', f), join(js, f));
   copyFileSync(join(here, 'peer-torch-cuda.py'), join(js, 'peer-torch-cuda.py'));
   cpSync(join(root, 'scripts', 'fixtures'), join(app, 'scripts', 'fixtures'), { recursive: true });
+  // peer-tfjs.ts resolves tfjs-core's package.json before it asks `esbuild` (the stand-in above)
+  // for the gradients: a stub that names the bundled version answers it.
+  const tfjsCore = join(app, 'node_modules', '@tensorflow', 'tfjs-core');
+  mkdirSync(tfjsCore, { recursive: true });
+  writeFileSync(join(tfjsCore, 'package.json'), JSON.stringify({ name: '@tensorflow/tfjs-core', version: pkgVersion('@tensorflow/tfjs-core'), description: 'stub: the device kit bundles tfjs-core into app/js' }, null, 2) + '\n');
   // src/package-version.ts finds the version in gradmix's package.json above the bundle.
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: pkg.name, version: pkg.version, private: true, type: 'module' }, null, 2) + '\n');

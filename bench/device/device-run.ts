@@ -2,7 +2,7 @@
 // parts of a GPU check, each in child processes under its own time budget, writing a summary JSON
 // after every part (so a run cut short still says what it saw) and a log of all output.
 //   a adapter  the adapter in use; anything but --expect stops the run (exit code 2)
-//   b kernels  the kernel correctness tests, once per variant family (GRADMIX_KERNEL_VARIANT)
+//   b kernels  the kernel correctness tests under each variant family (GRADMIX_KERNEL_VARIANT), side by side
 //   c bench    the kernel families against TF.js WebGPU and PyTorch, with the device ceilings
 //   d step     the training step row (plain and GradMix) and the peak memory of a step
 //   e train    gradmix train end to end on mnist-mini (seeds x methods) and full MNIST
@@ -151,6 +151,9 @@ function parseArgs(argv: string[]): Args {
 
 type Status = 'ok' | 'failed' | 'timeout' | 'partial' | 'skipped';
 
+const SEVERITY: Status[] = ['skipped', 'ok', 'partial', 'timeout', 'failed'];
+const worse = (a: Status, b: Status): Status => (SEVERITY.indexOf(a) >= SEVERITY.indexOf(b) ? a : b);
+
 interface PartResult {
   status: Status;
   budgetS: number;
@@ -179,17 +182,25 @@ function log(line: string): void {
  * Runs one of the kit's bundles in a child process with a time cap. At the cap it is sent
  * `stopSignal` (SIGINT lets `gradmix train` save its checkpoint), then SIGKILL after `graceS`.
  */
-function runChild(label: string, script: string, args: string[], capS: number, opts: { env?: Record<string, string>; stopSignal?: NodeJS.Signals; graceS?: number } = {}): Promise<ChildResult> {
+function runChild(label: string, script: string, args: string[], capS: number, opts: { env?: Record<string, string>; stopSignal?: NodeJS.Signals; graceS?: number; prefix?: boolean } = {}): Promise<ChildResult> {
   const t0 = Date.now();
   log(`--- ${label}: ${script} ${args.join(' ')} (cap ${capS.toFixed(0)} s)`);
   return new Promise((done) => {
     const child = spawn(process.execPath, [join(here, script), ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let tail = '';
-    const take = (d: Buffer) => {
-      const s = String(d);
+    let partial = '';
+    const emit = (s: string) => {
       process.stdout.write(s);
       if (logFile) appendFileSync(logFile, s);
+    };
+    // Children that run side by side (opts.prefix) get their label on every whole line.
+    const take = (d: Buffer) => {
+      const s = String(d);
       tail = (tail + s).slice(-6000);
+      if (!opts.prefix) return emit(s);
+      const lines = (partial + s).split('\n');
+      partial = lines.pop() ?? '';
+      if (lines.length) emit(lines.map((l) => `[${label}] ${l}\n`).join(''));
     };
     child.stdout.on('data', take);
     child.stderr.on('data', take);
@@ -202,6 +213,7 @@ function runChild(label: string, script: string, args: string[], capS: number, o
       killer = setTimeout(() => child.kill('SIGKILL'), (opts.graceS ?? 5) * 1000);
     }, Math.max(1, capS) * 1000);
     child.on('close', (code, signal) => {
+      if (partial) emit(`[${label}] ${partial}\n`);
       clearTimeout(timer);
       if (killer) clearTimeout(killer);
       const seconds = (Date.now() - t0) / 1000;
@@ -303,22 +315,26 @@ async function adapterPart(run: Run, budget: number): Promise<Omit<PartResult, '
   return { status: 'ok', detail: report };
 }
 
-async function kernelsPart(run: Run, deadline: number): Promise<Omit<PartResult, 'budgetS' | 'seconds'>> {
+/**
+ * The variant families side by side, each in its own process with the whole budget: the tests
+ * check results, not speed, and are mostly single-threaded JavaScript references (the GPU machine
+ * has 16 cores).
+ */
+async function kernelsPart(run: Run, budget: number): Promise<Omit<PartResult, 'budgetS' | 'seconds'>> {
   const variants: Record<string, unknown> = {};
   let status: Status = 'ok';
   const errors: string[] = [];
-  const list = run.args.variants;
-  for (let i = 0; i < list.length; i++) {
-    const v = list[i];
-    const cap = secondsLeft(deadline) / (list.length - i);
+  const done = await Promise.all(run.args.variants.map(async (v) => {
     const file = join(run.args.work, `kernels-${v}.json`);
     const args = ['--json', file, ...(run.sizes.tests ? ['--tests', run.sizes.tests] : [])];
-    const c = await runChild(`kernels ${v}`, 'kernel-suite.mjs', args, cap, { env: { GRADMIX_KERNEL_VARIANT: v } });
-    const r = existsSync(file) && !c.timedOut ? readJson<{ adapter: string; kernelVariant: string; failed: number; total: number }>(file) : null;
+    const c = await runChild(`kernels ${v}`, 'kernel-suite.mjs', args, budget, { env: { GRADMIX_KERNEL_VARIANT: v }, prefix: true });
+    return { v, c, r: existsSync(file) && !c.timedOut ? readJson<{ adapter: string; kernelVariant: string; failed: number; total: number }>(file) : null };
+  }));
+  for (const { v, c, r } of done) {
     variants[v] = r ?? { exit: c.code ?? c.signal, seconds: c.seconds, tail: c.tail.slice(-2000) };
     if (c.timedOut) {
-      status = 'timeout';
-      errors.push(`${v}: over its ${cap.toFixed(0)} s`);
+      status = worse(status, 'timeout');
+      errors.push(`${v}: over its ${budget} s`);
     } else if (!r || c.code !== 0) {
       if (status === 'ok') status = 'failed';
       errors.push(`${v}: ${r ? `${r.failed} of ${r.total} tests failed` : lastError(c.tail)}`);
@@ -390,7 +406,7 @@ async function benchPart(run: Run, deadline: number): Promise<Omit<PartResult, '
     const { c, json } = await benchRun(run, `bench ${g.filters.join(' ')}`, mode, width, batch, g.filters, file, cap);
     merged.groups.push({ filters: g.filters, seconds: c.seconds, exit: c.code ?? c.signal, timedOut: c.timedOut, rows: json?.rows.length ?? 0 });
     if (!json) {
-      status = c.timedOut ? 'timeout' : 'failed';
+      status = worse(status, c.timedOut ? 'timeout' : 'failed');
       errors.push(`${g.filters.join(' ')}: ${c.timedOut ? `over its ${cap.toFixed(0)} s` : lastError(c.tail)}`);
       continue;
     }
@@ -528,7 +544,7 @@ async function trainPart(run: Run, deadline: number): Promise<Omit<PartResult, '
     }
     if (encoder) Object.assign(row, { auroc: encoder.auroc, closedAcc: encoder.closedAcc, adapter: encoder.adapter, epochs: encoder.epochs, trainedImages: encoder.trainedImages });
     const logged = readLog(join(dir, 'log.jsonl'));
-    if (logged) Object.assign(row, { epochsDone: logged.epochs, lastLoss: logged.loss });
+    if (logged) Object.assign(row, logged);
     if (r.evaluate && existsSync(checkpoint) && secondsLeft(deadline) > 5) {
       const h = await runChild(`eval ${r.name} head`, 'gradmix.mjs', ['eval', '--checkpoint', checkpoint, '--features', 'head', '--out', join(dir, 'head')], secondsLeft(deadline));
       const head = metrics(join(dir, 'head', 'results.json'));
@@ -537,13 +553,17 @@ async function trainPart(run: Run, deadline: number): Promise<Omit<PartResult, '
     }
     row.wallSeconds = +((row.trainSeconds as number) + ((row.evalSeconds as number) ?? 0) + ((row.headSeconds as number) ?? 0)).toFixed(1);
     table.push(row);
-    const trained = c.code === 0 || (c.timedOut && existsSync(checkpoint));
-    if (!trained) {
+    if (c.timedOut && !existsSync(checkpoint)) {
+      status = worse(status, 'timeout');
+      errors.push(`${r.name}: stopped at its ${trainCap.toFixed(0)} s share before its first checkpoint`);
+    } else if (c.timedOut) {
+      status = worse(status, 'partial');
+      errors.push(`${r.name}: interrupted at its ${trainCap.toFixed(0)} s share (${row.epochsDone ?? 0} epochs)`);
+    } else if (c.code !== 0) {
       status = 'failed';
-      errors.push(`${r.name}: ${lastError(c.tail)}`);
-    } else if (c.timedOut && status === 'ok') status = 'partial';
-    if (r.evaluate && (encoder?.auroc === undefined || row.headAuroc === undefined || row.headAuroc === null)) {
-      if (status === 'ok') status = 'partial';
+      errors.push(`${r.name}: exit ${c.code ?? c.signal}: ${lastError(c.tail)}`);
+    } else if (r.evaluate && (encoder?.auroc === undefined || row.headAuroc === undefined || row.headAuroc === null)) {
+      status = worse(status, 'partial');
       errors.push(`${r.name}: no ${encoder?.auroc === undefined ? 'encoder' : 'head'} AUROC`);
     }
     const adapter = encoder?.adapter ?? readJson<{ adapter?: string }>(join(dir, 'config.json'))?.adapter;
@@ -559,12 +579,14 @@ async function trainPart(run: Run, deadline: number): Promise<Omit<PartResult, '
   return { status, detail: { file: 'train.json', paperMnistAuroc: 0.998, runs: table }, ...(errors.length ? { error: errors.join('; ') } : {}) };
 }
 
-/** Epochs logged and the last epoch loss, from a run's log.jsonl. */
-function readLog(file: string): { epochs: number; loss: number | null } | null {
+/** Epochs logged, the last epoch's loss, seconds and images per second, from a run's log.jsonl. */
+function readLog(file: string) {
   try {
-    const rows = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { kind?: string; loss?: number });
+    type Logged = { kind?: string; loss?: number; seconds?: number; imagesPerSecond?: number };
+    const rows = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Logged);
     const epochs = rows.filter((r) => r.kind === 'epoch');
-    return { epochs: epochs.length, loss: epochs.at(-1)?.loss ?? null };
+    const last = epochs.at(-1);
+    return { epochsDone: epochs.length, lastLoss: last?.loss ?? null, lastEpochSeconds: last?.seconds ?? null, imagesPerSecond: last?.imagesPerSecond ?? null };
   } catch {
     return null;
   }
@@ -599,7 +621,7 @@ async function main(): Promise<number> {
     log(`device run: STOPPED: ${a.error}`);
     return 2;
   }
-  if (args.parts.has('kernels')) await run.part('kernels', (_b, deadline) => kernelsPart(run, deadline));
+  if (args.parts.has('kernels')) await run.part('kernels', (budget) => kernelsPart(run, budget));
   if (args.parts.has('bench')) await run.part('bench', (_b, deadline) => benchPart(run, deadline));
   if (args.parts.has('step')) await run.part('step', (budget) => stepPart(run, budget));
   if (args.parts.has('train')) await run.part('train', (_b, deadline) => trainPart(run, deadline));
