@@ -101,6 +101,8 @@ test('renderPanels: the header above the panels is the title and the column name
   const img = renderPanels(p, [0.5], [1], 4, 1, caption);
   const l = panelLayout(p, 4, 1, caption);
   assert.is(l.textScale, 2);
+  const small = panelLayout(p, 3, 1, { method: 'gradmix' });
+  assert.equal([small.textScale, small.columns], [2, [['view 1'], ['LayerCAM'], ['box'], ['mixed']]], 'at scale 3 (the demo page) the names fit one line');
   assert.equal(l.title, ['epoch 7, method mixup: box and mix show', 'where GradMix would paste, unused; training', 'mixes with mixup'], 'wrapped to the picture');
   assert.equal(l.columns, [['view 1'], ['LayerCAM'], ['box', '(unused)'], ['mix', '(unused)']]);
   assert.is(l.header, 2 + 5 * 10 * 2, 'three title lines and two name lines, 10 font pixels apart at text scale 2');

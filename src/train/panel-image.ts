@@ -87,7 +87,8 @@ export interface PanelLayout {
 /** Where everything of renderPanels goes; panel (row, col) has its top-left at panelOrigin(layout, row, col). */
 export function panelLayout(p: Pick<AttributionPanels, 'b' | 'h' | 'w'>, scale = 4, rows = p.b, caption: PanelCaption = {}): PanelLayout {
   const names = panelColumns(caption);
-  const textScale = Math.max(1, Math.floor(scale / 2));
+  // Font pixels of about half an image pixel: 'LayerCAM' still fits a 32-pixel-wide panel at scale 3.
+  const textScale = Math.max(1, Math.round(scale / 2));
   const cellW = p.w * scale;
   const cellH = p.h * scale;
   const width = names.length * cellW + (names.length + 1) * GAP;
