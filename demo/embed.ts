@@ -184,7 +184,7 @@ const ready = (async () => {
     state.phase = 'ready';
   } catch (e) {
     state.phase = 'ready';
-    setStatus(`${(e as Error).message}. Drop a .safetensors checkpoint (from \`gradmix train\` or the training demo's “Save checkpoint”).`);
+    setStatus(`${(e as Error).message}. Train one with npm run demo (npm run demo:web serves runs/demo, else runs/latest), or drop a .safetensors checkpoint here (from gradmix train, or the training demo's “Save checkpoint”, which has no verdict).`);
   }
 })();
 
