@@ -15,6 +15,6 @@ export {
 export { extractFeatures, type FeatureKind } from './features.js';
 export { OpenSetModel, type OpenSetPrediction, type OpenSetSettings, type ImageBatch, type CalibrateOptions } from './open-set-model.js';
 export { evaluateOpenSet, type EvaluateOptions, type Evaluation } from './evaluate.js';
-export { rocPoints, rocSvg, histogramSvg } from './plots.js';
+export { rocPoints, rocSvg, histogramSvg, niceTicks, scoreAxisLabel, scoreName, type Ticks } from './plots.js';
 export { SCORES, softmaxScores, fitNno, scoreNno, scoreTestSets, checkScore, needsClassifier, type ScoreKind, type NnoModel, type NnoOptions, type TestScores } from './scores.js';
 export { intrinsicDimension, twoNNFit, type IntrinsicDim, type IntrinsicDimOptions } from './intrinsic-dim.js';
