@@ -1,10 +1,11 @@
-// The finite-state guard: after each training step, one small GPU kernel per tensor of the model's
-// state (kernels/finite.wgsl) marks the first one holding NaN or Inf, and the step's scalars (the
-// loss and its terms) are copied beside the mark, so a step costs one readback, as before. A loss
-// can stay finite while the weights diverge (ReLU maps NaN to 0 on some adapters), so the loss
-// alone does not tell.
-import { gpu, grid } from '../../runtime/gpu.js';
+// The finite-state guard: after each training step the model's state tensors are copied end to end
+// into one buffer and one GPU kernel (kernels/finite.wgsl) marks the first one holding NaN or Inf;
+// the step's scalars (the loss and its terms) are copied beside the mark, so a step costs one
+// readback, as before. A loss can stay finite while the weights diverge (ReLU maps NaN to 0 on
+// some adapters), so the loss alone does not tell.
+import { gpu } from '../../runtime/gpu.js';
 import { launch, WG } from '../ops/launch.js';
+import { keep } from '../scope.js';
 import { Tensor } from '../tensor.js';
 
 /** The most scalars one readback carries beside the mark. */
@@ -20,34 +21,56 @@ export interface GuardReading {
 
 export class FiniteGuard {
   private flags: Tensor | null = null;
+  /** The checked tensors end to end, and their offsets; rebuilt when the sizes change. */
+  private packed: Tensor | null = null;
+  private offsets: Tensor | null = null;
+  private layout = '';
+
+  private buffers(sizes: number[]): { flags: Tensor; packed: Tensor; offsets: Tensor } {
+    if (!this.flags || this.flags.disposed) this.flags = keep(Tensor.empty([1 + MAX_SCALARS], 'int32'));
+    const layout = sizes.join();
+    if (layout !== this.layout || !this.packed || this.packed.disposed || !this.offsets || this.offsets.disposed) {
+      this.packed?.dispose();
+      this.offsets?.dispose();
+      const ends = Int32Array.from([0, ...sizes]);
+      for (let i = 1; i < ends.length; i++) ends[i] += ends[i - 1];
+      this.packed = keep(Tensor.empty([Math.max(ends[ends.length - 1], 1)], 'int32'));
+      this.offsets = keep(Tensor.empty([ends.length], 'int32'));
+      gpu().write(this.offsets.buffer, ends);
+      this.layout = layout;
+    }
+    return { flags: this.flags, packed: this.packed, offsets: this.offsets };
+  }
 
   /**
-   * Records the checks of every float tensor of `state` (name to live tensor, e.g.
+   * Records the check of every float tensor of `state` (name to live tensor, e.g.
    * model.stateDict(), read each step: the tensors may change) after the work already recorded,
-   * and reads them back with `scalars` (one-element tensors) in one readback.
+   * and reads it back with `scalars` (one-element tensors) in one readback.
    */
   async read(state: ReadonlyMap<string, Tensor>, scalars: readonly Tensor[] = []): Promise<GuardReading> {
     if (scalars.length > MAX_SCALARS) throw new Error(`FiniteGuard: at most ${MAX_SCALARS} scalars, got ${scalars.length}`);
-    if (!this.flags || this.flags.disposed) this.flags = Tensor.empty([1 + MAX_SCALARS], 'int32');
-    const flags = this.flags;
-    const names: string[] = [];
-    launch('finite.reset', { tensors: { flags }, workgroups: [1] });
-    for (const [name, t] of state) {
-      if (t.dtype !== 'float32' || t.size === 0) continue;
-      launch('finite.check', { tensors: { x: t, flags }, params: { n: t.size, slot: names.length }, workgroups: grid(t.size, WG), overrides: { WG } });
-      names.push(name);
+    const checked = [...state].filter(([, t]) => t.dtype === 'float32' && t.size > 0);
+    const { flags, packed, offsets } = this.buffers(checked.map(([, t]) => t.size));
+    const g = gpu();
+    let at = 0;
+    for (const [, t] of checked) {
+      g.copy(t.buffer, 0, packed.buffer, 4 * at, 4 * t.size);
+      at += t.size;
     }
+    launch('finite.reset', { tensors: { flags }, workgroups: [1] });
+    if (checked.length) launch('finite.check_all', { tensors: { x: packed, offsets, flags }, params: { count: checked.length }, workgroups: [checked.length], overrides: { WG } });
     scalars.forEach((s, k) => {
       if (s.size !== 1) throw new Error(`FiniteGuard: scalar ${k} has ${s.size} elements`);
-      gpu().copy(s.buffer, 0, flags.buffer, 4 * (1 + k), 4);
+      g.copy(s.buffer, 0, flags.buffer, 4 * (1 + k), 4);
     });
-    const raw = await gpu().read(flags.buffer, 4 * (1 + scalars.length));
+    const raw = await g.read(flags.buffer, 4 * (1 + scalars.length));
     const mark = new Uint32Array(raw, 0, 1)[0];
-    return { values: Array.from(new Float32Array(raw, 4, scalars.length)), bad: mark === NONE ? null : (names[mark] ?? `tensor #${mark}`) };
+    return { values: Array.from(new Float32Array(raw, 4, scalars.length)), bad: mark === NONE ? null : (checked[mark]?.[0] ?? `tensor #${mark}`) };
   }
 
   dispose(): void {
-    this.flags?.dispose();
-    this.flags = null;
+    for (const t of [this.flags, this.packed, this.offsets]) t?.dispose();
+    this.flags = this.packed = this.offsets = null;
+    this.layout = '';
   }
 }
