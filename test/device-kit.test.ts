@@ -1,0 +1,102 @@
+// The device kit's dry run (bench/device, npm run device:dry-run): the kit is built (downloads and
+// slow compressions come from .device-cache/ after the first build; offline with an empty cache,
+// these tests are skipped, saying so), then its runner runs every part on lavapipe at tiny sizes
+// in a child process, as it would on the GPU machine, and its JSON must say every part is ok: the
+// adapter is the expected one and was found through the kit's own Vulkan loader, both kernel
+// variant families pass the bundled kernel tests, the benchmark and training-step rows have
+// figures, and gradmix train ran end to end on mnist-mini (with an AUROC) and on full MNIST's IDX
+// files. A wrong --expect must stop the run loudly with exit code 2.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const kit = join(root, '.device-kit');
+const OFFLINE_EXIT = 3; // bench/device/build-kit.mjs: a download was needed and failed
+
+const build = spawnSync(process.execPath, [join(root, 'bench', 'device', 'build-kit.mjs')], { cwd: root, encoding: 'utf8', timeout: 900_000 });
+const offline = build.status === OFFLINE_EXIT;
+if (offline) console.log(`device-kit: SKIPPED, the kit cannot be built offline with an empty .device-cache/: ${build.stderr.trim()}`);
+const kitTest = offline ? test.skip : test;
+
+interface Part {
+  status: string;
+  detail?: Record<string, unknown>;
+  error?: string;
+}
+
+function runKit(args: string[], out: string) {
+  return spawnSync('bash', [join(kit, 'run.sh'), ...args, '--out', out], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, OUT: '' } });
+}
+
+kitTest('the kit builds under 60 MiB with every component', () => {
+  assert.is(build.status, 0, `build-kit.mjs failed:\n${build.stdout}\n${build.stderr}`);
+  const manifest = JSON.parse(readFileSync(join(kit, 'kit.json'), 'utf8')) as { bytes: number; files: Record<string, number>; node: string };
+  assert.ok(manifest.bytes < 60 * 2 ** 20, `the kit is ${(manifest.bytes / 2 ** 20).toFixed(1)} MiB`);
+  for (const f of ['node.tar.xz', 'app.tar.xz', 'dawn.tar.xz', 'data.tar.xz', 'vulkan.tar.xz', 'run.sh']) assert.ok(manifest.files[f] > 0, `kit.json lists ${f}`);
+  assert.ok(Object.keys(manifest.files).some((f) => /^debs\/libvulkan1_.*\.deb$/.test(f)), 'the libvulkan1 .deb travels');
+  assert.match(manifest.node, /^20\./);
+});
+
+kitTest('dry run on lavapipe: every part ok, through the kit\'s Node and Vulkan loader', () => {
+  const out = mkdtempSync(join(tmpdir(), 'gradmix-dry-run-'));
+  try {
+    const r = runKit(['--expect', 'llvmpipe'], out);
+    const summaryFile = join(out, 'device-run.json');
+    assert.ok(existsSync(summaryFile), `no device-run.json; output:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
+    const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as { ok: boolean; parts: Record<string, Part> };
+    const bad = Object.entries(summary.parts).filter(([, p]) => p.status !== 'ok').map(([n, p]) => `${n}: ${p.status} ${p.error ?? ''}`);
+    assert.equal(bad, [], `parts not ok:\n${bad.join('\n')}\n${r.stdout.slice(-3000)}`);
+    assert.equal(Object.keys(summary.parts).sort(), ['adapter', 'bench', 'kernels', 'step', 'train']);
+    assert.ok(summary.ok);
+    assert.is(r.status, 0);
+
+    const adapter = summary.parts.adapter.detail as { adapter: string; vulkanLoader: string[]; node: string };
+    assert.match(adapter.adapter, /llvmpipe/);
+    assert.ok(adapter.vulkanLoader.length > 0 && adapter.vulkanLoader.every((p) => p.includes('/gradmix-kit-')), `libvulkan from the kit: ${adapter.vulkanLoader}`);
+    assert.match(adapter.node, /^v20\./);
+
+    const variants = (summary.parts.kernels.detail as { variants: Record<string, { passed: number; failed: number; kernelVariant: string }> }).variants;
+    for (const v of ['register', 'tiled']) {
+      assert.ok(variants[v].passed > 0 && variants[v].failed === 0, `kernel tests under ${v}: ${JSON.stringify(variants[v]).slice(0, 300)}`);
+      assert.is(variants[v].kernelVariant, v);
+    }
+
+    const bench = JSON.parse(readFileSync(join(out, 'bench.json'), 'utf8')) as { rows: { family: string; ms?: number; error?: string }[] };
+    assert.ok(bench.rows.some((row) => row.family === 'conv2d') && bench.rows.some((row) => row.family === 'matmul'), 'conv2d and matmul rows');
+    assert.ok(bench.rows.every((row) => row.ms! > 0 && !row.error));
+
+    const step = summary.parts.step.detail as { rows: { name: string; ms: number }[]; gradmixOverPlain: number };
+    assert.ok(step.rows.some((row) => / none$/.test(row.name)) && step.rows.some((row) => / gradmix$/.test(row.name)));
+    assert.ok(step.gradmixOverPlain > 0);
+
+    const runs = (summary.parts.train.detail as { runs: { name: string; auroc?: number; headAuroc?: number; exit: number }[] }).runs;
+    const mini = runs.find((run) => run.name.startsWith('mnist-mini'));
+    assert.ok(mini && mini.auroc! > 0 && mini.auroc! <= 1 && mini.headAuroc! > 0, `mnist-mini run: ${JSON.stringify(mini)}`);
+    assert.ok(runs.some((run) => run.name.startsWith('mnist w') && run.exit === 0), 'full MNIST (the IDX files in the kit) trained');
+    assert.ok(readFileSync(join(out, 'device-run.log'), 'utf8').includes('part train: ok'));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+kitTest('a wrong --expect stops the run loudly with exit code 2', () => {
+  const out = mkdtempSync(join(tmpdir(), 'gradmix-dry-run-'));
+  try {
+    const r = runKit(['--expect', 'nvidia', '--only', 'kernels'], out);
+    assert.is(r.status, 2, `exit ${r.status}:\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
+    assert.match(r.stdout + r.stderr, /ADAPTER CHECK FAILED \(part a\): expected --expect nvidia, got '.*llvmpipe/);
+    const summary = JSON.parse(readFileSync(join(out, 'device-run.json'), 'utf8')) as { ok: boolean; parts: Record<string, Part> };
+    assert.is(summary.ok, false);
+    assert.is(summary.parts.adapter.status, 'failed');
+    assert.is(summary.parts.kernels.status, 'skipped');
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test.run();
