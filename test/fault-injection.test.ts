@@ -137,6 +137,7 @@ test('kills in training and in saves (SIGINT, SIGKILL), then --resume: bit-ident
     { signal: 'SIGKILL' as const, k: 0, delay: 0, save: '2:written:SIGKILL' },
     { signal: 'SIGINT' as const, k: 0, delay: 0, save: '1:partial:SIGINT' },
   ];
+  const outcomes = new Set<string>();
   for (const [i, s] of scenarios.entries()) {
     const what = `${s.save ? `kill in save ${s.save}` : `${s.signal} after step ${s.k} + ${s.delay} ms`} (seed ${seed})`;
     const out = join(root, `kill${i}`);
@@ -151,6 +152,7 @@ test('kills in training and in saves (SIGINT, SIGKILL), then --resume: bit-ident
     if (!s.save) await killAfterStep(first, out, s.k, s.delay, s.signal);
     const r1 = await first.done;
     counts.kills++;
+    outcomes.add(String(r1.code ?? r1.signal));
     if (s.signal === 'SIGINT') assert.ok(r1.code === 130 || r1.code === 0, `${what}: exit ${r1.code} ${r1.signal}\n${r1.stderr}`);
     else assert.ok(r1.signal === 'SIGKILL' || r1.code === 0, `${what}: exit ${r1.code} ${r1.signal}\n${r1.stderr}`);
     if (r1.code === 130) assert.match(readFileSync(join(out, 'log.jsonl'), 'utf8'), /"status":"interrupted"/);
@@ -160,6 +162,8 @@ test('kills in training and in saves (SIGINT, SIGKILL), then --resume: bit-ident
     if (r1.signal === 'SIGKILL') assert.match(said, /taking over the lock of .* from a run that is no longer running/);
     assertSameAsReference(out, what);
   }
+  // The kills landed mid-run (not only after the end): an interrupted exit (130) and a killed one.
+  assert.ok(outcomes.has('130') && outcomes.has('SIGKILL'), `exits seen: ${[...outcomes].join(', ')}`);
 });
 
 // ---- in-process faults: a lost device, a full disk ---------------------------------------------

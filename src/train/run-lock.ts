@@ -38,8 +38,12 @@ export function makeFolder(dir: string, what = 'output folder'): void {
     try {
       mkdirSync(d);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') continue;
-      throw describeFsError(e, dir, `create the ${what}${d === full ? '' : ` (at ${d})`}`);
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') continue;
+      const at = d === full ? '' : ` (at ${d})`;
+      // The parent exists (it was just checked or made), so ENOENT means a pseudo file system such as /proc.
+      if (code === 'ENOENT') throw new Error(`${dir}: cannot create the ${what}${at}: the file system of ${dirname(d)} does not allow new folders (ENOENT)`);
+      throw describeFsError(e, dir, `create the ${what}${at}`);
     }
   }
 }
