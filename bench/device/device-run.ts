@@ -43,7 +43,7 @@ interface Sizes {
 
 /** The GPU run of item 2: about 7 minutes in all (410 s of budgets). */
 const FULL: Sizes = {
-  budgets: { adapter: 10, kernels: 90, bench: 100, step: 50, train: 160 },
+  budgets: { adapter: 10, kernels: 90, bench: 90, step: 60, train: 160 },
   tests: null,
   bench: {
     mode: 'full', width: 64, batch: 256,

@@ -12,8 +12,9 @@
 # Runner flags: --loader kit|system|root: the Vulkan loader (kit: the kit's libvulkan1 through
 # LD_LIBRARY_PATH, the default; system: the machine's own; root: the device notes' recipe, the .deb
 # files unpacked into / and ldconfig, as root only). Everything else goes to device-run.mjs
-# (--help lists it). Environment: GRADMIX_KIT_WORK (the work folder, default
-# ${TMPDIR:-/tmp}/gradmix-kit-<kit id>), OUT (the output folder when --out is not given).
+# (--help lists it). Environment: GRADMIX_KIT_WORK (where the kit is unpacked, default
+# ${TMPDIR:-/tmp}/gradmix-kit), GRADMIX_KIT_KEEP=1 (keep the run's checkpoints and part files),
+# OUT (the output folder when --out is not given).
 set -euo pipefail
 KIT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 OUT_DIR="${OUT:-}"
@@ -44,7 +45,7 @@ say() { if [ -n "$LOG" ]; then echo "run.sh: $*" | tee -a "$LOG"; else echo "run
 
 ID="$(sed -n 's/^ *"id": *"\([^"]*\)".*/\1/p' "$KIT/kit.json" | head -1)"
 [ -n "$ID" ] || { echo "run.sh: $KIT/kit.json has no id: rebuild the kit (npm run device:kit)" >&2; exit 1; }
-WORK="${GRADMIX_KIT_WORK:-${TMPDIR:-/tmp}/gradmix-kit-$ID}"
+WORK="${GRADMIX_KIT_WORK:-${TMPDIR:-/tmp}/gradmix-kit}"
 
 # xz through tar where xz is installed, else Python's tarfile (lzma is in its standard library).
 untar() {
@@ -52,15 +53,19 @@ untar() {
   if command -v xz >/dev/null 2>&1; then tar -xJf "$1" -C "$2"
   else python3 -c 'import sys, tarfile; tarfile.open(sys.argv[1]).extractall(sys.argv[2])' "$1" "$2"; fi
 }
+# Unpacked once per kit id, into a fresh folder moved into place whole (a run already using an
+# older unpacking keeps its files until it ends).
 if [ "$(cat "$WORK/.kit-id" 2>/dev/null || true)" != "$ID" ]; then
   t0=$SECONDS
-  rm -rf "$WORK/node" "$WORK/app" "$WORK/vulkan" "$WORK/.kit-id"
-  untar "$KIT/node.tar.xz" "$WORK/node"
-  untar "$KIT/app.tar.xz" "$WORK"
-  untar "$KIT/dawn.tar.xz" "$WORK/app"
-  untar "$KIT/data.tar.xz" "$WORK/app"
-  untar "$KIT/vulkan.tar.xz" "$WORK/vulkan"
-  echo "$ID" > "$WORK/.kit-id"
+  mkdir -p "$(dirname "$WORK")"
+  NEW="$(mktemp -d "$WORK.new.XXXXXX")"
+  untar "$KIT/node.tar.xz" "$NEW/node"
+  untar "$KIT/app.tar.xz" "$NEW"
+  untar "$KIT/dawn.tar.xz" "$NEW/app"
+  untar "$KIT/data.tar.xz" "$NEW/app"
+  untar "$KIT/vulkan.tar.xz" "$NEW/vulkan"
+  echo "$ID" > "$NEW/.kit-id"
+  rm -rf "$WORK" && mv "$NEW" "$WORK"
   say "unpacked kit $ID into $WORK in $((SECONDS - t0)) s"
 fi
 NODE="$WORK/node/bin/node"
@@ -106,4 +111,10 @@ if [ -n "$NODE_SCRIPT" ]; then exec "$NODE" "$WORK/app/js/$NODE_SCRIPT" "${args[
 say "node $("$NODE" --version), loader $LOADER (LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}), VK_DRIVER_FILES=${VK_DRIVER_FILES:-unset}, torch peer ${GRADMIX_BENCH_PYTHON:-none}"
 if command -v nvidia-smi >/dev/null 2>&1; then nvidia-smi -L 2>&1 | tee -a "$LOG" || true; fi
 export GRADMIX_KIT_LOG_APPEND=1
-exec "$NODE" "$WORK/app/js/device-run.mjs" --out "$OUT_DIR" --work "$WORK/run" "${args[@]}"
+# Each run's files (part JSON, training runs, checkpoints, autotuning) in a folder of its own,
+# removed afterwards unless GRADMIX_KIT_KEEP=1.
+RUN="$(mktemp -d "$WORK/run.XXXXXX")"
+status=0
+"$NODE" "$WORK/app/js/device-run.mjs" --out "$OUT_DIR" --work "$RUN" "${args[@]}" || status=$?
+if [ "${GRADMIX_KIT_KEEP:-0}" = 1 ]; then say "kept the run's files in $RUN"; else rm -rf "$RUN"; fi
+exit "$status"
