@@ -3,7 +3,7 @@ import { destroyGpu, gpu, initGpu } from '../../runtime/gpu.js';
 import { formatProfile } from '../../runtime/profiler.js';
 import { NoAdapterError } from '../../runtime/device.js';
 import { UsageError } from './args.js';
-import { takeInterrupted } from '../train/epoch-loop.js';
+import { interruptedRuns } from '../train/epoch-loop.js';
 import { didYouMean } from './did-you-mean.js';
 import { evalCommand, infoCommand, protocolCommand, trainCommand } from './commands.js';
 import { oodCommand } from './ood-command.js';
@@ -61,9 +61,10 @@ export async function main(argv: string[]): Promise<number> {
   const profile = process.env.GRADMIX_PROFILE === '1';
   if (profile) (await initGpu()).startProfiling();
   try {
+    const interruptedBefore = interruptedRuns();
     await command.run(rest);
     if (profile) console.error(`GPU time per kernel (GRADMIX_PROFILE=1):\n${formatProfile(await gpu().stopProfiling())}`);
-    return takeInterrupted() ? 130 : 0; // 130: stopped by Ctrl-C (checkpoint saved), as shells report SIGINT
+    return interruptedRuns() > interruptedBefore ? 130 : 0; // 130: stopped by Ctrl-C (checkpoint saved), as shells report SIGINT
   } catch (e) {
     // Library errors may open with the command's name themselves (`ood: ...`): say it once.
     const message = (e as Error).message.replace(new RegExp(`^${name}: `), '');

@@ -101,12 +101,17 @@ interface TrainingMeta extends Position {
   fingerprint: string;
 }
 
-let interruptedRuns = 0;
+let interruptedCount = 0;
 
-/** Whether a run of this process was interrupted since the last call (the CLI exits 130 then). */
+/** How many runs of this process stopped on Ctrl-C or an abort (a command that adds one exits 130). */
+export function interruptedRuns(): number {
+  return interruptedCount;
+}
+
+/** Whether a run was interrupted since the last call, and forgets it (main() compares interruptedRuns() before and after instead). */
 export function takeInterrupted(): boolean {
-  const was = interruptedRuns > 0;
-  interruptedRuns = 0;
+  const was = interruptedCount > 0;
+  interruptedCount = 0;
   return was;
 }
 
@@ -278,7 +283,7 @@ export async function runEpochLoop(run: EpochLoop, hooks: TrainHooks = {}): Prom
     release();
   }
   if (interrupted) {
-    interruptedRuns++;
+    interruptedCount++;
     console.error(`stopped; checkpoint saved to ${checkpoint}. Continue with --resume.`);
   }
   return { checkpoint, epochs: logs, interrupted };
