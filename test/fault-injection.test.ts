@@ -144,7 +144,10 @@ test('kills in training and in saves (SIGINT, SIGKILL), then --resume: bit-ident
     const first = cli(out, [], s.save ? { GRADMIX_FAULT_SAVE: s.save } : {});
     if (i === 0) {
       // A second run on the same folder is refused at once, naming the folder and the first run.
-      while (stepRows(out) < 1) await new Promise((r) => setTimeout(r, 10));
+      let ended = false;
+      void first.done.then(() => (ended = true));
+      while (stepRows(out) < 1 && !ended) await new Promise((r) => setTimeout(r, 10));
+      assert.not.ok(ended, `the first run ended before its first step: ${(await first.done).stderr}`);
       const second = await cli(out).done;
       assert.is(second.code, 1);
       assert.match(second.stderr, new RegExp(`${out} is in use by another gradmix run \\(pid ${first.pid} on`));
