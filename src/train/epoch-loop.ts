@@ -210,7 +210,7 @@ export async function runEpochLoop(run: EpochLoop, hooks: TrainHooks = {}): Prom
     const orphans = await removeOrphanTemps(o.out);
     if (orphans.length) console.error(`removed ${orphans.length} temporary file(s) left by a save that was killed: ${orphans.join(', ')}`);
     const start = await openRun(run, checkpoint);
-    let saved = existsSync(checkpoint) ? `epoch ${start.epoch + 1}, batch ${start.batch}` : null;
+    let saved = o.resume && existsSync(checkpoint) ? `epoch ${start.epoch + 1}, batch ${start.batch}` : null; // not an earlier run's
     const kept = () => (saved ? `The last checkpoint kept is ${checkpoint} (next: ${saved}); continue with --resume.` : 'No checkpoint was written yet.');
     const firstStep = start.epoch * stepsPerEpoch + start.batch;
     stepsDone = firstStep;
