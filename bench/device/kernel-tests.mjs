@@ -30,4 +30,5 @@ export const OTHER_TESTS = {
   metrics: 'host-side metric arithmetic',
   'own-data': 'end to end through the CLI (part e runs training end to end)',
   plots: 'SVG files', 'train-pictures': 'PNG files',
+  'device-kit': 'builds this kit and runs it',
 };
