@@ -178,7 +178,7 @@ function runError(e: unknown, doing: string, kept: string, batchSize: number, fi
   if (e instanceof BufferTooLargeError && firstStep) {
     const fits = Math.floor((batchSize * e.limit) / e.bytes);
     return new Error(
-      `--batch ${batchSize} is too large for this adapter: ${doing} needs a buffer of ${mib(e.bytes)} (its largest activation), ` +
+      `--batch ${batchSize} is too large for this adapter: ${doing} needs a buffer of ${mib(e.bytes)} (buffers grow with the batch; no weights were updated), ` +
         `over the ${mib(e.limit)} the adapter allows per storage buffer; the largest batch that fits is about ${Math.max(fits, 0)}`,
     );
   }
