@@ -179,7 +179,8 @@ function runError(e: unknown, doing: string, kept: string, batchSize: number, fi
     const fits = Math.floor((batchSize * e.limit) / e.bytes);
     return new Error(
       `--batch ${batchSize} is too large for this adapter: ${doing} needs a buffer of ${mib(e.bytes)} (buffers grow with the batch; no weights were updated), ` +
-        `over the ${mib(e.limit)} the adapter allows per storage buffer; the largest batch that fits is about ${Math.max(fits, 0)}`,
+        `over the ${mib(e.limit)} the adapter allows per storage buffer; ` +
+        (fits >= 2 ? `the largest batch that fits is about ${fits}` : 'even a batch of 2 would not fit: use a smaller --width'),
     );
   }
   const lost = e instanceof GpuError || /device (was )?lost|out of memory|OutOfMemory|GPU was destroyed/i.test(message);
