@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { formatTable } from '../bench/report.js';
+import { salvageRows } from '../bench/device/salvage-rows.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const kit = join(root, '.device-kit');
@@ -99,6 +101,25 @@ kitTest('a wrong --expect stops the run loudly with exit code 2', () => {
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
+});
+
+test('rows of a benchmark call stopped at its budget are read back from its printed table', () => {
+  const table = formatTable();
+  const printed = [
+    'ceilings: GEMM 13.47 GFLOP/s',
+    table.header(),
+    table.row({ family: 'conv2d', name: 'weight-grad layer2.0.shortcut w64 B256', shape: 'x[256,64,32,32] k1 s2 -> 128x16x16', bound: 'compute', ms: 1234.5, gflops: 3.2, fraction: 0.5, cores: 1.9,
+      tfjs: { ms: 2469, ratio: 0.5 }, torch: { ms: 0.25, ratio: 4938 }, note: 'tuned: gemm', cpu: { ours: 3 } }),
+    table.row({ family: 'matmul', name: 'square 256', shape: '[256,256]x[256,256]', bound: 'compute', ms: 7.96, tfjs: { error: 'no gradients' } }),
+    table.row({ family: 'knn', name: 'score 6 classes k3', shape: '[10,128]', bound: 'memory', error: 'GPU lost' }),
+    'bench ^matmul: time budget of 4 s reached, sending SIGTERM',
+  ].join('\n');
+  assert.equal(salvageRows(printed), [
+    // As printed: the shape cut to its column, ms to the table's precision.
+    { family: 'conv2d', name: 'weight-grad layer2.0.shortcut w64 B256', shape: 'x[256,64,32,32] k1 s2 -> 128x~', ms: 1235, tfjs: { ms: 2469 }, torch: { ms: 0.25 }, salvaged: true },
+    { family: 'matmul', name: 'square 256', shape: '[256,256]x[256,256]', ms: 7.96, salvaged: true },
+  ]);
+  assert.is(salvageRows('no table printed before the budget ran out'), null);
 });
 
 test.run();

@@ -13,6 +13,7 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { adapterMatches, wrongAdapter } from './expect.js';
+import { salvageRows } from './salvage-rows.js';
 
 const USAGE = `usage: run.sh --expect nvidia|llvmpipe|<regex> [--full] [--out DIR] [--only PARTS] [--skip PARTS]
               [--budget PART=SECONDS,...] [--variants register,tiled] [--tests REGEX] [--mnist-epochs N]
@@ -170,6 +171,8 @@ interface ChildResult {
   timedOut: boolean;
   seconds: number;
   tail: string;
+  /** Everything it printed. */
+  output: string;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -189,7 +192,7 @@ function runChild(label: string, script: string, args: string[], capS: number, o
   log(`--- ${label}: ${script} ${args.join(' ')} (cap ${capS.toFixed(0)} s)`);
   return new Promise((done) => {
     const child = spawn(process.execPath, [join(here, script), ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let tail = '';
+    let output = '';
     let partial = '';
     const emit = (s: string) => {
       process.stdout.write(s);
@@ -198,7 +201,7 @@ function runChild(label: string, script: string, args: string[], capS: number, o
     // Children that run side by side (opts.prefix) get their label on every whole line.
     const take = (d: Buffer) => {
       const s = String(d);
-      tail = (tail + s).slice(-6000);
+      output += s;
       if (!opts.prefix) return emit(s);
       const lines = (partial + s).split('\n');
       partial = lines.pop() ?? '';
@@ -220,7 +223,7 @@ function runChild(label: string, script: string, args: string[], capS: number, o
       if (killer) clearTimeout(killer);
       const seconds = (Date.now() - t0) / 1000;
       log(`--- ${label}: exit ${code ?? signal} after ${seconds.toFixed(1)} s${timedOut ? ' (over budget)' : ''}`);
-      done({ code, signal, timedOut, seconds, tail });
+      done({ code, signal, timedOut, seconds, tail: output.slice(-6000), output });
     });
   });
 }
@@ -369,28 +372,42 @@ interface BenchRow {
 interface BenchFile {
   adapter: string;
   rows: BenchRow[];
+  /** Rows read back from the printed table of a call stopped at its budget. */
+  salvaged?: boolean;
   [k: string]: unknown;
 }
 
-/** One `bench.mjs` run; its JSON, or why there is none. */
-async function benchRun(run: Run, label: string, mode: string, width: number, batch: number, filters: string[], file: string, cap: number) {
+/**
+ * One `bench.mjs` run; its JSON, or why there is none. A run stopped at its cap wrote no JSON: the
+ * rows it finished are read back from its printed table (marked salvaged).
+ */
+async function benchRun(label: string, mode: string, width: number, batch: number, filters: string[], file: string, cap: number) {
   const args = [mode, ...filters, '--width', String(width), '--batch', String(batch), '--json', file];
-  const env: Record<string, string> = {};
-  const c = await runChild(label, 'bench.mjs', args, cap, { env });
-  const json = !c.timedOut && existsSync(file) ? readJson<BenchFile>(file) : null;
+  const c = await runChild(label, 'bench.mjs', args, cap);
+  let json = !c.timedOut && existsSync(file) ? readJson<BenchFile>(file) : null;
+  if (c.timedOut) {
+    const rows = salvageRows(c.output);
+    const adapter = /^adapter: (.*) \(kernel variant/m.exec(c.output)?.[1];
+    if (rows?.length && adapter) json = { adapter, rows, salvaged: true };
+  }
   return { c, json };
 }
 
-/** Sums over rows that have every figure: ours (GPU and wall), TF.js and PyTorch, for the bar's ratios. */
+/**
+ * Sums over rows that have every figure: ours (GPU and wall), TF.js and PyTorch, for the bar's
+ * ratios (PyTorch against our wall clock, as bench/run.ts compares them; a salvaged row has only
+ * its GPU time).
+ */
 function totals(rows: BenchRow[]) {
   const ok = rows.filter((r) => r.ms !== undefined && !r.error);
   const sum = (f: (r: BenchRow) => number | undefined, rs = ok) => rs.reduce((s, r) => s + (f(r) ?? 0), 0);
   const withTorch = ok.filter((r) => r.torch?.ms !== undefined);
   const withTfjs = ok.filter((r) => r.tfjs?.ms !== undefined);
+  const wall = (r: BenchRow) => r.wallMs ?? r.ms;
   return {
     rows: rows.length,
     oursMs: sum((r) => r.ms),
-    torch: withTorch.length ? { rows: withTorch.length, oursWallMs: sum((r) => r.wallMs, withTorch), torchMs: sum((r) => r.torch!.ms, withTorch), oursOverTorch: sum((r) => r.wallMs, withTorch) / sum((r) => r.torch!.ms, withTorch) } : null,
+    torch: withTorch.length ? { rows: withTorch.length, oursWallMs: sum(wall, withTorch), torchMs: sum((r) => r.torch!.ms, withTorch), oursOverTorch: sum(wall, withTorch) / sum((r) => r.torch!.ms, withTorch) } : null,
     tfjs: withTfjs.length ? { rows: withTfjs.length, oursMs: sum((r) => r.ms, withTfjs), tfjsMs: sum((r) => r.tfjs!.ms, withTfjs), tfjsOverOurs: sum((r) => r.tfjs!.ms, withTfjs) / sum((r) => r.ms, withTfjs) } : null,
   };
 }
@@ -405,15 +422,19 @@ async function benchPart(run: Run, deadline: number): Promise<Omit<PartResult, '
     const weights = groups.slice(i).reduce((s, x) => s + x.weight, 0);
     const cap = (secondsLeft(deadline) * g.weight) / weights;
     const file = join(run.args.work, `bench-${i}.json`);
-    const { c, json } = await benchRun(run, `bench ${g.filters.join(' ')}`, mode, width, batch, g.filters, file, cap);
-    merged.groups.push({ filters: g.filters, seconds: c.seconds, exit: c.code ?? c.signal, timedOut: c.timedOut, rows: json?.rows.length ?? 0 });
+    const { c, json } = await benchRun(`bench ${g.filters.join(' ')}`, mode, width, batch, g.filters, file, cap);
+    merged.groups.push({ filters: g.filters, seconds: c.seconds, exit: c.code ?? c.signal, timedOut: c.timedOut, rows: json?.rows.length ?? 0, salvaged: json?.salvaged === true });
+    if (json?.salvaged) {
+      status = worse(status, 'partial');
+      errors.push(`${g.filters.join(' ')}: over its ${cap.toFixed(0)} s; ${json.rows.length} finished rows read from its printed table`);
+    }
     if (!json) {
       status = worse(status, c.timedOut ? 'timeout' : 'failed');
       errors.push(`${g.filters.join(' ')}: ${c.timedOut ? `over its ${cap.toFixed(0)} s` : lastError(c.tail)}`);
       continue;
     }
     const { rows, ...rest } = json;
-    if (!merged.adapter) Object.assign(merged, rest);
+    if (!merged.adapter && !json.salvaged) Object.assign(merged, rest);
     merged.rows.push(...rows);
     const wrong = run.adapterOk(json.adapter, `bench ${g.filters.join(' ')}`);
     if (wrong) {
@@ -443,8 +464,9 @@ async function benchPart(run: Run, deadline: number): Promise<Omit<PartResult, '
 async function stepPart(run: Run, budget: number): Promise<Omit<PartResult, 'budgetS' | 'seconds'>> {
   const { mode, width, batch, filters } = run.sizes.step;
   const file = join(run.args.work, 'step.json');
-  const { c, json } = await benchRun(run, 'step', mode, width, batch, filters, file, budget);
+  const { c, json } = await benchRun('step', mode, width, batch, filters, file, budget);
   if (!json) return { status: c.timedOut ? 'timeout' : 'failed', error: c.timedOut ? `over its ${budget} s` : lastError(c.tail) };
+  const cut = json.salvaged ? `over its ${budget} s; ${json.rows.length} finished rows read from its printed table` : null;
   writeFileSync(join(run.args.out, 'step.json'), JSON.stringify(json, null, 2) + '\n');
   const rows = json.rows.map((r) => ({
     name: `${r.family} ${r.name}`,
@@ -464,13 +486,15 @@ async function stepPart(run: Run, budget: number): Promise<Omit<PartResult, 'bud
   const plain = step('none');
   const mixed = step('gradmix');
   const failed = json.rows.filter((r) => r.error);
-  let status: Status = failed.length || !plain || !mixed ? 'failed' : 'ok';
+  const missing = !plain || !mixed ? `${cut ? `${cut}; ` : ''}the plain or GradMix step row is missing` : null;
+  let status: Status = failed.length ? 'failed' : missing ? (cut ? 'timeout' : 'failed') : cut ? 'partial' : 'ok';
   const wrong = run.adapterOk(json.adapter, 'step');
   if (wrong) status = 'failed';
+  const error = wrong ?? (failed.length ? failed.map((r) => `${r.name}: ${r.error}`).join('; ') : (missing ?? cut));
   return {
     status,
     detail: { file: 'step.json', rows, gradmixOverPlain: plain?.ms && mixed?.ms ? mixed.ms / plain.ms : null },
-    ...(status !== 'ok' ? { error: wrong ?? (failed.map((r) => `${r.name}: ${r.error}`).join('; ') || 'the plain or GradMix step row is missing') } : {}),
+    ...(error ? { error } : {}),
   };
 }
 
