@@ -33,8 +33,11 @@ interface Part {
 
 // One seed for the bundled kernel tests (test/helpers.ts seeded()): this test guards the kit, so
 // it should not fail with a seed-dependent failure of a kernel test, which their own runs report.
+// bench/device/fake-torch stands in for torch, so that run.sh finds "a python3 with torch" and the
+// CUDA peer wrapper takes its CUDA path here too (its figures are meaningless; the plumbing is not).
 function runKit(args: string[], out: string) {
-  return spawnSync('bash', [join(kit, 'run.sh'), ...args, '--out', out], { encoding: 'utf8', timeout: 600_000, env: { ...process.env, OUT: '', SEED: process.env.SEED ?? '1' } });
+  const env = { ...process.env, OUT: '', SEED: process.env.SEED ?? '1', PYTHONPATH: join(root, 'bench', 'device', 'fake-torch'), PYTHONDONTWRITEBYTECODE: '1' };
+  return spawnSync('bash', [join(kit, 'run.sh'), ...args, '--out', out], { encoding: 'utf8', timeout: 600_000, env });
 }
 
 kitTest('the kit builds under 60 MiB with every component', () => {
@@ -70,9 +73,14 @@ kitTest('dry run on lavapipe: every part ok, through the kit\'s Node and Vulkan 
       assert.is(variants[v].kernelVariant, v);
     }
 
-    const bench = JSON.parse(readFileSync(join(out, 'bench.json'), 'utf8')) as { rows: { family: string; ms?: number; error?: string }[] };
+    const bench = JSON.parse(readFileSync(join(out, 'bench.json'), 'utf8')) as { peers: { torch: { version?: string } }; rows: { family: string; ms?: number; error?: string; torch?: { ms?: number } }[] };
     assert.ok(bench.rows.some((row) => row.family === 'conv2d') && bench.rows.some((row) => row.family === 'matmul'), 'conv2d and matmul rows');
     assert.ok(bench.rows.every((row) => row.ms! > 0 && !row.error));
+    // The PyTorch peer through run.sh's wrapper on its CUDA path: figures per row, TF32 off and on logged.
+    assert.match(String(bench.peers.torch.version), /CUDA on fake GPU/);
+    assert.ok(bench.rows.filter((row) => row.family === 'matmul').every((row) => row.torch?.ms! > 0), 'PyTorch figures on the matmul rows');
+    const torchLog = readFileSync(join(out, 'torch-cuda.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { fp32_ms?: number; tf32_ms?: number });
+    assert.ok(torchLog.length >= bench.rows.filter((row) => row.torch?.ms).length && torchLog.every((e) => e.fp32_ms! > 0 && e.tf32_ms! > 0), 'torch-cuda.jsonl: fp32 and tf32 per request');
 
     const step = summary.parts.step.detail as { rows: { name: string; ms: number }[]; gradmixOverPlain: number };
     assert.ok(step.rows.some((row) => / none$/.test(row.name)) && step.rows.some((row) => / gradmix$/.test(row.name)));
