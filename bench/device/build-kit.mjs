@@ -229,6 +229,9 @@ async function buildApp(staging) {
     // The ES-module builds where packages have them: tfjs-core's CommonJS Node build, imported
     // dynamically from a bundle, loses its named exports (tf.env is not a function).
     mainFields: ['module', 'main'],
+    // Names the code reads (a class's .name in messages, e.g. 'Bottleneck blocks [...]') survive
+    // the renaming that bundling does to avoid collisions.
+    keepNames: true,
     outExtension: { '.js': '.mjs' },
     chunkNames: 'chunk-[hash]',
     // CommonJS dependencies (pngjs, jpeg-js, tfjs) call require() for Node built-ins.
