@@ -15,6 +15,8 @@ function shortcut(inPlanes: number, outPlanes: number, stride: number, rng: Rng)
 
 export class BasicBlock extends Module {
   static readonly expansion = 1;
+  /** For messages: class names do not survive the browser bundle's minifier. */
+  static readonly blockName = 'BasicBlock';
   readonly conv1: Conv2d;
   readonly bn1: BatchNorm2d;
   readonly conv2: Conv2d;
@@ -39,6 +41,7 @@ export class BasicBlock extends Module {
 /** resnet_big.py's Bottleneck (ResNet50): 1x1 reduce, 3x3 carrying the stride, 1x1 expand to 4 * planes. */
 export class Bottleneck extends Module {
   static readonly expansion = 4;
+  static readonly blockName = 'Bottleneck';
   readonly conv1: Conv2d;
   readonly bn1: BatchNorm2d;
   readonly conv2: Conv2d;
@@ -99,8 +102,8 @@ export function archOfStateDict(names: Iterable<string>, prefix = 'encoder.'): A
   const block = bottleneck ? Bottleneck : BasicBlock;
   const found = ARCHS.find((a) => ARCH_SPECS[a].block === block && ARCH_SPECS[a].blocks.every((n, i) => n === blocks[i]));
   if (found) return found;
-  const known = ARCHS.map((a) => `${a} (${ARCH_SPECS[a].block.name} [${ARCH_SPECS[a].blocks.join(', ')}])`).join(', ');
-  throw new Error(`state dict has ${block.name} blocks [${blocks.join(', ')}] per stage under '${prefix}layer1-4'; known encoders: ${known}`);
+  const known = ARCHS.map((a) => `${a} (${ARCH_SPECS[a].block.blockName} [${ARCH_SPECS[a].blocks.join(', ')}])`).join(', ');
+  throw new Error(`state dict has ${block.blockName} blocks [${blocks.join(', ')}] per stage under '${prefix}layer1-4'; known encoders: ${known}`);
 }
 
 export interface ResNetOptions {
