@@ -60,8 +60,8 @@ interface Child {
   kill: (signal: NodeJS.Signals) => void;
 }
 
-function cli(out: string, extra: string[] = [], env: Record<string, string> = {}): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/fault-child.ts', 'bin/gradmix.js', ...ARGS, '--out', out, ...extra], {
+function cli(out: string, extra: string[] = [], env: Record<string, string> = {}, args = ARGS): Child {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/fault-child.ts', 'bin/gradmix.js', ...args, '--out', out, ...extra], {
     cwd: repo,
     env: { ...process.env, GRADMIX_AUTOTUNE: '0', ...env },
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -137,21 +137,24 @@ test('kills in training and in saves (SIGINT, SIGKILL), then --resume: bit-ident
     { signal: 'SIGKILL' as const, k: 0, delay: 0, save: '2:written:SIGKILL' },
     { signal: 'SIGINT' as const, k: 0, delay: 0, save: '1:partial:SIGINT' },
   ];
+  // A second run on a folder in use is refused at once, naming the folder and the first run (a long first run, so the two overlap).
+  const busy = join(root, 'busy');
+  const long = cli(busy, [], {}, ARGS.map((a, i) => (ARGS[i - 1] === '--epochs' ? '1000' : a)));
+  let ended = false;
+  void long.done.then(() => (ended = true));
+  while (stepRows(busy) < 1 && !ended) await new Promise((r) => setTimeout(r, 10));
+  if (ended) assert.unreachable(`the first run ended before its first step: ${(await long.done).stderr}`);
+  const second = await cli(busy).done;
+  long.kill('SIGKILL');
+  await long.done;
+  assert.is(second.code, 1, second.stderr);
+  assert.match(second.stderr, new RegExp(`${busy} is in use by another gradmix run \\(pid ${long.pid} on`));
+
   const outcomes = new Set<string>();
   for (const [i, s] of scenarios.entries()) {
     const what = `${s.save ? `kill in save ${s.save}` : `${s.signal} after step ${s.k} + ${s.delay} ms`} (seed ${seed})`;
     const out = join(root, `kill${i}`);
     const first = cli(out, [], s.save ? { GRADMIX_FAULT_SAVE: s.save } : {});
-    if (i === 0) {
-      // A second run on the same folder is refused at once, naming the folder and the first run.
-      let ended = false;
-      void first.done.then(() => (ended = true));
-      while (stepRows(out) < 1 && !ended) await new Promise((r) => setTimeout(r, 10));
-      assert.not.ok(ended, `the first run ended before its first step: ${(await first.done).stderr}`);
-      const second = await cli(out).done;
-      assert.is(second.code, 1);
-      assert.match(second.stderr, new RegExp(`${out} is in use by another gradmix run \\(pid ${first.pid} on`));
-    }
     if (!s.save) await killAfterStep(first, out, s.k, s.delay, s.signal);
     const r1 = await first.done;
     counts.kills++;
