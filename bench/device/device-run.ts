@@ -557,13 +557,17 @@ async function trainPart(run: Run, deadline: number): Promise<Omit<PartResult, '
     // Train gets most of the run's share; the head-feature evaluation the rest. SIGINT at the cap
     // makes train save its checkpoint, which is then evaluated if time remains.
     const trainCap = r.evaluate ? cap * 0.8 : cap;
+    // An evaluation gets what is left of the run's share (at least a fifth of it), so one run's
+    // evaluation cannot eat the budget of the runs after it.
+    const runStart = Date.now();
+    const shareLeft = () => Math.min(secondsLeft(deadline), Math.max(cap - (Date.now() - runStart) / 1000, cap * 0.2));
     const c = await runChild(`train ${r.name}`, 'gradmix.mjs', ['train', ...r.args, '--out', dir, '--quiet'], trainCap, { stopSignal: 'SIGINT', graceS: 20 });
     const row: Record<string, unknown> = { name: r.name, trainSeconds: +c.seconds.toFixed(1), exit: c.code ?? c.signal };
     let encoder = metrics(join(dir, 'results.json'));
     const checkpoint = join(dir, 'checkpoint.safetensors');
     if (!encoder && r.evaluate && c.timedOut && existsSync(checkpoint) && secondsLeft(deadline) > 10) {
       // Interrupted: evaluate the checkpoint it saved (as many epochs as fitted).
-      const e = await runChild(`eval ${r.name} (interrupted run)`, 'gradmix.mjs', ['eval', '--checkpoint', checkpoint, '--out', join(dir, 'encoder')], secondsLeft(deadline) / 2);
+      const e = await runChild(`eval ${r.name} (interrupted run)`, 'gradmix.mjs', ['eval', '--checkpoint', checkpoint, '--out', join(dir, 'encoder')], shareLeft());
       row.interrupted = true;
       row.evalSeconds = +e.seconds.toFixed(1);
       encoder = metrics(join(dir, 'encoder', 'results.json'));
@@ -572,7 +576,7 @@ async function trainPart(run: Run, deadline: number): Promise<Omit<PartResult, '
     const logged = readLog(join(dir, 'log.jsonl'));
     if (logged) Object.assign(row, logged);
     if (r.evaluate && existsSync(checkpoint) && secondsLeft(deadline) > 5) {
-      const h = await runChild(`eval ${r.name} head`, 'gradmix.mjs', ['eval', '--checkpoint', checkpoint, '--features', 'head', '--out', join(dir, 'head')], secondsLeft(deadline));
+      const h = await runChild(`eval ${r.name} head`, 'gradmix.mjs', ['eval', '--checkpoint', checkpoint, '--features', 'head', '--out', join(dir, 'head')], shareLeft());
       const head = metrics(join(dir, 'head', 'results.json'));
       row.headAuroc = head?.auroc ?? null;
       row.headSeconds = +h.seconds.toFixed(1);
