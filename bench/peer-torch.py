@@ -208,17 +208,22 @@ def measure(req):
     return {**best, "cpu_ms": one[0] if one else None}
 
 
-def main():
-    print(json.dumps({"ready": True, "torch": torch.__version__, "threads": THREADS}), flush=True)
+def serve(measure_request, ready):
+    """The protocol: a `ready` line, then one JSON answer line per JSON request line on stdin."""
+    print(json.dumps({"ready": True, **ready}), flush=True)
     for line in sys.stdin:
         if not line.strip():
             continue
         req = json.loads(line)
         try:
-            out = measure(req)
+            out = measure_request(req)
         except Exception as e:  # reported per request; the peer keeps serving
             out = {"error": f"{type(e).__name__}: {e}"}
         print(json.dumps({"id": req["id"], **out}), flush=True)
+
+
+def main():
+    serve(measure, {"torch": torch.__version__, "threads": THREADS})
 
 
 if __name__ == "__main__":

@@ -71,16 +71,7 @@ def main():
     for kind, build in list(peer.BUILDERS.items()):
         peer.BUILDERS[kind] = synchronized(build)
     name = torch.cuda.get_device_name(0)
-    print(json.dumps({"ready": True, "torch": f"{torch.__version__} CUDA on {name}, fp32 with TF32 off", "threads": [1]}), flush=True)
-    for line in sys.stdin:
-        if not line.strip():
-            continue
-        req = json.loads(line)
-        try:
-            out = measure(req)
-        except Exception as e:  # reported per request; the peer keeps serving
-            out = {"error": f"{type(e).__name__}: {e}"}
-        print(json.dumps({"id": req["id"], **out}), flush=True)
+    peer.serve(measure, {"torch": f"{torch.__version__} CUDA on {name}, fp32 with TF32 off", "threads": [1]})
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ import { Rng } from '../random.js';
 import { loadTrainingData } from '../train/train.js';
 import { runEpochLoop, type EpochLoopResult, type TrainHooks } from '../train/epoch-loop.js';
 import { planEpochs, stepSeed } from '../train/training-run.js';
-import { acquireRunLock, makeFolder } from '../train/run-lock.js';
+import { withRunFolder } from '../train/run-lock.js';
 import { resolvePretrainOptions, type PretrainOptions } from './options.js';
 import { SslStep } from './step.js';
 import type { MomentumEncoder } from './moco.js';
@@ -60,14 +60,7 @@ async function loadMocoState(file: string, moco: MomentumEncoder, position: stri
 
 export async function pretrain(given: Partial<PretrainOptions> = {}, hooks: TrainHooks = {}): Promise<PretrainResult> {
   const o = resolvePretrainOptions(given);
-  // Locked before the GPU starts and the data load, so a second run on the folder fails at once.
-  makeFolder(o.out, '--out folder');
-  const release = acquireRunLock(o.out);
-  try {
-    return await pretrainLocked(o, hooks);
-  } finally {
-    release();
-  }
+  return withRunFolder(o.out, () => pretrainLocked(o, hooks));
 }
 
 async function pretrainLocked(o: PretrainOptions, hooks: TrainHooks): Promise<PretrainResult> {

@@ -128,3 +128,17 @@ export function acquireRunLock(dir: string, log: (message: string) => void = (m)
   }
   throw new Error(`${dir}: could not take the run lock ${file} (other runs keep taking it)`);
 }
+
+/**
+ * Runs `fn` with the run folder `dir` made and locked: before the GPU starts and the data load,
+ * so a second run on the same folder fails at once.
+ */
+export async function withRunFolder<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  makeFolder(dir, '--out folder');
+  const release = acquireRunLock(dir);
+  try {
+    return await fn();
+  } finally {
+    release();
+  }
+}

@@ -10,7 +10,7 @@ import { autotuneTraining } from './autotune.js';
 import { writePictures } from './pictures.js';
 import { checkpointFingerprint, runCheckedStep, setUpRun } from './training-run.js';
 import { runEpochLoop, type EpochLoopResult, type TrainHooks } from './epoch-loop.js';
-import { acquireRunLock, makeFolder } from './run-lock.js';
+import { withRunFolder } from './run-lock.js';
 
 export { stepSeed } from './training-run.js';
 export { CHECKPOINT_FILE, LOG_FILE, type EpochLog, type EpochLoopResult, type TrainHooks } from './epoch-loop.js';
@@ -43,14 +43,7 @@ function checkEvaluable(o: TrainOptions, data: OpenSetData): void {
 
 export async function train(given: Partial<TrainOptions> = {}, hooks: TrainHooks = {}): Promise<TrainResult> {
   const o = resolveOptions(given);
-  // The run folder is locked before the GPU starts and the data load, so a second run fails at once.
-  makeFolder(o.out, '--out folder');
-  const release = acquireRunLock(o.out);
-  try {
-    return await trainLocked(o, hooks);
-  } finally {
-    release();
-  }
+  return withRunFolder(o.out, () => trainLocked(o, hooks));
 }
 
 async function trainLocked(o: TrainOptions, hooks: TrainHooks): Promise<TrainResult> {
