@@ -9,6 +9,7 @@ import { loadFolderOpenSet, loadImageFolder } from '../src/data/index.js';
 import { thresholdAtTpr } from '../src/osr/metrics.js';
 import { loadOpenSetModel } from '../src/osr/open-set-file.js';
 import { trainAndEvaluate, evalCommand } from '../src/cli/commands.js';
+import { train } from '../src/train/train.js';
 import { predictCommand } from '../src/cli/predict-command.js';
 import { Rng } from '../src/random.js';
 import { pngBytes, put, rejects, removeTempDirs, rgbaImage, tempDir } from './data-fixtures.js';
@@ -149,6 +150,16 @@ test('train --data --known, eval from the checkpoint alone, predict against the 
   const again = JSON.parse(readFileSync(join(evalOut, 'results.json'), 'utf8'));
   assert.is(again.auroc, results.auroc);
   assert.equal(again.unknownClasses, ['ring']);
+});
+
+test('a resume on data files that changed since the checkpoint is refused, naming the checkpoint', async () => {
+  const root = writeShapesFolder(tempDir(), { perClass: 4 });
+  const out = tempDir();
+  const o = { dataDir: root, known: KNOWN, width: 2, batchSize: 8, epochs: 1, imageSize: 16, progress: false, evaluate: false, out };
+  await train(o);
+  await train({ ...o, resume: true }); // the same data: resumes (and finds the run finished)
+  put(root, join('bars', '0.png'), readFileSync(join(root, 'columns', '0.png'))); // a training image of bars replaced
+  await rejects(() => train({ ...o, resume: true }), new RegExp(`${join(out, 'checkpoint.safetensors')}: the training images are not the ones this run trained on`), /data files changed/);
 });
 
 test('predict errors: no images, a missing path, a checkpoint without a recogniser', async () => {

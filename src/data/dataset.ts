@@ -116,3 +116,17 @@ export function classCounts(labels: Int32Array): number[] {
   for (const l of labels) if (l >= 0) counts[l] = (counts[l] ?? 0) + 1;
   return Array.from(counts, (c) => c ?? 0);
 }
+
+/**
+ * A digest of a data set's pixels and labels (FNV-1a over their bytes, as hex): the same images in
+ * the same order give the same digest, so a resumed run can tell that its data files changed.
+ */
+export function datasetDigest(ds: Pick<Dataset, 'images' | 'labels'>): string {
+  let h = 0x811c9dc5;
+  const mix = (words: Uint32Array | Int32Array) => {
+    for (let i = 0; i < words.length; i++) h = Math.imul(h ^ words[i], 0x01000193);
+  };
+  mix(new Uint32Array(ds.images.buffer, ds.images.byteOffset, ds.images.length));
+  mix(ds.labels);
+  return `${(h >>> 0).toString(16).padStart(8, '0')}-${ds.labels.length}`;
+}

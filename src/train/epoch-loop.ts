@@ -10,7 +10,7 @@ import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import { GpuError, gpu } from '../../runtime/gpu.js';
 import { BufferTooLargeError, mib } from '../../runtime/buffer-pool.js';
-import { batches, type Dataset } from '../data/index.js';
+import { batches, datasetDigest, type Dataset } from '../data/index.js';
 import { syncBatchCounts, type SupConResNet } from '../nn/index.js';
 import type { Adam } from '../optim/index.js';
 import { applyCheckpoint, metadataJson, readCheckpoint, removeOrphanTemps, saveCheckpoint } from '../checkpoint/index.js';
@@ -79,6 +79,8 @@ export interface EpochLoop {
   saveExtra?: (epoch: number, batch: number) => Promise<void>;
   /** After each finished epoch's log line (epoch counted from 1), before hooks.onEpoch. */
   afterEpoch?: (epoch: number) => Promise<void>;
+  /** datasetDigest(trainSet), computed at the first save. */
+  dataDigest?: string;
 }
 
 export interface EpochLoopResult {
@@ -99,6 +101,8 @@ interface Position {
 /** What a training checkpoint's 'training' metadata holds. */
 interface TrainingMeta extends Position {
   fingerprint: string;
+  /** datasetDigest of the training images (absent in checkpoints written before it was kept). */
+  data?: string;
 }
 
 let interruptedCount = 0;
@@ -146,6 +150,9 @@ async function openRun(run: EpochLoop, checkpoint: string): Promise<Position> {
     if (meta.fingerprint !== run.fingerprint) {
       throw new Error(`${checkpoint} was written with different settings; resume with the same ones or another --out.\n  saved: ${meta.fingerprint}\n  now:   ${run.fingerprint}`);
     }
+    if (meta.data !== undefined && meta.data !== datasetDigest(run.trainSet)) {
+      throw new Error(`${checkpoint}: the training images are not the ones this run trained on (data digest ${meta.data}, now ${datasetDigest(run.trainSet)}): its data files changed since; resume with the same data, or train again with another --out`);
+    }
     applyCheckpoint(decoded, { model: run.model.stateDict(), optimizer: run.optimizer });
     await run.resumeExtra?.(meta.epoch, meta.batch);
     // Checkpoints written before the sums were kept resume with the epoch's later batches only.
@@ -164,7 +171,7 @@ async function openRun(run: EpochLoop, checkpoint: string): Promise<Position> {
 /** Saves the checkpoint of position `p`, after any state kept beside it. */
 async function saveRun(run: EpochLoop, checkpoint: string, p: Position): Promise<void> {
   await run.saveExtra?.(p.epoch, p.batch);
-  const meta: TrainingMeta = { ...p, fingerprint: run.fingerprint };
+  const meta: TrainingMeta = { ...p, fingerprint: run.fingerprint, data: (run.dataDigest ??= datasetDigest(run.trainSet)) };
   await saveCheckpoint(checkpoint, {
     model: run.model.stateDict(),
     optimizer: run.optimizer.stateDict(),
