@@ -13,7 +13,7 @@ import { BufferTooLargeError, mib } from '../../runtime/buffer-pool.js';
 import { batches, datasetDigest, type Dataset } from '../data/index.js';
 import { syncBatchCounts, type SupConResNet } from '../nn/index.js';
 import type { Adam } from '../optim/index.js';
-import { applyCheckpoint, metadataJson, readCheckpoint, removeOrphanTemps, saveCheckpoint } from '../checkpoint/index.js';
+import { applyCheckpoint, metadataJson, readCheckpoint, removeOrphanTemps, saveCheckpoint, writeFileAtomic } from '../checkpoint/index.js';
 import { Progress } from './progress.js';
 import { FiniteGuard } from './finite-guard.js';
 import { acquireRunLock, makeFolder } from './run-lock.js';
@@ -164,7 +164,8 @@ async function openRun(run: EpochLoop, checkpoint: string): Promise<Position> {
     // A fresh run (or --resume before any checkpoint was written): rows of an earlier run do not belong.
     writeFileSync(log, '');
   }
-  writeFileSync(join(o.out, 'config.json'), JSON.stringify(o, null, 2) + '\n');
+  // Atomic, as --resume reads it back.
+  await writeFileAtomic(join(o.out, 'config.json'), new TextEncoder().encode(JSON.stringify(o, null, 2) + '\n'));
   return start;
 }
 
