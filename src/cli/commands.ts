@@ -267,7 +267,8 @@ export async function protocolCommand(argv: string[]): Promise<void> {
   console.log(`wrote ${join(root, 'summary.json')}`);
 }
 
-function summarise(results: OpenSetMetrics[]): Record<keyof OpenSetMetrics, { mean: number; std: number }> {
+/** Mean and sample std (n-1) of each metric over runs. */
+export function summarise(results: OpenSetMetrics[]): Record<keyof OpenSetMetrics, { mean: number; std: number }> {
   const out = {} as Record<keyof OpenSetMetrics, { mean: number; std: number }>;
   for (const k of Object.keys(METRIC_LABELS) as (keyof OpenSetMetrics)[]) {
     const xs = results.map((r) => r[k]);

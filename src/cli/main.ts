@@ -12,6 +12,7 @@ import { corruptCommand } from './corrupt-command.js';
 import { objectivesCommand } from './objectives-command.js';
 import { tuneCommand } from './tune-command.js';
 import { predictCommand } from './predict-command.js';
+import { sweepCommand } from './sweep-command.js';
 import { packageVersion } from '../package-version.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: string }> = {
@@ -25,6 +26,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   corrupt: { run: corruptCommand, help: 'corruption robustness: kNN accuracy under 15 corruptions x 5 severities (generated, or CIFAR-10-C / Tiny-ImageNet-C files)' },
   tune: { run: tuneCommand, help: 'autotune the matmul and conv2d kernels of a training step on this adapter (cached per adapter)' },
   objectives: { run: objectivesCommand, help: "the paper's Table 1: ce, ce+ssl, supcon, supcon+ssl under every open-set score, with intrinsic dimension" },
+  sweep: { run: sweepCommand, help: 'grids of runs (protocols x methods x seeds x splits): plan, run on every adapter or through Slurm / Kubernetes, report' },
   info: { run: infoCommand, help: 'print the WebGPU adapter in use' },
 };
 
@@ -71,7 +73,9 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof UsageError) console.error(`gradmix ${name}: ${message} (see gradmix ${name} --help)`);
     else if (e instanceof NoAdapterError) console.error(message);
     else console.error(`gradmix ${name}: ${message}${process.env.GRADMIX_DEBUG === '1' ? `\n${(e as Error).stack}` : ''}`);
-    return 1;
+    // An error may carry the status it exits with (sweep run: 75 when another worker holds the run).
+    const status = (e as { exitStatus?: unknown }).exitStatus;
+    return typeof status === 'number' ? status : 1;
   } finally {
     if (ownsGpu) destroyGpu();
   }

@@ -1,0 +1,27 @@
+// The adapters of this machine as Dawn lists them, for `sweep run --adapters`: Dawn has no listing
+// call, but names every adapter it found when asked for one that does not exist. Each worker is
+// then pinned to one by name with GRADMIX_ADAPTER (runtime/device.ts).
+export interface AdapterEntry {
+  backend: string;
+  name: string;
+}
+
+/** Parses Dawn's " * backend: 'vulkan', name: 'llvmpipe (...)'" lines. */
+export function parseAdapterList(message: string): AdapterEntry[] {
+  return [...message.matchAll(/\*\s*backend:\s*'([^']*)',\s*name:\s*'([^']*)'/g)].map((m) => ({ backend: m[1], name: m[2] }));
+}
+
+export async function listAdapters(): Promise<AdapterEntry[]> {
+  const specifier = 'webgpu';
+  const dawn = (await import(/* @vite-ignore */ specifier)) as { create: (flags: string[]) => GPU };
+  let message = '';
+  try {
+    const gpu = dawn.create(['adapter=gradmix: no adapter has this name']);
+    await gpu.requestAdapter();
+  } catch (e) {
+    message = (e as Error).message;
+  }
+  const adapters = parseAdapterList(message);
+  if (adapters.length === 0) throw new Error(`sweep: Dawn listed no adapters${message ? ` (${message.split('\n')[0]})` : ''}; run gradmix info to see why`);
+  return adapters;
+}

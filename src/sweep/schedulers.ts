@@ -1,0 +1,95 @@
+// Scripts for the schedulers researchers already run grids on: a Slurm job array (one array task
+// per run) and a Kubernetes Indexed Job (one completion index per run). Each task runs
+// `gradmix sweep run <plan> --index <its index>`; the plan's folder, on storage every node sees, is
+// all that is shared (runs lock and finish there, the report reads it).
+export interface SlurmOptions {
+  gpusPerTask: number;
+  time: string;
+  partition?: string;
+  cpusPerTask?: number;
+  /** Array tasks running at once (%N), unlimited when absent. */
+  parallel?: number;
+  /** The command that runs gradmix on the nodes. */
+  gradmix: string;
+}
+
+const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+
+/** An sbatch script; logs per task in <plan folder>/slurm-logs/%A_%a.out. */
+export function slurmScript(planFile: string, planDir: string, runs: number, o: SlurmOptions): string {
+  const lines = [
+    '#!/bin/bash',
+    `# gradmix sweep: ${runs} run(s) of ${planFile}, one array task each. Submit with: sbatch ${planDir}/sweep.sbatch`,
+    '#SBATCH --job-name=gradmix-sweep',
+    `#SBATCH --array=0-${runs - 1}${o.parallel ? `%${o.parallel}` : ''}`,
+    `#SBATCH --time=${o.time}`,
+    `#SBATCH --output=${planDir}/slurm-logs/%A_%a.out`,
+    ...(o.gpusPerTask > 0 ? [`#SBATCH --gpus-per-task=${o.gpusPerTask}`] : []),
+    ...(o.cpusPerTask ? [`#SBATCH --cpus-per-task=${o.cpusPerTask}`] : []),
+    ...(o.partition ? [`#SBATCH --partition=${o.partition}`] : []),
+    'set -euo pipefail',
+    `exec ${o.gradmix} sweep run ${shellQuote(planFile)} --index "$SLURM_ARRAY_TASK_ID"`,
+  ];
+  return lines.join('\n') + '\n';
+}
+
+export interface K8sOptions {
+  image: string;
+  gpus: number;
+  /** Pods running at once. */
+  parallelism: number;
+  /** The PersistentVolumeClaim holding the plan's folder, mounted at `mountPath`. */
+  claim: string;
+  mountPath: string;
+  name: string;
+}
+
+/** The Indexed Job as an object (checked by the tests), written as YAML by `toYaml`. */
+export function k8sJob(planFile: string, runs: number, o: K8sOptions): Record<string, unknown> {
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: { name: o.name },
+    spec: {
+      completionMode: 'Indexed',
+      completions: runs,
+      parallelism: Math.min(o.parallelism, runs),
+      backoffLimitPerIndex: 1, // a crashed run is retried once, then its index is failed
+      maxFailedIndexes: runs,
+      template: {
+        spec: {
+          restartPolicy: 'Never',
+          containers: [{
+            name: 'gradmix',
+            image: o.image,
+            workingDir: o.mountPath,
+            // Kubernetes sets JOB_COMPLETION_INDEX in every pod of an Indexed Job; sweep run reads it.
+            command: ['gradmix', 'sweep', 'run', planFile, '--index', 'env'],
+            ...(o.gpus > 0 ? { resources: { limits: { 'nvidia.com/gpu': o.gpus } } } : {}),
+            volumeMounts: [{ name: 'sweep', mountPath: o.mountPath }],
+          }],
+          volumes: [{ name: 'sweep', persistentVolumeClaim: { claimName: o.claim } }],
+        },
+      },
+    },
+  };
+}
+
+/** YAML of plain data (objects, arrays, strings, numbers, booleans); strings JSON-quoted where needed. */
+export function toYaml(value: unknown, indent = ''): string {
+  const plain = (v: string) => /^[A-Za-z_/][\w./-]*$/.test(v) && !/^(true|false|yes|no|on|off|null|~)$/i.test(v);
+  const scalar = (v: unknown) => (typeof v === 'string' && !plain(v) ? JSON.stringify(v) : String(v));
+  if (Array.isArray(value)) {
+    return value.map((item) => {
+      if (item && typeof item === 'object') return `${indent}- ${toYaml(item, `${indent}  `).trimStart()}`;
+      return `${indent}- ${scalar(item)}\n`;
+    }).join('');
+  }
+  if (value && typeof value === 'object') {
+    return Object.entries(value).map(([k, v]) => {
+      if (v && typeof v === 'object') return `${indent}${k}:\n${toYaml(v, `${indent}  `)}`;
+      return `${indent}${k}: ${scalar(v)}\n`;
+    }).join('');
+  }
+  return `${indent}${scalar(value)}\n`;
+}
