@@ -1,0 +1,199 @@
+// gradmix sweep: a plan's runs and their folders; a run by index (skipped once finished); two local
+// workers draining a plan while one run's process is killed (retried by the other worker and
+// finished); a run that keeps failing reported failed; the report against the runs' own
+// results.json; the Slurm array script and the Kubernetes Indexed Job's required fields.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { sweepCommand, taskIndex } from '../src/cli/sweep-command.js';
+import { readPlan, type PlannedRun } from '../src/sweep/plan.js';
+import { parseAdapterList } from '../src/sweep/adapters.js';
+import { FAILED_FILE, markFailed } from '../src/sweep/run-state.js';
+import { METRICS } from '../src/sweep/report.js';
+import { LOCK_FILE } from '../src/train/run-lock.js';
+import { rejects } from './data-fixtures.js';
+
+const test = suite('sweep');
+const root = fileURLToPath(new URL('..', import.meta.url));
+const TINY = ['--protocol', 'mnist-mini', '--width', '2', '--batch', '8', '--max-train', '16', '--epochs', '1', '--quiet'];
+let dir = '';
+let tiny = ''; // the 4-run plan: methods none, gradmix x splits 0, 1
+test.before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'gradmix-sweep-'));
+  process.env.GRADMIX_AUTOTUNE = '0';
+});
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+/** `gradmix ...` in a child process: exit status and output. */
+function gradmix(args: string[], onStart?: (pid: number) => void): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, ['bin/gradmix.js', ...args], { cwd: root, env: { ...process.env, GRADMIX_AUTOTUNE: '0' } });
+  let out = '';
+  child.stdout.on('data', (b) => (out += b));
+  child.stderr.on('data', (b) => (out += b));
+  onStart?.(child.pid!);
+  return new Promise((done) => child.on('close', (code) => done({ code, out })));
+}
+
+const results = (planFile: string, r: PlannedRun) => JSON.parse(readFileSync(join(planFile, '..', r.out, 'results.json'), 'utf8'));
+
+test('plan: every protocol x method x seed x split, with the train flags and a folder of its own', async () => {
+  const out = join(dir, 'grid');
+  await sweepCommand(['plan', '--protocol', 'mnist-mini', '--splits', '0,1,2,3,4', '--methods', 'none,gradmix', '--seeds', '0,1,2', '--width', '4', '--lr', '0.002', '--out', out]);
+  const runs = readPlan(join(out, 'plan.jsonl'));
+  assert.is(runs.length, 30);
+  assert.equal(runs.map((r) => r.index), [...Array(30).keys()]);
+  assert.is(new Set(runs.map((r) => r.out)).size, 30, 'one folder per run');
+  const r = runs.find((x) => x.method === 'gradmix' && x.seed === 2 && x.split === 3)!;
+  assert.is(r.out, join('mnist-mini-gradmix-s2', 'split3'));
+  assert.equal(r.options, { width: 4, lr: 0.002, protocol: 'mnist-mini', split: 3, method: 'gradmix', seed: 2 });
+  // Bad input names the flag; a damaged plan names the file and line.
+  await rejects(() => sweepCommand(['plan', '--splits', '0,7', '--out', out]), /--splits must be an integer 0\.\.4, got '7'/);
+  await rejects(() => sweepCommand(['plan', '--methods', 'gradmx', '--out', out]), /did you mean gradmix/);
+  await rejects(() => sweepCommand(['plan', '--width', '2']), /--out <folder> is required/);
+  writeFileSync(join(dir, 'bad.jsonl'), `${JSON.stringify(runs[0])}\n{"index": 5}\n`);
+  assert.throws(() => readPlan(join(dir, 'bad.jsonl')), /bad\.jsonl line 2: not a run of index 1/);
+});
+
+test('the task index: --index N, --index env, or the scheduler\'s variable', () => {
+  assert.is(taskIndex('3', {}), 3);
+  assert.is(taskIndex(undefined, {}), null);
+  assert.is(taskIndex(undefined, { SLURM_ARRAY_TASK_ID: '2' }), 2);
+  assert.is(taskIndex('env', { JOB_COMPLETION_INDEX: '7' }), 7);
+  assert.throws(() => taskIndex('env', {}), /neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX is set/);
+  assert.throws(() => taskIndex('-1', {}), /--index must be a run index/);
+  assert.equal(parseAdapterList("no suitable backends found\nAvailable adapters:\n * backend: 'vulkan', name: 'llvmpipe (LLVM 15.0.6, 256 bits)'\n * backend: 'vulkan', name: 'NVIDIA H100'"), [
+    { backend: 'vulkan', name: 'llvmpipe (LLVM 15.0.6, 256 bits)' }, { backend: 'vulkan', name: 'NVIDIA H100' },
+  ]);
+});
+
+test('run --index trains and evaluates one run; a finished run is skipped', async () => {
+  const out = join(dir, 'tiny');
+  await sweepCommand(['plan', ...TINY, '--splits', '0,1', '--methods', 'none,gradmix', '--out', out]);
+  tiny = join(out, 'plan.jsonl');
+  const runs = readPlan(tiny);
+  assert.is(runs.length, 4);
+  await sweepCommand(['run', tiny, '--index', '0']);
+  const file = join(out, runs[0].out, 'results.json');
+  assert.is(results(tiny, runs[0]).status, 'finished');
+  assert.ok(!existsSync(join(out, runs[0].out, LOCK_FILE)), 'the lock is released');
+  const before = statSync(file).mtimeMs;
+  await sweepCommand(['run', tiny, '--index', '0']);
+  assert.is(statSync(file).mtimeMs, before, 'not run again');
+  await rejects(() => sweepCommand(['run', tiny, '--index', '4']), /--index 4: the plan .* has runs 0\.\.3/);
+});
+
+test('two workers drain the plan; a killed run is retried by the other worker and finishes', async () => {
+  const runs = readPlan(tiny);
+  let killed = -1;
+  let parent = 0;
+  // Kill the first run process seen holding its run lock (a child of the pool, not the pool itself).
+  const watch = setInterval(() => {
+    if (killed >= 0) return;
+    for (const r of runs.slice(1)) {
+      const lock = join(tiny, '..', r.out, LOCK_FILE);
+      if (!existsSync(lock)) continue;
+      try {
+        const pid = JSON.parse(readFileSync(lock, 'utf8')).pid as number;
+        if (pid === parent) continue;
+        process.kill(pid, 'SIGKILL');
+        killed = r.index;
+        return;
+      } catch {
+        // half-written lock: next tick
+      }
+    }
+  }, 100);
+  const r = await gradmix(['sweep', 'run', tiny, '--workers', '2'], (pid) => (parent = pid)).finally(() => clearInterval(watch));
+  assert.is(r.code, 0, r.out);
+  assert.ok(killed > 0, 'a run was killed');
+  assert.match(r.out, /1 of 4 run\(s\) already finished/);
+  assert.match(r.out, new RegExp(`worker (\\d): run ${killed} .*crashed, killed by SIGKILL .*; another worker retries it`));
+  const [, crashedOn] = new RegExp(`worker (\\d): run ${killed} .*crashed`).exec(r.out)!;
+  assert.match(r.out, new RegExp(`worker ${crashedOn === '0' ? '1' : '0'}: run ${killed} .*, attempt 2`), 'retried by the other worker');
+  assert.match(r.out, /sweep: 3 finished, 1 already finished, 0 held by other processes, 0 failed/);
+  for (const run of runs) assert.is(results(tiny, run).status, 'finished', `run ${run.index}`);
+});
+
+test('a run that crashes twice is reported failed and the pool exits non-zero', async () => {
+  const out = join(dir, 'broken');
+  await sweepCommand(['plan', ...TINY, '--splits', '0', '--out', out]);
+  const plan = join(out, 'plan.jsonl');
+  const [run] = readPlan(plan);
+  writeFileSync(plan, JSON.stringify({ ...run, options: { ...run.options, width: 0 } }) + '\n'); // a hand-edited plan gone wrong
+  const r = await gradmix(['sweep', 'run', plan, '--workers', '2']);
+  assert.is(r.code, 1, r.out);
+  assert.match(r.out, /run 0 .*crashed, exit status 1 .*another worker retries it/);
+  assert.match(r.out, /1 run\(s\) failed: run 0, exit status 1/);
+  assert.match(readFileSync(join(out, run.out, 'sweep-worker.log'), 'utf8'), /--width must be/);
+  assert.ok(existsSync(join(out, run.out, FAILED_FILE)));
+});
+
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const std = (xs: number[]) => Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1));
+
+test('report: mean and std of the runs\' own results per protocol and method; runs without results listed', async () => {
+  const out = join(tiny, '..');
+  await sweepCommand(['report', out]);
+  const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+  const runs = readPlan(tiny);
+  assert.is(report.groups.length, 2);
+  for (const method of ['none', 'gradmix']) {
+    const own = runs.filter((r) => r.method === method).map((r) => results(tiny, r));
+    const g = report.groups.find((x: { method: string }) => x.method === method);
+    assert.is(g.runs, 2);
+    assert.is(g.paperAuroc, 99.8);
+    for (const m of METRICS) {
+      assert.ok(Math.abs(g.summary[m].mean - mean(own.map((o) => o[m]))) < 1e-12, `${method} ${m} mean`);
+      assert.ok(Math.abs(g.summary[m].std - std(own.map((o) => o[m]))) < 1e-12, `${method} ${m} std`);
+    }
+  }
+  assert.equal(report.missing, []);
+  const csv = readFileSync(join(out, 'report.csv'), 'utf8').trim().split('\n');
+  assert.is(csv.length, 3);
+  assert.ok(csv[0].startsWith('protocol,method,runs,auroc_mean,auroc_std'));
+  const svg = readFileSync(join(out, 'report.svg'), 'utf8');
+  assert.is((svg.match(/class="whisker"/g) ?? []).length, 2);
+  assert.is((svg.match(/class="paper"/g) ?? []).length, 1);
+  // A run without results is listed by state (failed, with why), and left out of the numbers.
+  const last = runs[3];
+  rmSync(join(out, last.out, 'results.json'));
+  markFailed(join(out, last.out), 'killed by SIGKILL (log: x)', 2);
+  await sweepCommand(['report', tiny, '--out', join(dir, 'report2')]);
+  const again = JSON.parse(readFileSync(join(dir, 'report2', 'report.json'), 'utf8'));
+  assert.is(again.groups.find((x: { method: string }) => x.method === last.method).runs, 1);
+  assert.equal(again.missing.map((m: { index: number; state: string; reason: string }) => [m.index, m.state, m.reason]), [[3, 'failed', 'killed by SIGKILL (log: x)']]);
+});
+
+test('slurm: a job array of one task per run; k8s: an Indexed Job with the fields it must set', async () => {
+  const out = join(tiny, '..');
+  await sweepCommand(['slurm', tiny, '--gpus-per-task', '1', '--time', '01:30:00', '--partition', 'gpu', '--cpus-per-task', '4']);
+  const script = readFileSync(join(out, 'sweep.sbatch'), 'utf8');
+  assert.ok(script.startsWith('#!/bin/bash\n'));
+  for (const line of ['#SBATCH --array=0-3', '#SBATCH --time=01:30:00', '#SBATCH --gpus-per-task=1', '#SBATCH --partition=gpu', '#SBATCH --cpus-per-task=4', `#SBATCH --output=${out}/slurm-logs/%A_%a.out`]) {
+    assert.ok(script.split('\n').includes(line), `${line} in\n${script}`);
+  }
+  assert.match(script, new RegExp(`sweep run ${tiny.replace(/[.]/g, '\\.')} --index "\\$SLURM_ARRAY_TASK_ID"\\n$`));
+  await rejects(() => sweepCommand(['slurm', tiny, '--time', 'soon']), /--time must be \[days-\]hours:minutes:seconds/);
+
+  await rejects(() => sweepCommand(['k8s', tiny]), /--image <container image> is required/);
+  await sweepCommand(['k8s', tiny, '--image', 'registry.example/gradmix:1', '--gpus', '1', '--parallelism', '2']);
+  const yaml = readFileSync(join(out, 'sweep-job.yaml'), 'utf8');
+  const lines = yaml.split('\n');
+  const at = (key: string, indent: number) => lines.find((l) => l.startsWith(`${' '.repeat(indent)}${key}:`))?.slice(indent + key.length + 1).trim();
+  assert.is(at('apiVersion', 0), 'batch/v1');
+  assert.is(at('kind', 0), 'Job');
+  assert.is(at('completionMode', 2), 'Indexed');
+  assert.is(at('completions', 2), '4');
+  assert.is(at('parallelism', 2), '2');
+  assert.is(at('restartPolicy', 6), 'Never');
+  assert.match(yaml, /command:\n\s+- gradmix\n\s+- sweep\n\s+- run\n\s+- \/sweep\/plan\.jsonl\n\s+- "--index"\n\s+- env\n/);
+  assert.match(yaml, /nvidia\.com\/gpu: 1/);
+  assert.match(yaml, /persistentVolumeClaim:\n\s+claimName: gradmix-sweep/);
+  assert.ok(readdirSync(out).includes('sweep-job.yaml'));
+});
+
+test.run();
