@@ -107,10 +107,11 @@ test('two workers drain the plan; a killed run is retried by the other worker an
       }
     }
   }, 100);
-  const r = await gradmix(['sweep', 'run', tiny, '--workers', '2'], (pid) => (parent = pid)).finally(() => clearInterval(watch));
+  const r = await gradmix(['sweep', 'run', tiny, '--adapters', 'all', '--workers', '2'], (pid) => (parent = pid)).finally(() => clearInterval(watch));
   assert.is(r.code, 0, r.out);
   assert.ok(killed > 0, 'a run was killed');
   assert.match(r.out, /1 of 4 run\(s\) already finished/);
+  assert.match(r.out, /2 worker\(s\) on \S/, 'pinned to the adapter Dawn lists'); // one CPU adapter here: both workers on it
   assert.match(r.out, new RegExp(`worker (\\d): run ${killed} .*crashed, killed by SIGKILL .*; another worker retries it`));
   const [, crashedOn] = new RegExp(`worker (\\d): run ${killed} .*crashed`).exec(r.out)!;
   assert.match(r.out, new RegExp(`worker ${crashedOn === '0' ? '1' : '0'}: run ${killed} .*, attempt 2`), 'retried by the other worker');

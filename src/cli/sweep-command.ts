@@ -128,6 +128,9 @@ async function adapterSlots(adapters: string | undefined, workers: number | unde
       if (!(i >= 0 && i < listed.length)) throw new UsageError(`--adapters: '${p}' is not 'all' or an adapter number 0..${listed.length - 1}; the adapters: ${listed.map((a, n) => `${n}: ${a.name} (${a.backend})`).join(', ')}`);
       return listed[i].name;
     });
+    // Dawn picks an adapter by its name: identical cards share one, and their workers one card.
+    const shared = [...new Set(names.filter((n, i) => names.indexOf(n) !== i))];
+    if (shared.length) console.error(`note: adapters named ${shared.map((n) => `'${n}'`).join(', ')} appear more than once; Dawn picks adapters by name, so their workers all run on the first of them (on a cluster, the scheduler's GPU binding gives each task its own card)`);
   }
   const count = workers ?? names.length;
   return Array.from({ length: count }, (_, i) => ({ name: String(i), adapter: names[i % names.length] }));
