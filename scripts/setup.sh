@@ -66,6 +66,27 @@ binary; set GRADMIX_SKIP_BROWSER=1 to skip them.
 MSG
   fi
 fi
+
+# --- Slurm sweep test (test/sweep.test.ts) -----------------------------------------------------
+# It brings up a one-node Slurm of its own (munged, slurmctld, slurmd in a temp folder) and runs
+# a tiny job array. On Debian as root: install `slurm-wlm` and `munge` when missing (the test uses
+# its own key, socket and config, whatever services the packages start). Elsewhere: say what to do.
+have_slurm() {
+  command -v sbatch >/dev/null && [ -x /usr/sbin/slurmctld ] && [ -x /usr/sbin/slurmd ] && [ -x /usr/sbin/munged ]
+}
+if [ "${GRADMIX_SKIP_SLURM:-0}" != 1 ] && ! have_slurm; then
+  if [ -r /etc/debian_version ] && [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
+    echo "setup: installed slurm-wlm $(dpkg-query -W -f='${Version}' slurm-wlm) and munge (for the Slurm sweep test)"
+  else
+    cat >&2 <<'MSG'
+setup: no Slurm found, and this is not Debian as root, so nothing was installed. The Slurm
+sweep test needs slurmctld, slurmd, sbatch and munged (Debian/Ubuntu: slurm-wlm and munge) and
+root; without them it is skipped. Set GRADMIX_SKIP_SLURM=1 to skip this check.
+MSG
+  fi
+fi
 # ----------------------------------------------------------------------------------------------
 
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
