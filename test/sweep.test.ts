@@ -15,7 +15,8 @@ import { readPlan, type PlannedRun } from '../src/sweep/plan.js';
 import { parseAdapterList } from '../src/sweep/adapters.js';
 import { FAILED_FILE, markFailed } from '../src/sweep/run-state.js';
 import { METRICS } from '../src/sweep/report.js';
-import { LOCK_FILE } from '../src/train/run-lock.js';
+import { LOCK_FILE, makeFolder } from '../src/train/run-lock.js';
+import { RunClaimedError, runPlanned, takeOverForeignLock } from '../src/sweep/run-one.js';
 import { rejects } from './data-fixtures.js';
 
 const test = suite('sweep');
@@ -69,6 +70,23 @@ test('the task index: --index N, --index env, or the scheduler\'s variable', () 
   assert.equal(parseAdapterList("no suitable backends found\nAvailable adapters:\n * backend: 'vulkan', name: 'llvmpipe (LLVM 15.0.6, 256 bits)'\n * backend: 'vulkan', name: 'NVIDIA H100'"), [
     { backend: 'vulkan', name: 'llvmpipe (LLVM 15.0.6, 256 bits)' }, { backend: 'vulkan', name: 'NVIDIA H100' },
   ]);
+});
+
+test('a run held by another live process is left to it; a scheduler task takes over a lock another host left', async () => {
+  const plan = join(dir, 'grid', 'plan.jsonl');
+  const [run] = readPlan(plan);
+  const out = join(dir, 'grid', run.out);
+  makeFolder(out);
+  const lock = join(out, LOCK_FILE);
+  writeFileSync(lock, JSON.stringify({ pid: 1, host: 'node-17', started: 'earlier' }));
+  const e = await rejects(() => runPlanned(plan, run), /in use by another gradmix run \(pid 1 on node-17/);
+  assert.instance(e, RunClaimedError);
+  writeFileSync(lock, JSON.stringify({ pid: process.pid, host: hostname(), started: 'now' }));
+  takeOverForeignLock(out); // this host's lock: the run lock itself decides by its process
+  assert.ok(existsSync(lock));
+  writeFileSync(lock, JSON.stringify({ pid: 1, host: 'gradmix-sweep-3-x7k2p', started: 'earlier' }));
+  takeOverForeignLock(out); // a failed pod's: gone
+  assert.not.ok(existsSync(lock));
 });
 
 test('run --index trains and evaluates one run; a finished run is skipped', async () => {
@@ -194,6 +212,7 @@ test('slurm: a job array of one task per run; k8s: an Indexed Job with the field
   assert.is(at('restartPolicy', 6), 'Never');
   assert.match(yaml, /command:\n\s+- gradmix\n\s+- sweep\n\s+- run\n\s+- \/sweep\/plan\.jsonl\n\s+- "--index"\n\s+- env\n/);
   assert.match(yaml, /nvidia\.com\/gpu: 1/);
+  assert.is(at('podReplacementPolicy', 2), 'Failed');
   assert.match(yaml, /persistentVolumeClaim:\n\s+claimName: gradmix-sweep/);
   assert.ok(readdirSync(out).includes('sweep-job.yaml'));
 });

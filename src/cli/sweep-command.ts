@@ -146,7 +146,7 @@ async function runCommand(v: Record<string, string | boolean | undefined>, [path
     const run = runs[index];
     if (!run) throw new UsageError(`--index ${index}: the plan ${planFile} has runs 0..${runs.length - 1}`);
     try {
-      await runPlanned(planFile, run);
+      await runPlanned(planFile, run, INDEX_ENV.some((n) => process.env[n] === String(index)));
     } catch (e) {
       if (e instanceof RunClaimedError) throw Object.assign(e, { exitStatus: CLAIMED_EXIT });
       throw e;

@@ -4,7 +4,10 @@
 // from its checkpoint when one is there, then trained and evaluated like `gradmix train`.
 import { trainAndEvaluate } from '../cli/commands.js';
 import { checkTrainOptions } from '../cli/option-flags.js';
-import { acquireRunLock, makeFolder } from '../train/run-lock.js';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { LOCK_FILE, acquireRunLock, makeFolder } from '../train/run-lock.js';
 import { runOut, type PlannedRun } from './plan.js';
 import { clearFailed, finishedResults } from './run-state.js';
 
@@ -17,7 +20,26 @@ export function describeRun(r: PlannedRun): string {
   return `run ${r.index} (${r.protocol} split ${r.split}, ${r.method}, seed ${r.seed})`;
 }
 
-export async function runPlanned(planFile: string, run: PlannedRun): Promise<RunOutcome> {
+/**
+ * A scheduler's task (Slurm array task, Indexed Job pod) holds its index alone: a lock another host
+ * left on the run is a crashed earlier attempt's (a retried pod has a new name), so it is taken over.
+ */
+export function takeOverForeignLock(out: string): void {
+  const file = join(out, LOCK_FILE);
+  if (!existsSync(file)) return;
+  let host: unknown;
+  try {
+    host = (JSON.parse(readFileSync(file, 'utf8')) as { host?: unknown }).host;
+  } catch {
+    return; // unreadable: the run lock takes it over itself
+  }
+  if (typeof host !== 'string' || host === hostname()) return; // this host's: the run lock checks its process
+  console.error(`taking over the lock of ${out} left by ${host}: the scheduler runs this index in one task at a time, so that attempt is over`);
+  rmSync(file, { force: true });
+}
+
+/** `schedulerTask`: the index came from the scheduler (SLURM_ARRAY_TASK_ID, JOB_COMPLETION_INDEX). */
+export async function runPlanned(planFile: string, run: PlannedRun, schedulerTask = false): Promise<RunOutcome> {
   const out = runOut(planFile, run);
   const options = { ...run.options, out, resume: true, evaluate: true, progress: false };
   checkTrainOptions(options); // a plan edited by hand: every value checked before the GPU starts
@@ -26,6 +48,7 @@ export async function runPlanned(planFile: string, run: PlannedRun): Promise<Run
     return 'skipped';
   }
   makeFolder(out, 'run folder');
+  if (schedulerTask) takeOverForeignLock(out);
   let release: () => void;
   try {
     release = acquireRunLock(out);

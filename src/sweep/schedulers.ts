@@ -55,6 +55,7 @@ export function k8sJob(planFile: string, runs: number, o: K8sOptions): Record<st
       completions: runs,
       parallelism: Math.min(o.parallelism, runs),
       backoffLimitPerIndex: 1, // a crashed run is retried once, then its index is failed
+      podReplacementPolicy: 'Failed', // a retry starts once the failed pod is gone: one pod per index at a time
       maxFailedIndexes: runs,
       template: {
         spec: {
