@@ -22,8 +22,10 @@ const d = defaultOptions();
 /** Environment variables that carry a task's index: Slurm job arrays, Kubernetes Indexed Jobs. */
 export const INDEX_ENV = ['SLURM_ARRAY_TASK_ID', 'JOB_COMPLETION_INDEX'];
 
-// Every train flag but those the grid sets per run (and those a sweep run sets itself).
-const PLAN_FLAGS: FlagSpecs = Object.fromEntries(Object.entries(TRAIN_FLAGS).filter(([n]) => !['split', 'seed', 'method', 'out', 'resume', 'no-eval', 'all-classes'].includes(n)));
+// Every train flag but those the grid sets per run, those a sweep run sets itself, and your own
+// image folder's (one split of its own: train it with gradmix train).
+const NOT_PLANNED = ['split', 'seed', 'method', 'out', 'resume', 'no-eval', 'all-classes', 'known', 'unknown-data', 'val-fraction', 'size', 'channels'];
+const PLAN_FLAGS: FlagSpecs = Object.fromEntries(Object.entries(TRAIN_FLAGS).filter(([n]) => !NOT_PLANNED.includes(n)));
 Object.assign(PLAN_FLAGS, {
   protocol: { type: 'string', value: listOf(PROTOCOL_NAMES), help: `protocols, comma-separated: ${PROTOCOL_NAMES.join(', ')} (default mnist-mini)` },
   splits: { type: 'string', value: intList(0, 4), help: 'splits, comma-separated (default 0,1,2,3,4)' },

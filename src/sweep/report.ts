@@ -98,11 +98,12 @@ export function reportFromFolder(dir: string): SweepReport {
 /** A path relative to `base` when it lies under it, else as it is. */
 const shown = (path: string, base: string) => (relative(base, path).startsWith('..') ? path : relative(base, path) || path);
 const pct = (x: number) => (100 * x).toFixed(2);
-const cell = (s: { mean: number; std: number }) => `${pct(s.mean)} ± ${pct(s.std)}`;
+/** One run has no spread to show: its std is written as '-' rather than 0. */
+const cell = (s: { mean: number; std: number }, runs: number) => `${pct(s.mean)} ± ${runs > 1 ? pct(s.std) : '-'}`;
 
 export function reportMarkdown(r: SweepReport, base = process.cwd()): string {
   const head = ['protocol', 'method', 'runs', ...METRICS.map((m) => `${METRIC_LABELS[m]} %`), 'paper AUROC %'];
-  const rows = r.groups.map((g) => [g.protocol, g.method, String(g.runs), ...METRICS.map((m) => cell(g.summary[m])), g.paperAuroc === null ? '-' : g.paperAuroc.toFixed(2)]);
+  const rows = r.groups.map((g) => [g.protocol, g.method, String(g.runs), ...METRICS.map((m) => cell(g.summary[m], g.runs)), g.paperAuroc === null ? '-' : g.paperAuroc.toFixed(2)]);
   const table = [head, head.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
   const lines = [`## Sweep report: ${shown(r.source, base)}`, '', r.groups.length ? table : '(no finished runs yet)', ''];
   lines.push('mean ± std over the finished runs (splits x seeds) of each protocol and method; std is the sample std (n-1).');
