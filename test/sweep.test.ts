@@ -60,6 +60,22 @@ test('plan: every protocol x method x seed x split, with the train flags and a f
   assert.throws(() => readPlan(join(dir, 'bad.jsonl')), /bad\.jsonl line 2: not a run of index 1/);
 });
 
+test('--help of every subcommand shows each value flag\'s default (or that it is required)', async () => {
+  for (const sub of ['plan', 'run', 'report', 'slurm', 'k8s']) {
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (text: string) => lines.push(text);
+    try {
+      await sweepCommand([sub, '--help']);
+    } finally {
+      console.log = log;
+    }
+    const help = lines.join('\n');
+    assert.match(help, new RegExp(`usage: gradmix sweep ${sub}`));
+    for (const line of help.split('\n').filter((l) => l.includes('<value>'))) assert.match(line, /default|required/, `sweep ${sub}: ${line}`);
+  }
+});
+
 test('the task index: --index N, --index env, or the scheduler\'s variable', () => {
   assert.is(taskIndex('3', {}), 3);
   assert.is(taskIndex(undefined, {}), null);
