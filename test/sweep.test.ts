@@ -12,7 +12,7 @@ import { delimiter, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sweepCommand, taskIndex } from '../src/cli/sweep-command.js';
 import { readPlan, type PlannedRun } from '../src/sweep/plan.js';
-import { parseAdapterList } from '../src/sweep/adapters.js';
+import { allAdapters, parseAdapterList } from '../src/sweep/adapters.js';
 import { FAILED_FILE, markFailed } from '../src/sweep/run-state.js';
 import { METRICS } from '../src/sweep/report.js';
 import { LOCK_FILE, makeFolder } from '../src/train/run-lock.js';
@@ -86,6 +86,10 @@ test('the task index: --index N, --index env, or the scheduler\'s variable', () 
   assert.equal(parseAdapterList("no suitable backends found\nAvailable adapters:\n * backend: 'vulkan', name: 'llvmpipe (LLVM 15.0.6, 256 bits)'\n * backend: 'vulkan', name: 'NVIDIA H100'"), [
     { backend: 'vulkan', name: 'llvmpipe (LLVM 15.0.6, 256 bits)' }, { backend: 'vulkan', name: 'NVIDIA H100' },
   ]);
+  // 'all': each GPU once (listed under two backends), no CPU renderer beside them; the CPU renderer where it is all there is.
+  const gpu = (backend: string, name: string) => ({ backend, name });
+  assert.equal(allAdapters([gpu('vulkan', 'llvmpipe (LLVM 15.0.6, 256 bits)'), gpu('vulkan', 'NVIDIA H100 A'), gpu('opengles', 'NVIDIA H100 A'), gpu('vulkan', 'NVIDIA H100 B')]), ['NVIDIA H100 A', 'NVIDIA H100 B']);
+  assert.equal(allAdapters([gpu('vulkan', 'llvmpipe (LLVM 15.0.6, 256 bits)')]), ['llvmpipe (LLVM 15.0.6, 256 bits)']);
 });
 
 test('a run held by another live process is left to it; a scheduler task takes over a lock another host left', async () => {

@@ -13,7 +13,7 @@ import { checkTrainOptions } from './option-flags.js';
 import { buildPlan, planFileOf, readPlan, writePlan, type PlannedRun } from '../sweep/plan.js';
 import { RunClaimedError, runPlanned } from '../sweep/run-one.js';
 import { CLAIMED_EXIT, gradmixBin, runPool, type WorkerSlot } from '../sweep/pool.js';
-import { listAdapters } from '../sweep/adapters.js';
+import { allAdapters, listAdapters } from '../sweep/adapters.js';
 import { reportCsv, reportFromFolder, reportFromPlan, reportMarkdown } from '../sweep/report.js';
 import { aurocChartSvg } from '../sweep/chart.js';
 import { k8sJob, slurmScript, toYaml } from '../sweep/schedulers.js';
@@ -36,7 +36,7 @@ Object.assign(PLAN_FLAGS, {
 
 const RUN_FLAGS: FlagSpecs = {
   index: { type: 'string', value: text, help: `run only the run of this index (0-based), or 'env': from ${INDEX_ENV.join(' or ')} (default: from those when set, else every run with a worker pool)` },
-  adapters: { type: 'string', value: text, help: "one worker per adapter: 'all' (every adapter Dawn lists) or their numbers in that list, comma-separated (default: the default adapter)" },
+  adapters: { type: 'string', value: text, help: "one worker per adapter: 'all' (every GPU Dawn lists; the CPU renderer only where there is none) or their numbers in Dawn's list, comma-separated (default: the default adapter)" },
   workers: { type: 'string', value: int(1, 64), help: 'worker processes, spread over --adapters (default: one per adapter)' },
 };
 
@@ -124,14 +124,14 @@ async function adapterSlots(adapters: string | undefined, workers: number | unde
   let names: (string | undefined)[] = [undefined];
   if (adapters !== undefined) {
     const listed = await listAdapters();
-    const picked = adapters === 'all' ? listed.map((_, i) => i) : adapters.split(',').map((s) => s.trim());
-    names = picked.map((p) => {
-      const i = typeof p === 'number' ? p : /^\d+$/.test(p) ? Number(p) : NaN;
+    names = adapters === 'all' ? allAdapters(listed) : adapters.split(',').map((p) => {
+      const i = /^\d+$/.test(p.trim()) ? Number(p) : NaN;
       if (!(i >= 0 && i < listed.length)) throw new UsageError(`--adapters: '${p}' is not 'all' or an adapter number 0..${listed.length - 1}; the adapters: ${listed.map((a, n) => `${n}: ${a.name} (${a.backend})`).join(', ')}`);
       return listed[i].name;
     });
-    // Dawn picks an adapter by its name: identical cards share one, and their workers one card.
-    const shared = [...new Set(names.filter((n, i) => names.indexOf(n) !== i))];
+    // Dawn picks an adapter by its name: identical cards (one name, one backend) are one to it.
+    const keys = listed.map((a) => `${a.backend}\u0000${a.name}`);
+    const shared = [...new Set(listed.filter((a, i) => keys.indexOf(keys[i]) !== i && names.includes(a.name)).map((a) => a.name))];
     if (shared.length) console.error(`note: adapters named ${shared.map((n) => `'${n}'`).join(', ')} appear more than once; Dawn picks adapters by name, so their workers all run on the first of them (on a cluster, the scheduler's GPU binding gives each task its own card)`);
   }
   const count = workers ?? names.length;

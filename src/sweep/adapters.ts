@@ -25,3 +25,17 @@ export async function listAdapters(): Promise<AdapterEntry[]> {
   if (adapters.length === 0) throw new Error(`sweep: Dawn listed no adapters${message ? ` (${message.split('\n')[0]})` : ''}; run gradmix info to see why`);
   return adapters;
 }
+
+/** CPU renderers Dawn may list beside the GPUs. */
+const SOFTWARE = /llvmpipe|lavapipe|swiftshader|basic render driver/i;
+
+/**
+ * The adapters `--adapters all` means: each name once (Dawn lists a GPU under every backend that
+ * drives it), and only the GPUs when there are any, a CPU renderer being far slower than a GPU
+ * worker; on a machine without a GPU, the CPU renderers.
+ */
+export function allAdapters(listed: AdapterEntry[]): string[] {
+  const names = [...new Set(listed.map((a) => a.name))];
+  const hardware = names.filter((n) => !SOFTWARE.test(n));
+  return hardware.length ? hardware : names;
+}
