@@ -27,6 +27,8 @@ export interface Measurement {
   /** Median wall-clock time, recording included. */
   wallMs: number;
   minMs: number;
+  /** Half the interquartile range of the primary method's samples: the noise bench:compare weighs. */
+  spreadMs: number;
   repeats: number;
   /** Process CPU time / wall time during the timed runs (about the number of busy cores). */
   cores: number;
@@ -40,9 +42,15 @@ export interface Measurement {
 }
 
 export function median(xs: readonly number[]): number {
+  return quantile(xs, 0.5);
+}
+
+/** Linear-interpolated quantile q in [0, 1] of the samples. */
+export function quantile(xs: readonly number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+  const at = q * (s.length - 1);
+  const lo = Math.floor(at);
+  return lo + 1 < s.length ? s[lo] + (at - lo) * (s[lo + 1] - s[lo]) : s[lo];
 }
 
 /** Two timestamps written by empty passes around the measured work, resolved and read back. */
@@ -129,6 +137,7 @@ function summarise(samples: Sample[], method: TimingMethod): Measurement {
     method,
     wallMs: median(samples.map((s) => s.wall)),
     minMs: Math.min(...samples.map((s) => s.primary)),
+    spreadMs: (quantile(samples.map((s) => s.primary), 0.75) - quantile(samples.map((s) => s.primary), 0.25)) / 2,
     repeats: samples.length,
     cores: wall > 0 ? cpu / wall : 0,
     ...(samples.every((s) => s.cpuWork !== undefined) ? { cpuWorkMs: median(samples.map((s) => s.cpuWork!)) } : {}),

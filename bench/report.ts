@@ -1,5 +1,6 @@
 // One benchmark row's results and the table they are printed in.
 import type { TimingMethod } from './harness.js';
+import { formatRoofline, type RooflinePoint } from './roofline.js';
 
 /**
  * A peer's median and ours / theirs: TF.js by GPU queue time on both sides (where both devices
@@ -17,6 +18,8 @@ export interface ResultRow {
   ms?: number;
   wallMs?: number;
   method?: TimingMethod;
+  /** Half the interquartile range of the timed samples (same method as `ms`). */
+  spreadMs?: number;
   repeats?: number;
   /** Process CPU time / wall time while it ran. */
   cores?: number;
@@ -24,6 +27,8 @@ export interface ResultRow {
   gbps?: number;
   /** Of the GEMM ceiling (compute-bound rows) or the copy ceiling (memory-bound rows). */
   fraction?: number;
+  /** Placement under the roofline of the run's ceilings (bench/roofline.ts). */
+  roofline?: RooflinePoint;
   /** Ours / theirs (see PeerResult): below 1 we are faster. */
   tfjs?: PeerResult;
   torch?: PeerResult;
@@ -64,6 +69,7 @@ const COLUMNS: Column[] = [
   { title: 'GFLOP/s', width: 8, value: (r) => (r.bound === 'compute' ? num(r.gflops) : '-') },
   { title: 'GB/s', width: 7, value: (r) => (r.bound === 'memory' ? num(r.gbps) : '-') },
   { title: '%ceil', width: 6, value: (r) => (r.fraction === undefined ? '-' : `${(100 * r.fraction).toFixed(0)}%`) },
+  { title: 'roofline', width: 12, value: (r) => formatRoofline(r.roofline ?? null) },
   { title: 'cores', width: 5, value: (r) => num(r.cores, 1) },
   { title: 'tfjs', width: 7, value: (r) => peer(r.tfjs) },
   { title: 'tfjs ms', width: 8, value: (r) => (r.tfjs && 'ms' in r.tfjs ? num(r.tfjs.ms) : '-') },
@@ -93,7 +99,7 @@ function cell(c: Column, text: string): string {
 /** Header and row lines; peers are 'ours/theirs' ratios (below 1x: we are faster). */
 export function formatTable(): { header: () => string; row: (r: ResultRow) => string } {
   return {
-    header: () => COLUMNS.map((c) => cell(c, c.title)).join(' ') + '\n' + '(tfjs: ours/theirs by GPU queue time; torch: our wall clock / theirs; below 1x = we are faster; %ceil: of the GEMM or copy ceiling)',
+    header: () => COLUMNS.map((c) => cell(c, c.title)).join(' ') + '\n' + '(tfjs: ours/theirs by GPU queue time; torch: our wall clock / theirs; below 1x = we are faster; %ceil: of the GEMM or copy ceiling; roofline: FLOPs/byte, capping roof C(ompute)/M(emory), % of that roof)',
     row: (r) => COLUMNS.map((c) => cell(c, c.value(r))).join(' '),
   };
 }

@@ -17,6 +17,9 @@ import { TfjsPeer, tfjsSupports } from './peer-tfjs.js';
 import { TorchPeer } from './torch-client.js';
 import type { BenchConfig, Family, Row } from './family.js';
 import { formatTable, type ResultRow } from './report.js';
+import { RESULT_SCHEMA, type BenchRun } from './schema.js';
+import { rooflinePoint } from './roofline.js';
+import { engineVersion } from './engine-version.js';
 import { matmulFamily } from './families/matmul.js';
 import { convFamily } from './families/conv2d.js';
 import { batchnormFamily } from './families/batchnorm.js';
@@ -162,7 +165,8 @@ async function main(): Promise<void> {
     const result: ResultRow = { family: row.family, name: row.name, shape: row.shape, flops: row.flops, bytes: row.bytes, bound: row.bound };
     try {
       const { m, note } = await measureRow(row, cfg.timing);
-      Object.assign(result, { ms: m.ms, wallMs: m.wallMs, method: m.method, repeats: m.repeats, cores: m.cores, note }, rates(row, m.ms, ceilings));
+      Object.assign(result, { ms: m.ms, spreadMs: m.spreadMs, wallMs: m.wallMs, method: m.method, repeats: m.repeats, cores: m.cores, note }, rates(row, m.ms, ceilings));
+      result.roofline = rooflinePoint(result, ceilings) ?? undefined;
       if (m.cpuWorkMs !== undefined) result.cpu = { ours: m.cpuWorkMs };
       const rowTiming = { ...cfg.timing, ...row.timing };
       if (row.peer && tfjsSupports(row.peer) && typeof tfjs !== 'string') {
@@ -200,9 +204,12 @@ async function main(): Promise<void> {
   const name = `${adapterKey(g.describe())}.${quick ? 'quick' : 'full'}.json`;
   const file = args.json ?? (partial ? join(tmpdir(), `gradmix-bench-${name}`) : new URL(`./results/${name}`, import.meta.url).pathname);
   mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, JSON.stringify({
+  const run: BenchRun = {
+    schema: RESULT_SCHEMA,
     adapter: g.describe(),
     kernelVariant: g.kernelVariant,
+    engine: engineVersion(),
+    runner: { kind: 'node' },
     date: new Date().toISOString(),
     mode: quick ? 'quick' : 'full',
     batches: cfg.batches,
@@ -216,7 +223,8 @@ async function main(): Promise<void> {
     ceilings,
     skipped,
     rows: results,
-  }, null, 2) + '\n');
+  };
+  writeFileSync(file, JSON.stringify(run, null, 2) + '\n');
   console.log(`results: ${file}`);
   releaseTimers();
   destroyGpu();
