@@ -22,6 +22,6 @@ export function engineVersion(): { version: string; commit: string | null; dirty
   }
   const commit = git(['rev-parse', 'HEAD']);
   if (!commit) return { version, commit: null };
-  const changed = git(['status', '--porcelain', '--untracked-files=no', '--', 'kernels', 'runtime', 'src', 'bench']);
+  const changed = git(['status', '--porcelain', '--untracked-files=no', '--', ':/kernels', ':/runtime', ':/src', ':/bench']);
   return { version, commit, ...(changed !== null ? { dirty: changed !== '' } : {}) };
 }

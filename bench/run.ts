@@ -1,11 +1,12 @@
-// `npm run bench -- [quick|full] [filter ...] [--batch n,..] [--width w,..] [--json path] [--no-tfjs] [--no-torch] [--list]`
+// `npm run bench -- [quick|full] [filter ...] [--batch n,..] [--width w,..] [--json path] [--no-tfjs] [--no-torch] [--list] [--family module.ts ..]`
 // Prints the device ceilings, then every kernel family's rows (ms, GFLOP/s or GB/s, fraction of
 // the ceiling, cores kept busy) with the peers' ratios ours/theirs (TF.js WebGPU on the same
 // adapter, PyTorch CPU), and writes JSON (--json path; else bench/results/<adapter>.<mode>.json
 // for a complete run, the temporary directory for a filtered or resized one).
 // quick (default on CPU rasterisers, where gpu().kernelVariant is 'register'): small batches;
 // full: ResNet18 shapes at batch 32 and 256. Filters are case-insensitive regular expressions
-// matched against '<family> <row name>'. See bench/NOTES.md.
+// matched against '<family> <row name>'. --family adds a family of your own (a module whose default
+// export is kernelFamily(...) from bench/kernel-family.ts; bench/examples/ are always included). See bench/NOTES.md.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -30,8 +31,12 @@ import { layercamFamily } from './families/layercam.js';
 import { pasteFamily } from './families/paste.js';
 import { trainStepFamily } from './families/train-step.js';
 import { memoryFamily } from './families/memory.js';
+import biasReluFamily from './examples/bias-relu.js';
+import { familyFrom } from './kernel-family.js';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 
-const FAMILIES: Family[] = [matmulFamily, convFamily, batchnormFamily, contrastiveFamily, adamFamily, knnFamily, layercamFamily, pasteFamily, trainStepFamily, memoryFamily];
+const FAMILIES: Family[] = [matmulFamily, convFamily, batchnormFamily, contrastiveFamily, adamFamily, knnFamily, layercamFamily, pasteFamily, trainStepFamily, memoryFamily, biasReluFamily];
 
 interface Args {
   mode: 'quick' | 'full' | 'auto';
@@ -42,6 +47,7 @@ interface Args {
   list: boolean;
   batches: number[] | null;
   widths: number[] | null;
+  families: string[];
 }
 
 function sizes(flag: string, v: string | undefined): number[] {
@@ -51,7 +57,7 @@ function sizes(flag: string, v: string | undefined): number[] {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { mode: 'auto', filters: [], json: null, tfjs: true, torch: true, list: false, batches: null, widths: null };
+  const args: Args = { mode: 'auto', filters: [], json: null, tfjs: true, torch: true, list: false, batches: null, widths: null, families: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === 'quick' || a === '--quick') args.mode = 'quick';
@@ -63,10 +69,12 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--list') args.list = true;
     else if (a === '--batch') args.batches = sizes(a, argv[++i]);
     else if (a === '--width') args.widths = sizes(a, argv[++i]);
+    else if (a === '--family') args.families.push(argv[++i] ?? '');
     else if (a.startsWith('--')) throw new Error(`bench: unknown option ${a}; see the header of bench/run.ts`);
     else args.filters.push(new RegExp(a, 'i'));
   }
   if (args.json === '') throw new Error('bench: --json needs a path');
+  if (args.families.includes('')) throw new Error('bench: --family needs a module path (default export: kernelFamily(...))');
   return args;
 }
 
@@ -132,7 +140,8 @@ async function main(): Promise<void> {
 
   const rows: Row[] = [];
   const skipped: { family: string; reason: string }[] = [];
-  for (const f of FAMILIES) {
+  const own = await Promise.all(args.families.map(async (m) => familyFrom(await import(pathToFileURL(resolve(m)).href).catch((e: Error) => { throw new Error(`bench: --family ${m}: cannot load it (${e.message.split('\n')[0]})`); }) as { default?: unknown }, m)));
+  for (const f of [...FAMILIES, ...own]) {
     const r = await f.rows(cfg);
     if ('skipped' in r) skipped.push({ family: f.name, reason: r.skipped });
     else rows.push(...r.filter((row) => selected(row, args.filters)));
@@ -200,7 +209,7 @@ async function main(): Promise<void> {
   console.log(`load average ${load0.toFixed(2)} -> ${load1.toFixed(2)} (2 cores busy with other work make every figure slower; compare ratios)`);
   // Complete runs are the record (one file per adapter and mode); a filtered or resized run must
   // not replace it, so it goes to the temporary directory unless --json says otherwise.
-  const partial = args.filters.length > 0 || args.batches !== null || args.widths !== null;
+  const partial = args.filters.length > 0 || args.families.length > 0 || args.batches !== null || args.widths !== null;
   const name = `${adapterKey(g.describe())}.${quick ? 'quick' : 'full'}.json`;
   const file = args.json ?? (partial ? join(tmpdir(), `gradmix-bench-${name}`) : new URL(`./results/${name}`, import.meta.url).pathname);
   mkdirSync(dirname(file), { recursive: true });
