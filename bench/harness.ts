@@ -119,7 +119,7 @@ export interface QueueTarget {
 
 /** The method timeQueue() uses on a device (GRADMIX_BENCH_WALL=1 forces the wall clock). */
 export function timingMethod(device: GPUDevice = gpu().device): TimingMethod {
-  return device.features.has('timestamp-query') && process.env.GRADMIX_BENCH_WALL !== '1' ? 'gpu-timestamp' : 'wall';
+  return device.features.has('timestamp-query') && nodeProcess?.env.GRADMIX_BENCH_WALL !== '1' ? 'gpu-timestamp' : 'wall';
 }
 
 interface Sample {
@@ -156,8 +156,17 @@ async function repeat(opts: TimeOptions, once: () => Promise<Sample>, method: Ti
   return summarise(samples, method);
 }
 
+// Node's process where there is one: the benchmark page runs this module too, without CPU time
+// (its `cores` reads 0 there).
+const nodeProcess = (globalThis as { process?: NodeJS.Process }).process;
+const NO_CPU = { user: 0, system: 0 };
+
+function cpuNow(): NodeJS.CpuUsage {
+  return nodeProcess?.cpuUsage ? nodeProcess.cpuUsage() : NO_CPU;
+}
+
 function cpuMs(start: NodeJS.CpuUsage): number {
-  const d = process.cpuUsage(start);
+  const d = nodeProcess?.cpuUsage ? nodeProcess.cpuUsage(start) : NO_CPU;
   return (d.user + d.system) / 1000;
 }
 
@@ -171,7 +180,7 @@ export async function timeQueue(target: QueueTarget, run: () => unknown, opts: T
   const threads = await threadCpuClock();
   await target.drain();
   return repeat(opts, async () => {
-    const c0 = process.cpuUsage();
+    const c0 = cpuNow();
     const t0 = performance.now();
     target.submit(); // nothing recorded before the bracket may land inside it
     bracket?.begin();
@@ -206,7 +215,7 @@ export function timeOurs(run: () => unknown, opts: TimeOptions): Promise<Measure
 export async function timeWall(run: () => unknown, finish: () => Promise<void>, opts: TimeOptions): Promise<Measurement> {
   await finish();
   return repeat(opts, async () => {
-    const c0 = process.cpuUsage();
+    const c0 = cpuNow();
     const t0 = performance.now();
     await run();
     await finish();

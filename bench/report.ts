@@ -69,12 +69,13 @@ const COLUMNS: Column[] = [
   { title: 'GFLOP/s', width: 8, value: (r) => (r.bound === 'compute' ? num(r.gflops) : '-') },
   { title: 'GB/s', width: 7, value: (r) => (r.bound === 'memory' ? num(r.gbps) : '-') },
   { title: '%ceil', width: 6, value: (r) => (r.fraction === undefined ? '-' : `${(100 * r.fraction).toFixed(0)}%`) },
-  { title: 'roofline', width: 12, value: (r) => formatRoofline(r.roofline ?? null) },
   { title: 'cores', width: 5, value: (r) => num(r.cores, 1) },
   { title: 'tfjs', width: 7, value: (r) => peer(r.tfjs) },
   { title: 'tfjs ms', width: 8, value: (r) => (r.tfjs && 'ms' in r.tfjs ? num(r.tfjs.ms) : '-') },
   { title: 'torch', width: 7, value: (r) => peer(r.torch) },
   { title: 'torch ms', width: 8, value: (r) => (r.torch && 'ms' in r.torch ? num(r.torch.ms) : '-') },
+  // After the peers: the device kit reads the figures before it back from printed tables by position.
+  { title: 'roofline', width: 12, value: (r) => formatRoofline(r.roofline ?? null) },
   { title: 'note', width: 0, left: true, value: (r) => r.error ? `ERROR ${r.error}` : [r.note, cpuNote(r), errorOf('tfjs', r.tfjs), errorOf('torch', r.torch)].filter(Boolean).join('; ') },
 ];
 

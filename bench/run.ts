@@ -13,7 +13,8 @@ import { dirname, join } from 'node:path';
 import { initGpu, destroyGpu, gpu } from '../runtime/gpu.js';
 import { Autotuner, adapterKey, autotuneMode } from '../runtime/autotune.js';
 import { measureCeilings, type Ceilings } from './ceilings.js';
-import { releaseTimers, timeOurs, timeQueue, timeWall, timingMethod, type Measurement, type TimeOptions } from './harness.js';
+import { releaseTimers, timeQueue, timingMethod, type TimeOptions } from './harness.js';
+import { measureRow, rates } from './measure-row.js';
 import { TfjsPeer, tfjsSupports } from './peer-tfjs.js';
 import { TorchPeer } from './torch-client.js';
 import type { BenchConfig, Family, Row } from './family.js';
@@ -21,22 +22,11 @@ import { formatTable, type ResultRow } from './report.js';
 import { RESULT_SCHEMA, type BenchRun } from './schema.js';
 import { rooflinePoint } from './roofline.js';
 import { engineVersion } from './engine-version.js';
-import { matmulFamily } from './families/matmul.js';
-import { convFamily } from './families/conv2d.js';
-import { batchnormFamily } from './families/batchnorm.js';
-import { contrastiveFamily } from './families/contrastive.js';
-import { adamFamily } from './families/adam.js';
-import { knnFamily } from './families/knn.js';
-import { layercamFamily } from './families/layercam.js';
-import { pasteFamily } from './families/paste.js';
-import { trainStepFamily } from './families/train-step.js';
-import { memoryFamily } from './families/memory.js';
-import biasReluFamily from './examples/bias-relu.js';
 import { familyFrom } from './kernel-family.js';
+import { FAMILIES } from './all-families.js';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const FAMILIES: Family[] = [matmulFamily, convFamily, batchnormFamily, contrastiveFamily, adamFamily, knnFamily, layercamFamily, pasteFamily, trainStepFamily, memoryFamily, biasReluFamily];
 
 interface Args {
   mode: 'quick' | 'full' | 'auto';
@@ -90,32 +80,6 @@ const FULL: { batches: number[]; timing: TimeOptions } = {
 function selected(row: Row, filters: RegExp[]): boolean {
   const label = `${row.family} ${row.name}`;
   return filters.length === 0 || filters.some((f) => f.test(label));
-}
-
-async function measureRow(row: Row, preset: TimeOptions): Promise<{ m: Measurement; note?: string }> {
-  const work = await row.setup();
-  const timing = { ...preset, ...row.timing };
-  try {
-    if (work.run) {
-      const m = await timeOurs(work.run, timing);
-      return { m, note: work.summary?.() ?? work.note };
-    }
-    if (work.runAsync) {
-      const m = await timeWall(work.runAsync, () => gpu().sync(), timing);
-      return { m, note: work.summary?.() ?? work.note };
-    }
-    throw new Error(`bench: row ${row.name} has nothing to run`);
-  } finally {
-    work.dispose();
-    await gpu().sync();
-  }
-}
-
-function rates(row: Row, ms: number, ceilings: Ceilings): Pick<ResultRow, 'gflops' | 'gbps' | 'fraction'> {
-  const gflops = row.flops ? row.flops / ms / 1e6 : undefined;
-  const gbps = row.bytes ? row.bytes / ms / 1e6 : undefined;
-  const fraction = row.bound === 'compute' ? (gflops !== undefined ? gflops / ceilings.gflops : undefined) : gbps !== undefined ? gbps / ceilings.gbps : undefined;
-  return { gflops, gbps, fraction };
 }
 
 async function main(): Promise<void> {
