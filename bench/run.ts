@@ -9,23 +9,22 @@
 // export is kernelFamily(...) from bench/kernel-family.ts; bench/examples/ are always included). See bench/NOTES.md.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { initGpu, destroyGpu, gpu } from '../runtime/gpu.js';
 import { Autotuner, adapterKey, autotuneMode } from '../runtime/autotune.js';
-import { measureCeilings, type Ceilings } from './ceilings.js';
+import { measureCeilings } from './ceilings.js';
 import { releaseTimers, timeQueue, timingMethod, type TimeOptions } from './harness.js';
 import { measureRow, rates } from './measure-row.js';
 import { TfjsPeer, tfjsSupports } from './peer-tfjs.js';
 import { TorchPeer } from './torch-client.js';
-import type { BenchConfig, Family, Row } from './family.js';
+import type { BenchConfig, Row } from './family.js';
 import { formatTable, type ResultRow } from './report.js';
 import { RESULT_SCHEMA, type BenchRun } from './schema.js';
 import { rooflinePoint } from './roofline.js';
 import { engineVersion } from './engine-version.js';
 import { familyFrom } from './kernel-family.js';
 import { FAMILIES } from './all-families.js';
-import { resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 
 
 interface Args {
