@@ -67,7 +67,8 @@ export function formatComparison(a: BenchRun, b: BenchRun, rows: readonly Compar
     `${'row'.padEnd(52)} ${'A ms (±spread)'.padStart(18)} ${'B ms (±spread)'.padStart(18)} ${'B/A'.padStart(7)}  verdict       roofline B`,
   ];
   for (const r of rows) {
-    const roof = r.b?.roofline ? `${(100 * r.b.roofline.fraction).toFixed(0)}% of the ${r.b.roofline.limit} roof` : '';
+    const roof = [r.b?.roofline ? `${(100 * r.b.roofline.fraction).toFixed(0)}% of the ${r.b.roofline.limit} roof` : '',
+      r.a?.variant !== r.b?.variant && r.a && r.b ? `variant ${r.a.variant ?? '-'} -> ${r.b.variant ?? '-'}` : ''].filter(Boolean).join('; ');
     const key = r.key.length > 52 ? r.key.slice(0, 51) + '~' : r.key;
     lines.push(`${key.padEnd(52)} ${ms(r.a).padStart(18)} ${ms(r.b).padStart(18)} ${(r.ratio === undefined ? '-' : r.ratio.toFixed(2) + 'x').padStart(7)}  ${r.verdict.padEnd(13)} ${roof}`);
   }

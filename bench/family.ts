@@ -30,6 +30,8 @@ export interface Work {
   dispose: () => void;
   /** Shown next to the row (e.g. the autotuned variant). */
   note?: string;
+  /** The kernel variant timed, where the row picks one (recorded in the JSON, compared by bench:compare). */
+  variant?: string;
   /** Called after the timed runs; replaces `note` (figures gathered while running, e.g. memory). */
   summary?: () => string;
 }

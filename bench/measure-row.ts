@@ -6,17 +6,17 @@ import { timeOurs, timeWall, type Measurement, type TimeOptions } from './harnes
 import type { Row } from './family.js';
 import type { ResultRow } from './report.js';
 
-export async function measureRow(row: Row, preset: TimeOptions): Promise<{ m: Measurement; note?: string }> {
+export async function measureRow(row: Row, preset: TimeOptions): Promise<{ m: Measurement; note?: string; variant?: string }> {
   const work = await row.setup();
   const timing = { ...preset, ...row.timing };
   try {
     if (work.run) {
       const m = await timeOurs(work.run, timing);
-      return { m, note: work.summary?.() ?? work.note };
+      return { m, note: work.summary?.() ?? work.note, variant: work.variant };
     }
     if (work.runAsync) {
       const m = await timeWall(work.runAsync, () => gpu().sync(), timing);
-      return { m, note: work.summary?.() ?? work.note };
+      return { m, note: work.summary?.() ?? work.note, variant: work.variant };
     }
     throw new Error(`bench: row ${row.name} has nothing to run`);
   } finally {

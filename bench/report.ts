@@ -39,6 +39,8 @@ export interface ResultRow {
    */
   cpu?: { ours: number; tfjs?: number; torch?: number };
   note?: string;
+  /** The kernel variant timed, where the row picks one (autotuned matmul and conv rows). */
+  variant?: string;
   error?: string;
 }
 

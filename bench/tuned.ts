@@ -12,5 +12,5 @@ export async function tunedWork<V extends string>(problem: TuneProblem & { candi
   const tuned = await tuneProblem(problem);
   const timings = Object.entries(tuned.timings).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(' / ');
   const work = prepare(tuned.choice as V);
-  return { ...work, note: `${tuned.choice} (${tuned.source}${timings ? `: ${timings} ms` : ''})` };
+  return { ...work, variant: tuned.choice, note: `${tuned.choice} (${tuned.source}${timings ? `: ${timings} ms` : ''})` };
 }

@@ -74,8 +74,8 @@ async function main(): Promise<void> {
     status(`row ${i + 1} of ${rows.length}: ${row.family} ${row.name}`);
     const result: ResultRow = { family: row.family, name: row.name, shape: row.shape, flops: row.flops, bytes: row.bytes, bound: row.bound };
     try {
-      const { m, note } = await measureRow(row, cfg.timing);
-      Object.assign(result, { ms: m.ms, spreadMs: m.spreadMs, wallMs: m.wallMs, method: m.method, repeats: m.repeats, note }, rates(row, m.ms, ceilings));
+      const { m, note, variant } = await measureRow(row, cfg.timing);
+      Object.assign(result, { ms: m.ms, spreadMs: m.spreadMs, wallMs: m.wallMs, method: m.method, repeats: m.repeats, note, variant }, rates(row, m.ms, ceilings));
       result.roofline = rooflinePoint(result, ceilings) ?? undefined;
     } catch (e) {
       result.error = (e as Error).message.split('\n')[0];
