@@ -1,11 +1,12 @@
 // The benchmark page in headless Chromium (its WebGPU software adapter, SwiftShader) at tiny
 // sizes: it describes the adapter, measures the ceilings, gives rows of several families
-// (the example kernel included, its check run in the page), and its JSON loads in bench:compare.
+// (the example kernel included, its check run in the page), and its JSON loads in bench:compare;
+// the screenshot goes to runs/bench-web-test/.
 // Chromium: $CHROMIUM, else /usr/bin/chromium; GRADMIX_SKIP_BROWSER=1 skips where there is none.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -22,6 +23,8 @@ interface ServeScript {
 
 const CHROMIUM = process.env.CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 const FLAGS = ['--headless=new', '--enable-unsafe-webgpu', '--no-sandbox', '--disable-gpu-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+// The page's screenshot (README's picture is a copy of it).
+const SHOTS = join(new URL('..', import.meta.url).pathname, 'runs', 'bench-web-test');
 const FAMILIES = ['matmul', 'batchnorm', 'paste', 'bias-relu'];
 const TINY = `?batch=2&width=2&size=8&gemm=64&copy=1&repeats=3&filter=${encodeURIComponent(`^(${FAMILIES.join('|')}) `)}`;
 
@@ -54,6 +57,8 @@ test('the page runs families on navigator.gpu and its JSON loads in bench:compar
     assert.match(timed.find((r) => r.family === 'bias-relu')!.note ?? '', /checked against float64/);
     assert.ok(await page.locator('#rows tr').count() === run.rows.length, 'a table row per result');
     assert.ok(await page.locator('#download').getAttribute('download'), 'the download is offered');
+    mkdirSync(SHOTS, { recursive: true });
+    await page.screenshot({ path: join(SHOTS, 'bench-page.png'), fullPage: true });
     const file = join(work, 'page.json');
     writeFileSync(file, json);
     const out = execFileSync(process.execPath, ['--import', 'tsx', 'bench/compare.ts', file, file, '--svg', join(work, 'c.svg')], { encoding: 'utf8' });
