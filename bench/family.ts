@@ -105,7 +105,7 @@ export interface Family {
   rows: (cfg: BenchConfig) => Promise<Row[] | { skipped: string }>;
 }
 
-/** One convolution of the CIFAR ResNet18 (SPEC.md section 2). */
+/** One convolution of the CIFAR ResNet18 (docs/TRAINING.md section 1). */
 export interface ConvShape {
   layer: string;
   cin: number;

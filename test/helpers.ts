@@ -1,5 +1,5 @@
 // Shared test machinery: one GPU for the run, poisoned outputs, seeded random inputs (the seed
-// is printed with every failure), and the SPEC.md section 1 accuracy bars.
+// is printed with every failure), and the accuracy bars of docs/KERNELS.md section 1.
 import * as assert from 'uvu/assert';
 import { initGpu } from '../runtime/gpu.js';
 import { setPoisonNewTensors, Tensor, type Shape } from '../src/tensor.js';
@@ -7,7 +7,7 @@ import { Rng } from '../src/random.js';
 import { tensor } from '../src/creation.js';
 import { fillInto } from '../src/ops/elementwise.js';
 
-/** Relative L2 error bars from SPEC.md section 1. */
+/** Relative L2 error bars (docs/KERNELS.md section 1). */
 export const FORWARD_TOL = 1e-4;
 export const GRAD_TOL = 1e-3;
 

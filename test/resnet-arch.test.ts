@@ -69,7 +69,7 @@ const stateOf = (g: ReadonlyMap<string, HostTensor>) =>
   new Map([...g].filter(([k]) => k.startsWith('state.')).map(([k, v]) => [k.slice('state.'.length), v]));
 
 /**
- * The gradient bar of a parameter: SPEC's GRAD_TOL, unless the gradient is ill-conditioned, i.e.
+ * The gradient bar of a parameter: GRAD_TOL (docs/KERNELS.md section 1), unless the gradient is ill-conditioned, i.e.
  * PyTorch's own float32 error on it (the fixture's metadata) exceeds GRAD_TOL / 10; then 10 times
  * that error. At width 2 this is ResNet50's layer1.0.bn2.bias alone: a sum of 675 terms that
  * cancel ~850-fold (BN3's backward makes them zero-sum before the ReLU mask), which PyTorch's

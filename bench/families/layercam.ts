@@ -1,5 +1,5 @@
 // Aggregated LayerCAM (src/gradmix/layercam.ts) at GradMix's three default layers (layer2.1,
-// layer3.1, layer4.1 of ResNet18; SPEC.md section 4) up to the 32 x 32 input, with argmax
+// layer3.1, layer4.1 of ResNet18; docs/TRAINING.md section 3) up to the 32 x 32 input, with argmax
 // centres, from given activations and gradients. Memory-bound: it reads each layer's A and G
 // once and writes one map and one centre per image.
 import { randn } from '../../src/creation.js';

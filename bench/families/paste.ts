@@ -1,5 +1,5 @@
 // GradMix patch pasting (src/gradmix/mix.ts, gradMix): per image a gamma, a box around its
-// LayerCAM centre and the partner's view resized into it (SPEC.md section 5), as training calls
+// LayerCAM centre and the partner's view resized into it (docs/TRAINING.md section 4), as training calls
 // it: host-side sampling, the plan's upload and one dispatch. Memory-bound: one read and one
 // write of the batch.
 import { rand, tensor } from '../../src/creation.js';

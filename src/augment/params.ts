@@ -200,7 +200,7 @@ export function checkViews(views: readonly ViewParams[], height: number, width: 
   });
 }
 
-/** MNIST (SPEC.md section 7): RandomResizedCrop(32, scale 0.6-1.0, ratio 3/4-4/3), no flips, no colour. */
+/** MNIST (docs/TRAINING.md section 6): RandomResizedCrop(32, scale 0.6-1.0, ratio 3/4-4/3), no flips, no colour. */
 export const MNIST_AUGMENT: AugmentConfig = {
   size: 32, scale: [0.6, 1], ratio: [3 / 4, 4 / 3], flip: 0, jitter: null, grayscale: 0, mean: [MNIST_MEAN], std: [MNIST_STD],
 };

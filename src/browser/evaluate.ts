@@ -48,7 +48,7 @@ export function subsampleOpenSet(data: OpenSetData, sizes: SubsampleSizes): Open
   };
 }
 
-/** AUROC and the other metrics of SPEC.md section 6 on a subsample (counts are in the result). */
+/** AUROC and the other metrics of docs/OPEN-SET.md section 4 on a subsample (counts are in the result). */
 export function evaluateSubsample(model: SupConResNet, data: OpenSetData, transform: ViewsOutput, sizes: SubsampleSizes, k = 3): Promise<Evaluation> {
   return evaluateOpenSet(model, subsampleOpenSet(data, sizes), transform, { k, batchSize: 128 });
 }

@@ -1,4 +1,4 @@
-/** The paper's AUROC (%) per protocol, ResNet18, mean of 5 splits (SPEC.md section 8). */
+/** The paper's AUROC (%) per protocol, ResNet18, mean of 5 splits (docs/OPEN-SET.md section 6). */
 export const PAPER_AUROC: Record<string, number> = {
   mnist: 99.8,
   'mnist-mini': 99.8,

@@ -1,5 +1,5 @@
 // Corruption robustness of a trained encoder (the paper's section 4.4): closed-set accuracy of the
-// kNN classifier (SPEC.md section 6, predicted = argmax_c d_c) on the clean known test images and
+// kNN classifier (docs/OPEN-SET.md section 2, predicted = argmax_c d_c) on the clean known test images and
 // on each corruption at each severity, the accuracy drop from clean, and the paper's summaries:
 // Fig. 5 (accuracy per severity, averaged over the corruption types) and Table 5 (per type,
 // averaged over the severities).

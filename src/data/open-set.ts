@@ -1,4 +1,4 @@
-// Open-set protocols (SPEC.md section 7) without file access (browser-safe): the five standard
+// Open-set protocols (docs/DATA.md section 1) without file access (browser-safe): the five standard
 // known/unknown splits of the OSR literature (Neal et al. 2018, as published in the split files
 // of ARPL and of Vaze et al.'s osr_closed_set_all_you_need) and the open-set view of a split:
 // train = known classes only, test = known test samples + unknown test samples. Known classes are
@@ -33,7 +33,7 @@ const CIFAR10_SPLITS = [
 /**
  * CIFAR+N: 4 known CIFAR-10 classes, N unknown CIFAR-100 classes (fine-label indices). Neal et
  * al. describe non-animal known and animal unknown classes; the published index lists that every
- * later work (and SPEC.md) uses do not follow that description, and are used as published.
+ * later work (and this engine) uses do not follow that description, and are used as published.
  */
 const CIFAR_PLUS_KNOWN = [
   [4, 7, 9, 1],

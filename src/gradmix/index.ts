@@ -1,4 +1,4 @@
-// GradMix (SPEC.md sections 4 and 5): aggregated LayerCAM centres and attribution-guided mixing.
+// GradMix (docs/TRAINING.md sections 3 and 4): aggregated LayerCAM centres and attribution-guided mixing.
 export { layerCam, MAX_CAM_LAYERS, type LayerCam, type LayerCamOptions, type CamNormalize } from './layercam.js';
 export {
   gradMix,

@@ -1,4 +1,4 @@
-// LayerCAM aggregated over several layers (SPEC.md section 4): from (activation, gradient) pairs
+// LayerCAM aggregated over several layers (docs/TRAINING.md section 3): from (activation, gradient) pairs
 // straight to one attribution map per image at the input resolution and each image's argmax
 // centre, all on the GPU (kernels/layercam.wgsl). With L layers it takes ceil(L/3) + 3 dispatches
 // (one more for normalize 'batch'): 4 for the default three layers.

@@ -1,4 +1,4 @@
-// Mixing view 1 of a batch with a partner image (SPEC.md section 5), one dispatch each
+// Mixing view 1 of a batch with a partner image (docs/TRAINING.md section 4), one dispatch each
 // (kernels/mix.wgsl): GradMix's attribution-centred patch pasting and the Mixup and CutMix
 // baselines. Each comes as a deterministic op (explicit partners, sides, weights: what the tests
 // check) and a sampling wrapper that draws them from a seeded Rng. These are data augmentations:

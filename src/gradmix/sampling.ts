@@ -1,4 +1,4 @@
-// Host-side randomness of the mixing methods (SPEC.md section 5), all from a seeded Rng so a run
+// Host-side randomness of the mixing methods (docs/TRAINING.md section 4), all from a seeded Rng so a run
 // is reproducible: derangement partners, GradMix box sides, Beta mixing weights, CutMix boxes.
 import type { Rng } from '../random.js';
 import { roundHalfEven } from '../augment/params.js';

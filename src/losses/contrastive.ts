@@ -1,4 +1,4 @@
-// Contrastive losses on two views (SPEC.md section 3): SimCLR NT-Xent, SupCon (L_out) and the
+// Contrastive losses on two views (docs/TRAINING.md section 2): SimCLR NT-Xent, SupCon (L_out) and the
 // combined objective theta * SupCon + lambda * SimCLR, which share one similarity matrix and one
 // masked log-sum-exp per anchor. Kernels: kernels/contrastive.wgsl (similarity + row pass
 // forward; weight matrix + one matrix product backward).
@@ -76,7 +76,7 @@ function checkWeight(op: string, name: string, v: number, positive: boolean): vo
 }
 
 /**
- * Per-anchor losses [2N]: w_supcon * SupCon_r + w_simclr * SimCLR_r (SPEC.md section 3), with
+ * Per-anchor losses [2N]: w_supcon * SupCon_r + w_simclr * SimCLR_r (docs/TRAINING.md section 2), with
  * the gradient to the features. Without labels, SupCon's positives are the partner view only.
  */
 function perAnchor(op: string, views: Views, labels: Tensor | null, tau: number, wSupcon: number, wSimclr: number): Tensor {

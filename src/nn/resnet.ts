@@ -1,4 +1,4 @@
-// The CIFAR-style ResNet18 of SPEC.md section 2 (and the deeper ResNet34/50 of the same file) and
+// The CIFAR-style ResNet18 of docs/TRAINING.md section 1 (and the deeper ResNet34/50 of the same file) and
 // its projection head, named exactly as SupContrast's resnet_big.py (SupConResNet: `encoder.*`,
 // `head.0`, `head.2`), so the GradMix authors' checkpoints load directly.
 import * as ops from '../ops/index.js';

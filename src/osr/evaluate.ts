@@ -1,4 +1,4 @@
-// Open-set evaluation of a trained model on a protocol split (SPEC.md section 6): features of the
+// Open-set evaluation of a trained model on a protocol split (docs/OPEN-SET.md): features of the
 // known training images and of the known + unknown test images, kNN scores (or msp, entropy, nno:
 // scores.ts), the metrics, and the TwoNN intrinsic dimension of the train features.
 import type { ViewsOutput } from '../augment/index.js';

@@ -1,4 +1,4 @@
-// kNN open-set scoring on the GPU (SPEC.md section 6, paper Algorithm 1): per known class c,
+// kNN open-set scoring on the GPU (docs/OPEN-SET.md section 2, paper Algorithm 1): per known class c,
 // d_c = sum of the k largest cosine similarities between a test feature and class c's train
 // features; score = max_c d_c / sum_c d_c, predicted = argmax_c d_c (first maximum on ties).
 // Features are expected L2-normalised already (dot product = cosine); nothing is normalised here.

@@ -1,4 +1,4 @@
-// Open-set metrics (SPEC.md section 6), in float64 on the host. Known test samples are the
+// Open-set metrics (docs/OPEN-SET.md section 4), in float64 on the host. Known test samples are the
 // positives and a higher score means "more likely known". Every threshold metric is defined on
 // thresholds t at the distinct score values (plus +inf), a sample being accepted as known when
 // score >= t, so tied scores always move together and no result depends on sort order.
@@ -217,7 +217,7 @@ export function oscr(scores: ArrayLike<number>, isKnown: ArrayLike<boolean | num
 }
 
 /**
- * Every metric of SPEC.md section 6 at once. `predicted` and `labels` cover all test samples;
+ * Every metric of docs/OPEN-SET.md section 4 at once. `predicted` and `labels` cover all test samples;
  * entries of unknown samples are ignored (their labels may be anything, e.g. -1).
  */
 export function openSetMetrics(

@@ -1,6 +1,6 @@
 // Out-of-distribution detection (paper section 4.3): a model trained on every class of one data
 // set scores that set's test images (in-distribution, the positives) against the test images of
-// other sets (out-of-distribution, the negatives) with the kNN score of SPEC.md section 6: train
+// other sets (out-of-distribution, the negatives) with the kNN score of docs/OPEN-SET.md section 2: train
 // features of all in-distribution classes, per class the sum of the k largest cosine
 // similarities, score = max_c d_c / sum_c d_c. Metrics per out-set: TNR at 95% TPR, AUROC, DTACC,
 // AUIN, AUOUT (src/osr/metrics.ts defines them).

@@ -1,7 +1,7 @@
 // The mixed-view term of paper eq. 8: mean over anchors of w_i * SimCLR_i(mixed view 1, view 2),
 // where w_i = gamma_i^2 for GradMix (the box's share of the image) and the mixed-in fraction for
 // the Mixup/CutMix baselines. GradMix places each box on the argmax of the LayerCAM map of the
-// batch's SimCLR loss (SPEC.md sections 4 and 5).
+// batch's SimCLR loss (docs/TRAINING.md sections 3 and 4).
 import { grad } from '../autograd.js';
 import { tensor } from '../creation.js';
 import * as ops from '../ops/index.js';

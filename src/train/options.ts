@@ -1,4 +1,4 @@
-// Training options with the paper's defaults (SPEC.md section 7, Table 8) and their validation.
+// Training options with the paper's defaults (docs/TRAINING.md section 5, Table 8) and their validation.
 import { FOLDER_PROTOCOL, PROTOCOLS, protocolInfo } from '../data/open-set.js';
 import { SCORES, needsClassifier, type ScoreKind } from '../osr/scores.js';
 import { MAX_K } from '../osr/knn.js';
@@ -71,7 +71,7 @@ export interface TrainOptions {
   tpr: number;
 }
 
-/** The paper's epochs per protocol (SPEC.md section 7). */
+/** The paper's epochs per protocol (docs/TRAINING.md section 5). */
 function paperEpochs(protocol: string): number {
   // An image folder of the user's: as many as MNIST's, a start for a small data set.
   if (protocol === 'mnist' || protocol === 'mnist-mini' || protocol === FOLDER_PROTOCOL) return 20;
@@ -121,7 +121,7 @@ export function defaultOptions(protocol = 'mnist-mini'): TrainOptions {
   };
 }
 
-/** SPEC.md section 4's default LayerCAM layers: the last block of stages 2, 3 and 4 (`layer2.1`, ... for resnet18). */
+/** The default LayerCAM layers (docs/TRAINING.md section 3): the last block of stages 2, 3 and 4 (`layer2.1`, ... for resnet18). */
 export function lastBlockLayers(arch: Arch): string[] {
   const { blocks } = archSpec(arch);
   return [2, 3, 4].map((stage) => `layer${stage}.${blocks[stage - 1] - 1}`);
