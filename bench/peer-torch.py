@@ -7,7 +7,7 @@ with {"id", "ms", "repeats", "threads", "cpu_ms"} (median wall-clock millisecond
 CPU time of the one-thread runs, time.thread_time, which other processes' load does not inflate)
 or {"id", "error"}. The specs are bench/family.ts's PeerSpec: matmul, conv2d (forward /
 input-grad / weight-grad through aten.convolution_backward, as autograd calls it), batchnorm,
-contrastive, adam, knn, train-step (the SupCon ResNet of SPEC.md section 2, SupCon + SimCLR,
+contrastive, adam, knn, train-step (the SupCon ResNet of docs/TRAINING.md section 1, SupCon + SimCLR,
 backward, Adam). Inputs are made once per request and are not timed.
 
 Threads: each request is timed with 1 thread and with every core, and the faster median is
