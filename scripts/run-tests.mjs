@@ -4,6 +4,7 @@
 import { readdirSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runUvuFiles } from './uvu-files.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 await import('./embed-kernels.mjs');
@@ -22,29 +23,10 @@ if (files.length === 0) {
   process.exit(1);
 }
 
-globalThis.UVU_DEFER = 1;
-const uvu = await import('uvu');
-let captured = '';
-const write = process.stdout.write.bind(process.stdout);
-process.stdout.write = (chunk, ...rest) => {
-  captured += String(chunk);
-  return write(chunk, ...rest);
-};
-let idx = 0;
-for (const f of files) {
-  globalThis.UVU_INDEX = idx++;
-  globalThis.UVU_QUEUE.push([f]);
-  await import(pathToFileURL(join(root, 'test', f)).href);
-}
-await uvu.exec(process.env.BAIL === '1');
-process.stdout.write = write;
-
-const plain = captured.replace(/\x1b\[[0-9;]*m/g, '');
-const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0);
-const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? 0);
-const skipped = Number(/Skipped:\s+(\d+)/.exec(plain)?.[1] ?? 0);
-// uvu's Total leaves out skipped tests (test.skip), so whatever of it did not pass failed.
-const failed = total - passed;
+const { total, passed, failed, skipped } = await runUvuFiles(
+  files.map((f) => [f, pathToFileURL(join(root, 'test', f)).href]),
+  { bail: process.env.BAIL === '1' },
+);
 const { destroyGpu } = await import('../runtime/gpu.ts');
 destroyGpu();
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);

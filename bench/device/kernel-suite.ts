@@ -6,6 +6,7 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { runUvuFiles } from '../../scripts/uvu-files.mjs';
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -25,32 +26,8 @@ if (!process.env.XDG_RUNTIME_DIR) {
   mkdirSync(process.env.XDG_RUNTIME_DIR, { recursive: true, mode: 0o700 });
 }
 
-// uvu reads UVU_DEFER when it is first evaluated, so it is imported only after this.
-const g = globalThis as { UVU_DEFER?: number; UVU_INDEX?: number; UVU_QUEUE?: unknown[][] };
-g.UVU_DEFER = 1;
-const uvu = await import('uvu');
-let captured = '';
-const write = process.stdout.write.bind(process.stdout);
-process.stdout.write = ((chunk: unknown, ...rest: unknown[]) => {
-  captured += String(chunk);
-  return (write as (...a: unknown[]) => boolean)(chunk, ...rest);
-}) as typeof process.stdout.write;
 const t0 = Date.now();
-let index = 0;
-for (const f of files) {
-  g.UVU_INDEX = index++;
-  g.UVU_QUEUE!.push([f.slice(5, -4)]);
-  await import(pathToFileURL(join(here, f)).href);
-}
-await uvu.exec(false);
-process.stdout.write = write;
-
-const plain = captured.replace(/\x1b\[[0-9;]*m/g, '');
-const total = Number(/Total:\s+(\d+)/.exec(plain)?.[1] ?? 0);
-const passed = Number(/Passed:\s+(\d+)/.exec(plain)?.[1] ?? 0);
-const skipped = Number(/Skipped:\s+(\d+)/.exec(plain)?.[1] ?? 0);
-// uvu counts skipped tests apart from Total, which holds the tests that ran.
-const failed = total - passed;
+const { total, passed, failed, skipped, output: plain } = await runUvuFiles(files.map((f) => [f.slice(5, -4), pathToFileURL(join(here, f)).href]));
 const { gpu, destroyGpu } = await import('../../runtime/gpu.js');
 let adapter = 'none (no test acquired the GPU)';
 let variant: string | null = null;
