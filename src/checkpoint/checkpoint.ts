@@ -8,6 +8,7 @@
 //   step counts and hyper-parameters), plus any string metadata of the caller's.
 // Loading validates names and shapes against the model before writing anything. A schedule's
 // position is the optimiser's `steps` (or the caller's own metadata, e.g. the epoch).
+import { crc32 } from '../crc32.js';
 import { gpu } from '../../runtime/gpu.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { tensor } from '../creation.js';
@@ -55,18 +56,6 @@ export const CHECKPOINT_FORMAT_VERSION = 1;
 const VERSION_KEY = 'gradmix.format_version';
 /** CRC-32 of every tensor (name, dtype, shape, bytes) and every other metadata entry: a damaged file is an error, not wrong weights. */
 const CHECKSUM_KEY = 'gradmix.crc32';
-
-const CRC_TABLE = Uint32Array.from({ length: 256 }, (_, n) => {
-  let c = n;
-  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-  return c >>> 0;
-});
-
-function crc32(chunks: Iterable<Uint8Array>): number {
-  let c = 0xffffffff;
-  for (const bytes of chunks) for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
 
 /** The checksum of a file's contents, independent of the order tensors are stored in. */
 function contentChecksum(tensors: Iterable<[string, HostTensor]>, metadata: Record<string, string>): string {

@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import { DataError } from './dataset.js';
+import { crc32 } from '../crc32.js';
 
 export interface RgbaImage {
   width: number;
@@ -23,10 +24,36 @@ function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/**
+ * What is wrong with a PNG's chunks, or null: each chunk's CRC must match, IHDR come first, image
+ * data be there and IEND come last. The decoder skips chunks it does not know, so a damaged chunk
+ * type could otherwise decode as an image without its data.
+ */
+function pngChunkProblem(bytes: Uint8Array): string | null {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const types: string[] = [];
+  for (let at = PNG_MAGIC.length; at < bytes.length && types[types.length - 1] !== 'IEND'; ) {
+    if (at + 12 > bytes.length) return `chunk ${types.length + 1} is cut off at byte ${at}`;
+    const end = at + 12 + view.getUint32(at);
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+    if (!/^[A-Za-z]{4}$/.test(type)) return `chunk ${types.length + 1} at byte ${at} has no valid type`;
+    if (end > bytes.length) return `chunk ${type} at byte ${at} runs past the end of the file`;
+    if (crc32([bytes.subarray(at + 4, end - 4)]) !== view.getUint32(end - 4)) return `the CRC of chunk ${type} at byte ${at} does not match its contents`;
+    types.push(type);
+    at = end;
+  }
+  if (types[0] !== 'IHDR' || !types.includes('IDAT') || types[types.length - 1] !== 'IEND') {
+    return `its chunks are ${types.join(', ') || 'none'}; a PNG needs IHDR first, IDAT and IEND last`;
+  }
+  return null;
+}
+
 /** Decodes PNG or JPEG bytes to RGBA; a corrupt or truncated file throws naming the file. */
 export function decodeImage(bytes: Uint8Array, file: string): RgbaImage {
   const name = basename(file);
   if (startsWith(bytes, PNG_MAGIC)) {
+    const problem = pngChunkProblem(bytes);
+    if (problem) throw new DataError(`${name}: cannot decode PNG (${problem}); the file is truncated or corrupt`);
     try {
       const png = PNG.sync.read(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
       return { width: png.width, height: png.height, data: png.data };
