@@ -191,7 +191,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   }
   checkChannels(model, protocol);
   const loaded = await buildModel(model, { width: numberFlag(v, 'width'), inChannels: numberFlag(v, 'in-channels') });
-  // An image-folder run's data choice comes from its config, each part overridable by its flag.
+  // Images of an unknown channel count are converted to the model's.
   const data = await loadTrainingData({ ...choice, allClasses: false, channels: choice.channels ?? (loaded.inChannels as 1 | 3) });
   const input = inputInfo(protocol, data.train);
   if (input.channels !== loaded.inChannels) throw new Error(`${dataDir ?? protocol}: the images have ${input.channels} channel(s), the model takes ${loaded.inChannels}`);

@@ -3,7 +3,6 @@
 // image on stdout (a table when stdout is a terminal); images are decoded and scored in chunks,
 // so a folder of any size streams.
 import { stat } from 'node:fs/promises';
-import { initGpu } from '../../runtime/gpu.js';
 import { listImageFiles } from '../data/image-folder.js';
 import { loadOpenSetModel, predictFiles } from '../osr/open-set-file.js';
 import type { OpenSetPrediction } from '../osr/open-set-model.js';
@@ -55,8 +54,7 @@ export async function predictCommand(argv: string[]): Promise<void> {
   const threshold = numberFlag(v, 'threshold');
   const batchSize = numberFlag(v, 'batch');
   const files = await imageFiles(positionals);
-  await initGpu();
-  const loaded = await loadOpenSetModel(v.checkpoint);
+  const loaded = await loadOpenSetModel(v.checkpoint); // starts the GPU
   const recogniser = threshold === undefined ? loaded : loaded.withThreshold(threshold);
   const table = process.stdout.isTTY === true && v.json !== true;
   if (table) console.log(`${'verdict'.padEnd(8)} ${'nearest class'.padEnd(16)} ${'score'.padStart(8)}  file   (threshold ${recogniser.threshold.toFixed(4)})`);

@@ -5,7 +5,7 @@ import { initGpu } from '../../runtime/gpu.js';
 import { FOLDER_PROTOCOL, loadFolderOpenSet, loadProtocol, type Dataset, type OpenSetData } from '../data/index.js';
 import { loadAllClasses } from '../data/in-distribution.js';
 import type { SupConResNet } from '../nn/index.js';
-import { resolveOptions, type TrainOptions } from './options.js';
+import { defaultOptions, resolveOptions, type TrainOptions } from './options.js';
 import { autotuneTraining } from './autotune.js';
 import { writePictures } from './pictures.js';
 import { checkpointFingerprint, runCheckedStep, setUpRun } from './training-run.js';
@@ -29,7 +29,8 @@ type DataChoice = Pick<TrainOptions, 'protocol' | 'split' | 'dataDir' | 'allClas
 export async function loadTrainingData(o: DataChoice): Promise<OpenSetData> {
   if (o.protocol === FOLDER_PROTOCOL) {
     const { dataDir, known, unknownDataDir, valFraction, imageSize, channels } = o;
-    return loadFolderOpenSet({ dataDir: dataDir!, known: known!, unknownDataDir, valFraction: valFraction ?? 0.2, imageSize: imageSize ?? 32, channels });
+    const d = defaultOptions(FOLDER_PROTOCOL);
+    return loadFolderOpenSet({ dataDir: dataDir!, known: known!, unknownDataDir, valFraction: valFraction ?? d.valFraction, imageSize: imageSize ?? d.imageSize, channels });
   }
   return o.allClasses ? loadAllClasses(o.protocol, o.split, { dataDir: o.dataDir }) : loadProtocol(o.protocol, o.split, { dataDir: o.dataDir });
 }
