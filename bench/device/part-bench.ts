@@ -1,0 +1,149 @@
+// Parts c (the kernel families against the peers, with the device ceilings) and d (the training
+// step row and the peak memory of a step).
+import { existsSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { salvageRows } from './salvage-rows.js';
+import { lastError, readJson, runChild } from './run-child.js';
+import { secondsLeft, worse, type PartResult, type Run, type Status } from './run-summary.js';
+
+export interface BenchRow {
+  family: string;
+  name: string;
+  ms?: number;
+  wallMs?: number;
+  method?: string;
+  error?: string;
+  note?: string;
+  cpu?: { ours?: number; tfjs?: number; torch?: number };
+  tfjs?: { ms?: number; ratio?: number; error?: string };
+  torch?: { ms?: number; ratio?: number; error?: string };
+}
+
+export interface BenchFile {
+  adapter: string;
+  rows: BenchRow[];
+  /** Rows read back from the printed table of a call stopped at its budget. */
+  salvaged?: boolean;
+  [k: string]: unknown;
+}
+
+/**
+ * One `bench.mjs` run; its JSON, or why there is none. A run stopped at its cap wrote no JSON: the
+ * rows it finished are read back from its printed table (marked salvaged).
+ */
+export async function benchRun(label: string, mode: string, width: number, batch: number, filters: string[], file: string, cap: number) {
+  const args = [mode, ...filters, '--width', String(width), '--batch', String(batch), '--json', file];
+  const c = await runChild(label, 'bench.mjs', args, cap);
+  let json = !c.timedOut && existsSync(file) ? readJson<BenchFile>(file) : null;
+  if (c.timedOut) {
+    const rows = salvageRows(c.output);
+    const adapter = /^adapter: (.*) \(kernel variant/m.exec(c.output)?.[1];
+    if (rows?.length && adapter) json = { adapter, rows, salvaged: true };
+  }
+  return { c, json };
+}
+
+/**
+ * Sums over rows that have every figure: ours (GPU and wall), TF.js and PyTorch, for the bar's
+ * ratios (PyTorch against our wall clock, as bench/run.ts compares them; a salvaged row has only
+ * its GPU time).
+ */
+export function totals(rows: BenchRow[]) {
+  const ok = rows.filter((r) => r.ms !== undefined && !r.error);
+  const sum = (f: (r: BenchRow) => number | undefined, rs = ok) => rs.reduce((s, r) => s + (f(r) ?? 0), 0);
+  const withTorch = ok.filter((r) => r.torch?.ms !== undefined);
+  const withTfjs = ok.filter((r) => r.tfjs?.ms !== undefined);
+  const wall = (r: BenchRow) => r.wallMs ?? r.ms;
+  return {
+    rows: rows.length,
+    oursMs: sum((r) => r.ms),
+    torch: withTorch.length ? { rows: withTorch.length, oursWallMs: sum(wall, withTorch), torchMs: sum((r) => r.torch!.ms, withTorch), oursOverTorch: sum(wall, withTorch) / sum((r) => r.torch!.ms, withTorch) } : null,
+    tfjs: withTfjs.length ? { rows: withTfjs.length, oursMs: sum((r) => r.ms, withTfjs), tfjsMs: sum((r) => r.tfjs!.ms, withTfjs), tfjsOverOurs: sum((r) => r.tfjs!.ms, withTfjs) / sum((r) => r.ms, withTfjs) } : null,
+  };
+}
+
+export async function benchPart(run: Run, deadline: number): Promise<Omit<PartResult, 'budgetS' | 'seconds'>> {
+  const { mode, width, batch, groups } = run.sizes.bench;
+  const merged: BenchFile & { groups: unknown[] } = { adapter: '', rows: [], groups: [] };
+  let status: Status = 'ok';
+  const errors: string[] = [];
+  for (let i = 0; i < groups.length; i++) {
+    const g = groups[i];
+    const weights = groups.slice(i).reduce((s, x) => s + x.weight, 0);
+    const cap = (secondsLeft(deadline) * g.weight) / weights;
+    const file = join(run.args.work, `bench-${i}.json`);
+    const { c, json } = await benchRun(`bench ${g.filters.join(' ')}`, mode, width, batch, g.filters, file, cap);
+    merged.groups.push({ filters: g.filters, seconds: c.seconds, exit: c.code ?? c.signal, timedOut: c.timedOut, rows: json?.rows.length ?? 0, salvaged: json?.salvaged === true });
+    if (json?.salvaged) {
+      status = worse(status, 'partial');
+      errors.push(`${g.filters.join(' ')}: over its ${cap.toFixed(0)} s; ${json.rows.length} finished rows read from its printed table`);
+    }
+    if (!json) {
+      status = worse(status, c.timedOut ? 'timeout' : 'failed');
+      errors.push(`${g.filters.join(' ')}: ${c.timedOut ? `over its ${cap.toFixed(0)} s` : lastError(c.tail)}`);
+      continue;
+    }
+    const { rows, ...rest } = json;
+    if (!merged.adapter && !json.salvaged) Object.assign(merged, rest);
+    merged.rows.push(...rows);
+    const wrong = run.adapterOk(json.adapter, `bench ${g.filters.join(' ')}`);
+    if (wrong) {
+      status = 'failed';
+      errors.push(wrong);
+    }
+  }
+  writeFileSync(join(run.args.out, 'bench.json'), JSON.stringify(merged, null, 2) + '\n');
+  const failedRows = merged.rows.filter((r) => r.error).map((r) => `${r.family} ${r.name}: ${r.error}`);
+  if (failedRows.length && status === 'ok') status = 'failed';
+  if (merged.rows.length === 0 && status === 'ok') {
+    status = 'failed';
+    errors.push('no rows matched the filters');
+  }
+  const families = [...new Set(merged.rows.map((r) => r.family))];
+  const detail = {
+    file: 'bench.json',
+    rows: merged.rows.length,
+    peers: merged.peers,
+    ceilings: merged.ceilings ? { gflops: (merged.ceilings as { gflops: number }).gflops, gbps: (merged.ceilings as { gbps: number }).gbps } : null,
+    families: Object.fromEntries(families.map((f) => [f, totals(merged.rows.filter((r) => r.family === f))])),
+    failedRows,
+  };
+  return { status, detail, ...(errors.length || failedRows.length ? { error: [...errors, ...failedRows].join('; ') } : {}) };
+}
+
+export async function stepPart(run: Run, budget: number): Promise<Omit<PartResult, 'budgetS' | 'seconds'>> {
+  const { mode, width, batch, filters } = run.sizes.step;
+  const file = join(run.args.work, 'step.json');
+  const { c, json } = await benchRun('step', mode, width, batch, filters, file, budget);
+  if (!json) return { status: c.timedOut ? 'timeout' : 'failed', error: c.timedOut ? `over its ${budget} s` : lastError(c.tail) };
+  const cut = json.salvaged ? `over its ${budget} s; ${json.rows.length} finished rows read from its printed table` : null;
+  writeFileSync(join(run.args.out, 'step.json'), JSON.stringify(json, null, 2) + '\n');
+  const rows = json.rows.map((r) => ({
+    name: `${r.family} ${r.name}`,
+    ms: r.ms,
+    wallMs: r.wallMs,
+    method: r.method,
+    // Queue span over wall time: how much of a step the GPU's queue was occupied (timestamps only).
+    gpuBusy: r.method === 'gpu-timestamp' && r.ms && r.wallMs ? r.ms / r.wallMs : null,
+    cpuMs: r.cpu?.ours ?? null,
+    torchMs: r.torch?.ms ?? null,
+    oursOverTorch: r.torch?.ratio ?? null,
+    tfjsMs: r.tfjs?.ms ?? null,
+    note: r.note,
+    error: r.error ?? r.torch?.error ?? r.tfjs?.error,
+  }));
+  const step = (m: string) => json.rows.find((r) => r.family === 'train-step' && r.name.endsWith(` ${m}`) && r.name.includes('resnet18'));
+  const plain = step('none');
+  const mixed = step('gradmix');
+  const failed = json.rows.filter((r) => r.error);
+  const missing = !plain || !mixed ? `${cut ? `${cut}; ` : ''}the plain or GradMix step row is missing` : null;
+  let status: Status = failed.length ? 'failed' : missing ? (cut ? 'timeout' : 'failed') : cut ? 'partial' : 'ok';
+  const wrong = run.adapterOk(json.adapter, 'step');
+  if (wrong) status = 'failed';
+  const error = wrong ?? (failed.length ? failed.map((r) => `${r.name}: ${r.error}`).join('; ') : (missing ?? cut));
+  return {
+    status,
+    detail: { file: 'step.json', rows, gradmixOverPlain: plain?.ms && mixed?.ms ? mixed.ms / plain.ms : null },
+    ...(error ? { error } : {}),
+  };
+}

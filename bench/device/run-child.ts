@@ -1,0 +1,88 @@
+// The device run's log and its child processes: each part runs the kit's bundles in children
+// under a time cap, their output teed to the console and the log.
+import { spawn } from 'node:child_process';
+import { appendFileSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export interface ChildResult {
+  code: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  seconds: number;
+  tail: string;
+  /** Everything it printed. */
+  output: string;
+}
+
+export const here = dirname(fileURLToPath(import.meta.url));
+let logFile = '';
+
+/** Where log() appends from now on. */
+export function setLogFile(file: string): void {
+  logFile = file;
+}
+
+export function log(line: string): void {
+  console.log(line);
+  if (logFile) appendFileSync(logFile, line + '\n');
+}
+
+/**
+ * Runs one of the kit's bundles in a child process with a time cap. At the cap it is sent
+ * `stopSignal` (SIGINT lets `gradmix train` save its checkpoint), then SIGKILL after `graceS`.
+ */
+export function runChild(label: string, script: string, args: string[], capS: number, opts: { env?: Record<string, string>; stopSignal?: NodeJS.Signals; graceS?: number; prefix?: boolean } = {}): Promise<ChildResult> {
+  const t0 = Date.now();
+  log(`--- ${label}: ${script} ${args.join(' ')} (cap ${capS.toFixed(0)} s)`);
+  return new Promise((done) => {
+    const child = spawn(process.execPath, [join(here, script), ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let partial = '';
+    const emit = (s: string) => {
+      process.stdout.write(s);
+      if (logFile) appendFileSync(logFile, s);
+    };
+    // Children that run side by side (opts.prefix) get their label on every whole line.
+    const take = (d: Buffer) => {
+      const s = String(d);
+      output += s;
+      if (!opts.prefix) return emit(s);
+      const lines = (partial + s).split('\n');
+      partial = lines.pop() ?? '';
+      if (lines.length) emit(lines.map((l) => `[${label}] ${l}\n`).join(''));
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    let timedOut = false;
+    let killer: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      log(`--- ${label}: time budget of ${capS.toFixed(0)} s reached, sending ${opts.stopSignal ?? 'SIGTERM'}`);
+      child.kill(opts.stopSignal ?? 'SIGTERM');
+      killer = setTimeout(() => child.kill('SIGKILL'), (opts.graceS ?? 5) * 1000);
+    }, Math.max(1, capS) * 1000);
+    child.on('close', (code, signal) => {
+      if (partial) emit(`[${label}] ${partial}\n`);
+      clearTimeout(timer);
+      if (killer) clearTimeout(killer);
+      const seconds = (Date.now() - t0) / 1000;
+      log(`--- ${label}: exit ${code ?? signal} after ${seconds.toFixed(1)} s${timedOut ? ' (over budget)' : ''}`);
+      done({ code, signal, timedOut, seconds, tail: output.slice(-6000), output });
+    });
+  });
+}
+
+export function readJson<T = Record<string, unknown>>(file: string): T | null {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
+  } catch {
+    return null;
+  }
+}
+
+/** The last error-looking line of a child's output, for the summary. */
+export function lastError(tail: string): string {
+  const lines = tail.trim().split('\n').filter((l) => l.trim() && !l.startsWith('Warning: maxDynamic'));
+  return (lines.reverse().find((l) => /error|fail|cannot|not found|no /i.test(l)) ?? lines[0] ?? '').slice(0, 400);
+}
