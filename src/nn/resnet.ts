@@ -7,7 +7,10 @@ import type { Tensor } from '../tensor.js';
 import { Module } from './module.js';
 import { BatchNorm2d, Conv2d, Linear, ReLU, Sequential } from './layers.js';
 
-/** resnet_big.py's shortcut: identity, or a 1x1 conv + BN when the shape changes. */
+/** The child name of a block's projection shortcut: SupContrast's `shortcut`, torchvision's `downsample`. */
+export type ShortcutName = 'shortcut' | 'downsample';
+
+/** resnet_big.py's shortcut (torchvision's downsample): identity, or a 1x1 conv + BN when the shape changes. */
 function shortcut(inPlanes: number, outPlanes: number, stride: number, rng: Rng): Sequential {
   const projection = stride !== 1 || inPlanes !== outPlanes;
   return projection ? new Sequential(new Conv2d(inPlanes, outPlanes, 1, rng, { stride }), new BatchNorm2d(outPlanes)) : new Sequential();
@@ -23,13 +26,13 @@ export class BasicBlock extends Module {
   readonly bn2: BatchNorm2d;
   readonly shortcut: Sequential;
 
-  constructor(inPlanes: number, planes: number, stride: number, rng: Rng) {
+  constructor(inPlanes: number, planes: number, stride: number, rng: Rng, shortcutName: ShortcutName = 'shortcut') {
     super();
     this.conv1 = this.child('conv1', new Conv2d(inPlanes, planes, 3, rng, { stride, padding: 1 }));
     this.bn1 = this.child('bn1', new BatchNorm2d(planes, { fuseRelu: true }));
     this.conv2 = this.child('conv2', new Conv2d(planes, planes, 3, rng, { stride: 1, padding: 1 }));
     this.bn2 = this.child('bn2', new BatchNorm2d(planes));
-    this.shortcut = this.child('shortcut', shortcut(inPlanes, planes, stride, rng));
+    this.shortcut = this.child(shortcutName, shortcut(inPlanes, planes, stride, rng));
   }
 
   protected forward(x: Tensor): Tensor {
@@ -50,7 +53,7 @@ export class Bottleneck extends Module {
   readonly bn3: BatchNorm2d;
   readonly shortcut: Sequential;
 
-  constructor(inPlanes: number, planes: number, stride: number, rng: Rng) {
+  constructor(inPlanes: number, planes: number, stride: number, rng: Rng, shortcutName: ShortcutName = 'shortcut') {
     super();
     const outPlanes = Bottleneck.expansion * planes;
     this.conv1 = this.child('conv1', new Conv2d(inPlanes, planes, 1, rng));
@@ -59,7 +62,7 @@ export class Bottleneck extends Module {
     this.bn2 = this.child('bn2', new BatchNorm2d(planes, { fuseRelu: true }));
     this.conv3 = this.child('conv3', new Conv2d(planes, outPlanes, 1, rng));
     this.bn3 = this.child('bn3', new BatchNorm2d(outPlanes));
-    this.shortcut = this.child('shortcut', shortcut(inPlanes, outPlanes, stride, rng));
+    this.shortcut = this.child(shortcutName, shortcut(inPlanes, outPlanes, stride, rng));
   }
 
   protected forward(x: Tensor): Tensor {
@@ -106,6 +109,30 @@ export function archOfStateDict(names: Iterable<string>, prefix = 'encoder.'): A
   throw new Error(`state dict has ${block.blockName} blocks [${blocks.join(', ')}] per stage under '${prefix}layer1-4'; known encoders: ${known}`);
 }
 
+/**
+ * Stages layer1-4 of planes w, 2w, 4w, 8w (times the block's expansion out); the first block of
+ * stages 2-4 halves the resolution. Shared by the CIFAR-style and the torchvision layouts.
+ */
+export function resnetStages(
+  spec: { block: Block; blocks: Stages },
+  inPlanes: number,
+  width: number,
+  rng: Rng,
+  shortcutName: ShortcutName = 'shortcut',
+): { stages: Sequential[]; outPlanes: number } {
+  const stages = [1, 2, 4, 8].map((mult, s) => {
+    const planes = width * mult;
+    return new Sequential(
+      ...Array.from({ length: spec.blocks[s] }, (_, b) => {
+        const block = new spec.block(inPlanes, planes, b === 0 && s > 0 ? 2 : 1, rng, shortcutName);
+        inPlanes = planes * spec.block.expansion;
+        return block;
+      }),
+    );
+  });
+  return { stages, outPlanes: inPlanes };
+}
+
 export interface ResNetOptions {
   /** Block type and depth (default resnet18). */
   arch?: Arch;
@@ -129,19 +156,9 @@ export class ResNet extends Module {
     const blocks = options.blocks ?? spec.blocks;
     this.conv1 = this.child('conv1', new Conv2d(options.inChannels ?? 3, w, 3, rng, { stride: 1, padding: 1 }));
     this.bn1 = this.child('bn1', new BatchNorm2d(w, { fuseRelu: true }));
-    let inPlanes = w;
-    this.stages = [1, 2, 4, 8].map((mult, s) => {
-      const planes = w * mult;
-      const layer = new Sequential(
-        ...Array.from({ length: blocks[s] }, (_, b) => {
-          const block = new spec.block(inPlanes, planes, b === 0 && s > 0 ? 2 : 1, rng);
-          inPlanes = planes * spec.block.expansion;
-          return block;
-        }),
-      );
-      return this.child(`layer${s + 1}`, layer);
-    });
-    this.featureDim = inPlanes;
+    const { stages, outPlanes } = resnetStages({ block: spec.block, blocks }, w, w, rng);
+    this.stages = stages.map((layer, s) => this.child(`layer${s + 1}`, layer));
+    this.featureDim = outPlanes;
   }
 
   protected forward(x: Tensor): Tensor {

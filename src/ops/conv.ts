@@ -54,7 +54,8 @@ const TILE = 64;
 /** Scratch for weight-gradient partial sums is capped at this many floats (64 MiB). */
 const MAX_PARTIAL_FLOATS = 16 << 20;
 
-function pair(op: string, what: string, v: number | readonly [number, number], min: number): [number, number] {
+/** One integer >= min, or a [h, w] pair of them, as [h, w] (conv and pooling sizes). */
+export function pair(op: string, what: string, v: number | readonly [number, number], min: number): [number, number] {
   const [a, b] = typeof v === 'number' ? [v, v] : v;
   for (const d of [a, b]) {
     if (!Number.isInteger(d) || d < min) throw new Error(`${op}: ${what} must be an integer >= ${min} (or a pair of them), got ${JSON.stringify(v)}`);
