@@ -7,6 +7,7 @@
 // GRADMIX_AUTOTUNE=0 turns autotuning off (every op gets its first candidate, the default, and
 // nothing is timed, read or written); GRADMIX_AUTOTUNE=refresh times again and overwrites.
 // Browsers keep choices in memory only.
+import { env, isNode, nodeModule, processId } from './platform.js';
 
 export interface AutotuneRequest<C> {
   /** What is tuned, e.g. 'matmul'. */
@@ -58,9 +59,6 @@ interface NodeFs {
   mkdirSync(path: string, options: { recursive: boolean }): void;
 }
 
-function env(name: string): string | undefined {
-  return (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env[name];
-}
 
 /** GRADMIX_AUTOTUNE: '0' (or 'off', 'false') disables; 'refresh' re-times; anything else is on. */
 export function autotuneMode(): AutotuneMode {
@@ -88,10 +86,6 @@ export function adapterKey(description: string): string {
   return slug || 'unknown-adapter';
 }
 
-function isNode(): boolean {
-  return typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
-}
-
 /** The cache directory in Node (see the file header); null in browsers. */
 export function autotuneCacheDir(): string | null {
   if (!isNode()) return null;
@@ -101,11 +95,8 @@ export function autotuneCacheDir(): string | null {
   return base ? `${base}/gradmix` : null;
 }
 
-async function loadFs(): Promise<NodeFs | null> {
-  if (!isNode()) return null;
-  // A variable specifier keeps browser bundlers from resolving a Node built-in.
-  const specifier = 'node:fs';
-  return (await import(/* @vite-ignore */ specifier)) as NodeFs;
+function loadFs(): Promise<NodeFs | null> {
+  return nodeModule<NodeFs>('node:fs');
 }
 
 /** Choices per adapter: in memory, backed by one JSON file per adapter in Node. */
@@ -148,7 +139,7 @@ export class Autotuner {
     const dir = this.file.slice(0, this.file.lastIndexOf('/'));
     try {
       this.fs.mkdirSync(dir, { recursive: true });
-      const tmp = `${this.file}.${(globalThis as { process?: { pid?: number } }).process?.pid ?? 0}.tmp`;
+      const tmp = `${this.file}.${processId() ?? 0}.tmp`;
       this.fs.writeFileSync(tmp, JSON.stringify(merged, null, 2) + '\n');
       this.fs.renameSync(tmp, this.file);
     } catch (e) {

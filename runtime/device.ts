@@ -1,5 +1,6 @@
 // Device acquisition: Dawn through the `webgpu` npm package in Node, `navigator.gpu` in
 // browsers. Both paths end in the same GPUDevice; everything else in runtime/ is shared.
+import { env, isNode, nodeModule } from './platform.js';
 
 export interface DeviceOptions {
   /** 'low-power' | 'high-performance'; forwarded to requestAdapter. */
@@ -33,22 +34,14 @@ export class NoAdapterError extends Error {
   }
 }
 
-function env(name: string): string | undefined {
-  const proc = (globalThis as { process?: { env: Record<string, string | undefined> } }).process;
-  return proc?.env[name];
-}
-
 /** The GPU entry point: navigator.gpu in a browser, Dawn's `create()` in Node. */
 async function getGpu(options: DeviceOptions): Promise<GPU> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return nav.gpu;
-  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
-  if (!isNode) throw new NoAdapterError('this browser does not expose navigator.gpu');
-  // A variable specifier keeps browser bundlers from trying to resolve the Node-only package.
-  const specifier = 'webgpu';
+  if (!isNode()) throw new NoAdapterError('this browser does not expose navigator.gpu');
   let dawn: { create: (opts: string[]) => GPU; globals: Record<string, unknown> };
   try {
-    dawn = await import(/* @vite-ignore */ specifier);
+    dawn = (await nodeModule<typeof dawn>('webgpu'))!;
   } catch (e) {
     throw new NoAdapterError(`the 'webgpu' npm package could not be loaded: ${(e as Error).message}`);
   }

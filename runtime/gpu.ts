@@ -6,6 +6,7 @@ import { BufferPool, type MemoryStats } from './buffer-pool.js';
 import { Profiler, type KernelTime } from './profiler.js';
 import { WaitPacer } from './wait-pacer.js';
 import { KernelError, kernelSpec, packUniform, type KernelSpec, type ParamValue } from './kernel-spec.js';
+import { env } from './platform.js';
 
 export type Overrides = Record<string, number>;
 
@@ -49,10 +50,6 @@ export function grid(items: number, perGroup: number): [number, number, number] 
   return [MAX_WORKGROUPS, Math.ceil(groups / MAX_WORKGROUPS), 1];
 }
 
-function env(name: string): string | undefined {
-  return (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env[name];
-}
-
 export class Gpu {
   readonly instance: GPU;
   readonly device: GPUDevice;
@@ -78,9 +75,11 @@ export class Gpu {
   /** Why the device is gone: destroyed on purpose (destroyGpu) or lost (driver reset, ...). */
   private goneReason: string | null = null;
   private profiler: Profiler | null = null;
-  private readonly pacer: WaitPacer;
+  readonly pacer: WaitPacer;
   dispatchCount = 0;
   submitCount = 0;
+  /** Main-thread milliseconds spent in dispatch() (validation, uniforms, bind group, encoding). */
+  encodeMs = 0;
 
   constructor(acquired: AcquiredDevice) {
     this.instance = acquired.instance;
@@ -173,6 +172,15 @@ export class Gpu {
 
   /** Records one dispatch of a kernel; it runs when the batch is flushed. */
   dispatch(kernel: string, d: Dispatch): void {
+    const t0 = performance.now();
+    try {
+      this.record(kernel, d);
+    } finally {
+      this.encodeMs += performance.now() - t0;
+    }
+  }
+
+  private record(kernel: string, d: Dispatch): void {
     this.throwIfFailed();
     const spec = kernelSpec(kernel);
     for (const name of Object.keys(d.bindings)) {

@@ -8,6 +8,7 @@
 // JS thread is left out: while a GPU promise is pending it spins in Dawn's event polling, which
 // says nothing about the work. Elsewhere (GPUs, browsers): the wall clock around a drained queue.
 import { gpu } from './gpu.js';
+import { nodeModule, nodePlatform, processId } from './platform.js';
 
 export type CostMethod = 'thread-cpu' | 'wall';
 
@@ -28,11 +29,9 @@ let procFs: ProcFs | null | undefined;
 async function loadProcFs(): Promise<ProcFs | null> {
   if (procFs !== undefined) return procFs;
   procFs = null;
-  const proc = (globalThis as { process?: { versions?: { node?: string }; platform?: string } }).process;
-  if (proc?.versions?.node && proc.platform === 'linux') {
+  if (nodePlatform() === 'linux') {
     try {
-      const specifier = 'node:fs'; // a variable keeps browser bundlers away from the built-in
-      const fs = (await import(/* @vite-ignore */ specifier)) as ProcFs;
+      const fs = (await nodeModule<ProcFs>('node:fs'))!;
       fs.readdirSync('/proc/self/task');
       procFs = fs;
     } catch {
@@ -42,7 +41,7 @@ async function loadProcFs(): Promise<ProcFs | null> {
   return procFs;
 }
 
-const mainTid = () => String((globalThis as { process?: { pid?: number } }).process?.pid ?? '');
+const mainTid = () => String(processId() ?? '');
 
 /** Nanoseconds on the CPU so far, per thread (the main one too when `withMain`). */
 function threadTimes(fs: ProcFs, withMain = false): Map<string, number> {

@@ -23,7 +23,7 @@ const require = createRequire(import.meta.url);
 /**
  * Node globals have no import for the bundler to reject, so sources are checked for them: a bare
  * `process.`, `Buffer.`, `__dirname`, `__filename` or `require(` outside comments fails the build,
- * naming the line (engine code reads the environment through globalThis, as runtime/gpu.ts's env()).
+ * naming the line (engine code reads the environment through globalThis, as runtime/platform.ts does).
  */
 const nodeGlobals = {
   name: 'no-node-globals',
@@ -37,7 +37,7 @@ const nodeGlobals = {
         const code = text.replace(/\/\/.*$/, '');
         const m = bare.exec(code);
         if (m && !/^\s*\*/.test(code)) {
-          errors.push({ text: `uses the Node global '${m[1].replace(/[.(]$/, '')}', which browsers lack; read it through globalThis (see env() in runtime/gpu.ts)`, location: { file: args.path, line: i + 1, column: m.index, lineText: text } });
+          errors.push({ text: `uses the Node global '${m[1].replace(/[.(]$/, '')}', which browsers lack; read it through globalThis (see runtime/platform.ts)`, location: { file: args.path, line: i + 1, column: m.index, lineText: text } });
         }
       });
       return errors.length ? { errors } : undefined;

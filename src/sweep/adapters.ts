@@ -1,6 +1,8 @@
 // The adapters of this machine as Dawn lists them, for `sweep run --adapters`: Dawn has no listing
 // call, but names every adapter it found when asked for one that does not exist. Each worker is
 // then pinned to one by name with GRADMIX_ADAPTER (runtime/device.ts).
+import { nodeModule } from '../../runtime/platform.js';
+
 export interface AdapterEntry {
   backend: string;
   name: string;
@@ -12,8 +14,8 @@ export function parseAdapterList(message: string): AdapterEntry[] {
 }
 
 export async function listAdapters(): Promise<AdapterEntry[]> {
-  const specifier = 'webgpu';
-  const dawn = (await import(/* @vite-ignore */ specifier)) as { create: (flags: string[]) => GPU };
+  const dawn = await nodeModule<{ create: (flags: string[]) => GPU }>('webgpu');
+  if (!dawn) throw new Error('sweep: listing adapters needs Node (Dawn, the webgpu package)');
   let message = '';
   try {
     const gpu = dawn.create(['adapter=gradmix: no adapter has this name']);
