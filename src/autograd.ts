@@ -1,8 +1,11 @@
 // Reverse-mode autograd in the micrograd style: each op records a node holding its inputs and
 // a closure that maps the output's gradient to its inputs' gradients; backward() walks the
-// nodes in reverse topological order and accumulates into the leaves' .grad.
+// nodes in reverse topological order and accumulates into the leaves' .grad. The two things the
+// walk computes itself (the seed of ones, the sum of two gradients of one shape) are launched
+// straight on the kernels, so importing this module is all backward() needs (src/ops imports it).
 import { Tensor, formatShape } from './tensor.js';
 import { keep } from './scope.js';
+import { fillInto, launchBinary } from './ops/elementwise-kernels.js';
 
 export interface GraphNode {
   op: string;
@@ -90,9 +93,6 @@ export interface BackwardOptions {
  */
 export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions = {}): void {
   if (!root.requiresGrad) throw new Error('backward(): the tensor does not require grad (no input of its graph has requiresGrad)');
-  // Imported lazily: ops depend on this module.
-  const ops = opsForBackward;
-  if (!ops) throw new Error('backward(): ops not loaded');
   const order = topoOrder(root);
   checkNotFreed(order, 'backward()');
   // Every tensor held in `grads` is owned here (an alias where a rule passes a gradient through),
@@ -106,7 +106,7 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
       grads.set(root, alias(grad));
     } else {
       if (root.size !== 1) throw new Error(`backward(): a gradient is needed for non-scalar output of shape ${formatShape(root.shape)}`);
-      grads.set(root, ops.onesLike(root));
+      grads.set(root, onesLike(root));
     }
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k];
@@ -116,7 +116,7 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
       if (!t.node) {
         // A leaf: accumulate into .grad, which outlives any scope.
         if (t.grad) {
-          const sum = ops.add(t.grad, g);
+          const sum = addSameShape(t.grad, g);
           t.grad.dispose();
           g.dispose();
           t.grad = keep(sum);
@@ -146,8 +146,6 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
  * with requiresGrad false, so they skip work such as weight gradients. The graph is kept.
  */
 export function grad(root: Tensor, targets: readonly Tensor[], seed?: Tensor): Tensor[] {
-  const ops = opsForBackward;
-  if (!ops) throw new Error('grad(): ops not loaded');
   if (!root.requiresGrad) throw new Error('grad(): the tensor does not require grad');
   const wanted = new Set(targets);
   const order = topoOrder(root);
@@ -164,7 +162,7 @@ export function grad(root: Tensor, targets: readonly Tensor[], seed?: Tensor): T
   gradEnabled = false;
   try {
     if (!seed && root.size !== 1) throw new Error(`grad(): a seed gradient is needed for non-scalar output of shape ${formatShape(root.shape)}`);
-    grads.set(root, seed ? alias(seed) : ops.onesLike(root));
+    grads.set(root, seed ? alias(seed) : onesLike(root));
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k];
       const g = grads.get(t);
@@ -198,7 +196,6 @@ export function grad(root: Tensor, targets: readonly Tensor[], seed?: Tensor): T
  * frees the node's output gradient and the rule's results (aliases keep what is still needed).
  */
 function passToInputs(node: GraphNode, g: Tensor, inputGrads: readonly (Tensor | null)[], grads: Map<Tensor, Tensor>, wanted: (input: Tensor) => boolean): void {
-  const ops = opsForBackward!;
   node.inputs.forEach((input, i) => {
     const gi = inputGrads[i];
     if (!gi || !wanted(input)) return;
@@ -208,7 +205,7 @@ function passToInputs(node: GraphNode, g: Tensor, inputGrads: readonly (Tensor |
     const mine = alias(gi);
     const have = grads.get(input);
     if (have) {
-      grads.set(input, ops.add(have, mine));
+      grads.set(input, addSameShape(have, mine));
       have.dispose();
       mine.dispose();
     } else grads.set(input, mine);
@@ -222,14 +219,16 @@ function alias(t: Tensor): Tensor {
   return new Tensor(t.shape, t.storage.retain(), t.dtype);
 }
 
-/** The few ops backward() itself needs, registered by src/ops to avoid an import cycle. */
-export interface BackwardOps {
-  add(a: Tensor, b: Tensor): Tensor;
-  onesLike(t: Tensor): Tensor;
+/** A new tensor of ones shaped like `t`: the seed gradient of a scalar root. */
+function onesLike(t: Tensor): Tensor {
+  const out = Tensor.empty(t.shape);
+  fillInto(out, 1);
+  return out;
 }
 
-let opsForBackward: BackwardOps | null = null;
-
-export function registerBackwardOps(ops: BackwardOps): void {
-  opsForBackward = ops;
+/** a + b for two gradients of one shape (callers check the shapes first). */
+function addSameShape(a: Tensor, b: Tensor): Tensor {
+  const out = Tensor.empty(a.shape);
+  launchBinary('add', a, b, out);
+  return out;
 }

@@ -5,12 +5,9 @@ import { Tensor, formatShape, sizeOf, type Shape } from '../tensor.js';
 import { WG, grid, launch, requireFloat, sameShape } from './launch.js';
 import { reshape } from './shape.js';
 import { sum } from './reduce.js';
+import { UNARY, fillInto, launchBinary, type BINARY } from './elementwise-kernels.js';
 
-const UNARY = {
-  copy: 0, neg: 1, exp: 2, log: 3, relu: 4, addScalar: 5, mulScalar: 6, rsubScalar: 7, rdivScalar: 8,
-  sqrt: 9, square: 10, abs: 11, sign: 12, positive: 13,
-} as const;
-const BINARY = { add: 0, sub: 1, mul: 2, div: 3, gateByPositive: 4, max: 5, min: 6, equal: 7 } as const;
+export { fillInto };
 
 function unaryRaw(op: keyof typeof UNARY, x: Tensor, s = 0): Tensor {
   requireFloat(op, x);
@@ -43,12 +40,7 @@ export function broadcastShape(op: string, a: Shape, b: Shape): Shape {
 function binaryRaw(op: keyof typeof BINARY, a: Tensor, b: Tensor): Tensor {
   requireFloat(op, a, b);
   const out = Tensor.empty(broadcastShape(op, a.shape, b.shape));
-  launch('elementwise.binary', {
-    tensors: { a, b, out },
-    params: { n: out.size, a_size: Math.max(a.size, 1), b_size: Math.max(b.size, 1), s: 0 },
-    workgroups: grid(out.size, WG),
-    overrides: { OP: BINARY[op], WG },
-  });
+  launchBinary(op, a, b, out);
   return out;
 }
 
@@ -70,15 +62,6 @@ export function fill(shape: Shape, value: number): Tensor {
   return out;
 }
 
-/** Overwrites every element of an existing tensor with `value`. */
-export function fillInto(out: Tensor, value: number): void {
-  launch('elementwise.fill', {
-    tensors: { out },
-    params: { n: out.size, a_size: 1, b_size: 1, s: value },
-    workgroups: grid(out.size, WG),
-    overrides: { WG },
-  });
-}
 
 export const zeros = (shape: Shape) => fill(shape, 0);
 export const ones = (shape: Shape) => fill(shape, 1);

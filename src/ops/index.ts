@@ -1,12 +1,7 @@
 // Every differentiable op, by family.
-import { registerBackwardOps } from '../autograd.js';
-import { add, onesLike } from './elementwise.js';
-
 export * from './elementwise.js';
 export * from './reduce.js';
 export * from './shape.js';
-
-registerBackwardOps({ add, onesLike });
 export { backward, noGrad } from '../autograd.js';
 export { Tensor } from '../tensor.js';
 export * from './matmul.js';
