@@ -1,0 +1,148 @@
+// Attentive CutMix (Walawalkar et al., "Attentive CutMix: An Enhanced Data Augmentation Approach
+// for Deep Learning Based Image Classification", ICASSP 2020), the paper's last baseline
+// (docs/TRAINING.md section 4): a frozen ImageNet network looks at each image's partner (resized
+// to the network's input size); its last feature map, summed over channels and pooled to a g x g
+// grid, scores the partner's cells; the k best cells are pasted from the partner into the image at
+// the same positions, and the mixed term's weight is the pasted pixel fraction. The original
+// settings: ResNet's 7 x 7 last feature map at 224 x 224 input, k = 6.
+//
+// Everything after the partners' draw runs on the GPU (kernels/attentive_mix.wgsl): the grid
+// scores, the top-k choice, the weights and the paste; the weights stay a GPU tensor, so a step
+// reads nothing back. A data augmentation: nothing is recorded for autograd.
+import { Tensor, formatShape } from '../tensor.js';
+import { tensor } from '../creation.js';
+import { scope } from '../scope.js';
+import type { Rng } from '../random.js';
+import * as ops from '../ops/index.js';
+import { WG, grid, launch, requireFloat } from '../ops/launch.js';
+import { resizeNormalize } from '../augment/index.js';
+import { derangement } from './sampling.js';
+
+/** The original paper's grid side (ResNet's last feature map at 224 x 224) and cells pasted. */
+export const ATTENTIVE_GRID = 7;
+export const ATTENTIVE_TOP_K = 6;
+/** torchvision's ImageNet input: 224 x 224, normalised with these per-channel statistics. */
+export const ATTENTION_INPUT_SIZE = 224;
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
+export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+
+/** A frozen attention network (torchvision's ResNets): its last feature map [B, F, h, w] of RGB input. */
+export interface AttentionNet {
+  featureMap(x: Tensor): Tensor;
+  /** Switched to eval mode (BatchNorm's running statistics) before it is used. */
+  eval(): unknown;
+}
+
+export interface AttentiveOptions {
+  /** Grid side g (cells per image: g * g); default 7. */
+  grid?: number;
+  /** Cells pasted per image, 1..g * g; default 6. */
+  topK?: number;
+  /** The attention network's input side; default 224. */
+  inputSize?: number;
+  /** The per-channel normalisation the images carry (their [0, 1] values are (x - mean) / std); default none. */
+  imageMean?: readonly number[];
+  imageStd?: readonly number[];
+}
+
+export interface AttentiveMixed {
+  /** [B, C, H, W]: each image with its partner's chosen cells pasted in. */
+  mixed: Tensor;
+  /** partner[i] != i: the image pasted into image i. */
+  partner: Int32Array;
+  /** [B] on the GPU: the pasted pixel fraction of each image, the mixed term's weight. */
+  weights: Tensor;
+  /** int32 [B, g, g]: 1 where image i took the partner's cell. */
+  cells: Tensor;
+  /** [B, g, g]: each image's attention grid (row j = image j; image i's cells come from row partner[i]). */
+  scores: Tensor;
+}
+
+function checkGrid(op: string, g: number, k: number): void {
+  if (!Number.isInteger(g) || g < 1) throw new Error(`${op}: the grid side must be a positive integer, got ${g}`);
+  if (!Number.isInteger(k) || k < 1 || k > g * g) throw new Error(`${op}: top-k must be an integer in 1..${g * g} (the cells of a ${g} x ${g} grid), got ${k}`);
+}
+
+function kernelParams(b: number, g: number, k = 0, image = [0, 0, 0], feat = [0, 0, 0]) {
+  return { b, c: image[0], h: image[1], w: image[2], f: feat[0], fh: feat[1], fw: feat[2], g, k };
+}
+
+/**
+ * The attention grid [B, g, g] of a feature map [B, F, h, w]: the sum over channels, average-pooled
+ * to g x g (adaptive pooling as PyTorch's adaptive_avg_pool2d; the identity for g = h = w).
+ */
+export function attentionGrid(features: Tensor, g: number): Tensor {
+  requireFloat('attentionGrid', features);
+  if (features.rank !== 4 || features.size === 0) throw new Error(`attentionGrid: expected a non-empty feature map [B, F, h, w], got ${formatShape(features.shape)}`);
+  checkGrid('attentionGrid', g, 1);
+  const [B, F, FH, FW] = features.shape;
+  const scores = Tensor.empty([B, g, g]);
+  launch('attentive_mix.grid_scores', { tensors: { feat: features, scores }, params: kernelParams(B, g, 0, undefined, [F, FH, FW]), workgroups: grid(B * g * g, WG), overrides: { WG } });
+  return scores;
+}
+
+/**
+ * Pastes into each image of x [B, C, H, W] the k cells of partner[i]'s row of `scores` [B, g, g]
+ * with the highest scores (ties: the lowest row-major cell index first), from partner[i], at the
+ * same positions. Cell (r, c) spans rows floor(r * H / g) to floor((r + 1) * H / g) (exclusive),
+ * columns likewise.
+ */
+export function attentivePaste(x: Tensor, scores: Tensor, partner: Int32Array, topK: number): Omit<AttentiveMixed, 'partner' | 'scores'> {
+  requireFloat('attentivePaste', x, scores);
+  if (x.rank !== 4 || x.size === 0) throw new Error(`attentivePaste: expected a non-empty batch [B, C, H, W], got ${formatShape(x.shape)}`);
+  const [B, C, H, W] = x.shape;
+  const g = scores.shape[1];
+  if (scores.rank !== 3 || scores.shape[0] !== B || scores.shape[2] !== g) throw new Error(`attentivePaste: scores must be [${B}, g, g], got ${formatShape(scores.shape)}`);
+  checkGrid('attentivePaste', g, topK);
+  if (partner.length !== B) throw new Error(`attentivePaste: ${partner.length} partners for a batch of ${B}`);
+  partner.forEach((j, i) => {
+    if (!Number.isInteger(j) || j < 0 || j >= B) throw new Error(`attentivePaste: partner ${j} of image ${i} is outside the batch of ${B}`);
+  });
+  const plan = tensor(partner, [B], { dtype: 'int32' });
+  const cells = Tensor.empty([B, g, g], 'int32');
+  const weights = Tensor.empty([B]);
+  const mixed = Tensor.empty(x.shape);
+  const params = kernelParams(B, g, topK, [C, H, W]);
+  const run = (entry: string, tensors: Record<string, Tensor>, n: number) => launch(`attentive_mix.${entry}`, { tensors, params, workgroups: grid(n, WG), overrides: { WG } });
+  run('choose', { scores, plan, cells }, B * g * g);
+  run('weigh', { cells, weights }, B);
+  run('paste', { plan, cells, x, out: mixed }, mixed.size);
+  plan.dispose();
+  return { mixed, cells, weights };
+}
+
+/**
+ * The attention network's input from normalised images [B, C, H, W] (C = 1 or 3): grey images
+ * repeated to RGB, resized bilinearly to size x size and renormalised from the images' statistics
+ * to ImageNet's, so the network sees what it was trained on.
+ */
+export function attentionInput(images: Tensor, size: number, imageMean?: readonly number[], imageStd?: readonly number[]): Tensor {
+  const C = images.shape[1];
+  if (images.rank !== 4 || (C !== 1 && C !== 3)) throw new Error(`attentionInput: expected images [B, 1 or 3, H, W], got ${formatShape(images.shape)}`);
+  const mean = imageMean ?? Array<number>(C).fill(0);
+  const std = imageStd ?? Array<number>(C).fill(1);
+  if (mean.length !== C || std.length !== C) throw new Error(`attentionInput: the images' normalisation has ${mean.length} mean and ${std.length} std values for ${C} channels`);
+  const rgb = C === 3 ? images : ops.concat([images, images, images], 1);
+  const ch = (i: number) => (C === 3 ? i : 0);
+  // v = (x - m) / s and the network wants (x - mI) / sI = (v - (mI - m) / s) / (sI / s).
+  return resizeNormalize(rgb, {
+    size,
+    mean: IMAGENET_MEAN.map((mI, i) => (mI - mean[ch(i)]) / std[ch(i)]),
+    std: IMAGENET_STD.map((sI, i) => sI / std[ch(i)]),
+  });
+}
+
+/** Attentive CutMix of a batch with explicit partners (what the tests check); see the file comment. */
+export function attentiveMixWith(x: Tensor, net: AttentionNet, partner: Int32Array, options: AttentiveOptions = {}): AttentiveMixed {
+  const { grid: g = ATTENTIVE_GRID, topK = ATTENTIVE_TOP_K, inputSize = ATTENTION_INPUT_SIZE } = options;
+  checkGrid('attentiveCutmix', g, topK);
+  net.eval();
+  // Every image's grid (row j = image j): each image is some image's partner under a derangement.
+  const scores = scope(() => ops.noGrad(() => attentionGrid(net.featureMap(attentionInput(x, inputSize, options.imageMean, options.imageStd)), g)));
+  return { ...attentivePaste(x, scores, partner, topK), partner, scores };
+}
+
+/** Attentive CutMix with a derangement partner (the partners Mixup and CutMix draw). Throws for B = 1. */
+export function attentiveCutmix(x: Tensor, net: AttentionNet, rng: Rng, options: AttentiveOptions = {}): AttentiveMixed {
+  return attentiveMixWith(x, net, derangement(x.shape[0], rng), options);
+}
