@@ -36,6 +36,11 @@ struct Params {
 
 //! include "lib/indexing.wgsl"
 
+/** NaN by its bits: compilers may fold v != v to false. */
+fn is_nan(v: f32) -> bool {
+  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
+}
+
 @compute @workgroup_size(WG)
 fn max_pool(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let i = linear_id(gid, nwg);
@@ -54,8 +59,8 @@ fn max_pool(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) 
       let xx = ox * i32(p.sw) - i32(p.pw) + kx;
       if (xx < 0 || xx >= i32(p.w)) { continue; }
       let v = x[base + u32(y) * p.w + u32(xx)];
-      // Strictly greater keeps the first maximum; a NaN (v != v) replaces any number.
-      if (at < 0 || (best == best && (v > best || v != v))) {
+      // Strictly greater keeps the first maximum; the first NaN replaces any number and stays.
+      if (at < 0 || (!is_nan(best) && (v > best || is_nan(v)))) {
         best = v;
         at = y * i32(p.w) + xx;
       }
