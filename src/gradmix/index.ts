@@ -16,3 +16,18 @@ export {
   type BoxMixed,
 } from './mix.js';
 export { derangement, boxSide, sampleGamma, sampleBeta, cutmixBox, type Box } from './sampling.js';
+export {
+  attentiveCutmix,
+  attentiveMixWith,
+  attentivePaste,
+  attentionGrid,
+  attentionInput,
+  ATTENTIVE_GRID,
+  ATTENTIVE_TOP_K,
+  ATTENTION_INPUT_SIZE,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  type AttentionNet,
+  type AttentiveOptions,
+  type AttentiveMixed,
+} from './attentive-cutmix.js';
