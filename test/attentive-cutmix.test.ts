@@ -1,7 +1,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  attentionGrid, attentionInput, attentiveMixWith, attentivePaste, attentiveCutmix, IMAGENET_MEAN, IMAGENET_STD, ATTENTIVE_GRID, ATTENTIVE_TOP_K,
+  attentionGrid, attentionInput, attentiveMixWith, attentivePaste, attentiveCutmix, IMAGENET_MEAN, IMAGENET_STD, ATTENTIVE_GRID, ATTENTIVE_TOP_K, ATTENTION_CHUNK,
   type AttentionNet,
 } from '../src/gradmix/index.js';
 import { Rng } from '../src/random.js';
@@ -182,6 +182,10 @@ test('attentive CutMix end to end with a stand-in network: the partner\'s own at
   const ref = refPaste(x, dims, Float64Array.from(await read(got.scores)), 2, partner, 1);
   assert.equal([...(await read(got.mixed))], [...ref.mixed]);
   assert.equal([...(await read(got.weights))].map((w) => Math.round(w * 1e6)), [...ref.weights].map((w) => Math.round(w * 1e6)));
+  // A batch over ATTENTION_CHUNK images runs the network in chunks: the same grids as one pass.
+  const many = upload(randomImages(rng, [ATTENTION_CHUNK + 5, 1, 4, 4]), [ATTENTION_CHUNK + 5, 1, 4, 4]);
+  const chunked = attentiveMixWith(many, identityNet(), Int32Array.from({ length: ATTENTION_CHUNK + 5 }, (_, i) => (i + 1) % (ATTENTION_CHUNK + 5)), { grid: 2, topK: 2, inputSize: 4 });
+  assertClose(await read(chunked.scores), refGrid(await read(attentionInput(many, 4)), [ATTENTION_CHUNK + 5, 3, 4, 4], 2), FORWARD_TOL, 'chunked scores', seed);
   // The sampling wrapper draws a derangement and uses the paper's defaults.
   const big = upload(randomImages(rng, [4, 3, 14, 14]), [4, 3, 14, 14]);
   const m = attentiveCutmix(big, identityNet(), new Rng(seed));

@@ -25,6 +25,8 @@ export const ATTENTIVE_TOP_K = 6;
 export const ATTENTION_INPUT_SIZE = 224;
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
 export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
+/** Images per forward of the attention network (bounds its memory: ResNet activations at 224 x 224 are ~3 MB per image at width 64). */
+export const ATTENTION_CHUNK = 32;
 
 /** A frozen attention network (torchvision's ResNets): its last feature map [B, F, h, w] of RGB input. */
 export interface AttentionNet {
@@ -138,7 +140,17 @@ export function attentiveMixWith(x: Tensor, net: AttentionNet, partner: Int32Arr
   checkGrid('attentiveCutmix', g, topK);
   net.eval();
   // Every image's grid (row j = image j): each image is some image's partner under a derangement.
-  const scores = scope(() => ops.noGrad(() => attentionGrid(net.featureMap(attentionInput(x, inputSize, options.imageMean, options.imageStd)), g)));
+  // In chunks, each in its own scope, so the network's 224 x 224 activations of only one chunk live at a time.
+  const B = x.shape[0];
+  const chunks: Tensor[] = [];
+  for (let start = 0; start < B; start += ATTENTION_CHUNK) {
+    chunks.push(scope(() => ops.noGrad(() => {
+      const part = ops.slice(x, 0, start, Math.min(start + ATTENTION_CHUNK, B));
+      return attentionGrid(net.featureMap(attentionInput(part, inputSize, options.imageMean, options.imageStd)), g);
+    })));
+  }
+  const scores = chunks.length === 1 ? chunks[0] : ops.concat(chunks, 0);
+  if (chunks.length > 1) chunks.forEach((t) => t.dispose());
   return { ...attentivePaste(x, scores, partner, topK), partner, scores };
 }
 
