@@ -8,6 +8,7 @@ interface NodeProcess {
   versions: { node?: string };
   platform?: string;
   pid?: number;
+  stderr?: { isTTY?: boolean };
 }
 
 function nodeProcess(): NodeProcess | undefined {
@@ -28,6 +29,11 @@ export function isNode(): boolean {
 /** Node's process.platform ('linux', 'darwin', ...); undefined in a browser. */
 export function nodePlatform(): string | undefined {
   return nodeProcess()?.platform;
+}
+
+/** Whether Node's stderr is a terminal (progress bars redraw in place there); false in a browser. */
+export function stderrIsTerminal(): boolean {
+  return nodeProcess()?.stderr?.isTTY === true;
 }
 
 /** Node's process id; undefined in a browser. */

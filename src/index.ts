@@ -20,6 +20,5 @@ export { saveCheckpoint, loadCheckpoint, readCheckpoint, encodeCheckpoint, decod
 export * from './augment/index.js';
 export * from './gradmix/index.js';
 export * from './train/index.js';
-export { trainAndEvaluate } from './cli/commands.js';
 export * from './corrupt/index.js';
 export * from './ssl/index.js';

@@ -3,12 +3,13 @@
 // `gradmix predict` against the threshold calibrated on held-out known images.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadFolderOpenSet, loadImageFolder } from '../src/data/index.js';
 import { thresholdAtTpr } from '../src/osr/metrics.js';
 import { loadOpenSetModel } from '../src/osr/open-set-file.js';
-import { trainAndEvaluate, evalCommand } from '../src/cli/commands.js';
+import { evalCommand } from '../src/cli/commands.js';
+import { trainAndEvaluate } from '../src/train/train-and-evaluate.js';
 import { train } from '../src/train/train.js';
 import { predictCommand } from '../src/cli/predict-command.js';
 import { Rng } from '../src/random.js';
@@ -110,9 +111,16 @@ test('thresholdAtTpr is the highest threshold that accepts at least the TPR (bru
 test('train --data --known, eval from the checkpoint alone, predict against the calibrated threshold', async () => {
   const root = writeShapesFolder(tempDir(), { perClass: 10, colour: true });
   const out = tempDir();
-  const metrics = await trainAndEvaluate({ dataDir: root, known: KNOWN, width: 2, batchSize: 16, epochs: 2, imageSize: 24, progress: false, out });
+  const run = await trainAndEvaluate({ dataDir: root, known: KNOWN, width: 2, batchSize: 16, epochs: 2, imageSize: 24, progress: false, out });
+  const { metrics } = run;
   assert.ok(metrics && metrics.auroc >= 0 && metrics.auroc <= 1);
+  // The library returns what it wrote and the recogniser it stored.
+  assert.is(run.files.results, join(out, 'results.json'));
+  assert.ok(run.files.roc && existsSync(run.files.roc) && run.files.scores && existsSync(run.files.scores));
+  assert.ok(run.recogniser && run.evaluation && run.evaluation.metrics === metrics);
   const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8'));
+  assert.is(run.recogniser.threshold, results.threshold);
+  run.dispose();
   assert.equal(results.knownClasses, KNOWN);
   assert.equal(results.unknownClasses, ['ring']);
   assert.is(results.protocol, 'folder');

@@ -6,7 +6,10 @@ import { augmentPreset } from '../augment/index.js';
 import { inputInfo, PROTOCOL_NAMES } from '../data/index.js';
 import { evaluateOpenSet, type FeatureKind, type OpenSetMetrics } from '../osr/index.js';
 import { metricsTable, writeEvaluation, METRIC_LABELS } from '../osr/report.js';
-import { loadTrainingData, train } from '../train/train.js';
+import { loadTrainingData } from '../train/train.js';
+import { intrinsicDimLine, trainAndEvaluate } from '../train/train-and-evaluate.js';
+import { runContext } from '../train/recogniser.js';
+import { PAPER_AUROC, summarise } from '../train/split-summary.js';
 import { OBJECTIVES } from '../train/objectives.js';
 import { SCORES, needsClassifier, type ScoreKind } from '../osr/scores.js';
 import { defaultOptions, ARCHS, METHODS, FILLS, type TrainOptions } from '../train/options.js';
@@ -16,8 +19,7 @@ import { existingFolder, int, intList, num, oneOf, text } from './flag-values.js
 import { buildModel, checkChannels, readModelFile } from './model-file.js';
 import { checkTrainOptions } from './option-flags.js';
 import { checkSameRun, dataChoice, resumeFrom } from './run-config.js';
-import { runContext, saveRecogniser } from './recogniser.js';
-import { PAPER_AUROC } from './paper.js';
+import { saveRecogniser } from './recogniser.js';
 
 const d = defaultOptions();
 /** The features `eval --features` compares (logits are the classifier's, for msp and entropy). */
@@ -114,37 +116,11 @@ function ownDataFrom(v: Record<string, string | boolean | undefined>): Partial<T
   };
 }
 
-function intrinsicDimLine(dim: number): string {
-  return `  ${'intrinsic dim'.padEnd(15)} ${dim.toFixed(2).padStart(6)}   (TwoNN, train features)`;
-}
-
-/** Trains, then (unless --no-eval) evaluates and writes <out>/results.json; returns the metrics. */
-export async function trainAndEvaluate(options: Partial<TrainOptions>): Promise<OpenSetMetrics | null> {
-  const result = await train(options);
-  const o = result.options;
-  const last = result.epochs[result.epochs.length - 1];
-  if (last) console.log(`trained ${result.epochs.length} epoch(s) of ${o.protocol} split ${o.split}: final epoch loss ${last.loss.toFixed(4)}, ${last.imagesPerSecond.toFixed(1)} img/s`);
-  if (result.interrupted || !o.evaluate) return null;
-  if (o.allClasses) {
-    // No unknown classes to evaluate open-set recognition on: OOD detection is a command of its own.
-    console.log(`trained on all classes: evaluate out-of-distribution detection with gradmix ood --checkpoint ${result.checkpoint} --ood-sets <sets>`);
-    return null;
-  }
-  const input = inputInfo(o.protocol, result.data.train);
-  const transform = augmentPreset(input.augmentation, input.imageSize);
-  console.log(`evaluating: ${o.score === 'knn' ? `kNN (k=${o.k})` : o.score} on ${result.data.testKnown.n} known and ${result.data.testUnknown.n} unknown test images`);
-  const e = await evaluateOpenSet(result.model, result.data, transform, { k: o.k, score: o.score, keepTrainFeatures: true });
-  const recogniser = await saveRecogniser(result.checkpoint, result.model, result.data, { k: o.k, tpr: o.tpr, galleryFeatures: e.trainFeatures });
-  const file = writeEvaluation(o.out, e, {
-    protocol: o.protocol, split: o.split, method: o.method, arch: o.arch, width: o.width, epochs: o.epochs, k: o.k, objective: o.objective, score: o.score,
-    intrinsicDim: e.intrinsicDim, checkpoint: result.checkpoint, trainedImages: result.trainSet.n, threshold: recogniser.threshold, tpr: o.tpr, ...runContext(result.data),
-    status: 'finished', // an interrupted run writes no results.json; its log.jsonl ends with status 'interrupted'
-  });
-  recogniser.dispose();
-  console.log(metricsTable(e.metrics));
-  console.log(intrinsicDimLine(e.intrinsicDim));
-  console.log(`wrote ${file}, roc.svg and scores.svg`);
-  return e.metrics;
+/** `gradmix train`'s flow from the library, its lines printed as they happen; frees the GPU memory it held. */
+async function trainAndReport(options: Partial<TrainOptions>): Promise<OpenSetMetrics | null> {
+  const result = await trainAndEvaluate(options, { log: (line) => console.log(line) });
+  result.dispose();
+  return result.metrics;
 }
 
 export async function trainCommand(argv: string[]): Promise<void> {
@@ -154,7 +130,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   // --resume continues the run in --out from its saved configuration; given flags apply on top.
   const options = given.resume ? await resumeFrom(given.out ?? d.out, given) : given;
   checkTrainOptions(options); // every value, with flag names, before the GPU starts or data load
-  await trainAndEvaluate(options);
+  await trainAndReport(options);
 }
 
 export const EVAL_FLAGS: FlagSpecs = {
@@ -250,7 +226,7 @@ export async function protocolCommand(argv: string[]): Promise<void> {
       continue;
     }
     console.log(`split ${split}: training in ${out}`);
-    const m = await trainAndEvaluate({ ...base, protocol, split, out, resume: true, evaluate: true });
+    const m = await trainAndReport({ ...base, protocol, split, out, resume: true, evaluate: true });
     if (!m) return; // interrupted: rerun the same command to continue
     results.push(m);
   }
@@ -265,18 +241,6 @@ export async function protocolCommand(argv: string[]): Promise<void> {
   mkdirSync(root, { recursive: true });
   writeFileSync(join(root, 'summary.json'), JSON.stringify({ protocol, splits, summary, paperAuroc: paper ?? null }, null, 2) + '\n');
   console.log(`wrote ${join(root, 'summary.json')}`);
-}
-
-/** Mean and sample std (n-1) of each metric over runs. */
-export function summarise(results: OpenSetMetrics[]): Record<keyof OpenSetMetrics, { mean: number; std: number }> {
-  const out = {} as Record<keyof OpenSetMetrics, { mean: number; std: number }>;
-  for (const k of Object.keys(METRIC_LABELS) as (keyof OpenSetMetrics)[]) {
-    const xs = results.map((r) => r[k]);
-    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
-    const std = Math.sqrt(xs.reduce((a, b) => a + (b - mean) ** 2, 0) / Math.max(xs.length - 1, 1));
-    out[k] = { mean, std };
-  }
-  return out;
 }
 
 export async function infoCommand(argv: string[]): Promise<void> {

@@ -4,8 +4,7 @@
 // finished results.json under it, grouped by the protocol and method the file records).
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { summarise } from '../cli/commands.js';
-import { PAPER_AUROC } from '../cli/paper.js';
+import { PAPER_AUROC, summarise } from '../train/split-summary.js';
 import { METRIC_LABELS } from '../osr/report.js';
 import type { OpenSetMetrics } from '../osr/index.js';
 import { readPlan, runOut } from './plan.js';

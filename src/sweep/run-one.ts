@@ -2,12 +2,13 @@
 // array task, a Kubernetes pod) runs it: skipped when finished, claimed with the run lock (so two
 // workers never train the same run, on one machine or across machines sharing the folder), resumed
 // from its checkpoint when one is there, then trained and evaluated like `gradmix train`.
-import { trainAndEvaluate } from '../cli/commands.js';
-import { checkTrainOptions } from '../cli/option-flags.js';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { asFlag } from '../train/option-flags.js';
+import { resolveOptions } from '../train/options.js';
 import { LOCK_FILE, acquireRunLock, makeFolder } from '../train/run-lock.js';
+import { trainAndEvaluate } from '../train/train-and-evaluate.js';
 import { runOut, type PlannedRun } from './plan.js';
 import { clearFailed, finishedResults } from './run-state.js';
 
@@ -42,7 +43,12 @@ export function takeOverForeignLock(out: string): void {
 export async function runPlanned(planFile: string, run: PlannedRun, schedulerTask = false): Promise<RunOutcome> {
   const out = runOut(planFile, run);
   const options = { ...run.options, out, resume: true, evaluate: true, progress: false };
-  checkTrainOptions(options); // a plan edited by hand: every value checked before the GPU starts
+  // A plan edited by hand: every value checked before the GPU starts, named by its flag and the plan.
+  try {
+    resolveOptions(options, asFlag);
+  } catch (e) {
+    throw new Error(`${planFile}: ${describeRun(run)}: ${(e as Error).message}`);
+  }
   if (finishedResults(out)) {
     console.log(`${describeRun(run)}: already finished (${out}/results.json), skipped`);
     return 'skipped';
@@ -60,8 +66,9 @@ export async function runPlanned(planFile: string, run: PlannedRun, schedulerTas
   try {
     if (finishedResults(out)) return 'skipped'; // finished by its holder while this worker waited for the lock
     console.log(`${describeRun(run)}: training in ${out}`);
-    const metrics = await trainAndEvaluate(options);
-    if (!metrics) return 'interrupted';
+    const result = await trainAndEvaluate(options, { log: (line) => console.log(line) });
+    result.dispose();
+    if (!result.metrics) return 'interrupted';
     clearFailed(out); // a run reported failed that a later worker finished
     return 'finished';
   } finally {

@@ -7,3 +7,6 @@ export { writePictures, renderGrid } from './pictures.js';
 export { attributionPanels, type AttributionPanels, type PanelOptions } from './panels.js';
 export { renderPanels, viridis, PANEL_COLUMNS } from './panel-image.js';
 export { OBJECTIVES, objectiveLoss, hasSsl, usesClassifier, type Objective, type ObjectiveLoss } from './objectives.js';
+export { trainAndEvaluate, type TrainAndEvaluateOptions, type TrainAndEvaluateResult } from './train-and-evaluate.js';
+export { storeRecogniser, recogniserLines, runContext, type RecogniserOptions } from './recogniser.js';
+export { summarise, PAPER_AUROC } from './split-summary.js';

@@ -1,5 +1,7 @@
 // A one-line progress bar on stderr: epoch, step, loss, images/s and ETA. Redraws in place on a
 // terminal; elsewhere (CI logs, pipes) prints a line every few seconds instead.
+import { stderrIsTerminal } from '../../runtime/platform.js';
+
 export class Progress {
   private readonly start = Date.now();
   private lastPrint = 0;
@@ -13,8 +15,7 @@ export class Progress {
     /** Steps already done before this run (resuming): not counted in the speed. */
     private readonly offset = 0,
   ) {
-    const err = (globalThis as { process?: { stderr?: { isTTY?: boolean } } }).process?.stderr;
-    this.tty = !!err?.isTTY;
+    this.tty = stderrIsTerminal();
   }
 
   update(step: number, epoch: number, epochs: number, loss: number): void {
