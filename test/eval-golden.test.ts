@@ -89,7 +89,7 @@ test('eval of a checkpoint converted from PyTorch: same features, kNN scores, pr
   const data = await goldenData();
   const { model } = await loadModelFile(STATE);
   // A few SupCon + SimCLR steps here, on the training images of the set.
-  const step = new TrainStep(model, { ...defaultOptions('mnist-mini'), width: 4, method: 'none', tau: 0.5 }, 'mnist', data.train);
+  const step = new TrainStep(model, { ...defaultOptions('mnist-mini'), method: 'none', tau: 0.5 }, 'mnist', data.train);
   const adam = new Adam(model.parameters(), { lr: 1e-3 });
   const rng = new Rng(3);
   for (let i = 0; i < 3; i++) await step.run(data.train.images, data.train.labels, adam, rng);

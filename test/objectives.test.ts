@@ -16,8 +16,8 @@ import * as ops from '../src/ops/index.js';
 import { supconLoss } from '../src/losses/index.js';
 import { Adam } from '../src/optim/index.js';
 import { mixedTerm } from '../src/train/mixing.js';
-import { objectiveLoss, OBJECTIVES, type Objective } from '../src/train/objectives.js';
-import { resolveOptions, type Method } from '../src/train/options.js';
+import { createObjective, OBJECTIVES, type Objective } from '../src/train/objectives.js';
+import { mixingConfig, resolveOptions, type Method } from '../src/train/options.js';
 import { TrainStep } from '../src/train/step.js';
 import { train } from '../src/train/train.js';
 import { loadModelFile } from '../src/cli/model-file.js';
@@ -107,14 +107,14 @@ test('ce+ssl: cross-entropy plus SimCLR of the projections, weights 1 and 1', as
   m.dispose();
 });
 
-/** Runs objectiveLoss recording the LayerCAM layers' outputs, as TrainStep does. */
+/** Runs the objective's loss recording the LayerCAM layers' outputs, as TrainStep does. */
 function withActivations(m: SupConResNet, o: ReturnType<typeof tiny>, views: Tensor, labels: Int32Array) {
   const names = o.layers.map((n) => m.layer(n).path);
   const acts = new Map<string, Tensor>();
   const remove = m.addForwardHook(names, (p, out) => acts.set(p, out));
-  const out = objectiveLoss(m, o, views, labels);
+  const out = createObjective(o.objective, m, o).loss(views, labels);
   remove();
-  return { ...out, activations: names.map((n) => acts.get(n)!) };
+  return { batch: out, activations: names.map((n) => acts.get(n)!) };
 }
 
 test('ce with GradMix: the mixed term is the gamma^2-weighted cross-entropy of the mixed images', async () => {
@@ -126,9 +126,9 @@ test('ce with GradMix: the mixed term is the gamma^2-weighted cross-entropy of t
   await scope(async () => {
     const views = step.views(tensor(randomImages(rng, B), [B, 1, 32, 32]), rng);
     const obj = withActivations(m, o, views, labels);
-    assert.is(obj.z, undefined, 'ce computes no projections');
-    assert.is(obj.mixedWeight, 1);
-    const { term, mix } = mixedTerm({ model: m, options: o, views, activations: obj.activations, rng, mixedLoss: obj.mixedLoss, attributionLoss: obj.attributionLoss });
+    assert.is(obj.batch.z, undefined, 'ce computes no projections');
+    assert.is(step.objective.mixedWeight, 1);
+    const { term, mix } = mixedTerm({ config: mixingConfig(o), target: obj.batch, views, activations: obj.activations, rng });
     const perImage = crossEntropyRows(await read(m.classify(m.features(mix.mixed))), labels, K);
     const want = perImage.reduce((s, l, i) => s + mix.weights[i] * l, 0) / B;
     close(await term.item(), want, 'mixed ce term', seed);
@@ -145,11 +145,11 @@ test('supcon: theta * SupCon; its mixed term is SupCon of the mixed view 1 again
   const labels = labelsOf(B);
   await scope(async () => {
     const views = step.views(tensor(randomImages(rng, B), [B, 1, 32, 32]), rng);
-    const obj = objectiveLoss(m, o, views, labels);
+    const obj = step.objective.loss(views, labels);
     const y = tensor(labels, [B], { dtype: 'int32' });
     close(await obj.loss.item(), 0.7 * (await supconLoss(obj.z!, y, { tau: o.tau }).item()), 'supcon loss', seed);
-    assert.is(obj.mixedWeight, 0.7);
-    const { term, mix } = mixedTerm({ model: m, options: o, views, z: obj.z, activations: [], rng, mixedLoss: obj.mixedLoss });
+    assert.is(step.objective.mixedWeight, 0.7);
+    const { term, mix } = mixedTerm({ config: step.mixing, target: obj, views, activations: [], rng });
     const perAnchor = await read(supconLoss([m.call(mix.mixed), ops.slice(obj.z!, 0, B, 2 * B)], y, { tau: o.tau, reduction: 'none' }));
     const want = [...perAnchor].reduce((s, l, r) => s + mix.weights[r % B] * l, 0) / (2 * B);
     close(await term.item(), want, 'mixed supcon term', seed);
@@ -210,7 +210,8 @@ test('options: unknown objective, msp/entropy without a ce objective; models wit
   const plain = new SupConResNet(new Rng(0), { width: 2, inChannels: 1 });
   assert.is(plain.classifier, null);
   assert.ok(![...plain.stateDict().keys()].some((k) => k.startsWith('classifier')), 'no classifier.* without numClasses');
-  assert.throws(() => scope(() => objectiveLoss(plain, tiny('ce'), tensor(new Float32Array(2 * B * 1024), [2 * B, 1, 32, 32]), labelsOf(B))), /objective 'ce' needs a model built with a classifier/);
+  assert.throws(() => createObjective('ce', plain, tiny('ce')), /objective 'ce' needs a model built with a classifier/);
+  assert.throws(() => new TrainStep(plain, tiny('ce+ssl'), 'mnist', { channels: 1, height: 32, width: 32 }), /objective 'ce\+ssl' needs a model built with a classifier/);
   plain.dispose();
 });
 

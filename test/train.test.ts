@@ -14,7 +14,8 @@ import * as ops from '../src/ops/index.js';
 import { augmentPreset, augmentViews, sampleViews } from '../src/augment/index.js';
 import { contrastiveLoss } from '../src/losses/index.js';
 import { attribution, mixedTerm } from '../src/train/mixing.js';
-import { resolveOptions } from '../src/train/options.js';
+import { simclrTarget } from '../src/train/objectives.js';
+import { mixingConfig, resolveOptions } from '../src/train/options.js';
 import { train } from '../src/train/train.js';
 import { TrainStep } from '../src/train/step.js';
 import { read, seeded, setupGpu } from './helpers.js';
@@ -55,7 +56,7 @@ test('a GradMix step computes paper eq. 8 from its parts', async () => {
     const { result: z, activations } = model.withActivations(o.layers, () => model.call(views));
     const y = tensor(labels, [B], { dtype: 'int32' });
     const base = contrastiveLoss(z, y, { tau: o.tau, theta: o.theta, lambda: o.lambda });
-    const { term, mix } = mixedTerm({ model, options: o, views, z, activations, rng });
+    const { term, mix } = mixedTerm({ config: mixingConfig(o), target: simclrTarget(model, z, o.tau), views, activations, rng });
     const total = ops.add(base, ops.mulScalar(term, o.lambda));
     // Eq. 8 in float64 from the GPU's features of the mixed images and view 2.
     const zMixed = model.call(mix.mixed);
@@ -82,7 +83,7 @@ test('the attribution pass leaves parameters, their gradients and the running st
     // The step's forward (it updates the running statistics once).
     const { result: z, activations } = model.withActivations(o.layers, () => model.call(views));
     const before = await state();
-    const { centres } = attribution({ model, options: o, views, z, activations, rng });
+    const { centres } = attribution({ config: mixingConfig(o), target: simclrTarget(model, z, o.tau), views, activations });
     const c = await centres.data();
     assert.ok(c.every((v) => v >= 0 && v < 32 * 32), 'centres are pixel indices');
     const after = await state();

@@ -6,7 +6,7 @@
 // logs with node:fs.
 import { Rng } from '../random.js';
 import { scope } from '../scope.js';
-import { BatchNorm2d, type SupConResNet } from '../nn/index.js';
+import type { SupConResNet } from '../nn/index.js';
 import type { Adam } from '../optim/index.js';
 import type { TrainStep } from '../train/step.js';
 import { resolveOptions, type TrainOptions } from '../train/options.js';
@@ -73,15 +73,11 @@ export class TrainingSession {
    */
   async replayLoss(step = 0): Promise<number> {
     const { images, labels } = this.batch(step);
-    const bns = [...this.model.modules()].map(([, m]) => m).filter((m): m is BatchNorm2d => m instanceof BatchNorm2d);
-    bns.forEach((m) => (m.updateRunningStats = false));
+    const loss = this.model.withFrozenRunningStats(() => scope(() => this.stepper.loss(images, labels, new Rng(stepSeed(this.options.seed, step)))));
     try {
-      const loss = scope(() => this.stepper.loss(images, labels, new Rng(stepSeed(this.options.seed, step))));
-      const value = await loss.item();
-      loss.dispose();
-      return value;
+      return await loss.item();
     } finally {
-      bns.forEach((m) => (m.updateRunningStats = true));
+      loss.dispose();
     }
   }
 

@@ -233,4 +233,27 @@ export class SupConResNet extends Module {
       remove();
     }
   }
+
+  /**
+   * Runs fn (which calls the model) with every BatchNorm's running statistics left as they are,
+   * then restores each layer's own setting. fn must be synchronous: the forwards it records
+   * decide at once whether they update the statistics, and a forward after an await would run
+   * with them frozen or not depending on timing, so a promise is refused.
+   */
+  withFrozenRunningStats<T>(fn: () => T): T {
+    const bns = [...this.modules()].map(([, m]) => m).filter((m): m is BatchNorm2d => m instanceof BatchNorm2d);
+    const before = bns.map((m) => m.updateRunningStats);
+    bns.forEach((m) => (m.updateRunningStats = false));
+    let result: T;
+    try {
+      result = fn();
+    } finally {
+      bns.forEach((m, i) => (m.updateRunningStats = before[i]));
+    }
+    if (result instanceof Promise) {
+      result.catch(() => undefined); // its own failure would otherwise surface unhandled, beside this error
+      throw new Error('withFrozenRunningStats: fn returned a promise; run only the synchronous forward inside and await its results outside');
+    }
+    return result;
+  }
 }

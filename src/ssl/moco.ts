@@ -19,6 +19,7 @@ import { Linear, SupConResNet, type SupConResNetOptions } from '../nn/index.js';
 import type { Rng } from '../random.js';
 import { keep } from '../scope.js';
 import { Tensor, formatShape } from '../tensor.js';
+import type { MixingTarget } from '../train/mixing.js';
 
 export interface MocoOptions {
   /** Key encoder momentum m: key = m * key + (1 - m) * query (0.999). */
@@ -159,6 +160,17 @@ export class MomentumEncoder {
   /** InfoNCE of queries against their keys and the current queue. */
   loss(q: Tensor, keys: Tensor, tau: number, reduction: InfoNceOptions['reduction'] = 'mean'): Tensor {
     return infoNce(q, keys, this.queue.keys, { tau, reduction });
+  }
+
+  /**
+   * MoCo's answers to the mixed term: the mixed images are queries against the batch's keys and
+   * the queue; GradMix attributes the batch's InfoNCE loss `batchLoss`.
+   */
+  mixingTarget(batchLoss: Tensor, keys: Tensor, tau: number): MixingTarget {
+    return {
+      attributionLoss: () => batchLoss,
+      mixedLoss: (mixed) => this.loss(this.query.call(mixed), keys, tau, 'none'),
+    };
   }
 
   dispose(): void {

@@ -1,7 +1,8 @@
 // One self-supervised training step (paper section 4.5): two augmented views of each unlabelled
 // image, the SSL loss, and for the mixing methods the paper's extra term
 //   L = L_ssl + mean_i( w_i * L_ssl,i(mixed view 1) ),   w_i = gamma_i^2 for GradMix
-// (the mixed-in fraction for Mixup/CutMix), built by src/train/mixing.ts's mixedTerm.
+// (the mixed-in fraction for Mixup/CutMix), built by src/train/mixing.ts's mixedTerm;
+// the step's skeleton (backward, update, readback) is src/train/step-skeleton.ts's.
 // - simclr: L_ssl = SimCLR over both views; the mixed view 1 is contrasted with view 2 and
 //   GradMix's LayerCAM attributes the batch's SimCLR loss (as in supervised training).
 // - moco: queries are view 1 through the trained model, keys view 2 through the momentum
@@ -9,12 +10,13 @@
 //   keys and queue, and LayerCAM attributes the batch's InfoNCE loss. After the optimiser step
 //   the keys are enqueued.
 import { tensor } from '../creation.js';
-import { scope } from '../scope.js';
-import { backward } from '../autograd.js';
 import * as ops from '../ops/index.js';
 import { augmentPreset, augmentViews, sampleViews, type AugmentConfig } from '../augment/index.js';
 import { simclrLoss } from '../losses/index.js';
-import { mixedTerm } from '../train/mixing.js';
+import { mixedTerm, recordActivations, type MixingConfig, type MixingTarget } from '../train/mixing.js';
+import { simclrTarget } from '../train/objectives.js';
+import { mixingConfig } from '../train/options.js';
+import { optimizerStep } from '../train/step-skeleton.js';
 import type { Dataset } from '../data/index.js';
 import type { SupConResNet, SupConResNetOptions } from '../nn/index.js';
 import type { Optimizer } from '../optim/index.js';
@@ -32,14 +34,16 @@ export interface SslForward {
 
 export class SslStep {
   readonly augment: AugmentConfig;
+  readonly mixing: MixingConfig;
   /** MoCo's key encoder and queue (null for SimCLR). */
   readonly moco: MomentumEncoder | null;
+  private readonly tau: number;
   private readonly shape: [number, number, number];
 
   /** `modelOptions` and `rng` build MoCo's key encoder and queue. */
   constructor(
     readonly model: SupConResNet,
-    readonly options: PretrainOptions,
+    options: PretrainOptions,
     preset: string,
     data: Pick<Dataset, 'channels' | 'height' | 'width'>,
     modelOptions: SupConResNetOptions,
@@ -47,56 +51,47 @@ export class SslStep {
   ) {
     this.augment = augmentPreset(preset, [data.height, data.width]);
     this.shape = [data.channels, data.height, data.width];
+    this.mixing = mixingConfig(options);
+    this.tau = options.tau;
     this.moco = options.ssl === 'moco' ? new MomentumEncoder(model, modelOptions, options, rng) : null;
   }
 
   /** The step's loss as a graph, and MoCo's keys (no backward, no enqueue). */
   forward(images: Float32Array, rng: Rng): SslForward {
-    const o = this.options;
+    const { model, mixing, moco, tau } = this;
     const b = images.length / (this.shape[0] * this.shape[1] * this.shape[2]);
     if (!Number.isInteger(b) || b < 2) throw new Error(`SslStep: a batch needs at least 2 images of ${this.shape.join('x')}, got ${images.length} values`);
     const raw = tensor(images, [b, ...this.shape]);
     const views = augmentViews(raw, sampleViews(rng, b, this.shape[1], this.shape[2], this.augment), this.augment);
-    if (!this.moco) {
-      const { out: z, activations } = this.encode(views);
-      const base = simclrLoss(z, { tau: o.tau });
-      if (o.method === 'none') return { loss: base, keys: null };
-      const { term } = mixedTerm({ model: this.model, options: o, views, z, activations, rng, attributionLoss: base });
-      return { loss: ops.add(base, term), keys: null };
+    let base: Tensor;
+    let target: MixingTarget;
+    let activations: Tensor[];
+    let keys: Tensor | null = null;
+    if (!moco) {
+      const encoded = recordActivations(model, mixing, () => model.call(views));
+      const z = encoded.result;
+      activations = encoded.activations;
+      base = simclrLoss(z, { tau });
+      target = simclrTarget(model, z, tau, () => base);
+    } else {
+      const view1 = ops.slice(views, 0, 0, b);
+      const encoded = recordActivations(model, mixing, () => model.call(view1));
+      activations = encoded.activations;
+      keys = moco.keys(ops.slice(views, 0, b, 2 * b));
+      base = moco.loss(encoded.result, keys, tau);
+      target = moco.mixingTarget(base, keys, tau);
     }
-    const moco = this.moco;
-    const { out: q, activations } = this.encode(ops.slice(views, 0, 0, b));
-    const keys = moco.keys(ops.slice(views, 0, b, 2 * b));
-    const base = moco.loss(q, keys, o.tau);
-    if (o.method === 'none') return { loss: base, keys };
-    const { term } = mixedTerm({
-      model: this.model, options: o, views, activations, rng,
-      attributionLoss: base,
-      mixedLoss: (mixed) => moco.loss(this.model.call(mixed), keys, o.tau, 'none'),
-    });
+    if (mixing.method === 'none') return { loss: base, keys };
+    const { term } = mixedTerm({ config: mixing, target, views, activations, rng });
     return { loss: ops.add(base, term), keys };
-  }
-
-  /** The model's projections of x, with the LayerCAM layers' outputs when GradMix needs them. */
-  private encode(x: Tensor): { out: Tensor; activations: Tensor[] } {
-    if (this.options.method !== 'gradmix') return { out: this.model.call(x), activations: [] };
-    const { result: out, activations } = this.model.withActivations(this.options.layers, () => this.model.call(x));
-    return { out, activations };
   }
 
   /** A whole step: loss, backward, optimiser step, MoCo enqueue; returns the loss (read back, so NaN shows at once). */
   async run(images: Float32Array, optimizer: Optimizer<{ lr: number }>, rng: Rng): Promise<number> {
-    const loss = scope(() => {
-      const f = this.forward(images, rng);
-      backward(f.loss);
-      optimizer.step();
-      optimizer.zeroGrad();
+    const afterUpdate = (f: SslForward) => {
       if (f.keys) this.moco!.queue.enqueue(f.keys);
-      return f.loss;
-    });
-    const value = await loss.item();
-    loss.dispose();
-    return value;
+    };
+    return (await optimizerStep(optimizer, () => this.forward(images, rng), { afterUpdate })).loss;
   }
 
   dispose(): void {

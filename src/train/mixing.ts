@@ -1,39 +1,48 @@
-// The mixed-view term of paper eq. 8: mean over anchors of w_i * SimCLR_i(mixed view 1, view 2),
-// where w_i = gamma_i^2 for GradMix (the box's share of the image) and the mixed-in fraction for
-// the Mixup/CutMix baselines. GradMix places each box on the argmax of the LayerCAM map of the
-// batch's SimCLR loss (docs/TRAINING.md sections 3 and 4).
+// The mixed-view term of paper eq. 8: mean over anchors of w_i * L_i(mixed view 1), where
+// w_i = gamma_i^2 for GradMix (the box's share of the image) and the mixed-in fraction for the
+// Mixup/CutMix baselines, and L_i is the per-anchor loss the objective asks for (SimCLR against
+// view 2 by default). GradMix places each box on the argmax of the LayerCAM map of the batch's loss
+// the objective names (docs/TRAINING.md sections 3 and 4). Mixing sees only its own settings
+// (MixingConfig) and what it asks of the objective (MixingTarget), never the whole run's options.
 import { grad } from '../autograd.js';
 import { tensor } from '../creation.js';
 import * as ops from '../ops/index.js';
-import { simclrLoss } from '../losses/index.js';
 import { cutmix, gradMix, layerCam, mixup, type Mixed } from '../gradmix/index.js';
 import type { SupConResNet } from '../nn/index.js';
 import type { Rng } from '../random.js';
 import type { Tensor } from '../tensor.js';
-import type { TrainOptions } from './options.js';
+import type { Fill, Method } from './options.js';
 
-export interface MixingInput {
-  model: SupConResNet;
-  options: TrainOptions;
-  /** Both views [2B, C, H, W], rows 0..B-1 view 1. */
-  views: Tensor;
-  /** Their projections [2B, D]; needed unless both attributionLoss and mixedLoss are given. */
-  z?: Tensor;
-  /** GradMix: outputs of the LayerCAM layers in the forward that made z. */
-  activations: Tensor[];
-  rng: Rng;
-  /** LayerCAM's target loss in place of the batch's SimCLR loss (objectives without ssl, src/train/objectives.ts). */
-  attributionLoss?: Tensor;
-  /**
-   * Per-anchor losses of the mixed images in place of SimCLR(mixed view 1, view 2): [B] or [2B]
-   * rows, row r carrying image (r mod B)'s weight (objectives without ssl).
-   */
-  mixedLoss?: (mixed: Tensor) => Tensor;
+/** The mixing method and its settings: the part of the options the mixed term reads (options.ts mixingConfig). */
+export interface MixingConfig {
+  method: Method;
+  /** GradMix: the LayerCAM layers by module name (relative to the encoder) and how their maps are normalised. */
+  layers: readonly string[];
+  camNormalize: 'image' | 'batch';
+  /** GradMix: box side fraction gamma ~ U(gammaMin, gammaMax), and what fills the box. */
+  gammaMin: number;
+  gammaMax: number;
+  fill: Fill;
+  /** Mixup/CutMix: Beta(alpha, alpha). */
+  mixAlpha: number;
 }
 
-function projections(input: MixingInput): Tensor {
-  if (!input.z) throw new Error('mixing: the views\' projections z are needed for the SimCLR terms');
-  return input.z;
+/** What the mixed term asks of the loss it extends, for one batch (built by the objective). */
+export interface MixingTarget {
+  /** GradMix: the batch's loss whose gradient at the LayerCAM layers' outputs makes the maps. */
+  attributionLoss(): Tensor;
+  /** Per-anchor losses of the mixed view-1 images: [B] or [2B] rows, row r carrying image (r mod B)'s weight. */
+  mixedLoss(mixed: Tensor): Tensor;
+}
+
+export interface MixingInput {
+  config: MixingConfig;
+  target: MixingTarget;
+  /** Both views [2B, C, H, W], rows 0..B-1 view 1. */
+  views: Tensor;
+  /** GradMix: outputs of the LayerCAM layers in the forward that made the target's loss (recordActivations). */
+  activations: Tensor[];
+  rng: Rng;
 }
 
 export interface MixingResult {
@@ -44,39 +53,41 @@ export interface MixingResult {
   cam?: Tensor;
 }
 
+/** Runs the forward `fn` of the model, with the LayerCAM layers' outputs when the method attributes (GradMix). */
+export function recordActivations<T>(model: SupConResNet, config: MixingConfig, fn: () => T): { result: T; activations: Tensor[] } {
+  return config.method === 'gradmix' ? model.withActivations(config.layers, fn) : { result: fn(), activations: [] };
+}
+
 /**
- * GradMix's attribution: the gradient of the batch's SimCLR loss w.r.t. the layers' activations
+ * GradMix's attribution: the gradient of the target's batch loss w.r.t. the layers' activations
  * (without touching the parameters' gradients), reduced to each view-1 image's LayerCAM map.
  */
-export function attribution(input: MixingInput): { map: Tensor; centres: Tensor } {
-  const { options: o, views, activations } = input;
+export function attribution(input: Omit<MixingInput, 'rng'>): { map: Tensor; centres: Tensor } {
+  const { config, target, views, activations } = input;
   const b = views.shape[0] / 2;
-  const target = input.attributionLoss ?? simclrLoss(projections(input), { tau: o.tau });
-  const grads = grad(target, activations);
+  const grads = grad(target.attributionLoss(), activations);
   const view1 = (t: Tensor) => ops.slice(t, 0, 0, b);
-  return ops.noGrad(() => layerCam(activations.map(view1), grads.map(view1), views.shape[2], views.shape[3], { normalize: o.camNormalize }));
+  return ops.noGrad(() => layerCam(activations.map(view1), grads.map(view1), views.shape[2], views.shape[3], { normalize: config.camNormalize }));
 }
 
 export function mixedTerm(input: MixingInput): MixingResult {
-  const { model, options: o, views, rng } = input;
+  const { config: c, target, views, rng } = input;
   const b = views.shape[0] / 2;
   const view1 = ops.noGrad(() => ops.slice(views, 0, 0, b));
   let mix: Mixed & { boxes?: Tensor };
   let cam: Tensor | undefined;
-  if (o.method === 'gradmix') {
+  if (c.method === 'gradmix') {
     const { map, centres } = attribution(input);
     cam = map;
-    mix = gradMix(view1, centres, rng, { gammaMin: o.gammaMin, gammaMax: o.gammaMax, fill: o.fill });
-  } else if (o.method === 'mixup') {
-    mix = mixup(view1, rng, { alpha: o.mixAlpha });
-  } else if (o.method === 'cutmix') {
-    mix = cutmix(view1, rng, { alpha: o.mixAlpha });
+    mix = gradMix(view1, centres, rng, { gammaMin: c.gammaMin, gammaMax: c.gammaMax, fill: c.fill });
+  } else if (c.method === 'mixup') {
+    mix = mixup(view1, rng, { alpha: c.mixAlpha });
+  } else if (c.method === 'cutmix') {
+    mix = cutmix(view1, rng, { alpha: c.mixAlpha });
   } else {
-    throw new Error(`mixedTerm: method '${o.method}' has no mixed term`);
+    throw new Error(`mixedTerm: method '${c.method}' has no mixed term`);
   }
-  const perAnchor = input.mixedLoss
-    ? input.mixedLoss(mix.mixed)
-    : simclrLoss([model.call(mix.mixed), ops.slice(projections(input), 0, b, 2 * b)], { tau: o.tau, reduction: 'none' });
+  const perAnchor = target.mixedLoss(mix.mixed);
   // Anchor i (mixed image i) and anchor b + i (view 2 of image i) both carry image i's weight.
   const rows = perAnchor.shape[0];
   const w = new Float32Array(rows);

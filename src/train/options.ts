@@ -4,6 +4,7 @@ import { SCORES, needsClassifier, type ScoreKind } from '../osr/scores.js';
 import { MAX_K } from '../osr/knn.js';
 import { OBJECTIVES, usesClassifier, type Objective } from './objectives.js';
 import { ARCHS, archSpec, type Arch } from '../nn/resnet.js';
+import type { MixingConfig } from './mixing.js';
 
 export const METHODS = ['none', 'gradmix', 'mixup', 'cutmix'] as const;
 export type Method = (typeof METHODS)[number];
@@ -119,6 +120,11 @@ export function defaultOptions(protocol = 'mnist-mini'): TrainOptions {
     imageSize: 32,
     tpr: 0.95,
   };
+}
+
+/** The mixing method's part of the options: all the mixed term reads (src/train/mixing.ts), copied so nothing else travels with it. */
+export function mixingConfig(o: Pick<TrainOptions, keyof MixingConfig>): MixingConfig {
+  return { method: o.method, layers: o.layers, camNormalize: o.camNormalize, gammaMin: o.gammaMin, gammaMax: o.gammaMax, fill: o.fill, mixAlpha: o.mixAlpha };
 }
 
 /** The default LayerCAM layers (docs/TRAINING.md section 3): the last block of stages 2, 3 and 4 (`layer2.1`, ... for resnet18). */

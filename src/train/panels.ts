@@ -8,9 +8,10 @@ import { Rng } from '../random.js';
 import * as ops from '../ops/index.js';
 import { augmentViews, resizeNormalize, sampleViews, type AugmentConfig } from '../augment/index.js';
 import { gradMix } from '../gradmix/index.js';
-import { BatchNorm2d, type SupConResNet } from '../nn/index.js';
+import type { SupConResNet } from '../nn/index.js';
 import { attribution } from './mixing.js';
-import type { TrainOptions } from './options.js';
+import { simclrTarget } from './objectives.js';
+import { mixingConfig, type TrainOptions } from './options.js';
 
 export interface AttributionPanels {
   /** View 1 of each image, normalised, [b, c, h, w]. */
@@ -43,23 +44,22 @@ export interface PanelOptions {
 export async function attributionPanels(model: SupConResNet, o: TrainOptions, augment: AugmentConfig, images: Float32Array, shape: [number, number, number, number], options: PanelOptions = {}): Promise<AttributionPanels> {
   const [b, c, h, w] = shape;
   if (b < 2) throw new Error(`attributionPanels: need at least 2 images (a partner and a negative for each), got ${b}`);
-  const bns = [...model.modules()].map(([, m]) => m).filter((m): m is BatchNorm2d => m instanceof BatchNorm2d);
   const wasTraining = model.training;
   model.train();
-  bns.forEach((m) => (m.updateRunningStats = false));
   try {
-    const out = scope(() => {
+    const out = model.withFrozenRunningStats(() => scope(() => {
       const rng = new Rng(options.seed ?? o.seed ^ 0x2545f491);
       const raw = tensor(images, shape);
       const views = options.plainView1
         ? ops.concat([resizeNormalize(raw, augment), augmentViews(raw, sampleViews(rng, b, h, w, augment, 1), augment)], 0)
         : augmentViews(raw, sampleViews(rng, b, h, w, augment), augment);
       const { result: z, activations } = model.withActivations(o.layers, () => model.call(views));
-      const { map, centres } = attribution({ model, options: o, views, z, activations, rng });
+      const config = mixingConfig(o);
+      const { map, centres } = attribution({ config, target: simclrTarget(model, z, o.tau), views, activations });
       const view1 = ops.slice(views, 0, 0, b);
-      const mix = gradMix(view1, centres, rng, { gammaMin: o.gammaMin, gammaMax: o.gammaMax, fill: o.fill });
+      const mix = gradMix(view1, centres, rng, { gammaMin: config.gammaMin, gammaMax: config.gammaMax, fill: config.fill });
       return { view1, cam: map, mixed: mix.mixed, boxes: mix.boxes };
-    });
+    }));
     try {
       const [view1, cam, mixed, boxes] = await Promise.all([out.view1.data(), out.cam.data(), out.mixed.data(), out.boxes.data()]);
       return { view1: view1 as Float32Array, cam: cam as Float32Array, mixed: mixed as Float32Array, boxes: boxes as Int32Array, b, c, h, w };
@@ -67,7 +67,6 @@ export async function attributionPanels(model: SupConResNet, o: TrainOptions, au
       for (const t of Object.values(out)) t.dispose();
     }
   } finally {
-    bns.forEach((m) => (m.updateRunningStats = true));
     model.train(wasTraining);
   }
 }
