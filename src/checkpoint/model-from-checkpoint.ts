@@ -7,15 +7,22 @@ import { applyCheckpoint, metadataJson, type DecodedCheckpoint } from './checkpo
 import { SupConResNet, syncBatchCounts } from '../nn/index.js';
 import { archOfStateDict, type Arch } from '../nn/resnet.js';
 import { Rng } from '../random.js';
+import { runConfigOf, type RunConfig } from '../train/run-config.js';
 
 export interface LoadedModel {
   model: SupConResNet;
   decoded: DecodedCheckpoint;
-  /** The training options stored by `gradmix train` or the demo page, if any. */
-  config: Record<string, unknown> | null;
+  /** The run that wrote the checkpoint, typed (`gradmix train` or the demo page); null: none, e.g. a PyTorch state dict. */
+  config: RunConfig | null;
   arch: Arch;
   width: number;
   inChannels: number;
+}
+
+/** The typed configuration a checkpoint's 'config' metadata holds; null when it has none. */
+export function checkpointRunConfig(decoded: Pick<DecodedCheckpoint, 'metadata' | 'source'>): RunConfig | null {
+  const saved = metadataJson<unknown>(decoded, 'config');
+  return saved === null ? null : runConfigOf(saved, `${decoded.source} (metadata 'config')`);
 }
 
 /**
@@ -23,7 +30,7 @@ export interface LoadedModel {
  * channels must agree with the tensors. `source` (a file or URL) names the checkpoint in errors.
  */
 export async function modelFromDecoded(decoded: DecodedCheckpoint, source: string, given: { width?: number; inChannels?: number } = {}): Promise<LoadedModel> {
-  const config = metadataJson<Record<string, unknown>>({ metadata: decoded.metadata, source }, 'config');
+  const config = checkpointRunConfig({ metadata: decoded.metadata, source });
   const conv1 = decoded.model.get('encoder.conv1.weight');
   if (!conv1) throw new Error(`${source}: no tensor 'encoder.conv1.weight'; expected a SupConResNet state dict (encoder.*, head.*)`);
   const [w, c] = conv1.shape;

@@ -3,16 +3,16 @@
 // came from), buildModel then makes the model as src/checkpoint/model-from-checkpoint.ts describes
 // (shared with the browser). loadModelFile does both.
 import { initGpu } from '../../runtime/gpu.js';
-import { metadataJson, readCheckpoint, type DecodedCheckpoint } from '../checkpoint/index.js';
-import { modelFromDecoded, type LoadedModel } from '../checkpoint/model-from-checkpoint.js';
+import { readCheckpoint, type DecodedCheckpoint } from '../checkpoint/index.js';
+import { checkpointRunConfig, modelFromDecoded, type LoadedModel } from '../checkpoint/model-from-checkpoint.js';
 import { PROTOCOL_NAMES, protocolInfo } from '../data/index.js';
-import { savedRunOf, type SavedRun } from './run-config.js';
+import type { RunConfig } from '../train/run-config.js';
 
 export interface ModelFile {
   file: string;
   decoded: DecodedCheckpoint;
   /** What the checkpoint says about the run that wrote it (empty for a PyTorch state dict). */
-  run: SavedRun;
+  run: RunConfig;
   /** Whether the model has a classifier (ce objectives): msp and entropy scores need one. */
   hasClassifier: boolean;
   /** Input channels, from encoder.conv1.weight (undefined when it is missing: buildModel then says so). */
@@ -22,7 +22,7 @@ export interface ModelFile {
 /** Decodes a checkpoint on the CPU; errors name the file. */
 export async function readModelFile(file: string): Promise<ModelFile> {
   const decoded = await readCheckpoint(file);
-  const run = savedRunOf(metadataJson<Record<string, unknown>>(decoded, 'config'), `${file} (metadata 'config')`);
+  const run = checkpointRunConfig(decoded) ?? {};
   return { file, decoded, run, hasClassifier: decoded.model.has('classifier.weight'), inChannels: decoded.model.get('encoder.conv1.weight')?.shape[1] };
 }
 

@@ -1,56 +1,22 @@
-// What a run folder or a checkpoint says about the run that wrote it, read once with types:
-// - savedRunOf / dataChoice: the protocol, split and data folder a checkpoint was trained on, the
-//   fallback of every command that takes --checkpoint (eval, corrupt, probe, ood);
+// A saved run's configuration (src/train/run-config.ts: what a run folder or a checkpoint says
+// about the run that wrote it, typed) applied to a command's flags:
+// - dataChoice: the protocol, split, data folder and own-data settings a checkpoint was trained
+//   on, the fallback of every command that takes --checkpoint (eval, corrupt, probe, ood);
 // - resumeFrom: `--resume` continues a run from its own configuration (<out>/config.json, else the
 //   checkpoint's 'config' metadata); flags given beside it apply on top, and one that changes what
 //   the run is (its fingerprint) is an error naming that flag;
 // - checkSameRun: commands that resume implicitly (protocol, objectives) name each setting that
 //   differs from the run already in a folder, instead of failing on its fingerprint later.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FOLDER_PROTOCOL, PROTOCOL_NAMES, protocolInfo } from '../data/index.js';
-import { metadataJson, readCheckpoint } from '../checkpoint/index.js';
 import { CHECKPOINT_FILE } from '../train/epoch-loop.js';
 import { checkpointFingerprint } from '../train/training-run.js';
 import type { TrainOptions } from '../train/options.js';
+import type { RunConfig } from '../train/run-config.js';
+import { readRunConfig } from '../train/run-config-file.js';
 import { UsageError, type FlagValues } from './args.js';
 import { flagOf } from './option-flags.js';
-
-/** The fields of a saved training config the commands read, each checked for its type. */
-export interface SavedRun {
-  protocol?: string;
-  split?: number;
-  dataDir?: string;
-  allClasses?: boolean;
-  /** Pre-training runs: the self-supervised objective. */
-  ssl?: string;
-  method?: string;
-  known?: string[];
-  unknownDataDir?: string;
-  valFraction?: number;
-  imageSize?: number;
-  channels?: number;
-}
-
-const FIELD_TYPES: Record<keyof SavedRun, 'string' | 'number' | 'boolean' | 'string[]'> = {
-  protocol: 'string', split: 'number', dataDir: 'string', allClasses: 'boolean', ssl: 'string', method: 'string',
-  known: 'string[]', unknownDataDir: 'string', valFraction: 'number', imageSize: 'number', channels: 'number',
-};
-
-const typeOf = (v: unknown) => (Array.isArray(v) && v.every((x) => typeof x === 'string') ? 'string[]' : typeof v);
-
-/** The typed view of a saved config (null: none, e.g. a PyTorch state dict); `source` names it in errors. */
-export function savedRunOf(config: Record<string, unknown> | null, source: string): SavedRun {
-  const run: Record<string, unknown> = {};
-  if (!config) return run;
-  for (const [key, type] of Object.entries(FIELD_TYPES)) {
-    const v = config[key];
-    if (v === undefined || v === null) continue;
-    if (typeOf(v) !== type) throw new Error(`${source}: '${key}' should be a ${type}, got ${JSON.stringify(v)}; the file is damaged`);
-    run[key] = v;
-  }
-  return run as SavedRun;
-}
 
 /** The own-data part of a data choice (the 'folder' protocol): flags of eval, or a saved run's. */
 export interface FolderChoice {
@@ -73,7 +39,7 @@ export interface DataChoice extends FolderChoice {
  * split, folder and own-data settings only when it is the same protocol), else mnist-mini split 0.
  * The split is checked against the protocol's splits, before anything loads.
  */
-export function dataChoice(v: FlagValues, run: SavedRun, own: FolderChoice = {}): DataChoice {
+export function dataChoice(v: FlagValues, run: RunConfig, own: FolderChoice = {}): DataChoice {
   const protocol = (v.protocol as string | undefined) ?? (own.known !== undefined ? FOLDER_PROTOCOL : undefined) ?? run.protocol ?? 'mnist-mini';
   const same = protocol === run.protocol;
   const split = v.split !== undefined ? Number(v.split) : (same ? run.split : undefined) ?? 0;
@@ -83,7 +49,7 @@ export function dataChoice(v: FlagValues, run: SavedRun, own: FolderChoice = {})
     if (split >= splits) throw new UsageError(`--split must be 0..${splits - 1} for ${protocol}, got ${split}`);
   }
   if (protocol !== FOLDER_PROTOCOL) return { protocol, split, dataDir };
-  const saved: FolderChoice = same ? { ...run, channels: run.channels as 1 | 3 | undefined } : {};
+  const saved: FolderChoice = same ? run : {};
   return {
     protocol, split, dataDir,
     known: own.known ?? saved.known, unknownDataDir: own.unknownDataDir ?? saved.unknownDataDir, valFraction: own.valFraction ?? saved.valFraction,
@@ -94,26 +60,6 @@ export function dataChoice(v: FlagValues, run: SavedRun, own: FolderChoice = {})
 /** Options that do not change what a run is: a resume may give other values for them. */
 const FREE_ON_RESUME = new Set(['out', 'resume', 'progress', 'pictures', 'evaluate', 'k', 'score', 'dataDir', 'unknownDataDir', 'tpr', 'probeEpochs']);
 
-/** The run folder's saved configuration and where it came from, or null when the folder has none. */
-export async function readRunConfig(out: string): Promise<{ source: string; config: Record<string, unknown> } | null> {
-  const file = join(out, 'config.json');
-  const checkpoint = join(out, CHECKPOINT_FILE);
-  if (existsSync(file)) {
-    try {
-      const config = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-      if (config && typeof config === 'object' && !Array.isArray(config)) return { source: file, config: config as Record<string, unknown> };
-      throw new Error('not a JSON object');
-    } catch (e) {
-      // Without a checkpoint nothing was saved to continue: the run starts afresh from the flags given.
-      const instead = existsSync(checkpoint) ? `using the configuration saved in ${checkpoint}` : 'no checkpoint was saved either, so the run starts from the flags given';
-      console.error(`note: ${file} is damaged (${(e as Error).message}); ${instead}`);
-    }
-  }
-  if (!existsSync(checkpoint)) return null;
-  const config = metadataJson<Record<string, unknown>>(await readCheckpoint(checkpoint), 'config');
-  return config ? { source: `${checkpoint} (metadata 'config')`, config } : null;
-}
-
 const show = (v: unknown) => (v === undefined ? 'the default' : Array.isArray(v) ? v.join(',') : String(v));
 
 /**
@@ -122,14 +68,15 @@ const show = (v: unknown) => (v === undefined ? 'the default' : Array.isArray(v)
  * its flag; with nothing saved yet, the given options start the run.
  */
 export async function resumeFrom<T extends object>(out: string, given: Partial<T>): Promise<Partial<T>> {
-  const saved = await readRunConfig(out);
+  const saved = await readRunConfig(out, (note) => console.error(`note: ${note}`));
   if (!saved) return given;
-  const base: Record<string, unknown> = { ...saved.config };
+  const config: Record<string, unknown> = saved.config;
+  const base = { ...config };
   for (const key of ['out', 'resume', 'progress']) delete base[key];
   for (const [key, value] of Object.entries(given)) {
-    if (value === undefined || FREE_ON_RESUME.has(key) || !(key in saved.config)) continue;
-    if (JSON.stringify(value) !== JSON.stringify(saved.config[key])) {
-      throw new UsageError(`--${flagOf(key)} ${show(value)} conflicts with the run's ${key} ${show(saved.config[key])} in ${saved.source}; drop it or use another --out`);
+    if (value === undefined || FREE_ON_RESUME.has(key) || !(key in config)) continue;
+    if (JSON.stringify(value) !== JSON.stringify(config[key])) {
+      throw new UsageError(`--${flagOf(key)} ${show(value)} conflicts with the run's ${key} ${show(config[key])} in ${saved.source}; drop it or use another --out`);
     }
   }
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
@@ -142,9 +89,9 @@ export async function resumeFrom<T extends object>(out: string, given: Partial<T
  */
 export async function checkSameRun(o: TrainOptions): Promise<void> {
   if (!existsSync(join(o.out, CHECKPOINT_FILE))) return;
-  const saved = await readRunConfig(o.out);
+  const saved = await readRunConfig(o.out, (note) => console.error(`note: ${note}`));
   if (!saved) return;
-  const before = JSON.parse(checkpointFingerprint(saved.config as unknown as TrainOptions)) as Record<string, unknown>;
+  const before = JSON.parse(checkpointFingerprint(saved.config as TrainOptions)) as Record<string, unknown>;
   const now = JSON.parse(checkpointFingerprint(o)) as Record<string, unknown>;
   const differ = [...new Set([...Object.keys(before), ...Object.keys(now)])].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(now[k]));
   if (differ.length === 0) return;

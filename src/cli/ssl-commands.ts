@@ -145,8 +145,7 @@ export async function probeCommand(argv: string[]): Promise<void> {
   const data = await pretrainData({ ...choice, allClasses, channels: choice.channels ?? (loaded.inChannels as 1 | 3) });
   const out = (v.out as string | undefined) ?? join(v.checkpoint, '..');
   const result = await probeAndReport(loaded.model, data, protocol, out, options, { checkpoint: v.checkpoint, allClasses, split, arch: loaded.arch, width: loaded.width });
-  const ssl = file.run.ssl as SslObjective | undefined;
-  const method = file.run.method as Method | undefined;
+  const { ssl, method } = file.run;
   if (ssl && method) console.log(probeTable([{ ssl, method, result }]));
   loaded.model.dispose();
 }
