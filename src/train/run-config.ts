@@ -10,8 +10,11 @@ export type RunConfig = Partial<PretrainOptions>;
 
 type FieldType = 'string' | 'number' | 'boolean' | 'string[]';
 
-/** The JSON type of every option a run records (complete: a new option must say its type here). */
-const FIELD_TYPES: Record<keyof PretrainOptions, FieldType> = {
+/**
+ * The JSON type of every option a run records: complete (a new option must say its type here), and
+ * open to names an older or newer version of the options has.
+ */
+const FIELD_TYPES: Record<keyof PretrainOptions, FieldType> & Record<string, FieldType> = {
   protocol: 'string', split: 'number', dataDir: 'string', arch: 'string', width: 'number', epochs: 'number', batchSize: 'number',
   seed: 'number', method: 'string', objective: 'string', lr: 'number', lrMin: 'number', tau: 'number', theta: 'number',
   lambda: 'number', gammaMin: 'number', gammaMax: 'number', fill: 'string', layers: 'string[]', camNormalize: 'string',
