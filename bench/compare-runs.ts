@@ -68,7 +68,9 @@ export function formatComparison(a: BenchRun, b: BenchRun, rows: readonly Compar
   ];
   for (const r of rows) {
     const roof = [r.b?.roofline ? `${(100 * r.b.roofline.fraction).toFixed(0)}% of the ${r.b.roofline.limit} roof` : '',
-      r.a?.variant !== r.b?.variant && r.a && r.b ? `variant ${r.a.variant ?? '-'} -> ${r.b.variant ?? '-'}` : ''].filter(Boolean).join('; ');
+      r.a?.variant !== r.b?.variant && r.a && r.b ? `variant ${r.a.variant ?? '-'} -> ${r.b.variant ?? '-'}` : '',
+      // Rows meet by name; a name that leaves out a size (e.g. the page's ?size=) can hide another shape.
+      r.a && r.b && r.a.shape !== r.b.shape ? `shape ${r.a.shape} -> ${r.b.shape}` : ''].filter(Boolean).join('; ');
     const key = r.key.length > 52 ? r.key.slice(0, 51) + '~' : r.key;
     lines.push(`${key.padEnd(52)} ${ms(r.a).padStart(18)} ${ms(r.b).padStart(18)} ${(r.ratio === undefined ? '-' : r.ratio.toFixed(2) + 'x').padStart(7)}  ${r.verdict.padEnd(13)} ${roof}`);
   }

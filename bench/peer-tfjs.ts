@@ -1,19 +1,14 @@
-// The TensorFlow.js WebGPU backend on the same Dawn adapter in the same process, as the peer for
-// conv2d (forward, input and weight gradients through the backend's own gradient kernels), matmul
-// and a whole training step (bench/peer-tfjs-resnet.ts, through tf's autograd). TF.js gets its
+// The TensorFlow.js WebGPU backend as the peer for conv2d (forward, input and weight gradients
+// through the backend's own gradient kernels), matmul and a whole training step
+// (bench/peer-tfjs-resnet.ts, through tf's autograd), on the same adapter as ours. TF.js gets its
 // natural layout (NHWC activations, [kh, kw, in, out] filters); it requests its own device from
 // the adapter (with 'timestamp-query' where offered), so its work is timed on its own queue, the
-// same way as ours. tfjs-core's Node bundle registers no gradients: its ES-module sources'
-// register_all_gradients is bundled with esbuild (a dev dependency) into the temporary directory
-// and imported; the copy of tfjs-core inside it shares the engine and registries through globals.
-import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { gpu } from '../runtime/gpu.js';
+// same way as ours. No platform imports: Node loads TF.js in bench/peer-tfjs-node.ts, the
+// benchmark page in bench/web/tfjs-page.ts, and both hand the loaded module to TfjsPeer.open.
+import { timeQueue, type Measurement, type QueueTarget, type TimeOptions } from './harness.js';
 import { tfjsTrainStep } from './peer-tfjs-resnet.js';
 import type { ConvPeer, MatmulPeer, PeerSpec, TrainStepPeer } from './family.js';
-import type { QueueTarget } from './harness.js';
+import type { PeerResult } from './report.js';
 
 type Tf = typeof import('@tensorflow/tfjs-core');
 type TfTensor = import('@tensorflow/tfjs-core').Tensor;
@@ -37,52 +32,26 @@ export function tfjsSupports(spec: PeerSpec): spec is TfjsSpec {
   return spec.kind === 'conv2d' || spec.kind === 'matmul' || spec.kind === 'train-step';
 }
 
-/** Registers tfjs-core's gradients (see the header); the reason as a string when it cannot. */
-async function registerGradients(): Promise<string | null> {
-  try {
-    const { buildSync } = await import('esbuild');
-    const core = join(createRequire(import.meta.url).resolve('@tensorflow/tfjs-core/package.json'), '..');
-    const out = join(tmpdir(), `gradmix-tfjs-gradients-${process.pid}.mjs`);
-    buildSync({ entryPoints: [join(core, 'dist', 'register_all_gradients.js')], bundle: true, format: 'esm', platform: 'node', outfile: out, logLevel: 'error' });
-    await import(pathToFileURL(out).href);
-    return null;
-  } catch (e) {
-    return `TF.js gradients could not be registered: ${(e as Error).message.split('\n')[0]}`;
-  }
-}
-
 export class TfjsPeer {
   private constructor(
     private readonly tf: Tf,
     private readonly backend: WebGpuBackend,
     readonly version: string,
+    /** Null when tf's gradients are registered (the training step needs them), else why not. */
+    readonly gradients: string | null,
   ) {}
 
-  /** Loads TF.js on our adapter; the reason as a string when it cannot. */
-  static async start(): Promise<TfjsPeer | string> {
-    const g = globalThis as { navigator?: { gpu?: GPU } };
-    // The backend module checks navigator.gpu when it is imported: it must exist first.
-    if (!g.navigator?.gpu) {
-      Object.defineProperty(globalThis, 'navigator', { value: { ...(g.navigator ?? {}), gpu: gpu().instance }, configurable: true, writable: true });
-    }
-    let tf: Tf;
-    try {
-      tf = await import('@tensorflow/tfjs-core');
-      await import('@tensorflow/tfjs-backend-webgpu');
-    } catch (e) {
-      return `TF.js is not installed (npm install: @tensorflow/tfjs-core, @tensorflow/tfjs-backend-webgpu): ${(e as Error).message}`;
-    }
+  /**
+   * Starts the WebGPU backend of a loaded TF.js (tfjs-backend-webgpu imported beside it); the
+   * reason as a string when it cannot.
+   */
+  static async open(tf: Tf, gradients: string | null): Promise<TfjsPeer | string> {
     // Small tensors would otherwise run on TF.js's CPU backend.
     tf.env().set('WEBGPU_CPU_FORWARD', false);
-    if (!(await tf.setBackend('webgpu'))) return 'TF.js could not start its WebGPU backend on this adapter';
+    if (!(await tf.setBackend('webgpu').catch(() => false))) return 'TF.js could not start its WebGPU backend on this adapter';
     await tf.ready();
-    const peer = new TfjsPeer(tf, tf.backend() as unknown as WebGpuBackend, tf.version_core);
-    peer.gradients = await registerGradients();
-    return peer;
+    return new TfjsPeer(tf, tf.backend() as unknown as WebGpuBackend, tf.version_core, gradients);
   }
-
-  /** Null when tf's gradients are registered (the training step needs them), else why not. */
-  gradients: string | null = 'not registered';
 
   /** TF.js's device queue, for the harness: submit what TF.js has recorded; wait for it. */
   queue(): QueueTarget {
@@ -104,6 +73,23 @@ export class TfjsPeer {
       return tfjsTrainStep(this.tf, spec);
     }
     return spec.kind === 'matmul' ? this.matmul(spec) : this.conv(spec);
+  }
+
+  /**
+   * Times the same problem as one of our rows on TF.js's queue; the ratio is ours / theirs by the
+   * same method on both sides (GPU queue time where both devices have timestamps, else wall time).
+   */
+  async measure(spec: TfjsSpec, ours: Measurement, timing: TimeOptions): Promise<{ result: PeerResult; cpuWorkMs?: number }> {
+    let work: PeerWork | null = null;
+    try {
+      work = await this.prepare(spec);
+      const t = await timeQueue(this.queue(), work.run, timing);
+      return { result: { ms: t.ms, ratio: (t.method === ours.method ? ours.ms : ours.wallMs) / t.ms, method: t.method }, cpuWorkMs: t.cpuWorkMs };
+    } catch (e) {
+      return { result: { error: (e as Error).message.split('\n')[0] } };
+    } finally {
+      work?.dispose();
+    }
   }
 
   private work(inputs: TfTensor[], op: () => TfTensor): PeerWork {

@@ -14,9 +14,10 @@ import { pathToFileURL } from 'node:url';
 import { initGpu, destroyGpu, gpu } from '../runtime/gpu.js';
 import { Autotuner, adapterKey, autotuneMode } from '../runtime/autotune.js';
 import { measureCeilings } from './ceilings.js';
-import { releaseTimers, timeQueue, timingMethod, type TimeOptions } from './harness.js';
+import { releaseTimers, timingMethod, type TimeOptions } from './harness.js';
 import { measureRow, rates } from './measure-row.js';
-import { TfjsPeer, tfjsSupports } from './peer-tfjs.js';
+import { tfjsSupports } from './peer-tfjs.js';
+import { startTfjsNode } from './peer-tfjs-node.js';
 import { TorchPeer } from './torch-client.js';
 import type { BenchConfig, Row } from './family.js';
 import { formatTable, type ResultRow } from './report.js';
@@ -124,7 +125,7 @@ async function main(): Promise<void> {
   for (const e of [...ceilings.entries.gemm, ...ceilings.entries.copy]) console.log(`  ${e.name.padEnd(28)} ${e.ms.toFixed(2).padStart(9)} ms ${e.rate.toFixed(2).padStart(8)}`);
 
   const needsTfjs = args.tfjs && rows.some((r) => r.peer && tfjsSupports(r.peer));
-  const tfjs = needsTfjs ? await TfjsPeer.start() : 'not requested';
+  const tfjs = needsTfjs ? await startTfjsNode() : 'not requested';
   const torch = args.torch && rows.some((r) => r.peer) ? await TorchPeer.start() : 'not requested';
   console.log(`peers: TF.js ${typeof tfjs === 'string' ? `unavailable (${tfjs})` : `${tfjs.version} WebGPU on the same adapter`}; ` +
     `PyTorch ${typeof torch === 'string' ? `unavailable (${torch})` : `${torch.version} CPU, the faster of ${torch.threads.join(' and ')} threads per row`}`);
@@ -142,18 +143,9 @@ async function main(): Promise<void> {
       if (m.cpuWorkMs !== undefined) result.cpu = { ours: m.cpuWorkMs };
       const rowTiming = { ...cfg.timing, ...row.timing };
       if (row.peer && tfjsSupports(row.peer) && typeof tfjs !== 'string') {
-        let work: { run: () => void; dispose: () => void } | null = null;
-        try {
-          work = await tfjs.prepare(row.peer);
-          const t = await timeQueue(tfjs.queue(), work.run, rowTiming);
-          // Same method on both sides: GPU queue time where both devices have timestamps.
-          result.tfjs = { ms: t.ms, ratio: (t.method === m.method ? m.ms : m.wallMs) / t.ms, method: t.method };
-          if (result.cpu && t.cpuWorkMs !== undefined) result.cpu.tfjs = t.cpuWorkMs;
-        } catch (e) {
-          result.tfjs = { error: (e as Error).message.split('\n')[0] };
-        } finally {
-          work?.dispose();
-        }
+        const t = await tfjs.measure(row.peer, m, rowTiming);
+        result.tfjs = t.result;
+        if (result.cpu && t.cpuWorkMs !== undefined) result.cpu.tfjs = t.cpuWorkMs;
       }
       if (row.peer && typeof torch !== 'string') {
         const t = await torch.measure(row.peer, rowTiming);

@@ -31,7 +31,7 @@ function run(rows: ResultRow[], commit: string): BenchRun {
 }
 
 const A = run([row('sped up', 2, 0.05), row('noisy', 2, 0.4), row('slowed', 1, 0.01), row('steady', 1, 0), row('gone', 1, 0)], 'aaaaaaaaaaaa');
-const B = run([{ ...row('sped up', 1, 0.05), variant: 'tiled' }, row('noisy', 1.7, 0.4), row('slowed', 1.5, 0.01), row('steady', 1.01, 0), row('new', 1, 0)], 'bbbbbbbbbbbb');
+const B = run([{ ...row('sped up', 1, 0.05), variant: 'tiled' }, row('noisy', 1.7, 0.4), { ...row('slowed', 1.5, 0.01), shape: '[2]' }, row('steady', 1.01, 0), row('new', 1, 0)], 'bbbbbbbbbbbb');
 
 test('verdicts weigh the recorded spreads', () => {
   const v = Object.fromEntries(compareRuns(A, B).map((r) => [r.key.replace('matmul ', ''), r.verdict]));
@@ -67,6 +67,8 @@ test('the command prints ratios and verdicts, writes the chart, and refuses anot
   assert.match(out, /matmul sped up .* 0\.50x\s+faster/);
   assert.match(out, /matmul slowed .* 1\.50x\s+slower/);
   assert.match(out, /matmul sped up .*faster.*variant - -> tiled/);
+  assert.match(out, /matmul slowed .*slower.*shape \[1\] -> \[2\]/);
+  assert.not.match(out, /matmul noisy .*shape/);
   assert.match(out, /B is faster on 1, slower on 1, within noise on 2 rows/);
   const chart = readFileSync(svg, 'utf8');
   assert.match(chart, /^<svg /);
