@@ -13,18 +13,22 @@ function isBatchCounter(name: string): boolean {
   return name === 'num_batches_tracked' || name.endsWith('.num_batches_tracked');
 }
 
-/**
- * The torchvision arch whose layer names these are (`layerS.B.*`, Bottleneck when a block has
- * conv3). A gradmix or SupContrast checkpoint (`encoder.*`) is an error that says so.
- */
+/** A gradmix or SupContrast checkpoint (`encoder.*` names) is not a torchvision model: say so. */
+function rejectCifarStyle(names: Iterable<string>, source: string): void {
+  for (const n of names) {
+    if (n.startsWith('encoder.')) {
+      throw new Error(
+        `${source}: holds a CIFAR-style SupContrast/gradmix ResNet (encoder.* tensors such as '${n}'), not a torchvision ` +
+          `ImageNet ResNet (conv1.weight, layer1-4, fc); export one from PyTorch as the README shows`,
+      );
+    }
+  }
+}
+
+/** The torchvision arch whose layer names these are (`layerS.B.*`; Bottleneck when a block has conv3). */
 export function torchvisionArchOfStateDict(names: Iterable<string>, source = 'state dict'): Arch {
   const list = [...names];
-  if (list.some((n) => n.startsWith('encoder.'))) {
-    throw new Error(
-      `${source}: holds a CIFAR-style SupContrast/gradmix ResNet (encoder.* tensors), not a torchvision ImageNet ResNet ` +
-        `(conv1.weight, layer1-4, fc); export one with torchvision.models.resnet18(weights="IMAGENET1K_V1") as in the README`,
-    );
-  }
+  rejectCifarStyle(list, source);
   try {
     return archOfStateDict(list, '');
   } catch (e) {
@@ -44,6 +48,7 @@ function shapeOf(tensors: ReadonlyMap<string, HostTensor>, name: string, rank: n
  * backbone; call train() to fine-tune it). `source` (a file or URL) names the state dict in errors.
  */
 export function torchvisionResNetFromTensors(tensors: ReadonlyMap<string, HostTensor>, source: string): TorchvisionResNet {
+  rejectCifarStyle(tensors.keys(), source);
   const [width, inChannels, kh, kw] = shapeOf(tensors, 'conv1.weight', 4, source);
   if (kh !== 7 || kw !== 7) {
     throw new Error(`${source}: conv1.weight is a ${kh}x${kw} stem; a torchvision ImageNet ResNet has a 7x7 one (is this a CIFAR-style ResNet?)`);
