@@ -1,5 +1,10 @@
 // Storage buffers recycled by size class, so a training loop that frees what it allocates
-// reaches a steady state with no new GPU allocations per step.
+// reaches a steady state with no new GPU allocations per step. Of the free buffers of a class,
+// the oldest is handed out: which buffer a tensor gets then depends on which buffers are free,
+// not on the order they were released in, so a training step's tensors get the same buffers
+// every step and the GPU layer's cached bind groups match (with a last-in-first-out list the
+// buffers changed roles from step to step for dozens of steps: a third of a GradMix step's bind
+// groups were created anew).
 
 export interface MemoryStats {
   /** Bytes held by buffers handed out and not yet released. */
@@ -43,6 +48,8 @@ export const STORAGE_USAGE = 0x0080 /* STORAGE */ | 0x0004 /* COPY_SRC */ | 0x00
 
 export class BufferPool {
   private free = new Map<number, GPUBuffer[]>();
+  /** Creation order of every buffer made here. */
+  private age = new WeakMap<GPUBuffer, number>();
   private stats: MemoryStats = { bytesLive: 0, peakBytesLive: 0, bytesPooled: 0, buffersLive: 0, buffersPooled: 0, allocations: 0 };
 
   constructor(
@@ -53,18 +60,28 @@ export class BufferPool {
   acquire(bytes: number, label = 'tensor'): GPUBuffer {
     const size = sizeClass(Math.max(bytes, 4));
     if (size > this.maxBufferSize) throw new BufferTooLargeError(bytes, this.maxBufferSize);
-    const list = this.free.get(size);
-    let buffer = list?.pop();
+    let buffer = this.takeOldest(this.free.get(size));
     if (buffer) {
       this.stats.bytesPooled -= size;
       this.stats.buffersPooled--;
     } else {
       buffer = this.device.createBuffer({ size, usage: STORAGE_USAGE, label });
+      this.age.set(buffer, this.stats.allocations);
       this.stats.allocations++;
     }
     this.stats.bytesLive += size;
     this.stats.peakBytesLive = Math.max(this.stats.peakBytesLive, this.stats.bytesLive);
     this.stats.buffersLive++;
+    return buffer;
+  }
+
+  private takeOldest(list: GPUBuffer[] | undefined): GPUBuffer | undefined {
+    if (!list?.length) return undefined;
+    let best = list.length - 1;
+    for (let i = 0; i < list.length - 1; i++) if ((this.age.get(list[i]) ?? 0) < (this.age.get(list[best]) ?? 0)) best = i;
+    const buffer = list[best];
+    list[best] = list[list.length - 1];
+    list.pop();
     return buffer;
   }
 

@@ -6,7 +6,7 @@ import { BufferPool, type MemoryStats } from './buffer-pool.js';
 import { Profiler, type KernelTime } from './profiler.js';
 import { WaitPacer } from './wait-pacer.js';
 import { KernelError, kernelSpec, packUniform, type KernelSpec, type ParamValue } from './kernel-spec.js';
-import { env } from './platform.js';
+import { env, isNode } from './platform.js';
 
 export type Overrides = Record<string, number>;
 
@@ -37,11 +37,15 @@ export class GpuError extends Error {
 interface CachedPipeline {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
+  /** Names the pipeline in bind-group cache keys. */
+  id: number;
 }
 
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment on every adapter seen
 const UNIFORM_ARENA_BYTES = 256 * 1024;
 const MAX_WORKGROUPS = 65535;
+/** Bind groups kept for reuse; past this the cache starts over (a step binds a few thousand). */
+const MAX_BIND_GROUPS = 16384;
 
 /** Workgroups for `items` independent items, `perGroup` per workgroup, folded into 2-D past the limit. */
 export function grid(items: number, perGroup: number): [number, number, number] {
@@ -61,6 +65,17 @@ export class Gpu {
   debug: boolean;
 
   private pipelines = new Map<string, CachedPipeline>();
+  // Creating a bind group is most of a dispatch's CPU cost in Dawn (bench/NOTES.md, issue 12 item
+  // 3), and a training step binds the same pooled buffers to the same kernels every step. So bind
+  // groups are cached by pipeline and storage buffers; the uniform, whose offset in the arena
+  // changes every dispatch, is bound with a dynamic offset and is not part of the key. Buffers are
+  // named by ids that are never reused, so a destroyed buffer's entries can only match a dispatch
+  // that binds the destroyed buffer, which is an error with or without the cache.
+  private bindGroups = new Map<string, GPUBindGroup>();
+  private bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 0;
+  /** Bind groups created and reused since start (a warm training step reuses nearly all). */
+  bindGroupStats = { created: 0, reused: 0 };
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private batchKernels: string[] = [];
@@ -90,7 +105,8 @@ export class Gpu {
     this.debug = env('GRADMIX_DEBUG') === '1';
     // Every pooled buffer is bound as a whole storage buffer, so the smaller limit applies.
     this.pool = new BufferPool(this.device, Math.min(this.device.limits.maxBufferSize, this.device.limits.maxStorageBufferBindingSize));
-    this.pacer = new WaitPacer(this.kernelVariant === 'register' && env('GRADMIX_PACE') !== '0');
+    // On every adapter in Node, where Dawn's binding spins while it waits (runtime/wait-pacer.ts).
+    this.pacer = new WaitPacer(isNode() && env('GRADMIX_PACE') !== '0');
     this.uniformArena = this.device.createBuffer({
       size: UNIFORM_ARENA_BYTES,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
@@ -156,7 +172,7 @@ export class Gpu {
       entries: spec.bindings.map((b) => ({
         binding: b.binding,
         visibility: GPUShaderStage.COMPUTE,
-        buffer: { type: b.kind },
+        buffer: { type: b.kind, hasDynamicOffset: b.kind === 'uniform' },
       })),
     });
     const module = this.device.createShaderModule({ code: spec.source, label });
@@ -165,7 +181,7 @@ export class Gpu {
       layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout], label }),
       compute: { module, entryPoint: spec.entryPoint, constants: overrides },
     });
-    const cached = { pipeline, layout };
+    const cached = { pipeline, layout, id: this.pipelines.size };
     this.pipelines.set(key, cached);
     return cached;
   }
@@ -195,23 +211,15 @@ export class Gpu {
     if (spec.uniform && this.uniformUsed + spec.uniform.size > UNIFORM_ARENA_BYTES) this.flush();
     const uniformOffset = this.uniformUsed;
     packUniform(spec, d.params ?? {}, this.uniformView, uniformOffset);
-    const { pipeline, layout } = this.pipelineFor(spec, d.overrides ?? {});
-    const entries: GPUBindGroupEntry[] = spec.bindings.map((b) => {
-      if (b.kind === 'uniform') {
-        return { binding: b.binding, resource: { buffer: this.uniformArena, offset: uniformOffset, size: spec.uniform!.size } };
-      }
-      const given = d.bindings[b.name];
-      if (!given) throw new KernelError(kernel, `missing binding '${b.name}'`);
-      const resource = 'buffer' in given ? given : { buffer: given };
-      return { binding: b.binding, resource };
-    });
+    const cached = this.pipelineFor(spec, d.overrides ?? {});
+    const key = this.bindGroupKey(kernel, spec, cached, d.bindings);
     if (spec.uniform) this.uniformUsed += Math.ceil(spec.uniform.size / UNIFORM_SLOT) * UNIFORM_SLOT;
     if (x * y * z === 0) return;
     if (this.debug) {
       console.log(`gradmix: dispatch ${kernel} ${JSON.stringify(d.overrides ?? {})} [${x},${y},${z}] ${JSON.stringify(d.params ?? {})}`);
       this.device.pushErrorScope('validation');
     }
-    const bindGroup = this.device.createBindGroup({ layout, entries, label: kernel });
+    const bindGroup = this.bindGroupFor(key, spec, cached, d.bindings);
     if (this.profiler) {
       // One timed pass per dispatch.
       if (!this.profiler.hasRoom) this.flush();
@@ -221,8 +229,9 @@ export class Gpu {
     } else if (!this.pass) {
       this.pass = this.ensureEncoder().beginComputePass({ label: 'batch' });
     }
-    this.pass.setPipeline(pipeline);
-    this.pass.setBindGroup(0, bindGroup);
+    this.pass.setPipeline(cached.pipeline);
+    if (spec.uniform) this.pass.setBindGroup(0, bindGroup, [uniformOffset]);
+    else this.pass.setBindGroup(0, bindGroup);
     this.pass.dispatchWorkgroups(x, y, z);
     if (this.profiler) this.endPass();
     this.batchKernels.push(kernel);
@@ -231,6 +240,42 @@ export class Gpu {
       const scope = this.device.popErrorScope();
       this.trackScope(scope, () => `kernel '${kernel}'`);
     }
+  }
+
+  /** The bind-group cache key of a dispatch; throws on a missing binding. */
+  private bindGroupKey(kernel: string, spec: KernelSpec, cached: CachedPipeline, bindings: Dispatch['bindings']): string {
+    let key = String(cached.id);
+    for (const b of spec.bindings) {
+      if (b.kind === 'uniform') continue;
+      const given = bindings[b.name];
+      if (!given) throw new KernelError(kernel, `missing binding '${b.name}'`);
+      key += 'buffer' in given ? ` ${this.bufferId(given.buffer)}@${given.offset ?? 0}+${given.size ?? ''}` : ` ${this.bufferId(given)}`;
+    }
+    return key;
+  }
+
+  private bufferId(buffer: GPUBuffer): number {
+    let id = this.bufferIds.get(buffer);
+    if (id === undefined) this.bufferIds.set(buffer, (id = this.nextBufferId++));
+    return id;
+  }
+
+  private bindGroupFor(key: string, spec: KernelSpec, cached: CachedPipeline, bindings: Dispatch['bindings']): GPUBindGroup {
+    const hit = this.bindGroups.get(key);
+    if (hit) {
+      this.bindGroupStats.reused++;
+      return hit;
+    }
+    const entries: GPUBindGroupEntry[] = spec.bindings.map((b) => {
+      if (b.kind === 'uniform') return { binding: b.binding, resource: { buffer: this.uniformArena, offset: 0, size: spec.uniform!.size } };
+      const given = bindings[b.name];
+      return { binding: b.binding, resource: 'buffer' in given ? given : { buffer: given } };
+    });
+    const bindGroup = this.device.createBindGroup({ layout: cached.layout, entries, label: spec.name });
+    if (this.bindGroups.size >= MAX_BIND_GROUPS) this.bindGroups.clear();
+    this.bindGroups.set(key, bindGroup);
+    this.bindGroupStats.created++;
+    return bindGroup;
   }
 
   private trackScope(scope: Promise<GPUError | null>, what: () => string): void {

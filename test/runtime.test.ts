@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { gpu } from '../runtime/gpu.js';
-import { sizeClass } from '../runtime/buffer-pool.js';
+import { BufferPool, sizeClass } from '../runtime/buffer-pool.js';
 import { WaitPacer } from '../runtime/wait-pacer.js';
 import * as ops from '../src/ops/index.js';
 import { scope } from '../src/scope.js';
@@ -93,26 +93,91 @@ test('profiling reports GPU time per kernel', async () => {
   assert.equal(await gpu().stopProfiling(), []);
 });
 
-test('the wait pacer sleeps through most of the expected GPU time, scaled to the pending work', async () => {
-  const pacer = new WaitPacer(true);
-  const elapsed = async () => {
-    const t0 = performance.now();
-    await pacer.beforeWait();
-    return performance.now() - t0;
-  };
-  assert.ok((await elapsed()) < 2, 'nothing pending: no sleep');
-  pacer.submitted(100);
-  await new Promise((r) => setTimeout(r, 100));
-  pacer.completed(); // a round of 100 dispatches took ~100 ms
-  pacer.submitted(50);
-  const half = await elapsed();
-  assert.ok(half >= 30 && half < 60, `half the work: slept ${half.toFixed(1)} ms, expected ~40`);
+/** A clock the pacer reads and sleeps on, moved by hand: the pacer's arithmetic without timers. */
+function simulatedClock() {
+  let t = 0;
+  return { now: () => t, sleep: async (ms: number) => void (t += ms), advance: (ms: number) => void (t += ms) };
+}
+
+/** One round of `dispatches` that completes `gpuMs` after its first submit (the sleep counts toward it). */
+async function round(pacer: WaitPacer, clock: ReturnType<typeof simulatedClock>, dispatches: number, gpuMs: number): Promise<number> {
+  const start = clock.now();
+  const slept = pacer.sleptMs;
+  pacer.submitted(dispatches);
+  await pacer.beforeWait();
+  clock.advance(Math.max(0, gpuMs - (clock.now() - start)));
   pacer.completed();
-  const off = new WaitPacer(false);
-  off.submitted(100);
-  const t0 = performance.now();
-  await off.beforeWait();
-  assert.ok(performance.now() - t0 < 2, 'disabled: no sleep');
+  return pacer.sleptMs - slept;
+}
+
+test('the wait pacer: per kind of wait, the shortest of recent rounds, paced once a kind was seen twice', async () => {
+  const clock = simulatedClock();
+  const pacer = new WaitPacer(true, clock);
+  await pacer.beforeWait();
+  assert.is(pacer.sleptMs, 0, 'nothing pending: no sleep');
+  assert.is(await round(pacer, clock, 1000, 500), 0, 'first round of its kind (pipelines compiling): no estimate yet');
+  assert.is(await round(pacer, clock, 1000, 200), 0, 'one round seen: still no sleep');
+  // Estimate: min(500, 200) = 200 ms; sleep 80% of it less what passed since the first submit.
+  pacer.submitted(1000);
+  clock.advance(20);
+  await pacer.beforeWait();
+  assert.is(pacer.sleptMs, 140);
+  clock.advance(40); // done 40 ms after the wake-up: the wake-up came first, the round is exact
+  pacer.completed();
+  assert.is(await round(pacer, clock, 3, 1), 0, 'a small read does not borrow the step readback\'s estimate');
+  assert.is(await round(pacer, clock, 600, 120), 0.8 * 200 * 0.6, 'fewer dispatches of the same kind: scaled down');
+});
+
+test('the wait pacer: a round done before the wake-up shrinks the estimate until the wake-up comes first', async () => {
+  const clock = simulatedClock();
+  const pacer = new WaitPacer(true, clock);
+  for (const ms of [300, 300]) await round(pacer, clock, 1000, ms);
+  // The work got faster (a warm cache, a quieter machine): 100 ms where 300 were expected.
+  const slept: number[] = [];
+  for (let i = 0; i < 6; i++) slept.push(await round(pacer, clock, 1000, 100));
+  assert.is(slept[0], 240);
+  assert.ok(slept[1] < 0.8 * slept[0] && slept[2] < slept[1], `shrinks: ${slept.join(', ')}`);
+  assert.ok(slept[5] <= 80 && slept[5] >= 0.8 * 100 * 0.75 * 0.75, `settles under the true 100 ms: ${slept.join(', ')}`);
+  const off = new WaitPacer(false, clock);
+  for (let i = 0; i < 3; i++) await round(off, clock, 1000, 100);
+  assert.is(off.sleptMs, 0, 'disabled (GRADMIX_PACE=0): no sleep');
+});
+
+test('bind groups are reused across dispatches of the same buffers; each dispatch keeps its own parameters and offsets', async () => {
+  const g = gpu();
+  const x = upload(Array.from({ length: 64 }, (_, i) => i), [64]);
+  const [out1, out2] = [g.pool.acquire(256), g.pool.acquire(256)];
+  const halves = g.pool.acquire(512);
+  const add = (out: GPUBuffer | { buffer: GPUBuffer; offset: number; size: number }, s: number) =>
+    g.dispatch('elementwise.unary', { bindings: { x: x.buffer, out }, params: { n: 64, a_size: 1, b_size: 1, s }, workgroups: [1], overrides: { OP: 5, WG: 64 } });
+  const before = { ...g.bindGroupStats };
+  // One batch: the third dispatch binds the first one's buffers with another parameter.
+  add(out1, 1);
+  add(out2, 2);
+  add(out1, 3);
+  add({ buffer: halves, offset: 0, size: 256 }, 4);
+  add({ buffer: halves, offset: 256, size: 256 }, 5);
+  const read = async (b: GPUBuffer, bytes: number) => Array.from(new Float32Array(await g.read(b, bytes)));
+  const xs = Array.from({ length: 64 }, (_, i) => i);
+  assert.equal(await read(out1, 256), xs.map((v) => v + 3));
+  assert.equal(await read(out2, 256), xs.map((v) => v + 2));
+  assert.equal(await read(halves, 512), [...xs.map((v) => v + 4), ...xs.map((v) => v + 5)]);
+  assert.ok(g.bindGroupStats.reused - before.reused >= 1, 'the third dispatch reuses the first one\'s bind group');
+  assert.ok(g.bindGroupStats.created + g.bindGroupStats.reused - before.created - before.reused === 5);
+  for (const b of [out1, out2, halves]) g.pool.release(b);
+});
+
+test('the buffer pool hands out the oldest free buffer of a class, whatever the release order', () => {
+  const pool = new BufferPool(gpu().device, 1 << 20);
+  const [a, b, c] = [pool.acquire(1000), pool.acquire(1000), pool.acquire(1000)];
+  const name = new Map([[a, 'a'], [b, 'b'], [c, 'c']]); // GPUBuffers compare deeply equal: compare by name
+  for (const order of [[c, a, b], [a, b, c], [b, c, a]]) {
+    for (const buf of order) pool.release(buf);
+    assert.equal([pool.acquire(1000), pool.acquire(1000), pool.acquire(1000)].map((x) => name.get(x)), ['a', 'b', 'c']);
+  }
+  for (const buf of [a, b, c]) pool.release(buf);
+  assert.is(pool.memory().allocations, 3);
+  pool.trim();
 });
 
 test('buffer size classes waste at most a quarter', () => {
