@@ -19,12 +19,14 @@ import { checkPretrainOptions } from './option-flags.js';
 import { dataChoice, resumeFrom } from './run-config.js';
 
 /** Train flags that mean nothing without labels or that `train` handles alone. */
-const NOT_FOR_PRETRAIN = ['theta', 'lambda', 'k', 'all-classes', 'objective', 'score', 'pictures', 'tpr'];
+const NOT_FOR_PRETRAIN = ['theta', 'lambda', 'k', 'all-classes', 'objective', 'score', 'pictures', 'tpr', 'attention-model', 'attention-grid', 'attention-top-k'];
+/** Attentive CutMix is a baseline of the open-set training only (the paper pre-trains with the others). */
+const PRETRAIN_METHODS = METHODS.filter((m) => m !== 'attentive-cutmix');
 
 export const PRETRAIN_FLAGS: FlagSpecs = {
   ssl: { type: 'string', value: oneOf(SSL_OBJECTIVES), help: `self-supervised objective: ${SSL_OBJECTIVES.join(' | ')} (default simclr)` },
   ...Object.fromEntries(Object.entries(TRAIN_FLAGS).filter(([name]) => !NOT_FOR_PRETRAIN.includes(name))),
-  method: { type: 'string', value: oneOf([...METHODS, 'all']), help: `extra augmentation on the SSL loss: ${METHODS.join(' | ')}, or all (each in <out>/<method>, then a table) (default gradmix)` },
+  method: { type: 'string', value: oneOf([...PRETRAIN_METHODS, 'all']), help: `extra augmentation on the SSL loss: ${PRETRAIN_METHODS.join(' | ')}, or all (each in <out>/<method>, then a table) (default gradmix)` },
   split: splitFlag('split 0-4, for --known-only (default 0)'),
   'known-only': { type: 'boolean', help: 'pre-train and probe on the split\'s known classes only (default: every class of the data set)' },
   tau: { type: 'string', value: num({ above: 0 }), help: `temperature (default ${SSL_TAU.simclr} for simclr, ${SSL_TAU.moco} for moco)` },
@@ -56,7 +58,7 @@ const PROBE_SUMMARY =
   'Linear probe: freezes the checkpoint\'s encoder, caches the pooled features of the unaugmented train and test images on the GPU, ' +
   'trains a linear classifier (no BatchNorm) with cross-entropy and Adam on them, and reports top-1 and top-5 test accuracy.';
 
-const METHOD_LABELS: Record<Method, string> = { none: '', mixup: ' + Mixup', cutmix: ' + CutMix', gradmix: ' + GradMix' };
+const METHOD_LABELS: Record<Method, string> = { none: '', mixup: ' + Mixup', cutmix: ' + CutMix', gradmix: ' + GradMix', 'attentive-cutmix': ' + Attentive CutMix' };
 const SSL_LABELS: Record<SslObjective, string> = { simclr: 'SimCLR', moco: 'MoCo' };
 
 const percent = (x: number) => `${(100 * x).toFixed(2).padStart(6)}%`;

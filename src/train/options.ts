@@ -4,9 +4,10 @@ import { SCORES, needsClassifier, type ScoreKind } from '../osr/scores.js';
 import { MAX_K } from '../osr/knn.js';
 import { OBJECTIVES, usesClassifier, type Objective } from './objectives.js';
 import { ARCHS, archSpec, type Arch } from '../nn/resnet.js';
+import { ATTENTIVE_GRID, ATTENTIVE_TOP_K } from '../gradmix/attentive-cutmix.js';
 import type { MixingConfig } from './mixing.js';
 
-export const METHODS = ['none', 'gradmix', 'mixup', 'cutmix'] as const;
+export const METHODS = ['none', 'gradmix', 'mixup', 'cutmix', 'attentive-cutmix'] as const;
 export type Method = (typeof METHODS)[number];
 export const FILLS = ['partner', 'noise', 'zero'] as const;
 export type Fill = (typeof FILLS)[number];
@@ -40,6 +41,11 @@ export interface TrainOptions {
   camNormalize: 'image' | 'batch';
   /** Mixup/CutMix Beta(alpha, alpha). */
   mixAlpha: number;
+  /** Attentive CutMix: the frozen torchvision ResNet (.safetensors) whose last feature map scores the partner's grid cells. */
+  attentionModel?: string;
+  /** Attentive CutMix: grid side g and the k best of its g * g cells pasted (the original paper's 7 and 6). */
+  attentionGrid: number;
+  attentionTopK: number;
   /** Use only this many training images (quick runs, tests); 0 = all. */
   maxTrain: number;
   /** Output folder: checkpoint, log, pictures, results. */
@@ -107,6 +113,8 @@ export function defaultOptions(protocol = 'mnist-mini'): TrainOptions {
     layers: ['layer2.1', 'layer3.1', 'layer4.1'],
     camNormalize: 'image',
     mixAlpha: 1,
+    attentionGrid: ATTENTIVE_GRID,
+    attentionTopK: ATTENTIVE_TOP_K,
     maxTrain: 0,
     out: 'runs/latest',
     resume: false,
@@ -180,6 +188,7 @@ export function resolveOptions(given: Partial<TrainOptions>, n: OptionNamer = as
   if (!(o.tau > 0)) throw new Error(`${n('tau')} must be positive, got ${o.tau}`);
   if (!(o.mixAlpha > 0)) throw new Error(`${n('mixAlpha')} must be positive, got ${o.mixAlpha}`);
   oneOf('camNormalize', o.camNormalize, ['image', 'batch']);
+  checkAttention(o, n, integer);
   integer('maxTrain', o.maxTrain, 0);
   return o;
 }
@@ -199,6 +208,15 @@ function checkLayers(layers: readonly string[], arch: Arch, n: OptionNamer): voi
     if (stage < 1 || stage > blocks.length || block >= blocks[stage - 1]) {
       throw new Error(`${n('layers')}: ${arch} has no '${name}' (stages layer1..layer${blocks.length} of ${blocks.join(', ')} blocks, counted from 0; default ${lastBlockLayers(arch).join(',')})`);
     }
+  }
+}
+
+/** Attentive CutMix needs its attention model; the grid and k are checked whatever the method, as every flag is. */
+function checkAttention(o: TrainOptions, n: OptionNamer, integer: (name: keyof TrainOptions, v: number, min: number, max?: number) => void): void {
+  integer('attentionGrid', o.attentionGrid, 1, 64);
+  integer('attentionTopK', o.attentionTopK, 1, o.attentionGrid * o.attentionGrid);
+  if (o.method === 'attentive-cutmix' && !o.attentionModel) {
+    throw new Error(`${n('method')} attentive-cutmix needs ${n('attentionModel')}: a torchvision ResNet saved as .safetensors (its last feature map chooses the pasted cells)`);
   }
 }
 

@@ -32,7 +32,7 @@ export function checkpointFingerprint(o: TrainOptions): string {
   // objective likewise only when not the default supcon+ssl.
   const objectiveField = o.objective === 'supcon+ssl' ? {} : { objective: o.objective };
   // allClasses (gradmix ood) likewise only when set.
-  return JSON.stringify({ protocol, split, width, epochs, batchSize, seed, method, lr, lrMin, tau, theta, lambda, gammaMin, gammaMax, fill, layers, camNormalize, mixAlpha, maxTrain, ...archField, ...objectiveField, ...(o.allClasses ? { allClasses: true } : {}), ...folderFields(o) });
+  return JSON.stringify({ protocol, split, width, epochs, batchSize, seed, method, lr, lrMin, tau, theta, lambda, gammaMin, gammaMax, fill, layers, camNormalize, mixAlpha, maxTrain, ...archField, ...objectiveField, ...(o.allClasses ? { allClasses: true } : {}), ...folderFields(o), ...attentionFields(o) });
 }
 
 /** An image-folder run's data choice (only for such runs, so older fingerprints are unchanged). */
@@ -40,6 +40,11 @@ function folderFields(o: TrainOptions): Partial<TrainOptions> {
   if (o.protocol !== FOLDER_PROTOCOL) return {};
   const { dataDir, known, unknownDataDir, valFraction, imageSize, channels } = o;
   return { dataDir, known, unknownDataDir, valFraction, imageSize, channels };
+}
+
+/** Attentive CutMix's grid and k (only for its runs; the model's path may move between sessions, so it is not part). */
+function attentionFields(o: TrainOptions): Partial<TrainOptions> {
+  return o.method === 'attentive-cutmix' ? { attentionGrid: o.attentionGrid, attentionTopK: o.attentionTopK } : {};
 }
 
 /** The training images in use and the steps they make. */
