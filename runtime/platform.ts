@@ -26,7 +26,7 @@ export function isNode(): boolean {
   return nodeProcess() !== undefined;
 }
 
-/** Node's process.platform ('linux', 'darwin', ...); undefined in a browser. */
+/** Node's platform name ('linux', 'darwin', ...); undefined in a browser. */
 export function nodePlatform(): string | undefined {
   return nodeProcess()?.platform;
 }
