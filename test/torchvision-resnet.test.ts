@@ -27,20 +27,19 @@ import {
   float32Tensor,
   int64Tensor,
   loadTorchvisionResNet,
-  readSafetensors,
   toFloat32,
   torchvisionArchOfStateDict,
   torchvisionResNetFromTensors,
   type HostTensor,
 } from '../src/checkpoint/index.js';
 import { FORWARD_TOL, GRAD_TOL, assertClose, read, setupGpu, upload } from './helpers.js';
+import { fixturePath, goldenValues, safetensorsFile } from './golden.js';
 
 const test = suite('torchvision-resnet');
 test.before(setupGpu);
 
-const FIXTURES = new URL('./fixtures/', import.meta.url);
 type Entry = [name: string, dtype: 'F32' | 'I64', shape: number[], crc: number];
-const NAMES = JSON.parse(readFileSync(new URL('torchvision-resnet-names.json', FIXTURES), 'utf8')) as Record<Arch, Entry[]> & { input_shape: number[] };
+const NAMES = JSON.parse(readFileSync(fixturePath('torchvision-resnet-names.json'), 'utf8')) as Record<Arch, Entry[]> & { input_shape: number[] };
 const ARCHS: Arch[] = ['resnet18', 'resnet34', 'resnet50'];
 
 /** (lo, hi) of a tensor's fill: the generator's value_range(). */
@@ -112,8 +111,8 @@ test('the fill formula gives the bytes PyTorch exported, and the arch is read fr
 
 /** The golden of one arch: forward in eval mode, then one train-mode step, against float64 PyTorch. */
 async function checkGolden(arch: 'resnet18' | 'resnet50', model: TorchvisionResNet): Promise<void> {
-  const golden = (await readSafetensors(new URL(`torchvision-${arch}-golden.safetensors`, FIXTURES).pathname)).tensors;
-  const want = (key: string) => Float64Array.from(toFloat32(golden.get(key)!, key));
+  const golden = safetensorsFile(`torchvision-${arch}-golden.safetensors`);
+  const want = (key: string) => goldenValues(golden, key);
   const shape = NAMES.input_shape;
   await scope(async () => {
     const x = upload(fillValues('input', shape, [-1, 1]), shape, true);
@@ -178,9 +177,9 @@ test('loadTorchvisionResNet reads a file; wrong files and state dicts get errors
     model.dispose();
 
     await assertRejects(loadTorchvisionResNet(join(dir, 'absent.safetensors')), /absent\.safetensors: cannot read the checkpoint: no such file/);
-    const notSafetensors = new URL('torchvision-resnet-names.json', FIXTURES).pathname;
+    const notSafetensors = fixturePath('torchvision-resnet-names.json');
     await assertRejects(loadTorchvisionResNet(notSafetensors), /torchvision-resnet-names\.json: header length/);
-    const cifar = new URL('resnet-w4-state.safetensors', FIXTURES).pathname;
+    const cifar = fixturePath('resnet-w4-state.safetensors');
     await assertRejects(loadTorchvisionResNet(cifar), /resnet-w4-state\.safetensors: holds a CIFAR-style SupContrast\/gradmix ResNet \(encoder\.\* tensors/);
 
     const edited = (edit: (m: Map<string, HostTensor>) => void) => {

@@ -7,8 +7,8 @@
 export const KERNEL_TESTS = [
   'augment', 'autograd', 'batchnorm', 'contrastive', 'conv', 'conv-gemm', 'corrupt', 'elementwise',
   'eval-golden', 'finite-guard', 'intrinsic-dim', 'kernel-choice', 'knn', 'layercam', 'matmul',
-  'matmul-skinny', 'memory', 'mix', 'nn', 'normalize', 'objectives', 'ood', 'optim', 'pool', 'probe',
-  'reduce', 'resnet', 'resnet-arch', 'scores', 'shape', 'softmax', 'ssl', 'train',
+  'matmul-skinny', 'maxpool', 'memory', 'mix', 'nn', 'normalize', 'objectives', 'ood', 'optim', 'pool', 'probe',
+  'reduce', 'resnet', 'resnet-arch', 'scores', 'shape', 'softmax', 'ssl', 'torchvision-resnet', 'train',
 ];
 
 /** The test files left out, and why. */
