@@ -24,8 +24,7 @@ test.before(setupGpu);
 
 const B = 4;
 const DATA = { channels: 1, height: 32, width: 32 };
-const options = (given: Partial<TrainOptions> = {}) =>
-  resolveOptions({ protocol: 'mnist-mini', width: 2, batchSize: B, epochs: 1, progress: false, evaluate: false, ...given });
+const options = (given: Partial<TrainOptions> = {}) => resolveOptions({ protocol: 'mnist-mini', width: 2, batchSize: B, epochs: 1, progress: false, evaluate: false, ...given });
 const images = (seed: number) => {
   const rng = new Rng(seed);
   return Float32Array.from({ length: B * 1024 }, () => (rng.uniform() < 0.3 ? rng.uniform() : 0));
@@ -97,7 +96,16 @@ test('optimizerStep: update, then afterUpdate in the scope, one readback of loss
   const guard = new FiniteGuard();
   const broken = tensor([1, NaN], [2]);
   broken.name = 'broken';
-  const checked = await optimizerStep(opt, forward, { check: { guard, state: () => new Map([['w', w], ['broken', broken]]) } });
+  const checked = await optimizerStep(opt, forward, {
+    check: {
+      guard,
+      state: () =>
+        new Map([
+          ['w', w],
+          ['broken', broken],
+        ]),
+    },
+  });
   assert.is(checked.loss, 0.625, 'loss of the updated w');
   assert.is(checked.terms.double, 1.25);
   assert.is(checked.bad, 'broken');
@@ -118,15 +126,32 @@ test('withFrozenRunningStats: a train-mode forward leaves the statistics; each l
   bns[1].updateRunningStats = false; // a layer someone froze on purpose stays frozen
   const x = randn([B, 1, 32, 32], new Rng(9));
   const out = model.withFrozenRunningStats(() => {
-    assert.ok(bns.every((b) => !b.updateRunningStats), 'every BatchNorm is frozen inside');
+    assert.ok(
+      bns.every((b) => !b.updateRunningStats),
+      'every BatchNorm is frozen inside',
+    );
     return scope(() => ops.sumAll(model.call(x)));
   });
-  assert.ok(Number.isFinite(await out.item()), 'fn\'s result comes back');
+  assert.ok(Number.isFinite(await out.item()), "fn's result comes back");
   assert.equal(await stats(), before, 'the forward changed running statistics');
-  assert.equal(bns.map((b) => b.updateRunningStats), bns.map((_, i) => i !== 1), 'each layer\'s own setting restored');
+  assert.equal(
+    bns.map((b) => b.updateRunningStats),
+    bns.map((_, i) => i !== 1),
+    "each layer's own setting restored",
+  );
   assert.throws(() => model.withFrozenRunningStats(() => Promise.resolve(1)), /withFrozenRunningStats: fn returned a promise/);
-  assert.throws(() => model.withFrozenRunningStats(() => { throw new Error('boom'); }), /boom/);
-  assert.equal(bns.map((b) => b.updateRunningStats), bns.map((_, i) => i !== 1), 'restored after a refusal and after a throw');
+  assert.throws(
+    () =>
+      model.withFrozenRunningStats(() => {
+        throw new Error('boom');
+      }),
+    /boom/,
+  );
+  assert.equal(
+    bns.map((b) => b.updateRunningStats),
+    bns.map((_, i) => i !== 1),
+    'restored after a refusal and after a throw',
+  );
   // Outside, the same forward does update them (the check above can fail).
   scope(() => model.call(x));
   assert.not.equal(await stats(), before, 'a train-mode forward outside left the statistics');

@@ -103,8 +103,7 @@ export function createObjective(name: Objective, model: SupConResNet, w: Objecti
           const y = labelTensor(labels);
           const b = labels.length;
           const z = model.call(views);
-          const supcon = (v: Tensor | readonly [Tensor, Tensor], reduction: 'mean' | 'none') =>
-            contrastiveLoss(v, y, { tau, theta: 1, lambda: 0, reduction });
+          const supcon = (v: Tensor | readonly [Tensor, Tensor], reduction: 'mean' | 'none') => contrastiveLoss(v, y, { tau, theta: 1, lambda: 0, reduction });
           const loss = ops.mulScalar(supcon(z, 'mean'), theta);
           return {
             loss,
@@ -125,7 +124,11 @@ export function createObjective(name: Objective, model: SupConResNet, w: Objecti
           const b = labels.length;
           const f = model.features(views);
           const logits = model.classify(f);
-          const y2 = tensor(Int32Array.from({ length: 2 * b }, (_, i) => labels[i % b]), [2 * b], { dtype: 'int32' });
+          const y2 = tensor(
+            Int32Array.from({ length: 2 * b }, (_, i) => labels[i % b]),
+            [2 * b],
+            { dtype: 'int32' },
+          );
           const ce = ops.crossEntropy(logits, y2);
           if (name === 'ce+ssl') {
             const z = model.project(f);

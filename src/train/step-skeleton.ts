@@ -46,9 +46,7 @@ export async function optimizerStep<G extends StepGraph>(optimizer: Optimizer<{ 
   const names = Object.keys(terms);
   const scalars = [loss, ...names.map((n) => terms[n])];
   try {
-    const { values, bad } = options.check
-      ? await options.check.guard.read(options.check.state(), scalars)
-      : { values: await Promise.all(scalars.map((s) => s.item())), bad: null };
+    const { values, bad } = options.check ? await options.check.guard.read(options.check.state(), scalars) : { values: await Promise.all(scalars.map((s) => s.item())), bad: null };
     return { loss: values[0], terms: Object.fromEntries(names.map((n, i) => [n, values[i + 1]])), bad };
   } finally {
     for (const t of scalars) t.dispose();
