@@ -33,7 +33,7 @@ import {
   type HostTensor,
 } from '../src/checkpoint/index.js';
 import { FORWARD_TOL, GRAD_TOL, assertClose, read, setupGpu, upload } from './helpers.js';
-import { fixturePath, goldenValues, safetensorsFile } from './golden.js';
+import { fixturePath, goldenValues, hasTorch, runFixtureScript, safetensorsFile } from './golden.js';
 
 const test = suite('torchvision-resnet');
 test.before(setupGpu);
@@ -144,6 +144,24 @@ test('resnet18 and resnet50 match torchvision after a safetensors round trip (ev
     assert.is(model.numClasses, 1000);
     await checkGolden(arch, model);
     model.dispose();
+  }
+});
+
+(hasTorch ? test : test.skip)('a resnet18 file written by PyTorch loads and gives the golden logits', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'gradmix-torchvision-'));
+  try {
+    const file = join(dir, 'resnet18.safetensors');
+    runFixtureScript('torchvision_resnet.py', ['export', 'resnet18', file]);
+    const model = await loadTorchvisionResNet(file);
+    await scope(async () => {
+      const shape = NAMES.input_shape;
+      const logits = ops.noGrad(() => model.call(upload(fillValues('input', shape, [-1, 1]), shape)));
+      const want = goldenValues(safetensorsFile('torchvision-resnet18-golden.safetensors'), 'eval.logits');
+      assertClose(await read(logits), want, FORWARD_TOL, 'logits of the PyTorch-written resnet18');
+    });
+    model.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 });
 
