@@ -1,7 +1,8 @@
 // The layers point one way, read from the sources' imports: runtime/ knows nothing of src/; the
 // library (src/ outside src/cli/) never imports the command line; only runtime/platform.ts asks
 // the host for environment variables, Node or Node-only modules, and it imports no Node module
-// itself. And autograd needs no registration: a process that imports src/autograd.ts and one op
+// itself; each folder's portable barrel bundles for a browser, and the browser entry is whole
+// barrels. And autograd needs no registration: a process that imports src/autograd.ts and one op
 // file, not the ops barrel, runs backward().
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -49,6 +50,25 @@ test('only runtime/platform.ts reads Node\'s process or loads Node-only modules 
   const hostReads = /globalThis as \{ process\?|import\(\s*\/\* @vite-ignore \*\//;
   const others = [...sources('runtime'), ...sources('src')].filter((f) => f !== platform && hostReads.test(readFileSync(join(root, f), 'utf8')));
   assert.equal(others, [], 'read them through runtime/platform.ts');
+});
+
+test('each folder\'s portable barrel (portable.ts, else index.ts) bundles for a browser; the browser entry is whole barrels', async () => {
+  const esbuild = await import('esbuild');
+  const folders = readdirSync(join(root, 'src'), { withFileTypes: true }).filter((e) => e.isDirectory() && !['cli', 'sweep'].includes(e.name)).map((e) => e.name);
+  const barrels = folders.map((d) => readdirSync(join(root, 'src', d)).includes('portable.ts') ? `src/${d}/portable.ts` : `src/${d}/index.ts`);
+  assert.ok(barrels.includes('src/train/portable.ts') && barrels.includes('src/nn/index.ts'), barrels.join(', '));
+  const failed: string[] = [];
+  for (const entry of [...barrels, 'src/portable.ts']) {
+    try {
+      await esbuild.build({ entryPoints: [join(root, entry)], bundle: true, write: false, platform: 'browser', format: 'esm', logLevel: 'silent', external: ['wgsl_reflect/*'] });
+    } catch (e) {
+      const first = (e as { errors?: { text: string; location?: { file: string } }[] }).errors?.[0];
+      failed.push(`${entry}: ${first?.text} (${first?.location?.file})`);
+    }
+  }
+  assert.equal(failed, [], 'a portable barrel reaches Node: move that export to the folder\'s index.ts');
+  const code = readFileSync(join(root, 'src/browser.ts'), 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('//'));
+  assert.equal(code.filter((l) => !/^export \* from '\.\/[\w/-]+\.js';$/.test(l)), [], 'src/browser.ts re-exports whole barrels');
 });
 
 test('backward() works with only src/autograd.ts and one op file imported (no registration step)', () => {

@@ -41,7 +41,7 @@
 import { tensor } from '../creation.js';
 import { Rng } from '../random.js';
 import type { Tensor } from '../tensor.js';
-import { valuesPerImage, type Dataset } from '../data/index.js';
+import { valuesPerImage, type Dataset } from '../data/dataset.js';
 import { checkCorruption, checkSeverity, tableForSize, type CorruptionName, type ParamTable } from './corruptions.js';
 import { planCorruption } from './plans.js';
 import { applyPlan } from './apply.js';

@@ -1,12 +1,7 @@
-// Corruption robustness (issue 9 item 3): the 15 corruptions of Hendrycks & Dietterich 2019 on the
-// GPU, the published CIFAR-10-C / Tiny-ImageNet-C files, and the paper's robustness evaluation.
-export {
-  CORRUPTIONS, CORRUPTION_LABELS, SEVERITIES, PARAM_TABLES, SEVERITY_TABLES, severityParams, tableForSize, isCorruption,
-  type CorruptionName, type ParamTable,
-} from './corruptions.js';
-export { corrupt, corruptDataset, type CorruptOptions, type CorruptDatasetOptions } from './corrupt.js';
-export { planCorruption, type CorruptionPlan, type ImageShape, type PlanOptions } from './plans.js';
-export { applyPlan } from './apply.js';
+// Corruption robustness (paper section 4.4): portable.ts's corruption definitions and plans, and
+// the Node side: corrupting data sets on the GPU, the published CIFAR-10-C / Tiny-ImageNet-C files,
+// the paper's robustness evaluation and its picture.
+export * from './portable.js';
 export { NpyFile, parseNpyHeader, encodeNpy, type NpyHeader } from './npy.js';
 export { loadCorruptedSet, corruptedLayout, corruptionsIn, type CorruptedFilesOptions, type CorruptedLayout } from './corrupted-files.js';
 export {

@@ -1,4 +1,6 @@
-// Open-set recognition: GPU kNN scoring and the evaluation metrics.
+// Open-set recognition without file access, for Node and browsers alike: GPU kNN scoring, the
+// metrics, features, the evaluation, the recogniser (OpenSetModel), scores and their plots as SVG
+// text. index.ts adds results files, recogniser files and out-of-distribution data.
 export { scoreOpenSet, MAX_K, type OpenSetScoreOptions, type OpenSetScores } from './knn.js';
 export {
   openSetMetrics,

@@ -1,13 +1,9 @@
+// Training: portable.ts's browser-safe part and the Node side (the epoch loop with checkpoints and
+// logs, pictures on disk, train-then-evaluate, the run folder's saved configuration).
+export * from './portable.js';
 export { train, CHECKPOINT_FILE, LOG_FILE, type TrainResult, type TrainHooks, type EpochLog } from './train.js';
-export { stepSeed, limitTrainSet, checkpointFingerprint, setUpRun, runStep, type TrainingRun } from './training-run.js';
-export { defaultOptions, resolveOptions, mixingConfig, METHODS, FILLS, type TrainOptions, type Method, type Fill } from './options.js';
-export { TrainStep, type StepOptions } from './step.js';
-export { optimizerStep, type StepResult, type StepGraph } from './step-skeleton.js';
-export { mixedTerm, attribution, recordActivations, type MixingConfig, type MixingTarget, type MixingInput, type MixingResult } from './mixing.js';
 export { writePictures, renderGrid } from './pictures.js';
-export { attributionPanels, type AttributionPanels, type PanelOptions } from './panels.js';
-export { renderPanels, viridis, PANEL_COLUMNS } from './panel-image.js';
-export { OBJECTIVES, createObjective, simclrTarget, hasSsl, usesClassifier, type Objective, type TrainingObjective, type ObjectiveBatch, type ObjectiveWeights } from './objectives.js';
 export { trainAndEvaluate, type TrainAndEvaluateOptions, type TrainAndEvaluateResult } from './train-and-evaluate.js';
 export { storeRecogniser, recogniserLines, runContext, type RecogniserOptions } from './recogniser.js';
 export { summarise, PAPER_AUROC } from './split-summary.js';
+export { readRunConfig, type SavedRunConfig } from './run-config-file.js';
