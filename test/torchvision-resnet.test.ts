@@ -88,8 +88,16 @@ test("TorchvisionResNet's state dict has torchvision's names, order and shapes f
     // PyTorch lists each module's parameters and buffers together; ours are the same two lists.
     const isBuffer = (name: string) => /\.(running_mean|running_var|num_batches_tracked)$/.test(name);
     const torchvision = NAMES[arch].map(([name, , shape]) => [name, shape]);
-    assert.equal(model.namedParameters().map(([name, t]) => [name, [...t.shape]]), torchvision.filter(([name]) => !isBuffer(name as string)), `${arch} parameters`);
-    assert.equal(model.namedBuffers().map(([name, t]) => [name, [...t.shape]]), torchvision.filter(([name]) => isBuffer(name as string)), `${arch} buffers`);
+    assert.equal(
+      model.namedParameters().map(([name, t]) => [name, [...t.shape]]),
+      torchvision.filter(([name]) => !isBuffer(name as string)),
+      `${arch} parameters`,
+    );
+    assert.equal(
+      model.namedBuffers().map(([name, t]) => [name, [...t.shape]]),
+      torchvision.filter(([name]) => isBuffer(name as string)),
+      `${arch} buffers`,
+    );
     assert.is(model.arch, arch);
     assert.is(model.featureDim, arch === 'resnet50' ? 2048 : 512);
     model.dispose();
@@ -170,12 +178,7 @@ function smallStateDict(): Map<string, HostTensor> {
   const model = new TorchvisionResNet(new Rng(2), { width: 4, numClasses: 10 });
   const names = [...model.stateDict()].map(([name, t]): [string, number[]] => [name, [...t.shape]]);
   model.dispose();
-  return new Map(
-    names.map(([name, shape]): [string, HostTensor] => [
-      name,
-      name.endsWith('num_batches_tracked') ? int64Tensor(shape, [0]) : float32Tensor(shape, fillValues(name, shape)),
-    ]),
-  );
+  return new Map(names.map(([name, shape]): [string, HostTensor] => [name, name.endsWith('num_batches_tracked') ? int64Tensor(shape, [0]) : float32Tensor(shape, fillValues(name, shape))]));
 }
 
 test('loadTorchvisionResNet reads a file; wrong files and state dicts get errors naming the file and tensor', async () => {
@@ -205,11 +208,26 @@ test('loadTorchvisionResNet reads a file; wrong files and state dicts get errors
       edit(m);
       return () => torchvisionResNetFromTensors(m, 'edited.safetensors');
     };
-    assert.throws(edited((m) => m.delete('layer3.1.bn2.running_var')), /edited\.safetensors \(torchvision resnet18\): does not match the model: missing tensor 'layer3\.1\.bn2\.running_var'/);
-    assert.throws(edited((m) => m.set('head.weight', float32Tensor([2], new Float32Array(2)))), /unexpected tensor 'head\.weight'/);
-    assert.throws(edited((m) => m.set('fc.bias', float32Tensor([3], new Float32Array(3)))), /edited\.safetensors \(torchvision resnet18\): tensor 'fc\.bias' has shape \[3\] in the file, the model expects \[10\]/);
-    assert.throws(edited((m) => m.delete('conv1.weight')), /edited\.safetensors: no tensor 'conv1\.weight'; expected a torchvision ResNet state dict/);
-    assert.throws(edited((m) => m.set('conv1.weight', float32Tensor([4, 3, 3, 3], new Float32Array(4 * 27)))), /conv1\.weight is a 3x3 stem; a torchvision ImageNet ResNet has a 7x7 one/);
+    assert.throws(
+      edited((m) => m.delete('layer3.1.bn2.running_var')),
+      /edited\.safetensors \(torchvision resnet18\): does not match the model: missing tensor 'layer3\.1\.bn2\.running_var'/,
+    );
+    assert.throws(
+      edited((m) => m.set('head.weight', float32Tensor([2], new Float32Array(2)))),
+      /unexpected tensor 'head\.weight'/,
+    );
+    assert.throws(
+      edited((m) => m.set('fc.bias', float32Tensor([3], new Float32Array(3)))),
+      /edited\.safetensors \(torchvision resnet18\): tensor 'fc\.bias' has shape \[3\] in the file, the model expects \[10\]/,
+    );
+    assert.throws(
+      edited((m) => m.delete('conv1.weight')),
+      /edited\.safetensors: no tensor 'conv1\.weight'; expected a torchvision ResNet state dict/,
+    );
+    assert.throws(
+      edited((m) => m.set('conv1.weight', float32Tensor([4, 3, 3, 3], new Float32Array(4 * 27)))),
+      /conv1\.weight is a 3x3 stem; a torchvision ImageNet ResNet has a 7x7 one/,
+    );
     // num_batches_tracked is optional (torchvision's published weights carry none).
     const bare = new Map([...state].filter(([n]) => !n.endsWith('num_batches_tracked')));
     torchvisionResNetFromTensors(bare, 'bare.safetensors').dispose();

@@ -113,13 +113,7 @@ export function archOfStateDict(names: Iterable<string>, prefix = 'encoder.'): A
  * Stages layer1-4 of planes w, 2w, 4w, 8w (times the block's expansion out); the first block of
  * stages 2-4 halves the resolution. Shared by the CIFAR-style and the torchvision layouts.
  */
-export function resnetStages(
-  spec: { block: Block; blocks: Stages },
-  inPlanes: number,
-  width: number,
-  rng: Rng,
-  shortcutName: ShortcutName = 'shortcut',
-): { stages: Sequential[]; outPlanes: number } {
+export function resnetStages(spec: { block: Block; blocks: Stages }, inPlanes: number, width: number, rng: Rng, shortcutName: ShortcutName = 'shortcut'): { stages: Sequential[]; outPlanes: number } {
   const stages = [1, 2, 4, 8].map((mult, s) => {
     const planes = width * mult;
     return new Sequential(
