@@ -82,7 +82,7 @@ export class TfjsPeer {
   async measure(spec: TfjsSpec, ours: Measurement, timing: TimeOptions): Promise<{ result: PeerResult; cpuWorkMs?: number }> {
     let work: PeerWork | null = null;
     try {
-      work = await this.prepare(spec);
+      work = this.prepare(spec);
       const t = await timeQueue(this.queue(), work.run, timing);
       return { result: { ms: t.ms, ratio: (t.method === ours.method ? ours.ms : ours.wallMs) / t.ms, method: t.method }, cpuWorkMs: t.cpuWorkMs };
     } catch (e) {

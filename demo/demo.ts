@@ -59,7 +59,7 @@ function presetControls(): void {
     const v = params.get(id);
     if (v === null) continue;
     const select = byId<HTMLSelectElement>(id);
-    if (![...select.options].some((o) => o.value === v)) select.add(new Option(v, v));
+    if (!Array.from(select.options).some((o) => o.value === v)) select.add(new Option(v, v));
     select.value = v;
   }
 }

@@ -27,6 +27,7 @@ export async function runUvuFiles(files, { bail = false } = {}) {
   } finally {
     process.stdout.write = write;
   }
+  // eslint-disable-next-line no-control-regex -- ESC starts the colour codes this strips
   const plain = captured.replace(/\x1b\[[0-9;]*m/g, '');
   const count = (label) => Number(new RegExp(`${label}:\\s+(\\d+)`).exec(plain)?.[1] ?? 0);
   const total = count('Total');

@@ -11,7 +11,7 @@ export function track(t: Tensor): void {
 
 /** Removes tensors from every open scope, so they outlive it (parameters, results, grads). */
 export function keep<T extends Tensor | Tensor[]>(t: T): T {
-  const list = Array.isArray(t) ? t : [t];
+  const list: readonly Tensor[] = t instanceof Tensor ? [t] : t;
   for (const s of stack) for (const x of list) s.delete(x);
   return t;
 }
@@ -52,7 +52,8 @@ export function scope<T>(fn: () => T): T {
     throw e;
   }
   if (result instanceof Promise) {
-    return result.then(
+    const pending: Promise<unknown> = result;
+    return pending.then(
       (v) => {
         stack.splice(stack.indexOf(created), 1);
         close(created, v);

@@ -50,7 +50,12 @@ function loggam(x: number): number {
   let gl0 = a[9];
   for (let k = 8; k >= 0; k--) gl0 = gl0 * x2 + a[k];
   let gl = gl0 / x0 + 0.5 * Math.log(2 * Math.PI) + (x0 - 0.5) * Math.log(x0) - x0;
-  if (x <= 7) for (let k = 1; k <= n; k++) (gl -= Math.log(x0 - 1)), (x0 -= 1);
+  if (x <= 7) {
+    for (let k = 1; k <= n; k++) {
+      gl -= Math.log(x0 - 1);
+      x0 -= 1;
+    }
+  }
   return gl;
 }
 

@@ -78,7 +78,7 @@ kitTest('dry run on lavapipe: every part ok, through the kit\'s Node and Vulkan 
     assert.ok(bench.rows.every((row) => row.ms! > 0 && !row.error));
     // The PyTorch peer through run.sh's wrapper on its CUDA path: figures per row, TF32 off and on logged.
     assert.match(String(bench.peers.torch.version), /CUDA on fake GPU/);
-    assert.ok(bench.rows.filter((row) => row.family === 'matmul').every((row) => row.torch?.ms! > 0), 'PyTorch figures on the matmul rows');
+    assert.ok(bench.rows.filter((row) => row.family === 'matmul').every((row) => (row.torch?.ms ?? 0) > 0), 'PyTorch figures on the matmul rows');
     const torchLog = readFileSync(join(out, 'torch-cuda.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { fp32_ms?: number; tf32_ms?: number });
     assert.ok(torchLog.length >= bench.rows.filter((row) => row.torch?.ms).length && torchLog.every((e) => e.fp32_ms! > 0 && e.tf32_ms! > 0), 'torch-cuda.jsonl: fp32 and tf32 per request');
 

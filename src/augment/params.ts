@@ -160,7 +160,7 @@ export function sampleView(rng: Rng, height: number, width: number, cfg: Augment
 
 /** `views` views of each of `batch` images; entry v * batch + b is view v of image b. Draws image by image. */
 export function sampleViews(rng: Rng, batch: number, height: number, width: number, cfg: AugmentConfig, views = 2): ViewParams[] {
-  const out: ViewParams[] = new Array(batch * views);
+  const out = new Array<ViewParams>(batch * views);
   for (let b = 0; b < batch; b++) for (let v = 0; v < views; v++) out[v * batch + b] = sampleView(rng, height, width, cfg);
   return out;
 }

@@ -73,7 +73,8 @@ function contentChecksum(tensors: Iterable<[string, HostTensor]>, metadata: Reco
 }
 
 function entries(sd: StateDict): [string, Tensor][] {
-  return sd instanceof Map ? [...sd.entries()] : Object.entries(sd as Record<string, Tensor>);
+  // `instanceof Map` alone would type the entries as any.
+  return sd instanceof Map ? [...(sd as ReadonlyMap<string, Tensor>).entries()] : Object.entries(sd as Readonly<Record<string, Tensor>>);
 }
 
 /** PyTorch stores BatchNorm's counter as int64. */
@@ -164,7 +165,7 @@ export function decodeCheckpoint(bytes: Uint8Array, source = 'checkpoint'): Deco
   if (optJson !== undefined) {
     let state: Omit<OptimizerState, 'tensors'>;
     try {
-      state = JSON.parse(optJson);
+      state = JSON.parse(optJson) as typeof state;
     } catch (e) {
       throw new Error(`${source}: metadata '${OPTIMIZER_KEY}' is not valid JSON (${(e as Error).message})`);
     }

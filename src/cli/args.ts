@@ -91,7 +91,7 @@ export function numberFlag(values: Record<string, unknown>, name: string): numbe
   const v = values[name];
   if (v === undefined) return undefined;
   const n = Number(v);
-  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} expects a number, got '${v}'`);
+  if (typeof v !== 'string' || v.trim() === '' || !Number.isFinite(n)) throw new UsageError(`--${name} expects a number, got '${typeof v === 'string' ? v : JSON.stringify(v)}'`);
   return n;
 }
 

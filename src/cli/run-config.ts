@@ -60,7 +60,7 @@ export function dataChoice(v: FlagValues, run: RunConfig, own: FolderChoice = {}
 /** Options that do not change what a run is: a resume may give other values for them. */
 const FREE_ON_RESUME = new Set(['out', 'resume', 'progress', 'pictures', 'evaluate', 'k', 'score', 'dataDir', 'unknownDataDir', 'tpr', 'probeEpochs']);
 
-const show = (v: unknown) => (v === undefined ? 'the default' : Array.isArray(v) ? v.join(',') : String(v));
+const show = (v: unknown) => (v === undefined ? 'the default' : Array.isArray(v) ? v.join(',') : typeof v === 'string' ? v : JSON.stringify(v));
 
 /**
  * The options of `--resume` in `out`: the saved configuration with the given options on top

@@ -126,7 +126,10 @@ export function plasmaFractal(mapsize: number, wibbleDecay: number, rng: Rng): F
   }
   let lo = Infinity;
   let hi = -Infinity;
-  for (const v of m) (lo = Math.min(lo, v)), (hi = Math.max(hi, v));
+  for (const v of m) {
+    lo = Math.min(lo, v);
+    hi = Math.max(hi, v);
+  }
   return m.map((v) => (v - lo) / (hi - lo));
 }
 

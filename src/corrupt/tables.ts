@@ -189,8 +189,15 @@ export function toBand(dense: Float64Array, n: number): Band {
   for (let i = 0; i < n; i++) {
     let f = -1;
     let l = -1;
-    for (let j = 0; j < n; j++) if (dense[i * n + j] !== 0) (f < 0 && (f = j), (l = j));
-    if (f < 0) (f = 0), (l = 0);
+    for (let j = 0; j < n; j++) {
+      if (dense[i * n + j] === 0) continue;
+      if (f < 0) f = j;
+      l = j;
+    }
+    if (f < 0) {
+      f = 0;
+      l = 0;
+    }
     first[i] = f;
     last[i] = l;
     width = Math.max(width, l - f + 1);

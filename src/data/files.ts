@@ -34,7 +34,7 @@ export async function readDataFile(path: string): Promise<Uint8Array> {
 
 /** Throws unless `dir` is an existing folder; `what` says what it should hold. */
 export async function requireFolder(dir: string, what: string): Promise<void> {
-  let isDir = false;
+  let isDir: boolean;
   try {
     isDir = (await stat(dir)).isDirectory();
   } catch (err) {

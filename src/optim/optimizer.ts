@@ -188,7 +188,7 @@ export abstract class Optimizer<O extends BaseOptions> {
 
 /** A copy of hyper-parameters that shares no arrays (betas) with the original. */
 function copyOptions(o: object): Record<string, OptionValue> {
-  return Object.fromEntries(Object.entries(o).map(([k, v]: [string, OptionValue]) => [k, Array.isArray(v) ? [...v] : v]));
+  return Object.fromEntries(Object.entries(o as Record<string, OptionValue>).map(([k, v]) => [k, typeof v === 'object' ? [...v] : v]));
 }
 
 function checkRate(who: string, lr: number): void {

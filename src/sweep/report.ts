@@ -75,6 +75,9 @@ export function reportFromPlan(planFile: string): SweepReport {
   return group(planFile, finished, missing);
 }
 
+/** A protocol or method name from a results.json; anything else (absent, or an object) reads 'unknown'. */
+const nameIn = (v: unknown): string => (typeof v === 'string' ? v : 'unknown');
+
 /** Every results.json under `dir` (a folder of runs made without a plan, e.g. by gradmix protocol). */
 export function reportFromFolder(dir: string): SweepReport {
   const finished: Finished[] = [];
@@ -86,7 +89,7 @@ export function reportFromFolder(dir: string): SweepReport {
     }
     if (!existsSync(join(d, 'results.json'))) return;
     const results = finishedResults(d);
-    if (results) finished.push({ protocol: String(results.protocol ?? 'unknown'), method: String(results.method ?? 'unknown'), results });
+    if (results) finished.push({ protocol: nameIn(results.protocol), method: nameIn(results.method), results });
     else missing.push({ out: d, state: runState(d) as MissingRun['state'] });
   };
   walk(dir);

@@ -126,7 +126,7 @@ function logUpTo(file: string, stepsDone: number, epochsDone: number): string {
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     let row: { kind?: string; step?: number; epoch?: number };
     try {
-      row = JSON.parse(line);
+      row = JSON.parse(line) as typeof row;
     } catch {
       continue; // empty, or torn by a kill in the middle of a write
     }
