@@ -28,7 +28,11 @@ function importsOf(file: string): { local: string[]; bare: string[] } {
 }
 
 const violations = (files: string[], bad: (imported: string) => boolean) =>
-  files.flatMap((f) => importsOf(f).local.filter(bad).map((i) => `${f} imports ${i}`));
+  files.flatMap((f) =>
+    importsOf(f)
+      .local.filter(bad)
+      .map((i) => `${f} imports ${i}`),
+  );
 
 test('the scan sees imports (a file known to import src/cli/ is found)', () => {
   assert.ok(violations(['src/cli/main.ts'], (i) => i.startsWith('src/cli/')).length > 0);
@@ -37,14 +41,20 @@ test('the scan sees imports (a file known to import src/cli/ is found)', () => {
 
 test('no file under src/ outside src/cli/ imports from src/cli/', () => {
   const library = sources('src').filter((f) => !f.startsWith('src/cli/'));
-  assert.equal(violations(library, (i) => i.startsWith('src/cli/')), []);
+  assert.equal(
+    violations(library, (i) => i.startsWith('src/cli/')),
+    [],
+  );
 });
 
 test('runtime/ imports nothing from src/', () => {
-  assert.equal(violations(sources('runtime'), (i) => i.startsWith('src/')), []);
+  assert.equal(
+    violations(sources('runtime'), (i) => i.startsWith('src/')),
+    [],
+  );
 });
 
-test('only runtime/platform.ts reads Node\'s process or loads Node-only modules at run time, and it imports no Node module', () => {
+test("only runtime/platform.ts reads Node's process or loads Node-only modules at run time, and it imports no Node module", () => {
   const platform = 'runtime/platform.ts';
   assert.equal(importsOf(platform), { local: [], bare: [] });
   const hostReads = /globalThis as \{ process\?|import\(\s*\/\* @vite-ignore \*\//;
@@ -52,10 +62,12 @@ test('only runtime/platform.ts reads Node\'s process or loads Node-only modules 
   assert.equal(others, [], 'read them through runtime/platform.ts');
 });
 
-test('each folder\'s portable barrel (portable.ts, else index.ts) bundles for a browser; the browser entry is whole barrels', async () => {
+test("each folder's portable barrel (portable.ts, else index.ts) bundles for a browser; the browser entry is whole barrels", async () => {
   const esbuild = await import('esbuild');
-  const folders = readdirSync(join(root, 'src'), { withFileTypes: true }).filter((e) => e.isDirectory() && !['cli', 'sweep'].includes(e.name)).map((e) => e.name);
-  const barrels = folders.map((d) => readdirSync(join(root, 'src', d)).includes('portable.ts') ? `src/${d}/portable.ts` : `src/${d}/index.ts`);
+  const folders = readdirSync(join(root, 'src'), { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !['cli', 'sweep'].includes(e.name))
+    .map((e) => e.name);
+  const barrels = folders.map((d) => (readdirSync(join(root, 'src', d)).includes('portable.ts') ? `src/${d}/portable.ts` : `src/${d}/index.ts`));
   assert.ok(barrels.includes('src/train/portable.ts') && barrels.includes('src/nn/index.ts'), barrels.join(', '));
   const failed: string[] = [];
   for (const entry of [...barrels, 'src/portable.ts']) {
@@ -66,9 +78,15 @@ test('each folder\'s portable barrel (portable.ts, else index.ts) bundles for a 
       failed.push(`${entry}: ${first?.text} (${first?.location?.file})`);
     }
   }
-  assert.equal(failed, [], 'a portable barrel reaches Node: move that export to the folder\'s index.ts');
-  const code = readFileSync(join(root, 'src/browser.ts'), 'utf8').split('\n').filter((l) => l.trim() && !l.startsWith('//'));
-  assert.equal(code.filter((l) => !/^export \* from '\.\/[\w/-]+\.js';$/.test(l)), [], 'src/browser.ts re-exports whole barrels');
+  assert.equal(failed, [], "a portable barrel reaches Node: move that export to the folder's index.ts");
+  const code = readFileSync(join(root, 'src/browser.ts'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() && !l.startsWith('//'));
+  assert.equal(
+    code.filter((l) => !/^export \* from '\.\/[\w/-]+\.js';$/.test(l)),
+    [],
+    'src/browser.ts re-exports whole barrels',
+  );
 });
 
 test('backward() works with only src/autograd.ts and one op file imported (no registration step)', () => {

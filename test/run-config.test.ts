@@ -25,7 +25,7 @@ test('a resolved training or pre-training configuration reads back whole, throug
 test('none is empty; unknown fields are dropped; a wrong type or a non-object names the file and the field', () => {
   assert.equal(runConfigOf(null, 'f'), {});
   assert.equal(runConfigOf({ width: 8, someFutureOption: 1 }, 'f'), { width: 8 });
-  assert.throws(() => runConfigOf({ protocol: 5 }, 'model.safetensors (metadata \'config\')'), /model\.safetensors \(metadata 'config'\): 'protocol' should be a string, got 5; the file is damaged/);
+  assert.throws(() => runConfigOf({ protocol: 5 }, "model.safetensors (metadata 'config')"), /model\.safetensors \(metadata 'config'\): 'protocol' should be a string, got 5; the file is damaged/);
   assert.throws(() => runConfigOf({ known: ['a', 2] }, 'f'), /'known' should be a string\[\]/);
   assert.throws(() => runConfigOf([1, 2], 'f'), /f: the run's configuration should be a JSON object/);
 });

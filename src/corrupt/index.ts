@@ -5,7 +5,14 @@ export * from './portable.js';
 export { NpyFile, parseNpyHeader, encodeNpy, type NpyHeader } from './npy.js';
 export { loadCorruptedSet, corruptedLayout, corruptionsIn, type CorruptedFilesOptions, type CorruptedLayout } from './corrupted-files.js';
 export {
-  evaluateRobustness, summariseRobustness, robustnessTable, generatedSource, filesSource,
-  type CorruptedSource, type RobustnessOptions, type RobustnessResult, type RobustnessSummary,
+  evaluateRobustness,
+  summariseRobustness,
+  robustnessTable,
+  generatedSource,
+  filesSource,
+  type CorruptedSource,
+  type RobustnessOptions,
+  type RobustnessResult,
+  type RobustnessSummary,
 } from './robustness.js';
 export { renderCorruptionGrid, writeCorruptionGrid, type CorruptionGrid } from './picture.js';

@@ -5,8 +5,20 @@ import type { Tensor } from '../tensor.js';
 import { WG, grid, launch } from './launch.js';
 
 export const UNARY = {
-  copy: 0, neg: 1, exp: 2, log: 3, relu: 4, addScalar: 5, mulScalar: 6, rsubScalar: 7, rdivScalar: 8,
-  sqrt: 9, square: 10, abs: 11, sign: 12, positive: 13,
+  copy: 0,
+  neg: 1,
+  exp: 2,
+  log: 3,
+  relu: 4,
+  addScalar: 5,
+  mulScalar: 6,
+  rsubScalar: 7,
+  rdivScalar: 8,
+  sqrt: 9,
+  square: 10,
+  abs: 11,
+  sign: 12,
+  positive: 13,
 } as const;
 export const BINARY = { add: 0, sub: 1, mul: 2, div: 3, gateByPositive: 4, max: 5, min: 6, equal: 7 } as const;
 

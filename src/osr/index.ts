@@ -5,6 +5,18 @@ export * from './portable.js';
 export { METRIC_LABELS, metricsTable, writeEvaluation } from './report.js';
 export { storeOpenSetModel, loadOpenSetModel, predictFiles } from './open-set-file.js';
 export {
-  OOD_METRIC_LABELS, RESIZE_RULES, convertImages, oodMetrics, scoreOutOfDistribution, evaluateOutOfDistribution,
-  type OodMetrics, type ResizeRule, type OodScoreOptions, type OodScores, type OodSet, type OodEvaluateOptions, type OodSetResult, type OodEvaluation,
+  OOD_METRIC_LABELS,
+  RESIZE_RULES,
+  convertImages,
+  oodMetrics,
+  scoreOutOfDistribution,
+  evaluateOutOfDistribution,
+  type OodMetrics,
+  type ResizeRule,
+  type OodScoreOptions,
+  type OodScores,
+  type OodSet,
+  type OodEvaluateOptions,
+  type OodSetResult,
+  type OodEvaluation,
 } from './ood.js';

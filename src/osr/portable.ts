@@ -2,18 +2,7 @@
 // metrics, features, the evaluation, the recogniser (OpenSetModel), scores and their plots as SVG
 // text. index.ts adds results files, recogniser files and out-of-distribution data.
 export { scoreOpenSet, MAX_K, type OpenSetScoreOptions, type OpenSetScores } from './knn.js';
-export {
-  openSetMetrics,
-  auroc,
-  tnrAtTpr,
-  thresholdAtTpr,
-  detectionAccuracy,
-  averagePrecisionIn,
-  averagePrecisionOut,
-  closedSetAccuracy,
-  oscr,
-  type OpenSetMetrics,
-} from './metrics.js';
+export { openSetMetrics, auroc, tnrAtTpr, thresholdAtTpr, detectionAccuracy, averagePrecisionIn, averagePrecisionOut, closedSetAccuracy, oscr, type OpenSetMetrics } from './metrics.js';
 export { extractFeatures, type FeatureKind } from './features.js';
 export { OpenSetModel, type OpenSetPrediction, type OpenSetSettings, type ImageBatch, type CalibrateOptions } from './open-set-model.js';
 export { evaluateOpenSet, type EvaluateOptions, type Evaluation } from './evaluate.js';

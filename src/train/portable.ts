@@ -8,8 +8,6 @@ export { TrainStep, type StepOptions } from './step.js';
 export { optimizerStep, type StepResult, type StepGraph } from './step-skeleton.js';
 export { mixedTerm, attribution, recordActivations, type MixingConfig, type MixingTarget, type MixingInput, type MixingResult } from './mixing.js';
 export { attributionPanels, type AttributionPanels, type PanelOptions } from './panels.js';
-export {
-  renderPanels, panelColumns, panelTitle, panelLayout, viridis, PANEL_COLUMNS, type RgbaImage, type PanelCaption, type PanelLayout,
-} from './panel-image.js';
+export { renderPanels, panelColumns, panelTitle, panelLayout, viridis, PANEL_COLUMNS, type RgbaImage, type PanelCaption, type PanelLayout } from './panel-image.js';
 export { OBJECTIVES, createObjective, simclrTarget, hasSsl, usesClassifier, type Objective, type TrainingObjective, type ObjectiveBatch, type ObjectiveWeights } from './objectives.js';
 export { runConfigOf, type RunConfig } from './run-config.js';

@@ -27,7 +27,11 @@ function knownNames(data: OpenSetData): string[] {
 /** Calibrates the recogniser on the split's held-out known images and stores it in `checkpoint`; the caller disposes it. */
 export async function storeRecogniser(checkpoint: string, model: SupConResNet, data: OpenSetData, options: RecogniserOptions): Promise<OpenSetModel> {
   const recogniser = await OpenSetModel.calibrate(model, data.train, data.testKnown, {
-    classNames: knownNames(data), input: inputInfo(data.protocol, data.train), k: options.k, tpr: options.tpr, galleryFeatures: options.galleryFeatures,
+    classNames: knownNames(data),
+    input: inputInfo(data.protocol, data.train),
+    k: options.k,
+    tpr: options.tpr,
+    galleryFeatures: options.galleryFeatures,
   });
   await storeOpenSetModel(checkpoint, recogniser);
   return recogniser;

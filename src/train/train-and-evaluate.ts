@@ -42,7 +42,11 @@ export async function trainAndEvaluate(options: Partial<TrainOptions>, { log = (
   const training = await train(options);
   const o = training.options;
   const result: TrainAndEvaluateResult = {
-    training, evaluation: null, metrics: null, recogniser: null, files: { checkpoint: training.checkpoint },
+    training,
+    evaluation: null,
+    metrics: null,
+    recogniser: null,
+    files: { checkpoint: training.checkpoint },
     dispose() {
       result.recogniser?.dispose();
       training.model.dispose();
@@ -64,8 +68,21 @@ export async function trainAndEvaluate(options: Partial<TrainOptions>, { log = (
   e.trainFeatures = undefined; // the recogniser's gallery now
   for (const line of recogniserLines(training.checkpoint, recogniser, o.tpr, data.testKnown.n)) log(line);
   const file = writeEvaluation(o.out, e, {
-    protocol: o.protocol, split: o.split, method: o.method, arch: o.arch, width: o.width, epochs: o.epochs, k: o.k, objective: o.objective, score: o.score,
-    intrinsicDim: e.intrinsicDim, checkpoint: training.checkpoint, trainedImages: training.trainSet.n, threshold: recogniser.threshold, tpr: o.tpr, ...runContext(data),
+    protocol: o.protocol,
+    split: o.split,
+    method: o.method,
+    arch: o.arch,
+    width: o.width,
+    epochs: o.epochs,
+    k: o.k,
+    objective: o.objective,
+    score: o.score,
+    intrinsicDim: e.intrinsicDim,
+    checkpoint: training.checkpoint,
+    trainedImages: training.trainSet.n,
+    threshold: recogniser.threshold,
+    tpr: o.tpr,
+    ...runContext(data),
     status: 'finished', // an interrupted run writes no results.json; its log.jsonl ends with status 'interrupted'
   });
   log(metricsTable(e.metrics));
