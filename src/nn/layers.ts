@@ -49,7 +49,11 @@ export class BatchNorm2d extends Module {
   readonly momentum: number;
   readonly eps: number;
   readonly fuseRelu: boolean;
-  /** Off during passes that must not touch the running statistics (GradMix's attribution pass). */
+  /**
+   * Off during passes that must not touch the running statistics (GradMix's attribution pass).
+   * Set it through SupConResNet.withFrozenRunningStats, which turns it off for every layer of a
+   * model and gives each its own setting back, even when the pass throws.
+   */
   updateRunningStats = true;
   private batches = 0;
   private batchesWritten = 0;
