@@ -77,5 +77,5 @@ export function runConfigOf(saved: unknown, source: string): RunConfig {
     if (typeOf(v) !== type) throw new Error(`${source}: '${key}' should be a ${type}, got ${JSON.stringify(v)}; the file is damaged`);
     config[key] = v;
   }
-  return config as RunConfig;
+  return config;
 }
