@@ -9,9 +9,18 @@ import type { Tensor } from '../src/tensor.js';
 import * as ops from '../src/ops/index.js';
 import { FORWARD_TOL, assertClose, randomArray, read, seeded, setupGpu, upload } from './helpers.js';
 import { bilinearResize } from './gradmix-ref.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TorchvisionResNet } from '../src/nn/torchvision-resnet.js';
+import { float32Tensor, toHost, writeSafetensors, type HostTensor } from '../src/checkpoint/index.js';
+import { train } from '../src/train/train.js';
+import { main } from '../src/cli/main.js';
+import { rejects, removeTempDirs, tempDir } from './data-fixtures.js';
+import { writeShapesFolder } from './shapes-folder.js';
 
 const test = suite('attentive-cutmix');
 test.before(setupGpu);
+test.after(removeTempDirs);
 
 type Dims = [number, number, number, number];
 
@@ -205,6 +214,87 @@ test('bad arguments get clear errors', () => {
   assert.throws(() => attentionGrid(s, 2), /expected a non-empty feature map \[B, F, h, w\]/);
   assert.throws(() => attentionGrid(x, 0), /grid side must be a positive integer, got 0/);
   assert.throws(() => attentiveCutmix(upload(new Float64Array(16), [1, 1, 4, 4]), identityNet(), new Rng(0)), /mixing needs at least 2 images/);
+});
+
+/** A random torchvision ResNet18 of width 2 saved as .safetensors, the attention model of the runs below. */
+async function attentionFile(dir: string): Promise<string> {
+  const net = new TorchvisionResNet(new Rng(7), { width: 2, numClasses: 5 });
+  const file = join(dir, 'attention.safetensors');
+  await writeSafetensors(file, await Promise.all([...net.stateDict()].map(async ([name, t]) => [name, await toHost(name, t)] as [string, HostTensor])));
+  net.dispose();
+  return file;
+}
+
+/** Runs `gradmix <argv>` in this process; returns its exit status and what it printed to stderr. */
+async function gradmix(...argv: string[]): Promise<{ code: number; err: string }> {
+  const error = console.error;
+  let err = '';
+  console.error = (...a: unknown[]) => void (err += `${a.join(' ')}\n`);
+  try {
+    return { code: await main(argv), err };
+  } finally {
+    console.error = error;
+  }
+}
+
+test('a torchvision ResNet as the attention network: 7 x 7 grid at 224, eval mode, a 1-channel batch', async () => {
+  const net = new TorchvisionResNet(new Rng(1), { width: 2 });
+  net.train();
+  const x = upload(randomImages(new Rng(2), [3, 1, 12, 10]), [3, 1, 12, 10]);
+  const m = attentiveMixWith(x, net, Int32Array.from([1, 2, 0]));
+  assert.is(net.training, false, 'BatchNorm in eval mode (running statistics)');
+  assert.equal(m.scores.shape, [3, 7, 7]);
+  const direct = ops.noGrad(() => attentionGrid(net.featureMap(attentionInput(x, 224)), 7));
+  assertClose(await read(m.scores), await read(direct), FORWARD_TOL, 'grid of the last feature map');
+  assert.equal([...(await read(m.cells))].reduce((a, b) => a + b, 0), 3 * 6);
+  net.dispose();
+});
+
+const quick = { width: 2, epochs: 1, batchSize: 12, maxTrain: 24, progress: false, method: 'attentive-cutmix' as const };
+
+test('train --method attentive-cutmix end to end on mnist-mini: finite mixed term, the attention model in config.json', async () => {
+  const dir = tempDir();
+  const attentionModel = await attentionFile(dir);
+  const out = join(dir, 'run');
+  const r = await train({ ...quick, attentionModel, out, evaluate: false });
+  const steps = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; mixed?: number }).filter((l) => l.kind === 'step');
+  assert.is(steps.length, 2);
+  assert.ok(steps.every((l) => Number.isFinite(l.mixed) && l.mixed! > 0), `a finite mixed term each step: ${JSON.stringify(steps)}`);
+  const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
+  assert.is(config.attentionModel, attentionModel);
+  assert.is(config.attentionGrid, 7);
+  assert.is(config.attentionTopK, 6);
+  assert.ok(existsSync(r.checkpoint));
+});
+
+test('gradmix train --method attentive-cutmix on an image folder, evaluated; a grid and k of its own', async () => {
+  const dir = tempDir();
+  const attentionModel = await attentionFile(dir);
+  const data = writeShapesFolder(join(dir, 'shapes'), { perClass: 8, colour: true });
+  const out = join(dir, 'run');
+  const r = await gradmix('train', '--data', data, '--known', 'bars,columns,disc', '--size', '20', '--width', '2', '--epochs', '1', '--batch', '8',
+    '--method', 'attentive-cutmix', '--attention-model', attentionModel, '--attention-grid', '3', '--attention-top-k', '2', '--quiet', '--out', out);
+  assert.is(r.code, 0, r.err);
+  const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { method: string; auroc: number };
+  assert.is(results.method, 'attentive-cutmix');
+  assert.ok(results.auroc >= 0 && results.auroc <= 1);
+  const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
+  assert.equal([config.attentionGrid, config.attentionTopK], [3, 2]);
+});
+
+test('clear errors: the attention model missing, not a file, not a torchvision ResNet; a k the grid cannot hold', async () => {
+  const dir = tempDir();
+  await rejects(() => train({ ...quick, out: join(dir, 'a') }), /attentive-cutmix needs attentionModel/);
+  let r = await gradmix('train', '--method', 'attentive-cutmix', '--out', join(dir, 'b'));
+  assert.match(r.err, /--method attentive-cutmix needs --attention-model: a torchvision ResNet saved as \.safetensors/);
+  r = await gradmix('train', '--method', 'attentive-cutmix', '--attention-model', join(dir, 'nothing.safetensors'), '--out', join(dir, 'c'));
+  assert.match(r.err, /--attention-model .*nothing\.safetensors/);
+  await rejects(() => train({ ...quick, attentionModel: join(dir, 'nothing.safetensors'), out: join(dir, 'd') }), /--attention-model/, /nothing\.safetensors/);
+  const notResnet = join(dir, 'other.safetensors');
+  await writeSafetensors(notResnet, [['encoder.conv1.weight', float32Tensor([2, 1, 3, 3], new Float32Array(18))]]);
+  await rejects(() => train({ ...quick, attentionModel: notResnet, out: join(dir, 'e') }), /--attention-model/, /other\.safetensors/, /not a torchvision ImageNet ResNet/);
+  r = await gradmix('train', '--method', 'attentive-cutmix', '--attention-model', notResnet, '--attention-grid', '2', '--attention-top-k', '5', '--out', join(dir, 'f'));
+  assert.match(r.err, /--attention-top-k must be an integer in 1\.\.4, got 5/);
 });
 
 test.run();

@@ -64,7 +64,7 @@ test('a GradMix step computes paper eq. 8 from its parts', async () => {
     const zm = await read(zMixed);
     const d = z.shape[1];
     const per = simclrPerAnchor(zm, zv.subarray(B * d), B, d, o.tau);
-    const gamma2 = [...mix.weights];
+    const gamma2 = [...(mix.weights as Float32Array)];
     const want = (await base.item()) + o.lambda * per.reduce((s, l, r) => s + gamma2[r % B] * l, 0) / (2 * B);
     const got = await total.item();
     assert.ok(Math.abs(got - want) / Math.abs(want) < 1e-4, `loss ${got} vs eq. 8 ${want} (seed ${seed})`);

@@ -34,8 +34,8 @@ const labels = Int32Array.from({ length: B }, (_, i) => i % 2);
 test('mixingConfig copies the mixing method and its settings, and nothing else', () => {
   const o = options({ method: 'cutmix', mixAlpha: 0.4, gammaMin: 0.2, fill: 'zero' });
   const c = mixingConfig(o);
-  assert.equal(Object.keys(c).sort(), ['camNormalize', 'fill', 'gammaMax', 'gammaMin', 'layers', 'method', 'mixAlpha']);
-  assert.equal(c, { method: 'cutmix', layers: o.layers, camNormalize: 'image', gammaMin: 0.2, gammaMax: 0.5, fill: 'zero', mixAlpha: 0.4 });
+  assert.equal(Object.keys(c).sort(), ['attentionGrid', 'attentionTopK', 'camNormalize', 'fill', 'gammaMax', 'gammaMin', 'layers', 'method', 'mixAlpha']);
+  assert.equal(c, { method: 'cutmix', layers: o.layers, camNormalize: 'image', gammaMin: 0.2, gammaMax: 0.5, fill: 'zero', mixAlpha: 0.4, attentionGrid: 7, attentionTopK: 6 });
 });
 
 test('a GradMix step reads no option outside StepOptions, and loses nothing by it', async () => {

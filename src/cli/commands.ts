@@ -15,7 +15,7 @@ import { SCORES, needsClassifier, type ScoreKind } from '../osr/scores.js';
 import { defaultOptions, ARCHS, METHODS, FILLS, type TrainOptions } from '../train/options.js';
 import { UsageError, numberFlag, parseFlags, usage, type FlagSpecs } from './args.js';
 import { DATA_FLAG, DEFAULT_K, EPOCHS_DEFAULT, FEATURE_BATCH_FLAG, K_FLAG, LAMBDA_DEFAULT, LAYERS_DEFAULT, checkpointFlag, outFlag, protocolFlag, splitFlag } from './common-flags.js';
-import { existingFolder, int, intList, num, oneOf, text } from './flag-values.js';
+import { existingFile, existingFolder, int, intList, num, oneOf, text } from './flag-values.js';
 import { buildModel, checkChannels, readModelFile } from './model-file.js';
 import { checkTrainOptions } from './option-flags.js';
 import { checkSameRun, dataChoice, resumeFrom } from './run-config.js';
@@ -64,6 +64,9 @@ export const TRAIN_FLAGS: FlagSpecs = {
   layers: { type: 'string', value: text, help: `LayerCAM layers, comma-separated (default, the last blocks of stages 2-4: ${LAYERS_DEFAULT})` },
   'cam-normalize': { type: 'string', value: oneOf(['image', 'batch']), help: `image | batch (default ${d.camNormalize})` },
   'mix-alpha': { type: 'string', value: num({ above: 0 }), help: `Mixup/CutMix Beta(a, a) (default ${d.mixAlpha})` },
+  'attention-model': { type: 'string', value: existingFile, help: 'attentive-cutmix: a torchvision ResNet state dict as .safetensors (e.g. ImageNet resnet18), frozen; its last feature map picks the partner\'s cells (required by that method; default: none)' },
+  'attention-grid': { type: 'string', value: int(1, 64), help: `attentive-cutmix: the image is split into a g x g grid of cells (default ${d.attentionGrid})` },
+  'attention-top-k': { type: 'string', value: int(1), help: `attentive-cutmix: cells pasted, the partner's k most attended, at most g * g (default ${d.attentionTopK})` },
   k: { ...K_FLAG, help: `kNN neighbours per class for evaluation, 1..32 (default ${d.k})` },
   score: { type: 'string', value: oneOf(SCORES), help: `open-set score: ${SCORES.join(' | ')} (default ${d.score}; msp and entropy need a ce objective)` },
   quiet: { type: 'boolean', help: 'no progress bar' },
@@ -100,6 +103,9 @@ export function trainOptionsFrom(v: Record<string, string | boolean | undefined>
     layers: typeof v.layers === 'string' ? v.layers.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
     camNormalize: v['cam-normalize'] as TrainOptions['camNormalize'] | undefined,
     mixAlpha: numberFlag(v, 'mix-alpha'),
+    attentionModel: v['attention-model'] as string | undefined,
+    attentionGrid: numberFlag(v, 'attention-grid'),
+    attentionTopK: numberFlag(v, 'attention-top-k'),
     k: numberFlag(v, 'k'),
     score: v.score as TrainOptions['score'] | undefined,
     progress: v.quiet === true ? false : undefined,

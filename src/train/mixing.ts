@@ -1,13 +1,13 @@
 // The mixed-view term of paper eq. 8: mean over anchors of w_i * L_i(mixed view 1), where
 // w_i = gamma_i^2 for GradMix (the box's share of the image) and the mixed-in fraction for the
-// Mixup/CutMix baselines, and L_i is the per-anchor loss the objective asks for (SimCLR against
+// Mixup/CutMix/Attentive CutMix baselines, and L_i is the per-anchor loss the objective asks for (SimCLR against
 // view 2 by default). GradMix places each box on the argmax of the LayerCAM map of the batch's loss
 // the objective names (docs/TRAINING.md sections 3 and 4). Mixing sees only its own settings
 // (MixingConfig) and what it asks of the objective (MixingTarget), never the whole run's options.
 import { grad } from '../autograd.js';
 import { tensor } from '../creation.js';
 import * as ops from '../ops/index.js';
-import { cutmix, gradMix, layerCam, mixup, type Mixed } from '../gradmix/index.js';
+import { attentiveCutmix, cutmix, gradMix, layerCam, mixup, type AttentionNet, type AttentiveMixed, type Mixed } from '../gradmix/index.js';
 import type { SupConResNet } from '../nn/index.js';
 import type { Rng } from '../random.js';
 import type { Tensor } from '../tensor.js';
@@ -25,6 +25,16 @@ export interface MixingConfig {
   fill: Fill;
   /** Mixup/CutMix: Beta(alpha, alpha). */
   mixAlpha: number;
+  /** Attentive CutMix: grid side and cells pasted. */
+  attentionGrid: number;
+  attentionTopK: number;
+}
+
+/** Attentive CutMix's frozen network and the per-channel normalisation of the views it is shown. */
+export interface AttentionSource {
+  net: AttentionNet;
+  imageMean: readonly number[];
+  imageStd: readonly number[];
 }
 
 /** What the mixed term asks of the loss it extends, for one batch (built by the objective). */
@@ -43,12 +53,15 @@ export interface MixingInput {
   /** GradMix: outputs of the LayerCAM layers in the forward that made the target's loss (recordActivations). */
   activations: Tensor[];
   rng: Rng;
+  /** Attentive CutMix: the attention network (loaded from the options' attentionModel). */
+  attention?: AttentionSource;
 }
 
 export interface MixingResult {
   /** The weighted mixed term (a scalar in the graph). */
   term: Tensor;
-  mix: Mixed & { boxes?: Tensor };
+  /** The weights are on the host, except Attentive CutMix's ([B] on the GPU: its cells are chosen there). */
+  mix: (Mixed & { boxes?: Tensor }) | AttentiveMixed;
   /** GradMix: the aggregated LayerCAM map [B, H, W]. */
   cam?: Tensor;
 }
@@ -74,7 +87,7 @@ export function mixedTerm(input: MixingInput): MixingResult {
   const { config: c, target, views, rng } = input;
   const b = views.shape[0] / 2;
   const view1 = ops.noGrad(() => ops.slice(views, 0, 0, b));
-  let mix: Mixed & { boxes?: Tensor };
+  let mix: MixingResult['mix'];
   let cam: Tensor | undefined;
   if (c.method === 'gradmix') {
     const { map, centres } = attribution(input);
@@ -84,14 +97,18 @@ export function mixedTerm(input: MixingInput): MixingResult {
     mix = mixup(view1, rng, { alpha: c.mixAlpha });
   } else if (c.method === 'cutmix') {
     mix = cutmix(view1, rng, { alpha: c.mixAlpha });
+  } else if (c.method === 'attentive-cutmix') {
+    if (!input.attention) throw new Error('mixedTerm: attentive-cutmix needs its attention network (MixingInput.attention; train() loads it from the attentionModel option)');
+    const { net, imageMean, imageStd } = input.attention;
+    mix = attentiveCutmix(view1, net, rng, { grid: c.attentionGrid, topK: c.attentionTopK, imageMean, imageStd });
   } else {
     throw new Error(`mixedTerm: method '${c.method}' has no mixed term`);
   }
   const perAnchor = target.mixedLoss(mix.mixed);
   // Anchor i (mixed image i) and anchor b + i (view 2 of image i) both carry image i's weight.
   const rows = perAnchor.shape[0];
-  const w = new Float32Array(rows);
-  for (let r = 0; r < rows; r += b) w.set(mix.weights, r);
-  const term = ops.meanAll(ops.mul(perAnchor, tensor(w, [rows])));
+  const perImage = mix.weights instanceof Float32Array ? tensor(mix.weights, [b]) : mix.weights;
+  const w = rows === b ? perImage : ops.concat(Array.from({ length: rows / b }, () => perImage), 0);
+  const term = ops.meanAll(ops.mul(perAnchor, w));
   return { term, mix, cam };
 }

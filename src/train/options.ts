@@ -132,7 +132,8 @@ export function defaultOptions(protocol = 'mnist-mini'): TrainOptions {
 
 /** The mixing method's part of the options: all the mixed term reads (src/train/mixing.ts), copied so nothing else travels with it. */
 export function mixingConfig(o: Pick<TrainOptions, keyof MixingConfig>): MixingConfig {
-  return { method: o.method, layers: o.layers, camNormalize: o.camNormalize, gammaMin: o.gammaMin, gammaMax: o.gammaMax, fill: o.fill, mixAlpha: o.mixAlpha };
+  const { method, layers, camNormalize, gammaMin, gammaMax, fill, mixAlpha, attentionGrid, attentionTopK } = o;
+  return { method, layers, camNormalize, gammaMin, gammaMax, fill, mixAlpha, attentionGrid, attentionTopK };
 }
 
 /** The default LayerCAM layers (docs/TRAINING.md section 3): the last block of stages 2, 3 and 4 (`layer2.1`, ... for resnet18). */

@@ -11,7 +11,8 @@ import type { Optimizer } from '../optim/index.js';
 import type { Rng } from '../random.js';
 import type { Tensor } from '../tensor.js';
 import { mixingConfig, type TrainOptions } from './options.js';
-import { mixedTerm, recordActivations, type MixingConfig } from './mixing.js';
+import { mixedTerm, recordActivations, type AttentionSource, type MixingConfig } from './mixing.js';
+import type { AttentionNet } from '../gradmix/index.js';
 import { createObjective, type TrainingObjective } from './objectives.js';
 import { optimizerStep, type StepGraph, type StepResult } from './step-skeleton.js';
 import type { FiniteGuard } from './finite-guard.js';
@@ -25,6 +26,8 @@ export class TrainStep {
   readonly augment: AugmentConfig;
   readonly objective: TrainingObjective;
   readonly mixing: MixingConfig;
+  /** Attentive CutMix's network, shown the views as they are normalised here. */
+  private readonly attention?: AttentionSource;
   private readonly shape: [number, number, number];
 
   constructor(
@@ -32,11 +35,14 @@ export class TrainStep {
     options: StepOptions,
     preset: string,
     data: Pick<Dataset, 'channels' | 'height' | 'width'>,
+    /** Attentive CutMix's frozen attention network (required by that method). */
+    attention?: AttentionNet,
   ) {
     this.augment = augmentPreset(preset, [data.height, data.width]);
     this.shape = [data.channels, data.height, data.width];
     this.objective = createObjective(options.objective, model, options);
     this.mixing = mixingConfig(options);
+    if (attention) this.attention = { net: attention, imageMean: this.augment.mean, imageStd: this.augment.std };
   }
 
   /** The two augmented, normalised views [2B, C, H, W] of a batch (rows 0..B-1 are view 1). */
@@ -58,7 +64,7 @@ export class TrainStep {
     const { result: batch, activations } = recordActivations(this.model, mixing, () => objective.loss(views, labels));
     const terms = withTerms ? batch.terms() : {};
     if (mixing.method === 'none') return { loss: batch.loss, terms };
-    const { term } = mixedTerm({ config: mixing, target: batch, views, activations, rng });
+    const { term } = mixedTerm({ config: mixing, target: batch, views, activations, rng, attention: this.attention });
     if (withTerms) terms.mixed = term;
     return { loss: ops.add(batch.loss, ops.mulScalar(term, objective.mixedWeight)), terms };
   }

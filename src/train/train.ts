@@ -11,6 +11,8 @@ import { writePictures } from './pictures.js';
 import { checkpointFingerprint, runCheckedStep, setUpRun } from './training-run.js';
 import { runEpochLoop, type EpochLoopResult, type TrainHooks } from './epoch-loop.js';
 import { withRunFolder } from './run-lock.js';
+import { loadTorchvisionResNet } from '../checkpoint/torchvision-file.js';
+import type { TorchvisionResNet } from '../nn/torchvision-resnet.js';
 
 export { stepSeed } from './training-run.js';
 export { CHECKPOINT_FILE, LOG_FILE, type EpochLog, type EpochLoopResult, type TrainHooks } from './epoch-loop.js';
@@ -47,11 +49,30 @@ export async function train(given: Partial<TrainOptions> = {}, hooks: TrainHooks
   return withRunFolder(o.out, () => trainLocked(o, hooks));
 }
 
+/** Attentive CutMix's frozen attention network (none for the other methods); errors name the flag and the file. */
+async function loadAttentionNet(o: TrainOptions): Promise<TorchvisionResNet | undefined> {
+  if (o.method !== 'attentive-cutmix') return undefined;
+  try {
+    return await loadTorchvisionResNet(o.attentionModel!);
+  } catch (e) {
+    throw new Error(`the attention model (--attention-model) ${o.attentionModel} cannot be used: ${(e as Error).message}`);
+  }
+}
+
 async function trainLocked(o: TrainOptions, hooks: TrainHooks): Promise<TrainResult> {
   await initGpu();
+  const attention = await loadAttentionNet(o);
+  try {
+    return await trainWith(o, hooks, attention);
+  } finally {
+    attention?.dispose();
+  }
+}
+
+async function trainWith(o: TrainOptions, hooks: TrainHooks, attention: TorchvisionResNet | undefined): Promise<TrainResult> {
   const data = await loadTrainingData(o);
   checkEvaluable(o, data);
-  const run = setUpRun(o, data);
+  const run = setUpRun(o, data, attention);
   const { trainSet, model, stepper } = run;
   // Kernel variants for this adapter and these shapes, fixed before the first step (GRADMIX_AUTOTUNE=0: defaults).
   await autotuneTraining(model, o, trainSet);

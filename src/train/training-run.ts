@@ -11,6 +11,7 @@ import { FOLDER_PROTOCOL, inputInfo, type OpenSetData } from '../data/open-set.j
 import { usesClassifier } from './objectives.js';
 import type { TrainOptions } from './options.js';
 import { TrainStep, type StepResult } from './step.js';
+import type { AttentionNet } from '../gradmix/index.js';
 import type { FiniteGuard } from './finite-guard.js';
 
 /** A seed for each (seed, step) pair, so a resumed or re-run step draws exactly what the original drew. */
@@ -73,15 +74,16 @@ export interface TrainingRun extends EpochPlan {
   stepper: TrainStep;
 }
 
-/** A fresh run of options `o` (resolved) on `data`: subset, schedule, model, optimiser and step. */
-export function setUpRun(o: TrainOptions, data: OpenSetData): TrainingRun {
+/** A fresh run of options `o` (resolved) on `data`: subset, schedule, model, optimiser and step (with Attentive CutMix's network). */
+export function setUpRun(o: TrainOptions, data: OpenSetData, attention?: AttentionNet): TrainingRun {
+  if (o.method === 'attentive-cutmix' && !attention) throw new Error(`method attentive-cutmix needs its attention network, loaded from ${o.attentionModel ?? 'the attentionModel option'}`);
   const info = inputInfo(o.protocol, data.train);
   const plan = planEpochs(data.train, o, `${o.protocol} split ${o.split}`);
   const numClasses = usesClassifier(o.objective) ? data.knownClasses.length : undefined;
   const model = new SupConResNet(new Rng(o.seed), { arch: o.arch, width: o.width, inChannels: info.channels, numClasses });
   model.train();
   const optimizer = new Adam(model.parameters(), { lr: o.lr });
-  const stepper = new TrainStep(model, o, info.augmentation, plan.trainSet);
+  const stepper = new TrainStep(model, o, info.augmentation, plan.trainSet, attention);
   return { ...plan, model, optimizer, stepper };
 }
 
