@@ -282,6 +282,23 @@ test('gradmix train --method attentive-cutmix on an image folder, evaluated; a g
   assert.equal([config.attentionGrid, config.attentionTopK], [3, 2]);
 });
 
+test('gradmix protocol and sweep plan accept the method with its flags', async () => {
+  const dir = tempDir();
+  const attentionModel = await attentionFile(dir);
+  const out = join(dir, 'protocol');
+  const r = await gradmix('protocol', '--method', 'attentive-cutmix', '--attention-model', attentionModel, '--splits', '0', '--width', '2', '--epochs', '1',
+    '--batch', '12', '--max-train', '24', '--quiet', '--out', out);
+  assert.is(r.code, 0, r.err);
+  assert.ok(existsSync(join(out, 'split0', 'results.json')) && existsSync(join(out, 'summary.json')));
+  const sweep = join(dir, 'sweep');
+  const p = await gradmix('sweep', 'plan', '--methods', 'cutmix,attentive-cutmix', '--attention-model', attentionModel, '--attention-top-k', '4', '--splits', '0', '--out', sweep);
+  assert.is(p.code, 0, p.err);
+  const runs = readFileSync(join(sweep, 'plan.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { method: string; options: Record<string, unknown> });
+  assert.equal(runs.map((x) => [x.method, x.options.attentionModel, x.options.attentionTopK]), [['cutmix', attentionModel, 4], ['attentive-cutmix', attentionModel, 4]]);
+  const bad = await gradmix('sweep', 'plan', '--methods', 'attentive-cutmix', '--splits', '0', '--out', join(dir, 'bad'));
+  assert.match(bad.err, /run 0 \(mnist-mini split 0, attentive-cutmix, seed 0\): --method attentive-cutmix needs --attention-model/);
+});
+
 test('clear errors: the attention model missing, not a file, not a torchvision ResNet; a k the grid cannot hold', async () => {
   const dir = tempDir();
   await rejects(() => train({ ...quick, out: join(dir, 'a') }), /attentive-cutmix needs attentionModel/);
