@@ -17,6 +17,8 @@ import { train } from '../src/train/train.js';
 import { main } from '../src/cli/main.js';
 import { rejects, removeTempDirs, tempDir } from './data-fixtures.js';
 import { writeShapesFolder } from './shapes-folder.js';
+import { TrainingSession } from '../src/browser/session.js';
+import { loadProtocol } from '../src/data/index.js';
 
 const test = suite('attentive-cutmix');
 test.before(setupGpu);
@@ -280,6 +282,18 @@ test('gradmix train --method attentive-cutmix on an image folder, evaluated; a g
   assert.ok(results.auroc >= 0 && results.auroc <= 1);
   const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
   assert.equal([config.attentionGrid, config.attentionTopK], [3, 2]);
+});
+
+test('a page\'s TrainingSession takes the attention network as an object (no file access)', async () => {
+  const data = await loadProtocol('mnist-mini', 0);
+  const given = { method: 'attentive-cutmix' as const, attentionModel: 'resnet18.safetensors', width: 2, batchSize: 8, maxTrain: 16, epochs: 1 };
+  assert.throws(() => new TrainingSession(data, given), /attentive-cutmix needs its attention network, loaded from resnet18\.safetensors/);
+  const net = new TorchvisionResNet(new Rng(4), { width: 2 });
+  const session = new TrainingSession(data, given, net);
+  const loss = await session.next();
+  assert.ok(Number.isFinite(loss), `loss ${loss}`);
+  session.model.dispose();
+  net.dispose();
 });
 
 test('gradmix protocol and sweep plan accept the method with its flags', async () => {
