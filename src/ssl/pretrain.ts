@@ -1,9 +1,11 @@
 // The self-supervised pre-training loop (paper section 4.5): unlabelled images of every class (or
 // of a split's known classes), Adam with the cosine schedule of the open-set training, one
 // checkpoint per epoch (atomic; resumable exactly: batch order and every random draw depend only
-// on seed, epoch and step), a JSONL log, Ctrl-C that saves and exits, a clear stop on NaN, and a
-// linear probe at the end. The checkpoint is a SupConResNet state dict like `gradmix train`'s;
-// MoCo's key encoder and queue go beside it in moco.safetensors.
+// on seed, epoch and step), a JSONL log, Ctrl-C that saves and exits, a clear stop on NaN/Inf in
+// the loss or in any saved tensor (SslStep.runChecked: the model's, MoCo's key encoder and queue),
+// checked after every step, so no checkpoint holds one, and a linear probe at the end. The
+// checkpoint is a SupConResNet state dict like `gradmix train`'s; MoCo's key encoder and queue go
+// beside it in moco.safetensors.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { initGpu } from '../../runtime/gpu.js';
@@ -17,7 +19,7 @@ import { runEpochLoop, type EpochLoopResult, type TrainHooks } from '../train/ep
 import { planEpochs, stepSeed } from '../train/training-run.js';
 import { withRunFolder } from '../train/run-lock.js';
 import { resolvePretrainOptions, type PretrainOptions } from './options.js';
-import { SslStep } from './step.js';
+import { SslStep, mocoTensors } from './step.js';
 import type { MomentumEncoder } from './moco.js';
 
 export const MOCO_STATE_FILE = 'moco.safetensors';
@@ -37,11 +39,6 @@ export const pretrainData = loadTrainingData;
 function fingerprint(o: PretrainOptions): string {
   const { protocol, split, allClasses, arch, width, epochs, batchSize, seed, ssl, method, lr, lrMin, tau, momentum, queueSize, gammaMin, gammaMax, fill, layers, camNormalize, mixAlpha, maxTrain } = o;
   return JSON.stringify({ protocol, split, allClasses, arch, width, epochs, batchSize, seed, ssl, method, lr, lrMin, tau, momentum, queueSize, gammaMin, gammaMax, fill, layers, camNormalize, mixAlpha, maxTrain });
-}
-
-/** MoCo's key encoder (`key.*`) and queue, by the names they are saved under. */
-function mocoTensors(moco: MomentumEncoder) {
-  return new Map([...[...moco.key.stateDict()].map(([n, t]) => [`key.${n}`, t] as const), ['queue', moco.queue.keys] as const]);
 }
 
 /** MoCo's key encoder and queue, with the position they belong to. */
@@ -86,9 +83,9 @@ async function pretrainLocked(o: PretrainOptions, hooks: TrainHooks): Promise<Pr
         ...plan,
         model,
         optimizer,
-        step: (step, images) => {
+        step: (step, images, _labels, guard) => {
           optimizer.lr = cosineLr(step, totalSteps, o.lr, o.lrMin);
-          return stepper.run(images, optimizer, new Rng(stepSeed(o.seed, step)));
+          return stepper.runChecked(images, optimizer, new Rng(stepSeed(o.seed, step)), guard);
         },
         resumeExtra: moco ? (epoch, batch) => loadMocoState(mocoFile, moco, `${epoch}.${batch}`) : undefined,
         // MoCo's state first: the checkpoint, written last, is what a resume trusts.

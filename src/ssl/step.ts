@@ -9,6 +9,9 @@
 //   encoder; L_ssl = InfoNCE against the queue. The mixed images are queries against the same
 //   keys and queue, and LayerCAM attributes the batch's InfoNCE loss. After the optimiser step
 //   the keys are enqueued.
+// runChecked reads back, with the loss and its terms, the finite-state guard's check of every
+// tensor the run saves (the model's, and MoCo's key encoder and queue), so pre-training stops at
+// the first step that leaves a NaN or Inf anywhere in them, before any checkpoint holds it.
 import { tensor } from '../creation.js';
 import * as ops from '../ops/index.js';
 import { augmentPreset, augmentViews, sampleViews, type AugmentConfig } from '../augment/index.js';
@@ -16,7 +19,8 @@ import { simclrLoss } from '../losses/index.js';
 import { mixedTerm, recordActivations, type MixingConfig, type MixingTarget } from '../train/mixing.js';
 import { simclrTarget } from '../train/objectives.js';
 import { mixingConfig } from '../train/options.js';
-import { optimizerStep } from '../train/step-skeleton.js';
+import { optimizerStep, type StepGraph, type StepResult } from '../train/step-skeleton.js';
+import type { FiniteGuard } from '../train/finite-guard.js';
 import type { Dataset } from '../data/index.js';
 import type { SupConResNet, SupConResNetOptions } from '../nn/index.js';
 import type { Optimizer } from '../optim/index.js';
@@ -30,6 +34,13 @@ export interface SslForward {
   loss: Tensor;
   /** MoCo: this batch's keys, to enqueue once the loss has been backpropagated. */
   keys: Tensor | null;
+  /** The loss's terms, unweighted: the SSL loss under its objective's name (simclr, moco), and mixed (mixing methods). */
+  terms: Record<string, Tensor>;
+}
+
+/** MoCo's key encoder (`key.*`) and queue, by the names moco.safetensors keeps them under. */
+export function mocoTensors(moco: MomentumEncoder): Map<string, Tensor> {
+  return new Map([...[...moco.key.stateDict()].map(([n, t]) => [`key.${n}`, t] as const), ['queue', moco.queue.keys] as const]);
 }
 
 export class SslStep {
@@ -38,6 +49,7 @@ export class SslStep {
   /** MoCo's key encoder and queue (null for SimCLR). */
   readonly moco: MomentumEncoder | null;
   private readonly tau: number;
+  private readonly ssl: PretrainOptions['ssl'];
   private readonly shape: [number, number, number];
 
   /** `modelOptions` and `rng` build MoCo's key encoder and queue. */
@@ -53,10 +65,11 @@ export class SslStep {
     this.shape = [data.channels, data.height, data.width];
     this.mixing = mixingConfig(options);
     this.tau = options.tau;
+    this.ssl = options.ssl;
     this.moco = options.ssl === 'moco' ? new MomentumEncoder(model, modelOptions, options, rng) : null;
   }
 
-  /** The step's loss as a graph, and MoCo's keys (no backward, no enqueue). */
+  /** The step's loss and its terms as a graph, and MoCo's keys (no backward, no enqueue). */
   forward(images: Float32Array, rng: Rng): SslForward {
     const { model, mixing, moco, tau } = this;
     const b = images.length / (this.shape[0] * this.shape[1] * this.shape[2]);
@@ -81,17 +94,46 @@ export class SslStep {
       base = moco.loss(encoded.result, keys, tau);
       target = moco.mixingTarget(base, keys, tau);
     }
-    if (mixing.method === 'none') return { loss: base, keys };
+    const terms: Record<string, Tensor> = { [this.ssl]: base };
+    if (mixing.method === 'none') return { loss: base, keys, terms };
     const { term } = mixedTerm({ config: mixing, target, views, activations, rng });
-    return { loss: ops.add(base, term), keys };
+    terms.mixed = term;
+    return { loss: ops.add(base, term), keys, terms };
+  }
+
+  /**
+   * Every tensor a pre-training run saves, by name: the model's state dict, and MoCo's key
+   * encoder and queue under `moco.` (their names in moco.safetensors after it).
+   */
+  state(): Map<string, Tensor> {
+    const state = this.model.stateDict();
+    if (this.moco) for (const [n, t] of mocoTensors(this.moco)) state.set(`moco.${n}`, t);
+    return state;
   }
 
   /** A whole step: loss, backward, optimiser step, MoCo enqueue; returns the loss (read back, so NaN shows at once). */
   async run(images: Float32Array, optimizer: Optimizer<{ lr: number }>, rng: Rng): Promise<number> {
-    const afterUpdate = (f: SslForward) => {
+    // Without the terms: unchecked, each would be a readback of its own.
+    return (await this.step(images, optimizer, rng, false)).loss;
+  }
+
+  /**
+   * A whole step that reads back, in one readback, its loss, the loss's terms and the
+   * finiteness of every tensor of state() after the update and the enqueue (the guard's check).
+   */
+  runChecked(images: Float32Array, optimizer: Optimizer<{ lr: number }>, rng: Rng, guard: FiniteGuard): Promise<StepResult> {
+    return this.step(images, optimizer, rng, true, guard);
+  }
+
+  private step(images: Float32Array, optimizer: Optimizer<{ lr: number }>, rng: Rng, withTerms: boolean, guard?: FiniteGuard): Promise<StepResult> {
+    const forward = (): StepGraph & { keys: Tensor | null } => {
+      const f = this.forward(images, rng);
+      return withTerms ? f : { loss: f.loss, keys: f.keys };
+    };
+    const afterUpdate = (f: { keys: Tensor | null }) => {
       if (f.keys) this.moco!.queue.enqueue(f.keys);
     };
-    return (await optimizerStep(optimizer, () => this.forward(images, rng), { afterUpdate })).loss;
+    return optimizerStep(optimizer, forward, { afterUpdate, check: guard && { guard, state: () => this.state() } });
   }
 
   dispose(): void {
