@@ -1,5 +1,7 @@
 // Lint: the rules that catch real bugs (promises nobody awaits or catches, values computed and
-// dropped, `any` leaking into typed code), with type information from tsconfig.eslint.json.
+// dropped, `any` leaking into typed code), with type information: TypeScript files from
+// tsconfig.json (exactly as tsc sees them), the plain JavaScript and the demo page from
+// tsconfig.eslint.json.
 // `npm run lint`; CI runs it after the type-check.
 import js from '@eslint/js';
 import { defineConfig } from 'eslint/config';
@@ -14,7 +16,7 @@ export default defineConfig(
     files: ['**/*.ts', '**/*.mjs', '**/*.js'],
     extends: [js.configs.recommended, tseslint.configs.recommendedTypeChecked],
     languageOptions: {
-      parserOptions: { project: './tsconfig.eslint.json', tsconfigRootDir: import.meta.dirname },
+      parserOptions: { project: ['./tsconfig.json', './tsconfig.eslint.json'], tsconfigRootDir: import.meta.dirname },
       globals: { ...globals.node },
     },
     linterOptions: { reportUnusedDisableDirectives: 'error' },
