@@ -144,7 +144,7 @@ export function lastBlockLayers(arch: Arch): string[] {
 
 /**
  * How an option is named in error messages: the option itself for library calls, the flag for the
- * command line (src/cli/option-flags.ts), so a message names what the user actually typed.
+ * command line (src/train/option-flags.ts), so a message names what the user actually typed.
  */
 export type OptionNamer = (option: string) => string;
 const asOption: OptionNamer = (option) => option;
