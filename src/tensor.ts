@@ -42,10 +42,7 @@ export class Storage {
   }
 }
 
-let nextId = 1;
-
 export class Tensor {
-  readonly id = nextId++;
   readonly shape: Shape;
   readonly dtype: DType;
   private storage_: Storage | null;
