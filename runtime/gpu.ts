@@ -4,7 +4,7 @@
 import { acquireDevice, formatAdapter, type AcquiredDevice, type DeviceOptions, type AdapterDescription } from './device.js';
 import { BufferPool, type MemoryStats } from './buffer-pool.js';
 import { Profiler, type KernelTime } from './profiler.js';
-import { WaitPacer } from './wait-pacer.js';
+import { CPU_ADAPTER_PACING, GPU_PACING, WaitPacer } from './wait-pacer.js';
 import { KernelError, kernelSpec, packUniform, type KernelSpec, type ParamValue } from './kernel-spec.js';
 import { env, isNode } from './platform.js';
 
@@ -106,7 +106,7 @@ export class Gpu {
     // Every pooled buffer is bound as a whole storage buffer, so the smaller limit applies.
     this.pool = new BufferPool(this.device, Math.min(this.device.limits.maxBufferSize, this.device.limits.maxStorageBufferBindingSize));
     // On every adapter in Node, where Dawn's binding spins while it waits (runtime/wait-pacer.ts).
-    this.pacer = new WaitPacer(isNode() && env('GRADMIX_PACE') !== '0');
+    this.pacer = new WaitPacer(isNode() && env('GRADMIX_PACE') !== '0', this.cpuAdapter ? CPU_ADAPTER_PACING : GPU_PACING);
     this.uniformArena = this.device.createBuffer({
       size: UNIFORM_ARENA_BYTES,
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,

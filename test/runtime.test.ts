@@ -6,7 +6,7 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { gpu } from '../runtime/gpu.js';
 import { BufferPool, sizeClass } from '../runtime/buffer-pool.js';
-import { WaitPacer } from '../runtime/wait-pacer.js';
+import { CPU_ADAPTER_PACING, GPU_PACING, WaitPacer } from '../runtime/wait-pacer.js';
 import * as ops from '../src/ops/index.js';
 import { scope } from '../src/scope.js';
 import { randomArray, seeded, setupGpu, upload } from './helpers.js';
@@ -112,7 +112,7 @@ async function round(pacer: WaitPacer, clock: ReturnType<typeof simulatedClock>,
 
 test('the wait pacer: per kind of wait, the shortest of recent rounds, paced once a kind was seen twice', async () => {
   const clock = simulatedClock();
-  const pacer = new WaitPacer(true, clock);
+  const pacer = new WaitPacer(true, GPU_PACING, clock);
   await pacer.beforeWait();
   assert.is(pacer.sleptMs, 0, 'nothing pending: no sleep');
   assert.is(await round(pacer, clock, 1000, 500), 0, 'first round of its kind (pipelines compiling): no estimate yet');
@@ -126,11 +126,16 @@ test('the wait pacer: per kind of wait, the shortest of recent rounds, paced onc
   pacer.completed();
   assert.is(await round(pacer, clock, 3, 1), 0, 'a small read does not borrow the step readback\'s estimate');
   assert.is(await round(pacer, clock, 600, 120), 0.8 * 200 * 0.6, 'fewer dispatches of the same kind: scaled down');
+  // A CPU adapter's pacer goes by the median round and sleeps longer: its spin takes the workers' CPU.
+  const cpu = new WaitPacer(true, CPU_ADAPTER_PACING, clock);
+  for (const ms of [900, 200]) assert.is(await round(cpu, clock, 1000, ms), 0);
+  assert.is(await round(cpu, clock, 1000, 300), 0.95 * 200, 'median of two: the shorter');
+  assert.is(await round(cpu, clock, 1000, 300), 0.95 * 300, 'median of 900, 200 and 300');
 });
 
 test('the wait pacer: a round done before the wake-up shrinks the estimate until the wake-up comes first', async () => {
   const clock = simulatedClock();
-  const pacer = new WaitPacer(true, clock);
+  const pacer = new WaitPacer(true, GPU_PACING, clock);
   for (const ms of [300, 300]) await round(pacer, clock, 1000, ms);
   // The work got faster (a warm cache, a quieter machine): 100 ms where 300 were expected.
   const slept: number[] = [];
@@ -138,7 +143,7 @@ test('the wait pacer: a round done before the wake-up shrinks the estimate until
   assert.is(slept[0], 240);
   assert.ok(slept[1] < 0.8 * slept[0] && slept[2] < slept[1], `shrinks: ${slept.join(', ')}`);
   assert.ok(slept[5] <= 80 && slept[5] >= 0.8 * 100 * 0.75 * 0.75, `settles under the true 100 ms: ${slept.join(', ')}`);
-  const off = new WaitPacer(false, clock);
+  const off = new WaitPacer(false, GPU_PACING, clock);
   for (let i = 0; i < 3; i++) await round(off, clock, 1000, 100);
   assert.is(off.sleptMs, 0, 'disabled (GRADMIX_PACE=0): no sleep');
 });
