@@ -18,6 +18,11 @@ import { main } from '../src/cli/main.js';
 import { rejects, removeTempDirs, tempDir } from './data-fixtures.js';
 import { writeShapesFolder } from './shapes-folder.js';
 import { TrainingSession } from '../src/browser/session.js';
+import { attributionPanels } from '../src/train/panels.js';
+import { panelColumns, renderPanels } from '../src/train/panel-image.js';
+import { resolveOptions } from '../src/train/options.js';
+import { augmentPreset } from '../src/augment/index.js';
+import { SupConResNet } from '../src/nn/index.js';
 import { loadProtocol } from '../src/data/index.js';
 
 const test = suite('attentive-cutmix');
@@ -252,13 +257,44 @@ test('a torchvision ResNet as the attention network: 7 x 7 grid at 224, eval mod
   net.dispose();
 });
 
+test('picture panels: the image\'s attention grid, the pasted cells outlined, the mixed image; columns named for the method', async () => {
+  const { rng, seed } = seeded();
+  const [b, c, h, w, g, k] = [3, 1, 10, 7, 3, 2];
+  const images = Float32Array.from(randomImages(rng, [b, c, h, w]));
+  const o = resolveOptions({ method: 'attentive-cutmix', attentionModel: 'net.safetensors', attentionGrid: g, attentionTopK: k });
+  const augment = augmentPreset('mnist', [h, w]);
+  const model = new SupConResNet(new Rng(1), { width: 2, inChannels: 1 });
+  await rejects(() => attributionPanels(model, o, augment, images, [b, c, h, w]), /attentive-cutmix panels need its attention network/);
+  const attention = { net: identityNet(), imageMean: augment.mean, imageStd: augment.std };
+  const p = await attributionPanels(model, o, augment, images, [b, c, h, w], { attention, plainView1: true });
+  // The same draws again, as tensors: the panels are the training's mixing of these views.
+  const again = attentiveCutmix(upload(p.view1, [b, c, h, w]), identityNet(), new Rng(o.seed ^ 0x2545f491), { grid: g, topK: k, imageMean: augment.mean, imageStd: augment.std });
+  const scores = await read(again.scores);
+  const ref = refPaste(Float64Array.from(p.view1), [b, c, h, w], scores, g, again.partner, k);
+  assert.equal([...p.mixed], [...ref.mixed].map(Math.fround), `mixed (seed ${seed})`);
+  for (let i = 0; i < b; i++) {
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        const cell = [0, 1, 2].find((r) => span(r, h, g)[0] <= y && y < span(r, h, g)[1])! * g + [0, 1, 2].find((q) => span(q, w, g)[0] <= x && x < span(q, w, g)[1])!;
+        assert.is(p.region![(i * h + y) * w + x], ref.cells[i * g * g + cell], `region at image ${i} (${y}, ${x})`);
+        assert.ok(Math.abs(p.cam[(i * h + y) * w + x] - scores[i * g * g + cell]) < 1e-6, 'cam is the image\'s own grid');
+      }
+    }
+  }
+  assert.equal(panelColumns({ method: 'attentive-cutmix' }), ['view 1', 'attention', 'cells', 'mixed']);
+  const img = renderPanels(p, augment.mean, augment.std, 2, b, { method: 'attentive-cutmix', epoch: 1 });
+  assert.is(img.width, 4 * w * 2 + 5 * 2);
+  model.dispose();
+});
+
 const quick = { width: 2, epochs: 1, batchSize: 12, maxTrain: 24, progress: false, method: 'attentive-cutmix' as const };
 
-test('train --method attentive-cutmix end to end on mnist-mini: finite mixed term, the attention model in config.json', async () => {
+test('train --method attentive-cutmix end to end on mnist-mini: finite mixed term, the attention model in config.json, pictures', async () => {
   const dir = tempDir();
   const attentionModel = await attentionFile(dir);
   const out = join(dir, 'run');
-  const r = await train({ ...quick, attentionModel, out, evaluate: false });
+  const r = await train({ ...quick, attentionModel, out, evaluate: false, pictures: true });
+  assert.ok(existsSync(join(out, 'pictures', 'epoch-001.png')), 'the picture grid of the epoch');
   const steps = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; mixed?: number }).filter((l) => l.kind === 'step');
   assert.is(steps.length, 2);
   assert.ok(steps.every((l) => Number.isFinite(l.mixed) && l.mixed! > 0), `a finite mixed term each step: ${JSON.stringify(steps)}`);

@@ -158,3 +158,20 @@ export function attentiveMixWith(x: Tensor, net: AttentionNet, partner: Int32Arr
 export function attentiveCutmix(x: Tensor, net: AttentionNet, rng: Rng, options: AttentiveOptions = {}): AttentiveMixed {
   return attentiveMixWith(x, net, derangement(x.shape[0], rng), options);
 }
+
+/** The grid cell holding pixel y of an n-pixel axis (the kernel's rule: the last cell starting at or before y). */
+export function cellOf(y: number, n: number, g: number): number {
+  return Math.floor(((y + 1) * g - 1) / n);
+}
+
+/** Host values of a grid [B, g, g] per pixel of H x W images ([B, H, W]: each pixel its cell's value), for pictures. */
+export function gridToPixels(grid: ArrayLike<number>, B: number, g: number, H: number, W: number): Float32Array {
+  const out = new Float32Array(B * H * W);
+  for (let b = 0; b < B; b++) {
+    for (let y = 0; y < H; y++) {
+      const row = (b * g + cellOf(y, H, g)) * g;
+      for (let x = 0; x < W; x++) out[(b * H + y) * W + x] = grid[row + cellOf(x, W, g)];
+    }
+  }
+  return out;
+}

@@ -22,6 +22,8 @@ export {
   attentivePaste,
   attentionGrid,
   attentionInput,
+  cellOf,
+  gridToPixels,
   ATTENTIVE_GRID,
   ATTENTIVE_TOP_K,
   ATTENTION_INPUT_SIZE,

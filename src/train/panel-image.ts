@@ -43,6 +43,8 @@ export interface PanelCaption {
 
 /** The four columns' names, as the picture's header shows them. */
 export function panelColumns(caption: PanelCaption = {}): string[] {
+  // Attentive CutMix's panels are its own mixing (panels.ts): the image's attention, the cells pasted from its partner.
+  if (caption.method === 'attentive-cutmix') return [caption.plainView1 ? 'image' : 'view 1', 'attention', 'cells', 'mixed'];
   const gradmix = caption.method === undefined || caption.method === 'gradmix';
   return [caption.plainView1 ? 'image' : 'view 1', 'LayerCAM', gradmix ? 'box' : 'box (unused)', gradmix ? 'mixed' : 'mix (unused)'];
 }
@@ -56,7 +58,9 @@ export function panelTitle(caption: PanelCaption = {}): string {
   if (caption.epoch !== undefined) parts.push(`epoch ${caption.epoch}`);
   if (caption.method !== undefined) parts.push(`method ${caption.method}`);
   let title = parts.join(', ');
-  if (caption.method !== undefined && caption.method !== 'gradmix') {
+  if (caption.method === 'attentive-cutmix') {
+    title += ': cells are those the partner\'s attention ranks highest';
+  } else if (caption.method !== undefined && caption.method !== 'gradmix') {
     const trains = caption.method === 'none' ? 'training mixes nothing' : `training mixes with ${caption.method}`;
     title += `: box and mix show where GradMix would paste, unused; ${trains}`;
   }
@@ -144,8 +148,12 @@ export function renderPanels(p: AttributionPanels, mean: readonly number[], std:
     let camMax = 1e-12;
     for (let k = 0; k < hw; k++) camMax = Math.max(camMax, p.cam[i * hw + k]);
     const [top, left, bh, bw] = p.boxes.subarray(4 * i, 4 * i + 4);
-    const onBorder = (y: number, x: number) =>
-      ((y === top || y === top + bh - 1) && x >= left && x < left + bw) || ((x === left || x === left + bw - 1) && y >= top && y < top + bh);
+    const region = p.region;
+    const inRegion = (y: number, x: number) => !!region && y >= 0 && y < p.h && x >= 0 && x < p.w && region[i * hw + y * p.w + x] !== 0;
+    // The outline: the box's edge, or (Attentive CutMix) region pixels with a neighbour outside it.
+    const onBorder = region
+      ? (y: number, x: number) => inRegion(y, x) && !(inRegion(y - 1, x) && inRegion(y + 1, x) && inRegion(y, x - 1) && inRegion(y, x + 1))
+      : (y: number, x: number) => ((y === top || y === top + bh - 1) && x >= left && x < left + bw) || ((x === left || x === left + bw - 1) && y >= top && y < top + bh);
     for (let y = 0; y < p.h; y++) {
       for (let x = 0; x < p.w; x++) {
         const img = pixel(p.view1, i, y, x);

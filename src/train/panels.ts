@@ -1,15 +1,16 @@
 // GradMix's attribution panels, computed (browser-safe): for a few fixed images, view 1, its
 // LayerCAM map, the box GradMix pastes and the mixed image, as host arrays. train/pictures.ts
 // writes them as PNG files each epoch; a page draws them on a canvas (src/browser/panels.ts); both
-// render them with panel-image.ts.
+// render them with panel-image.ts. Attentive CutMix runs show its own mixing instead: the attention
+// network's grid over each image, the cells pasted into it from its partner, the mixed image.
 import { tensor } from '../creation.js';
 import { scope } from '../scope.js';
 import { Rng } from '../random.js';
 import * as ops from '../ops/index.js';
 import { augmentViews, resizeNormalize, sampleViews, type AugmentConfig } from '../augment/index.js';
-import { gradMix } from '../gradmix/index.js';
+import { attentiveCutmix, gridToPixels, gradMix } from '../gradmix/index.js';
 import type { SupConResNet } from '../nn/index.js';
-import { attribution } from './mixing.js';
+import { attribution, type AttentionSource } from './mixing.js';
 import { simclrTarget } from './objectives.js';
 import { mixingConfig, type TrainOptions } from './options.js';
 
@@ -22,6 +23,8 @@ export interface AttributionPanels {
   mixed: Float32Array;
   /** int32 [b, 4]: top, left, height, width of each box. */
   boxes: Int32Array;
+  /** Attentive CutMix: [b, h, w], 1 where the partner's cells were pasted (outlined instead of the box; cam is then the image's own attention grid). */
+  region?: Uint8Array;
   b: number;
   c: number;
   h: number;
@@ -33,6 +36,8 @@ export interface PanelOptions {
   seed?: number;
   /** View 1 is the image itself (resized and normalised) instead of a random crop. */
   plainView1?: boolean;
+  /** Attentive CutMix's network (TrainStep.attention), required for that method's panels. */
+  attention?: AttentionSource;
 }
 
 /**
@@ -44,6 +49,7 @@ export interface PanelOptions {
 export async function attributionPanels(model: SupConResNet, o: TrainOptions, augment: AugmentConfig, images: Float32Array, shape: [number, number, number, number], options: PanelOptions = {}): Promise<AttributionPanels> {
   const [b, c, h, w] = shape;
   if (b < 2) throw new Error(`attributionPanels: need at least 2 images (a partner and a negative for each), got ${b}`);
+  if (o.method === 'attentive-cutmix') return attentivePanels(o, augment, images, shape, options);
   const wasTraining = model.training;
   model.train();
   try {
@@ -68,5 +74,27 @@ export async function attributionPanels(model: SupConResNet, o: TrainOptions, au
     }
   } finally {
     model.train(wasTraining);
+  }
+}
+
+/** Attentive CutMix's panels: view 1, its own attention grid, the cells its partner's grid chose, the mixed image. */
+async function attentivePanels(o: TrainOptions, augment: AugmentConfig, images: Float32Array, shape: [number, number, number, number], options: PanelOptions): Promise<AttributionPanels> {
+  const [b, c, h, w] = shape;
+  if (!options.attention) throw new Error('attributionPanels: attentive-cutmix panels need its attention network (PanelOptions.attention, as TrainStep.attention holds it)');
+  const { net, imageMean, imageStd } = options.attention;
+  const out = scope(() => {
+    const rng = new Rng(options.seed ?? o.seed ^ 0x2545f491);
+    const raw = tensor(images, shape);
+    const view1 = options.plainView1 ? resizeNormalize(raw, augment) : augmentViews(raw, sampleViews(rng, b, h, w, augment, 1), augment);
+    const mix = attentiveCutmix(view1, net, rng, { grid: o.attentionGrid, topK: o.attentionTopK, imageMean, imageStd });
+    return { view1, scores: mix.scores, cells: mix.cells, mixed: mix.mixed };
+  });
+  try {
+    const [view1, scores, cells, mixed] = await Promise.all([out.view1.data(), out.scores.data(), out.cells.data(), out.mixed.data()]);
+    const g = o.attentionGrid;
+    const region = Uint8Array.from(gridToPixels(cells, b, g, h, w));
+    return { view1: view1 as Float32Array, cam: gridToPixels(scores, b, g, h, w), mixed: mixed as Float32Array, boxes: new Int32Array(4 * b), region, b, c, h, w };
+  } finally {
+    for (const t of Object.values(out)) t.dispose();
   }
 }

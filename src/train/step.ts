@@ -27,7 +27,7 @@ export class TrainStep {
   readonly objective: TrainingObjective;
   readonly mixing: MixingConfig;
   /** Attentive CutMix's network, shown the views as they are normalised here. */
-  private readonly attention?: AttentionSource;
+  readonly attention?: AttentionSource;
   private readonly shape: [number, number, number];
 
   constructor(

@@ -84,7 +84,7 @@ async function trainWith(o: TrainOptions, hooks: TrainHooks, attention: Torchvis
       fingerprint: checkpointFingerprint(o),
       step: (step, images, labels, guard) => runCheckedStep(run, o, step, images, labels, guard),
       afterEpoch: async (epoch) => {
-        if (o.pictures) await writePictures(model, o, stepper.augment, trainSet, epoch);
+        if (o.pictures) await writePictures(model, o, stepper.augment, trainSet, epoch, undefined, stepper.attention);
       },
     },
     hooks,
