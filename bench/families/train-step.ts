@@ -13,6 +13,7 @@ import { Rng } from '../../src/random.js';
 import { resolveOptions, type Method } from '../../src/train/options.js';
 import { TrainStep } from '../../src/train/step.js';
 import { autotuneTraining } from '../../src/train/autotune.js';
+import { gpu } from '../../runtime/gpu.js';
 import type { BenchConfig, Family, Row } from '../family.js';
 
 const DATA = { channels: 3, height: 32, width: 32 };
@@ -68,19 +69,27 @@ function row(s: StepShape, cfg: BenchConfig): Row {
       const tuned = await autotuneTraining(model, o, DATA);
       const chosen = new Map<string, number>();
       for (const r of tuned) chosen.set(r.choice, (chosen.get(r.choice) ?? 0) + 1);
+      const note = tuned.length ? `tuned ${tuned.length} shape classes (${[...chosen].map(([c, n]) => `${c} ${n}`).join(', ')})` : 'kernels as tuned for earlier rows (or autotune off)';
+      // The CPU side of the last run (issue 12 item 3): dispatches it recorded and the main
+      // thread's time in dispatch() encoding them (bench/encode-cost.ts breaks it down).
+      const g = gpu();
+      let cpuSide = { dispatches: 0, encodeMs: 0, bindGroups: 0 };
       return {
         // TrainStep.run without its loss readback: the harness drains the queue itself.
         run: () => {
+          const [d0, e0, b0] = [g.dispatchCount, g.encodeMs, g.bindGroupStats.created];
           const loss = step.loss(images, labels, rng);
           backward(loss);
           optimizer.step();
           optimizer.zeroGrad();
+          cpuSide = { dispatches: g.dispatchCount - d0, encodeMs: g.encodeMs - e0, bindGroups: g.bindGroupStats.created - b0 };
         },
+        summary: () => `${cpuSide.dispatches} dispatches/step, encode ${cpuSide.encodeMs.toFixed(1)} ms/step (${((1000 * cpuSide.encodeMs) / Math.max(1, cpuSide.dispatches)).toFixed(1)} us each, ${cpuSide.bindGroups} new bind groups); ${note}`,
         dispose: () => {
           optimizer.dispose();
           model.dispose();
         },
-        note: tuned.length ? `tuned ${tuned.length} shape classes (${[...chosen].map(([c, n]) => `${c} ${n}`).join(', ')})` : 'kernels as tuned for earlier rows (or autotune off)',
+        note,
       };
     },
   };
