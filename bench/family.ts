@@ -18,6 +18,8 @@ export interface BenchConfig {
   imageSize: number;
   timing: TimeOptions;
   autotuner: Autotuner;
+  /** Steps of the memory family's flatness row (default 100; the page's tiny runs take fewer). */
+  flatSteps?: number;
 }
 
 /** The work of a row, ready to run repeatedly. */

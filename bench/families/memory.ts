@@ -1,9 +1,9 @@
 // GPU memory of training (issue 8 item 5), from the buffer pool's statistics (gpu().memory()):
 // the peak of live bytes during one GradMix training step of ResNet18 at widths 16 and 64 (full:
 // batch 256; quick: batch 8), and whether live bytes and GPU buffer allocations stay flat over
-// 100 steps (quick: a width-8 model at batch 8). Live bytes are pool size classes (up to 25% over
-// the tensors' own sizes); released buffers stay in the pool for reuse (process-wide, so its size
-// says more about the rows before than about this one).
+// 100 steps (quick: a width-8 model at batch 8; the first --width and --batch where given). Live
+// bytes are pool size classes (up to 25% over the tensors' own sizes); released buffers stay in
+// the pool for reuse (process-wide, so its size says more about the rows before than about this one).
 import { gpu } from '../../runtime/gpu.js';
 import { SupConResNet } from '../../src/nn/resnet.js';
 import { Adam } from '../../src/optim/index.js';
@@ -108,7 +108,9 @@ export const memoryFamily: Family = {
     const batches = cfg.fromFlags.batches ? cfg.batches : [cfg.quick ? 8 : 256];
     const rows: Row[] = [];
     for (const w of widths) for (const b of batches) rows.push(peakRow(w, b));
-    rows.push(cfg.quick ? flatRow(8, 8, 100) : flatRow(16, 64, 100));
+    // The flatness row's own size, unless --width / --batch (or the page's tiny sizes) say otherwise.
+    const [fw, fb] = cfg.quick ? [8, 8] : [16, 64];
+    rows.push(flatRow(cfg.fromFlags.widths ? widths[0] : fw, cfg.fromFlags.batches ? batches[0] : fb, cfg.flatSteps ?? 100));
     return rows;
   },
 };

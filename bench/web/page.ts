@@ -1,8 +1,11 @@
 // The benchmark page (npm run bench:web): the same families, rows, harness and JSON as
-// `npm run bench`, run in the page on navigator.gpu. The Node-only parts (PyTorch peer, CPU-time
-// columns, load average) are left out. Query parameters size the run, e.g.
-// ?batch=2&width=2&size=8&filter=matmul|bias-relu&gemm=64&copy=1 (copy in MiB); without them a
-// quick run (batch 4, widths 16 and 64) as Node's quick mode.
+// `npm run bench`, run in the page on navigator.gpu, with TF.js WebGPU as the peer where a row has
+// one (its own chunk, bench/web/tfjs-page.ts, loaded while the ceilings are measured). The
+// Node-only parts (PyTorch peer, CPU-time columns, load average) are left out. Query parameters
+// size the run, e.g. ?batch=2&width=2&size=8&filter=matmul|bias-relu&gemm=64&copy=1&steps=3
+// (copy in MiB; steps: the memory family's flatness row), tfjs=0 (no TF.js peer),
+// power=low-power (both engines' adapter); without them a quick run (batch 4, widths 16 and 64)
+// as Node's quick mode.
 import { initGpu, gpu } from '../../runtime/gpu.js';
 import { Autotuner } from '../../runtime/autotune.js';
 import { measureCeilings } from '../ceilings.js';
@@ -10,17 +13,32 @@ import { releaseTimers, timingMethod, type TimeOptions } from '../harness.js';
 import { measureRow, rates } from '../measure-row.js';
 import { rooflinePoint, formatRoofline } from '../roofline.js';
 import { FAMILIES } from '../all-families.js';
+import { tfjsSupports, type TfjsPeer } from '../peer-tfjs.js';
 import { RESULT_SCHEMA, type BenchRun } from '../schema.js';
 import type { BenchConfig, Row } from '../family.js';
-import type { ResultRow } from '../report.js';
+import type { PeerResult, ResultRow } from '../report.js';
 
-declare const GRADMIX_VERSION: string;
-declare const GRADMIX_COMMIT: string | null;
+/** The package version, commit and dirty flag, set by the build (bench/web/serve.mjs). */
+declare const GRADMIX_ENGINE: BenchRun['engine'];
 
 const $ = (id: string) => document.getElementById(id)!;
 const q = new URLSearchParams(location.search);
-const list = (name: string, fallback: number[]) => (q.get(name) ? q.get(name)!.split(',').map(Number) : fallback);
-const TIMING: TimeOptions = { warmup: 1, repeats: Number(q.get('repeats') ?? 20), minRepeats: 2, budgetMs: 300 };
+
+/** A query parameter's positive integers; a bad value stops the run naming the parameter. */
+function ints(name: string, fallback: number[]): number[] {
+  const v = q.get(name);
+  if (v === null) return fallback;
+  const xs = v.split(',').map(Number);
+  if (xs.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`query parameter ${name}=${v}: needs positive integers, e.g. ${name}=2`);
+  return xs;
+}
+const int = (name: string, fallback: number) => ints(name, [fallback])[0];
+
+function power(): GPUPowerPreference {
+  const p = q.get('power') ?? 'high-performance';
+  if (p !== 'high-performance' && p !== 'low-power') throw new Error(`query parameter power=${p}: high-performance or low-power`);
+  return p;
+}
 
 function status(text: string): void {
   $('status').textContent = text;
@@ -31,6 +49,8 @@ function cell(tr: HTMLTableRowElement, text: string): void {
 }
 
 const fixed = (v: number | undefined, d = 2) => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(d));
+const peerMs = (p: PeerResult | undefined) => (p && 'ms' in p ? fixed(p.ms, 3) : '-');
+const peerRatio = (p: PeerResult | undefined) => (p && 'ratio' in p ? `${fixed(p.ratio)}x` : p ? 'error' : '-');
 
 /** Vendor, architecture, the limits a kernel author sizes workgroups and buffers by, and the features. */
 function describeAdapter(adapter: GPUAdapter, device: GPUDevice): Record<string, unknown> {
@@ -43,19 +63,22 @@ function describeAdapter(adapter: GPUAdapter, device: GPUDevice): Record<string,
 }
 
 async function main(): Promise<void> {
-  await initGpu();
+  const preference = power();
+  await initGpu({ powerPreference: preference });
   const g = gpu();
   const adapter = describeAdapter(g.adapter, g.device);
   $('adapter').textContent = JSON.stringify(adapter, null, 2);
   const filters = (q.get('filter') ?? '').split(',').filter(Boolean).map((f) => new RegExp(f, 'i'));
+  const timing: TimeOptions = { warmup: 1, repeats: int('repeats', 20), minRepeats: 2, budgetMs: 300 };
   const cfg: BenchConfig = {
     quick: true,
-    batches: list('batch', [4]),
-    widths: list('width', [16, 64]),
+    batches: ints('batch', [4]),
+    widths: ints('width', [16, 64]),
     fromFlags: { batches: q.has('batch'), widths: q.has('width') },
-    imageSize: Number(q.get('size') ?? 32),
-    timing: TIMING,
+    imageSize: int('size', 32),
+    timing,
     autotuner: new Autotuner(g.describe()),
+    flatSteps: int('steps', 100),
   };
   const rows: Row[] = [];
   const skipped: { family: string; reason: string }[] = [];
@@ -64,10 +87,17 @@ async function main(): Promise<void> {
     if ('skipped' in r) skipped.push({ family: f.name, reason: r.skipped });
     else rows.push(...r.filter((row) => filters.length === 0 || filters.some((x) => x.test(`${row.family} ${row.name}`))));
   }
+  // TF.js's chunk downloads and its backend starts while the ceilings are measured.
+  const wanted = q.get('tfjs') !== '0' && rows.some((r) => r.peer && tfjsSupports(r.peer));
+  const tfjsStarting: Promise<TfjsPeer | string> = wanted
+    ? import('./tfjs-page.js').then((m) => m.startTfjsPage(preference), (e: Error) => `TF.js could not be loaded: ${e.message}`)
+    : Promise.resolve(q.get('tfjs') === '0' ? 'not requested (tfjs=0)' : 'no row has a TF.js peer');
   status(`measuring the ceilings (${timingMethod()} timing)...`);
-  const ceilings = await measureCeilings(Number(q.get('gemm') ?? 256), Number(q.get('copy') ?? 8) << 20, { ...TIMING, repeats: 3, minRepeats: 2 });
+  const ceilings = await measureCeilings(int('gemm', 256), int('copy', 8) << 20, { ...timing, repeats: 3, minRepeats: 2 });
   $('ceilings').textContent = `GEMM ${ceilings.gflops.toFixed(2)} GFLOP/s (${ceilings.gemmBest}), copy ${ceilings.gbps.toFixed(2)} GB/s (${ceilings.copyBest}), ` +
     `${ceilings.dispatchUs.toFixed(1)} us per small dispatch, ${ceilings.floorMs.toFixed(3)} ms for no work`;
+  const tfjs = await tfjsStarting;
+  $('peers').textContent = typeof tfjs === 'string' ? `TF.js: unavailable (${tfjs})` : `TF.js ${tfjs.version} WebGPU (${tfjs.gradients ?? 'gradients registered'}), its own device on the same adapter`;
   const body = $('rows') as HTMLTableSectionElement;
   const results: ResultRow[] = [];
   for (const [i, row] of rows.entries()) {
@@ -77,25 +107,28 @@ async function main(): Promise<void> {
       const { m, note, variant } = await measureRow(row, cfg.timing);
       Object.assign(result, { ms: m.ms, spreadMs: m.spreadMs, wallMs: m.wallMs, method: m.method, repeats: m.repeats, note, variant }, rates(row, m.ms, ceilings));
       result.roofline = rooflinePoint(result, ceilings) ?? undefined;
+      if (row.peer && tfjsSupports(row.peer) && typeof tfjs !== 'string') result.tfjs = (await tfjs.measure(row.peer, m, { ...cfg.timing, ...row.timing })).result;
     } catch (e) {
       result.error = (e as Error).message.split('\n')[0];
     }
     results.push(result);
+    const notes = result.error ? `ERROR ${result.error}` : [result.note, result.tfjs && 'error' in result.tfjs ? `tfjs: ${result.tfjs.error}` : ''].filter(Boolean).join('; ');
+    const rate = result.bound === 'compute' ? fixed(result.gflops) : fixed(result.gbps);
     const tr = body.insertRow();
-    for (const t of [row.family, row.name, row.shape, fixed(result.ms, 3), fixed(result.spreadMs, 3), result.bound === 'compute' ? fixed(result.gflops) : fixed(result.gbps), formatRoofline(result.roofline ?? null), result.error ? `ERROR ${result.error}` : result.note ?? '']) cell(tr, t);
+    for (const t of [row.family, row.name, row.shape, fixed(result.ms, 3), fixed(result.spreadMs, 3), rate, formatRoofline(result.roofline ?? null), peerMs(result.tfjs), peerRatio(result.tfjs), notes]) cell(tr, t);
   }
   const run: BenchRun = {
     schema: RESULT_SCHEMA,
     adapter: g.describe(),
     kernelVariant: g.kernelVariant,
-    engine: { version: GRADMIX_VERSION, commit: GRADMIX_COMMIT },
+    engine: GRADMIX_ENGINE,
     runner: { kind: 'browser', userAgent: navigator.userAgent },
     date: new Date().toISOString(),
     mode: 'quick',
     batches: cfg.batches,
     widths: cfg.widths,
-    timing: { method: timingMethod(), ...TIMING },
-    peers: { torch: { unavailable: 'not in a browser' }, tfjs: { unavailable: 'not wired into the page' } },
+    timing: { method: timingMethod(), ...timing },
+    peers: { torch: { unavailable: 'not in a browser' }, tfjs: typeof tfjs === 'string' ? { unavailable: tfjs } : { version: tfjs.version } },
     ceilings,
     skipped,
     rows: results,
