@@ -96,6 +96,8 @@ interface StepSample {
   submits: number;
   /** Bind groups created (not found in the cache) during the step. */
   bindGroupsCreated: number;
+  /** Share of the step's dispatches already submitted (the GPU on them) when recording ended. */
+  submittedWhileRecording: number;
   phases: typeof phases;
 }
 
@@ -127,6 +129,8 @@ async function measureMethod(method: Method): Promise<StepSample[]> {
       return l;
     });
     const cpu1 = clock!.snapshot();
+    const recorded = g.dispatchCount - d0;
+    const submittedWhileRecording = (recorded - g.pendingDispatches) / recorded;
     const recordWallMs = performance.now() - t0;
     await loss.item();
     const wallMs = performance.now() - t0;
@@ -145,6 +149,7 @@ async function measureMethod(method: Method): Promise<StepSample[]> {
       dispatches: g.dispatchCount - d0,
       submits: g.submitCount - s0,
       bindGroupsCreated: g.bindGroupStats.created - b0,
+      submittedWhileRecording,
       phases: { ...phases },
     });
   }
@@ -187,14 +192,14 @@ const load0 = loadavg()[0];
 const all: StepSample[] = [];
 if (Number(flags.micro) > 0) await micro(Number(flags.micro));
 console.log(`adapter: ${g.describe()} (kernel variant ${g.kernelVariant}); ResNet18 width ${width}, batch ${batch} per view, ${steps} steps per setting`);
-console.log('method   pacer  wall ms  main record  main wait  workers   encode  encode cpu  dispatches submits  new bind groups  us/dispatch' + (flags.phases ? '  bindgroup  pass  writeBuf  submit' : ''));
+console.log('method   pacer  wall ms  main record  main wait  workers   encode  encode cpu  dispatches submits  new bind groups  submitted early  us/dispatch' + (flags.phases ? '  bindgroup  pass  writeBuf  submit' : ''));
 for (const method of methods) {
   const samples = await measureMethod(method);
   all.push(...samples);
   for (const pace of paceModes) {
     const s = samples.filter((x) => x.pace === pace);
     const m = (f: (x: StepSample) => number) => median(s.map(f));
-    const line = `${method.padEnd(8)} ${(pace ? 'on' : 'off').padEnd(5)} ${f1(m((x) => x.wallMs))} ${f1(m((x) => x.recordMainMs))}    ${f1(m((x) => x.waitMainMs))} ${f1(m((x) => x.workersMs))} ${f1(m((x) => x.encodeMs))}    ${f1(m(encodeCpu))} ${String(m((x) => x.dispatches)).padStart(10)} ${String(m((x) => x.submits)).padStart(7)} ${String(m((x) => x.bindGroupsCreated)).padStart(16)} ${f1((1000 * m(encodeCpu)) / m((x) => x.dispatches))}`;
+    const line = `${method.padEnd(8)} ${(pace ? 'on' : 'off').padEnd(5)} ${f1(m((x) => x.wallMs))} ${f1(m((x) => x.recordMainMs))}    ${f1(m((x) => x.waitMainMs))} ${f1(m((x) => x.workersMs))} ${f1(m((x) => x.encodeMs))}    ${f1(m(encodeCpu))} ${String(m((x) => x.dispatches)).padStart(10)} ${String(m((x) => x.submits)).padStart(7)} ${String(m((x) => x.bindGroupsCreated)).padStart(16)} ${`${(100 * m((x) => x.submittedWhileRecording)).toFixed(0)}%`.padStart(15)} ${f1((1000 * m(encodeCpu)) / m((x) => x.dispatches))}`;
     const ph = flags.phases ? ` ${f1(m((x) => x.phases.createBindGroup))} ${f1(m((x) => x.phases.passCalls))} ${f1(m((x) => x.phases.writeBuffer))} ${f1(m((x) => x.phases.submit))}` : '';
     console.log(line + ph);
   }

@@ -172,6 +172,21 @@ test('bind groups are reused across dispatches of the same buffers; each dispatc
   for (const b of [out1, out2, halves]) g.pool.release(b);
 });
 
+test('a long recording is submitted in batches while it records, in order', async () => {
+  const g = gpu();
+  const x = upload([1, 2, 3, 4], [4]);
+  await g.sync();
+  const s0 = g.submitCount;
+  const y = scope(() => {
+    let t = x;
+    for (let i = 0; i < 200; i++) t = ops.addScalar(t, 1); // 200 dispatches, each reading the last
+    return t;
+  });
+  assert.ok(g.submitCount - s0 >= 3, `submitted ${g.submitCount - s0} times while recording 200 dispatches`);
+  assert.ok(g.pendingDispatches < 64);
+  assert.equal(Array.from(await y.data()), [201, 202, 203, 204]);
+});
+
 test('the buffer pool hands out the oldest free buffer of a class, whatever the release order', () => {
   const pool = new BufferPool(gpu().device, 1 << 20);
   const [a, b, c] = [pool.acquire(1000), pool.acquire(1000), pool.acquire(1000)];
