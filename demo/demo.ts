@@ -3,10 +3,12 @@
 // digits, and at the end the ROC curve of a kNN evaluation on a subsample.
 // URL parameters preset the controls (method, width, batch, epochs, maxTrain) and set what has no
 // control: lr, seed, digits (panel rows), evalTrain (train images per class for kNN), evalTest
-// (known and unknown test images each). window.gradmixDemo is the handle tests and users script.
+// (known and unknown test images each), attention (the URL of a torchvision ResNet .safetensors:
+// offers Attentive CutMix, whose frozen network it is; optional, as ResNet18 weighs 45 MB).
+// window.gradmixDemo is the handle tests and users script.
 import {
   augmentPreset, encodeCheckpoint, evaluateSubsample, fetchMnistMini, initBrowserGpu, openSet, attributionPanels, drawPanels, renderPanels, rocSvg,
-  subsetDataset, TrainingSession, webGpuProblem, type Dataset, type OpenSetData, type TrainOptions,
+  subsetDataset, TrainingSession, webGpuProblem, checkpoint, type AttentionNet, type Dataset, type OpenSetData, type TrainOptions,
 } from '../src/browser.js';
 
 const params = new URLSearchParams(location.search);
@@ -18,6 +20,9 @@ const PANEL_DIGITS = numberParam('digits', 6);
 const EVAL = { trainPerClass: numberParam('evalTrain', 100), testKnown: numberParam('evalTest', 600), testUnknown: numberParam('evalTest', 600), seed: 0 };
 const PANEL_INTERVAL_MS = 1500;
 const augment = augmentPreset('mnist');
+/** Attentive CutMix's network, loaded from ?attention=<url> at start. */
+const ATTENTION_URL = params.get('attention');
+let attentionNet: AttentionNet | undefined;
 
 type Phase = 'loading' | 'ready' | 'training' | 'stopped' | 'done' | 'evaluating' | 'error';
 
@@ -51,6 +56,7 @@ function config(): Partial<TrainOptions> {
     maxTrain: Number(value('maxTrain')),
     ...(params.has('lr') ? { lr: Number(params.get('lr')) } : {}),
     seed: numberParam('seed', 0),
+    ...(value('method') === 'attentive-cutmix' ? { attentionModel: ATTENTION_URL ?? undefined } : {}),
   };
 }
 
@@ -94,7 +100,7 @@ function ensureSession(): TrainingSession {
   const key = JSON.stringify(config());
   if (session && key === sessionKey) return session;
   session?.dispose();
-  session = new TrainingSession(data!, config());
+  session = new TrainingSession(data!, config(), attentionNet);
   sessionKey = key;
   Object.assign(state, { step: 0, totalSteps: session.totalSteps, losses: [], auroc: null });
   byId('roc').innerHTML = '';
@@ -106,7 +112,12 @@ function ensureSession(): TrainingSession {
 const nextTask = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 async function train(): Promise<void> {
-  const s = ensureSession();
+  let s: TrainingSession;
+  try {
+    s = ensureSession();
+  } catch (e) {
+    return fail((e as Error).message); // e.g. Attentive CutMix without ?attention=<url>
+  }
   running = true;
   state.phase = 'training';
   updateButtons();
@@ -141,7 +152,7 @@ async function train(): Promise<void> {
 
 async function refreshPanels(s: TrainingSession): Promise<void> {
   const f = fixed!;
-  const p = await attributionPanels(s.model, s.options, augment, f.images, [f.n, f.channels, f.height, f.width]);
+  const p = await attributionPanels(s.model, s.options, augment, f.images, [f.n, f.channels, f.height, f.width], { attention: s.stepper.attention });
   const caption = { epoch: Math.min(s.epoch + 1, s.options.epochs), method: s.options.method };
   drawPanels(byId<HTMLCanvasElement>('panels'), renderPanels(p, augment.mean, augment.std, 3, f.n, caption));
   state.panelUpdates++;
@@ -245,6 +256,16 @@ function fixedDigits(train: Dataset, count: number): Dataset {
   return subsetDataset(train, picked);
 }
 
+/** Fetches Attentive CutMix's torchvision ResNet and offers the method. */
+async function loadAttention(url: string): Promise<void> {
+  setStatus(`Loading the attention model ${url}…`);
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`?attention=${url}: HTTP ${response.status} ${response.statusText}`);
+  attentionNet = checkpoint.torchvisionResNetFromTensors(checkpoint.decodeSafetensors(new Uint8Array(await response.arrayBuffer()), url).tensors, url);
+  const method = byId<HTMLSelectElement>('method');
+  if (![...method.options].some((o) => o.value === 'attentive-cutmix')) method.add(new Option('Attentive CutMix', 'attentive-cutmix'));
+}
+
 const ready = (async () => {
   presetControls();
   drawLoss();
@@ -263,6 +284,7 @@ const ready = (async () => {
     setStatus('Loading the 10,000 mnist-mini digits…');
     data = openSet('mnist-mini', 0, await fetchMnistMini(new URL('data/mnist/', location.href).href));
     fixed = fixedDigits(data.train, PANEL_DIGITS);
+    if (ATTENTION_URL) await loadAttention(ATTENTION_URL);
   } catch (e) {
     return fail((e as Error).message);
   }
@@ -298,7 +320,7 @@ for (const id of CONTROLS) byId(id).addEventListener('change', updateButtons);
   /** The loss of the first step of a fresh run with these options (nothing shown or kept). */
   async firstStepLoss(options: Partial<TrainOptions>): Promise<number> {
     if (running) throw new Error('stop training first');
-    const s = new TrainingSession(data!, options);
+    const s = new TrainingSession(data!, options, attentionNet);
     try {
       return await s.next();
     } finally {

@@ -6,7 +6,9 @@
 //   /model.safetensors              a trained checkpoint for the embedding example: --model <file>,
 //                                   else runs/demo/checkpoint.safetensors (what `npm run demo` writes),
 //                                   else runs/latest/checkpoint.safetensors (`gradmix train`'s default)
-// Usage: node scripts/serve-demo.mjs [--port 8080] [--host 127.0.0.1] [--model <file>] [--no-build] [--help]
+//   /attention.safetensors          --attention <file>: a torchvision ResNet for the training demo's
+//                                   Attentive CutMix (/?attention=/attention.safetensors)
+// Usage: node scripts/serve-demo.mjs [--port 8080] [--host 127.0.0.1] [--model <file>] [--attention <file>] [--no-build] [--help]
 import { createServer } from 'node:http';
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -48,13 +50,14 @@ function mnistDigitsDir() {
 }
 
 /** The file a URL path maps to, or null (never outside the mapped folders). */
-function fileFor(urlPath, model) {
+function fileFor(urlPath, model, attention) {
   const inside = (dir, rest) => {
     const file = normalize(join(dir, rest));
     return file === dir || file.startsWith(dir + sep) ? file : null;
   };
   if (urlPath === '/' || urlPath === '/index.html') return join(root, 'demo', 'index.html');
   if (urlPath === '/model.safetensors') return modelFile(model);
+  if (urlPath === '/attention.safetensors') return attention ?? null;
   if (urlPath.startsWith('/dist/')) return inside(join(root, 'dist'), urlPath.slice('/dist/'.length));
   if (urlPath.startsWith('/data/mnist/')) return inside(mnistDigitsDir(), urlPath.slice('/data/mnist/'.length));
   return inside(join(root, 'demo'), urlPath.slice(1));
@@ -65,11 +68,11 @@ function fileFor(urlPath, model) {
  * `model` is the checkpoint served at /model.safetensors; without it, the first of
  * MODEL_CANDIDATES that exists when the page asks (so a model trained meanwhile is found).
  */
-export async function startDemoServer({ port = 8080, host = '127.0.0.1', model = undefined, build = true, quiet = false } = {}) {
+export async function startDemoServer({ port = 8080, host = '127.0.0.1', model = undefined, attention = undefined, build = true, quiet = false } = {}) {
   if (build) await buildBrowser({ types: false });
   const server = createServer((req, res) => {
     const urlPath = decodeURIComponent(new URL(req.url ?? '/', 'http://localhost').pathname);
-    const file = fileFor(urlPath, model);
+    const file = fileFor(urlPath, model, attention);
     if (!file || !existsSync(file) || !statSync(file).isFile()) {
       res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
       res.end(urlPath === '/model.safetensors' ? noModel(model) : `not found: ${urlPath}\n`);
@@ -99,7 +102,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     return i >= 0 ? args[i + 1] : undefined;
   };
   if (args.includes('--help') || args.includes('-h')) {
-    console.log(`usage: npm run demo:web -- [--port 8080] [--host 127.0.0.1] [--model <file>] [--no-build]
+    console.log(`usage: npm run demo:web -- [--port 8080] [--host 127.0.0.1] [--model <file>] [--attention <file>] [--no-build]
 
 Builds the browser bundle and serves the demo pages on localhost:
   /            the training demo (trains a small model in the page)
@@ -108,6 +111,8 @@ Builds the browser bundle and serves the demo pages on localhost:
 
 --model <file>  the checkpoint of the embedding example (default: ${MODEL_CANDIDATES.join(', else ')},
                 the first that exists: npm run demo writes the first, gradmix train the second)
+--attention <file>  a torchvision ResNet .safetensors, served as /attention.safetensors: the training
+                demo at /?attention=/attention.safetensors offers Attentive CutMix (default: none)
 --port <n>      port (default 8080, or $PORT)
 --host <addr>   address to listen on (default 127.0.0.1)
 --no-build      serve dist/ as it is`);
@@ -116,12 +121,15 @@ Builds the browser bundle and serves the demo pages on localhost:
   const model = flag('model') ? resolve(flag('model')) : undefined;
   const port = Number(flag('port') ?? process.env.PORT ?? 8080);
   try {
-    const { url } = await startDemoServer({ port, host: flag('host'), model, build: !args.includes('--no-build') });
+    const attention = flag('attention') ? resolve(flag('attention')) : undefined;
+    if (attention && !existsSync(attention)) throw new Error(`--attention ${attention}: no such file`);
+    const { url } = await startDemoServer({ port, host: flag('host'), model, attention, build: !args.includes('--no-build') });
     console.log(`gradmix demo: ${url}  (training demo)\n               ${url}embed.html  (embedding example: a checkpoint's verdict and LayerCAM map of a dropped image)`);
     const served = modelFile(model);
     console.log(served
       ? `embedding example's model: ${relative(process.cwd(), served) || served}${model ? '' : ` (the first of ${MODEL_CANDIDATES.join(', ')} that exists; --model <file> picks another)`}`
       : `embedding example's model: ${noModel(model).trim()}`);
+    if (attention) console.log(`Attentive CutMix in the training demo: ${url}?attention=/attention.safetensors&method=attentive-cutmix`);
     console.log('WebGPU is needed: Chrome/Edge 113+; on Linux, Chromium with --enable-unsafe-webgpu. Ctrl-C stops the server.');
   } catch (e) {
     console.error(`demo:web: ${e.code === 'EADDRINUSE' ? `port ${port} is in use; pass --port <n>` : e.message}`);

@@ -18,7 +18,8 @@ import { setupGpu } from './helpers.js';
 import { train } from '../src/train/train.js';
 import type { TrainOptions } from '../src/train/options.js';
 import { SupConResNet } from '../src/nn/index.js';
-import { saveCheckpoint } from '../src/checkpoint/index.js';
+import { saveCheckpoint, toHost, writeSafetensors, type HostTensor } from '../src/checkpoint/index.js';
+import { TorchvisionResNet } from '../src/nn/torchvision-resnet.js';
 import { Rng } from '../src/random.js';
 import { saveRecogniser } from '../src/cli/recogniser.js';
 import { loadOpenSetModel } from '../src/osr/open-set-file.js';
@@ -32,7 +33,7 @@ interface BuildScript {
   buildBrowser(o: { types?: boolean; demo?: boolean }): Promise<{ inputs: Record<string, unknown> }>;
 }
 interface ServeScript {
-  startDemoServer(o: { port: number; model: string; build: boolean; quiet: boolean }): Promise<DemoServer>;
+  startDemoServer(o: { port: number; model: string; attention?: string; build: boolean; quiet: boolean }): Promise<DemoServer>;
 }
 const script = <T>(name: string) => import(new URL(`../scripts/${name}`, import.meta.url).href) as Promise<T>;
 
@@ -49,6 +50,8 @@ const TINY = { width: 2, batchSize: 8, seed: 5, method: 'gradmix' as const };
 
 const work = mkdtempSync(join(tmpdir(), 'gradmix-browser-'));
 const modelFile = join(work, 'model.safetensors');
+/** A random torchvision ResNet of width 2: the page's Attentive CutMix network (served as /attention.safetensors). */
+const attentionFile = join(work, 'attention.safetensors');
 let server: DemoServer | null = null;
 let context: BrowserContext | null = null;
 const pageErrors: string[] = [];
@@ -90,7 +93,10 @@ function start(): Promise<void> {
     }
     const { buildBrowser } = await script<BuildScript>('build-browser.mjs');
     await buildBrowser({ types: false });
-    server = await (await script<ServeScript>('serve-demo.mjs')).startDemoServer({ port: 0, model: modelFile, build: false, quiet: true });
+    const net = new TorchvisionResNet(new Rng(11), { width: 2 });
+    await writeSafetensors(attentionFile, await Promise.all([...net.stateDict()].map(async ([name, t]) => [name, await toHost(name, t)] as [string, HostTensor])));
+    net.dispose();
+    server = await (await script<ServeScript>('serve-demo.mjs')).startDemoServer({ port: 0, model: modelFile, attention: attentionFile, build: false, quiet: true });
     context = await chromium.launchPersistentContext(join(work, 'profile'), { executablePath: CHROMIUM, headless: true, args: FLAGS });
     mkdirSync(shots, { recursive: true });
   })();
@@ -164,10 +170,15 @@ browserTest('the demo trains in the page: the loss falls, the canvases are drawn
 browserTest("the page's first-step loss equals the Node CLI's for the same seed and settings", async () => {
   // The CLI's training function (what `gradmix train` runs), stopped after its first step; a
   // training subset, so the subset choice, batch order and per-step seeds are all compared. The
-  // second setting has a classifier head and another mixing method.
-  const page = await openPage('');
+  // second setting has a classifier head and another mixing method; the third is Attentive CutMix
+  // with the network the page fetched (?attention=) and Node read from the same file.
+  const page = await openPage('?attention=/attention.safetensors');
   await page.evaluate(() => (window as any).gradmixDemo.ready);
-  const settings: Partial<TrainOptions>[] = [{ ...TINY, maxTrain: 40, epochs: 1 }, { ...TINY, maxTrain: 30, epochs: 1, method: 'cutmix', objective: 'ce+ssl', seed: 9 }];
+  const settings: Partial<TrainOptions>[] = [
+    { ...TINY, maxTrain: 40, epochs: 1 },
+    { ...TINY, maxTrain: 30, epochs: 1, method: 'cutmix', objective: 'ce+ssl', seed: 9 },
+    { ...TINY, maxTrain: 16, epochs: 1, method: 'attentive-cutmix', attentionModel: attentionFile },
+  ];
   for (const options of settings) {
     let nodeLoss = NaN;
     const stop = new AbortController();
@@ -179,7 +190,8 @@ browserTest("the page's first-step loss equals the Node CLI's for the same seed 
       },
     });
     result.model.dispose();
-    const pageLoss: number = await page.evaluate((given) => (window as any).gradmixDemo.firstStepLoss(given), options);
+    const inPage = options.attentionModel ? { ...options, attentionModel: '/attention.safetensors' } : options;
+    const pageLoss: number = await page.evaluate((given) => (window as any).gradmixDemo.firstStepLoss(given), inPage);
     const rel = Math.abs(pageLoss - nodeLoss) / Math.abs(nodeLoss);
     const what = `${options.method}, ${options.objective ?? 'supcon+ssl'}`;
     assert.ok(Number.isFinite(nodeLoss) && rel < 1e-4, `${what}: page ${pageLoss} vs Node ${nodeLoss}: relative difference ${rel.toExponential(2)}`);
