@@ -303,6 +303,14 @@ test('train --method attentive-cutmix end to end on mnist-mini: finite mixed ter
   assert.is(config.attentionGrid, 7);
   assert.is(config.attentionTopK, 6);
   assert.ok(existsSync(r.checkpoint));
+  // Interrupted after its first step, the run resumes from its own config.json (the attention model's path included).
+  const out2 = join(dir, 'resumed');
+  const stop = new AbortController();
+  await train({ ...quick, attentionModel, out: out2, evaluate: false }, { signal: stop.signal, onStep: () => stop.abort() });
+  const resumed = await gradmix('train', '--out', out2, '--resume');
+  assert.is(resumed.code, 0, resumed.err);
+  const resumedSteps = readFileSync(join(out2, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; step?: number }).filter((l) => l.kind === 'step');
+  assert.equal(resumedSteps.map((l) => l.step), [1, 2]);
 });
 
 test('gradmix train --method attentive-cutmix on an image folder, evaluated; a grid and k of its own', async () => {
