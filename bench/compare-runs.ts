@@ -62,7 +62,9 @@ function label(run: BenchRun): string {
 export function formatComparison(a: BenchRun, b: BenchRun, rows: readonly ComparedRow[]): string {
   const lines = [
     `A: ${label(a)}`,
+    ...(a.note ? [`   ${a.note}`] : []),
     `B: ${label(b)}`,
+    ...(b.note ? [`   ${b.note}`] : []),
     `ceilings A: ${a.ceilings.gflops.toFixed(2)} GFLOP/s, ${a.ceilings.gbps.toFixed(2)} GB/s; B: ${b.ceilings.gflops.toFixed(2)} GFLOP/s, ${b.ceilings.gbps.toFixed(2)} GB/s`,
     `${'row'.padEnd(52)} ${'A ms (±spread)'.padStart(18)} ${'B ms (±spread)'.padStart(18)} ${'B/A'.padStart(7)}  verdict       roofline B`,
   ];

@@ -1,4 +1,4 @@
-// `npm run bench -- [quick|full] [filter ...] [--batch n,..] [--width w,..] [--json path] [--no-tfjs] [--no-torch] [--list] [--family module.ts ..]`
+// `npm run bench -- [quick|full] [filter ...] [--batch n,..] [--width w,..] [--json path] [--note text] [--no-tfjs] [--no-torch] [--list] [--family module.ts ..]`
 // Prints the device ceilings, then every kernel family's rows (ms, GFLOP/s or GB/s, fraction of
 // the ceiling, cores kept busy) with the peers' ratios ours/theirs (TF.js WebGPU on the same
 // adapter, PyTorch CPU), and writes JSON (--json path; else bench/results/<adapter>.<mode>.json
@@ -38,6 +38,7 @@ interface Args {
   batches: number[] | null;
   widths: number[] | null;
   families: string[];
+  note: string | null;
 }
 
 function sizes(flag: string, v: string | undefined): number[] {
@@ -47,7 +48,7 @@ function sizes(flag: string, v: string | undefined): number[] {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { mode: 'auto', filters: [], json: null, tfjs: true, torch: true, list: false, batches: null, widths: null, families: [] };
+  const args: Args = { mode: 'auto', filters: [], json: null, tfjs: true, torch: true, list: false, batches: null, widths: null, families: [], note: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === 'quick' || a === '--quick') args.mode = 'quick';
@@ -60,10 +61,12 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--batch') args.batches = sizes(a, argv[++i]);
     else if (a === '--width') args.widths = sizes(a, argv[++i]);
     else if (a === '--family') args.families.push(argv[++i] ?? '');
+    else if (a === '--note') args.note = argv[++i] ?? '';
     else if (a.startsWith('--')) throw new Error(`bench: unknown option ${a}; see the header of bench/run.ts`);
     else args.filters.push(new RegExp(a, 'i'));
   }
   if (args.json === '') throw new Error('bench: --json needs a path');
+  if (args.note === '') throw new Error('bench: --note needs a text (the conditions of the run, recorded in the JSON)');
   if (args.families.includes('')) throw new Error('bench: --family needs a module path (default export: kernelFamily(...))');
   return args;
 }
@@ -180,6 +183,7 @@ async function main(): Promise<void> {
     widths: cfg.widths,
     timing: { method: timingMethod(), ...cfg.timing },
     loadAverage: [load0, load1],
+    ...(args.note !== null ? { note: args.note } : {}),
     peers: {
       tfjs: typeof tfjs === 'string' ? { unavailable: tfjs } : { version: tfjs.version },
       torch: typeof torch === 'string' ? { unavailable: torch } : { version: torch.version, threadsTried: torch.threads },

@@ -24,6 +24,8 @@ export interface BenchRun {
   widths: readonly number[];
   timing: { method: TimingMethod } & TimeOptions;
   loadAverage?: [number, number];
+  /** Free text on the conditions of the run (`npm run bench -- --note '...'`), e.g. a shared machine. */
+  note?: string;
   peers: Record<string, { version: string; threadsTried?: number[] } | { unavailable: string }>;
   ceilings: Ceilings;
   skipped: { family: string; reason: string }[];

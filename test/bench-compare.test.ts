@@ -31,7 +31,7 @@ function run(rows: ResultRow[], commit: string): BenchRun {
 }
 
 const A = run([row('sped up', 2, 0.05), row('noisy', 2, 0.4), row('slowed', 1, 0.01), row('steady', 1, 0), row('gone', 1, 0)], 'aaaaaaaaaaaa');
-const B = run([{ ...row('sped up', 1, 0.05), variant: 'tiled' }, row('noisy', 1.7, 0.4), { ...row('slowed', 1.5, 0.01), shape: '[2]' }, row('steady', 1.01, 0), row('new', 1, 0)], 'bbbbbbbbbbbb');
+const B: BenchRun = { ...run([{ ...row('sped up', 1, 0.05), variant: 'tiled' }, row('noisy', 1.7, 0.4), { ...row('slowed', 1.5, 0.01), shape: '[2]' }, row('steady', 1.01, 0), row('new', 1, 0)], 'bbbbbbbbbbbb'), note: 'shared machine' };
 
 test('verdicts weigh the recorded spreads', () => {
   const v = Object.fromEntries(compareRuns(A, B).map((r) => [r.key.replace('matmul ', ''), r.verdict]));
@@ -64,6 +64,7 @@ test('the command prints ratios and verdicts, writes the chart, and refuses anot
   writeFileSync(fa, JSON.stringify(A));
   writeFileSync(fb, JSON.stringify(B));
   const out = execFileSync(process.execPath, ['--import', 'tsx', 'bench/compare.ts', fa, fb, '--svg', svg], { encoding: 'utf8' });
+  assert.match(out, /^B: test \/ adapter .*\n   shared machine\n/m);
   assert.match(out, /matmul sped up .* 0\.50x\s+faster/);
   assert.match(out, /matmul slowed .* 1\.50x\s+slower/);
   assert.match(out, /matmul sped up .*faster.*variant - -> tiled/);

@@ -50,7 +50,8 @@ function cell(tr: HTMLTableRowElement, text: string): void {
 
 const fixed = (v: number | undefined, d = 2) => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(d));
 const peerMs = (p: PeerResult | undefined) => (p && 'ms' in p ? fixed(p.ms, 3) : '-');
-const peerRatio = (p: PeerResult | undefined) => (p && 'ratio' in p ? `${fixed(p.ratio)}x` : p ? 'error' : '-');
+// Two significant digits: at these sizes a ratio can be 0.004.
+const peerRatio = (p: PeerResult | undefined) => (p && 'ratio' in p ? `${p.ratio.toPrecision(2)}x` : p ? 'error' : '-');
 
 /** Vendor, architecture, the limits a kernel author sizes workgroups and buffers by, and the features. */
 function describeAdapter(adapter: GPUAdapter, device: GPUDevice): Record<string, unknown> {
