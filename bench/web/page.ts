@@ -69,7 +69,13 @@ async function main(): Promise<void> {
   const g = gpu();
   const adapter = describeAdapter(g.adapter, g.device);
   $('adapter').textContent = JSON.stringify(adapter, null, 2);
-  const filters = (q.get('filter') ?? '').split(',').filter(Boolean).map((f) => new RegExp(f, 'i'));
+  const filters = (q.get('filter') ?? '').split(',').filter(Boolean).map((f) => {
+    try {
+      return new RegExp(f, 'i');
+    } catch (e) {
+      throw new Error(`query parameter filter: ${(e as Error).message}`);
+    }
+  });
   const timing: TimeOptions = { warmup: 1, repeats: int('repeats', 20), minRepeats: 2, budgetMs: 300 };
   const cfg: BenchConfig = {
     quick: true,
@@ -88,6 +94,7 @@ async function main(): Promise<void> {
     if ('skipped' in r) skipped.push({ family: f.name, reason: r.skipped });
     else rows.push(...r.filter((row) => filters.length === 0 || filters.some((x) => x.test(`${row.family} ${row.name}`))));
   }
+  if (rows.length === 0) throw new Error(`query parameter filter=${q.get('filter')}: no row matches (filters match '<family> <row name>')`);
   // TF.js's chunk downloads and its backend starts while the ceilings are measured.
   const wanted = q.get('tfjs') !== '0' && rows.some((r) => r.peer && tfjsSupports(r.peer));
   const tfjsStarting: Promise<TfjsPeer | string> = wanted
