@@ -49,11 +49,11 @@ export interface LoopOptions {
   progress: boolean;
 }
 
-/** What a step reports: its loss, the loss's terms, and the guard's first non-finite tensor. */
+/** What a step reports: its loss, the loss's terms, and the guard's first non-finite tensor (null: none). */
 export interface StepOutcome {
   loss: number;
   terms?: Record<string, number>;
-  bad?: string | null;
+  bad: string | null;
 }
 
 export interface EpochLoop {
@@ -68,11 +68,10 @@ export interface EpochLoop {
   model: SupConResNet;
   optimizer: Adam;
   /**
-   * Runs step `step` (learning rate, forward, backward, update) on its batch. Returns the loss, or
-   * a StepOutcome whose `bad` comes from `guard` read with the loss (one readback); for a bare
-   * number the loop runs the guard's check itself.
+   * Runs step `step` (learning rate, forward, backward, update) on its batch. Returns its loss with
+   * `bad` from `guard`, read with the loss in the step's one readback.
    */
-  step: (step: number, images: Float32Array, labels: Int32Array, guard: FiniteGuard) => Promise<number | StepOutcome>;
+  step: (step: number, images: Float32Array, labels: Int32Array, guard: FiniteGuard) => Promise<StepOutcome>;
   /** Restores state kept beside the checkpoint, at position (epoch, batch). */
   resumeExtra?: (epoch: number, batch: number) => Promise<void>;
   /** Saves state kept beside the checkpoint; runs before the checkpoint, which a resume trusts. */
@@ -236,8 +235,7 @@ export async function runEpochLoop(run: EpochLoop, hooks: TrainHooks = {}): Prom
         const where = `step ${step + 1} (epoch ${epoch + 1}, batch ${batch.index + 1})`;
         let outcome: StepOutcome;
         try {
-          const r = await run.step(step, batch.images, batch.labels, guard);
-          outcome = typeof r === 'number' ? { loss: r, bad: (await guard.read(run.model.stateDict())).bad } : r;
+          outcome = await run.step(step, batch.images, batch.labels, guard);
         } catch (e) {
           throw runError(e, `training ${where}`, kept(), o.batchSize, step === firstStep);
         }
