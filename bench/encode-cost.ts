@@ -4,12 +4,14 @@
 // clock, is the figure to read on a shared machine: other processes' load does not inflate it.
 //
 //   node --import tsx bench/encode-cost.ts [--width 8] [--batch 32] [--steps 4] [--methods none,gradmix]
-//                                           [--pace both|on|off] [--phases] [--micro N] [--json FILE]
+//                                           [--compare pace|submit|none] [--phases] [--micro N] [--json FILE]
 //
 // Each measured step: wall ms; main-thread CPU ms while recording (autograd, ops, encoding) and
 // while waiting for the loss readback; the other threads' CPU ms (a CPU adapter's rasteriser
-// workers); dispatches, submits and dispatch() time (gpu().encodeMs). --pace both alternates
-// pacer-on and pacer-off steps in the same process, so both see the same load. --phases also
+// workers); dispatches, submits and dispatch() time (gpu().encodeMs). --compare alternates two
+// settings step by step in the same process, so both see the same load: pace (the wait pacer on
+// and off, GRADMIX_PACE=0) or submit (a submit every 64 dispatches while recording, or the whole
+// step in one batch). --phases also
 // times Dawn's calls inside dispatch() (createBindGroup, the pass's setPipeline/setBindGroup/
 // dispatchWorkgroups) by wrapping them, which adds a little to every figure. Encoding is timed by
 // the wall clock inside dispatch(); "encode cpu" scales it by the main thread's CPU/wall ratio
@@ -35,7 +37,7 @@ const { values: flags } = parseArgs({
     batch: { type: 'string', default: '32' },
     steps: { type: 'string', default: '4' },
     methods: { type: 'string', default: 'none,gradmix' },
-    pace: { type: 'string', default: 'both' },
+    compare: { type: 'string', default: 'pace' },
     phases: { type: 'boolean', default: false },
     micro: { type: 'string', default: '0' },
     json: { type: 'string' },
@@ -49,9 +51,18 @@ const int = (name: 'width' | 'batch' | 'steps') => {
 const [width, batch, steps] = [int('width'), int('batch'), int('steps')];
 const methods = flags.methods!.split(',') as Method[];
 for (const m of methods) if (m !== 'none' && m !== 'gradmix') throw new Error(`--methods: '${m}' is not none or gradmix`);
-const paceChoice = ({ both: [true, false], on: [true], off: [false] } as Record<string, boolean[]>)[flags.pace!];
-if (!paceChoice) throw new Error(`--pace must be both, on or off, got '${flags.pace}'`);
-const paceModes = paceChoice;
+interface Setting {
+  label: string;
+  pace: boolean;
+  submitEvery?: number;
+}
+const comparisons: Record<string, Setting[]> = {
+  pace: [{ label: 'pace on', pace: true }, { label: 'pace off', pace: false }],
+  submit: [{ label: 'submit/64', pace: true, submitEvery: 64 }, { label: 'one batch', pace: true, submitEvery: Infinity }],
+  none: [{ label: 'default', pace: true }],
+};
+const settings = comparisons[flags.compare!];
+if (!settings) throw new Error(`--compare must be pace, submit or none, got '${flags.compare}'`);
 
 await import('../scripts/embed-kernels.mjs' as string);
 const g = await initGpu();
@@ -85,7 +96,7 @@ function wrapDawnCalls(): void {
 
 interface StepSample {
   method: Method;
-  pace: boolean;
+  setting: string;
   wallMs: number;
   recordWallMs: number;
   recordMainMs: number;
@@ -112,9 +123,11 @@ async function measureMethod(method: Method): Promise<StepSample[]> {
   const optimizer = new Adam(model.parameters());
   await step.run(images, labels, optimizer, new Rng(0)); // warm-up: pipelines, buffer pool, pacer estimate
   const samples: StepSample[] = [];
-  for (let i = 0; i < steps * paceModes.length; i++) {
-    const pace = paceModes[i % paceModes.length];
-    g.pacer.enabled = pace;
+  const defaultSubmitEvery = g.submitEvery;
+  for (let i = 0; i < steps * settings.length; i++) {
+    const setting = settings[i % settings.length];
+    g.pacer.enabled = setting.pace;
+    g.submitEvery = setting.submitEvery ?? defaultSubmitEvery;
     await g.sync();
     for (const k of Object.keys(phases) as (keyof typeof phases)[]) phases[k] = 0;
     const [d0, s0, e0, b0] = [g.dispatchCount, g.submitCount, g.encodeMs, g.bindGroupStats.created];
@@ -139,7 +152,7 @@ async function measureMethod(method: Method): Promise<StepSample[]> {
     const whole = clock!.since(cpu0);
     samples.push({
       method,
-      pace,
+      setting: setting.label,
       wallMs,
       recordWallMs,
       recordMainMs: recording.mainMs,
@@ -153,6 +166,7 @@ async function measureMethod(method: Method): Promise<StepSample[]> {
       phases: { ...phases },
     });
   }
+  g.submitEvery = defaultSubmitEvery;
   optimizer.dispose();
   model.dispose();
   return samples;
@@ -192,14 +206,14 @@ const load0 = loadavg()[0];
 const all: StepSample[] = [];
 if (Number(flags.micro) > 0) await micro(Number(flags.micro));
 console.log(`adapter: ${g.describe()} (kernel variant ${g.kernelVariant}); ResNet18 width ${width}, batch ${batch} per view, ${steps} steps per setting`);
-console.log('method   pacer  wall ms  main record  main wait  workers   encode  encode cpu  dispatches submits  new bind groups  submitted early  us/dispatch' + (flags.phases ? '  bindgroup  pass  writeBuf  submit' : ''));
+console.log('method   setting     wall ms  main record  main wait  workers   encode  encode cpu  dispatches submits  new bind groups  submitted early  us/dispatch' + (flags.phases ? '  bindgroup  pass  writeBuf  submit' : ''));
 for (const method of methods) {
   const samples = await measureMethod(method);
   all.push(...samples);
-  for (const pace of paceModes) {
-    const s = samples.filter((x) => x.pace === pace);
+  for (const setting of settings) {
+    const s = samples.filter((x) => x.setting === setting.label);
     const m = (f: (x: StepSample) => number) => median(s.map(f));
-    const line = `${method.padEnd(8)} ${(pace ? 'on' : 'off').padEnd(5)} ${f1(m((x) => x.wallMs))} ${f1(m((x) => x.recordMainMs))}    ${f1(m((x) => x.waitMainMs))} ${f1(m((x) => x.workersMs))} ${f1(m((x) => x.encodeMs))}    ${f1(m(encodeCpu))} ${String(m((x) => x.dispatches)).padStart(10)} ${String(m((x) => x.submits)).padStart(7)} ${String(m((x) => x.bindGroupsCreated)).padStart(16)} ${`${(100 * m((x) => x.submittedWhileRecording)).toFixed(0)}%`.padStart(15)} ${f1((1000 * m(encodeCpu)) / m((x) => x.dispatches))}`;
+    const line = `${method.padEnd(8)} ${setting.label.padEnd(10)} ${f1(m((x) => x.wallMs))} ${f1(m((x) => x.recordMainMs))}    ${f1(m((x) => x.waitMainMs))} ${f1(m((x) => x.workersMs))} ${f1(m((x) => x.encodeMs))}    ${f1(m(encodeCpu))} ${String(m((x) => x.dispatches)).padStart(10)} ${String(m((x) => x.submits)).padStart(7)} ${String(m((x) => x.bindGroupsCreated)).padStart(16)} ${`${(100 * m((x) => x.submittedWhileRecording)).toFixed(0)}%`.padStart(15)} ${f1((1000 * m(encodeCpu)) / m((x) => x.dispatches))}`;
     const ph = flags.phases ? ` ${f1(m((x) => x.phases.createBindGroup))} ${f1(m((x) => x.phases.passCalls))} ${f1(m((x) => x.phases.writeBuffer))} ${f1(m((x) => x.phases.submit))}` : '';
     console.log(line + ph);
   }

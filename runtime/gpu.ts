@@ -101,6 +101,8 @@ export class Gpu {
   submitCount = 0;
   /** Dispatches recorded since the last submit. */
   pendingDispatches = 0;
+  /** Dispatches per submit while recording (Infinity: one batch until something needs it; for benchmarks). */
+  submitEvery = SUBMIT_EVERY;
   /** Main-thread milliseconds spent in dispatch() (validation, uniforms, bind group, encoding). */
   encodeMs = 0;
 
@@ -248,7 +250,7 @@ export class Gpu {
       const scope = this.device.popErrorScope();
       this.trackScope(scope, () => `kernel '${kernel}'`);
     }
-    if (++this.pendingDispatches >= SUBMIT_EVERY) this.flush();
+    if (++this.pendingDispatches >= this.submitEvery) this.flush();
   }
 
   /** The bind-group cache key of a dispatch; throws on a missing binding. */
