@@ -113,7 +113,7 @@ test('did you mean: flags, commands and enumerated values', async () => {
   const r = await gradmix('trian');
   assert.is(r.code, 2);
   assert.match(r.err, /unknown command 'trian'; did you mean train\?/);
-  await failsWith(['train', '--method', 'gradmx'], /--method: unknown value 'gradmx', use one of none, gradmix, mixup, cutmix; did you mean gradmix\?/);
+  await failsWith(['train', '--method', 'gradmx'], /--method: unknown value 'gradmx', use one of none, gradmix, mixup, cutmix, attentive-cutmix; did you mean gradmix\?/);
   await failsWith(['train', '--protocol', 'cifar01'], /did you mean cifar10\?/);
   await failsWith(['train', '--arch', 'resnt18'], /did you mean resnet18\?/);
   await failsWith(['train', '--objective', 'supcn'], /did you mean supcon\?/);
