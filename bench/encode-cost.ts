@@ -10,8 +10,8 @@
 // while waiting for the loss readback; the other threads' CPU ms (a CPU adapter's rasteriser
 // workers); dispatches, submits and dispatch() time (gpu().encodeMs). --compare alternates two
 // settings step by step in the same process, so both see the same load: pace (the wait pacer on
-// and off, GRADMIX_PACE=0) or submit (a submit every 64 dispatches while recording, or the whole
-// step in one batch). --phases also
+// and off, GRADMIX_PACE=0) or submit (a submit every 64 dispatches while recording, as on GPUs, or
+// the whole step in one batch, as on CPU adapters). --phases also
 // times Dawn's calls inside dispatch() (createBindGroup, the pass's setPipeline/setBindGroup/
 // dispatchWorkgroups) by wrapping them, which adds a little to every figure. Encoding is timed by
 // the wall clock inside dispatch(); "encode cpu" scales it by the main thread's CPU/wall ratio

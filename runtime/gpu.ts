@@ -45,9 +45,11 @@ const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment on every adapter se
 const UNIFORM_ARENA_BYTES = 256 * 1024;
 const MAX_WORKGROUPS = 65535;
 /**
- * Dispatches per submit while recording: the GPU starts on the first ones while the CPU records
- * the rest of a step (autograd and encoding take 8-25 ms of main-thread CPU per ResNet18 step
- * here; recorded into one batch, all of it was GPU idle time). A submit costs tens of us.
+ * Dispatches per submit while recording, on GPUs: the GPU starts on the first ones while the CPU
+ * records the rest of a step (autograd and encoding take 8-25 ms of main-thread CPU per ResNet18
+ * step on lavapipe; recorded into one batch, all of it is GPU idle time). A submit costs tens of
+ * us. Not on CPU adapters: there the "GPU" is the same cores the recording runs on, so overlap
+ * gains nothing, and ResNet18 w8 B32 plain steps measured 9-12% slower with it (bench/NOTES.md).
  */
 const SUBMIT_EVERY = 64;
 /** Bind groups kept for reuse; past this the cache starts over (a step binds a few thousand). */
@@ -101,8 +103,8 @@ export class Gpu {
   submitCount = 0;
   /** Dispatches recorded since the last submit. */
   pendingDispatches = 0;
-  /** Dispatches per submit while recording (Infinity: one batch until something needs it; for benchmarks). */
-  submitEvery = SUBMIT_EVERY;
+  /** Dispatches per submit while recording (Infinity: one batch until something needs it). */
+  submitEvery: number;
   /** Main-thread milliseconds spent in dispatch() (validation, uniforms, bind group, encoding). */
   encodeMs = 0;
 
@@ -116,6 +118,7 @@ export class Gpu {
     // Every pooled buffer is bound as a whole storage buffer, so the smaller limit applies.
     this.pool = new BufferPool(this.device, Math.min(this.device.limits.maxBufferSize, this.device.limits.maxStorageBufferBindingSize));
     // On every adapter in Node, where Dawn's binding spins while it waits (runtime/wait-pacer.ts).
+    this.submitEvery = this.cpuAdapter ? Infinity : SUBMIT_EVERY;
     this.pacer = new WaitPacer(isNode() && env('GRADMIX_PACE') !== '0', this.cpuAdapter ? CPU_ADAPTER_PACING : GPU_PACING);
     this.uniformArena = this.device.createBuffer({
       size: UNIFORM_ARENA_BYTES,
