@@ -7,8 +7,8 @@
 // offers Attentive CutMix, whose frozen network it is; optional, as ResNet18 weighs 45 MB).
 // window.gradmixDemo is the handle tests and users script.
 import {
-  augmentPreset, encodeCheckpoint, evaluateSubsample, fetchMnistMini, initBrowserGpu, openSet, attributionPanels, drawPanels, renderPanels, rocSvg,
-  subsetDataset, TrainingSession, webGpuProblem, checkpoint, type AttentionNet, type Dataset, type OpenSetData, type TrainOptions,
+  augmentPreset, attentionModelFromBytes, encodeCheckpoint, evaluateSubsample, fetchMnistMini, initBrowserGpu, loadPanels, loadPlots, openSet, drawPanels,
+  subsetDataset, TrainingSession, webGpuProblem, type AttentionModel, type Dataset, type OpenSetData, type TrainOptions,
 } from '../src/browser.js';
 
 const params = new URLSearchParams(location.search);
@@ -22,7 +22,7 @@ const PANEL_INTERVAL_MS = 1500;
 const augment = augmentPreset('mnist');
 /** Attentive CutMix's network, loaded from ?attention=<url> at start. */
 const ATTENTION_URL = params.get('attention');
-let attentionNet: AttentionNet | undefined;
+let attentionModel: AttentionModel | undefined;
 
 type Phase = 'loading' | 'ready' | 'training' | 'stopped' | 'done' | 'evaluating' | 'error';
 
@@ -100,7 +100,7 @@ function ensureSession(): TrainingSession {
   const key = JSON.stringify(config());
   if (session && key === sessionKey) return session;
   session?.dispose();
-  session = new TrainingSession(data!, config(), attentionNet);
+  session = new TrainingSession(data!, config(), attentionModel);
   sessionKey = key;
   Object.assign(state, { step: 0, totalSteps: session.totalSteps, losses: [], auroc: null });
   byId('roc').innerHTML = '';
@@ -152,6 +152,7 @@ async function train(): Promise<void> {
 
 async function refreshPanels(s: TrainingSession): Promise<void> {
   const f = fixed!;
+  const { attributionPanels, renderPanels } = await loadPanels(); // a chunk, fetched once
   const p = await attributionPanels(s.model, s.options, augment, f.images, [f.n, f.channels, f.height, f.width], { attention: s.stepper.attention });
   const caption = { epoch: Math.min(s.epoch + 1, s.options.epochs), method: s.options.method };
   drawPanels(byId<HTMLCanvasElement>('panels'), renderPanels(p, augment.mean, augment.std, 3, f.n, caption));
@@ -218,6 +219,7 @@ async function evaluate(): Promise<void> {
   try {
     const e = await evaluateSubsample(session.model, data, augment, EVAL, session.options.k);
     state.auroc = e.metrics.auroc;
+    const { rocSvg } = await loadPlots(); // a chunk, fetched once
     byId('roc').innerHTML = rocSvg(e.scores, e.isKnown, e.metrics.auroc, `ROC, split 0, after ${session.step} steps`);
     const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
     byId('metrics').textContent =
@@ -261,7 +263,7 @@ async function loadAttention(url: string): Promise<void> {
   setStatus(`Loading the attention model ${url}…`);
   const response = await fetch(url);
   if (!response.ok) throw new Error(`?attention=${url}: HTTP ${response.status} ${response.statusText}`);
-  attentionNet = checkpoint.torchvisionResNetFromTensors(checkpoint.decodeSafetensors(new Uint8Array(await response.arrayBuffer()), url).tensors, url);
+  attentionModel = await attentionModelFromBytes(new Uint8Array(await response.arrayBuffer()), url);
   const method = byId<HTMLSelectElement>('method');
   if (![...method.options].some((o) => o.value === 'attentive-cutmix')) method.add(new Option('Attentive CutMix', 'attentive-cutmix'));
 }
@@ -320,7 +322,7 @@ for (const id of CONTROLS) byId(id).addEventListener('change', updateButtons);
   /** The loss of the first step of a fresh run with these options (nothing shown or kept). */
   async firstStepLoss(options: Partial<TrainOptions>): Promise<number> {
     if (running) throw new Error('stop training first');
-    const s = new TrainingSession(data!, options, attentionNet);
+    const s = new TrainingSession(data!, options, attentionModel);
     try {
       return await s.next();
     } finally {

@@ -7,8 +7,8 @@
 // put in a batch with a few context digits (the loss needs negatives). ?model=<url> picks the
 // checkpoint (default model.safetensors); ?context=<url> the folder of mnist digit files.
 import {
-  attributionPanels, AUGMENT_PRESETS, defaultOptions, drawPanels, fetchModel, initBrowserGpu, lastBlockLayers, modelFromCheckpoint, padImages, parseMnistDigits,
-  renderPanels, webGpuProblem, type OpenSetModel, type OpenSetPrediction, type PageModel, type TrainOptions,
+  AUGMENT_PRESETS, defaultOptions, drawPanels, fetchModel, initBrowserGpu, lastBlockLayers, loadPanels, modelFromCheckpoint, padImages, parseMnistDigits,
+  webGpuProblem, type OpenSetModel, type OpenSetPrediction, type PageModel, type TrainOptions,
 } from '../src/browser.js';
 
 const params = new URLSearchParams(location.search);
@@ -135,6 +135,7 @@ async function showImage(file: Blob): Promise<void> {
   batch.set(digit, 0);
   batch.set(context, 32 * 32);
   const augment = AUGMENT_PRESETS.mnist;
+  const { attributionPanels, renderPanels } = await loadPanels(); // a chunk, fetched once
   const p = await attributionPanels(loaded.model, attributionOptions(loaded), augment, batch, [1 + CONTEXT_SIZE, 1, 32, 32], { plainView1: true });
   drawPanels(byId<HTMLCanvasElement>('map'), renderPanels(p, augment.mean, augment.std, 5, 1, { plainView1: true }));
   state.maps++;

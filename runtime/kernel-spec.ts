@@ -69,6 +69,16 @@ export function registerKernelSource(name: string, source: string): Promise<void
   return done;
 }
 
+/**
+ * Adds kernels reflected at build time. The browser bundle leaves the families that only its
+ * lazily loaded chunks launch out of the embedded modules; each such chunk adds its own with this
+ * when it loads (scripts/embed-kernels.mjs kernelSubset), so a page fetches their text with the
+ * code that dispatches them.
+ */
+export function addReflectedKernels(modules: Record<string, KernelModule>): void {
+  for (const [name, m] of Object.entries(modules)) if (!(name in kernelModules)) kernelModules[name] = m;
+}
+
 export function kernelNames(): string[] {
   return [...new Set([...Object.keys(kernelModules), ...extraModules.keys()])].sort();
 }

@@ -55,6 +55,24 @@ const libraryByUrl = {
 
 const common = { absWorkingDir: root, bundle: true, format: 'esm', platform: 'browser', target: 'es2022', sourcemap: true, logLevel: 'warning', metafile: true };
 
+/**
+ * The outputs a page loads with `main` (a path): it and the chunks it imports statically,
+ * transitively (esbuild's splitting puts code shared with lazy chunks in chunks of its own), as
+ * metafile keys. What the module's size budget counts (test/bundle-size.test.ts).
+ */
+export function staticOutputs(metafile, main) {
+  const key = relative(root, main);
+  if (!metafile.outputs[key]) throw new Error(`the metafile has no output ${key}`);
+  const seen = new Set();
+  const visit = (k) => {
+    if (seen.has(k)) return;
+    seen.add(k);
+    for (const i of metafile.outputs[k].imports) if (i.kind === 'import-statement') visit(i.path);
+  };
+  visit(key);
+  return [...seen];
+}
+
 /** Writes the bundle (and, unless turned off, the declarations and demo scripts); returns the bundle's metafile. */
 export async function buildBrowser({ outDir = join(root, 'dist'), types = true, demo = true } = {}) {
   // Minified. wgsl_reflect, which only registerKernelSource needs (the embedded kernels were
@@ -70,9 +88,13 @@ export async function buildBrowser({ outDir = join(root, 'dist'), types = true, 
     chunkNames: 'chunks/[name]-[hash]',
     minify: true,
   };
+  // The kernel families of code in lazily loaded chunks only (Attentive CutMix's) go with that code.
   const probe = await esbuild.build({ ...libOptions, write: false, sourcemap: false, plugins: [nodeGlobals] });
-  const sources = Object.keys(probe.metafile.inputs).filter((f) => f.endsWith('.ts') && !f.endsWith('.generated.ts')).map((f) => join(root, f));
-  const lib = await esbuild.build({ ...libOptions, plugins: [nodeGlobals, await kernelSubset(sources)] });
+  const loaded = staticOutputs(probe.metafile, join(outDir, 'browser', 'gradmix.js'));
+  const sourcesOf = (outputs) => [...new Set(outputs.flatMap((o) => Object.keys(probe.metafile.outputs[o].inputs)))]
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.generated.ts')).map((f) => join(root, f));
+  const lazy = Object.keys(probe.metafile.outputs).filter((o) => o.endsWith('.js') && !loaded.includes(o));
+  const lib = await esbuild.build({ ...libOptions, plugins: [nodeGlobals, await kernelSubset(sourcesOf(loaded), sourcesOf(lazy))] });
   if (demo) {
     await esbuild.build({
       ...common,

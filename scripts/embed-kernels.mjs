@@ -70,18 +70,33 @@ export async function embedKernels() {
 }
 
 /**
- * An esbuild plugin for bundles that need only some kernel families: the generated module is
- * replaced by one holding the kernel files that `sources` (the bundle's own files) name in a
- * string starting '<file>.' (as every launch does: 'matmul.tiled', `corrupt_random.${entry}`).
+ * An esbuild plugin for bundles that need only some kernel families: a source uses the kernel
+ * files it names in a string starting '<file>.' (as every launch does: 'matmul.tiled',
+ * `corrupt_random.${entry}`). The generated module is replaced by one holding the families that
+ * `sources` (the files loaded with the bundle's entry) use. A family that only `lazySources` (files
+ * of lazily imported chunks) use goes with the file that launches it: its reflected module is
+ * appended to that file's code, added on load (runtime/kernel-spec.ts addReflectedKernels).
  */
-export async function kernelSubset(sources) {
+export async function kernelSubset(sources, lazySources = []) {
   const modules = await embedKernels();
-  const text = sources.map((f) => readFileSync(f, 'utf8')).join('\n');
-  const used = Object.fromEntries(Object.entries(modules).filter(([name]) => new RegExp(`['"\`]${name}\\.`).test(text)));
+  const named = (file) => {
+    const text = readFileSync(file, 'utf8');
+    return Object.keys(modules).filter((name) => new RegExp(`['"\`]${name}\\.`).test(text));
+  };
+  const pick = (names) => Object.fromEntries([...names].map((n) => [n, modules[n]]));
+  const used = new Set(sources.flatMap(named));
+  const lazy = new Map(lazySources.map((f) => [f, named(f).filter((n) => !used.has(n))]).filter(([, names]) => names.length > 0));
+  const kernelSpec = join(root, 'runtime', 'kernel-spec.ts');
   return {
     name: 'kernel-subset',
     setup(build) {
-      build.onLoad({ filter: /kernel-sources\.generated\.ts$/ }, () => ({ contents: kernelModuleText(used), loader: 'ts' }));
+      build.onLoad({ filter: /kernel-sources\.generated\.ts$/ }, () => ({ contents: kernelModuleText(pick(used)), loader: 'ts' }));
+      build.onLoad({ filter: /\.ts$/ }, (args) => {
+        const names = lazy.get(args.path);
+        if (!names) return undefined;
+        const add = `\nimport { addReflectedKernels as addKernels$ } from ${JSON.stringify(kernelSpec)};\naddKernels$(${JSON.stringify(pick(names))});\n`;
+        return { contents: readFileSync(args.path, 'utf8') + add, loader: 'ts' };
+      });
     },
   };
 }

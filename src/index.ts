@@ -2,6 +2,8 @@
 // the browser entry's) and each folder's Node barrel: data loaders, checkpoint files, the training
 // loop and train-then-evaluate, results and recogniser files, pre-training, corruption robustness.
 export * from './portable.js';
+// Attentive CutMix's code, which the portable API loads with its network (loadAttention).
+export { attentiveCutmix, attentiveMixWith, attentivePaste, attentionGrid, attentionInput, cellOf, gridToPixels } from './gradmix/attentive-cutmix.js';
 export * from './data/index.js';
 // Two types share this name: the Node entry's is a decoded image file's (the browser entry's, a panel's).
 export type { RgbaImage } from './data/index.js';

@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import {
   attentionGrid, attentionInput, attentiveMixWith, attentivePaste, attentiveCutmix, IMAGENET_MEAN, IMAGENET_STD, ATTENTIVE_GRID, ATTENTIVE_TOP_K, ATTENTION_CHUNK,
   type AttentionNet,
-} from '../src/gradmix/index.js';
+} from '../src/gradmix/attentive-cutmix.js';
+import { loadAttention } from '../src/gradmix/index.js';
 import { Rng } from '../src/random.js';
 import type { Tensor } from '../src/tensor.js';
 import * as ops from '../src/ops/index.js';
@@ -265,7 +266,7 @@ test('picture panels: the image\'s attention grid, the pasted cells outlined, th
   const augment = augmentPreset('mnist', [h, w]);
   const model = new SupConResNet(new Rng(1), { width: 2, inChannels: 1 });
   await rejects(() => attributionPanels(model, o, augment, images, [b, c, h, w]), /attentive-cutmix panels need its attention network/);
-  const attention = { net: identityNet(), imageMean: augment.mean, imageStd: augment.std };
+  const attention = { ...(await loadAttention(identityNet())), imageMean: augment.mean, imageStd: augment.std };
   const p = await attributionPanels(model, o, augment, images, [b, c, h, w], { attention, plainView1: true });
   // The same draws again, as tensors: the panels are the training's mixing of these views.
   const again = attentiveCutmix(upload(p.view1, [b, c, h, w]), identityNet(), new Rng(o.seed ^ 0x2545f491), { grid: g, topK: k, imageMean: augment.mean, imageStd: augment.std });
@@ -333,7 +334,7 @@ test('a page\'s TrainingSession takes the attention network as an object (no fil
   const given = { method: 'attentive-cutmix' as const, attentionModel: 'resnet18.safetensors', width: 2, batchSize: 8, maxTrain: 16, epochs: 1 };
   assert.throws(() => new TrainingSession(data, given), /attentive-cutmix needs its attention network, loaded from resnet18\.safetensors/);
   const net = new TorchvisionResNet(new Rng(4), { width: 2 });
-  const session = new TrainingSession(data, given, net);
+  const session = new TrainingSession(data, given, await loadAttention(net));
   const loss = await session.next();
   assert.ok(Number.isFinite(loss), `loss ${loss}`);
   session.model.dispose();

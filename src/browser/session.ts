@@ -9,7 +9,7 @@ import { scope } from '../scope.js';
 import type { SupConResNet } from '../nn/index.js';
 import type { Adam } from '../optim/index.js';
 import type { TrainStep } from '../train/step.js';
-import type { AttentionNet } from '../gradmix/index.js';
+import type { AttentionModel } from '../gradmix/index.js';
 import { resolveOptions, type TrainOptions } from '../train/options.js';
 import { runStep, setUpRun, stepSeed, type TrainingRun } from '../train/training-run.js';
 import { epochOrder, gatherBatch } from '../data/batches.js';
@@ -31,11 +31,11 @@ export class TrainingSession {
   private order: { epoch: number; indices: Int32Array } | null = null;
 
   /**
-   * `attention`: Attentive CutMix's frozen network, required by that method (a page decodes the
-   * torchvision ResNet's .safetensors bytes: checkpoint.torchvisionResNetFromTensors(
-   * checkpoint.decodeSafetensors(bytes).tensors, url)); options.attentionModel only names it.
+   * `attention`: Attentive CutMix's frozen network with its code, required by that method (a page
+   * loads both from the torchvision ResNet's .safetensors bytes with attentionModelFromBytes);
+   * options.attentionModel only names it.
    */
-  constructor(readonly data: OpenSetData, given: Partial<TrainOptions> = {}, attention?: AttentionNet) {
+  constructor(readonly data: OpenSetData, given: Partial<TrainOptions> = {}, attention?: AttentionModel) {
     const o = resolveOptions({ ...given, protocol: given.protocol ?? data.protocol, split: given.split ?? data.split });
     this.options = o;
     this.run = setUpRun(o, data, attention);

@@ -8,7 +8,8 @@
 //
 // Everything after the partners' draw runs on the GPU (kernels/attentive_mix.wgsl): the grid
 // scores, the top-k choice, the weights and the paste; the weights stay a GPU tensor, so a step
-// reads nothing back. A data augmentation: nothing is recorded for autograd.
+// reads nothing back. A data augmentation: nothing is recorded for autograd. Imported only through
+// loadAttention (attention.ts), beside the network, so pages that never mix this way never load it.
 import { Tensor, formatShape } from '../tensor.js';
 import { tensor } from '../creation.js';
 import { scope } from '../scope.js';
@@ -17,48 +18,9 @@ import * as ops from '../ops/index.js';
 import { WG, grid, launch, requireFloat } from '../ops/launch.js';
 import { resizeNormalize } from '../augment/index.js';
 import { derangement } from './sampling.js';
+import { ATTENTIVE_GRID, ATTENTIVE_TOP_K, ATTENTION_INPUT_SIZE, IMAGENET_MEAN, IMAGENET_STD, ATTENTION_CHUNK, type AttentionNet, type AttentiveOptions, type AttentiveMixed } from './attention.js';
 
-/** The original paper's grid side (ResNet's last feature map at 224 x 224) and cells pasted. */
-export const ATTENTIVE_GRID = 7;
-export const ATTENTIVE_TOP_K = 6;
-/** torchvision's ImageNet input: 224 x 224, normalised with these per-channel statistics. */
-export const ATTENTION_INPUT_SIZE = 224;
-export const IMAGENET_MEAN = [0.485, 0.456, 0.406] as const;
-export const IMAGENET_STD = [0.229, 0.224, 0.225] as const;
-/** Images per forward of the attention network (bounds its memory: ResNet activations at 224 x 224 are ~3 MB per image at width 64). */
-export const ATTENTION_CHUNK = 32;
-
-/** A frozen attention network (torchvision's ResNets): its last feature map [B, F, h, w] of RGB input. */
-export interface AttentionNet {
-  featureMap(x: Tensor): Tensor;
-  /** Switched to eval mode (BatchNorm's running statistics) before it is used. */
-  eval(): unknown;
-}
-
-export interface AttentiveOptions {
-  /** Grid side g (cells per image: g * g); default 7. */
-  grid?: number;
-  /** Cells pasted per image, 1..g * g; default 6. */
-  topK?: number;
-  /** The attention network's input side; default 224. */
-  inputSize?: number;
-  /** The per-channel normalisation the images carry (their [0, 1] values are (x - mean) / std); default none. */
-  imageMean?: readonly number[];
-  imageStd?: readonly number[];
-}
-
-export interface AttentiveMixed {
-  /** [B, C, H, W]: each image with its partner's chosen cells pasted in. */
-  mixed: Tensor;
-  /** partner[i] != i: the image pasted into image i. */
-  partner: Int32Array;
-  /** [B] on the GPU: the pasted pixel fraction of each image, the mixed term's weight. */
-  weights: Tensor;
-  /** int32 [B, g, g]: 1 where image i took the partner's cell. */
-  cells: Tensor;
-  /** [B, g, g]: each image's attention grid (row j = image j; image i's cells come from row partner[i]). */
-  scores: Tensor;
-}
+export { ATTENTIVE_GRID, ATTENTIVE_TOP_K, ATTENTION_INPUT_SIZE, IMAGENET_MEAN, IMAGENET_STD, ATTENTION_CHUNK, type AttentionNet, type AttentiveOptions, type AttentiveMixed };
 
 function checkGrid(op: string, g: number, k: number): void {
   if (!Number.isInteger(g) || g < 1) throw new Error(`${op}: the grid side must be a positive integer, got ${g}`);

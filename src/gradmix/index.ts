@@ -16,14 +16,10 @@ export {
   type BoxMixed,
 } from './mix.js';
 export { derangement, boxSide, sampleGamma, sampleBeta, cutmixBox, type Box } from './sampling.js';
+// Attentive CutMix: its settings and types here; its code (attentive-cutmix.ts, re-exported by the
+// package entry) through loadAttention, so that browser pages load it only when they use it.
 export {
-  attentiveCutmix,
-  attentiveMixWith,
-  attentivePaste,
-  attentionGrid,
-  attentionInput,
-  cellOf,
-  gridToPixels,
+  loadAttention,
   ATTENTIVE_GRID,
   ATTENTIVE_TOP_K,
   ATTENTION_INPUT_SIZE,
@@ -31,6 +27,8 @@ export {
   IMAGENET_MEAN,
   IMAGENET_STD,
   type AttentionNet,
+  type AttentionModel,
+  type AttentiveCutmixCode,
   type AttentiveOptions,
   type AttentiveMixed,
-} from './attentive-cutmix.js';
+} from './attention.js';

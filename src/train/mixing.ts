@@ -7,7 +7,7 @@
 import { grad } from '../autograd.js';
 import { tensor } from '../creation.js';
 import * as ops from '../ops/index.js';
-import { attentiveCutmix, cutmix, gradMix, layerCam, mixup, type AttentionNet, type AttentiveMixed, type Mixed } from '../gradmix/index.js';
+import { cutmix, gradMix, layerCam, mixup, type AttentionModel, type AttentiveMixed, type Mixed } from '../gradmix/index.js';
 import type { SupConResNet } from '../nn/index.js';
 import type { Rng } from '../random.js';
 import type { Tensor } from '../tensor.js';
@@ -30,9 +30,8 @@ export interface MixingConfig {
   attentionTopK: number;
 }
 
-/** Attentive CutMix's frozen network and the per-channel normalisation of the views it is shown. */
-export interface AttentionSource {
-  net: AttentionNet;
+/** Attentive CutMix's frozen network with its code (loadAttention) and the per-channel normalisation of the views it is shown. */
+export interface AttentionSource extends AttentionModel {
   imageMean: readonly number[];
   imageStd: readonly number[];
 }
@@ -99,8 +98,8 @@ export function mixedTerm(input: MixingInput): MixingResult {
     mix = cutmix(view1, rng, { alpha: c.mixAlpha });
   } else if (c.method === 'attentive-cutmix') {
     if (!input.attention) throw new Error('mixedTerm: attentive-cutmix needs its attention network (MixingInput.attention; train() loads it from the attentionModel option)');
-    const { net, imageMean, imageStd } = input.attention;
-    mix = attentiveCutmix(view1, net, rng, { grid: c.attentionGrid, topK: c.attentionTopK, imageMean, imageStd });
+    const { net, code, imageMean, imageStd } = input.attention;
+    mix = code.attentiveCutmix(view1, net, rng, { grid: c.attentionGrid, topK: c.attentionTopK, imageMean, imageStd });
   } else {
     throw new Error(`mixedTerm: method '${c.method}' has no mixed term`);
   }

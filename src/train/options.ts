@@ -4,7 +4,7 @@ import { SCORES, needsClassifier, type ScoreKind } from '../osr/scores.js';
 import { MAX_K } from '../osr/knn.js';
 import { OBJECTIVES, usesClassifier, type Objective } from './objectives.js';
 import { ARCHS, archSpec, type Arch } from '../nn/resnet.js';
-import { ATTENTIVE_GRID, ATTENTIVE_TOP_K } from '../gradmix/attentive-cutmix.js';
+import { ATTENTIVE_GRID, ATTENTIVE_TOP_K } from '../gradmix/attention.js';
 import type { MixingConfig } from './mixing.js';
 
 export const METHODS = ['none', 'gradmix', 'mixup', 'cutmix', 'attentive-cutmix'] as const;

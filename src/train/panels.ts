@@ -8,7 +8,7 @@ import { scope } from '../scope.js';
 import { Rng } from '../random.js';
 import * as ops from '../ops/index.js';
 import { augmentViews, resizeNormalize, sampleViews, type AugmentConfig } from '../augment/index.js';
-import { attentiveCutmix, gridToPixels, gradMix } from '../gradmix/index.js';
+import { gradMix } from '../gradmix/index.js';
 import type { SupConResNet } from '../nn/index.js';
 import { attribution, type AttentionSource } from './mixing.js';
 import { simclrTarget } from './objectives.js';
@@ -81,7 +81,8 @@ export async function attributionPanels(model: SupConResNet, o: TrainOptions, au
 async function attentivePanels(o: TrainOptions, augment: AugmentConfig, images: Float32Array, shape: [number, number, number, number], options: PanelOptions): Promise<AttributionPanels> {
   const [b, c, h, w] = shape;
   if (!options.attention) throw new Error('attributionPanels: attentive-cutmix panels need its attention network (PanelOptions.attention, as TrainStep.attention holds it)');
-  const { net, imageMean, imageStd } = options.attention;
+  const { net, code, imageMean, imageStd } = options.attention;
+  const { attentiveCutmix, gridToPixels } = code;
   const out = scope(() => {
     const rng = new Rng(options.seed ?? o.seed ^ 0x2545f491);
     const raw = tensor(images, shape);

@@ -12,7 +12,7 @@ import type { Rng } from '../random.js';
 import type { Tensor } from '../tensor.js';
 import { mixingConfig, type TrainOptions } from './options.js';
 import { mixedTerm, recordActivations, type AttentionSource, type MixingConfig } from './mixing.js';
-import type { AttentionNet } from '../gradmix/index.js';
+import type { AttentionModel } from '../gradmix/index.js';
 import { createObjective, type TrainingObjective } from './objectives.js';
 import { optimizerStep, type StepGraph, type StepResult } from './step-skeleton.js';
 import type { FiniteGuard } from './finite-guard.js';
@@ -35,14 +35,14 @@ export class TrainStep {
     options: StepOptions,
     preset: string,
     data: Pick<Dataset, 'channels' | 'height' | 'width'>,
-    /** Attentive CutMix's frozen attention network (required by that method). */
-    attention?: AttentionNet,
+    /** Attentive CutMix's frozen attention network with its code (loadAttention; required by that method). */
+    attention?: AttentionModel,
   ) {
     this.augment = augmentPreset(preset, [data.height, data.width]);
     this.shape = [data.channels, data.height, data.width];
     this.objective = createObjective(options.objective, model, options);
     this.mixing = mixingConfig(options);
-    if (attention) this.attention = { net: attention, imageMean: this.augment.mean, imageStd: this.augment.std };
+    if (attention) this.attention = { ...attention, imageMean: this.augment.mean, imageStd: this.augment.std };
   }
 
   /** The two augmented, normalised views [2B, C, H, W] of a batch (rows 0..B-1 are view 1). */

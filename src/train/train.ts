@@ -13,6 +13,7 @@ import { runEpochLoop, type EpochLoopResult, type TrainHooks } from './epoch-loo
 import { withRunFolder } from './run-lock.js';
 import { loadTorchvisionResNet } from '../checkpoint/torchvision-file.js';
 import type { TorchvisionResNet } from '../nn/torchvision-resnet.js';
+import { loadAttention, type AttentionModel } from '../gradmix/attention.js';
 
 export { stepSeed } from './training-run.js';
 export { CHECKPOINT_FILE, LOG_FILE, type EpochLog, type EpochLoopResult, type TrainHooks } from './epoch-loop.js';
@@ -50,10 +51,10 @@ export async function train(given: Partial<TrainOptions> = {}, hooks: TrainHooks
 }
 
 /** Attentive CutMix's frozen attention network (none for the other methods); errors name the flag and the file. */
-async function loadAttentionNet(o: TrainOptions): Promise<TorchvisionResNet | undefined> {
+async function loadAttentionNet(o: TrainOptions): Promise<AttentionModel<TorchvisionResNet> | undefined> {
   if (o.method !== 'attentive-cutmix') return undefined;
   try {
-    return await loadTorchvisionResNet(o.attentionModel!);
+    return await loadAttention(await loadTorchvisionResNet(o.attentionModel!));
   } catch (e) {
     throw new Error(`the attention model (--attention-model) ${o.attentionModel} cannot be used: ${(e as Error).message}`);
   }
@@ -65,11 +66,11 @@ async function trainLocked(o: TrainOptions, hooks: TrainHooks): Promise<TrainRes
   try {
     return await trainWith(o, hooks, attention);
   } finally {
-    attention?.dispose();
+    attention?.net.dispose();
   }
 }
 
-async function trainWith(o: TrainOptions, hooks: TrainHooks, attention: TorchvisionResNet | undefined): Promise<TrainResult> {
+async function trainWith(o: TrainOptions, hooks: TrainHooks, attention: AttentionModel | undefined): Promise<TrainResult> {
   const data = await loadTrainingData(o);
   checkEvaluable(o, data);
   const run = setUpRun(o, data, attention);

@@ -11,7 +11,7 @@ import { FOLDER_PROTOCOL, inputInfo, type OpenSetData } from '../data/open-set.j
 import { usesClassifier } from './objectives.js';
 import type { TrainOptions } from './options.js';
 import { TrainStep, type StepResult } from './step.js';
-import type { AttentionNet } from '../gradmix/index.js';
+import type { AttentionModel } from '../gradmix/index.js';
 import type { FiniteGuard } from './finite-guard.js';
 
 /** A seed for each (seed, step) pair, so a resumed or re-run step draws exactly what the original drew. */
@@ -75,7 +75,7 @@ export interface TrainingRun extends EpochPlan {
 }
 
 /** A fresh run of options `o` (resolved) on `data`: subset, schedule, model, optimiser and step (with Attentive CutMix's network). */
-export function setUpRun(o: TrainOptions, data: OpenSetData, attention?: AttentionNet): TrainingRun {
+export function setUpRun(o: TrainOptions, data: OpenSetData, attention?: AttentionModel): TrainingRun {
   if (o.method === 'attentive-cutmix' && !attention) throw new Error(`method attentive-cutmix needs its attention network, loaded from ${o.attentionModel ?? 'the attentionModel option'}`);
   const info = inputInfo(o.protocol, data.train);
   const plan = planEpochs(data.train, o, `${o.protocol} split ${o.split}`);
