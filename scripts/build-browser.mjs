@@ -1,7 +1,10 @@
 // Builds the browser package (npm run build:browser):
 //   dist/browser/gradmix.js    minified ESM bundle of src/browser.ts, kernels embedded (comments
 //                              stripped, reflected at build time), with a source map;
-//   dist/browser/chunks/       what it imports lazily (wgsl_reflect, for registerKernelSource);
+//   dist/browser/chunks/       what it imports lazily (wgsl_reflect, for registerKernelSource; the
+//                              panels, plots and Attentive CutMix: src/browser/lazy.ts,
+//                              attention-model.ts), and the code it shares with those, which it
+//                              imports statically (staticOutputs: what the size budget counts);
 //   dist/browser/gradmix.d.ts  its type declarations (tsc, emitted under dist/browser/types/);
 //   dist/demo/*.js             the demo pages' scripts, importing ../browser/gradmix.js.
 // The bundle is built for platform=browser with no externals, so an import of a Node built-in
@@ -134,5 +137,7 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   for (const [file, out] of Object.entries(meta.outputs)) {
     if (file.endsWith('.js')) console.log(`${relative(root, resolve(root, file))}: ${(out.bytes / 1024).toFixed(0)} KiB from ${Object.keys(out.inputs).length} modules`);
   }
+  const loaded = staticOutputs(meta, join(root, 'dist', 'browser', 'gradmix.js'));
+  console.log(`a page loads gradmix.js and ${loaded.length - 1} static chunks: ${(loaded.reduce((n, k) => n + meta.outputs[k].bytes, 0) / 1024).toFixed(1)} KiB; the other chunks on first use`);
   console.log('wrote dist/browser/gradmix.js, dist/browser/gradmix.d.ts and dist/demo/');
 }
