@@ -73,6 +73,7 @@ export class Gpu {
   debug: boolean;
 
   private pipelines = new Map<string, CachedPipeline>();
+  private pipelinesBySignature = new Map<string, CachedPipeline>();
   // Creating a bind group is most of a dispatch's CPU cost in Dawn (bench/NOTES.md, issue 12 item
   // 3), and a training step binds the same pooled buffers to the same kernels every step. So bind
   // groups are cached by pipeline and storage buffers; the uniform, whose offset in the arena
@@ -170,6 +171,17 @@ export class Gpu {
   }
 
   private pipelineFor(spec: KernelSpec, overrides: Overrides): CachedPipeline {
+    // Every dispatch looks its pipeline up: by the overrides in the caller's order first, without
+    // the sorted key's arrays (the largest share of dispatch()'s own JavaScript time, with the
+    // garbage they made); the first use of an order checks the names and finds the pipeline.
+    let signature = spec.name;
+    for (const k in overrides) signature += ` ${k}=${overrides[k]}`;
+    let cached = this.pipelinesBySignature.get(signature);
+    if (!cached) this.pipelinesBySignature.set(signature, (cached = this.compiledPipeline(spec, overrides)));
+    return cached;
+  }
+
+  private compiledPipeline(spec: KernelSpec, overrides: Overrides): CachedPipeline {
     const keys = Object.keys(overrides).sort();
     for (const k of keys) {
       if (!spec.overrides.has(k)) {
