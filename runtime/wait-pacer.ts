@@ -31,7 +31,8 @@ export const GPU_PACING: PacerPolicy = { share: 0.8, pick: 'shortest' };
 export const CPU_ADAPTER_PACING: PacerPolicy = { share: 0.95, pick: 'median' };
 
 const MIN_SLEEP_MS = 2;
-const MAX_SLEEP_MS = 10_000;
+/** A bound on one sleep: a lavapipe step at width 64 takes minutes, and a 10 s cap left it spinning for the rest. */
+const MAX_SLEEP_MS = 120_000;
 /** Rounds remembered per kind of wait. */
 const HISTORY = 3;
 /** A wait that ended within this share of the estimate after the wake-up: the work finished during the sleep. */

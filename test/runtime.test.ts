@@ -131,6 +131,10 @@ test('the wait pacer: per kind of wait, the shortest of recent rounds, paced onc
   for (const ms of [900, 200]) assert.is(await round(cpu, clock, 1000, ms), 0);
   assert.is(await round(cpu, clock, 1000, 300), 0.95 * 200, 'median of two: the shorter');
   assert.is(await round(cpu, clock, 1000, 300), 0.95 * 300, 'median of 900, 200 and 300');
+  // A width-64 step on lavapipe takes minutes: one sleep covers up to two of them.
+  const long = new WaitPacer(true, CPU_ADAPTER_PACING, clock);
+  for (let i = 0; i < 2; i++) await round(long, clock, 1000, 300_000);
+  assert.is(await round(long, clock, 1000, 300_000), 120_000);
 });
 
 test('the wait pacer: a round done before the wake-up shrinks the estimate until the wake-up comes first', async () => {
