@@ -6,7 +6,7 @@
 // chunks, their kernels included).
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -42,7 +42,9 @@ test('dist/browser/gradmix.js with its static chunks is under 200 KiB minified; 
     const lazyChunks = [...new Set(loaded.flatMap((k) => meta.outputs[k].imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path)))];
     for (const module of ['wgsl_reflect', 'src/train/panels.ts', 'src/train/panel-image.ts', 'src/osr/plots.ts', 'src/gradmix/attentive-cutmix.ts', 'src/checkpoint/torchvision.ts']) {
       assert.not.ok(inputs(loaded).some((i) => i.includes(module)), `${module} is not loaded with the module`);
-      assert.ok(lazyChunks.some((k) => inputs([k]).some((i) => i.includes(module))), `a lazily imported chunk holds ${module} (${lazyChunks.join(', ')})`);
+      const chunk = lazyChunks.find((k) => inputs([k]).some((i) => i.includes(module)));
+      assert.ok(chunk, `a lazily imported chunk holds ${module} (${lazyChunks.join(', ')})`);
+      assert.ok(existsSync(join(root, chunk)), `${chunk} is written beside the module`);
     }
     // Attentive CutMix's kernels travel with its code.
     const attentive = lazyChunks.find((k) => inputs([k]).some((i) => i.includes('attentive-cutmix.ts')))!;
