@@ -203,6 +203,18 @@ const tfjsGradients = {
   },
 };
 
+/**
+ * Scripts that run from source import scripts/embed-kernels.mjs to (re)generate the kernel module
+ * first; in the kit the generated module is bundled already, so that import becomes an empty one.
+ */
+const kernelsEmbedded = {
+  name: 'kernels-embedded',
+  setup(build) {
+    build.onResolve({ filter: /embed-kernels\.mjs$/ }, () => ({ path: 'embed-kernels', namespace: 'kit-empty' }));
+    build.onLoad({ filter: /.*/, namespace: 'kit-empty' }, () => ({ contents: 'export {};', loader: 'js' }));
+  },
+};
+
 /** Bundles the engine's entry points for the kit into app/js (one shared set of chunks). */
 async function buildApp(staging) {
   const esbuild = await import('esbuild');
@@ -214,6 +226,7 @@ async function buildApp(staging) {
     adapter: join(here, 'adapter-check.ts'),
     'kernel-suite': join(here, 'kernel-suite.ts'),
     bench: join(root, 'bench', 'run.ts'),
+    'encode-cost': join(root, 'bench', 'encode-cost.ts'),
     gradmix: join(here, 'cli-entry.ts'),
   };
   for (const t of KERNEL_TESTS) entryPoints[`test.${t}`] = join(root, 'test', `${t}.test.ts`);
@@ -236,7 +249,7 @@ async function buildApp(staging) {
     chunkNames: 'chunk-[hash]',
     // CommonJS dependencies (pngjs, jpeg-js, tfjs) call require() for Node built-ins.
     banner: { js: "import { createRequire as __kitRequire } from 'node:module'; const require = __kitRequire(import.meta.url);" },
-    plugins: [tfjsGradients],
+    plugins: [tfjsGradients, kernelsEmbedded],
     logLevel: 'warning',
     metafile: true,
     legalComments: 'none',

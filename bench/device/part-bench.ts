@@ -1,6 +1,6 @@
 // Parts c (the kernel families against the peers, with the device ceilings) and d (the training
 // step row and the peak memory of a step).
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { salvageRows } from './salvage-rows.js';
 import { lastError, readJson, runChild } from './run-child.js';
@@ -111,10 +111,49 @@ export async function benchPart(run: Run, deadline: number): Promise<Omit<PartRe
   return { status, detail, ...(errors.length || failedRows.length ? { error: [...errors, ...failedRows].join('; ') } : {}) };
 }
 
+interface EncodeSample {
+  method: string;
+  setting: string;
+  wallMs: number;
+  recordMainMs: number;
+  waitMainMs: number;
+  workersMs: number;
+  encodeMs: number;
+  dispatches: number;
+  bindGroupsCreated: number;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+/**
+ * bench/encode-cost.ts at the step's sizes: per method, the wait pacer on and off alternating step
+ * by step, medians of main-thread CPU while recording and while waiting, encode ms, dispatches and
+ * new bind groups per step (what item 3 asks of the CPU side). Its own failure costs only its rows.
+ */
+async function encodeCost(run: Run, cap: number): Promise<{ adapter?: string; rows?: Record<string, number | string>[]; error?: string }> {
+  const { width, batch, encodeSteps } = run.sizes.step;
+  const file = join(run.args.work, 'encode.json');
+  rmSync(file, { force: true });
+  const c = await runChild('encode cost', 'encode-cost.mjs', ['--width', String(width), '--batch', String(batch), '--steps', String(encodeSteps), '--compare', 'pace', '--json', file], cap);
+  const json = !c.timedOut && c.code === 0 ? readJson<{ adapter: string; samples: EncodeSample[] }>(file) : null;
+  if (!json) return { error: `encode cost: ${c.timedOut ? `over its ${cap.toFixed(0)} s` : lastError(c.tail)}` };
+  const groups = new Map<string, EncodeSample[]>();
+  for (const x of json.samples) groups.set(`${x.method} ${x.setting}`, [...(groups.get(`${x.method} ${x.setting}`) ?? []), x]);
+  const rows = [...groups].map(([name, xs]) => {
+    const m = (f: (x: EncodeSample) => number) => +median(xs.map(f)).toFixed(2);
+    return { name, wallMs: m((x) => x.wallMs), recordMainMs: m((x) => x.recordMainMs), waitMainMs: m((x) => x.waitMainMs), workersMs: m((x) => x.workersMs), encodeMs: m((x) => x.encodeMs), dispatches: m((x) => x.dispatches), newBindGroups: m((x) => x.bindGroupsCreated) };
+  });
+  return { adapter: json.adapter, rows };
+}
+
 export async function stepPart(run: Run, budget: number): Promise<Omit<PartResult, 'budgetS' | 'seconds'>> {
-  const { mode, width, batch, filters } = run.sizes.step;
+  const { mode, width, batch, filters, encodeShare } = run.sizes.step;
   const file = join(run.args.work, 'step.json');
-  const { c, json } = await benchRun('step', mode, width, batch, filters, file, budget);
+  const deadline = Date.now() + budget * 1000;
+  const { c, json } = await benchRun('step', mode, width, batch, filters, file, budget * (1 - encodeShare));
   if (!json) return { status: c.timedOut ? 'timeout' : 'failed', error: c.timedOut ? `over its ${budget} s` : lastError(c.tail) };
   const cut = json.salvaged ? `over its ${budget} s; ${json.rows.length} finished rows read from its printed table` : null;
   writeFileSync(join(run.args.out, 'step.json'), JSON.stringify(json, null, 2) + '\n');
@@ -140,10 +179,14 @@ export async function stepPart(run: Run, budget: number): Promise<Omit<PartResul
   let status: Status = failed.length ? 'failed' : missing ? (cut ? 'timeout' : 'failed') : cut ? 'partial' : 'ok';
   const wrong = run.adapterOk(json.adapter, 'step');
   if (wrong) status = 'failed';
-  const error = wrong ?? (failed.length ? failed.map((r) => `${r.name}: ${r.error}`).join('; ') : (missing ?? cut));
+  const encode = await encodeCost(run, secondsLeft(deadline));
+  const encodeWrong = encode.adapter ? run.adapterOk(encode.adapter, 'encode cost') : null;
+  if (encodeWrong) status = 'failed';
+  else if (encode.error) status = worse(status, 'partial');
+  const error = [wrong ?? (failed.length ? failed.map((r) => `${r.name}: ${r.error}`).join('; ') : (missing ?? cut)), encodeWrong ?? encode.error].filter(Boolean).join('; ');
   return {
     status,
-    detail: { file: 'step.json', rows, gradmixOverPlain: plain?.ms && mixed?.ms ? mixed.ms / plain.ms : null },
+    detail: { file: 'step.json', rows, gradmixOverPlain: plain?.ms && mixed?.ms ? mixed.ms / plain.ms : null, encode: encode.rows ?? null },
     ...(error ? { error } : {}),
   };
 }

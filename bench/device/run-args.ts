@@ -23,14 +23,15 @@ export interface Sizes {
   budgets: Record<Part, number>;
   tests: string | null;
   bench: { mode: 'quick' | 'full'; width: number; batch: number; groups: { filters: string[]; weight: number }[] };
-  step: { mode: 'quick' | 'full'; width: number; batch: number; filters: string[] };
+  /** The step rows, then bench/encode-cost.ts (pacer on/off, the CPU side of a step) in `encodeShare` of the part's budget. */
+  step: { mode: 'quick' | 'full'; width: number; batch: number; filters: string[]; encodeSteps: number; encodeShare: number };
   mini: MiniRuns;
   mnist: { width: number; epochs: number; batch: number; maxTrain: number; evaluate: boolean; weight: number };
 }
 
 /** The GPU run of item 2: about 7 minutes in all (410 s of budgets). */
 export const FULL: Sizes = {
-  budgets: { adapter: 10, kernels: 90, bench: 90, step: 60, train: 160 },
+  budgets: { adapter: 10, kernels: 90, bench: 90, step: 80, train: 140 },
   tests: null,
   bench: {
     mode: 'full', width: 64, batch: 256,
@@ -42,7 +43,7 @@ export const FULL: Sizes = {
       { filters: ['^(batchnorm|contrastive|adam|knn|layercam|paste) '], weight: 1 },
     ],
   },
-  step: { mode: 'full', width: 64, batch: 256, filters: ['^train-step step resnet18 ', '^memory peak'] },
+  step: { mode: 'full', width: 64, batch: 256, filters: ['^train-step step resnet18 ', '^memory peak'], encodeSteps: 3, encodeShare: 0.3 },
   mini: { width: 16, epochs: 15, batch: 256, maxTrain: 0, seeds: [0, 1, 2], methods: ['none', 'gradmix'] },
   mnist: { width: 64, epochs: 4, batch: 256, maxTrain: 0, evaluate: true, weight: 4 },
 };
@@ -58,7 +59,7 @@ export const TINY: Sizes = {
       { filters: ['^matmul ', '^knn '], weight: 1 },
     ],
   },
-  step: { mode: 'quick', width: 2, batch: 2, filters: ['^train-step step resnet18 ', '^memory peak'] },
+  step: { mode: 'quick', width: 2, batch: 2, filters: ['^train-step step resnet18 ', '^memory peak'], encodeSteps: 2, encodeShare: 0.3 },
   mini: { width: 2, epochs: 1, batch: 32, maxTrain: 64, seeds: [0], methods: ['gradmix'] },
   mnist: { width: 2, epochs: 1, batch: 32, maxTrain: 64, evaluate: false, weight: 1 },
 };
