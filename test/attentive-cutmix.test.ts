@@ -258,7 +258,7 @@ test('a torchvision ResNet as the attention network: 7 x 7 grid at 224, eval mod
   net.dispose();
 });
 
-test('picture panels: the image\'s attention grid, the pasted cells outlined, the mixed image; columns named for the method', async () => {
+test('picture panels: the partner with its attention grid, the cells taken outlined, the mixed image; columns named for the method', async () => {
   const { rng, seed } = seeded();
   const [b, c, h, w, g, k] = [3, 1, 10, 7, 3, 2];
   const images = Float32Array.from(randomImages(rng, [b, c, h, w]));
@@ -278,11 +278,13 @@ test('picture panels: the image\'s attention grid, the pasted cells outlined, th
       for (let x = 0; x < w; x++) {
         const cell = [0, 1, 2].find((r) => span(r, h, g)[0] <= y && y < span(r, h, g)[1])! * g + [0, 1, 2].find((q) => span(q, w, g)[0] <= x && x < span(q, w, g)[1])!;
         assert.is(p.region![(i * h + y) * w + x], ref.cells[i * g * g + cell], `region at image ${i} (${y}, ${x})`);
-        assert.ok(Math.abs(p.cam[(i * h + y) * w + x] - scores[i * g * g + cell]) < 1e-6, 'cam is the image\'s own grid');
+        const j = again.partner[i];
+        assert.ok(Math.abs(p.cam[(i * h + y) * w + x] - scores[j * g * g + cell]) < 1e-6, 'cam is the partner\'s grid');
+        for (let ch = 0; ch < c; ch++) assert.is(p.partner![((i * c + ch) * h + y) * w + x], p.view1[((j * c + ch) * h + y) * w + x], 'the partner\'s view');
       }
     }
   }
-  assert.equal(panelColumns({ method: 'attentive-cutmix' }), ['view 1', 'attention', 'cells', 'mixed']);
+  assert.equal(panelColumns({ method: 'attentive-cutmix' }), ['view 1', 'partner attention', 'cells taken', 'mixed']);
   const img = renderPanels(p, augment.mean, augment.std, 2, b, { method: 'attentive-cutmix', epoch: 1 });
   assert.is(img.width, 4 * w * 2 + 5 * 2);
   model.dispose();

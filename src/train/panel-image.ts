@@ -43,8 +43,8 @@ export interface PanelCaption {
 
 /** The four columns' names, as the picture's header shows them. */
 export function panelColumns(caption: PanelCaption = {}): string[] {
-  // Attentive CutMix's panels are its own mixing (panels.ts): the image's attention, the cells pasted from its partner.
-  if (caption.method === 'attentive-cutmix') return [caption.plainView1 ? 'image' : 'view 1', 'attention', 'cells', 'mixed'];
+  // Attentive CutMix's panels are its own mixing (panels.ts): the partner with its attention, the cells taken from it.
+  if (caption.method === 'attentive-cutmix') return [caption.plainView1 ? 'image' : 'view 1', 'partner attention', 'cells taken', 'mixed'];
   const gradmix = caption.method === undefined || caption.method === 'gradmix';
   return [caption.plainView1 ? 'image' : 'view 1', 'LayerCAM', gradmix ? 'box' : 'box (unused)', gradmix ? 'mixed' : 'mix (unused)'];
 }
@@ -157,11 +157,13 @@ export function renderPanels(p: AttributionPanels, mean: readonly number[], std:
     for (let y = 0; y < p.h; y++) {
       for (let x = 0; x < p.w; x++) {
         const img = pixel(p.view1, i, y, x);
+        // The map and the outline are drawn over the image they were computed on: the partner's, for Attentive CutMix.
+        const under = p.partner ? pixel(p.partner, i, y, x) : img;
         const heat = viridis(p.cam[i * hw + y * p.w + x] / camMax);
         const cells: [number, number, number][] = [
           img,
-          img.map((v, k) => 0.35 * v + 0.65 * heat[k]) as [number, number, number],
-          onBorder(y, x) ? [1, 0.15, 0.1] : img,
+          under.map((v, k) => 0.35 * v + 0.65 * heat[k]) as [number, number, number],
+          onBorder(y, x) ? [1, 0.15, 0.1] : under,
           pixel(p.mixed, i, y, x),
         ];
         cells.forEach((rgb, col) => {

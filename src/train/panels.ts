@@ -23,8 +23,13 @@ export interface AttributionPanels {
   mixed: Float32Array;
   /** int32 [b, 4]: top, left, height, width of each box. */
   boxes: Int32Array;
-  /** Attentive CutMix: [b, h, w], 1 where the partner's cells were pasted (outlined instead of the box; cam is then the image's own attention grid). */
+  /** Attentive CutMix: [b, h, w], 1 where the partner's cells were pasted (outlined instead of the box). */
   region?: Uint8Array;
+  /**
+   * Attentive CutMix: each image's partner (view 1 of the image whose cells it receives), [b, c, h, w];
+   * cam is then the partner's attention grid, and both are drawn over the partner.
+   */
+  partner?: Float32Array;
   b: number;
   c: number;
   h: number;
@@ -77,7 +82,7 @@ export async function attributionPanels(model: SupConResNet, o: TrainOptions, au
   }
 }
 
-/** Attentive CutMix's panels: view 1, its own attention grid, the cells its partner's grid chose, the mixed image. */
+/** Attentive CutMix's panels: view 1, its partner with the partner's attention grid, the cells that grid chose, the mixed image. */
 async function attentivePanels(o: TrainOptions, augment: AugmentConfig, images: Float32Array, shape: [number, number, number, number], options: PanelOptions): Promise<AttributionPanels> {
   const [b, c, h, w] = shape;
   if (!options.attention) throw new Error('attributionPanels: attentive-cutmix panels need its attention network (PanelOptions.attention, as TrainStep.attention holds it)');
@@ -88,14 +93,21 @@ async function attentivePanels(o: TrainOptions, augment: AugmentConfig, images: 
     const raw = tensor(images, shape);
     const view1 = options.plainView1 ? resizeNormalize(raw, augment) : augmentViews(raw, sampleViews(rng, b, h, w, augment, 1), augment);
     const mix = attentiveCutmix(view1, net, rng, { grid: o.attentionGrid, topK: o.attentionTopK, imageMean, imageStd });
-    return { view1, scores: mix.scores, cells: mix.cells, mixed: mix.mixed };
+    return { tensors: { view1, scores: mix.scores, cells: mix.cells, mixed: mix.mixed }, partner: mix.partner };
   });
   try {
-    const [view1, scores, cells, mixed] = await Promise.all([out.view1.data(), out.scores.data(), out.cells.data(), out.mixed.data()]);
+    const { tensors, partner } = out;
+    const [view1, scores, cells, mixed] = (await Promise.all([tensors.view1.data(), tensors.scores.data(), tensors.cells.data(), tensors.mixed.data()])) as [Float32Array, Float32Array, Int32Array, Float32Array];
     const g = o.attentionGrid;
     const region = Uint8Array.from(gridToPixels(cells, b, g, h, w));
-    return { view1: view1 as Float32Array, cam: gridToPixels(scores, b, g, h, w), mixed: mixed as Float32Array, boxes: new Int32Array(4 * b), region, b, c, h, w };
+    // Row i shows image partner[i]: its view and its attention, the grid that chose image i's cells.
+    const byPartner = (rows: Float32Array, size: number) => {
+      const picked = new Float32Array(b * size);
+      partner.forEach((j, i) => picked.set(rows.subarray(j * size, (j + 1) * size), i * size));
+      return picked;
+    };
+    return { view1, cam: byPartner(gridToPixels(scores, b, g, h, w), h * w), mixed, boxes: new Int32Array(4 * b), region, partner: byPartner(view1, c * h * w), b, c, h, w };
   } finally {
-    for (const t of Object.values(out)) t.dispose();
+    for (const t of Object.values(out.tensors)) t.dispose();
   }
 }
