@@ -15,6 +15,12 @@
 //   skinny:   64 threads along N, each a 4x4 block (4 rows x 256 columns per workgroup), for
 //             few rows (M <= 64): the register kernel's 64-row workgroups would mostly compute
 //             clamped duplicates of the last row (M = 8 on lavapipe: 5x less CPU time).
+//   tiled_splitk: the tiled body over one of `slices` slices of the summed range (r, k) flattened
+//             to r * K + k, `slice_len` long; workgroups (.., .., Z * slices), z = wid.z / slices.
+//             Writes partial sums out[slice, z, m, n] (the bias in slice 0 only), which the host
+//             then sums over slices (no float atomics). For few output tiles and a long K (a
+//             weight gradient: M x N = 128 x 64, K = B*H*W): one workgroup per tile would leave
+//             most of a GPU idle.
 
 override TA: bool = false;
 override TB: bool = false;
@@ -29,6 +35,9 @@ struct Params {
   a_r: u32,
   b_z: u32,
   b_r: u32,
+  // tiled_splitk only (others get slices = 1).
+  slices: u32,
+  slice_len: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -151,10 +160,16 @@ fn skinny(@builtin(global_invocation_id) gid: vec3u) {
 var<private> a_base: u32;
 var<private> b_base: u32;
 var<private> out_base: u32;
+// The split-K slice being computed: only slice 0 adds the bias, so the sum of slices has it once.
+var<private> slice: u32;
 
 fn mm_load_a(m: u32, k: u32) -> f32 { return load_a(a_base, m, k); }
 fn mm_load_b(k: u32, n: u32) -> f32 { return load_b(b_base, k, n); }
-fn mm_store(m: u32, n: u32, v: f32) { out[out_base + m * p.N + n] = epilogue(v, n); }
+fn mm_store(m: u32, n: u32, v: f32) {
+  var r = v;
+  if (slice == 0u) { r = epilogue(v, n); }
+  out[out_base + m * p.N + n] = r;
+}
 
 @compute @workgroup_size(16, 16)
 fn tiled(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
@@ -168,5 +183,28 @@ fn tiled(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: v
     mm_accumulate(&acc, lid, m0, n0, p.M, p.N, 0u, p.K, TA, TB);
   }
   out_base = z * p.M * p.N;
+  mm_store_tile(acc, lid, m0, n0, p.M, p.N);
+}
+
+@compute @workgroup_size(16, 16)
+fn tiled_splitk(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let m0 = wid.y * MM_TILE;
+  let n0 = wid.x * MM_TILE;
+  let z = wid.z / p.slices;
+  let s = wid.z % p.slices;
+  slice = s;
+  // This slice's part [t0, t1) of the flattened range r * K + k, walked one product r at a time.
+  let t0 = s * p.slice_len;
+  let t1 = min(t0 + p.slice_len, p.R * p.K);
+  var acc: array<vec4f, 4>;
+  for (var r = t0 / p.K; r * p.K < t1; r++) {
+    a_base = z * p.a_z + r * p.a_r;
+    b_base = z * p.b_z + r * p.b_r;
+    let k_begin = max(t0, r * p.K) - r * p.K;
+    let k_end = min(t1, (r + 1u) * p.K) - r * p.K;
+    mm_accumulate(&acc, lid, m0, n0, p.M, p.N, k_begin, k_end, TA, TB);
+  }
+  let batches = nwg.z / p.slices;
+  out_base = (s * batches + z) * p.M * p.N;
   mm_store_tile(acc, lid, m0, n0, p.M, p.N);
 }

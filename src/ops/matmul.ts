@@ -4,7 +4,7 @@
 // inside the kernel; the linear layer's bias is the kernel's epilogue. Each product (the
 // gradients' included) runs the variant tuned for its shape class on this adapter where one has
 // been tuned (kernel-choice.ts), else the adapter's default.
-import { isGradEnabled, record } from '../autograd.js';
+import { isGradEnabled, noGrad, record } from '../autograd.js';
 import { gpu } from '../../runtime/gpu.js';
 import { Tensor, formatShape, sizeOf, type Shape } from '../tensor.js';
 import { launch, requireFloat, sameShape } from './launch.js';
@@ -13,9 +13,9 @@ import { sum } from './reduce.js';
 import { fill } from './elementwise.js';
 import { tunedVariant, type TuneProblem } from './kernel-choice.js';
 
-export type MatmulVariant = 'register' | 'tiled' | 'skinny';
+export type MatmulVariant = 'register' | 'tiled' | 'skinny' | 'splitk';
 /** Every variant (tests check each for correctness). */
-export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['register', 'tiled', 'skinny'];
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['register', 'tiled', 'skinny', 'splitk'];
 
 export interface MatmulOptions {
   /** a is stored [.., K, M] and used transposed. */
@@ -34,10 +34,32 @@ const KERNEL: Record<MatmulVariant, { name: string; rows: number; cols: number }
   register: { name: 'matmul.register_blocked', rows: 64, cols: 32 },
   tiled: { name: 'matmul.tiled', rows: 64, cols: 64 },
   skinny: { name: 'matmul.skinny', rows: 4, cols: 256 },
+  splitk: { name: 'matmul.tiled_splitk', rows: 64, cols: 64 },
 };
 const MAX_WORKGROUPS = 65535;
 /** Products with at most this many rows also try the skinny variant when tuned. */
 const SKINNY_MAX_ROWS = 64;
+/**
+ * Split-K: workgroups wanted in all (about 4 per SM of a 132-SM H200, so every SM has several to
+ * hide latency with), the shortest slice of the summed range worth a workgroup (4 steps of the
+ * tiled body's 16), and the partial sums' cap in floats (64 MiB).
+ */
+const SPLITK_TARGET_GROUPS = 512;
+const SPLITK_MIN_SLICE = 64;
+const SPLITK_MAX_PARTIAL_FLOATS = 16 << 20;
+
+/**
+ * How split-K cuts a product: `slices` slices of `sliceLen` of the summed range (R products of
+ * K each, flattened), enough for ~SPLITK_TARGET_GROUPS workgroups with the output tiles, none
+ * shorter than SPLITK_MIN_SLICE, within the partials' cap. One slice: a plain tiled product.
+ */
+export function splitKSlices(p: { M: number; N: number; K: number; z: number; r: number }): { slices: number; sliceLen: number } {
+  const total = p.r * p.K;
+  const groups = Math.ceil(p.M / 64) * Math.ceil(p.N / 64) * p.z;
+  const wanted = Math.min(Math.ceil(SPLITK_TARGET_GROUPS / groups), Math.floor(total / SPLITK_MIN_SLICE), Math.floor(SPLITK_MAX_PARTIAL_FLOATS / (p.z * p.M * p.N)));
+  const sliceLen = Math.ceil(total / Math.max(1, wanted));
+  return { slices: Math.max(1, Math.ceil(total / Math.max(1, sliceLen))), sliceLen: Math.max(1, sliceLen) };
+}
 
 /** One operand of a GEMM: its tensor, whether it is read transposed, and whether it has a batch. */
 interface Operand {
@@ -75,6 +97,9 @@ function gemmProblem(s: GemmShape): TuneProblem & { candidates: readonly MatmulV
   const candidates: MatmulVariant[] = [preferred, preferred === 'register' ? 'tiled' : 'register'];
   if (M <= SKINNY_MAX_ROWS) candidates.push('skinny');
   const [z, r] = reduce ? [1, batch] : [batch, 1];
+  // GPU-only candidates: timing workgroup-memory kernels on a CPU rasteriser costs seconds and
+  // never wins there (bench/NOTES.md); forcing them still works everywhere.
+  if (!gpu().cpuAdapter && splitKSlices({ M, N, K, z, r }).slices > 1) candidates.push('splitk');
   return {
     op: 'matmul',
     dims: { m: M, n: N, k: K, ta: s.a.trans, tb: s.b.trans, ...(z > 1 ? { z } : {}), ...(r > 1 ? { r } : {}) },
@@ -103,7 +128,6 @@ function variantFor(s: GemmShape, forced: MatmulVariant | undefined): MatmulVari
 
 function gemm(g: Gemm): Tensor {
   const { M, N, K, batch, reduce, variant } = g;
-  const out = Tensor.empty(g.shape);
   const z = reduce ? 1 : batch;
   const { name, rows, cols } = KERNEL[variant];
   const gx = Math.ceil(N / cols);
@@ -113,21 +137,34 @@ function gemm(g: Gemm): Tensor {
   }
   const aStride = g.a.batched ? M * K : 0;
   const bStride = g.b.batched ? K * N : 0;
+  const R = reduce ? batch : 1;
+  const { slices, sliceLen } = variant === 'splitk' ? splitKSlices({ M, N, K, z, r: R }) : { slices: 1, sliceLen: R * K };
+  if (z * slices > MAX_WORKGROUPS) {
+    throw new Error(`matmul: output ${formatShape(g.shape)} in ${slices} split-K slices needs ${z * slices} workgroups along z, over the limit of ${MAX_WORKGROUPS}`);
+  }
+  // Split-K writes one partial product per slice, summed over the slices afterwards.
+  const target = Tensor.empty(slices > 1 ? [slices, z * M * N] : g.shape);
   launch(name, {
     // Without a bias the binding still needs a buffer; the kernel never reads it.
-    tensors: { a: g.a.t, b: g.b.t, bias: g.bias ?? g.a.t, out },
+    tensors: { a: g.a.t, b: g.b.t, bias: g.bias ?? g.a.t, out: target },
     params: {
-      M, N, K,
-      R: reduce ? batch : 1,
+      M, N, K, R,
       a_z: reduce ? 0 : aStride,
       a_r: reduce ? aStride : 0,
       b_z: reduce ? 0 : bStride,
       b_r: reduce ? bStride : 0,
+      slices,
+      slice_len: sliceLen,
     },
-    workgroups: [gx, gy, z],
+    workgroups: [gx, gy, z * slices],
     overrides: { TA: Number(g.a.trans), TB: Number(g.b.trans), BIAS: Number(g.bias !== undefined) },
   });
-  return out;
+  if (slices === 1) return target;
+  const summed = noGrad(() => sum(target, 0));
+  target.dispose();
+  const shaped = reshape(summed, g.shape);
+  summed.dispose();
+  return shaped;
 }
 
 function describe(a: Tensor, b: Tensor, o: MatmulOptions): string {
