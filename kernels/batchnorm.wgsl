@@ -1,5 +1,5 @@
 // Batch normalisation of NCHW tensors: per channel c, over its count = B*H*W values,
-//   out = (x - mean_c) * invstd_c * weight_c + bias_c   (then max(., 0) when RELU),
+//   out = (x - mean_c) * invstd_c * weight_c + bias_c   (+ residual when RESIDUAL, then max(., 0) when RELU),
 //   invstd_c = 1 / sqrt(var_c + eps), var_c the biased variance (train) or running_var (eval).
 // Train forward: stats_partial -> stats_finalize -> [update_running] -> normalize.
 // Eval forward:  eval_stats -> normalize.
@@ -7,6 +7,10 @@
 //   RELU, dbias = sum gg, dweight = sum gg * xhat, and
 //   dx = weight * invstd * (gg - dbias / count - xhat * dweight / count)   (TRAIN)
 //   dx = weight * invstd * gg                                              (eval: stats are constants)
+// A residual block's end, relu(bn(x) + shortcut), is one normalize pass with RESIDUAL. Its backward
+// needs gg twice more (it is the shortcut's gradient, and grad_input's input), so grad_partial,
+// which visits every value once anyway, writes gg to out under WRITE_GATED; grad_input then runs
+// on gg with RELU off, reading neither g nor y.
 // stats is [3, C]: rows mean, invstd, biased variance. partial is [C, lanes, 2].
 // Dispatch: the per-value passes (*_partial, normalize, grad_input) run on a [G, C] grid: the
 // G workgroups of row c serve channel c, whose lanes = G * WG invocations take its values
@@ -19,6 +23,8 @@
 override WG: u32 = 64u;
 override RELU: bool = false;
 override TRAIN: bool = true;
+override RESIDUAL: bool = false;
+override WRITE_GATED: bool = false;
 
 struct Params {
   channels: u32,
@@ -47,6 +53,7 @@ struct Params {
 @group(0) @binding(14) var<storage, read_write> dweight: array<f32>;
 @group(0) @binding(15) var<storage, read_write> dbias: array<f32>;
 @group(0) @binding(16) var<storage, read_write> out: array<f32>;
+@group(0) @binding(17) var<storage, read> residual: array<f32>;
 
 //! include "lib/indexing.wgsl"
 
@@ -165,6 +172,7 @@ fn normalize(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) li
   let n = lane_len(w.lane, w.lanes);
   for (var t = 0u; t < n; t++) {
     var v = x[w.addr] * scale + shift;
+    if (RESIDUAL) { v += residual[w.addr]; }
     if (RELU) { v = max(v, 0.0); }
     out[w.addr] = v;
     w = walk_next(w);
@@ -176,7 +184,8 @@ fn gated(i: u32) -> f32 {
   return g[i];
 }
 
-// Per lane: sum gg and sum gg * (x - mean) (times invstd once, in grad_finalize).
+// Per lane: sum gg and sum gg * (x - mean) (times invstd once, in grad_finalize); gg itself into
+// out under WRITE_GATED.
 @compute @workgroup_size(WG)
 fn grad_partial(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   var w = walk_start(wid, lid, nwg);
@@ -187,6 +196,7 @@ fn grad_partial(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id)
   var sgx = 0.0;
   for (var t = 0u; t < n; t++) {
     let gg = gated(w.addr);
+    if (WRITE_GATED) { out[w.addr] = gg; }
     sg += gg;
     sgx += gg * (x[w.addr] - mean);
     w = walk_next(w);

@@ -2,70 +2,12 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ops from '../src/ops/index.js';
 import { scope } from '../src/scope.js';
-import type { Rng } from '../src/random.js';
-import { FORWARD_TOL, assertClose, randomArray, read, seeded, setupGpu, upload } from './helpers.js';
+import { FORWARD_TOL, assertClose, read, seeded, setupGpu, upload } from './helpers.js';
 import { checkOp } from './check-op.js';
+import { bnRef, makeInputs, type RefOptions, type Shape4 } from './batchnorm-ref.js';
 
 const test = suite('batchnorm');
 test.before(setupGpu);
-
-type Shape4 = [number, number, number, number];
-
-interface RefOptions {
-  training: boolean;
-  momentum?: number;
-  eps?: number;
-  relu?: boolean;
-}
-
-/** Float64 BatchNorm2d with PyTorch semantics; returns the output and the updated running stats. */
-function bnRef(x: Float64Array, w: Float64Array, b: Float64Array, rm: Float64Array, rv: Float64Array, shape: Shape4, o: RefOptions) {
-  const [B, C, H, W] = shape;
-  const hw = H * W;
-  const n = B * hw;
-  const { momentum = 0.1, eps = 1e-5 } = o;
-  const out = new Float64Array(x.length);
-  const runningMean = Float64Array.from(rm);
-  const runningVar = Float64Array.from(rv);
-  for (let c = 0; c < C; c++) {
-    const at = (bi: number, s: number) => bi * C * hw + c * hw + s;
-    let mean = rm[c];
-    let variance = rv[c];
-    if (o.training) {
-      mean = 0;
-      for (let bi = 0; bi < B; bi++) for (let s = 0; s < hw; s++) mean += x[at(bi, s)] / n;
-      let m2 = 0;
-      for (let bi = 0; bi < B; bi++) for (let s = 0; s < hw; s++) m2 += (x[at(bi, s)] - mean) ** 2;
-      variance = m2 / n;
-      runningMean[c] = (1 - momentum) * rm[c] + momentum * mean;
-      runningVar[c] = (1 - momentum) * rv[c] + momentum * (m2 / (n - 1));
-    }
-    const invstd = 1 / Math.sqrt(variance + eps);
-    for (let bi = 0; bi < B; bi++) {
-      for (let s = 0; s < hw; s++) {
-        const v = (x[at(bi, s)] - mean) * invstd * w[c] + b[c];
-        out[at(bi, s)] = o.relu ? Math.max(v, 0) : v;
-      }
-    }
-  }
-  return { out, runningMean, runningVar };
-}
-
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
-
-/** Inputs of one case: x with a per-channel offset and spread, affine params, running stats. */
-function makeInputs(rng: Rng, shape: Shape4, offset = 0) {
-  const C = shape[1];
-  const x = randomArray(rng, size(shape), -2, 2).map((v) => Math.fround(v + offset));
-  const round = (a: Float64Array) => a.map(Math.fround);
-  return {
-    x,
-    w: round(randomArray(rng, C, 0.5, 1.5)),
-    b: round(randomArray(rng, C, -0.5, 0.5)),
-    rm: round(randomArray(rng, C, -1, 1)),
-    rv: round(randomArray(rng, C, 0.5, 2)),
-  };
-}
 
 /** Runs batchNorm2d on the GPU and checks output and running stats against bnRef. */
 async function checkForward(shape: Shape4, o: RefOptions, offset = 0): Promise<void> {

@@ -1,6 +1,6 @@
 // BatchNorm2d with PyTorch semantics (biased batch variance to normalise, unbiased variance into
 // running_var, running = (1 - momentum) * running + momentum * batch), optionally fused with the
-// ReLU that follows it. Kernels: kernels/batchnorm.wgsl (fused statistics, normalise and
+// ReLU that follows it, or with a residual block's end, relu(bn(x) + shortcut). Kernels: kernels/batchnorm.wgsl (fused statistics, normalise and
 // backward passes; see its header for the formulas).
 import { record } from '../autograd.js';
 import { Tensor, formatShape } from '../tensor.js';
@@ -13,6 +13,11 @@ export interface BatchNormOptions {
   eps?: number;
   /** Apply ReLU to the output in the same pass (and gate the gradient by the output). */
   relu?: boolean;
+  /**
+   * Added to the normalised output (before the ReLU) in the same pass: a residual block's
+   * shortcut. Its gradient comes out of the backward's first pass, beside the BN partial sums.
+   */
+  residual?: Tensor;
 }
 
 /**
@@ -50,10 +55,14 @@ export function batchNorm2d(
   options: BatchNormOptions,
 ): Tensor {
   const op = 'batchNorm2d';
-  const { training, momentum = 0.1, eps = 1e-5, relu = false } = options;
+  const { training, momentum = 0.1, eps = 1e-5, relu = false, residual } = options;
   if (x.rank !== 4) throw new Error(`${op}: expected input of shape [B, C, H, W], got ${formatShape(x.shape)}`);
   const [B, C, H, W] = x.shape;
   requireFloat(op, x, weight, bias);
+  if (residual) {
+    requireFloat(op, residual);
+    assertShape(op, 'residual', residual.shape, x.shape);
+  }
   assertShape(op, 'weight', weight.shape, [C]);
   assertShape(op, 'bias', bias.shape, [C]);
   if ((runningMean === null) !== (runningVar === null)) throw new Error(`${op}: give both running_mean and running_var, or neither`);
@@ -86,14 +95,21 @@ export function batchNorm2d(
     launch('batchnorm.eval_stats', { tensors: { running_mean: runningMean!, running_var: runningVar!, stats_out: stats }, params, workgroups: perChannel, overrides: { WG } });
   }
   const out = Tensor.empty(x.shape);
-  launch('batchnorm.normalize', { tensors: { x, stats, weight, bias, out }, params, workgroups: valueGrid, overrides: { WG, RELU: Number(relu) } });
+  // Without a residual, x stands in for its unused binding.
+  const normalizeTensors = { x, residual: residual ?? x, stats, weight, bias, out };
+  launch('batchnorm.normalize', { tensors: normalizeTensors, params, workgroups: valueGrid, overrides: { WG, RELU: Number(relu), RESIDUAL: Number(!!residual) } });
 
-  record(out, op, [x, weight, bias], (g) => {
+  record(out, op, residual ? [x, weight, bias, residual] : [x, weight, bias], (g) => {
     // Without the fused ReLU nothing is gated; g stands in for the unused output binding.
     const y = relu ? out : g;
-    const overrides = { WG, RELU: Number(relu), TRAIN: Number(training) };
+    const train = Number(training);
+    // With a residual, the first pass also writes the gated gradient: the residual's gradient,
+    // and grad_input's g with nothing left to gate. Otherwise a one-value tensor stands in for
+    // that output (WebGPU refuses a second writable binding of partial).
+    const gated = Tensor.empty(residual ? x.shape : [1]);
     const partial = Tensor.empty([C, params.lanes, 2]);
-    launch('batchnorm.grad_partial', { tensors: { x, g, y, stats, partial_out: partial }, params, workgroups: reduceGrid, overrides });
+    const partialTensors = { x, g, y, stats, partial_out: partial, out: gated };
+    launch('batchnorm.grad_partial', { tensors: partialTensors, params, workgroups: reduceGrid, overrides: { WG, RELU: Number(relu), TRAIN: train, WRITE_GATED: Number(!!residual) } });
     const dweight = Tensor.empty([C]);
     const dbias = Tensor.empty([C]);
     launch('batchnorm.grad_finalize', { tensors: { partial, stats, dweight, dbias }, params, workgroups: perChannel, overrides: { WG } });
@@ -101,10 +117,13 @@ export function batchNorm2d(
     let dx: Tensor | null = null;
     if (x.requiresGrad) {
       dx = Tensor.empty(x.shape);
-      const tensors = { x, g, y, stats, weight, dweight_in: dweight, dbias_in: dbias, out: dx };
-      launch('batchnorm.grad_input', { tensors, params, workgroups: valueGrid, overrides });
+      const [gIn, reluIn] = residual ? [gated, false] : [g, relu];
+      const tensors = { x, g: gIn, y: reluIn ? y : gIn, stats, weight, dweight_in: dweight, dbias_in: dbias, out: dx };
+      launch('batchnorm.grad_input', { tensors, params, workgroups: valueGrid, overrides: { WG, RELU: Number(reluIn), TRAIN: train } });
     }
-    return [dx, keepIf(weight.requiresGrad, dweight), keepIf(bias.requiresGrad, dbias)];
+    const grads = [dx, keepIf(weight.requiresGrad, dweight), keepIf(bias.requiresGrad, dbias)];
+    const dresidual = keepIf(!!residual?.requiresGrad, gated);
+    return residual ? [...grads, dresidual] : grads;
   });
   // The statistics live on only for the backward rule.
   if (!out.node) stats.dispose();
