@@ -4,8 +4,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ops from '../src/ops/index.js';
-import { BatchNorm2d } from '../src/nn/index.js';
-import { scope } from '../src/scope.js';
+import { BatchNorm2d, SupConResNet } from '../src/nn/index.js';
+import { Rng } from '../src/random.js';
+import { keep, scope } from '../src/scope.js';
 import type { Tensor } from '../src/tensor.js';
 import { FORWARD_TOL, assertClose, randomArray, read, seeded, setupGpu, upload } from './helpers.js';
 import { checkOp } from './check-op.js';
@@ -124,6 +125,43 @@ test('BatchNorm2d.addRelu equals relu(add(bn(x), r)); a hook on the layer still 
     assertClose(await read(viaHook), want, FORWARD_TOL, 'unfused path under a hook', seed);
     bn.dispose();
   });
+});
+
+/** Loss, every parameter gradient and the kernels of one training forward + backward of a model. */
+async function lossAndGrads(model: SupConResNet, x: Float64Array, shape: Shape4, r: Float64Array): Promise<{ values: Float64Array[]; kernels: string[] }> {
+  let loss!: Tensor;
+  const kernels = dispatched(() => {
+    loss = keep(ops.sumAll(ops.mul(model.call(upload(x, shape)), upload(r, [shape[0], 8]))));
+    ops.backward(loss);
+  }).filter((k) => k !== 'elementwise.fill');
+  const values = [await read(loss)];
+  loss.dispose();
+  for (const p of model.parameters()) {
+    values.push(await read(p.grad!));
+    p.grad!.dispose();
+    p.grad = null;
+  }
+  return { values, kernels };
+}
+
+test('ResNet blocks (BasicBlock, Bottleneck): loss and gradients as the unfused add + ReLU, to float rounding', async () => {
+  const { rng, seed } = seeded();
+  const shape: Shape4 = [3, 2, 8, 8];
+  const x = randomArray(rng, size(shape), -1, 1);
+  const r = randomArray(rng, shape[0] * 8);
+  for (const [arch, lastBn, blocks] of [['resnet18', 'bn2', 8], ['resnet50', 'bn3', 16]] as const) {
+    const model = new SupConResNet(new Rng(seed), { arch, width: 2, inChannels: 2, featDim: 8 });
+    const fused = await lossAndGrads(model, x, shape, r);
+    // A hook on a block's last BN wants that layer's own output, so the block computes it alone.
+    const hooked = [...model.modules()].map(([path]) => path).filter((p) => p.endsWith(`.${lastBn}`) && p.includes('layer'));
+    const remove = model.addForwardHook(hooked, () => undefined);
+    const plain = await lossAndGrads(model, x, shape, r);
+    remove();
+    assert.equal(hooked.length, blocks);
+    assert.equal(plain.kernels.length - fused.kernels.length, 3 * blocks, `${arch}: 2 forward and 1 backward dispatch fewer per block`);
+    fused.values.forEach((f, i) => assertClose(f, plain.values[i], 1e-5, `${arch} ${i ? model.namedParameters()[i - 1][0] + ' gradient' : 'loss'}`, seed));
+    model.dispose();
+  }
 });
 
 test('errors: a residual of another shape, addRelu on a layer with its own ReLU', async () => {

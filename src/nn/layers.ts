@@ -71,6 +71,21 @@ export class BatchNorm2d extends Module {
   }
 
   protected forward(x: Tensor): Tensor {
+    return this.normalize(x);
+  }
+
+  /**
+   * relu(this(x) + residual), a residual block's end, in one kernel pass (ops.batchNorm2d's
+   * residual). Hooks on this layer want its own output, which the fused pass never holds: then it
+   * runs alone (with its hooks) and the add and ReLU follow.
+   */
+  addRelu(x: Tensor, residual: Tensor): Tensor {
+    if (this.fuseRelu) throw new Error(`${this.path || 'BatchNorm2d'}: addRelu needs a layer without fuseRelu (its ReLU would come before the add)`);
+    if (this.hooked) return ops.relu(ops.add(this.call(x), residual));
+    return this.normalize(x, residual);
+  }
+
+  private normalize(x: Tensor, residual?: Tensor): Tensor {
     const updating = this.training && this.updateRunningStats;
     if (updating) this.batches++;
     // Training without running tensors normalises by batch statistics and updates nothing.
@@ -79,7 +94,8 @@ export class BatchNorm2d extends Module {
       training: this.training,
       momentum: this.momentum,
       eps: this.eps,
-      relu: this.fuseRelu,
+      relu: this.fuseRelu || residual !== undefined,
+      residual,
     });
   }
 

@@ -120,6 +120,11 @@ export abstract class Module {
     for (const [dst, src] of pairs) copy(dst, src);
   }
 
+  /** Whether forward hooks watch this module (a fused caller then computes its output alone for them). */
+  get hooked(): boolean {
+    return this.hooks.length > 0;
+  }
+
   /** Calls `hook(path, output)` after each named module's forward; returns a function that removes them. */
   addForwardHook(paths: readonly string[], hook: ForwardHook): () => void {
     const mods = paths.map((p) => this.get(p));

@@ -36,8 +36,8 @@ export class BasicBlock extends Module {
   }
 
   protected forward(x: Tensor): Tensor {
-    const out = this.bn2.call(this.conv2.call(this.bn1.call(this.conv1.call(x))));
-    return ops.relu(ops.add(out, this.shortcut.call(x)));
+    // bn2, the shortcut add and the ReLU are one kernel pass; the block's hooks see its output.
+    return this.bn2.addRelu(this.conv2.call(this.bn1.call(this.conv1.call(x))), this.shortcut.call(x));
   }
 }
 
@@ -66,8 +66,8 @@ export class Bottleneck extends Module {
   }
 
   protected forward(x: Tensor): Tensor {
-    const out = this.bn3.call(this.conv3.call(this.bn2.call(this.conv2.call(this.bn1.call(this.conv1.call(x))))));
-    return ops.relu(ops.add(out, this.shortcut.call(x)));
+    const out = this.conv3.call(this.bn2.call(this.conv2.call(this.bn1.call(this.conv1.call(x)))));
+    return this.bn3.addRelu(out, this.shortcut.call(x));
   }
 }
 
