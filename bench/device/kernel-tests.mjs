@@ -5,7 +5,7 @@
 
 /** test/<name>.test.ts files bundled into the kit and run by its kernel suite (part b). */
 export const KERNEL_TESTS = [
-  'augment', 'autograd', 'batchnorm', 'contrastive', 'conv', 'conv-gemm', 'corrupt', 'elementwise',
+  'augment', 'autograd', 'batchnorm', 'batchnorm-residual', 'contrastive', 'conv', 'conv-gemm', 'corrupt', 'elementwise',
   'eval-golden', 'finite-guard', 'intrinsic-dim', 'kernel-choice', 'knn', 'layercam', 'matmul',
   'matmul-skinny', 'maxpool', 'memory', 'mix', 'nn', 'normalize', 'objectives', 'ood', 'optim', 'pool', 'probe',
   'reduce', 'resnet', 'resnet-arch', 'scores', 'shape', 'softmax', 'ssl', 'torchvision-resnet', 'train',
