@@ -15,6 +15,9 @@
 //   skinny:   64 threads along N, each a 4x4 block (4 rows x 256 columns per workgroup), for
 //             few rows (M <= 64): the register kernel's 64-row workgroups would mostly compute
 //             clamped duplicates of the last row (M = 8 on lavapipe: 5x less CPU time).
+//   blocked:  the tiled variant's tile and workgroup with the register-blocked body of
+//             lib/gemm_blocked.wgsl (contiguous 4x4 blocks, vec4 reads of workgroup memory);
+//             for GPUs.
 //   tiled_splitk: the tiled body over one of `slices` slices of the summed range (r, k) flattened
 //             to r * K + k, `slice_len` long; workgroups (.., .., Z * slices), z = wid.z / slices.
 //             Writes partial sums out[slice, z, m, n] (the bias in slice 0 only), which the host
@@ -155,6 +158,7 @@ fn skinny(@builtin(global_invocation_id) gid: vec3u) {
 // ---- workgroup-memory tiled (the shared GEMM body, lib/gemm_tiled.wgsl) ----
 
 //! include "lib/gemm_tiled.wgsl"
+//! include "lib/gemm_blocked.wgsl"
 
 // Where the product being summed (r of batch z) and the output of batch z start.
 var<private> a_base: u32;
@@ -207,4 +211,19 @@ fn tiled_splitk(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id)
   let batches = nwg.z / p.slices;
   out_base = (s * batches + z) * p.M * p.N;
   mm_store_tile(acc, lid, m0, n0, p.M, p.N);
+}
+
+@compute @workgroup_size(16, 16)
+fn blocked(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
+  let m0 = wid.y * MB_TILE;
+  let n0 = wid.x * MB_TILE;
+  let z = wid.z;
+  var acc: array<vec4f, 4>;
+  for (var r = 0u; r < p.R; r++) {
+    a_base = z * p.a_z + r * p.a_r;
+    b_base = z * p.b_z + r * p.b_r;
+    mb_accumulate(&acc, lid, m0, n0, p.M, p.N, 0u, p.K, TA, TB);
+  }
+  out_base = z * p.M * p.N;
+  mb_store_tile(acc, lid, m0, n0, p.M, p.N);
 }

@@ -1,5 +1,9 @@
 // Float64 references of conv2d (PyTorch semantics, NCHW) and its gradients, shared by the tests
-// of every convolution variant.
+// of every convolution variant, and the check of a variant against them at sizes too large for
+// finite differences.
+import { backward, conv2d, mul, sumAll, type ConvVariant } from '../src/ops/index.js';
+import { scope } from '../src/scope.js';
+import { FORWARD_TOL, GRAD_TOL, assertClose, randomArray, read, seeded, upload } from './helpers.js';
 
 export interface ConvCase {
   b: number;
@@ -69,4 +73,29 @@ export function convGradRef(c: ConvCase, x: Float64Array, w: Float64Array, r: Fl
     dw[wi] += r[o] * x[xi];
   });
   return [dx, dw, db];
+}
+
+/** conv2d forced to `variant` on random inputs: forward and every gradient against the analytic reference. */
+export async function checkConvAnalytic(variant: ConvVariant, c: ConvCase): Promise<void> {
+  const { rng, seed } = seeded();
+  const fround = (a: Float64Array) => a.map(Math.fround);
+  const xv = fround(randomArray(rng, c.b * c.cin * c.h * c.w));
+  const wv = fround(randomArray(rng, c.cout * c.cin * c.kh * c.kw));
+  const bv = fround(randomArray(rng, c.cout));
+  const [oh, ow] = convOutSize(c);
+  const rv = fround(randomArray(rng, c.b * c.cout * oh * ow));
+  const name = `conv2d ${variant} ${describeConv(c)}`;
+  await scope(async () => {
+    const x = upload(xv, [c.b, c.cin, c.h, c.w], true);
+    const w = upload(wv, [c.cout, c.cin, c.kh, c.kw], true);
+    const bias = c.bias ? upload(bv, [c.cout], true) : null;
+    const out = conv2d(x, w, bias, { stride: c.stride, padding: c.pad, variant });
+    assertClose(await read(out), convRef(c, xv, wv, c.bias ? bv : undefined), FORWARD_TOL, `${name} forward`, seed);
+    backward(sumAll(mul(out, upload(rv, out.shape))));
+    const [dx, dw, db] = convGradRef(c, xv, wv, rv);
+    assertClose(await read(x.grad!), dx, GRAD_TOL, `${name} input gradient`, seed);
+    assertClose(await read(w.grad!), dw, GRAD_TOL, `${name} weight gradient`, seed);
+    if (bias) assertClose(await read(bias.grad!), db, GRAD_TOL, `${name} bias gradient`, seed);
+    for (const t of [x, w, bias]) t?.grad?.dispose();
+  });
 }

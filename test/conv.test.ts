@@ -1,10 +1,10 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { backward, conv2d, mul, sumAll, type ConvVariant } from '../src/ops/index.js';
+import { conv2d, type ConvVariant } from '../src/ops/index.js';
 import { scope } from '../src/scope.js';
-import { FORWARD_TOL, GRAD_TOL, assertClose, randomArray, read, seeded, setupGpu, upload } from './helpers.js';
+import { setupGpu, upload } from './helpers.js';
 import { checkOp } from './check-op.js';
-import { convCase as conv, convGradRef, convOutSize as outSize, convRef, describeConv as describe, type ConvCase as Case } from './conv-ref.js';
+import { checkConvAnalytic, convCase as conv, convRef, describeConv as describe, type ConvCase as Case } from './conv-ref.js';
 
 const test = suite('conv2d');
 test.before(setupGpu);
@@ -42,29 +42,7 @@ for (const variant of VARIANTS) {
   });
 
   test(`${variant}: shapes spanning several register blocks and tiles`, async () => {
-    for (const c of LARGE) {
-      const { rng, seed } = seeded();
-      const fround = (a: Float64Array) => a.map(Math.fround);
-      const xv = fround(randomArray(rng, c.b * c.cin * c.h * c.w));
-      const wv = fround(randomArray(rng, c.cout * c.cin * c.kh * c.kw));
-      const bv = fround(randomArray(rng, c.cout));
-      const [oh, ow] = outSize(c);
-      const rv = fround(randomArray(rng, c.b * c.cout * oh * ow));
-      const name = `conv2d ${variant} ${describe(c)}`;
-      await scope(async () => {
-        const x = upload(xv, [c.b, c.cin, c.h, c.w], true);
-        const w = upload(wv, [c.cout, c.cin, c.kh, c.kw], true);
-        const bias = c.bias ? upload(bv, [c.cout], true) : null;
-        const out = conv2d(x, w, bias, { stride: c.stride, padding: c.pad, variant });
-        assertClose(await read(out), convRef(c, xv, wv, c.bias ? bv : undefined), FORWARD_TOL, `${name} forward`, seed);
-        backward(sumAll(mul(out, upload(rv, out.shape))));
-        const [dx, dw, db] = convGradRef(c, xv, wv, rv);
-        assertClose(await read(x.grad!), dx, GRAD_TOL, `${name} input gradient`, seed);
-        assertClose(await read(w.grad!), dw, GRAD_TOL, `${name} weight gradient`, seed);
-        if (bias) assertClose(await read(bias.grad!), db, GRAD_TOL, `${name} bias gradient`, seed);
-        for (const t of [x, w, bias]) t?.grad?.dispose();
-      });
-    }
+    for (const c of LARGE) await checkConvAnalytic(variant, c);
   });
 }
 

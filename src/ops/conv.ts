@@ -11,12 +11,15 @@ import { grid, launch, requireFloat, WG } from './launch.js';
 import { sum } from './reduce.js';
 import { reshape } from './shape.js';
 import { fill } from './elementwise.js';
-import { matmul, matmulSumBatch } from './matmul.js';
+import { matmul, matmulSumBatch, SPLITK_TARGET_GROUPS } from './matmul.js';
 import { tunedVariant, type TuneProblem } from './kernel-choice.js';
 
-export type ConvVariant = 'register' | 'tiled' | 'gemm';
+export type ConvVariant = 'register' | 'tiled' | 'gemm' | 'blocked';
 /** Every variant (tests check each for correctness; 'gemm' only where it applies, see gemmApplies). */
-export const CONV_VARIANTS: readonly ConvVariant[] = ['register', 'tiled', 'gemm'];
+export const CONV_VARIANTS: readonly ConvVariant[] = ['register', 'tiled', 'gemm', 'blocked'];
+/** The two workgroup-memory GEMM families and their entry points' suffix (kernels/conv2d.wgsl). */
+type GemmFamily = 'tiled' | 'blocked';
+const isGemmFamily = (v: ConvVariant): v is GemmFamily => v === 'tiled' || v === 'blocked';
 export type ConvPass = 'forward' | 'input-grad' | 'weight-grad';
 
 export interface Conv2dOptions {
@@ -140,6 +143,8 @@ function requireGemm(g: ConvGeometry, pass: ConvPass, hasBias = false): void {
 export function convProblem(pass: ConvPass, g: ConvGeometry, hasBias = false): TuneProblem & { candidates: readonly ConvVariant[] } {
   const preferred = gpu().kernelVariant;
   const candidates: ConvVariant[] = [preferred, preferred === 'register' ? 'tiled' : 'register'];
+  // GPU only: timing it on a CPU rasteriser costs seconds and never wins there (forcing it works).
+  if (!gpu().cpuAdapter) candidates.push('blocked');
   if (gemmApplies(g, pass, hasBias)) candidates.push('gemm');
   return {
     op: `conv2d.${pass}`,
@@ -240,9 +245,9 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv
   }
   const out = Tensor.empty([g.batch, g.cout, g.oh, g.ow]);
   const overrides = { ...shapeOverrides(g), HAS_BIAS: bias ? 1 : 0 };
-  if (variant === 'tiled') {
+  if (isGemmFamily(variant)) {
     const tensors = tiledBindings({ x, wt: w, bias, out }, x);
-    launch('conv2d.forward_tiled', { tensors, params: params(g), workgroups: tiledGroups(g.cout, g.batch * g.oh * g.ow), overrides });
+    launch(`conv2d.forward_${variant}`, { tensors, params: params(g), workgroups: tiledGroups(g.cout, g.batch * g.oh * g.ow), overrides });
   } else {
     // Without a bias the kernel never reads that binding; x stands in for it.
     const tensors = { x, wt: w, bias: bias ?? x, out };
@@ -266,8 +271,8 @@ export function conv2dInputGrad(dy: Tensor, w: Tensor, g: ConvGeometry, variant:
   }
   const dx = Tensor.empty([g.batch, g.cin, g.h, g.w]);
   const tensors = { dy, wt: w, out: dx };
-  if (variant === 'tiled') {
-    launch('conv2d.input_grad_tiled', { tensors: tiledBindings(tensors, dy), params: params(g), workgroups: tiledGroups(g.cin, g.batch * g.h * g.w), overrides: shapeOverrides(g) });
+  if (isGemmFamily(variant)) {
+    launch(`conv2d.input_grad_${variant}`, { tensors: tiledBindings(tensors, dy), params: params(g), workgroups: tiledGroups(g.cin, g.batch * g.h * g.w), overrides: shapeOverrides(g) });
   } else {
     // One sub-problem per stride phase (see the WGSL), each over ceil(H/SH) x ceil(W/SW) positions.
     const rows = Math.ceil(g.h / g.sh);
@@ -304,15 +309,18 @@ export function conv2dWeightGrad(dy: Tensor, x: Tensor, g: ConvGeometry, variant
     return weightGradGemm(dy, x, g);
   }
   const taps = g.cin * g.kh * g.kw;
-  const tiled = variant === 'tiled' || g.kh * g.kw > REGISTER_MAX_TAPS;
+  // Kernels too large for the register variant take the tiled one.
+  const family: GemmFamily | null = isGemmFamily(variant) ? variant : g.kh * g.kw > REGISTER_MAX_TAPS ? 'tiled' : null;
   let chunk: number;
   let chunks: number;
   let partial: Tensor;
-  if (tiled) {
+  if (family) {
     const groups = Math.ceil(g.cout / TILE) * Math.ceil(taps / TILE);
-    ({ chunk, chunks } = chunking(g, groups, 512));
+    // Split-K over chunks of output rows: the weight gradient has few tiles (64 x 576 at a
+    // ResNet18 w64 layer1 conv: 9) and a long K (B*OH*OW), like matmul's split-K.
+    ({ chunk, chunks } = chunking(g, groups, SPLITK_TARGET_GROUPS));
     partial = Tensor.empty(chunks === 1 ? [g.cout, g.cin, g.kh, g.kw] : [chunks, g.cout * taps]);
-    launch('conv2d.weight_grad_tiled', { tensors: tiledBindings({ x, dy, out: partial }, x), params: params(g, chunk), workgroups: tiledGroups(g.cout, taps, chunks), overrides: shapeOverrides(g) });
+    launch(`conv2d.weight_grad_${family}`, { tensors: tiledBindings({ x, dy, out: partial }, x), params: params(g, chunk), workgroups: tiledGroups(g.cout, taps, chunks), overrides: shapeOverrides(g) });
   } else {
     const { TM, TC, CB } = weightGradTile(g);
     const coBlocks = Math.ceil(g.cout / TM);

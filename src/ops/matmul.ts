@@ -13,9 +13,9 @@ import { sum } from './reduce.js';
 import { fill } from './elementwise.js';
 import { tunedVariant, type TuneProblem } from './kernel-choice.js';
 
-export type MatmulVariant = 'register' | 'tiled' | 'skinny' | 'splitk';
+export type MatmulVariant = 'register' | 'tiled' | 'skinny' | 'splitk' | 'blocked';
 /** Every variant (tests check each for correctness). */
-export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['register', 'tiled', 'skinny', 'splitk'];
+export const MATMUL_VARIANTS: readonly MatmulVariant[] = ['register', 'tiled', 'skinny', 'splitk', 'blocked'];
 
 export interface MatmulOptions {
   /** a is stored [.., K, M] and used transposed. */
@@ -35,6 +35,7 @@ const KERNEL: Record<MatmulVariant, { name: string; rows: number; cols: number }
   tiled: { name: 'matmul.tiled', rows: 64, cols: 64 },
   skinny: { name: 'matmul.skinny', rows: 4, cols: 256 },
   splitk: { name: 'matmul.tiled_splitk', rows: 64, cols: 64 },
+  blocked: { name: 'matmul.blocked', rows: 64, cols: 64 },
 };
 const MAX_WORKGROUPS = 65535;
 /** Products with at most this many rows also try the skinny variant when tuned. */
@@ -44,7 +45,7 @@ const SKINNY_MAX_ROWS = 64;
  * hide latency with), the shortest slice of the summed range worth a workgroup (4 steps of the
  * tiled body's 16), and the partial sums' cap in floats (64 MiB).
  */
-const SPLITK_TARGET_GROUPS = 512;
+export const SPLITK_TARGET_GROUPS = 512;
 const SPLITK_MIN_SLICE = 64;
 const SPLITK_MAX_PARTIAL_FLOATS = 16 << 20;
 
@@ -99,7 +100,10 @@ function gemmProblem(s: GemmShape): TuneProblem & { candidates: readonly MatmulV
   const [z, r] = reduce ? [1, batch] : [batch, 1];
   // GPU-only candidates: timing workgroup-memory kernels on a CPU rasteriser costs seconds and
   // never wins there (bench/NOTES.md); forcing them still works everywhere.
-  if (!gpu().cpuAdapter && splitKSlices({ M, N, K, z, r }).slices > 1) candidates.push('splitk');
+  if (!gpu().cpuAdapter) {
+    candidates.push('blocked');
+    if (splitKSlices({ M, N, K, z, r }).slices > 1) candidates.push('splitk');
+  }
   return {
     op: 'matmul',
     dims: { m: M, n: N, k: K, ta: s.a.trans, tb: s.b.trans, ...(z > 1 ? { z } : {}), ...(r > 1 ? { r } : {}) },
