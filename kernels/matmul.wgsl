@@ -18,8 +18,9 @@
 //   blocked:  the tiled variant's tile and workgroup with the register-blocked body of
 //             lib/gemm_blocked.wgsl (contiguous 4x4 blocks, vec4 reads of workgroup memory);
 //             for GPUs.
-//   tiled_splitk: the tiled body over one of `slices` slices of the summed range (r, k) flattened
-//             to r * K + k, `slice_len` long; workgroups (.., .., Z * slices), z = wid.z / slices.
+//   blocked_splitk: the blocked body over one of `slices` slices of the summed range (r, k),
+//             flattened to r * K + k, `slice_len` long; workgroups (.., .., Z * slices),
+//             z = wid.z / slices.
 //             Writes partial sums out[slice, z, m, n] (the bias in slice 0 only), which the host
 //             then sums over slices (no float atomics). For few output tiles and a long K (a
 //             weight gradient: M x N = 128 x 64, K = B*H*W): one workgroup per tile would leave
@@ -38,7 +39,7 @@ struct Params {
   a_r: u32,
   b_z: u32,
   b_r: u32,
-  // tiled_splitk only (others get slices = 1).
+  // blocked_splitk only (others get slices = 1).
   slices: u32,
   slice_len: u32,
 }
@@ -191,9 +192,9 @@ fn tiled(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: v
 }
 
 @compute @workgroup_size(16, 16)
-fn tiled_splitk(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let m0 = wid.y * MM_TILE;
-  let n0 = wid.x * MM_TILE;
+fn blocked_splitk(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let m0 = wid.y * MB_TILE;
+  let n0 = wid.x * MB_TILE;
   let z = wid.z / p.slices;
   let s = wid.z % p.slices;
   slice = s;
@@ -206,11 +207,11 @@ fn tiled_splitk(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id)
     b_base = z * p.b_z + r * p.b_r;
     let k_begin = max(t0, r * p.K) - r * p.K;
     let k_end = min(t1, (r + 1u) * p.K) - r * p.K;
-    mm_accumulate(&acc, lid, m0, n0, p.M, p.N, k_begin, k_end, TA, TB);
+    mb_accumulate(&acc, lid, m0, n0, p.M, p.N, k_begin, k_end, TA, TB);
   }
   let batches = nwg.z / p.slices;
   out_base = (s * batches + z) * p.M * p.N;
-  mm_store_tile(acc, lid, m0, n0, p.M, p.N);
+  mb_store_tile(acc, lid, m0, n0, p.M, p.N);
 }
 
 @compute @workgroup_size(16, 16)

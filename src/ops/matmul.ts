@@ -34,7 +34,7 @@ const KERNEL: Record<MatmulVariant, { name: string; rows: number; cols: number }
   register: { name: 'matmul.register_blocked', rows: 64, cols: 32 },
   tiled: { name: 'matmul.tiled', rows: 64, cols: 64 },
   skinny: { name: 'matmul.skinny', rows: 4, cols: 256 },
-  splitk: { name: 'matmul.tiled_splitk', rows: 64, cols: 64 },
+  splitk: { name: 'matmul.blocked_splitk', rows: 64, cols: 64 },
   blocked: { name: 'matmul.blocked', rows: 64, cols: 64 },
 };
 const MAX_WORKGROUPS = 65535;
@@ -43,7 +43,7 @@ const SKINNY_MAX_ROWS = 64;
 /**
  * Split-K: workgroups wanted in all (about 4 per SM of a 132-SM H200, so every SM has several to
  * hide latency with), the shortest slice of the summed range worth a workgroup (4 steps of the
- * tiled body's 16), and the partial sums' cap in floats (64 MiB).
+ * blocked body's 16), and the partial sums' cap in floats (64 MiB).
  */
 export const SPLITK_TARGET_GROUPS = 512;
 const SPLITK_MIN_SLICE = 64;
@@ -52,7 +52,7 @@ const SPLITK_MAX_PARTIAL_FLOATS = 16 << 20;
 /**
  * How split-K cuts a product: `slices` slices of `sliceLen` of the summed range (R products of
  * K each, flattened), enough for ~SPLITK_TARGET_GROUPS workgroups with the output tiles, none
- * shorter than SPLITK_MIN_SLICE, within the partials' cap. One slice: a plain tiled product.
+ * shorter than SPLITK_MIN_SLICE, within the partials' cap. One slice: a plain blocked product.
  */
 export function splitKSlices(p: { M: number; N: number; K: number; z: number; r: number }): { slices: number; sliceLen: number } {
   const total = p.r * p.K;
