@@ -16,9 +16,9 @@
 //   *_tiled: 64x64 output tiles through workgroup memory, 16x16 invocations of 4x4 outputs;
 //     [x, y] = grid(M tiles * N tiles, 1), z = chunk (weight grad only). They share one GEMM
 //     body (lib/gemm_tiled.wgsl, also matmul's), so each binds all of x, wt, bias, dy (the
-//     caller binds a stand-in for unused ones).
-//   *_blocked: the tiled variants' tiles, workgroups and hooks with the register-blocked GEMM
-//     body (lib/gemm_blocked.wgsl: contiguous 4x4 blocks, vec4 reads of workgroup memory).
+//     caller binds a stand-in for unused ones). The override BLOCKED picks the body's register
+//     blocking (the host's 'blocked' variant: contiguous 4x4 blocks, vec4 reads of workgroup
+//     memory) over the strided one ('tiled'); see the lib.
 
 override WG: u32 = 64u;
 override KH: u32 = 3u;
@@ -267,7 +267,6 @@ fn weight_grad_register(@builtin(global_invocation_id) gid: vec3u, @builtin(num_
 //   weight grad: m = co, n = (ci, kh, kw), k = (b, oh, ow) of chunk z; A = dy, B = im2col(x)^T
 
 //! include "lib/gemm_tiled.wgsl"
-//! include "lib/gemm_blocked.wgsl"
 
 const MODE_FORWARD = 0u;
 const MODE_INPUT_GRAD = 1u;
@@ -342,20 +341,7 @@ fn mm_store(m: u32, n: u32, v: f32) {
 
 // Control flow reads the argument, not the private `mode`: barriers need uniform control flow,
 // and WGSL counts reads of module-scope variables as non-uniform.
-// The GEMM's bounds and this workgroup's tile for a mode (`valid` false: no tile left for it).
-struct ConvGemm {
-  m0: u32,
-  n0: u32,
-  m_end: u32,
-  n_end: u32,
-  k_begin: u32,
-  k_end: u32,
-  valid: bool,
-}
-
-// Sets the private mode, chunk and column, and returns the tile. Both GEMM bodies load B column
-// n0 + tid % 64 only, so `col` serves either.
-fn conv_gemm(entry_mode: u32, lid: vec3u, wid: vec3u, nwg: vec3u) -> ConvGemm {
+fn tiled_gemm(entry_mode: u32, lid: vec3u, wid: vec3u, nwg: vec3u) {
   mode = entry_mode;
   chunk_z = wid.z;
   var m_end: u32;
@@ -380,7 +366,7 @@ fn conv_gemm(entry_mode: u32, lid: vec3u, wid: vec3u, nwg: vec3u) -> ConvGemm {
   let tile = wid.x + wid.y * nwg.x;
   let m0 = (tile / n_tiles) * MM_TILE;
   let n0 = (tile % n_tiles) * MM_TILE;
-  if (m0 >= m_end) { return ConvGemm(m0, n0, m_end, n_end, k_begin, k_end, false); }
+  if (m0 >= m_end) { return; }
   let n = n0 + (lid.y * 16u + lid.x) % MM_TILE;
   if (entry_mode == MODE_FORWARD) {
     col = vec3u(n / (p.oh * p.ow), (n / p.ow) % p.oh, n % p.ow);
@@ -389,25 +375,9 @@ fn conv_gemm(entry_mode: u32, lid: vec3u, wid: vec3u, nwg: vec3u) -> ConvGemm {
   } else {
     col = vec3u(n / (KH * KW), tap(n));
   }
-  return ConvGemm(m0, n0, m_end, n_end, k_begin, k_end, true);
-}
-
-// Each entry point calls one of the two bodies only, so its pipeline holds only that body's
-// workgroup memory (both together would pass the 16 KiB WebGPU guarantees).
-fn tiled_gemm(entry_mode: u32, lid: vec3u, wid: vec3u, nwg: vec3u) {
-  let t = conv_gemm(entry_mode, lid, wid, nwg);
-  if (!t.valid) { return; }
   var acc: array<vec4f, 4>;
-  mm_accumulate(&acc, lid, t.m0, t.n0, t.m_end, t.n_end, t.k_begin, t.k_end, false, false);
-  mm_store_tile(acc, lid, t.m0, t.n0, t.m_end, t.n_end);
-}
-
-fn blocked_gemm(entry_mode: u32, lid: vec3u, wid: vec3u, nwg: vec3u) {
-  let t = conv_gemm(entry_mode, lid, wid, nwg);
-  if (!t.valid) { return; }
-  var acc: array<vec4f, 4>;
-  mb_accumulate(&acc, lid, t.m0, t.n0, t.m_end, t.n_end, t.k_begin, t.k_end, false, false);
-  mb_store_tile(acc, lid, t.m0, t.n0, t.m_end, t.n_end);
+  mm_accumulate(&acc, lid, m0, n0, m_end, n_end, k_begin, k_end, false, false);
+  mm_store_tile(acc, lid, m0, n0, m_end, n_end);
 }
 
 @compute @workgroup_size(16, 16)
@@ -423,19 +393,4 @@ fn input_grad_tiled(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup
 @compute @workgroup_size(16, 16)
 fn weight_grad_tiled(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   tiled_gemm(MODE_WEIGHT_GRAD, lid, wid, nwg);
-}
-
-@compute @workgroup_size(16, 16)
-fn forward_blocked(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  blocked_gemm(MODE_FORWARD, lid, wid, nwg);
-}
-
-@compute @workgroup_size(16, 16)
-fn input_grad_blocked(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  blocked_gemm(MODE_INPUT_GRAD, lid, wid, nwg);
-}
-
-@compute @workgroup_size(16, 16)
-fn weight_grad_blocked(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  blocked_gemm(MODE_WEIGHT_GRAD, lid, wid, nwg);
 }

@@ -12,15 +12,14 @@
 //   tiled:    16x16 threads, 64x64 outputs per workgroup, K stepped 16 at a time through
 //             workgroup memory; each thread holds a 4x4 block strided by 16; suits GPUs. Its
 //             body is lib/gemm_tiled.wgsl, shared with conv2d's tiled variants.
+//             With the override BLOCKED, the body's register-blocked form (contiguous 4x4
+//             blocks, vec4 reads of workgroup memory): the host's 'blocked' variant, for GPUs.
 //   skinny:   64 threads along N, each a 4x4 block (4 rows x 256 columns per workgroup), for
 //             few rows (M <= 64): the register kernel's 64-row workgroups would mostly compute
 //             clamped duplicates of the last row (M = 8 on lavapipe: 5x less CPU time).
-//   blocked:  the tiled variant's tile and workgroup with the register-blocked body of
-//             lib/gemm_blocked.wgsl (contiguous 4x4 blocks, vec4 reads of workgroup memory);
-//             for GPUs.
-//   blocked_splitk: the blocked body over one of `slices` slices of the summed range (r, k),
+//   tiled_splitk: the tiled body over one of `slices` slices of the summed range (r, k),
 //             flattened to r * K + k, `slice_len` long; workgroups (.., .., Z * slices),
-//             z = wid.z / slices.
+//             z = wid.z / slices; the host's 'splitk' variant runs it BLOCKED.
 //             Writes partial sums out[slice, z, m, n] (the bias in slice 0 only), which the host
 //             then sums over slices (no float atomics). For few output tiles and a long K (a
 //             weight gradient: M x N = 128 x 64, K = B*H*W): one workgroup per tile would leave
@@ -39,7 +38,7 @@ struct Params {
   a_r: u32,
   b_z: u32,
   b_r: u32,
-  // blocked_splitk only (others get slices = 1).
+  // tiled_splitk only (others get slices = 1).
   slices: u32,
   slice_len: u32,
 }
@@ -159,7 +158,6 @@ fn skinny(@builtin(global_invocation_id) gid: vec3u) {
 // ---- workgroup-memory tiled (the shared GEMM body, lib/gemm_tiled.wgsl) ----
 
 //! include "lib/gemm_tiled.wgsl"
-//! include "lib/gemm_blocked.wgsl"
 
 // Where the product being summed (r of batch z) and the output of batch z start.
 var<private> a_base: u32;
@@ -192,9 +190,9 @@ fn tiled(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: v
 }
 
 @compute @workgroup_size(16, 16)
-fn blocked_splitk(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let m0 = wid.y * MB_TILE;
-  let n0 = wid.x * MB_TILE;
+fn tiled_splitk(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
+  let m0 = wid.y * MM_TILE;
+  let n0 = wid.x * MM_TILE;
   let z = wid.z / p.slices;
   let s = wid.z % p.slices;
   slice = s;
@@ -207,24 +205,9 @@ fn blocked_splitk(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_i
     b_base = z * p.b_z + r * p.b_r;
     let k_begin = max(t0, r * p.K) - r * p.K;
     let k_end = min(t1, (r + 1u) * p.K) - r * p.K;
-    mb_accumulate(&acc, lid, m0, n0, p.M, p.N, k_begin, k_end, TA, TB);
+    mm_accumulate(&acc, lid, m0, n0, p.M, p.N, k_begin, k_end, TA, TB);
   }
   let batches = nwg.z / p.slices;
   out_base = (s * batches + z) * p.M * p.N;
-  mb_store_tile(acc, lid, m0, n0, p.M, p.N);
-}
-
-@compute @workgroup_size(16, 16)
-fn blocked(@builtin(local_invocation_id) lid: vec3u, @builtin(workgroup_id) wid: vec3u) {
-  let m0 = wid.y * MB_TILE;
-  let n0 = wid.x * MB_TILE;
-  let z = wid.z;
-  var acc: array<vec4f, 4>;
-  for (var r = 0u; r < p.R; r++) {
-    a_base = z * p.a_z + r * p.a_r;
-    b_base = z * p.b_z + r * p.b_r;
-    mb_accumulate(&acc, lid, m0, n0, p.M, p.N, 0u, p.K, TA, TB);
-  }
-  out_base = z * p.M * p.N;
-  mb_store_tile(acc, lid, m0, n0, p.M, p.N);
+  mm_store_tile(acc, lid, m0, n0, p.M, p.N);
 }

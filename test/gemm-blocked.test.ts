@@ -1,9 +1,10 @@
-// The register-blocked workgroup GEMM (kernels/lib/gemm_blocked.wgsl: contiguous 4x4 blocks, vec4
-// reads of workgroup memory) in matmul ('blocked') and conv2d (forward_blocked, input_grad_blocked,
-// weight_grad_blocked) against float64: every transpose, M or N under one tile, K no multiple of
+// The register-blocked form of the workgroup GEMM body (kernels/lib/gemm_tiled.wgsl with BLOCKED:
+// contiguous 4x4 blocks, vec4 reads of workgroup memory), the 'blocked' variant of matmul and of
+// conv2d (every pass), against float64: every transpose, M or N under one tile, K no multiple of
 // the 16-deep step, several tiles each way, batched and broadcast products, the bias epilogue;
 // convolutions with strides, padding, rectangular kernels and a weight gradient split into
-// chunks; that the variant runs its own kernels; and that the autotuner offers it on GPUs only.
+// chunks; that the variant runs the tiled entry points with BLOCKED set (and 'tiled' without);
+// and that the autotuner offers it on GPUs only.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ops from '../src/ops/index.js';
@@ -11,9 +12,9 @@ import { gpu } from '../runtime/gpu.js';
 import { conv2d } from '../src/ops/index.js';
 import { convGeometry, convProblem } from '../src/ops/conv.js';
 import { matmulProblem } from '../src/ops/matmul.js';
+import { scope } from '../src/scope.js';
 import { setupGpu, upload } from './helpers.js';
 import { checkOp } from './check-op.js';
-import { dispatched } from './dispatched.js';
 import { checkEveryTranspose, matmulRef } from './matmul-ref.js';
 import { checkProduct } from './splitk-ref.js';
 import { checkConvAnalytic, convCase, convRef, describeConv } from './conv-ref.js';
@@ -63,17 +64,35 @@ test('conv2d: shapes spanning several tiles, analytic gradients', async () => {
   }
 });
 
-test('the blocked variant runs its own kernels, forward and backward, and a summed weight gradient in chunks', () => {
-  const x = upload(new Float32Array(2 * 3 * 6 * 6).fill(1), [2, 3, 6, 6], true);
-  const w = upload(new Float32Array(4 * 3 * 9).fill(1), [4, 3, 3, 3], true);
-  const seen = dispatched(() => ops.backward(ops.sumAll(conv2d(x, w, null, { padding: 1, variant })))).filter((k) => k.startsWith('conv2d.'));
-  assert.equal(seen, ['conv2d.forward_blocked', 'conv2d.input_grad_blocked', 'conv2d.weight_grad_blocked']);
-  const a = upload([1, 2, 3, 4], [2, 2], true);
-  const products = dispatched(() => ops.backward(ops.sumAll(ops.matmul(a, a, { variant })))).filter((k) => k.startsWith('matmul.'));
-  assert.equal(products, Array(3).fill('matmul.blocked'));
-  for (const t of [x, w, a]) {
-    t.grad?.dispose();
-    t.dispose();
+/** The conv2d and matmul kernels `fn` dispatches, each with ' BLOCKED' when that override is set. */
+function kernelsRun(fn: () => void): string[] {
+  const g = gpu();
+  const seen: string[] = [];
+  const original = g.dispatch;
+  g.dispatch = (kernel, d) => {
+    if (/^(conv2d|matmul)\./.test(kernel)) seen.push(kernel + (d.overrides?.BLOCKED ? ' BLOCKED' : ''));
+    original.call(g, kernel, d);
+  };
+  try {
+    scope(fn);
+  } finally {
+    g.dispatch = original;
+  }
+  return seen;
+}
+
+test("'blocked' runs the tiled entry points with BLOCKED set, forward and backward; 'tiled' without", () => {
+  for (const [v, flag] of [['blocked', ' BLOCKED'], ['tiled', '']] as const) {
+    const x = upload(new Float32Array(2 * 3 * 6 * 6).fill(1), [2, 3, 6, 6], true);
+    const w = upload(new Float32Array(4 * 3 * 9).fill(1), [4, 3, 3, 3], true);
+    const a = upload([1, 2, 3, 4], [2, 2], true);
+    const seen = kernelsRun(() => ops.backward(ops.sumAll(conv2d(x, w, null, { padding: 1, variant: v }))));
+    assert.equal(seen, ['conv2d.forward_tiled', 'conv2d.input_grad_tiled', 'conv2d.weight_grad_tiled'].map((k) => k + flag));
+    assert.equal(kernelsRun(() => ops.backward(ops.sumAll(ops.matmul(a, a, { variant: v })))), Array(3).fill('matmul.tiled' + flag));
+    for (const t of [x, w, a]) {
+      t.grad?.dispose();
+      t.dispose();
+    }
   }
 });
 

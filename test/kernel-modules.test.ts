@@ -137,7 +137,7 @@ test('the embedded data is the reflection of the included, comment-free sources'
   const spec = kernelSpec('matmul.tiled');
   assert.equal(spec.bindings.map((b) => `${b.binding}:${b.name}:${b.kind}`), ['0:p:uniform', '1:a:read-only-storage', '2:b:read-only-storage', '3:bias:read-only-storage', '4:out:storage']);
   assert.equal([...spec.uniform!.fields.values()].map((f) => `${f.name}@${f.offset}`), ['M@0', 'N@4', 'K@8', 'R@12', 'a_z@16', 'a_r@20', 'b_z@24', 'b_r@28', 'slices@32', 'slice_len@36']);
-  assert.equal([...spec.overrides].sort(), ['BIAS', 'TA', 'TB']);
+  assert.equal([...spec.overrides].sort(), ['BIAS', 'BLOCKED', 'TA', 'TB']);
   const aug = kernelSpec('augment.views');
   assert.equal(aug.uniform!.fields.get('norm_mean'), { name: 'norm_mean', offset: 32, scalar: 'f32', components: 4 });
   assert.is(aug.uniform!.size, 64);

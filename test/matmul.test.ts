@@ -12,7 +12,7 @@ const test = suite('matmul');
 test.before(setupGpu);
 
 const VARIANTS: MatmulVariant[] = ['register', 'tiled'];
-const KERNEL_OF: Record<MatmulVariant, string> = { register: 'matmul.register_blocked', tiled: 'matmul.tiled', skinny: 'matmul.skinny', splitk: 'matmul.blocked_splitk', blocked: 'matmul.blocked' };
+const KERNEL_OF: Record<MatmulVariant, string> = { register: 'matmul.register_blocked', tiled: 'matmul.tiled', skinny: 'matmul.skinny', splitk: 'matmul.tiled_splitk', blocked: 'matmul.tiled' };
 
 // Sizes around both variants' tiles (32 and 64 outputs, K steps of 16), K = 1, N = 1. Kept small
 // enough for the finite-difference gradient check.

@@ -1,4 +1,4 @@
-// matmul's split-K variant (kernels/matmul.wgsl blocked_splitk: partial products over slices of the
+// matmul's split-K variant (kernels/matmul.wgsl tiled_splitk, its body register-blocked: partial products over slices of the
 // summed range, then their sum) against float64: how a product is cut; every transpose with
 // forward and both gradients at sizes where the forward and the gradients split, K no multiple of
 // the 16-deep step, M or N under one tile; slices that cross the products of a batch summed in
@@ -104,10 +104,10 @@ test('split products run the split-K kernel and one sum of the partials; a produ
     return seen;
   };
   const split = run(256);
-  assert.is(split[0], 'matmul.blocked_splitk');
+  assert.is(split[0], 'matmul.tiled_splitk');
   assert.is(split.length, 2, split.join(', '));
   assert.ok(split[1].startsWith('reduce.'), split.join(', '));
-  assert.equal(run(16), ['matmul.blocked_splitk']);
+  assert.equal(run(16), ['matmul.tiled_splitk']);
 });
 
 test('the autotuner offers split-K on GPUs for products it would split, never on CPU adapters', () => {

@@ -17,9 +17,10 @@ import { tunedVariant, type TuneProblem } from './kernel-choice.js';
 export type ConvVariant = 'register' | 'tiled' | 'gemm' | 'blocked';
 /** Every variant (tests check each for correctness; 'gemm' only where it applies, see gemmApplies). */
 export const CONV_VARIANTS: readonly ConvVariant[] = ['register', 'tiled', 'gemm', 'blocked'];
-/** The two workgroup-memory GEMM families and their entry points' suffix (kernels/conv2d.wgsl). */
+/** The variants run by the workgroup-memory GEMM entry points (conv2d.*_tiled), 'blocked' with its BLOCKED override. */
 type GemmFamily = 'tiled' | 'blocked';
 const isGemmFamily = (v: ConvVariant): v is GemmFamily => v === 'tiled' || v === 'blocked';
+const gemmOverrides = (g: ConvGeometry, family: GemmFamily) => ({ ...shapeOverrides(g), ...(family === 'blocked' ? { BLOCKED: 1 } : {}) });
 export type ConvPass = 'forward' | 'input-grad' | 'weight-grad';
 
 export interface Conv2dOptions {
@@ -247,7 +248,7 @@ export function conv2dForward(x: Tensor, w: Tensor, bias: Tensor | null, g: Conv
   const overrides = { ...shapeOverrides(g), HAS_BIAS: bias ? 1 : 0 };
   if (isGemmFamily(variant)) {
     const tensors = tiledBindings({ x, wt: w, bias, out }, x);
-    launch(`conv2d.forward_${variant}`, { tensors, params: params(g), workgroups: tiledGroups(g.cout, g.batch * g.oh * g.ow), overrides });
+    launch('conv2d.forward_tiled', { tensors, params: params(g), workgroups: tiledGroups(g.cout, g.batch * g.oh * g.ow), overrides: { ...overrides, ...gemmOverrides(g, variant) } });
   } else {
     // Without a bias the kernel never reads that binding; x stands in for it.
     const tensors = { x, wt: w, bias: bias ?? x, out };
@@ -272,7 +273,7 @@ export function conv2dInputGrad(dy: Tensor, w: Tensor, g: ConvGeometry, variant:
   const dx = Tensor.empty([g.batch, g.cin, g.h, g.w]);
   const tensors = { dy, wt: w, out: dx };
   if (isGemmFamily(variant)) {
-    launch(`conv2d.input_grad_${variant}`, { tensors: tiledBindings(tensors, dy), params: params(g), workgroups: tiledGroups(g.cin, g.batch * g.h * g.w), overrides: shapeOverrides(g) });
+    launch('conv2d.input_grad_tiled', { tensors: tiledBindings(tensors, dy), params: params(g), workgroups: tiledGroups(g.cin, g.batch * g.h * g.w), overrides: gemmOverrides(g, variant) });
   } else {
     // One sub-problem per stride phase (see the WGSL), each over ceil(H/SH) x ceil(W/SW) positions.
     const rows = Math.ceil(g.h / g.sh);
@@ -320,7 +321,7 @@ export function conv2dWeightGrad(dy: Tensor, x: Tensor, g: ConvGeometry, variant
     // ResNet18 w64 layer1 conv: 9) and a long K (B*OH*OW), like matmul's split-K.
     ({ chunk, chunks } = chunking(g, groups, SPLITK_TARGET_GROUPS));
     partial = Tensor.empty(chunks === 1 ? [g.cout, g.cin, g.kh, g.kw] : [chunks, g.cout * taps]);
-    launch(`conv2d.weight_grad_${family}`, { tensors: tiledBindings({ x, dy, out: partial }, x), params: params(g, chunk), workgroups: tiledGroups(g.cout, taps, chunks), overrides: shapeOverrides(g) });
+    launch('conv2d.weight_grad_tiled', { tensors: tiledBindings({ x, dy, out: partial }, x), params: params(g, chunk), workgroups: tiledGroups(g.cout, taps, chunks), overrides: gemmOverrides(g, family) });
   } else {
     const { TM, TC, CB } = weightGradTile(g);
     const coBlocks = Math.ceil(g.cout / TM);

@@ -29,13 +29,16 @@ export interface MatmulOptions {
   variant?: MatmulVariant;
 }
 
-/** Each variant's entry point in kernels/matmul.wgsl and its output rows x columns per workgroup. */
-const KERNEL: Record<MatmulVariant, { name: string; rows: number; cols: number }> = {
+/**
+ * Each variant's entry point in kernels/matmul.wgsl, its output rows x columns per workgroup, and
+ * whether the tiled body runs register-blocked (the BLOCKED override).
+ */
+const KERNEL: Record<MatmulVariant, { name: string; rows: number; cols: number; blocked?: boolean }> = {
   register: { name: 'matmul.register_blocked', rows: 64, cols: 32 },
   tiled: { name: 'matmul.tiled', rows: 64, cols: 64 },
   skinny: { name: 'matmul.skinny', rows: 4, cols: 256 },
-  splitk: { name: 'matmul.blocked_splitk', rows: 64, cols: 64 },
-  blocked: { name: 'matmul.blocked', rows: 64, cols: 64 },
+  splitk: { name: 'matmul.tiled_splitk', rows: 64, cols: 64, blocked: true },
+  blocked: { name: 'matmul.tiled', rows: 64, cols: 64, blocked: true },
 };
 const MAX_WORKGROUPS = 65535;
 /** Products with at most this many rows also try the skinny variant when tuned. */
@@ -133,7 +136,7 @@ function variantFor(s: GemmShape, forced: MatmulVariant | undefined): MatmulVari
 function gemm(g: Gemm): Tensor {
   const { M, N, K, batch, reduce, variant } = g;
   const z = reduce ? 1 : batch;
-  const { name, rows, cols } = KERNEL[variant];
+  const { name, rows, cols, blocked } = KERNEL[variant];
   const gx = Math.ceil(N / cols);
   const gy = Math.ceil(M / rows);
   if (gx > MAX_WORKGROUPS || gy > MAX_WORKGROUPS || z > MAX_WORKGROUPS) {
@@ -161,7 +164,7 @@ function gemm(g: Gemm): Tensor {
       slice_len: sliceLen,
     },
     workgroups: [gx, gy, z * slices],
-    overrides: { TA: Number(g.a.trans), TB: Number(g.b.trans), BIAS: Number(g.bias !== undefined) },
+    overrides: { TA: Number(g.a.trans), TB: Number(g.b.trans), BIAS: Number(g.bias !== undefined), ...(blocked ? { BLOCKED: 1 } : {}) },
   });
   if (slices === 1) return target;
   const summed = noGrad(() => sum(target, 0));
