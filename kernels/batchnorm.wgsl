@@ -20,108 +20,32 @@
 // (sum, sum) pair per lane; *_finalize, update_running and eval_stats run one invocation per
 // channel on a 1-D grid.
 
-override WG: u32 = 64u;
-override RELU: bool = false;
-override TRAIN: bool = true;
-override RESIDUAL: bool = false;
-override WRITE_GATED: bool = false;
-
-struct Params {
-  channels: u32,
-  hw: u32,
-  count: u32,
-  // Lanes per channel of the partial passes (their G * WG), read by the finalize passes.
-  lanes: u32,
-  momentum: f32,
-  eps: f32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> g: array<f32>;
-@group(0) @binding(3) var<storage, read> y: array<f32>;
-@group(0) @binding(4) var<storage, read> weight: array<f32>;
-@group(0) @binding(5) var<storage, read> bias: array<f32>;
-@group(0) @binding(6) var<storage, read> stats: array<f32>;
-@group(0) @binding(7) var<storage, read> partial: array<f32>;
-@group(0) @binding(8) var<storage, read> dweight_in: array<f32>;
-@group(0) @binding(9) var<storage, read> dbias_in: array<f32>;
-@group(0) @binding(10) var<storage, read_write> stats_out: array<f32>;
-@group(0) @binding(11) var<storage, read_write> partial_out: array<f32>;
-@group(0) @binding(12) var<storage, read_write> running_mean: array<f32>;
-@group(0) @binding(13) var<storage, read_write> running_var: array<f32>;
-@group(0) @binding(14) var<storage, read_write> dweight: array<f32>;
-@group(0) @binding(15) var<storage, read_write> dbias: array<f32>;
-@group(0) @binding(16) var<storage, read_write> out: array<f32>;
-@group(0) @binding(17) var<storage, read> residual: array<f32>;
-
+//! include "lib/batchnorm_walk.wgsl"
 //! include "lib/indexing.wgsl"
 
-// A lane's walk over its values of channel c: value j = b * hw + s lives at
-// b * C * hw + c * hw + s; stepping j by `lanes` adds whole planes and a remainder to s, with a
-// carry from s into the next batch item. Only the start divides.
-struct Walk {
-  c: u32,
-  lane: u32,
-  lanes: u32,
-  s: u32,
-  addr: u32,
-  step_s: u32,
-  step_addr: u32,
-}
+// stats_finalize: the partials are per workgroup (the subgroup variant), not per lane.
+override GROUPED: bool = false;
 
-fn walk_start(wid: vec3u, lid: vec3u, nwg: vec3u) -> Walk {
-  let lane = wid.x * WG + lid.x;
-  let lanes = nwg.x * WG;
-  let s = lane % p.hw;
-  let step_s = lanes % p.hw;
-  let plane = p.channels * p.hw;
-  return Walk(wid.y, lane, lanes, s, (lane / p.hw) * plane + wid.y * p.hw + s, step_s, (lanes / p.hw) * plane + step_s);
-}
-
-fn walk_next(w: Walk) -> Walk {
-  var n = w;
-  n.s += w.step_s;
-  n.addr += w.step_addr;
-  if (n.s >= p.hw) {
-    n.s -= p.hw;
-    n.addr += (p.channels - 1u) * p.hw;
-  }
-  return n;
-}
-
-// How many values lane l of `lanes` takes: j = l, l + lanes, ... below count.
-fn lane_len(l: u32, lanes: u32) -> u32 {
-  return select(0u, (p.count - l + lanes - 1u) / lanes, l < p.count);
-}
-
-// Mean and M2 = sum (x - mean)^2 of one lane's values, two-pass, relative to the channel's first
-// value so that a large common offset costs no precision in the float32 sums.
 @compute @workgroup_size(WG)
 fn stats_partial(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  let start = walk_start(wid, lid, nwg);
-  let n = lane_len(start.lane, start.lanes);
-  let shift = x[start.c * p.hw];
-  var w = start;
-  var sum = 0.0;
-  for (var t = 0u; t < n; t++) {
-    sum += x[w.addr] - shift;
-    w = walk_next(w);
-  }
-  let m = sum / max(f32(n), 1.0);
-  w = start;
-  var m2 = 0.0;
-  for (var t = 0u; t < n; t++) {
-    let d = x[w.addr] - shift - m;
-    m2 += d * d;
-    w = walk_next(w);
-  }
-  let at = 2u * (start.c * start.lanes + start.lane);
-  partial_out[at] = m;
-  partial_out[at + 1u] = m2;
+  let w = walk_start(wid, lid, nwg);
+  let at = 2u * (w.c * w.lanes + w.lane);
+  let mm = lane_moments(w);
+  partial_out[at] = mm.x;
+  partial_out[at + 1u] = mm.y;
 }
 
-// Chan et al.'s pairwise combination of the lanes' (count, mean, M2).
+// How many values partial l of the p.lanes per channel covers: one lane's, or under GROUPED one
+// workgroup's (batchnorm_subgroups.stats_partial: p.lanes = G partials of WG lanes each, lane
+// k taking j = k, k + G * WG, ...).
+fn partial_len(l: u32) -> u32 {
+  if (!GROUPED) { return lane_len(l, p.lanes); }
+  let lanes = p.lanes * WG;
+  let rem = p.count % lanes;
+  return (p.count / lanes) * WG + min(WG, rem - min(rem, l * WG));
+}
+
+// Chan et al.'s pairwise combination of the partials' (count, mean, M2).
 @compute @workgroup_size(WG)
 fn stats_finalize(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let c = linear_id(gid, nwg);
@@ -130,7 +54,7 @@ fn stats_finalize(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgr
   var mean = 0.0;
   var m2 = 0.0;
   for (var l = 0u; l < min(p.lanes, p.count); l++) {
-    let nl = f32(lane_len(l, p.lanes));
+    let nl = f32(partial_len(l));
     let at = 2u * (c * p.lanes + l);
     let total = n + nl;
     let delta = partial[at] - mean;
@@ -179,30 +103,15 @@ fn normalize(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) li
   }
 }
 
-fn gated(i: u32) -> f32 {
-  if (RELU) { return select(0.0, g[i], y[i] > 0.0); }
-  return g[i];
-}
-
 // Per lane: sum gg and sum gg * (x - mean) (times invstd once, in grad_finalize); gg itself into
 // out under WRITE_GATED.
 @compute @workgroup_size(WG)
 fn grad_partial(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
-  var w = walk_start(wid, lid, nwg);
+  let w = walk_start(wid, lid, nwg);
   let at = 2u * (w.c * w.lanes + w.lane);
-  let mean = stats[w.c];
-  let n = lane_len(w.lane, w.lanes);
-  var sg = 0.0;
-  var sgx = 0.0;
-  for (var t = 0u; t < n; t++) {
-    let gg = gated(w.addr);
-    if (WRITE_GATED) { out[w.addr] = gg; }
-    sg += gg;
-    sgx += gg * (x[w.addr] - mean);
-    w = walk_next(w);
-  }
-  partial_out[at] = sg;
-  partial_out[at + 1u] = sgx;
+  let sums = lane_grad_sums(w);
+  partial_out[at] = sums.x;
+  partial_out[at + 1u] = sums.y;
 }
 
 @compute @workgroup_size(WG)

@@ -97,6 +97,11 @@ export interface AcquiredDevice {
   adapter: GPUAdapter;
   description: AdapterDescription;
   hasTimestamps: boolean;
+  /**
+   * The device has the `subgroups` feature (requested wherever the adapter offers it, unless
+   * GRADMIX_SUBGROUPS=0): kernels may then pick their subgroup variants.
+   */
+  hasSubgroups: boolean;
 }
 
 export async function acquireDevice(options: DeviceOptions = {}): Promise<AcquiredDevice> {
@@ -110,15 +115,16 @@ export async function acquireDevice(options: DeviceOptions = {}): Promise<Acquir
   }
   if (!adapter) throw new NoAdapterError('requestAdapter returned null');
   const hasTimestamps = adapter.features.has('timestamp-query');
-  const device = await adapter.requestDevice({
-    requiredLimits: wantedLimits(adapter),
-    requiredFeatures: hasTimestamps ? ['timestamp-query'] : [],
-  });
+  const hasSubgroups = adapter.features.has('subgroups') && env('GRADMIX_SUBGROUPS') !== '0';
+  const features: GPUFeatureName[] = [];
+  if (hasTimestamps) features.push('timestamp-query');
+  if (hasSubgroups) features.push('subgroups' as GPUFeatureName);
+  const device = await adapter.requestDevice({ requiredLimits: wantedLimits(adapter), requiredFeatures: features });
   const description = describeAdapter(adapter);
   if (options.verbose ?? env('GRADMIX_VERBOSE') === '1') {
     console.log(`gradmix: adapter ${formatAdapter(description)}`);
   }
-  return { instance: gpu, device, adapter, description, hasTimestamps };
+  return { instance: gpu, device, adapter, description, hasTimestamps, hasSubgroups };
 }
 
 export function formatAdapter(d: AdapterDescription): string {

@@ -68,6 +68,8 @@ export class Gpu {
   readonly adapter: GPUAdapter;
   readonly description: AdapterDescription;
   readonly hasTimestamps: boolean;
+  /** The `subgroups` feature is on (runtime/device.ts; GRADMIX_SUBGROUPS=0 leaves it off). */
+  readonly hasSubgroups: boolean;
   readonly pool: BufferPool;
   /** Print every dispatch and check each one in its own error scope (env GRADMIX_DEBUG=1). */
   debug: boolean;
@@ -115,6 +117,7 @@ export class Gpu {
     this.adapter = acquired.adapter;
     this.description = acquired.description;
     this.hasTimestamps = acquired.hasTimestamps;
+    this.hasSubgroups = acquired.hasSubgroups;
     this.debug = env('GRADMIX_DEBUG') === '1';
     // Every pooled buffer is bound as a whole storage buffer, so the smaller limit applies.
     this.pool = new BufferPool(this.device, Math.min(this.device.limits.maxBufferSize, this.device.limits.maxStorageBufferBindingSize));

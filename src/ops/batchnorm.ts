@@ -4,6 +4,7 @@
 // backward passes; see its header for the formulas).
 import { record } from '../autograd.js';
 import { Tensor, formatShape } from '../tensor.js';
+import { gpu } from '../../runtime/gpu.js';
 import { WG, assertShape, grid, launch, requireFloat } from './launch.js';
 
 export interface BatchNormOptions {
@@ -40,6 +41,29 @@ function channelGrid(channels: number, count: number, perLane: number): [number,
  */
 function reductionGrid(channels: number, count: number): [number, number] {
   return channelGrid(channels, count, Math.max(1, Math.ceil(Math.sqrt(count / WG))));
+}
+
+/** null: the subgroup partial passes wherever the device has subgroups; true/false forces (tests). */
+let subgroupsChoice: boolean | null = null;
+
+/**
+ * Forces the statistics and gradient partial passes onto kernels/batchnorm_subgroups.wgsl (true)
+ * or kernels/batchnorm.wgsl (false); null restores the choice by device feature.
+ */
+export function forceBatchNormSubgroups(choice: boolean | null): void {
+  subgroupsChoice = choice;
+}
+
+/**
+ * Whether batchNorm2d reduces each workgroup's lanes with subgroup operations (one partial per
+ * workgroup, WG times fewer for the finalize passes to combine) or writes one partial per lane.
+ */
+export function batchNormUsesSubgroups(): boolean {
+  const has = gpu().hasSubgroups;
+  if (subgroupsChoice && !has) {
+    throw new Error(`batchNorm2d: the subgroup variant was forced, but ${gpu().describe()} has no 'subgroups' feature (or GRADMIX_SUBGROUPS=0)`);
+  }
+  return subgroupsChoice ?? has;
 }
 
 /**
@@ -79,14 +103,17 @@ export function batchNorm2d(
   if (C > MAX_GROUPS) throw new Error(`${op}: ${C} channels; at most ${MAX_GROUPS} are supported`);
   const reduceGrid = reductionGrid(C, count);
   const valueGrid = channelGrid(C, count, VALUES_PER_LANE);
-  const params = { channels: C, hw, count, lanes: reduceGrid[0] * WG, momentum, eps };
+  const grouped = batchNormUsesSubgroups();
+  // The partial passes' kernel file, and how many partials per channel they write (params.lanes).
+  const partials = grouped ? 'batchnorm_subgroups' : 'batchnorm';
+  const params = { channels: C, hw, count, lanes: reduceGrid[0] * (grouped ? 1 : WG), momentum, eps };
   const perChannel = grid(C, WG);
 
   const stats = Tensor.empty([3, C]);
   if (training) {
     const partial = Tensor.empty([C, params.lanes, 2]);
-    launch('batchnorm.stats_partial', { tensors: { x, partial_out: partial }, params, workgroups: reduceGrid, overrides: { WG } });
-    launch('batchnorm.stats_finalize', { tensors: { x, partial, stats_out: stats }, params, workgroups: perChannel, overrides: { WG } });
+    launch(`${partials}.stats_partial`, { tensors: { x, partial_out: partial }, params, workgroups: reduceGrid, overrides: { WG } });
+    launch('batchnorm.stats_finalize', { tensors: { x, partial, stats_out: stats }, params, workgroups: perChannel, overrides: { WG, GROUPED: Number(grouped) } });
     partial.dispose();
     if (runningMean && runningVar) {
       launch('batchnorm.update_running', { tensors: { stats, running_mean: runningMean, running_var: runningVar }, params, workgroups: perChannel, overrides: { WG } });
@@ -109,7 +136,7 @@ export function batchNorm2d(
     const gated = Tensor.empty(residual ? x.shape : [1]);
     const partial = Tensor.empty([C, params.lanes, 2]);
     const partialTensors = { x, g, y, stats, partial_out: partial, out: gated };
-    launch('batchnorm.grad_partial', { tensors: partialTensors, params, workgroups: reduceGrid, overrides: { WG, RELU: Number(relu), TRAIN: train, WRITE_GATED: Number(!!residual) } });
+    launch(`${partials}.grad_partial`, { tensors: partialTensors, params, workgroups: reduceGrid, overrides: { WG, RELU: Number(relu), TRAIN: train, WRITE_GATED: Number(!!residual) } });
     const dweight = Tensor.empty([C]);
     const dbias = Tensor.empty([C]);
     launch('batchnorm.grad_finalize', { tensors: { partial, stats, dweight, dbias }, params, workgroups: perChannel, overrides: { WG } });
