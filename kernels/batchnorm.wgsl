@@ -17,7 +17,8 @@
 // j = l, l + lanes, l + 2 * lanes, ... (j the flat index over (b, h, w), l the lane). So the
 // channel is uniform in a workgroup (per-channel values load once, no per-value division) and
 // neighbouring lanes read neighbouring addresses. The partial passes write one (mean, M2) or
-// (sum, sum) pair per lane; *_finalize, update_running and eval_stats run one invocation per
+// (sum, sum) pair per lane (kernels/batchnorm_subgroups.wgsl's variants, on devices with
+// subgroups: one per workgroup); *_finalize, update_running and eval_stats run one invocation per
 // channel on a 1-D grid.
 
 //! include "lib/batchnorm_walk.wgsl"

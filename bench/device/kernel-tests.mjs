@@ -8,7 +8,7 @@ export const KERNEL_TESTS = [
   'augment', 'autograd', 'batchnorm', 'batchnorm-residual', 'contrastive', 'conv', 'conv-gemm', 'corrupt', 'elementwise',
   'eval-golden', 'finite-guard', 'gemm-blocked', 'intrinsic-dim', 'kernel-choice', 'knn', 'layercam', 'matmul',
   'matmul-skinny', 'maxpool', 'memory', 'mix', 'nn', 'normalize', 'objectives', 'ood', 'optim', 'pool', 'probe',
-  'reduce', 'resnet', 'resnet-arch', 'scores', 'shape', 'softmax', 'splitk', 'ssl', 'torchvision-resnet', 'train',
+  'reduce', 'resnet', 'resnet-arch', 'scores', 'shape', 'softmax', 'splitk', 'ssl', 'subgroups', 'torchvision-resnet', 'train',
 ];
 
 /** The test files left out, and why. */

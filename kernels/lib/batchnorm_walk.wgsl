@@ -12,7 +12,8 @@ struct Params {
   channels: u32,
   hw: u32,
   count: u32,
-  // Lanes per channel of the partial passes (their G * WG), read by the finalize passes.
+  // Partials per channel, read by the finalize passes: one per lane of the partial passes
+  // (G * WG), or one per workgroup (G) from batchnorm_subgroups.wgsl.
   lanes: u32,
   momentum: f32,
   eps: f32,

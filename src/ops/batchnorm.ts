@@ -1,7 +1,8 @@
 // BatchNorm2d with PyTorch semantics (biased batch variance to normalise, unbiased variance into
 // running_var, running = (1 - momentum) * running + momentum * batch), optionally fused with the
 // ReLU that follows it, or with a residual block's end, relu(bn(x) + shortcut). Kernels: kernels/batchnorm.wgsl (fused statistics, normalise and
-// backward passes; see its header for the formulas).
+// backward passes; see its header for the formulas), and kernels/batchnorm_subgroups.wgsl for the two
+// partial passes where the device has subgroups.
 import { record } from '../autograd.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { gpu } from '../../runtime/gpu.js';
