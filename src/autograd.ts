@@ -20,16 +20,19 @@ export function isGradEnabled(): boolean {
   return gradEnabled;
 }
 
-/** Runs fn without recording the graph (evaluation, optimiser updates, backward itself). */
+/**
+ * Runs fn without recording the graph (evaluation, optimiser updates, backward itself). fn must be
+ * synchronous: recording is one global switch, so an async body would record again after its first
+ * await (or, kept off until it settles, switch recording off for unrelated work meanwhile).
+ */
 export function noGrad<T>(fn: () => T): T {
   const prev = gradEnabled;
   gradEnabled = false;
   try {
     const r = fn();
     if (r instanceof Promise) {
-      // Restoring only after the promise settles would leak into unrelated work; async bodies
-      // must not create differentiable tensors after their first await.
-      return r.finally(() => undefined) as T;
+      void r.catch(() => undefined); // the error below is what the caller sees
+      throw new Error('noGrad() takes a synchronous function, and this one returned a promise: work after its first await would be recorded. Call noGrad() around the synchronous steps inside it instead.');
     }
     return r;
   } finally {

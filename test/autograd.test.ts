@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gpu } from '../runtime/gpu.js';
-import { grad } from '../src/autograd.js';
+import { grad, isGradEnabled } from '../src/autograd.js';
 import * as ops from '../src/ops/index.js';
 import { scope, keep } from '../src/scope.js';
 import { setupGpu, upload } from './helpers.js';
@@ -78,6 +78,14 @@ test('a second backward() through a freed graph raises; retainGraph allows it', 
   ops.backward(again, undefined, { retainGraph: true });
   ops.backward(again);
   assert.equal(Array.from(await x.grad!.data()), [4, 8, 12], 'two backwards accumulate 2 * 2x');
+});
+
+test('noGrad refuses an async body, and recording is on again after it', () => {
+  const x = upload([1, 2], [2], true);
+  assert.throws(() => ops.noGrad(async () => ops.mul(x, x)), /noGrad\(\) takes a synchronous function, and this one returned a promise/);
+  assert.ok(isGradEnabled(), 'recording restored after the refusal');
+  assert.ok(ops.mul(x, x).requiresGrad, 'and records again');
+  assert.not.ok(ops.noGrad(() => ops.mul(x, x)).requiresGrad, 'a synchronous body still records nothing');
 });
 
 test.run();
