@@ -26,14 +26,25 @@
 
 // stats_finalize: the partials are per workgroup (the subgroup variant), not per lane.
 override GROUPED: bool = false;
+override TRAIN: bool = true;
+override RESIDUAL: bool = false;
+
+@group(0) @binding(4) var<storage, read> weight: array<f32>;
+@group(0) @binding(5) var<storage, read> bias: array<f32>;
+@group(0) @binding(7) var<storage, read> partial: array<f32>;
+@group(0) @binding(8) var<storage, read> dweight_in: array<f32>;
+@group(0) @binding(9) var<storage, read> dbias_in: array<f32>;
+@group(0) @binding(10) var<storage, read_write> stats_out: array<f32>;
+@group(0) @binding(12) var<storage, read_write> running_mean: array<f32>;
+@group(0) @binding(13) var<storage, read_write> running_var: array<f32>;
+@group(0) @binding(14) var<storage, read_write> dweight: array<f32>;
+@group(0) @binding(15) var<storage, read_write> dbias: array<f32>;
+@group(0) @binding(17) var<storage, read> residual: array<f32>;
 
 @compute @workgroup_size(WG)
 fn stats_partial(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let w = walk_start(wid, lid, nwg);
-  let at = 2u * (w.c * w.lanes + w.lane);
-  let mm = lane_moments(w);
-  partial_out[at] = mm.x;
-  partial_out[at + 1u] = mm.y;
+  put_partial(w.c * w.lanes + w.lane, lane_moments(w));
 }
 
 // How many values partial l of the p.lanes per channel covers: one lane's, or under GROUPED one
@@ -109,10 +120,7 @@ fn normalize(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) li
 @compute @workgroup_size(WG)
 fn grad_partial(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
   let w = walk_start(wid, lid, nwg);
-  let at = 2u * (w.c * w.lanes + w.lane);
-  let sums = lane_grad_sums(w);
-  partial_out[at] = sums.x;
-  partial_out[at + 1u] = sums.y;
+  put_partial(w.c * w.lanes + w.lane, lane_grad_sums(w));
 }
 
 @compute @workgroup_size(WG)

@@ -49,9 +49,7 @@ fn stats_partial(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id
     let e = slots[i].y - mean;
     m2 += slots[i].z + slots[i].x * e * e;
   }
-  let at = 2u * (w.c * nwg.x + wid.x);
-  partial_out[at] = mean;
-  partial_out[at + 1u] = m2;
+  put_partial(w.c * nwg.x + wid.x, vec2f(mean, m2));
 }
 
 // Sums gg and gg * (x - mean) over the workgroup's lanes (gg into out under WRITE_GATED).
@@ -64,7 +62,5 @@ fn grad_partial(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id)
   if (lid.x != 0u) { return; }
   var total = vec2f(0.0);
   for (var i = 0u; i < atomicLoad(&slot_count); i++) { total += slots[i].xy; }
-  let at = 2u * (w.c * nwg.x + wid.x);
-  partial_out[at] = total.x;
-  partial_out[at + 1u] = total.y;
+  put_partial(w.c * nwg.x + wid.x, total);
 }

@@ -116,10 +116,8 @@ export async function acquireDevice(options: DeviceOptions = {}): Promise<Acquir
   if (!adapter) throw new NoAdapterError('requestAdapter returned null');
   const hasTimestamps = adapter.features.has('timestamp-query');
   const hasSubgroups = adapter.features.has('subgroups') && env('GRADMIX_SUBGROUPS') !== '0';
-  const features: GPUFeatureName[] = [];
-  if (hasTimestamps) features.push('timestamp-query');
-  if (hasSubgroups) features.push('subgroups' as GPUFeatureName);
-  const device = await adapter.requestDevice({ requiredLimits: wantedLimits(adapter), requiredFeatures: features });
+  const requiredFeatures = (['timestamp-query', 'subgroups'] as GPUFeatureName[]).filter((_, i) => [hasTimestamps, hasSubgroups][i]);
+  const device = await adapter.requestDevice({ requiredLimits: wantedLimits(adapter), requiredFeatures });
   const description = describeAdapter(adapter);
   if (options.verbose ?? env('GRADMIX_VERBOSE') === '1') {
     console.log(`gradmix: adapter ${formatAdapter(description)}`);

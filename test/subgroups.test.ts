@@ -67,8 +67,7 @@ test('the variant runs where forced, the fallback elsewhere', () => {
   const why = missing();
   if (why) {
     console.log(`  skipped: ${why}`);
-    ops.forceBatchNormSubgroups(true);
-    assert.throws(() => ops.batchNormUsesSubgroups(), /subgroup variant was forced.*no 'subgroups' feature/);
+    assert.not.ok(ops.batchNormUsesSubgroups(), 'no subgroup kernels without the feature');
     return;
   }
   ops.forceBatchNormSubgroups(true);

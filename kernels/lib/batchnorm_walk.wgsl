@@ -1,11 +1,11 @@
 // Batch normalisation's shared declarations (kernels/batchnorm.wgsl's header has the formulas
-// and the dispatch): overrides, parameters, bindings, and a lane's walk over its channel's values.
+// and the dispatch): the overrides, parameters and bindings the partial passes use, and a lane's
+// walk over its channel's values. (batchnorm.wgsl declares the other bindings: what ships to
+// browsers stays smaller.)
 // Included by batchnorm.wgsl and batchnorm_subgroups.wgsl, whose partial passes must walk alike.
 
 override WG: u32 = 64u;
 override RELU: bool = false;
-override TRAIN: bool = true;
-override RESIDUAL: bool = false;
 override WRITE_GATED: bool = false;
 
 struct Params {
@@ -23,20 +23,9 @@ struct Params {
 @group(0) @binding(1) var<storage, read> x: array<f32>;
 @group(0) @binding(2) var<storage, read> g: array<f32>;
 @group(0) @binding(3) var<storage, read> y: array<f32>;
-@group(0) @binding(4) var<storage, read> weight: array<f32>;
-@group(0) @binding(5) var<storage, read> bias: array<f32>;
 @group(0) @binding(6) var<storage, read> stats: array<f32>;
-@group(0) @binding(7) var<storage, read> partial: array<f32>;
-@group(0) @binding(8) var<storage, read> dweight_in: array<f32>;
-@group(0) @binding(9) var<storage, read> dbias_in: array<f32>;
-@group(0) @binding(10) var<storage, read_write> stats_out: array<f32>;
 @group(0) @binding(11) var<storage, read_write> partial_out: array<f32>;
-@group(0) @binding(12) var<storage, read_write> running_mean: array<f32>;
-@group(0) @binding(13) var<storage, read_write> running_var: array<f32>;
-@group(0) @binding(14) var<storage, read_write> dweight: array<f32>;
-@group(0) @binding(15) var<storage, read_write> dbias: array<f32>;
 @group(0) @binding(16) var<storage, read_write> out: array<f32>;
-@group(0) @binding(17) var<storage, read> residual: array<f32>;
 
 // A lane's walk over its values of channel c: value j = b * hw + s lives at
 // b * C * hw + c * hw + s; stepping j by `lanes` adds whole planes and a remainder to s, with a
@@ -119,4 +108,10 @@ fn lane_grad_sums(start: Walk) -> vec2f {
     w = walk_next(w);
   }
   return vec2f(sg, sgx);
+}
+
+// Partial i of the [C, partials, 2] array.
+fn put_partial(i: u32, v: vec2f) {
+  partial_out[2u * i] = v.x;
+  partial_out[2u * i + 1u] = v.y;
 }
