@@ -7,9 +7,10 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolvePretrainOptions } from '../src/ssl/options.js';
-import { resolveOptions } from '../src/train/options.js';
+import { resolveOptions, type TrainOptions } from '../src/train/options.js';
 import { runConfigOf } from '../src/train/run-config.js';
 import { readRunConfig } from '../src/train/run-config-file.js';
+import { resumeFrom } from '../src/cli/run-config.js';
 
 const test = suite('run-config');
 
@@ -42,6 +43,23 @@ test('readRunConfig: config.json typed; damaged and nothing beside it: null, wit
     writeFileSync(join(out, 'config.json'), JSON.stringify({ split: 'two' }));
     assert.is(await readRunConfig(out, (w) => warnings.push(w)), null);
     assert.match(warnings[0], /config\.json is damaged \('split' should be a number, got "two"\); no checkpoint was saved either/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('resumeFrom: the attention model\'s path may move (not part of the run); its grid may not', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gradmix-run-config-'));
+  try {
+    const saved = { method: 'attentive-cutmix', attentionModel: '/old/resnet18.safetensors', attentionGrid: 7, width: 2 };
+    writeFileSync(join(dir, 'config.json'), JSON.stringify(saved));
+    const moved = await resumeFrom<TrainOptions>(dir, { attentionModel: '/new/resnet18.safetensors' });
+    assert.is(moved.attentionModel, '/new/resnet18.safetensors');
+    assert.is(moved.attentionGrid, 7);
+    await resumeFrom<TrainOptions>(dir, { attentionGrid: 5 }).then(
+      () => assert.unreachable('a changed grid is another run'),
+      (e: Error) => assert.match(e.message, /--attention-grid 5 conflicts with the run's attentionGrid 7/),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

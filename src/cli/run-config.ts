@@ -57,8 +57,11 @@ export function dataChoice(v: FlagValues, run: RunConfig, own: FolderChoice = {}
   };
 }
 
-/** Options that do not change what a run is: a resume may give other values for them. */
-const FREE_ON_RESUME = new Set(['out', 'resume', 'progress', 'pictures', 'evaluate', 'k', 'score', 'dataDir', 'unknownDataDir', 'tpr', 'probeEpochs']);
+/**
+ * Options that do not change what a run is: a resume may give other values for them. The paths
+ * among them (data folders, the attention model) may move between sessions.
+ */
+const FREE_ON_RESUME = new Set(['out', 'resume', 'progress', 'pictures', 'evaluate', 'k', 'score', 'dataDir', 'unknownDataDir', 'attentionModel', 'tpr', 'probeEpochs']);
 
 const show = (v: unknown) => (v === undefined ? 'the default' : Array.isArray(v) ? v.join(',') : typeof v === 'string' ? v : JSON.stringify(v));
 
