@@ -63,31 +63,40 @@ export async function trainAndEvaluate(options: Partial<TrainOptions>, { log = (
   const { data } = training;
   const input = inputInfo(o.protocol, data.train);
   log(`evaluating: ${o.score === 'knn' ? `kNN (k=${o.k})` : o.score} on ${data.testKnown.n} known and ${data.testUnknown.n} unknown test images`);
-  const e = await evaluateOpenSet(training.model, data, augmentPreset(input.augmentation, input.imageSize), { k: o.k, score: o.score, keepTrainFeatures: true });
-  const recogniser = await storeRecogniser(training.checkpoint, training.model, data, { k: o.k, tpr: o.tpr, galleryFeatures: e.trainFeatures });
-  e.trainFeatures = undefined; // the recogniser's gallery now
-  for (const line of recogniserLines(training.checkpoint, recogniser, o.tpr, data.testKnown.n)) log(line);
-  const file = writeEvaluation(o.out, e, {
-    protocol: o.protocol,
-    split: o.split,
-    method: o.method,
-    arch: o.arch,
-    width: o.width,
-    epochs: o.epochs,
-    k: o.k,
-    objective: o.objective,
-    score: o.score,
-    intrinsicDim: e.intrinsicDim,
-    checkpoint: training.checkpoint,
-    trainedImages: training.trainSet.n,
-    threshold: recogniser.threshold,
-    tpr: o.tpr,
-    ...runContext(data),
-    status: 'finished', // an interrupted run writes no results.json; its log.jsonl ends with status 'interrupted'
-  });
-  log(metricsTable(e.metrics));
-  log(intrinsicDimLine(e.intrinsicDim));
-  log(`wrote ${file}, roc.svg and scores.svg`);
-  Object.assign(result, { evaluation: e, metrics: e.metrics, recogniser, files: { checkpoint: training.checkpoint, results: file, roc: join(o.out, 'roc.svg'), scores: join(o.out, 'scores.svg') } });
-  return result;
+  let e: Evaluation | undefined;
+  try {
+    e = await evaluateOpenSet(training.model, data, augmentPreset(input.augmentation, input.imageSize), { k: o.k, score: o.score, keepTrainFeatures: true });
+    const recogniser = await storeRecogniser(training.checkpoint, training.model, data, { k: o.k, tpr: o.tpr, galleryFeatures: e.trainFeatures });
+    result.recogniser = recogniser;
+    e.trainFeatures = undefined; // the recogniser's gallery now
+    for (const line of recogniserLines(training.checkpoint, recogniser, o.tpr, data.testKnown.n)) log(line);
+    const file = writeEvaluation(o.out, e, {
+      protocol: o.protocol,
+      split: o.split,
+      method: o.method,
+      arch: o.arch,
+      width: o.width,
+      epochs: o.epochs,
+      k: o.k,
+      objective: o.objective,
+      score: o.score,
+      intrinsicDim: e.intrinsicDim,
+      checkpoint: training.checkpoint,
+      trainedImages: training.trainSet.n,
+      threshold: recogniser.threshold,
+      tpr: o.tpr,
+      ...runContext(data),
+      status: 'finished', // an interrupted run writes no results.json; its log.jsonl ends with status 'interrupted'
+    });
+    log(metricsTable(e.metrics));
+    log(intrinsicDimLine(e.intrinsicDim));
+    log(`wrote ${file}, roc.svg and scores.svg`);
+    Object.assign(result, { evaluation: e, metrics: e.metrics, files: { checkpoint: training.checkpoint, results: file, roc: join(o.out, 'roc.svg'), scores: join(o.out, 'scores.svg') } });
+    return result;
+  } catch (err) {
+    // The caller gets no result to free: the model, the features kept for the gallery and the recogniser go here.
+    e?.trainFeatures?.dispose();
+    result.dispose();
+    throw err;
+  }
 }

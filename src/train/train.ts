@@ -75,20 +75,26 @@ async function trainWith(o: TrainOptions, hooks: TrainHooks, attention: Attentio
   checkEvaluable(o, data);
   const run = setUpRun(o, data, attention);
   const { trainSet, model, stepper } = run;
-  // Kernel variants for this adapter and these shapes, fixed before the first step (GRADMIX_AUTOTUNE=0: defaults).
-  await autotuneTraining(model, o, trainSet);
-
-  const result = await runEpochLoop(
-    {
-      ...run,
-      options: o,
-      fingerprint: checkpointFingerprint(o),
-      step: (step, images, labels, guard) => runCheckedStep(run, o, step, images, labels, guard),
-      afterEpoch: async (epoch) => {
-        if (o.pictures) await writePictures(model, o, stepper.augment, trainSet, epoch, undefined, stepper.attention);
+  try {
+    // Kernel variants for this adapter and these shapes, fixed before the first step (GRADMIX_AUTOTUNE=0: defaults).
+    await autotuneTraining(model, o, trainSet);
+    const result = await runEpochLoop(
+      {
+        ...run,
+        options: o,
+        fingerprint: checkpointFingerprint(o),
+        step: (step, images, labels, guard) => runCheckedStep(run, o, step, images, labels, guard),
+        afterEpoch: async (epoch) => {
+          if (o.pictures) await writePictures(model, o, stepper.augment, trainSet, epoch, undefined, stepper.attention);
+        },
       },
-    },
-    hooks,
-  );
-  return { options: o, model, data, trainSet, ...result };
+      hooks,
+    );
+    return { options: o, model, data, trainSet, ...result };
+  } catch (e) {
+    model.dispose(); // the caller, who frees the model of a result, gets none
+    throw e;
+  } finally {
+    run.optimizer.dispose(); // Adam's moments (twice the parameters): the result holds only the model
+  }
 }
