@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { augmentPreset } from '../augment/index.js';
 import { inputInfo, type OpenSetData } from '../data/index.js';
 import type { SupConResNet } from '../nn/index.js';
-import { METHODS, type Method } from '../train/options.js';
+import type { Method } from '../train/options.js';
 import { pretrain, pretrainData } from '../ssl/pretrain.js';
 import { SSL_OBJECTIVES, SSL_TAU, DEFAULT_PROBE_EPOCHS, type PretrainOptions, type SslObjective } from '../ssl/options.js';
 import { MOCO_V1 } from '../ssl/moco.js';
@@ -20,8 +20,8 @@ import { dataChoice, resumeFrom } from './run-config.js';
 
 /** Train flags that mean nothing without labels or that `train` handles alone. */
 const NOT_FOR_PRETRAIN = ['theta', 'lambda', 'k', 'all-classes', 'objective', 'score', 'pictures', 'tpr', 'attention-model', 'attention-grid', 'attention-top-k'];
-/** Attentive CutMix is a baseline of the open-set training only (the paper pre-trains with the others). */
-const PRETRAIN_METHODS = METHODS.filter((m) => m !== 'attentive-cutmix');
+/** The methods pre-training mixes with, in the order of --method all's runs and table (the paper's rows; Attentive CutMix is a baseline of the open-set training only). */
+const PRETRAIN_METHODS = ['none', 'mixup', 'cutmix', 'gradmix'] as const satisfies readonly Method[];
 
 export const PRETRAIN_FLAGS: FlagSpecs = {
   ssl: { type: 'string', value: oneOf(SSL_OBJECTIVES), help: `self-supervised objective: ${SSL_OBJECTIVES.join(' | ')} (default simclr)` },
@@ -106,7 +106,7 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     probeEpochs: numberFlag(v, 'probe-epochs'),
   };
   const all = v.method === 'all';
-  const methods = all ? (['none', 'mixup', 'cutmix', 'gradmix'] as const) : [given.method ?? 'gradmix'];
+  const methods = all ? PRETRAIN_METHODS : [given.method ?? 'gradmix'];
   const root = given.out ?? `runs/pretrain-${given.ssl ?? 'simclr'}${all ? '' : `-${methods[0]}`}`;
   // Every run's options are settled (and checked, with flag names) before the first one starts.
   const runs: PretrainOptions[] = [];
