@@ -22,6 +22,11 @@ export function metricsTable(m: OpenSetMetrics): string {
     .join('\n');
 }
 
+/** The TwoNN intrinsic dimension as a row under metricsTable. */
+export function intrinsicDimLine(dim: number): string {
+  return `  ${'intrinsic dim'.padEnd(15)} ${dim.toFixed(2).padStart(6)}   (TwoNN, train features)`;
+}
+
 export function writeEvaluation(out: string, e: Evaluation, context: Record<string, unknown>): string {
   mkdirSync(out, { recursive: true });
   const file = join(out, 'results.json');

@@ -45,6 +45,11 @@ export interface PanelOptions {
   attention?: AttentionSource;
 }
 
+/** The panels' draws: the same every epoch (the seed is the run's, moved off training's own stream), or options.seed's. */
+function panelRng(o: TrainOptions, options: PanelOptions): Rng {
+  return new Rng(options.seed ?? o.seed ^ 0x2545f491);
+}
+
 /**
  * Runs GradMix's attribution (the SimCLR loss of the batch's two views, its gradient at the
  * LayerCAM layers) and pasting on `images` ([b, c, h, w] in [0, 1], b >= 2: every image needs a
@@ -59,7 +64,7 @@ export async function attributionPanels(model: SupConResNet, o: TrainOptions, au
   model.train();
   try {
     const out = model.withFrozenRunningStats(() => scope(() => {
-      const rng = new Rng(options.seed ?? o.seed ^ 0x2545f491);
+      const rng = panelRng(o, options);
       const raw = tensor(images, shape);
       const views = options.plainView1
         ? ops.concat([resizeNormalize(raw, augment), augmentViews(raw, sampleViews(rng, b, h, w, augment, 1), augment)], 0)
@@ -89,7 +94,7 @@ async function attentivePanels(o: TrainOptions, augment: AugmentConfig, images: 
   const { net, code, imageMean, imageStd } = options.attention;
   const { attentiveCutmix, gridToPixels } = code;
   const out = scope(() => {
-    const rng = new Rng(options.seed ?? o.seed ^ 0x2545f491);
+    const rng = panelRng(o, options);
     const raw = tensor(images, shape);
     const view1 = options.plainView1 ? resizeNormalize(raw, augment) : augmentViews(raw, sampleViews(rng, b, h, w, augment, 1), augment);
     const mix = attentiveCutmix(view1, net, rng, { grid: o.attentionGrid, topK: o.attentionTopK, imageMean, imageStd });

@@ -8,7 +8,7 @@ import { inputInfo } from '../data/open-set.js';
 import { evaluateOpenSet, type Evaluation } from '../osr/evaluate.js';
 import type { OpenSetMetrics } from '../osr/metrics.js';
 import type { OpenSetModel } from '../osr/open-set-model.js';
-import { metricsTable, writeEvaluation } from '../osr/report.js';
+import { intrinsicDimLine, metricsTable, writeEvaluation } from '../osr/report.js';
 import type { TrainOptions } from './options.js';
 import { recogniserLines, runContext, storeRecogniser } from './recogniser.js';
 import { train, type TrainResult } from './train.js';
@@ -30,11 +30,6 @@ export interface TrainAndEvaluateResult {
   files: { checkpoint: string; results?: string; roc?: string; scores?: string };
   /** Frees the model and the recogniser on the GPU. */
   dispose(): void;
-}
-
-/** The TwoNN intrinsic dimension as a row under metricsTable. */
-export function intrinsicDimLine(dim: number): string {
-  return `  ${'intrinsic dim'.padEnd(15)} ${dim.toFixed(2).padStart(6)}   (TwoNN, train features)`;
 }
 
 /** Trains, then (unless `evaluate` is false, the run is interrupted or trains on all classes) evaluates and stores the recogniser. */
