@@ -272,12 +272,13 @@ const MODE_FORWARD = 0u;
 const MODE_INPUT_GRAD = 1u;
 const MODE_WEIGHT_GRAD = 2u;
 
-// The entry point's mode, the chunk (weight grad) and this invocation's B column n decomposed
+// The entry point's mode, the chunk (weight grad) and this invocation's B columns decomposed
 // once: (b, oh, ow) for forward, (b, ih, iw) for input grad, (ci, kh, kw) for weight grad. The
-// GEMM body loads B column n0 + tid % 64 only (it walks n, not k, across invocations).
+// GEMM body loads B columns n0 + 4 (tid % 16) + q only, q < 4 (it walks n, not k, across
+// invocations): cols[q].
 var<private> mode: u32;
 var<private> chunk_z: u32;
-var<private> col: vec3u;
+var<private> cols: array<vec3u, 4>;
 
 // (kh, kw) of a flattened filter tap.
 fn tap(k: u32) -> vec2u {
@@ -295,7 +296,8 @@ fn mm_load_a(m: u32, k: u32) -> f32 {
   return dy[((k / pix) * p.cout + m) * pix + k % pix];
 }
 
-fn mm_load_b(k: u32, n: u32) -> f32 {
+fn mm_load_b(k: u32, n: u32, q: u32) -> f32 {
+  let col = cols[q];
   if (mode == MODE_FORWARD) {
     let ci = k / (KH * KW);
     let f = tap(k);
@@ -367,13 +369,15 @@ fn tiled_gemm(entry_mode: u32, lid: vec3u, wid: vec3u, nwg: vec3u) {
   let m0 = (tile / n_tiles) * MM_TILE;
   let n0 = (tile % n_tiles) * MM_TILE;
   if (m0 >= m_end) { return; }
-  let n = n0 + (lid.y * 16u + lid.x) % MM_TILE;
-  if (entry_mode == MODE_FORWARD) {
-    col = vec3u(n / (p.oh * p.ow), (n / p.ow) % p.oh, n % p.ow);
-  } else if (entry_mode == MODE_INPUT_GRAD) {
-    col = vec3u(n / (p.h * p.w), (n / p.w) % p.h, n % p.w);
-  } else {
-    col = vec3u(n / (KH * KW), tap(n));
+  for (var q = 0u; q < 4u; q++) {
+    let n = n0 + 4u * ((lid.y * 16u + lid.x) % 16u) + q;
+    if (entry_mode == MODE_FORWARD) {
+      cols[q] = vec3u(n / (p.oh * p.ow), (n / p.ow) % p.oh, n % p.ow);
+    } else if (entry_mode == MODE_INPUT_GRAD) {
+      cols[q] = vec3u(n / (p.h * p.w), (n / p.w) % p.h, n % p.w);
+    } else {
+      cols[q] = vec3u(n / (KH * KW), tap(n));
+    }
   }
   var acc: array<vec4f, 4>;
   mm_accumulate(&acc, lid, m0, n0, m_end, n_end, k_begin, k_end, false, false);

@@ -167,7 +167,7 @@ var<private> out_base: u32;
 var<private> slice: u32;
 
 fn mm_load_a(m: u32, k: u32) -> f32 { return load_a(a_base, m, k); }
-fn mm_load_b(k: u32, n: u32) -> f32 { return load_b(b_base, k, n); }
+fn mm_load_b(k: u32, n: u32, q: u32) -> f32 { return load_b(b_base, k, n); }
 fn mm_store(m: u32, n: u32, v: f32) {
   var r = v;
   if (slice == 0u) { r = epilogue(v, n); }

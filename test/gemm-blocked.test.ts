@@ -105,4 +105,30 @@ test('the autotuner offers the blocked variant on GPUs, not on CPU adapters', ()
   w.dispose();
 });
 
+/**
+ * Writes to one component of a workgroup vector in `source` (after includes): WGSL lets such a
+ * write access the whole vector, so invocations writing different components of one vec4 race
+ * (Tint's FXC output rewrites the whole vector). CPU rasterisers never show the race.
+ */
+function workgroupComponentWrites(source: string): string[] {
+  const text = source.replace(/\/\/.*$/gm, '');
+  const vectors = [...text.matchAll(/var<workgroup>\s+(\w+)\s*:\s*(array<\s*)?vec/g)].map((m) => ({ name: m[1], array: !!m[2] }));
+  const index = '\\[[^\\]]*\\]';
+  const component = `(?:${index}|\\.[xyzwrgba])`;
+  return vectors.flatMap(({ name, array }) =>
+    [...text.matchAll(new RegExp(`\\b${name}${array ? index : ''}${component}\\s*[-+*/]?=(?!=)`, 'g'))].map((m) => m[0]));
+}
+
+test('no kernel writes one component of a vector in workgroup memory (a race on some backends)', async () => {
+  type Modules = { resolveIncludes: (dir: string, file: string) => string };
+  type Embed = { kernelsDir: string; kernelFiles: () => string[] };
+  const { resolveIncludes } = (await import(new URL('../scripts/wgsl-modules.mjs', import.meta.url).href)) as Modules;
+  const { kernelsDir, kernelFiles } = (await import(new URL('../scripts/embed-kernels.mjs', import.meta.url).href)) as Embed;
+  // The check itself finds the forms it looks for.
+  const racy = 'var<workgroup> t: array<vec4f, 4>;\nvar<workgroup> v: vec2f;\nfn f(i: u32) { t[i / 4u][i % 4u] = 1.0; v.x += 2.0; t[i] = vec4f(0.0); if (t[0][1] == 0.0) {} }';
+  assert.equal(workgroupComponentWrites(racy), ['t[i / 4u][i % 4u] =', 'v.x +=']);
+  const found = kernelFiles().flatMap((k) => workgroupComponentWrites(resolveIncludes(kernelsDir, `${k}.wgsl`)).map((w) => `${k}.wgsl: ${w}`));
+  assert.equal(found, [], found.join('\n'));
+});
+
 test.run();

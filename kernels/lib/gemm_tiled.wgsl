@@ -5,7 +5,8 @@
 // memory. The including kernel says what A, B and C are by defining (the manner of TF.js's
 // makeMatMulPackedSource):
 //   fn mm_load_a(m: u32, k: u32) -> f32       A[m, k], called only for m < m_end, k < k_end
-//   fn mm_load_b(k: u32, n: u32) -> f32       B[k, n], called only for k < k_end, n < n_end
+//   fn mm_load_b(k: u32, n: u32, q: u32) -> f32  B[k, n], called only for k < k_end, n < n_end;
+//                                             q = n % 4, constant once the loop unrolls
 //   fn mm_store(m: u32, n: u32, v: f32)       C[m, n] = v, called only inside the bounds
 // and calls mm_accumulate (once per summed product, e.g. per broadcast batch) then mm_store_tile,
 // from uniform control flow (they hold barriers).
@@ -16,11 +17,14 @@
 //     each step of k reads one vec4 of A and one of B for the same 16 FMAs: a quarter of the
 //     shared-memory instructions, which bound the strided body on GPUs (bench/NOTES.md).
 // Workgroup memory holds vec4s along m and n for both, so the override picks only the reads.
-// Tile loads: 256 invocations fill each 16x64 tile of A and of B in 4 rounds. With a_m_major
-// (A's m axis contiguous in memory) consecutive invocations walk m, else k; with b_k_major
-// (B's k axis contiguous) they walk k, else n, so that global reads coalesce. Without b_k_major,
-// invocation t always loads B column n0 + t % 64, so mm_load_b may decompose n once per
-// invocation (conv2d does).
+// Tile loads: each of the 256 invocations fills one whole vec4 of each 16x64 tile (4 consecutive
+// m, or n, at one k): WGSL lets a write to one component of a vector access the whole vector
+// (Tint's FXC output does a read-modify-write of it), so invocations writing different
+// components of one vec4 would race. With a_m_major (A's m axis contiguous in memory)
+// consecutive invocations walk m, else k; with b_k_major (B's k axis contiguous) they walk k,
+// else n, so that global reads coalesce. Without b_k_major, invocation t always loads B columns
+// n0 + 4 (t % 16) + q for q < 4, as mm_load_b's q, so mm_load_b may decompose those 4 columns
+// once per invocation (conv2d does).
 
 override BLOCKED: bool = false;
 
@@ -42,22 +46,24 @@ fn mm_lane(l: u32, q: u32) -> u32 {
 // of the invocation: mm_lane).
 fn mm_accumulate(acc: ptr<function, array<vec4f, 4>>, lid: vec3u, m0: u32, n0: u32, m_end: u32, n_end: u32, k_begin: u32, k_end: u32, a_m_major: bool, b_k_major: bool) {
   let tid = lid.y * 16u + lid.x;
+  // This invocation's vec4 of each tile: row k, vec4 v (elements 4 v .. 4 v + 3).
+  var ka = tid % MM_KSTEP;
+  var va4 = tid / MM_KSTEP;
+  if (a_m_major) { ka = tid / MM_KSTEP; va4 = tid % MM_KSTEP; }
+  var kb = tid / MM_KSTEP;
+  var vb4 = tid % MM_KSTEP;
+  if (b_k_major) { kb = tid % MM_KSTEP; vb4 = tid / MM_KSTEP; }
   for (var k0 = k_begin; k0 < k_end; k0 += MM_KSTEP) {
-    for (var s = 0u; s < 4u; s++) {
-      let l = tid + 256u * s;
-      var ka = l % MM_KSTEP;
-      var ma = l / MM_KSTEP;
-      if (a_m_major) { ka = l / MM_TILE; ma = l % MM_TILE; }
-      var va = 0.0;
-      if (m0 + ma < m_end && k0 + ka < k_end) { va = mm_load_a(m0 + ma, k0 + ka); }
-      mm_tile_a[ka * MM_ROW + ma / 4u][ma % 4u] = va;
-      var kb = l / MM_TILE;
-      var nb = l % MM_TILE;
-      if (b_k_major) { kb = l % MM_KSTEP; nb = l / MM_KSTEP; }
-      var vb = 0.0;
-      if (n0 + nb < n_end && k0 + kb < k_end) { vb = mm_load_b(k0 + kb, n0 + nb); }
-      mm_tile_b[kb * MM_ROW + nb / 4u][nb % 4u] = vb;
+    var va = vec4f(0.0);
+    var vb = vec4f(0.0);
+    for (var q = 0u; q < 4u; q++) {
+      let ma = 4u * va4 + q;
+      if (m0 + ma < m_end && k0 + ka < k_end) { va[q] = mm_load_a(m0 + ma, k0 + ka); }
+      let nb = 4u * vb4 + q;
+      if (n0 + nb < n_end && k0 + kb < k_end) { vb[q] = mm_load_b(k0 + kb, n0 + nb, q); }
     }
+    mm_tile_a[ka * MM_ROW + va4] = va;
+    mm_tile_b[kb * MM_ROW + vb4] = vb;
     workgroupBarrier();
     for (var kk = 0u; kk < MM_KSTEP; kk++) {
       let row = kk * MM_ROW;
