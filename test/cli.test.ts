@@ -18,7 +18,7 @@ import { PRETRAIN_FLAGS, PROBE_FLAGS } from '../src/cli/ssl-commands.js';
 import { TUNE_FLAGS } from '../src/cli/tune-command.js';
 import { OBJECTIVES_FLAGS } from '../src/cli/objectives-command.js';
 import { PREDICT_FLAGS } from '../src/cli/predict-command.js';
-import { OPTION_FLAGS } from '../src/cli/option-flags.js';
+import { OPTION_FLAGS } from '../src/train/option-flags.js';
 import type { FlagSpecs } from '../src/cli/args.js';
 import { train } from '../src/train/train.js';
 import { writeSafetensors } from '../src/checkpoint/index.js';

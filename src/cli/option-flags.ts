@@ -5,8 +5,6 @@ import { asFlag } from '../train/option-flags.js';
 import { resolvePretrainOptions, type PretrainOptions } from '../ssl/options.js';
 import { UsageError } from './args.js';
 
-export { OPTION_FLAGS, flagOf, asFlag } from '../train/option-flags.js';
-
 /** The library's check of the options, with flag names in the message and as a usage error. */
 function inFlagNames<T>(check: () => T): T {
   try {

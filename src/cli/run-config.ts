@@ -16,7 +16,7 @@ import type { TrainOptions } from '../train/options.js';
 import type { RunConfig } from '../train/run-config.js';
 import { readRunConfig } from '../train/run-config-file.js';
 import { UsageError, type FlagValues } from './args.js';
-import { flagOf } from './option-flags.js';
+import { flagOf } from '../train/option-flags.js';
 
 /** The own-data part of a data choice (the 'folder' protocol): flags of eval, or a saved run's. */
 export interface FolderChoice {
