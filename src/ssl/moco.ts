@@ -173,6 +173,11 @@ export class MomentumEncoder {
     };
   }
 
+  /** The state a run saves: the key encoder (`key.*`) and the queue, by their names in moco.safetensors. */
+  stateTensors(): Map<string, Tensor> {
+    return new Map([...[...this.key.stateDict()].map(([n, t]) => [`key.${n}`, t] as const), ['queue', this.queue.keys] as const]);
+  }
+
   dispose(): void {
     this.key.dispose();
     this.queue.dispose();

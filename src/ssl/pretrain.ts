@@ -19,7 +19,7 @@ import { runEpochLoop, type EpochLoopResult, type TrainHooks } from '../train/ep
 import { planEpochs, stepSeed } from '../train/training-run.js';
 import { withRunFolder } from '../train/run-lock.js';
 import { resolvePretrainOptions, type PretrainOptions } from './options.js';
-import { SslStep, mocoTensors } from './step.js';
+import { SslStep } from './step.js';
 import type { MomentumEncoder } from './moco.js';
 
 export const MOCO_STATE_FILE = 'moco.safetensors';
@@ -43,14 +43,14 @@ function fingerprint(o: PretrainOptions): string {
 
 /** MoCo's key encoder and queue, with the position they belong to. */
 async function saveMocoState(file: string, moco: MomentumEncoder, position: string): Promise<void> {
-  await saveCheckpoint(file, { model: mocoTensors(moco), metadata: { ptr: String(moco.queue.ptr), position } });
+  await saveCheckpoint(file, { model: moco.stateTensors(), metadata: { ptr: String(moco.queue.ptr), position } });
 }
 
 async function loadMocoState(file: string, moco: MomentumEncoder, position: string): Promise<void> {
   if (!existsSync(file)) throw new Error(`${file} is missing; a MoCo run cannot resume without its key encoder and queue`);
   const decoded = await readCheckpoint(file);
   if (decoded.metadata.position !== position) throw new Error(`${file} belongs to another point of the run (${decoded.metadata.position}) than the checkpoint (${position}); cannot resume`);
-  applyCheckpoint(decoded, { model: mocoTensors(moco) });
+  applyCheckpoint(decoded, { model: moco.stateTensors() });
   moco.queue.ptr = Number(decoded.metadata.ptr);
   await syncBatchCounts(moco.key);
 }

@@ -38,11 +38,6 @@ export interface SslForward {
   terms: Record<string, Tensor>;
 }
 
-/** MoCo's key encoder (`key.*`) and queue, by the names moco.safetensors keeps them under. */
-export function mocoTensors(moco: MomentumEncoder): Map<string, Tensor> {
-  return new Map([...[...moco.key.stateDict()].map(([n, t]) => [`key.${n}`, t] as const), ['queue', moco.queue.keys] as const]);
-}
-
 export class SslStep {
   readonly augment: AugmentConfig;
   readonly mixing: MixingConfig;
@@ -107,7 +102,7 @@ export class SslStep {
    */
   state(): Map<string, Tensor> {
     const state = this.model.stateDict();
-    if (this.moco) for (const [n, t] of mocoTensors(this.moco)) state.set(`moco.${n}`, t);
+    if (this.moco) for (const [n, t] of this.moco.stateTensors()) state.set(`moco.${n}`, t);
     return state;
   }
 
