@@ -274,7 +274,7 @@ const MODE_WEIGHT_GRAD = 2u;
 
 // The entry point's mode, the chunk (weight grad) and this invocation's B columns decomposed
 // once: (b, oh, ow) for forward, (b, ih, iw) for input grad, (ci, kh, kw) for weight grad. The
-// GEMM body loads B columns n0 + 4 (tid % 16) + q only, q < 4 (it walks n, not k, across
+// GEMM body loads B columns n0 + 4 lid.x + q only, q < 4 (it walks n, not k, across
 // invocations): cols[q].
 var<private> mode: u32;
 var<private> chunk_z: u32;
@@ -370,7 +370,7 @@ fn tiled_gemm(entry_mode: u32, lid: vec3u, wid: vec3u, nwg: vec3u) {
   let n0 = (tile % n_tiles) * MM_TILE;
   if (m0 >= m_end) { return; }
   for (var q = 0u; q < 4u; q++) {
-    let n = n0 + 4u * ((lid.y * 16u + lid.x) % 16u) + q;
+    let n = n0 + 4u * lid.x + q;
     if (entry_mode == MODE_FORWARD) {
       cols[q] = vec3u(n / (p.oh * p.ow), (n / p.ow) % p.oh, n % p.ow);
     } else if (entry_mode == MODE_INPUT_GRAD) {

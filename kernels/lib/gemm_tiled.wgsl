@@ -22,9 +22,9 @@
 // (Tint's FXC output does a read-modify-write of it), so invocations writing different
 // components of one vec4 would race. With a_m_major (A's m axis contiguous in memory)
 // consecutive invocations walk m, else k; with b_k_major (B's k axis contiguous) they walk k,
-// else n, so that global reads coalesce. Without b_k_major, invocation t always loads B columns
-// n0 + 4 (t % 16) + q for q < 4, as mm_load_b's q, so mm_load_b may decompose those 4 columns
-// once per invocation (conv2d does).
+// else n, so that global reads coalesce. Without b_k_major, invocation lid always loads B
+// columns n0 + 4 lid.x + q for q < 4, as mm_load_b's q, so mm_load_b may decompose those 4
+// columns once per invocation (conv2d does).
 
 override BLOCKED: bool = false;
 
@@ -45,14 +45,14 @@ fn mm_lane(l: u32, q: u32) -> u32 {
 // acc[i][j] += sum over k in [k_begin, k_end) of A[row i, k] * B[k, column j] (rows and columns
 // of the invocation: mm_lane).
 fn mm_accumulate(acc: ptr<function, array<vec4f, 4>>, lid: vec3u, m0: u32, n0: u32, m_end: u32, n_end: u32, k_begin: u32, k_end: u32, a_m_major: bool, b_k_major: bool) {
-  let tid = lid.y * 16u + lid.x;
-  // This invocation's vec4 of each tile: row k, vec4 v (elements 4 v .. 4 v + 3).
-  var ka = tid % MM_KSTEP;
-  var va4 = tid / MM_KSTEP;
-  if (a_m_major) { ka = tid / MM_KSTEP; va4 = tid % MM_KSTEP; }
-  var kb = tid / MM_KSTEP;
-  var vb4 = tid % MM_KSTEP;
-  if (b_k_major) { kb = tid % MM_KSTEP; vb4 = tid / MM_KSTEP; }
+  // This invocation's vec4 of each tile: row k, vec4 v (elements 4 v .. 4 v + 3); consecutive
+  // invocations (lid.x) walk the axis contiguous in memory.
+  var ka = lid.x;
+  var va4 = lid.y;
+  if (a_m_major) { ka = lid.y; va4 = lid.x; }
+  var kb = lid.y;
+  var vb4 = lid.x;
+  if (b_k_major) { kb = lid.x; vb4 = lid.y; }
   for (var k0 = k_begin; k0 < k_end; k0 += MM_KSTEP) {
     var va = vec4f(0.0);
     var vb = vec4f(0.0);
