@@ -1,12 +1,14 @@
 // GPU memory around whole runs: train() frees everything it made except the model it returns (the
 // optimiser's moments included), the result of trainAndEvaluate frees the rest with dispose(), and
-// a run that fails after training frees it all itself (its caller gets no result to free).
+// a run that fails (train, pretrain, or after training) frees it all itself: its caller gets no
+// result to free.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gpu } from '../runtime/gpu.js';
+import { pretrain } from '../src/ssl/pretrain.js';
 import { train } from '../src/train/train.js';
 import { trainAndEvaluate } from '../src/train/train-and-evaluate.js';
 import { setupGpu } from './helpers.js';
@@ -39,6 +41,30 @@ test('train() leaves only its model live; trainAndEvaluate frees everything on d
       (e: Error) => assert.match(e.message, /results\.json/),
     );
     assert.is(live(), before, 'nothing live after a failed run');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a run that fails mid-training (train, pretrain with MoCo) leaves nothing live', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gradmix-train-memory-'));
+  const failAtStep = {
+    onStep: () => {
+      throw new Error('stopped by the test');
+    },
+  };
+  try {
+    const before = live();
+    await train({ ...QUICK, evaluate: false, out: join(dir, 'train') }, failAtStep).then(
+      () => assert.unreachable('the hook stops the run'),
+      (e: Error) => assert.match(e.message, /stopped by the test/),
+    );
+    assert.is(live(), before, 'train(): nothing live after the failure');
+    await pretrain({ ...QUICK, ssl: 'moco', queueSize: 16, evaluate: false, out: join(dir, 'pretrain') }, failAtStep).then(
+      () => assert.unreachable('the hook stops the run'),
+      (e: Error) => assert.match(e.message, /stopped by the test/),
+    );
+    assert.is(live(), before, 'pretrain(): nothing live after the failure');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

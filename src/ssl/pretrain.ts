@@ -94,6 +94,9 @@ async function pretrainLocked(o: PretrainOptions, hooks: TrainHooks): Promise<Pr
       hooks,
     );
     return { options: o, model, data, trainSet, ...result };
+  } catch (e) {
+    model.dispose(); // the caller, who frees the model of a result, gets none
+    throw e;
   } finally {
     stepper.dispose();
     optimizer.dispose();
