@@ -34,18 +34,21 @@ async function runObjective(base: ReturnType<typeof trainOptionsFrom>, objective
   const done = join(out, 'table1.json');
   if (existsSync(done)) return JSON.parse(readFileSync(done, 'utf8')) as Row;
   const result = await train({ ...base, objective, out, resume: true, evaluate: false });
-  if (result.interrupted) return null;
-  const info = protocolInfo(result.options.protocol);
-  const transform = augmentPreset(info.augmentation, info.imageSize);
   const row: Row = { objective, auroc: {}, intrinsicDim: NaN };
-  for (const score of SCORES) {
-    if (needsClassifier(score) && !usesClassifier(objective)) continue;
-    const e = await evaluateOpenSet(result.model, result.data, transform, { k: result.options.k, score });
-    row.auroc[score] = e.metrics.auroc;
-    row.intrinsicDim = e.intrinsicDim;
-    console.log(`  ${objective} / ${score}: AUROC ${(100 * e.metrics.auroc).toFixed(2)}%`);
+  try {
+    if (result.interrupted) return null;
+    const info = protocolInfo(result.options.protocol);
+    const transform = augmentPreset(info.augmentation, info.imageSize);
+    for (const score of SCORES) {
+      if (needsClassifier(score) && !usesClassifier(objective)) continue;
+      const e = await evaluateOpenSet(result.model, result.data, transform, { k: result.options.k, score });
+      row.auroc[score] = e.metrics.auroc;
+      row.intrinsicDim = e.intrinsicDim;
+      console.log(`  ${objective} / ${score}: AUROC ${(100 * e.metrics.auroc).toFixed(2)}%`);
+    }
+  } finally {
+    result.model.dispose(); // interrupted or evaluated, the next objective starts from a flat GPU memory
   }
-  result.model.dispose();
   writeFileSync(done, JSON.stringify(row, null, 2) + '\n');
   return row;
 }
