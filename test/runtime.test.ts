@@ -194,6 +194,27 @@ test('a long recording is submitted in batches while it records, in order', asyn
   assert.equal(Array.from(await y.data()), [201, 202, 203, 204]);
 });
 
+test('submitting while recording: each dispatch keeps its own uniform, and buffers freed mid-recording are reused safely', async () => {
+  // The GPUs' path (CPU adapters record one batch): each submit uploads the uniform arena from
+  // offset 0 again, and each step's input buffer goes back to the pool for the next step's output.
+  const g = gpu();
+  const every = g.submitEvery;
+  g.submitEvery = 64;
+  let t = upload([1, 2, 3, 4], [4]);
+  try {
+    for (let i = 0; i < 200; i++) {
+      const next = ops.addScalar(t, i); // a distinct parameter per dispatch: a stale one changes the sum
+      t.dispose();
+      t = next;
+    }
+    assert.ok(g.pendingDispatches < 64);
+  } finally {
+    g.submitEvery = every;
+  }
+  assert.equal(Array.from(await t.data()), [1, 2, 3, 4].map((v) => v + 19900));
+  t.dispose();
+});
+
 test('the buffer pool hands out the oldest free buffer of a class, whatever the release order', () => {
   const pool = new BufferPool(gpu().device, 1 << 20);
   const [a, b, c] = [pool.acquire(1000), pool.acquire(1000), pool.acquire(1000)];
