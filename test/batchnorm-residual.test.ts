@@ -4,6 +4,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ops from '../src/ops/index.js';
+import { gpu } from '../runtime/gpu.js';
 import { BatchNorm2d, SupConResNet } from '../src/nn/index.js';
 import { Rng } from '../src/random.js';
 import { keep, scope } from '../src/scope.js';
@@ -63,6 +64,19 @@ test('gradients of input, weight, bias and residual in train mode', async () => 
   for (const shape of GRAD_SHAPES) {
     await checkGradients(shape, { training: true, relu: true });
     await checkGradients(shape, { training: true, relu: false });
+  }
+});
+
+// Unforced, a device with subgroups runs kernels/batchnorm_subgroups.wgsl's partial passes (lavapipe
+// and GPUs do), while browsers always run kernels/batchnorm.wgsl's: each writes the gated gradient.
+test('train-mode gradients on each partial-pass kernel: the subgroup one (where the device has it) and the plain one', async () => {
+  try {
+    for (const forced of gpu().hasSubgroups ? [true, false] : [false]) {
+      ops.forceBatchNormSubgroups(forced);
+      for (const shape of [[2, 3, 3, 5], [2, 1, 25, 23]] as Shape4[]) await checkGradients(shape, { training: true, relu: true });
+    }
+  } finally {
+    ops.forceBatchNormSubgroups(null);
   }
 });
 
