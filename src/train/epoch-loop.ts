@@ -16,6 +16,7 @@ import type { Adam } from '../optim/index.js';
 import { applyCheckpoint, metadataJson, readCheckpoint, removeOrphanTemps, saveCheckpoint, writeFileAtomic } from '../checkpoint/index.js';
 import { Progress } from './progress.js';
 import { FiniteGuard } from './finite-guard.js';
+import type { StepResult } from './step-skeleton.js';
 import { acquireRunLock, makeFolder } from './run-lock.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
@@ -49,13 +50,6 @@ export interface LoopOptions {
   progress: boolean;
 }
 
-/** What a step reports: its loss, the loss's terms, and the guard's first non-finite tensor (null: none). */
-export interface StepOutcome {
-  loss: number;
-  terms?: Record<string, number>;
-  bad: string | null;
-}
-
 export interface EpochLoop {
   /** The run's resolved options: written to config.json and into every checkpoint. */
   options: LoopOptions;
@@ -68,10 +62,10 @@ export interface EpochLoop {
   model: SupConResNet;
   optimizer: Adam;
   /**
-   * Runs step `step` (learning rate, forward, backward, update) on its batch. Returns its loss with
-   * `bad` from `guard`, read with the loss in the step's one readback.
+   * Runs step `step` (learning rate, forward, backward, update) on its batch. Returns its loss, the
+   * loss's terms and `bad` from `guard`, all read in the step's one readback (optimizerStep).
    */
-  step: (step: number, images: Float32Array, labels: Int32Array, guard: FiniteGuard) => Promise<StepOutcome>;
+  step: (step: number, images: Float32Array, labels: Int32Array, guard: FiniteGuard) => Promise<StepResult>;
   /** Restores state kept beside the checkpoint, at position (epoch, batch). */
   resumeExtra?: (epoch: number, batch: number) => Promise<void>;
   /** Saves state kept beside the checkpoint; runs before the checkpoint, which a resume trusts. */
@@ -233,7 +227,7 @@ export async function runEpochLoop(run: EpochLoop, hooks: TrainHooks = {}): Prom
       for await (const batch of batches(trainSet, { batchSize: o.batchSize, seed: o.seed, epoch, dropLast, startBatch: batchIndex })) {
         const step = epoch * stepsPerEpoch + batch.index;
         const where = `step ${step + 1} (epoch ${epoch + 1}, batch ${batch.index + 1})`;
-        let outcome: StepOutcome;
+        let outcome: StepResult;
         try {
           outcome = await run.step(step, batch.images, batch.labels, guard);
         } catch (e) {
