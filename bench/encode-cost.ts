@@ -21,7 +21,7 @@
 import { parseArgs } from 'node:util';
 import { loadavg } from 'node:os';
 import { writeFileSync } from 'node:fs';
-import { initGpu, destroyGpu, gpu } from '../runtime/gpu.js';
+import { initGpu, destroyGpu } from '../runtime/gpu.js';
 import { threadCpuClock } from '../runtime/run-cost.js';
 import { backward } from '../src/autograd.js';
 import { scope } from '../src/scope.js';

@@ -64,7 +64,7 @@ test('the command prints ratios and verdicts, writes the chart, and refuses anot
   writeFileSync(fa, JSON.stringify(A));
   writeFileSync(fb, JSON.stringify(B));
   const out = execFileSync(process.execPath, ['--import', 'tsx', 'bench/compare.ts', fa, fb, '--svg', svg], { encoding: 'utf8' });
-  assert.match(out, /^B: test \/ adapter .*\n   shared machine\n/m);
+  assert.match(out, /^B: test \/ adapter .*\n {3}shared machine\n/m);
   assert.match(out, /matmul sped up .* 0\.50x\s+faster/);
   assert.match(out, /matmul slowed .* 1\.50x\s+slower/);
   assert.match(out, /matmul sped up .*faster.*variant - -> tiled/);

@@ -96,7 +96,7 @@ export async function trainPart(run: Run, deadline: number): Promise<Omit<PartRe
       errors.push(`${r.name}: stopped at its ${trainCap.toFixed(0)} s share before its first checkpoint`);
     } else if (c.timedOut) {
       status = worse(status, 'partial');
-      errors.push(`${r.name}: interrupted at its ${trainCap.toFixed(0)} s share (${row.epochsDone ?? 0} epochs)`);
+      errors.push(`${r.name}: interrupted at its ${trainCap.toFixed(0)} s share (${Number(row.epochsDone ?? 0)} epochs)`);
     } else if (c.code !== 0) {
       status = 'failed';
       errors.push(`${r.name}: exit ${c.code ?? c.signal}: ${lastError(c.tail)}`);

@@ -8,7 +8,7 @@ import { Rng } from '../../src/random.js';
 import { conv2d, convGeometry, convProblem, type ConvVariant } from '../../src/ops/conv.js';
 import type { Tensor } from '../../src/tensor.js';
 import { tunedWork } from '../tuned.js';
-import { convOut, fmtShape, resnetConvs, type BenchConfig, type ConvPeer, type ConvShape, type Family, type Row, type Work } from '../family.js';
+import { convOut, fmtShape, resnetConvs, type ConvPeer, type ConvShape, type Family, type Row, type Work } from '../family.js';
 
 type Pass = ConvPeer['pass'];
 const PASSES: readonly Pass[] = ['forward', 'input-grad', 'weight-grad'];
@@ -22,7 +22,7 @@ function passWork(c: ConvShape, pass: Pass, x: Tensor, w: Tensor, dy: Tensor, va
   return { run: () => grad(y, [target], dy), dispose: () => y.dispose() };
 }
 
-function row(c: ConvShape, batch: number, w: number, pass: Pass, cfg: BenchConfig): Row {
+function row(c: ConvShape, batch: number, w: number, pass: Pass): Row {
   const o = convOut(c);
   const xShape = [batch, c.cin, c.size, c.size];
   const wShape = [c.cout, c.cin, c.k, c.k];
@@ -56,7 +56,7 @@ export const convFamily: Family = {
     for (const w of cfg.widths) {
       for (const batch of cfg.batches) {
         for (const c of resnetConvs(w, cfg.imageSize)) {
-          for (const pass of PASSES) rows.push(row(c, batch, w, pass, cfg));
+          for (const pass of PASSES) rows.push(row(c, batch, w, pass));
         }
       }
     }

@@ -37,7 +37,7 @@ function problems(cfg: BenchConfig): Problem[] {
   return list;
 }
 
-function row(p: Problem, cfg: BenchConfig): Row {
+function row(p: Problem): Row {
   const { M, N, K, transA, transB } = p;
   const peer: MatmulPeer = { kind: 'matmul', M, N, K, transA, transB };
   return {
@@ -63,5 +63,5 @@ function row(p: Problem, cfg: BenchConfig): Row {
 
 export const matmulFamily: Family = {
   name: 'matmul',
-  rows: async (cfg) => problems(cfg).map((p) => row(p, cfg)),
+  rows: async (cfg) => problems(cfg).map((p) => row(p)),
 };
