@@ -2,7 +2,8 @@
 // (attentive-cutmix.ts, with kernels/attentive_mix.wgsl) runs only beside a frozen ImageNet
 // network (ResNet18 is 45 MB) that few runs load, so it is not imported statically: loadAttention
 // imports it together with the network, and mixing and the panels call the code it returns. A
-// browser page thus fetches it (in the optional-code chunk, src/optional-code.ts) only when it offers Attentive CutMix.
+// browser page thus fetches it (in the optional-code chunk, src/optional-code.ts) only when it
+// offers Attentive CutMix.
 import type { Tensor } from '../tensor.js';
 
 /** The original paper's grid side (ResNet's last feature map at 224 x 224) and cells pasted. */

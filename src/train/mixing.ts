@@ -1,8 +1,8 @@
 // The mixed-view term of paper eq. 8: mean over anchors of w_i * L_i(mixed view 1), where
 // w_i = gamma_i^2 for GradMix (the box's share of the image) and the mixed-in fraction for the
-// Mixup/CutMix/Attentive CutMix baselines, and L_i is the per-anchor loss the objective asks for (SimCLR against
-// view 2 by default). GradMix places each box on the argmax of the LayerCAM map of the batch's loss
-// the objective names (docs/TRAINING.md sections 3 and 4). Mixing sees only its own settings
+// Mixup, CutMix and Attentive CutMix baselines, and L_i is the per-anchor loss the objective asks
+// for (SimCLR against view 2 by default). GradMix places each box on the argmax of the LayerCAM map
+// of the batch's loss the objective names (docs/TRAINING.md sections 3 and 4). Mixing sees only its own settings
 // (MixingConfig) and what it asks of the objective (MixingTarget), never the whole run's options.
 import { grad } from '../autograd.js';
 import { tensor } from '../creation.js';
