@@ -21,7 +21,7 @@ import { SupConResNet } from '../src/nn/index.js';
 import { saveCheckpoint, toHost, writeSafetensors, type HostTensor } from '../src/checkpoint/index.js';
 import { TorchvisionResNet } from '../src/nn/torchvision-resnet.js';
 import { Rng } from '../src/random.js';
-import { saveRecogniser } from '../src/cli/recogniser.js';
+import { storeRecogniser } from '../src/train/recogniser.js';
 import { loadOpenSetModel } from '../src/osr/open-set-file.js';
 import { subsampleOpenSet } from '../src/browser/evaluate.js';
 
@@ -248,7 +248,7 @@ browserTest("the embedding example shows the verdict, class and score of a dropp
   // train command calibrates and stores in it (on a subsample of the split, to keep this quick).
   const result = await train({ ...TINY, maxTrain: 40, epochs: 1, out: join(work, 'trained'), progress: false, evaluate: false });
   const small = subsampleOpenSet(result.data, { trainPerClass: 8, testKnown: 40, testUnknown: 0, seed: 1 });
-  (await saveRecogniser(result.checkpoint, result.model, small, { k: 3, tpr: 0.95 })).dispose();
+  (await storeRecogniser(result.checkpoint, result.model, small, { k: 3, tpr: 0.95 })).dispose();
   result.model.dispose();
   copyFileSync(result.checkpoint, modelFile);
   // A URL of its own (the server ignores the query), so no cached copy of the last test's checkpoint is used.

@@ -177,6 +177,14 @@ test('predict errors: no images, a missing path, a checkpoint without a recognis
   await trainAndEvaluate({ protocol: 'mnist-mini', width: 2, batchSize: 8, maxTrain: 16, epochs: 1, progress: false, evaluate: false, out });
   const root = writeShapesFolder(tempDir(), { perClass: 1 });
   await rejects(() => predictCommand(['--checkpoint', join(out, 'checkpoint.safetensors'), root]), /holds no open-set recogniser/, /gradmix train/);
+
+  // eval --calibrate stores one (and says so); predict then answers with its threshold.
+  const said = await printed(() => evalCommand(['--checkpoint', join(out, 'checkpoint.safetensors'), '--calibrate']));
+  const stored = said.find((l) => l.startsWith('open-set threshold'));
+  assert.ok(stored && stored.includes(`stored in ${join(out, 'checkpoint.safetensors')}`), said.join('\n'));
+  const threshold = Number(/open-set threshold ([-\d.]+)/.exec(stored)![1]);
+  const rows = (await printed(() => predictCommand(['--checkpoint', join(out, 'checkpoint.safetensors'), root]))).map((l) => JSON.parse(l) as { threshold: number });
+  assert.ok(rows.length > 0 && rows.every((r) => r.threshold.toFixed(4) === threshold.toFixed(4)));
 });
 
 test.run();

@@ -8,7 +8,7 @@ import { evaluateOpenSet, type FeatureKind, type OpenSetMetrics } from '../osr/i
 import { intrinsicDimLine, metricsTable, writeEvaluation, METRIC_LABELS } from '../osr/report.js';
 import { loadTrainingData } from '../train/train.js';
 import { trainAndEvaluate } from '../train/train-and-evaluate.js';
-import { runContext } from '../train/recogniser.js';
+import { recogniserLines, runContext, storeRecogniser } from '../train/recogniser.js';
 import { PAPER_AUROC, summarise } from '../train/split-summary.js';
 import { OBJECTIVES } from '../train/objectives.js';
 import { SCORES, needsClassifier, type ScoreKind } from '../osr/scores.js';
@@ -19,7 +19,6 @@ import { existingFile, existingFolder, int, intList, num, oneOf, text } from './
 import { buildModel, checkChannels, readModelFile } from './model-file.js';
 import { checkTrainOptions } from './option-flags.js';
 import { checkSameRun, dataChoice, resumeFrom } from './run-config.js';
-import { saveRecogniser } from './recogniser.js';
 
 const d = defaultOptions();
 /** The features `eval --features` compares (logits are the classifier's, for msp and entropy). */
@@ -178,7 +177,8 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const input = inputInfo(protocol, data.train);
   if (input.channels !== loaded.inChannels) throw new Error(`${dataDir ?? protocol}: the images have ${input.channels} channel(s), the model takes ${loaded.inChannels}`);
   const e = await evaluateOpenSet(loaded.model, data, augmentPreset(input.augmentation, input.imageSize), { k, score, features, batchSize: numberFlag(v, 'batch'), keepTrainFeatures: v.calibrate === true });
-  const recogniser = v.calibrate === true ? await saveRecogniser(v.checkpoint, loaded.model, data, { k, tpr, galleryFeatures: features === 'encoder' ? e.trainFeatures : undefined }) : null;
+  const recogniser = v.calibrate === true ? await storeRecogniser(v.checkpoint, loaded.model, data, { k, tpr, galleryFeatures: features === 'encoder' ? e.trainFeatures : undefined }) : null;
+  if (recogniser) for (const line of recogniserLines(v.checkpoint, recogniser, tpr, data.testKnown.n)) console.log(line);
   if (features !== 'encoder') e.trainFeatures?.dispose();
   const out = (v.out as string | undefined) ?? join(v.checkpoint, '..');
   const file = writeEvaluation(out, e, {
