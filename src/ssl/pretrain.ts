@@ -15,7 +15,7 @@ import { Adam, cosineLr } from '../optim/index.js';
 import { applyCheckpoint, readCheckpoint, saveCheckpoint } from '../checkpoint/index.js';
 import { Rng } from '../random.js';
 import { loadTrainingData } from '../train/train.js';
-import { runEpochLoop, type EpochLoopResult, type TrainHooks } from '../train/epoch-loop.js';
+import { keepingOnlyModel, runEpochLoop, type EpochLoopResult, type TrainHooks } from '../train/epoch-loop.js';
 import { planEpochs, stepSeed } from '../train/training-run.js';
 import { withRunFolder } from '../train/run-lock.js';
 import { resolvePretrainOptions, type PretrainOptions } from './options.js';
@@ -75,7 +75,7 @@ async function pretrainLocked(o: PretrainOptions, hooks: TrainHooks): Promise<Pr
   const stepper = new SslStep(model, o, info.augmentation, trainSet, modelOptions, rng);
   const mocoFile = join(o.out, MOCO_STATE_FILE);
   const moco = stepper.moco;
-  try {
+  return keepingOnlyModel(model, [stepper, optimizer], async () => {
     const result = await runEpochLoop(
       {
         options: o,
@@ -94,11 +94,5 @@ async function pretrainLocked(o: PretrainOptions, hooks: TrainHooks): Promise<Pr
       hooks,
     );
     return { options: o, model, data, trainSet, ...result };
-  } catch (e) {
-    model.dispose(); // the caller, who frees the model of a result, gets none
-    throw e;
-  } finally {
-    stepper.dispose();
-    optimizer.dispose();
-  }
+  });
 }

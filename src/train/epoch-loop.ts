@@ -188,6 +188,22 @@ function runError(e: unknown, doing: string, kept: string, batchSize: number, fi
   return new Error(`${lost ? 'GPU failure' : 'error'} while ${doing}: ${message}\n${kept}`, { cause: e });
 }
 
+/**
+ * Runs `run` (a whole training run) whose result hands `model` to the caller: when it fails, the
+ * model is freed here (the caller gets nothing to free), and what only the run used (`scratch`:
+ * the optimiser's moments, MoCo's encoder) is freed either way, so GPU memory stays flat across runs.
+ */
+export async function keepingOnlyModel<T>(model: { dispose(): void }, scratch: readonly { dispose(): void }[], run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    model.dispose();
+    throw e;
+  } finally {
+    for (const s of scratch) s.dispose();
+  }
+}
+
 /** Trains from the checkpoint in options.out (when resuming) or from scratch up to options.epochs. */
 export async function runEpochLoop(run: EpochLoop, hooks: TrainHooks = {}): Promise<EpochLoopResult> {
   const o = run.options;

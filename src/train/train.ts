@@ -9,7 +9,7 @@ import { defaultOptions, resolveOptions, type TrainOptions } from './options.js'
 import { autotuneTraining } from './autotune.js';
 import { writePictures } from './pictures.js';
 import { checkpointFingerprint, runCheckedStep, setUpRun } from './training-run.js';
-import { runEpochLoop, type EpochLoopResult, type TrainHooks } from './epoch-loop.js';
+import { keepingOnlyModel, runEpochLoop, type EpochLoopResult, type TrainHooks } from './epoch-loop.js';
 import { withRunFolder } from './run-lock.js';
 import { loadTorchvisionResNet } from '../checkpoint/torchvision-file.js';
 import type { TorchvisionResNet } from '../nn/torchvision-resnet.js';
@@ -75,7 +75,7 @@ async function trainWith(o: TrainOptions, hooks: TrainHooks, attention: Attentio
   checkEvaluable(o, data);
   const run = setUpRun(o, data, attention);
   const { trainSet, model, stepper } = run;
-  try {
+  return keepingOnlyModel(model, [run.optimizer], async () => {
     // Kernel variants for this adapter and these shapes, fixed before the first step (GRADMIX_AUTOTUNE=0: defaults).
     await autotuneTraining(model, o, trainSet);
     const result = await runEpochLoop(
@@ -91,10 +91,5 @@ async function trainWith(o: TrainOptions, hooks: TrainHooks, attention: Attentio
       hooks,
     );
     return { options: o, model, data, trainSet, ...result };
-  } catch (e) {
-    model.dispose(); // the caller, who frees the model of a result, gets none
-    throw e;
-  } finally {
-    run.optimizer.dispose(); // Adam's moments (twice the parameters): the result holds only the model
-  }
+  });
 }
