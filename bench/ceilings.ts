@@ -45,7 +45,8 @@ const GEMM_KERNELS = [
 ] as const;
 const WORKGROUP_SHAPES: readonly [number, number][] = [[8, 8], [16, 4], [16, 16]];
 const MEMCPY = 'copyBufferToBuffer';
-const ENGINE_VARIANTS: readonly MatmulVariant[] = ['register', 'tiled'];
+// 'blocked' is the GPU body (register blocks over workgroup tiles): on a GPU it should set the engine's best figure.
+const ENGINE_VARIANTS: readonly MatmulVariant[] = ['register', 'tiled', 'blocked'];
 
 let registered: Promise<void> | null = null;
 function registerCeilingKernels(): Promise<void> {

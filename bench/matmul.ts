@@ -24,7 +24,7 @@ for (const n of sizes.length ? sizes : [256, 512]) {
   const b = rand([n, n], rng, -1, 1);
   // Enough products per repeat that a repeat takes well over the submit and readback overhead.
   const runs = Math.max(1, Math.round(2 ** 28 / (2 * n ** 3)));
-  for (const variant of ['register', 'tiled'] as const) {
+  for (const variant of ['register', 'tiled', 'blocked'] as const) {
     const once = async () => {
       scope(() => {
         for (let i = 0; i < runs; i++) matmul(a, b, { variant });

@@ -191,10 +191,10 @@ function dataArchive(cache) {
 }
 
 /**
- * peer-tfjs.ts registers tfjs-core's gradients by bundling them with esbuild at run time, which
+ * peer-tfjs-node.ts registers tfjs-core's gradients by bundling them with esbuild at run time, which
  * the kit cannot do (no esbuild, no package sources there). In the kit `esbuild` resolves to this
  * module instead: it imports register_all_gradients into the bundle (so they register on the
- * bundled tfjs-core) and its buildSync writes an empty module for peer-tfjs to import.
+ * bundled tfjs-core) and its buildSync writes an empty module for peer-tfjs-node to import.
  */
 const tfjsGradients = {
   name: 'tfjs-gradients-in-bundle',
@@ -260,7 +260,7 @@ async function buildApp(staging) {
   for (const f of readdirSync(join(root, 'bench')).filter((n) => n.endsWith('.wgsl') || n === 'peer-torch.py')) copyFileSync(join(root, 'bench', f), join(js, f));
   copyFileSync(join(here, 'peer-torch-cuda.py'), join(js, 'peer-torch-cuda.py'));
   cpSync(join(root, 'scripts', 'fixtures'), join(app, 'scripts', 'fixtures'), { recursive: true });
-  // peer-tfjs.ts resolves tfjs-core's package.json before it asks `esbuild` (the stand-in above)
+  // peer-tfjs-node.ts resolves tfjs-core's package.json before it asks `esbuild` (the stand-in above)
   // for the gradients: a stub that names the bundled version answers it.
   const tfjsCore = join(app, 'node_modules', '@tensorflow', 'tfjs-core');
   mkdirSync(tfjsCore, { recursive: true });
