@@ -43,7 +43,11 @@ const GEMM_KERNELS = [
   { entry: 'gemm_8x4', rows: 8, cols: 4 },
   { entry: 'gemm_4x8', rows: 4, cols: 8 },
 ] as const;
-const WORKGROUP_SHAPES: readonly [number, number][] = [[8, 8], [16, 4], [16, 16]];
+const WORKGROUP_SHAPES: readonly [number, number][] = [
+  [8, 8],
+  [16, 4],
+  [16, 16],
+];
 const MEMCPY = 'copyBufferToBuffer';
 // 'blocked' is the GPU body (register blocks over workgroup tiles): on a GPU it should set the engine's best figure.
 const ENGINE_VARIANTS: readonly MatmulVariant[] = ['register', 'tiled', 'blocked'];
@@ -71,12 +75,16 @@ async function gemmCeiling(n: number, timing: TimeOptions): Promise<CeilingEntry
     for (const k of GEMM_KERNELS) {
       for (const [wx, wy] of WORKGROUP_SHAPES) {
         const workgroups = [Math.ceil(n / (k.cols * wx)), Math.ceil(n / (k.rows * wy))] as const;
-        const m = await timeOurs(() => gpu().dispatch(`ceilings.${k.entry}`, {
-          bindings: { at: a.buffer, b: b.buffer, out: out.buffer },
-          params: { M: n, N: n, K: n, n: 0 },
-          workgroups: [workgroups[0], workgroups[1]],
-          overrides: { WGX: wx, WGY: wy },
-        }), timing);
+        const m = await timeOurs(
+          () =>
+            gpu().dispatch(`ceilings.${k.entry}`, {
+              bindings: { at: a.buffer, b: b.buffer, out: out.buffer },
+              params: { M: n, N: n, K: n, n: 0 },
+              workgroups: [workgroups[0], workgroups[1]],
+              overrides: { WGX: wx, WGY: wy },
+            }),
+          timing,
+        );
         const name = `${k.entry} wg${wx}x${wy}`;
         checkClose(name, new Float32Array(await gpu().read(out.buffer, n * n * 4)), expected);
         entries.push(entryOf(name, m, flops));
@@ -114,14 +122,21 @@ async function copyCeiling(bytes: number, timing: TimeOptions): Promise<CeilingE
   const traffic = 2 * bytes;
   const entries: CeilingEntry[] = [];
   try {
-    for (const [entry, perInvocation] of [['copy', 1], ['copy_x4', 4]] as const) {
+    for (const [entry, perInvocation] of [
+      ['copy', 1],
+      ['copy_x4', 4],
+    ] as const) {
       for (const wg of [64, 256]) {
-        const m = await timeOurs(() => gpu().dispatch(`ceilings.${entry}`, {
-          bindings: { src: src.buffer, dst: dst.buffer },
-          params: { M: 0, N: 0, K: 0, n: n / 4 },
-          workgroups: grid(n / 4 / perInvocation, wg),
-          overrides: { WG: wg },
-        }), timing);
+        const m = await timeOurs(
+          () =>
+            gpu().dispatch(`ceilings.${entry}`, {
+              bindings: { src: src.buffer, dst: dst.buffer },
+              params: { M: 0, N: 0, K: 0, n: n / 4 },
+              workgroups: grid(n / 4 / perInvocation, wg),
+              overrides: { WG: wg },
+            }),
+          timing,
+        );
         entries.push(entryOf(`shader ${entry} wg${wg}`, m, traffic));
       }
     }

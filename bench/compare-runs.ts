@@ -69,16 +69,22 @@ export function formatComparison(a: BenchRun, b: BenchRun, rows: readonly Compar
     `${'row'.padEnd(52)} ${'A ms (±spread)'.padStart(18)} ${'B ms (±spread)'.padStart(18)} ${'B/A'.padStart(7)}  verdict       roofline B`,
   ];
   for (const r of rows) {
-    const roof = [r.b?.roofline ? `${(100 * r.b.roofline.fraction).toFixed(0)}% of the ${r.b.roofline.limit} roof` : '',
+    const roof = [
+      r.b?.roofline ? `${(100 * r.b.roofline.fraction).toFixed(0)}% of the ${r.b.roofline.limit} roof` : '',
       r.a?.variant !== r.b?.variant && r.a && r.b ? `variant ${r.a.variant ?? '-'} -> ${r.b.variant ?? '-'}` : '',
       // Rows meet by name; a name that leaves out a size (e.g. the page's ?size=) can hide another shape.
-      r.a && r.b && r.a.shape !== r.b.shape ? `shape ${r.a.shape} -> ${r.b.shape}` : ''].filter(Boolean).join('; ');
+      r.a && r.b && r.a.shape !== r.b.shape ? `shape ${r.a.shape} -> ${r.b.shape}` : '',
+    ]
+      .filter(Boolean)
+      .join('; ');
     const key = r.key.length > 52 ? r.key.slice(0, 51) + '~' : r.key;
     lines.push(`${key.padEnd(52)} ${ms(r.a).padStart(18)} ${ms(r.b).padStart(18)} ${(r.ratio === undefined ? '-' : r.ratio.toFixed(2) + 'x').padStart(7)}  ${r.verdict.padEnd(13)} ${roof}`);
   }
   const count = (v: Verdict) => rows.filter((r) => r.verdict === v).length;
   const g = geomeanRatio(rows);
-  lines.push(`B is faster on ${count('faster')}, slower on ${count('slower')}, within noise on ${count('within noise')} rows` +
-    `${g === undefined ? '' : `; geometric mean B/A ${g.toFixed(3)}x`} (noise: the two spreads together, at least ${100 * NOISE_FLOOR}% of A)`);
+  lines.push(
+    `B is faster on ${count('faster')}, slower on ${count('slower')}, within noise on ${count('within noise')} rows` +
+      `${g === undefined ? '' : `; geometric mean B/A ${g.toFixed(3)}x`} (noise: the two spreads together, at least ${100 * NOISE_FLOOR}% of A)`,
+  );
   return lines.join('\n');
 }

@@ -60,8 +60,10 @@ function rooflinePanel(a: BenchRun, b: BenchRun, rows: readonly ComparedRow[], t
   const ly1 = Math.ceil(Math.log10(Math.max(...ys)) + 0.1);
   const X = (ai: number) => left + ((Math.log10(ai) - lx0) / (lx1 - lx0)) * (right - left);
   const Y = (g: number) => bottom - ((Math.log10(g) - ly0) / (ly1 - ly0)) * h;
-  const out = [`<text x="10" y="${top + 14}" font-weight="bold">Roofline: GFLOP/s against FLOPs per byte (A hollow / dashed roof, B filled / solid)</text>`,
-    `<rect x="${left}" y="${plotTop}" width="${right - left}" height="${h}" fill="none" stroke="#333"/>`];
+  const out = [
+    `<text x="10" y="${top + 14}" font-weight="bold">Roofline: GFLOP/s against FLOPs per byte (A hollow / dashed roof, B filled / solid)</text>`,
+    `<rect x="${left}" y="${plotTop}" width="${right - left}" height="${h}" fill="none" stroke="#333"/>`,
+  ];
   for (let e = lx0; e <= lx1; e++) out.push(`<text x="${fmt(X(10 ** e))}" y="${bottom + 12}" font-size="10" text-anchor="middle">${10 ** e >= 1 ? 10 ** e : `1e${e}`}</text>`);
   for (let e = ly0; e <= ly1; e++) out.push(`<text x="${left - 4}" y="${fmt(Y(10 ** e) + 3)}" font-size="10" text-anchor="end">${10 ** e >= 1 ? 10 ** e : `1e${e}`}</text>`);
   roofs.forEach((r, i) => {
@@ -72,11 +74,16 @@ function rooflinePanel(a: BenchRun, b: BenchRun, rows: readonly ComparedRow[], t
     out.push(`<polyline fill="none" stroke="#1f5fa8"${dash} points="${fmt(X(xa))},${fmt(Y(Math.max(xa * r.gbps, 10 ** ly0)))} ${fmt(X(xr))},${fmt(Y(r.gflops))} ${fmt(X(xb))},${fmt(Y(r.gflops))}"/>`);
   });
   for (const r of rows) {
-    for (const [run, row] of [['A', r.a], ['B', r.b]] as const) {
+    for (const [run, row] of [
+      ['A', r.a],
+      ['B', r.b],
+    ] as const) {
       const p = row?.roofline;
       if (!p || p.intensity === undefined || !(p.attained > 0)) continue;
       const fill = run === 'A' ? 'none' : COLOUR[r.verdict];
-      out.push(`<circle cx="${fmt(X(p.intensity))}" cy="${fmt(Y(p.attained))}" r="3.5" fill="${fill}" stroke="${COLOUR[r.verdict]}"><title>${esc(`${run}: ${r.key}: ${p.attained.toFixed(2)} GFLOP/s, ${(100 * p.fraction).toFixed(0)}% of the ${p.limit} roof`)}</title></circle>`);
+      out.push(
+        `<circle cx="${fmt(X(p.intensity))}" cy="${fmt(Y(p.attained))}" r="3.5" fill="${fill}" stroke="${COLOUR[r.verdict]}"><title>${esc(`${run}: ${r.key}: ${p.attained.toFixed(2)} GFLOP/s, ${(100 * p.fraction).toFixed(0)}% of the ${p.limit} roof`)}</title></circle>`,
+      );
     }
   }
   return { svg: out, height: h + 44 };
@@ -88,6 +95,13 @@ export function comparisonSvg(a: BenchRun, b: BenchRun, rows: readonly ComparedR
   const bars = ratioPanel(rows, 28, width);
   const roof = rooflinePanel(a, b, rows, 28 + bars.height + 10, width);
   const height = 28 + bars.height + 10 + roof.height;
-  return [`<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
-    `<rect width="100%" height="100%" fill="white"/>`, title, ...bars.svg, ...roof.svg, '</svg>', ''].join('\n');
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    title,
+    ...bars.svg,
+    ...roof.svg,
+    '</svg>',
+    '',
+  ].join('\n');
 }

@@ -57,8 +57,14 @@ interface Setting {
   submitEvery?: number;
 }
 const comparisons: Record<string, Setting[]> = {
-  pace: [{ label: 'pace on', pace: true }, { label: 'pace off', pace: false }],
-  submit: [{ label: 'submit/64', pace: true, submitEvery: 64 }, { label: 'one batch', pace: true, submitEvery: Infinity }],
+  pace: [
+    { label: 'pace on', pace: true },
+    { label: 'pace off', pace: false },
+  ],
+  submit: [
+    { label: 'submit/64', pace: true, submitEvery: 64 },
+    { label: 'one batch', pace: true, submitEvery: Infinity },
+  ],
   none: [{ label: 'default', pace: true }],
 };
 const settings = comparisons[flags.compare!];
@@ -188,7 +194,11 @@ async function micro(n: number): Promise<void> {
     const wall = performance.now() - t0;
     await g.sync();
     const perUs = (ms: number) => ((1000 * ms * cpu.mainMs) / wall / n).toFixed(1);
-    console.log(`micro: ${n} dispatches, main thread ${((1000 * cpu.mainMs) / n).toFixed(1)} us CPU each (dispatch() ${perUs(g.encodeMs - e0)}` + (flags.phases ? `, createBindGroup ${perUs(phases.createBindGroup)}, pass calls ${perUs(phases.passCalls)}, writeBuffer+submit ${perUs(phases.writeBuffer + phases.submit)}` : '') + `), CPU/wall ${(cpu.mainMs / wall).toFixed(2)}`);
+    console.log(
+      `micro: ${n} dispatches, main thread ${((1000 * cpu.mainMs) / n).toFixed(1)} us CPU each (dispatch() ${perUs(g.encodeMs - e0)}` +
+        (flags.phases ? `, createBindGroup ${perUs(phases.createBindGroup)}, pass calls ${perUs(phases.passCalls)}, writeBuffer+submit ${perUs(phases.writeBuffer + phases.submit)}` : '') +
+        `), CPU/wall ${(cpu.mainMs / wall).toFixed(2)}`,
+    );
   }
   g.pool.release(x);
   g.pool.release(out);
@@ -206,7 +216,10 @@ const load0 = loadavg()[0];
 const all: StepSample[] = [];
 if (Number(flags.micro) > 0) await micro(Number(flags.micro));
 console.log(`adapter: ${g.describe()} (kernel variant ${g.kernelVariant}); ResNet18 width ${width}, batch ${batch} per view, ${steps} steps per setting`);
-console.log('method   setting     wall ms  main record  main wait  workers   encode  encode cpu  dispatches submits  new bind groups  submitted early  us/dispatch' + (flags.phases ? '  bindgroup  pass  writeBuf  submit' : ''));
+console.log(
+  'method   setting     wall ms  main record  main wait  workers   encode  encode cpu  dispatches submits  new bind groups  submitted early  us/dispatch' +
+    (flags.phases ? '  bindgroup  pass  writeBuf  submit' : ''),
+);
 for (const method of methods) {
   const samples = await measureMethod(method);
   all.push(...samples);

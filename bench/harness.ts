@@ -137,7 +137,16 @@ function summarise(samples: Sample[], method: TimingMethod): Measurement {
     method,
     wallMs: median(samples.map((s) => s.wall)),
     minMs: Math.min(...samples.map((s) => s.primary)),
-    spreadMs: (quantile(samples.map((s) => s.primary), 0.75) - quantile(samples.map((s) => s.primary), 0.25)) / 2,
+    spreadMs:
+      (quantile(
+        samples.map((s) => s.primary),
+        0.75,
+      ) -
+        quantile(
+          samples.map((s) => s.primary),
+          0.25,
+        )) /
+      2,
     repeats: samples.length,
     cores: wall > 0 ? cpu / wall : 0,
     ...(samples.every((s) => s.cpuWork !== undefined) ? { cpuWorkMs: median(samples.map((s) => s.cpuWork!)) } : {}),
@@ -179,22 +188,26 @@ export async function timeQueue(target: QueueTarget, run: () => unknown, opts: T
   const bracket = method === 'gpu-timestamp' ? bracketFor(target.device) : null;
   const threads = await threadCpuClock();
   await target.drain();
-  return repeat(opts, async () => {
-    const c0 = cpuNow();
-    const t0 = performance.now();
-    target.submit(); // nothing recorded before the bracket may land inside it
-    bracket?.begin();
-    const s0 = threads?.snapshot();
-    run();
-    const recording = s0 && threads!.since(s0).mainMs;
-    target.submit();
-    bracket?.end();
-    await target.drain();
-    const wall = performance.now() - t0;
-    const cpu = cpuMs(c0);
-    const cpuWork = s0 && recording! + threads!.since(s0).othersMs;
-    return { primary: bracket ? await bracket.read() : wall, wall, cpu, cpuWork };
-  }, method);
+  return repeat(
+    opts,
+    async () => {
+      const c0 = cpuNow();
+      const t0 = performance.now();
+      target.submit(); // nothing recorded before the bracket may land inside it
+      bracket?.begin();
+      const s0 = threads?.snapshot();
+      run();
+      const recording = s0 && threads!.since(s0).mainMs;
+      target.submit();
+      bracket?.end();
+      await target.drain();
+      const wall = performance.now() - t0;
+      const cpu = cpuMs(c0);
+      const cpuWork = s0 && recording! + threads!.since(s0).othersMs;
+      return { primary: bracket ? await bracket.read() : wall, wall, cpu, cpuWork };
+    },
+    method,
+  );
 }
 
 /** Our engine's queue: flush the batch; drain also surfaces GPU errors. */
@@ -214,14 +227,18 @@ export function timeOurs(run: () => unknown, opts: TimeOptions): Promise<Measure
  */
 export async function timeWall(run: () => unknown, finish: () => Promise<void>, opts: TimeOptions): Promise<Measurement> {
   await finish();
-  return repeat(opts, async () => {
-    const c0 = cpuNow();
-    const t0 = performance.now();
-    await run();
-    await finish();
-    const wall = performance.now() - t0;
-    return { primary: wall, wall, cpu: cpuMs(c0) };
-  }, 'wall');
+  return repeat(
+    opts,
+    async () => {
+      const c0 = cpuNow();
+      const t0 = performance.now();
+      await run();
+      await finish();
+      const wall = performance.now() - t0;
+      return { primary: wall, wall, cpu: cpuMs(c0) };
+    },
+    'wall',
+  );
 }
 
 export function releaseTimers(): void {

@@ -61,7 +61,9 @@ function prepare(spec: KernelFamilySpec, c: KernelCase, seed: number): Prepared 
   const outputs = Object.fromEntries(Object.entries(c.outputs).map(([name, shape]) => [name, Tensor.empty(shape, 'float32')]));
   const bindings = Object.fromEntries([...Object.entries(inputs), ...Object.entries(outputs)].map(([n, t]) => [n, t.buffer]));
   return {
-    inputs, outputs, host,
+    inputs,
+    outputs,
+    host,
     run: () => gpu().dispatch(spec.kernel, { bindings, params: c.params, workgroups: c.workgroups, overrides: c.overrides }),
     dispose: () => [...Object.values(inputs), ...Object.values(outputs)].forEach((t) => t.dispose()),
   };
@@ -86,7 +88,8 @@ async function checkPrepared(spec: KernelFamilySpec, c: KernelCase, p: Prepared)
   for (const [name, t] of Object.entries(p.outputs)) {
     const expected = want[name];
     if (!expected) throw new Error(`${spec.family} ${c.name}: the reference returned no '${name}' (it returned: ${Object.keys(want).join(', ') || 'nothing'})`);
-    if (expected.length !== sizeOf(t.shape)) throw new Error(`${spec.family} ${c.name}: the reference's '${name}' has ${expected.length} values, the output ${formatShape(t.shape)} has ${sizeOf(t.shape)}`);
+    if (expected.length !== sizeOf(t.shape))
+      throw new Error(`${spec.family} ${c.name}: the reference's '${name}' has ${expected.length} values, the output ${formatShape(t.shape)} has ${sizeOf(t.shape)}`);
     const err = relativeL2(await t.data(), expected);
     if (!(err <= tol)) throw new Error(`${spec.family} ${c.name}: output '${name}' differs from the float64 reference (relative L2 error ${err.toExponential(2)} > ${tol})`);
     worst = Math.max(worst, err);

@@ -60,9 +60,7 @@ export function tfjsTrainStep(tf: Tf, s: TrainStepPeer): TfTrainStep {
     const outPlanes = planes * (bottleneck ? 4 : 1);
     for (let b = 0; b < count; b++) {
       const stride = b === 0 && stage > 0 ? 2 : 1;
-      const convs = bottleneck
-        ? [conv(inPlanes, planes, 1, 1), conv(planes, planes, 3, stride), conv(planes, outPlanes, 1, 1)]
-        : [conv(inPlanes, planes, 3, stride), conv(planes, planes, 3, 1)];
+      const convs = bottleneck ? [conv(inPlanes, planes, 1, 1), conv(planes, planes, 3, stride), conv(planes, outPlanes, 1, 1)] : [conv(inPlanes, planes, 3, stride), conv(planes, planes, 3, 1)];
       const shortcut = stride !== 1 || inPlanes !== outPlanes ? { conv: conv(inPlanes, outPlanes, 1, stride), norm: norm(outPlanes) } : null;
       stages.push({ convs, norms: convs.map((c) => norm(c.cout)), shortcut });
       inPlanes = outPlanes;
@@ -98,7 +96,11 @@ export function tfjsTrainStep(tf: Tf, s: TrainStepPeer): TfTrainStep {
   const n = s.batch;
   const views = tf.randomUniform([2 * n, s.size, s.size, s.channels]);
   const label = (i: number) => (i % n) % 6;
-  const masks = (fn: (i: number, j: number) => boolean) => tf.tensor2d(Array.from({ length: 4 * n * n }, (_, k) => Number(fn(Math.floor(k / (2 * n)), k % (2 * n)))), [2 * n, 2 * n]);
+  const masks = (fn: (i: number, j: number) => boolean) =>
+    tf.tensor2d(
+      Array.from({ length: 4 * n * n }, (_, k) => Number(fn(Math.floor(k / (2 * n)), k % (2 * n)))),
+      [2 * n, 2 * n],
+    );
   const self = masks((i, j) => i === j);
   const positives = masks((i, j) => i !== j && label(i) === label(j));
   const partner = masks((i, j) => j === (i + n) % (2 * n));

@@ -114,8 +114,7 @@ export class TfjsPeer {
     const filter = tf.randomNormal([s.k, s.k, s.cin, s.cout]);
     const dy = tf.randomNormal([s.batch, oh, ow, s.cout]);
     const attrs = { strides: [s.stride, s.stride], pad: s.pad, dataFormat: 'NHWC', dilations: 1, dimRoundingMode: undefined };
-    const kernel = (name: string, inputs: Record<string, TfTensor>, extra: Record<string, unknown> = {}) =>
-      tf.engine().runKernel(name, inputs as never, { ...attrs, ...extra } as never) as TfTensor;
+    const kernel = (name: string, inputs: Record<string, TfTensor>, extra: Record<string, unknown> = {}) => tf.engine().runKernel(name, inputs as never, { ...attrs, ...extra } as never) as TfTensor;
     const op =
       s.pass === 'forward'
         ? () => kernel('Conv2D', { x, filter })

@@ -78,7 +78,7 @@ const COLUMNS: Column[] = [
   { title: 'torch ms', width: 8, value: (r) => (r.torch && 'ms' in r.torch ? num(r.torch.ms) : '-') },
   // After the peers: the device kit reads the figures before it back from printed tables by position.
   { title: 'roofline', width: 12, value: (r) => formatRoofline(r.roofline ?? null) },
-  { title: 'note', width: 0, left: true, value: (r) => r.error ? `ERROR ${r.error}` : [r.note, cpuNote(r), errorOf('tfjs', r.tfjs), errorOf('torch', r.torch)].filter(Boolean).join('; ') },
+  { title: 'note', width: 0, left: true, value: (r) => (r.error ? `ERROR ${r.error}` : [r.note, cpuNote(r), errorOf('tfjs', r.tfjs), errorOf('torch', r.torch)].filter(Boolean).join('; ')) },
 ];
 
 /** The load-independent comparison: CPU work per run, ours and ours/theirs. */
@@ -102,7 +102,10 @@ function cell(c: Column, text: string): string {
 /** Header and row lines; peers are 'ours/theirs' ratios (below 1x: we are faster). */
 export function formatTable(): { header: () => string; row: (r: ResultRow) => string } {
   return {
-    header: () => COLUMNS.map((c) => cell(c, c.title)).join(' ') + '\n' + '(tfjs: ours/theirs by GPU queue time; torch: our wall clock / theirs; below 1x = we are faster; %ceil: of the GEMM or copy ceiling; roofline: FLOPs/byte, capping roof C(ompute)/M(emory), % of that roof)',
+    header: () =>
+      COLUMNS.map((c) => cell(c, c.title)).join(' ') +
+      '\n' +
+      '(tfjs: ours/theirs by GPU queue time; torch: our wall clock / theirs; below 1x = we are faster; %ceil: of the GEMM or copy ceiling; roofline: FLOPs/byte, capping roof C(ompute)/M(emory), % of that roof)',
     row: (r) => COLUMNS.map((c) => cell(c, c.value(r))).join(' '),
   };
 }

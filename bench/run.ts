@@ -27,7 +27,6 @@ import { engineVersion } from './engine-version.js';
 import { familyFrom } from './kernel-family.js';
 import { FAMILIES } from './all-families.js';
 
-
 interface Args {
   mode: 'quick' | 'full' | 'auto';
   filters: RegExp[];
@@ -102,12 +101,23 @@ async function main(): Promise<void> {
   };
   const load0 = loadavg()[0];
   console.log(`adapter: ${g.describe()} (kernel variant ${g.kernelVariant}, timestamps ${g.hasTimestamps ? 'yes' : 'no'})`);
-  console.log(`mode: ${quick ? 'quick' : 'full'}; widths ${cfg.widths.join(', ')}; batches ${cfg.batches.join(', ')} (x2 views where the model sees both); ` +
-    `timing: ${timingMethod()}, ${cfg.timing.warmup} warm-up, median of up to ${cfg.timing.repeats}; autotune ${autotuneMode()} (${cfg.autotuner.file ?? 'memory only'}); load average ${load0.toFixed(2)}`);
+  console.log(
+    `mode: ${quick ? 'quick' : 'full'}; widths ${cfg.widths.join(', ')}; batches ${cfg.batches.join(', ')} (x2 views where the model sees both); ` +
+      `timing: ${timingMethod()}, ${cfg.timing.warmup} warm-up, median of up to ${cfg.timing.repeats}; autotune ${autotuneMode()} (${cfg.autotuner.file ?? 'memory only'}); load average ${load0.toFixed(2)}`,
+  );
 
   const rows: Row[] = [];
   const skipped: { family: string; reason: string }[] = [];
-  const own = await Promise.all(args.families.map(async (m) => familyFrom(await import(pathToFileURL(resolve(m)).href).catch((e: Error) => { throw new Error(`bench: --family ${m}: cannot load it (${e.message.split('\n')[0]})`); }) as { default?: unknown }, m)));
+  const own = await Promise.all(
+    args.families.map(async (m) =>
+      familyFrom(
+        (await import(pathToFileURL(resolve(m)).href).catch((e: Error) => {
+          throw new Error(`bench: --family ${m}: cannot load it (${e.message.split('\n')[0]})`);
+        })) as { default?: unknown },
+        m,
+      ),
+    ),
+  );
   for (const f of [...FAMILIES, ...own]) {
     const r = await f.rows(cfg);
     if ('skipped' in r) skipped.push({ family: f.name, reason: r.skipped });
@@ -122,16 +132,20 @@ async function main(): Promise<void> {
 
   const ceilTiming = { ...cfg.timing, repeats: 3, minRepeats: 2 };
   const ceilings = await measureCeilings(quick ? 256 : 1024, quick ? 8 << 20 : 64 << 20, ceilTiming);
-  console.log(`ceilings: GEMM ${ceilings.gflops.toFixed(2)} GFLOP/s (${ceilings.gemmBest}, ${ceilings.gemmSize}^3), ` +
-    `copy ${ceilings.gbps.toFixed(2)} GB/s (${ceilings.copyBest}, ${ceilings.copyBytes >> 20} MiB; copyBufferToBuffer ${ceilings.memcpyGbps.toFixed(2)} GB/s), ` +
-    `${ceilings.dispatchUs.toFixed(1)} us per small dispatch, ${ceilings.floorMs.toFixed(3)} ms measured for no work`);
+  console.log(
+    `ceilings: GEMM ${ceilings.gflops.toFixed(2)} GFLOP/s (${ceilings.gemmBest}, ${ceilings.gemmSize}^3), ` +
+      `copy ${ceilings.gbps.toFixed(2)} GB/s (${ceilings.copyBest}, ${ceilings.copyBytes >> 20} MiB; copyBufferToBuffer ${ceilings.memcpyGbps.toFixed(2)} GB/s), ` +
+      `${ceilings.dispatchUs.toFixed(1)} us per small dispatch, ${ceilings.floorMs.toFixed(3)} ms measured for no work`,
+  );
   for (const e of [...ceilings.entries.gemm, ...ceilings.entries.copy]) console.log(`  ${e.name.padEnd(28)} ${e.ms.toFixed(2).padStart(9)} ms ${e.rate.toFixed(2).padStart(8)}`);
 
   const needsTfjs = args.tfjs && rows.some((r) => r.peer && tfjsSupports(r.peer));
   const tfjs = needsTfjs ? await startTfjsNode() : 'not requested';
   const torch = args.torch && rows.some((r) => r.peer) ? await TorchPeer.start() : 'not requested';
-  console.log(`peers: TF.js ${typeof tfjs === 'string' ? `unavailable (${tfjs})` : `${tfjs.version} WebGPU on the same adapter`}; ` +
-    `PyTorch ${typeof torch === 'string' ? `unavailable (${torch})` : `${torch.version} CPU, the faster of ${torch.threads.join(' and ')} threads per row`}`);
+  console.log(
+    `peers: TF.js ${typeof tfjs === 'string' ? `unavailable (${tfjs})` : `${tfjs.version} WebGPU on the same adapter`}; ` +
+      `PyTorch ${typeof torch === 'string' ? `unavailable (${torch})` : `${torch.version} CPU, the faster of ${torch.threads.join(' and ')} threads per row`}`,
+  );
   for (const s of skipped) console.log(`skipped ${s.family}: ${s.reason}`);
 
   const results: ResultRow[] = [];

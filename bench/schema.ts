@@ -47,8 +47,10 @@ export function parseRun(text: string, source: string): BenchRun {
   if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new Error(`${source}: not a benchmark run (expected a JSON object)`);
   const schema = (doc as { schema?: unknown }).schema;
   if (schema !== RESULT_SCHEMA) {
-    throw new Error(`${source}: schema ${schema === undefined ? '(none: written before results were versioned)' : JSON.stringify(schema)} ` +
-      `is not ${RESULT_SCHEMA}, which this compare reads; re-run the benchmark to get a comparable file`);
+    throw new Error(
+      `${source}: schema ${schema === undefined ? '(none: written before results were versioned)' : JSON.stringify(schema)} ` +
+        `is not ${RESULT_SCHEMA}, which this compare reads; re-run the benchmark to get a comparable file`,
+    );
   }
   const run = doc as BenchRun;
   if (!Array.isArray(run.rows) || typeof run.ceilings?.gflops !== 'number' || typeof run.ceilings?.gbps !== 'number') {

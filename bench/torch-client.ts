@@ -66,9 +66,16 @@ export class TorchPeer {
     const id = this.nextId++;
     return new Promise((resolve) => {
       this.waiting.set(id, (r) => resolve(r.ms !== undefined ? { ms: r.ms, threads: Number(r.threads), cpuMs: r.cpu_ms } : { error: r.error ?? 'no answer' }));
-      this.child.stdin.write(JSON.stringify({
-        id, spec, warmup: timing.warmup, repeats: timing.repeats, min_repeats: timing.minRepeats, budget_ms: timing.budgetMs,
-      }) + '\n');
+      this.child.stdin.write(
+        JSON.stringify({
+          id,
+          spec,
+          warmup: timing.warmup,
+          repeats: timing.repeats,
+          min_repeats: timing.minRepeats,
+          budget_ms: timing.budgetMs,
+        }) + '\n',
+      );
     });
   }
 

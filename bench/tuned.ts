@@ -10,7 +10,9 @@ import type { Work } from './family.js';
  */
 export async function tunedWork<V extends string>(problem: TuneProblem & { candidates: readonly V[] }, prepare: (variant: V) => Work): Promise<Work> {
   const tuned = await tuneProblem(problem);
-  const timings = Object.entries(tuned.timings).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(' / ');
+  const timings = Object.entries(tuned.timings)
+    .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+    .join(' / ');
   const work = prepare(tuned.choice as V);
   return { ...work, variant: tuned.choice, note: `${tuned.choice} (${tuned.source}${timings ? `: ${timings} ms` : ''})` };
 }

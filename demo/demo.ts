@@ -7,8 +7,23 @@
 // offers Attentive CutMix, whose frozen network it is; optional, as ResNet18 weighs 45 MB).
 // window.gradmixDemo is the handle tests and users script.
 import {
-  augmentPreset, attentionModelFromBytes, encodeCheckpoint, evaluateSubsample, fetchMnistMini, initBrowserGpu, loadPanels, loadPlots, openSet, drawPanels,
-  subsetDataset, TrainingSession, webGpuProblem, type AttentionModel, type Dataset, type OpenSetData, type TrainOptions,
+  augmentPreset,
+  attentionModelFromBytes,
+  encodeCheckpoint,
+  evaluateSubsample,
+  fetchMnistMini,
+  initBrowserGpu,
+  loadPanels,
+  loadPlots,
+  openSet,
+  drawPanels,
+  subsetDataset,
+  TrainingSession,
+  webGpuProblem,
+  type AttentionModel,
+  type Dataset,
+  type OpenSetData,
+  type TrainOptions,
 } from '../src/browser.js';
 
 const params = new URLSearchParams(location.search);
@@ -130,7 +145,9 @@ async function train(): Promise<void> {
       state.step = s.step;
       drawLoss();
       const perStep = (performance.now() - started) / (s.step - startStep);
-      setStatus(`Epoch ${Math.min(s.epoch + 1, s.options.epochs)}/${s.options.epochs}, step ${s.step}/${s.totalSteps}: loss ${loss.toFixed(4)} (${perStep.toFixed(0)} ms/step, batch ${s.options.batchSize})`);
+      setStatus(
+        `Epoch ${Math.min(s.epoch + 1, s.options.epochs)}/${s.options.epochs}, step ${s.step}/${s.totalSteps}: loss ${loss.toFixed(4)} (${perStep.toFixed(0)} ms/step, batch ${s.options.batchSize})`,
+      );
       if (s.step === 1 || s.done || performance.now() - lastPanels > PANEL_INTERVAL_MS) await refreshPanels(s);
       await nextTask(); // let the page paint and handle input between steps
     }
@@ -203,7 +220,11 @@ function drawLoss(): void {
   };
   line(losses, '#9ec5e8', 1);
   let ema = losses[0];
-  line(losses.map((v) => (ema = 0.9 * ema + 0.1 * v)), '#1f77b4', 2);
+  line(
+    losses.map((v) => (ema = 0.9 * ema + 0.1 * v)),
+    '#1f77b4',
+    2,
+  );
   ctx.textAlign = 'right';
   ctx.fillStyle = '#9ec5e8';
   ctx.fillText('each step', W - m.right - 8, m.top + 14);
@@ -222,8 +243,7 @@ async function evaluate(): Promise<void> {
     const { rocSvg } = await loadPlots(); // a chunk, fetched once
     byId('roc').innerHTML = rocSvg(e.scores, e.isKnown, e.metrics.auroc, `ROC, split 0, after ${session.step} steps`);
     const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
-    byId('metrics').textContent =
-      `AUROC ${pct(e.metrics.auroc)} · TNR at 95% TPR ${pct(e.metrics.tnr95)} · closed-set accuracy ${pct(e.metrics.closedAcc)}`;
+    byId('metrics').textContent = `AUROC ${pct(e.metrics.auroc)} · TNR at 95% TPR ${pct(e.metrics.tnr95)} · closed-set accuracy ${pct(e.metrics.closedAcc)}`;
     byId('evalNote').textContent =
       `kNN (k = ${session.options.k}) on a subsample, for speed: ${e.counts.train} training images (${EVAL.trainPerClass} per known class) as references, ` +
       `${e.counts.testKnown} known and ${e.counts.testUnknown} unknown test images. The CLI (gradmix train) scores the whole split.`;
@@ -296,7 +316,8 @@ const ready = (async () => {
 })();
 
 byId('start').addEventListener('click', () => {
-  if (running) running = false; // the loop stops after the current step
+  if (running)
+    running = false; // the loop stops after the current step
   else void train();
   updateButtons();
 });

@@ -7,8 +7,21 @@
 // put in a batch with a few context digits (the loss needs negatives). ?model=<url> picks the
 // checkpoint (default model.safetensors); ?context=<url> the folder of mnist digit files.
 import {
-  AUGMENT_PRESETS, defaultOptions, drawPanels, fetchModel, initBrowserGpu, lastBlockLayers, loadPanels, modelFromCheckpoint, padImages, parseMnistDigits,
-  webGpuProblem, type OpenSetModel, type OpenSetPrediction, type PageModel, type TrainOptions,
+  AUGMENT_PRESETS,
+  defaultOptions,
+  drawPanels,
+  fetchModel,
+  initBrowserGpu,
+  lastBlockLayers,
+  loadPanels,
+  modelFromCheckpoint,
+  padImages,
+  parseMnistDigits,
+  webGpuProblem,
+  type OpenSetModel,
+  type OpenSetPrediction,
+  type PageModel,
+  type TrainOptions,
 } from '../src/browser.js';
 
 const params = new URLSearchParams(location.search);
@@ -79,12 +92,14 @@ function showVerdict(v: OpenSetPrediction | null): void {
 
 async function loadContext(): Promise<Float32Array> {
   const per = Math.ceil(CONTEXT_SIZE / CONTEXT_DIGITS.length);
-  const parts = await Promise.all(CONTEXT_DIGITS.map(async (d) => {
-    const url = new URL(`${d}.json`, new URL(CONTEXT_URL, location.href)).href;
-    const res = await fetch(url);
-    if (!res.ok) throw new Error(`context digits: ${url} answered ${res.status}`);
-    return parseMnistDigits(await res.text(), url).subarray(0, per * 784);
-  }));
+  const parts = await Promise.all(
+    CONTEXT_DIGITS.map(async (d) => {
+      const url = new URL(`${d}.json`, new URL(CONTEXT_URL, location.href)).href;
+      const res = await fetch(url);
+      if (!res.ok) throw new Error(`context digits: ${url} answered ${res.status}`);
+      return parseMnistDigits(await res.text(), url).subarray(0, per * 784);
+    }),
+  );
   const images = new Float32Array(CONTEXT_SIZE * 784);
   for (let i = 0; i < CONTEXT_SIZE; i++) images.set(parts[i % parts.length].subarray(Math.floor(i / parts.length) * 784, (Math.floor(i / parts.length) + 1) * 784), i * 784);
   const labels = new Int32Array(CONTEXT_SIZE);
@@ -109,10 +124,11 @@ async function toDigit(file: Blob): Promise<Float32Array> {
   }
   // Dark strokes on a light background (most drawings and scans) are inverted into MNIST's look.
   if (inside / (w * h) > 0.5) {
-    for (let y = 0; y < 32; y++) for (let x = 0; x < 32; x++) {
-      const inBox = Math.abs(x + 0.5 - 16) < w / 2 && Math.abs(y + 0.5 - 16) < h / 2;
-      grey[y * 32 + x] = inBox ? 1 - grey[y * 32 + x] : 0;
-    }
+    for (let y = 0; y < 32; y++)
+      for (let x = 0; x < 32; x++) {
+        const inBox = Math.abs(x + 0.5 - 16) < w / 2 && Math.abs(y + 0.5 - 16) < h / 2;
+        grey[y * 32 + x] = inBox ? 1 - grey[y * 32 + x] : 0;
+      }
   }
   return grey;
 }
@@ -185,7 +201,9 @@ const ready = (async () => {
     state.phase = 'ready';
   } catch (e) {
     state.phase = 'ready';
-    setStatus(`${(e as Error).message}. Train one with npm run demo (npm run demo:web serves runs/demo, else runs/latest), or drop a .safetensors checkpoint here (from gradmix train, or the training demo's “Save checkpoint”, which has no verdict).`);
+    setStatus(
+      `${(e as Error).message}. Train one with npm run demo (npm run demo:web serves runs/demo, else runs/latest), or drop a .safetensors checkpoint here (from gradmix train, or the training demo's “Save checkpoint”, which has no verdict).`,
+    );
   }
 })();
 

@@ -59,7 +59,6 @@ interface NodeFs {
   mkdirSync(path: string, options: { recursive: boolean }): void;
 }
 
-
 /** GRADMIX_AUTOTUNE: '0' (or 'off', 'false') disables; 'refresh' re-times; anything else is on. */
 export function autotuneMode(): AutotuneMode {
   const v = (env('GRADMIX_AUTOTUNE') ?? '').toLowerCase();
@@ -82,7 +81,11 @@ export function shapeClass(dims: Record<string, number | boolean | string>): str
 
 /** A file-name-safe key for an adapter description (e.g. 'mesa-software-llvmpipe-...'). */
 export function adapterKey(description: string): string {
-  const slug = description.toLowerCase().replace(/[^a-z0-9]+/g, '-').slice(0, 80).replace(/^-+|-+$/g, '');
+  const slug = description
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .slice(0, 80)
+    .replace(/^-+|-+$/g, '');
   return slug || 'unknown-adapter';
 }
 

@@ -229,7 +229,13 @@ export class Gpu {
     const spec = kernelSpec(kernel);
     for (const name of Object.keys(d.bindings)) {
       if (!spec.bindings.some((b) => b.name === name && b.kind !== 'uniform')) {
-        throw new KernelError(kernel, `unknown binding '${name}'; the shader binds: ${spec.bindings.filter((b) => b.kind !== 'uniform').map((b) => b.name).join(', ')}`);
+        throw new KernelError(
+          kernel,
+          `unknown binding '${name}'; the shader binds: ${spec.bindings
+            .filter((b) => b.kind !== 'uniform')
+            .map((b) => b.name)
+            .join(', ')}`,
+        );
       }
     }
     const [x, y = 1, z = 1] = d.workgroups;
@@ -415,8 +421,7 @@ export class Gpu {
   async read(buffer: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
     this.throwIfFailed();
     const size = Math.max(256, 2 ** Math.ceil(Math.log2(Math.max(bytes, 4))));
-    const stage = this.staging.get(size)?.pop() ??
-      this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readback' });
+    const stage = this.staging.get(size)?.pop() ?? this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readback' });
     const copyBytes = Math.ceil(bytes / 4) * 4;
     this.copy(buffer, offset, stage, 0, copyBytes);
     this.flush();

@@ -72,18 +72,25 @@ export function reflectModule(file: string, source: string, Reflect: typeof Wgsl
         if (uniformSeen) throw new KernelError(kernel, 'more than one uniform binding; put all parameters in one struct');
         uniformSeen = true;
         resources.set(name, `${name}:${u.binding}:u`);
-        module.uniforms[name] ??= `${Math.ceil(u.size / 16) * 16}|` + (u.members ?? []).map((m) => {
-          const format = (m.type as { format?: { name: string } | null }).format?.name;
-          const scalar = scalarOf(m.type.name, format, kernel, m.name);
-          const n = componentsOf(m.type.name);
-          return `${m.name}:${m.offset}:${scalar[0]}${n > 1 ? n : ''}`;
-        }).join(' ');
+        module.uniforms[name] ??=
+          `${Math.ceil(u.size / 16) * 16}|` +
+          (u.members ?? [])
+            .map((m) => {
+              const format = (m.type as { format?: { name: string } | null }).format?.name;
+              const scalar = scalarOf(m.type.name, format, kernel, m.name);
+              const n = componentsOf(m.type.name);
+              return `${m.name}:${m.offset}:${scalar[0]}${n > 1 ? n : ''}`;
+            })
+            .join(' ');
       } else if (s) {
         resources.set(name, `${name}:${s.binding}:${s.access === 'read' ? 'r' : 's'}`);
       }
       used.push({ name, binding: v.binding });
     }
-    module.entries[entry.name] = used.sort((a, b) => a.binding - b.binding).map((x) => x.name).join(' ');
+    module.entries[entry.name] = used
+      .sort((a, b) => a.binding - b.binding)
+      .map((x) => x.name)
+      .join(' ');
   }
   module.resources = [...resources.values()].join(' ');
   return module;

@@ -108,10 +108,12 @@ export function kernelSpec(name: string): KernelSpec {
   } else if (entries.length !== 1) {
     throw new KernelError(name, `${file}.wgsl has ${entries.length} entry points (${entries.join(', ')}); name one as '${file}.<entry>'`);
   }
-  const resources = new Map(module.resources.split(' ').map((r) => {
-    const [v, binding, kind] = r.split(':');
-    return [v, { name: v, binding: Number(binding), kind: KIND_CODES[kind] }] as const;
-  }));
+  const resources = new Map(
+    module.resources.split(' ').map((r) => {
+      const [v, binding, kind] = r.split(':');
+      return [v, { name: v, binding: Number(binding), kind: KIND_CODES[kind] }] as const;
+    }),
+  );
   const bindings = module.entries[entry] === '' ? [] : module.entries[entry].split(' ').map((v): BindingSpec => resources.get(v)!);
   const u = bindings.find((b) => b.kind === 'uniform');
   let uniform: UniformSpec | null = null;
@@ -121,10 +123,14 @@ export function kernelSpec(name: string): KernelSpec {
       name: u.name,
       binding: u.binding,
       size: Number(size),
-      fields: new Map(fields === '' ? [] : fields.split(' ').map((f): [string, UniformField] => {
-        const [name, offset, type] = f.split(':');
-        return [name, { name, offset: Number(offset), scalar: `${type[0]}32` as UniformScalar, components: Number(type.slice(1) || 1) }];
-      })),
+      fields: new Map(
+        fields === ''
+          ? []
+          : fields.split(' ').map((f): [string, UniformField] => {
+              const [name, offset, type] = f.split(':');
+              return [name, { name, offset: Number(offset), scalar: `${type[0]}32` as UniformScalar, components: Number(type.slice(1) || 1) }];
+            }),
+      ),
     };
   }
   const spec: KernelSpec = { name, source: module.source, entryPoint: entry, bindings, uniform, overrides: new Set(module.overrides) };

@@ -40,7 +40,10 @@ const nodeGlobals = {
         const code = text.replace(/\/\/.*$/, '');
         const m = bare.exec(code);
         if (m && !/^\s*\*/.test(code)) {
-          errors.push({ text: `uses the Node global '${m[1].replace(/[.(]$/, '')}', which browsers lack; read it through globalThis (see runtime/platform.ts)`, location: { file: args.path, line: i + 1, column: m.index, lineText: text } });
+          errors.push({
+            text: `uses the Node global '${m[1].replace(/[.(]$/, '')}', which browsers lack; read it through globalThis (see runtime/platform.ts)`,
+            location: { file: args.path, line: i + 1, column: m.index, lineText: text },
+          });
         }
       });
       return errors.length ? { errors } : undefined;
@@ -94,8 +97,8 @@ export async function buildBrowser({ outDir = join(root, 'dist'), types = true, 
   // The kernel families of code in lazily loaded chunks only (Attentive CutMix's) go with that code.
   const probe = await esbuild.build({ ...libOptions, write: false, sourcemap: false, plugins: [nodeGlobals] });
   const loaded = staticOutputs(probe.metafile, join(outDir, 'browser', 'gradmix.js'));
-  const sourcesOf = (outputs) => [...new Set(outputs.flatMap((o) => Object.keys(probe.metafile.outputs[o].inputs)))]
-    .filter((f) => f.endsWith('.ts') && !f.endsWith('.generated.ts')).map((f) => join(root, f));
+  const sourcesOf = (outputs) =>
+    [...new Set(outputs.flatMap((o) => Object.keys(probe.metafile.outputs[o].inputs)))].filter((f) => f.endsWith('.ts') && !f.endsWith('.generated.ts')).map((f) => join(root, f));
   const lazy = Object.keys(probe.metafile.outputs).filter((o) => o.endsWith('.js') && !loaded.includes(o));
   const lib = await esbuild.build({ ...libOptions, plugins: [nodeGlobals, await kernelSubset(sourcesOf(loaded), sourcesOf(lazy))] });
   if (demo) {
@@ -108,11 +111,29 @@ export async function buildBrowser({ outDir = join(root, 'dist'), types = true, 
   }
   if (types) {
     // Browser typings (DOM, @webgpu/types); the demo scripts are type-checked against the same.
-    const tsc = (files, flags) => execFileSync(process.execPath, [
-      require.resolve('typescript/bin/tsc'), ...files.map((f) => join(root, f)), join(root, 'runtime', 'wgsl-reflect.d.ts'),
-      '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--target', 'ES2022', '--strict', '--skipLibCheck',
-      '--lib', 'ES2022,DOM,DOM.Iterable', '--types', '@webgpu/types', ...flags,
-    ], { cwd: root, stdio: 'inherit' });
+    const tsc = (files, flags) =>
+      execFileSync(
+        process.execPath,
+        [
+          require.resolve('typescript/bin/tsc'),
+          ...files.map((f) => join(root, f)),
+          join(root, 'runtime', 'wgsl-reflect.d.ts'),
+          '--module',
+          'NodeNext',
+          '--moduleResolution',
+          'NodeNext',
+          '--target',
+          'ES2022',
+          '--strict',
+          '--skipLibCheck',
+          '--lib',
+          'ES2022,DOM,DOM.Iterable',
+          '--types',
+          '@webgpu/types',
+          ...flags,
+        ],
+        { cwd: root, stdio: 'inherit' },
+      );
     const typesDir = join(outDir, 'browser', 'types');
     rmSync(typesDir, { recursive: true, force: true }); // no stale declarations of removed sources
     tsc(['src/browser.ts'], ['--declaration', '--emitDeclarationOnly', '--outDir', typesDir, '--rootDir', root]);

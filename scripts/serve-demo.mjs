@@ -126,9 +126,11 @@ Builds the browser bundle and serves the demo pages on localhost:
     const { url } = await startDemoServer({ port, host: flag('host'), model, attention, build: !args.includes('--no-build') });
     console.log(`gradmix demo: ${url}  (training demo)\n               ${url}embed.html  (embedding example: a checkpoint's verdict and LayerCAM map of a dropped image)`);
     const served = modelFile(model);
-    console.log(served
-      ? `embedding example's model: ${relative(process.cwd(), served) || served}${model ? '' : ` (the first of ${MODEL_CANDIDATES.join(', ')} that exists; --model <file> picks another)`}`
-      : `embedding example's model: ${noModel(model).trim()}`);
+    console.log(
+      served
+        ? `embedding example's model: ${relative(process.cwd(), served) || served}${model ? '' : ` (the first of ${MODEL_CANDIDATES.join(', ')} that exists; --model <file> picks another)`}`
+        : `embedding example's model: ${noModel(model).trim()}`,
+    );
     if (attention) console.log(`Attentive CutMix in the training demo: ${url}?attention=/attention.safetensors&method=attentive-cutmix`);
     console.log('WebGPU is needed: Chrome/Edge 113+; on Linux, Chromium with --enable-unsafe-webgpu. Ctrl-C stops the server.');
   } catch (e) {

@@ -55,20 +55,27 @@ export function stripWgsl(source) {
     } else if (depth === 0) text += source[i];
     else if (source[i] === '\n') text += '\n';
   }
-  return text.split('\n').map((l) => l.trim()).filter((l) => l.length > 0).join('\n') + '\n';
+  return (
+    text
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.length > 0)
+      .join('\n') + '\n'
+  );
 }
 
 /** Function definitions of a WGSL text: [name, isEntryPoint] (entry points carry an @compute). */
 export function functionsOf(source) {
   const found = [];
   const re = /(@compute[^;{]*?)?\bfn\s+([A-Za-z_]\w*)\s*\(/g;
-  for (let m; (m = re.exec(stripWgsl(source))); ) found.push([m[2], Boolean(m[1])]);
+  for (let m; (m = re.exec(stripWgsl(source)));) found.push([m[2], Boolean(m[1])]);
   return found;
 }
 
 // Tokens of comment-free WGSL: identifiers, numbers (with suffixes and exponents), operators
 // (longest first), other punctuation, whitespace.
-const TOKEN = /(\s+)|([A-Za-z_]\w*)|(0[xX][0-9a-fA-F]*\.?[0-9a-fA-F]*(?:[pP][+-]?\d+)?[iuhf]?|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[iuhf]?)|(->|<<=|>>=|&&|\|\||<<|>>|<=|>=|==|!=|\+\+|--|[-+*/%&|^]=|.)/gsy;
+const TOKEN =
+  /(\s+)|([A-Za-z_]\w*)|(0[xX][0-9a-fA-F]*\.?[0-9a-fA-F]*(?:[pP][+-]?\d+)?[iuhf]?|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?[iuhf]?)|(->|<<=|>>=|&&|\|\||<<|>>|<=|>=|==|!=|\+\+|--|[-+*/%&|^]=|.)/gsy;
 const OPERATOR = /^(?:\/\/|\/\*|->|<<=|>>=|&&|\|\||<<|>>|<=|>=|==|!=|\+\+|--|[-+*/%&|^]=)/;
 const SWIZZLE = /^(?:[xyzw]{1,4}|[rgba]{1,4})$/;
 
@@ -81,7 +88,7 @@ function fuses(a, b) {
 function tokens(source) {
   const list = [];
   TOKEN.lastIndex = 0;
-  for (let m; TOKEN.lastIndex < source.length && (m = TOKEN.exec(source)); ) {
+  for (let m; TOKEN.lastIndex < source.length && (m = TOKEN.exec(source));) {
     if (m[1]) continue;
     list.push(m[2] ? { word: m[2] } : m[3] ? { number: m[3] } : { op: m[4] });
   }
@@ -188,7 +195,7 @@ export function minifyWgsl(source) {
   for (let i = 0; i < toks.length; i++) {
     const t = toks[i];
     if (t.op === ',' && toks[i + 1]?.op === '}') continue; // a struct's trailing comma
-    const text = t.word ? rename.get(t.word) ?? t.word : t.number ? shortNumber(t.number) : t.op;
+    const text = t.word ? (rename.get(t.word) ?? t.word) : t.number ? shortNumber(t.number) : t.op;
     const word = !t.op;
     if (last && ((word && last.word) || (!word && !last.word && fuses(last.text, text)))) out += ' ';
     out += text;

@@ -32,7 +32,9 @@ export function noGrad<T>(fn: () => T): T {
     const r = fn();
     if (r instanceof Promise) {
       void r.catch(() => undefined); // the error below is what the caller sees
-      throw new Error('noGrad() takes a synchronous function, and this one returned a promise: work after its first await would be recorded. Call noGrad() around the synchronous steps inside it instead.');
+      throw new Error(
+        'noGrad() takes a synchronous function, and this one returned a promise: work after its first await would be recorded. Call noGrad() around the synchronous steps inside it instead.',
+      );
     }
     return r;
   } finally {

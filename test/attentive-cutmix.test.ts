@@ -1,7 +1,16 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  attentionGrid, attentionInput, attentiveMixWith, attentivePaste, attentiveCutmix, IMAGENET_MEAN, IMAGENET_STD, ATTENTIVE_GRID, ATTENTIVE_TOP_K, ATTENTION_CHUNK,
+  attentionGrid,
+  attentionInput,
+  attentiveMixWith,
+  attentivePaste,
+  attentiveCutmix,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  ATTENTIVE_GRID,
+  ATTENTIVE_TOP_K,
+  ATTENTION_CHUNK,
   type AttentionNet,
 } from '../src/gradmix/attentive-cutmix.js';
 import { loadAttention } from '../src/gradmix/index.js';
@@ -55,7 +64,7 @@ function refGrid(feat: Float64Array, [B, F, FH, FW]: Dims, g: number): Float64Ar
 /** The k best cells of one grid row: highest score first, ties to the lowest index. */
 function refTopK(scores: ArrayLike<number>, k: number): Set<number> {
   const idx = Array.from(scores, (_, i) => i);
-  idx.sort((a, b) => (scores[b] - scores[a]) || a - b);
+  idx.sort((a, b) => scores[b] - scores[a] || a - b);
   return new Set(idx.slice(0, k));
 }
 
@@ -100,8 +109,18 @@ async function checkPaste(dims: Dims, g: number, k: number, scores: Float64Array
 
 test('grid scores: channel sum and adaptive average pooling match float64 (identity at g = h, overlapping cells, non-square)', async () => {
   const { rng, seed } = seeded();
-  for (const [dims, g] of [[[2, 5, 7, 7], 7], [[3, 4, 7, 7], 3], [[2, 3, 6, 5], 4], [[1, 2, 2, 3], 5]] as [Dims, number][]) {
-    const feat = randomArray(rng, dims.reduce((a, b) => a * b), -1, 1);
+  for (const [dims, g] of [
+    [[2, 5, 7, 7], 7],
+    [[3, 4, 7, 7], 3],
+    [[2, 3, 6, 5], 4],
+    [[1, 2, 2, 3], 5],
+  ] as [Dims, number][]) {
+    const feat = randomArray(
+      rng,
+      dims.reduce((a, b) => a * b),
+      -1,
+      1,
+    );
     const t = upload(feat, dims);
     const s = attentionGrid(t, g);
     assert.equal(s.shape, [dims[0], g, g]);
@@ -123,7 +142,11 @@ test('top-k paste against float64: random scores, k = 1, k = all cells, non-squa
     const scores = randomArray(rng, dims[0] * g * g, -2, 2).map(Math.fround);
     const partner = Int32Array.from({ length: dims[0] }, (_, i) => (i + 1) % dims[0]);
     const ref = await checkPaste(dims, g, k, scores, partner, `${dims} g ${g} k ${k}`, seed);
-    if (k === g * g) assert.equal([...ref.weights].map((w) => Math.round(w * 1e9) / 1e9), Array(dims[0]).fill(1));
+    if (k === g * g)
+      assert.equal(
+        [...ref.weights].map((w) => Math.round(w * 1e9) / 1e9),
+        Array(dims[0]).fill(1),
+      );
   }
 });
 
@@ -140,10 +163,26 @@ test('ties go to the lowest cell index', async () => {
 test('weights are the pasted pixel fraction', async () => {
   const partner = Int32Array.from([1, 0]);
   // 14 x 14, 7 x 7 grid: 2 x 2 cells, k = 6 -> 24 / 196.
-  const even = await checkPaste([2, 1, 14, 14], 7, 6, Float64Array.from({ length: 98 }, (_, i) => -i), partner, 'paper', 0);
+  const even = await checkPaste(
+    [2, 1, 14, 14],
+    7,
+    6,
+    Float64Array.from({ length: 98 }, (_, i) => -i),
+    partner,
+    'paper',
+    0,
+  );
   assert.ok(Math.abs(even.weights[0] - 6 / 49) < 1e-12);
   // 10 x 7, 3 x 3 grid: rows [0,3) [3,6) [6,10), columns [0,2) [2,4) [4,7); the best cell is the last (4 x 3 = 12 of 70 pixels).
-  const odd = await checkPaste([2, 1, 10, 7], 3, 1, Float64Array.from({ length: 18 }, (_, i) => i % 9), partner, 'uneven', 0);
+  const odd = await checkPaste(
+    [2, 1, 10, 7],
+    3,
+    1,
+    Float64Array.from({ length: 18 }, (_, i) => i % 9),
+    partner,
+    'uneven',
+    0,
+  );
   assert.ok(Math.abs(odd.weights[0] - 12 / 70) < 1e-12);
 });
 
@@ -163,7 +202,10 @@ test('attention input: grey repeated to RGB, resized bilinearly, renormalised to
         const src = C === 3 ? c : 0;
         const plane = x.subarray((b * C + src) * 35, (b * C + src + 1) * 35).map((v) => v * std[src] + mean[src]);
         const r = bilinearResize(plane, 5, 7, 9, 9);
-        ref.set(r.map((v) => (v - IMAGENET_MEAN[c]) / IMAGENET_STD[c]), (b * 3 + c) * 81);
+        ref.set(
+          r.map((v) => (v - IMAGENET_MEAN[c]) / IMAGENET_STD[c]),
+          (b * 3 + c) * 81,
+        );
       }
     }
     assertClose(await read(got), ref, FORWARD_TOL, `attention input from ${C} channel(s)`, seed);
@@ -184,7 +226,7 @@ function identityNet(): AttentionNet & { evalCalls: number } {
   };
 }
 
-test('attentive CutMix end to end with a stand-in network: the partner\'s own attention chooses the cells', async () => {
+test("attentive CutMix end to end with a stand-in network: the partner's own attention chooses the cells", async () => {
   const { rng, seed } = seeded();
   const dims: Dims = [3, 1, 8, 6];
   const x = randomImages(rng, dims);
@@ -198,17 +240,31 @@ test('attentive CutMix end to end with a stand-in network: the partner\'s own at
   assertClose(await read(got.scores), scores, FORWARD_TOL, 'scores', seed);
   const ref = refPaste(x, dims, Float64Array.from(await read(got.scores)), 2, partner, 1);
   assert.equal([...(await read(got.mixed))], [...ref.mixed]);
-  assert.equal([...(await read(got.weights))].map((w) => Math.round(w * 1e6)), [...ref.weights].map((w) => Math.round(w * 1e6)));
+  assert.equal(
+    [...(await read(got.weights))].map((w) => Math.round(w * 1e6)),
+    [...ref.weights].map((w) => Math.round(w * 1e6)),
+  );
   // A batch over ATTENTION_CHUNK images runs the network in chunks: the same grids as one pass.
   const many = upload(randomImages(rng, [ATTENTION_CHUNK + 5, 1, 4, 4]), [ATTENTION_CHUNK + 5, 1, 4, 4]);
-  const chunked = attentiveMixWith(many, identityNet(), Int32Array.from({ length: ATTENTION_CHUNK + 5 }, (_, i) => (i + 1) % (ATTENTION_CHUNK + 5)), { grid: 2, topK: 2, inputSize: 4 });
+  const chunked = attentiveMixWith(
+    many,
+    identityNet(),
+    Int32Array.from({ length: ATTENTION_CHUNK + 5 }, (_, i) => (i + 1) % (ATTENTION_CHUNK + 5)),
+    { grid: 2, topK: 2, inputSize: 4 },
+  );
   assertClose(await read(chunked.scores), refGrid(await read(attentionInput(many, 4)), [ATTENTION_CHUNK + 5, 3, 4, 4], 2), FORWARD_TOL, 'chunked scores', seed);
   // The sampling wrapper draws a derangement and uses the paper's defaults.
   const big = upload(randomImages(rng, [4, 3, 14, 14]), [4, 3, 14, 14]);
   const m = attentiveCutmix(big, identityNet(), new Rng(seed));
-  assert.ok(m.partner.every((j, i) => j !== i), 'no image is its own partner');
+  assert.ok(
+    m.partner.every((j, i) => j !== i),
+    'no image is its own partner',
+  );
   assert.equal(m.cells.shape, [4, ATTENTIVE_GRID, ATTENTIVE_GRID]);
-  assert.equal([...(await read(m.cells))].reduce((a, b) => a + b, 0), 4 * ATTENTIVE_TOP_K);
+  assert.equal(
+    [...(await read(m.cells))].reduce((a, b) => a + b, 0),
+    4 * ATTENTIVE_TOP_K,
+  );
 });
 
 test('bad arguments get clear errors', () => {
@@ -254,7 +310,10 @@ test('a torchvision ResNet as the attention network: 7 x 7 grid at 224, eval mod
   assert.equal(m.scores.shape, [3, 7, 7]);
   const direct = ops.noGrad(() => attentionGrid(net.featureMap(attentionInput(x, 224)), 7));
   assertClose(await read(m.scores), await read(direct), FORWARD_TOL, 'grid of the last feature map');
-  assert.equal([...(await read(m.cells))].reduce((a, b) => a + b, 0), 3 * 6);
+  assert.equal(
+    [...(await read(m.cells))].reduce((a, b) => a + b, 0),
+    3 * 6,
+  );
   net.dispose();
 });
 
@@ -279,8 +338,8 @@ test('picture panels: the partner with its attention grid, the cells taken outli
         const cell = [0, 1, 2].find((r) => span(r, h, g)[0] <= y && y < span(r, h, g)[1])! * g + [0, 1, 2].find((q) => span(q, w, g)[0] <= x && x < span(q, w, g)[1])!;
         assert.is(p.region![(i * h + y) * w + x], ref.cells[i * g * g + cell], `region at image ${i} (${y}, ${x})`);
         const j = again.partner[i];
-        assert.ok(Math.abs(p.cam[(i * h + y) * w + x] - scores[j * g * g + cell]) < 1e-6, 'cam is the partner\'s grid');
-        for (let ch = 0; ch < c; ch++) assert.is(p.partner![((i * c + ch) * h + y) * w + x], p.view1[((j * c + ch) * h + y) * w + x], 'the partner\'s view');
+        assert.ok(Math.abs(p.cam[(i * h + y) * w + x] - scores[j * g * g + cell]) < 1e-6, "cam is the partner's grid");
+        for (let ch = 0; ch < c; ch++) assert.is(p.partner![((i * c + ch) * h + y) * w + x], p.view1[((j * c + ch) * h + y) * w + x], "the partner's view");
       }
     }
   }
@@ -298,9 +357,16 @@ test('train --method attentive-cutmix end to end on mnist-mini: finite mixed ter
   const out = join(dir, 'run');
   const r = await train({ ...quick, attentionModel, out, evaluate: false, pictures: true });
   assert.ok(existsSync(join(out, 'pictures', 'epoch-001.png')), 'the picture grid of the epoch');
-  const steps = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; mixed?: number }).filter((l) => l.kind === 'step');
+  const steps = readFileSync(join(out, 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { kind: string; mixed?: number })
+    .filter((l) => l.kind === 'step');
   assert.is(steps.length, 2);
-  assert.ok(steps.every((l) => Number.isFinite(l.mixed) && l.mixed! > 0), `a finite mixed term each step: ${JSON.stringify(steps)}`);
+  assert.ok(
+    steps.every((l) => Number.isFinite(l.mixed) && l.mixed! > 0),
+    `a finite mixed term each step: ${JSON.stringify(steps)}`,
+  );
   const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8')) as Record<string, unknown>;
   assert.is(config.attentionModel, attentionModel);
   assert.is(config.attentionGrid, 7);
@@ -312,8 +378,15 @@ test('train --method attentive-cutmix end to end on mnist-mini: finite mixed ter
   await train({ ...quick, attentionModel, out: out2, evaluate: false }, { signal: stop.signal, onStep: () => stop.abort() });
   const resumed = await gradmix('train', '--out', out2, '--resume');
   assert.is(resumed.code, 0, resumed.err);
-  const resumedSteps = readFileSync(join(out2, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; step?: number }).filter((l) => l.kind === 'step');
-  assert.equal(resumedSteps.map((l) => l.step), [1, 2]);
+  const resumedSteps = readFileSync(join(out2, 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { kind: string; step?: number })
+    .filter((l) => l.kind === 'step');
+  assert.equal(
+    resumedSteps.map((l) => l.step),
+    [1, 2],
+  );
 });
 
 test('gradmix train --method attentive-cutmix on an image folder, evaluated; a grid and k of its own', async () => {
@@ -321,8 +394,32 @@ test('gradmix train --method attentive-cutmix on an image folder, evaluated; a g
   const attentionModel = await attentionFile(dir);
   const data = writeShapesFolder(join(dir, 'shapes'), { perClass: 8, colour: true });
   const out = join(dir, 'run');
-  const r = await gradmix('train', '--data', data, '--known', 'bars,columns,disc', '--size', '20', '--width', '2', '--epochs', '1', '--batch', '8',
-    '--method', 'attentive-cutmix', '--attention-model', attentionModel, '--attention-grid', '3', '--attention-top-k', '2', '--quiet', '--out', out);
+  const r = await gradmix(
+    'train',
+    '--data',
+    data,
+    '--known',
+    'bars,columns,disc',
+    '--size',
+    '20',
+    '--width',
+    '2',
+    '--epochs',
+    '1',
+    '--batch',
+    '8',
+    '--method',
+    'attentive-cutmix',
+    '--attention-model',
+    attentionModel,
+    '--attention-grid',
+    '3',
+    '--attention-top-k',
+    '2',
+    '--quiet',
+    '--out',
+    out,
+  );
   assert.is(r.code, 0, r.err);
   const results = JSON.parse(readFileSync(join(out, 'results.json'), 'utf8')) as { method: string; auroc: number };
   assert.is(results.method, 'attentive-cutmix');
@@ -331,7 +428,7 @@ test('gradmix train --method attentive-cutmix on an image folder, evaluated; a g
   assert.equal([config.attentionGrid, config.attentionTopK], [3, 2]);
 });
 
-test('a page\'s TrainingSession takes the attention network as an object (no file access)', async () => {
+test("a page's TrainingSession takes the attention network as an object (no file access)", async () => {
   const data = await loadProtocol('mnist-mini', 0);
   const given = { method: 'attentive-cutmix' as const, attentionModel: 'resnet18.safetensors', width: 2, batchSize: 8, maxTrain: 16, epochs: 1 };
   assert.throws(() => new TrainingSession(data, given), /attentive-cutmix needs its attention network, loaded from resnet18\.safetensors/);
@@ -347,15 +444,42 @@ test('gradmix protocol and sweep plan accept the method with its flags', async (
   const dir = tempDir();
   const attentionModel = await attentionFile(dir);
   const out = join(dir, 'protocol');
-  const r = await gradmix('protocol', '--method', 'attentive-cutmix', '--attention-model', attentionModel, '--splits', '0', '--width', '2', '--epochs', '1',
-    '--batch', '12', '--max-train', '24', '--quiet', '--out', out);
+  const r = await gradmix(
+    'protocol',
+    '--method',
+    'attentive-cutmix',
+    '--attention-model',
+    attentionModel,
+    '--splits',
+    '0',
+    '--width',
+    '2',
+    '--epochs',
+    '1',
+    '--batch',
+    '12',
+    '--max-train',
+    '24',
+    '--quiet',
+    '--out',
+    out,
+  );
   assert.is(r.code, 0, r.err);
   assert.ok(existsSync(join(out, 'split0', 'results.json')) && existsSync(join(out, 'summary.json')));
   const sweep = join(dir, 'sweep');
   const p = await gradmix('sweep', 'plan', '--methods', 'cutmix,attentive-cutmix', '--attention-model', attentionModel, '--attention-top-k', '4', '--splits', '0', '--out', sweep);
   assert.is(p.code, 0, p.err);
-  const runs = readFileSync(join(sweep, 'plan.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { method: string; options: Record<string, unknown> });
-  assert.equal(runs.map((x) => [x.method, x.options.attentionModel, x.options.attentionTopK]), [['cutmix', attentionModel, 4], ['attentive-cutmix', attentionModel, 4]]);
+  const runs = readFileSync(join(sweep, 'plan.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as { method: string; options: Record<string, unknown> });
+  assert.equal(
+    runs.map((x) => [x.method, x.options.attentionModel, x.options.attentionTopK]),
+    [
+      ['cutmix', attentionModel, 4],
+      ['attentive-cutmix', attentionModel, 4],
+    ],
+  );
   const bad = await gradmix('sweep', 'plan', '--methods', 'attentive-cutmix', '--splits', '0', '--out', join(dir, 'bad'));
   assert.match(bad.err, /run 0 \(mnist-mini split 0, attentive-cutmix, seed 0\): --method attentive-cutmix needs --attention-model/);
 });

@@ -1,8 +1,20 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import {
-  augmentViews, resizeNormalize, Augmentation, sampleCrop, sampleViews, wholeImageViews, jitterRange,
-  MNIST_AUGMENT, CIFAR_AUGMENT, augmentPreset, type AugmentConfig, type ViewParams, type JitterStep, type CropBox,
+  augmentViews,
+  resizeNormalize,
+  Augmentation,
+  sampleCrop,
+  sampleViews,
+  wholeImageViews,
+  jitterRange,
+  MNIST_AUGMENT,
+  CIFAR_AUGMENT,
+  augmentPreset,
+  type AugmentConfig,
+  type ViewParams,
+  type JitterStep,
+  type CropBox,
 } from '../src/augment/index.js';
 import { roundHalfEven } from '../src/augment/params.js';
 import { Rng } from '../src/random.js';
@@ -32,8 +44,7 @@ function resizedCrop(im: Image, box: CropBox, outH: number, outW: number): Image
       for (let x = 0; x < outW; x++) {
         const sx = src(x, box.width, outW);
         const p = (yy: number, xx: number) => at(im, c, box.top + yy, box.left + xx);
-        v[(c * outH + y) * outW + x] =
-          (1 - sy.l) * ((1 - sx.l) * p(sy.i0, sx.i0) + sx.l * p(sy.i0, sx.i1)) + sy.l * ((1 - sx.l) * p(sy.i1, sx.i0) + sx.l * p(sy.i1, sx.i1));
+        v[(c * outH + y) * outW + x] = (1 - sy.l) * ((1 - sx.l) * p(sy.i0, sx.i0) + sx.l * p(sy.i0, sx.i1)) + sy.l * ((1 - sx.l) * p(sy.i1, sx.i0) + sx.l * p(sy.i1, sx.i1));
       }
     }
   }
@@ -76,7 +87,7 @@ function rgbToHsv(r: number, g: number, b: number): [number, number, number] {
   const hr = maxc === r ? bc - gc : 0;
   const hg = maxc === g && maxc !== r ? 2 + rc - bc : 0;
   const hb = maxc !== g && maxc !== r ? 4 + gc - rc : 0;
-  return [(((hr + hg + hb) / 6 + 1) % 1), s, maxc];
+  return [((hr + hg + hb) / 6 + 1) % 1, s, maxc];
 }
 
 function hsvToRgb(h: number, s: number, v: number): [number, number, number] {
@@ -85,7 +96,16 @@ function hsvToRgb(h: number, s: number, v: number): [number, number, number] {
   const p = clamp01(v * (1 - s));
   const q = clamp01(v * (1 - s * f));
   const t = clamp01(v * (1 - s * (1 - f)));
-  return ([[v, t, p], [q, v, p], [p, v, t], [p, q, v], [t, p, v], [v, p, q]] as [number, number, number][])[i % 6];
+  return (
+    [
+      [v, t, p],
+      [q, v, p],
+      [p, v, t],
+      [p, q, v],
+      [t, p, v],
+      [v, p, q],
+    ] as [number, number, number][]
+  )[i % 6];
 }
 
 function adjustHue(im: Image, shift: number): Image {
@@ -156,7 +176,7 @@ function randomImages(rng: Rng, shape: number[]): Float64Array {
       for (let c = 0; c < C; c++) {
         const at = (b * C + c) * n + i;
         v[at] = kind < 0.05 ? Math.round(rng.uniform()) : Math.fround(rng.uniform());
-        if (kind >= 0.05 && kind < 0.15 && c > 0) v[at] = v[(b * C) * n + i];
+        if (kind >= 0.05 && kind < 0.15 && c > 0) v[at] = v[b * C * n + i];
       }
     }
   }
@@ -165,9 +185,14 @@ function randomImages(rng: Rng, shape: number[]): Float64Array {
 
 /** Strong settings so that every transform shows up and jitter often saturates. */
 const STRONG: AugmentConfig = {
-  size: 5, scale: [0.1, 1], ratio: [0.5, 2], flip: 0.5,
-  jitter: { brightness: 0.8, contrast: 0.8, saturation: 0.8, hue: 0.5, p: 0.9 }, grayscale: 0.3,
-  mean: [0.5, 0.4, 0.3], std: [0.25, 0.2, 0.3],
+  size: 5,
+  scale: [0.1, 1],
+  ratio: [0.5, 2],
+  flip: 0.5,
+  jitter: { brightness: 0.8, contrast: 0.8, saturation: 0.8, hue: 0.5, p: 0.9 },
+  grayscale: 0.3,
+  mean: [0.5, 0.4, 0.3],
+  std: [0.25, 0.2, 0.3],
 };
 
 function normFor(C: number, cfg: AugmentConfig = STRONG) {
@@ -183,7 +208,17 @@ const CASES: number[][] = [
   [3, 3, 7, 7, 13, 9],
 ];
 
-async function compare(images: Float64Array, shape: number[], views: readonly ViewParams[], outH: number, outW: number, mean: readonly number[], std: readonly number[], what: string, seed: number): Promise<void> {
+async function compare(
+  images: Float64Array,
+  shape: number[],
+  views: readonly ViewParams[],
+  outH: number,
+  outW: number,
+  mean: readonly number[],
+  std: readonly number[],
+  what: string,
+  seed: number,
+): Promise<void> {
   const ref = referenceViews(images, shape, views, outH, outW, mean, std);
   await scope(async () => {
     const out = augmentViews(upload(images, shape), views, { size: [outH, outW], mean, std });
@@ -240,7 +275,10 @@ test('every jitter step in every position, flips and grayscale, with and without
 });
 
 test('Augmentation.views: [2B, C, outH, outW], view 1 then view 2, parameters from its seeded state', async () => {
-  for (const [B, C, H, W] of [[3, 3, 9, 5], [1, 1, 7, 7]]) {
+  for (const [B, C, H, W] of [
+    [3, 3, 9, 5],
+    [1, 1, 7, 7],
+  ]) {
     const { rng, seed } = seeded();
     const shape = [B, C, H, W];
     const images = randomImages(rng, shape);
@@ -260,7 +298,10 @@ test('Augmentation.views: [2B, C, outH, outW], view 1 then view 2, parameters fr
 });
 
 test('presets: mnist (crop only) and cifar (SimCLR recipe) match the reference', async () => {
-  for (const [name, C] of [['mnist', 1], ['cifar', 3]] as const) {
+  for (const [name, C] of [
+    ['mnist', 1],
+    ['cifar', 3],
+  ] as const) {
     const { rng, seed } = seeded();
     const cfg = augmentPreset(name);
     const shape = [3, C, 32, 32];
@@ -317,8 +358,33 @@ test('clear errors for bad inputs', async () => {
 
 test('crop boxes always lie inside the image; area and ratio in range unless falling back', () => {
   const { rng, seed } = seeded();
-  const sizes = [[1, 1], [1, 50], [50, 1], [7, 7], [9, 5], [32, 32], [224, 160]];
-  const ranges: [[number, number], [number, number]][] = [[[0.2, 1], [3 / 4, 4 / 3]], [[0.6, 1], [3 / 4, 4 / 3]], [[0.05, 0.3], [0.2, 5]], [[0.9, 1], [2, 3]]];
+  const sizes = [
+    [1, 1],
+    [1, 50],
+    [50, 1],
+    [7, 7],
+    [9, 5],
+    [32, 32],
+    [224, 160],
+  ];
+  const ranges: [[number, number], [number, number]][] = [
+    [
+      [0.2, 1],
+      [3 / 4, 4 / 3],
+    ],
+    [
+      [0.6, 1],
+      [3 / 4, 4 / 3],
+    ],
+    [
+      [0.05, 0.3],
+      [0.2, 5],
+    ],
+    [
+      [0.9, 1],
+      [2, 3],
+    ],
+  ];
   let checked = 0;
   for (const [H, W] of sizes) {
     for (const [scale, ratio] of ranges) {
@@ -365,7 +431,7 @@ function fallbackBox(H: number, W: number, ratio: [number, number]): CropBox {
 
 const sameBox = (a: CropBox, b: CropBox) => a.top === b.top && a.left === b.left && a.height === b.height && a.width === b.width;
 
-test('crop falls back to torchvision\'s centre crop when no try fits', () => {
+test("crop falls back to torchvision's centre crop when no try fits", () => {
   const rng = new Rng(5);
   // Ratio 2-3 at 90-100% of a square never fits: centre crop of ratio 2 (w = W, h = round(W / 2)).
   for (let t = 0; t < 20; t++) assert.equal(sampleCrop(rng, 32, 32, [0.9, 1], [2, 3]), { top: 8, left: 0, height: 16, width: 32 });
@@ -396,9 +462,21 @@ test('sampled views follow the config: probabilities, factor ranges, step orders
   const views = sampleViews(rng, n / 2, 32, 32, CIFAR_AUGMENT, 2);
   const rate = (f: (v: ViewParams) => boolean) => views.filter(f).length / n;
   const near = (got: number, p: number, what: string) => assert.ok(Math.abs(got - p) < 5 * Math.sqrt((p * (1 - p)) / n), `${what} rate ${got}, expected ${p} (seed ${seed})`);
-  near(rate((v) => v.flip), 0.5, 'flip');
-  near(rate((v) => v.jitter.length > 0), 0.8, 'jitter');
-  near(rate((v) => v.grayscale), 0.2, 'grayscale');
+  near(
+    rate((v) => v.flip),
+    0.5,
+    'flip',
+  );
+  near(
+    rate((v) => v.jitter.length > 0),
+    0.8,
+    'jitter',
+  );
+  near(
+    rate((v) => v.grayscale),
+    0.2,
+    'grayscale',
+  );
   const orders = new Set<string>();
   for (const v of views) {
     if (v.jitter.length === 0) continue;

@@ -51,7 +51,10 @@ test('scope frees intermediates and keeps results', async () => {
   const x = keep(upload([1, 2, 3], [3]));
   const y = scope(() => ops.addScalar(ops.mulScalar(ops.exp(x), 2), 1));
   assert.is(y.disposed, false);
-  assert.equal((await values(y)).map((v) => Math.round(v * 1000) / 1000), [1 + 2 * Math.E, 1 + 2 * Math.exp(2), 1 + 2 * Math.exp(3)].map((v) => Math.round(v * 1000) / 1000));
+  assert.equal(
+    (await values(y)).map((v) => Math.round(v * 1000) / 1000),
+    [1 + 2 * Math.E, 1 + 2 * Math.exp(2), 1 + 2 * Math.exp(3)].map((v) => Math.round(v * 1000) / 1000),
+  );
   y.dispose();
   x.dispose();
   assert.is(gpu().memory().bytesLive, before);

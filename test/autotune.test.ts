@@ -48,7 +48,7 @@ test('times every candidate once, picks the fastest and stores it for a new tune
   assert.equal(file['matmul|m64'].timings, { register: 5, tiled: 2, other: 9 });
 });
 
-test('rounds keep each candidate\'s fastest time and drop clearly slower candidates', async () => {
+test("rounds keep each candidate's fastest time and drop clearly slower candidates", async () => {
   const timed: string[] = [];
   // register's first time is inflated (a burst of load); its second is the fastest of all.
   const r = await new Autotuner('adapter', dir).choose(request({ register: [9, 2], tiled: [4, 5], slow: [40, 1] }, timed, 'm64', 2), 'on');

@@ -19,7 +19,14 @@ test.before(setupGpu);
 
 // Odd sizes; [3,2,19,21] spreads a channel over several workgroups of every pass, [1,3,17,19]
 // has fewer lanes than H*W values in a plane, [4,3,1,1] one value per plane.
-const SHAPES: Shape4[] = [[2, 3, 5, 7], [1, 1, 3, 5], [4, 3, 1, 1], [2, 2, 13, 11], [1, 3, 17, 19], [3, 2, 19, 21]];
+const SHAPES: Shape4[] = [
+  [2, 3, 5, 7],
+  [1, 1, 3, 5],
+  [4, 3, 1, 1],
+  [2, 2, 13, 11],
+  [1, 3, 17, 19],
+  [3, 2, 19, 21],
+];
 
 async function checkForward(shape: Shape4, o: RefOptions): Promise<void> {
   const { rng, seed } = seeded();
@@ -49,7 +56,12 @@ async function checkGradients(shape: Shape4, o: RefOptions, noGrad: number[] = [
   const C = shape[1];
   const rm = Float64Array.from({ length: C }, (_, c) => Math.fround(0.1 * c - 0.2));
   const rv = Float64Array.from({ length: C }, (_, c) => Math.fround(0.8 + 0.3 * c));
-  const specs = [{ shape, lo: -2, hi: 2 }, { shape: [C], lo: 0.5, hi: 1.5 }, { shape: [C], lo: -0.5, hi: 0.5 }, { shape, lo: -2, hi: 2 }];
+  const specs = [
+    { shape, lo: -2, hi: 2 },
+    { shape: [C], lo: 0.5, hi: 1.5 },
+    { shape: [C], lo: -0.5, hi: 0.5 },
+    { shape, lo: -2, hi: 2 },
+  ];
   await checkOp({
     name: `batchNorm2d + residual ${JSON.stringify(shape)} ${JSON.stringify(o)}${noGrad.length ? ` no grad for ${noGrad}` : ''}`,
     inputs: specs.map((s, i) => ({ ...s, grad: !noGrad.includes(i) })),
@@ -58,7 +70,13 @@ async function checkGradients(shape: Shape4, o: RefOptions, noGrad: number[] = [
   });
 }
 
-const GRAD_SHAPES: Shape4[] = [[2, 3, 3, 5], [1, 1, 4, 3], [3, 2, 1, 1], [2, 2, 13, 11], [2, 1, 25, 23]];
+const GRAD_SHAPES: Shape4[] = [
+  [2, 3, 3, 5],
+  [1, 1, 4, 3],
+  [3, 2, 1, 1],
+  [2, 2, 13, 11],
+  [2, 1, 25, 23],
+];
 
 test('gradients of input, weight, bias and residual in train mode', async () => {
   for (const shape of GRAD_SHAPES) {
@@ -73,7 +91,11 @@ test('train-mode gradients on each partial-pass kernel: the subgroup one (where 
   try {
     for (const forced of gpu().hasSubgroups ? [true, false] : [false]) {
       ops.forceBatchNormSubgroups(forced);
-      for (const shape of [[2, 3, 3, 5], [2, 1, 25, 23]] as Shape4[]) await checkGradients(shape, { training: true, relu: true });
+      for (const shape of [
+        [2, 3, 3, 5],
+        [2, 1, 25, 23],
+      ] as Shape4[])
+        await checkGradients(shape, { training: true, relu: true });
     }
   } finally {
     ops.forceBatchNormSubgroups(null);
@@ -104,9 +126,7 @@ test('one dispatch forward where the add and ReLU took two more, one fewer backw
     dispatched(() => {
       const [xs, rs, wT, bT] = [upload(x, shape, true), upload(r, shape, true), upload(w, [4], true), upload(b, [4], true)];
       const [rmT, rvT] = [upload(rm, [4]), upload(rv, [4])];
-      const out = fused
-        ? ops.batchNorm2d(xs, wT, bT, rmT, rvT, { training: true, relu: true, residual: rs })
-        : ops.relu(ops.add(ops.batchNorm2d(xs, wT, bT, rmT, rvT, { training: true }), rs));
+      const out = fused ? ops.batchNorm2d(xs, wT, bT, rmT, rvT, { training: true, relu: true, residual: rs }) : ops.relu(ops.add(ops.batchNorm2d(xs, wT, bT, rmT, rvT, { training: true }), rs));
       if (!withBackward) return;
       ops.backward(ops.sumAll(out));
       for (const t of [xs, rs, wT, bT]) t.grad!.dispose();
@@ -163,7 +183,10 @@ test('ResNet blocks (BasicBlock, Bottleneck): loss and gradients as the unfused 
   const shape: Shape4 = [3, 2, 8, 8];
   const x = randomArray(rng, size(shape), -1, 1);
   const r = randomArray(rng, shape[0] * 8);
-  for (const [arch, lastBn, blocks] of [['resnet18', 'bn2', 8], ['resnet50', 'bn3', 16]] as const) {
+  for (const [arch, lastBn, blocks] of [
+    ['resnet18', 'bn2', 8],
+    ['resnet50', 'bn3', 16],
+  ] as const) {
     const model = new SupConResNet(new Rng(seed), { arch, width: 2, inChannels: 2, featDim: 8 });
     const fused = await lossAndGrads(model, x, shape, r);
     // A hook on a block's last BN wants that layer's own output, so the block computes it alone.

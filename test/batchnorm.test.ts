@@ -28,7 +28,16 @@ async function checkForward(shape: Shape4, o: RefOptions, offset = 0): Promise<v
 // [1,1,3,5]: B=1 with H, W > 1. The larger ones spread a channel over several workgroups (the
 // lanes do not divide the count; lanes < H*W in [1,3,17,19], lanes > H*W elsewhere), and
 // [3,2,19,21] also over several workgroups of the elementwise passes.
-const SHAPES: Shape4[] = [[2, 3, 5, 7], [1, 1, 3, 5], [4, 3, 1, 1], [3, 1, 4, 4], [2, 2, 13, 11], [1, 3, 17, 19], [40, 2, 3, 3], [3, 2, 19, 21]];
+const SHAPES: Shape4[] = [
+  [2, 3, 5, 7],
+  [1, 1, 3, 5],
+  [4, 3, 1, 1],
+  [3, 1, 4, 4],
+  [2, 2, 13, 11],
+  [1, 3, 17, 19],
+  [40, 2, 3, 3],
+  [3, 2, 19, 21],
+];
 
 test('train mode: output and PyTorch running-stat update', async () => {
   for (const shape of SHAPES) await checkForward(shape, { training: true });
@@ -47,7 +56,11 @@ test('eval mode uses the running stats and leaves them unchanged', async () => {
 });
 
 test('variance stays accurate under a large common offset (no E[x^2] - E[x]^2)', async () => {
-  for (const shape of [[2, 3, 5, 7], [2, 2, 16, 16]] as Shape4[]) await checkForward(shape, { training: true }, 100);
+  for (const shape of [
+    [2, 3, 5, 7],
+    [2, 2, 16, 16],
+  ] as Shape4[])
+    await checkForward(shape, { training: true }, 100);
 });
 
 test('train mode without running stats normalises by the batch', async () => {
@@ -68,13 +81,23 @@ async function checkGradients(shape: Shape4, o: RefOptions): Promise<void> {
   const rv = Float64Array.from({ length: C }, (_, c) => Math.fround(0.8 + 0.3 * c));
   await checkOp({
     name: `batchNorm2d ${JSON.stringify(shape)} ${JSON.stringify(o)}`,
-    inputs: [{ shape, lo: -2, hi: 2 }, { shape: [C], lo: 0.5, hi: 1.5 }, { shape: [C], lo: -0.5, hi: 0.5 }],
+    inputs: [
+      { shape, lo: -2, hi: 2 },
+      { shape: [C], lo: 0.5, hi: 1.5 },
+      { shape: [C], lo: -0.5, hi: 0.5 },
+    ],
     run: (x, w, b) => ops.batchNorm2d(x, w, b, upload(rm, [C]), upload(rv, [C]), o),
     ref: (x, w, b) => bnRef(x, w, b, rm, rv, shape, o).out,
   });
 }
 
-const GRAD_SHAPES: Shape4[] = [[2, 3, 3, 5], [1, 1, 4, 3], [3, 2, 1, 1], [2, 2, 13, 11], [2, 1, 25, 23]];
+const GRAD_SHAPES: Shape4[] = [
+  [2, 3, 3, 5],
+  [1, 1, 4, 3],
+  [3, 2, 1, 1],
+  [2, 2, 13, 11],
+  [2, 1, 25, 23],
+];
 
 test('train-mode gradients of input, weight and bias', async () => {
   for (const shape of GRAD_SHAPES) {
@@ -110,10 +133,7 @@ test('one value per channel in train mode is an error, as in PyTorch', async () 
     const x = upload([1, 2, 3], [1, 3, 1, 1]);
     const w = upload([1, 1, 1], [3]);
     const b = upload([0, 0, 0], [3]);
-    assert.throws(
-      () => ops.batchNorm2d(x, w, b, upload([0, 0, 0], [3]), upload([1, 1, 1], [3]), { training: true }),
-      /expected more than 1 value per channel when training.*\[1, 3, 1, 1\]/,
-    );
+    assert.throws(() => ops.batchNorm2d(x, w, b, upload([0, 0, 0], [3]), upload([1, 1, 1], [3]), { training: true }), /expected more than 1 value per channel when training.*\[1, 3, 1, 1\]/);
   });
 });
 

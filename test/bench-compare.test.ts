@@ -22,16 +22,28 @@ function row(name: string, ms: number, spreadMs: number, work: { flops?: number;
 
 function run(rows: ResultRow[], commit: string): BenchRun {
   return {
-    schema: RESULT_SCHEMA, adapter: 'test / adapter', kernelVariant: 'register', engine: { version: '0.1.0', commit }, runner: { kind: 'node' },
-    date: '2026-12-04T00:00:00Z', mode: 'quick', batches: [4], widths: [16],
+    schema: RESULT_SCHEMA,
+    adapter: 'test / adapter',
+    kernelVariant: 'register',
+    engine: { version: '0.1.0', commit },
+    runner: { kind: 'node' },
+    date: '2026-12-04T00:00:00Z',
+    mode: 'quick',
+    batches: [4],
+    widths: [16],
     timing: { method: 'gpu-timestamp', warmup: 1, repeats: 5, minRepeats: 2, budgetMs: 100 },
-    peers: {}, ceilings: { ...CEIL, gemmBest: 'g', copyBest: 'c', memcpyGbps: 20, dispatchUs: 10, floorMs: 0.1, gemmSize: 64, copyBytes: 1 << 20, entries: { gemm: [], copy: [] } },
-    skipped: [], rows,
+    peers: {},
+    ceilings: { ...CEIL, gemmBest: 'g', copyBest: 'c', memcpyGbps: 20, dispatchUs: 10, floorMs: 0.1, gemmSize: 64, copyBytes: 1 << 20, entries: { gemm: [], copy: [] } },
+    skipped: [],
+    rows,
   };
 }
 
 const A = run([row('sped up', 2, 0.05), row('noisy', 2, 0.4), row('slowed', 1, 0.01), row('steady', 1, 0), row('gone', 1, 0)], 'aaaaaaaaaaaa');
-const B: BenchRun = { ...run([{ ...row('sped up', 1, 0.05), variant: 'tiled' }, row('noisy', 1.7, 0.4), { ...row('slowed', 1.5, 0.01), shape: '[2]' }, row('steady', 1.01, 0), row('new', 1, 0)], 'bbbbbbbbbbbb'), note: 'shared machine' };
+const B: BenchRun = {
+  ...run([{ ...row('sped up', 1, 0.05), variant: 'tiled' }, row('noisy', 1.7, 0.4), { ...row('slowed', 1.5, 0.01), shape: '[2]' }, row('steady', 1.01, 0), row('new', 1, 0)], 'bbbbbbbbbbbb'),
+  note: 'shared machine',
+};
 
 test('verdicts weigh the recorded spreads', () => {
   const v = Object.fromEntries(compareRuns(A, B).map((r) => [r.key.replace('matmul ', ''), r.verdict]));

@@ -17,7 +17,11 @@ test.before(setupGpu);
 const SPEC = { family: 'bias-relu', kernel: 'bench_bias_relu', wgsl: BIAS_RELU_WGSL, cases: () => [] };
 
 test('bias+relu matches its float64 reference, odd sizes included', async () => {
-  for (const [b, c, s] of [[2, 3, 5], [1, 16, 8], [3, 7, 11]]) {
+  for (const [b, c, s] of [
+    [2, 3, 5],
+    [1, 16, 8],
+    [3, 7, 11],
+  ]) {
     const err = await checkKernelCase(SPEC, biasReluCase(b, c, s), 7);
     assert.ok(err < 1e-6, `B${b} C${c} ${s}x${s}: rel. L2 ${err}`);
   }
@@ -35,8 +39,13 @@ test('a wrong kernel fails the check with a message naming the output', async ()
 
 test('the family gives checked rows that time', async () => {
   const cfg: BenchConfig = {
-    quick: true, batches: [2], widths: [4], fromFlags: { batches: false, widths: false }, imageSize: 8,
-    timing: { warmup: 0, repeats: 2, minRepeats: 1, budgetMs: 50 }, autotuner: new Autotuner(gpu().describe()),
+    quick: true,
+    batches: [2],
+    widths: [4],
+    fromFlags: { batches: false, widths: false },
+    imageSize: 8,
+    timing: { warmup: 0, repeats: 2, minRepeats: 1, budgetMs: 50 },
+    autotuner: new Autotuner(gpu().describe()),
   };
   const rows = await biasRelu.rows(cfg);
   assert.ok(Array.isArray(rows));

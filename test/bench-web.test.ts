@@ -25,7 +25,16 @@ interface ServeScript {
 
 const ROOT = new URL('..', import.meta.url).pathname;
 const CHROMIUM = process.env.CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-const FLAGS = ['--headless=new', '--enable-unsafe-webgpu', '--no-sandbox', '--disable-gpu-sandbox', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const FLAGS = [
+  '--headless=new',
+  '--enable-unsafe-webgpu',
+  '--no-sandbox',
+  '--disable-gpu-sandbox',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 // The page's screenshot (README's picture is a copy of it).
 const SHOTS = join(ROOT, 'runs', 'bench-web-test');
 // Every family of bench/all-families.ts, the example kernel's included.
@@ -33,7 +42,19 @@ const FAMILIES = ['matmul', 'conv2d', 'batchnorm', 'contrastive', 'adam', 'knn',
 // A few rows of each family (all 48 rows take ~4 minutes on SwiftShader, most of it the deeper
 // training steps and TF.js compiling its shaders): both layer1 convolutions' passes, the ResNet18
 // training steps, every row of the others.
-const ROWS = ['^matmul head fc1 ', '^conv2d \\S+ layer1\\.0\\.conv1 ', '^batchnorm \\S+ layer1\\.1 ', '^contrastive ', '^adam ', '^knn ', '^layercam ', '^paste ', '^train-step step resnet18 ', '^memory ', '^bias-relu '];
+const ROWS = [
+  '^matmul head fc1 ',
+  '^conv2d \\S+ layer1\\.0\\.conv1 ',
+  '^batchnorm \\S+ layer1\\.1 ',
+  '^contrastive ',
+  '^adam ',
+  '^knn ',
+  '^layercam ',
+  '^paste ',
+  '^train-step step resnet18 ',
+  '^memory ',
+  '^bias-relu ',
+];
 const TINY = `?batch=2&width=2&size=8&gemm=64&copy=1&repeats=2&steps=3&filter=${encodeURIComponent(ROWS.join(','))}`;
 const node = (args: string[]) => execFileSync(process.execPath, ['--import', 'tsx', ...args], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
@@ -47,7 +68,10 @@ test('the static build writes index.html, the entry and TF.js in a chunk of its 
   const entry = files.find((f) => f.file === 'bench.js')!;
   const tf = files.filter((f) => readFileSync(join(dir, f.file), 'utf8').includes('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE'));
   assert.is(tf.length, 1, 'TF.js is in one chunk');
-  assert.equal(files.filter((f) => f.tfjs).map((f) => f.file), [tf[0].file]);
+  assert.equal(
+    files.filter((f) => f.tfjs).map((f) => f.file),
+    [tf[0].file],
+  );
   assert.not.ok(readFileSync(join(dir, 'bench.js'), 'utf8').includes('WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE'), 'the entry does not hold TF.js');
   assert.ok(entry.bytes < 400_000, `the entry stays small (${entry.bytes} bytes)`);
   // A rebuild replaces its own files only.
@@ -56,7 +80,10 @@ test('the static build writes index.html, the entry and TF.js in a chunk of its 
   assert.ok(existsSync(join(dir, 'mine.txt')));
   assert.is(readdirSync(dir).filter((f) => /^chunk-.*\.js$/.test(f)).length, files.filter((f) => f.file.startsWith('chunk-')).length, 'no stale chunks');
   const file = join(dir, 'index.html');
-  const err = await serve.buildBenchPage(file).then(() => null, (e: Error) => e.message);
+  const err = await serve.buildBenchPage(file).then(
+    () => null,
+    (e: Error) => e.message,
+  );
   assert.match(err ?? '', /is a file, not a folder/);
 });
 
@@ -87,7 +114,10 @@ test('the page runs every family on navigator.gpu with the TF.js peer; its JSON 
     const info = (JSON.parse(json) as { adapterInfo: { features: string[]; limits: Record<string, number> } }).adapterInfo;
     assert.ok(info.limits.maxComputeInvocationsPerWorkgroup > 0 && Array.isArray(info.features));
     assert.equal(run.skipped, []);
-    assert.equal(run.rows.filter((r) => r.error).map((r) => `${r.family} ${r.name}: ${r.error}`), []);
+    assert.equal(
+      run.rows.filter((r) => r.error).map((r) => `${r.family} ${r.name}: ${r.error}`),
+      [],
+    );
     const timed = run.rows.filter((r) => r.ms !== undefined && r.ms > 0);
     assert.equal([...new Set(timed.map((r) => r.family))].sort(), [...FAMILIES].sort());
     assert.match(timed.find((r) => r.family === 'bias-relu')!.note ?? '', /checked against float64/);
@@ -98,14 +128,26 @@ test('the page runs every family on navigator.gpu with the TF.js peer; its JSON 
       const rows = run.rows.filter((r) => r.family === family && !(family === 'train-step' && r.name.endsWith(' gradmix')));
       assert.ok(rows.length > 0, family);
       const bad = rows.filter((r) => !r.tfjs || !('ratio' in r.tfjs) || !(r.tfjs.ms > 0));
-      assert.equal(bad.map((r) => `${r.name}: ${JSON.stringify(r.tfjs)}`), [], `${family}: TF.js figures`);
+      assert.equal(
+        bad.map((r) => `${r.name}: ${JSON.stringify(r.tfjs)}`),
+        [],
+        `${family}: TF.js figures`,
+      );
     }
-    assert.ok(run.rows.filter((r) => r.family === 'adam').every((r) => r.tfjs === undefined), 'no TF.js figure where there is no TF.js peer');
+    assert.ok(
+      run.rows.filter((r) => r.family === 'adam').every((r) => r.tfjs === undefined),
+      'no TF.js figure where there is no TF.js peer',
+    );
     assert.is(await page.locator('#rows tr').count(), run.rows.length, 'a table row per result');
     assert.match(await page.locator('#peers').innerText(), /TF\.js \d+\.\d+/);
     assert.ok(await page.locator('#download').getAttribute('download'), 'the download is offered');
     // A bad query parameter stops the run with a message naming it.
-    for (const [query, message] of [['?batch=0', /query parameter batch=0: needs positive integers/], ['?filter=(', /query parameter filter: .*regular expression/], ['?filter=nothing-here', /filter=nothing-here: no row matches/], ['?power=max', /power=max: high-performance or low-power/]] as const) {
+    for (const [query, message] of [
+      ['?batch=0', /query parameter batch=0: needs positive integers/],
+      ['?filter=(', /query parameter filter: .*regular expression/],
+      ['?filter=nothing-here', /filter=nothing-here: no row matches/],
+      ['?power=max', /power=max: high-performance or low-power/],
+    ] as const) {
       const bad = await context.newPage();
       await bad.goto(server.url + query);
       await bad.waitForFunction(() => (window as unknown as { benchResult?: string }).benchResult, null, { timeout: 30_000, polling: 100 });

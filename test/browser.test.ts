@@ -42,8 +42,15 @@ const shots = join(root, 'runs', 'browser-test');
 const CHROMIUM = process.env.CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
 // What Debian's Chromium needs for WebGPU here (its SwiftShader adapter) and a quiet headless run.
 const FLAGS = [
-  '--headless=new', '--enable-unsafe-webgpu', '--no-sandbox', '--disable-gpu-sandbox', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic',
+  '--headless=new',
+  '--enable-unsafe-webgpu',
+  '--no-sandbox',
+  '--disable-gpu-sandbox',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--disable-quic',
 ];
 // Tiny on purpose: SwiftShader runs the kernels on the CPU.
 const TINY = { width: 2, batchSize: 8, seed: 5, method: 'gradmix' as const };
@@ -89,7 +96,9 @@ function start(): Promise<void> {
   started ??= (async () => {
     await setupGpu();
     if (!CHROMIUM) {
-      throw new Error('no Chromium at /usr/bin/chromium (or $CHROMIUM). Install it (`apt-get install -y chromium` on Debian, or `npm run setup` as root), or set GRADMIX_SKIP_BROWSER=1 to skip the browser tests.');
+      throw new Error(
+        'no Chromium at /usr/bin/chromium (or $CHROMIUM). Install it (`apt-get install -y chromium` on Debian, or `npm run setup` as root), or set GRADMIX_SKIP_BROWSER=1 to skip the browser tests.',
+      );
     }
     const { buildBrowser } = await script<BuildScript>('build-browser.mjs');
     await buildBrowser({ types: false });
@@ -103,10 +112,11 @@ function start(): Promise<void> {
   return started;
 }
 
-const browserTest = (name: string, fn: () => Promise<void> | void) => (skip ? test.skip : test)(name, async () => {
-  await start();
-  await fn();
-});
+const browserTest = (name: string, fn: () => Promise<void> | void) =>
+  (skip ? test.skip : test)(name, async () => {
+    await start();
+    await fn();
+  });
 
 test.after(async () => {
   await context?.close();
@@ -117,10 +127,28 @@ test.after(async () => {
 browserTest('the bundle is built for browsers without Node built-ins, from the modules Node uses too', async () => {
   const { buildBrowser } = await script<BuildScript>('build-browser.mjs');
   const inputs = Object.keys((await buildBrowser({ types: false, demo: false })).inputs);
-  for (const shared of ['src/data/mnist-digits.ts', 'src/data/open-set.ts', 'src/data/batches.ts', 'src/train/training-run.ts', 'src/train/panels.ts', 'src/train/panel-image.ts', 'src/checkpoint/model-from-checkpoint.ts']) {
+  for (const shared of [
+    'src/data/mnist-digits.ts',
+    'src/data/open-set.ts',
+    'src/data/batches.ts',
+    'src/train/training-run.ts',
+    'src/train/panels.ts',
+    'src/train/panel-image.ts',
+    'src/checkpoint/model-from-checkpoint.ts',
+  ]) {
     assert.ok(inputs.includes(shared), `${shared} (shared with the Node modules) is in the bundle`);
   }
-  for (const nodeOnly of ['src/data/files.ts', 'src/data/index.ts', 'src/data/mnist-mini.ts', 'src/data/protocols.ts', 'src/train/train.ts', 'src/train/pictures.ts', 'src/osr/report.ts', 'src/checkpoint/files.ts', 'src/cli/model-file.ts']) {
+  for (const nodeOnly of [
+    'src/data/files.ts',
+    'src/data/index.ts',
+    'src/data/mnist-mini.ts',
+    'src/data/protocols.ts',
+    'src/train/train.ts',
+    'src/train/pictures.ts',
+    'src/osr/report.ts',
+    'src/checkpoint/files.ts',
+    'src/cli/model-file.ts',
+  ]) {
     assert.not.ok(inputs.includes(nodeOnly), `${nodeOnly} is not in the bundle`);
   }
   assert.ok(inputs.includes('runtime/kernel-sources.generated.ts'), 'kernels are embedded');
@@ -147,7 +175,14 @@ browserTest('the demo trains in the page: the loss falls, the canvases are drawn
     }, 20);
   });
   await page.click('#start');
-  await page.waitForFunction(() => { const s = (window as any).gradmixDemo.state; return s.auroc !== null || s.error; }, null, { timeout: 240_000, polling: 250 });
+  await page.waitForFunction(
+    () => {
+      const s = (window as any).gradmixDemo.state;
+      return s.auroc !== null || s.error;
+    },
+    null,
+    { timeout: 240_000, polling: 250 },
+  );
   const [firstGap, laterGap]: number[] = await page.evaluate(() => (clearInterval((window as any).ticker), (window as any).longestGap));
   const s = await page.evaluate(() => (window as any).gradmixDemo.state);
   assert.is(s.error, null, `page error: ${s.error}`);
@@ -162,7 +197,7 @@ browserTest('the demo trains in the page: the loss falls, the canvases are drawn
   assert.ok(s.auroc >= 0 && s.auroc <= 1, `AUROC ${s.auroc}`);
   console.log(`  demo: the page's longest unresponsive stretch: ${firstGap.toFixed(0)} ms in the first step, ${laterGap.toFixed(0)} ms after it`);
   assert.ok(laterGap < 1000, `the page froze for ${laterGap.toFixed(0)} ms during training or evaluation`);
-  assert.match(await page.textContent('#roc') ?? '', /AUROC \d+\.\d\d%/);
+  assert.match((await page.textContent('#roc')) ?? '', /AUROC \d+\.\d\d%/);
   await page.screenshot({ path: join(shots, 'demo.png'), fullPage: true });
   await page.close();
 });
@@ -182,13 +217,16 @@ browserTest("the page's first-step loss equals the Node CLI's for the same seed 
   for (const options of settings) {
     let nodeLoss = NaN;
     const stop = new AbortController();
-    const result = await train({ ...options, out: join(work, 'run'), progress: false, evaluate: false }, {
-      signal: stop.signal,
-      onStep: (step, loss) => {
-        if (step === 0) nodeLoss = loss;
-        stop.abort();
+    const result = await train(
+      { ...options, out: join(work, 'run'), progress: false, evaluate: false },
+      {
+        signal: stop.signal,
+        onStep: (step, loss) => {
+          if (step === 0) nodeLoss = loss;
+          stop.abort();
+        },
       },
-    });
+    );
     result.model.dispose();
     const inPage = options.attentionModel ? { ...options, attentionModel: '/attention.safetensors' } : options;
     const pageLoss: number = await page.evaluate((given) => (window as any).gradmixDemo.firstStepLoss(given), inPage);
@@ -219,7 +257,14 @@ async function dropSeven(page: Page) {
     dt.items.add(file);
     document.getElementById('drop')!.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
   });
-  await page.waitForFunction(() => { const s = (window as any).gradmixEmbed.state; return s.maps > 0 || s.error; }, null, { timeout: 120_000, polling: 250 });
+  await page.waitForFunction(
+    () => {
+      const s = (window as any).gradmixEmbed.state;
+      return s.maps > 0 || s.error;
+    },
+    null,
+    { timeout: 120_000, polling: 250 },
+  );
   const s = await page.evaluate(() => (window as any).gradmixEmbed.state);
   assert.is(s.error, null, `page error: ${s.error}`);
   const map = await canvasStats(page, '#map');
@@ -239,7 +284,7 @@ browserTest('the embedding example loads a checkpoint and maps a dropped image (
   const s = await dropSeven(page);
   assert.is(s.verdict, null);
   assert.ok(await page.isHidden('#verdict'), 'no verdict shown');
-  assert.match(await page.textContent('#classes') ?? '', /holds no open-set recogniser/);
+  assert.match((await page.textContent('#classes')) ?? '', /holds no open-set recogniser/);
   await page.close();
 });
 
@@ -254,7 +299,7 @@ browserTest("the embedding example shows the verdict, class and score of a dropp
   // A URL of its own (the server ignores the query), so no cached copy of the last test's checkpoint is used.
   const page = await openPage(`embed.html?model=${encodeURIComponent('model.safetensors?trained')}`);
   await page.evaluate(() => (window as any).gradmixEmbed.ready);
-  assert.match(await page.textContent('#classes') ?? '', /^Known classes: 2, 4, 5, 9, 8, 3\. Threshold \d\.\d{4} on the kNN score \(k = 3\), accepting 95% of 40 held-out known images\.$/);
+  assert.match((await page.textContent('#classes')) ?? '', /^Known classes: 2, 4, 5, 9, 8, 3\. Threshold \d\.\d{4} on the kNN score \(k = 3\), accepting 95% of 40 held-out known images\.$/);
   const s = await dropSeven(page);
   const recogniser = await loadOpenSetModel(modelFile);
   try {

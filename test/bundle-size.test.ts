@@ -41,7 +41,10 @@ test('dist/browser/gradmix.js with its static chunks is under 200 KiB minified; 
     // Each of these is in no statically loaded output, but in a chunk that one imports dynamically.
     const lazyChunks = [...new Set(loaded.flatMap((k) => meta.outputs[k].imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path)))];
     for (const module of ['wgsl_reflect', 'src/train/panels.ts', 'src/train/panel-image.ts', 'src/osr/plots.ts', 'src/gradmix/attentive-cutmix.ts', 'src/checkpoint/torchvision.ts']) {
-      assert.not.ok(inputs(loaded).some((i) => i.includes(module)), `${module} is not loaded with the module`);
+      assert.not.ok(
+        inputs(loaded).some((i) => i.includes(module)),
+        `${module} is not loaded with the module`,
+      );
       const chunk = lazyChunks.find((k) => inputs([k]).some((i) => i.includes(module)));
       assert.ok(chunk, `a lazily imported chunk holds ${module} (${lazyChunks.join(', ')})`);
       assert.ok(existsSync(join(root, chunk)), `${chunk} is written beside the module`);

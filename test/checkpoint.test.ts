@@ -32,10 +32,7 @@ import { read, setupGpu, upload } from './helpers.js';
 
 const fixtureDir = new URL('./fixtures/', import.meta.url);
 const torchBytes = new Uint8Array(readFileSync(new URL('torch_state.safetensors', fixtureDir)));
-const torchValues = JSON.parse(readFileSync(new URL('torch_state.json', fixtureDir), 'utf8')).tensors as Record<
-  string,
-  { dtype: string; shape: number[]; values: number[] }
->;
+const torchValues = JSON.parse(readFileSync(new URL('torch_state.json', fixtureDir), 'utf8')).tensors as Record<string, { dtype: string; shape: number[]; values: number[] }>;
 
 const test = suite('checkpoint');
 let dir = '';
@@ -132,7 +129,11 @@ test('save -> load restores the model and the optimiser, which then continues bi
     m.opt.dispose();
     disposeAll(m.model);
   }
-  assert.equal(readdirSync(dir).filter((f) => f.endsWith('.tmp')), [], 'no temporary files left behind');
+  assert.equal(
+    readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+    [],
+    'no temporary files left behind',
+  );
 });
 
 test('writes are atomic: a failed save leaves the old file intact and no temporary file', async () => {
@@ -155,7 +156,10 @@ test('writes are atomic: a failed save leaves the old file intact and no tempora
   } catch (e) {
     assert.match((e as Error).message, /ENOENT/);
   }
-  assert.equal(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+  assert.equal(
+    readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+    [],
+  );
 });
 
 test('a state dict that does not match the model is a clear error, and nothing is loaded', async () => {
@@ -322,7 +326,10 @@ test('a full disk (ENOSPC) mid-save is a clear error; the previous file stays an
     writeFaults.hook = null;
   }
   assert.equal(readFileSync(file), before);
-  assert.equal(readdirSync(dir).filter((f) => f.endsWith('.tmp')), []);
+  assert.equal(
+    readdirSync(dir).filter((f) => f.endsWith('.tmp')),
+    [],
+  );
 });
 
 test.run();

@@ -66,7 +66,7 @@ async function failsWith(argv: string[], pattern: RegExp): Promise<Ran> {
 
 const checkpointDir = tempDir();
 
-test('numeric flags: range, integers, and the kNN kernel\'s k limit, all before anything runs', async () => {
+test("numeric flags: range, integers, and the kNN kernel's k limit, all before anything runs", async () => {
   const cases: [string[], RegExp][] = [
     [['train', '--k', '100000'], /--k must be an integer 1\.\.32, got '100000'/],
     [['train', '--k', '0'], /--k must be an integer 1\.\.32/],
@@ -148,7 +148,7 @@ test('--checkpoint: a folder, a missing file, a file that is no checkpoint', asy
   }
 });
 
-test('pretrain --resume reads the run\'s configuration too', async () => {
+test("pretrain --resume reads the run's configuration too", async () => {
   const out = tempDir();
   writeFileSync(join(out, 'config.json'), JSON.stringify({ ssl: 'moco', method: 'gradmix', protocol: 'mnist-mini', lr: 0.001, batchSize: 8, queueSize: 16, out, resume: false }));
   await failsWith(['pretrain', '--out', out, '--resume', '--ssl', 'simclr'], /--ssl simclr conflicts with the run's ssl moco in .*config\.json; drop it or use another --out/);
@@ -180,9 +180,16 @@ test('--help of every command shows every default as its value', async () => {
     for (const line of valueLines(r.out)) assert.match(line, /default|required/, `${command}: ${line}`);
   }
   const train = (await gradmix('train', '--help')).out;
-  for (const shown of [/--epochs .*20 for mnist-mini, mnist; 100 for svhn; 600 for cifar10/, /--lambda .*1\.2 for cifar10, cifar\+10, cifar\+50/,
-    /--layers .*layer2\.1,layer3\.1,layer4\.1 for resnet18; layer2\.3,layer3\.5,layer4\.2 for resnet34/, /--width .*default 64/, /--out .*default runs\/latest/,
-    /--batch .*default 256/, /--k .*default 3/, /--max-train .*default 0: all/]) {
+  for (const shown of [
+    /--epochs .*20 for mnist-mini, mnist; 100 for svhn; 600 for cifar10/,
+    /--lambda .*1\.2 for cifar10, cifar\+10, cifar\+50/,
+    /--layers .*layer2\.1,layer3\.1,layer4\.1 for resnet18; layer2\.3,layer3\.5,layer4\.2 for resnet34/,
+    /--width .*default 64/,
+    /--out .*default runs\/latest/,
+    /--batch .*default 256/,
+    /--k .*default 3/,
+    /--max-train .*default 0: all/,
+  ]) {
     assert.match(train, shown);
   }
 });
@@ -214,7 +221,10 @@ test('--resume continues a run from its own configuration; a conflicting flag is
   assert.is(first.epochs.length, 1);
 
   // A flag that would change the run: only that flag is named, no JSON dumps.
-  const conflict = await failsWith(['train', '--out', out, '--resume', '--lr', '0.01'], new RegExp(`--lr 0\\.01 conflicts with the run's lr 0\\.002 in ${join(out, 'config.json')}; drop it or use another --out`));
+  const conflict = await failsWith(
+    ['train', '--out', out, '--resume', '--lr', '0.01'],
+    new RegExp(`--lr 0\\.01 conflicts with the run's lr 0\\.002 in ${join(out, 'config.json')}; drop it or use another --out`),
+  );
   assert.not.match(conflict.err, /[{}]/);
   assert.ok(conflict.ms < 2000, 'the conflict is found before the GPU or data');
 
@@ -224,12 +234,21 @@ test('--resume continues a run from its own configuration; a conflicting flag is
   assert.match(resumed.err, /resuming from .*checkpoint\.safetensors at epoch 2/);
   const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
   assert.equal([config.width, config.maxTrain, config.batchSize, config.seed, config.lr, config.epochs, config.evaluate], [2, 32, 16, 3, 0.002, 2, false]);
-  const epochs = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l)).filter((row) => row.kind === undefined || row.kind === 'epoch');
-  assert.equal(epochs.map((row) => row.epoch), [1, 2]);
+  const epochs = readFileSync(join(out, 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l))
+    .filter((row) => row.kind === undefined || row.kind === 'epoch');
+  assert.equal(
+    epochs.map((row) => row.epoch),
+    [1, 2],
+  );
 
   // protocol resumes its splits' folders by itself: a setting that differs from the run there is named.
-  const other = await failsWith(['protocol', '--out', root, '--splits', '0', '--width', '4', '--max-train', '32', '--batch', '16', '--epochs', '2', '--seed', '3', '--lr', '0.002'],
-    new RegExp(`^gradmix protocol: --width 4 \\(the run's width: 2\\): not the settings of the run already in ${out}`));
+  const other = await failsWith(
+    ['protocol', '--out', root, '--splits', '0', '--width', '4', '--max-train', '32', '--batch', '16', '--epochs', '2', '--seed', '3', '--lr', '0.002'],
+    new RegExp(`^gradmix protocol: --width 4 \\(the run's width: 2\\): not the settings of the run already in ${out}`),
+  );
   assert.ok(other.ms < 2000, 'found before the GPU or data');
 
   // A damaged config.json beside the checkpoint: the checkpoint's own configuration is used.
@@ -254,7 +273,10 @@ const execute = promisify(execFile);
 
 test('validation comes before the GPU starts (a child process whose GPU cannot start)', async () => {
   const env = { ...process.env, GRADMIX_BACKEND: 'no-such-backend', GRADMIX_AUTOTUNE: '0' };
-  for (const [argv, pattern] of [[['train', '--k', '100000'], /--k must be an integer 1\.\.32/], [['train', '--widht', '2'], /did you mean --width\?/]] as const) {
+  for (const [argv, pattern] of [
+    [['train', '--k', '100000'], /--k must be an integer 1\.\.32/],
+    [['train', '--widht', '2'], /did you mean --width\?/],
+  ] as const) {
     const r = await execute(process.execPath, ['bin/gradmix.js', ...argv], { env, cwd: fileURLToPath(new URL('..', import.meta.url)) }).then(
       () => ({ code: 0, stderr: '' }),
       (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),

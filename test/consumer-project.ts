@@ -60,11 +60,15 @@ export function writeConsumerProject(dir: string, tarball: string, repoLockFile:
   const pick = (fields: string[]) => Object.fromEntries(fields.filter((f) => manifest[f] !== undefined).map((f) => [f, manifest[f]]));
   const project = { name: 'consumer', version: '1.0.0', private: true, type: 'module', dependencies: { [manifest.name]: spec } };
   const projectLock = {
-    name: project.name, version: project.version, lockfileVersion: 3, requires: true,
+    name: project.name,
+    version: project.version,
+    lockfileVersion: 3,
+    requires: true,
     packages: {
       '': { name: project.name, version: project.version, dependencies: project.dependencies },
       [`node_modules/${manifest.name}`]: {
-        version: manifest.version, resolved: spec,
+        version: manifest.version,
+        resolved: spec,
         integrity: `sha512-${createHash('sha512').update(readFileSync(tarball)).digest('base64')}`,
         ...pick(['license', 'dependencies', 'optionalDependencies', 'peerDependencies', 'peerDependenciesMeta', 'bin', 'engines']),
       },

@@ -48,17 +48,19 @@ const mean = (v: Float64Array) => Float64Array.of(v.reduce((a, b) => a + b, 0) /
 const concat = (a: Float64Array, b: Float64Array) => Float64Array.of(...a, ...b);
 
 /** Random rows of length d, L2-normalised (scaled by `norm`, which only the any-z test changes). */
-const unitRows = (d: number, norm = 1) => (rng: Rng, count: number) => {
-  const v = new Float64Array(count);
-  for (let i = 0; i < count; i++) v[i] = rng.normal();
-  for (let r = 0; r < count / d; r++) {
-    let len = 0;
-    for (let k = 0; k < d; k++) len += v[r * d + k] ** 2;
-    const scale = norm / Math.sqrt(len);
-    for (let k = 0; k < d; k++) v[r * d + k] *= scale;
-  }
-  return v;
-};
+const unitRows =
+  (d: number, norm = 1) =>
+  (rng: Rng, count: number) => {
+    const v = new Float64Array(count);
+    for (let i = 0; i < count; i++) v[i] = rng.normal();
+    for (let r = 0; r < count / d; r++) {
+      let len = 0;
+      for (let k = 0; k < d; k++) len += v[r * d + k] ** 2;
+      const scale = norm / Math.sqrt(len);
+      for (let k = 0; k < d; k++) v[r * d + k] *= scale;
+    }
+    return v;
+  };
 
 type Loss = 'simclr' | 'supcon' | 'combined';
 
@@ -111,7 +113,13 @@ async function check(c: Case): Promise<void> {
 }
 
 // 2N = 2, 14 and 66 anchors; D = 3, 16 and 128. 2N = 66 with D = 128 is checked forward only.
-const SIZES: [number, number][] = [[1, 3], [7, 3], [7, 128], [33, 3], [33, 16]];
+const SIZES: [number, number][] = [
+  [1, 3],
+  [7, 3],
+  [7, 128],
+  [33, 3],
+  [33, 16],
+];
 
 test('SimCLR forward and gradient, mean and per-anchor, pair and stacked views', async () => {
   for (const [n, d] of SIZES) {

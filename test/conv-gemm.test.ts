@@ -17,12 +17,7 @@ const test = suite('conv-gemm');
 test.before(setupGpu);
 
 // Small awkward 1x1 shapes (finite-difference gradients).
-const SMALL: ConvCase[] = [
-  convCase(1, 1, 5, 5, 3, 1, 1, 0),
-  convCase(3, 3, 9, 7, 5, 1, 2, 0),
-  convCase(2, 2, 7, 9, 1, 1, [3, 2], 0),
-  convCase(1, 4, 1, 1, 2, 1, 2, 0),
-];
+const SMALL: ConvCase[] = [convCase(1, 1, 5, 5, 3, 1, 1, 0), convCase(3, 3, 9, 7, 5, 1, 2, 0), convCase(2, 2, 7, 9, 1, 1, [3, 2], 0), convCase(1, 4, 1, 1, 2, 1, 2, 0)];
 // More channels and positions than one matmul tile in every direction (analytic gradients).
 const LARGE: ConvCase[] = [convCase(2, 67, 9, 11, 70, 1, 2, 0), convCase(3, 9, 16, 16, 33, 1, 1, 0), convCase(1, 130, 5, 5, 7, 1, 2, 0)];
 

@@ -18,14 +18,23 @@ export interface ConvCase {
   bias: boolean;
 }
 
-export function convCase(b: number, cin: number, h: number, w: number, cout: number, k: number | [number, number], stride: number | [number, number], pad: number | [number, number], bias = false): ConvCase {
+export function convCase(
+  b: number,
+  cin: number,
+  h: number,
+  w: number,
+  cout: number,
+  k: number | [number, number],
+  stride: number | [number, number],
+  pad: number | [number, number],
+  bias = false,
+): ConvCase {
   const pair = (v: number | [number, number]): [number, number] => (typeof v === 'number' ? [v, v] : v);
   const [kh, kw] = pair(k);
   return { b, cin, h, w, cout, kh, kw, stride: pair(stride), pad: pair(pad), bias };
 }
 
-export const describeConv = (c: ConvCase) =>
-  `x[${c.b},${c.cin},${c.h},${c.w}] w[${c.cout},${c.cin},${c.kh},${c.kw}] stride ${c.stride} pad ${c.pad}${c.bias ? ' +bias' : ''}`;
+export const describeConv = (c: ConvCase) => `x[${c.b},${c.cin},${c.h},${c.w}] w[${c.cout},${c.cin},${c.kh},${c.kw}] stride ${c.stride} pad ${c.pad}${c.bias ? ' +bias' : ''}`;
 
 export function convOutSize(c: ConvCase): [number, number] {
   return [Math.floor((c.h + 2 * c.pad[0] - c.kh) / c.stride[0]) + 1, Math.floor((c.w + 2 * c.pad[1] - c.kw) / c.stride[1]) + 1];

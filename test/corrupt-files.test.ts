@@ -71,11 +71,18 @@ test('bad .npy files are clear errors naming the file', () => {
   assert.throws(() => new NpyFile(join(dir, 'missing.npy')), /missing\.npy: cannot open \(no such file\)/);
 });
 
-test('the CIFAR-10-C layout: a severity\'s rows, known classes relabelled, HWC bytes as CHW floats', async () => {
+test("the CIFAR-10-C layout: a severity's rows, known classes relabelled, HWC bytes as CHW floats", async () => {
   const dir = tempDir();
   const [n, h, w, c] = [6, 4, 5, 3];
   const perSeverity = [0, 1, 2, 3, 2, 1];
-  writeCifarC(dir, n, h, w, c, [0, 1, 2, 3, 4].flatMap(() => perSeverity));
+  writeCifarC(
+    dir,
+    n,
+    h,
+    w,
+    c,
+    [0, 1, 2, 3, 4].flatMap(() => perSeverity),
+  );
   assert.is(corruptedLayout(dir), 'npy');
   assert.equal(corruptionsIn(dir), ['gaussian_noise', 'fog']);
   const ds = await loadCorruptedSet(dir, 'fog', 3, { classes: [2, 0], expect: { channels: 3, height: 4, width: 5 } });
@@ -85,10 +92,12 @@ test('the CIFAR-10-C layout: a severity\'s rows, known classes relabelled, HWC b
   assert.equal(Array.from(ds.sourceLabels!), [0, 2, 2]);
   const rows = [12, 14, 16];
   rows.forEach((row, i) => {
-    for (let k = 0; k < c; k++) for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) {
-      const got = ds.images[((i * c + k) * h + y) * w + x];
-      assert.ok(Math.abs(got - ((row + 7 * y + x + 3 * k) % 256) / 255) < 1e-7, `image ${i} channel ${k} (${y}, ${x})`);
-    }
+    for (let k = 0; k < c; k++)
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) {
+          const got = ds.images[((i * c + k) * h + y) * w + x];
+          assert.ok(Math.abs(got - ((row + 7 * y + x + 3 * k) % 256) / 255) < 1e-7, `image ${i} channel ${k} (${y}, ${x})`);
+        }
   });
   const first = await loadCorruptedSet(dir, 'gaussian_noise', 5, { classes: [1, 2, 3], max: 2 });
   assert.equal(Array.from(first.sourceLabels!), [1, 2]);
@@ -137,13 +146,25 @@ test('the Tiny-ImageNet-C layout: <corruption>/<severity>/<class>/ image folders
   assert.equal([ds.n, ds.channels, ds.height, ds.width], [3, 3, 2, 3]);
   assert.equal(Array.from(ds.sourceLabels!), [0, 0, 2]);
   assert.equal(Array.from(ds.labels), [1, 1, 0]);
-  assert.ok(Math.abs(ds.images[2 * 18] - 20 / 255) < 1e-6, 'the third image is class 2\'s first');
+  assert.ok(Math.abs(ds.images[2 * 18] - 20 / 255) < 1e-6, "the third image is class 2's first");
 });
 
 test('robustness summaries: Fig. 5 averages over types, Table 5 over severities', () => {
   const r = summariseRobustness(0.9, { fog: [0.8, 0.6], snow: [0.7, 0.5] }, ['fog', 'snow'], [1, 3]);
-  assert.equal(r.perSeverity.map((s) => [s.severity, +s.accuracy.toFixed(6), +s.drop.toFixed(6)]), [[1, 0.75, 0.15], [3, 0.55, 0.35]]);
-  assert.equal(r.perType.map((t) => [t.label, +t.accuracy.toFixed(6), +t.drop.toFixed(6)]), [['Fog', 0.7, 0.2], ['Snow', 0.6, 0.3]]);
+  assert.equal(
+    r.perSeverity.map((s) => [s.severity, +s.accuracy.toFixed(6), +s.drop.toFixed(6)]),
+    [
+      [1, 0.75, 0.15],
+      [3, 0.55, 0.35],
+    ],
+  );
+  assert.equal(
+    r.perType.map((t) => [t.label, +t.accuracy.toFixed(6), +t.drop.toFixed(6)]),
+    [
+      ['Fog', 0.7, 0.2],
+      ['Snow', 0.6, 0.3],
+    ],
+  );
   assert.ok(Math.abs(r.mean.accuracy - 0.65) < 1e-12);
   const text = robustnessTable(r);
   assert.match(text, /clean accuracy 90\.00%/);
@@ -160,7 +181,7 @@ function bytesDataset(rng: Rng, n: number, classes: number): Dataset {
   return { images, labels, n, channels: c, height: h, width: w };
 }
 
-test('evaluateRobustness: accuracies are the kNN predictions\' on each set (files of the clean images give clean accuracy)', async () => {
+test("evaluateRobustness: accuracies are the kNN predictions' on each set (files of the clean images give clean accuracy)", async () => {
   const rng = new Rng(4);
   const model = new SupConResNet(rng, { width: 2, inChannels: 3 });
   const transform = { size: 8, mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };
@@ -190,7 +211,10 @@ test('evaluateRobustness: accuracies are the kNN predictions\' on each set (file
   const acc = (shift: number) => Array.from(predicted).filter((p, i) => p === (clean.labels[i] + shift) % 3).length / n;
   assert.ok(acc(0) > acc(1), `the check needs sets that differ (accuracy ${acc(0)} vs ${acc(1)})`);
   assert.ok(Math.abs(r.cleanAccuracy - acc(0)) < 1e-12, `clean ${r.cleanAccuracy} vs ${acc(0)}`);
-  assert.equal(r.accuracy.pixelate.map((a) => +a.toFixed(9)), [acc(1), acc(0), acc(1)].map((a) => +a.toFixed(9)));
+  assert.equal(
+    r.accuracy.pixelate.map((a) => +a.toFixed(9)),
+    [acc(1), acc(0), acc(1)].map((a) => +a.toFixed(9)),
+  );
   assert.equal([r.count, r.counts.pixelate], [7, [7, 7, 7]]);
   assert.ok(Math.abs(r.perSeverity[1].drop) < 1e-12, 'the unchanged images lose nothing');
 });
@@ -217,16 +241,29 @@ test('gradmix corrupt: CIFAR-10-C files of the clean test images keep clean accu
   // CIFAR-10-C layout: every severity of snow and fog is the clean test set (CHW records -> HWC).
   const corrupted = tempDir();
   const hwc = new Uint8Array(5 * 12 * 3072);
-  for (let s = 0; s < 5; s++) test_.pixels.forEach((px, i) => { for (let p = 0; p < 1024; p++) for (let c = 0; c < 3; c++) hwc[((s * 12 + i) * 1024 + p) * 3 + c] = px[c * 1024 + p]; });
+  for (let s = 0; s < 5; s++)
+    test_.pixels.forEach((px, i) => {
+      for (let p = 0; p < 1024; p++) for (let c = 0; c < 3; c++) hwc[((s * 12 + i) * 1024 + p) * 3 + c] = px[c * 1024 + p];
+    });
   for (const name of ['fog', 'snow']) writeFileSync(join(corrupted, `${name}.npy`), encodeNpy(hwc, [60, 32, 32, 3]));
-  writeFileSync(join(corrupted, 'labels.npy'), encodeNpy([0, 1, 2, 3, 4].flatMap(() => testLabels), [60], '<i8'));
+  writeFileSync(
+    join(corrupted, 'labels.npy'),
+    encodeNpy(
+      [0, 1, 2, 3, 4].flatMap(() => testLabels),
+      [60],
+      '<i8',
+    ),
+  );
   const out = tempDir();
   await corruptCommand(['--checkpoint', checkpoint, '--corrupted', corrupted, '--severities', '1,3', '--out', out, '--quiet']);
   const r = JSON.parse(readFileSync(join(out, 'robustness.json'), 'utf8'));
   assert.equal([r.protocol, r.split, r.count, r.corruptions, r.severities, r.counts.fog], ['cifar10', 0, 7, ['snow', 'fog'], [1, 3], [7, 7]]);
   assert.ok(r.cleanAccuracy > 0, `clean accuracy ${r.cleanAccuracy}`);
   assert.equal(r.accuracy.fog, [r.cleanAccuracy, r.cleanAccuracy]);
-  assert.equal(r.perSeverity.map((x: { drop: number }) => x.drop), [0, 0]);
+  assert.equal(
+    r.perSeverity.map((x: { drop: number }) => x.drop),
+    [0, 0],
+  );
   // Generated on the GPU: a subset of corruptions and images, and the picture (15 rows x clean + 5 severities, 3x enlarged).
   const out2 = tempDir();
   await corruptCommand(['--checkpoint', checkpoint, '--corruptions', 'contrast,jpeg_compression', '--severities', '5', '--max-test', '4', '--picture', '3', '--out', out2, '--quiet']);
@@ -238,7 +275,10 @@ test('gradmix corrupt: CIFAR-10-C files of the clean test images keep clean accu
   await rejects(() => corruptCommand(['--checkpoint', checkpoint, '--corruptions', 'smudge']), /--corruptions: unknown value 'smudge'/);
   await rejects(() => corruptCommand(['--checkpoint', checkpoint, '--table', 'imagenet']), /--table: unknown value 'imagenet', use one of cifar, tiny/);
   await rejects(() => corruptCommand(['--max', '3']), /--checkpoint <file\.safetensors> is required/); // --max: the old name of --max-test
-  await rejects(() => corruptCommand(['--checkpoint', checkpoint, '--picture', '9', '--max-test', '2', '--corruptions', 'fog', '--severities', '1', '--out', out2]), /--picture 9 is outside the 2 known test images/);
+  await rejects(
+    () => corruptCommand(['--checkpoint', checkpoint, '--picture', '9', '--max-test', '2', '--corruptions', 'fog', '--severities', '1', '--out', out2]),
+    /--picture 9 is outside the 2 known test images/,
+  );
 });
 
 test.run();

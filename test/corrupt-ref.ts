@@ -37,8 +37,10 @@ export interface RefResult {
 
 /** numpy's legacy loggam. */
 function loggam(x: number): number {
-  const a = [8.333333333333333e-2, -2.777777777777778e-3, 7.936507936507937e-4, -5.952380952380952e-4, 8.417508417508418e-4,
-    -1.917526917526918e-3, 6.41025641025641e-3, -2.955065359477124e-2, 1.796443723688307e-1, -1.3924322169059];
+  const a = [
+    8.333333333333333e-2, -2.777777777777778e-3, 7.936507936507937e-4, -5.952380952380952e-4, 8.417508417508418e-4, -1.917526917526918e-3, 6.41025641025641e-3, -2.955065359477124e-2,
+    1.796443723688307e-1, -1.3924322169059,
+  ];
   if (x === 1 || x === 2) return 0;
   let x0 = x;
   let n = 0;
@@ -87,8 +89,8 @@ export function poisson(lam: number, s: number): { k: number; close: boolean } {
     const V = uniformOpen(s, 2 * t + 1);
     const us = 0.5 - Math.abs(U);
     if (us <= 0) continue;
-    const arg = (2 * a / us + b) * U + lam + 0.43;
-    near(arg, Math.round(arg), 2e-6 * (1 + lam + Math.abs((2 * a / us + b) * U)));
+    const arg = ((2 * a) / us + b) * U + lam + 0.43;
+    near(arg, Math.round(arg), 2e-6 * (1 + lam + Math.abs(((2 * a) / us + b) * U)));
     const k = Math.floor(arg);
     near(us, 0.07, 1e-6);
     near(V, vr, 1e-5);
@@ -168,8 +170,16 @@ function gnoise(t: number, px: number, py: number): number {
   return lerp(a, c, fade(fy));
 }
 
-const DIRS = [[0.955336489, 0.295520207], [0.540302306, 0.841470985], [-0.128844494, 0.99166481], [-0.737393716, 0.675463181],
-  [-0.99913515, 0.041580662], [-0.790967712, -0.611857891], [-0.210795799, -0.977530118], [0.468516671, -0.883454656]];
+const DIRS = [
+  [0.955336489, 0.295520207],
+  [0.540302306, 0.841470985],
+  [-0.128844494, 0.99166481],
+  [-0.737393716, 0.675463181],
+  [-0.99913515, 0.041580662],
+  [-0.790967712, -0.611857891],
+  [-0.210795799, -0.977530118],
+  [0.468516671, -0.883454656],
+];
 
 export function ice(tex: number, py: number, px: number, cell: number): number {
   const t = tex * 20;
@@ -246,10 +256,11 @@ export function refJpegPlanes(s: ImageShape, x: ArrayLike<number>, l: JpegLayout
       for (let y = 0; y < l.pcy; y++) {
         for (let xx = 0; xx < l.pcx; xx++) {
           let acc = 0;
-          for (let dy = 0; dy < 2; dy++) for (let dx = 0; dx < 2; dx++) {
-            const v = rgb(b, 2 * y + dy, 2 * xx + dx);
-            acc += k[0] * v[0] + k[1] * v[1] + k[2] * v[2];
-          }
+          for (let dy = 0; dy < 2; dy++)
+            for (let dx = 0; dx < 2; dx++) {
+              const v = rgb(b, 2 * y + dy, 2 * xx + dx);
+              acc += k[0] * v[0] + k[1] * v[1] + k[2] * v[2];
+            }
           out[base + l.py * l.px + comp * nc + y * l.pcx + xx] = (255 * acc) / 4;
         }
       }
@@ -273,16 +284,18 @@ export function refJpegEncode(planes: ArrayLike<number>, b: number, l: JpegLayou
   const raw = new Float64Array(b * l.per);
   for (let i = 0; i < b; i++) {
     for (const p of jpegPlanesOf(l, i, luma, chroma)) {
-      for (let by = 0; by < p.rows; by += 8) for (let bx = 0; bx < p.cols; bx += 8) {
-        for (let u = 0; u < 8; u++) for (let v = 0; v < 8; v++) {
-          let f = 0;
-          for (let r = 0; r < 8; r++) for (let c = 0; c < 8; c++) f += basis[u * 8 + r] * basis[v * 8 + c] * planes[p.start + (by + r) * p.cols + bx + c];
-          const q = f / p.q[u * 8 + v];
-          const k = p.start + (by + u) * p.cols + bx + v;
-          raw[k] = q;
-          coef[k] = Math.sign(q) * Math.floor(Math.abs(q) + 0.5);
+      for (let by = 0; by < p.rows; by += 8)
+        for (let bx = 0; bx < p.cols; bx += 8) {
+          for (let u = 0; u < 8; u++)
+            for (let v = 0; v < 8; v++) {
+              let f = 0;
+              for (let r = 0; r < 8; r++) for (let c = 0; c < 8; c++) f += basis[u * 8 + r] * basis[v * 8 + c] * planes[p.start + (by + r) * p.cols + bx + c];
+              const q = f / p.q[u * 8 + v];
+              const k = p.start + (by + u) * p.cols + bx + v;
+              raw[k] = q;
+              coef[k] = Math.sign(q) * Math.floor(Math.abs(q) + 0.5);
+            }
         }
-      }
     }
   }
   return { coef, raw };
@@ -293,12 +306,13 @@ export function refJpegDecode(s: ImageShape, coef: ArrayLike<number>, l: JpegLay
   const planes = new Float64Array(s.b * l.per);
   for (let i = 0; i < s.b; i++) {
     for (const p of jpegPlanesOf(l, i, luma, chroma)) {
-      for (let y = 0; y < p.rows; y++) for (let x = 0; x < p.cols; x++) {
-        const [by, bx, r, c] = [y - (y % 8), x - (x % 8), y % 8, x % 8];
-        let acc = 0;
-        for (let u = 0; u < 8; u++) for (let v = 0; v < 8; v++) acc += basis[u * 8 + r] * basis[v * 8 + c] * coef[p.start + (by + u) * p.cols + bx + v] * p.q[u * 8 + v];
-        planes[p.start + y * p.cols + x] = acc;
-      }
+      for (let y = 0; y < p.rows; y++)
+        for (let x = 0; x < p.cols; x++) {
+          const [by, bx, r, c] = [y - (y % 8), x - (x % 8), y % 8, x % 8];
+          let acc = 0;
+          for (let u = 0; u < 8; u++) for (let v = 0; v < 8; v++) acc += basis[u * 8 + r] * basis[v * 8 + c] * coef[p.start + (by + u) * p.cols + bx + v] * p.q[u * 8 + v];
+          planes[p.start + y * p.cols + x] = acc;
+        }
     }
   }
   const pair = (y: number, n: number) => [y >> 1, (y & 1) === 0 ? Math.max((y >> 1) - 1, 0) : Math.min((y >> 1) + 1, n - 1)];
@@ -330,24 +344,30 @@ export function referenceCorrupt(s: ImageShape, x: ArrayLike<number>, plan: Corr
     case 'gaussian_noise':
       return done(eachPixel(s, (b, _c, _y, _x, i) => clip(x[i] + plan.sigma * normal(stream(plan.keys[b], i % per), 0))));
     case 'shot_noise':
-      return done(eachPixel(s, (b, _c, _y, _x, i) => {
-        const { k, close } = poisson(Math.fround(x[i] * plan.rate), stream(plan.keys[b], i % per));
-        if (close) fragile[i] = 1;
-        return clip(k / plan.rate);
-      }));
+      return done(
+        eachPixel(s, (b, _c, _y, _x, i) => {
+          const { k, close } = poisson(Math.fround(x[i] * plan.rate), stream(plan.keys[b], i % per));
+          if (close) fragile[i] = 1;
+          return clip(k / plan.rate);
+        }),
+      );
     case 'impulse_noise':
-      return done(eachPixel(s, (b, _c, _y, _x, i) => {
-        const st = stream(plan.keys[b], i % per);
-        return uniform(st, 0) < Math.fround(plan.amount) ? (uniform(st, 1) < 0.5 ? 1 : 0) : x[i];
-      }));
+      return done(
+        eachPixel(s, (b, _c, _y, _x, i) => {
+          const st = stream(plan.keys[b], i % per);
+          return uniform(st, 0) < Math.fround(plan.amount) ? (uniform(st, 1) < 0.5 ? 1 : 0) : x[i];
+        }),
+      );
     case 'defocus_blur': {
       const { kernel, radius: r } = plan;
       const side = 2 * r + 1;
-      return done(eachPixel(s, (b, c, y, xx) => {
-        let acc = 0;
-        for (let i = -r; i <= r; i++) for (let j = -r; j <= r; j++) acc += kernel[(i + r) * side + j + r] * px(b, c, reflect101Index(y + i, s.h), reflect101Index(xx + j, s.w));
-        return clip(acc);
-      }));
+      return done(
+        eachPixel(s, (b, c, y, xx) => {
+          let acc = 0;
+          for (let i = -r; i <= r; i++) for (let j = -r; j <= r; j++) acc += kernel[(i + r) * side + j + r] * px(b, c, reflect101Index(y + i, s.h), reflect101Index(xx + j, s.w));
+          return clip(acc);
+        }),
+      );
     }
     case 'glass_blur': {
       const first = gaussianNearest(s, x, plan.weights);
@@ -358,15 +378,17 @@ export function referenceCorrupt(s: ImageShape, x: ArrayLike<number>, plan: Corr
     case 'motion_blur':
       return done(motionBlur(s, x, plan.weights, plan.offsets));
     case 'zoom_blur':
-      return done(eachPixel(s, (b, c, y, xx, i) => {
-        let acc = x[i];
-        for (const z of plan.zooms) {
-          const [y0, y1, ty] = zoomAxis(y, z.y);
-          const [x0, x1, tx] = zoomAxis(xx, z.x);
-          acc += lerp(lerp(px(b, c, y0, x0), px(b, c, y0, x1), tx), lerp(px(b, c, y1, x0), px(b, c, y1, x1), tx), ty);
-        }
-        return clip(acc / (plan.zooms.length + 1));
-      }));
+      return done(
+        eachPixel(s, (b, c, y, xx, i) => {
+          let acc = x[i];
+          for (const z of plan.zooms) {
+            const [y0, y1, ty] = zoomAxis(y, z.y);
+            const [x0, x1, tx] = zoomAxis(xx, z.x);
+            acc += lerp(lerp(px(b, c, y0, x0), px(b, c, y0, x1), tx), lerp(px(b, c, y1, x0), px(b, c, y1, x1), tx), ty);
+          }
+          return clip(acc / (plan.zooms.length + 1));
+        }),
+      );
     case 'snow': {
       const layer = refSnowLayer(plan, s.b, s.h, s.w);
       const out = refSnowComposite(s, x, layer.out, plan);
@@ -375,23 +397,27 @@ export function referenceCorrupt(s: ImageShape, x: ArrayLike<number>, plan: Corr
       return done(out);
     }
     case 'frost':
-      return done(eachPixel(s, (b, c, y, xx, i) => {
-        const [tex, top, left] = plan.crops.subarray(3 * b, 3 * b + 3);
-        const rgb = iceRgb(ice(tex, top + y, left + xx, plan.cell));
-        const v = s.c === 1 ? 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] : rgb[c];
-        return clip(plan.keep * x[i] + plan.add * v);
-      }));
+      return done(
+        eachPixel(s, (b, c, y, xx, i) => {
+          const [tex, top, left] = plan.crops.subarray(3 * b, 3 * b + 3);
+          const rgb = iceRgb(ice(tex, top + y, left + xx, plan.cell));
+          const v = s.c === 1 ? 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2] : rgb[c];
+          return clip(plan.keep * x[i] + plan.add * v);
+        }),
+      );
     case 'fog': {
       const max = Array.from({ length: s.b }, (_, b) => Math.max(...Array.from(x).slice(b * per, (b + 1) * per)));
       return done(eachPixel(s, (b, _c, y, xx, i) => clip(((x[i] + plan.amount * plan.plasma[(b * s.h + y) * s.w + xx]) * max[b]) / (max[b] + plan.amount))));
     }
     case 'brightness':
-      return done(eachPixel(s, (b, _c, y, xx, i) => {
-        let v = 0;
-        for (let c = 0; c < s.c; c++) v = Math.max(v, px(b, c, y, xx));
-        const raised = Math.min(v + plan.amount, 1);
-        return v > 0 ? clip((x[i] * raised) / v) : raised;
-      }));
+      return done(
+        eachPixel(s, (b, _c, y, xx, i) => {
+          let v = 0;
+          for (let c = 0; c < s.c; c++) v = Math.max(v, px(b, c, y, xx));
+          const raised = Math.min(v + plan.amount, 1);
+          return v > 0 ? clip((x[i] * raised) / v) : raised;
+        }),
+      );
     case 'contrast': {
       const means = new Float64Array(s.b * s.c);
       for (let p = 0; p < s.b * s.c; p++) {
@@ -419,23 +445,27 @@ export function referenceCorrupt(s: ImageShape, x: ArrayLike<number>, plan: Corr
         const v = (yy: number, xc: number) => px(b, c, reflect101Index(yy, s.h), reflect101Index(xc, s.w));
         return lerp(lerp(v(fy, fx), v(fy, fx + 1), sx - fx), lerp(v(fy + 1, fx), v(fy + 1, fx + 1), sx - fx), sy - fy);
       };
-      return done(eachPixel(s, (b, c, y, xx) => {
-        const sx = xx + disp(b, 0, y, xx);
-        const sy = y + disp(b, 1, y, xx);
-        const [fx, fy] = [Math.floor(sx), Math.floor(sy)];
-        const v = (yy: number, xc: number) => warped(b, c, reflectIndex(yy, s.h), reflectIndex(xc, s.w));
-        return clip(lerp(lerp(v(fy, fx), v(fy, fx + 1), sx - fx), lerp(v(fy + 1, fx), v(fy + 1, fx + 1), sx - fx), sy - fy));
-      }));
+      return done(
+        eachPixel(s, (b, c, y, xx) => {
+          const sx = xx + disp(b, 0, y, xx);
+          const sy = y + disp(b, 1, y, xx);
+          const [fx, fy] = [Math.floor(sx), Math.floor(sy)];
+          const v = (yy: number, xc: number) => warped(b, c, reflectIndex(yy, s.h), reflectIndex(xc, s.w));
+          return clip(lerp(lerp(v(fy, fx), v(fy, fx + 1), sx - fx), lerp(v(fy + 1, fx), v(fy + 1, fx + 1), sx - fx), sy - fy));
+        }),
+      );
     }
     case 'pixelate': {
       const { rows, cols } = plan;
-      return done(eachPixel(s, (b, c, y, xx) => {
-        let acc = 0;
-        for (let k = 0; k < rows.width; k++) {
-          for (let l = 0; l < cols.width; l++) acc += rows.weights[y * rows.width + k] * cols.weights[xx * cols.width + l] * px(b, c, rows.start[y] + k, cols.start[xx] + l);
-        }
-        return clip(acc);
-      }));
+      return done(
+        eachPixel(s, (b, c, y, xx) => {
+          let acc = 0;
+          for (let k = 0; k < rows.width; k++) {
+            for (let l = 0; l < cols.width; l++) acc += rows.weights[y * rows.width + k] * cols.weights[xx * cols.width + l] * px(b, c, rows.start[y] + k, cols.start[xx] + l);
+          }
+          return clip(acc);
+        }),
+      );
     }
     case 'jpeg_compression':
       throw new Error('referenceCorrupt: JPEG is checked by stage (refJpegPlanes, refJpegEncode, refJpegDecode)');

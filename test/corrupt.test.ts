@@ -39,7 +39,12 @@ function assertInRange(got: ArrayLike<number>, what: string): void {
 function assertCloseExcept(got: ArrayLike<number>, ref: ArrayLike<number>, fragile: Uint8Array, what: string, maxFragile = 0.05): void {
   const keep = Array.from(fragile, (f, i) => (f ? -1 : i)).filter((i) => i >= 0);
   assert.ok(keep.length >= (1 - maxFragile) * ref.length, `${what}: ${ref.length - keep.length} of ${ref.length} values too close to a decision boundary`);
-  assertClose(keep.map((i) => got[i]), keep.map((i) => ref[i]), FORWARD_TOL, what);
+  assertClose(
+    keep.map((i) => got[i]),
+    keep.map((i) => ref[i]),
+    FORWARD_TOL,
+    what,
+  );
 }
 
 async function run(x: Tensor, f: (x: Tensor) => Tensor): Promise<Float64Array> {
@@ -250,7 +255,10 @@ function naturalImages(b: number, c: number, h: number, w: number): Float32Array
 const NOT_ORDERED: CorruptionName[] = ['glass_blur', 'frost', 'elastic_transform'];
 const MONOTONE = CORRUPTIONS.filter((n) => !NOT_ORDERED.includes(n));
 
-for (const [table, size] of [['cifar', 32], ['tiny', 64]] as [ParamTable, number][]) {
+for (const [table, size] of [
+  ['cifar', 32],
+  ['tiny', 64],
+] as [ParamTable, number][]) {
   test(`the other 12 corruptions distort more at each higher severity (${table} table, ${size}x${size} images)`, async () => {
     const [b, c] = [4, 3];
     const values = naturalImages(b, c, size, size);

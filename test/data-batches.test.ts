@@ -20,7 +20,10 @@ async function collect(ds: Dataset, opts: BatchOptions): Promise<Batch[]> {
 
 test('epochOrder: a permutation fixed by (seed, epoch), different across epochs and seeds', () => {
   const a = epochOrder(1000, 7, 3);
-  assert.equal(Array.from(a).sort((x, y) => x - y), Array.from({ length: 1000 }, (_, i) => i));
+  assert.equal(
+    Array.from(a).sort((x, y) => x - y),
+    Array.from({ length: 1000 }, (_, i) => i),
+  );
   assert.equal(a, epochOrder(1000, 7, 3));
   for (const other of [epochOrder(1000, 7, 4), epochOrder(1000, 8, 3)]) {
     const same = a.filter((v, i) => v === other[i]).length;
@@ -33,8 +36,14 @@ test('epochOrder: a permutation fixed by (seed, epoch), different across epochs 
 test('one epoch covers every sample once; arrays hold the gathered samples', async () => {
   const ds = indexDataset(23);
   const got = await collect(ds, { batchSize: 5, seed: 11, epoch: 2 });
-  assert.equal(got.map((b) => b.size), [5, 5, 5, 5, 3]);
-  assert.equal(got.map((b) => b.index), [0, 1, 2, 3, 4]);
+  assert.equal(
+    got.map((b) => b.size),
+    [5, 5, 5, 5, 3],
+  );
+  assert.equal(
+    got.map((b) => b.index),
+    [0, 1, 2, 3, 4],
+  );
   const seen = got.flatMap((b) => Array.from(b.indices));
   assert.equal(seen, Array.from(epochOrder(23, 11, 2)));
   for (const b of got) {
@@ -50,11 +59,17 @@ test('one epoch covers every sample once; arrays hold the gathered samples', asy
 test('drop-last, no shuffle, and counts', async () => {
   const ds = indexDataset(23);
   const dropped = await collect(ds, { batchSize: 5, dropLast: true });
-  assert.equal(dropped.map((b) => b.size), [5, 5, 5, 5]);
+  assert.equal(
+    dropped.map((b) => b.size),
+    [5, 5, 5, 5],
+  );
   assert.is(batchesPerEpoch(23, 5, true), 4);
   assert.is(batchesPerEpoch(23, 5, false), 5);
   const ordered = await collect(ds, { batchSize: 10, shuffle: false });
-  assert.equal(ordered.flatMap((b) => Array.from(b.indices)), Array.from({ length: 23 }, (_, i) => i));
+  assert.equal(
+    ordered.flatMap((b) => Array.from(b.indices)),
+    Array.from({ length: 23 }, (_, i) => i),
+  );
   const exact = await collect(indexDataset(10), { batchSize: 5, dropLast: true });
   assert.is(exact.length, 2);
 });
@@ -63,11 +78,20 @@ test('resuming at startBatch gives the tail of the uninterrupted epoch; prefetch
   const ds = indexDataset(40);
   const full = await collect(ds, { batchSize: 6, seed: 5, epoch: 1 });
   const tail = await collect(ds, { batchSize: 6, seed: 5, epoch: 1, startBatch: 4 });
-  assert.equal(tail.map((b) => Array.from(b.indices)), full.slice(4).map((b) => Array.from(b.indices)));
-  assert.equal(tail.map((b) => b.index), [4, 5, 6]);
+  assert.equal(
+    tail.map((b) => Array.from(b.indices)),
+    full.slice(4).map((b) => Array.from(b.indices)),
+  );
+  assert.equal(
+    tail.map((b) => b.index),
+    [4, 5, 6],
+  );
   for (const prefetch of [0, 3]) {
     const other = await collect(ds, { batchSize: 6, seed: 5, epoch: 1, prefetch });
-    assert.equal(other.map((b) => Array.from(b.images)), full.map((b) => Array.from(b.images)));
+    assert.equal(
+      other.map((b) => Array.from(b.images)),
+      full.map((b) => Array.from(b.images)),
+    );
   }
   assert.is((await collect(ds, { batchSize: 6, startBatch: 7 })).length, 0);
 });
@@ -83,7 +107,10 @@ test('the next batch is gathered while the consumer awaits its step', async () =
       return typeof v === 'function' ? v.bind(target) : v;
     },
   });
-  for (const [prefetch, expected] of [[1, 4], [0, 0]] as const) {
+  for (const [prefetch, expected] of [
+    [1, 4],
+    [0, 0],
+  ] as const) {
     const it = batches(ds, { batchSize: 4, prefetch });
     await it.next();
     const before = reads;

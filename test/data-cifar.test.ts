@@ -31,7 +31,10 @@ test('CIFAR-10: the five batches in order, from the archive folder or its parent
     assert.equal(Array.from(train.labels), [1, 2, 2, 3, 3, 4, 4, 5, 5, 6]);
     assert.equal(train.classNames, CIFAR10_CLASS_NAMES);
     // Record bytes are R plane, G plane, B plane, rows top to bottom: identical to CHW order.
-    assert.equal(Array.from(train.images.subarray(7 * 3072, 8 * 3072)), Array.from(pixels[7], (b) => Math.fround(b / 255)));
+    assert.equal(
+      Array.from(train.images.subarray(7 * 3072, 8 * 3072)),
+      Array.from(pixels[7], (b) => Math.fround(b / 255)),
+    );
   }
   const t = await loadCifar10(root, 'test');
   assert.equal(Array.from(t.labels), [3, 1, 4]);
@@ -66,7 +69,14 @@ test('CIFAR-10: truncated, corrupt-label, empty and missing batches name the fil
 test('CIFAR-100: fine labels with coarse ones alongside, names from the label files', async () => {
   const root = tempDir();
   const dir = join(root, 'cifar-100-binary');
-  const train = cifarRecords([[0, 99], [19, 3], [7, 42]], 1);
+  const train = cifarRecords(
+    [
+      [0, 99],
+      [19, 3],
+      [7, 42],
+    ],
+    1,
+  );
   put(dir, 'train.bin', train.bytes);
   put(dir, 'test.bin', cifarRecords([[1, 2]], 2).bytes);
   put(dir, 'fine_label_names.txt', Array.from({ length: 100 }, (_, i) => `fine${i}`).join('\n'));
@@ -76,7 +86,10 @@ test('CIFAR-100: fine labels with coarse ones alongside, names from the label fi
   assert.equal(Array.from(ds.coarseLabels), [0, 19, 7]);
   assert.is(ds.classNames?.[42], 'fine42');
   assert.is(ds.coarseClassNames?.[19], 'coarse19');
-  assert.equal(Array.from(ds.images.subarray(3072, 3072 + 5)), Array.from(train.pixels[1].subarray(0, 5), (b) => Math.fround(b / 255)));
+  assert.equal(
+    Array.from(ds.images.subarray(3072, 3072 + 5)),
+    Array.from(train.pixels[1].subarray(0, 5), (b) => Math.fround(b / 255)),
+  );
   assert.is((await loadCifar100(dir, 'test')).n, 1);
 });
 
@@ -86,7 +99,14 @@ test('CIFAR-100: a coarse label past 19, a fine label past 99 and a short file a
   put(root, 'test.bin', cifarRecords([[2, 100]]).bytes);
   await rejects(() => loadCifar100(root, 'train'), /train\.bin: record 0 has label 20, outside 0\.\.19/);
   await rejects(() => loadCifar100(root, 'test'), /test\.bin: record 0 has label 100, outside 0\.\.99/);
-  put(root, 'test.bin', cifarRecords([[2, 1], [3, 4]]).bytes.subarray(0, 3074 + 3073));
+  put(
+    root,
+    'test.bin',
+    cifarRecords([
+      [2, 1],
+      [3, 4],
+    ]).bytes.subarray(0, 3074 + 3073),
+  );
   await rejects(() => loadCifar100(root, 'test'), /test\.bin: 6147 bytes is not a whole number of 3074-byte CIFAR-100 records \(2 label bytes/);
 });
 

@@ -102,12 +102,7 @@ export function matFile(vars: readonly MatVar[]): Uint8Array {
   const parts = vars.map((m) => {
     const cls = m.type === 'uint8' ? 9 : 6;
     const data = m.type === 'uint8' ? Uint8Array.from(m.values) : new Uint8Array(Float64Array.from(m.values).buffer);
-    const matrix = element(14, concat([
-      element(6, le32([cls, 0])),
-      element(5, le32(m.dims)),
-      element(1, new TextEncoder().encode(m.name)),
-      element(m.type === 'uint8' ? 2 : 9, data),
-    ]));
+    const matrix = element(14, concat([element(6, le32([cls, 0])), element(5, le32(m.dims)), element(1, new TextEncoder().encode(m.name)), element(m.type === 'uint8' ? 2 : 9, data)]));
     return m.compress ? element(15, deflateSync(matrix), false) : matrix;
   });
   return concat([header, ...parts]);

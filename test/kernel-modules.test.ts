@@ -49,7 +49,9 @@ function launchedKernels(): { names: Set<string>; templated: Set<string> } {
   const names = new Set<string>();
   const prefixes = new Set<string>();
   for (const file of [...sourcesUnder('src'), ...sourcesUnder('bench')]) {
-    const text = readFileSync(join(root, file), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/(^|[^:])\/\/.*$/gm, '$1');
+    const text = readFileSync(join(root, file), 'utf8')
+      .replace(/\/\*[\s\S]*?\*\//g, '')
+      .replace(/(^|[^:])\/\/.*$/gm, '$1');
     for (const m of text.matchAll(literal)) names.add(m[1]);
     for (const m of text.matchAll(templated)) prefixes.add(m[1]);
     for (const m of text.matchAll(helperCall)) names.add(`${helpers[m[1]]}.${m[2]}`);
@@ -71,7 +73,10 @@ test('every kernel name launched in src/ and bench/ is an entry point of the emb
   assert.equal(missing, [], `launched but not an entry point: ${missing.join(', ')}`);
   for (const file of templated) assert.ok(file in kernelModules, `kernel file ${file} (launched as \`${file}.\${...}\`)`);
   for (const f of ['corrupt_random', 'corrupt_filter', 'corrupt_color']) {
-    assert.ok([...names].some((n) => n.startsWith(`${f}.`)), `the corruption helpers' entries of ${f} are found`);
+    assert.ok(
+      [...names].some((n) => n.startsWith(`${f}.`)),
+      `the corruption helpers' entries of ${f} are found`,
+    );
   }
 });
 
@@ -105,7 +110,10 @@ test('no helper function is written in two .wgsl files, and every kernel defines
   const { functionsOf, resolveIncludes } = await script<WgslModules>('wgsl-modules.mjs');
   const { kernelsDir, kernelFiles } = await script<EmbedScript>('embed-kernels.mjs');
   const files = [...readdirSync(kernelsDir).filter((f) => f.endsWith('.wgsl')), ...readdirSync(join(kernelsDir, 'lib')).map((f) => `lib/${f}`)];
-  assert.ok(files.some((f) => f.startsWith('lib/')), 'kernels/lib/ holds the shared files');
+  assert.ok(
+    files.some((f) => f.startsWith('lib/')),
+    'kernels/lib/ holds the shared files',
+  );
   // Hooks are the exception: a shared file lists, as `//   fn name(...)` lines of its header, the
   // functions each including kernel defines for it (lib/gemm_tiled.wgsl's mm_load_a, ...).
   const hooks = new Set(files.filter((f) => f.startsWith('lib/')).flatMap((f) => [...readFileSync(join(kernelsDir, f), 'utf8').matchAll(/^\/\/\s+fn (\w+)\(/gm)].map((m) => m[1])));
@@ -135,8 +143,14 @@ test('the embedded data is the reflection of the included, comment-free sources'
   }
   // Spot checks against the WGSL: matmul.tiled's bindings and uniform layout.
   const spec = kernelSpec('matmul.tiled');
-  assert.equal(spec.bindings.map((b) => `${b.binding}:${b.name}:${b.kind}`), ['0:p:uniform', '1:a:read-only-storage', '2:b:read-only-storage', '3:bias:read-only-storage', '4:out:storage']);
-  assert.equal([...spec.uniform!.fields.values()].map((f) => `${f.name}@${f.offset}`), ['M@0', 'N@4', 'K@8', 'R@12', 'a_z@16', 'a_r@20', 'b_z@24', 'b_r@28', 'slices@32', 'slice_len@36']);
+  assert.equal(
+    spec.bindings.map((b) => `${b.binding}:${b.name}:${b.kind}`),
+    ['0:p:uniform', '1:a:read-only-storage', '2:b:read-only-storage', '3:bias:read-only-storage', '4:out:storage'],
+  );
+  assert.equal(
+    [...spec.uniform!.fields.values()].map((f) => `${f.name}@${f.offset}`),
+    ['M@0', 'N@4', 'K@8', 'R@12', 'a_z@16', 'a_r@20', 'b_z@24', 'b_r@28', 'slices@32', 'slice_len@36'],
+  );
   assert.equal([...spec.overrides].sort(), ['BIAS', 'BLOCKED', 'TA', 'TB']);
   const aug = kernelSpec('augment.views');
   assert.equal(aug.uniform!.fields.get('norm_mean'), { name: 'norm_mean', offset: 32, scalar: 'f32', components: 4 });
@@ -226,7 +240,10 @@ test('the minifier keeps what the host names and what the program means', async 
   const mini = kernelSpec('tricky_small.main');
   const nameAt = (binding: number) => mini.bindings.find((b) => b.binding === binding)!.name;
   const fieldAt = (offset: number) => [...mini.uniform!.fields.values()].find((f) => f.offset === offset)!.name;
-  assert.equal(mini.bindings.map((b) => [b.binding, b.kind]), full.bindings.map((b) => [b.binding, b.kind]));
+  assert.equal(
+    mini.bindings.map((b) => [b.binding, b.kind]),
+    full.bindings.map((b) => [b.binding, b.kind]),
+  );
   const xs = [-3, -0.25, 0, 0.75, 4, 12];
   const results: number[][] = [];
   for (const spec of [full, mini]) {

@@ -34,7 +34,12 @@ function reference(train: Float64Array, labels: number[], test: Float64Array, di
       for (let d = 0; d < dim; d++) s += test[i * dim + d] * train[j * dim + d];
       sims[c].push(s);
     });
-    const d = sims.map((list) => list.sort((a, b) => b - a).slice(0, k).reduce((a, b) => a + b, 0));
+    const d = sims.map((list) =>
+      list
+        .sort((a, b) => b - a)
+        .slice(0, k)
+        .reduce((a, b) => a + b, 0),
+    );
     d.forEach((v, c) => (classSums[i * numClasses + c] = v));
     const best = d.indexOf(Math.max(...d));
     predicted[i] = best;
@@ -55,9 +60,7 @@ function unitRows(rng: Rng, n: number, dim: number): Float64Array {
 }
 
 async function runGpu(train: Float64Array, labels: number[], test: Float64Array, dim: number, k: number, numClasses: number, rowsPerDispatch?: number): Promise<OpenSetScores> {
-  return scope(() =>
-    scoreOpenSet(upload(train, [labels.length, dim]), labels, upload(test, [test.length / dim, dim]), { k, numClasses, rowsPerDispatch }),
-  );
+  return scope(() => scoreOpenSet(upload(train, [labels.length, dim]), labels, upload(test, [test.length / dim, dim]), { k, numClasses, rowsPerDispatch }));
 }
 
 function checkAgainst(got: OpenSetScores, want: Reference, tag: string): void {
@@ -114,7 +117,12 @@ test('exact ties: duplicate train rows within and across classes', async () => {
   // Grid features can make a row's class sums add up to exactly 0: its score (x / 0) has no value
   // to compare (WGSL leaves division by zero unspecified), so only the other rows' scores are.
   const scored = Array.from(want.scores.keys()).filter((i) => Number.isFinite(want.scores[i]));
-  assertClose(Float32Array.from(scored, (i) => got.scores[i]), Float64Array.from(scored, (i) => want.scores[i]), FORWARD_TOL, `${tag} scores`);
+  assertClose(
+    Float32Array.from(scored, (i) => got.scores[i]),
+    Float64Array.from(scored, (i) => want.scores[i]),
+    FORWARD_TOL,
+    `${tag} scores`,
+  );
 });
 
 test('test rows split over several dispatches give the same result', async () => {
@@ -135,9 +143,7 @@ test('labels may come as an int32 tensor; numClasses defaults to the largest lab
   const labels = [2, 0, 1, 1, 0, 2, 2];
   const train = unitRows(rng, labels.length, dim);
   const testRows = unitRows(rng, 3, dim);
-  const got = await scope(() =>
-    scoreOpenSet(upload(train, [7, dim]), tensor(labels, [7], { dtype: 'int32' }), upload(testRows, [3, dim])),
-  );
+  const got = await scope(() => scoreOpenSet(upload(train, [7, dim]), tensor(labels, [7], { dtype: 'int32' }), upload(testRows, [3, dim])));
   checkAgainst(got, reference(train, labels, testRows, dim, 3, 3), `int32 labels (seed ${seed})`);
 });
 

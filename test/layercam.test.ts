@@ -23,7 +23,11 @@ interface Layer {
 /** Float64 reference of docs/TRAINING.md section 3: the summed map [B, outH, outW]. */
 function refLayerCam(B: number, layers: Layer[], outH: number, outW: number, normalize: CamNormalize): Float64Array {
   const map = new Float64Array(B * outH * outW);
-  for (const { dims: [C, h, w], a, g } of layers) {
+  for (const {
+    dims: [C, h, w],
+    a,
+    g,
+  } of layers) {
     const hw = h * w;
     const cam = new Float64Array(B * hw);
     for (let b = 0; b < B; b++) {
@@ -81,11 +85,37 @@ function assertCentres(centres: Int32Array, ref: Float64Array, B: number, plane:
 
 const CASES: { B: number; dims: LayerDims[]; out: [number, number] }[] = [
   // The default shape family: three layers at 1/2, 1/4 and 1/8 of the input.
-  { B: 3, dims: [[6, 8, 8], [5, 4, 4], [7, 2, 2]], out: [16, 16] },
+  {
+    B: 3,
+    dims: [
+      [6, 8, 8],
+      [5, 4, 4],
+      [7, 2, 2],
+    ],
+    out: [16, 16],
+  },
   // h = w = 1, non-square layers, a non-square output, a layer larger than the output.
-  { B: 2, dims: [[3, 1, 1], [4, 3, 5], [2, 9, 9]], out: [7, 5] },
+  {
+    B: 2,
+    dims: [
+      [3, 1, 1],
+      [4, 3, 5],
+      [2, 9, 9],
+    ],
+    out: [7, 5],
+  },
   // B = 1; five layers: two channel dispatches, layers past the first uniform vec4.
-  { B: 1, dims: [[1, 4, 2], [3, 1, 1], [2, 2, 3], [5, 6, 6], [3, 3, 3]], out: [6, 9] },
+  {
+    B: 1,
+    dims: [
+      [1, 4, 2],
+      [3, 1, 1],
+      [2, 2, 3],
+      [5, 6, 6],
+      [3, 3, 3],
+    ],
+    out: [6, 9],
+  },
   // A single layer at the output size (no resampling).
   { B: 4, dims: [[5, 5, 7]], out: [5, 7] },
 ];
@@ -118,15 +148,22 @@ test("normalize 'batch' differs from 'image' (one min/max over the batch)", asyn
 
 test('constant maps: the map is 0 everywhere and every centre is index 0', async () => {
   const B = 2;
-  const dims: LayerDims[] = [[3, 4, 4], [2, 1, 1], [2, 2, 3]];
+  const dims: LayerDims[] = [
+    [3, 4, 4],
+    [2, 1, 1],
+    [2, 2, 3],
+  ];
   // Constant per channel and position-independent: every cam is constant over its image.
   const layers = dims.map((d) => {
     const [C, h, w] = d;
-    const a = new Float64Array(B * C * h * w).map((_, i) => 0.25 + Math.floor(i / (h * w)) % C);
+    const a = new Float64Array(B * C * h * w).map((_, i) => 0.25 + (Math.floor(i / (h * w)) % C));
     return { dims: d, a, g: new Float64Array(a.length).fill(0.5) };
   });
   const got = await runCam(B, layers, 8, 6, 'image');
-  assert.ok(got.map.every((v) => v === 0), 'a constant layer normalises to exactly 0');
+  assert.ok(
+    got.map.every((v) => v === 0),
+    'a constant layer normalises to exactly 0',
+  );
   assert.equal([...got.centres], [0, 0]);
 });
 

@@ -17,9 +17,22 @@ test.before(setupGpu);
 
 const variant = 'skinny' as const;
 // Off the 4-row and 256-column tile, K = 1, N = 1; small enough for finite differences.
-const SMALL: [number, number, number][] = [[1, 1, 1], [3, 7, 5], [5, 1, 3], [9, 3, 7], [2, 17, 6], [7, 5, 1]];
+const SMALL: [number, number, number][] = [
+  [1, 1, 1],
+  [3, 7, 5],
+  [5, 1, 3],
+  [9, 3, 7],
+  [2, 17, 6],
+  [7, 5, 1],
+];
 // Several tiles each way, none a multiple; forward only.
-const LARGE: [number, number, number][] = [[5, 33, 257], [65, 9, 3], [1, 127, 513], [8, 64, 256], [130, 20, 300]];
+const LARGE: [number, number, number][] = [
+  [5, 33, 257],
+  [65, 9, 3],
+  [1, 127, 513],
+  [8, 64, 256],
+  [130, 20, 300],
+];
 
 test('2-D forward and gradients, every transpose, sizes off the tile', () => checkEveryTranspose(variant, SMALL));
 
@@ -41,7 +54,10 @@ test('batched and broadcast forward and gradients; linear with bias', async () =
       ref: matmulRef(as, bs, transA, transB),
     });
   }
-  for (const [x, out] of [[[5, 7], 3], [[2, 70], 259]] as const) {
+  for (const [x, out] of [
+    [[5, 7], 3],
+    [[2, 70], 259],
+  ] as const) {
     const w = [out, x[1]];
     await checkOp({
       name: `skinny linear x ${JSON.stringify(x)} weight ${JSON.stringify(w)} + bias`,
@@ -84,7 +100,10 @@ test('the skinny variant runs its own kernel, forward and backward', () => {
     const a = upload([1, 2, 3, 4], [2, 2], true);
     ops.backward(ops.sumAll(ops.matmul(a, a, { variant })));
   });
-  assert.equal(seen.filter((k) => k.startsWith('matmul.')), Array(3).fill('matmul.skinny'));
+  assert.equal(
+    seen.filter((k) => k.startsWith('matmul.')),
+    Array(3).fill('matmul.skinny'),
+  );
 });
 
 test.run();

@@ -16,9 +16,22 @@ const KERNEL_OF: Record<MatmulVariant, string> = { register: 'matmul.register_bl
 
 // Sizes around both variants' tiles (32 and 64 outputs, K steps of 16), K = 1, N = 1. Kept small
 // enough for the finite-difference gradient check.
-const SMALL: [number, number, number][] = [[1, 1, 1], [3, 7, 5], [7, 1, 3], [65, 3, 7], [3, 17, 66], [33, 5, 1]];
+const SMALL: [number, number, number][] = [
+  [1, 1, 1],
+  [3, 7, 5],
+  [7, 1, 3],
+  [65, 3, 7],
+  [3, 17, 66],
+  [33, 5, 1],
+];
 // Larger, forward only: several tiles in every direction, none a multiple, a long K.
-const LARGE: [number, number, number][] = [[127, 65, 127], [65, 127, 3], [1, 127, 65], [128, 33, 64], [7, 300, 9]];
+const LARGE: [number, number, number][] = [
+  [127, 65, 127],
+  [65, 127, 3],
+  [1, 127, 65],
+  [128, 33, 64],
+  [7, 300, 9],
+];
 
 // Batched and broadcast products (stored shapes), with gradients; a batch of 1 or a 2-D operand
 // is broadcast, and its gradient sums over the batch.
@@ -51,7 +64,12 @@ for (const variant of VARIANTS) {
   });
 
   test(`${variant}: linear with and without bias`, async () => {
-    for (const [x, out, withBias] of [[[5, 7], 3, true], [[1, 70], 66, true], [[2, 4, 7], 3, true], [[5, 7], 3, false]] as const) {
+    for (const [x, out, withBias] of [
+      [[5, 7], 3, true],
+      [[1, 70], 66, true],
+      [[2, 4, 7], 3, true],
+      [[5, 7], 3, false],
+    ] as const) {
       const inF = x[x.length - 1];
       const w = [out, inF];
       await checkOp({
@@ -96,7 +114,10 @@ test('the variant option picks the kernel, forward and backward; the default fol
     });
     assert.equal(seen, Array(3).fill(KERNEL_OF[variant]));
   }
-  assert.equal(products(() => void ops.matmul(upload([1], [1, 1]), upload([1], [1, 1]))), [KERNEL_OF[gpu().kernelVariant]]);
+  assert.equal(
+    products(() => void ops.matmul(upload([1], [1, 1]), upload([1], [1, 1]))),
+    [KERNEL_OF[gpu().kernelVariant]],
+  );
 });
 
 test.run();

@@ -2,17 +2,7 @@
 // (pairwise counts, per-threshold counting) on random scores with many ties.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  openSetMetrics,
-  auroc,
-  tnrAtTpr,
-  detectionAccuracy,
-  averagePrecisionIn,
-  averagePrecisionOut,
-  closedSetAccuracy,
-  oscr,
-  type OpenSetMetrics,
-} from '../src/osr/metrics.js';
+import { openSetMetrics, auroc, tnrAtTpr, detectionAccuracy, averagePrecisionIn, averagePrecisionOut, closedSetAccuracy, oscr, type OpenSetMetrics } from '../src/osr/metrics.js';
 import { seeded } from './helpers.js';
 
 const test = suite('metrics');
@@ -31,15 +21,19 @@ test('hand-computed case with a known/unknown tie', () => {
   const isKnown = [1, 1, 1, 0, 0, 0];
   const labels = [0, 1, 2, -1, -1, -1];
   const predicted = [0, 2, 2, 0, 1, 2];
-  nearAll(openSetMetrics(scores, isKnown, predicted, labels), {
-    auroc: 7.5 / 9, // 3 + 3 + (1 + 0.5) winning pairs of 9
-    tnr95: 1 / 3, // TPR 100% needs t = 0.4, which rejects only the 0.1 unknown
-    dtacc: 5 / 6, // t = 0.8: TPR 2/3, TNR 1
-    auin: 1 / 3 + 1 / 3 + (1 / 3) * (3 / 5),
-    auout: 1 / 3 + (1 / 3) * (2 / 3) + (1 / 3) * (3 / 4),
-    closedAcc: 2 / 3,
-    oscr: (3 + 1.5) / 9, // correct knowns 0.9 and 0.4 against the three unknowns
-  }, 'hand case');
+  nearAll(
+    openSetMetrics(scores, isKnown, predicted, labels),
+    {
+      auroc: 7.5 / 9, // 3 + 3 + (1 + 0.5) winning pairs of 9
+      tnr95: 1 / 3, // TPR 100% needs t = 0.4, which rejects only the 0.1 unknown
+      dtacc: 5 / 6, // t = 0.8: TPR 2/3, TNR 1
+      auin: 1 / 3 + 1 / 3 + (1 / 3) * (3 / 5),
+      auout: 1 / 3 + (1 / 3) * (2 / 3) + (1 / 3) * (3 / 4),
+      closedAcc: 2 / 3,
+      oscr: (3 + 1.5) / 9, // correct knowns 0.9 and 0.4 against the three unknowns
+    },
+    'hand case',
+  );
 });
 
 test('every score tied', () => {
@@ -76,7 +70,15 @@ test('TPR targets count exactly: 95% of 20 knowns is 19, 55% of 100 is 55 (no fl
   near(tnrAtTpr(scores, isKnown, 1), 0.25, 'tnr at 100% tpr');
   // 0.55 * 100 is 55.00000000000001 in float64; the 55th largest of 1..100 is 46.
   const hundred = [...Array.from({ length: 100 }, (_, i) => i + 1), 45.5, 46.5];
-  near(tnrAtTpr(hundred, hundred.map((_, i) => (i < 100 ? 1 : 0)), 0.55), 0.5, 'tnr at 55% tpr');
+  near(
+    tnrAtTpr(
+      hundred,
+      hundred.map((_, i) => (i < 100 ? 1 : 0)),
+      0.55,
+    ),
+    0.5,
+    'tnr at 55% tpr',
+  );
 });
 
 // ---- brute-force references: every threshold t in {distinct scores} + {+inf}, accept score >= t.
@@ -138,7 +140,10 @@ function reference(scores: number[], isKnown: boolean[], predicted: number[], la
     tnr95: 1 - count(scores, unknown, bestT) / nU,
     dtacc,
     auin: averagePrecisionRef(scores, known),
-    auout: averagePrecisionRef(scores.map((s) => -s), unknown),
+    auout: averagePrecisionRef(
+      scores.map((s) => -s),
+      unknown,
+    ),
     closedAcc: nCorrect / nK,
     oscr: pairwise(scores, correct, unknown) / (nK * nU),
   };

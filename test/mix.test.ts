@@ -1,9 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  pastePatches, gradMix, blendImages, mixup, cutRegions, cutmix, derangement, boxSide, sampleGamma, sampleBeta, cutmixBox,
-  type PasteFill, type Box,
-} from '../src/gradmix/index.js';
+import { pastePatches, gradMix, blendImages, mixup, cutRegions, cutmix, derangement, boxSide, sampleGamma, sampleBeta, cutmixBox, type PasteFill, type Box } from '../src/gradmix/index.js';
 import { tensor } from '../src/creation.js';
 import { Rng } from '../src/random.js';
 import { scope } from '../src/scope.js';
@@ -63,7 +60,11 @@ test('bilinear reference reproduces PyTorch (F.interpolate, align_corners=False)
 
 for (const fill of ['partner', 'noise', 'zero'] as const) {
   test(`pastePatches (fill '${fill}') matches a float64 reference, boxes included`, async () => {
-    for (const dims of [[9, 3, 9, 9], [8, 1, 7, 6], [2, 2, 4, 6]] as Dims[]) {
+    for (const dims of [
+      [9, 3, 9, 9],
+      [8, 1, 7, 6],
+      [2, 2, 4, 6],
+    ] as Dims[]) {
       const { rng, seed } = seeded();
       const [B, , H, W] = dims;
       const x = randomImages(rng, dims);
@@ -78,7 +79,11 @@ for (const fill of ['partner', 'noise', 'zero'] as const) {
         const out = pastePatches(upload(x, dims), tensor(centres, [B], { dtype: 'int32' }), { partner, boxH, boxW, fill, seed: noiseSeed });
         assertClose(await read(out.mixed), refPaste(x, dims, centres, partner, boxH, boxW, fill, noiseSeed), FORWARD_TOL, what);
         const boxes = [...(await out.boxes.data())];
-        assert.equal(boxes, centres.flatMap((c, b) => refBox(c, boxH[b], boxW[b], H, W)), `${what}: boxes`);
+        assert.equal(
+          boxes,
+          centres.flatMap((c, b) => refBox(c, boxH[b], boxW[b], H, W)),
+          `${what}: boxes`,
+        );
       });
     }
   });
@@ -86,7 +91,11 @@ for (const fill of ['partner', 'noise', 'zero'] as const) {
 
 test('boxes lie inside the image, have the asked size and contain the centre, at borders and corners too', async () => {
   const { rng, seed } = seeded();
-  for (const [H, W] of [[8, 8], [5, 9], [1, 4]]) {
+  for (const [H, W] of [
+    [8, 8],
+    [5, 9],
+    [1, 4],
+  ]) {
     const B = 16;
     const dims: Dims = [B, 1, H, W];
     for (let round = 0; round < 4; round++) {
@@ -162,7 +171,11 @@ test('derangements: never a fixed point, every derangement of 4 drawn', () => {
   for (let t = 0; t < 3000; t++) {
     const n = 2 + rng.int(40);
     const p = derangement(n, rng);
-    assert.equal([...p].sort((a, b) => a - b), Array.from({ length: n }, (_, i) => i), `not a permutation (seed ${seed})`);
+    assert.equal(
+      [...p].sort((a, b) => a - b),
+      Array.from({ length: n }, (_, i) => i),
+      `not a permutation (seed ${seed})`,
+    );
     p.forEach((j, i) => assert.ok(j !== i, `image ${i} of ${n} is its own partner (seed ${seed})`));
   }
   const seen = new Map<string, number>();
@@ -217,7 +230,11 @@ test('sampleGamma and sampleBeta have the right mean and variance', () => {
     assert.ok(Math.abs(m - k) < 5 * Math.sqrt(k / N), `Gamma(${k}) mean ${m} (seed ${seed})`);
     assert.ok(Math.abs(v - k) < 0.1 * k + 0.02, `Gamma(${k}) variance ${v} (seed ${seed})`);
   }
-  for (const [a, b] of [[0.2, 0.2], [1, 1], [2, 5]]) {
+  for (const [a, b] of [
+    [0.2, 0.2],
+    [1, 1],
+    [2, 5],
+  ]) {
     const [m, v] = moments(() => sampleBeta(a, b, rng));
     const mean = a / (a + b);
     const variance = (a * b) / ((a + b) ** 2 * (a + b + 1));
@@ -227,7 +244,10 @@ test('sampleGamma and sampleBeta have the right mean and variance', () => {
 });
 
 test('blendImages and mixup match a float64 reference; weights are 1 - lam', async () => {
-  for (const dims of [[4, 3, 5, 7], [2, 1, 1, 1]] as Dims[]) {
+  for (const dims of [
+    [4, 3, 5, 7],
+    [2, 1, 1, 1],
+  ] as Dims[]) {
     const { rng, seed } = seeded();
     const [B] = dims;
     const x = randomImages(rng, dims);
@@ -264,7 +284,10 @@ function refCut(x: Float64Array, [B, C, H, W]: Dims, partner: Int32Array, boxes:
 }
 
 test('cutRegions and cutmix match a float64 reference; lam corrected to the clipped box', async () => {
-  for (const dims of [[5, 3, 8, 6], [3, 1, 5, 5]] as Dims[]) {
+  for (const dims of [
+    [5, 3, 8, 6],
+    [3, 1, 5, 5],
+  ] as Dims[]) {
     const { rng, seed } = seeded();
     const [B, , H, W] = dims;
     const x = randomImages(rng, dims);
@@ -315,7 +338,11 @@ test('noise fill: values in [0, 1), the same in every channel, set by the seed',
   const run = (seed: number) =>
     scope(async () => {
       const out = pastePatches(upload(new Float64Array(2 * 3 * 36), dims), tensor([14, 14], [2], { dtype: 'int32' }), {
-        partner: Int32Array.of(1, 0), boxH: Int32Array.of(6, 6), boxW: Int32Array.of(6, 6), fill: 'noise', seed,
+        partner: Int32Array.of(1, 0),
+        boxH: Int32Array.of(6, 6),
+        boxW: Int32Array.of(6, 6),
+        fill: 'noise',
+        seed,
       });
       return read(out.mixed);
     });

@@ -116,7 +116,10 @@ test('forward hooks see named activations (layer2.1, layer3.1, layer4.1) and the
   const rv = await read(r);
   const want = Float64Array.from({ length: 2 * 32 * 4 }, (_, i) => rv[Math.floor(i / 4)] / 4);
   assertClose(await read(g), want, GRAD_TOL, 'gradient of the hooked layer4.1 activation');
-  assert.ok(model.parameters().every((p) => p.grad === null), 'grad() left gradients in the parameters');
+  assert.ok(
+    model.parameters().every((p) => p.grad === null),
+    'grad() left gradients in the parameters',
+  );
   remove();
   seen.clear();
   await valuesOf(() => model.features(x));

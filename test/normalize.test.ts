@@ -24,7 +24,13 @@ function normalizeRef(dim: number, eps: number) {
 }
 
 test('l2Normalize forward and backward', async () => {
-  for (const shape of [[1, 1], [3, 7], [5, 128], [2, 3, 5], [1, 2]]) {
+  for (const shape of [
+    [1, 1],
+    [3, 7],
+    [5, 128],
+    [2, 3, 5],
+    [1, 2],
+  ]) {
     await checkOp({ name: `l2Normalize ${JSON.stringify(shape)}`, inputs: [{ shape }], run: (x) => ops.l2Normalize(x), ref: normalizeRef(shape[shape.length - 1], 1e-12) });
   }
 });

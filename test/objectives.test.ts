@@ -29,10 +29,8 @@ test.before(setupGpu);
 
 const B = 4;
 const K = 3;
-const tiny = (objective: Objective, method: Method = 'none') =>
-  resolveOptions({ protocol: 'mnist-mini', width: 2, batchSize: B, objective, method, epochs: 1, progress: false, evaluate: false });
-const model = (seed: number, objective: Objective) =>
-  new SupConResNet(new Rng(seed), { width: 2, inChannels: 1, numClasses: objective.startsWith('ce') ? K : undefined });
+const tiny = (objective: Objective, method: Method = 'none') => resolveOptions({ protocol: 'mnist-mini', width: 2, batchSize: B, objective, method, epochs: 1, progress: false, evaluate: false });
+const model = (seed: number, objective: Objective) => new SupConResNet(new Rng(seed), { width: 2, inChannels: 1, numClasses: objective.startsWith('ce') ? K : undefined });
 const labelsOf = (n: number) => Int32Array.from({ length: n }, (_, i) => (i * 2 + 1) % K);
 
 function randomImages(rng: Rng, n: number): Float32Array {
@@ -65,8 +63,7 @@ function simclr(z: Float64Array, n: number, d: number, tau: number): number {
 }
 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const close = (got: number, want: number, what: string, seed: number) =>
-  assert.ok(Math.abs(got - want) <= 1e-4 * Math.abs(want), `${what}: ${got} vs reference ${want} (seed ${seed})`);
+const close = (got: number, want: number, what: string, seed: number) => assert.ok(Math.abs(got - want) <= 1e-4 * Math.abs(want), `${what}: ${got} vs reference ${want} (seed ${seed})`);
 
 test('ce: the loss is crossEntropy of the classifier output on both views', async () => {
   const { rng, seed } = seeded();
@@ -133,7 +130,10 @@ test('ce with GradMix: the mixed term is the gamma^2-weighted cross-entropy of t
     const perImage = crossEntropyRows(await read(m.classify(m.features(mix.mixed))), labels, K);
     const want = perImage.reduce((s, l, i) => s + weights[i] * l, 0) / B;
     close(await term.item(), want, 'mixed ce term', seed);
-    assert.ok([...weights].every((w) => w >= 0.01 - 1e-7 && w <= 0.25 + 1e-7), 'weights are gamma^2');
+    assert.ok(
+      [...weights].every((w) => w >= 0.01 - 1e-7 && w <= 0.25 + 1e-7),
+      'weights are gamma^2',
+    );
   });
   m.dispose();
 });

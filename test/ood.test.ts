@@ -37,7 +37,12 @@ function knnReference(train: Float64Array, labels: ArrayLike<number>, test: Floa
       for (let d = 0; d < dim; d++) s += test[i * dim + d] * train[j * dim + d];
       sims[labels[j]].push(s);
     }
-    const dc = sims.map((l) => l.sort((a, b) => b - a).slice(0, k).reduce((a, b) => a + b, 0));
+    const dc = sims.map((l) =>
+      l
+        .sort((a, b) => b - a)
+        .slice(0, k)
+        .reduce((a, b) => a + b, 0),
+    );
     const best = dc.indexOf(Math.max(...dc));
     predicted.push(best);
     scores.push(dc[best] / dc.reduce((a, b) => a + b, 0));
@@ -71,7 +76,16 @@ function metricsReference(inS: number[], outS: number[]): OodMetrics {
     }
     return sum;
   };
-  return { tnr95, auroc: wins / (inS.length * outS.length), dtacc, auin: ap(inS, outS), auout: ap(outS.map((s) => -s), inS.map((s) => -s)) };
+  return {
+    tnr95,
+    auroc: wins / (inS.length * outS.length),
+    dtacc,
+    auin: ap(inS, outS),
+    auout: ap(
+      outS.map((s) => -s),
+      inS.map((s) => -s),
+    ),
+  };
 }
 
 function assertMetrics(got: OodMetrics, want: OodMetrics, tag: string): void {
@@ -120,7 +134,13 @@ test('scoreOutOfDistribution: scores and all five metrics match the float64 refe
       continue;
     }
     const got = await scope(() =>
-      scoreOutOfDistribution(upload(train, [trainLabels.length, dim]), trainLabels, upload(testIn, [31, dim]), outs.map((o) => upload(o, [o.length / dim, dim])), { k, numClasses: classes }),
+      scoreOutOfDistribution(
+        upload(train, [trainLabels.length, dim]),
+        trainLabels,
+        upload(testIn, [31, dim]),
+        outs.map((o) => upload(o, [o.length / dim, dim])),
+        { k, numClasses: classes },
+      ),
     );
     assertClose(got.in.scores, refIn.scores, FORWARD_TOL, 'in-distribution scores', seed);
     assert.equal(Array.from(got.in.predicted), refIn.predicted, `predicted classes (seed ${seed})`);
@@ -153,7 +173,8 @@ test('conversion: 1 -> 3 replicates gray, 3 -> 1 is ITU-R 601 luma, equal shapes
   const rgb = convertImages(gray, { channels: 3, height: 3, width: 5 });
   assert.is(rgb.channels, 3);
   for (let i = 0; i < 2; i++) {
-    for (let c = 0; c < 3; c++) assert.equal(Array.from(rgb.images.subarray((i * 3 + c) * 15, (i * 3 + c + 1) * 15)), Array.from(gray.images.subarray(i * 15, (i + 1) * 15)), `image ${i} channel ${c}`);
+    for (let c = 0; c < 3; c++)
+      assert.equal(Array.from(rgb.images.subarray((i * 3 + c) * 15, (i * 3 + c + 1) * 15)), Array.from(gray.images.subarray(i * 15, (i + 1) * 15)), `image ${i} channel ${c}`);
   }
   const one: Dataset = { images: Float32Array.from([1, 0.5, 0, 0.25, 0, 1]), labels: new Int32Array(1), n: 1, channels: 3, height: 1, width: 2 };
   const luma = convertImages(one, { channels: 1, height: 1, width: 2 });
@@ -166,7 +187,12 @@ test('conversion: bilinear resize (2x2 block means for 4x4 -> 2x2), pad / centre
   const big = dataset(rng, 2, 3, 4, 4);
   const small = convertImages(big, { channels: 3, height: 2, width: 2 });
   for (let plane = 0; plane < 6; plane++) {
-    for (const [y, x] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+    for (const [y, x] of [
+      [0, 0],
+      [0, 1],
+      [1, 0],
+      [1, 1],
+    ]) {
       const at = (yy: number, xx: number) => big.images[plane * 16 + yy * 4 + xx];
       const mean = (at(2 * y, 2 * x) + at(2 * y, 2 * x + 1) + at(2 * y + 1, 2 * x) + at(2 * y + 1, 2 * x + 1)) / 4;
       assert.ok(Math.abs(small.images[plane * 4 + y * 2 + x] - mean) < 1e-6, `plane ${plane} (${y}, ${x})`);
@@ -204,9 +230,12 @@ test('evaluateOutOfDistribution: metrics and accuracy equal the float64 referenc
   const model = new SupConResNet(new Rng(3), { width: 4, inChannels: 3 });
   const train = { ...dataset(rng, 12, 3, 32, 32), labels: Int32Array.from({ length: 12 }, (_, i) => i % 3) };
   const testIn = { ...dataset(rng, 9, 3, 32, 32), labels: Int32Array.from({ length: 9 }, (_, i) => (i * 2) % 3) };
-  for (let i = 0; i < train.n; i++) for (let p = 0; p < 1024; p++) train.images[i * 3072 + (train.labels[i] * 1024) + p] *= 0.2;
-  for (let i = 0; i < testIn.n; i++) for (let p = 0; p < 1024; p++) testIn.images[i * 3072 + (testIn.labels[i] * 1024) + p] *= 0.2;
-  const outSets = [{ name: 'digits', data: dataset(rng, 7, 1, 28, 28) }, { name: 'noise', data: dataset(rng, 6, 3, 32, 32) }];
+  for (let i = 0; i < train.n; i++) for (let p = 0; p < 1024; p++) train.images[i * 3072 + train.labels[i] * 1024 + p] *= 0.2;
+  for (let i = 0; i < testIn.n; i++) for (let p = 0; p < 1024; p++) testIn.images[i * 3072 + testIn.labels[i] * 1024 + p] *= 0.2;
+  const outSets = [
+    { name: 'digits', data: dataset(rng, 7, 1, 28, 28) },
+    { name: 'noise', data: dataset(rng, 6, 3, 32, 32) },
+  ];
   const transform = augmentPreset('cifar');
   const e = await evaluateOutOfDistribution(model, { train, testIn, outSets }, transform, { k: 3, numClasses: 3, batchSize: 5 });
 
@@ -218,7 +247,13 @@ test('evaluateOutOfDistribution: metrics and accuracy equal the float64 referenc
   assert.ok(Math.abs(e.inAccuracy - correct / testIn.n) < 1e-12, `accuracy ${e.inAccuracy} vs ${correct}/${testIn.n}`);
   assertClose(e.inScores, ref.scores, FORWARD_TOL, 'in-distribution scores');
   assert.equal(e.counts, { train: 12, testIn: 9 });
-  assert.equal(e.out.map((o) => [o.name, o.shape, o.n]), [['digits', '1x28x28', 7], ['noise', '3x32x32', 6]]);
+  assert.equal(
+    e.out.map((o) => [o.name, o.shape, o.n]),
+    [
+      ['digits', '1x28x28', 7],
+      ['noise', '3x32x32', 6],
+    ],
+  );
   for (const [i, s] of outSets.entries()) {
     const outS = knnReference(trainF, train.labels, await read(convertImages(s.data, train)), dim, 3, 3).scores;
     assert.ok(minGap(ref.scores, outS) > 1e-6, `fixture precondition: ${s.name} scores are separated from in-set scores (gap ${minGap(ref.scores, outS)})`);
@@ -235,9 +270,23 @@ function writeData(perBatch: number, testN: number): { root: string; svhn: strin
   const labels = (n: number, from: number) => Array.from({ length: n }, (_, i) => [(from + i) % 10]);
   for (let b = 1; b <= 5; b++) put(root, `cifar-10-batches-bin/data_batch_${b}.bin`, cifarRecords(labels(perBatch, (b - 1) * perBatch), b).bytes);
   put(root, 'cifar-10-batches-bin/test_batch.bin', cifarRecords(labels(testN, 3), 9).bytes);
-  put(root, 'cifar-100-binary/test.bin', cifarRecords(Array.from({ length: 11 }, (_, i) => [i % 20, (i * 7) % 100]), 21).bytes);
+  put(
+    root,
+    'cifar-100-binary/test.bin',
+    cifarRecords(
+      Array.from({ length: 11 }, (_, i) => [i % 20, (i * 7) % 100]),
+      21,
+    ).bytes,
+  );
   const svhn = tempDir();
-  put(svhn, 'test_32x32.bin', cifarRecords(Array.from({ length: 8 }, (_, i) => [i === 0 ? 10 : i % 10]), 33).bytes);
+  put(
+    svhn,
+    'test_32x32.bin',
+    cifarRecords(
+      Array.from({ length: 8 }, (_, i) => [i === 0 ? 10 : i % 10]),
+      33,
+    ).bytes,
+  );
   return { root, svhn };
 }
 
@@ -247,7 +296,10 @@ test('loadAllClasses: every class known, labels unchanged, no unknown test image
   assert.equal(data.knownClasses, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
   assert.equal(data.unknownClasses, []);
   assert.is(data.train.n, 20);
-  assert.equal(Array.from(data.train.labels), Array.from({ length: 20 }, (_, i) => i % 10));
+  assert.equal(
+    Array.from(data.train.labels),
+    Array.from({ length: 20 }, (_, i) => i % 10),
+  );
   assert.is(data.testKnown.n, 10);
   assert.is(data.testUnknown.n, 0);
   assert.is(numClasses(data.train), 10);
@@ -284,14 +336,25 @@ test('gradmix train --all-classes, then gradmix ood on CIFAR-10 vs CIFAR-100, SV
   assert.is(json.in.name, 'cifar10');
   assert.is(json.in.testImages, 10);
   assert.is(json.in.trainImages, 20);
-  assert.equal(json.out.map((o: { name: string; images: number; shape: string }) => [o.name, o.images, o.shape]), [['cifar100', 11, '3x32x32'], ['svhn', 8, '3x32x32'], ['mnist-mini', 12, '1x32x32'], ['lsun-like', 3, '3x32x32']]);
+  assert.equal(
+    json.out.map((o: { name: string; images: number; shape: string }) => [o.name, o.images, o.shape]),
+    [
+      ['cifar100', 11, '3x32x32'],
+      ['svhn', 8, '3x32x32'],
+      ['mnist-mini', 12, '1x32x32'],
+      ['lsun-like', 3, '3x32x32'],
+    ],
+  );
   for (const o of json.out) {
     for (const key of ['tnr95', 'auroc', 'dtacc', 'auin', 'auout']) assert.ok(o[key] >= 0 && o[key] <= 1, `${o.name} ${key} = ${o[key]}`);
     assert.ok(existsSync(join(results, `roc-${o.name}.svg`)) && existsSync(join(results, `scores-${o.name}.svg`)), `${o.name} SVGs`);
   }
 
   // The old spelling (--out <sets>, --data-out, --results) still reads, for one release.
-  await rejects(() => oodCommand(['--checkpoint', checkpoint, '--out', 'svhn', '--data-out', root, '--results', results]), /out-of-distribution svhn \(test\): .*no test_32x32\.mat or test_32x32\.bin/);
+  await rejects(
+    () => oodCommand(['--checkpoint', checkpoint, '--out', 'svhn', '--data-out', root, '--results', results]),
+    /out-of-distribution svhn \(test\): .*no test_32x32\.mat or test_32x32\.bin/,
+  );
   await rejects(() => oodCommand(['--checkpoint', checkpoint, '--ood-sets', 'svhn,cifar100', '--ood-data', 'a,b,c']), /--ood-data lists 3 folders for 2 out-sets/);
   await rejects(() => oodCommand(['--checkpoint', checkpoint]), /--ood-sets is required/);
   await rejects(() => oodCommand(['--checkpoint', join(out, 'missing.safetensors'), '--ood-sets', 'svhn']), /missing\.safetensors: no such file/);

@@ -78,8 +78,16 @@ for (const c of fixture.cases) {
         if (slot === 'step') assert.is(state.counters[`${i}.step`], ref, `${c.name}: step count of parameter ${i}`);
         else assertClose(await read(state.tensors[`${i}.${slot}`]), ref as number[], TORCH_TOL, `${c.name}: ${slot} of parameter ${i}`);
       }
-      const mine = Object.keys(state.tensors).filter((k) => k.startsWith(`${i}.`)).map((k) => k.slice(k.indexOf('.') + 1));
-      assert.equal(mine.sort(), Object.keys(want.state).filter((k) => k !== 'step').sort(), `${c.name}: state buffers of parameter ${i}`);
+      const mine = Object.keys(state.tensors)
+        .filter((k) => k.startsWith(`${i}.`))
+        .map((k) => k.slice(k.indexOf('.') + 1));
+      assert.equal(
+        mine.sort(),
+        Object.keys(want.state)
+          .filter((k) => k !== 'step')
+          .sort(),
+        `${c.name}: state buffers of parameter ${i}`,
+      );
     }
     disposeAll(params, opt);
   });

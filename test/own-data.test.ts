@@ -133,7 +133,13 @@ test('train --data --known, eval from the checkpoint alone, predict against the 
   const recogniser = await loadOpenSetModel(checkpoint);
   const data = await loadFolderOpenSet({ dataDir: root, known: KNOWN, valFraction: 0.2, imageSize: 24 });
   const heldOut = await recogniser.predict(data.testKnown);
-  assert.is(recogniser.threshold, thresholdAtTpr(heldOut.map((p) => p.score), 0.95));
+  assert.is(
+    recogniser.threshold,
+    thresholdAtTpr(
+      heldOut.map((p) => p.score),
+      0.95,
+    ),
+  );
   assert.ok(heldOut.filter((p) => p.known).length / heldOut.length >= 0.95);
   assert.is(recogniser.threshold, results.threshold);
   assert.equal([...recogniser.classNames], KNOWN);

@@ -54,58 +54,81 @@ function install(): Promise<void> {
     const [name] = readdirSync(packed).filter((f) => f.endsWith('.tgz'));
     const tarball = join(packed, name);
     tarballBytes = statSync(tarball).size;
-    files = run('tar', ['-tzf', tarball], work).stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
+    files = run('tar', ['-tzf', tarball], work)
+      .stdout.split('\n')
+      .filter(Boolean)
+      .map((f) => f.replace(/^package\//, ''));
     writeConsumerProject(project, tarball, join(root, 'package-lock.json'));
     run('npm', ['install', '--offline', '--no-audit', '--no-fund'], project);
   })();
   return installed;
 }
 
-const packageTest = (name: string, fn: () => Promise<void> | void) => (hasNpm ? test : test.skip)(name, async () => {
-  await install();
-  await fn();
-});
+const packageTest = (name: string, fn: () => Promise<void> | void) =>
+  (hasNpm ? test : test.skip)(name, async () => {
+    await install();
+    await fn();
+  });
 if (!hasNpm) console.log('package tests skipped: no `npm` on PATH (they pack and install the package with it)');
 
 test.after(() => rmSync(work, { recursive: true, force: true }));
 
 packageTest('the tarball holds the Node and browser builds with declarations, the bin and the README, nothing else', () => {
-  for (const f of ['package.json', 'README.md', 'bin/gradmix.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/cli/main.js',
-    'dist/runtime/kernel-sources.generated.js', 'dist/browser/gradmix.js', 'dist/browser/gradmix.d.ts']) {
+  for (const f of [
+    'package.json',
+    'README.md',
+    'bin/gradmix.js',
+    'dist/src/index.js',
+    'dist/src/index.d.ts',
+    'dist/src/cli/main.js',
+    'dist/runtime/kernel-sources.generated.js',
+    'dist/browser/gradmix.js',
+    'dist/browser/gradmix.d.ts',
+  ]) {
     assert.ok(files.includes(f), `${f} is in the tarball`);
   }
   const stray = files.filter((f) => !/^(package\.json|README\.md|LICENSE|bin\/gradmix\.js|dist\/(src|runtime|browser)\/.+)$/.test(f));
   assert.equal(stray, [], 'nothing beyond the builds, the bin, the README and the licence (no test/, bench/, .ci/, demo/, sources)');
-  assert.not.ok(files.some((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')), 'no TypeScript sources');
+  assert.not.ok(
+    files.some((f) => f.endsWith('.ts') && !f.endsWith('.d.ts')),
+    'no TypeScript sources',
+  );
   console.log(`  tarball: ${(tarballBytes / 1024).toFixed(0)} KiB, ${files.length} files`);
   assert.ok(tarballBytes < 2 << 20, `tarball under 2 MiB (${tarballBytes} bytes)`);
 });
 
 packageTest('both entries import in plain Node from the installed package', () => {
-  const script = "const g = await import('gradmix'); const b = await import('gradmix/browser');"
-    + ' console.log(JSON.stringify({ node: typeof g.train, browser: typeof b.initGpu, model: typeof g.OpenSetModel }));';
+  const script =
+    "const g = await import('gradmix'); const b = await import('gradmix/browser');" +
+    ' console.log(JSON.stringify({ node: typeof g.train, browser: typeof b.initGpu, model: typeof g.OpenSetModel }));';
   const out = JSON.parse(run(process.execPath, ['--input-type=module', '-e', script], project).stdout.trim().split('\n').pop()!);
   assert.equal(out, { node: 'function', browser: 'function', model: 'function' });
 });
 
 packageTest('a consumer type-checks against both entries without skipLibCheck (WebGPU types come along)', () => {
-  writeFileSync(join(project, 'consumer.ts'), [
-    "import { initGpu, tensor, OpenSetModel, type Tensor } from 'gradmix';",
-    "import * as page from 'gradmix/browser';",
-    'export async function vector(values: number[]): Promise<Tensor> {',
-    '  await initGpu();',
-    '  return tensor(values, [values.length]);',
-    '}',
-    'export const model: typeof OpenSetModel = OpenSetModel;',
-    'export const device: GPUDevice | null = null;',
-    'export const browserEntry: typeof page.initGpu = page.initGpu;',
-    '',
-  ].join('\n'));
+  writeFileSync(
+    join(project, 'consumer.ts'),
+    [
+      "import { initGpu, tensor, OpenSetModel, type Tensor } from 'gradmix';",
+      "import * as page from 'gradmix/browser';",
+      'export async function vector(values: number[]): Promise<Tensor> {',
+      '  await initGpu();',
+      '  return tensor(values, [values.length]);',
+      '}',
+      'export const model: typeof OpenSetModel = OpenSetModel;',
+      'export const device: GPUDevice | null = null;',
+      'export const browserEntry: typeof page.initGpu = page.initGpu;',
+      '',
+    ].join('\n'),
+  );
   // `types: []`: no global typings but what the package itself references.
-  writeFileSync(join(project, 'tsconfig.json'), JSON.stringify({
-    compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: false, types: [] },
-    files: ['consumer.ts'],
-  }));
+  writeFileSync(
+    join(project, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, skipLibCheck: false, types: [] },
+      files: ['consumer.ts'],
+    }),
+  );
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   run(process.execPath, [tsc, '-p', join(project, 'tsconfig.json')], project);
 });
@@ -139,7 +162,9 @@ packageTest('a tiny train on the embedded mnist-mini, then predict on PNG files 
     images.push(join(work, `digit-${i}.png`));
     writeFileSync(images[i], PNG.sync.write(png));
   }
-  const lines = gradmix(['predict', '--checkpoint', checkpoint, ...images]).stdout.trim().split('\n');
+  const lines = gradmix(['predict', '--checkpoint', checkpoint, ...images])
+    .stdout.trim()
+    .split('\n');
   assert.is(lines.length, images.length, 'one line per image');
   lines.forEach((line, i) => {
     const p = JSON.parse(line) as { file: string; known: boolean; class: string; score: number; threshold: number };

@@ -44,7 +44,10 @@ test('histogramSvg: ticks follow kNN scores in [0.2, 0.35], bars inside the axes
   assert.equal(xTickLabels(svg), ['0.20', '0.25', '0.30', '0.35']);
   assert.match(svg, 'kNN score (k = 3): max_c d_c / sum_c d_c; higher = more known');
   const edges = barEdges(svg).slice(1); // the first rect is the white background
-  assert.ok(edges.every((x) => x >= 52 - 0.05 && x <= 52 + 352 + 0.05), 'bars within the plot');
+  assert.ok(
+    edges.every((x) => x >= 52 - 0.05 && x <= 52 + 352 + 0.05),
+    'bars within the plot',
+  );
   assert.not.match(svg, /NaN|Infinity/);
 });
 
@@ -80,8 +83,13 @@ test("writeEvaluation's plots name the evaluation's score", () => {
     const n = 40;
     const evaluation = (score: Evaluation['score'], scores: number[]): Evaluation => ({
       metrics: { auroc: 0.8, tnr95: 0.5, dtacc: 0.7, auin: 0.8, auout: 0.8, closedAcc: 0.9, oscr: 0.7 },
-      scores: Float32Array.from(scores), predicted: new Int32Array(n), labels: new Int32Array(n), isKnown: halves(n),
-      counts: { train: 10, testKnown: n / 2, testUnknown: n / 2 }, score, intrinsicDim: 3,
+      scores: Float32Array.from(scores),
+      predicted: new Int32Array(n),
+      labels: new Int32Array(n),
+      isKnown: halves(n),
+      counts: { train: 10, testKnown: n / 2, testUnknown: n / 2 },
+      score,
+      intrinsicDim: 3,
     });
     writeEvaluation(out, evaluation('knn', uniform(n, 0.2, 0.35, 3)), { k: 5 });
     const knn = readFileSync(join(out, 'scores.svg'), 'utf8');
@@ -91,7 +99,7 @@ test("writeEvaluation's plots name the evaluation's score", () => {
     writeEvaluation(out, evaluation('nno', uniform(n, -40, -3, 4)), { k: 5 });
     const nno = readFileSync(join(out, 'scores.svg'), 'utf8');
     assert.match(nno, 'NNO: minus Mahalanobis distance to the nearest class mean');
-    assert.not.match(nno, 'k = 5', "NNO has no k");
+    assert.not.match(nno, 'k = 5', 'NNO has no k');
     assert.equal(xTickLabels(nno), ['-40', '-30', '-20', '-10', '0']);
   } finally {
     rmSync(out, { recursive: true, force: true });

@@ -21,7 +21,13 @@ function avgPoolRef(shape: number[]) {
 }
 
 test('globalAvgPool forward and backward', async () => {
-  for (const shape of [[2, 3, 5, 7], [1, 1, 1, 1], [1, 3, 4, 4], [3, 1, 1, 9], [2, 5, 13, 3]]) {
+  for (const shape of [
+    [2, 3, 5, 7],
+    [1, 1, 1, 1],
+    [1, 3, 4, 4],
+    [3, 1, 1, 9],
+    [2, 5, 13, 3],
+  ]) {
     await checkOp({ name: `globalAvgPool ${JSON.stringify(shape)}`, inputs: [{ shape }], run: ops.globalAvgPool, ref: avgPoolRef(shape) });
   }
 });

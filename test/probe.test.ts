@@ -32,7 +32,10 @@ test('top-k accuracy counts a row when fewer than k classes beat its label (ties
   }
   // Ranks of the labels: 1, 1 and 2.
   const rows = [0.1, 0.9, 0.5, 0.3, 0.2, 0.8, 0.7, 0.6, 0.1];
-  assert.equal([1, 2, 3].map((k) => topKAccuracy(rows, [2, 0, 2], 3, k)), [0, 2 / 3, 1]);
+  assert.equal(
+    [1, 2, 3].map((k) => topKAccuracy(rows, [2, 0, 2], 3, k)),
+    [0, 2 / 3, 1],
+  );
   assert.throws(() => topKAccuracy([1, 2], [2], 2, 1), /label 2 of row 0 is outside 0..1/);
   assert.throws(() => topKAccuracy([1, 2, 3], [0], 2, 1), /3 logits for 1 rows of 2 classes/);
 });
@@ -53,12 +56,12 @@ async function probeOn(rng: Rng, means: Float64Array[], epochs: number) {
   const tr = clusters(rng, means, 40, 0.15);
   const te = clusters(rng, means, 20, 0.15);
   return scope(() =>
-    trainLinearProbe(
-      { features: tensor(tr.features, [tr.labels.length, d]), labels: tr.labels },
-      { features: tensor(te.features, [te.labels.length, d]), labels: te.labels },
-      means.length,
-      { epochs, batchSize: 32, lr: 0.05, seed: 1 },
-    ),
+    trainLinearProbe({ features: tensor(tr.features, [tr.labels.length, d]), labels: tr.labels }, { features: tensor(te.features, [te.labels.length, d]), labels: te.labels }, means.length, {
+      epochs,
+      batchSize: 32,
+      lr: 0.05,
+      seed: 1,
+    }),
   );
 }
 
@@ -96,7 +99,10 @@ test('frozen encoder features: raw pooled features, or unit rows with l2; the mo
   for (let i = 0; i < n; i++) {
     const row = r.subarray(i * 16, (i + 1) * 16);
     const len = Math.hypot(...row);
-    assert.ok(row.every((v) => v >= 0), 'pooled ReLU outputs are non-negative');
+    assert.ok(
+      row.every((v) => v >= 0),
+      'pooled ReLU outputs are non-negative',
+    );
     row.forEach((v, j) => assert.ok(Math.abs(u[i * 16 + j] - v / len) < 1e-5, `row ${i} normalised (seed ${seed})`));
   }
   assert.ok(model.training, 'the model is back in train mode');

@@ -4,9 +4,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { join } from 'node:path';
-import {
-  PROTOCOL_NAMES, PROTOCOLS, knownClasses, unknownClasses, loadProtocol, openSet, remapLabels, protocolInfo,
-} from '../src/data/protocols.js';
+import { PROTOCOL_NAMES, PROTOCOLS, knownClasses, unknownClasses, loadProtocol, openSet, remapLabels, protocolInfo } from '../src/data/protocols.js';
 import { UNKNOWN_LABEL, classCounts, type Dataset } from '../src/data/dataset.js';
 import { cifarRecords, pngBytes, put, rejects, removeTempDirs, rgbaImage, tempDir } from './data-fixtures.js';
 
@@ -14,14 +12,41 @@ test.after(removeTempDirs);
 
 /** Known classes exactly as docs/DATA.md section 1 lists them. */
 const SPEC_KNOWN: Record<string, number[][]> = {
-  mnist: [[2, 4, 5, 9, 8, 3], [3, 2, 6, 9, 4, 0], [5, 8, 3, 2, 4, 6], [3, 7, 8, 4, 0, 5], [6, 3, 4, 9, 8, 2]],
-  svhn: [[5, 3, 7, 2, 8, 6], [3, 8, 7, 6, 2, 5], [8, 9, 4, 7, 2, 1], [3, 8, 2, 5, 0, 6], [4, 9, 2, 7, 1, 0]],
-  cifar10: [[0, 6, 4, 9, 1, 7], [7, 6, 4, 9, 0, 1], [1, 5, 7, 3, 9, 4], [8, 6, 1, 9, 0, 7], [2, 4, 1, 7, 9, 6]],
-  'cifar+10': [[4, 7, 9, 1], [6, 7, 1, 9], [9, 6, 1, 7], [6, 4, 9, 1], [1, 0, 9, 8]],
+  mnist: [
+    [2, 4, 5, 9, 8, 3],
+    [3, 2, 6, 9, 4, 0],
+    [5, 8, 3, 2, 4, 6],
+    [3, 7, 8, 4, 0, 5],
+    [6, 3, 4, 9, 8, 2],
+  ],
+  svhn: [
+    [5, 3, 7, 2, 8, 6],
+    [3, 8, 7, 6, 2, 5],
+    [8, 9, 4, 7, 2, 1],
+    [3, 8, 2, 5, 0, 6],
+    [4, 9, 2, 7, 1, 0],
+  ],
+  cifar10: [
+    [0, 6, 4, 9, 1, 7],
+    [7, 6, 4, 9, 0, 1],
+    [1, 5, 7, 3, 9, 4],
+    [8, 6, 1, 9, 0, 7],
+    [2, 4, 1, 7, 9, 6],
+  ],
+  'cifar+10': [
+    [4, 7, 9, 1],
+    [6, 7, 1, 9],
+    [9, 6, 1, 7],
+    [6, 4, 9, 1],
+    [1, 0, 9, 8],
+  ],
 };
 const SPEC_PLUS10_UNKNOWN = [
-  [30, 25, 1, 9, 8, 0, 46, 52, 49, 71], [41, 9, 49, 40, 73, 60, 48, 30, 95, 71], [8, 9, 49, 40, 73, 60, 48, 95, 30, 71],
-  [95, 60, 30, 73, 46, 49, 68, 99, 8, 71], [33, 2, 3, 97, 46, 21, 64, 63, 88, 43],
+  [30, 25, 1, 9, 8, 0, 46, 52, 49, 71],
+  [41, 9, 49, 40, 73, 60, 48, 30, 95, 71],
+  [8, 9, 49, 40, 73, 60, 48, 95, 30, 71],
+  [95, 60, 30, 73, 46, 49, 68, 99, 8, 71],
+  [33, 2, 3, 97, 46, 21, 64, 63, 88, 43],
 ];
 const SPEC_TINY_SPLIT0 = [108, 147, 17, 58, 193, 123, 72, 144, 75, 167, 134, 14, 81, 171, 44, 197, 152, 66, 1, 133];
 test('split lists: docs/DATA.md section 1 verbatim; every split well-formed', () => {
@@ -37,10 +62,16 @@ test('split lists: docs/DATA.md section 1 verbatim; every split well-formed', ()
       const known = knownClasses(name, s);
       const unknown = unknownClasses(name, s);
       assert.is(new Set(known).size, known.length, `${name} split ${s}: repeated known class`);
-      assert.ok(known.every((c) => c >= 0 && c < info.sourceClasses), `${name} split ${s}: known class out of range`);
+      assert.ok(
+        known.every((c) => c >= 0 && c < info.sourceClasses),
+        `${name} split ${s}: known class out of range`,
+      );
       assert.is(known.length, { 10: info.unknownSplits ? 4 : 6, 200: 20 }[info.sourceClasses]);
       if (!info.unknownSplits) {
-        assert.equal([...known, ...unknown].sort((a, b) => a - b), Array.from({ length: info.sourceClasses }, (_, c) => c));
+        assert.equal(
+          [...known, ...unknown].sort((a, b) => a - b),
+          Array.from({ length: info.sourceClasses }, (_, c) => c),
+        );
       }
     }
   }
@@ -50,7 +81,10 @@ test('CIFAR+N unknowns: distinct CIFAR-100 classes; each +50 list ends with the 
   for (let s = 0; s < 5; s++) {
     const u50 = unknownClasses('cifar+50', s);
     assert.is(new Set(u50).size, 50);
-    assert.ok(u50.every((c) => Number.isInteger(c) && c >= 0 && c < 100), `split ${s}: class out of range`);
+    assert.ok(
+      u50.every((c) => Number.isInteger(c) && c >= 0 && c < 100),
+      `split ${s}: class out of range`,
+    );
     assert.equal(u50.slice(40), unknownClasses('cifar+10', s));
     assert.is(new Set(unknownClasses('cifar+10', s)).size, 10);
   }
@@ -81,7 +115,13 @@ test('remapLabels and openSet: known -> 0..K-1 in split order, unknowns flagged,
   assert.equal(Array.from(data.testKnown.images), [0, 2]);
   assert.equal(Array.from(data.testUnknown.labels), [UNKNOWN_LABEL, UNKNOWN_LABEL, UNKNOWN_LABEL]);
   assert.equal(Array.from(data.testUnknown.sourceLabels!), [3, 1, 0]);
-  assert.equal([data.knownClassNames, data.unknownClassNames], [['c', 'e'], ['a', 'b', 'd']]);
+  assert.equal(
+    [data.knownClassNames, data.unknownClassNames],
+    [
+      ['c', 'e'],
+      ['a', 'b', 'd'],
+    ],
+  );
 });
 
 test('mnist-mini split 2: known digits of the embedded data, 32x32', async () => {
@@ -90,8 +130,14 @@ test('mnist-mini split 2: known digits of the embedded data, 32x32', async () =>
   assert.equal(d.unknownClasses, [0, 1, 7, 9]);
   // floor(0.8 n) train digits per class: 5 -> 690, 8 -> 755, 3 -> 825, 2 -> 792, 4 -> 784, 6 -> 811.
   assert.equal(classCounts(d.train.labels), [690, 755, 825, 792, 784, 811]);
-  assert.is(d.testKnown.n, [863, 944, 1032, 991, 980, 1014].reduce((s, n) => s + Math.ceil(0.2 * n - 1e-9), 0));
-  assert.is(d.testUnknown.n, [1001, 1127, 1070, 978].reduce((s, n) => s + n - Math.floor(0.8 * n), 0));
+  assert.is(
+    d.testKnown.n,
+    [863, 944, 1032, 991, 980, 1014].reduce((s, n) => s + Math.ceil(0.2 * n - 1e-9), 0),
+  );
+  assert.is(
+    d.testUnknown.n,
+    [1001, 1127, 1070, 978].reduce((s, n) => s + n - Math.floor(0.8 * n), 0),
+  );
   assert.equal([d.train.channels, d.train.height, d.train.width], [1, 32, 32]);
   assert.equal(d.knownClassNames, ['5', '8', '3', '2', '4', '6']);
 });
@@ -111,7 +157,19 @@ test('data folders: required, and CIFAR+10 takes its unknowns from CIFAR-100 tes
   const root = tempDir();
   for (let b = 1; b <= 5; b++) put(root, `cifar-10-batches-bin/data_batch_${b}.bin`, cifarRecords([[b], [b + 4]], b).bytes);
   put(root, 'cifar-10-batches-bin/test_batch.bin', cifarRecords([[6], [2], [7], [1]]).bytes);
-  put(root, 'cifar-100-binary/test.bin', cifarRecords([[0, 41], [0, 5], [0, 71], [0, 9]], 3).bytes);
+  put(
+    root,
+    'cifar-100-binary/test.bin',
+    cifarRecords(
+      [
+        [0, 41],
+        [0, 5],
+        [0, 71],
+        [0, 9],
+      ],
+      3,
+    ).bytes,
+  );
   const d = await loadProtocol('cifar+10', 1, { dataDir: root });
   // Split 1: known CIFAR-10 [6, 7, 1, 9]; unknown CIFAR-100 [41, 9, 49, 40, 73, 60, 48, 30, 95, 71].
   assert.equal(Array.from(d.train.sourceLabels!), [1, 6, 7, 9]);
@@ -134,11 +192,20 @@ test('tinyimagenet split 0 on a generated 200-wnid tree: class i = i-th sorted w
   put(root, 'val/val_annotations.txt', val.map(([f, w]) => `${f}\t${w}\t0\t0\t1\t1`).join('\n'));
   const d = await loadProtocol('tinyimagenet', 0, { dataDir: root });
   assert.is(d.train.n, 20);
-  assert.equal(Array.from(d.train.sourceLabels!), [...SPEC_TINY_SPLIT0].sort((a, b) => a - b));
-  assert.equal(d.knownClassNames, SPEC_TINY_SPLIT0.map((c) => sorted[c]));
+  assert.equal(
+    Array.from(d.train.sourceLabels!),
+    [...SPEC_TINY_SPLIT0].sort((a, b) => a - b),
+  );
+  assert.equal(
+    d.knownClassNames,
+    SPEC_TINY_SPLIT0.map((c) => sorted[c]),
+  );
   const knownVal = val.map((_, k) => (k * 3) % 200).filter((c) => SPEC_TINY_SPLIT0.includes(c));
   assert.equal(Array.from(d.testKnown.sourceLabels!), knownVal);
-  assert.equal(Array.from(d.testKnown.labels), knownVal.map((c) => SPEC_TINY_SPLIT0.indexOf(c)));
+  assert.equal(
+    Array.from(d.testKnown.labels),
+    knownVal.map((c) => SPEC_TINY_SPLIT0.indexOf(c)),
+  );
   assert.is(d.testUnknown.n, 40 - knownVal.length);
   assert.equal([d.train.channels, d.train.height], [3, 2]);
 });

@@ -52,7 +52,10 @@ for (const [name, run, f] of reductions) {
 test('max indices are the first argmax on every axis', async () => {
   for (const { shape, axis, keepDims } of everyAxis()) {
     const { rng, seed } = seeded();
-    const x = randomArray(rng, shape.reduce((a, b) => a * b, 1)).map(Math.fround);
+    const x = randomArray(
+      rng,
+      shape.reduce((a, b) => a * b, 1),
+    ).map(Math.fround);
     await scope(async () => {
       const { indices } = ops.max(upload(x, shape), axis, keepDims);
       assert.is(indices.dtype, 'int32');
@@ -90,7 +93,12 @@ test('logsumexp is stable for large and very negative inputs', async () => {
     ];
     const x = upload(rows.flat(), [3, 3]);
     const got = await read(ops.logsumexp(x, 1));
-    assertClose(got, rows.map((r) => rowLogsumexp(Float64Array.from(r))), FORWARD_TOL, 'logsumexp of large values');
+    assertClose(
+      got,
+      rows.map((r) => rowLogsumexp(Float64Array.from(r))),
+      FORWARD_TOL,
+      'logsumexp of large values',
+    );
   });
 });
 
@@ -106,7 +114,10 @@ test('logsumexp of rows with infinities follows PyTorch', async () => {
 test('sumAll and meanAll, including long vectors summed in two passes', async () => {
   for (const shape of [[1], [3, 7], [4097], [3, 1700]]) {
     const n = shape.reduce((a, b) => a * b, 1);
-    for (const [name, run, scale] of [['sumAll', ops.sumAll, 1], ['meanAll', ops.meanAll, 1 / n]] as const) {
+    for (const [name, run, scale] of [
+      ['sumAll', ops.sumAll, 1],
+      ['meanAll', ops.meanAll, 1 / n],
+    ] as const) {
       await checkOp({
         name: `${name} ${JSON.stringify(shape)}`,
         inputs: [{ shape }],
@@ -125,9 +136,16 @@ test('sumAll and meanAll, including long vectors summed in two passes', async ()
 });
 
 test('long reductions with few outputs take the two-pass path, on any axis', async () => {
-  const cases: [number[], number][] = [[[4500, 3], 0], [[2, 4200, 1], 1], [[2, 4100, 3], -2]];
+  const cases: [number[], number][] = [
+    [[4500, 3], 0],
+    [[2, 4200, 1], 1],
+    [[2, 4100, 3], -2],
+  ];
   for (const [shape, axis] of cases) {
-    for (const [name, run, scale] of [['sum', ops.sum, 1], ['mean', ops.mean, 1 / shape.at(axis)!]] as const) {
+    for (const [name, run, scale] of [
+      ['sum', ops.sum, 1],
+      ['mean', ops.mean, 1 / shape.at(axis)!],
+    ] as const) {
       const before = gpu().dispatchCount;
       await checkOp({
         name: `${name} ${JSON.stringify(shape)} axis ${axis}`,

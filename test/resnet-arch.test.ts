@@ -65,8 +65,7 @@ test("default LayerCAM layers are the arch's last blocks of stages 2-4; explicit
 });
 
 /** The entries named `state.<name>`, keyed by `<name>`. */
-const stateOf = (g: ReadonlyMap<string, HostTensor>) =>
-  new Map([...g].filter(([k]) => k.startsWith('state.')).map(([k, v]) => [k.slice('state.'.length), v]));
+const stateOf = (g: ReadonlyMap<string, HostTensor>) => new Map([...g].filter(([k]) => k.startsWith('state.')).map(([k, v]) => [k.slice('state.'.length), v]));
 
 /**
  * The gradient bar of a parameter: GRAD_TOL (docs/KERNELS.md section 1), unless the gradient is ill-conditioned, i.e.
@@ -105,7 +104,10 @@ async function checkTrainStep(encoder: Module, g: ReadonlyMap<string, HostTensor
   x.dispose();
 }
 
-for (const [arch, width] of [['resnet34', 1], ['resnet50', 2]] as const) {
+for (const [arch, width] of [
+  ['resnet34', 1],
+  ['resnet50', 2],
+] as const) {
   const file = `${arch}-w${width}-golden.safetensors`;
   test(`${arch} encoder (width ${width}) from a PyTorch state dict matches PyTorch: features, every gradient, running stats, eval`, async () => {
     const { tensors: g, metadata } = decodeSafetensors(new Uint8Array(readFileSync(fixturePath(file))), file);
@@ -146,7 +148,11 @@ test('gradmix train --arch resnet50 --width 2: two GradMix steps on 8 mnist-mini
   const dir = mkdtempSync(join(tmpdir(), 'gradmix-arch-'));
   try {
     await trainCommand(['--arch', 'resnet50', '--width', '2', '--max-train', '8', '--batch', '4', '--epochs', '1', '--no-eval', '--quiet', '--out', dir]);
-    const log = readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { kind: string; step: number; loss: number }).filter((r) => r.kind === 'epoch');
+    const log = readFileSync(join(dir, 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { kind: string; step: number; loss: number })
+      .filter((r) => r.kind === 'epoch');
     assert.is(log.length, 1);
     assert.is(log[0].step, 2);
     assert.ok(Number.isFinite(log[0].loss) && log[0].loss > 0, `loss ${log[0].loss}`);

@@ -8,15 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import {
-  float32Tensor,
-  fromHost,
-  loadCheckpoint,
-  loadStateDictInto,
-  saveCheckpoint,
-  writeSafetensors,
-  type HostTensor,
-} from '../src/checkpoint/index.js';
+import { float32Tensor, fromHost, loadCheckpoint, loadStateDictInto, saveCheckpoint, writeSafetensors, type HostTensor } from '../src/checkpoint/index.js';
 import { BasicBlock, SupConResNet, syncBatchCounts, type Module } from '../src/nn/index.js';
 import * as ops from '../src/ops/index.js';
 import { backward, noGrad } from '../src/autograd.js';

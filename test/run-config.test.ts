@@ -48,7 +48,7 @@ test('readRunConfig: config.json typed; damaged and nothing beside it: null, wit
   }
 });
 
-test('resumeFrom: the attention model\'s path may move (not part of the run); its grid may not', async () => {
+test("resumeFrom: the attention model's path may move (not part of the run); its grid may not", async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gradmix-run-config-'));
   try {
     const saved = { method: 'attentive-cutmix', attentionModel: '/old/resnet18.safetensors', attentionGrid: 7, width: 2 };

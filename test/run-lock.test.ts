@@ -21,7 +21,10 @@ test('makeFolder makes missing parents and fails fast with the path where it can
   assert.ok(existsSync(join(dir, 'a', 'b', 'c')));
   makeFolder(join(dir, 'a', 'b', 'c')); // exists: fine
   const started = Date.now();
-  assert.throws(() => makeFolder('/proc/gradmix-x/y', '--out folder'), /\/proc\/gradmix-x\/y: cannot create the --out folder \(at \/proc\/gradmix-x\): the file system of \/proc does not allow new folders \(ENOENT\)/);
+  assert.throws(
+    () => makeFolder('/proc/gradmix-x/y', '--out folder'),
+    /\/proc\/gradmix-x\/y: cannot create the --out folder \(at \/proc\/gradmix-x\): the file system of \/proc does not allow new folders \(ENOENT\)/,
+  );
   assert.ok(Date.now() - started < 1000, 'no hang under /proc');
   writeFileSync(join(dir, 'file'), 'x');
   assert.throws(() => makeFolder(join(dir, 'file', 'sub')), /file\/sub: cannot use it as the output folder: a part of the path is not a folder \(ENOTDIR\)/);

@@ -59,10 +59,10 @@ test('a GPU validation error is thrown on sync and names the kernel', async () =
 });
 
 test('no adapter: a clear error that says what to install', () => {
-  const r = runScript(
-    "import { initGpu } from './runtime/gpu.ts'; try { await initGpu(); console.log('got an adapter'); } catch (e) { console.log(e.name + ': ' + e.message); }",
-    { VK_ICD_FILENAMES: '/nonexistent/icd.json', VK_DRIVER_FILES: '/nonexistent/icd.json' },
-  );
+  const r = runScript("import { initGpu } from './runtime/gpu.ts'; try { await initGpu(); console.log('got an adapter'); } catch (e) { console.log(e.name + ': ' + e.message); }", {
+    VK_ICD_FILENAMES: '/nonexistent/icd.json',
+    VK_DRIVER_FILES: '/nonexistent/icd.json',
+  });
   assert.match(r.stdout, /NoAdapterError: No WebGPU adapter found/, r.stdout + r.stderr);
   assert.match(r.stdout, /mesa-vulkan-drivers/);
   assert.match(r.stdout, /GRADMIX_BACKEND/);
@@ -87,7 +87,10 @@ test('profiling reports GPU time per kernel', async () => {
   await y.data();
   const times = await gpu().stopProfiling();
   const names = times.map((t) => t.kernel);
-  assert.ok(names.some((n) => n.startsWith('elementwise.unary')), names.join(', '));
+  assert.ok(
+    names.some((n) => n.startsWith('elementwise.unary')),
+    names.join(', '),
+  );
   for (const t of times) assert.ok(t.ms >= 0 && t.count >= 1, JSON.stringify(t));
   // Profiling off again: dispatches share one pass and nothing more is recorded.
   assert.equal(await gpu().stopProfiling(), []);
@@ -124,7 +127,7 @@ test('the wait pacer: per kind of wait, the shortest of recent rounds, paced onc
   assert.is(pacer.sleptMs, 140);
   clock.advance(40); // done 40 ms after the wake-up: the wake-up came first, the round is exact
   pacer.completed();
-  assert.is(await round(pacer, clock, 3, 1), 0, 'a small read does not borrow the step readback\'s estimate');
+  assert.is(await round(pacer, clock, 3, 1), 0, "a small read does not borrow the step readback's estimate");
   assert.is(await round(pacer, clock, 600, 120), 0.8 * 200 * 0.6, 'fewer dispatches of the same kind: scaled down');
   // A CPU adapter's pacer goes by the median round and sleeps longer: its spin takes the workers' CPU.
   const cpu = new WaitPacer(true, CPU_ADAPTER_PACING, clock);
@@ -154,7 +157,10 @@ test('the wait pacer: a round done before the wake-up shrinks the estimate until
 
 test('bind groups are reused across dispatches of the same buffers; each dispatch keeps its own parameters and offsets', async () => {
   const g = gpu();
-  const x = upload(Array.from({ length: 64 }, (_, i) => i), [64]);
+  const x = upload(
+    Array.from({ length: 64 }, (_, i) => i),
+    [64],
+  );
   const [out1, out2] = [g.pool.acquire(256), g.pool.acquire(256)];
   const halves = g.pool.acquire(512);
   const add = (out: GPUBuffer | { buffer: GPUBuffer; offset: number; size: number }, s: number) =>
@@ -168,10 +174,16 @@ test('bind groups are reused across dispatches of the same buffers; each dispatc
   add({ buffer: halves, offset: 256, size: 256 }, 5);
   const read = async (b: GPUBuffer, bytes: number) => Array.from(new Float32Array(await g.read(b, bytes)));
   const xs = Array.from({ length: 64 }, (_, i) => i);
-  assert.equal(await read(out1, 256), xs.map((v) => v + 3));
-  assert.equal(await read(out2, 256), xs.map((v) => v + 2));
+  assert.equal(
+    await read(out1, 256),
+    xs.map((v) => v + 3),
+  );
+  assert.equal(
+    await read(out2, 256),
+    xs.map((v) => v + 2),
+  );
   assert.equal(await read(halves, 512), [...xs.map((v) => v + 4), ...xs.map((v) => v + 5)]);
-  assert.ok(g.bindGroupStats.reused - before.reused >= 1, 'the third dispatch reuses the first one\'s bind group');
+  assert.ok(g.bindGroupStats.reused - before.reused >= 1, "the third dispatch reuses the first one's bind group");
   assert.ok(g.bindGroupStats.created + g.bindGroupStats.reused - before.created - before.reused === 5);
   for (const b of [out1, out2, halves]) g.pool.release(b);
 });
@@ -211,17 +223,31 @@ test('submitting while recording: each dispatch keeps its own uniform, and buffe
   } finally {
     g.submitEvery = every;
   }
-  assert.equal(Array.from(await t.data()), [1, 2, 3, 4].map((v) => v + 19900));
+  assert.equal(
+    Array.from(await t.data()),
+    [1, 2, 3, 4].map((v) => v + 19900),
+  );
   t.dispose();
 });
 
 test('the buffer pool hands out the oldest free buffer of a class, whatever the release order', () => {
   const pool = new BufferPool(gpu().device, 1 << 20);
   const [a, b, c] = [pool.acquire(1000), pool.acquire(1000), pool.acquire(1000)];
-  const name = new Map([[a, 'a'], [b, 'b'], [c, 'c']]); // GPUBuffers compare deeply equal: compare by name
-  for (const order of [[c, a, b], [a, b, c], [b, c, a]]) {
+  const name = new Map([
+    [a, 'a'],
+    [b, 'b'],
+    [c, 'c'],
+  ]); // GPUBuffers compare deeply equal: compare by name
+  for (const order of [
+    [c, a, b],
+    [a, b, c],
+    [b, c, a],
+  ]) {
     for (const buf of order) pool.release(buf);
-    assert.equal([pool.acquire(1000), pool.acquire(1000), pool.acquire(1000)].map((x) => name.get(x)), ['a', 'b', 'c']);
+    assert.equal(
+      [pool.acquire(1000), pool.acquire(1000), pool.acquire(1000)].map((x) => name.get(x)),
+      ['a', 'b', 'c'],
+    );
   }
   for (const buf of [a, b, c]) pool.release(buf);
   assert.is(pool.memory().allocations, 3);

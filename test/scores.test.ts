@@ -41,14 +41,23 @@ function softmaxReference(logits: ArrayLike<number>, n: number, k: number) {
 
 test('msp and negative entropy match float64 softmax, also where probabilities underflow', async () => {
   const { rng, seed } = seeded();
-  for (const [n, k] of [[1, 1], [13, 7], [5, 3], [40, 20]]) {
+  for (const [n, k] of [
+    [1, 1],
+    [13, 7],
+    [5, 3],
+    [40, 20],
+  ]) {
     const logits = randomArray(rng, n * k, -6, 6);
     if (n > 1) for (let c = 0; c < k; c++) logits[k + c] = c === 0 ? 200 : -200 + c; // p underflows to 0 in row 1
     const got = await scope(() => softmaxScores(upload(logits, [n, k])));
     const want = softmaxReference(Float32Array.from(logits), n, k);
     assertClose(got.msp, want.msp, FORWARD_TOL, `msp ${n}x${k}`, seed);
     // A one-class softmax has entropy exactly 0: compare absolutely there.
-    if (k === 1) assert.ok(got.negEntropy.every((v) => Math.abs(v) < 1e-7), `entropy of one class (seed ${seed})`);
+    if (k === 1)
+      assert.ok(
+        got.negEntropy.every((v) => Math.abs(v) < 1e-7),
+        `entropy of one class (seed ${seed})`,
+      );
     else assertClose(got.negEntropy, want.negEntropy, FORWARD_TOL, `negative entropy ${n}x${k}`, seed);
     assert.equal([...got.predicted], want.predicted, `predicted ${n}x${k} (seed ${seed})`);
   }
@@ -123,7 +132,11 @@ function classFeatures(rng: Rng, labels: number[], d: number, centres: number[][
 
 test('NNO matches a float64 Mahalanobis reference (odd sizes, correlated features)', async () => {
   const { rng, seed } = seeded();
-  for (const [nTrain, nTest, d, k] of [[91, 17, 7, 3], [40, 1, 1, 2], [300, 33, 24, 6]] as const) {
+  for (const [nTrain, nTest, d, k] of [
+    [91, 17, 7, 3],
+    [40, 1, 1, 2],
+    [300, 33, 24, 6],
+  ] as const) {
     const labels = Array.from({ length: nTrain }, (_, i) => (i < k ? i : rng.int(k)));
     const centres = Array.from({ length: k }, () => Array.from({ length: d }, () => rng.normal() * 3));
     const train = classFeatures(rng, labels, d, centres);
@@ -154,7 +167,10 @@ test('NNO with fewer train samples than dimensions: the ridge keeps the scores f
     return { ...(await scoreNno(fitted, upload(testX, [5, d]))), ridge: fitted.ridge };
   });
   assert.ok(got.ridge > 0, `ridge ${got.ridge} (seed ${seed})`);
-  assert.ok(got.scores.every((v) => Number.isFinite(v) && v <= 0), `scores ${[...got.scores]} (seed ${seed})`);
+  assert.ok(
+    got.scores.every((v) => Number.isFinite(v) && v <= 0),
+    `scores ${[...got.scores]} (seed ${seed})`,
+  );
   // Off the span of the train samples the distance is large (that variance is only the ridge).
   assert.ok(Math.min(...got.scores.map((v) => -v)) > 10, `distances ${[...got.scores]} (seed ${seed})`);
 });
@@ -164,7 +180,7 @@ function tinyDataset(rng: Rng, labels: number[]): Dataset {
   return { images: Float32Array.from({ length: labels.length * 64 }, () => rng.uniform()), labels: Int32Array.from(labels), n: labels.length, channels: 1, height: 8, width: 8 };
 }
 
-test('scoreTestSets: msp and entropy from the model\'s classifier logits, knn as scoreOpenSet', async () => {
+test("scoreTestSets: msp and entropy from the model's classifier logits, knn as scoreOpenSet", async () => {
   const { rng, seed } = seeded();
   const model = new SupConResNet(new Rng(seed), { width: 2, inChannels: 1, numClasses: 3 });
   const transform = { size: 8, mean: [0.5], std: [0.25] } as const;
@@ -173,13 +189,15 @@ test('scoreTestSets: msp and entropy from the model\'s classifier logits, knn as
   await scope(async () => {
     // Logits by hand: eval mode, classifier on the unnormalised encoder features.
     model.eval();
-    const logits = await Promise.all(
-      testSets.map((ds) => read(noGrad(() => model.classify(model.features(resizeNormalize(tensor(ds.images, [ds.n, 1, 8, 8]), transform)))))),
-    );
+    const logits = await Promise.all(testSets.map((ds) => read(noGrad(() => model.classify(model.features(resizeNormalize(tensor(ds.images, [ds.n, 1, 8, 8]), transform)))))));
     model.train();
     const feats = (ds: Dataset) => upload(randomArray(rng, ds.n * 5), [ds.n, 5]);
     const ctx = {
-      model, transform, batchSize: 2, k: 2, numClasses: 3,
+      model,
+      transform,
+      batchSize: 2,
+      k: 2,
+      numClasses: 3,
       train: { features: feats(train), labels: train.labels },
       tests: testSets.map((data) => ({ data, features: feats(data) })),
     };
@@ -196,7 +214,10 @@ test('scoreTestSets: msp and entropy from the model\'s classifier logits, knn as
     assert.equal([...knn[0].scores], [...direct.scores], `knn scores (seed ${seed})`);
     const nno = await scoreTestSets('nno', ctx);
     assert.is(nno.length, 2);
-    assert.ok(nno.every((s) => s.scores.every(Number.isFinite)), `nno scores finite (seed ${seed})`);
+    assert.ok(
+      nno.every((s) => s.scores.every(Number.isFinite)),
+      `nno scores finite (seed ${seed})`,
+    );
   });
 });
 
@@ -205,7 +226,10 @@ test('evaluateOpenSet with each score: its scores, predictions and the intrinsic
   const model = new SupConResNet(new Rng(seed), { width: 2, inChannels: 1, numClasses: 3 });
   const transform = { size: 8, mean: [0.5], std: [0.25] } as const;
   const data = {
-    protocol: 'test', split: 0, knownClasses: [0, 1, 2], unknownClasses: [3],
+    protocol: 'test',
+    split: 0,
+    knownClasses: [0, 1, 2],
+    unknownClasses: [3],
     train: tinyDataset(rng, [0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2]),
     testKnown: tinyDataset(rng, [2, 0, 1, 1, 0]),
     testUnknown: tinyDataset(rng, [-1, -1, -1]),

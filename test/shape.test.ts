@@ -44,7 +44,10 @@ test('permute: every permutation of rank 1 to 4 on awkward shapes, forward and b
         inputs: [{ shape }],
         run: (x) => {
           const out = ops.permute(x, perm);
-          assert.equal(out.shape, perm.map((a) => shape[a]));
+          assert.equal(
+            out.shape,
+            perm.map((a) => shape[a]),
+          );
           return out;
         },
         ref: (x) => refPermute(x, shape, perm),
@@ -55,9 +58,18 @@ test('permute: every permutation of rank 1 to 4 on awkward shapes, forward and b
 
 test('permute: ranks 6 and 8 and negative axes', async () => {
   const cases: [number[], number[]][] = [
-    [[2, 3, 1, 2, 3, 2], [5, 0, 3, 1, 4, 2]],
-    [[2, 3, 1, 2, 3, 2], [-1, -3, 0, 2, -5, -2]],
-    [[2, 1, 3, 2, 1, 2, 3, 2], [7, 6, 5, 4, 3, 2, 1, 0]],
+    [
+      [2, 3, 1, 2, 3, 2],
+      [5, 0, 3, 1, 4, 2],
+    ],
+    [
+      [2, 3, 1, 2, 3, 2],
+      [-1, -3, 0, 2, -5, -2],
+    ],
+    [
+      [2, 1, 3, 2, 1, 2, 3, 2],
+      [7, 6, 5, 4, 3, 2, 1, 0],
+    ],
   ];
   for (const [shape, perm] of cases) {
     await checkOp({ name: `permute ${JSON.stringify(shape)} [${perm}]`, inputs: [{ shape }], run: (x) => ops.permute(x, perm), ref: (x) => refPermute(x, shape, perm) });
@@ -75,7 +87,12 @@ test('permute that only moves size-1 dimensions is a view', async () => {
 });
 
 test('transpose swaps two axes (negative ones too)', async () => {
-  const cases: [number[], number, number][] = [[[3, 65], 0, 1], [[2, 7, 3], -1, 0], [[2, 7, 3], 1, -1], [[4, 5], 1, 1]];
+  const cases: [number[], number, number][] = [
+    [[3, 65], 0, 1],
+    [[2, 7, 3], -1, 0],
+    [[2, 7, 3], 1, -1],
+    [[4, 5], 1, 1],
+  ];
   for (const [shape, a, b] of cases) {
     const perm = shape.map((_, i) => i);
     const [na, nb] = [a < 0 ? a + shape.length : a, b < 0 ? b + shape.length : b];
@@ -117,10 +134,36 @@ test('slice along every axis, negative bounds, empty and full ranges', async () 
 test('concat along every axis, with gradients for every input', async () => {
   const cases: [number[][], number][] = [
     [[[3], [7], [1]], 0],
-    [[[3, 5], [1, 5]], 0],
-    [[[3, 5], [3, 1], [3, 7]], 1],
-    [[[2, 1, 3], [2, 7, 3], [2, 3, 3]], -2],
-    [[[2, 3, 1], [2, 3, 5]], -1],
+    [
+      [
+        [3, 5],
+        [1, 5],
+      ],
+      0,
+    ],
+    [
+      [
+        [3, 5],
+        [3, 1],
+        [3, 7],
+      ],
+      1,
+    ],
+    [
+      [
+        [2, 1, 3],
+        [2, 7, 3],
+        [2, 3, 3],
+      ],
+      -2,
+    ],
+    [
+      [
+        [2, 3, 1],
+        [2, 3, 5],
+      ],
+      -1,
+    ],
     [[[1, 3, 2]], 0],
   ];
   for (const [shapes, axis] of cases) {
@@ -128,7 +171,12 @@ test('concat along every axis, with gradients for every input', async () => {
       name: `concat ${JSON.stringify(shapes)} axis ${axis}`,
       inputs: shapes.map((shape) => ({ shape })),
       run: (...xs) => ops.concat(xs, axis),
-      ref: (...xs) => mapRows(xs.map((data, i) => ({ data, shape: shapes[i] })), axis, (rows) => rows.flatMap((r) => Array.from(r))),
+      ref: (...xs) =>
+        mapRows(
+          xs.map((data, i) => ({ data, shape: shapes[i] })),
+          axis,
+          (rows) => rows.flatMap((r) => Array.from(r)),
+        ),
     });
   }
   // Only the inputs that need a gradient get one.

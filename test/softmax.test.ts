@@ -67,7 +67,10 @@ for (const [name, run, f] of family) {
 test('softmax defaults to the last axis and rows sum to 1', async () => {
   await scope(async () => {
     const { rng } = seeded();
-    const x = upload(Array.from({ length: 12 }, () => rng.uniform(-5, 5)), [3, 4]);
+    const x = upload(
+      Array.from({ length: 12 }, () => rng.uniform(-5, 5)),
+      [3, 4],
+    );
     const s = await read(ops.softmax(x));
     for (let r = 0; r < 3; r++) assert.ok(Math.abs(s[4 * r] + s[4 * r + 1] + s[4 * r + 2] + s[4 * r + 3] - 1) < 1e-6);
   });
@@ -82,7 +85,14 @@ function refCrossEntropyRows(x: Float64Array, labels: number[], c: number): Floa
   return mapRows([{ data: x, shape: [labels.length, c] }], 1, (rows) => [rowLogsumexp(rows[0])]).map((lse, i) => lse - x[i * c + labels[i]]);
 }
 
-const CE_SHAPES: [number, number][] = [[1, 1], [1, 7], [7, 3], [65, 10], [3, 127], [5, 2]];
+const CE_SHAPES: [number, number][] = [
+  [1, 1],
+  [1, 7],
+  [7, 3],
+  [65, 10],
+  [3, 127],
+  [5, 2],
+];
 const reductions: [ops.CrossEntropyReduction, (rows: Float64Array) => Float64Array][] = [
   ['mean', (r) => Float64Array.of(r.reduce((s, v) => s + v, 0) / r.length)],
   ['sum', (r) => Float64Array.of(r.reduce((s, v) => s + v, 0))],

@@ -23,7 +23,12 @@ const variant = 'splitk' as const;
 test('splitKSlices: enough workgroups, no slice under 64, every element of the range once', () => {
   const dW = splitKSlices({ M: 64, N: 576, K: 262144, z: 1, r: 1 });
   assert.is(dW.slices, Math.ceil(512 / 9), 'a 64 x 576 weight gradient: ~512 workgroups over its 9 tiles');
-  for (const p of [{ M: 3, N: 5, K: 300, z: 1, r: 1 }, { M: 7, N: 9, K: 50, z: 1, r: 3 }, { M: 1, N: 1, K: 1000, z: 1, r: 1 }, { M: 2, N: 2, K: 63, z: 1, r: 1 }]) {
+  for (const p of [
+    { M: 3, N: 5, K: 300, z: 1, r: 1 },
+    { M: 7, N: 9, K: 50, z: 1, r: 3 },
+    { M: 1, N: 1, K: 1000, z: 1, r: 1 },
+    { M: 2, N: 2, K: 63, z: 1, r: 1 },
+  ]) {
     const { slices, sliceLen } = splitKSlices(p);
     const total = p.K * p.r;
     assert.ok((slices - 1) * sliceLen < total && slices * sliceLen >= total, `${JSON.stringify(p)}: ${slices} x ${sliceLen} covers ${total}, no empty slice`);
@@ -35,7 +40,12 @@ test('splitKSlices: enough workgroups, no slice under 64, every element of the r
 });
 
 // [M, K, N]: the forward splits (K >= 128), and with M, N >= 128 both gradients (their K is N or M).
-const SIZES: [number, number, number][] = [[130, 133, 129], [3, 300, 5], [1, 1000, 1], [70, 200, 2]];
+const SIZES: [number, number, number][] = [
+  [130, 133, 129],
+  [3, 300, 5],
+  [1, 1000, 1],
+  [70, 200, 2],
+];
 
 test('2-D forward and both gradients, every transpose, split products', async () => {
   for (const [M, K, N] of SIZES) {
@@ -47,7 +57,7 @@ test('2-D forward and both gradients, every transpose, split products', async ()
   }
 });
 
-test('batched and broadcast products with gradients (the broadcast operand\'s summed over the batch)', async () => {
+test("batched and broadcast products with gradients (the broadcast operand's summed over the batch)", async () => {
   const cases: ProductCase[] = [
     { a: [3, 5, 200], b: [3, 200, 7] },
     { a: [1, 9, 150], b: [4, 150, 3] },
@@ -81,7 +91,10 @@ test('matmulSumBatch: slices crossing the products of the batch', async () => {
 });
 
 test('linear: the bias is added once over all slices', async () => {
-  for (const [x, out] of [[[9, 300], 66], [[2, 3, 257], 5]] as const) {
+  for (const [x, out] of [
+    [[9, 300], 66],
+    [[2, 3, 257], 5],
+  ] as const) {
     const w = [out, x[x.length - 1]];
     await checkOp({
       name: `splitk linear x ${JSON.stringify(x)} weight ${JSON.stringify(w)} + bias`,

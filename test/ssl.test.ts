@@ -52,7 +52,12 @@ function refInfoNce(q: Float64Array, k: Float64Array, queue: Float64Array, n: nu
 test('InfoNCE of queries against keys and a queue: forward and gradient to the queries vs float64', async () => {
   // One query against one negative at tau 0.07 can have a loss of 1e-12, below float32's
   // resolution of logsumexp - positive: that case runs at tau 0.5.
-  for (const [n, d, K, tau, reduction] of [[1, 3, 1, 0.5, 'mean'], [5, 7, 11, 0.07, 'none'], [9, 16, 33, 0.2, 'mean'], [3, 128, 70, 0.07, 'none']] as const) {
+  for (const [n, d, K, tau, reduction] of [
+    [1, 3, 1, 0.5, 'mean'],
+    [5, 7, 11, 0.07, 'none'],
+    [9, 16, 33, 0.2, 'mean'],
+    [3, 128, 70, 0.07, 'none'],
+  ] as const) {
     await checkOp({
       name: `infoNce n=${n} d=${d} K=${K} tau=${tau} ${reduction}`,
       inputs: [
@@ -143,26 +148,37 @@ function newStep(o: PretrainOptions, seed: number): { model: SupConResNet; step:
   return { model, step, opt: new Adam(model.parameters(), { lr: 1e-3 }) };
 }
 
-test('a MoCo step: EMA of the key encoder before its keys, the queries\' update, then the keys enqueued', async () => {
+test("a MoCo step: EMA of the key encoder before its keys, the queries' update, then the keys enqueued", async () => {
   const { rng, seed } = seeded();
   const o = tiny('moco', 'none');
   const { model, step, opt } = newStep(o, seed);
   const moco = step.moco!;
   const params = (m: SupConResNet) => Promise.all(m.parameters().map((p) => read(p)));
   // Start the key encoder away from the query model, so that the update has something to average.
-  await scope(async () => emaUpdate(moco.key.parameters(), moco.key.parameters().map((p) => tensor(new Float32Array(p.size).fill(0.5), p.shape)), 0));
+  await scope(async () =>
+    emaUpdate(
+      moco.key.parameters(),
+      moco.key.parameters().map((p) => tensor(new Float32Array(p.size).fill(0.5), p.shape)),
+      0,
+    ),
+  );
   const k0 = await params(moco.key);
   const q0 = await params(model);
   const queue0 = await read(moco.queue.keys);
   const loss = await step.run(randomImages(rng, B), opt, new Rng(seed));
   assert.ok(Number.isFinite(loss), `loss ${loss}`);
   const k1 = await params(moco.key);
-  k1.forEach((v, i) => v.forEach((x, j) => {
-    const want = 0.999 * k0[i][j] + 0.001 * q0[i][j];
-    assert.ok(Math.abs(x - want) <= 1e-6 * Math.max(1, Math.abs(want)), `key parameter ${i}[${j}]: ${x} vs ${want} (seed ${seed})`);
-  }));
+  k1.forEach((v, i) =>
+    v.forEach((x, j) => {
+      const want = 0.999 * k0[i][j] + 0.001 * q0[i][j];
+      assert.ok(Math.abs(x - want) <= 1e-6 * Math.max(1, Math.abs(want)), `key parameter ${i}[${j}]: ${x} vs ${want} (seed ${seed})`);
+    }),
+  );
   const q1 = await params(model);
-  assert.ok(q1.some((v, i) => v.some((x, j) => x !== q0[i][j])), 'the optimiser updated the query model');
+  assert.ok(
+    q1.some((v, i) => v.some((x, j) => x !== q0[i][j])),
+    'the optimiser updated the query model',
+  );
   assert.is(moco.queue.ptr, B);
   const queue1 = await read(moco.queue.keys);
   const D = moco.queue.dim;

@@ -19,8 +19,19 @@ test.after(() => ops.forceBatchNormSubgroups(null));
 
 // Values per channel: 2 (62 of 64 lanes empty), 35, 286 and 323 (two workgroups, the last one
 // partly empty), 4920 (nine workgroups of 9-value lanes, uneven).
-const SHAPES: Shape4[] = [[2, 1, 1, 1], [1, 3, 5, 7], [2, 17, 13, 11], [1, 3, 17, 19], [3, 1, 40, 41]];
-const GRAD_SHAPES: Shape4[] = [[2, 3, 3, 5], [1, 1, 4, 3], [2, 17, 13, 11], [2, 1, 25, 23]];
+const SHAPES: Shape4[] = [
+  [2, 1, 1, 1],
+  [1, 3, 5, 7],
+  [2, 17, 13, 11],
+  [1, 3, 17, 19],
+  [3, 1, 40, 41],
+];
+const GRAD_SHAPES: Shape4[] = [
+  [2, 3, 3, 5],
+  [1, 1, 4, 3],
+  [2, 17, 13, 11],
+  [2, 1, 25, 23],
+];
 
 /** Why this device cannot run the test, or null. */
 function missing(): string | null {
@@ -49,7 +60,11 @@ async function checkGradients(shape: Shape4, o: RefOptions): Promise<void> {
   const rv = Float64Array.from({ length: C }, (_, c) => Math.fround(0.8 + 0.3 * c));
   await checkOp({
     name: `batchNorm2d ${JSON.stringify(shape)} ${JSON.stringify(o)} subgroups ${ops.batchNormUsesSubgroups()}`,
-    inputs: [{ shape, lo: -2, hi: 2 }, { shape: [C], lo: 0.5, hi: 1.5 }, { shape: [C], lo: -0.5, hi: 0.5 }],
+    inputs: [
+      { shape, lo: -2, hi: 2 },
+      { shape: [C], lo: 0.5, hi: 1.5 },
+      { shape: [C], lo: -0.5, hi: 0.5 },
+    ],
     run: (x, w, b) => ops.batchNorm2d(x, w, b, upload(rm, [C]), upload(rv, [C]), o),
     ref: (x, w, b) => bnRef(x, w, b, rm, rv, shape, o).out,
   });
@@ -57,7 +72,11 @@ async function checkGradients(shape: Shape4, o: RefOptions): Promise<void> {
 
 /** The partial passes a training-mode forward and backward dispatch. */
 function partialKernels(): string[] {
-  const x = upload(new Float32Array(2 * 3 * 5 * 5).map((_, i) => Math.sin(i)), [2, 3, 5, 5], true);
+  const x = upload(
+    new Float32Array(2 * 3 * 5 * 5).map((_, i) => Math.sin(i)),
+    [2, 3, 5, 5],
+    true,
+  );
   const w = upload([1, 1, 1], [3]);
   const b = upload([0, 0, 0], [3]);
   return dispatched(() => ops.backward(ops.sumAll(ops.batchNorm2d(x, w, b, null, null, { training: true, relu: true })))).filter((k) => k.endsWith('_partial'));

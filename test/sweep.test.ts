@@ -47,7 +47,10 @@ test('plan: every protocol x method x seed x split, with the train flags and a f
   await sweepCommand(['plan', '--protocol', 'mnist-mini', '--splits', '0,1,2,3,4', '--methods', 'none,gradmix', '--seeds', '0,1,2', '--width', '4', '--lr', '0.002', '--out', out]);
   const runs = readPlan(join(out, 'plan.jsonl'));
   assert.is(runs.length, 30);
-  assert.equal(runs.map((r) => r.index), [...Array(30).keys()]);
+  assert.equal(
+    runs.map((r) => r.index),
+    [...Array(30).keys()],
+  );
   assert.is(new Set(runs.map((r) => r.out)).size, 30, 'one folder per run');
   const r = runs.find((x) => x.method === 'gradmix' && x.seed === 2 && x.split === 3)!;
   assert.is(r.out, join('mnist-mini-gradmix-s2', 'split3'));
@@ -60,7 +63,7 @@ test('plan: every protocol x method x seed x split, with the train flags and a f
   assert.throws(() => readPlan(join(dir, 'bad.jsonl')), /bad\.jsonl line 2: not a run of index 1/);
 });
 
-test('--help of every subcommand shows each value flag\'s default (or that it is required)', async () => {
+test("--help of every subcommand shows each value flag's default (or that it is required)", async () => {
   for (const sub of ['plan', 'run', 'report', 'slurm', 'k8s']) {
     const lines: string[] = [];
     const log = console.log;
@@ -76,7 +79,7 @@ test('--help of every subcommand shows each value flag\'s default (or that it is
   }
 });
 
-test('the task index: --index N, --index env, or the scheduler\'s variable', () => {
+test("the task index: --index N, --index env, or the scheduler's variable", () => {
   assert.is(taskIndex('3', {}), 3);
   assert.is(taskIndex(undefined, {}), null);
   assert.is(taskIndex(undefined, { SLURM_ARRAY_TASK_ID: '2' }), 2);
@@ -84,11 +87,15 @@ test('the task index: --index N, --index env, or the scheduler\'s variable', () 
   assert.throws(() => taskIndex('env', {}), /neither SLURM_ARRAY_TASK_ID nor JOB_COMPLETION_INDEX is set/);
   assert.throws(() => taskIndex('-1', {}), /--index must be a run index/);
   assert.equal(parseAdapterList("no suitable backends found\nAvailable adapters:\n * backend: 'vulkan', name: 'llvmpipe (LLVM 15.0.6, 256 bits)'\n * backend: 'vulkan', name: 'NVIDIA H100'"), [
-    { backend: 'vulkan', name: 'llvmpipe (LLVM 15.0.6, 256 bits)' }, { backend: 'vulkan', name: 'NVIDIA H100' },
+    { backend: 'vulkan', name: 'llvmpipe (LLVM 15.0.6, 256 bits)' },
+    { backend: 'vulkan', name: 'NVIDIA H100' },
   ]);
   // 'all': each GPU once (listed under two backends), no CPU renderer beside them; the CPU renderer where it is all there is.
   const gpu = (backend: string, name: string) => ({ backend, name });
-  assert.equal(allAdapters([gpu('vulkan', 'llvmpipe (LLVM 15.0.6, 256 bits)'), gpu('vulkan', 'NVIDIA H100 A'), gpu('opengles', 'NVIDIA H100 A'), gpu('vulkan', 'NVIDIA H100 B')]), ['NVIDIA H100 A', 'NVIDIA H100 B']);
+  assert.equal(allAdapters([gpu('vulkan', 'llvmpipe (LLVM 15.0.6, 256 bits)'), gpu('vulkan', 'NVIDIA H100 A'), gpu('opengles', 'NVIDIA H100 A'), gpu('vulkan', 'NVIDIA H100 B')]), [
+    'NVIDIA H100 A',
+    'NVIDIA H100 B',
+  ]);
   assert.equal(allAdapters([gpu('vulkan', 'llvmpipe (LLVM 15.0.6, 256 bits)')]), ['llvmpipe (LLVM 15.0.6, 256 bits)']);
 });
 
@@ -175,7 +182,7 @@ test('a run that crashes twice is reported failed and the pool exits non-zero', 
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const std = (xs: number[]) => Math.sqrt(xs.reduce((a, b) => a + (b - mean(xs)) ** 2, 0) / (xs.length - 1));
 
-test('report: mean and std of the runs\' own results per protocol and method; runs without results listed', async () => {
+test("report: mean and std of the runs' own results per protocol and method; runs without results listed", async () => {
   const out = join(tiny, '..');
   await sweepCommand(['report', out]);
   const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
@@ -205,7 +212,10 @@ test('report: mean and std of the runs\' own results per protocol and method; ru
   await sweepCommand(['report', tiny, '--out', join(dir, 'report2')]);
   const again = JSON.parse(readFileSync(join(dir, 'report2', 'report.json'), 'utf8'));
   assert.is(again.groups.find((x: { method: string }) => x.method === last.method).runs, 1);
-  assert.equal(again.missing.map((m: { index: number; state: string; reason: string }) => [m.index, m.state, m.reason]), [[3, 'failed', 'killed by SIGKILL (log: x)']]);
+  assert.equal(
+    again.missing.map((m: { index: number; state: string; reason: string }) => [m.index, m.state, m.reason]),
+    [[3, 'failed', 'killed by SIGKILL (log: x)']],
+  );
 });
 
 test('slurm: a job array of one task per run; k8s: an Indexed Job with the fields it must set', async () => {
@@ -213,7 +223,14 @@ test('slurm: a job array of one task per run; k8s: an Indexed Job with the field
   await sweepCommand(['slurm', tiny, '--gpus-per-task', '1', '--time', '01:30:00', '--partition', 'gpu', '--cpus-per-task', '4']);
   const script = readFileSync(join(out, 'sweep.sbatch'), 'utf8');
   assert.ok(script.startsWith('#!/bin/bash\n'));
-  for (const line of ['#SBATCH --array=0-3', '#SBATCH --time=01:30:00', '#SBATCH --gpus-per-task=1', '#SBATCH --partition=gpu', '#SBATCH --cpus-per-task=4', `#SBATCH --output=${out}/slurm-logs/%A_%a.out`]) {
+  for (const line of [
+    '#SBATCH --array=0-3',
+    '#SBATCH --time=01:30:00',
+    '#SBATCH --gpus-per-task=1',
+    '#SBATCH --partition=gpu',
+    '#SBATCH --cpus-per-task=4',
+    `#SBATCH --output=${out}/slurm-logs/%A_%a.out`,
+  ]) {
     assert.ok(script.split('\n').includes(line), `${line} in\n${script}`);
   }
   assert.match(script, new RegExp(`sweep run ${tiny.replace(/[.]/g, '\\.')} --index "\\$SLURM_ARRAY_TASK_ID"\\n$`));
@@ -223,7 +240,11 @@ test('slurm: a job array of one task per run; k8s: an Indexed Job with the field
   await sweepCommand(['k8s', tiny, '--image', 'registry.example/gradmix:1', '--gpus', '1', '--parallelism', '2']);
   const yaml = readFileSync(join(out, 'sweep-job.yaml'), 'utf8');
   const lines = yaml.split('\n');
-  const at = (key: string, indent: number) => lines.find((l) => l.startsWith(`${' '.repeat(indent)}${key}:`))?.slice(indent + key.length + 1).trim();
+  const at = (key: string, indent: number) =>
+    lines
+      .find((l) => l.startsWith(`${' '.repeat(indent)}${key}:`))
+      ?.slice(indent + key.length + 1)
+      .trim();
   assert.is(at('apiVersion', 0), 'batch/v1');
   assert.is(at('kind', 0), 'Job');
   assert.is(at('completionMode', 2), 'Indexed');
@@ -251,16 +272,37 @@ function slurmSkipReason(): string | null {
 }
 
 function slurmConf(t: string, host: string, port: number): string {
-  return [
-    'ClusterName=gradmix', `SlurmctldHost=${host}(127.0.0.1)`, `SlurmctldPort=${port}`, `SlurmdPort=${port + 1}`, 'SlurmUser=root', 'SlurmdUser=root',
-    'AuthType=auth/munge', `AuthInfo=socket=${t}/munge.sock`, 'CredType=cred/munge',
-    `StateSaveLocation=${t}/state`, `SlurmdSpoolDir=${t}/spool`, `SlurmctldPidFile=${t}/slurmctld.pid`, `SlurmdPidFile=${t}/slurmd.pid`,
-    `SlurmctldLogFile=${t}/slurmctld.log`, `SlurmdLogFile=${t}/slurmd.log`,
-    // No cgroups, accounting or MPI: the least a container runs.
-    'ProctrackType=proctrack/linuxproc', 'TaskPlugin=task/none', 'JobAcctGatherType=jobacct_gather/none', 'AccountingStorageType=accounting_storage/none',
-    'SchedulerType=sched/builtin', 'SelectType=select/cons_tres', 'SelectTypeParameters=CR_Core', 'ReturnToService=2', 'MpiDefault=none',
-    `NodeName=${host} NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN`, 'PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP',
-  ].join('\n') + '\n';
+  return (
+    [
+      'ClusterName=gradmix',
+      `SlurmctldHost=${host}(127.0.0.1)`,
+      `SlurmctldPort=${port}`,
+      `SlurmdPort=${port + 1}`,
+      'SlurmUser=root',
+      'SlurmdUser=root',
+      'AuthType=auth/munge',
+      `AuthInfo=socket=${t}/munge.sock`,
+      'CredType=cred/munge',
+      `StateSaveLocation=${t}/state`,
+      `SlurmdSpoolDir=${t}/spool`,
+      `SlurmctldPidFile=${t}/slurmctld.pid`,
+      `SlurmdPidFile=${t}/slurmd.pid`,
+      `SlurmctldLogFile=${t}/slurmctld.log`,
+      `SlurmdLogFile=${t}/slurmd.log`,
+      // No cgroups, accounting or MPI: the least a container runs.
+      'ProctrackType=proctrack/linuxproc',
+      'TaskPlugin=task/none',
+      'JobAcctGatherType=jobacct_gather/none',
+      'AccountingStorageType=accounting_storage/none',
+      'SchedulerType=sched/builtin',
+      'SelectType=select/cons_tres',
+      'SelectTypeParameters=CR_Core',
+      'ReturnToService=2',
+      'MpiDefault=none',
+      `NodeName=${host} NodeAddr=127.0.0.1 CPUs=2 State=UNKNOWN`,
+      'PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP',
+    ].join('\n') + '\n'
+  );
 }
 
 function run(bin: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; out: string }> {
@@ -298,11 +340,23 @@ if (skip) console.log(`sweep: the real Slurm test is skipped: ${skip}`);
     await sweepCommand(['plan', ...TINY, '--splits', '0,1', '--methods', 'none,gradmix', '--out', out]);
     await sweepCommand(['slurm', join(out, 'plan.jsonl'), '--gpus-per-task', '0', '--time', '00:10:00']);
     const job = await run('sbatch', ['--wait', join(out, 'sweep.sbatch')], env, 300_000);
-    assert.is(job.code, 0, `${job.out}\n${readdirSync(join(out, 'slurm-logs')).map((f) => readFileSync(join(out, 'slurm-logs', f), 'utf8').slice(-1500)).join('\n')}`);
+    assert.is(
+      job.code,
+      0,
+      `${job.out}\n${readdirSync(join(out, 'slurm-logs'))
+        .map((f) => readFileSync(join(out, 'slurm-logs', f), 'utf8').slice(-1500))
+        .join('\n')}`,
+    );
     assert.is(readdirSync(join(out, 'slurm-logs')).filter((f) => /^\d+_[0-3]\.out$/.test(f)).length, 4, 'a log per array task');
     await sweepCommand(['report', out]);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
-    assert.equal(report.groups.map((g: { method: string; runs: number }) => [g.method, g.runs]), [['none', 2], ['gradmix', 2]]);
+    assert.equal(
+      report.groups.map((g: { method: string; runs: number }) => [g.method, g.runs]),
+      [
+        ['none', 2],
+        ['gradmix', 2],
+      ],
+    );
     assert.equal(report.missing, []);
   } finally {
     for (const d of daemons.reverse()) {

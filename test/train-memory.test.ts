@@ -26,7 +26,7 @@ test('train() leaves only its model live; trainAndEvaluate frees everything on d
     const trained = await train({ ...QUICK, evaluate: false, out: join(dir, 'train') });
     assert.ok(live() > before, 'the model is live');
     trained.model.dispose();
-    assert.is(live(), before, 'nothing live once the model is freed (Adam\'s moments included)');
+    assert.is(live(), before, "nothing live once the model is freed (Adam's moments included)");
 
     const run = await trainAndEvaluate({ ...QUICK, out: join(dir, 'evaluated') });
     assert.ok(run.recogniser && run.metrics);

@@ -33,20 +33,19 @@ test('bitmap font: known strings draw as their glyphs, scaled, clipped; unknown 
   const img = blank(20, 9);
   drawText(img, 'a1', 1, 1, [0, 0, 0]);
   // Written out independently of the font's table: 'a', a space column, '1'.
-  assert.equal(inkRows(img, 1, 1, 11, 7), [
-    '........#..',
-    '.......##..',
-    '.###....#..',
-    '....#...#..',
-    '.####...#..',
-    '#...#...#..',
-    '.####..###.',
-  ]);
+  assert.equal(inkRows(img, 1, 1, 11, 7), ['........#..', '.......##..', '.###....#..', '....#...#..', '.####...#..', '#...#...#..', '.####..###.']);
   assert.equal(Array.from(img.data.subarray(((1 + 2) * 20 + 2) * 4, ((1 + 2) * 20 + 2) * 4 + 4)), [0, 0, 0, 255], 'ink is the colour, opaque');
   assert.equal(inkRows(img, 0, 0, 20, 1)[0], '.'.repeat(20), 'nothing above the text');
   const big = blank(12, 18);
   drawText(big, 'L', 0, 0, [0, 0, 0], 2);
-  assert.equal(inkRows(big, 0, 0, 10, 16), glyph('L').flatMap((r) => { const row = r.map((on) => (on ? '##' : '..')).join(''); return [row, row]; }), 'scale 2 doubles every font pixel');
+  assert.equal(
+    inkRows(big, 0, 0, 10, 16),
+    glyph('L').flatMap((r) => {
+      const row = r.map((on) => (on ? '##' : '..')).join('');
+      return [row, row];
+    }),
+    'scale 2 doubles every font pixel',
+  );
   const clipped = blank(20, 9);
   drawText(clipped, 'MM', 0, 0, [0, 0, 0], 1, { x0: 0, y0: 0, x1: 3, y1: 9 });
   assert.equal(inkRows(clipped, 3, 0, 17, 9).join(''), '.'.repeat(17 * 9), 'no ink right of the clip');
@@ -73,8 +72,14 @@ test('panel header: columns named truthfully per method, with the epoch', () => 
 
 // One 1-channel 2x2 image: view1 = 0.5 everywhere after un-normalising (mean 0.5, std 1).
 const tiny = (): AttributionPanels => ({
-  view1: new Float32Array(4), cam: Float32Array.from([0, 0, 0, 2]), mixed: Float32Array.from([0.5, 0.5, -0.5, -0.5]),
-  boxes: Int32Array.from([0, 0, 1, 1]), b: 1, c: 1, h: 2, w: 2,
+  view1: new Float32Array(4),
+  cam: Float32Array.from([0, 0, 0, 2]),
+  mixed: Float32Array.from([0.5, 0.5, -0.5, -0.5]),
+  boxes: Int32Array.from([0, 0, 1, 1]),
+  b: 1,
+  c: 1,
+  h: 2,
+  w: 2,
 });
 
 test('renderPanels: un-normalised images, the heatmap over view 1, the box outline, gaps', () => {
@@ -92,7 +97,14 @@ test('renderPanels: un-normalised images, the heatmap over view 1, the box outli
   assert.equal(at(1, 1, 1), [...heat.map((h) => Math.round(255 * (0.35 * 0.5 + 0.65 * h))), 255], 'LayerCAM over view 1');
   assert.equal(at(2, 0, 0), [255, 38, 26, 255], 'the 1x1 box at (0, 0) is outlined');
   assert.equal(at(2, 1, 1), [128, 128, 128, 255], 'outside the box: view 1');
-  assert.equal([at(3, 0, 0), at(3, 1, 0)], [[255, 255, 255, 255], [0, 0, 0, 255]], 'mixed, clamped to [0, 1]');
+  assert.equal(
+    [at(3, 0, 0), at(3, 1, 0)],
+    [
+      [255, 255, 255, 255],
+      [0, 0, 0, 255],
+    ],
+    'mixed, clamped to [0, 1]',
+  );
 });
 
 test('renderPanels: the header above the panels is the title and the column names in the bitmap font', () => {
@@ -116,7 +128,15 @@ test('renderPanels: the header above the panels is the title and the column name
   const inkIn = (k: number, x: number) => ink.slice(2 + k * 20, 2 + k * 20 + 16).some((r) => r.slice(x, x + l.cellW).includes('#'));
   // Names sit on the panels: one-line names on the last line, two-line ones on both.
   const xs = [0, 1, 2, 3].map((col) => panelOrigin(l, 0, col).x);
-  assert.equal(xs.map((x) => [inkIn(3, x), inkIn(4, x)]), [[false, true], [false, true], [true, true], [true, true]]);
+  assert.equal(
+    xs.map((x) => [inkIn(3, x), inkIn(4, x)]),
+    [
+      [false, true],
+      [false, true],
+      [true, true],
+      [true, true],
+    ],
+  );
   // The pixels of "LayerCAM": the font's rendering of that string, centred over column 1.
   const expected = blank(textWidth('LayerCAM', 2), 16);
   drawText(expected, 'LayerCAM', 0, 0, [51, 51, 51], 2);

@@ -24,8 +24,7 @@ const test = suite('train');
 test.before(setupGpu);
 
 const B = 4;
-const tiny = (method: 'gradmix' | 'none' | 'mixup' | 'cutmix' = 'gradmix') =>
-  resolveOptions({ protocol: 'mnist-mini', width: 2, batchSize: B, method, epochs: 1, progress: false, evaluate: false });
+const tiny = (method: 'gradmix' | 'none' | 'mixup' | 'cutmix' = 'gradmix') => resolveOptions({ protocol: 'mnist-mini', width: 2, batchSize: B, method, epochs: 1, progress: false, evaluate: false });
 
 function randomImages(rng: Rng, n: number): Float32Array {
   return Float32Array.from({ length: n * 32 * 32 }, () => (rng.uniform() < 0.3 ? rng.uniform() : 0));
@@ -65,10 +64,13 @@ test('a GradMix step computes paper eq. 8 from its parts', async () => {
     const d = z.shape[1];
     const per = simclrPerAnchor(zm, zv.subarray(B * d), B, d, o.tau);
     const gamma2 = [...(mix.weights as Float32Array)];
-    const want = (await base.item()) + o.lambda * per.reduce((s, l, r) => s + gamma2[r % B] * l, 0) / (2 * B);
+    const want = (await base.item()) + (o.lambda * per.reduce((s, l, r) => s + gamma2[r % B] * l, 0)) / (2 * B);
     const got = await total.item();
     assert.ok(Math.abs(got - want) / Math.abs(want) < 1e-4, `loss ${got} vs eq. 8 ${want} (seed ${seed})`);
-    assert.ok(gamma2.every((w) => w >= 0.01 - 1e-7 && w <= 0.25 + 1e-7), 'weights are gamma^2 with gamma in [0.1, 0.5]');
+    assert.ok(
+      gamma2.every((w) => w >= 0.01 - 1e-7 && w <= 0.25 + 1e-7),
+      'weights are gamma^2 with gamma in [0.1, 0.5]',
+    );
   });
 });
 
@@ -85,7 +87,10 @@ test('the attribution pass leaves parameters, their gradients and the running st
     const before = await state();
     const { centres } = attribution({ config: mixingConfig(o), target: simclrTarget(model, z, o.tau), views, activations });
     const c = await centres.data();
-    assert.ok(c.every((v) => v >= 0 && v < 32 * 32), 'centres are pixel indices');
+    assert.ok(
+      c.every((v) => v >= 0 && v < 32 * 32),
+      'centres are pixel indices',
+    );
     const after = await state();
     before.forEach((v, i) => assert.equal(Array.from(after[i]), Array.from(v), `state tensor ${i} changed`));
   });
@@ -100,7 +105,12 @@ test('every method takes a step with a finite loss', async () => {
     const step = new TrainStep(model, o, 'mnist', { channels: 1, height: 32, width: 32 });
     const { Adam } = await import('../src/optim/index.js');
     const opt = new Adam(model.parameters(), { lr: 1e-3 });
-    const loss = await step.run(randomImages(rng, B), Int32Array.from({ length: B }, (_, i) => i % 3), opt, new Rng(seed));
+    const loss = await step.run(
+      randomImages(rng, B),
+      Int32Array.from({ length: B }, (_, i) => i % 3),
+      opt,
+      new Rng(seed),
+    );
     assert.ok(Number.isFinite(loss), `${method}: loss ${loss} (seed ${seed})`);
     model.dispose();
   }
@@ -123,11 +133,16 @@ test('an interrupted run resumed gives the same weights as an uninterrupted one'
   const b = await weights(resumed.model);
   a.forEach((w, i) => assert.equal(b[i], w, `parameter ${i} differs`));
   assert.ok(existsSync(join(outB, 'checkpoint.safetensors')));
-  const rows = (dir: string) => readFileSync(join(dir, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const rows = (dir: string) =>
+    readFileSync(join(dir, 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
   const log = rows(outB);
   assert.is(log.filter((r) => r.kind === 'epoch').length, 2, 'one epoch row per finished epoch');
   // Resumed = uninterrupted: every step row (loss and terms) and each epoch's loss, and a finished status.
-  const same = (r: Record<string, unknown>) => JSON.stringify(r.kind === 'epoch' ? { epoch: r.epoch, step: r.step, loss: r.loss, lr: r.lr } : r.kind === 'status' ? { status: r.status, step: r.step } : r);
+  const same = (r: Record<string, unknown>) =>
+    JSON.stringify(r.kind === 'epoch' ? { epoch: r.epoch, step: r.step, loss: r.loss, lr: r.lr } : r.kind === 'status' ? { status: r.status, step: r.step } : r);
   assert.equal(log.map(same), rows(whole.checkpoint.replace(/[^/]+$/, '')).map(same));
   assert.is(log.filter((r) => r.kind === 'step').length, 6);
   assert.is(log[log.length - 1].status, 'finished');
@@ -155,7 +170,7 @@ test('a non-finite loss stops the run and names the step', async () => {
   }
 });
 
-test('a batch too large for the adapter\'s buffer limit fails at the first step, before any update, naming the largest batch that fits', async () => {
+test("a batch too large for the adapter's buffer limit fails at the first step, before any update, naming the largest batch that fits", async () => {
   const { gpu } = await import('../runtime/gpu.js');
   const pool = gpu().pool as unknown as { maxBufferSize: number };
   const limit = pool.maxBufferSize;
@@ -164,7 +179,10 @@ test('a batch too large for the adapter\'s buffer limit fails at the first step,
     await train({ ...quick, epochs: 1, batchSize: 32, out: runDir() });
     assert.unreachable('should have thrown');
   } catch (e) {
-    const m = /--batch 32 is too large for this adapter: training step 1 \(epoch 1, batch 1\) needs a buffer of ([\d.]+) MiB \(buffers grow with the batch; no weights were updated\), over the 1\.0 MiB the adapter allows per storage buffer; the largest batch that fits is about (\d+)/.exec((e as Error).message);
+    const m =
+      /--batch 32 is too large for this adapter: training step 1 \(epoch 1, batch 1\) needs a buffer of ([\d.]+) MiB \(buffers grow with the batch; no weights were updated\), over the 1\.0 MiB the adapter allows per storage buffer; the largest batch that fits is about (\d+)/.exec(
+        (e as Error).message,
+      );
     assert.ok(m, (e as Error).message);
     assert.ok(Number(m![2]) < 32 && Number(m![2]) >= Math.floor(32 / Number(m![1])) - 1, `suggested ${m![2]}`);
   } finally {
@@ -181,7 +199,10 @@ test('a loss that stays finite while the weights diverge stops the run naming th
     assert.match((e as Error).message, /(loss is (NaN|Infinity) at|'[\w.]+' holds NaN or Inf after) step \d+ \(epoch 1, batch \d+\).*stopping\. No checkpoint was written yet/);
   }
   assert.not.ok(existsSync(join(out, 'checkpoint.safetensors')));
-  const rows = readFileSync(join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const rows = readFileSync(join(out, 'log.jsonl'), 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.is(rows[rows.length - 1].status, 'failed');
 });
 

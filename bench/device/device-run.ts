@@ -52,7 +52,9 @@ async function main(): Promise<number> {
   if (args.parts.has('train')) await run.part('train', (_b, deadline) => trainPart(run, deadline));
   run.write();
   const bad = Object.entries(run.results).filter(([, r]) => r.status !== 'ok');
-  log(`device run: ${bad.length ? `NOT OK: ${bad.map(([p, r]) => `${p} ${r.status}`).join(', ')}` : 'every part ok'} in ${((Date.now() - run.started.getTime()) / 1000).toFixed(0)} s; summary ${join(args.out, 'device-run.json')}`);
+  log(
+    `device run: ${bad.length ? `NOT OK: ${bad.map(([p, r]) => `${p} ${r.status}`).join(', ')}` : 'every part ok'} in ${((Date.now() - run.started.getTime()) / 1000).toFixed(0)} s; summary ${join(args.out, 'device-run.json')}`,
+  );
   return bad.length ? 1 : 0;
 }
 

@@ -18,7 +18,9 @@ export function adapterMatches(expect: string, adapter: string): boolean {
 
 /** The loud message for a wrong adapter, naming the flag and the way to choose another. */
 export function wrongAdapter(expect: string, adapter: string, where: string): string {
-  return `ADAPTER CHECK FAILED (${where}): expected --expect ${expect}, got '${adapter}'. ` +
+  return (
+    `ADAPTER CHECK FAILED (${where}): expected --expect ${expect}, got '${adapter}'. ` +
     'Every figure on this adapter would be meaningless. Dawn lists the adapters it found when GRADMIX_ADAPTER names one that does not exist; ' +
-    'on the GPU machine check that the NVIDIA Vulkan driver is found (run.sh sets VK_DRIVER_FILES and LD_LIBRARY_PATH; see its log).';
+    'on the GPU machine check that the NVIDIA Vulkan driver is found (run.sh sets VK_DRIVER_FILES and LD_LIBRARY_PATH; see its log).'
+  );
 }

@@ -16,7 +16,9 @@ function flag(name: string): string | undefined {
 const here = dirname(fileURLToPath(import.meta.url));
 const filter = flag('--tests') ? new RegExp(flag('--tests')!) : null;
 const json = flag('--json');
-const files = readdirSync(here).filter((f) => /^test\..+\.mjs$/.test(f) && (!filter || filter.test(f.slice(5, -4)))).sort();
+const files = readdirSync(here)
+  .filter((f) => /^test\..+\.mjs$/.test(f) && (!filter || filter.test(f.slice(5, -4))))
+  .sort();
 if (files.length === 0) {
   console.error(`kernel suite: no bundled test file matches --tests ${filter ?? ''} in ${here}`);
   process.exit(1);
@@ -39,7 +41,11 @@ try {
 }
 destroyGpu();
 // uvu prints each failure as a block starting with 'FAIL'; keep those blocks (bounded) for the report.
-const failures = plain.split(/\n(?=\s*FAIL )/).filter((b) => /^\s*FAIL /.test(b)).map((b) => b.slice(0, 2000)).slice(0, 40);
+const failures = plain
+  .split(/\n(?=\s*FAIL )/)
+  .filter((b) => /^\s*FAIL /.test(b))
+  .map((b) => b.slice(0, 2000))
+  .slice(0, 40);
 const report = { adapter, kernelVariant: variant, files: files.map((f) => f.slice(5, -4)), total, passed, failed, skipped, seconds: (Date.now() - t0) / 1000, failures };
 if (json) writeFileSync(json, JSON.stringify(report, null, 2) + '\n');
 console.log(`kernel suite (${variant ?? 'no GPU'}): ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''} in ${report.seconds.toFixed(1)} s on ${adapter}`);

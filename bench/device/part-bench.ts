@@ -57,8 +57,12 @@ export function totals(rows: BenchRow[]) {
   return {
     rows: rows.length,
     oursMs: sum((r) => r.ms),
-    torch: withTorch.length ? { rows: withTorch.length, oursWallMs: sum(wall, withTorch), torchMs: sum((r) => r.torch!.ms, withTorch), oursOverTorch: sum(wall, withTorch) / sum((r) => r.torch!.ms, withTorch) } : null,
-    tfjs: withTfjs.length ? { rows: withTfjs.length, oursMs: sum((r) => r.ms, withTfjs), tfjsMs: sum((r) => r.tfjs!.ms, withTfjs), tfjsOverOurs: sum((r) => r.tfjs!.ms, withTfjs) / sum((r) => r.ms, withTfjs) } : null,
+    torch: withTorch.length
+      ? { rows: withTorch.length, oursWallMs: sum(wall, withTorch), torchMs: sum((r) => r.torch!.ms, withTorch), oursOverTorch: sum(wall, withTorch) / sum((r) => r.torch!.ms, withTorch) }
+      : null,
+    tfjs: withTfjs.length
+      ? { rows: withTfjs.length, oursMs: sum((r) => r.ms, withTfjs), tfjsMs: sum((r) => r.tfjs!.ms, withTfjs), tfjsOverOurs: sum((r) => r.tfjs!.ms, withTfjs) / sum((r) => r.ms, withTfjs) }
+      : null,
   };
 }
 
@@ -144,7 +148,16 @@ async function encodeCost(run: Run, cap: number): Promise<{ adapter?: string; ro
   for (const x of json.samples) groups.set(`${x.method} ${x.setting}`, [...(groups.get(`${x.method} ${x.setting}`) ?? []), x]);
   const rows = [...groups].map(([name, xs]) => {
     const m = (f: (x: EncodeSample) => number) => +median(xs.map(f)).toFixed(2);
-    return { name, wallMs: m((x) => x.wallMs), recordMainMs: m((x) => x.recordMainMs), waitMainMs: m((x) => x.waitMainMs), workersMs: m((x) => x.workersMs), encodeMs: m((x) => x.encodeMs), dispatches: m((x) => x.dispatches), newBindGroups: m((x) => x.bindGroupsCreated) };
+    return {
+      name,
+      wallMs: m((x) => x.wallMs),
+      recordMainMs: m((x) => x.recordMainMs),
+      waitMainMs: m((x) => x.waitMainMs),
+      workersMs: m((x) => x.workersMs),
+      encodeMs: m((x) => x.encodeMs),
+      dispatches: m((x) => x.dispatches),
+      newBindGroups: m((x) => x.bindGroupsCreated),
+    };
   });
   return { adapter: json.adapter, rows };
 }

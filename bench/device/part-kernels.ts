@@ -24,12 +24,14 @@ export async function kernelsPart(run: Run, budget: number): Promise<Omit<PartRe
   const variants: Record<string, unknown> = {};
   let status: Status = 'ok';
   const errors: string[] = [];
-  const done = await Promise.all(run.args.variants.map(async (v) => {
-    const file = join(run.args.work, `kernels-${v}.json`);
-    const args = ['--json', file, ...(run.sizes.tests ? ['--tests', run.sizes.tests] : [])];
-    const c = await runChild(`kernels ${v}`, 'kernel-suite.mjs', args, budget, { env: { GRADMIX_KERNEL_VARIANT: v }, prefix: true });
-    return { v, c, r: existsSync(file) && !c.timedOut ? readJson<{ adapter: string; kernelVariant: string; failed: number; total: number }>(file) : null };
-  }));
+  const done = await Promise.all(
+    run.args.variants.map(async (v) => {
+      const file = join(run.args.work, `kernels-${v}.json`);
+      const args = ['--json', file, ...(run.sizes.tests ? ['--tests', run.sizes.tests] : [])];
+      const c = await runChild(`kernels ${v}`, 'kernel-suite.mjs', args, budget, { env: { GRADMIX_KERNEL_VARIANT: v }, prefix: true });
+      return { v, c, r: existsSync(file) && !c.timedOut ? readJson<{ adapter: string; kernelVariant: string; failed: number; total: number }>(file) : null };
+    }),
+  );
   for (const { v, c, r } of done) {
     variants[v] = r ?? { exit: c.code ?? c.signal, seconds: c.seconds, tail: c.tail.slice(-2000) };
     if (c.timedOut) {

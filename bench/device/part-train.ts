@@ -22,8 +22,23 @@ export function trainRuns(s: Sizes): TrainRun[] {
     protocol: 'mnist-mini',
     weight: 1,
     evaluate: true,
-    args: ['--protocol', 'mnist-mini', '--split', '0', '--width', String(m.width), '--epochs', String(m.epochs), '--batch', String(m.batch),
-      '--seed', String(seed), '--method', method, ...(m.maxTrain ? ['--max-train', String(m.maxTrain)] : [])],
+    args: [
+      '--protocol',
+      'mnist-mini',
+      '--split',
+      '0',
+      '--width',
+      String(m.width),
+      '--epochs',
+      String(m.epochs),
+      '--batch',
+      String(m.batch),
+      '--seed',
+      String(seed),
+      '--method',
+      method,
+      ...(m.maxTrain ? ['--max-train', String(m.maxTrain)] : []),
+    ],
   });
   // Seed 0 of both methods first, then full MNIST, then the other seeds: a short budget still
   // yields a comparison and the full-MNIST figure.
@@ -34,8 +49,22 @@ export function trainRuns(s: Sizes): TrainRun[] {
     protocol: 'mnist',
     weight: n.weight,
     evaluate: n.evaluate,
-    args: ['--protocol', 'mnist', '--split', '0', '--width', String(n.width), '--epochs', String(n.epochs), '--batch', String(n.batch), '--method', 'gradmix',
-      ...(n.maxTrain ? ['--max-train', String(n.maxTrain)] : []), ...(n.evaluate ? [] : ['--no-eval'])],
+    args: [
+      '--protocol',
+      'mnist',
+      '--split',
+      '0',
+      '--width',
+      String(n.width),
+      '--epochs',
+      String(n.epochs),
+      '--batch',
+      String(n.batch),
+      '--method',
+      'gradmix',
+      ...(n.maxTrain ? ['--max-train', String(n.maxTrain)] : []),
+      ...(n.evaluate ? [] : ['--no-eval']),
+    ],
   });
   for (const seed of m.seeds.slice(1)) for (const method of m.methods) runs.push(mini(seed, method));
   return runs;
@@ -121,7 +150,11 @@ export async function trainPart(run: Run, deadline: number): Promise<Omit<PartRe
 export function readLog(file: string) {
   try {
     type Logged = { kind?: string; loss?: number; seconds?: number; imagesPerSecond?: number };
-    const rows = readFileSync(file, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Logged);
+    const rows = readFileSync(file, 'utf8')
+      .trim()
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Logged);
     const epochs = rows.filter((r) => r.kind === 'epoch');
     const last = epochs.at(-1);
     return { epochsDone: epochs.length, lastLoss: last?.loss ?? null, lastEpochSeconds: last?.seconds ?? null, imagesPerSecond: last?.imagesPerSecond ?? null };

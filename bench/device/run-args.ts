@@ -34,7 +34,9 @@ export const FULL: Sizes = {
   budgets: { adapter: 10, kernels: 90, bench: 90, step: 80, train: 140 },
   tests: null,
   bench: {
-    mode: 'full', width: 64, batch: 256,
+    mode: 'full',
+    width: 64,
+    batch: 256,
     groups: [
       // The convolutions are the bar's first line: most of the budget (21 rows, each with TF.js
       // and PyTorch fp32 + TF32). A group over its share loses only its own rows.
@@ -53,7 +55,9 @@ export const TINY: Sizes = {
   budgets: { adapter: 30, kernels: 100, bench: 90, step: 90, train: 150 },
   tests: '^(matmul|conv-gemm|knn)$',
   bench: {
-    mode: 'quick', width: 2, batch: 2,
+    mode: 'quick',
+    width: 2,
+    batch: 2,
     groups: [
       { filters: ['^conv2d .*layer1\\.0\\.conv1'], weight: 1 },
       { filters: ['^matmul ', '^knn '], weight: 1 },
@@ -79,11 +83,14 @@ export interface Args {
 export class UsageError extends Error {}
 
 export function parts(list: string, flag: string): Part[] {
-  return list.split(',').filter(Boolean).map((p) => {
-    const part = LETTER[p] ?? ((PARTS as readonly string[]).includes(p) ? (p as Part) : null);
-    if (!part) throw new UsageError(`${flag}: unknown part '${p}'; parts are a adapter, b kernels, c bench, d step, e train`);
-    return part;
-  });
+  return list
+    .split(',')
+    .filter(Boolean)
+    .map((p) => {
+      const part = LETTER[p] ?? ((PARTS as readonly string[]).includes(p) ? (p as Part) : null);
+      if (!part) throw new UsageError(`${flag}: unknown part '${p}'; parts are a adapter, b kernels, c bench, d step, e train`);
+      return part;
+    });
 }
 
 export function parseArgs(argv: string[]): Args {

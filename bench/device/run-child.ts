@@ -32,7 +32,13 @@ export function log(line: string): void {
  * Runs one of the kit's bundles in a child process with a time cap. At the cap it is sent
  * `stopSignal` (SIGINT lets `gradmix train` save its checkpoint), then SIGKILL after `graceS`.
  */
-export function runChild(label: string, script: string, args: string[], capS: number, opts: { env?: Record<string, string>; stopSignal?: NodeJS.Signals; graceS?: number; prefix?: boolean } = {}): Promise<ChildResult> {
+export function runChild(
+  label: string,
+  script: string,
+  args: string[],
+  capS: number,
+  opts: { env?: Record<string, string>; stopSignal?: NodeJS.Signals; graceS?: number; prefix?: boolean } = {},
+): Promise<ChildResult> {
   const t0 = Date.now();
   log(`--- ${label}: ${script} ${args.join(' ')} (cap ${capS.toFixed(0)} s)`);
   return new Promise((done) => {
@@ -56,12 +62,15 @@ export function runChild(label: string, script: string, args: string[], capS: nu
     child.stderr.on('data', take);
     let timedOut = false;
     let killer: NodeJS.Timeout | undefined;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      log(`--- ${label}: time budget of ${capS.toFixed(0)} s reached, sending ${opts.stopSignal ?? 'SIGTERM'}`);
-      child.kill(opts.stopSignal ?? 'SIGTERM');
-      killer = setTimeout(() => child.kill('SIGKILL'), (opts.graceS ?? 5) * 1000);
-    }, Math.max(1, capS) * 1000);
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        log(`--- ${label}: time budget of ${capS.toFixed(0)} s reached, sending ${opts.stopSignal ?? 'SIGTERM'}`);
+        child.kill(opts.stopSignal ?? 'SIGTERM');
+        killer = setTimeout(() => child.kill('SIGKILL'), (opts.graceS ?? 5) * 1000);
+      },
+      Math.max(1, capS) * 1000,
+    );
     child.on('close', (code, signal) => {
       if (partial) emit(`[${label}] ${partial}\n`);
       clearTimeout(timer);
@@ -83,6 +92,9 @@ export function readJson<T = Record<string, unknown>>(file: string): T | null {
 
 /** The last error-looking line of a child's output, for the summary. */
 export function lastError(tail: string): string {
-  const lines = tail.trim().split('\n').filter((l) => l.trim() && !l.startsWith('Warning: maxDynamic'));
+  const lines = tail
+    .trim()
+    .split('\n')
+    .filter((l) => l.trim() && !l.startsWith('Warning: maxDynamic'));
   return (lines.reverse().find((l) => /error|fail|cannot|not found|no /i.test(l)) ?? lines[0] ?? '').slice(0, 400);
 }

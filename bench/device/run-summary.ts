@@ -43,17 +43,24 @@ export class Run {
   write(): void {
     const kit = process.env.GRADMIX_KIT_MANIFEST ? readJson(process.env.GRADMIX_KIT_MANIFEST) : null;
     const ran = Object.values(this.results);
-    writeFileSync(this.summaryFile, JSON.stringify({
-      ok: ran.length > 0 && ran.every((r) => r.status === 'ok' || r.status === 'skipped'),
-      mode: this.args.full ? 'full' : 'tiny',
-      expect: this.args.expect,
-      started: this.started.toISOString(),
-      seconds: (Date.now() - this.started.getTime()) / 1000,
-      kit: kit ? { id: kit.id, commit: kit.commit, built: kit.built, node: kit.node, webgpu: kit.webgpu } : null,
-      host: this.host,
-      sizes: this.sizes,
-      parts: this.results,
-    }, null, 2) + '\n');
+    writeFileSync(
+      this.summaryFile,
+      JSON.stringify(
+        {
+          ok: ran.length > 0 && ran.every((r) => r.status === 'ok' || r.status === 'skipped'),
+          mode: this.args.full ? 'full' : 'tiny',
+          expect: this.args.expect,
+          started: this.started.toISOString(),
+          seconds: (Date.now() - this.started.getTime()) / 1000,
+          kit: kit ? { id: kit.id, commit: kit.commit, built: kit.built, node: kit.node, webgpu: kit.webgpu } : null,
+          host: this.host,
+          sizes: this.sizes,
+          parts: this.results,
+        },
+        null,
+        2,
+      ) + '\n',
+    );
   }
 
   /** Checks the adapter a part's child reported; a mismatch fails the part loudly. */
@@ -83,7 +90,10 @@ export class Run {
 }
 
 export function nvidiaSmi(): string | null {
-  const r = spawnSync('nvidia-smi', ['--query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,temperature.gpu,utilization.gpu', '--format=csv,noheader'], { encoding: 'utf8', timeout: 10_000 });
+  const r = spawnSync('nvidia-smi', ['--query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm,temperature.gpu,utilization.gpu', '--format=csv,noheader'], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
   return r.status === 0 ? r.stdout.trim() : null;
 }
 

@@ -25,7 +25,11 @@ function row(pass: 'forward' | 'backward'): Row {
     setup: () => {
       const rng = new Rng(41);
       const z = tensor(unitRows(m, D, rng), [m, D], { requiresGrad: pass === 'backward' });
-      const labels = tensor(Int32Array.from({ length: N }, () => Math.floor(rng.uniform(0, CLASSES))), [N], { dtype: 'int32' });
+      const labels = tensor(
+        Int32Array.from({ length: N }, () => Math.floor(rng.uniform(0, CLASSES))),
+        [N],
+        { dtype: 'int32' },
+      );
       const forward = () => contrastiveLoss(z, labels);
       const free = () => [z, labels].forEach((t) => t.dispose());
       if (pass === 'forward') return { run: forward, dispose: free };

@@ -10,7 +10,9 @@ import { stageOutputs, type BenchConfig, type Family, type Row } from '../family
 const LAYERS = ['layer2.1', 'layer3.1', 'layer4.1'];
 
 function row(w: number, batch: number, size: number): Row {
-  const shapes = stageOutputs(w, size, batch).filter((s) => LAYERS.includes(s.layer)).map((s) => s.shape);
+  const shapes = stageOutputs(w, size, batch)
+    .filter((s) => LAYERS.includes(s.layer))
+    .map((s) => s.shape);
   const inputs = shapes.reduce((t, s) => t + 2 * s.reduce((p, d) => p * d, 1), 0);
   return {
     family: 'layercam',

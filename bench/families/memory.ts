@@ -92,9 +92,11 @@ function flatRow(width: number, batch: number, steps: number): Row {
           const settled = after.findIndex((a) => a.allocations === last.allocations) + 1;
           const liveFlat = after.every((a) => a.bytesLive === after[0].bytesLive);
           const at = (i: number) => `${after[i - 1].allocations} after step ${i}`;
-          return `allocations ${at(1)}, ${at(Math.min(3, steps))}, ${at(steps)}: flat from step ${settled}; ` +
+          return (
+            `allocations ${at(1)}, ${at(Math.min(3, steps))}, ${at(steps)}: flat from step ${settled}; ` +
             `live bytes ${liveFlat ? `${mib(after[0].bytesLive)} after every step` : `drift ${mib(after[0].bytesLive)} -> ${mib(last.bytesLive)}`} ` +
-            `(${settled <= 3 && liveFlat ? 'FLAT' : 'NOT FLAT'}; ms = all ${steps} steps)`;
+            `(${settled <= 3 && liveFlat ? 'FLAT' : 'NOT FLAT'}; ms = all ${steps} steps)`
+          );
         },
       };
     },

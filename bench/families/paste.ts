@@ -19,7 +19,11 @@ function row(batch: number, channels: number, size: number): Row {
     setup: () => {
       const rng = new Rng(81);
       const x = rand(shape, rng);
-      const centres = tensor(Int32Array.from({ length: batch }, () => Math.floor(rng.uniform(0, size * size))), [batch], { dtype: 'int32' });
+      const centres = tensor(
+        Int32Array.from({ length: batch }, () => Math.floor(rng.uniform(0, size * size))),
+        [batch],
+        { dtype: 'int32' },
+      );
       return {
         run: () => gradMix(x, centres, rng),
         dispose: () => [x, centres].forEach((t) => t.dispose()),

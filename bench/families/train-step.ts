@@ -84,7 +84,8 @@ function row(s: StepShape, cfg: BenchConfig): Row {
           optimizer.zeroGrad();
           cpuSide = { dispatches: g.dispatchCount - d0, encodeMs: g.encodeMs - e0, bindGroups: g.bindGroupStats.created - b0 };
         },
-        summary: () => `${cpuSide.dispatches} dispatches/step, encode ${cpuSide.encodeMs.toFixed(1)} ms/step (${((1000 * cpuSide.encodeMs) / Math.max(1, cpuSide.dispatches)).toFixed(1)} us each, ${cpuSide.bindGroups} new bind groups); ${note}`,
+        summary: () =>
+          `${cpuSide.dispatches} dispatches/step, encode ${cpuSide.encodeMs.toFixed(1)} ms/step (${((1000 * cpuSide.encodeMs) / Math.max(1, cpuSide.dispatches)).toFixed(1)} us each, ${cpuSide.bindGroups} new bind groups); ${note}`,
         dispose: () => {
           optimizer.dispose();
           model.dispose();

@@ -57,7 +57,15 @@ const peerRatio = (p: PeerResult | undefined) => (p && 'ratio' in p ? `${p.ratio
 function describeAdapter(adapter: GPUAdapter, device: GPUDevice): Record<string, unknown> {
   const info = adapter.info;
   const limits: Record<string, number> = {};
-  for (const k of ['maxComputeWorkgroupSizeX', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupStorageSize', 'maxStorageBufferBindingSize', 'maxBufferSize', 'maxStorageBuffersPerShaderStage', 'maxComputeWorkgroupsPerDimension']) {
+  for (const k of [
+    'maxComputeWorkgroupSizeX',
+    'maxComputeInvocationsPerWorkgroup',
+    'maxComputeWorkgroupStorageSize',
+    'maxStorageBufferBindingSize',
+    'maxBufferSize',
+    'maxStorageBuffersPerShaderStage',
+    'maxComputeWorkgroupsPerDimension',
+  ]) {
     limits[k] = (device.limits as unknown as Record<string, number>)[k];
   }
   return { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description, limits, features: [...adapter.features].sort() };
@@ -69,13 +77,16 @@ async function main(): Promise<void> {
   const g = gpu();
   const adapter = describeAdapter(g.adapter, g.device);
   $('adapter').textContent = JSON.stringify(adapter, null, 2);
-  const filters = (q.get('filter') ?? '').split(',').filter(Boolean).map((f) => {
-    try {
-      return new RegExp(f, 'i');
-    } catch (e) {
-      throw new Error(`query parameter filter: ${(e as Error).message}`);
-    }
-  });
+  const filters = (q.get('filter') ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((f) => {
+      try {
+        return new RegExp(f, 'i');
+      } catch (e) {
+        throw new Error(`query parameter filter: ${(e as Error).message}`);
+      }
+    });
   const timing: TimeOptions = { warmup: 1, repeats: int('repeats', 20), minRepeats: 2, budgetMs: 300 };
   const cfg: BenchConfig = {
     quick: true,
@@ -98,11 +109,15 @@ async function main(): Promise<void> {
   // TF.js's chunk downloads and its backend starts while the ceilings are measured.
   const wanted = q.get('tfjs') !== '0' && rows.some((r) => r.peer && tfjsSupports(r.peer));
   const tfjsStarting: Promise<TfjsPeer | string> = wanted
-    ? import('./tfjs-page.js').then((m) => m.startTfjsPage(preference), (e: Error) => `TF.js could not be loaded: ${e.message}`)
+    ? import('./tfjs-page.js').then(
+        (m) => m.startTfjsPage(preference),
+        (e: Error) => `TF.js could not be loaded: ${e.message}`,
+      )
     : Promise.resolve(q.get('tfjs') === '0' ? 'not requested (tfjs=0)' : 'no row has a TF.js peer');
   status(`measuring the ceilings (${timingMethod()} timing)...`);
   const ceilings = await measureCeilings(int('gemm', 256), int('copy', 8) << 20, { ...timing, repeats: 3, minRepeats: 2 });
-  $('ceilings').textContent = `GEMM ${ceilings.gflops.toFixed(2)} GFLOP/s (${ceilings.gemmBest}), copy ${ceilings.gbps.toFixed(2)} GB/s (${ceilings.copyBest}), ` +
+  $('ceilings').textContent =
+    `GEMM ${ceilings.gflops.toFixed(2)} GFLOP/s (${ceilings.gemmBest}), copy ${ceilings.gbps.toFixed(2)} GB/s (${ceilings.copyBest}), ` +
     `${ceilings.dispatchUs.toFixed(1)} us per small dispatch, ${ceilings.floorMs.toFixed(3)} ms for no work`;
   const tfjs = await tfjsStarting;
   $('peers').textContent = typeof tfjs === 'string' ? `TF.js: unavailable (${tfjs})` : `TF.js ${tfjs.version} WebGPU (${tfjs.gradients ?? 'gradients registered'}), its own device on the same adapter`;
@@ -123,7 +138,19 @@ async function main(): Promise<void> {
     const notes = result.error ? `ERROR ${result.error}` : [result.note, result.tfjs && 'error' in result.tfjs ? `tfjs: ${result.tfjs.error}` : ''].filter(Boolean).join('; ');
     const rate = result.bound === 'compute' ? fixed(result.gflops) : fixed(result.gbps);
     const tr = body.insertRow();
-    for (const t of [row.family, row.name, row.shape, fixed(result.ms, 3), fixed(result.spreadMs, 3), rate, formatRoofline(result.roofline ?? null), peerMs(result.tfjs), peerRatio(result.tfjs), notes]) cell(tr, t);
+    for (const t of [
+      row.family,
+      row.name,
+      row.shape,
+      fixed(result.ms, 3),
+      fixed(result.spreadMs, 3),
+      rate,
+      formatRoofline(result.roofline ?? null),
+      peerMs(result.tfjs),
+      peerRatio(result.tfjs),
+      notes,
+    ])
+      cell(tr, t);
   }
   const run: BenchRun = {
     schema: RESULT_SCHEMA,

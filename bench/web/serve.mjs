@@ -73,7 +73,8 @@ export async function buildBenchPage(dir = outDir) {
     plugins: [ceilingsSource],
   });
   copyFileSync(join(here, 'index.html'), join(dir, 'index.html'));
-  const files = Object.entries(result.metafile.outputs).filter(([f]) => f.endsWith('.js'))
+  const files = Object.entries(result.metafile.outputs)
+    .filter(([f]) => f.endsWith('.js'))
     .map(([f, o]) => ({ file: f.split('/').pop(), bytes: o.bytes, tfjs: Object.keys(o.inputs).some((i) => i.includes('@tensorflow/')) }));
   return { dir, files };
 }
@@ -92,10 +93,14 @@ export function serveBenchPage(port = 0, dir = outDir) {
     res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
     createReadStream(file).pipe(res);
   });
-  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve({
-    url: `http://127.0.0.1:${server.address().port}/`,
-    close: () => new Promise((done) => server.close(() => done())),
-  })));
+  return new Promise((resolve) =>
+    server.listen(port, '127.0.0.1', () =>
+      resolve({
+        url: `http://127.0.0.1:${server.address().port}/`,
+        close: () => new Promise((done) => server.close(() => done())),
+      }),
+    ),
+  );
 }
 
 const kib = (bytes) => `${(bytes / 1024).toFixed(0)} KiB`;
@@ -111,7 +116,9 @@ async function main(args) {
   if (unknown.length) throw new Error(`bench:web: unknown argument ${unknown[0]}; usage: bench:web [-- --port N] [-- --build [DIR]]`);
   const { dir, files } = await buildBenchPage(buildDir);
   if (b >= 0 || args.includes('--build-only')) {
-    console.log(`built ${dir}: ${files.map((f) => `${f.file} ${kib(f.bytes)}${f.tfjs ? ' (TF.js, loaded on demand)' : ''}`).join(', ')}; host the folder with any static HTTP server (WebGPU needs https or localhost)`);
+    console.log(
+      `built ${dir}: ${files.map((f) => `${f.file} ${kib(f.bytes)}${f.tfjs ? ' (TF.js, loaded on demand)' : ''}`).join(', ')}; host the folder with any static HTTP server (WebGPU needs https or localhost)`,
+    );
   } else {
     const { url } = await serveBenchPage(port, dir);
     console.log(`benchmark page: ${url} (static build in ${dir}; tiny run: ${url}?batch=2&width=2&size=8&gemm=64&copy=1&steps=3)`);

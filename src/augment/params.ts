@@ -142,7 +142,11 @@ export function checkConfig(cfg: AugmentConfig): void {
   outputSize(cfg.size);
   if (!(cfg.scale[0] > 0 && cfg.scale[0] <= cfg.scale[1])) throw new Error(`augment: crop scale range [${cfg.scale}] must satisfy 0 < lo <= hi`);
   if (!(cfg.ratio[0] > 0 && cfg.ratio[0] <= cfg.ratio[1])) throw new Error(`augment: crop ratio range [${cfg.ratio}] must satisfy 0 < lo <= hi`);
-  const probabilities: [string, number][] = [['flip', cfg.flip], ['grayscale', cfg.grayscale], ['jitter', cfg.jitter?.p ?? 0]];
+  const probabilities: [string, number][] = [
+    ['flip', cfg.flip],
+    ['grayscale', cfg.grayscale],
+    ['jitter', cfg.jitter?.p ?? 0],
+  ];
   for (const [name, p] of probabilities) if (!(p >= 0 && p <= 1)) throw new Error(`augment: ${name} probability ${p} must lie in [0, 1]`);
   if (cfg.jitter) for (const op of JITTER_OPS) jitterRange(op, cfg.jitter[op]);
   if (cfg.mean.length !== cfg.std.length) throw new Error(`augment: ${cfg.mean.length} mean values but ${cfg.std.length} std values`);
@@ -202,7 +206,14 @@ export function checkViews(views: readonly ViewParams[], height: number, width: 
 
 /** MNIST (docs/TRAINING.md section 6): RandomResizedCrop(32, scale 0.6-1.0, ratio 3/4-4/3), no flips, no colour. */
 export const MNIST_AUGMENT: AugmentConfig = {
-  size: 32, scale: [0.6, 1], ratio: [3 / 4, 4 / 3], flip: 0, jitter: null, grayscale: 0, mean: [MNIST_MEAN], std: [MNIST_STD],
+  size: 32,
+  scale: [0.6, 1],
+  ratio: [3 / 4, 4 / 3],
+  flip: 0,
+  jitter: null,
+  grayscale: 0,
+  mean: [MNIST_MEAN],
+  std: [MNIST_STD],
 };
 
 /**
@@ -210,9 +221,14 @@ export const MNIST_AUGMENT: AugmentConfig = {
  * RandomApply(ColorJitter(0.4, 0.4, 0.4, 0.1), p 0.8), RandomGrayscale(0.2), and that code's CIFAR mean/std.
  */
 export const CIFAR_AUGMENT: AugmentConfig = {
-  size: 32, scale: [0.2, 1], ratio: [3 / 4, 4 / 3], flip: 0.5,
-  jitter: { brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1, p: 0.8 }, grayscale: 0.2,
-  mean: [0.4914, 0.4822, 0.4465], std: [0.2023, 0.1994, 0.201],
+  size: 32,
+  scale: [0.2, 1],
+  ratio: [3 / 4, 4 / 3],
+  flip: 0.5,
+  jitter: { brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1, p: 0.8 },
+  grayscale: 0.2,
+  mean: [0.4914, 0.4822, 0.4465],
+  std: [0.2023, 0.1994, 0.201],
 };
 
 export const AUGMENT_PRESETS = { mnist: MNIST_AUGMENT, cifar: CIFAR_AUGMENT } as const;

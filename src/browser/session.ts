@@ -35,7 +35,11 @@ export class TrainingSession {
    * loads both from the torchvision ResNet's .safetensors bytes with attentionModelFromBytes);
    * options.attentionModel only names it.
    */
-  constructor(readonly data: OpenSetData, given: Partial<TrainOptions> = {}, attention?: AttentionModel) {
+  constructor(
+    readonly data: OpenSetData,
+    given: Partial<TrainOptions> = {},
+    attention?: AttentionModel,
+  ) {
     const o = resolveOptions({ ...given, protocol: given.protocol ?? data.protocol, split: given.split ?? data.split });
     this.options = o;
     this.run = setUpRun(o, data, attention);

@@ -13,15 +13,7 @@ import { gpu } from '../../runtime/gpu.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { tensor } from '../creation.js';
 import type { Optimizer, OptimizerState } from '../optim/optimizer.js';
-import {
-  decodeSafetensors,
-  encodeSafetensors,
-  float32Tensor,
-  int64Tensor,
-  toFloat32,
-  toInt32,
-  type HostTensor,
-} from './safetensors.js';
+import { decodeSafetensors, encodeSafetensors, float32Tensor, int64Tensor, toFloat32, toInt32, type HostTensor } from './safetensors.js';
 
 /** A state dict: PyTorch names to tensors, as a Map (nn.Module.stateDict()) or a plain object. */
 export type StateDict = ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>;
@@ -61,7 +53,9 @@ const CHECKSUM_KEY = 'gradmix.crc32';
 function contentChecksum(tensors: Iterable<[string, HostTensor]>, metadata: Record<string, string>): string {
   const text = new TextEncoder();
   const sorted = [...tensors].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const meta = Object.entries(metadata).filter(([k]) => k !== CHECKSUM_KEY).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const meta = Object.entries(metadata)
+    .filter(([k]) => k !== CHECKSUM_KEY)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   function* chunks() {
     for (const [name, t] of sorted) {
       yield text.encode(`${name}\0${t.dtype}\0${t.shape.join(',')}\0`);
@@ -196,7 +190,10 @@ export function refreshChecksum(tensors: Iterable<[string, HostTensor]>, metadat
 }
 
 function listNames(names: string[]): string {
-  const shown = names.slice(0, 8).map((n) => `'${n}'`).join(', ');
+  const shown = names
+    .slice(0, 8)
+    .map((n) => `'${n}'`)
+    .join(', ');
   return names.length > 8 ? `${shown} (+${names.length - 8} more)` : shown;
 }
 

@@ -128,10 +128,7 @@ export async function readCheckpoint(file: string): Promise<DecodedCheckpoint> {
  * Loads a checkpoint into a model's state dict (its live tensors, e.g. `model.stateDict()`) and,
  * if given, an optimiser; returns the decoded file (its metadata, for example).
  */
-export async function loadCheckpoint(
-  file: string,
-  into: { model: StateDict; optimizer?: Optimizer<{ lr: number }>; strict?: boolean },
-): Promise<DecodedCheckpoint> {
+export async function loadCheckpoint(file: string, into: { model: StateDict; optimizer?: Optimizer<{ lr: number }>; strict?: boolean }): Promise<DecodedCheckpoint> {
   const decoded = await readCheckpoint(file);
   applyCheckpoint(decoded, into);
   return decoded;

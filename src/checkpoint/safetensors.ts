@@ -52,10 +52,7 @@ function isDtype(s: unknown): s is SafetensorsDtype {
  * Encodes tensors (in their iteration order, grouped by element size, largest first, so every
  * tensor's data is aligned to its element size) and optional string metadata.
  */
-export function encodeSafetensors(
-  tensors: Iterable<[string, HostTensor]>,
-  metadata: Record<string, string> = {},
-): Uint8Array {
+export function encodeSafetensors(tensors: Iterable<[string, HostTensor]>, metadata: Record<string, string> = {}): Uint8Array {
   const entries = [...tensors].map(([name, t], order) => ({ name, t, order }));
   entries.sort((a, b) => ELEMENT_BYTES[b.t.dtype] - ELEMENT_BYTES[a.t.dtype] || a.order - b.order);
   const header: Record<string, unknown> = {};
@@ -186,19 +183,29 @@ export function toNumbers(t: HostTensor, name = 'tensor'): Float64Array {
   const out = new Float64Array(n);
   const read: (i: number) => number = (() => {
     switch (t.dtype) {
-      case 'F64': return (i) => v.getFloat64(8 * i, true);
-      case 'F32': return (i) => v.getFloat32(4 * i, true);
-      case 'F16': return (i) => halfToFloat(v.getUint16(2 * i, true));
-      case 'BF16': return (i) => bfloat16ToFloat(v.getUint16(2 * i, true));
-      case 'I64': return (i) => {
-        const x = v.getBigInt64(8 * i, true);
-        if (x > BigInt(Number.MAX_SAFE_INTEGER) || x < BigInt(Number.MIN_SAFE_INTEGER)) throw new Error(`${name}: I64 value ${x} at index ${i} is not exactly representable`);
-        return Number(x);
-      };
-      case 'I32': return (i) => v.getInt32(4 * i, true);
-      case 'I16': return (i) => v.getInt16(2 * i, true);
-      case 'I8': return (i) => v.getInt8(i);
-      case 'U8': case 'BOOL': return (i) => v.getUint8(i);
+      case 'F64':
+        return (i) => v.getFloat64(8 * i, true);
+      case 'F32':
+        return (i) => v.getFloat32(4 * i, true);
+      case 'F16':
+        return (i) => halfToFloat(v.getUint16(2 * i, true));
+      case 'BF16':
+        return (i) => bfloat16ToFloat(v.getUint16(2 * i, true));
+      case 'I64':
+        return (i) => {
+          const x = v.getBigInt64(8 * i, true);
+          if (x > BigInt(Number.MAX_SAFE_INTEGER) || x < BigInt(Number.MIN_SAFE_INTEGER)) throw new Error(`${name}: I64 value ${x} at index ${i} is not exactly representable`);
+          return Number(x);
+        };
+      case 'I32':
+        return (i) => v.getInt32(4 * i, true);
+      case 'I16':
+        return (i) => v.getInt16(2 * i, true);
+      case 'I8':
+        return (i) => v.getInt8(i);
+      case 'U8':
+      case 'BOOL':
+        return (i) => v.getUint8(i);
     }
   })();
   for (let i = 0; i < n; i++) out[i] = read(i);

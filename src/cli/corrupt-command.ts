@@ -19,10 +19,14 @@ import { dataChoice } from './run-config.js';
 
 export const CORRUPT_FLAGS: FlagSpecs = {
   checkpoint: checkpointFlag('a .safetensors state dict (ours, or a PyTorch SupContrast model)'),
-  protocol: protocolFlag('protocol whose known classes are evaluated (default: the checkpoint\'s, else mnist-mini)'),
-  split: splitFlag('split (default: the checkpoint\'s, else 0)'),
-  data: { ...DATA_FLAG, help: 'data folder of the on-disk protocols (default: the checkpoint\'s)' },
-  corrupted: { type: 'string', value: existingFolder, help: 'CIFAR-10-C style folder (<corruption>.npy + labels.npy) or Tiny-ImageNet-C (<corruption>/<severity>/) (default: none, generate on the GPU)' },
+  protocol: protocolFlag("protocol whose known classes are evaluated (default: the checkpoint's, else mnist-mini)"),
+  split: splitFlag("split (default: the checkpoint's, else 0)"),
+  data: { ...DATA_FLAG, help: "data folder of the on-disk protocols (default: the checkpoint's)" },
+  corrupted: {
+    type: 'string',
+    value: existingFolder,
+    help: 'CIFAR-10-C style folder (<corruption>.npy + labels.npy) or Tiny-ImageNet-C (<corruption>/<severity>/) (default: none, generate on the GPU)',
+  },
   severities: { type: 'string', value: intList(1, 5), help: 'severities, comma-separated (default 1,2,3,4,5)' },
   corruptions: { type: 'string', value: listOf(CORRUPTIONS), help: `corruptions, comma-separated (default: all 15, or those in --corrupted): ${CORRUPTIONS.join(',')}` },
   'max-test': { ...MAX_TEST_FLAG, help: 'use at most this many known test images, the first ones (default 0: all)' },
@@ -51,7 +55,13 @@ async function picture(file: string, ds: Dataset, index: number, table: ParamTab
 export async function corruptCommand(argv: string[]): Promise<void> {
   const v = parseFlags(argv, CORRUPT_FLAGS);
   if (v.help) {
-    return console.log(usage('corrupt', 'Corruption robustness (paper section 4.4): kNN closed-set accuracy on the known test images, clean and under 15 corruptions x 5 severities (Hendrycks & Dietterich 2019), generated on the GPU or read from CIFAR-10-C / Tiny-ImageNet-C; prints the per-type (Table 5) and per-severity (Fig. 5) tables, writes robustness.json and corruptions.png (one image, rows in the order of the table, columns clean then severities 1-5).', CORRUPT_FLAGS));
+    return console.log(
+      usage(
+        'corrupt',
+        'Corruption robustness (paper section 4.4): kNN closed-set accuracy on the known test images, clean and under 15 corruptions x 5 severities (Hendrycks & Dietterich 2019), generated on the GPU or read from CIFAR-10-C / Tiny-ImageNet-C; prints the per-type (Table 5) and per-severity (Fig. 5) tables, writes robustness.json and corruptions.png (one image, rows in the order of the table, columns clean then severities 1-5).',
+        CORRUPT_FLAGS,
+      ),
+    );
   }
   if (typeof v.checkpoint !== 'string') throw new UsageError('--checkpoint <file.safetensors> is required');
   const table = v.table as ParamTable | undefined;
@@ -67,7 +77,13 @@ export async function corruptCommand(argv: string[]): Promise<void> {
   checkChannels(file, protocol);
   const loaded = await buildModel(file);
   const data = await loadProtocol(protocol, split, { dataDir });
-  const clean = max !== undefined && max < data.testKnown.n ? subsetDataset(data.testKnown, Array.from({ length: max }, (_, i) => i)) : data.testKnown;
+  const clean =
+    max !== undefined && max < data.testKnown.n
+      ? subsetDataset(
+          data.testKnown,
+          Array.from({ length: max }, (_, i) => i),
+        )
+      : data.testKnown;
   const pictured = numberFlag(v, 'picture') ?? 0;
   if (pictured >= clean.n) throw new UsageError(`--picture ${pictured} is outside the ${clean.n} known test images`);
   const corrupted = v.corrupted as string | undefined;
@@ -81,7 +97,10 @@ export async function corruptCommand(argv: string[]): Promise<void> {
   console.log(`${protocol} split ${split}: ${clean.n} known test images, ${corruptions.length} corruption(s) x severities ${severities.join(',')}, ${what}`);
 
   const result = await evaluateRobustness(loaded.model, data.train, clean, source, augmentPreset(info.augmentation, info.imageSize), {
-    k, batchSize, corruptions, severities,
+    k,
+    batchSize,
+    corruptions,
+    severities,
     progress: v.quiet ? undefined : (name, severity, a, n) => console.log(`  ${name.padEnd(18)} severity ${severity}: ${(100 * a).toFixed(2)}% of ${n}`),
   });
   console.log(robustnessTable(result));

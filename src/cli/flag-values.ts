@@ -43,14 +43,22 @@ function range(min: number | undefined, max: number | undefined, above?: number,
 /** What the rule accepts, for messages. */
 export function describeRule(r: ValueRule): string {
   switch (r.kind) {
-    case 'int': return `an integer ${range(r.min, r.max)}`.trimEnd();
-    case 'number': return `a number ${range(r.min, r.max, r.above, r.below)}`.trimEnd();
-    case 'choice': return `one of ${r.choices.join(', ')}`;
-    case 'list': return r.choices ? `a comma-separated list of ${r.choices.join(', ')}` : `a comma-separated list of integers ${range(r.min, r.max)}`;
-    case 'file': return 'an existing file';
-    case 'folder': return 'an existing folder';
-    case 'output': return 'a folder (made when missing)';
-    case 'text': return 'text';
+    case 'int':
+      return `an integer ${range(r.min, r.max)}`.trimEnd();
+    case 'number':
+      return `a number ${range(r.min, r.max, r.above, r.below)}`.trimEnd();
+    case 'choice':
+      return `one of ${r.choices.join(', ')}`;
+    case 'list':
+      return r.choices ? `a comma-separated list of ${r.choices.join(', ')}` : `a comma-separated list of integers ${range(r.min, r.max)}`;
+    case 'file':
+      return 'an existing file';
+    case 'folder':
+      return 'an existing folder';
+    case 'output':
+      return 'a folder (made when missing)';
+    case 'text':
+      return 'text';
   }
 }
 
@@ -94,7 +102,10 @@ export function checkValue(flag: string, raw: string, r: ValueRule): void {
     case 'choice':
       return checkChoice(flag, raw, r.choices);
     case 'list': {
-      const items = raw.split(',').map((s) => s.trim()).filter(Boolean);
+      const items = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
       if (items.length === 0) throw new FlagValueError(`--${flag} is empty; expected ${describeRule(r)}`);
       for (const item of items) {
         if (r.choices) checkChoice(flag, item, r.choices, raw);

@@ -22,7 +22,7 @@ const COMMANDS: Record<string, { run: (argv: string[]) => Promise<void>; help: s
   protocol: { run: protocolCommand, help: 'train and evaluate all five splits of a protocol, with mean and std' },
   ood: { run: oodCommand, help: 'out-of-distribution detection of an all-classes checkpoint (TNR@95TPR, AUROC, DTACC, AUIN, AUOUT)' },
   pretrain: { run: pretrainCommand, help: 'self-supervised pre-training (SimCLR or MoCo v1, + Mixup/CutMix/GradMix), then a linear probe' },
-  probe: { run: probeCommand, help: 'linear probe of a checkpoint\'s frozen encoder: top-1 and top-5 accuracy' },
+  probe: { run: probeCommand, help: "linear probe of a checkpoint's frozen encoder: top-1 and top-5 accuracy" },
   corrupt: { run: corruptCommand, help: 'corruption robustness: kNN accuracy under 15 corruptions x 5 severities (generated, or CIFAR-10-C / Tiny-ImageNet-C files)' },
   tune: { run: tuneCommand, help: 'autotune the matmul and conv2d kernels of a training step on this adapter (cached per adapter)' },
   objectives: { run: objectivesCommand, help: "the paper's Table 1: ce, ce+ssl, supcon, supcon+ssl under every open-set score, with intrinsic dimension" },

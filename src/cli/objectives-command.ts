@@ -62,7 +62,14 @@ export function formatTable1(rows: readonly Row[]): string {
 
 export async function objectivesCommand(argv: string[]): Promise<void> {
   const v = parseFlags(argv, OBJECTIVES_FLAGS);
-  if (v.help) return console.log(usage('objectives', "The paper's Table 1: trains each supervised objective with the same settings and reports AUROC under every open-set score plus the features' intrinsic dimension.", OBJECTIVES_FLAGS));
+  if (v.help)
+    return console.log(
+      usage(
+        'objectives',
+        "The paper's Table 1: trains each supervised objective with the same settings and reports AUROC under every open-set score plus the features' intrinsic dimension.",
+        OBJECTIVES_FLAGS,
+      ),
+    );
   const base = trainOptionsFrom(v);
   const list = (listFlag(v, 'objectives') ?? [...OBJECTIVES]) as Objective[];
   const root = base.out ?? join('runs', `table1-${base.protocol ?? 'mnist-mini'}-split${base.split ?? 0}`);

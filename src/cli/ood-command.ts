@@ -18,7 +18,7 @@ export const OOD_FLAGS: FlagSpecs = {
   checkpoint: checkpointFlag('a .safetensors model trained on all classes of the in-distribution set'),
   in: { type: 'string', value: oneOf(DATA_SET_NAMES), help: `in-distribution set: ${DATA_SET_NAMES.join(', ')} (default: the checkpoint's training set)` },
   'ood-sets': { type: 'string', value: listOf(DATA_SET_NAMES), help: 'out-of-distribution sets, comma-separated, e.g. cifar100,svhn (required)' },
-  data: { type: 'string', value: existingFolder, help: 'data folder of the in-distribution set (default: the checkpoint\'s)' },
+  data: { type: 'string', value: existingFolder, help: "data folder of the in-distribution set (default: the checkpoint's)" },
   'ood-data': { type: 'string', value: text, help: 'data folders of the out-sets, comma-separated in --ood-sets order, or one for all; leave an entry empty for mnist / mnist-mini (default: --data)' },
   k: K_FLAG,
   resize: { type: 'string', value: oneOf(RESIZE_RULES), help: `out-set images of another size: ${RESIZE_RULES.join(' | ')} (default bilinear; pad = zero-pad or centre-crop)` },
@@ -137,7 +137,9 @@ export async function oodCommand(argv: string[]): Promise<void> {
   const inSet = typeof v.in === 'string' ? (v.in as DataSetName) : protocol ? sourceDataSet(protocol) : null;
   if (!inSet) throw new UsageError(`--in is required: the checkpoint does not say what it was trained on; one of ${DATA_SET_NAMES.join(', ')}`);
   if (protocol && allClasses !== true) {
-    console.error(`note: ${v.checkpoint} was trained on the known classes of ${protocol} split ${split} only; the paper's OOD detection uses a model trained on all classes (gradmix train --all-classes)`);
+    console.error(
+      `note: ${v.checkpoint} was trained on the known classes of ${protocol} split ${split} only; the paper's OOD detection uses a model trained on all classes (gradmix train --all-classes)`,
+    );
   }
   // The checkpoint's data folder is the in-set's only when the in-set is what it trained on.
   const trainedOn = protocol ? sourceDataSet(protocol) : null;
@@ -159,7 +161,10 @@ export async function oodCommand(argv: string[]): Promise<void> {
   }
   console.log(`scoring ${testIn.n} ${inSet} test images against ${outData.map((s) => `${s.data.n} ${s.name}`).join(', ')} (kNN k=${k})`);
   const e = await evaluateOutOfDistribution(loaded.model, { train, testIn, outSets: outData }, augmentPreset(dataSetAugmentation(inSet)), {
-    k, numClasses: numClasses(train), batchSize: numberFlag(v, 'batch'), resize,
+    k,
+    numClasses: numClasses(train),
+    batchSize: numberFlag(v, 'batch'),
+    resize,
   });
   const dir = (v.out as string | undefined) ?? join(v.checkpoint, '..', 'ood');
   const written = writeOod(dir, inSet, e, { checkpoint: v.checkpoint, k, resize, maxTest: maxTest || null });

@@ -12,7 +12,7 @@ import { num, text } from './flag-values.js';
 
 export const PREDICT_FLAGS: FlagSpecs = {
   // Checked when read (after the image arguments, so a wrong image path is named first).
-  checkpoint: { type: 'string', value: text, help: 'a checkpoint written by gradmix train, holding the known classes\' gallery and the threshold (required)' },
+  checkpoint: { type: 'string', value: text, help: "a checkpoint written by gradmix train, holding the known classes' gallery and the threshold (required)" },
   threshold: { type: 'string', value: num({}), help: 'known when the kNN score is at least this (default: the one calibrated at training, in the checkpoint)' },
   batch: { ...FEATURE_BATCH_FLAG, help: 'images per GPU batch (default 256)' },
   json: { type: 'boolean', help: 'JSON lines even on a terminal (the default when stdout is a file or a pipe)' },
@@ -47,7 +47,13 @@ function tableRow(p: OpenSetPrediction & { file: string }): string {
 export async function predictCommand(argv: string[]): Promise<void> {
   const { values: v, positionals } = parseCommandLine(argv, PREDICT_FLAGS);
   if (v.help) {
-    return console.log(usage('predict', 'Says for each image whether it shows one of the known classes (and which) or something unknown, with the kNN score (paper Algorithm 1) and the threshold. Arguments: image files (PNG/JPEG) or folders.', PREDICT_FLAGS));
+    return console.log(
+      usage(
+        'predict',
+        'Says for each image whether it shows one of the known classes (and which) or something unknown, with the kNN score (paper Algorithm 1) and the threshold. Arguments: image files (PNG/JPEG) or folders.',
+        PREDICT_FLAGS,
+      ),
+    );
   }
   if (typeof v.checkpoint !== 'string') throw new UsageError('--checkpoint <file.safetensors> is required');
   if (positionals.length === 0) throw new UsageError('give the images to classify: PNG/JPEG files or folders');

@@ -42,7 +42,7 @@ export interface DataChoice extends FolderChoice {
 export function dataChoice(v: FlagValues, run: RunConfig, own: FolderChoice = {}): DataChoice {
   const protocol = (v.protocol as string | undefined) ?? (own.known !== undefined ? FOLDER_PROTOCOL : undefined) ?? run.protocol ?? 'mnist-mini';
   const same = protocol === run.protocol;
-  const split = v.split !== undefined ? Number(v.split) : (same ? run.split : undefined) ?? 0;
+  const split = v.split !== undefined ? Number(v.split) : ((same ? run.split : undefined) ?? 0);
   const dataDir = (v.data as string | undefined) ?? (same ? run.dataDir : undefined);
   if ((PROTOCOL_NAMES as readonly string[]).includes(protocol)) {
     const splits = protocolInfo(protocol).knownSplits.length;
@@ -51,9 +51,14 @@ export function dataChoice(v: FlagValues, run: RunConfig, own: FolderChoice = {}
   if (protocol !== FOLDER_PROTOCOL) return { protocol, split, dataDir };
   const saved: FolderChoice = same ? run : {};
   return {
-    protocol, split, dataDir,
-    known: own.known ?? saved.known, unknownDataDir: own.unknownDataDir ?? saved.unknownDataDir, valFraction: own.valFraction ?? saved.valFraction,
-    imageSize: own.imageSize ?? saved.imageSize, channels: own.channels ?? saved.channels,
+    protocol,
+    split,
+    dataDir,
+    known: own.known ?? saved.known,
+    unknownDataDir: own.unknownDataDir ?? saved.unknownDataDir,
+    valFraction: own.valFraction ?? saved.valFraction,
+    imageSize: own.imageSize ?? saved.imageSize,
+    channels: own.channels ?? saved.channels,
   };
 }
 

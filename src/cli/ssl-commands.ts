@@ -26,9 +26,13 @@ const PRETRAIN_METHODS = ['none', 'mixup', 'cutmix', 'gradmix'] as const satisfi
 export const PRETRAIN_FLAGS: FlagSpecs = {
   ssl: { type: 'string', value: oneOf(SSL_OBJECTIVES), help: `self-supervised objective: ${SSL_OBJECTIVES.join(' | ')} (default simclr)` },
   ...Object.fromEntries(Object.entries(TRAIN_FLAGS).filter(([name]) => !NOT_FOR_PRETRAIN.includes(name))),
-  method: { type: 'string', value: oneOf([...PRETRAIN_METHODS, 'all']), help: `extra augmentation on the SSL loss: ${PRETRAIN_METHODS.join(' | ')}, or all (each in <out>/<method>, then a table) (default gradmix)` },
+  method: {
+    type: 'string',
+    value: oneOf([...PRETRAIN_METHODS, 'all']),
+    help: `extra augmentation on the SSL loss: ${PRETRAIN_METHODS.join(' | ')}, or all (each in <out>/<method>, then a table) (default gradmix)`,
+  },
   split: splitFlag('split 0-4, for --known-only (default 0)'),
-  'known-only': { type: 'boolean', help: 'pre-train and probe on the split\'s known classes only (default: every class of the data set)' },
+  'known-only': { type: 'boolean', help: "pre-train and probe on the split's known classes only (default: every class of the data set)" },
   tau: { type: 'string', value: num({ above: 0 }), help: `temperature (default ${SSL_TAU.simclr} for simclr, ${SSL_TAU.moco} for moco)` },
   momentum: { type: 'string', value: num({ min: 0, max: 1 }), help: `MoCo key encoder momentum (default ${MOCO_V1.momentum})` },
   queue: { type: 'string', value: int(1), help: `MoCo queue length, at least --batch (default ${MOCO_V1.queueSize})` },
@@ -40,11 +44,11 @@ export const PRETRAIN_FLAGS: FlagSpecs = {
 
 export const PROBE_FLAGS: FlagSpecs = {
   checkpoint: checkpointFlag('a .safetensors model (gradmix pretrain or train, or a PyTorch SupContrast model)'),
-  protocol: protocolFlag('protocol whose images to classify (default: the checkpoint\'s, else mnist-mini)'),
-  split: splitFlag('split (default: the checkpoint\'s, else 0)'),
-  data: { ...DATA_FLAG, help: 'data folder of the on-disk protocols (default: the checkpoint\'s)' },
+  protocol: protocolFlag("protocol whose images to classify (default: the checkpoint's, else mnist-mini)"),
+  split: splitFlag("split (default: the checkpoint's, else 0)"),
+  data: { ...DATA_FLAG, help: "data folder of the on-disk protocols (default: the checkpoint's)" },
   'all-classes': { type: 'boolean', help: 'classify every class of the data set (default for pretrain checkpoints)' },
-  'known-only': { type: 'boolean', help: 'classify the split\'s known classes only (default for train checkpoints)' },
+  'known-only': { type: 'boolean', help: "classify the split's known classes only (default for train checkpoints)" },
   epochs: { type: 'string', value: int(1), help: `training epochs over the cached features (default ${DEFAULT_PROBE.epochs})` },
   lr: { type: 'string', value: num({ above: 0 }), help: `Adam learning rate, cosine-annealed to 0 (default ${DEFAULT_PROBE.lr})` },
   batch: { type: 'string', value: int(1), help: `mini-batch size (default ${DEFAULT_PROBE.batchSize})` },
@@ -55,7 +59,7 @@ export const PROBE_FLAGS: FlagSpecs = {
 };
 
 const PROBE_SUMMARY =
-  'Linear probe: freezes the checkpoint\'s encoder, caches the pooled features of the unaugmented train and test images on the GPU, ' +
+  "Linear probe: freezes the checkpoint's encoder, caches the pooled features of the unaugmented train and test images on the GPU, " +
   'trains a linear classifier (no BatchNorm) with cross-entropy and Adam on them, and reports top-1 and top-5 test accuracy.';
 
 const METHOD_LABELS: Record<Method, string> = { none: '', mixup: ' + Mixup', cutmix: ' + CutMix', gradmix: ' + GradMix', 'attentive-cutmix': ' + Attentive CutMix' };
@@ -95,7 +99,13 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
 export async function pretrainCommand(argv: string[]): Promise<void> {
   const v = parseFlags(argv, PRETRAIN_FLAGS);
   if (v.help) {
-    return console.log(usage('pretrain', 'Self-supervised pre-training (paper section 4.5): SimCLR or MoCo v1 on unlabelled images, with no extra augmentation, Mixup, CutMix or GradMix on the SSL loss (L = L_ssl + mean(gamma^2 L_ssl(mixed))), then a linear probe (top-1, top-5).', PRETRAIN_FLAGS));
+    return console.log(
+      usage(
+        'pretrain',
+        'Self-supervised pre-training (paper section 4.5): SimCLR or MoCo v1 on unlabelled images, with no extra augmentation, Mixup, CutMix or GradMix on the SSL loss (L = L_ssl + mean(gamma^2 L_ssl(mixed))), then a linear probe (top-1, top-5).',
+        PRETRAIN_FLAGS,
+      ),
+    );
   }
   const given: Partial<PretrainOptions> = {
     ...stripUndefined(trainOptionsFrom(v)),
@@ -123,7 +133,14 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     if (last) console.log(`pre-trained ${r.epochs.length} epoch(s): final epoch loss ${last.loss.toFixed(4)}, ${last.imagesPerSecond.toFixed(1)} img/s`);
     if (r.interrupted) return;
     if (o.evaluate) {
-      const result = await probeAndReport(r.model, r.data, o.protocol, o.out, { epochs: o.probeEpochs, seed: o.seed }, { checkpoint: r.checkpoint, ssl, method, allClasses: o.allClasses, split: o.split });
+      const result = await probeAndReport(
+        r.model,
+        r.data,
+        o.protocol,
+        o.out,
+        { epochs: o.probeEpochs, seed: o.seed },
+        { checkpoint: r.checkpoint, ssl, method, allClasses: o.allClasses, split: o.split },
+      );
       rows.push({ ssl, method, result });
     }
     r.model.dispose();

@@ -36,19 +36,23 @@ Object.assign(PLAN_FLAGS, {
 
 const RUN_FLAGS: FlagSpecs = {
   index: { type: 'string', value: text, help: `run only the run of this index (0-based), or 'env': from ${INDEX_ENV.join(' or ')} (default: from those when set, else every run with a worker pool)` },
-  adapters: { type: 'string', value: text, help: "one worker per adapter: 'all' (every GPU Dawn lists; the CPU renderer only where there is none) or their numbers in Dawn's list, comma-separated (default: the default adapter)" },
+  adapters: {
+    type: 'string',
+    value: text,
+    help: "one worker per adapter: 'all' (every GPU Dawn lists; the CPU renderer only where there is none) or their numbers in Dawn's list, comma-separated (default: the default adapter)",
+  },
   workers: { type: 'string', value: int(1, 64), help: 'worker processes, spread over --adapters (default: one per adapter)' },
 };
 
 const REPORT_FLAGS: FlagSpecs = {
-  out: outFlag('folder for report.json, report.csv and report.svg (default: the plan\'s folder, or the folder given)'),
+  out: outFlag("folder for report.json, report.csv and report.svg (default: the plan's folder, or the folder given)"),
 };
 
 const SLURM_FLAGS: FlagSpecs = {
   'gpus-per-task': { type: 'string', value: int(0), help: 'GPUs per array task (default 1)' },
   time: { type: 'string', value: text, help: 'time limit per task, [days-]hours:minutes:seconds (default 04:00:00)' },
-  partition: { type: 'string', value: text, help: 'Slurm partition (default: the cluster\'s)' },
-  'cpus-per-task': { type: 'string', value: int(1), help: 'CPU cores per task (default: the cluster\'s)' },
+  partition: { type: 'string', value: text, help: "Slurm partition (default: the cluster's)" },
+  'cpus-per-task': { type: 'string', value: int(1), help: "CPU cores per task (default: the cluster's)" },
   parallel: { type: 'string', value: int(1), help: 'array tasks running at once (default: no limit)' },
   gradmix: { type: 'string', value: text, help: 'the command that runs gradmix on the nodes (default: this installation, by absolute path)' },
 };
@@ -59,13 +63,23 @@ const K8S_FLAGS: FlagSpecs = {
   parallelism: { type: 'string', value: int(1), help: 'pods running at once (default: every run)' },
   claim: { type: 'string', value: text, help: 'PersistentVolumeClaim holding the sweep folder (default gradmix-sweep)' },
   mount: { type: 'string', value: text, help: 'where the pods mount it (default /sweep)' },
-  name: { type: 'string', value: text, help: 'the Job\'s name (default gradmix-sweep)' },
+  name: { type: 'string', value: text, help: "the Job's name (default gradmix-sweep)" },
 };
 
 const SUBCOMMANDS: Record<string, { flags: FlagSpecs; summary: string; args: string; run: (v: Record<string, string | boolean | undefined>, positionals: string[]) => Promise<void> }> = {
   plan: { flags: PLAN_FLAGS, args: '', summary: 'Writes a sweep plan (plan.jsonl in --out): every protocol x method x seed x split, with the train flags given.', run: planCommand },
-  run: { flags: RUN_FLAGS, args: '<plan>', summary: 'Runs a plan: one run (--index), or all of them with one worker per adapter. A finished run is skipped, a started one resumes; the run lock keeps two workers off one run.', run: runCommand },
-  report: { flags: REPORT_FLAGS, args: '<plan or folder>', summary: 'Mean +- std over splits and seeds per protocol and method, beside the paper\'s AUROC; runs without results listed. Markdown here, report.json, report.csv and report.svg written.', run: reportCommand },
+  run: {
+    flags: RUN_FLAGS,
+    args: '<plan>',
+    summary: 'Runs a plan: one run (--index), or all of them with one worker per adapter. A finished run is skipped, a started one resumes; the run lock keeps two workers off one run.',
+    run: runCommand,
+  },
+  report: {
+    flags: REPORT_FLAGS,
+    args: '<plan or folder>',
+    summary: "Mean +- std over splits and seeds per protocol and method, beside the paper's AUROC; runs without results listed. Markdown here, report.json, report.csv and report.svg written.",
+    run: reportCommand,
+  },
   slurm: { flags: SLURM_FLAGS, args: '<plan>', summary: 'Writes sweep.sbatch beside the plan: a Slurm job array, one task per run.', run: slurmCommand },
   k8s: { flags: K8S_FLAGS, args: '<plan>', summary: 'Writes sweep-job.yaml beside the plan: a Kubernetes Indexed Job, one completion index per run.', run: k8sCommand },
 };
@@ -124,15 +138,22 @@ async function adapterSlots(adapters: string | undefined, workers: number | unde
   let names: (string | undefined)[] = [undefined];
   if (adapters !== undefined) {
     const listed = await listAdapters();
-    names = adapters === 'all' ? allAdapters(listed) : adapters.split(',').map((p) => {
-      const i = /^\d+$/.test(p.trim()) ? Number(p) : NaN;
-      if (!(i >= 0 && i < listed.length)) throw new UsageError(`--adapters: '${p}' is not 'all' or an adapter number 0..${listed.length - 1}; the adapters: ${listed.map((a, n) => `${n}: ${a.name} (${a.backend})`).join(', ')}`);
-      return listed[i].name;
-    });
+    names =
+      adapters === 'all'
+        ? allAdapters(listed)
+        : adapters.split(',').map((p) => {
+            const i = /^\d+$/.test(p.trim()) ? Number(p) : NaN;
+            if (!(i >= 0 && i < listed.length))
+              throw new UsageError(`--adapters: '${p}' is not 'all' or an adapter number 0..${listed.length - 1}; the adapters: ${listed.map((a, n) => `${n}: ${a.name} (${a.backend})`).join(', ')}`);
+            return listed[i].name;
+          });
     // Dawn picks an adapter by its name: identical cards (one name, one backend) are one to it.
     const keys = listed.map((a) => `${a.backend}\u0000${a.name}`);
     const shared = [...new Set(listed.filter((a, i) => keys.indexOf(keys[i]) !== i && names.includes(a.name)).map((a) => a.name))];
-    if (shared.length) console.error(`note: adapters named ${shared.map((n) => `'${n}'`).join(', ')} appear more than once; Dawn picks adapters by name, so their workers all run on the first of them (on a cluster, the scheduler's GPU binding gives each task its own card)`);
+    if (shared.length)
+      console.error(
+        `note: adapters named ${shared.map((n) => `'${n}'`).join(', ')} appear more than once; Dawn picks adapters by name, so their workers all run on the first of them (on a cluster, the scheduler's GPU binding gives each task its own card)`,
+      );
   }
   const count = workers ?? names.length;
   return Array.from({ length: count }, (_, i) => ({ name: String(i), adapter: names[i % names.length] }));
@@ -148,7 +169,11 @@ async function runCommand(v: Record<string, string | boolean | undefined>, [path
     const run = runs[index];
     if (!run) throw new UsageError(`--index ${index}: the plan ${planFile} has runs 0..${runs.length - 1}`);
     try {
-      await runPlanned(planFile, run, INDEX_ENV.some((n) => process.env[n] === String(index)));
+      await runPlanned(
+        planFile,
+        run,
+        INDEX_ENV.some((n) => process.env[n] === String(index)),
+      );
     } catch (e) {
       if (e instanceof RunClaimedError) throw Object.assign(e, { exitStatus: CLAIMED_EXIT });
       throw e;
@@ -158,7 +183,9 @@ async function runCommand(v: Record<string, string | boolean | undefined>, [path
   const slots = await adapterSlots(v.adapters as string | undefined, numberFlag(v, 'workers'));
   console.log(`sweep: ${runs.length} run(s) of ${planFile}, ${slots.length} worker(s)${slots[0].adapter ? ` on ${[...new Set(slots.map((s) => s.adapter))].join(', ')}` : ''}`);
   const r = await runPool(planFile, runs, slots);
-  console.log(`sweep: ${r.finished.length} finished, ${r.skipped.length} already finished, ${r.elsewhere.length} held by other processes, ${r.failed.length} failed${r.interrupted ? '; interrupted (run the same command to continue)' : ''}`);
+  console.log(
+    `sweep: ${r.finished.length} finished, ${r.skipped.length} already finished, ${r.elsewhere.length} held by other processes, ${r.failed.length} failed${r.interrupted ? '; interrupted (run the same command to continue)' : ''}`,
+  );
   if (r.failed.length) throw new Error(`${r.failed.length} run(s) failed: ${r.failed.map((f) => `run ${f.index}, ${f.reason}`).join('; ')}`);
 }
 
@@ -191,8 +218,12 @@ async function slurmCommand(v: Record<string, string | boolean | undefined>, [pa
   if (!/^(\d+-)?\d+(:\d\d){0,2}$/.test(time)) throw new UsageError(`--time must be [days-]hours:minutes:seconds, e.g. 04:00:00 or 1-00:00:00, got '${time}'`);
   const dir = dirname(planFile);
   const script = slurmScript(planFile, dir, runs.length, {
-    gpusPerTask: numberFlag(v, 'gpus-per-task') ?? 1, time, partition: v.partition as string | undefined, cpusPerTask: numberFlag(v, 'cpus-per-task'),
-    parallel: numberFlag(v, 'parallel'), gradmix: (v.gradmix as string | undefined) ?? `${process.execPath} ${gradmixBin()}`,
+    gpusPerTask: numberFlag(v, 'gpus-per-task') ?? 1,
+    time,
+    partition: v.partition as string | undefined,
+    cpusPerTask: numberFlag(v, 'cpus-per-task'),
+    parallel: numberFlag(v, 'parallel'),
+    gradmix: (v.gradmix as string | undefined) ?? `${process.execPath} ${gradmixBin()}`,
   });
   mkdirSync(join(dir, 'slurm-logs'), { recursive: true });
   const file = join(dir, 'sweep.sbatch');
@@ -209,10 +240,17 @@ async function k8sCommand(v: Record<string, string | boolean | undefined>, [path
   if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(name)) throw new UsageError(`--name must be a Kubernetes name (lower-case letters, digits, '-'), got '${name}'`);
   // The sweep folder is the volume: the plan sits at its root in every pod.
   const job = k8sJob(posix.join(mount, basename(planFile)), runs.length, {
-    image: v.image, gpus: numberFlag(v, 'gpus') ?? 1, parallelism: numberFlag(v, 'parallelism') ?? runs.length,
-    claim: (v.claim as string | undefined) ?? 'gradmix-sweep', mountPath: mount, name,
+    image: v.image,
+    gpus: numberFlag(v, 'gpus') ?? 1,
+    parallelism: numberFlag(v, 'parallelism') ?? runs.length,
+    claim: (v.claim as string | undefined) ?? 'gradmix-sweep',
+    mountPath: mount,
+    name,
   });
   const file = join(dirname(planFile), 'sweep-job.yaml');
-  writeFileSync(file, `# gradmix sweep: ${runs.length} run(s); copy this folder to the volume ${(v.claim as string | undefined) ?? 'gradmix-sweep'}, then kubectl apply -f sweep-job.yaml\n${toYaml(job)}`);
+  writeFileSync(
+    file,
+    `# gradmix sweep: ${runs.length} run(s); copy this folder to the volume ${(v.claim as string | undefined) ?? 'gradmix-sweep'}, then kubectl apply -f sweep-job.yaml\n${toYaml(job)}`,
+  );
   console.log(`wrote ${file}: an Indexed Job of ${runs.length} completion(s); kubectl apply -f ${file}, then gradmix sweep report on the volume's folder`);
 }

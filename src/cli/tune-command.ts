@@ -24,7 +24,9 @@ export const TUNE_FLAGS: FlagSpecs = {
 };
 
 function formatReport(r: TuneReport): string {
-  const times = Object.entries(r.timings).map(([c, ms]) => `${c} ${ms.toFixed(2)}`).join(' / ');
+  const times = Object.entries(r.timings)
+    .map(([c, ms]) => `${c} ${ms.toFixed(2)}`)
+    .join(' / ');
   return `  ${r.op.padEnd(19)} ${r.shapeClass.padEnd(52)} ${r.choice.padEnd(9)} ${r.source}${times ? ` (${times} ms)` : ''}`;
 }
 
@@ -40,10 +42,15 @@ export async function tuneCommand(argv: string[]): Promise<void> {
   console.log(`tuning ${arch} width ${width}, batch ${batchSize} (x2 views), ${channels}x${size}x${size}, method ${method}`);
   const model = new SupConResNet(new Rng(0), { arch: arch as Arch, width, inChannels: channels });
   try {
-    const reports = await autotuneTraining(model, { batchSize, method: method as Method }, { channels, height: size, width: size }, {
-      mode: v.refresh ? 'refresh' : undefined,
-      onChoice: (r) => console.log(formatReport(r)),
-    });
+    const reports = await autotuneTraining(
+      model,
+      { batchSize, method: method as Method },
+      { channels, height: size, width: size },
+      {
+        mode: v.refresh ? 'refresh' : undefined,
+        onChoice: (r) => console.log(formatReport(r)),
+      },
+    );
     const measured = reports.filter((r) => r.source === 'measured').length;
     console.log(`${reports.length} shape classes: ${measured} timed now, ${reports.length - measured} from the cache`);
   } finally {

@@ -26,7 +26,8 @@ export type CorruptedLayout = 'npy' | 'folders';
 
 /** Which layout `dir` holds (an error naming what is missing when neither). */
 export function corruptedLayout(dir: string): CorruptedLayout {
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new DataError(`${dir}: no such folder (expected CIFAR-10-C style <corruption>.npy files or Tiny-ImageNet-C style <corruption>/<severity>/ folders)`);
+  if (!existsSync(dir) || !statSync(dir).isDirectory())
+    throw new DataError(`${dir}: no such folder (expected CIFAR-10-C style <corruption>.npy files or Tiny-ImageNet-C style <corruption>/<severity>/ folders)`);
   if (existsSync(join(dir, 'labels.npy'))) return 'npy';
   if (CORRUPTIONS.some((c) => SEVERITIES.some((s) => existsSync(join(dir, c, String(s)))))) return 'folders';
   throw new DataError(`${dir}: neither labels.npy (CIFAR-10-C layout) nor <corruption>/<severity>/ folders (Tiny-ImageNet-C layout) found`);
@@ -76,7 +77,7 @@ function loadNpySet(dir: string, name: CorruptionName, severity: number, options
     const per = height * width * channels;
     const images = new Float32Array(rows.length * per);
     // Read in runs of consecutive rows; convert HWC bytes to CHW floats in [0, 1].
-    for (let k = 0; k < rows.length; ) {
+    for (let k = 0; k < rows.length;) {
       let run = 1;
       while (k + run < rows.length && rows[k + run] === rows[k] + run && run < 1024) run++;
       const bytes = file.readRowBytes(base + rows[k], run);

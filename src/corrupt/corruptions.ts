@@ -5,19 +5,41 @@
 // published (sizes that the scripts tie to 32 or 64 pixels are generalised in ./plans.ts).
 
 export const CORRUPTIONS = [
-  'gaussian_noise', 'shot_noise', 'impulse_noise',
-  'defocus_blur', 'glass_blur', 'motion_blur', 'zoom_blur',
-  'snow', 'frost', 'fog',
-  'brightness', 'contrast', 'elastic_transform', 'pixelate', 'jpeg_compression',
+  'gaussian_noise',
+  'shot_noise',
+  'impulse_noise',
+  'defocus_blur',
+  'glass_blur',
+  'motion_blur',
+  'zoom_blur',
+  'snow',
+  'frost',
+  'fog',
+  'brightness',
+  'contrast',
+  'elastic_transform',
+  'pixelate',
+  'jpeg_compression',
 ] as const;
 export type CorruptionName = (typeof CORRUPTIONS)[number];
 
 /** The names the paper and the scripts print (`d['Gaussian Noise'] = gaussian_noise`, ...). */
 export const CORRUPTION_LABELS: Readonly<Record<CorruptionName, string>> = {
-  gaussian_noise: 'Gaussian Noise', shot_noise: 'Shot Noise', impulse_noise: 'Impulse Noise',
-  defocus_blur: 'Defocus Blur', glass_blur: 'Glass Blur', motion_blur: 'Motion Blur', zoom_blur: 'Zoom Blur',
-  snow: 'Snow', frost: 'Frost', fog: 'Fog',
-  brightness: 'Brightness', contrast: 'Contrast', elastic_transform: 'Elastic', pixelate: 'Pixelate', jpeg_compression: 'JPEG',
+  gaussian_noise: 'Gaussian Noise',
+  shot_noise: 'Shot Noise',
+  impulse_noise: 'Impulse Noise',
+  defocus_blur: 'Defocus Blur',
+  glass_blur: 'Glass Blur',
+  motion_blur: 'Motion Blur',
+  zoom_blur: 'Zoom Blur',
+  snow: 'Snow',
+  frost: 'Frost',
+  fog: 'Fog',
+  brightness: 'Brightness',
+  contrast: 'Contrast',
+  elastic_transform: 'Elastic',
+  pixelate: 'Pixelate',
+  jpeg_compression: 'JPEG',
 };
 
 export const SEVERITIES = [1, 2, 3, 4, 5] as const;
@@ -35,26 +57,65 @@ const CIFAR: Table = {
   shot_noise: [500, 250, 100, 75, 50],
   impulse_noise: [0.01, 0.02, 0.03, 0.05, 0.07],
   // (radius, alias_blur)
-  defocus_blur: [[0.3, 0.4], [0.4, 0.5], [0.5, 0.6], [1, 0.2], [1.5, 0.1]],
+  defocus_blur: [
+    [0.3, 0.4],
+    [0.4, 0.5],
+    [0.5, 0.6],
+    [1, 0.2],
+    [1.5, 0.1],
+  ],
   // (sigma, max_delta, iterations)
-  glass_blur: [[0.05, 1, 1], [0.25, 1, 1], [0.4, 1, 1], [0.25, 1, 2], [0.4, 1, 2]],
+  glass_blur: [
+    [0.05, 1, 1],
+    [0.25, 1, 1],
+    [0.4, 1, 1],
+    [0.25, 1, 2],
+    [0.4, 1, 2],
+  ],
   // (radius, sigma) of ImageMagick's motion blur
-  motion_blur: [[6, 1], [6, 1.5], [6, 2], [8, 2], [9, 2.5]],
+  motion_blur: [
+    [6, 1],
+    [6, 1.5],
+    [6, 2],
+    [8, 2],
+    [9, 2.5],
+  ],
   // zoom factors np.arange(1, stop, 0.01): the stops
   zoom_blur: [1.06, 1.11, 1.16, 1.21, 1.26],
   // (loc, scale, zoom, threshold, blur radius, blur sigma, blend)
   snow: [
-    [0.1, 0.2, 1, 0.6, 8, 3, 0.95], [0.1, 0.2, 1, 0.5, 10, 4, 0.9], [0.15, 0.3, 1.75, 0.55, 10, 4, 0.9],
-    [0.25, 0.3, 2.25, 0.6, 12, 6, 0.85], [0.3, 0.3, 1.25, 0.65, 14, 12, 0.8],
+    [0.1, 0.2, 1, 0.6, 8, 3, 0.95],
+    [0.1, 0.2, 1, 0.5, 10, 4, 0.9],
+    [0.15, 0.3, 1.75, 0.55, 10, 4, 0.9],
+    [0.25, 0.3, 2.25, 0.6, 12, 6, 0.85],
+    [0.3, 0.3, 1.25, 0.65, 14, 12, 0.8],
   ],
   // (image weight, frost weight)
-  frost: [[1, 0.2], [1, 0.3], [0.9, 0.4], [0.85, 0.4], [0.75, 0.45]],
+  frost: [
+    [1, 0.2],
+    [1, 0.3],
+    [0.9, 0.4],
+    [0.85, 0.4],
+    [0.75, 0.45],
+  ],
   // (fog amount, wibble decay)
-  fog: [[0.2, 3], [0.5, 3], [0.75, 2.5], [1, 2], [1.5, 1.75]],
+  fog: [
+    [0.2, 3],
+    [0.5, 3],
+    [0.75, 2.5],
+    [1, 2],
+    [1.5, 1.75],
+  ],
   brightness: [0.05, 0.1, 0.15, 0.2, 0.3],
   contrast: [0.75, 0.5, 0.4, 0.3, 0.15],
   // (alpha, sigma, affine jitter) as fractions of the image size (the script's IMSIZE * c)
-  elastic_transform: [[0, 0, 0.08], [0.05, 0.2, 0.07], [0.08, 0.06, 0.06], [0.1, 0.04, 0.05], [0.1, 0.03, 0.03]],
+  elastic_transform: [
+    [0, 0, 0.08],
+    [0.05, 0.2, 0.07],
+    [0.08, 0.06, 0.06],
+    [0.1, 0.04, 0.05],
+    [0.1, 0.03, 0.03],
+  ],
   // resize factor
   pixelate: [0.95, 0.9, 0.85, 0.75, 0.65],
   // JPEG quality
@@ -65,19 +126,58 @@ const TINY: Table = {
   gaussian_noise: [0.04, 0.08, 0.12, 0.15, 0.18],
   shot_noise: [250, 100, 50, 30, 15],
   impulse_noise: [0.01, 0.02, 0.05, 0.08, 0.14],
-  defocus_blur: [[0.5, 0.6], [1, 0.1], [1.5, 0.1], [2.5, 0.01], [3, 0.1]],
-  glass_blur: [[0.1, 1, 1], [0.5, 1, 1], [0.6, 1, 2], [0.7, 2, 1], [0.9, 2, 2]],
-  motion_blur: [[10, 1], [10, 1.5], [10, 2], [10, 2.5], [12, 3]],
+  defocus_blur: [
+    [0.5, 0.6],
+    [1, 0.1],
+    [1.5, 0.1],
+    [2.5, 0.01],
+    [3, 0.1],
+  ],
+  glass_blur: [
+    [0.1, 1, 1],
+    [0.5, 1, 1],
+    [0.6, 1, 2],
+    [0.7, 2, 1],
+    [0.9, 2, 2],
+  ],
+  motion_blur: [
+    [10, 1],
+    [10, 1.5],
+    [10, 2],
+    [10, 2.5],
+    [12, 3],
+  ],
   zoom_blur: [1.06, 1.11, 1.16, 1.21, 1.26],
   snow: [
-    [0.1, 0.2, 1, 0.6, 8, 3, 0.8], [0.1, 0.2, 1, 0.5, 10, 4, 0.8], [0.15, 0.3, 1.75, 0.55, 10, 4, 0.7],
-    [0.25, 0.3, 2.25, 0.6, 12, 6, 0.65], [0.3, 0.3, 1.25, 0.65, 14, 12, 0.6],
+    [0.1, 0.2, 1, 0.6, 8, 3, 0.8],
+    [0.1, 0.2, 1, 0.5, 10, 4, 0.8],
+    [0.15, 0.3, 1.75, 0.55, 10, 4, 0.7],
+    [0.25, 0.3, 2.25, 0.6, 12, 6, 0.65],
+    [0.3, 0.3, 1.25, 0.65, 14, 12, 0.6],
   ],
-  frost: [[1, 0.3], [0.9, 0.4], [0.8, 0.45], [0.75, 0.5], [0.7, 0.55]],
-  fog: [[0.4, 3], [0.7, 3], [1, 2.5], [1.5, 2], [2, 1.75]],
+  frost: [
+    [1, 0.3],
+    [0.9, 0.4],
+    [0.8, 0.45],
+    [0.75, 0.5],
+    [0.7, 0.55],
+  ],
+  fog: [
+    [0.4, 3],
+    [0.7, 3],
+    [1, 2.5],
+    [1.5, 2],
+    [2, 1.75],
+  ],
   brightness: [0.1, 0.2, 0.3, 0.4, 0.5],
   contrast: [0.4, 0.3, 0.2, 0.1, 0.05],
-  elastic_transform: [[0, 0, 0.08], [0.05, 0.3, 0.06], [0.1, 0.08, 0.06], [0.1, 0.03, 0.03], [0.16, 0.03, 0.02]],
+  elastic_transform: [
+    [0, 0, 0.08],
+    [0.05, 0.3, 0.06],
+    [0.1, 0.08, 0.06],
+    [0.1, 0.03, 0.03],
+    [0.16, 0.03, 0.02],
+  ],
   pixelate: [0.9, 0.8, 0.7, 0.6, 0.5],
   jpeg_compression: [65, 58, 50, 40, 25],
 };

@@ -32,7 +32,11 @@ export function parseNpyHeader(bytes: Uint8Array, file: string): NpyHeader {
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(text)?.[1];
   if (descr === undefined || fortran === undefined || shapeText === undefined) throw new DataError(`${file}: unreadable .npy header: ${text.trim()}`);
   if (fortran === 'True') throw new DataError(`${file}: the array is in Fortran order; save it C-ordered (np.ascontiguousarray)`);
-  const shape = shapeText.split(',').map((s) => s.trim()).filter((s) => s !== '').map(Number);
+  const shape = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map(Number);
   if (shape.some((d) => !Number.isInteger(d) || d < 0)) throw new DataError(`${file}: bad shape (${shapeText}) in the .npy header`);
   const m = /^([<>|=]?)([uib])(\d+)$/.exec(descr);
   if (!m || ![1, 2, 4, 8].includes(Number(m[3]))) throw new DataError(`${file}: dtype '${descr}' is not supported; expected unsigned or signed integers (uint8 images, integer labels)`);
@@ -62,7 +66,10 @@ export class NpyFile {
       const rows = this.header.shape[0] ?? 1;
       const need = this.header.dataOffset + rows * this.rowSize * this.header.itemSize;
       const size = fstatSync(this.fd).size;
-      if (size < need) throw new DataError(`${path}: truncated: the header promises ${need - this.header.dataOffset} data bytes (shape [${this.header.shape.join(', ')}]), the file holds ${size - this.header.dataOffset}`);
+      if (size < need)
+        throw new DataError(
+          `${path}: truncated: the header promises ${need - this.header.dataOffset} data bytes (shape [${this.header.shape.join(', ')}]), the file holds ${size - this.header.dataOffset}`,
+        );
     } catch (e) {
       closeSync(this.fd);
       throw e;

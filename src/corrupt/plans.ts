@@ -11,8 +11,17 @@
 import type { Rng } from '../random.js';
 import { FOG_MAPSIZE, checkCorruption, severityParams, type CorruptionName, type ParamTable } from './corruptions.js';
 import {
-  affineFromPoints, clippedZoomAxis, diskKernel, jpegQuantTables, motionBlurOffsets, motionBlurWeights, numpyArange, pixelateBand,
-  scipyGaussianWeights, type Band, type ZoomAxis,
+  affineFromPoints,
+  clippedZoomAxis,
+  diskKernel,
+  jpegQuantTables,
+  motionBlurOffsets,
+  motionBlurWeights,
+  numpyArange,
+  pixelateBand,
+  scipyGaussianWeights,
+  type Band,
+  type ZoomAxis,
 } from './tables.js';
 
 export interface ImageShape {
@@ -33,8 +42,15 @@ export type CorruptionPlan =
   | { name: 'motion_blur'; weights: Float64Array; offsets: Int32Array }
   | { name: 'zoom_blur'; zooms: { y: ZoomAxis; x: ZoomAxis }[] }
   | {
-      name: 'snow'; loc: number; scale: number; threshold: number; zoom: { y: ZoomAxis; x: ZoomAxis }; blend: number;
-      keys: Uint32Array; weights: Float64Array; offsets: Int32Array;
+      name: 'snow';
+      loc: number;
+      scale: number;
+      threshold: number;
+      zoom: { y: ZoomAxis; x: ZoomAxis };
+      blend: number;
+      keys: Uint32Array;
+      weights: Float64Array;
+      offsets: Int32Array;
     }
   /** crops [B, 3]: texture index, top, left. */
   | { name: 'frost'; keep: number; add: number; cell: number; crops: Int32Array }
@@ -103,7 +119,7 @@ export function plasmaFractal(mapsize: number, wibbleDecay: number, rng: Rng): F
   while (step >= 2) {
     const half = step / 2;
     const g = n / step; // points per axis on this level's grids
-    const corner = (i: number, j: number) => at(((i % g) + g) % g * step, ((j % g) + g) % g * step);
+    const corner = (i: number, j: number) => at((((i % g) + g) % g) * step, (((j % g) + g) % g) * step);
     const centre = (i: number, j: number) => at((((i % g) + g) % g) * step + half, (((j % g) + g) % g) * step + half);
     // Squares: centre (i, j) = its four corners (np.roll by -1 on both axes).
     for (let i = 0; i < g; i++) {

@@ -67,8 +67,7 @@ export function gatherBatch(ds: Dataset, indices: Int32Array): Pick<Batch, 'imag
  * Runs `fn` on a macrotask: setImmediate where there is one (Node), else a zero-delay timeout
  * (browsers, which lack setImmediate), so the batch iterator runs in both.
  */
-const onMacrotask: (fn: () => void) => void =
-  (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate ?? ((fn) => setTimeout(fn, 0));
+const onMacrotask: (fn: () => void) => void = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate ?? ((fn) => setTimeout(fn, 0));
 
 function checkOptions(ds: Dataset, o: BatchOptions): void {
   if (!Number.isInteger(o.batchSize) || o.batchSize < 1) throw new Error(`batches: batchSize ${o.batchSize} must be a positive integer`);
@@ -90,13 +89,16 @@ export async function* batches(ds: Dataset, opts: BatchOptions): AsyncGenerator<
     const indices = order.slice(index * batchSize, Math.min((index + 1) * batchSize, ds.n));
     return { ...gatherBatch(ds, indices), epoch, index };
   };
-  const soon = (index: number) => new Promise<Batch>((resolve, reject) => onMacrotask(() => {
-    try {
-      resolve(make(index));
-    } catch (err) {
-      reject(err);
-    }
-  }));
+  const soon = (index: number) =>
+    new Promise<Batch>((resolve, reject) =>
+      onMacrotask(() => {
+        try {
+          resolve(make(index));
+        } catch (err) {
+          reject(err);
+        }
+      }),
+    );
   const ahead: Promise<Batch>[] = [];
   let next = startBatch;
   const fill = () => {

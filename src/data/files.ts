@@ -75,12 +75,18 @@ export async function subfolders(dir: string): Promise<string[]> {
   } catch (err) {
     throw new DataError(`${dir}: cannot list (${describe(err)})`);
   }
-  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  return entries
+    .filter((e) => e.isDirectory())
+    .map((e) => e.name)
+    .sort();
 }
 
 /** Text lines of a small optional file, or null when it does not exist. */
 export async function readLinesIfPresent(path: string): Promise<string[] | null> {
   if (!existsSync(path)) return null;
   const text = new TextDecoder().decode(await readDataFile(path));
-  return text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
 }

@@ -115,4 +115,3 @@ export async function loadFolderOpenSet(o: FolderDataOptions): Promise<OpenSetDa
     unknownClassNames: unknown.names,
   };
 }
-

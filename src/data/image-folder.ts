@@ -74,7 +74,9 @@ export async function decodeImageFiles(source: string, files: readonly LabelledF
       const kind = isGrey(img) ? 'grey' : 'colour';
       kinds[kind] ||= files[i].path;
       if (kinds.grey && kinds.colour) {
-        throw new DataError(`${source}: mixed channel counts: ${kinds.grey} is grey (1 channel) but ${kinds.colour} is colour (3 channels); convert the images, or choose the channels (--channels 1 or 3)`);
+        throw new DataError(
+          `${source}: mixed channel counts: ${kinds.grey} is grey (1 channel) but ${kinds.colour} is colour (3 channels); convert the images, or choose the channels (--channels 1 or 3)`,
+        );
       }
     }
     if (!size) {

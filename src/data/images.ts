@@ -32,7 +32,7 @@ function errorText(err: unknown): string {
 function pngChunkProblem(bytes: Uint8Array): string | null {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const types: string[] = [];
-  for (let at = PNG_MAGIC.length; at < bytes.length && types[types.length - 1] !== 'IEND'; ) {
+  for (let at = PNG_MAGIC.length; at < bytes.length && types[types.length - 1] !== 'IEND';) {
     if (at + 12 > bytes.length) return `chunk ${types.length + 1} is cut off at byte ${at}`;
     const end = at + 12 + view.getUint32(at);
     const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));

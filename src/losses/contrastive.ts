@@ -87,8 +87,15 @@ function perAnchor(op: string, views: Views, labels: Tensor | null, tau: number,
   // Without labels the kernel never reads them; a one-element placeholder fills the binding.
   const labelsOrPlaceholder = () => labels ?? Tensor.empty([1], 'int32');
   const params = (rowBase = 0, rows = 0) => ({
-    n, d, z2_row0: z2Row0, row_base: rowBase, rows, has_labels: labels ? 1 : 0,
-    inv_tau: 1 / tau, w_supcon: wSupcon, w_simclr: wSimclr,
+    n,
+    d,
+    z2_row0: z2Row0,
+    row_base: rowBase,
+    rows,
+    has_labels: labels ? 1 : 0,
+    inv_tau: 1 / tau,
+    w_supcon: wSupcon,
+    w_simclr: wSimclr,
   });
 
   const sim = Tensor.empty([m, m]);

@@ -54,7 +54,10 @@ export abstract class Module {
   /** The module at a dotted path such as `encoder.layer2.1`. */
   get(path: string): Module {
     for (const [p, m] of this.modules()) if (p === path) return m;
-    const known = [...this.modules()].map(([p]) => p).filter((p) => p).join(', ');
+    const known = [...this.modules()]
+      .map(([p]) => p)
+      .filter((p) => p)
+      .join(', ');
     throw new Error(`unknown layer '${path}'; this model has: ${known}`);
   }
 

@@ -77,14 +77,7 @@ export function batchNormUsesSubgroups(): boolean {
  * Batch normalisation of x [B, C, H, W] with per-channel weight, bias [C]. In training mode the
  * running statistics (if given) are updated in place; in eval mode they are required and used.
  */
-export function batchNorm2d(
-  x: Tensor,
-  weight: Tensor,
-  bias: Tensor,
-  runningMean: Tensor | null,
-  runningVar: Tensor | null,
-  options: BatchNormOptions,
-): Tensor {
+export function batchNorm2d(x: Tensor, weight: Tensor, bias: Tensor, runningMean: Tensor | null, runningVar: Tensor | null, options: BatchNormOptions): Tensor {
   const op = 'batchNorm2d';
   const { training, momentum = 0.1, eps = 1e-5, relu = false, residual } = options;
   if (x.rank !== 4) throw new Error(`${op}: expected input of shape [B, C, H, W], got ${formatShape(x.shape)}`);

@@ -321,7 +321,12 @@ export function conv2dWeightGrad(dy: Tensor, x: Tensor, g: ConvGeometry, variant
     // ResNet18 w64 layer1 conv: 9) and a long K (B*OH*OW), like matmul's split-K.
     ({ chunk, chunks } = chunking(g, groups, SPLITK_TARGET_GROUPS));
     partial = Tensor.empty(chunks === 1 ? [g.cout, g.cin, g.kh, g.kw] : [chunks, g.cout * taps]);
-    launch('conv2d.weight_grad_tiled', { tensors: tiledBindings({ x, dy, out: partial }, x), params: params(g, chunk), workgroups: tiledGroups(g.cout, taps, chunks), overrides: gemmOverrides(g, family) });
+    launch('conv2d.weight_grad_tiled', {
+      tensors: tiledBindings({ x, dy, out: partial }, x),
+      params: params(g, chunk),
+      workgroups: tiledGroups(g.cout, taps, chunks),
+      overrides: gemmOverrides(g, family),
+    });
   } else {
     const { TM, TC, CB } = weightGradTile(g);
     const coBlocks = Math.ceil(g.cout / TM);

@@ -62,7 +62,6 @@ export function fill(shape: Shape, value: number): Tensor {
   return out;
 }
 
-
 export const zeros = (shape: Shape) => fill(shape, 0);
 export const ones = (shape: Shape) => fill(shape, 1);
 export const onesLike = (t: Tensor) => fill(t.shape, 1);
@@ -87,10 +86,7 @@ export function sub(a: Tensor, b: Tensor): Tensor {
 }
 
 export function mul(a: Tensor, b: Tensor): Tensor {
-  return record(binaryRaw('mul', a, b), 'mul', [a, b], (g) => [
-    a.requiresGrad ? reduced(binaryRaw('mul', g, b), a.shape) : null,
-    b.requiresGrad ? reduced(binaryRaw('mul', g, a), b.shape) : null,
-  ]);
+  return record(binaryRaw('mul', a, b), 'mul', [a, b], (g) => [a.requiresGrad ? reduced(binaryRaw('mul', g, b), a.shape) : null, b.requiresGrad ? reduced(binaryRaw('mul', g, a), b.shape) : null]);
 }
 
 export function div(a: Tensor, b: Tensor): Tensor {

@@ -155,7 +155,10 @@ function gemm(g: Gemm): Tensor {
     // Without a bias the binding still needs a buffer; the kernel never reads it.
     tensors: { a: g.a.t, b: g.b.t, bias: g.bias ?? g.a.t, out: target },
     params: {
-      M, N, K, R,
+      M,
+      N,
+      K,
+      R,
       a_z: reduce ? 0 : aStride,
       a_r: reduce ? aStride : 0,
       b_z: reduce ? 0 : bStride,
@@ -220,12 +223,8 @@ function product(a: Tensor, b: Tensor, options: MatmulOptions, bias?: Tensor): T
   // with the forward's and a probe forward (autotuneModel) meets them.
   const flip = (x: Operand): Operand => ({ ...x, trans: !x.trans });
   const gradients = (G: Operand) => ({
-    da: !a.requiresGrad ? null : transA
-      ? { a: B, b: flip(G), M: K, N: M, K: N, batch, reduce: !aBatched }
-      : { a: G, b: flip(B), M, N: K, K: N, batch, reduce: !aBatched },
-    db: !b.requiresGrad ? null : transB
-      ? { a: flip(G), b: A, M: N, N: K, K: M, batch, reduce: !bBatched }
-      : { a: flip(A), b: G, M: K, N, K: M, batch, reduce: !bBatched },
+    da: !a.requiresGrad ? null : transA ? { a: B, b: flip(G), M: K, N: M, K: N, batch, reduce: !aBatched } : { a: G, b: flip(B), M, N: K, K: N, batch, reduce: !aBatched },
+    db: !b.requiresGrad ? null : transB ? { a: flip(G), b: A, M: N, N: K, K: M, batch, reduce: !bBatched } : { a: flip(A), b: G, M: K, N, K: M, batch, reduce: !bBatched },
   });
   if (!isGradEnabled()) return out;
   const plan = gradients({ t: out, trans: false, batched: true });
@@ -233,11 +232,7 @@ function product(a: Tensor, b: Tensor, options: MatmulOptions, bias?: Tensor): T
   const dbVariant = plan.db && variantFor(plan.db, options.variant);
   return record(out, bias ? 'linear' : 'matmul', bias ? [a, b, bias] : [a, b], (g) => {
     const { da, db } = gradients({ t: g, trans: false, batched: true });
-    return [
-      da && gemm({ ...da, shape: a.shape, variant: daVariant! }),
-      db && gemm({ ...db, shape: b.shape, variant: dbVariant! }),
-      bias?.requiresGrad ? sumRows(g) : null,
-    ];
+    return [da && gemm({ ...da, shape: a.shape, variant: daVariant! }), db && gemm({ ...db, shape: b.shape, variant: dbVariant! }), bias?.requiresGrad ? sumRows(g) : null];
   });
 }
 

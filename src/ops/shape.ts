@@ -63,7 +63,11 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
   if (x.rank > MAX_PERMUTE_RANK) throw new Error(`permute: rank ${x.rank} exceeds the supported ${MAX_PERMUTE_RANK}`);
   // Moving only size-1 dimensions keeps the element order: a view.
   const moved = p.filter((a) => x.shape[a] !== 1);
-  if (moved.every((a, i) => i === 0 || moved[i - 1] < a)) return reshape(x, p.map((a) => x.shape[a]));
+  if (moved.every((a, i) => i === 0 || moved[i - 1] < a))
+    return reshape(
+      x,
+      p.map((a) => x.shape[a]),
+    );
   const shape = p.map((a) => x.shape[a]);
   const inStrides = stridesOf(x.shape);
   const pad = MAX_PERMUTE_RANK - x.rank;

@@ -51,7 +51,10 @@ export async function evaluateOpenSet(model: SupConResNet, data: OpenSetData, tr
   const numClasses = data.knownClasses.length;
   let handedOver = false;
   try {
-    const tests = [{ data: testKnown, features: knownF }, { data: testUnknown, features: unknownF }];
+    const tests = [
+      { data: testKnown, features: knownF },
+      { data: testUnknown, features: unknownF },
+    ];
     const [known, unknown] = await scoreTestSets(score, { model, transform, batchSize, k, numClasses, train: { features: trainF, labels: train.labels }, tests });
     const { dim: intrinsicDim } = await intrinsicDimension(trainF);
     const n = testKnown.n + testUnknown.n;

@@ -82,12 +82,7 @@ function featureShape(what: string, t: Tensor): [number, number] {
  * similarities are streamed (each GPU invocation keeps the running top-k lists of 4 test rows
  * for one class), so memory is O(Ntr + Nte * numClasses) whatever the sizes.
  */
-export async function scoreOpenSet(
-  trainFeats: Tensor,
-  trainLabels: ArrayLike<number> | Tensor,
-  testFeats: Tensor,
-  options: OpenSetScoreOptions = {},
-): Promise<OpenSetScores> {
+export async function scoreOpenSet(trainFeats: Tensor, trainLabels: ArrayLike<number> | Tensor, testFeats: Tensor, options: OpenSetScoreOptions = {}): Promise<OpenSetScores> {
   const [nTrain, dim] = featureShape('train', trainFeats);
   const [nTest, testDim] = featureShape('test', testFeats);
   if (testDim !== dim) throw new Error(`scoreOpenSet: test features have ${testDim} dimensions, train features ${dim}`);

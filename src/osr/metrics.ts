@@ -59,7 +59,7 @@ function sweep(scores: ArrayLike<number>, isKnown: ArrayLike<boolean | number>, 
   const known = [0];
   const unknown = [0];
   const correct = [0];
-  for (let i = 0; i < n; ) {
+  for (let i = 0; i < n;) {
     let k = known[known.length - 1];
     let u = unknown[unknown.length - 1];
     let c = correct[correct.length - 1];
@@ -220,12 +220,7 @@ export function oscr(scores: ArrayLike<number>, isKnown: ArrayLike<boolean | num
  * Every metric of docs/OPEN-SET.md section 4 at once. `predicted` and `labels` cover all test samples;
  * entries of unknown samples are ignored (their labels may be anything, e.g. -1).
  */
-export function openSetMetrics(
-  scores: ArrayLike<number>,
-  isKnown: ArrayLike<boolean | number>,
-  predicted: ArrayLike<number>,
-  labels: ArrayLike<number>,
-): OpenSetMetrics {
+export function openSetMetrics(scores: ArrayLike<number>, isKnown: ArrayLike<boolean | number>, predicted: ArrayLike<number>, labels: ArrayLike<number>): OpenSetMetrics {
   checkInputs('openSetMetrics', scores, isKnown);
   const correct = correctness('openSetMetrics', isKnown, predicted, labels);
   const s = sweep(scores, isKnown, correct);

@@ -123,7 +123,9 @@ export class OpenSetModel {
     const galleryHost = decoded.extras.get(OPENSET_GALLERY);
     const labelsHost = decoded.extras.get(OPENSET_LABELS);
     if (json === undefined || !galleryHost || !labelsHost) {
-      throw new Error(`${source}: holds no open-set recogniser (no '${OPENSET_METADATA}' metadata and ${OPENSET_GALLERY} tensors); it is written by gradmix train after its evaluation (train without --no-eval, or run gradmix eval --checkpoint on it)`);
+      throw new Error(
+        `${source}: holds no open-set recogniser (no '${OPENSET_METADATA}' metadata and ${OPENSET_GALLERY} tensors); it is written by gradmix train after its evaluation (train without --no-eval, or run gradmix eval --checkpoint on it)`,
+      );
     }
     const settings = parseSettings(json, source);
     const labels = toInt32(labelsHost, `${source}: ${OPENSET_LABELS}`);
@@ -184,7 +186,7 @@ export class OpenSetModel {
 }
 
 function batchOf(images: Float32Array, shape: readonly [number, number, number, number] | undefined): ImageBatch {
-  if (!shape) throw new Error('OpenSetModel.predict: pass the images\' shape [n, channels, height, width]');
+  if (!shape) throw new Error("OpenSetModel.predict: pass the images' shape [n, channels, height, width]");
   const [n, channels, height, width] = shape;
   if (images.length !== n * channels * height * width) {
     throw new Error(`OpenSetModel.predict: ${images.length} values do not make images of shape [${shape.join(', ')}]`);

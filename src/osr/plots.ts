@@ -15,7 +15,7 @@ export function rocPoints(scores: ArrayLike<number>, isKnown: ArrayLike<number |
   const idx = Array.from({ length: scores.length }, (_, i) => i).sort((a, b) => scores[b] - scores[a]);
   let pos = 0;
   let neg = 0;
-  for (let i = 0; i < scores.length; i++) (isKnown[i] ? pos++ : neg++);
+  for (let i = 0; i < scores.length; i++) isKnown[i] ? pos++ : neg++;
   const pts: [number, number][] = [[0, 0]];
   let tp = 0;
   let fp = 0;
@@ -92,8 +92,18 @@ const escapeXml = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&
 
 function frame(title: string, x: Axis, y: Axis): string {
   const ticks =
-    x.ticks.map(({ at, label }) => `<line x1="${M.left + at * PW}" y1="${M.top + PH}" x2="${M.left + at * PW}" y2="${M.top + PH + 4}" stroke="#333"/><text x="${M.left + at * PW}" y="${M.top + PH + 16}" text-anchor="middle">${label}</text>`).join('') +
-    y.ticks.map(({ at, label }) => `<line x1="${M.left - 4}" y1="${M.top + PH - at * PH}" x2="${M.left}" y2="${M.top + PH - at * PH}" stroke="#333"/><text x="${M.left - 7}" y="${M.top + PH - at * PH + 4}" text-anchor="end">${label}</text>`).join('');
+    x.ticks
+      .map(
+        ({ at, label }) =>
+          `<line x1="${M.left + at * PW}" y1="${M.top + PH}" x2="${M.left + at * PW}" y2="${M.top + PH + 4}" stroke="#333"/><text x="${M.left + at * PW}" y="${M.top + PH + 16}" text-anchor="middle">${label}</text>`,
+      )
+      .join('') +
+    y.ticks
+      .map(
+        ({ at, label }) =>
+          `<line x1="${M.left - 4}" y1="${M.top + PH - at * PH}" x2="${M.left}" y2="${M.top + PH - at * PH}" stroke="#333"/><text x="${M.left - 7}" y="${M.top + PH - at * PH + 4}" text-anchor="end">${label}</text>`,
+      )
+      .join('');
   return (
     `<rect width="${W}" height="${H}" fill="white"/>` +
     `<text x="${W / 2}" y="18" text-anchor="middle" font-weight="bold">${escapeXml(title)}</text>` +
@@ -104,8 +114,7 @@ function frame(title: string, x: Axis, y: Axis): string {
   );
 }
 
-const svg = (body: string) =>
-  `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">${body}</svg>\n`;
+const svg = (body: string) => `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="11">${body}</svg>\n`;
 
 export function rocSvg(scores: ArrayLike<number>, isKnown: ArrayLike<number | boolean>, auroc: number, title = 'ROC: known vs unknown'): string {
   const pts = rocPoints(scores, isKnown);
@@ -153,7 +162,13 @@ export function histogramSvg(scores: ArrayLike<number>, isKnown: ArrayLike<numbe
   const top = yt.values[yt.values.length - 1];
   const bw = PW / nBins;
   const bars = (h: number[], color: string) =>
-    h.map((v, i) => (v > 0 ? `<rect x="${(M.left + i * bw).toFixed(1)}" y="${(M.top + PH - (v / top) * PH).toFixed(1)}" width="${bw.toFixed(1)}" height="${((v / top) * PH).toFixed(1)}" fill="${color}" fill-opacity="0.55"/>` : '')).join('');
+    h
+      .map((v, i) =>
+        v > 0
+          ? `<rect x="${(M.left + i * bw).toFixed(1)}" y="${(M.top + PH - (v / top) * PH).toFixed(1)}" width="${bw.toFixed(1)}" height="${((v / top) * PH).toFixed(1)}" fill="${color}" fill-opacity="0.55"/>`
+          : '',
+      )
+      .join('');
   const left = nonFinite ? `<text x="${M.left + 8}" y="${M.top + 49}">${nonFinite} non-finite score${nonFinite === 1 ? '' : 's'} not shown</text>` : '';
   return svg(
     frame(title, axisOf(xLabel, xt), axisOf('fraction of samples', yt)) +

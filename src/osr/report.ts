@@ -17,9 +17,7 @@ export const METRIC_LABELS: Record<keyof OpenSetMetrics, string> = {
 };
 
 export function metricsTable(m: OpenSetMetrics): string {
-  return (Object.keys(METRIC_LABELS) as (keyof OpenSetMetrics)[])
-    .map((k) => `  ${METRIC_LABELS[k].padEnd(15)} ${(100 * m[k]).toFixed(2).padStart(6)}%`)
-    .join('\n');
+  return (Object.keys(METRIC_LABELS) as (keyof OpenSetMetrics)[]).map((k) => `  ${METRIC_LABELS[k].padEnd(15)} ${(100 * m[k]).toFixed(2).padStart(6)}%`).join('\n');
 }
 
 /** The TwoNN intrinsic dimension as a row under metricsTable. */

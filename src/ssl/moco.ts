@@ -73,12 +73,14 @@ export class KeyQueue {
   ) {
     if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`KeyQueue: capacity must be a positive integer, got ${capacity}`);
     if (!Number.isInteger(dim) || dim < 1) throw new Error(`KeyQueue: dim must be a positive integer, got ${dim}`);
-    this.keys = keep(noGrad(() => {
-      const r = randn([capacity, dim], rng);
-      const unit = ops.l2Normalize(r);
-      r.dispose();
-      return unit;
-    }));
+    this.keys = keep(
+      noGrad(() => {
+        const r = randn([capacity, dim], rng);
+        const unit = ops.l2Normalize(r);
+        r.dispose();
+        return unit;
+      }),
+    );
   }
 
   enqueue(batch: Tensor): void {
@@ -187,6 +189,6 @@ export class MomentumEncoder {
 /** The projection size of a SupConResNet: the out-features of its head's last Linear. */
 function projectionDim(model: SupConResNet): number {
   const last = model.head.layers[model.head.layers.length - 1];
-  if (!(last instanceof Linear)) throw new Error('MoCo: the model\'s head does not end in a Linear layer');
+  if (!(last instanceof Linear)) throw new Error("MoCo: the model's head does not end in a Linear layer");
   return last.weight.shape[0];
 }

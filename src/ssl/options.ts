@@ -33,14 +33,18 @@ export function resolvePretrainOptions(given: Partial<PretrainOptions>, n: Optio
   const ssl = given.ssl ?? 'simclr';
   if (!(SSL_OBJECTIVES as readonly string[]).includes(ssl)) throw new Error(`unknown ${n('ssl')} objective '${ssl}'; use one of ${SSL_OBJECTIVES.join(', ')}`);
   const method = given.method ?? 'gradmix';
-  if (method === 'attentive-cutmix') throw new Error(`${n('method')} attentive-cutmix is a baseline of the open-set training (gradmix train, protocol, sweep); pre-training mixes with none, mixup, cutmix or gradmix`);
-  const base = resolveOptions({
-    ...given,
-    tau: given.tau ?? SSL_TAU[ssl],
-    theta: 0,
-    lambda: 1,
-    out: given.out ?? `runs/pretrain-${ssl}-${method}`,
-  }, n);
+  if (method === 'attentive-cutmix')
+    throw new Error(`${n('method')} attentive-cutmix is a baseline of the open-set training (gradmix train, protocol, sweep); pre-training mixes with none, mixup, cutmix or gradmix`);
+  const base = resolveOptions(
+    {
+      ...given,
+      tau: given.tau ?? SSL_TAU[ssl],
+      theta: 0,
+      lambda: 1,
+      out: given.out ?? `runs/pretrain-${ssl}-${method}`,
+    },
+    n,
+  );
   const o: PretrainOptions = {
     ...base,
     ssl,

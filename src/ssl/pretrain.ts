@@ -38,7 +38,30 @@ export const pretrainData = loadTrainingData;
 /** The settings a checkpoint must share with the run that resumes it. */
 function fingerprint(o: PretrainOptions): string {
   const { protocol, split, allClasses, arch, width, epochs, batchSize, seed, ssl, method, lr, lrMin, tau, momentum, queueSize, gammaMin, gammaMax, fill, layers, camNormalize, mixAlpha, maxTrain } = o;
-  return JSON.stringify({ protocol, split, allClasses, arch, width, epochs, batchSize, seed, ssl, method, lr, lrMin, tau, momentum, queueSize, gammaMin, gammaMax, fill, layers, camNormalize, mixAlpha, maxTrain });
+  return JSON.stringify({
+    protocol,
+    split,
+    allClasses,
+    arch,
+    width,
+    epochs,
+    batchSize,
+    seed,
+    ssl,
+    method,
+    lr,
+    lrMin,
+    tau,
+    momentum,
+    queueSize,
+    gammaMin,
+    gammaMax,
+    fill,
+    layers,
+    camNormalize,
+    mixAlpha,
+    maxTrain,
+  });
 }
 
 /** MoCo's key encoder and queue, with the position they belong to. */

@@ -120,11 +120,17 @@ export async function trainLinearProbe(
     throw new Error(`linear probe: test features [${test.features.shape.join(', ')}] with ${test.labels.length} labels do not match the train features' ${d} dimensions`);
   }
   if (!Number.isInteger(numClasses) || numClasses < 2) throw new Error(`linear probe: needs at least 2 classes, got ${numClasses}`);
-  for (const [what, labels] of [['train', train.labels], ['test', test.labels]] as const) {
+  for (const [what, labels] of [
+    ['train', train.labels],
+    ['test', test.labels],
+  ] as const) {
     const bad = labels.findIndex((l) => !(l >= 0 && l < numClasses));
     if (bad >= 0) throw new Error(`linear probe: ${what} label ${labels[bad]} (sample ${bad}) is outside 0..${numClasses - 1}`);
   }
-  for (const [name, v] of [['epochs', o.epochs], ['batchSize', o.batchSize]] as const) {
+  for (const [name, v] of [
+    ['epochs', o.epochs],
+    ['batchSize', o.batchSize],
+  ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`linear probe: ${name} must be a positive integer, got ${v}`);
   }
   const [xTrain, xTest] = keep(standardise(train.features, test.features));

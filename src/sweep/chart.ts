@@ -29,7 +29,9 @@ export function aurocChartSvg(groups: GroupSummary[]): string {
       const std = 100 * g.summary.auroc.std;
       const x = x0 + mi * bar;
       const cx = x + bar / 2 - 1;
-      parts.push(`<rect x="${x}" y="${y(mean)}" width="${bar - 2}" height="${y(0) - y(mean)}" fill="${COLOURS[mi % COLOURS.length]}"><title>${escapeXml(`${p} ${m}: ${mean.toFixed(2)} ± ${std.toFixed(2)} (${g.runs} runs)`)}</title></rect>`);
+      parts.push(
+        `<rect x="${x}" y="${y(mean)}" width="${bar - 2}" height="${y(0) - y(mean)}" fill="${COLOURS[mi % COLOURS.length]}"><title>${escapeXml(`${p} ${m}: ${mean.toFixed(2)} ± ${std.toFixed(2)} (${g.runs} runs)`)}</title></rect>`,
+      );
       parts.push(`<line class="whisker" x1="${cx}" x2="${cx}" y1="${y(mean - std)}" y2="${y(mean + std)}" stroke="#222"/>`);
     });
     const paper = groups.find((q) => q.protocol === p)?.paperAuroc;

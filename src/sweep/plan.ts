@@ -80,8 +80,18 @@ export function readPlan(planFile: string): PlannedRun[] {
     } catch (e) {
       throw new Error(`${where}: not JSON (${(e as Error).message}); the plan is damaged, write it again with gradmix sweep plan`);
     }
-    const ok = r && typeof r === 'object' && r.index === runs.length && typeof r.protocol === 'string' && Number.isInteger(r.split) && typeof r.method === 'string'
-      && Number.isInteger(r.seed) && typeof r.out === 'string' && r.out !== '' && r.options && typeof r.options === 'object';
+    const ok =
+      r &&
+      typeof r === 'object' &&
+      r.index === runs.length &&
+      typeof r.protocol === 'string' &&
+      Number.isInteger(r.split) &&
+      typeof r.method === 'string' &&
+      Number.isInteger(r.seed) &&
+      typeof r.out === 'string' &&
+      r.out !== '' &&
+      r.options &&
+      typeof r.options === 'object';
     if (!ok) throw new Error(`${where}: not a run of index ${runs.length} (index, protocol, split, method, seed, out, options); the plan is damaged, write it again with gradmix sweep plan`);
     runs.push(r);
   });

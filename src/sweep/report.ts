@@ -68,7 +68,7 @@ export function reportFromPlan(planFile: string): SweepReport {
     if (results) finished.push({ protocol: run.protocol, method: run.method, results });
     else {
       const state = runState(out) as MissingRun['state'];
-      const reason = state === 'failed' ? failureOf(out) ?? undefined : undefined;
+      const reason = state === 'failed' ? (failureOf(out) ?? undefined) : undefined;
       missing.push({ out, state, index: run.index, protocol: run.protocol, split: run.split, method: run.method, seed: run.seed, ...(reason ? { reason } : {}) });
     }
   }

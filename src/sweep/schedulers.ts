@@ -60,15 +60,17 @@ export function k8sJob(planFile: string, runs: number, o: K8sOptions): Record<st
       template: {
         spec: {
           restartPolicy: 'Never',
-          containers: [{
-            name: 'gradmix',
-            image: o.image,
-            workingDir: o.mountPath,
-            // Kubernetes sets JOB_COMPLETION_INDEX in every pod of an Indexed Job; sweep run reads it.
-            command: ['gradmix', 'sweep', 'run', planFile, '--index', 'env'],
-            ...(o.gpus > 0 ? { resources: { limits: { 'nvidia.com/gpu': o.gpus } } } : {}),
-            volumeMounts: [{ name: 'sweep', mountPath: o.mountPath }],
-          }],
+          containers: [
+            {
+              name: 'gradmix',
+              image: o.image,
+              workingDir: o.mountPath,
+              // Kubernetes sets JOB_COMPLETION_INDEX in every pod of an Indexed Job; sweep run reads it.
+              command: ['gradmix', 'sweep', 'run', planFile, '--index', 'env'],
+              ...(o.gpus > 0 ? { resources: { limits: { 'nvidia.com/gpu': o.gpus } } } : {}),
+              volumeMounts: [{ name: 'sweep', mountPath: o.mountPath }],
+            },
+          ],
           volumes: [{ name: 'sweep', persistentVolumeClaim: { claimName: o.claim } }],
         },
       },
@@ -81,16 +83,20 @@ export function toYaml(value: unknown, indent = ''): string {
   const plain = (v: string) => /^[A-Za-z_/][\w./-]*$/.test(v) && !/^(true|false|yes|no|on|off|null|~)$/i.test(v);
   const scalar = (v: unknown) => (typeof v === 'string' && !plain(v) ? JSON.stringify(v) : String(v));
   if (Array.isArray(value)) {
-    return value.map((item) => {
-      if (item && typeof item === 'object') return `${indent}- ${toYaml(item, `${indent}  `).trimStart()}`;
-      return `${indent}- ${scalar(item)}\n`;
-    }).join('');
+    return value
+      .map((item) => {
+        if (item && typeof item === 'object') return `${indent}- ${toYaml(item, `${indent}  `).trimStart()}`;
+        return `${indent}- ${scalar(item)}\n`;
+      })
+      .join('');
   }
   if (value && typeof value === 'object') {
-    return Object.entries(value).map(([k, v]) => {
-      if (v && typeof v === 'object') return `${indent}${k}:\n${toYaml(v, `${indent}  `)}`;
-      return `${indent}${k}: ${scalar(v)}\n`;
-    }).join('');
+    return Object.entries(value)
+      .map(([k, v]) => {
+        if (v && typeof v === 'object') return `${indent}${k}:\n${toYaml(v, `${indent}  `)}`;
+        return `${indent}${k}: ${scalar(v)}\n`;
+      })
+      .join('');
   }
   return `${indent}${scalar(value)}\n`;
 }

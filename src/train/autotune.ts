@@ -15,7 +15,12 @@ export interface ImageShape {
 /** The input shapes of the model in one training step. */
 export function trainingInputShapes(batchSize: number, data: ImageShape, method: Method): Shape[] {
   const image = [data.channels, data.height, data.width];
-  return method === 'none' ? [[2 * batchSize, ...image]] : [[2 * batchSize, ...image], [batchSize, ...image]];
+  return method === 'none'
+    ? [[2 * batchSize, ...image]]
+    : [
+        [2 * batchSize, ...image],
+        [batchSize, ...image],
+      ];
 }
 
 /** Tunes the kernels of a training step of `model` (a no-op with GRADMIX_AUTOTUNE=0). */

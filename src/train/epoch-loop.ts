@@ -144,7 +144,9 @@ async function openRun(run: EpochLoop, checkpoint: string): Promise<Position> {
       throw new Error(`${checkpoint} was written with different settings; resume with the same ones or another --out.\n  saved: ${meta.fingerprint}\n  now:   ${run.fingerprint}`);
     }
     if (meta.data !== undefined && meta.data !== datasetDigest(run.trainSet)) {
-      throw new Error(`${checkpoint}: the training images are not the ones this run trained on (data digest ${meta.data}, now ${datasetDigest(run.trainSet)}): its data files changed since; resume with the same data, or train again with another --out`);
+      throw new Error(
+        `${checkpoint}: the training images are not the ones this run trained on (data digest ${meta.data}, now ${datasetDigest(run.trainSet)}): its data files changed since; resume with the same data, or train again with another --out`,
+      );
     }
     applyCheckpoint(decoded, { model: run.model.stateDict(), optimizer: run.optimizer });
     await run.resumeExtra?.(meta.epoch, meta.batch);

@@ -107,7 +107,13 @@ export function mixedTerm(input: MixingInput): MixingResult {
   // Anchor i (mixed image i) and anchor b + i (view 2 of image i) both carry image i's weight.
   const rows = perAnchor.shape[0];
   const perImage = mix.weights instanceof Float32Array ? tensor(mix.weights, [b]) : mix.weights;
-  const w = rows === b ? perImage : ops.concat(Array.from({ length: rows / b }, () => perImage), 0);
+  const w =
+    rows === b
+      ? perImage
+      : ops.concat(
+          Array.from({ length: rows / b }, () => perImage),
+          0,
+        );
   const term = ops.meanAll(ops.mul(perAnchor, w));
   return { term, mix, cam };
 }

@@ -226,7 +226,9 @@ function checkDataChoice(o: TrainOptions, n: OptionNamer): number {
   if (o.protocol !== FOLDER_PROTOCOL) {
     const info = protocolInfo(o.protocol); // throws on an unknown protocol, listing the known ones
     if (o.known !== undefined || o.unknownDataDir !== undefined) {
-      throw new Error(`${n('known')} and ${n('unknownDataDir')} choose the classes of your own image folder; ${o.protocol} has its own splits (drop ${n('protocol')} to use ${n('dataDir')} as an image folder)`);
+      throw new Error(
+        `${n('known')} and ${n('unknownDataDir')} choose the classes of your own image folder; ${o.protocol} has its own splits (drop ${n('protocol')} to use ${n('dataDir')} as an image folder)`,
+      );
     }
     return info.knownSplits.length;
   }

@@ -59,7 +59,7 @@ export function panelTitle(caption: PanelCaption = {}): string {
   if (caption.method !== undefined) parts.push(`method ${caption.method}`);
   let title = parts.join(', ');
   if (caption.method === 'attentive-cutmix') {
-    title += ': cells are those the partner\'s attention ranks highest';
+    title += ": cells are those the partner's attention ranks highest";
   } else if (caption.method !== undefined && caption.method !== 'gradmix') {
     const trains = caption.method === 'none' ? 'training mixes nothing' : `training mixes with ${caption.method}`;
     title += `: box and mix show where GradMix would paste, unused; ${trains}`;
@@ -160,12 +160,7 @@ export function renderPanels(p: AttributionPanels, mean: readonly number[], std:
         // The map and the outline are drawn over the image they were computed on: the partner's, for Attentive CutMix.
         const under = p.partner ? pixel(p.partner, i, y, x) : img;
         const heat = viridis(p.cam[i * hw + y * p.w + x] / camMax);
-        const cells: [number, number, number][] = [
-          img,
-          under.map((v, k) => 0.35 * v + 0.65 * heat[k]) as [number, number, number],
-          onBorder(y, x) ? [1, 0.15, 0.1] : under,
-          pixel(p.mixed, i, y, x),
-        ];
+        const cells: [number, number, number][] = [img, under.map((v, k) => 0.35 * v + 0.65 * heat[k]) as [number, number, number], onBorder(y, x) ? [1, 0.15, 0.1] : under, pixel(p.mixed, i, y, x)];
         cells.forEach((rgb, col) => {
           const o = panelOrigin(l, i, col);
           for (let dy = 0; dy < scale; dy++) {

@@ -56,26 +56,35 @@ function panelRng(o: TrainOptions, options: PanelOptions): Rng {
  * partner and the loss needs negatives). The model stays in train mode as in training, with its
  * BatchNorm running statistics untouched; parameters and their gradients are not changed.
  */
-export async function attributionPanels(model: SupConResNet, o: TrainOptions, augment: AugmentConfig, images: Float32Array, shape: [number, number, number, number], options: PanelOptions = {}): Promise<AttributionPanels> {
+export async function attributionPanels(
+  model: SupConResNet,
+  o: TrainOptions,
+  augment: AugmentConfig,
+  images: Float32Array,
+  shape: [number, number, number, number],
+  options: PanelOptions = {},
+): Promise<AttributionPanels> {
   const [b, c, h, w] = shape;
   if (b < 2) throw new Error(`attributionPanels: need at least 2 images (a partner and a negative for each), got ${b}`);
   if (o.method === 'attentive-cutmix') return attentivePanels(o, augment, images, shape, options);
   const wasTraining = model.training;
   model.train();
   try {
-    const out = model.withFrozenRunningStats(() => scope(() => {
-      const rng = panelRng(o, options);
-      const raw = tensor(images, shape);
-      const views = options.plainView1
-        ? ops.concat([resizeNormalize(raw, augment), augmentViews(raw, sampleViews(rng, b, h, w, augment, 1), augment)], 0)
-        : augmentViews(raw, sampleViews(rng, b, h, w, augment), augment);
-      const { result: z, activations } = model.withActivations(o.layers, () => model.call(views));
-      const config = mixingConfig(o);
-      const { map, centres } = attribution({ config, target: simclrTarget(model, z, o.tau), views, activations });
-      const view1 = ops.slice(views, 0, 0, b);
-      const mix = gradMix(view1, centres, rng, { gammaMin: config.gammaMin, gammaMax: config.gammaMax, fill: config.fill });
-      return { view1, cam: map, mixed: mix.mixed, boxes: mix.boxes };
-    }));
+    const out = model.withFrozenRunningStats(() =>
+      scope(() => {
+        const rng = panelRng(o, options);
+        const raw = tensor(images, shape);
+        const views = options.plainView1
+          ? ops.concat([resizeNormalize(raw, augment), augmentViews(raw, sampleViews(rng, b, h, w, augment, 1), augment)], 0)
+          : augmentViews(raw, sampleViews(rng, b, h, w, augment), augment);
+        const { result: z, activations } = model.withActivations(o.layers, () => model.call(views));
+        const config = mixingConfig(o);
+        const { map, centres } = attribution({ config, target: simclrTarget(model, z, o.tau), views, activations });
+        const view1 = ops.slice(views, 0, 0, b);
+        const mix = gradMix(view1, centres, rng, { gammaMin: config.gammaMin, gammaMax: config.gammaMax, fill: config.fill });
+        return { view1, cam: map, mixed: mix.mixed, boxes: mix.boxes };
+      }),
+    );
     try {
       const [view1, cam, mixed, boxes] = await Promise.all([out.view1.data(), out.cam.data(), out.mixed.data(), out.boxes.data()]);
       return { view1: view1 as Float32Array, cam: cam as Float32Array, mixed: mixed as Float32Array, boxes: boxes as Int32Array, b, c, h, w };
@@ -102,7 +111,12 @@ async function attentivePanels(o: TrainOptions, augment: AugmentConfig, images: 
   });
   try {
     const { tensors, partner } = out;
-    const [view1, scores, cells, mixed] = (await Promise.all([tensors.view1.data(), tensors.scores.data(), tensors.cells.data(), tensors.mixed.data()])) as [Float32Array, Float32Array, Int32Array, Float32Array];
+    const [view1, scores, cells, mixed] = (await Promise.all([tensors.view1.data(), tensors.scores.data(), tensors.cells.data(), tensors.mixed.data()])) as [
+      Float32Array,
+      Float32Array,
+      Int32Array,
+      Float32Array,
+    ];
     const g = o.attentionGrid;
     const region = Uint8Array.from(gridToPixels(cells, b, g, h, w));
     // Row i shows image partner[i]: its view and its attention, the grid that chose image i's cells.

@@ -41,7 +41,9 @@ export async function loadTrainingData(o: DataChoice): Promise<OpenSetData> {
 /** Evaluation needs unknown images: say so before training rather than after it. */
 function checkEvaluable(o: TrainOptions, data: OpenSetData): void {
   if (o.evaluate && !o.allClasses && data.testUnknown.n === 0) {
-    throw new Error(`${o.dataDir ?? o.protocol}: no unknown images to evaluate open-set recognition on (every class is --known); leave a class out of --known, add --unknown-data <folder>, or pass --no-eval`);
+    throw new Error(
+      `${o.dataDir ?? o.protocol}: no unknown images to evaluate open-set recognition on (every class is --known); leave a class out of --known, add --unknown-data <folder>, or pass --no-eval`,
+    );
   }
 }
 

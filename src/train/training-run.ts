@@ -33,7 +33,32 @@ export function checkpointFingerprint(o: TrainOptions): string {
   // objective likewise only when not the default supcon+ssl.
   const objectiveField = o.objective === 'supcon+ssl' ? {} : { objective: o.objective };
   // allClasses (gradmix ood) likewise only when set.
-  return JSON.stringify({ protocol, split, width, epochs, batchSize, seed, method, lr, lrMin, tau, theta, lambda, gammaMin, gammaMax, fill, layers, camNormalize, mixAlpha, maxTrain, ...archField, ...objectiveField, ...(o.allClasses ? { allClasses: true } : {}), ...folderFields(o), ...attentionFields(o) });
+  return JSON.stringify({
+    protocol,
+    split,
+    width,
+    epochs,
+    batchSize,
+    seed,
+    method,
+    lr,
+    lrMin,
+    tau,
+    theta,
+    lambda,
+    gammaMin,
+    gammaMax,
+    fill,
+    layers,
+    camNormalize,
+    mixAlpha,
+    maxTrain,
+    ...archField,
+    ...objectiveField,
+    ...(o.allClasses ? { allClasses: true } : {}),
+    ...folderFields(o),
+    ...attentionFields(o),
+  });
 }
 
 /** An image-folder run's data choice (only for such runs, so older fingerprints are unchanged). */
