@@ -7,11 +7,10 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gpu } from '../runtime/gpu.js';
 import * as ops from '../src/ops/index.js';
-import { scope } from '../src/scope.js';
-import { FORWARD_TOL, assertClose, read, seeded, setupGpu, upload } from './helpers.js';
-import { checkOp } from './check-op.js';
+import { setupGpu, upload } from './helpers.js';
 import { dispatched } from './dispatched.js';
-import { bnRef, makeInputs, type RefOptions, type Shape4 } from './batchnorm-ref.js';
+import type { Shape4 } from './batchnorm-ref.js';
+import { checkForward, checkGradients } from './batchnorm-checks.js';
 
 const test = suite('subgroups');
 test.before(setupGpu);
@@ -36,38 +35,6 @@ const GRAD_SHAPES: Shape4[] = [
 /** Why this device cannot run the test, or null. */
 function missing(): string | null {
   return gpu().hasSubgroups ? null : `${gpu().describe()} has no 'subgroups' feature (or GRADMIX_SUBGROUPS=0)`;
-}
-
-async function checkForward(shape: Shape4, o: RefOptions, offset = 0): Promise<void> {
-  const { rng, seed } = seeded();
-  const { x, w, b, rm, rv } = makeInputs(rng, shape, offset);
-  const want = bnRef(x, w, b, rm, rv, shape, o);
-  const tag = `${JSON.stringify(shape)} ${JSON.stringify(o)}${offset ? ` offset ${offset}` : ''}`;
-  await scope(async () => {
-    const C = shape[1];
-    const runningMean = upload(rm, [C]);
-    const runningVar = upload(rv, [C]);
-    const out = ops.batchNorm2d(upload(x, shape), upload(w, [C]), upload(b, [C]), runningMean, runningVar, o);
-    assertClose(await read(out), want.out, FORWARD_TOL, `${tag} output`, seed);
-    assertClose(await read(runningMean), want.runningMean, FORWARD_TOL, `${tag} running_mean`, seed);
-    assertClose(await read(runningVar), want.runningVar, FORWARD_TOL, `${tag} running_var`, seed);
-  });
-}
-
-async function checkGradients(shape: Shape4, o: RefOptions): Promise<void> {
-  const C = shape[1];
-  const rm = Float64Array.from({ length: C }, (_, c) => Math.fround(0.1 * c - 0.2));
-  const rv = Float64Array.from({ length: C }, (_, c) => Math.fround(0.8 + 0.3 * c));
-  await checkOp({
-    name: `batchNorm2d ${JSON.stringify(shape)} ${JSON.stringify(o)} subgroups ${ops.batchNormUsesSubgroups()}`,
-    inputs: [
-      { shape, lo: -2, hi: 2 },
-      { shape: [C], lo: 0.5, hi: 1.5 },
-      { shape: [C], lo: -0.5, hi: 0.5 },
-    ],
-    run: (x, w, b) => ops.batchNorm2d(x, w, b, upload(rm, [C]), upload(rv, [C]), o),
-    ref: (x, w, b) => bnRef(x, w, b, rm, rv, shape, o).out,
-  });
 }
 
 /** The partial passes a training-mode forward and backward dispatch. */
@@ -114,8 +81,8 @@ for (const forced of [true, false]) {
     if (missing()) return;
     ops.forceBatchNormSubgroups(forced);
     for (const shape of GRAD_SHAPES) {
-      await checkGradients(shape, { training: true });
-      await checkGradients(shape, { training: true, relu: true });
+      await checkGradients(shape, { training: true }, ` subgroups ${ops.batchNormUsesSubgroups()}`);
+      await checkGradients(shape, { training: true, relu: true }, ` subgroups ${ops.batchNormUsesSubgroups()}`);
     }
   });
 }

@@ -1,0 +1,40 @@
+// The batch-norm op's checks against the float64 reference (batchnorm-ref.ts), shared by the tests
+// of its kernels: the plain ones (batchnorm.test.ts) and the subgroup variant (subgroups.test.ts).
+import * as ops from '../src/ops/index.js';
+import { scope } from '../src/scope.js';
+import { FORWARD_TOL, assertClose, read, seeded, upload } from './helpers.js';
+import { checkOp } from './check-op.js';
+import { bnRef, makeInputs, type RefOptions, type Shape4 } from './batchnorm-ref.js';
+
+/** Runs batchNorm2d on the GPU and checks output and running stats against bnRef. */
+export async function checkForward(shape: Shape4, o: RefOptions, offset = 0): Promise<void> {
+  const { rng, seed } = seeded();
+  const { x, w, b, rm, rv } = makeInputs(rng, shape, offset);
+  const want = bnRef(x, w, b, rm, rv, shape, o);
+  const tag = `${JSON.stringify(shape)} ${JSON.stringify(o)}${offset ? ` offset ${offset}` : ''}`;
+  await scope(async () => {
+    const runningMean = upload(rm, [shape[1]]);
+    const runningVar = upload(rv, [shape[1]]);
+    const out = ops.batchNorm2d(upload(x, shape), upload(w, [shape[1]]), upload(b, [shape[1]]), runningMean, runningVar, o);
+    assertClose(await read(out), want.out, FORWARD_TOL, `${tag} output`, seed);
+    assertClose(await read(runningMean), want.runningMean, FORWARD_TOL, `${tag} running_mean`, seed);
+    assertClose(await read(runningVar), want.runningVar, FORWARD_TOL, `${tag} running_var`, seed);
+  });
+}
+
+/** checkOp over (x, weight, bias); fresh running stats per run keep the reference pure. */
+export async function checkGradients(shape: Shape4, o: RefOptions, label = ''): Promise<void> {
+  const C = shape[1];
+  const rm = Float64Array.from({ length: C }, (_, c) => Math.fround(0.1 * c - 0.2));
+  const rv = Float64Array.from({ length: C }, (_, c) => Math.fround(0.8 + 0.3 * c));
+  await checkOp({
+    name: `batchNorm2d ${JSON.stringify(shape)} ${JSON.stringify(o)}${label}`,
+    inputs: [
+      { shape, lo: -2, hi: 2 },
+      { shape: [C], lo: 0.5, hi: 1.5 },
+      { shape: [C], lo: -0.5, hi: 0.5 },
+    ],
+    run: (x, w, b) => ops.batchNorm2d(x, w, b, upload(rm, [C]), upload(rv, [C]), o),
+    ref: (x, w, b) => bnRef(x, w, b, rm, rv, shape, o).out,
+  });
+}
