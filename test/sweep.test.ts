@@ -8,7 +8,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { delimiter, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sweepCommand, taskIndex } from '../src/cli/sweep-command.js';
 import { readPlan, type PlannedRun } from '../src/sweep/plan.js';
@@ -55,6 +55,13 @@ test('plan: every protocol x method x seed x split, with the train flags and a f
   const r = runs.find((x) => x.method === 'gradmix' && x.seed === 2 && x.split === 3)!;
   assert.is(r.out, join('mnist-mini-gradmix-s2', 'split3'));
   assert.equal(r.options, { width: 4, lr: 0.002, protocol: 'mnist-mini', split: 3, method: 'gradmix', seed: 2 });
+  // File flags are stored absolute: a worker that starts in another folder still finds them.
+  const net = join(dir, 'resnet18.safetensors');
+  writeFileSync(net, '');
+  const [netFlag, dataFlag] = [relative(process.cwd(), net), relative(process.cwd(), dir)];
+  await sweepCommand(['plan', '--splits', '0', '--methods', 'attentive-cutmix', '--attention-model', netFlag, '--data', dataFlag, '--out', out]);
+  const planned = readPlan(join(out, 'plan.jsonl'))[0].options;
+  assert.equal([planned.attentionModel, planned.dataDir], [resolve(net), resolve(dir)]);
   // Bad input names the flag; a damaged plan names the file and line.
   await rejects(() => sweepCommand(['plan', '--splits', '0,7', '--out', out]), /--splits must be an integer 0\.\.4, got '7'/);
   await rejects(() => sweepCommand(['plan', '--methods', 'gradmx', '--out', out]), /did you mean gradmix/);

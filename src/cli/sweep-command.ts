@@ -103,6 +103,9 @@ export async function sweepCommand(argv: string[]): Promise<void> {
 async function planCommand(v: Record<string, string | boolean | undefined>): Promise<void> {
   if (typeof v.out !== 'string') throw new UsageError('sweep plan: --out <folder> is required (the sweep folder)');
   const shared = trainOptionsFrom({ ...v, protocol: undefined });
+  // Paths are the planner's: workers start elsewhere (a scheduler's node, another folder), so the
+  // plan holds them absolute, resolved where the plan was written.
+  for (const key of ['dataDir', 'attentionModel'] as const) if (shared[key] !== undefined) shared[key] = resolve(shared[key]);
   const grid = {
     protocols: listFlag(v, 'protocol') ?? ['mnist-mini'],
     splits: listFlag(v, 'splits')?.map(Number) ?? [0, 1, 2, 3, 4],
