@@ -30,6 +30,7 @@ import { Adam } from '../src/optim/index.js';
 import { Rng } from '../src/random.js';
 import { resolveOptions, type Method } from '../src/train/options.js';
 import { TrainStep } from '../src/train/step.js';
+import { median } from './stats.js';
 
 const { values: flags } = parseArgs({
   options: {
@@ -204,10 +205,6 @@ async function micro(n: number): Promise<void> {
   g.pool.release(out);
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 /** dispatch()'s wall time scaled by the main thread's CPU/wall ratio while it recorded. */
 const encodeCpu = (x: StepSample) => (x.encodeMs * x.recordMainMs) / x.recordWallMs;
 const f1 = (x: number) => x.toFixed(1).padStart(8);

@@ -8,6 +8,7 @@
 import { gpu } from '../runtime/gpu.js';
 import { threadCpuClock } from '../runtime/run-cost.js';
 import { scope } from '../src/scope.js';
+import { median, quantile } from './stats.js';
 
 export interface TimeOptions {
   /** Untimed runs first (pipeline compilation, buffer pool warm-up). */
@@ -41,17 +42,7 @@ export interface Measurement {
   cpuWorkMs?: number;
 }
 
-export function median(xs: readonly number[]): number {
-  return quantile(xs, 0.5);
-}
-
-/** Linear-interpolated quantile q in [0, 1] of the samples. */
-export function quantile(xs: readonly number[], q: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const at = q * (s.length - 1);
-  const lo = Math.floor(at);
-  return lo + 1 < s.length ? s[lo] + (at - lo) * (s[lo + 1] - s[lo]) : s[lo];
-}
+export { median, quantile };
 
 /** Two timestamps written by empty passes around the measured work, resolved and read back. */
 class TimestampBracket {

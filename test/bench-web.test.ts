@@ -11,8 +11,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import { parseRun } from '../bench/schema.js';
+import { CHROMIUM, NO_CHROMIUM, launchChromium } from './chromium.js';
 
 interface PageServer {
   url: string;
@@ -24,17 +24,6 @@ interface ServeScript {
 }
 
 const ROOT = new URL('..', import.meta.url).pathname;
-const CHROMIUM = process.env.CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-const FLAGS = [
-  '--headless=new',
-  '--enable-unsafe-webgpu',
-  '--no-sandbox',
-  '--disable-gpu-sandbox',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 // The page's screenshot (README's picture is a copy of it).
 const SHOTS = join(ROOT, 'runs', 'bench-web-test');
 // Every family of bench/all-families.ts, the example kernel's included.
@@ -90,13 +79,13 @@ test('the static build writes index.html, the entry and TF.js in a chunk of its 
 test('the page runs every family on navigator.gpu with the TF.js peer; its JSON loads in bench:compare against Node runs', async () => {
   if (!CHROMIUM) {
     if (process.env.GRADMIX_SKIP_BROWSER === '1') return;
-    throw new Error('no Chromium at /usr/bin/chromium (or $CHROMIUM); set GRADMIX_SKIP_BROWSER=1 to skip');
+    throw new Error(NO_CHROMIUM);
   }
   const serve = (await import(new URL('../bench/web/serve.mjs', import.meta.url).href)) as ServeScript;
   await serve.buildBenchPage();
   const server = await serve.serveBenchPage();
   const work = mkdtempSync(join(tmpdir(), 'gradmix-bench-web-'));
-  const context = await chromium.launchPersistentContext(join(work, 'profile'), { executablePath: CHROMIUM, headless: true, args: FLAGS });
+  const context = await launchChromium(work);
   try {
     const page = await context.newPage();
     const errors: string[] = [];

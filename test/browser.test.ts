@@ -10,10 +10,11 @@
 // GRADMIX_SKIP_BROWSER=1 skips these tests where no Chromium can be had.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
+import { CHROMIUM, NO_CHROMIUM, launchChromium } from './chromium.js';
 import { setupGpu } from './helpers.js';
 import { train } from '../src/train/train.js';
 import type { TrainOptions } from '../src/train/options.js';
@@ -39,19 +40,6 @@ const script = <T>(name: string) => import(new URL(`../scripts/${name}`, import.
 
 const root = new URL('..', import.meta.url).pathname;
 const shots = join(root, 'runs', 'browser-test');
-const CHROMIUM = process.env.CHROMIUM ?? ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-// What Debian's Chromium needs for WebGPU here (its SwiftShader adapter) and a quiet headless run.
-const FLAGS = [
-  '--headless=new',
-  '--enable-unsafe-webgpu',
-  '--no-sandbox',
-  '--disable-gpu-sandbox',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--disable-quic',
-];
 // Tiny on purpose: SwiftShader runs the kernels on the CPU.
 const TINY = { width: 2, batchSize: 8, seed: 5, method: 'gradmix' as const };
 
@@ -95,18 +83,14 @@ let started: Promise<void> | null = null;
 function start(): Promise<void> {
   started ??= (async () => {
     await setupGpu();
-    if (!CHROMIUM) {
-      throw new Error(
-        'no Chromium at /usr/bin/chromium (or $CHROMIUM). Install it (`apt-get install -y chromium` on Debian, or `npm run setup` as root), or set GRADMIX_SKIP_BROWSER=1 to skip the browser tests.',
-      );
-    }
+    if (!CHROMIUM) throw new Error(NO_CHROMIUM);
     const { buildBrowser } = await script<BuildScript>('build-browser.mjs');
     await buildBrowser({ types: false });
     const net = new TorchvisionResNet(new Rng(11), { width: 2 });
     await writeSafetensors(attentionFile, await Promise.all([...net.stateDict()].map(async ([name, t]) => [name, await toHost(name, t)] as [string, HostTensor])));
     net.dispose();
     server = await (await script<ServeScript>('serve-demo.mjs')).startDemoServer({ port: 0, model: modelFile, attention: attentionFile, build: false, quiet: true });
-    context = await chromium.launchPersistentContext(join(work, 'profile'), { executablePath: CHROMIUM, headless: true, args: FLAGS });
+    context = await launchChromium(work);
     mkdirSync(shots, { recursive: true });
   })();
   return started;

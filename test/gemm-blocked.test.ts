@@ -12,12 +12,12 @@ import { gpu } from '../runtime/gpu.js';
 import { conv2d } from '../src/ops/index.js';
 import { convGeometry, convProblem } from '../src/ops/conv.js';
 import { matmulProblem } from '../src/ops/matmul.js';
-import { scope } from '../src/scope.js';
 import { setupGpu, upload } from './helpers.js';
 import { checkOp } from './check-op.js';
 import { checkEveryTranspose, matmulRef } from './matmul-ref.js';
 import { checkProduct } from './splitk-ref.js';
 import { checkConvAnalytic, convCase, convRef, describeConv } from './conv-ref.js';
+import { dispatched } from './dispatched.js';
 
 const test = suite('gemm-blocked');
 test.before(setupGpu);
@@ -91,19 +91,7 @@ test('conv2d: shapes spanning several tiles, analytic gradients', async () => {
 
 /** The conv2d and matmul kernels `fn` dispatches, each with ' BLOCKED' when that override is set. */
 function kernelsRun(fn: () => void): string[] {
-  const g = gpu();
-  const seen: string[] = [];
-  const original = g.dispatch;
-  g.dispatch = (kernel, d) => {
-    if (/^(conv2d|matmul)\./.test(kernel)) seen.push(kernel + (d.overrides?.BLOCKED ? ' BLOCKED' : ''));
-    original.call(g, kernel, d);
-  };
-  try {
-    scope(fn);
-  } finally {
-    g.dispatch = original;
-  }
-  return seen;
+  return dispatched(fn, (kernel, d) => kernel + (d.overrides?.BLOCKED ? ' BLOCKED' : '')).filter((k) => /^(conv2d|matmul)\./.test(k));
 }
 
 test("'blocked' runs the tiled entry points with BLOCKED set, forward and backward; 'tiled' without", () => {

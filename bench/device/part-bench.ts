@@ -3,6 +3,7 @@
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { salvageRows } from './salvage-rows.js';
+import { median } from '../stats.js';
 import { lastError, readJson, runChild } from './run-child.js';
 import { secondsLeft, worse, type PartResult, type Run, type Status } from './run-summary.js';
 
@@ -126,11 +127,6 @@ interface EncodeSample {
   dispatches: number;
   bindGroupsCreated: number;
 }
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /**
  * bench/encode-cost.ts at the step's sizes: per method, the wait pacer on and off alternating step
