@@ -65,6 +65,14 @@ fn lane_len(l: u32, lanes: u32) -> u32 {
   return select(0u, (p.count - l + lanes - 1u) / lanes, l < p.count);
 }
 
+// The most values any lane takes (lane 0's count): the loops below run this many times in every
+// lane, with shorter lanes idle in the last trip, so all lanes leave a loop together. The subgroup
+// passes call subgroupAdd right after, and Vulkan only promises every lane takes part after a
+// loop whose trip count differs between lanes where the driver offers maximal reconvergence.
+fn uniform_trips(w: Walk) -> u32 {
+  return lane_len(0u, w.lanes);
+}
+
 fn gated(i: u32) -> f32 {
   if (RELU) { return select(0.0, g[i], y[i] > 0.0); }
   return g[i];
@@ -74,20 +82,25 @@ fn gated(i: u32) -> f32 {
 // value so that a large common offset costs no precision in the float32 sums.
 fn lane_moments(start: Walk) -> vec2f {
   let n = lane_len(start.lane, start.lanes);
+  let trips = uniform_trips(start);
   let shift = x[start.c * p.hw];
   var w = start;
   var sum = 0.0;
-  for (var t = 0u; t < n; t++) {
-    sum += x[w.addr] - shift;
-    w = walk_next(w);
+  for (var t = 0u; t < trips; t++) {
+    if (t < n) {
+      sum += x[w.addr] - shift;
+      w = walk_next(w);
+    }
   }
   let m = sum / max(f32(n), 1.0);
   w = start;
   var m2 = 0.0;
-  for (var t = 0u; t < n; t++) {
-    let d = x[w.addr] - shift - m;
-    m2 += d * d;
-    w = walk_next(w);
+  for (var t = 0u; t < trips; t++) {
+    if (t < n) {
+      let d = x[w.addr] - shift - m;
+      m2 += d * d;
+      w = walk_next(w);
+    }
   }
   return vec2f(m, m2);
 }
@@ -100,12 +113,14 @@ fn lane_grad_sums(start: Walk) -> vec2f {
   var w = start;
   var sg = 0.0;
   var sgx = 0.0;
-  for (var t = 0u; t < n; t++) {
-    let gg = gated(w.addr);
-    if (WRITE_GATED) { out[w.addr] = gg; }
-    sg += gg;
-    sgx += gg * (x[w.addr] - mean);
-    w = walk_next(w);
+  for (var t = 0u; t < uniform_trips(start); t++) {
+    if (t < n) {
+      let gg = gated(w.addr);
+      if (WRITE_GATED) { out[w.addr] = gg; }
+      sg += gg;
+      sgx += gg * (x[w.addr] - mean);
+      w = walk_next(w);
+    }
   }
   return vec2f(sg, sgx);
 }
