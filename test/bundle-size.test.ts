@@ -40,7 +40,15 @@ test('dist/browser/gradmix.js with its static chunks is under 200 KiB minified; 
 
     // Each of these is in no statically loaded output, but in a chunk that one imports dynamically.
     const lazyChunks = [...new Set(loaded.flatMap((k) => meta.outputs[k].imports.filter((i) => i.kind === 'dynamic-import').map((i) => i.path)))];
-    for (const module of ['wgsl_reflect', 'src/train/panels.ts', 'src/train/panel-image.ts', 'src/osr/plots.ts', 'src/gradmix/attentive-cutmix.ts', 'src/checkpoint/torchvision.ts']) {
+    for (const module of [
+      'wgsl_reflect',
+      'src/train/panels.ts',
+      'src/train/panel-image.ts',
+      'src/osr/plots.ts',
+      'src/gradmix/attentive-cutmix.ts',
+      'src/checkpoint/torchvision.ts',
+      'src/osr/intrinsic-dim.ts',
+    ]) {
       assert.not.ok(
         inputs(loaded).some((i) => i.includes(module)),
         `${module} is not loaded with the module`,

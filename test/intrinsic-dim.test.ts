@@ -4,7 +4,8 @@
 // duplicates and on a subset of a larger set.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { intrinsicDimension, twoNNFit } from '../src/osr/intrinsic-dim.js';
+import { intrinsicDimension } from '../src/osr/intrinsic-dim.js';
+import { twoNNFit } from '../src/osr/two-nn.js';
 import { scope } from '../src/scope.js';
 import type { Rng } from '../src/random.js';
 import { seeded, setupGpu, upload } from './helpers.js';

@@ -8,7 +8,7 @@ import type { SupConResNet } from '../nn/index.js';
 import { extractFeatures, type FeatureKind } from './features.js';
 import { openSetMetrics, type OpenSetMetrics } from './metrics.js';
 import { checkScore, needsClassifier, scoreTestSets, type ScoreKind } from './scores.js';
-import { intrinsicDimension } from './intrinsic-dim.js';
+import { intrinsicDimension } from './intrinsic-dim-entry.js';
 import type { Tensor } from '../tensor.js';
 
 export interface EvaluateOptions {

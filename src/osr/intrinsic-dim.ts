@@ -14,6 +14,7 @@ import { tensor } from '../creation.js';
 import * as ops from '../ops/index.js';
 import { Rng } from '../random.js';
 import { Tensor, formatShape } from '../tensor.js';
+import { twoNNFit } from './two-nn.js';
 
 export interface IntrinsicDimOptions {
   /** Fraction of the sorted mu used in the fit (default 0.9, Ansuini et al.). */
@@ -35,24 +36,6 @@ export interface IntrinsicDim {
 const CANDIDATES = 8;
 /** Gram entries per chunk: bounds the readback and the multiply-adds per dispatch. */
 const ENTRIES_PER_CHUNK = 2 ** 22;
-
-/** The slope of -log(1 - F(mu)) against log(mu) through the origin (Ansuini et al.'s fit); mu as given (any order). */
-export function twoNNFit(mu: ArrayLike<number>, fraction = 0.9): number {
-  if (!(fraction > 0 && fraction <= 1)) throw new Error(`twoNNFit: fraction must be in (0, 1], got ${fraction}`);
-  const sorted = Float64Array.from(mu).sort();
-  const n = sorted.length;
-  const used = Math.min(Math.floor(n * fraction), n - 2);
-  if (used < 1) throw new Error(`twoNNFit: ${n} ratio(s) are too few for a fit; need at least 3`);
-  let xy = 0;
-  let xx = 0;
-  for (let i = 0; i < used; i++) {
-    const x = Math.log(sorted[i]);
-    const y = -Math.log(1 - (i + 1) / n);
-    xy += x * y;
-    xx += x * x;
-  }
-  return xy / xx;
-}
 
 /** mu = r2 / r1 per point of X [N, D] (host copy `host`), skipping r1 = 0 and r1 = r2. */
 async function neighbourRatios(x: Tensor, host: Float64Array): Promise<number[]> {

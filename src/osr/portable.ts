@@ -8,4 +8,6 @@ export { OpenSetModel, type OpenSetPrediction, type OpenSetSettings, type ImageB
 export { evaluateOpenSet, type EvaluateOptions, type Evaluation } from './evaluate.js';
 export type { Ticks } from './plots.js';
 export { SCORES, softmaxScores, fitNno, scoreNno, scoreTestSets, checkScore, needsClassifier, type ScoreKind, type NnoModel, type NnoOptions, type TestScores } from './scores.js';
-export { intrinsicDimension, twoNNFit, type IntrinsicDim, type IntrinsicDimOptions } from './intrinsic-dim.js';
+export { intrinsicDimension } from './intrinsic-dim-entry.js';
+export { twoNNFit } from './two-nn.js';
+export type { IntrinsicDim, IntrinsicDimOptions } from './intrinsic-dim.js';
