@@ -5,7 +5,7 @@
 // adapter is the expected one and was found through the kit's own Vulkan loader, both kernel
 // variant families pass the bundled kernel tests, the benchmark and training-step rows have
 // figures, and gradmix train ran end to end on mnist-mini (with an AUROC) and on full MNIST's IDX
-// files. A wrong --expect must stop the run loudly with exit code 2.
+// files; the bar's lines are in the summary and the log. A wrong --expect must stop the run loudly with exit code 2.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -107,7 +107,13 @@ kitTest("dry run on lavapipe: every part ok, through the kit's Node and Vulkan l
       runs.some((run) => run.name.startsWith('mnist w') && run.exit === 0),
       'full MNIST (the IDX files in the kit) trained',
     );
-    assert.ok(readFileSync(join(out, 'device-run.log'), 'utf8').includes('part train: ok'));
+    const log = readFileSync(join(out, 'device-run.log'), 'utf8');
+    assert.ok(log.includes('part train: ok'));
+    // The bar from this run's parts: figures where the tiny sizes have them (no full-MNIST AUROC: not evaluated).
+    const bar = (summary as unknown as { bar: { line: string; measured: number | null }[] }).bar;
+    assert.is(bar.length, 9);
+    assert.ok(bar.find((l) => l.line.startsWith('GradMix step / plain'))?.measured! > 0, `the bar: ${JSON.stringify(bar)}`);
+    assert.match(log, /the bar \(issue 12\)\nconvolutions, ours \/ PyTorch/);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }

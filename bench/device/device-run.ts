@@ -6,12 +6,14 @@
 //   c bench    the kernel families against TF.js WebGPU and PyTorch, with the device ceilings
 //   d step     the training step row (plain and GradMix) and the peak memory of a step
 //   e train    gradmix train end to end on mnist-mini (seeds x methods) and full MNIST
+//   then the bar: issue 12's ratios from those parts (bar.ts), logged and in device-run.json
 // Sizes: tiny by default (the dry run on a CPU rasteriser); --full: the GPU sizes of item 2.
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PARTS, USAGE, UsageError, parseArgs, type Args } from './run-args.js';
 import { log, setLogFile } from './run-child.js';
 import { Run } from './run-summary.js';
+import { barLines, formatBar } from './bar.js';
 import { adapterPart, kernelsPart } from './part-kernels.js';
 import { benchPart, stepPart } from './part-bench.js';
 import { trainPart } from './part-train.js';
@@ -51,6 +53,7 @@ async function main(): Promise<number> {
   if (args.parts.has('step')) await run.part('step', (budget) => stepPart(run, budget));
   if (args.parts.has('train')) await run.part('train', (_b, deadline) => trainPart(run, deadline));
   run.write();
+  log(`device run: the bar (issue 12)\n${formatBar(barLines(run.results))}`);
   const bad = Object.entries(run.results).filter(([, r]) => r.status !== 'ok');
   log(
     `device run: ${bad.length ? `NOT OK: ${bad.map(([p, r]) => `${p} ${r.status}`).join(', ')}` : 'every part ok'} in ${((Date.now() - run.started.getTime()) / 1000).toFixed(0)} s; summary ${join(args.out, 'device-run.json')}`,

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { barLines } from './bar.js';
 import { adapterMatches, wrongAdapter } from './expect.js';
 import { FULL, TINY, type Args, type Part, type Sizes } from './run-args.js';
 import { log, readJson } from './run-child.js';
@@ -56,6 +57,7 @@ export class Run {
           host: this.host,
           sizes: this.sizes,
           parts: this.results,
+          bar: barLines(this.results),
         },
         null,
         2,

@@ -1,0 +1,88 @@
+// Issue 12's performance bar, read from one device run's parts: each line's measured ratio, its
+// limit and whether it holds (null where the run has no figure for it: a part skipped, cut short
+// or without the peer). Written into device-run.json as `bar` and printed at the end of the run,
+// so a GPU run answers the bar by itself.
+import type { Part } from './run-args.js';
+import type { PartResult } from './run-summary.js';
+
+export interface BarLine {
+  /** What is compared, in the issue's words. */
+  line: string;
+  /** The measured figure (a ratio, a fraction or an AUROC), or null where the run has none. */
+  measured: number | null;
+  /** The limit as text, e.g. '<= 2'. */
+  limit: string;
+  pass: boolean | null;
+  /** Where the figure comes from, or why it is missing. */
+  source: string;
+}
+
+interface FamilyTotals {
+  torch: { rows: number; oursOverTorch: number } | null;
+  tfjs: { rows: number; tfjsOverOurs: number } | null;
+}
+interface StepRow {
+  name: string;
+  gpuBusy: number | null;
+  oursOverTorch: number | null;
+}
+interface TrainRow {
+  name: string;
+  auroc?: number;
+}
+
+const at = (limit: number, measured: number | null | undefined, most: boolean) => {
+  if (measured === null || measured === undefined || !Number.isFinite(measured)) return { measured: null, pass: null };
+  return { measured, pass: most ? measured <= limit : measured >= limit };
+};
+
+function line(text: string, limit: number, most: boolean, measured: number | null | undefined, source: string, missing: string): BarLine {
+  const m = at(limit, measured, most);
+  return { line: text, limit: `${most ? '<=' : '>='} ${limit}`, ...m, source: m.measured === null ? missing : source };
+}
+
+/** The bar's lines from the parts a run recorded (device-run.json's `parts`). */
+export function barLines(parts: Partial<Record<Part, PartResult>>): BarLine[] {
+  const bench = parts.bench?.detail as { families?: Record<string, FamilyTotals> } | undefined;
+  const conv = bench?.families?.conv2d;
+  const noConv = parts.bench ? `bench part ${parts.bench.status}: no conv2d rows with that peer` : 'bench part not run';
+  const step = parts.step?.detail as { rows?: StepRow[]; gradmixOverPlain?: number | null } | undefined;
+  const stepRow = (method: string) => step?.rows?.find((r) => r.name.startsWith('train-step ') && r.name.includes('resnet18') && r.name.endsWith(` ${method}`));
+  const noStep = parts.step ? `step part ${parts.step.status}: no figure` : 'step part not run';
+  const train = parts.train?.detail as { runs?: TrainRow[] } | undefined;
+  const mnist = train?.runs?.find((r) => /^mnist w/.test(r.name));
+  const lines = [
+    line('convolutions, ours / PyTorch CUDA fp32 (TF32 off), summed', 2, true, conv?.torch?.oursOverTorch, `bench.json conv2d, ${conv?.torch?.rows ?? 0} rows (our wall time)`, noConv),
+    line('convolutions, TF.js WebGPU / ours, summed', 5, false, conv?.tfjs?.tfjsOverOurs, `bench.json conv2d, ${conv?.tfjs?.rows ?? 0} rows (GPU time)`, noConv),
+  ];
+  for (const method of ['none', 'gradmix']) {
+    const r = stepRow(method);
+    const name = method === 'none' ? 'plain' : 'GradMix';
+    lines.push(line(`training step ${name}, ours / PyTorch CUDA`, 2, true, r?.oursOverTorch, `step.json ${r?.name ?? ''}`, noStep));
+    lines.push(line(`training step ${name}, GPU busy fraction`, 0.9, false, r?.gpuBusy, `step.json ${r?.name ?? ''} (queue span / wall)`, noStep));
+  }
+  lines.push(line('GradMix step / plain step', 1.4, true, step?.gradmixOverPlain, 'step.json (GPU time)', noStep));
+  const kernels = parts.kernels;
+  const scope = (kernels?.detail as { tests?: string } | undefined)?.tests ?? 'all';
+  const allRan = scope === 'all';
+  lines.push({
+    line: 'every correctness test passes on the GPU',
+    measured: null,
+    limit: 'all pass',
+    // A subset that passed says nothing of the rest: no verdict.
+    pass: !kernels ? null : kernels.status !== 'ok' ? false : allRan ? true : null,
+    source: kernels ? `kernels part ${kernels.status}, tests ${allRan ? 'all' : `matching ${scope}`}${kernels.error ? `: ${kernels.error}` : ''}` : 'kernels part not run',
+  });
+  lines.push(
+    line('full MNIST AUROC (paper 0.998)', 0.99, false, mnist?.auroc, `train.json ${mnist?.name ?? ''}`, parts.train ? `train part ${parts.train.status}: no full-MNIST AUROC` : 'train part not run'),
+  );
+  return lines;
+}
+
+/** The bar as a table for the log. */
+export function formatBar(lines: BarLine[]): string {
+  const verdict = (l: BarLine) => (l.pass === null ? 'no figure' : l.pass ? 'PASS' : 'MISS');
+  const value = (l: BarLine) => (l.measured === null ? '-' : l.measured.toFixed(3));
+  const width = Math.max(...lines.map((l) => l.line.length));
+  return lines.map((l) => `${l.line.padEnd(width)}  ${value(l).padStart(8)}  ${l.limit.padEnd(8)}  ${verdict(l).padEnd(9)}  ${l.source}`).join('\n');
+}
