@@ -69,10 +69,13 @@ export type TorchOnlyPeer =
 
 /**
  * One training step of the SupCon ResNet (forward of both views, SupCon + SimCLR on the L2-normalised
- * projections, backward, Adam): the peers build the same encoder and head.
+ * projections, backward, Adam): the peers build the same encoder and head. Method gradmix adds
+ * GradMix's LayerCAM, paste and mixed-view term (PyTorch only: TF.js has no LayerCAM).
  */
 export interface TrainStepPeer {
   kind: 'train-step';
+  /** Default none. */
+  method?: 'none' | 'gradmix';
   arch: 'resnet18' | 'resnet34' | 'resnet50';
   width: number;
   /** Images per view; the model sees 2 * batch. */

@@ -29,7 +29,7 @@ export interface PeerWork {
 export type TfjsSpec = ConvPeer | MatmulPeer | TrainStepPeer;
 
 export function tfjsSupports(spec: PeerSpec): spec is TfjsSpec {
-  return spec.kind === 'conv2d' || spec.kind === 'matmul' || spec.kind === 'train-step';
+  return spec.kind === 'conv2d' || spec.kind === 'matmul' || (spec.kind === 'train-step' && (spec.method ?? 'none') === 'none');
 }
 
 export class TfjsPeer {

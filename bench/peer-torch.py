@@ -8,7 +8,8 @@ CPU time of the one-thread runs, time.thread_time, which other processes' load d
 or {"id", "error"}. The specs are bench/family.ts's PeerSpec: matmul, conv2d (forward /
 input-grad / weight-grad through aten.convolution_backward, as autograd calls it), batchnorm,
 contrastive, adam, knn, train-step (the SupCon ResNet of docs/TRAINING.md section 1, SupCon + SimCLR,
-backward, Adam). Inputs are made once per request and are not timed.
+backward, Adam; with method gradmix also LayerCAM, the paste and the mixed view's term). Inputs are
+made once per request and are not timed.
 
 Threads: each request is timed with 1 thread and with every core, and the faster median is
 reported (what a user would pick). On a machine shared with other work, OpenMP's barriers stall
@@ -163,17 +164,104 @@ def supcon_resnet(arch, width, channels, feat_dim=128):
     return nn.Sequential(encoder, head)
 
 
+def cam_blocks(arch):
+    """Positions in the encoder's Sequential of the last block of stages 2, 3 and 4 (GradMix's
+    default LayerCAM layers, layer2.1, layer3.1 and layer4.1 for resnet18; docs/TRAINING.md section 3)."""
+    _, blocks = ARCHS[arch]
+    ends = [3 + sum(blocks[: stage + 1]) - 1 for stage in range(len(blocks))]
+    return set(ends[1:])
+
+
+def encode(model, x, keep):
+    """The model's forward, returning its output and the outputs of the encoder modules at `keep`."""
+    encoder, head = model[0], model[1]
+    acts = []
+    h = x
+    for i, m in enumerate(encoder):
+        h = m(h)
+        if i in keep:
+            acts.append(h)
+    return head(h), acts
+
+
+def layercam(acts, grads, size):
+    """The aggregated LayerCAM map [n, size, size]: per layer ReLU(sum_c ReLU(G) A), min-max per image,
+    bilinear (half-pixel) upsampling, summed over layers."""
+    total = None
+    for a, g in zip(acts, grads):
+        m = F.relu((F.relu(g) * a).sum(1))
+        lo = m.amin(dim=(1, 2), keepdim=True)
+        hi = m.amax(dim=(1, 2), keepdim=True)
+        m = F.interpolate(((m - lo) / (hi - lo + 1e-8)).unsqueeze(1), size=(size, size), mode="bilinear", align_corners=False)
+        total = m if total is None else total + m
+    return total.squeeze(1)
+
+
+def gradmix_paste(view1, partner, centres, gamma):
+    """GradMix's paste, batched: box sides round(gamma * H) centred on each map's argmax, shifted
+    inside the image; the partner's whole image resized bilinearly (half-pixel) into the box.
+    Returns the mixed images and the weights gamma^2."""
+    n, _, size, _ = view1.shape
+    side = torch.round(gamma * size).clamp(min=1)
+    cy = torch.div(centres, size, rounding_mode="floor")
+    cx = centres.remainder(size)
+    top = (cy - torch.div(side, 2, rounding_mode="floor")).clamp(min=0)
+    top = torch.minimum(top, size - side)
+    left = (cx - torch.div(side, 2, rounding_mode="floor")).clamp(min=0)
+    left = torch.minimum(left, size - side)
+    pix = torch.arange(size, dtype=view1.dtype) + 0.5
+    # Normalised source coordinates of each output row / column inside the box (grid_sample,
+    # align_corners=False: the same sampling points as interpolate to the box's size).
+    gy = 2 * (pix[None, :] - top[:, None]) / side[:, None] - 1
+    gx = 2 * (pix[None, :] - left[:, None]) / side[:, None] - 1
+    grid = torch.stack(torch.broadcast_tensors(gx[:, None, :], gy[:, :, None]), dim=-1)
+    pasted = F.grid_sample(view1[partner], grid, mode="bilinear", padding_mode="border", align_corners=False)
+    inside = ((gy.abs() < 1)[:, :, None] & (gx.abs() < 1)[:, None, :]).unsqueeze(1)
+    return torch.where(inside, pasted, view1), gamma * gamma
+
+
+def simclr_per_anchor(z, n, tau):
+    """SimCLR's per-anchor loss of z [2n, d] (rows i and i + n: the two views of image i)."""
+    eye = torch.eye(2 * n, dtype=torch.bool)
+    logits = ((z @ z.t()) / tau).masked_fill(eye, float("-inf"))
+    logp = logits - torch.logsumexp(logits, dim=1, keepdim=True)
+    return -logp[torch.arange(2 * n), torch.arange(2 * n).roll(n)]
+
+
 def train_step(s):
-    n = s["batch"]
+    """One step as src/train/step.ts takes it: SupCon + SimCLR on both views; for method gradmix also
+    LayerCAM of the batch's SimCLR loss at the last blocks of stages 2-4 (torch.autograd.grad, as
+    pytorch-grad-cam's gradients), the batched paste from a random derangement into boxes of side
+    gamma ~ U(0.1, 0.5) on each map's argmax, and the mixed view's SimCLR against view 2 weighted by
+    gamma^2 (docs/TRAINING.md sections 3-4); backward, Adam."""
+    n, tau, size = s["batch"], s["tau"], s["size"]
     model = supcon_resnet(s["arch"], s["width"], s["channels"])
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    views = torch.rand(2 * n, s["channels"], s["size"], s["size"])
-    objective = supcon_simclr(n, s["tau"], torch.arange(n).remainder(6).repeat(2))
+    views = torch.rand(2 * n, s["channels"], size, size)
+    objective = supcon_simclr(n, tau, torch.arange(n).remainder(6).repeat(2))
+    gradmix = s.get("method", "none") == "gradmix"
+    keep = cam_blocks(s["arch"])
 
     def step():
         opt.zero_grad(set_to_none=True)
-        loss = objective(F.normalize(model(views), dim=1))
+        out, acts = encode(model, views, keep) if gradmix else (model(views), [])
+        z = F.normalize(out, dim=1)
+        loss = objective(z)
+        if gradmix:
+            grads = torch.autograd.grad(simclr_per_anchor(z, n, tau).mean(), acts, retain_graph=True)
+            with torch.no_grad():
+                cam = layercam([a[:n] for a in acts], [g[:n] for g in grads], size)
+                centres = cam.flatten(1).argmax(1)
+                # A random derangement (one cycle through a random order: nobody is their own partner).
+                order = torch.randperm(n)
+                partner = torch.empty_like(order)
+                partner[order] = order.roll(-1)
+                gamma = torch.empty(n).uniform_(0.1, 0.5)
+                mixed, weight = gradmix_paste(views[:n], partner, centres, gamma)
+            zm = F.normalize(model(mixed), dim=1)
+            per_anchor = simclr_per_anchor(torch.cat([zm, z[n:]]), n, tau)
+            loss = loss + (per_anchor * weight.repeat(2)).mean()
         loss.backward()
         opt.step()
 

@@ -1,9 +1,10 @@
 // One whole training step (src/train/step.ts TrainStep: augment both views on the GPU, encode,
 // SupCon + SimCLR, for GradMix also the LayerCAM pass and the mixed view's term, backward, Adam)
 // of the SupCon ResNet on CIFAR-shaped data (3x32x32), kernels autotuned as train() tunes them.
-// Peers, for the plain step (method none): the same model and SupCon + SimCLR loss through
+// Peers: PyTorch (bench/peer-torch.py train_step) for both methods, GradMix with its LayerCAM,
+// paste and mixed term; for the plain step also the same model and SupCon + SimCLR loss through
 // TF.js's WebGPU backend on the same adapter (bench/peer-tfjs-resnet.ts; no augmentation and no
-// running batch-norm statistics there) and PyTorch CPU (bench/peer-torch.py train_step).
+// running batch-norm statistics there). Neither peer augments: their inputs are the views.
 // ResNet18 at width 16 (quick: batch 16; full: 64) with and without GradMix, and the deeper
 // encoders (ResNet34 BasicBlocks, ResNet50 Bottlenecks) at width 4.
 import { backward } from '../../src/autograd.js';
@@ -55,7 +56,9 @@ function row(s: StepShape, cfg: BenchConfig): Row {
     shape: `2x[${s.batch},3,32,32], ${(params / 1e6).toFixed(2)}M params`,
     flops,
     bound: 'compute',
-    ...(s.method === 'none' ? { peer: { kind: 'train-step' as const, arch: s.arch, width: s.width, batch: s.batch, channels: DATA.channels, size: DATA.height, tau: TAU } } : {}),
+    ...(s.method === 'none' || s.method === 'gradmix'
+      ? { peer: { kind: 'train-step' as const, method: s.method, arch: s.arch, width: s.width, batch: s.batch, channels: DATA.channels, size: DATA.height, tau: TAU } }
+      : {}),
     // A step is long on a CPU adapter: fewer repeats than the kernel rows.
     timing: cfg.quick ? { warmup: 1, repeats: 3, minRepeats: 2, budgetMs: 0 } : { warmup: 1, repeats: 5, minRepeats: 3, budgetMs: 0 },
     setup: async () => {
