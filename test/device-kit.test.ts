@@ -55,7 +55,8 @@ kitTest('the kit builds under 60 MiB with every component', () => {
 kitTest("dry run on lavapipe: every part ok, through the kit's Node and Vulkan loader", () => {
   const out = mkdtempSync(join(tmpdir(), 'gradmix-dry-run-'));
   try {
-    const r = runKit(['--expect', 'llvmpipe'], out);
+    // Two kernel-suite shards per variant (one by default on 2 cores), so the split and merge run too.
+    const r = runKit(['--expect', 'llvmpipe', '--shards', '2'], out);
     const summaryFile = join(out, 'device-run.json');
     assert.ok(existsSync(summaryFile), `no device-run.json; output:\n${r.stdout.slice(-3000)}\n${r.stderr.slice(-3000)}`);
     const summary = JSON.parse(readFileSync(summaryFile, 'utf8')) as { ok: boolean; parts: Record<string, Part> };
@@ -72,10 +73,13 @@ kitTest("dry run on lavapipe: every part ok, through the kit's Node and Vulkan l
     assert.ok(adapter.vulkanLoader.length > 0 && adapter.vulkanLoader.every((p) => p.includes('/vulkan/lib/libvulkan.so')), `libvulkan from the kit: ${adapter.vulkanLoader}`);
     assert.match(adapter.node, /^v20\./);
 
-    const variants = (summary.parts.kernels.detail as { variants: Record<string, { passed: number; failed: number; kernelVariant: string }> }).variants;
+    const kernels = summary.parts.kernels.detail as { shards: number; variants: Record<string, { passed: number; failed: number; kernelVariant: string; shards: { files: string[] }[] }> };
+    assert.is(kernels.shards, 2);
     for (const v of ['register', 'tiled']) {
-      assert.ok(variants[v].passed > 0 && variants[v].failed === 0, `kernel tests under ${v}: ${JSON.stringify(variants[v]).slice(0, 300)}`);
-      assert.is(variants[v].kernelVariant, v);
+      const got = kernels.variants[v];
+      assert.ok(got.passed > 0 && got.failed === 0, `kernel tests under ${v}: ${JSON.stringify(got).slice(0, 300)}`);
+      assert.is(got.kernelVariant, v);
+      assert.equal(got.shards.flatMap((s) => s.files).sort(), ['conv-gemm', 'knn', 'matmul'], `each file in one shard under ${v}`);
     }
 
     const bench = JSON.parse(readFileSync(join(out, 'bench.json'), 'utf8')) as {

@@ -2,13 +2,14 @@
 // parts of a GPU check, each in child processes under its own time budget, writing a summary JSON
 // after every part (so a run cut short still says what it saw) and a log of all output.
 //   a adapter  the adapter in use; anything but --expect stops the run (exit code 2)
-//   b kernels  the kernel correctness tests under each variant family (GRADMIX_KERNEL_VARIANT), side by side
+//   b kernels  the kernel correctness tests under each variant family (GRADMIX_KERNEL_VARIANT), side by side,
+//              each split into shards over the cores
 //   c bench    the kernel families against TF.js WebGPU and PyTorch, with the device ceilings
 //   d step     the training step row (plain and GradMix) and the peak memory of a step
 //   e train    gradmix train end to end on mnist-mini (seeds x methods) and full MNIST
 //   then the bar: issue 12's ratios from those parts (bar.ts), logged and in device-run.json
 // Sizes: tiny by default (the dry run on a CPU rasteriser); --full: the GPU sizes of item 2.
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PARTS, USAGE, UsageError, parseArgs, type Args } from './run-args.js';
 import { log, setLogFile } from './run-child.js';
@@ -30,7 +31,8 @@ async function main(): Promise<number> {
   mkdirSync(args.out, { recursive: true });
   // A fresh start for the runs and part files of an earlier run in the same work folder (its
   // autotuning choices stay: they are per adapter and shape class).
-  for (const f of ['runs', 'adapter.json', 'step.json', ...args.variants.map((v) => `kernels-${v}.json`)]) rmSync(join(args.work, f), { recursive: true, force: true });
+  const stale = existsSync(args.work) ? readdirSync(args.work).filter((f) => f.startsWith('kernels-')) : [];
+  for (const f of ['runs', 'adapter.json', 'step.json', ...stale]) rmSync(join(args.work, f), { recursive: true, force: true });
   for (const f of ['bench.json', 'step.json', 'train.json', 'torch-cuda.jsonl']) rmSync(join(args.out, f), { force: true });
   mkdirSync(args.work, { recursive: true });
   const logFile = join(args.out, 'device-run.log');

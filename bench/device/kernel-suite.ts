@@ -1,12 +1,15 @@
 // Part b of the device run (bundled to app/js/kernel-suite.mjs): the kernel correctness tests
 // bundled beside it (test.<name>.mjs, see kernel-tests.mjs) in one process on one device, as
 // scripts/run-tests.mjs runs them, under the variant family GRADMIX_KERNEL_VARIANT names.
-//   node kernel-suite.mjs [--tests REGEX] [--json FILE]
+//   node kernel-suite.mjs [--tests REGEX] [--shard I/N] [--json FILE]
+// --shard I/N runs the I-th (0-based) of N parts of the files, balanced by their measured
+// seconds (kernel-tests.mjs shardFiles), so the part can spread the suite over the machine's cores.
 // Writes the counts, the adapter and the failures' output to --json; exit code 1 on any failure.
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { runUvuFiles } from '../../scripts/uvu-files.mjs';
+import { shardFiles } from './kernel-tests.mjs';
 
 function flag(name: string): string | undefined {
   const i = process.argv.indexOf(name);
@@ -16,12 +19,33 @@ function flag(name: string): string | undefined {
 const here = dirname(fileURLToPath(import.meta.url));
 const filter = flag('--tests') ? new RegExp(flag('--tests')!) : null;
 const json = flag('--json');
-const files = readdirSync(here)
+const shard = flag('--shard');
+const matching = readdirSync(here)
   .filter((f) => /^test\..+\.mjs$/.test(f) && (!filter || filter.test(f.slice(5, -4))))
   .sort();
-if (files.length === 0) {
+if (matching.length === 0) {
   console.error(`kernel suite: no bundled test file matches --tests ${filter ?? ''} in ${here}`);
   process.exit(1);
+}
+let files = matching;
+if (shard) {
+  const m = /^(\d+)\/(\d+)$/.exec(shard);
+  if (!m || Number(m[1]) >= Number(m[2])) {
+    console.error(`kernel suite: --shard ${shard}: give I/N with 0 <= I < N, e.g. --shard 0/4`);
+    process.exit(1);
+  }
+  const names = shardFiles(
+    matching.map((f) => f.slice(5, -4)),
+    Number(m[2]),
+  )[Number(m[1])];
+  files = names.map((n) => `test.${n}.mjs`);
+}
+if (files.length === 0) {
+  // More shards than files: nothing to run, and nothing wrong.
+  const report = { adapter: null, kernelVariant: process.env.GRADMIX_KERNEL_VARIANT ?? null, files: [], total: 0, passed: 0, failed: 0, skipped: 0, seconds: 0, failures: [] };
+  if (json) writeFileSync(json, JSON.stringify(report, null, 2) + '\n');
+  console.log(`kernel suite: shard ${shard} has no files`);
+  process.exit(0);
 }
 if (!process.env.XDG_RUNTIME_DIR) {
   process.env.XDG_RUNTIME_DIR = join(process.env.TMPDIR ?? '/tmp', `gradmix-xdg-${process.getuid?.() ?? 0}`);

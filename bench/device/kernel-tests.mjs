@@ -46,6 +46,68 @@ export const KERNEL_TESTS = [
   'train',
 ];
 
+/**
+ * Seconds each file took alone (lavapipe, register variant, seed 1, process start included;
+ * 2026-12-05): the weights that balance the kernel suite's shards. A file not listed counts 5 s.
+ */
+export const KERNEL_TEST_SECONDS = {
+  augment: 1.6,
+  autograd: 1.4,
+  batchnorm: 3.1,
+  'batchnorm-residual': 5.4,
+  contrastive: 6.7,
+  conv: 2.6,
+  'conv-gemm': 2.4,
+  corrupt: 2.4,
+  elementwise: 1.4,
+  'eval-golden': 7.8,
+  'finite-guard': 2.6,
+  'gemm-blocked': 2.2,
+  'intrinsic-dim': 1.9,
+  'kernel-choice': 1.7,
+  knn: 1.3,
+  layercam: 1.3,
+  matmul: 2.4,
+  'matmul-skinny': 7.0,
+  maxpool: 1.0,
+  memory: 5.3,
+  mix: 0.9,
+  nn: 3.0,
+  normalize: 0.9,
+  objectives: 4.9,
+  ood: 3.0,
+  optim: 0.8,
+  pool: 0.7,
+  probe: 1.5,
+  reduce: 3.2,
+  resnet: 10.7,
+  'resnet-arch': 6.8,
+  scores: 1.7,
+  shape: 1.2,
+  softmax: 2.9,
+  splitk: 1.7,
+  ssl: 6.7,
+  subgroups: 10.7,
+  'torchvision-resnet': 15.1,
+  train: 8.6,
+};
+
+/**
+ * `names` in `count` shards of about equal seconds: the longest first, each to the shard with the
+ * least so far (the same split in every process, so shard i of N is always the same files).
+ */
+export function shardFiles(names, count) {
+  const shards = Array.from({ length: count }, () => ({ seconds: 0, names: [] }));
+  const weight = (n) => KERNEL_TEST_SECONDS[n] ?? 5;
+  const order = [...names].sort((a, b) => weight(b) - weight(a) || (a < b ? -1 : 1));
+  for (const n of order) {
+    const lightest = shards.reduce((best, s) => (s.seconds < best.seconds ? s : best));
+    lightest.seconds += weight(n);
+    lightest.names.push(n);
+  }
+  return shards.map((s) => s.names.sort());
+}
+
 /** The test files left out, and why. */
 export const OTHER_TESTS = {
   browser: 'drives Chromium',
@@ -72,4 +134,6 @@ export const OTHER_TESTS = {
   plots: 'SVG files',
   'train-pictures': 'PNG files',
   'device-kit': 'builds this kit and runs it',
+  'device-bar': "reads a run's summary, no GPU",
+  'peer-torch-gradmix': 'the PyTorch peer in a python3 child (no torch there to check against before the run)',
 };

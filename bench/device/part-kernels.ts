@@ -1,5 +1,6 @@
 // Parts a (the adapter) and b (the kernel correctness suite under each variant family).
 import { existsSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { wrongAdapter } from './expect.js';
 import { lastError, readJson, runChild } from './run-child.js';
@@ -15,40 +16,83 @@ export async function adapterPart(run: Run, budget: number): Promise<Omit<PartRe
   return { status: 'ok', detail: report };
 }
 
+interface SuiteReport {
+  adapter: string | null;
+  kernelVariant: string | null;
+  files: string[];
+  total: number;
+  passed: number;
+  failed: number;
+  skipped: number;
+  seconds: number;
+  failures: string[];
+}
+
 /**
- * The variant families side by side, each in its own process with the whole budget: the tests
- * check results, not speed, and are mostly single-threaded JavaScript references (the GPU machine
- * has 16 cores).
+ * Shards per variant family: the suite is mostly single-threaded JavaScript (the float64
+ * references), so it spreads over the cores, both families side by side.
+ */
+export function kernelShards(cores: number, variants: number): number {
+  return Math.max(1, Math.min(8, Math.floor(cores / Math.max(1, variants))));
+}
+
+/**
+ * The variant families side by side, each split into shards (kernel-suite.mjs --shard, balanced
+ * by the files' measured seconds), every process with the whole budget: the tests check results,
+ * not speed.
  */
 export async function kernelsPart(run: Run, budget: number): Promise<Omit<PartResult, 'budgetS' | 'seconds'>> {
   const variants: Record<string, unknown> = {};
   let status: Status = 'ok';
   const errors: string[] = [];
+  const shards = run.args.shards ?? kernelShards(cpus().length, run.args.variants.length);
+  const jobs = run.args.variants.flatMap((v) => Array.from({ length: shards }, (_, i) => ({ v, i })));
   const done = await Promise.all(
-    run.args.variants.map(async (v) => {
-      const file = join(run.args.work, `kernels-${v}.json`);
-      const args = ['--json', file, ...(run.sizes.tests ? ['--tests', run.sizes.tests] : [])];
-      const c = await runChild(`kernels ${v}`, 'kernel-suite.mjs', args, budget, { env: { GRADMIX_KERNEL_VARIANT: v }, prefix: true });
-      return { v, c, r: existsSync(file) && !c.timedOut ? readJson<{ adapter: string; kernelVariant: string; failed: number; total: number }>(file) : null };
+    jobs.map(async ({ v, i }) => {
+      const file = join(run.args.work, `kernels-${v}-${i}.json`);
+      const args = ['--json', file, '--shard', `${i}/${shards}`, ...(run.sizes.tests ? ['--tests', run.sizes.tests] : [])];
+      const label = shards > 1 ? `kernels ${v} ${i + 1}/${shards}` : `kernels ${v}`;
+      const c = await runChild(label, 'kernel-suite.mjs', args, budget, { env: { GRADMIX_KERNEL_VARIANT: v }, prefix: true });
+      return { v, i, c, r: existsSync(file) && !c.timedOut ? readJson<SuiteReport>(file) : null };
     }),
   );
-  for (const { v, c, r } of done) {
-    variants[v] = r ?? { exit: c.code ?? c.signal, seconds: c.seconds, tail: c.tail.slice(-2000) };
-    if (c.timedOut) {
-      status = worse(status, 'timeout');
-      errors.push(`${v}: over its ${budget} s`);
-    } else if (!r || c.code !== 0) {
-      if (status === 'ok') status = 'failed';
-      errors.push(`${v}: ${r ? `${r.failed} of ${r.total} tests failed` : lastError(c.tail)}`);
-    } else if (r.kernelVariant !== v) {
-      status = 'failed';
-      errors.push(`${v}: the suite ran variant ${r.kernelVariant}`);
+  for (const v of run.args.variants) {
+    const mine = done.filter((d) => d.v === v);
+    const reports = mine.map((d) => d.r).filter((r): r is SuiteReport => r !== null);
+    const sum = (f: (r: SuiteReport) => number) => reports.reduce((s, r) => s + f(r), 0);
+    const adapter = reports.find((r) => r.adapter)?.adapter ?? null;
+    variants[v] = {
+      adapter,
+      kernelVariant: reports.find((r) => r.kernelVariant)?.kernelVariant ?? null,
+      total: sum((r) => r.total),
+      passed: sum((r) => r.passed),
+      failed: sum((r) => r.failed),
+      skipped: sum((r) => r.skipped),
+      failures: reports.flatMap((r) => r.failures).slice(0, 40),
+      shards: mine.map(({ i, c, r }) => ({ shard: i, files: r?.files ?? null, seconds: +c.seconds.toFixed(1), exit: c.code ?? c.signal, ...(r ? {} : { tail: c.tail.slice(-2000) }) })),
+    };
+    for (const { i, c, r } of mine) {
+      const which = shards > 1 ? `${v} shard ${i + 1}/${shards}` : v;
+      if (c.timedOut) {
+        status = worse(status, 'timeout');
+        errors.push(`${which}: over its ${budget} s`);
+      } else if (!r || c.code !== 0) {
+        if (status === 'ok') status = 'failed';
+        errors.push(`${which}: ${r ? `${r.failed} of ${r.total} tests failed` : lastError(c.tail)}`);
+      } else if (r.total > 0 && r.kernelVariant !== v) {
+        status = 'failed';
+        errors.push(`${which}: the suite ran variant ${r.kernelVariant}`);
+      }
+      const wrong = r?.adapter ? run.adapterOk(r.adapter, `kernels ${which}`) : null;
+      if (wrong) {
+        status = 'failed';
+        errors.push(wrong);
+      }
     }
-    const wrong = r ? run.adapterOk(r.adapter, `kernels ${v}`) : null;
-    if (wrong) {
+    if (status === 'ok' && sum((r) => r.total) === 0) {
       status = 'failed';
-      errors.push(wrong);
+      errors.push(`${v}: no test ran`);
     }
   }
-  return { status, detail: { tests: run.sizes.tests ?? 'all', variants }, ...(errors.length ? { error: errors.join('; ') } : {}) };
+  return { status, detail: { tests: run.sizes.tests ?? 'all', shards, variants }, ...(errors.length ? { error: errors.join('; ') } : {}) };
 }

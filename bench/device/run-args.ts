@@ -2,7 +2,7 @@
 import { join, resolve } from 'node:path';
 
 export const USAGE = `usage: run.sh --expect nvidia|llvmpipe|<regex> [--full] [--out DIR] [--only PARTS] [--skip PARTS]
-              [--budget PART=SECONDS,...] [--variants register,tiled] [--tests REGEX] [--mnist-epochs N]
+              [--budget PART=SECONDS,...] [--variants register,tiled] [--tests REGEX] [--shards N] [--mnist-epochs N]
 parts: a adapter, b kernels, c bench, d step, e train (letters or names, comma-separated); the adapter
 check runs before any other part whatever --only says.`;
 
@@ -77,6 +77,8 @@ export interface Args {
   budgets: Partial<Record<Part, number>>;
   variants: string[];
   tests: string | null | undefined;
+  /** Kernel-suite processes per variant family (default: by the cores, part-kernels.ts kernelShards). */
+  shards: number | undefined;
   mnistEpochs: number | undefined;
 }
 
@@ -104,6 +106,7 @@ export function parseArgs(argv: string[]): Args {
   let variants = ['register', 'tiled'];
   let tests: string | null | undefined;
   let mnistEpochs: number | undefined;
+  let shards: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -130,7 +133,10 @@ export function parseArgs(argv: string[]): Args {
       const bad = variants.filter((v) => v !== 'register' && v !== 'tiled');
       if (bad.length) throw new UsageError(`--variants: '${bad.join(',')}' is not a variant family; GRADMIX_KERNEL_VARIANT takes register or tiled`);
     } else if (a === '--tests') tests = value();
-    else if (a === '--mnist-epochs') {
+    else if (a === '--shards') {
+      shards = Number(value());
+      if (!Number.isInteger(shards) || shards < 1) throw new UsageError('--shards needs a positive integer (kernel-suite processes per variant family)');
+    } else if (a === '--mnist-epochs') {
       mnistEpochs = Number(value());
       if (!Number.isInteger(mnistEpochs) || mnistEpochs < 1) throw new UsageError('--mnist-epochs needs a positive integer');
     } else if (a === '--help' || a === '-h') {
@@ -143,5 +149,5 @@ export function parseArgs(argv: string[]): Args {
   const chosen = new Set<Part>(only ?? PARTS);
   for (const p of skip) chosen.delete(p);
   chosen.add('adapter');
-  return { expect, full, out: resolve(out), work: resolve(work || join(out, 'work')), parts: chosen, budgets, variants, tests, mnistEpochs };
+  return { expect, full, out: resolve(out), work: resolve(work || join(out, 'work')), parts: chosen, budgets, variants, tests, shards, mnistEpochs };
 }
