@@ -5,6 +5,7 @@
 
 /** test/<name>.test.ts files bundled into the kit and run by its kernel suite (part b). */
 export const KERNEL_TESTS = [
+  'attentive-cutmix',
   'augment',
   'autograd',
   'batchnorm',
@@ -51,6 +52,7 @@ export const KERNEL_TESTS = [
  * 2026-12-05): the weights that balance the kernel suite's shards. A file not listed counts 5 s.
  */
 export const KERNEL_TEST_SECONDS = {
+  'attentive-cutmix': 1.0,
   augment: 1.6,
   autograd: 1.4,
   batchnorm: 3.1,
@@ -134,6 +136,7 @@ export const OTHER_TESTS = {
   plots: 'SVG files',
   'train-pictures': 'PNG files',
   'device-kit': 'builds this kit and runs it',
+  'attentive-cutmix-runs': 'end to end through the CLI and files (its kernels: attentive-cutmix)',
   'device-bar': "reads a run's summary, no GPU",
   'peer-torch-gradmix': 'the PyTorch peer in a python3 child (no torch there to check against before the run)',
 };

@@ -71,8 +71,8 @@ function entries(sd: StateDict): [string, Tensor][] {
   return sd instanceof Map ? [...(sd as ReadonlyMap<string, Tensor>).entries()] : Object.entries(sd as Readonly<Record<string, Tensor>>);
 }
 
-/** PyTorch stores BatchNorm's counter as int64. */
-function isInt64Name(name: string): boolean {
+/** BatchNorm's batch counter (`num_batches_tracked`), which PyTorch stores as int64. */
+export function isBatchCounter(name: string): boolean {
   return name === 'num_batches_tracked' || name.endsWith('.num_batches_tracked');
 }
 
@@ -89,7 +89,7 @@ export function checkFinite(name: string, values: ArrayLike<number>): void {
 export async function toHost(name: string, t: Tensor): Promise<HostTensor> {
   const values = await t.data();
   if (t.dtype === 'float32') checkFinite(name, values);
-  if (isInt64Name(name)) return int64Tensor(t.shape, Array.from(values, Math.round));
+  if (isBatchCounter(name)) return int64Tensor(t.shape, Array.from(values, Math.round));
   if (t.dtype === 'int32') {
     const data = new Uint8Array(values.length * 4);
     const v = new DataView(data.buffer);

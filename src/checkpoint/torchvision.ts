@@ -6,12 +6,8 @@
 import { TorchvisionResNet } from '../nn/torchvision-resnet.js';
 import { archOfStateDict, type Arch } from '../nn/resnet.js';
 import { Rng } from '../random.js';
-import { loadStateDictInto } from './checkpoint.js';
+import { isBatchCounter, loadStateDictInto } from './checkpoint.js';
 import type { HostTensor } from './safetensors.js';
-
-function isBatchCounter(name: string): boolean {
-  return name === 'num_batches_tracked' || name.endsWith('.num_batches_tracked');
-}
 
 /** A gradmix or SupContrast checkpoint (`encoder.*` names) is not a torchvision model: say so. */
 function rejectCifarStyle(names: Iterable<string>, source: string): void {
