@@ -283,8 +283,25 @@ async function buildApp(staging) {
   // src/package-version.ts finds the version in gradmix's package.json above the bundle.
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: pkg.name, version: pkg.version, private: true, type: 'module' }, null, 2) + '\n');
+  checkFilesBeside(js);
   const bytes = Object.values(result.metafile.outputs).reduce((s, o) => s + o.bytes, 0);
   return { bytes, files: Object.keys(result.metafile.outputs).length };
+}
+
+/**
+ * Every file the bundles name by a fixed path beside themselves (new URL('<path>', import.meta.url))
+ * must be in the kit: the bundler cannot follow those, and a test that reaches for a source folder
+ * the kit does not carry (scripts/, kernels/) would only fail on the GPU machine.
+ */
+function checkFilesBeside(js) {
+  const missing = [];
+  for (const f of readdirSync(js).filter((n) => n.endsWith('.mjs'))) {
+    const text = readFileSync(join(js, f), 'utf8');
+    for (const m of text.matchAll(/new URL\(\s*(["'`])(\.{1,2}\/[^"'`$]*)\1\s*,\s*import\.meta\.url\s*\)/g)) {
+      if (!existsSync(join(js, m[2]))) missing.push(`${f}: ${m[2]}`);
+    }
+  }
+  if (missing.length) throw new Error(`device kit: bundled code names files the kit does not carry (make them travel, or read what the bundle embeds):\n  ${missing.join('\n  ')}`);
 }
 
 function gitCommit() {

@@ -8,6 +8,7 @@ export const KERNEL_TESTS = [
   'attentive-cutmix',
   'augment',
   'autograd',
+  'bench-example',
   'batchnorm',
   'batchnorm-residual',
   'contrastive',
@@ -42,9 +43,12 @@ export const KERNEL_TESTS = [
   'softmax',
   'splitk',
   'ssl',
+  'ssl-finite-guard',
   'subgroups',
   'torchvision-resnet',
   'train',
+  'train-memory',
+  'training-interfaces',
 ];
 
 /**
@@ -55,6 +59,7 @@ export const KERNEL_TEST_SECONDS = {
   'attentive-cutmix': 1.0,
   augment: 1.6,
   autograd: 1.4,
+  'bench-example': 1.1,
   batchnorm: 3.1,
   'batchnorm-residual': 5.4,
   contrastive: 6.7,
@@ -89,9 +94,12 @@ export const KERNEL_TEST_SECONDS = {
   softmax: 2.9,
   splitk: 1.7,
   ssl: 6.7,
+  'ssl-finite-guard': 6.4,
   subgroups: 10.7,
   'torchvision-resnet': 15.1,
   train: 8.6,
+  'train-memory': 23.7,
+  'training-interfaces': 1.7,
 };
 
 /**
@@ -136,6 +144,12 @@ export const OTHER_TESTS = {
   plots: 'SVG files',
   'train-pictures': 'PNG files',
   'device-kit': 'builds this kit and runs it',
+  'bench-compare': 'host-side result files',
+  'bench-web': 'drives Chromium',
+  layers: "the sources' import graph",
+  'lint-config': 'runs ESLint on the sources',
+  'run-config': 'host-side config files',
+  sweep: 'CLI child processes and scheduler scripts',
   'attentive-cutmix-runs': 'end to end through the CLI and files (its kernels: attentive-cutmix)',
   'device-bar': "reads a run's summary, no GPU",
   'peer-torch-gradmix': 'the PyTorch peer in a python3 child (no torch there to check against before the run)',
