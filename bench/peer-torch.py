@@ -231,7 +231,8 @@ def simclr_per_anchor(z, n, tau):
 def train_step(s):
     """One step as src/train/step.ts takes it: SupCon + SimCLR on both views; for method gradmix also
     LayerCAM of the batch's SimCLR loss at the last blocks of stages 2-4 (torch.autograd.grad, as
-    pytorch-grad-cam's gradients), the batched paste from a random derangement into boxes of side
+    pytorch-grad-cam's gradients), the batched paste from a random one-cycle derangement (the engine
+    draws any derangement: the same gather) into boxes of side
     gamma ~ U(0.1, 0.5) on each map's argmax, and the mixed view's SimCLR against view 2 weighted by
     gamma^2 (docs/TRAINING.md sections 3-4); backward, Adam."""
     n, tau, size = s["batch"], s["tau"], s["size"]

@@ -8,7 +8,7 @@ import type { PartResult } from '../bench/device/run-summary.js';
 const part = (status: PartResult['status'], detail: unknown, error?: string): PartResult => ({ status, budgetS: 60, seconds: 1, detail, ...(error ? { error } : {}) });
 
 const full = {
-  kernels: part('ok', { tests: 'all', variants: {} }),
+  kernels: part('ok', { tests: 'all', variants: { register: { failed: 0 }, tiled: { failed: 0 } } }),
   bench: part('ok', { families: { conv2d: { torch: { rows: 21, oursOverTorch: 1.7 }, tfjs: { rows: 21, tfjsOverOurs: 4.2 } } } }),
   step: part('ok', {
     rows: [
@@ -68,9 +68,20 @@ test('missing figures give no verdict and say why; failed or partial tests fail 
   assert.equal([byLine(lines, 'full MNIST').pass, byLine(lines, 'full MNIST').source], [null, 'train part partial: no full-MNIST AUROC']);
   assert.match(formatBar(lines), /no figure/);
 
-  const subset = byLine(barLines({ kernels: part('ok', { tests: '^(matmul|knn)$' }) }), 'every correctness test');
+  const suite = (kernels: PartResult) => byLine(barLines({ kernels }), 'every correctness test');
+  const both = { register: { failed: 0 }, tiled: { failed: 0 } };
+  const subset = suite(part('ok', { tests: '^(matmul|knn)$', variants: both }));
   assert.is(subset.pass, null, 'a subset that passed gives no verdict on the whole suite');
   assert.match(subset.source, /tests matching \^\(matmul\|knn\)\$/);
+  assert.is(suite(part('ok', { tests: 'all', variants: { register: { failed: 0 } } })).pass, null, 'one family only: no verdict');
+  assert.is(suite(part('skipped', undefined, 'the adapter check failed')).pass, null, 'a skipped part is no failure');
+  assert.is(suite(part('timeout', { tests: 'all', variants: both })).pass, null, 'cut short without a failure: no verdict');
+  assert.is(suite(part('timeout', { tests: 'all', variants: { register: { failed: 1 }, tiled: { failed: 0 } } })).pass, false, 'a failure before the cut');
+  assert.match(suite(part('ok', { tests: 'all', variants: both })).source, /families register, tiled/);
+
+  const interrupted = byLine(barLines({ train: part('partial', { runs: [{ name: 'mnist w64 gradmix', auroc: 0.995, interrupted: true, epochsDone: 2 }] }) }), 'full MNIST');
+  assert.equal([interrupted.measured, interrupted.pass], [0.995, true]);
+  assert.match(interrupted.source, /stopped at its time share after 2 epochs/);
 });
 
 test.run();

@@ -116,7 +116,7 @@ kitTest("dry run on lavapipe: every part ok, through the kit's Node and Vulkan l
     // The bar from this run's parts: figures where the tiny sizes have them (no full-MNIST AUROC: not evaluated).
     const bar = (summary as unknown as { bar: { line: string; measured: number | null }[] }).bar;
     assert.is(bar.length, 9);
-    assert.ok(bar.find((l) => l.line.startsWith('GradMix step / plain'))?.measured! > 0, `the bar: ${JSON.stringify(bar)}`);
+    assert.ok((bar.find((l) => l.line.startsWith('GradMix step / plain'))?.measured ?? 0) > 0, `the bar: ${JSON.stringify(bar)}`);
     assert.match(log, /the bar \(issue 12\)\nconvolutions, ours \/ PyTorch/);
   } finally {
     rmSync(out, { recursive: true, force: true });

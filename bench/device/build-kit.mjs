@@ -289,8 +289,8 @@ async function buildApp(staging) {
 }
 
 /**
- * Every file the bundles name by a fixed path beside themselves (new URL('<path>', import.meta.url))
- * must be in the kit: the bundler cannot follow those, and a test that reaches for a source folder
+ * Every file the bundles name by a literal relative path (new URL('./x' or '../x', import.meta.url);
+ * paths built at run time are not seen) must be in the kit: the bundler cannot follow those, and a test that reaches for a source folder
  * the kit does not carry (scripts/, kernels/) would only fail on the GPU machine.
  */
 function checkFilesBeside(js) {

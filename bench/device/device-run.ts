@@ -31,7 +31,8 @@ async function main(): Promise<number> {
   mkdirSync(args.out, { recursive: true });
   // A fresh start for the runs and part files of an earlier run in the same work folder (its
   // autotuning choices stay: they are per adapter and shape class).
-  const stale = existsSync(args.work) ? readdirSync(args.work).filter((f) => f.startsWith('kernels-')) : [];
+  // Part files of an earlier run, which a child that dies before writing its own must not pass off as new.
+  const stale = existsSync(args.work) ? readdirSync(args.work).filter((f) => /^(kernels-|bench-\d+\.json$|encode\.json$)/.test(f)) : [];
   for (const f of ['runs', 'adapter.json', 'step.json', ...stale]) rmSync(join(args.work, f), { recursive: true, force: true });
   for (const f of ['bench.json', 'step.json', 'train.json', 'torch-cuda.jsonl']) rmSync(join(args.out, f), { force: true });
   mkdirSync(args.work, { recursive: true });

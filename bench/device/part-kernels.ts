@@ -78,7 +78,7 @@ export async function kernelsPart(run: Run, budget: number): Promise<Omit<PartRe
         errors.push(`${which}: over its ${budget} s`);
       } else if (!r || c.code !== 0) {
         if (status === 'ok') status = 'failed';
-        errors.push(`${which}: ${r ? `${r.failed} of ${r.total} tests failed` : lastError(c.tail)}`);
+        errors.push(`${which}: ${!r ? lastError(c.tail) : r.total === 0 ? 'no test ran' : `${r.failed} of ${r.total} tests failed`}`);
       } else if (r.total > 0 && r.kernelVariant !== v) {
         status = 'failed';
         errors.push(`${which}: the suite ran variant ${r.kernelVariant}`);
@@ -89,9 +89,9 @@ export async function kernelsPart(run: Run, budget: number): Promise<Omit<PartRe
         errors.push(wrong);
       }
     }
-    if (status === 'ok' && sum((r) => r.total) === 0) {
+    if (reports.length === mine.length && sum((r) => r.total) === 0) {
       status = 'failed';
-      errors.push(`${v}: no test ran`);
+      errors.push(`${v}: no test ran in any shard`);
     }
   }
   return { status, detail: { tests: run.sizes.tests ?? 'all', shards, variants }, ...(errors.length ? { error: errors.join('; ') } : {}) };

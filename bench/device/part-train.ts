@@ -99,13 +99,12 @@ export async function trainPart(run: Run, deadline: number): Promise<Omit<PartRe
     const runStart = Date.now();
     const shareLeft = () => Math.min(secondsLeft(deadline), Math.max(cap - (Date.now() - runStart) / 1000, cap * 0.2));
     const c = await runChild(`train ${r.name}`, 'gradmix.mjs', ['train', ...r.args, '--out', dir, '--quiet'], trainCap, { stopSignal: 'SIGINT', graceS: 20 });
-    const row: Record<string, unknown> = { name: r.name, trainSeconds: +c.seconds.toFixed(1), exit: c.code ?? c.signal };
+    const row: Record<string, unknown> = { name: r.name, trainSeconds: +c.seconds.toFixed(1), exit: c.code ?? c.signal, ...(c.timedOut ? { interrupted: true } : {}) };
     let encoder = metrics(join(dir, 'results.json'));
     const checkpoint = join(dir, 'checkpoint.safetensors');
     if (!encoder && r.evaluate && c.timedOut && existsSync(checkpoint) && secondsLeft(deadline) > 10) {
       // Interrupted: evaluate the checkpoint it saved (as many epochs as fitted).
       const e = await runChild(`eval ${r.name} (interrupted run)`, 'gradmix.mjs', ['eval', '--checkpoint', checkpoint, '--out', join(dir, 'encoder')], shareLeft());
-      row.interrupted = true;
       row.evalSeconds = +e.seconds.toFixed(1);
       encoder = metrics(join(dir, 'encoder', 'results.json'));
     }

@@ -66,9 +66,10 @@ fn lane_len(l: u32, lanes: u32) -> u32 {
 }
 
 // The most values any lane takes (lane 0's count): the loops below run this many times in every
-// lane, with shorter lanes idle in the last trip, so all lanes leave a loop together. The subgroup
-// passes call subgroupAdd right after, and Vulkan only promises every lane takes part after a
-// loop whose trip count differs between lanes where the driver offers maximal reconvergence.
+// lane, with shorter lanes idle in the last trip, so all lanes leave a loop together and the
+// divergence left is an if inside one trip. The subgroup passes call subgroupAdd right after: a
+// loop whose lanes leave at different trips is the harder case for a driver to reconverge from
+// (formally, Vulkan promises either only with maximal reconvergence; test/subgroups checks it).
 fn uniform_trips(w: Walk) -> u32 {
   return lane_len(0u, w.lanes);
 }
@@ -113,7 +114,8 @@ fn lane_grad_sums(start: Walk) -> vec2f {
   var w = start;
   var sg = 0.0;
   var sgx = 0.0;
-  for (var t = 0u; t < uniform_trips(start); t++) {
+  let trips = uniform_trips(start);
+  for (var t = 0u; t < trips; t++) {
     if (t < n) {
       let gg = gated(w.addr);
       if (WRITE_GATED) { out[w.addr] = gg; }
