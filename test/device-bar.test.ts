@@ -9,7 +9,7 @@ const part = (status: PartResult['status'], detail: unknown, error?: string): Pa
 
 const full = {
   kernels: part('ok', { tests: 'all', variants: { register: { failed: 0 }, tiled: { failed: 0 } } }),
-  bench: part('ok', { families: { conv2d: { torch: { rows: 21, oursOverTorch: 1.7 }, tfjs: { rows: 21, tfjsOverOurs: 4.2 } } } }),
+  bench: part('ok', { families: { conv2d: { torch: { rows: 21, oursOverTorch: 1.7 }, torchTf32: { rows: 20, oursOverTorchTf32: 3.1 }, tfjs: { rows: 21, tfjsOverOurs: 4.2 } } } }),
   step: part('ok', {
     rows: [
       { name: 'train-step step resnet18 w64 B256 none', gpuBusy: 0.95, oursOverTorch: 2.5 },
@@ -37,6 +37,7 @@ test('every line of the bar from a complete run, each against its limit', () => 
   assert.is(lines.length, 9);
   const conv = byLine(lines, 'convolutions, ours / PyTorch');
   assert.equal([conv.measured, conv.limit, conv.pass], [1.7, '<= 2', true]);
+  assert.match(conv.source, /TF32 on: 3\.100 over 20 rows/);
   const tfjs = byLine(lines, 'convolutions, TF.js');
   assert.equal([tfjs.measured, tfjs.limit, tfjs.pass], [4.2, '>= 5', false]);
   assert.equal([byLine(lines, 'training step plain, ours').measured, byLine(lines, 'training step plain, ours').pass], [2.5, false]);

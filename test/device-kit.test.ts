@@ -84,7 +84,7 @@ kitTest("dry run on lavapipe: every part ok, through the kit's Node and Vulkan l
 
     const bench = JSON.parse(readFileSync(join(out, 'bench.json'), 'utf8')) as {
       peers: { torch: { version?: string } };
-      rows: { family: string; ms?: number; error?: string; torch?: { ms?: number } }[];
+      rows: { family: string; ms?: number; error?: string; torch?: { ms?: number; tf32Ms?: number } }[];
     };
     assert.ok(bench.rows.some((row) => row.family === 'conv2d') && bench.rows.some((row) => row.family === 'matmul'), 'conv2d and matmul rows');
     assert.ok(bench.rows.every((row) => row.ms! > 0 && !row.error));
@@ -99,6 +99,12 @@ kitTest("dry run on lavapipe: every part ok, through the kit's Node and Vulkan l
       .split('\n')
       .map((l) => JSON.parse(l) as { fp32_ms?: number; tf32_ms?: number });
     assert.ok(torchLog.length >= bench.rows.filter((row) => row.torch?.ms).length && torchLog.every((e) => e.fp32_ms! > 0 && e.tf32_ms! > 0), 'torch-cuda.jsonl: fp32 and tf32 per request');
+    // bench.json carries each row's TF32-on figure beside its fp32 one (joined from torch-cuda.jsonl).
+    const tf32 = new Map(torchLog.map((e) => [e.fp32_ms, e.tf32_ms]));
+    assert.ok(
+      bench.rows.filter((row) => row.torch?.ms).every((row) => row.torch!.tf32Ms === tf32.get(row.torch!.ms)),
+      'tf32Ms beside each PyTorch figure',
+    );
 
     const step = summary.parts.step.detail as { rows: { name: string; ms: number }[]; gradmixOverPlain: number };
     assert.ok(step.rows.some((row) => / none$/.test(row.name)) && step.rows.some((row) => / gradmix$/.test(row.name)));

@@ -19,6 +19,7 @@ export interface BarLine {
 
 interface FamilyTotals {
   torch: { rows: number; oursOverTorch: number } | null;
+  torchTf32?: { rows: number; oursOverTorchTf32: number } | null;
   tfjs: { rows: number; tfjsOverOurs: number } | null;
 }
 interface StepRow {
@@ -79,7 +80,14 @@ export function barLines(parts: Partial<Record<Part, PartResult>>): BarLine[] {
   const train = parts.train?.detail as { runs?: TrainRow[] } | undefined;
   const mnist = train?.runs?.find((r) => /^mnist w/.test(r.name));
   const lines = [
-    line('convolutions, ours / PyTorch CUDA fp32 (TF32 off), summed', 2, true, conv?.torch?.oursOverTorch, `bench.json conv2d, ${conv?.torch?.rows ?? 0} rows (our wall time)`, noConv),
+    line(
+      'convolutions, ours / PyTorch CUDA fp32 (TF32 off), summed',
+      2,
+      true,
+      conv?.torch?.oursOverTorch,
+      `bench.json conv2d, ${conv?.torch?.rows ?? 0} rows (our wall time)${conv?.torchTf32 ? `; beside it, TF32 on: ${conv.torchTf32.oursOverTorchTf32.toFixed(3)} over ${conv.torchTf32.rows} rows` : ''}`,
+      noConv,
+    ),
     line('convolutions, TF.js WebGPU / ours, summed', 5, false, conv?.tfjs?.tfjsOverOurs, `bench.json conv2d, ${conv?.tfjs?.rows ?? 0} rows (GPU time)`, noConv),
   ];
   for (const method of ['none', 'gradmix']) {

@@ -1,6 +1,6 @@
 // Parts c (the kernel families against the peers, with the device ceilings) and d (the training
 // step row and the peak memory of a step).
-import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { salvageRows } from './salvage-rows.js';
 import { median } from '../stats.js';
@@ -17,7 +17,8 @@ export interface BenchRow {
   note?: string;
   cpu?: { ours?: number; tfjs?: number; torch?: number };
   tfjs?: { ms?: number; ratio?: number; error?: string };
-  torch?: { ms?: number; ratio?: number; error?: string };
+  /** tf32Ms: the same request with TF32 on (torch-cuda.jsonl), reported beside the fp32 figure. */
+  torch?: { ms?: number; ratio?: number; error?: string; tf32Ms?: number };
 }
 
 export interface BenchFile {
@@ -45,6 +46,33 @@ export async function benchRun(label: string, mode: string, width: number, batch
 }
 
 /**
+ * The PyTorch CUDA peer's TF32-on times by its fp32 time (torch-cuda.jsonl, one line per request:
+ * the fp32 figure there is the very number the row's torch.ms holds, so it keys the join).
+ */
+export function tf32ByFp32(file: string): Map<number, number> {
+  const found = new Map<number, number>();
+  if (!existsSync(file)) return found;
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      const e = JSON.parse(line) as { fp32_ms?: number; tf32_ms?: number };
+      if (typeof e.fp32_ms === 'number' && typeof e.tf32_ms === 'number') found.set(e.fp32_ms, e.tf32_ms);
+    } catch {
+      // a line cut short by a stopped run: the others stand
+    }
+  }
+  return found;
+}
+
+/** Each row's TF32-on PyTorch time beside its fp32 one, where the peer logged it. */
+export function addTf32(rows: BenchRow[], tf32: Map<number, number>): void {
+  for (const r of rows) {
+    const t = r.torch?.ms !== undefined ? tf32.get(r.torch.ms) : undefined;
+    if (t !== undefined) r.torch!.tf32Ms = t;
+  }
+}
+
+/**
  * Sums over rows that have every figure: ours (GPU and wall), TF.js and PyTorch, for the bar's
  * ratios (PyTorch against our wall clock, as bench/run.ts compares them; a salvaged row has only
  * its GPU time).
@@ -54,6 +82,7 @@ export function totals(rows: BenchRow[]) {
   const sum = (f: (r: BenchRow) => number | undefined, rs = ok) => rs.reduce((s, r) => s + (f(r) ?? 0), 0);
   const withTorch = ok.filter((r) => r.torch?.ms !== undefined);
   const withTfjs = ok.filter((r) => r.tfjs?.ms !== undefined);
+  const withTf32 = withTorch.filter((r) => r.torch?.tf32Ms !== undefined);
   const wall = (r: BenchRow) => r.wallMs ?? r.ms;
   return {
     rows: rows.length,
@@ -61,6 +90,8 @@ export function totals(rows: BenchRow[]) {
     torch: withTorch.length
       ? { rows: withTorch.length, oursWallMs: sum(wall, withTorch), torchMs: sum((r) => r.torch!.ms, withTorch), oursOverTorch: sum(wall, withTorch) / sum((r) => r.torch!.ms, withTorch) }
       : null,
+    // Beside it, TF32 on, over the rows that have that figure too.
+    torchTf32: withTf32.length ? { rows: withTf32.length, oursOverTorchTf32: sum(wall, withTf32) / sum((r) => r.torch!.tf32Ms, withTf32) } : null,
     tfjs: withTfjs.length
       ? { rows: withTfjs.length, oursMs: sum((r) => r.ms, withTfjs), tfjsMs: sum((r) => r.tfjs!.ms, withTfjs), tfjsOverOurs: sum((r) => r.tfjs!.ms, withTfjs) / sum((r) => r.ms, withTfjs) }
       : null,
@@ -97,6 +128,7 @@ export async function benchPart(run: Run, deadline: number): Promise<Omit<PartRe
       errors.push(wrong);
     }
   }
+  addTf32(merged.rows, tf32ByFp32(join(run.args.out, 'torch-cuda.jsonl')));
   writeFileSync(join(run.args.out, 'bench.json'), JSON.stringify(merged, null, 2) + '\n');
   const failedRows = merged.rows.filter((r) => r.error).map((r) => `${r.family} ${r.name}: ${r.error}`);
   if (failedRows.length && status === 'ok') status = 'failed';
@@ -165,6 +197,7 @@ export async function stepPart(run: Run, budget: number): Promise<Omit<PartResul
   const { c, json } = await benchRun('step', mode, width, batch, filters, file, budget * (1 - encodeShare));
   if (!json) return { status: c.timedOut ? 'timeout' : 'failed', error: c.timedOut ? `over its ${budget} s` : lastError(c.tail) };
   const cut = json.salvaged ? `over its ${budget} s; ${json.rows.length} finished rows read from its printed table` : null;
+  addTf32(json.rows, tf32ByFp32(join(run.args.out, 'torch-cuda.jsonl')));
   writeFileSync(join(run.args.out, 'step.json'), JSON.stringify(json, null, 2) + '\n');
   const rows = json.rows.map((r) => ({
     name: `${r.family} ${r.name}`,
@@ -176,6 +209,7 @@ export async function stepPart(run: Run, budget: number): Promise<Omit<PartResul
     cpuMs: r.cpu?.ours ?? null,
     torchMs: r.torch?.ms ?? null,
     oursOverTorch: r.torch?.ratio ?? null,
+    torchTf32Ms: r.torch?.tf32Ms ?? null,
     tfjsMs: r.tfjs?.ms ?? null,
     note: r.note,
     error: r.error ?? r.torch?.error ?? r.tfjs?.error,
