@@ -7,7 +7,7 @@
 // figures, and gradmix train ran end to end on mnist-mini (with an AUROC) and on full MNIST's IDX
 // files; the bar's lines are in the summary and the log. A wrong --expect must stop the run loudly with exit code 2.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -141,6 +141,31 @@ kitTest('a wrong --expect stops the run loudly with exit code 2', () => {
     assert.is(summary.parts.kernels.status, 'skipped');
   } finally {
     rmSync(out, { recursive: true, force: true });
+  }
+});
+
+// On a GPU machine (nvidia-smi there), as root, a failed adapter check with the default loader is
+// tried once more with the device notes' recipe. Stand-ins for nvidia-smi, dpkg and ldconfig on
+// PATH record what run.sh asks of them, so this machine's / is left alone.
+(!offline && process.getuid?.() === 0 ? test : test.skip)('no NVIDIA adapter through the kit loader: run.sh tries the .deb recipe once, then stops with exit code 2', () => {
+  const out = mkdtempSync(join(tmpdir(), 'gradmix-dry-run-'));
+  const bin = mkdtempSync(join(tmpdir(), 'gradmix-stub-bin-'));
+  try {
+    const calls = join(bin, 'calls');
+    for (const tool of ['nvidia-smi', 'dpkg', 'ldconfig']) writeFileSync(join(bin, tool), `#!/bin/sh\necho "${tool} $*" >> ${calls}\n`, { mode: 0o755 });
+    const env = { ...process.env, OUT: '', PATH: `${bin}:${process.env.PATH}` };
+    const r = spawnSync('bash', [join(kit, 'run.sh'), '--expect', 'nvidia', '--only', 'kernels', '--out', out], { encoding: 'utf8', timeout: 300_000, env });
+    assert.is(r.status, 2, `exit ${r.status}:\n${r.stdout.slice(-2000)}\n${r.stderr.slice(-2000)}`);
+    const log = readFileSync(join(out, 'device-run.log'), 'utf8');
+    assert.match(log, /no NVIDIA adapter through the kit's libvulkan: trying the device notes' recipe/);
+    assert.is(log.match(/=== part adapter: failed/g)?.length, 2, 'the check ran with each loader');
+    assert.match(log, /run.sh: loader root/);
+    const made = readFileSync(calls, 'utf8');
+    assert.match(made, /dpkg -x .*libvulkan1_.*\.deb \//);
+    assert.match(made, /^ldconfig/m);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+    rmSync(bin, { recursive: true, force: true });
   }
 });
 

@@ -11,7 +11,8 @@
 #
 # Runner flags: --loader kit|system|root: the Vulkan loader (kit: the kit's libvulkan1 through
 # LD_LIBRARY_PATH, the default; system: the machine's own; root: the device notes' recipe, the .deb
-# files unpacked into / and ldconfig, as root only). Everything else goes to device-run.mjs
+# files unpacked into / and ldconfig, as root only; the runner falls back to it by itself when the
+# kit's loader finds no NVIDIA adapter on a GPU machine). Everything else goes to device-run.mjs
 # (--help lists it). Environment: GRADMIX_KIT_WORK (where the kit is unpacked, default
 # ${TMPDIR:-/tmp}/gradmix-kit), GRADMIX_KIT_KEEP=1 (keep the run's checkpoints and part files),
 # OUT (the output folder when --out is not given).
@@ -19,6 +20,7 @@ set -euo pipefail
 KIT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 OUT_DIR="${OUT:-}"
 LOADER=kit
+LOADER_GIVEN=0
 EXPECT=""
 NODE_SCRIPT=""
 args=()
@@ -30,7 +32,7 @@ else
   while [ $# -gt 0 ]; do
     case "$1" in
       --out) OUT_DIR="${2:?--out needs a folder}"; shift 2 ;;
-      --loader) LOADER="${2:?--loader needs kit, system or root}"; shift 2 ;;
+      --loader) LOADER="${2:?--loader needs kit, system or root}"; LOADER_GIVEN=1; shift 2 ;;
       --expect) EXPECT="${2:-}"; args+=("$1" "${2:-}"); shift 2 || shift ;;
       *) args+=("$1"); shift ;;
     esac
@@ -70,14 +72,24 @@ if [ "$(cat "$WORK/.kit-id" 2>/dev/null || true)" != "$ID" ]; then
 fi
 NODE="$WORK/node/bin/node"
 
-case "$LOADER" in
-  kit) export LD_LIBRARY_PATH="$WORK/vulkan/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ;;
-  system) ;;
-  root)
-    for f in "$KIT"/debs/*.deb; do dpkg -x "$f" /; done
-    ldconfig ;;
-  *) echo "run.sh: --loader $LOADER: use kit, system or root" >&2; exit 1 ;;
-esac
+ORIGINAL_LD_LIBRARY_PATH="${LD_LIBRARY_PATH:-}"
+use_loader() {
+  export LD_LIBRARY_PATH="$ORIGINAL_LD_LIBRARY_PATH"
+  case "$1" in
+    kit) export LD_LIBRARY_PATH="$WORK/vulkan/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" ;;
+    system) ;;
+    root)
+      for f in "$KIT"/debs/*.deb; do dpkg -x "$f" /; done
+      ldconfig ;;
+    *) echo "run.sh: --loader $1: use kit, system or root" >&2; exit 1 ;;
+  esac
+  if [ "$EXPECT" = nvidia ]; then
+    for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do
+      if [ -d "$d" ]; then export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d"; fi
+    done
+  fi
+}
+use_loader "$LOADER"
 if [ "$EXPECT" = nvidia ]; then
   # The NVIDIA driver's Vulkan manifest sits outside the loader's search path on the device machine.
   if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ]; then
@@ -85,9 +97,6 @@ if [ "$EXPECT" = nvidia ]; then
       if [ -f "$f" ]; then export VK_DRIVER_FILES="$f" VK_ICD_FILENAMES="$f"; break; fi
     done
   fi
-  for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib; do
-    if [ -d "$d" ]; then export LD_LIBRARY_PATH="${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d"; fi
-  done
 fi
 
 # The PyTorch peer: a python3 with torch, through the kit's wrapper that runs it on CUDA when there.
@@ -116,5 +125,17 @@ export GRADMIX_KIT_LOG_APPEND=1
 RUN="$(mktemp -d "$WORK/run.XXXXXX")"
 status=0
 "$NODE" "$WORK/app/js/device-run.mjs" --out "$OUT_DIR" --work "$RUN" "${args[@]}" || status=$?
+# Exit 2: the adapter check failed. On a GPU machine (nvidia-smi there), as root, with the default
+# loader, try the device notes' own recipe once before giving up, so one call does not end on the
+# loader alone (the adapter part takes seconds).
+if [ "$status" = 2 ] && [ "$LOADER" = kit ] && [ "$LOADER_GIVEN" = 0 ] && [ "$EXPECT" = nvidia ] \
+  && [ "$(id -u)" = 0 ] && command -v nvidia-smi >/dev/null 2>&1 && command -v dpkg >/dev/null 2>&1; then
+  say "no NVIDIA adapter through the kit's libvulkan: trying the device notes' recipe (--loader root: the .deb files into /, ldconfig)"
+  LOADER=root
+  use_loader root
+  say "loader root (LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-})"
+  status=0
+  "$NODE" "$WORK/app/js/device-run.mjs" --out "$OUT_DIR" --work "$RUN" "${args[@]}" || status=$?
+fi
 if [ "${GRADMIX_KIT_KEEP:-0}" = 1 ]; then say "kept the run's files in $RUN"; else rm -rf "$RUN"; fi
 exit "$status"
