@@ -43,14 +43,17 @@ export async function evaluateOpenSet(model: SupConResNet, data: OpenSetData, tr
   if (testKnown.n === 0 || testUnknown.n === 0) {
     throw new Error(`evaluation needs known and unknown test images; got ${testKnown.n} known and ${testUnknown.n} unknown`);
   }
-  const trainF = await extractFeatures(model, train, transform, { batchSize, kind: features });
   // msp and entropy read the classifier's logits (scoreTestSets) instead of the test features.
   const testFeatures = async (ds: Dataset) => (needsClassifier(score) ? null : extractFeatures(model, ds, transform, { batchSize, kind: features }));
-  const knownF = await testFeatures(testKnown);
-  const unknownF = await testFeatures(testUnknown);
   const numClasses = data.knownClasses.length;
+  let trainF: Tensor | undefined;
+  let knownF: Tensor | null = null;
+  let unknownF: Tensor | null = null;
   let handedOver = false;
   try {
+    trainF = await extractFeatures(model, train, transform, { batchSize, kind: features });
+    knownF = await testFeatures(testKnown);
+    unknownF = await testFeatures(testUnknown);
     const tests = [
       { data: testKnown, features: knownF },
       { data: testUnknown, features: unknownF },
@@ -73,7 +76,7 @@ export async function evaluateOpenSet(model: SupConResNet, data: OpenSetData, tr
     handedOver = keepTrainFeatures;
     return { metrics, scores, predicted, labels, isKnown, counts, score, intrinsicDim, trainFeatures: handedOver ? trainF : undefined };
   } finally {
-    if (!handedOver) trainF.dispose();
+    if (!handedOver) trainF?.dispose();
     knownF?.dispose();
     unknownF?.dispose();
   }

@@ -33,6 +33,7 @@ export async function extractFeatures(model: SupConResNet, ds: Dataset, transfor
   model.eval();
   const per = valuesPerImage(ds);
   const parts: Tensor[] = [];
+  let result: Tensor | undefined;
   try {
     for (let start = 0; start < ds.n; start += batchSize) {
       const count = Math.min(batchSize, ds.n - start);
@@ -48,11 +49,12 @@ export async function extractFeatures(model: SupConResNet, ds: Dataset, transfor
       // Bound the queue of recorded work (and the memory it pins) on large sets.
       if (parts.length % 8 === 0) await gpu().sync();
     }
+    result = parts.length === 1 ? parts[0] : ops.concat(parts, 0);
+    return result;
   } finally {
     model.train(wasTraining);
+    // The batches are freed once concatenated, and on a failure (of a batch, or of the device)
+    // too; a single batch is the result.
+    for (const p of parts) if (p !== result) p.dispose();
   }
-  if (parts.length === 1) return parts[0];
-  const all = ops.concat(parts, 0);
-  for (const p of parts) p.dispose();
-  return all;
 }

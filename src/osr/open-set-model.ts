@@ -108,13 +108,20 @@ export class OpenSetModel {
   static async calibrate(model: SupConResNet, gallery: Dataset, heldOut: Dataset, options: CalibrateOptions): Promise<OpenSetModel> {
     const { classNames, input, k = 3, tpr = 0.95, batchSize } = options;
     if (!Number.isInteger(k) || k < 1 || k > MAX_K) throw new Error(`OpenSetModel: k must be an integer in 1..${MAX_K}, got ${k}`);
+    if (!(tpr > 0 && tpr <= 1)) throw new Error(`OpenSetModel: tpr must be in (0, 1], got ${tpr}`);
     if (heldOut.n === 0) throw new Error('OpenSetModel: no held-out known images to calibrate the threshold on');
     const features = options.galleryFeatures ?? (await extractFeatures(model, gallery, evalTransform(input), { batchSize }));
-    const settings: OpenSetSettings = { version: FORMAT_VERSION, classNames, k, threshold: Infinity, tpr, calibrationImages: heldOut.n, input };
-    const recogniser = new OpenSetModel(model, features, Int32Array.from(gallery.labels), settings);
-    const scores = await recogniser.scores(heldOut, batchSize);
-    settings.threshold = thresholdAtTpr(scores.scores, tpr);
-    return recogniser;
+    try {
+      const settings: OpenSetSettings = { version: FORMAT_VERSION, classNames, k, threshold: Infinity, tpr, calibrationImages: heldOut.n, input };
+      const recogniser = new OpenSetModel(model, features, Int32Array.from(gallery.labels), settings);
+      const scores = await recogniser.scores(heldOut, batchSize);
+      settings.threshold = thresholdAtTpr(scores.scores, tpr);
+      return recogniser;
+    } catch (e) {
+      // Features it extracted itself are its own to free; given ones stay the caller's.
+      if (!options.galleryFeatures) features.dispose();
+      throw e;
+    }
   }
 
   /** The recogniser stored in a checkpoint written by `gradmix train` (after its evaluation). */
