@@ -1,8 +1,9 @@
 // Image folders: PNG/JPEG decoding, class numbering by sorted folder name, luma, resizing,
 // class filtering, the TinyImageNet layout, and the errors for corrupt, truncated, foreign and
-// differently sized files.
+// differently sized files (named by their paths), linked class folders, and reads that fail ahead of their turn.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadImageFolder, loadTinyImageNet } from '../src/data/image-folder.js';
 import { decodeImage, resizeBilinear } from '../src/data/images.js';
@@ -44,7 +45,8 @@ test('one-channel luma, a class filter and resizing', async () => {
   const [r, g, bl] = [0, 1, 2].map((ch) => b.data[4 * 4 + ch] / 255);
   assert.ok(Math.abs(gray.images[4] - (0.299 * r + 0.587 * g + 0.114 * bl)) < 1e-6);
   put(root, 'cat/big.png', pngBytes(rgbaImage(6, 4)));
-  await rejects(() => loadImageFolder(root), /^x\.jpg: 2x3 pixels, but big\.png is 4x6; pass a size to resize every image$/);
+  // Both files by their paths: a file name alone (0.png) would not say which class folder it is in.
+  await rejects(() => loadImageFolder(root), new RegExp(`^${join(root, 'cat', 'x.jpg')}: 2x3 pixels, but ${join(root, 'cat', 'big.png')} is 4x6; pass a size to resize every image$`));
   const resized = await loadImageFolder(root, { size: [4, 6] });
   assert.equal([resized.n, resized.height, resized.width], [4, 4, 6]);
 });
@@ -77,13 +79,40 @@ test('truncated, corrupt, foreign and empty files name the file', async () => {
   const root = tempDir();
   writeFolder(root);
   put(root, 'dog/c.png', png.subarray(0, 50));
-  await rejects(() => loadImageFolder(root), /^c\.png: cannot decode PNG/);
+  await rejects(() => loadImageFolder(root), new RegExp(`^${join(root, 'dog', 'c.png')}: cannot decode PNG`));
   const empty = tempDir();
   put(empty, 'a/x.png', png);
   put(empty, 'b/readme.txt', 'hi');
   await rejects(() => loadImageFolder(empty), /b: no PNG or JPEG images in this class folder/);
   await rejects(() => loadImageFolder(join(empty, 'a')), /a: no class sub-folders/);
   await rejects(() => loadImageFolder(join(empty, 'zzz')), /zzz: no such file \(expected an image folder tree/);
+});
+
+test('linked class folders count (a loop is walked once); a file that fails while read ahead is no unhandled rejection', async () => {
+  const root = tempDir();
+  writeFolder(root);
+  const elsewhere = tempDir();
+  put(elsewhere, 'bird/z.png', pngBytes(rgbaImage(3, 2, 5)));
+  symlinkSync(join(elsewhere, 'bird'), join(root, 'bird'));
+  symlinkSync(join(root, 'dog'), join(root, 'dog', 'loop'));
+  const ds = await loadImageFolder(root);
+  assert.equal(ds.classNames, ['bird', 'cat', 'dog'], 'the linked folder is a class, as in torchvision');
+  assert.equal(Array.from(ds.labels), [0, 1, 2, 2]);
+
+  // The first file fails to decode while the second (a dangling link) is still being read ahead.
+  const bad = tempDir();
+  put(bad, 'a/0.png', pngBytes(rgbaImage(8, 8)).subarray(0, 50));
+  symlinkSync(join(bad, 'nowhere.png'), join(bad, 'a', '1.png'));
+  const unhandled: unknown[] = [];
+  const record = (e: unknown) => unhandled.push(e);
+  process.on('unhandledRejection', record);
+  try {
+    await rejects(() => loadImageFolder(bad), /0\.png: cannot decode PNG/);
+    await new Promise((r) => setTimeout(r, 100));
+  } finally {
+    process.off('unhandledRejection', record);
+  }
+  assert.equal(unhandled, [], 'no read left unhandled');
 });
 
 /** tiny-imagenet-200 with 3 wnids (folder order != sorted order of wnids.txt) and 4 val images. */

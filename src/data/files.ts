@@ -1,7 +1,7 @@
 // Reading data files with errors that name the file: missing paths, unreadable files and
 // gzip streams (detected by their magic bytes, so `x.gz` and a renamed `x` both work).
 import { readFile, readdir, stat } from 'node:fs/promises';
-import { existsSync } from 'node:fs';
+import { existsSync, type Dirent } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { DataError } from './dataset.js';
@@ -67,7 +67,17 @@ export function resolveRoot(dir: string, sub: string, marker: string): string {
   return dir;
 }
 
-/** Names of the entries of `dir` that are folders, sorted by code point like Python's sorted(). */
+/**
+ * Whether a folder entry is a folder, following a symbolic link as torchvision's ImageFolder does
+ * (a class folder linked from elsewhere counts; a dangling link does not).
+ */
+export async function isFolderEntry(dir: string, e: Dirent): Promise<boolean> {
+  if (e.isDirectory()) return true;
+  if (!e.isSymbolicLink()) return false;
+  return (await stat(join(dir, e.name)).catch(() => null))?.isDirectory() ?? false;
+}
+
+/** Names of the entries of `dir` that are folders (or links to folders), sorted by UTF-16 code unit. */
 export async function subfolders(dir: string): Promise<string[]> {
   let entries;
   try {
@@ -75,10 +85,9 @@ export async function subfolders(dir: string): Promise<string[]> {
   } catch (err) {
     throw new DataError(`${dir}: cannot list (${describe(err)})`);
   }
-  return entries
-    .filter((e) => e.isDirectory())
-    .map((e) => e.name)
-    .sort();
+  const folders: string[] = [];
+  for (const e of entries) if (await isFolderEntry(dir, e)) folders.push(e.name);
+  return folders.sort();
 }
 
 /** Text lines of a small optional file, or null when it does not exist. */

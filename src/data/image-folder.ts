@@ -2,11 +2,11 @@
 // ImageFolder (root/<class>/**/<image>, classes numbered in sorted folder-name order) and the
 // TinyImageNet-200 layout (train/<wnid>/images/*.JPEG; val/images/*.JPEG labelled by
 // val/val_annotations.txt). Images are PNG or JPEG.
-import { readdir } from 'node:fs/promises';
+import { readdir, realpath } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { DataError, type Dataset } from './dataset.js';
-import { readDataFile, readLinesIfPresent, requireFolder, resolveRoot, subfolders } from './files.js';
+import { isFolderEntry, readDataFile, readLinesIfPresent, requireFolder, resolveRoot, subfolders } from './files.js';
 import { decodeImage, resizeBilinear, toPlanar, type RgbaImage } from './images.js';
 
 const IMAGE_EXTENSIONS = /\.(png|jpe?g)$/i;
@@ -30,14 +30,18 @@ export interface LabelledFile {
   label: number;
 }
 
-/** All image files under `dir` (recursively), sorted by path. */
+/** All image files under `dir` (recursively, through links to folders, each folder once), sorted by path. */
 export async function listImageFiles(dir: string): Promise<string[]> {
   const out: string[] = [];
+  const seen = new Set<string>();
   const walk = async (d: string): Promise<void> => {
+    const real = await realpath(d);
+    if (seen.has(real)) return; // a link back up the tree
+    seen.add(real);
     const entries = await readdir(d, { withFileTypes: true });
     for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
       const p = join(d, e.name);
-      if (e.isDirectory()) await walk(p);
+      if (await isFolderEntry(d, e)) await walk(p);
       else if (IMAGE_EXTENSIONS.test(e.name)) out.push(p);
     }
   };
@@ -62,7 +66,13 @@ export async function decodeImageFiles(source: string, files: readonly LabelledF
   let sizeFrom = 'the size option';
   let images: Float32Array | null = null;
   const labels = new Int32Array(files.length);
-  const read = (i: number) => readDataFile(files[i].path);
+  // Reads run ahead of the decoding; one that fails before its turn must not be an unhandled
+  // rejection (which ends the process): its error is raised when the loop awaits it.
+  const read = (i: number) => {
+    const bytes = readDataFile(files[i].path);
+    bytes.catch(() => undefined);
+    return bytes;
+  };
   const pending = new Map<number, Promise<Uint8Array>>();
   for (let i = 0; i < Math.min(READ_AHEAD, files.length); i++) pending.set(i, read(i));
   for (let i = 0; i < files.length; i++) {
@@ -81,11 +91,11 @@ export async function decodeImageFiles(source: string, files: readonly LabelledF
     }
     if (!size) {
       size = [img.height, img.width];
-      sizeFrom = basename(files[i].path);
+      sizeFrom = files[i].path;
     }
     const [H, W] = size;
     if (!opts.size && (img.height !== H || img.width !== W)) {
-      throw new DataError(`${basename(files[i].path)}: ${img.height}x${img.width} pixels, but ${sizeFrom} is ${H}x${W}; pass a size to resize every image`);
+      throw new DataError(`${files[i].path}: ${img.height}x${img.width} pixels, but ${sizeFrom} is ${H}x${W}; pass a size to resize every image`);
     }
     images ??= new Float32Array(files.length * channels * H * W);
     const planar = resizeBilinear(toPlanar(img, channels), channels, img.height, img.width, H, W);

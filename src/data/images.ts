@@ -1,6 +1,5 @@
 // Decoding one PNG or JPEG file (chosen by its magic bytes, not its extension) into planar
 // [0, 1] floats, and the bilinear resize used when a folder's images differ in size.
-import { basename } from 'node:path';
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import { DataError } from './dataset.js';
@@ -48,9 +47,9 @@ function pngChunkProblem(bytes: Uint8Array): string | null {
   return null;
 }
 
-/** Decodes PNG or JPEG bytes to RGBA; a corrupt or truncated file throws naming the file. */
+/** Decodes PNG or JPEG bytes to RGBA; a corrupt or truncated file throws naming the file (its path as given). */
 export function decodeImage(bytes: Uint8Array, file: string): RgbaImage {
-  const name = basename(file);
+  const name = file;
   if (startsWith(bytes, PNG_MAGIC)) {
     const problem = pngChunkProblem(bytes);
     if (problem) throw new DataError(`${name}: cannot decode PNG (${problem}); the file is truncated or corrupt`);
