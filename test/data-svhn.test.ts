@@ -75,6 +75,11 @@ test('bad SVHN files name the file and the problem', async () => {
   await rejects(() => loadSvhn(dir, 'train'), /train_32x32\.mat: truncated MAT-file/);
   put(dir, 'train_32x32.mat', new TextEncoder().encode('MATLAB 7.3 MAT-file, Platform: GLNXA64'.padEnd(200, ' ')));
   await rejects(() => loadSvhn(dir, 'train'), /train_32x32\.mat: MAT-file v7\.3 \(HDF5\) is not supported/);
+  // A Level 5 file whose header text names a writer with 7.3 in its version reads as usual.
+  const octave = svhnMat(2, [1, 2], true).bytes.slice();
+  octave.set(new TextEncoder().encode('MATLAB 5.0 MAT-file, written by Octave 7.3.0, 2026-12-05'.padEnd(116, ' ')), 0);
+  put(dir, 'train_32x32.mat', octave);
+  assert.is((await loadSvhn(dir, 'train')).n, 2);
   put(dir, 'train_32x32.mat', new Uint8Array(300));
   await rejects(() => loadSvhn(dir, 'train'), /train_32x32\.mat: not a MATLAB MAT-file/);
   put(dir, 'train_32x32.mat', svhnMat(2, [1, 11], false).bytes);

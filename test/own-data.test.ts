@@ -12,6 +12,9 @@ import { evalCommand } from '../src/cli/commands.js';
 import { trainAndEvaluate } from '../src/train/train-and-evaluate.js';
 import { train } from '../src/train/train.js';
 import { predictCommand } from '../src/cli/predict-command.js';
+import { objectivesCommand } from '../src/cli/objectives-command.js';
+import { oodCommand } from '../src/cli/ood-command.js';
+import { corruptCommand } from '../src/cli/corrupt-command.js';
 import { Rng } from '../src/random.js';
 import { pngBytes, put, rejects, removeTempDirs, rgbaImage, tempDir } from './data-fixtures.js';
 import { writeShapesFolder } from './shapes-folder.js';
@@ -174,6 +177,32 @@ test('a resume on data files that changed since the checkpoint is refused, namin
   await train({ ...o, resume: true }); // the same data: resumes (and finds the run finished)
   put(root, join('bars', '0.png'), readFileSync(join(root, 'columns', '0.png'))); // a training image of bars replaced
   await rejects(() => train({ ...o, resume: true }), new RegExp(`${join(out, 'checkpoint.safetensors')}: the training images are not the ones this run trained on`), /data files changed/);
+});
+
+test('the other commands on an own-data checkpoint: objectives trains on the folder; ood, corrupt and eval say what they need', async () => {
+  const root = writeShapesFolder(tempDir(), { perClass: 6 });
+  const out = tempDir();
+  await train({ dataDir: root, known: KNOWN, width: 2, batchSize: 8, epochs: 1, imageSize: 16, progress: false, evaluate: false, out });
+  const checkpoint = join(out, 'checkpoint.safetensors');
+
+  // objectives: the folder's input (grey 16 x 16 images), one objective here.
+  const table = tempDir();
+  const said = await printed(() =>
+    objectivesCommand(['--data', root, '--known', KNOWN.join(','), '--objectives', 'supcon', '--width', '2', '--batch', '8', '--epochs', '1', '--size', '16', '--quiet', '--out', table]),
+  );
+  const row = JSON.parse(readFileSync(join(table, 'supcon', 'table1.json'), 'utf8')) as { auroc: { knn?: number } };
+  assert.ok(Number.isFinite(row.auroc.knn), said.join('\n'));
+
+  await rejects(() => oodCommand(['--checkpoint', checkpoint, '--ood-sets', 'mnist-mini']), /--in is required: .* was trained on your own image folder/, /--in folder --data DIR/);
+  // An in-distribution folder without train/ and test/ would score the gallery's own images.
+  await rejects(() => oodCommand(['--checkpoint', checkpoint, '--in', 'folder', '--data', root, '--ood-sets', 'mnist-mini']), /--in folder: .* needs train\/ and test\/ sub-folders/);
+  await rejects(() => corruptCommand(['--checkpoint', checkpoint]), /trained on your own image folder; corrupt runs on a protocol's test set/);
+  // The held-out images are drawn by class position and fraction: another order or fraction is refused.
+  await rejects(() => evalCommand(['--checkpoint', checkpoint, '--known', [...KNOWN].reverse().join(',')]), /--known disc,columns,bars differs from the checkpoint's bars,columns,disc/);
+  await rejects(() => evalCommand(['--checkpoint', checkpoint, '--val-fraction', '0.5']), /--val-fraction 0\.5 differs from the checkpoint's 0\.2/);
+  const other = tempDir();
+  await trainAndEvaluate({ protocol: 'mnist-mini', width: 2, batchSize: 8, maxTrain: 16, epochs: 1, progress: false, evaluate: false, out: other });
+  await rejects(() => evalCommand(['--checkpoint', join(other, 'checkpoint.safetensors'), '--known', 'a,b']), /--data is required with --known/);
 });
 
 test('predict errors: no images, a missing path, a checkpoint without a recogniser', async () => {

@@ -5,7 +5,7 @@
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { augmentPreset } from '../augment/index.js';
-import { loadProtocol, protocolInfo, subsetDataset, type Dataset } from '../data/index.js';
+import { FOLDER_PROTOCOL, loadProtocol, protocolInfo, subsetDataset, type Dataset } from '../data/index.js';
 import { CORRUPTIONS, PARAM_TABLES, SEVERITIES, tableForSize, type CorruptionName, type ParamTable } from '../corrupt/corruptions.js';
 import { corruptDataset } from '../corrupt/corrupt.js';
 import { corruptionsIn } from '../corrupt/corrupted-files.js';
@@ -73,6 +73,9 @@ export async function corruptCommand(argv: string[]): Promise<void> {
 
   const file = await readModelFile(v.checkpoint);
   const { protocol, split, dataDir } = dataChoice(v, file.run);
+  if (protocol === FOLDER_PROTOCOL) {
+    throw new UsageError(`${v.checkpoint} was trained on your own image folder; corrupt runs on a protocol's test set: pass --protocol (cifar10, svhn, ...) with its --data`);
+  }
   const info = protocolInfo(protocol);
   checkChannels(file, protocol);
   const loaded = await buildModel(file);

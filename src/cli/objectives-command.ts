@@ -3,9 +3,9 @@
 // that applies (kNN; MSP and entropy need the ce classifier; NNO) and its features' intrinsic
 // dimension (TwoNN). Resumable: a finished objective's results are read back, not retrained.
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { augmentPreset } from '../augment/index.js';
-import { protocolInfo } from '../data/index.js';
+import { inputInfo } from '../data/index.js';
 import { evaluateOpenSet } from '../osr/index.js';
 import { SCORES, needsClassifier, type ScoreKind } from '../osr/scores.js';
 import { train } from '../train/train.js';
@@ -37,7 +37,8 @@ async function runObjective(base: ReturnType<typeof trainOptionsFrom>, objective
   const row: Row = { objective, auroc: {}, intrinsicDim: NaN };
   try {
     if (result.interrupted) return null;
-    const info = protocolInfo(result.options.protocol);
+    // A protocol's input, or an image folder's from its images (--data with --known).
+    const info = inputInfo(result.options.protocol, result.data.train);
     const transform = augmentPreset(info.augmentation, info.imageSize);
     for (const score of SCORES) {
       if (needsClassifier(score) && !usesClassifier(objective)) continue;
@@ -72,7 +73,9 @@ export async function objectivesCommand(argv: string[]): Promise<void> {
     );
   const base = trainOptionsFrom(v);
   const list = (listFlag(v, 'objectives') ?? [...OBJECTIVES]) as Objective[];
-  const root = base.out ?? join('runs', `table1-${base.protocol ?? 'mnist-mini'}-split${base.split ?? 0}`);
+  // Own data (--data with --known) is named by its folder.
+  const source = base.known && base.dataDir ? basename(resolve(base.dataDir)) : (base.protocol ?? 'mnist-mini');
+  const root = base.out ?? join('runs', `table1-${source}-split${base.split ?? 0}`);
   // Every run's settings, and their agreement with a run already started, before the first starts.
   for (const objective of list) {
     const out = join(root, objective.replace('+', '-'));

@@ -2,11 +2,11 @@
 // classes of one data set (`gradmix train --all-classes`): kNN scores of the in-distribution test
 // set against each out-of-distribution test set, the paper's table, <out>/ood.json and per
 // out-set roc-<name>.svg and scores-<name>.svg.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { augmentPreset } from '../augment/index.js';
 import { DATA_SET_NAMES, dataSetAugmentation, limitImages, loadDataSet, needsDataFolder, numClasses, sourceDataSet, type DataSetName } from '../data/in-distribution.js';
-import type { Dataset, ImageFolderOptions } from '../data/index.js';
+import { FOLDER_PROTOCOL, type Dataset, type ImageFolderOptions } from '../data/index.js';
 import { evaluateOutOfDistribution, OOD_METRIC_LABELS, RESIZE_RULES, type OodEvaluation, type OodMetrics, type ResizeRule } from '../osr/ood.js';
 import { histogramSvg, rocSvg } from '../osr/plots.js';
 import { UsageError, checkFlagValue, listFlag, numberFlag, parseFlags, usage, type FlagSpecs } from './args.js';
@@ -134,7 +134,15 @@ export async function oodCommand(argv: string[]): Promise<void> {
   // The checkpoint is read on the CPU first: what it was trained on settles --in before anything starts.
   const file = await readModelFile(v.checkpoint);
   const { protocol, allClasses, split, dataDir } = file.run;
-  const inSet = typeof v.in === 'string' ? (v.in as DataSetName) : protocol ? sourceDataSet(protocol) : null;
+  // A run on the user's own folder has no data set of the list behind it: --in says what to use.
+  const ownData = protocol === FOLDER_PROTOCOL;
+  const trainedOn = protocol && !ownData ? sourceDataSet(protocol) : null;
+  const inSet = typeof v.in === 'string' ? (v.in as DataSetName) : trainedOn;
+  if (!inSet && ownData) {
+    throw new UsageError(
+      `--in is required: ${v.checkpoint} was trained on your own image folder (${dataDir ?? 'its --data'}); name the in-distribution set, e.g. --in folder --data DIR with DIR/train/<class>/ and DIR/test/<class>/`,
+    );
+  }
   if (!inSet) throw new UsageError(`--in is required: the checkpoint does not say what it was trained on; one of ${DATA_SET_NAMES.join(', ')}`);
   if (protocol && allClasses !== true) {
     console.error(
@@ -142,8 +150,11 @@ export async function oodCommand(argv: string[]): Promise<void> {
     );
   }
   // The checkpoint's data folder is the in-set's only when the in-set is what it trained on.
-  const trainedOn = protocol ? sourceDataSet(protocol) : null;
   const dataIn = (v.data as string | undefined) ?? (trainedOn === inSet ? dataDir : undefined);
+  if (inSet === 'folder' && dataIn && !(existsSync(join(dataIn, 'train')) && existsSync(join(dataIn, 'test')))) {
+    // Without the split, the test images would be the kNN gallery's own: every score near its best.
+    throw new UsageError(`--in folder: ${dataIn} needs train/ and test/ sub-folders of class folders (the in-distribution test images must not be the training images)`);
+  }
   const specs = outSpecs(outSets, outDirs, dataIn);
 
   const loaded = await buildModel(file);

@@ -37,7 +37,8 @@ export interface DataChoice extends FolderChoice {
  * The data a command evaluates a checkpoint on: --protocol, --split and --data when given (--known
  * alone: your own image folder, with `own`'s other folder flags), else the checkpoint's own (its
  * split, folder and own-data settings only when it is the same protocol), else mnist-mini split 0.
- * The split is checked against the protocol's splits, before anything loads.
+ * The split is checked against the protocol's splits, before anything loads; own data needs its
+ * folder, and may not change the checkpoint's --known order or --val-fraction (that split is its own).
  */
 export function dataChoice(v: FlagValues, run: RunConfig, own: FolderChoice = {}): DataChoice {
   const protocol = (v.protocol as string | undefined) ?? (own.known !== undefined ? FOLDER_PROTOCOL : undefined) ?? run.protocol ?? 'mnist-mini';
@@ -49,7 +50,20 @@ export function dataChoice(v: FlagValues, run: RunConfig, own: FolderChoice = {}
     if (split >= splits) throw new UsageError(`--split must be 0..${splits - 1} for ${protocol}, got ${split}`);
   }
   if (protocol !== FOLDER_PROTOCOL) return { protocol, split, dataDir };
+  if (!dataDir) throw new UsageError('--data is required with --known: the image folder whose class folders --known names');
   const saved: FolderChoice = same ? run : {};
+  // The held-out images of each class are drawn by its position in --known and by the fraction:
+  // another order or fraction than the checkpoint trained with would test on its training images.
+  if (own.known && saved.known && own.known.join() !== saved.known.join()) {
+    throw new UsageError(
+      `--known ${own.known.join(',')} differs from the checkpoint's ${saved.known.join(',')}: its held-out test images would then include images it trained on; leave --known out to evaluate on the checkpoint's split`,
+    );
+  }
+  if (own.valFraction !== undefined && saved.valFraction !== undefined && own.valFraction !== saved.valFraction) {
+    throw new UsageError(
+      `--val-fraction ${own.valFraction} differs from the checkpoint's ${saved.valFraction}: its held-out test images would then include images it trained on; leave --val-fraction out`,
+    );
+  }
   return {
     protocol,
     split,

@@ -99,7 +99,8 @@ export function readMat(bytes: Uint8Array, file: string): Map<string, MatArray> 
   if (bytes.length < 128) throw new DataError(`${name}: ${bytes.length} bytes is shorter than the 128-byte MAT-file header`);
   const text = new TextDecoder().decode(bytes.subarray(0, 116));
   if (!text.startsWith('MATLAB')) throw new DataError(`${name}: not a MATLAB MAT-file (no "MATLAB" header text)`);
-  if (text.includes('7.3')) throw new DataError(`${name}: MAT-file v7.3 (HDF5) is not supported; save with -v7 or convert as the data docs describe`);
+  // v7.3 files say so at the start of their header text; a v5 file's text may name any writer (Octave 7.3.0, ...).
+  if (/^MATLAB 7\.3 MAT-file/.test(text)) throw new DataError(`${name}: MAT-file v7.3 (HDF5) is not supported; save with -v7 or convert as the data docs describe`);
   const endian = String.fromCharCode(bytes[126], bytes[127]);
   if (endian !== 'IM' && endian !== 'MI') throw new DataError(`${name}: bad MAT-file endian indicator "${endian}"`);
   const le = endian === 'IM';
