@@ -113,7 +113,7 @@ test('exact ties: duplicate train rows within and across classes', async () => {
   const tag = `ties (seed ${seed})`;
   assert.equal(Array.from(got.classSums), Array.from(want.classSums), `${tag}: class sums are exact`);
   assert.equal(Array.from(got.predicted), Array.from(want.predicted), `${tag}: first maximal class wins`);
-  for (let i = 0; i < want.predicted.length; i++) assert.ok(want.predicted[i] !== 2, `${tag}: class 2 only ties class 0`);
+  for (let i = 0; i < got.predicted.length; i++) assert.ok(got.predicted[i] !== 2, `${tag}: class 2 only ties class 0, which comes first`);
   // Grid features can make a row's class sums add up to exactly 0: its score (x / 0) has no value
   // to compare (WGSL leaves division by zero unspecified), so only the other rows' scores are.
   const scored = Array.from(want.scores.keys()).filter((i) => Number.isFinite(want.scores[i]));

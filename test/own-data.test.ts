@@ -75,9 +75,22 @@ test('the folder split: per known class a fixed held-out fraction, the other cla
   const trainKeys = new Set(Array.from({ length: data.train.n }, (_, i) => key(data.train.images, i)));
   for (let i = 0; i < data.testKnown.n; i++) assert.not.ok(trainKeys.has(key(data.testKnown.images, i)));
   assert.equal((await loadFolderOpenSet(o)).testKnown.images, data.testKnown.images);
-  // The order of --known defines the labels.
+  // The order of --known defines the labels: disc's images carry label 0 once it comes first.
   const swapped = await loadFolderOpenSet({ ...o, known: ['disc', 'bars', 'columns'] });
   assert.equal(swapped.knownClassNames, ['disc', 'bars', 'columns']);
+  const discImages = new Set(
+    [data.train, data.testKnown].flatMap((d) =>
+      Array.from({ length: d.n }, (_, i) => i)
+        .filter((i) => d.labels[i] === KNOWN.indexOf('disc'))
+        .map((i) => key(d.images, i)),
+    ),
+  );
+  const label0 = Array.from({ length: swapped.train.n }, (_, i) => i).filter((i) => swapped.train.labels[i] === 0);
+  assert.is(label0.length, 7);
+  assert.ok(
+    label0.every((i) => discImages.has(key(swapped.train.images, i))),
+    "label 0 holds disc's images",
+  );
 });
 
 test('folder errors name the folder and what is wrong', async () => {
