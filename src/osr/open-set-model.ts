@@ -32,7 +32,7 @@ export interface OpenSetSettings {
   k: number;
   /** Scores at or above it are known. */
   threshold: number;
-  /** The fraction of held-out known images the threshold accepted when calibrated. */
+  /** The fraction of held-out known images the threshold was set to accept when calibrated (it accepts at least this many: ties and whole images round up). */
   tpr: number;
   /** Held-out known images the threshold was calibrated on. */
   calibrationImages: number;

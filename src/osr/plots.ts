@@ -1,6 +1,6 @@
 // SVG pictures of an evaluation: the ROC curve (known = positive) and histograms of the known
 // and unknown scores, with axes that name the score and ticks fitted to its range (scores differ:
-// kNN's lies in [0, 1], MSP's in [1/K, 1], the negative entropy and NNO's are unbounded below).
+// kNN's mostly in [0, 1] (docs/OPEN-SET.md section 2), MSP's in [1/K, 1], the negative entropy and NNO's are unbounded below).
 // Plain strings, so they work in Node and in a page alike.
 import type { ScoreKind } from './scores.js';
 

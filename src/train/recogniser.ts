@@ -41,7 +41,7 @@ export async function storeRecogniser(checkpoint: string, model: SupConResNet, d
 export function recogniserLines(checkpoint: string, recogniser: OpenSetModel, tpr: number, heldOut: number): string[] {
   const percent = `${+(100 * tpr).toFixed(2)}%`;
   return [
-    `open-set threshold ${recogniser.threshold.toFixed(4)} (accepts ${percent} of ${heldOut} held-out known images) stored in ${checkpoint}`,
+    `open-set threshold ${recogniser.threshold.toFixed(4)} (accepts at least ${percent} of ${heldOut} held-out known images) stored in ${checkpoint}`,
     `  classify new images: gradmix predict --checkpoint ${checkpoint} <image files or folders>`,
   ];
 }
