@@ -16,7 +16,7 @@ export interface OpenSetScoreOptions {
   k?: number;
   /** Number of known classes; labels are 0..numClasses-1 (default: largest label + 1). */
   numClasses?: number;
-  /** Test rows per GPU dispatch (default: as many as make about 2^30 multiply-adds). */
+  /** Test rows per GPU dispatch (default: as many as make about 2^30 multiply-adds, on GPUs at least enough to fill the chip). */
   rowsPerDispatch?: number;
 }
 
@@ -37,6 +37,15 @@ export const MAX_K = 32;
  * and each chunk is submitted on its own: long single dispatches can trip GPU watchdogs.
  */
 const MACS_PER_DISPATCH = 2 ** 30;
+
+/**
+ * On a GPU a dispatch runs at least this many invocations: each invocation walks its class's
+ * whole train set for its 4 rows, so a dispatch lasts about one invocation's walk until the chip
+ * is full, and the multiply-add cap alone (a few dozen rows of a large gallery, ~100 invocations)
+ * would leave nearly all of it idle, dispatch after dispatch. CPU adapters run invocations a few
+ * at a time, so there the cap alone decides.
+ */
+const GPU_FILL_INVOCATIONS = 16384;
 
 /** Test rows per class_topk invocation (ROWS in kernels/knn.wgsl). */
 const ROWS_PER_INVOCATION = 4;
@@ -109,7 +118,9 @@ export async function scoreOpenSet(trainFeats: Tensor, trainLabels: ArrayLike<nu
     const sums = temp(Tensor.empty([nTest, numClasses]));
     const score = temp(Tensor.empty([nTest]));
     const pred = temp(Tensor.empty([nTest], 'int32'));
-    const chunk = options.rowsPerDispatch ?? Math.max(1, Math.floor(MACS_PER_DISPATCH / Math.max(1, nTrain * dim)));
+    const capped = Math.max(1, Math.floor(MACS_PER_DISPATCH / Math.max(1, nTrain * dim)));
+    const filling = gpu().cpuAdapter ? 0 : Math.ceil(GPU_FILL_INVOCATIONS / numClasses) * ROWS_PER_INVOCATION;
+    const chunk = options.rowsPerDispatch ?? Math.max(capped, filling);
     if (!Number.isInteger(chunk) || chunk < 1) throw new Error(`scoreOpenSet: rowsPerDispatch must be a positive integer, got ${chunk}`);
     for (let row0 = 0; row0 < nTest; row0 += chunk) {
       const rows = Math.min(chunk, nTest - row0);
