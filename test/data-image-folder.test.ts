@@ -88,15 +88,17 @@ test('truncated, corrupt, foreign and empty files name the file', async () => {
   await rejects(() => loadImageFolder(join(empty, 'zzz')), /zzz: no such file \(expected an image folder tree/);
 });
 
-test('linked class folders count (a loop is walked once); a file that fails while read ahead is no unhandled rejection', async () => {
+test('linked class folders count (a loop is walked once), hidden entries do not; a file that fails while read ahead is no unhandled rejection', async () => {
   const root = tempDir();
   writeFolder(root);
   const elsewhere = tempDir();
   put(elsewhere, 'bird/z.png', pngBytes(rgbaImage(3, 2, 5)));
   symlinkSync(join(elsewhere, 'bird'), join(root, 'bird'));
   symlinkSync(join(root, 'dog'), join(root, 'dog', 'loop'));
+  put(root, '.ipynb_checkpoints/x.png', pngBytes(rgbaImage(3, 2, 6)));
+  put(root, 'cat/._x.jpg', 'an AppleDouble resource fork, no image');
   const ds = await loadImageFolder(root);
-  assert.equal(ds.classNames, ['bird', 'cat', 'dog'], 'the linked folder is a class, as in torchvision');
+  assert.equal(ds.classNames, ['bird', 'cat', 'dog'], 'the linked folder is a class, as in torchvision; hidden ones are not');
   assert.equal(Array.from(ds.labels), [0, 1, 2, 2]);
 
   // The first file fails to decode while the second (a dangling link) is still being read ahead.

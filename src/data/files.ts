@@ -68,6 +68,14 @@ export function resolveRoot(dir: string, sub: string, marker: string): string {
 }
 
 /**
+ * Names starting with a dot are passed over in image trees: tools leave them beside the images
+ * (.ipynb_checkpoints/, .DS_Store, macOS's ._x.jpg resource forks, which are no images).
+ */
+export function isHidden(name: string): boolean {
+  return name.startsWith('.');
+}
+
+/**
  * Whether a folder entry is a folder, following a symbolic link as torchvision's ImageFolder does
  * (a class folder linked from elsewhere counts; a dangling link does not).
  */
@@ -86,7 +94,7 @@ export async function subfolders(dir: string): Promise<string[]> {
     throw new DataError(`${dir}: cannot list (${describe(err)})`);
   }
   const folders: string[] = [];
-  for (const e of entries) if (await isFolderEntry(dir, e)) folders.push(e.name);
+  for (const e of entries) if (!isHidden(e.name) && (await isFolderEntry(dir, e))) folders.push(e.name);
   return folders.sort();
 }
 

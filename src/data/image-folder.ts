@@ -6,7 +6,7 @@ import { readdir, realpath } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError, type Dataset } from './dataset.js';
-import { isFolderEntry, readDataFile, readLinesIfPresent, requireFolder, resolveRoot, subfolders } from './files.js';
+import { isFolderEntry, isHidden, readDataFile, readLinesIfPresent, requireFolder, resolveRoot, subfolders } from './files.js';
 import { decodeImage, resizeBilinear, toPlanar, type RgbaImage } from './images.js';
 
 const IMAGE_EXTENSIONS = /\.(png|jpe?g)$/i;
@@ -40,6 +40,7 @@ export async function listImageFiles(dir: string): Promise<string[]> {
     seen.add(real);
     const entries = await readdir(d, { withFileTypes: true });
     for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
+      if (isHidden(e.name)) continue;
       const p = join(d, e.name);
       if (await isFolderEntry(d, e)) await walk(p);
       else if (IMAGE_EXTENSIONS.test(e.name)) out.push(p);
