@@ -107,6 +107,11 @@ test('folder errors name the folder and what is wrong', async () => {
   put(flat, 'x.png', pngBytes(rgbaImage(8, 8)));
   const clean = writeShapesFolder(tempDir(), { perClass: 3 });
   await rejects(() => loadFolderOpenSet({ ...o, dataDir: clean, unknownDataDir: flat }), new RegExp(`${flat}: no sub-folders`));
+  await rejects(() => loadFolderOpenSet({ ...o, dataDir: clean, unknownDataDir: clean }), /--unknown-data .* is the --data folder/);
+  const overlapping = tempDir();
+  put(overlapping, 'disc/0.png', pngBytes(rgbaImage(8, 8)));
+  put(overlapping, 'stars/0.png', pngBytes(rgbaImage(8, 8)));
+  await rejects(() => loadFolderOpenSet({ ...o, dataDir: clean, unknownDataDir: overlapping }), /class folder disc is also known \(--known\)/);
   await rejects(() => loadFolderOpenSet({ ...o, dataDir: join(root, 'nope') }), /nope: no such file/);
 });
 

@@ -4,6 +4,7 @@
 // calibrates the open-set threshold; the folder's other classes, or every image of a second
 // folder (--unknown-data), are the unknown test set. Images of any size are resized to the model's
 // input; channels come from the images (all grey: 1, all colour: 3) unless chosen.
+import { realpath } from 'node:fs/promises';
 import { DataError, UNKNOWN_LABEL, type Dataset } from './dataset.js';
 import { epochOrder } from './batches.js';
 import { decodeImageFiles, listImageFolder, type LabelledFile } from './image-folder.js';
@@ -57,8 +58,17 @@ async function unknownFiles(o: FolderDataOptions, files: LabelledFile[], classNa
     return { files: files.filter((f) => !known.has(f.label)).map((f) => ({ ...f, label: index.get(f.label)! })), names };
   }
   await requireFolder(o.unknownDataDir, 'a folder of unknown-class images (--unknown-data)');
+  if ((await realpath(o.unknownDataDir)) === (await realpath(o.dataDir))) {
+    throw new DataError(`--unknown-data ${o.unknownDataDir} is the --data folder; its known classes would be scored as unknown (leave --unknown-data out to use the folder's other classes)`);
+  }
   if ((await subfolders(o.unknownDataDir)).length > 0) {
     const listed = await listImageFolder(o.unknownDataDir);
+    const clash = listed.classNames.filter((n) => known.has(classNames.indexOf(n)));
+    if (clash.length) {
+      throw new DataError(
+        `--unknown-data ${o.unknownDataDir}: class folder${clash.length > 1 ? 's' : ''} ${clash.join(', ')} ${clash.length > 1 ? 'are' : 'is'} also known (--known); an unknown set must hold other classes`,
+      );
+    }
     return { files: listed.files, names: listed.classNames };
   }
   throw new DataError(`${o.unknownDataDir}: no sub-folders; --unknown-data expects one sub-folder of images per unknown class (a single one will do)`);
