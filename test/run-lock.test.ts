@@ -1,6 +1,7 @@
 // The run folder: made without hanging (Node's recursive mkdir loops forever under /proc), locked
 // by one run at a time (a live owner refuses a second run, naming the folder and the process; a
-// dead owner's lock is taken over with a message), released at the end.
+// dead owner's lock is taken over with a message, also one naming this pid from an earlier process),
+// released at the end.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawn, spawnSync } from 'node:child_process';
@@ -60,6 +61,11 @@ test('the lock of a process that is gone is taken over with a message; so is an 
   writeFileSync(join(dir, LOCK_FILE), '{"pid":');
   acquireRunLock(dir, (m) => messages.push(m))();
   assert.match(messages[1], /taking over the unreadable lock file/);
+  // A lock naming this very pid from an earlier process (a retried container is pid 1 again, on
+  // the same hostname): no longer running, so taken over, not refused as this process's own.
+  writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid: process.pid, host: hostname(), started: '2026-01-01T00:00:00.000Z', token: 'an earlier process' }));
+  acquireRunLock(dir, (m) => messages.push(m))();
+  assert.match(messages[2], new RegExp(`taking over the lock of ${dir} from a run that is no longer running \\(pid ${process.pid} on`));
   writeFileSync(join(dir, LOCK_FILE), JSON.stringify({ pid: 1, host: 'elsewhere', started: 'then' }));
   assert.throws(() => acquireRunLock(dir), /in use by another gradmix run \(pid 1 on elsewhere, started then\); if that run is over, delete/);
   rmSync(join(dir, LOCK_FILE));

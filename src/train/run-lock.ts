@@ -4,6 +4,7 @@
 // crash) is taken over with a message. The folder itself is made without Node's recursive
 // mkdir, which loops forever under /proc and similar pseudo file systems.
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { describeFsError } from '../checkpoint/files.js';
@@ -15,6 +16,16 @@ interface LockOwner {
   host: string;
   started: string;
   command?: string;
+  /** Random per process: tells this process from an earlier one that had the same pid (a restarted container is pid 1 again). */
+  token?: string;
+}
+
+/** This process's lock token. */
+const TOKEN = randomUUID();
+
+/** Whether a lock written on this host names this very process (not an earlier one with its pid). */
+function isMine(o: LockOwner | null): boolean {
+  return o !== null && o.pid === process.pid && o.token === TOKEN;
 }
 
 /** Creates `dir` and its missing parents one level at a time; errors name the folder and the cause. */
@@ -90,11 +101,11 @@ export function acquireRunLock(dir: string, log: (message: string) => void = (m)
   const file = join(dir, LOCK_FILE);
   const key = resolve(dir);
   const holders = held.get(key);
-  if (holders && readOwner(file)?.pid === process.pid) {
+  if (holders && isMine(readOwner(file))) {
     held.set(key, holders + 1);
     return once(() => held.set(key, held.get(key)! - 1));
   }
-  const me: LockOwner = { pid: process.pid, host: hostname(), started: new Date().toISOString(), command: process.argv.slice(2).join(' ') || undefined };
+  const me: LockOwner = { pid: process.pid, host: hostname(), started: new Date().toISOString(), command: process.argv.slice(2).join(' ') || undefined, token: TOKEN };
   for (let attempt = 0; attempt < 3; attempt++) {
     let fd: number;
     try {
@@ -105,7 +116,10 @@ export function acquireRunLock(dir: string, log: (message: string) => void = (m)
       if (owner && owner.host !== me.host) {
         throw new Error(`${dir} is in use by another gradmix run (${describeOwner(owner)}); if that run is over, delete ${file}, or choose another --out`);
       }
-      if (owner && isRunning(owner.pid)) {
+      // A lock naming this pid but not this process is an earlier process's: pids are reused, and
+      // a retried container (an Indexed Job's pod, same hostname) runs as pid 1 again.
+      const earlierSelf = owner !== null && owner.pid === process.pid && owner.token !== TOKEN;
+      if (owner && !earlierSelf && isRunning(owner.pid)) {
         throw new Error(`${dir} is in use by another gradmix run (${describeOwner(owner)}); wait for it to finish or choose another --out`);
       }
       log(owner ? `taking over the lock of ${dir} from a run that is no longer running (${describeOwner(owner)})` : `taking over the unreadable lock file ${file}`);
@@ -123,7 +137,7 @@ export function acquireRunLock(dir: string, log: (message: string) => void = (m)
       if (left > 0) return void held.set(key, left);
       held.delete(key);
       // Only our own lock: a run that took over a lock we lost must keep it.
-      if (readOwner(file)?.pid === me.pid) rmSync(file, { force: true });
+      if (isMine(readOwner(file))) rmSync(file, { force: true });
     });
   }
   throw new Error(`${dir}: could not take the run lock ${file} (other runs keep taking it)`);
