@@ -66,6 +66,13 @@ test('plan: every protocol x method x seed x split, with the train flags and a f
   await rejects(() => sweepCommand(['plan', '--splits', '0,7', '--out', out]), /--splits must be an integer 0\.\.4, got '7'/);
   await rejects(() => sweepCommand(['plan', '--methods', 'gradmx', '--out', out]), /did you mean gradmix/);
   await rejects(() => sweepCommand(['plan', '--width', '2']), /--out <folder> is required/);
+  // A value twice would give two runs one folder: refused when planned, and in a plan edited by hand.
+  await rejects(() => sweepCommand(['plan', '--seeds', '0,1,0', '--out', join(dir, 'dup')]), /--seeds names 0 twice; each run of the grid needs a folder of its own/);
+  const edited = join(dir, 'edited');
+  mkdirSync(edited, { recursive: true });
+  const [first] = readPlan(join(out, 'plan.jsonl'));
+  writeFileSync(join(edited, 'plan.jsonl'), [first, { ...first, index: 1 }].map((r) => JSON.stringify(r)).join('\n') + '\n');
+  assert.throws(() => readPlan(join(edited, 'plan.jsonl')), /line 2: run 1 has the folder of run 0/);
   writeFileSync(join(dir, 'bad.jsonl'), `${JSON.stringify(runs[0])}\n{"index": 5}\n`);
   assert.throws(() => readPlan(join(dir, 'bad.jsonl')), /bad\.jsonl line 2: not a run of index 1/);
 });
@@ -106,7 +113,7 @@ test("the task index: --index N, --index env, or the scheduler's variable", () =
   assert.equal(allAdapters([gpu('vulkan', 'llvmpipe (LLVM 15.0.6, 256 bits)')]), ['llvmpipe (LLVM 15.0.6, 256 bits)']);
 });
 
-test('a run held by another live process is left to it; a scheduler task takes over a lock another host left', async () => {
+test("a run held by another live process is left to it; a scheduler task takes over a lock its own job's earlier attempt left on another host", async () => {
   const plan = join(dir, 'grid', 'plan.jsonl');
   const [run] = readPlan(plan);
   const out = join(dir, 'grid', run.out);
@@ -118,8 +125,12 @@ test('a run held by another live process is left to it; a scheduler task takes o
   writeFileSync(lock, JSON.stringify({ pid: process.pid, host: hostname(), started: 'now' }));
   takeOverForeignLock(out); // this host's lock: the run lock itself decides by its process
   assert.ok(existsSync(lock));
-  writeFileSync(lock, JSON.stringify({ pid: 1, host: 'gradmix-sweep-3-x7k2p', started: 'earlier' }));
-  takeOverForeignLock(out); // a failed pod's: gone
+  writeFileSync(lock, JSON.stringify({ pid: 1, host: 'gradmix-sweep-3-x7k2p', started: 'earlier', job: 'k8s:gradmix-sweep' }));
+  takeOverForeignLock(out, 'k8s:other-sweep'); // another job's (a second submission, maybe live): left to the run lock
+  assert.ok(existsSync(lock));
+  takeOverForeignLock(out, undefined); // not a scheduler's task of a job
+  assert.ok(existsSync(lock));
+  takeOverForeignLock(out, 'k8s:gradmix-sweep'); // a failed pod of this job's: gone
   assert.not.ok(existsSync(lock));
 });
 
@@ -233,6 +244,7 @@ test('slurm: a job array of one task per run; k8s: an Indexed Job with the field
   for (const line of [
     '#SBATCH --array=0-3',
     '#SBATCH --time=01:30:00',
+    '#SBATCH --ntasks=1',
     '#SBATCH --gpus-per-task=1',
     '#SBATCH --partition=gpu',
     '#SBATCH --cpus-per-task=4',
@@ -261,6 +273,11 @@ test('slurm: a job array of one task per run; k8s: an Indexed Job with the field
   assert.match(yaml, /command:\n\s+- gradmix\n\s+- sweep\n\s+- run\n\s+- \/sweep\/plan\.jsonl\n\s+- "--index"\n\s+- env\n/);
   assert.match(yaml, /nvidia\.com\/gpu: 1/);
   assert.is(at('podReplacementPolicy', 2), 'Failed');
+  assert.is(at('backoffLimitPerIndex', 2), '1');
+  assert.is(at('maxFailedIndexes', 2), '4');
+  // Vulkan (Dawn's way to the GPU) needs the runtime's graphics capability.
+  assert.match(yaml, /env:\n\s+- name: NVIDIA_DRIVER_CAPABILITIES\n\s+value: all\n\s+- name: GRADMIX_SWEEP_JOB\n\s+value: "k8s:gradmix-sweep"\n/);
+  assert.ok(script.includes('export GRADMIX_SWEEP_JOB="slurm:$SLURM_ARRAY_JOB_ID"\n'), 'the array job names its locks');
   assert.match(yaml, /persistentVolumeClaim:\n\s+claimName: gradmix-sweep/);
   assert.ok(readdirSync(out).includes('sweep-job.yaml'));
 });

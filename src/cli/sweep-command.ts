@@ -16,7 +16,7 @@ import { CLAIMED_EXIT, gradmixBin, runPool, type WorkerSlot } from '../sweep/poo
 import { allAdapters, listAdapters } from '../sweep/adapters.js';
 import { reportCsv, reportFromFolder, reportFromPlan, reportMarkdown } from '../sweep/report.js';
 import { aurocChartSvg } from '../sweep/chart.js';
-import { k8sJob, slurmScript, toYaml } from '../sweep/schedulers.js';
+import { k8sJob, shellQuote, slurmScript, toYaml } from '../sweep/schedulers.js';
 
 const d = defaultOptions();
 /** Environment variables that carry a task's index: Slurm job arrays, Kubernetes Indexed Jobs. */
@@ -190,6 +190,8 @@ async function runCommand(v: Record<string, string | boolean | undefined>, [path
     `sweep: ${r.finished.length} finished, ${r.skipped.length} already finished, ${r.elsewhere.length} held by other processes, ${r.failed.length} failed${r.interrupted ? '; interrupted (run the same command to continue)' : ''}`,
   );
   if (r.failed.length) throw new Error(`${r.failed.length} run(s) failed: ${r.failed.map((f) => `run ${f.index}, ${f.reason}`).join('; ')}`);
+  // Stopped by Ctrl-C: exit 130 as a single run does, so `sweep run ... && sweep report ...` stops too.
+  if (r.interrupted) throw Object.assign(new Error('interrupted; run the same command to continue'), { exitStatus: 130 });
 }
 
 async function reportCommand(v: Record<string, string | boolean | undefined>, [path]: string[]): Promise<void> {
@@ -226,7 +228,7 @@ async function slurmCommand(v: Record<string, string | boolean | undefined>, [pa
     partition: v.partition as string | undefined,
     cpusPerTask: numberFlag(v, 'cpus-per-task'),
     parallel: numberFlag(v, 'parallel'),
-    gradmix: (v.gradmix as string | undefined) ?? `${process.execPath} ${gradmixBin()}`,
+    gradmix: (v.gradmix as string | undefined) ?? [process.execPath, gradmixBin()].map(shellQuote).join(' '),
   });
   mkdirSync(join(dir, 'slurm-logs'), { recursive: true });
   const file = join(dir, 'sweep.sbatch');

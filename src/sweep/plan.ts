@@ -32,8 +32,17 @@ export function runFolder(protocol: string, method: string, seed: number, split:
   return join(`${protocol}-${method}-s${seed}`, `split${split}`);
 }
 
-/** Every combination of the grid, with the shared options (undefined ones dropped). */
+/** Every combination of the grid, with the shared options (undefined ones dropped); a value given twice is an error (two runs would share a folder). */
 export function buildPlan(grid: Grid, shared: Partial<TrainOptions>): PlannedRun[] {
+  for (const [flag, values] of [
+    ['--protocol', grid.protocols],
+    ['--splits', grid.splits],
+    ['--methods', grid.methods],
+    ['--seeds', grid.seeds],
+  ] as const) {
+    const twice = values.find((v, i) => values.indexOf(v as never) !== i);
+    if (twice !== undefined) throw new Error(`${flag} names ${twice} twice; each run of the grid needs a folder of its own`);
+  }
   const base = Object.fromEntries(Object.entries(shared).filter(([k, v]) => v !== undefined && k !== 'out')) as Partial<TrainOptions>;
   const runs: PlannedRun[] = [];
   for (const protocol of grid.protocols) {
@@ -93,6 +102,8 @@ export function readPlan(planFile: string): PlannedRun[] {
       r.options &&
       typeof r.options === 'object';
     if (!ok) throw new Error(`${where}: not a run of index ${runs.length} (index, protocol, split, method, seed, out, options); the plan is damaged, write it again with gradmix sweep plan`);
+    const same = runs.find((o) => o.out === r.out);
+    if (same) throw new Error(`${where}: run ${r.index} has the folder of run ${same.index} (${r.out}); two runs may not share one, write the plan again with gradmix sweep plan`);
     runs.push(r);
   });
   if (runs.length === 0) throw new Error(`${planFile}: the plan has no runs`);

@@ -22,20 +22,23 @@ export function describeRun(r: PlannedRun): string {
 }
 
 /**
- * A scheduler's task (Slurm array task, Indexed Job pod) holds its index alone: a lock another host
- * left on the run is a crashed earlier attempt's (a retried pod has a new name), so it is taken over.
+ * A scheduler's task (Slurm array task, Indexed Job pod) holds its index alone within its job: a
+ * lock another host left on the run under the same job (GRADMIX_SWEEP_JOB: the Slurm array job, the
+ * Kubernetes Job) is a crashed earlier attempt's (a retried pod has a new name), so it is taken
+ * over. A lock of another job, a local pool or a hand-started run may be live: the run lock decides.
  */
-export function takeOverForeignLock(out: string): void {
+export function takeOverForeignLock(out: string, job = process.env.GRADMIX_SWEEP_JOB): void {
   const file = join(out, LOCK_FILE);
-  if (!existsSync(file)) return;
-  let host: unknown;
+  if (!job || !existsSync(file)) return;
+  let owner: { host?: unknown; job?: unknown };
   try {
-    host = (JSON.parse(readFileSync(file, 'utf8')) as { host?: unknown }).host;
+    owner = JSON.parse(readFileSync(file, 'utf8')) as { host?: unknown; job?: unknown };
   } catch {
     return; // unreadable: the run lock takes it over itself
   }
-  if (typeof host !== 'string' || host === hostname()) return; // this host's: the run lock checks its process
-  console.error(`taking over the lock of ${out} left by ${host}: the scheduler runs this index in one task at a time, so that attempt is over`);
+  if (typeof owner.host !== 'string' || owner.host === hostname()) return; // this host's: the run lock checks its process
+  if (owner.job !== job) return;
+  console.error(`taking over the lock of ${out} left by ${owner.host}: ${job} runs this index in one task at a time, so that attempt is over`);
   rmSync(file, { force: true });
 }
 

@@ -13,7 +13,7 @@ export interface SlurmOptions {
   gradmix: string;
 }
 
-const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
+export const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /** An sbatch script; logs per task in <plan folder>/slurm-logs/%A_%a.out. */
 export function slurmScript(planFile: string, planDir: string, runs: number, o: SlurmOptions): string {
@@ -23,11 +23,16 @@ export function slurmScript(planFile: string, planDir: string, runs: number, o: 
     '#SBATCH --job-name=gradmix-sweep',
     `#SBATCH --array=0-${runs - 1}${o.parallel ? `%${o.parallel}` : ''}`,
     `#SBATCH --time=${o.time}`,
-    `#SBATCH --output=${planDir}/slurm-logs/%A_%a.out`,
+    // sbatch reads #SBATCH lines unquoted; a path with spaces or % does not survive them.
+    `#SBATCH --output=${planDir.replace(/%/g, '%%')}/slurm-logs/%A_%a.out`,
+    // One task per array element: Slurm 23.11 refuses --gpus-per-task without a task count.
+    '#SBATCH --ntasks=1',
     ...(o.gpusPerTask > 0 ? [`#SBATCH --gpus-per-task=${o.gpusPerTask}`] : []),
     ...(o.cpusPerTask ? [`#SBATCH --cpus-per-task=${o.cpusPerTask}`] : []),
     ...(o.partition ? [`#SBATCH --partition=${o.partition}`] : []),
     'set -euo pipefail',
+    // The job's tasks take over only their own job's stale locks (src/sweep/run-one.ts).
+    'export GRADMIX_SWEEP_JOB="slurm:$SLURM_ARRAY_JOB_ID"',
     `exec ${o.gradmix} sweep run ${shellQuote(planFile)} --index "$SLURM_ARRAY_TASK_ID"`,
   ];
   return lines.join('\n') + '\n';
@@ -67,6 +72,13 @@ export function k8sJob(planFile: string, runs: number, o: K8sOptions): Record<st
               workingDir: o.mountPath,
               // Kubernetes sets JOB_COMPLETION_INDEX in every pod of an Indexed Job; sweep run reads it.
               command: ['gradmix', 'sweep', 'run', planFile, '--index', 'env'],
+              // Dawn reaches the GPU through Vulkan, which the NVIDIA container runtime mounts only
+              // with the graphics capability (its default is compute and utility).
+              env: [
+                { name: 'NVIDIA_DRIVER_CAPABILITIES', value: 'all' },
+                // The job's pods take over only their own job's stale locks (src/sweep/run-one.ts).
+                { name: 'GRADMIX_SWEEP_JOB', value: `k8s:${o.name}` },
+              ],
               ...(o.gpus > 0 ? { resources: { limits: { 'nvidia.com/gpu': o.gpus } } } : {}),
               volumeMounts: [{ name: 'sweep', mountPath: o.mountPath }],
             },

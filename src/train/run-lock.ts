@@ -18,6 +18,8 @@ interface LockOwner {
   command?: string;
   /** Random per process: tells this process from an earlier one that had the same pid (a restarted container is pid 1 again). */
   token?: string;
+  /** The scheduler job of a sweep task (GRADMIX_SWEEP_JOB, set by the scripts `gradmix sweep slurm|k8s` write). */
+  job?: string;
 }
 
 /** This process's lock token. */
@@ -105,7 +107,14 @@ export function acquireRunLock(dir: string, log: (message: string) => void = (m)
     held.set(key, holders + 1);
     return once(() => held.set(key, held.get(key)! - 1));
   }
-  const me: LockOwner = { pid: process.pid, host: hostname(), started: new Date().toISOString(), command: process.argv.slice(2).join(' ') || undefined, token: TOKEN };
+  const me: LockOwner = {
+    pid: process.pid,
+    host: hostname(),
+    started: new Date().toISOString(),
+    command: process.argv.slice(2).join(' ') || undefined,
+    token: TOKEN,
+    job: process.env.GRADMIX_SWEEP_JOB || undefined,
+  };
   for (let attempt = 0; attempt < 3; attempt++) {
     let fd: number;
     try {
