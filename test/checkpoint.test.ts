@@ -82,7 +82,7 @@ test('a state dict written by PyTorch loads with the right values (F32, I64, F16
 });
 
 /** A tiny "model" (PyTorch's Tiny in scripts/fixtures/checkpoint.py) with an Adam that has taken steps. */
-function trainedModel(seed: number): { model: Map<string, Tensor>; opt: Adam; rng: Rng } {
+function trainedModel(seed: number, steps = 3): { model: Map<string, Tensor>; opt: Adam; rng: Rng } {
   const rng = new Rng(seed);
   const model = new Map<string, Tensor>();
   for (const [name, v] of Object.entries(torchValues)) {
@@ -93,7 +93,7 @@ function trainedModel(seed: number): { model: Map<string, Tensor>; opt: Adam; rn
   }
   const params = [...model.values()].filter((t) => t.requiresGrad);
   const opt = new Adam(params, { lr: 0.01, weightDecay: 0.001 });
-  trainSteps(opt, rng, 3);
+  trainSteps(opt, rng, steps);
   return { model, opt, rng };
 }
 
@@ -117,7 +117,8 @@ test('save -> load restores the model and the optimiser, which then continues bi
   assert.is(raw.metadata.format, 'pt');
   assert.equal(JSON.parse(raw.metadata['gradmix.optimizer']).counters, { '0.step': 2, '1.step': 3, '2.step': 3, '3.step': 3, '4.step': 3 });
 
-  const b = trainedModel(99); // different values everywhere
+  const b = trainedModel(99, 5); // different values everywhere, and other step counts
+  assert.is(b.opt.steps, 5);
   const loaded = await loadCheckpoint(file, { model: b.model, optimizer: b.opt });
   assert.equal(loaded.metadata, { epoch: '3' });
   assert.equal(await values(b.model), await values(a.model));

@@ -43,7 +43,12 @@ export async function modelFromDecoded(decoded: DecodedCheckpoint, source: strin
   // A ce-objective model carries its classifier; its rows are the known classes.
   const numClasses = decoded.model.get('classifier.weight')?.shape[0];
   const model = new SupConResNet(new Rng(0), { arch, width, inChannels, numClasses });
-  applyCheckpoint(decoded, { model: model.stateDict() });
-  await syncBatchCounts(model);
+  try {
+    applyCheckpoint(decoded, { model: model.stateDict() });
+    await syncBatchCounts(model);
+  } catch (e) {
+    model.dispose(); // a checkpoint that does not fit leaves nothing on the GPU
+    throw e;
+  }
   return { model, decoded, config, arch, width, inChannels };
 }

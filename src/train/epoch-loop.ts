@@ -241,6 +241,7 @@ export async function runEpochLoop(run: EpochLoop, hooks: TrainHooks = {}): Prom
       const resumed = epoch === start.epoch;
       let lossSum = resumed ? start.lossSum : 0;
       let images = resumed ? start.images : 0;
+      const imagesBefore = images; // trained before a resume: not in this session's rate
       let batchIndex = resumed ? start.batch : 0;
       for await (const batch of batches(trainSet, { batchSize: o.batchSize, seed: o.seed, epoch, dropLast, startBatch: batchIndex })) {
         const step = epoch * stepsPerEpoch + batch.index;
@@ -270,24 +271,30 @@ export async function runEpochLoop(run: EpochLoop, hooks: TrainHooks = {}): Prom
       }
       const finished = batchIndex >= stepsPerEpoch;
       const next: Position = finished ? { epoch: epoch + 1, batch: 0, lossSum: 0, images: 0 } : { epoch, batch: batchIndex, lossSum, images };
+      // The epoch's row goes in before its checkpoint: a kill between the two would otherwise lose
+      // it for good (the resume starts after the epoch), while a failed save's row is cut off
+      // again by the resume, which keeps only the rows up to its checkpoint.
+      let log: EpochLog | null = null;
+      if (finished) {
+        const seconds = (Date.now() - started) / 1000;
+        log = {
+          epoch: epoch + 1,
+          step: (epoch + 1) * stepsPerEpoch,
+          loss: lossSum / Math.max(images, 1),
+          lr: run.optimizer.lr,
+          imagesPerSecond: (images - imagesBefore) / Math.max(seconds, 1e-3),
+          seconds,
+        };
+        appendFileSync(logFile, JSON.stringify({ ...log, kind: 'epoch', time: new Date().toISOString(), memory: gpu().memory() }) + '\n');
+      }
       try {
         await saveRun(run, checkpoint, next);
       } catch (e) {
         throw runError(e, `saving the checkpoint of epoch ${epoch + 1} (${checkpoint})`, kept(), o.batchSize, false);
       }
       saved = `epoch ${next.epoch + 1}, batch ${next.batch}`;
-      if (!finished) break;
-      const seconds = (Date.now() - started) / 1000;
-      const log: EpochLog = {
-        epoch: epoch + 1,
-        step: (epoch + 1) * stepsPerEpoch,
-        loss: lossSum / Math.max(images, 1),
-        lr: run.optimizer.lr,
-        imagesPerSecond: images / Math.max(seconds, 1e-3),
-        seconds,
-      };
+      if (!log) break;
       logs.push(log);
-      appendFileSync(logFile, JSON.stringify({ ...log, kind: 'epoch', time: new Date().toISOString(), memory: gpu().memory() }) + '\n');
       await run.afterEpoch?.(epoch + 1);
       await hooks.onEpoch?.(log, run.model);
     }
