@@ -59,6 +59,8 @@ let fixed: Dataset | null = null;
 let session: TrainingSession | null = null;
 let sessionKey = '';
 let running = false;
+/** A training loop is in flight: still true after Stop until its current step has ended. */
+let busy = false;
 let lastPanels = 0;
 
 function config(): Partial<TrainOptions> {
@@ -101,13 +103,16 @@ function fail(message: string): void {
 
 function updateButtons(): void {
   const ready = data !== null && state.phase !== 'error' && state.phase !== 'evaluating';
+  // Stopping: nothing may touch the session until the step in flight has ended.
+  const stopping = busy && !running;
+  const active = running || busy;
   const start = byId<HTMLButtonElement>('start');
-  start.disabled = !ready || (!running && session?.done === true && sessionKey === JSON.stringify(config()));
-  start.textContent = running ? 'Stop' : session && !session.done && sessionKey === JSON.stringify(config()) && session.step > 0 ? 'Resume' : 'Start';
-  byId<HTMLButtonElement>('reset').disabled = !ready || running || !session;
-  byId<HTMLButtonElement>('evaluate').disabled = !ready || running || !session || session.step === 0;
-  byId<HTMLButtonElement>('save').disabled = !ready || running || !session || session.step === 0;
-  for (const id of CONTROLS) byId<HTMLSelectElement>(id).disabled = running;
+  start.disabled = !ready || stopping || (!running && session?.done === true && sessionKey === JSON.stringify(config()));
+  start.textContent = running ? 'Stop' : stopping ? 'Stopping…' : session && !session.done && sessionKey === JSON.stringify(config()) && session.step > 0 ? 'Resume' : 'Start';
+  byId<HTMLButtonElement>('reset').disabled = !ready || active || !session;
+  byId<HTMLButtonElement>('evaluate').disabled = !ready || active || !session || session.step === 0;
+  byId<HTMLButtonElement>('save').disabled = !ready || active || !session || session.step === 0;
+  for (const id of CONTROLS) byId<HTMLSelectElement>(id).disabled = active;
 }
 
 /** A fresh session for the current settings (the old one is freed), unless they are unchanged. */
@@ -134,6 +139,7 @@ async function train(): Promise<void> {
     return fail((e as Error).message); // e.g. Attentive CutMix without ?attention=<url>
   }
   running = true;
+  busy = true;
   state.phase = 'training';
   updateButtons();
   const started = performance.now();
@@ -156,6 +162,7 @@ async function train(): Promise<void> {
     return;
   } finally {
     running = false;
+    busy = false;
   }
   if (s.done) {
     state.phase = 'done';
@@ -317,8 +324,8 @@ const ready = (async () => {
 
 byId('start').addEventListener('click', () => {
   if (running)
-    running = false; // the loop stops after the current step
-  else void train();
+    running = false; // the loop stops after the current step (the buttons wait for it)
+  else if (!busy) void train();
   updateButtons();
 });
 byId('reset').addEventListener('click', () => {
@@ -342,7 +349,7 @@ for (const id of CONTROLS) byId(id).addEventListener('change', updateButtons);
   ready,
   /** The loss of the first step of a fresh run with these options (nothing shown or kept). */
   async firstStepLoss(options: Partial<TrainOptions>): Promise<number> {
-    if (running) throw new Error('stop training first');
+    if (running || busy) throw new Error('stop training first');
     const s = new TrainingSession(data!, options, attentionModel);
     try {
       return await s.next();
@@ -352,7 +359,7 @@ for (const id of CONTROLS) byId(id).addEventListener('change', updateButtons);
   },
   /** The current session's first step recomputed with its current parameters (see TrainingSession.replayLoss). */
   replayFirstStep: (): Promise<number> => {
-    if (!session || running) throw new Error('no stopped session to replay');
+    if (!session || running || busy) throw new Error('no stopped session to replay');
     return session.replayLoss(0);
   },
 };

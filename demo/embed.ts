@@ -60,7 +60,11 @@ function attributionOptions(m: PageModel): TrainOptions {
 }
 
 async function useModel(m: PageModel, source: string): Promise<void> {
-  if (m.inChannels !== 1) throw new Error(`${source}: this example is for one-channel (MNIST) models; the checkpoint has ${m.inChannels} input channels`);
+  if (m.inChannels !== 1) {
+    m.recogniser?.dispose();
+    m.model.dispose();
+    throw new Error(`${source}: this example is for one-channel (MNIST) models; the checkpoint has ${m.inChannels} input channels`);
+  }
   loaded?.recogniser?.dispose();
   loaded?.model.dispose();
   loaded = m;
@@ -159,13 +163,25 @@ async function showImage(file: Blob): Promise<void> {
   setStatus(`Model: ${state.model}. The map's maximum is where GradMix would paste. Drop another image.`);
 }
 
-async function handle(file: File): Promise<void> {
-  try {
-    if (file.name.endsWith('.safetensors')) await useModel(await modelFromCheckpoint(new Uint8Array(await file.arrayBuffer()), file.name), file.name);
-    else await showImage(file);
-  } catch (e) {
-    fail((e as Error).message);
-  }
+/**
+ * Drops are handled one at a time, after the page is ready (and its default model loaded): a
+ * checkpoint dropped while an image is scored would otherwise free the model in use, and two
+ * images at once would share the model's train/eval switch.
+ */
+let pending: Promise<void> = Promise.resolve();
+function handle(file: File): Promise<void> {
+  pending = pending
+    .then(() => ready)
+    .then(async () => {
+      try {
+        if (file.name.endsWith('.safetensors')) await useModel(await modelFromCheckpoint(new Uint8Array(await file.arrayBuffer()), file.name), file.name);
+        else await showImage(file);
+        byId('error').hidden = true; // an earlier failure no longer holds
+      } catch (e) {
+        fail((e as Error).message);
+      }
+    });
+  return pending;
 }
 
 const drop = byId('drop');

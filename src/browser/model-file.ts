@@ -20,8 +20,12 @@ export async function modelFromCheckpoint(bytes: Uint8Array, source = 'checkpoin
     return { ...loaded, recogniser: null };
   }
   // The recogniser builds the same model from the same tensors; keep one.
-  const recogniser = await OpenSetModel.fromCheckpoint(decoded, source);
-  loaded.model.dispose();
+  let recogniser: OpenSetModel;
+  try {
+    recogniser = await OpenSetModel.fromCheckpoint(decoded, source);
+  } finally {
+    loaded.model.dispose();
+  }
   return { ...loaded, model: recogniser.model, recogniser };
 }
 
