@@ -221,6 +221,13 @@ export async function runEpochLoop(run: EpochLoop, hooks: TrainHooks = {}): Prom
     interrupted = true;
     console.error('\ninterrupt: finishing this step and saving a checkpoint (Ctrl-C again to quit now)');
   };
+  // SIGTERM (a scheduler's time limit, a pod's eviction, kill) stops the same way: the scheduler
+  // gives a grace period before its SIGKILL, in which the step ends and the checkpoint is saved.
+  const onSigterm = () => {
+    if (interrupted) return;
+    interrupted = true;
+    console.error('\nterminated: finishing this step and saving a checkpoint');
+  };
   const logs: EpochLog[] = [];
   const status = (s: 'finished' | 'interrupted' | 'failed', at: number, error?: string) =>
     appendFileSync(logFile, JSON.stringify({ kind: 'status', status: s, step: at, checkpoint, ...(error ? { error } : {}), time: new Date().toISOString() }) + '\n');
@@ -235,6 +242,7 @@ export async function runEpochLoop(run: EpochLoop, hooks: TrainHooks = {}): Prom
     const firstStep = start.epoch * stepsPerEpoch + start.batch;
     stepsDone = firstStep;
     process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigterm);
     progress = new Progress(totalSteps, o.batchSize, o.progress, firstStep);
     for (let epoch = start.epoch; epoch < o.epochs && !interrupted; epoch++) {
       const started = Date.now();
@@ -305,6 +313,7 @@ export async function runEpochLoop(run: EpochLoop, hooks: TrainHooks = {}): Prom
   } finally {
     progress?.finish();
     process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
     guard.dispose();
     release();
   }
