@@ -132,7 +132,12 @@ test('thresholdAtTpr is the highest threshold that accepts at least the TPR (bru
 test('train --data --known, eval from the checkpoint alone, predict against the calibrated threshold', async () => {
   const root = writeShapesFolder(tempDir(), { perClass: 10, colour: true });
   const out = tempDir();
-  const run = await trainAndEvaluate({ dataDir: root, known: KNOWN, width: 2, batchSize: 16, epochs: 2, imageSize: 24, progress: false, out });
+  // The folder stays locked while the evaluation rewrites the checkpoint and writes results.json.
+  let lockedWhileEvaluating = false;
+  const log = (line: string) => void (line.startsWith('evaluating') && (lockedWhileEvaluating = existsSync(join(out, 'run.lock'))));
+  const run = await trainAndEvaluate({ dataDir: root, known: KNOWN, width: 2, batchSize: 16, epochs: 2, imageSize: 24, progress: false, out }, { log });
+  assert.ok(lockedWhileEvaluating, 'run.lock held during the evaluation');
+  assert.not.ok(existsSync(join(out, 'run.lock')), 'and released after it');
   const { metrics } = run;
   assert.ok(metrics && metrics.auroc >= 0 && metrics.auroc <= 1);
   // The library returns what it wrote and the recogniser it stored.

@@ -9,7 +9,8 @@ import { evaluateOpenSet, type Evaluation } from '../osr/evaluate.js';
 import type { OpenSetMetrics } from '../osr/metrics.js';
 import type { OpenSetModel } from '../osr/open-set-model.js';
 import { intrinsicDimLine, metricsTable, writeEvaluation } from '../osr/report.js';
-import type { TrainOptions } from './options.js';
+import { resolveOptions, type TrainOptions } from './options.js';
+import { acquireRunLock, makeFolder } from './run-lock.js';
 import { recogniserLines, runContext, storeRecogniser } from './recogniser.js';
 import { train, type TrainResult } from './train.js';
 
@@ -34,6 +35,19 @@ export interface TrainAndEvaluateResult {
 
 /** Trains, then (unless `evaluate` is false, the run is interrupted or trains on all classes) evaluates and stores the recogniser. */
 export async function trainAndEvaluate(options: Partial<TrainOptions>, { log = () => undefined }: TrainAndEvaluateOptions = {}): Promise<TrainAndEvaluateResult> {
+  // The run folder stays locked through the evaluation too: it rewrites the checkpoint (the
+  // recogniser) and writes results.json after train() is done with the folder.
+  const out = resolveOptions(options).out;
+  makeFolder(out, '--out folder');
+  const release = acquireRunLock(out);
+  try {
+    return await trainThenEvaluate(options, log);
+  } finally {
+    release();
+  }
+}
+
+async function trainThenEvaluate(options: Partial<TrainOptions>, log: (line: string) => void): Promise<TrainAndEvaluateResult> {
   const training = await train(options);
   const o = training.options;
   const result: TrainAndEvaluateResult = {
