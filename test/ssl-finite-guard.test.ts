@@ -69,6 +69,13 @@ test("runChecked: loss and terms in one readback; a poisoned running statistic o
         assert.is(r.bad, name, `${ssl} (seed ${seed})`);
         fillInto(live, 1);
       }
+      // Adam's second moment at Inf leaves the weights finite (m / Inf = 0): the guard names it.
+      const moment = opt.stateDict().tensors['0.exp_avg_sq'];
+      fillInto(moment, Infinity);
+      const frozen = await step.runChecked(randomImages(rng, B), opt, new Rng(seed), guard);
+      assert.ok(Number.isFinite(frozen.loss), `${ssl}: the loss stays finite (seed ${seed})`);
+      assert.is(frozen.bad, 'optimizer.0.exp_avg_sq', `${ssl} (seed ${seed})`);
+      fillInto(moment, 0);
       step.dispose();
       opt.dispose();
       model.dispose();

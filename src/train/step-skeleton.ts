@@ -13,7 +13,7 @@ export interface StepResult {
   loss: number;
   /** The loss's terms, unweighted: supcon and simclr (supcon+ssl), objective (other objectives), mixed (mixing methods). */
   terms: Record<string, number>;
-  /** The first model tensor that is NaN or Inf after the update, or null (always null without a guard). */
+  /** The first state tensor (the model's, or the optimiser's: `optimizer.<parameter>.<slot>`) that is NaN or Inf after the update, or null (always null without a guard). */
   bad: string | null;
 }
 
@@ -26,7 +26,11 @@ export interface StepGraph {
 export interface StepSkeletonOptions<G extends StepGraph> {
   /** Work after the update, inside the step's scope (MoCo enqueues its keys). */
   afterUpdate?: (graph: G) => void;
-  /** Check the finiteness of these tensors (taken after the update, e.g. model.stateDict()) in the same readback. */
+  /**
+   * Check the finiteness of these tensors (taken after the update, e.g. model.stateDict()) in the
+   * same readback, and of the optimiser's state (`optimizer.<parameter>.<slot>`): an Inf in Adam's
+   * second moment leaves the weights finite (m / Inf = 0) but freezes its parameter for good.
+   */
   check?: { guard: FiniteGuard; state: () => ReadonlyMap<string, Tensor> };
 }
 
@@ -46,7 +50,8 @@ export async function optimizerStep<G extends StepGraph>(optimizer: Optimizer<{ 
   const names = Object.keys(terms);
   const scalars = [loss, ...names.map((n) => terms[n])];
   try {
-    const { values, bad } = options.check ? await options.check.guard.read(options.check.state(), scalars) : { values: await Promise.all(scalars.map((s) => s.item())), bad: null };
+    const checked = () => new Map([...options.check!.state(), ...Object.entries(optimizer.stateDict().tensors).map(([k, t]) => [`optimizer.${k}`, t] as const)]);
+    const { values, bad } = options.check ? await options.check.guard.read(checked(), scalars) : { values: await Promise.all(scalars.map((s) => s.item())), bad: null };
     return { loss: values[0], terms: Object.fromEntries(names.map((n, i) => [n, values[i + 1]])), bad };
   } finally {
     for (const t of scalars) t.dispose();
