@@ -148,6 +148,9 @@ test('run --index trains and evaluates one run; a finished run is skipped', asyn
   await sweepCommand(['run', tiny, '--index', '0']);
   assert.is(statSync(file).mtimeMs, before, 'not run again');
   await rejects(() => sweepCommand(['run', tiny, '--index', '4']), /--index 4: the plan .* has runs 0\.\.3/);
+  // Its runs have started: another plan may not replace it (the same one may be written again).
+  await rejects(() => sweepCommand(['plan', ...TINY, '--splits', '0', '--out', out]), /holds another plan whose runs have started \(1 of 4\)/);
+  await sweepCommand(['plan', ...TINY, '--splits', '0,1', '--methods', 'none,gradmix', '--out', out]);
 });
 
 test('two workers drain the plan; a killed run is retried by the other worker and finishes', async () => {

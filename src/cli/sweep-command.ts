@@ -1,7 +1,7 @@
 // `gradmix sweep plan|run|report|slurm|k8s`: a grid of runs (protocols x methods x seeds x splits)
 // as a plan file, run by index (a Slurm array task, a Kubernetes pod) or by a pool of local workers
 // (one per adapter), and reported as mean +- std beside the paper.
-import { mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, posix, resolve } from 'node:path';
 import { PROTOCOL_NAMES } from '../data/index.js';
 import { METHODS, defaultOptions } from '../train/options.js';
@@ -10,7 +10,7 @@ import { TRAIN_FLAGS, trainOptionsFrom } from './commands.js';
 import { outFlag } from './common-flags.js';
 import { int, intList, listOf, text } from './flag-values.js';
 import { checkTrainOptions } from './option-flags.js';
-import { buildPlan, planFileOf, readPlan, writePlan, type PlannedRun } from '../sweep/plan.js';
+import { PLAN_FILE, buildPlan, planFileOf, readPlan, writePlan, type PlannedRun } from '../sweep/plan.js';
 import { RunClaimedError, runPlanned } from '../sweep/run-one.js';
 import { CLAIMED_EXIT, gradmixBin, runPool, type WorkerSlot } from '../sweep/pool.js';
 import { allAdapters, listAdapters } from '../sweep/adapters.js';
@@ -119,6 +119,18 @@ async function planCommand(v: Record<string, string | boolean | undefined>): Pro
       checkTrainOptions({ ...r.options, out: join(v.out, r.out) });
     } catch (e) {
       throw new UsageError(`run ${r.index} (${r.protocol} split ${r.split}, ${r.method}, seed ${r.seed}): ${(e as Error).message}`);
+    }
+  }
+  // A plan whose runs have started is not replaced by another: its indices would then name other
+  // runs for the workers and array tasks still reading it.
+  const existing = join(v.out, PLAN_FILE);
+  if (existsSync(existing)) {
+    const old = readPlan(existing);
+    const changed = old.length !== runs.length || old.some((r, i) => r.out !== runs[i].out || JSON.stringify(r.options) !== JSON.stringify(runs[i].options));
+    const dir = v.out;
+    const started = old.filter((r) => existsSync(join(dir, r.out)));
+    if (changed && started.length) {
+      throw new UsageError(`${existing} holds another plan whose runs have started (${started.length} of ${old.length}); choose another --out, or delete that sweep folder first`);
     }
   }
   mkdirSync(v.out, { recursive: true });
