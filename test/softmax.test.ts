@@ -27,7 +27,11 @@ const refLogSoftmax = (row: Float64Array) => {
  * by the first element instead of the maximum overflows exp() there.
  */
 function farLogits(rng: Rng, rows: number, cols: number, offset: number): Float64Array {
-  return Float64Array.from({ length: rows * cols }, (_, i) => offset + (i % cols === 0 ? -100 : rng.uniform(-20, 20)));
+  // The spread around the offset stays small: a row whose largest logit leads by ~16 or more is
+  // nearly one-hot, and its gradient, y * (g - sum g y), is then a difference of nearly equal
+  // float32 numbers far below the rounding of g (any float32 softmax's, PyTorch's too); that
+  // conditioning, not the offset, would decide the relative error (seen at seed 1180042808).
+  return Float64Array.from({ length: rows * cols }, (_, i) => offset + (i % cols === 0 ? -100 : rng.uniform(-5, 5)));
 }
 
 const family: [string, (x: ops.Tensor, axis: number) => ops.Tensor, (row: Float64Array) => Float64Array][] = [
