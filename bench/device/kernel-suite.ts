@@ -20,8 +20,11 @@ const here = dirname(fileURLToPath(import.meta.url));
 const filter = flag('--tests') ? new RegExp(flag('--tests')!) : null;
 const json = flag('--json');
 const shard = flag('--shard');
+// Test names: test.<name>.mjs beside this bundle.
 const matching = readdirSync(here)
-  .filter((f) => /^test\..+\.mjs$/.test(f) && (!filter || filter.test(f.slice(5, -4))))
+  .filter((f) => /^test\..+\.mjs$/.test(f))
+  .map((f) => f.slice(5, -4))
+  .filter((name) => !filter || filter.test(name))
   .sort();
 if (matching.length === 0) {
   console.error(`kernel suite: no bundled test file matches --tests ${filter ?? ''} in ${here}`);
@@ -34,11 +37,7 @@ if (shard) {
     console.error(`kernel suite: --shard ${shard}: give I/N with 0 <= I < N, e.g. --shard 0/4`);
     process.exit(1);
   }
-  const names = shardFiles(
-    matching.map((f) => f.slice(5, -4)),
-    Number(m[2]),
-  )[Number(m[1])];
-  files = names.map((n) => `test.${n}.mjs`);
+  files = shardFiles(matching, Number(m[2]))[Number(m[1])];
 }
 if (files.length === 0) {
   // More shards than files: nothing to run, and nothing wrong.
@@ -53,7 +52,7 @@ if (!process.env.XDG_RUNTIME_DIR) {
 }
 
 const t0 = Date.now();
-const { total, passed, failed, skipped, output: plain } = await runUvuFiles(files.map((f) => [f.slice(5, -4), pathToFileURL(join(here, f)).href]));
+const { total, passed, failed, skipped, output: plain } = await runUvuFiles(files.map((name) => [name, pathToFileURL(join(here, `test.${name}.mjs`)).href]));
 const { gpu, destroyGpu } = await import('../../runtime/gpu.js');
 let adapter = 'none (no test acquired the GPU)';
 let variant: string | null = null;
@@ -70,7 +69,7 @@ const failures = plain
   .filter((b) => /^\s*FAIL /.test(b))
   .map((b) => b.slice(0, 2000))
   .slice(0, 40);
-const report = { adapter, kernelVariant: variant, files: files.map((f) => f.slice(5, -4)), total, passed, failed, skipped, seconds: (Date.now() - t0) / 1000, failures };
+const report = { adapter, kernelVariant: variant, files, total, passed, failed, skipped, seconds: (Date.now() - t0) / 1000, failures };
 if (json) writeFileSync(json, JSON.stringify(report, null, 2) + '\n');
 console.log(`kernel suite (${variant ?? 'no GPU'}): ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''} in ${report.seconds.toFixed(1)} s on ${adapter}`);
 process.exit(failed > 0 || total === 0 || process.exitCode ? 1 : 0);

@@ -151,10 +151,15 @@ export function auroc(scores: ArrayLike<number>, isKnown: ArrayLike<boolean | nu
   return aurocOf(sweep(scores, isKnown));
 }
 
+/** Throws unless `tpr` is a rate in (0, 1], naming the function `fn`. */
+export function checkTpr(fn: string, tpr: number): void {
+  if (!(tpr > 0 && tpr <= 1)) throw new Error(`${fn}: tpr must be in (0, 1], got ${tpr}`);
+}
+
 /** TNR at the highest threshold whose TPR is at least `tpr` (default 0.95). */
 export function tnrAtTpr(scores: ArrayLike<number>, isKnown: ArrayLike<boolean | number>, tpr = 0.95): number {
   checkInputs('tnrAtTpr', scores, isKnown);
-  if (!(tpr > 0 && tpr <= 1)) throw new Error(`tnrAtTpr: tpr must be in (0, 1], got ${tpr}`);
+  checkTpr('tnrAtTpr', tpr);
   return tnrAtTprOf(sweep(scores, isKnown), tpr);
 }
 
@@ -164,7 +169,7 @@ export function tnrAtTpr(scores: ArrayLike<number>, isKnown: ArrayLike<boolean |
  */
 export function thresholdAtTpr(knownScores: ArrayLike<number>, tpr = 0.95): number {
   if (knownScores.length === 0) throw new Error('thresholdAtTpr: no known scores to calibrate on');
-  if (!(tpr > 0 && tpr <= 1)) throw new Error(`thresholdAtTpr: tpr must be in (0, 1], got ${tpr}`);
+  checkTpr('thresholdAtTpr', tpr);
   const sorted = Float64Array.from(knownScores).sort().reverse();
   if (!sorted.every(Number.isFinite)) throw new Error('thresholdAtTpr: the known scores are not all finite');
   return sorted[acceptedAtTpr(tpr, sorted.length) - 1];

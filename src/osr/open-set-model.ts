@@ -16,7 +16,7 @@ import type { SupConResNet } from '../nn/index.js';
 import type { Tensor } from '../tensor.js';
 import { extractFeatures } from './features.js';
 import { MAX_K, scoreOpenSet } from './knn.js';
-import { thresholdAtTpr } from './metrics.js';
+import { checkTpr, thresholdAtTpr } from './metrics.js';
 
 export const OPENSET_GALLERY = '__openset__.gallery';
 export const OPENSET_LABELS = '__openset__.labels';
@@ -108,7 +108,7 @@ export class OpenSetModel {
   static async calibrate(model: SupConResNet, gallery: Dataset, heldOut: Dataset, options: CalibrateOptions): Promise<OpenSetModel> {
     const { classNames, input, k = 3, tpr = 0.95, batchSize } = options;
     if (!Number.isInteger(k) || k < 1 || k > MAX_K) throw new Error(`OpenSetModel: k must be an integer in 1..${MAX_K}, got ${k}`);
-    if (!(tpr > 0 && tpr <= 1)) throw new Error(`OpenSetModel: tpr must be in (0, 1], got ${tpr}`);
+    checkTpr('OpenSetModel', tpr);
     if (heldOut.n === 0) throw new Error('OpenSetModel: no held-out known images to calibrate the threshold on');
     const features = options.galleryFeatures ?? (await extractFeatures(model, gallery, evalTransform(input), { batchSize }));
     try {

@@ -2,12 +2,12 @@
 // array task, a Kubernetes pod) runs it: skipped when finished, claimed with the run lock (so two
 // workers never train the same run, on one machine or across machines sharing the folder), resumed
 // from its checkpoint when one is there, then trained and evaluated like `gradmix train`.
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { asFlag } from '../train/option-flags.js';
 import { resolveOptions } from '../train/options.js';
-import { LOCK_FILE, acquireRunLock, makeFolder } from '../train/run-lock.js';
+import { LOCK_FILE, acquireRunLock, makeFolder, readLockOwner } from '../train/run-lock.js';
 import { trainAndEvaluate } from '../train/train-and-evaluate.js';
 import { runOut, type PlannedRun } from './plan.js';
 import { clearFailed, finishedResults } from './run-state.js';
@@ -29,14 +29,9 @@ export function describeRun(r: PlannedRun): string {
  */
 export function takeOverForeignLock(out: string, job = process.env.GRADMIX_SWEEP_JOB): void {
   const file = join(out, LOCK_FILE);
-  if (!job || !existsSync(file)) return;
-  let owner: { host?: unknown; job?: unknown };
-  try {
-    owner = JSON.parse(readFileSync(file, 'utf8')) as { host?: unknown; job?: unknown };
-  } catch {
-    return; // unreadable: the run lock takes it over itself
-  }
-  if (typeof owner.host !== 'string' || owner.host === hostname()) return; // this host's: the run lock checks its process
+  if (!job) return;
+  const owner = readLockOwner(file); // none, or unreadable: the run lock takes it over itself
+  if (!owner || owner.host === hostname()) return; // this host's: the run lock checks its process
   if (owner.job !== job) return;
   console.error(`taking over the lock of ${out} left by ${owner.host}: ${job} runs this index in one task at a time, so that attempt is over`);
   rmSync(file, { force: true });

@@ -11,7 +11,7 @@ import { describeFsError } from '../checkpoint/files.js';
 
 export const LOCK_FILE = 'run.lock';
 
-interface LockOwner {
+export interface LockOwner {
   pid: number;
   host: string;
   started: string;
@@ -78,7 +78,8 @@ function isRunning(pid: number): boolean {
   }
 }
 
-function readOwner(file: string): LockOwner | null {
+/** The owner a lock file names, or null when it is missing, unreadable or half written. */
+export function readLockOwner(file: string): LockOwner | null {
   try {
     const o = JSON.parse(readFileSync(file, 'utf8')) as LockOwner;
     return Number.isSafeInteger(o.pid) && typeof o.host === 'string' ? o : null;
@@ -103,7 +104,7 @@ export function acquireRunLock(dir: string, log: (message: string) => void = (m)
   const file = join(dir, LOCK_FILE);
   const key = resolve(dir);
   const holders = held.get(key);
-  if (holders && isMine(readOwner(file))) {
+  if (holders && isMine(readLockOwner(file))) {
     held.set(key, holders + 1);
     return once(() => held.set(key, held.get(key)! - 1));
   }
@@ -121,7 +122,7 @@ export function acquireRunLock(dir: string, log: (message: string) => void = (m)
       fd = openSync(file, 'wx');
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw describeFsError(e, dir, 'lock the run folder');
-      const owner = readOwner(file);
+      const owner = readLockOwner(file);
       if (owner && owner.host !== me.host) {
         throw new Error(`${dir} is in use by another gradmix run (${describeOwner(owner)}); if that run is over, delete ${file}, or choose another --out`);
       }
@@ -146,7 +147,7 @@ export function acquireRunLock(dir: string, log: (message: string) => void = (m)
       if (left > 0) return void held.set(key, left);
       held.delete(key);
       // Only our own lock: a run that took over a lock we lost must keep it.
-      if (isMine(readOwner(file))) rmSync(file, { force: true });
+      if (isMine(readLockOwner(file))) rmSync(file, { force: true });
     });
   }
   throw new Error(`${dir}: could not take the run lock ${file} (other runs keep taking it)`);

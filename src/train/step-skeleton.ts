@@ -34,6 +34,12 @@ export interface StepSkeletonOptions<G extends StepGraph> {
   check?: { guard: FiniteGuard; state: () => ReadonlyMap<string, Tensor> };
 }
 
+/** `state` and the optimiser's state tensors, named `optimizer.<parameter>.<slot>`. */
+function withOptimizerState(state: ReadonlyMap<string, Tensor>, optimizer: Optimizer<{ lr: number }>): Map<string, Tensor> {
+  const slots = Object.entries(optimizer.stateDict().tensors).map(([k, t]) => [`optimizer.${k}`, t] as const);
+  return new Map([...state, ...slots]);
+}
+
 /**
  * One whole step: forward, backward, optimiser step (and afterUpdate) in one scope, then the loss
  * and terms read back (awaited, so a NaN shows at once) and freed.
@@ -50,8 +56,8 @@ export async function optimizerStep<G extends StepGraph>(optimizer: Optimizer<{ 
   const names = Object.keys(terms);
   const scalars = [loss, ...names.map((n) => terms[n])];
   try {
-    const checked = () => new Map([...options.check!.state(), ...Object.entries(optimizer.stateDict().tensors).map(([k, t]) => [`optimizer.${k}`, t] as const)]);
-    const { values, bad } = options.check ? await options.check.guard.read(checked(), scalars) : { values: await Promise.all(scalars.map((s) => s.item())), bad: null };
+    const { check } = options;
+    const { values, bad } = check ? await check.guard.read(withOptimizerState(check.state(), optimizer), scalars) : { values: await Promise.all(scalars.map((s) => s.item())), bad: null };
     return { loss: values[0], terms: Object.fromEntries(names.map((n, i) => [n, values[i + 1]])), bad };
   } finally {
     for (const t of scalars) t.dispose();

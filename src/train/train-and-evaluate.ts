@@ -10,7 +10,7 @@ import type { OpenSetMetrics } from '../osr/metrics.js';
 import type { OpenSetModel } from '../osr/open-set-model.js';
 import { intrinsicDimLine, metricsTable, writeEvaluation } from '../osr/report.js';
 import { resolveOptions, type TrainOptions } from './options.js';
-import { acquireRunLock, makeFolder } from './run-lock.js';
+import { withRunFolder } from './run-lock.js';
 import { recogniserLines, runContext, storeRecogniser } from './recogniser.js';
 import { train, type TrainResult } from './train.js';
 
@@ -37,14 +37,7 @@ export interface TrainAndEvaluateResult {
 export async function trainAndEvaluate(options: Partial<TrainOptions>, { log = () => undefined }: TrainAndEvaluateOptions = {}): Promise<TrainAndEvaluateResult> {
   // The run folder stays locked through the evaluation too: it rewrites the checkpoint (the
   // recogniser) and writes results.json after train() is done with the folder.
-  const out = resolveOptions(options).out;
-  makeFolder(out, '--out folder');
-  const release = acquireRunLock(out);
-  try {
-    return await trainThenEvaluate(options, log);
-  } finally {
-    release();
-  }
+  return withRunFolder(resolveOptions(options).out, () => trainThenEvaluate(options, log));
 }
 
 async function trainThenEvaluate(options: Partial<TrainOptions>, log: (line: string) => void): Promise<TrainAndEvaluateResult> {
