@@ -1,4 +1,4 @@
-// Image folders: PNG/JPEG decoding, class numbering by sorted folder name, luma, resizing,
+// Image folders: PNG/JPEG decoding, class numbering by sorted folder name, luma, antialiased resizing,
 // class filtering, the TinyImageNet layout, and the errors for corrupt, truncated, foreign and
 // differently sized files (named by their paths), linked class folders, and reads that fail ahead of their turn.
 import { test } from 'uvu';
@@ -6,7 +6,8 @@ import * as assert from 'uvu/assert';
 import { symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadImageFolder, loadTinyImageNet } from '../src/data/image-folder.js';
-import { decodeImage, resizeBilinear } from '../src/data/images.js';
+import { decodeImage } from '../src/data/images.js';
+import { resizeBilinear } from '../src/data/resize.js';
 import { jpegBytes, pngBytes, put, rejects, removeTempDirs, rgbaImage, tempDir } from './data-fixtures.js';
 
 test.after(removeTempDirs);
@@ -49,21 +50,12 @@ test('one-channel luma, a class filter and resizing', async () => {
   await rejects(() => loadImageFolder(root), new RegExp(`^${join(root, 'cat', 'x.jpg')}: 2x3 pixels, but ${join(root, 'cat', 'big.png')} is 4x6; pass a size to resize every image$`));
   const resized = await loadImageFolder(root, { size: [4, 6] });
   assert.equal([resized.n, resized.height, resized.width], [4, 4, 6]);
-});
-
-test('resizeBilinear matches PyTorch interpolate(bilinear, align_corners=False)', () => {
-  const out = resizeBilinear(Float32Array.from([0, 1, 2, 3]), 1, 2, 2, 4, 4);
-  // torch.nn.functional.interpolate(torch.arange(4.).view(1,1,2,2), size=4, mode='bilinear')
-  assert.equal(Array.from(out), [0, 0.25, 0.75, 1, 0.5, 0.75, 1.25, 1.5, 1.5, 1.75, 2.25, 2.5, 2, 2.25, 2.75, 3]);
-  const down = resizeBilinear(
-    Float32Array.from({ length: 16 }, (_, i) => i),
-    1,
-    4,
-    4,
-    2,
-    2,
-  );
-  assert.equal(Array.from(down), [2.5, 4.5, 10.5, 12.5]);
+  // Shrinking is antialiased, as torchvision's Resize does it.
+  const small = await loadImageFolder(root, { size: [2, 3] });
+  const big = rgbaImage(6, 4);
+  const bigPlanar = Float32Array.from({ length: 3 * 24 }, (_, i) => big.data[4 * (i % 24) + Math.floor(i / 24)] / 255);
+  assert.equal(Array.from(small.images.subarray(0, 18)), Array.from(resizeBilinear(bigPlanar, 3, 4, 6, 2, 3, true)));
+  assert.not.equal(Array.from(small.images.subarray(0, 18)), Array.from(resizeBilinear(bigPlanar, 3, 4, 6, 2, 3)));
 });
 
 test('truncated, corrupt, foreign and empty files name the file', async () => {

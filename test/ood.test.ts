@@ -182,7 +182,7 @@ test('conversion: 1 -> 3 replicates gray, 3 -> 1 is ITU-R 601 luma, equal shapes
   assert.ok(convertImages(gray, gray) === gray, 'same shape returns the data set itself');
 });
 
-test('conversion: bilinear resize (2x2 block means for 4x4 -> 2x2), pad / centre-crop', () => {
+test('conversion: bilinear resize (2x2 block means for 4x4 -> 2x2), antialias, pad / centre-crop', () => {
   const { rng } = seeded();
   const big = dataset(rng, 2, 3, 4, 4);
   const small = convertImages(big, { channels: 3, height: 2, width: 2 });
@@ -202,6 +202,10 @@ test('conversion: bilinear resize (2x2 block means for 4x4 -> 2x2), pad / centre
   const up = convertImages(big, { channels: 3, height: 7, width: 5 });
   assert.equal(Array.from(up.images.subarray(0, 105)), Array.from(resizeBilinear(big.images.subarray(0, 48), 3, 4, 4, 7, 5)));
   assert.equal(Array.from(up.images.subarray(105)), Array.from(resizeBilinear(big.images.subarray(48), 3, 4, 4, 7, 5)));
+  // 'antialias' is the loaders' antialiased resize (torchvision's Resize), image by image.
+  const smooth = convertImages(big, { channels: 3, height: 2, width: 2 }, 'antialias');
+  assert.equal(Array.from(smooth.images.subarray(12)), Array.from(resizeBilinear(big.images.subarray(48), 3, 4, 4, 2, 2, true)));
+  assert.not.equal(Array.from(smooth.images), Array.from(small.images));
   // MNIST 1x28x28 to CIFAR's 3x32x32 under 'pad' = padImages by 2, gray replicated.
   const mnist = dataset(rng, 2, 1, 28, 28);
   const padded = convertImages(mnist, { channels: 3, height: 32, width: 32 }, 'pad');
@@ -359,7 +363,7 @@ test('gradmix train --all-classes, then gradmix ood on CIFAR-10 vs CIFAR-100, SV
   await rejects(() => oodCommand(['--checkpoint', checkpoint]), /--ood-sets is required/);
   await rejects(() => oodCommand(['--checkpoint', join(out, 'missing.safetensors'), '--ood-sets', 'svhn']), /missing\.safetensors: no such file/);
   await rejects(() => oodCommand(['--checkpoint', checkpoint, '--ood-sets', 'lsun']), /--ood-sets: unknown value 'lsun', use one of/);
-  await rejects(() => oodCommand(['--checkpoint', checkpoint, '--ood-sets', 'svhn', '--resize', 'nearest']), /--resize: unknown value 'nearest', use one of bilinear, pad, none/);
+  await rejects(() => oodCommand(['--checkpoint', checkpoint, '--ood-sets', 'svhn', '--resize', 'nearest']), /--resize: unknown value 'nearest', use one of bilinear, antialias, pad, none/);
 });
 
 test.run();

@@ -21,7 +21,11 @@ export const OOD_FLAGS: FlagSpecs = {
   data: { type: 'string', value: existingFolder, help: "data folder of the in-distribution set (default: the checkpoint's)" },
   'ood-data': { type: 'string', value: text, help: 'data folders of the out-sets, comma-separated in --ood-sets order, or one for all; leave an entry empty for mnist / mnist-mini (default: --data)' },
   k: K_FLAG,
-  resize: { type: 'string', value: oneOf(RESIZE_RULES), help: `out-set images of another size: ${RESIZE_RULES.join(' | ')} (default bilinear; pad = zero-pad or centre-crop)` },
+  resize: {
+    type: 'string',
+    value: oneOf(RESIZE_RULES),
+    help: `out-set images of another size: ${RESIZE_RULES.join(' | ')} (default bilinear; antialias = torchvision's Resize; pad = zero-pad or centre-crop)`,
+  },
   out: outFlag('output folder for ood.json and the SVGs (default: <checkpoint folder>/ood)'),
   batch: FEATURE_BATCH_FLAG,
   'max-test': MAX_TEST_FLAG,
@@ -163,9 +167,10 @@ export async function oodCommand(argv: string[]): Promise<void> {
   if (train.channels !== loaded.inChannels) {
     throw new Error(`${inSet} images have ${train.channels} channel(s), the model takes ${loaded.inChannels}`);
   }
-  // A folder out-set decodes straight to the in-set's channels (and, under bilinear, its size:
-  // the loader resizes with the same rule, so folders of mixed image sizes load).
-  const folder: ImageFolderOptions = { channels: train.channels as 1 | 3, size: resize === 'bilinear' ? [train.height, train.width] : undefined };
+  // A folder out-set decodes straight to the in-set's channels (and, under bilinear or antialias,
+  // its size: the loader resizes with the same rule, so folders of mixed image sizes load).
+  const resamples = resize === 'bilinear' || resize === 'antialias';
+  const folder: ImageFolderOptions = { channels: train.channels as 1 | 3, size: resamples ? [train.height, train.width] : undefined, antialias: resize === 'antialias' };
   const outData = [];
   for (const s of specs) {
     outData.push({ name: s.name, data: limitImages(await loadSet('out-of-distribution', s.set, 'test', s.dataDir, folder), maxTest) });

@@ -7,7 +7,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError, type Dataset } from './dataset.js';
 import { isFolderEntry, isHidden, readDataFile, readLinesIfPresent, requireFolder, resolveRoot, subfolders } from './files.js';
-import { decodeImage, resizeBilinear, toPlanar, type RgbaImage } from './images.js';
+import { decodeImage, toPlanar, type RgbaImage } from './images.js';
+import { resizeBilinear } from './resize.js';
 
 const IMAGE_EXTENSIONS = /\.(png|jpe?g)$/i;
 /** Files read ahead of the decoder, so disk latency overlaps decoding. */
@@ -21,6 +22,8 @@ export interface ImageFolderOptions {
   channels?: 1 | 3 | 'auto';
   /** Resize every image to [height, width]; without it all images must share the first one's size. */
   size?: readonly [number, number];
+  /** Shrink with antialiasing, as torchvision's Resize does (default true); false: plain bilinear, as interpolate. */
+  antialias?: boolean;
   /** Load only these class indices (labels keep their index in the full class list). */
   classes?: readonly number[];
 }
@@ -99,7 +102,7 @@ export async function decodeImageFiles(source: string, files: readonly LabelledF
       throw new DataError(`${files[i].path}: ${img.height}x${img.width} pixels, but ${sizeFrom} is ${H}x${W}; pass a size to resize every image`);
     }
     images ??= new Float32Array(files.length * channels * H * W);
-    const planar = resizeBilinear(toPlanar(img, channels), channels, img.height, img.width, H, W);
+    const planar = resizeBilinear(toPlanar(img, channels), channels, img.height, img.width, H, W, opts.antialias ?? true);
     images.set(planar, i * channels * H * W);
     labels[i] = files[i].label;
   }

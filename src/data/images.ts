@@ -1,5 +1,5 @@
 // Decoding one PNG or JPEG file (chosen by its magic bytes, not its extension) into planar
-// [0, 1] floats, and the bilinear resize used when a folder's images differ in size.
+// [0, 1] floats.
 import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import { DataError } from './dataset.js';
@@ -91,42 +91,6 @@ export function toPlanar(img: RgbaImage, channels: 1 | 3): Float32Array {
       out[p] = r;
       out[plane + p] = g;
       out[2 * plane + p] = b;
-    }
-  }
-  return out;
-}
-
-/** Bilinear resize of planar C x h x w to C x H x W with half-pixel centres (align_corners=False). */
-export function resizeBilinear(src: Float32Array, c: number, h: number, w: number, H: number, W: number): Float32Array {
-  if (h === H && w === W) return src;
-  const out = new Float32Array(c * H * W);
-  const axis = (outSize: number, inSize: number) => {
-    const lo = new Int32Array(outSize);
-    const hi = new Int32Array(outSize);
-    const frac = new Float32Array(outSize);
-    const scale = inSize / outSize;
-    for (let i = 0; i < outSize; i++) {
-      const x = Math.max(0, (i + 0.5) * scale - 0.5);
-      lo[i] = Math.min(Math.floor(x), inSize - 1);
-      hi[i] = Math.min(lo[i] + 1, inSize - 1);
-      frac[i] = x - lo[i];
-    }
-    return { lo, hi, frac };
-  };
-  const ys = axis(H, h);
-  const xs = axis(W, w);
-  for (let ch = 0; ch < c; ch++) {
-    const s = ch * h * w;
-    for (let y = 0; y < H; y++) {
-      const r0 = s + ys.lo[y] * w;
-      const r1 = s + ys.hi[y] * w;
-      const fy = ys.frac[y];
-      for (let x = 0; x < W; x++) {
-        const fx = xs.frac[x];
-        const top = src[r0 + xs.lo[x]] * (1 - fx) + src[r0 + xs.hi[x]] * fx;
-        const bottom = src[r1 + xs.lo[x]] * (1 - fx) + src[r1 + xs.hi[x]] * fx;
-        out[(ch * H + y) * W + x] = top * (1 - fy) + bottom * fy;
-      }
     }
   }
   return out;

@@ -6,7 +6,8 @@ export { parseIdxImages, parseIdxLabels, loadIdxPair, loadMnistIdx } from './idx
 export { CIFAR10_CLASS_NAMES, loadCifar10, loadCifar100, type Cifar100Dataset } from './cifar.js';
 export { loadSvhn, svhnFromMat } from './svhn.js';
 export { readMat, type MatArray } from './mat.js';
-export { decodeImage, toPlanar, resizeBilinear, type RgbaImage } from './images.js';
+export { decodeImage, toPlanar, type RgbaImage } from './images.js';
+export { resizeBilinear } from './resize.js';
 export { loadImageFolder, listImageFolder, loadTinyImageNet, type ImageFolderOptions } from './image-folder.js';
 export { loadMnistMini, readMnistDigits, mnistDigitsDir } from './mnist-mini.js';
 export { loadProtocol, type LoadProtocolOptions } from './protocols.js';

@@ -12,10 +12,12 @@
 //   (PIL's convert('L'), as the image-folder loader decodes gray); any other pair is an error.
 // - size ('resize' option): 'bilinear' (default) resamples with half-pixel centres
 //   (align_corners=False, no antialiasing; e.g. TinyImageNet 64x64 -> 32x32 averages 2x2 blocks);
+//   'antialias' is torchvision's Resize (the triangle widened when shrinking: 64 -> 32 weighs
+//   4x4 blocks 1/8, 3/8, 3/8, 1/8 per axis, normalised at the edges; growing, as 'bilinear');
 //   'pad' zero-pads (black) a smaller image and centre-crops a larger one, per axis, with the
 //   extra pixel of an odd difference at the bottom/right; 'none' refuses a size mismatch.
 import type { ViewsOutput } from '../augment/index.js';
-import { resizeBilinear } from '../data/images.js';
+import { resizeBilinear } from '../data/resize.js';
 import { valuesPerImage, type Dataset } from '../data/dataset.js';
 import type { SupConResNet } from '../nn/index.js';
 import type { Tensor } from '../tensor.js';
@@ -41,7 +43,7 @@ export const OOD_METRIC_LABELS: Record<keyof OodMetrics, string> = {
   auout: 'AUOUT',
 };
 
-export const RESIZE_RULES = ['bilinear', 'pad', 'none'] as const;
+export const RESIZE_RULES = ['bilinear', 'antialias', 'pad', 'none'] as const;
 export type ResizeRule = (typeof RESIZE_RULES)[number];
 
 export type ImageShape = Pick<Dataset, 'channels' | 'height' | 'width'>;
@@ -101,7 +103,7 @@ function padOrCrop(ds: Dataset, height: number, width: number): Dataset {
 function resize(ds: Dataset, height: number, width: number, rule: ResizeRule, what: string): Dataset {
   if (ds.height === height && ds.width === width) return ds;
   if (rule === 'none') {
-    throw new Error(`${what}: images are ${ds.height}x${ds.width}, the in-distribution set's ${height}x${width}; choose a resize rule (bilinear or pad) to convert them`);
+    throw new Error(`${what}: images are ${ds.height}x${ds.width}, the in-distribution set's ${height}x${width}; choose a resize rule (bilinear, antialias or pad) to convert them`);
   }
   if (rule === 'pad') return padOrCrop(ds, height, width);
   const per = valuesPerImage(ds);
@@ -109,7 +111,7 @@ function resize(ds: Dataset, height: number, width: number, rule: ResizeRule, wh
   const images = new Float32Array(ds.n * perOut);
   for (let i = 0; i < ds.n; i++) {
     const src = ds.images.subarray(i * per, (i + 1) * per);
-    images.set(resizeBilinear(src, ds.channels, ds.height, ds.width, height, width), i * perOut);
+    images.set(resizeBilinear(src, ds.channels, ds.height, ds.width, height, width, rule === 'antialias'), i * perOut);
   }
   return { ...ds, images, height, width };
 }
