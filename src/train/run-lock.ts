@@ -1,9 +1,11 @@
 // The run folder of `gradmix train` / `pretrain` belongs to one run at a time: a lock file holds
 // the owner's pid, host and start time. A second run on the same folder fails at once, naming the
 // folder and the other process; the lock of a process that no longer runs (killed with SIGKILL, a
-// crash) is taken over with a message. The folder itself is made without Node's recursive
-// mkdir, which loops forever under /proc and similar pseudo file systems.
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, statSync, writeSync } from 'node:fs';
+// crash) is taken over with a message. A lock appears whole (written aside, then hard-linked into
+// place), and runs that find the same stale lock at once take it over one at a time, each
+// checking it is still the lock it judged, so exactly one of them wins. The folder itself is made
+// without Node's recursive mkdir, which loops forever under /proc and similar pseudo file systems.
+import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -78,13 +80,22 @@ function isRunning(pid: number): boolean {
   }
 }
 
-/** The owner a lock file names, or null when it is missing, unreadable or half written. */
-export function readLockOwner(file: string): LockOwner | null {
+/** The owner a lock's text names, or null when it is unreadable or half written. */
+function parseLockOwner(text: string): LockOwner | null {
   try {
-    const o = JSON.parse(readFileSync(file, 'utf8')) as LockOwner;
+    const o = JSON.parse(text) as LockOwner;
     return Number.isSafeInteger(o.pid) && typeof o.host === 'string' ? o : null;
   } catch {
     return null; // half written by a process killed at that moment
+  }
+}
+
+/** The owner a lock file names, or null when it is missing, unreadable or half written. */
+export function readLockOwner(file: string): LockOwner | null {
+  try {
+    return parseLockOwner(readFileSync(file, 'utf8'));
+  } catch {
+    return null;
   }
 }
 
@@ -94,6 +105,87 @@ function describeOwner(o: LockOwner): string {
 
 /** Locks this process holds, by folder, with how many holders each (train() and its epoch loop both take it). */
 const held = new Map<string, number>();
+
+/** A takeover guard older than this was left by a process that died inside the takeover (it lasts milliseconds). */
+const GUARD_STALE_MS = 30_000;
+/** An unreadable lock younger than this may be one being written (where hard links are missing): wait for it. */
+const WRITING_MS = 2_000;
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** A lock file's text and age, or null when there is none. */
+function readLock(file: string): { text: string; ageMs: number } | null {
+  try {
+    const ageMs = Date.now() - statSync(file).mtimeMs;
+    return { text: readFileSync(file, 'utf8'), ageMs };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw e;
+  }
+}
+
+/**
+ * Publishes the lock `file` whole from the written `draft` (a hard link fails when the file
+ * exists, and readers never see it half written); false when another lock is there. File
+ * systems without hard links get an exclusive create and a write instead.
+ */
+function publishLock(draft: string, file: string, text: string): boolean {
+  try {
+    linkSync(draft, file);
+    return true;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return false;
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw e;
+  }
+  let fd: number;
+  try {
+    fd = openSync(file, 'wx');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw e;
+  }
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+  return true;
+}
+
+/**
+ * Replaces the stale lock `file`, whose text was `stale`, with `draft`, unless another process
+ * changed it first: 'taken', or 'changed' (look again), or 'busy' (another process is taking it
+ * over). Processes that find the same stale lock at once take it over one at a time under a
+ * guard file, and each checks that the lock is still the one it judged, so only one of them wins.
+ */
+function replaceStaleLock(draft: string, file: string, stale: string, dir: string): 'taken' | 'changed' | 'busy' {
+  const guard = `${file}.takeover`;
+  let fd: number;
+  try {
+    fd = openSync(guard, 'wx');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw describeFsError(e, dir, 'lock the run folder');
+    let age: number;
+    try {
+      age = Date.now() - statSync(guard).mtimeMs;
+    } catch {
+      return 'changed'; // released just now
+    }
+    if (age > GUARD_STALE_MS) throw new Error(`${dir}: a run that was taking over the lock ${file} stopped part-way; if no other gradmix run uses ${dir}, delete ${guard}`);
+    return 'busy';
+  }
+  closeSync(fd);
+  try {
+    if (readLock(file)?.text !== stale) return 'changed';
+    renameSync(draft, file); // atomic: the stale lock is never missing, so no third run slips in
+    return 'taken';
+  } finally {
+    rmSync(guard, { force: true });
+  }
+}
 
 /**
  * Takes the lock of run folder `dir` (which must exist) for this process; returns its release.
@@ -116,13 +208,31 @@ export function acquireRunLock(dir: string, log: (message: string) => void = (m)
     token: TOKEN,
     job: process.env.GRADMIX_SWEEP_JOB || undefined,
   };
-  for (let attempt = 0; attempt < 3; attempt++) {
-    let fd: number;
-    try {
-      fd = openSync(file, 'wx');
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw describeFsError(e, dir, 'lock the run folder');
-      const owner = readLockOwner(file);
+  const text = JSON.stringify(me) + '\n';
+  const draft = join(dir, `.${LOCK_FILE}.${TOKEN}`);
+  try {
+    writeFileSync(draft, text);
+  } catch (e) {
+    throw describeFsError(e, dir, 'lock the run folder');
+  }
+  try {
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 200) throw new Error(`${dir}: could not take the run lock ${file} (other runs keep taking it)`);
+      let published: boolean;
+      let found: { text: string; ageMs: number } | null;
+      try {
+        published = publishLock(draft, file, text);
+        found = published ? null : readLock(file);
+      } catch (e) {
+        throw describeFsError(e, dir, 'lock the run folder');
+      }
+      if (published) break;
+      if (found === null) continue; // released just now
+      const owner = parseLockOwner(found.text);
+      if (!owner && found.ageMs < WRITING_MS) {
+        sleepSync(20);
+        continue;
+      }
       if (owner && owner.host !== me.host) {
         throw new Error(`${dir} is in use by another gradmix run (${describeOwner(owner)}); if that run is over, delete ${file}, or choose another --out`);
       }
@@ -132,25 +242,24 @@ export function acquireRunLock(dir: string, log: (message: string) => void = (m)
       if (owner && !earlierSelf && isRunning(owner.pid)) {
         throw new Error(`${dir} is in use by another gradmix run (${describeOwner(owner)}); wait for it to finish or choose another --out`);
       }
-      log(owner ? `taking over the lock of ${dir} from a run that is no longer running (${describeOwner(owner)})` : `taking over the unreadable lock file ${file}`);
-      rmSync(file, { force: true });
-      continue;
+      const outcome = replaceStaleLock(draft, file, found.text, dir);
+      if (outcome === 'taken') {
+        log(owner ? `taking over the lock of ${dir} from a run that is no longer running (${describeOwner(owner)})` : `taking over the unreadable lock file ${file}`);
+        break;
+      }
+      if (outcome === 'busy') sleepSync(5);
     }
-    try {
-      writeSync(fd, JSON.stringify(me) + '\n');
-    } finally {
-      closeSync(fd);
-    }
-    held.set(key, 1);
-    return once(() => {
-      const left = held.get(key)! - 1;
-      if (left > 0) return void held.set(key, left);
-      held.delete(key);
-      // Only our own lock: a run that took over a lock we lost must keep it.
-      if (isMine(readLockOwner(file))) rmSync(file, { force: true });
-    });
+  } finally {
+    rmSync(draft, { force: true }); // left only after a hard link (a rename consumed it)
   }
-  throw new Error(`${dir}: could not take the run lock ${file} (other runs keep taking it)`);
+  held.set(key, 1);
+  return once(() => {
+    const left = held.get(key)! - 1;
+    if (left > 0) return void held.set(key, left);
+    held.delete(key);
+    // Only our own lock: a run that took over a lock we lost must keep it.
+    if (isMine(readLockOwner(file))) rmSync(file, { force: true });
+  });
 }
 
 /**
