@@ -6,7 +6,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -80,6 +80,9 @@ test("numeric flags: range, integers, and the kNN kernel's k limit, all before a
     [['train', '--max-train', '-1'], /--max-train must be an integer >= 0/],
     [['train', '--lr', '0'], /--lr must be a number > 0/],
     [['train', '--epochs', 'ten'], /--epochs must be an integer >= 1, got 'ten'/],
+    [['train', '--epochs', '0x10'], /--epochs must be an integer >= 1, got '0x10'/],
+    [['train', '--lr', '0b1'], /--lr must be a number > 0, got '0b1'/],
+    [['protocol', '--splits', '0,2,0'], /--splits names 0 twice/],
     [['train', '--gamma-max', '1.5'], /--gamma-max must be a number > 0 and <= 1/],
     [['train', '--split', '5'], /--split must be an integer 0\.\.4/],
     [['protocol', '--splits', '0,7'], /--splits must be an integer 0\.\.4, got '7'/],
@@ -101,6 +104,11 @@ test('checks across flags name the flags (the library check, in flag names)', as
   await failsWith(['train', '--score', 'msp'], /--score 'msp' needs the classifier of a ce objective; use --objective ce/);
   await failsWith(['pretrain', '--ssl', 'moco', '--batch', '64', '--queue', '32'], /--queue must be an integer of at least the batch size \(64\)/);
   await failsWith(['train', '--known', 'a,b'], /an image-folder run needs --data/);
+  // Own-data flags on a built-in protocol would be ignored: named and refused.
+  await failsWith(
+    ['train', '--size', '64', '--val-fraction', '0.3'],
+    /--val-fraction, --size: for your own image folder \(--data with --known\); mnist-mini has its own images and splits, so drop them/,
+  );
   await failsWith(['objectives', '--objectives', 'ce,msp'], /--objectives: unknown value 'msp' \(in 'ce,msp'\)/);
   await failsWith(['train', '--layers', 'layer2.1,layer4.3'], /--layers: resnet18 has no 'layer4\.3'/);
   await failsWith(['train', '--arch', 'resnet34', '--layers', 'layer3.5,layer3.6'], /--layers: resnet34 has no 'layer3\.6'/);
@@ -250,6 +258,18 @@ test('--resume continues a run from its own configuration; a conflicting flag is
     new RegExp(`^gradmix protocol: --width 4 \\(the run's width: 2\\): not the settings of the run already in ${out}`),
   );
   assert.ok(other.ms < 2000, 'found before the GPU or data');
+  // ... also when the split has finished: its results are not those of the settings asked for.
+  writeFileSync(join(out, 'results.json'), JSON.stringify({ status: 'finished', auroc: 0.5 }));
+  await failsWith(
+    ['protocol', '--out', root, '--splits', '0', '--width', '4', '--max-train', '32', '--batch', '16', '--epochs', '2', '--seed', '3', '--lr', '0.002'],
+    /--width 4 \(the run's width: 2\): not the settings of the run already in/,
+  );
+  rmSync(join(out, 'results.json'));
+  // eval: own-data flags for a mnist-mini checkpoint are refused, not ignored.
+  await failsWith(
+    ['eval', '--checkpoint', join(out, 'checkpoint.safetensors'), '--channels', '3'],
+    /--channels: for your own image folder \(--data with --known\); mnist-mini has its own images and splits, so drop it/,
+  );
 
   // A damaged config.json beside the checkpoint: the checkpoint's own configuration is used.
   writeFileSync(join(out, 'config.json'), '{ "width": ');
@@ -265,6 +285,11 @@ test('--resume continues a run from its own configuration; a conflicting flag is
   const started = await gradmix('train', '--out', fresh, '--resume', '--width', '2', '--max-train', '16', '--batch', '16', '--epochs', '1', '--no-eval', '--quiet');
   assert.is(started.code, 0, started.err);
   assert.match(started.err, /config\.json is damaged \(not a JSON object\); no checkpoint was saved either, so the run starts from the flags given/);
+  assert.not.match(started.err, /holds no run to resume/, 'one note, not two');
+  // A folder with nothing in it (a mistyped --out): the fresh start is noted.
+  const empty = join(tempDir(), 'typo');
+  const noted = await failsWith(['train', '--out', empty, '--resume', '--gamma-min', '0.6', '--gamma-max', '0.3'], /--gamma-min <= --gamma-max/);
+  assert.match(noted.err, new RegExp(`note: ${empty} holds no run to resume; starting a new run there with the given settings`));
   assert.ok(existsSync(join(fresh, 'checkpoint.safetensors')));
   assert.is(JSON.parse(readFileSync(join(fresh, 'config.json'), 'utf8')).width, 2);
 });

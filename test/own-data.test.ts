@@ -238,6 +238,7 @@ test('predict errors: no images, a missing path, a checkpoint without a recognis
 
   // eval --calibrate stores one (and says so); predict then answers with its threshold.
   const said = await printed(() => evalCommand(['--checkpoint', join(out, 'checkpoint.safetensors'), '--calibrate']));
+  assert.ok(existsSync(join(out, 'eval', 'results.json')), "eval writes into eval/ beside the checkpoint, not over the run's results.json");
   const stored = said.find((l) => l.startsWith('open-set threshold'));
   assert.ok(stored && stored.includes(`stored in ${join(out, 'checkpoint.safetensors')}`), said.join('\n'));
   const threshold = Number(/open-set threshold ([-\d.]+)/.exec(stored)![1]);

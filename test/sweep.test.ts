@@ -11,7 +11,7 @@ import { hostname, tmpdir } from 'node:os';
 import { delimiter, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sweepCommand, taskIndex } from '../src/cli/sweep-command.js';
-import { readPlan, type PlannedRun } from '../src/sweep/plan.js';
+import { buildPlan, readPlan, type PlannedRun } from '../src/sweep/plan.js';
 import { allAdapters, parseAdapterList } from '../src/sweep/adapters.js';
 import { FAILED_FILE, markFailed } from '../src/sweep/run-state.js';
 import { METRICS } from '../src/sweep/report.js';
@@ -66,8 +66,10 @@ test('plan: every protocol x method x seed x split, with the train flags and a f
   await rejects(() => sweepCommand(['plan', '--splits', '0,7', '--out', out]), /--splits must be an integer 0\.\.4, got '7'/);
   await rejects(() => sweepCommand(['plan', '--methods', 'gradmx', '--out', out]), /did you mean gradmix/);
   await rejects(() => sweepCommand(['plan', '--width', '2']), /--out <folder> is required/);
-  // A value twice would give two runs one folder: refused when planned, and in a plan edited by hand.
-  await rejects(() => sweepCommand(['plan', '--seeds', '0,1,0', '--out', join(dir, 'dup')]), /--seeds names 0 twice; each run of the grid needs a folder of its own/);
+  // A value twice would give two runs one folder: refused as a flag (every list flag refuses a
+  // repeated item), by the library's grid, and in a plan edited by hand.
+  await rejects(() => sweepCommand(['plan', '--seeds', '0,1,0', '--out', join(dir, 'dup')]), /--seeds names 0 twice$/);
+  assert.throws(() => buildPlan({ protocols: ['mnist-mini'], splits: [0], methods: ['none'], seeds: [0, 1, 0] }, {}), /--seeds names 0 twice; each run of the grid needs a folder of its own/);
   const edited = join(dir, 'edited');
   mkdirSync(edited, { recursive: true });
   const [first] = readPlan(join(out, 'plan.jsonl'));

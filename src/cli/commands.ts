@@ -1,9 +1,9 @@
 // The gradmix commands: train, eval, protocol (all splits), info.
-import { existsSync, readFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { initGpu, gpu } from '../../runtime/gpu.js';
 import { augmentPreset } from '../augment/index.js';
-import { inputInfo, PROTOCOL_NAMES } from '../data/index.js';
+import { FOLDER_PROTOCOL, inputInfo, PROTOCOL_NAMES } from '../data/index.js';
 import { evaluateOpenSet, type FeatureKind, type OpenSetMetrics } from '../osr/index.js';
 import { intrinsicDimLine, metricsTable, writeEvaluation, METRIC_LABELS } from '../osr/report.js';
 import { loadTrainingData } from '../train/train.js';
@@ -13,12 +13,13 @@ import { PAPER_AUROC, summarise } from '../train/split-summary.js';
 import { OBJECTIVES } from '../train/objectives.js';
 import { SCORES, needsClassifier, type ScoreKind } from '../osr/scores.js';
 import { defaultOptions, ARCHS, METHODS, FILLS, type TrainOptions } from '../train/options.js';
-import { UsageError, numberFlag, parseFlags, usage, type FlagSpecs } from './args.js';
+import { UsageError, listFlag, numberFlag, parseFlags, usage, type FlagSpecs } from './args.js';
+import { finishedResults } from '../sweep/run-state.js';
 import { DATA_FLAG, DEFAULT_K, EPOCHS_DEFAULT, FEATURE_BATCH_FLAG, K_FLAG, LAMBDA_DEFAULT, LAYERS_DEFAULT, checkpointFlag, outFlag, protocolFlag, splitFlag } from './common-flags.js';
 import { existingFile, existingFolder, int, intList, num, oneOf, text } from './flag-values.js';
 import { buildModel, checkChannels, readModelFile } from './model-file.js';
 import { checkTrainOptions } from './option-flags.js';
-import { checkSameRun, dataChoice, resumeFrom } from './run-config.js';
+import { checkSameRun, dataChoice, refuseOwnDataFlags, resumeFrom } from './run-config.js';
 
 const d = defaultOptions();
 /** The features `eval --features` compares (logits are the classifier's, for msp and entropy). */
@@ -165,6 +166,7 @@ export async function trainCommand(argv: string[]): Promise<void> {
   const given = trainOptionsFrom(v);
   // --resume continues the run in --out from its saved configuration; given flags apply on top.
   const options = given.resume ? await resumeFrom(given.out ?? d.out, given) : given;
+  refuseOwnDataFlags(v, options.protocol ?? (options.known !== undefined ? FOLDER_PROTOCOL : d.protocol));
   checkTrainOptions(options); // every value, with flag names, before the GPU starts or data load
   await trainAndReport(options);
 }
@@ -186,7 +188,7 @@ export const EVAL_FLAGS: FlagSpecs = {
   score: { type: 'string', value: oneOf(SCORES), help: `open-set score: ${SCORES.join(' | ')} (default knn; msp and entropy need a checkpoint with classifier.weight)` },
   width: { type: 'string', value: int(1), help: 'model width (default: read from encoder.conv1.weight)' },
   'in-channels': { type: 'string', value: oneOf(['1', '3']), help: 'input channels (default: read from encoder.conv1.weight)' },
-  out: outFlag('output folder for results.json, roc.svg, scores.svg (default: beside the checkpoint)'),
+  out: outFlag("output folder for results.json, roc.svg, scores.svg (default: eval/ beside the checkpoint, so a training run's own results stay)"),
   batch: FEATURE_BATCH_FLAG,
 };
 
@@ -221,7 +223,8 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const recogniser = v.calibrate === true ? await storeRecogniser(v.checkpoint, loaded.model, data, { k, tpr, galleryFeatures: features === 'encoder' ? e.trainFeatures : undefined }) : null;
   if (recogniser) for (const line of recogniserLines(v.checkpoint, recogniser, tpr, data.testKnown.n)) console.log(line);
   if (features !== 'encoder') e.trainFeatures?.dispose();
-  const out = (v.out as string | undefined) ?? join(v.checkpoint, '..');
+  // Not the checkpoint's own folder: a training run's results.json (which says it finished) must stay.
+  const out = (v.out as string | undefined) ?? join(dirname(v.checkpoint), 'eval');
   const file = writeEvaluation(out, e, {
     protocol,
     split,
@@ -272,20 +275,20 @@ export async function protocolCommand(argv: string[]): Promise<void> {
   const objective = base.objective && base.objective !== d.objective ? `${base.objective}-` : '';
   const arch = base.arch && base.arch !== d.arch ? `-${base.arch}` : '';
   const root = base.out ?? join('runs', `${protocol}-${objective}${base.method ?? d.method}${arch}`);
-  const splits = typeof v.splits === 'string' ? v.splits.split(',').map(Number) : [0, 1, 2, 3, 4];
-  // Every split's settings, and their agreement with a split already started, before the first split runs.
+  const splits = listFlag(v, 'splits')?.map(Number) ?? [0, 1, 2, 3, 4];
+  // Every split's settings, and their agreement with a split already started or finished, before
+  // the first split runs: a finished split of other settings is not this command's result.
   for (const split of splits) {
     const out = join(root, `split${split}`);
-    const o = checkTrainOptions({ ...base, protocol, split, out });
-    if (!existsSync(join(out, 'results.json'))) await checkSameRun(o);
+    await checkSameRun(checkTrainOptions({ ...base, protocol, split, out }));
   }
   const results: OpenSetMetrics[] = [];
   for (const split of splits) {
     const out = join(root, `split${split}`);
-    const done = join(out, 'results.json');
-    if (existsSync(done)) {
-      console.log(`split ${split}: already done (${done})`);
-      results.push(JSON.parse(readFileSync(done, 'utf8')) as OpenSetMetrics);
+    const done = finishedResults(out); // a damaged or unfinished results.json is redone
+    if (done) {
+      console.log(`split ${split}: already done (${join(out, 'results.json')})`);
+      results.push(done);
       continue;
     }
     console.log(`split ${split}: training in ${out}`);

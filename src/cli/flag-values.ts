@@ -62,10 +62,13 @@ export function describeRule(r: ValueRule): string {
   }
 }
 
+/** Decimal numbers only: Number() also reads '0x10', '0b11' and '' (so a typo could pass as a value). */
+const DECIMAL = /^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/;
+
 function checkNumber(flag: string, raw: string, r: Extract<ValueRule, { kind: 'int' | 'number' }>): void {
   const n = Number(raw);
   const bad = () => new FlagValueError(`--${flag} must be ${describeRule(r)}, got '${raw}'`);
-  if (raw.trim() === '' || !Number.isFinite(n)) throw bad();
+  if (!DECIMAL.test(raw) || !Number.isFinite(n)) throw bad();
   if (r.kind === 'int' && !Number.isInteger(n)) throw bad();
   if (r.min !== undefined && n < r.min) throw bad();
   if (r.max !== undefined && n > r.max) throw bad();
@@ -107,6 +110,8 @@ export function checkValue(flag: string, raw: string, r: ValueRule): void {
         .map((s) => s.trim())
         .filter(Boolean);
       if (items.length === 0) throw new FlagValueError(`--${flag} is empty; expected ${describeRule(r)}`);
+      const twice = items.find((item, i) => items.indexOf(item) !== i);
+      if (twice !== undefined) throw new FlagValueError(`--${flag} names ${twice} twice`);
       for (const item of items) {
         if (r.choices) checkChoice(flag, item, r.choices, raw);
         else checkNumber(flag, item, { kind: 'int', min: r.min ?? 0, max: r.max });

@@ -33,6 +33,17 @@ export interface DataChoice extends FolderChoice {
   dataDir?: string;
 }
 
+/** The flags that describe your own image folder, which a built-in protocol would silently ignore. */
+const OWN_DATA_FLAG_NAMES = ['known', 'unknown-data', 'val-fraction', 'size', 'channels'];
+
+/** Refuses own-data flags given for a built-in protocol (it has its own images and splits), naming them. */
+export function refuseOwnDataFlags(v: FlagValues, protocol: string): void {
+  if (protocol === FOLDER_PROTOCOL) return;
+  const given = OWN_DATA_FLAG_NAMES.filter((name) => v[name] !== undefined).map((name) => `--${name}`);
+  if (given.length === 0) return;
+  throw new UsageError(`${given.join(', ')}: for your own image folder (--data with --known); ${protocol} has its own images and splits, so drop ${given.length > 1 ? 'them' : 'it'}`);
+}
+
 /**
  * The data a command evaluates a checkpoint on: --protocol, --split and --data when given (--known
  * alone: your own image folder, with `own`'s other folder flags), else the checkpoint's own (its
@@ -49,7 +60,11 @@ export function dataChoice(v: FlagValues, run: RunConfig, own: FolderChoice = {}
     const splits = protocolInfo(protocol).knownSplits.length;
     if (split >= splits) throw new UsageError(`--split must be 0..${splits - 1} for ${protocol}, got ${split}`);
   }
-  if (protocol !== FOLDER_PROTOCOL) return { protocol, split, dataDir };
+  if (protocol !== FOLDER_PROTOCOL) {
+    refuseOwnDataFlags(v, protocol);
+    return { protocol, split, dataDir };
+  }
+  if (split !== 0) throw new UsageError(`--split ${split}: an image folder has one split (its held-out images); drop --split`);
   if (!dataDir) throw new UsageError('--data is required with --known: the image folder whose class folders --known names');
   const saved: FolderChoice = same ? run : {};
   // The held-out images of each class are drawn by its position in --known and by the fraction:
@@ -87,11 +102,16 @@ const show = (v: unknown) => (v === undefined ? 'the default' : Array.isArray(v)
 /**
  * The options of `--resume` in `out`: the saved configuration with the given options on top
  * (undefined = not given). A given option that changes what the run is throws a UsageError naming
- * its flag; with nothing saved yet, the given options start the run.
+ * its flag; with nothing saved yet, the given options start the run (so a requeued job may always
+ * pass --resume), and a note says so: a mistyped --out would otherwise train afresh unnoticed.
  */
 export async function resumeFrom<T extends object>(out: string, given: Partial<T>): Promise<Partial<T>> {
   const saved = await readRunConfig(out, (note) => console.error(`note: ${note}`));
-  if (!saved) return given;
+  if (!saved) {
+    // (a damaged config.json was noted by readRunConfig)
+    if (!existsSync(join(out, 'config.json'))) console.error(`note: ${out} holds no run to resume; starting a new run there with the given settings`);
+    return given;
+  }
   const config: Record<string, unknown> = saved.config;
   const base = { ...config };
   for (const key of ['out', 'resume', 'progress']) delete base[key];
