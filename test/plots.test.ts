@@ -77,7 +77,7 @@ test('rocSvg: both axes named, rates ticked 0 to 1', () => {
   assert.match(svg, 'true positive rate (known images accepted)');
 });
 
-test("writeEvaluation's plots name the evaluation's score", () => {
+test("writeEvaluation's plots name the evaluation's score", async () => {
   const out = mkdtempSync(join(tmpdir(), 'gradmix-plots-'));
   try {
     const n = 40;
@@ -91,12 +91,12 @@ test("writeEvaluation's plots name the evaluation's score", () => {
       score,
       intrinsicDim: 3,
     });
-    writeEvaluation(out, evaluation('knn', uniform(n, 0.2, 0.35, 3)), { k: 5 });
+    await writeEvaluation(out, evaluation('knn', uniform(n, 0.2, 0.35, 3)), { k: 5 });
     const knn = readFileSync(join(out, 'scores.svg'), 'utf8');
     assert.match(knn, 'kNN score (k = 5)');
     assert.equal(xTickLabels(knn), ['0.20', '0.25', '0.30', '0.35']);
     assert.match(readFileSync(join(out, 'roc.svg'), 'utf8'), 'ROC of the kNN (k = 5) score');
-    writeEvaluation(out, evaluation('nno', uniform(n, -40, -3, 4)), { k: 5 });
+    await writeEvaluation(out, evaluation('nno', uniform(n, -40, -3, 4)), { k: 5 });
     const nno = readFileSync(join(out, 'scores.svg'), 'utf8');
     assert.match(nno, 'NNO: minus Mahalanobis distance to the nearest class mean');
     assert.not.match(nno, 'k = 5', 'NNO has no k');

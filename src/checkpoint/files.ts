@@ -87,6 +87,11 @@ export async function writeFileAtomic(file: string, bytes: Uint8Array): Promise<
   }
 }
 
+/** writeFileAtomic of `value` as indented JSON (NaN and Infinity, which JSON lacks, become null). */
+export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
+  await writeFileAtomic(file, new TextEncoder().encode(JSON.stringify(value, null, 2) + '\n'));
+}
+
 /** Removes temporaries that a save killed mid-way left in `dir`; returns their names. */
 export async function removeOrphanTemps(dir: string): Promise<string[]> {
   const { fs, path } = await node();

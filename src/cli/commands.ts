@@ -1,5 +1,6 @@
 // The gradmix commands: train, eval, protocol (all splits), info.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { writeJsonAtomic } from '../checkpoint/index.js';
 import { dirname, join } from 'node:path';
 import { initGpu, gpu } from '../../runtime/gpu.js';
 import { augmentPreset } from '../augment/index.js';
@@ -225,7 +226,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   if (features !== 'encoder') e.trainFeatures?.dispose();
   // Not the checkpoint's own folder: a training run's results.json (which says it finished) must stay.
   const out = (v.out as string | undefined) ?? join(dirname(v.checkpoint), 'eval');
-  const file = writeEvaluation(out, e, {
+  const file = await writeEvaluation(out, e, {
     protocol,
     split,
     k,
@@ -305,7 +306,7 @@ export async function protocolCommand(argv: string[]): Promise<void> {
   });
   console.log(`\n${protocol}, ${results.length} split(s):\n${lines.join('\n')}`);
   mkdirSync(root, { recursive: true });
-  writeFileSync(join(root, 'summary.json'), JSON.stringify({ protocol, splits, summary, paperAuroc: paper ?? null }, null, 2) + '\n');
+  await writeJsonAtomic(join(root, 'summary.json'), { protocol, splits, summary, paperAuroc: paper ?? null });
   console.log(`wrote ${join(root, 'summary.json')}`);
 }
 

@@ -2,7 +2,8 @@
 // ce+ssl, supcon, supcon+ssl) is trained with the same settings, then scored by every open-set score
 // that applies (kNN; MSP and entropy need the ce classifier; NNO) and its features' intrinsic
 // dimension (TwoNN). Resumable: a finished objective's results are read back, not retrained.
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, mkdirSync } from 'node:fs';
+import { writeJsonAtomic } from '../checkpoint/index.js';
 import { basename, join, resolve } from 'node:path';
 import { augmentPreset } from '../augment/index.js';
 import { inputInfo } from '../data/index.js';
@@ -30,9 +31,31 @@ interface Row {
   intrinsicDim: number;
 }
 
+/** A finished objective's row as written (NaN, which JSON lacks, was written as null), or null when missing or damaged (then it is evaluated again). */
+export function readRow(file: string, objective: Objective): Row | null {
+  if (!existsSync(file)) return null;
+  try {
+    const r = JSON.parse(readFileSync(file, 'utf8')) as { objective?: unknown; auroc?: Record<string, unknown>; intrinsicDim?: unknown };
+    const value = (v: unknown) => (v === null ? NaN : typeof v === 'number' ? v : undefined);
+    const dim = value(r.intrinsicDim);
+    if (r.objective !== objective || !r.auroc || typeof r.auroc !== 'object' || dim === undefined) throw new Error('not a row of this objective');
+    const auroc: Row['auroc'] = {};
+    for (const [score, v] of Object.entries(r.auroc)) {
+      const a = value(v);
+      if (!(SCORES as readonly string[]).includes(score) || a === undefined) throw new Error(`bad AUROC for ${score}`);
+      auroc[score as ScoreKind] = a;
+    }
+    return { objective, auroc, intrinsicDim: dim };
+  } catch (e) {
+    console.error(`note: ${file} is damaged (${(e as Error).message}); evaluating ${objective} again`);
+    return null;
+  }
+}
+
 async function runObjective(base: ReturnType<typeof trainOptionsFrom>, objective: Objective, out: string): Promise<Row | null> {
   const done = join(out, 'table1.json');
-  if (existsSync(done)) return JSON.parse(readFileSync(done, 'utf8')) as Row;
+  const saved = readRow(done, objective);
+  if (saved) return saved;
   const result = await train({ ...base, objective, out, resume: true, evaluate: false });
   const row: Row = { objective, auroc: {}, intrinsicDim: NaN };
   try {
@@ -50,7 +73,7 @@ async function runObjective(base: ReturnType<typeof trainOptionsFrom>, objective
   } finally {
     result.model.dispose(); // interrupted or evaluated, the next objective starts from a flat GPU memory
   }
-  writeFileSync(done, JSON.stringify(row, null, 2) + '\n');
+  await writeJsonAtomic(done, row);
   return row;
 }
 
@@ -76,11 +99,11 @@ export async function objectivesCommand(argv: string[]): Promise<void> {
   // Own data (--data with --known) is named by its folder.
   const source = base.known && base.dataDir ? basename(resolve(base.dataDir)) : (base.protocol ?? 'mnist-mini');
   const root = base.out ?? join('runs', `table1-${source}-split${base.split ?? 0}`);
-  // Every run's settings, and their agreement with a run already started, before the first starts.
+  // Every run's settings, and their agreement with a run already started or finished (whose row
+  // would be reused), before the first starts.
   for (const objective of list) {
     const out = join(root, objective.replace('+', '-'));
-    const o = checkTrainOptions({ ...base, objective, out });
-    if (!existsSync(join(out, 'table1.json'))) await checkSameRun(o);
+    await checkSameRun(checkTrainOptions({ ...base, objective, out }));
   }
   const rows: Row[] = [];
   for (const objective of list) {
@@ -91,6 +114,6 @@ export async function objectivesCommand(argv: string[]): Promise<void> {
   }
   console.log(formatTable1(rows));
   mkdirSync(root, { recursive: true });
-  writeFileSync(join(root, 'table1.json'), JSON.stringify(rows, null, 2) + '\n');
+  await writeJsonAtomic(join(root, 'table1.json'), rows);
   console.log(`wrote ${join(root, 'table1.json')}`);
 }

