@@ -11,7 +11,7 @@ import { SupConResNet } from '../src/nn/index.js';
 import { extractFeatures, scoreOpenSet } from '../src/osr/index.js';
 import type { Dataset } from '../src/data/index.js';
 import { NpyFile, encodeNpy, parseNpyHeader } from '../src/corrupt/npy.js';
-import { corruptedLayout, corruptionsIn, loadCorruptedSet } from '../src/corrupt/corrupted-files.js';
+import { checkCorruptedSources, corruptedLayout, corruptionsIn, loadCorruptedSet } from '../src/corrupt/corrupted-files.js';
 import { evaluateRobustness, filesSource, robustnessTable, summariseRobustness } from '../src/corrupt/robustness.js';
 import { setupGpu } from './helpers.js';
 import { put, rejects, removeTempDirs, tempDir } from './data-fixtures.js';
@@ -147,6 +147,18 @@ test('the Tiny-ImageNet-C layout: <corruption>/<severity>/<class>/ image folders
   assert.equal(Array.from(ds.sourceLabels!), [0, 0, 2]);
   assert.equal(Array.from(ds.labels), [1, 1, 0]);
   assert.ok(Math.abs(ds.images[2 * 18] - 20 / 255) < 1e-6, "the third image is class 2's first");
+  // perClass (a --max-test subset's class mix): the first files of each class, not a few whole classes.
+  const mixed = await loadCorruptedSet(dir, 'contrast', 2, { classes: [2, 0], max: 3, perClass: [1, 2] });
+  assert.equal(Array.from(mixed.sourceLabels!), [0, 0, 2]);
+  const balanced = await loadCorruptedSet(dir, 'contrast', 2, { classes: [2, 0], max: 2, perClass: [1, 1] });
+  assert.equal(Array.from(balanced.sourceLabels!), [0, 2]);
+  assert.equal(Array.from(balanced.labels), [1, 0]);
+  // Every corruption and severity asked for is checked before any work, each missing one named.
+  checkCorruptedSources(dir, ['contrast'], [2]);
+  assert.throws(
+    () => checkCorruptedSources(dir, ['contrast', 'fog'], [2, 3]),
+    new RegExp(`^${dir}: missing ${join(dir, 'contrast', '3')}, ${join(dir, 'fog', '2')}, ${join(dir, 'fog', '3')}; choose what is there with --corruptions and --severities$`),
+  );
 });
 
 test('robustness summaries: Fig. 5 averages over types, Table 5 over severities', () => {
@@ -217,6 +229,12 @@ test("evaluateRobustness: accuracies are the kNN predictions' on each set (files
   );
   assert.equal([r.count, r.counts.pixelate], [7, [7, 7, 7]]);
   assert.ok(Math.abs(r.perSeverity[1].drop) < 1e-12, 'the unchanged images lose nothing');
+  // A set whose labels name none of the known classes is named by corruption and severity.
+  await rejects(
+    () => evaluateRobustness(model, train, clean, filesSource(dir, { classes: [1] }), transform, { corruptions: ['pixelate'], severities: [4] }),
+    /corruption robustness: pixelate severity 4 has no images of the known classes/,
+  );
+  await rejects(() => evaluateRobustness(model, train, clean, filesSource(dir, { classes: [5] }), transform, { corruptions: ['fog'], severities: [1] }), /^fog severity 1: .*fog\.npy/);
 });
 
 test('gradmix corrupt: CIFAR-10-C files of the clean test images keep clean accuracy; generated sets, JSON and picture', async () => {

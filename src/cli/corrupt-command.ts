@@ -8,8 +8,8 @@ import { augmentPreset } from '../augment/index.js';
 import { FOLDER_PROTOCOL, loadProtocol, protocolInfo, subsetDataset, type Dataset } from '../data/index.js';
 import { CORRUPTIONS, PARAM_TABLES, SEVERITIES, tableForSize, type CorruptionName, type ParamTable } from '../corrupt/corruptions.js';
 import { corruptDataset } from '../corrupt/corrupt.js';
-import { corruptionsIn } from '../corrupt/corrupted-files.js';
-import { evaluateRobustness, filesSource, generatedSource, robustnessTable } from '../corrupt/robustness.js';
+import { checkCorruptedSources, corruptionsIn } from '../corrupt/corrupted-files.js';
+import { corruptionSeed, evaluateRobustness, filesSource, generatedSource, robustnessTable } from '../corrupt/robustness.js';
 import { writeCorruptionGrid } from '../corrupt/picture.js';
 import { UsageError, listFlag, numberFlag, parseFlags, usage, type FlagSpecs } from './args.js';
 import { DATA_FLAG, DEFAULT_FEATURE_BATCH, DEFAULT_K, FEATURE_BATCH_FLAG, K_FLAG, MAX_TEST_FLAG, checkpointFlag, outFlag, protocolFlag, splitFlag } from './common-flags.js';
@@ -29,9 +29,9 @@ export const CORRUPT_FLAGS: FlagSpecs = {
   },
   severities: { type: 'string', value: intList(1, 5), help: 'severities, comma-separated (default 1,2,3,4,5)' },
   corruptions: { type: 'string', value: listOf(CORRUPTIONS), help: `corruptions, comma-separated (default: all 15, or those in --corrupted): ${CORRUPTIONS.join(',')}` },
-  'max-test': { ...MAX_TEST_FLAG, help: 'use at most this many known test images, the first ones (default 0: all)' },
-  table: { type: 'string', value: oneOf(PARAM_TABLES), help: 'severity table for generated corruptions: cifar | tiny (default: tiny for images from 48 px, else cifar)' },
-  seed: { type: 'string', value: int(0, 2 ** 32 - 1), help: 'seed of the generated corruptions (default 0)' },
+  'max-test': { ...MAX_TEST_FLAG, help: 'use at most this many known test images, the first ones; Tiny-ImageNet-C folders give the same number of each class (default 0: all)' },
+  table: { type: 'string', value: oneOf(PARAM_TABLES), help: 'severity table for generated corruptions (with --corrupted: only for corruptions.png): cifar | tiny (default: tiny for images from 48 px, else cifar)' },
+  seed: { type: 'string', value: int(0, 2 ** 32 - 1), help: 'seed of the generated corruptions (with --corrupted: only for corruptions.png) (default 0)' },
   k: K_FLAG,
   batch: { ...FEATURE_BATCH_FLAG, help: `images per batch of corruption and feature extraction (default ${DEFAULT_FEATURE_BATCH})` },
   picture: { type: 'string', value: int(0), help: 'index of the known test image shown in corruptions.png (default 0)' },
@@ -40,13 +40,20 @@ export const CORRUPT_FLAGS: FlagSpecs = {
   max: { type: 'string', help: '', renamedTo: 'max-test' },
 };
 
-/** One image, clean and under every corruption at severities 1..5 (generated on the GPU). */
+/** How many of `labels` (0..classes-1) each class has. */
+function classCounts(labels: Int32Array, classes: number): number[] {
+  const counts = new Array<number>(classes).fill(0);
+  for (const l of labels) counts[l]++;
+  return counts;
+}
+
+/** One image, clean and under every corruption at severities 1..5 (generated on the GPU, with the draws the generated evaluation uses). */
 async function picture(file: string, ds: Dataset, index: number, table: ParamTable, seed: number): Promise<string> {
   const one = subsetDataset(ds, [index]);
   const rows: Float32Array[][] = [];
   for (const name of CORRUPTIONS) {
     const row = [one.images];
-    for (const severity of SEVERITIES) row.push((await corruptDataset(one, name, severity, { seed, table })).images);
+    for (const severity of SEVERITIES) row.push((await corruptDataset(one, name, severity, { seed: corruptionSeed(seed, name, severity), table })).images);
     rows.push(row);
   }
   return writeCorruptionGrid(file, { rows, channels: ds.channels, height: ds.height, width: ds.width });
@@ -78,6 +85,10 @@ export async function corruptCommand(argv: string[]): Promise<void> {
   }
   const info = protocolInfo(protocol);
   checkChannels(file, protocol);
+  const corrupted = v.corrupted as string | undefined;
+  const corruptions = (listFlag(v, 'corruptions') as CorruptionName[] | undefined) ?? (corrupted ? corruptionsIn(corrupted) : [...CORRUPTIONS]);
+  if (corruptions.length === 0) throw new Error(`${corrupted}: none of the 15 corruption files found`);
+  if (corrupted) checkCorruptedSources(corrupted, corruptions, severities); // not hours later, when a missing set's turn comes
   const loaded = await buildModel(file);
   const data = await loadProtocol(protocol, split, { dataDir });
   const clean =
@@ -89,12 +100,14 @@ export async function corruptCommand(argv: string[]): Promise<void> {
       : data.testKnown;
   const pictured = numberFlag(v, 'picture') ?? 0;
   if (pictured >= clean.n) throw new UsageError(`--picture ${pictured} is outside the ${clean.n} known test images`);
-  const corrupted = v.corrupted as string | undefined;
-  const corruptions = (listFlag(v, 'corruptions') as CorruptionName[] | undefined) ?? (corrupted ? corruptionsIn(corrupted) : [...CORRUPTIONS]);
-  if (corruptions.length === 0) throw new Error(`${corrupted}: none of the 15 corruption files found`);
   const usedTable = table ?? tableForSize(clean.height, clean.width);
   const source = corrupted
-    ? filesSource(corrupted, { classes: data.knownClasses, max, expect: { channels: clean.channels, height: clean.height, width: clean.width } })
+    ? filesSource(corrupted, {
+        classes: data.knownClasses,
+        max,
+        perClass: max !== undefined ? classCounts(clean.labels, data.knownClasses.length) : undefined,
+        expect: { channels: clean.channels, height: clean.height, width: clean.width },
+      })
     : generatedSource(clean, { seed, table: usedTable, batchSize });
   const what = corrupted ? `files in ${corrupted}` : `generated on the GPU (${usedTable} table, seed ${seed})`;
   console.log(`${protocol} split ${split}: ${clean.n} known test images, ${corruptions.length} corruption(s) x severities ${severities.join(',')}, ${what}`);

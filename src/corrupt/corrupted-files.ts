@@ -5,7 +5,8 @@
 //   folder layout (Tiny-ImageNet-C as published): <dir>/<corruption>/<severity>/<class>/*.JPEG,
 //     classes numbered in sorted folder-name order (the wnids, as TinyImageNet's).
 // Only the requested classes are kept, relabelled by their index in `classes` (a protocol split's
-// known classes); `max` keeps the first max of those per severity.
+// known classes); `max` keeps the first max of those per severity, or, in the folder layout (whose
+// files come class by class), `perClass` keeps the clean subset's count of each class.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError, UNKNOWN_LABEL, type Dataset } from '../data/index.js';
@@ -18,6 +19,12 @@ export interface CorruptedFilesOptions {
   classes: readonly number[];
   /** Keep at most this many images per severity (after the class filter). */
   max?: number;
+  /**
+   * Folder layout: keep the first perClass[i] images of class classes[i] instead of the first
+   * `max` (which, the files being grouped by class, would be a few whole classes): with the clean
+   * subset's counts, clean and corrupted accuracy are measured on the same class mix.
+   */
+  perClass?: readonly number[];
   /** The image size the model expects; a different one is an error. */
   expect?: { channels: number; height: number; width: number };
 }
@@ -98,9 +105,12 @@ async function loadFolderSet(dir: string, name: CorruptionName, severity: number
   const root = join(dir, name, String(severity));
   const channels = (options.expect?.channels ?? 3) as 1 | 3;
   const { files, classNames } = await listImageFolder(root, { classes: options.classes, channels });
-  const ds = await decodeImageFiles(root, files.slice(0, options.max ?? files.length), { channels }, classNames);
-  checkExpected(root, ds, options);
   const index = new Map(options.classes.map((c, i) => [c, i]));
+  const taken = new Array<number>(options.classes.length).fill(0);
+  const perClass = options.perClass;
+  const kept = perClass ? files.filter((f) => taken[index.get(f.label)!]++ < perClass[index.get(f.label)!]) : files.slice(0, options.max ?? files.length);
+  const ds = await decodeImageFiles(root, kept, { channels }, classNames);
+  checkExpected(root, ds, options);
   return { ...ds, labels: Int32Array.from(ds.labels, (l) => index.get(l) ?? UNKNOWN_LABEL), sourceLabels: ds.labels, classNames: undefined };
 }
 
@@ -108,6 +118,17 @@ async function loadFolderSet(dir: string, name: CorruptionName, severity: number
 export async function loadCorruptedSet(dir: string, name: CorruptionName, severity: number, options: CorruptedFilesOptions): Promise<Dataset> {
   checkSeverity(severity);
   return corruptedLayout(dir) === 'npy' ? loadNpySet(dir, name, severity, options) : loadFolderSet(dir, name, severity, options);
+}
+
+/** Refuses, before any work, corruptions and severities that `dir` lacks, naming each missing file or folder. */
+export function checkCorruptedSources(dir: string, corruptions: readonly CorruptionName[], severities: readonly number[]): void {
+  const layout = corruptedLayout(dir);
+  const needed = layout === 'npy' ? corruptions.map((c) => join(dir, `${c}.npy`)) : corruptions.flatMap((c) => severities.map((s) => join(dir, c, String(s))));
+  const missing = needed.filter((path) => !existsSync(path));
+  if (missing.length > 0) {
+    const shown = missing.slice(0, 5).join(', ') + (missing.length > 5 ? ` and ${missing.length - 5} more` : '');
+    throw new DataError(`${dir}: missing ${shown}; choose what is there with --corruptions and --severities`);
+  }
 }
 
 /** The corruptions present in `dir` (a file or folder per corruption). */

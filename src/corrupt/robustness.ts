@@ -16,9 +16,14 @@ import { loadCorruptedSet, type CorruptedFilesOptions } from './corrupted-files.
 export type CorruptedSource = (name: CorruptionName, severity: number) => Promise<Dataset>;
 
 /** Corruptions generated on the GPU from the clean images, a seed per (corruption, severity). */
+/** The random seed of one corruption and severity of a run seeded `seed`: each set draws its own noise. */
+export function corruptionSeed(seed: number, name: CorruptionName, severity: number): number {
+  return (Math.imul(seed, 0x9e3779b1) + 8 * CORRUPTIONS.indexOf(name) + severity) >>> 0;
+}
+
 export function generatedSource(clean: Dataset, options: { seed?: number; table?: ParamTable; batchSize?: number } = {}): CorruptedSource {
   const { seed = 0, table, batchSize } = options;
-  return (name, severity) => corruptDataset(clean, name, severity, { seed: (Math.imul(seed, 0x9e3779b1) + 8 * CORRUPTIONS.indexOf(name) + severity) >>> 0, table, batchSize });
+  return (name, severity) => corruptDataset(clean, name, severity, { seed: corruptionSeed(seed, name, severity), table, batchSize });
 }
 
 /** The published corrupted test sets on disk (./corrupted-files.ts). */
@@ -76,9 +81,9 @@ export function summariseRobustness(cleanAccuracy: number, accuracy: Record<stri
   return { cleanAccuracy, corruptions: [...corruptions], severities: [...severities], accuracy, perSeverity, perType, mean: { accuracy: all, drop: cleanAccuracy - all } };
 }
 
-/** Fraction of `ds` the kNN classifier on `trainF` labels correctly. */
-async function knnAccuracy(model: SupConResNet, trainF: Tensor, train: Dataset, ds: Dataset, transform: ViewsOutput, k: number, numClasses: number, batchSize: number): Promise<number> {
-  if (ds.n === 0) throw new Error('corruption robustness: a test set has no images of the known classes');
+/** Fraction of `ds` (named `what` in errors) the kNN classifier on `trainF` labels correctly. */
+async function knnAccuracy(model: SupConResNet, trainF: Tensor, train: Dataset, ds: Dataset, transform: ViewsOutput, k: number, numClasses: number, batchSize: number, what: string): Promise<number> {
+  if (ds.n === 0) throw new Error(`corruption robustness: ${what} has no images of the known classes (do its labels number the classes as the protocol does?)`);
   const f = await extractFeatures(model, ds, transform, { batchSize });
   try {
     const { predicted } = await scoreOpenSet(trainF, train.labels, f, { k, numClasses });
@@ -108,15 +113,21 @@ export async function evaluateRobustness(
   for (const l of train.labels) numClasses = Math.max(numClasses, l + 1);
   const trainF = await extractFeatures(model, train, transform, { batchSize });
   try {
-    const cleanAccuracy = await knnAccuracy(model, trainF, train, clean, transform, k, numClasses, batchSize);
+    const cleanAccuracy = await knnAccuracy(model, trainF, train, clean, transform, k, numClasses, batchSize, 'the clean test set');
     const accuracy: Record<string, number[]> = {};
     const counts: Record<string, number[]> = {};
     for (const name of corruptions) {
       accuracy[name] = [];
       counts[name] = [];
       for (const severity of severities) {
-        const ds = await source(name, severity);
-        const a = await knnAccuracy(model, trainF, train, ds, transform, k, numClasses, batchSize);
+        const what = `${name} severity ${severity}`;
+        let ds: Dataset;
+        try {
+          ds = await source(name, severity);
+        } catch (e) {
+          throw new Error(`${what}: ${(e as Error).message}`);
+        }
+        const a = await knnAccuracy(model, trainF, train, ds, transform, k, numClasses, batchSize, what);
         accuracy[name].push(a);
         counts[name].push(ds.n);
         options.progress?.(name, severity, a, ds.n);
