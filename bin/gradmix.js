@@ -36,5 +36,13 @@ if (tsx) {
   console.error(`gradmix: no compiled CLI at ${built} and no tsx to run the sources: run \`npm install\` (or \`npm run build\`) in ${root}`);
   process.exit(1);
 }
+// A reader that stops early (`gradmix predict ... | head`) is a hang-up, not a crash: the first
+// EPIPE stops the command as Ctrl-C does (a training saves its checkpoint), without a stack trace.
+let hungUp = false;
+process.stdout.on('error', (e) => {
+  if (e.code !== 'EPIPE') throw e;
+  if (!hungUp) process.kill(process.pid, 'SIGINT');
+  hungUp = true;
+});
 const { main } = await import(pathToFileURL(entry).href);
 process.exitCode = await main(process.argv.slice(2));

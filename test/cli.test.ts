@@ -5,7 +5,7 @@
 // cannot start, to prove the check came first.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { formatTable1, readRow } from '../src/cli/objectives-command.js';
 import { join } from 'node:path';
@@ -334,6 +334,27 @@ test('validation comes before the GPU starts (a child process whose GPU cannot s
     assert.match(r.stderr, pattern);
     assert.not.match(r.stderr, /adapter|backend/i, r.stderr);
   }
+  // GRADMIX_PROFILE=1 starts the GPU inside the command's error handling, and not for --help.
+  const profiled = { ...env, GRADMIX_PROFILE: '1' };
+  const cwd = fileURLToPath(new URL('..', import.meta.url));
+  const help = await execute(process.execPath, ['bin/gradmix.js', 'info', '--help'], { env: profiled, cwd });
+  assert.match(help.stdout, /gradmix info/);
+  const failed = await execute(process.execPath, ['bin/gradmix.js', 'info'], { env: profiled, cwd }).then(
+    () => ({ code: 0, stderr: '' }),
+    (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+  );
+  assert.is(failed.code, 1, failed.stderr);
+  assert.not.match(failed.stderr, /\n\s+at /, `no stack trace: ${failed.stderr}`);
+});
+
+test('a reader that stops early (gradmix ... | head) ends the command without an EPIPE stack trace', async () => {
+  const child = spawn(process.execPath, ['bin/gradmix.js', 'info'], { cwd: fileURLToPath(new URL('..', import.meta.url)), stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy(); // the reader is gone before the first line
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const signal = await new Promise<string | null>((done) => child.on('close', (_code, s) => done(s)));
+  assert.not.match(stderr, /EPIPE|\n\s+at /, stderr);
+  assert.is(signal, 'SIGINT', 'stopped as Ctrl-C stops it');
 });
 
 test.run();

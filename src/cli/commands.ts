@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { initGpu, gpu } from '../../runtime/gpu.js';
 import { augmentPreset } from '../augment/index.js';
 import { FOLDER_PROTOCOL, inputInfo, PROTOCOL_NAMES } from '../data/index.js';
-import { evaluateOpenSet, type FeatureKind, type OpenSetMetrics } from '../osr/index.js';
+import { evaluateOpenSet, type FeatureKind, type OpenSetMetrics, type OpenSetModel } from '../osr/index.js';
 import { intrinsicDimLine, metricsTable, writeEvaluation, METRIC_LABELS } from '../osr/report.js';
 import { loadTrainingData } from '../train/train.js';
 import { trainAndEvaluate } from '../train/train-and-evaluate.js';
@@ -210,40 +210,51 @@ export async function evalCommand(argv: string[]): Promise<void> {
   }
   checkChannels(model, protocol);
   const loaded = await buildModel(model, { width: numberFlag(v, 'width'), inChannels: numberFlag(v, 'in-channels') });
-  // Images of an unknown channel count are converted to the model's.
-  const data = await loadTrainingData({ ...choice, allClasses: false, channels: choice.channels ?? (loaded.inChannels as 1 | 3) });
-  const input = inputInfo(protocol, data.train);
-  if (input.channels !== loaded.inChannels) throw new Error(`${dataDir ?? protocol}: the images have ${input.channels} channel(s), the model takes ${loaded.inChannels}`);
-  const e = await evaluateOpenSet(loaded.model, data, augmentPreset(input.augmentation, input.imageSize), {
-    k,
-    score,
-    features,
-    batchSize: numberFlag(v, 'batch'),
-    keepTrainFeatures: v.calibrate === true,
-  });
-  const recogniser = v.calibrate === true ? await storeRecogniser(v.checkpoint, loaded.model, data, { k, tpr, galleryFeatures: features === 'encoder' ? e.trainFeatures : undefined }) : null;
-  if (recogniser) for (const line of recogniserLines(v.checkpoint, recogniser, tpr, data.testKnown.n)) console.log(line);
-  if (features !== 'encoder') e.trainFeatures?.dispose();
-  // Not the checkpoint's own folder: a training run's results.json (which says it finished) must stay.
-  const out = (v.out as string | undefined) ?? join(dirname(v.checkpoint), 'eval');
-  const file = await writeEvaluation(out, e, {
-    protocol,
-    split,
-    k,
-    score,
-    features,
-    intrinsicDim: e.intrinsicDim,
-    checkpoint: v.checkpoint,
-    arch: loaded.arch,
-    width: loaded.width,
-    ...(recogniser ? { threshold: recogniser.threshold, tpr } : {}),
-    ...runContext(data),
-  });
-  recogniser?.dispose();
-  console.log(`${protocol} split ${split}, ${e.counts.testKnown} known / ${e.counts.testUnknown} unknown test images, score ${score}:`);
-  console.log(metricsTable(e.metrics));
-  console.log(intrinsicDimLine(e.intrinsicDim));
-  console.log(`wrote ${file}`);
+  try {
+    // Images of an unknown channel count are converted to the model's.
+    const data = await loadTrainingData({ ...choice, allClasses: false, channels: choice.channels ?? (loaded.inChannels as 1 | 3) });
+    const input = inputInfo(protocol, data.train);
+    if (input.channels !== loaded.inChannels) throw new Error(`${dataDir ?? protocol}: the images have ${input.channels} channel(s), the model takes ${loaded.inChannels}`);
+    const e = await evaluateOpenSet(loaded.model, data, augmentPreset(input.augmentation, input.imageSize), {
+      k,
+      score,
+      features,
+      batchSize: numberFlag(v, 'batch'),
+      keepTrainFeatures: v.calibrate === true,
+    });
+    let recogniser: OpenSetModel | null = null;
+    try {
+      if (v.calibrate === true) {
+        recogniser = await storeRecogniser(v.checkpoint, loaded.model, data, { k, tpr, galleryFeatures: features === 'encoder' ? e.trainFeatures : undefined });
+        for (const line of recogniserLines(v.checkpoint, recogniser, tpr, data.testKnown.n)) console.log(line);
+      }
+      // Not the checkpoint's own folder: a training run's results.json (which says it finished) must stay.
+      const out = (v.out as string | undefined) ?? join(dirname(v.checkpoint), 'eval');
+      const file = await writeEvaluation(out, e, {
+        protocol,
+        split,
+        k,
+        score,
+        features,
+        intrinsicDim: e.intrinsicDim,
+        checkpoint: v.checkpoint,
+        arch: loaded.arch,
+        width: loaded.width,
+        ...(recogniser ? { threshold: recogniser.threshold, tpr } : {}),
+        ...runContext(data),
+      });
+      console.log(`${protocol} split ${split}, ${e.counts.testKnown} known / ${e.counts.testUnknown} unknown test images, score ${score}:`);
+      console.log(metricsTable(e.metrics));
+      console.log(intrinsicDimLine(e.intrinsicDim));
+      console.log(`wrote ${file}`);
+    } finally {
+      // The recogniser's gallery is the evaluation's train features when it took them over.
+      if (!(recogniser && features === 'encoder')) e.trainFeatures?.dispose();
+      recogniser?.dispose();
+    }
+  } finally {
+    loaded.model.dispose(); // the command may run on a GPU that outlives it (tests, scripts calling main)
+  }
 }
 
 export const PROTOCOL_FLAGS: FlagSpecs = {

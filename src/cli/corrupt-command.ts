@@ -30,7 +30,11 @@ export const CORRUPT_FLAGS: FlagSpecs = {
   severities: { type: 'string', value: intList(1, 5), help: 'severities, comma-separated (default 1,2,3,4,5)' },
   corruptions: { type: 'string', value: listOf(CORRUPTIONS), help: `corruptions, comma-separated (default: all 15, or those in --corrupted): ${CORRUPTIONS.join(',')}` },
   'max-test': { ...MAX_TEST_FLAG, help: 'use at most this many known test images, the first ones; Tiny-ImageNet-C folders give the same number of each class (default 0: all)' },
-  table: { type: 'string', value: oneOf(PARAM_TABLES), help: 'severity table for generated corruptions (with --corrupted: only for corruptions.png): cifar | tiny (default: tiny for images from 48 px, else cifar)' },
+  table: {
+    type: 'string',
+    value: oneOf(PARAM_TABLES),
+    help: 'severity table for generated corruptions (with --corrupted: only for corruptions.png): cifar | tiny (default: tiny for images from 48 px, else cifar)',
+  },
   seed: { type: 'string', value: int(0, 2 ** 32 - 1), help: 'seed of the generated corruptions (with --corrupted: only for corruptions.png) (default 0)' },
   k: K_FLAG,
   batch: { ...FEATURE_BATCH_FLAG, help: `images per batch of corruption and feature extraction (default ${DEFAULT_FEATURE_BATCH})` },
@@ -90,42 +94,46 @@ export async function corruptCommand(argv: string[]): Promise<void> {
   if (corruptions.length === 0) throw new Error(`${corrupted}: none of the 15 corruption files found`);
   if (corrupted) checkCorruptedSources(corrupted, corruptions, severities); // not hours later, when a missing set's turn comes
   const loaded = await buildModel(file);
-  const data = await loadProtocol(protocol, split, { dataDir });
-  const clean =
-    max !== undefined && max < data.testKnown.n
-      ? subsetDataset(
-          data.testKnown,
-          Array.from({ length: max }, (_, i) => i),
-        )
-      : data.testKnown;
-  const pictured = numberFlag(v, 'picture') ?? 0;
-  if (pictured >= clean.n) throw new UsageError(`--picture ${pictured} is outside the ${clean.n} known test images`);
-  const usedTable = table ?? tableForSize(clean.height, clean.width);
-  const source = corrupted
-    ? filesSource(corrupted, {
-        classes: data.knownClasses,
-        max,
-        perClass: max !== undefined ? classCounts(clean.labels, data.knownClasses.length) : undefined,
-        expect: { channels: clean.channels, height: clean.height, width: clean.width },
-      })
-    : generatedSource(clean, { seed, table: usedTable, batchSize });
-  const what = corrupted ? `files in ${corrupted}` : `generated on the GPU (${usedTable} table, seed ${seed})`;
-  console.log(`${protocol} split ${split}: ${clean.n} known test images, ${corruptions.length} corruption(s) x severities ${severities.join(',')}, ${what}`);
+  try {
+    const data = await loadProtocol(protocol, split, { dataDir });
+    const clean =
+      max !== undefined && max < data.testKnown.n
+        ? subsetDataset(
+            data.testKnown,
+            Array.from({ length: max }, (_, i) => i),
+          )
+        : data.testKnown;
+    const pictured = numberFlag(v, 'picture') ?? 0;
+    if (pictured >= clean.n) throw new UsageError(`--picture ${pictured} is outside the ${clean.n} known test images`);
+    const usedTable = table ?? tableForSize(clean.height, clean.width);
+    const source = corrupted
+      ? filesSource(corrupted, {
+          classes: data.knownClasses,
+          max,
+          perClass: max !== undefined ? classCounts(clean.labels, data.knownClasses.length) : undefined,
+          expect: { channels: clean.channels, height: clean.height, width: clean.width },
+        })
+      : generatedSource(clean, { seed, table: usedTable, batchSize });
+    const what = corrupted ? `files in ${corrupted}` : `generated on the GPU (${usedTable} table, seed ${seed})`;
+    console.log(`${protocol} split ${split}: ${clean.n} known test images, ${corruptions.length} corruption(s) x severities ${severities.join(',')}, ${what}`);
 
-  const result = await evaluateRobustness(loaded.model, data.train, clean, source, augmentPreset(info.augmentation, info.imageSize), {
-    k,
-    batchSize,
-    corruptions,
-    severities,
-    progress: v.quiet ? undefined : (name, severity, a, n) => console.log(`  ${name.padEnd(18)} severity ${severity}: ${(100 * a).toFixed(2)}% of ${n}`),
-  });
-  console.log(robustnessTable(result));
+    const result = await evaluateRobustness(loaded.model, data.train, clean, source, augmentPreset(info.augmentation, info.imageSize), {
+      k,
+      batchSize,
+      corruptions,
+      severities,
+      progress: v.quiet ? undefined : (name, severity, a, n) => console.log(`  ${name.padEnd(18)} severity ${severity}: ${(100 * a).toFixed(2)}% of ${n}`),
+    });
+    console.log(robustnessTable(result));
 
-  const out = (v.out as string | undefined) ?? join(v.checkpoint, '..');
-  mkdirSync(out, { recursive: true });
-  const json = join(out, 'robustness.json');
-  const meta = { protocol, split, checkpoint: v.checkpoint, source: corrupted ? { files: corrupted } : { generated: { table: usedTable, seed } }, max: max ?? null };
-  writeFileSync(json, JSON.stringify({ ...meta, ...result }, null, 2) + '\n');
-  const png = await picture(join(out, 'corruptions.png'), clean, pictured, usedTable, seed);
-  console.log(`wrote ${json} and ${png}`);
+    const out = (v.out as string | undefined) ?? join(v.checkpoint, '..');
+    mkdirSync(out, { recursive: true });
+    const json = join(out, 'robustness.json');
+    const meta = { protocol, split, checkpoint: v.checkpoint, source: corrupted ? { files: corrupted } : { generated: { table: usedTable, seed } }, max: max ?? null };
+    writeFileSync(json, JSON.stringify({ ...meta, ...result }, null, 2) + '\n');
+    const png = await picture(join(out, 'corruptions.png'), clean, pictured, usedTable, seed);
+    console.log(`wrote ${json} and ${png}`);
+  } finally {
+    loaded.model.dispose(); // the command may run on a GPU that outlives it (tests, scripts calling main)
+  }
 }

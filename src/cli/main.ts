@@ -60,9 +60,10 @@ export async function main(argv: string[]): Promise<number> {
   }
   // A device that was there before (a test process's, a library caller's) is not ours to destroy.
   const ownsGpu = !hasGpu();
-  const profile = process.env.GRADMIX_PROFILE === '1';
-  if (profile) (await initGpu()).startProfiling();
+  // Not for --help; inside the try, so a missing adapter is the usual clear message.
+  const profile = process.env.GRADMIX_PROFILE === '1' && !rest.some((a) => a === '--help' || a === '-h');
   try {
+    if (profile) (await initGpu()).startProfiling();
     const interruptedBefore = interruptedRuns();
     await command.run(rest);
     if (profile) console.error(`GPU time per kernel (GRADMIX_PROFILE=1):\n${formatProfile(await gpu().stopProfiling())}`);

@@ -166,28 +166,32 @@ export async function oodCommand(argv: string[]): Promise<void> {
   const specs = outSpecs(outSets, outDirs, dataIn);
 
   const loaded = await buildModel(file);
-  const train = await loadSet('in-distribution', inSet, 'train', dataIn);
-  const testIn = limitImages(await loadSet('in-distribution', inSet, 'test', dataIn), maxTest);
-  if (train.channels !== loaded.inChannels) {
-    throw new Error(`${inSet} images have ${train.channels} channel(s), the model takes ${loaded.inChannels}`);
+  try {
+    const train = await loadSet('in-distribution', inSet, 'train', dataIn);
+    const testIn = limitImages(await loadSet('in-distribution', inSet, 'test', dataIn), maxTest);
+    if (train.channels !== loaded.inChannels) {
+      throw new Error(`${inSet} images have ${train.channels} channel(s), the model takes ${loaded.inChannels}`);
+    }
+    // A folder out-set decodes straight to the in-set's channels (and, under bilinear or antialias,
+    // its size: the loader resizes with the same rule, so folders of mixed image sizes load).
+    const resamples = resize === 'bilinear' || resize === 'antialias';
+    const folder: ImageFolderOptions = { channels: train.channels as 1 | 3, size: resamples ? [train.height, train.width] : undefined, antialias: resize === 'antialias' };
+    const outData = [];
+    for (const s of specs) {
+      outData.push({ name: s.name, data: limitImages(await loadSet('out-of-distribution', s.set, 'test', s.dataDir, folder), maxTest) });
+    }
+    console.log(`scoring ${testIn.n} ${inSet} test images against ${outData.map((s) => `${s.data.n} ${s.name}`).join(', ')} (kNN k=${k})`);
+    const e = await evaluateOutOfDistribution(loaded.model, { train, testIn, outSets: outData }, augmentPreset(dataSetAugmentation(inSet)), {
+      k,
+      numClasses: numClasses(train),
+      batchSize: numberFlag(v, 'batch'),
+      resize,
+    });
+    const dir = (v.out as string | undefined) ?? join(v.checkpoint, '..', 'ood');
+    const written = writeOod(dir, inSet, e, { checkpoint: v.checkpoint, k, resize, maxTest: maxTest || null });
+    console.log(oodTable(inSet, e));
+    console.log(`wrote ${written} and roc-<out>.svg, scores-<out>.svg per out-set`);
+  } finally {
+    loaded.model.dispose(); // the command may run on a GPU that outlives it (tests, scripts calling main)
   }
-  // A folder out-set decodes straight to the in-set's channels (and, under bilinear or antialias,
-  // its size: the loader resizes with the same rule, so folders of mixed image sizes load).
-  const resamples = resize === 'bilinear' || resize === 'antialias';
-  const folder: ImageFolderOptions = { channels: train.channels as 1 | 3, size: resamples ? [train.height, train.width] : undefined, antialias: resize === 'antialias' };
-  const outData = [];
-  for (const s of specs) {
-    outData.push({ name: s.name, data: limitImages(await loadSet('out-of-distribution', s.set, 'test', s.dataDir, folder), maxTest) });
-  }
-  console.log(`scoring ${testIn.n} ${inSet} test images against ${outData.map((s) => `${s.data.n} ${s.name}`).join(', ')} (kNN k=${k})`);
-  const e = await evaluateOutOfDistribution(loaded.model, { train, testIn, outSets: outData }, augmentPreset(dataSetAugmentation(inSet)), {
-    k,
-    numClasses: numClasses(train),
-    batchSize: numberFlag(v, 'batch'),
-    resize,
-  });
-  const dir = (v.out as string | undefined) ?? join(v.checkpoint, '..', 'ood');
-  const written = writeOod(dir, inSet, e, { checkpoint: v.checkpoint, k, resize, maxTest: maxTest || null });
-  console.log(oodTable(inSet, e));
-  console.log(`wrote ${written} and roc-<out>.svg, scores-<out>.svg per out-set`);
 }

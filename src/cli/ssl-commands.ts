@@ -129,21 +129,24 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     const { ssl, method } = o;
     console.log(`pre-training ${SSL_LABELS[ssl]}${METHOD_LABELS[method]} on ${o.allClasses ? `all classes of ${o.protocol}` : `${o.protocol} split ${o.split} known classes`} in ${o.out}`);
     const r = await pretrain(o);
-    const last = r.epochs[r.epochs.length - 1];
-    if (last) console.log(`pre-trained ${r.epochs.length} epoch(s): final epoch loss ${last.loss.toFixed(4)}, ${last.imagesPerSecond.toFixed(1)} img/s`);
-    if (r.interrupted) return;
-    if (o.evaluate) {
-      const result = await probeAndReport(
-        r.model,
-        r.data,
-        o.protocol,
-        o.out,
-        { epochs: o.probeEpochs, seed: o.seed },
-        { checkpoint: r.checkpoint, ssl, method, allClasses: o.allClasses, split: o.split },
-      );
-      rows.push({ ssl, method, result });
+    try {
+      const last = r.epochs[r.epochs.length - 1];
+      if (last) console.log(`pre-trained ${r.epochs.length} epoch(s): final epoch loss ${last.loss.toFixed(4)}, ${last.imagesPerSecond.toFixed(1)} img/s`);
+      if (r.interrupted) return;
+      if (o.evaluate) {
+        const result = await probeAndReport(
+          r.model,
+          r.data,
+          o.protocol,
+          o.out,
+          { epochs: o.probeEpochs, seed: o.seed },
+          { checkpoint: r.checkpoint, ssl, method, allClasses: o.allClasses, split: o.split },
+        );
+        rows.push({ ssl, method, result });
+      }
+    } finally {
+      r.model.dispose(); // interrupted, failed or probed: the next run starts from a flat GPU memory
     }
-    r.model.dispose();
   }
   if (rows.length > 1) console.log(`\nlinear probe after self-supervised pre-training:\n${probeTable(rows)}`);
 }
@@ -161,10 +164,13 @@ export async function probeCommand(argv: string[]): Promise<void> {
   checkChannels(file, protocol);
   const options = probeOptionsFrom(v);
   const loaded = await buildModel(file);
-  const data = await pretrainData({ ...choice, allClasses, channels: choice.channels ?? (loaded.inChannels as 1 | 3) });
-  const out = (v.out as string | undefined) ?? join(v.checkpoint, '..');
-  const result = await probeAndReport(loaded.model, data, protocol, out, options, { checkpoint: v.checkpoint, allClasses, split, arch: loaded.arch, width: loaded.width });
-  const { ssl, method } = file.run;
-  if (ssl && method) console.log(probeTable([{ ssl, method, result }]));
-  loaded.model.dispose();
+  try {
+    const data = await pretrainData({ ...choice, allClasses, channels: choice.channels ?? (loaded.inChannels as 1 | 3) });
+    const out = (v.out as string | undefined) ?? join(v.checkpoint, '..');
+    const result = await probeAndReport(loaded.model, data, protocol, out, options, { checkpoint: v.checkpoint, allClasses, split, arch: loaded.arch, width: loaded.width });
+    const { ssl, method } = file.run;
+    if (ssl && method) console.log(probeTable([{ ssl, method, result }]));
+  } finally {
+    loaded.model.dispose();
+  }
 }

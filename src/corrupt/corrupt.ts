@@ -74,10 +74,16 @@ export async function corruptDataset(ds: Dataset, name: CorruptionName, severity
   for (let start = 0; start < ds.n; start += batchSize) {
     const count = Math.min(batchSize, ds.n - start);
     const x = tensor(ds.images.subarray(start * per, (start + count) * per), [count, ds.channels, ds.height, ds.width]);
-    const y = corrupt(x, name, severity, rng, options);
-    images.set((await y.data()) as Float32Array, start * per);
-    x.dispose();
-    y.dispose();
+    try {
+      const y = corrupt(x, name, severity, rng, options);
+      try {
+        images.set((await y.data()) as Float32Array, start * per);
+      } finally {
+        y.dispose();
+      }
+    } finally {
+      x.dispose();
+    }
   }
   return { ...ds, images };
 }

@@ -33,7 +33,12 @@ export async function storeRecogniser(checkpoint: string, model: SupConResNet, d
     tpr: options.tpr,
     galleryFeatures: options.galleryFeatures,
   });
-  await storeOpenSetModel(checkpoint, recogniser);
+  try {
+    await storeOpenSetModel(checkpoint, recogniser);
+  } catch (e) {
+    if (!options.galleryFeatures) recogniser.dispose(); // given features stay the caller's, as calibrate leaves them
+    throw e;
+  }
   return recogniser;
 }
 
