@@ -54,12 +54,14 @@ export class BufferPool {
 
   constructor(
     private device: GPUDevice,
-    private maxBufferSize: number,
+    /** The most bytes one buffer may hold on this device (what a binding may see). */
+    readonly maxBufferSize: number,
   ) {}
 
   acquire(bytes: number, label = 'tensor'): GPUBuffer {
-    const size = sizeClass(Math.max(bytes, 4));
-    if (size > this.maxBufferSize) throw new BufferTooLargeError(bytes, this.maxBufferSize);
+    if (bytes > this.maxBufferSize) throw new BufferTooLargeError(bytes, this.maxBufferSize);
+    // A size whose class passes the limit gets the limit itself (a 1.9 GiB tensor under a 2 GiB - 4 limit).
+    const size = Math.min(sizeClass(Math.max(bytes, 4)), Math.floor(this.maxBufferSize / 4) * 4);
     let buffer = this.takeOldest(this.free.get(size));
     if (buffer) {
       this.stats.bytesPooled -= size;

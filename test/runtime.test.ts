@@ -5,7 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { gpu } from '../runtime/gpu.js';
-import { BufferPool, sizeClass } from '../runtime/buffer-pool.js';
+import { BufferPool, BufferTooLargeError, sizeClass } from '../runtime/buffer-pool.js';
 import { CPU_ADAPTER_PACING, GPU_PACING, WaitPacer } from '../runtime/wait-pacer.js';
 import * as ops from '../src/ops/index.js';
 import { scope } from '../src/scope.js';
@@ -251,6 +251,20 @@ test('the buffer pool hands out the oldest free buffer of a class, whatever the 
   }
   for (const buf of [a, b, c]) pool.release(buf);
   assert.is(pool.memory().allocations, 3);
+  pool.trim();
+});
+
+test("a buffer whose size class passes the limit, but not its bytes, gets the limit's size; more bytes are refused", () => {
+  const limit = 5000 - 4; // 4990 bytes fit; their size class (5120) would not
+  const pool = new BufferPool(gpu().device, limit);
+  const near = pool.acquire(4990);
+  assert.is(near.size, limit);
+  const classed = pool.acquire(3000);
+  assert.is(classed.size, sizeClass(3000));
+  pool.release(classed);
+  assert.throws(() => pool.acquire(limit + 1), (e: Error) => e instanceof BufferTooLargeError && /a buffer of .* exceeds this adapter's limit/.test(e.message));
+  pool.release(near);
+  assert.is(pool.acquire(4995), near, 'reused at its size');
   pool.trim();
 });
 

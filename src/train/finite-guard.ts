@@ -19,27 +19,54 @@ export interface GuardReading {
   bad: string | null;
 }
 
+/** A run of the checked tensors packed end to end into one buffer (under the adapter's per-buffer limit). */
+interface Chunk {
+  /** Index of its first tensor among all checked ones. */
+  first: number;
+  count: number;
+  packed: Tensor;
+  offsets: Tensor;
+}
+
 export class FiniteGuard {
   private flags: Tensor | null = null;
-  /** The checked tensors end to end, and their offsets; rebuilt when the sizes change. */
-  private packed: Tensor | null = null;
-  private offsets: Tensor | null = null;
+  /** The checked tensors in chunks; rebuilt when the sizes change. */
+  private chunks: Chunk[] = [];
   private layout = '';
 
-  private buffers(sizes: number[]): { flags: Tensor; packed: Tensor; offsets: Tensor } {
+  /** `maxChunkBytes`: the most bytes one packed buffer holds (default: the adapter's per-buffer limit). */
+  constructor(private readonly maxChunkBytes?: number) {}
+
+  private buffers(sizes: number[]): { flags: Tensor; chunks: Chunk[] } {
     if (!this.flags || this.flags.disposed) this.flags = keep(Tensor.empty([1 + MAX_SCALARS], 'int32'));
     const layout = sizes.join();
-    if (layout !== this.layout || !this.packed || this.packed.disposed || !this.offsets || this.offsets.disposed) {
-      this.packed?.dispose();
-      this.offsets?.dispose();
-      const ends = Int32Array.from([0, ...sizes]);
-      for (let i = 1; i < ends.length; i++) ends[i] += ends[i - 1];
-      this.packed = keep(Tensor.empty([Math.max(ends[ends.length - 1], 1)], 'int32'));
-      this.offsets = keep(Tensor.empty([ends.length], 'int32'));
-      gpu().write(this.offsets.buffer, ends);
+    if (layout !== this.layout || this.chunks.some((c) => c.packed.disposed || c.offsets.disposed)) {
+      this.disposeChunks();
+      // Parameters and Adam's two moments of a standard ResNet18 are ~138 MB: over the 128 MiB a
+      // binding may see on some adapters, though each tensor is far below it.
+      const maxElements = Math.floor((this.maxChunkBytes ?? gpu().pool.maxBufferSize) / 4);
+      for (let first = 0; first < sizes.length; ) {
+        let count = 0;
+        let total = 0;
+        while (first + count < sizes.length && (count === 0 || total + sizes[first + count] <= maxElements)) total += sizes[first + count++];
+        const ends = Int32Array.from([0, ...sizes.slice(first, first + count)]);
+        for (let i = 1; i < ends.length; i++) ends[i] += ends[i - 1];
+        const chunk = { first, count, packed: keep(Tensor.empty([Math.max(total, 1)], 'int32')), offsets: keep(Tensor.empty([ends.length], 'int32')) };
+        gpu().write(chunk.offsets.buffer, ends);
+        this.chunks.push(chunk);
+        first += count;
+      }
       this.layout = layout;
     }
-    return { flags: this.flags, packed: this.packed, offsets: this.offsets };
+    return { flags: this.flags, chunks: this.chunks };
+  }
+
+  private disposeChunks(): void {
+    for (const c of this.chunks) {
+      c.packed.dispose();
+      c.offsets.dispose();
+    }
+    this.chunks = [];
   }
 
   /**
@@ -50,15 +77,17 @@ export class FiniteGuard {
   async read(state: ReadonlyMap<string, Tensor>, scalars: readonly Tensor[] = []): Promise<GuardReading> {
     if (scalars.length > MAX_SCALARS) throw new Error(`FiniteGuard: at most ${MAX_SCALARS} scalars, got ${scalars.length}`);
     const checked = [...state].filter(([, t]) => t.dtype === 'float32' && t.size > 0);
-    const { flags, packed, offsets } = this.buffers(checked.map(([, t]) => t.size));
+    const { flags, chunks } = this.buffers(checked.map(([, t]) => t.size));
     const g = gpu();
-    let at = 0;
-    for (const [, t] of checked) {
-      g.copy(t.buffer, 0, packed.buffer, 4 * at, 4 * t.size);
-      at += t.size;
-    }
     launch('finite.reset', { tensors: { flags }, workgroups: [1] });
-    if (checked.length) launch('finite.check_all', { tensors: { x: packed, offsets, flags }, params: { count: checked.length }, workgroups: [checked.length], overrides: { WG } });
+    for (const { first, count, packed, offsets } of chunks) {
+      let at = 0;
+      for (const [, t] of checked.slice(first, first + count)) {
+        g.copy(t.buffer, 0, packed.buffer, 4 * at, 4 * t.size);
+        at += t.size;
+      }
+      launch('finite.check_all', { tensors: { x: packed, offsets, flags }, params: { count, first }, workgroups: [count], overrides: { WG } });
+    }
     scalars.forEach((s, k) => {
       if (s.size !== 1) throw new Error(`FiniteGuard: scalar ${k} has ${s.size} elements`);
       g.copy(s.buffer, 0, flags.buffer, 4 * (1 + k), 4);
@@ -69,8 +98,9 @@ export class FiniteGuard {
   }
 
   dispose(): void {
-    for (const t of [this.flags, this.packed, this.offsets]) t?.dispose();
-    this.flags = this.packed = this.offsets = null;
+    this.flags?.dispose();
+    this.flags = null;
+    this.disposeChunks();
     this.layout = '';
   }
 }
