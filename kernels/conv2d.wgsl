@@ -62,14 +62,15 @@ const TAPS_MAX = 16u;
 
 //! include "lib/indexing.wgsl"
 
-// A load of x (or dy) that is zero outside the image. Out-of-bounds indices of a masked load
-// are harmless: WGSL clamps or zeroes them, and the value is discarded.
+// A load of x (or dy) that is zero outside the image. A masked tap's index (negative at a top
+// or left border) reads element 0 instead: WebGPU's robust access would clamp it anyway, but
+// not where robustness is turned off (Dawn's disable_robustness toggle), and it costs nothing.
 fn x_or_zero(i: i32, ok: bool) -> f32 {
-  return select(0.0, x[u32(i)], ok);
+  return select(0.0, x[u32(select(0, i, ok))], ok);
 }
 
 fn dy_or_zero(i: i32, ok: bool) -> f32 {
-  return select(0.0, dy[u32(i)], ok);
+  return select(0.0, dy[u32(select(0, i, ok))], ok);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 // records dispatches into one compute pass until something needs their results (a readback)
 // or an upload must not overtake them. Knows nothing of tensors or autograd.
 import { acquireDevice, formatAdapter, type AcquiredDevice, type DeviceOptions, type AdapterDescription } from './device.js';
-import { BufferPool, type MemoryStats } from './buffer-pool.js';
+import { BufferPool, BufferTooLargeError, sizeClass, type MemoryStats } from './buffer-pool.js';
 import { Profiler, type KernelTime } from './profiler.js';
 import { CPU_ADAPTER_PACING, GPU_PACING, WaitPacer } from './wait-pacer.js';
 import { KernelError, kernelSpec, packUniform, type KernelSpec, type ParamValue } from './kernel-spec.js';
@@ -44,6 +44,8 @@ interface CachedPipeline {
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment on every adapter seen
 const UNIFORM_ARENA_BYTES = 256 * 1024;
 const MAX_WORKGROUPS = 65535;
+/** Readback stages up to this size are kept for reuse; larger ones are destroyed after their read. */
+const KEPT_STAGE_BYTES = 4 << 20;
 /**
  * Dispatches per submit while recording, on GPUs: the GPU starts on the first ones while the CPU
  * records the rest of a step (autograd and encoding take 8-25 ms of main-thread CPU per ResNet18
@@ -177,7 +179,7 @@ export class Gpu {
     // Every dispatch looks its pipeline up: by the overrides in the caller's order first, without
     // the sorted key's arrays (the largest share of dispatch()'s own JavaScript time, with the
     // garbage they made); the first use of an order checks the names and finds the pipeline.
-    let signature = spec.name;
+    let signature = `${spec.name}#${spec.uid}`;
     for (const k in overrides) signature += ` ${k}=${overrides[k]}`;
     let cached = this.pipelinesBySignature.get(signature);
     if (!cached) this.pipelinesBySignature.set(signature, (cached = this.compiledPipeline(spec, overrides)));
@@ -191,7 +193,7 @@ export class Gpu {
         throw new KernelError(spec.name, `unknown override '${k}'; the shader declares: ${[...spec.overrides].join(', ') || 'none'}`);
       }
     }
-    const key = spec.name + '|' + keys.map((k) => `${k}=${overrides[k]}`).join(',');
+    const key = `${spec.name}#${spec.uid}|` + keys.map((k) => `${k}=${overrides[k]}`).join(',');
     const hit = this.pipelines.get(key);
     if (hit) return hit;
     const label = keys.length ? `${spec.name}[${keys.map((k) => `${k}=${overrides[k]}`).join(',')}]` : spec.name;
@@ -251,6 +253,9 @@ export class Gpu {
     if (x * y * z === 0) return;
     if (this.debug) {
       console.log(`gradmix: dispatch ${kernel} ${JSON.stringify(d.overrides ?? {})} [${x},${y},${z}] ${JSON.stringify(d.params ?? {})}`);
+      // Inside the batch's scopes (opened with its encoder), so this one pops first.
+      if (this.profiler && !this.profiler.hasRoom) this.flush();
+      this.ensureEncoder();
       this.device.pushErrorScope('validation');
     }
     const bindGroup = this.bindGroupFor(key, spec, cached, d.bindings);
@@ -420,9 +425,10 @@ export class Gpu {
   /** Reads `bytes` from a buffer once every recorded command has run. */
   async read(buffer: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
     this.throwIfFailed();
-    const size = Math.max(256, 2 ** Math.ceil(Math.log2(Math.max(bytes, 4))));
-    const stage = this.staging.get(size)?.pop() ?? this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readback' });
     const copyBytes = Math.ceil(bytes / 4) * 4;
+    if (copyBytes > this.device.limits.maxBufferSize) throw new BufferTooLargeError(copyBytes, this.device.limits.maxBufferSize);
+    const size = Math.min(sizeClass(copyBytes), this.device.limits.maxBufferSize - (this.device.limits.maxBufferSize % 4));
+    const stage = this.staging.get(size)?.pop() ?? this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readback' });
     this.copy(buffer, offset, stage, 0, copyBytes);
     this.flush();
     const checks = this.pendingChecks;
@@ -440,7 +446,10 @@ export class Gpu {
       this.throwIfFailed();
       throw e;
     } finally {
-      if (stage.mapState === 'unmapped') {
+      // Small stages are kept for the next read (a step's scalars); a large one (features of a
+      // whole data set) is not held for the life of the process.
+      if (stage.mapState === 'unmapped' && size > KEPT_STAGE_BYTES) stage.destroy();
+      else if (stage.mapState === 'unmapped') {
         let list = this.staging.get(size);
         if (!list) this.staging.set(size, (list = []));
         list.push(stage);

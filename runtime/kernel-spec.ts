@@ -34,6 +34,8 @@ export interface UniformSpec {
 
 export interface KernelSpec {
   name: string;
+  /** Unique per spec made: a source registered again under the same name gets new pipelines. */
+  uid: number;
   source: string;
   entryPoint: string;
   bindings: BindingSpec[];
@@ -42,6 +44,7 @@ export interface KernelSpec {
 }
 
 const specCache = new Map<string, KernelSpec>();
+let specsMade = 0;
 const extraModules = new Map<string, KernelModule>();
 /** Registrations still being reflected, so that a kernel used before then gets a clear error. */
 const pending = new Map<string, Promise<void>>();
@@ -133,7 +136,7 @@ export function kernelSpec(name: string): KernelSpec {
       ),
     };
   }
-  const spec: KernelSpec = { name, source: module.source, entryPoint: entry, bindings, uniform, overrides: new Set(module.overrides) };
+  const spec: KernelSpec = { name, uid: specsMade++, source: module.source, entryPoint: entry, bindings, uniform, overrides: new Set(module.overrides) };
   specCache.set(name, spec);
   return spec;
 }

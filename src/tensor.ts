@@ -55,6 +55,8 @@ export class Tensor {
   node: GraphNode | null = null;
   /** Set when backward() freed this tensor's node: a second backward through it is an error. */
   graphFreed = false;
+  /** Set when the tensor was disposed while still a node of a graph: a backward through it is an error (it would stop there). */
+  disposedInGraph = false;
   /** Optional name, shown in errors (parameters carry theirs). */
   name?: string;
 
@@ -123,6 +125,7 @@ export class Tensor {
     if (!this.storage_) return;
     this.storage_.release();
     this.storage_ = null;
+    if (this.node) this.disposedInGraph = true;
     this.node = null;
   }
 

@@ -83,6 +83,22 @@ test('a second backward() through a freed graph raises; retainGraph allows it', 
   assert.equal(Array.from(await x.grad!.data()), [4, 8, 12], 'two backwards accumulate 2 * 2x');
 });
 
+test('an intermediate disposed before backward is a clear error, not a silently missing gradient', () => {
+  const x = upload([1, 2, 3], [3], true);
+  const y = ops.exp(x);
+  const z = ops.sumAll(y);
+  y.dispose();
+  assert.throws(() => ops.backward(z), /backward\(\): part of this tensor's graph \(Tensor\(\[3\], float32, requiresGrad\)\) was disposed before the backward pass; keep it until backward\(\) or grad\(\) has run/);
+  assert.throws(() => grad(z, [x]), /grad\(\): part of this tensor's graph .* was disposed before the backward pass/);
+  assert.is(x.grad, null);
+  // After backward, disposing intermediates is the normal clean-up.
+  const w = ops.exp(x);
+  const loss = ops.sumAll(w);
+  ops.backward(loss);
+  w.dispose();
+  assert.ok(x.grad !== null);
+});
+
 test('noGrad refuses an async body, and recording is on again after it', () => {
   const x = upload([1, 2], [2], true);
   assert.throws(() => ops.noGrad(async () => ops.mul(x, x)), /noGrad\(\) takes a synchronous function, and this one returned a promise/);

@@ -199,6 +199,17 @@ test('a kernel registered at run time is reflected into the same data, lazily', 
   assert.match(String(err), /no dots/);
 });
 
+test('a kernel registered again under its name runs its new source (pipelines are not reused by name)', async () => {
+  const writes = (value: string) => `@group(0) @binding(0) var<storage, read_write> o: array<f32>;\n@compute @workgroup_size(1) fn main() { o[0] = ${value}; }\n`;
+  const out = Tensor.empty([1]);
+  for (const value of ['1.0', '2.0', '3.0']) {
+    await registerKernelSource('user_swap', writes(value));
+    gpu().dispatch('user_swap.main', { bindings: { o: out.buffer }, workgroups: [1] });
+    assert.equal(Array.from(await out.data()), [Number(value)]);
+  }
+  out.dispose();
+});
+
 // Names that a careless minifier would confuse: a struct member and a local both called n, a
 // swizzle .x beside a buffer x, an override, a helper shadowing a built-in (reflect), operators
 // that fuse without a space (a - -b, >=), shortened floats, a struct constructor.

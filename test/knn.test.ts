@@ -3,7 +3,7 @@
 // than k, test rows split over several dispatches, and clear errors.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { scoreOpenSet, type OpenSetScores } from '../src/osr/knn.js';
+import { nextDispatchRows, scoreOpenSet, type OpenSetScores } from '../src/osr/knn.js';
 import { scope } from '../src/scope.js';
 import { tensor } from '../src/creation.js';
 import type { Rng } from '../src/random.js';
@@ -135,6 +135,15 @@ test('test rows split over several dispatches give the same result', async () =>
   for (const rowsPerDispatch of [1, 5, 23]) {
     checkAgainst(await runGpu(train, labels, testRows, dim, 3, 3, rowsPerDispatch), want, `${rowsPerDispatch} rows per dispatch (seed ${seed})`);
   }
+});
+
+test("on GPUs a dispatch's rows grow by its measured time: fast ones up to 4x, towards the most; slow ones not", () => {
+  assert.is(nextDispatchRows(58, 6, 10924), 232, '6 ms (one walk on an idle chip): 4x');
+  assert.is(nextDispatchRows(3712, 6, 10924), 10924, 'capped at the most');
+  assert.is(nextDispatchRows(1000, 80, 10924), 2500, '80 ms: towards 200 ms');
+  assert.is(nextDispatchRows(1000, 100, 10924), 1000, 'at half the target it stays');
+  assert.is(nextDispatchRows(1, 99, 10), 2, 'always at least one more row while growing');
+  assert.is(nextDispatchRows(7, 0, 10), 10);
 });
 
 test('labels may come as an int32 tensor; numClasses defaults to the largest label + 1', async () => {

@@ -262,10 +262,27 @@ test("a buffer whose size class passes the limit, but not its bytes, gets the li
   const classed = pool.acquire(3000);
   assert.is(classed.size, sizeClass(3000));
   pool.release(classed);
-  assert.throws(() => pool.acquire(limit + 1), (e: Error) => e instanceof BufferTooLargeError && /a buffer of .* exceeds this adapter's limit/.test(e.message));
+  assert.throws(
+    () => pool.acquire(limit + 1),
+    (e: Error) => e instanceof BufferTooLargeError && /a buffer of .* exceeds this adapter's limit/.test(e.message),
+  );
   pool.release(near);
   assert.is(pool.acquire(4995), near, 'reused at its size');
   pool.trim();
+});
+
+test('readbacks: exact bytes at awkward sizes; a large stage is not kept after its read', async () => {
+  const staged = () => [...(gpu() as unknown as { staging: Map<number, GPUBuffer[]> }).staging].filter(([, list]) => list.length > 0).map(([size]) => size);
+  for (const n of [1, 3, 65, 1000, (5 << 20) / 4 + 3]) {
+    const values = Float32Array.from({ length: n }, (_, i) => i * 0.5);
+    const t = upload(values, [n]);
+    assert.equal(new Float32Array(await gpu().read(t.buffer, 4 * n)), values, `${n} floats`);
+    t.dispose();
+  }
+  assert.ok(
+    staged().every((size) => size <= 4 << 20),
+    `kept stages: ${staged().join(', ')}`,
+  );
 });
 
 test('buffer size classes waste at most a quarter', () => {

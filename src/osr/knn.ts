@@ -39,13 +39,26 @@ export const MAX_K = 32;
 const MACS_PER_DISPATCH = 2 ** 30;
 
 /**
- * On a GPU a dispatch runs at least this many invocations: each invocation walks its class's
+ * On a GPU a dispatch grows towards this many invocations: each invocation walks its class's
  * whole train set for its 4 rows, so a dispatch lasts about one invocation's walk until the chip
  * is full, and the multiply-add cap alone (a few dozen rows of a large gallery, ~100 invocations)
  * would leave nearly all of it idle, dispatch after dispatch. CPU adapters run invocations a few
  * at a time, so there the cap alone decides.
  */
 const GPU_FILL_INVOCATIONS = 16384;
+
+/**
+ * A growing dispatch stops growing once one takes this long: a small GPU (integrated, a phone's)
+ * needs many passes over its cores for a full-size dispatch, which could pass the ~2 s after which
+ * Windows (TDR) and browsers reset a GPU.
+ */
+const DISPATCH_TARGET_MS = 200;
+
+/** The next dispatch's rows after one of `rows` took `ms`: up to 4x larger while under the target, at most `most`. */
+export function nextDispatchRows(rows: number, ms: number, most: number): number {
+  if (ms >= DISPATCH_TARGET_MS / 2) return rows;
+  return Math.min(most, Math.max(rows + 1, Math.floor(rows * Math.min(4, DISPATCH_TARGET_MS / Math.max(ms, 1e-3)))));
+}
 
 /** Test rows per class_topk invocation (ROWS in kernels/knn.wgsl). */
 const ROWS_PER_INVOCATION = 4;
@@ -120,10 +133,13 @@ export async function scoreOpenSet(trainFeats: Tensor, trainLabels: ArrayLike<nu
     const pred = temp(Tensor.empty([nTest], 'int32'));
     const capped = Math.max(1, Math.floor(MACS_PER_DISPATCH / Math.max(1, nTrain * dim)));
     const filling = gpu().cpuAdapter ? 0 : Math.ceil(GPU_FILL_INVOCATIONS / numClasses) * ROWS_PER_INVOCATION;
-    const chunk = options.rowsPerDispatch ?? Math.max(capped, filling);
+    // On GPUs the chunk starts at the cap and grows by each dispatch's measured time (below).
+    const most = options.rowsPerDispatch ?? Math.max(capped, filling);
+    let chunk = options.rowsPerDispatch ?? capped;
     if (!Number.isInteger(chunk) || chunk < 1) throw new Error(`scoreOpenSet: rowsPerDispatch must be a positive integer, got ${chunk}`);
-    for (let row0 = 0; row0 < nTest; row0 += chunk) {
+    for (let row0 = 0; row0 < nTest; ) {
       const rows = Math.min(chunk, nTest - row0);
+      const started = performance.now();
       const [x, y] = grid(Math.ceil(rows / ROWS_PER_INVOCATION), WG);
       launch('knn.class_topk', {
         tensors: { test: testFeats, train: trainFeats, order: orderT, class_start: startT, sums_out: sums },
@@ -132,6 +148,11 @@ export async function scoreOpenSet(trainFeats: Tensor, trainLabels: ArrayLike<nu
         overrides: { WG },
       });
       gpu().flush();
+      row0 += rows;
+      if (chunk < most && row0 < nTest) {
+        await gpu().sync();
+        chunk = nextDispatchRows(chunk, performance.now() - started, most);
+      }
     }
     launch('knn.score_rows', {
       tensors: { sums_in: sums, score, pred },
