@@ -136,7 +136,7 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
         t.grad?.dispose();
         t.grad = keep(alias(g));
       }
-      passToInputs(t.node, g, t.node.backward(g), grads, (input) => input.requiresGrad);
+      passToInputs(t.node, g, runRule(t.node, g), grads, (input) => input.requiresGrad);
       if (!options.retainGraph) {
         t.node = null;
         t.graphFreed = true;
@@ -187,12 +187,15 @@ export function grad(root: Tensor, targets: readonly Tensor[], seed?: Tensor): T
       node.inputs.forEach((i) => (i.requiresGrad = leadsToTarget.has(i)));
       let inputGrads: readonly (Tensor | null)[];
       try {
-        inputGrads = node.backward(g);
+        inputGrads = runRule(node, g);
       } finally {
         node.inputs.forEach((i, j) => (i.requiresGrad = saved[j]));
       }
       passToInputs(node, g, inputGrads, grads, (input) => leadsToTarget.has(input));
     }
+  } catch (e) {
+    for (const f of found.values()) f.dispose(); // the caller gets none of them
+    throw e;
   } finally {
     gradEnabled = prev;
     for (const g of grads.values()) g.dispose();
@@ -205,22 +208,35 @@ export function grad(root: Tensor, targets: readonly Tensor[], seed?: Tensor): T
  * frees the node's output gradient and the rule's results (aliases keep what is still needed).
  */
 function passToInputs(node: GraphNode, g: Tensor, inputGrads: readonly (Tensor | null)[], grads: Map<Tensor, Tensor>, wanted: (input: Tensor) => boolean): void {
-  node.inputs.forEach((input, i) => {
-    const gi = inputGrads[i];
-    if (!gi || !wanted(input)) return;
-    if (gi.shape.join() !== input.shape.join()) {
-      throw new Error(`backward of '${node.op}': gradient ${formatShape(gi.shape)} for input ${i} of shape ${formatShape(input.shape)}`);
-    }
-    const mine = alias(gi);
-    const have = grads.get(input);
-    if (have) {
-      grads.set(input, addSameShape(have, mine));
-      have.dispose();
-      mine.dispose();
-    } else grads.set(input, mine);
-  });
-  g.dispose();
-  for (const gi of inputGrads) gi?.dispose();
+  try {
+    node.inputs.forEach((input, i) => {
+      const gi = inputGrads[i];
+      if (!gi || !wanted(input)) return;
+      if (gi.shape.join() !== input.shape.join()) {
+        throw new Error(`backward of '${node.op}': gradient ${formatShape(gi.shape)} for input ${i} of shape ${formatShape(input.shape)}`);
+      }
+      const mine = alias(gi);
+      const have = grads.get(input);
+      if (have) {
+        grads.set(input, addSameShape(have, mine));
+        have.dispose();
+        mine.dispose();
+      } else grads.set(input, mine);
+    });
+  } finally {
+    g.dispose();
+    for (const gi of inputGrads) gi?.dispose();
+  }
+}
+
+/** The node's backward rule on `g`; a rule that throws frees `g` (no longer held anywhere else). */
+function runRule(node: GraphNode, g: Tensor): readonly (Tensor | null)[] {
+  try {
+    return node.backward(g);
+  } catch (e) {
+    g.dispose();
+    throw e;
+  }
 }
 
 /** A second handle on the same storage, disposed independently. */

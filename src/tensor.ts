@@ -126,6 +126,11 @@ export class Tensor {
     this.storage_.release();
     this.storage_ = null;
     if (this.node) this.disposedInGraph = true;
+    // A retained gradient (retainGrad) lives outside every scope: it goes with its tensor.
+    if (this.retainGrad) {
+      this.grad?.dispose();
+      this.grad = null;
+    }
     this.node = null;
   }
 

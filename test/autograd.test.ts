@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gpu } from '../runtime/gpu.js';
-import { grad, isGradEnabled } from '../src/autograd.js';
+import { grad, isGradEnabled, record } from '../src/autograd.js';
 import * as ops from '../src/ops/index.js';
 import { scope, keep } from '../src/scope.js';
 import { setupGpu, upload } from './helpers.js';
@@ -88,7 +88,10 @@ test('an intermediate disposed before backward is a clear error, not a silently 
   const y = ops.exp(x);
   const z = ops.sumAll(y);
   y.dispose();
-  assert.throws(() => ops.backward(z), /backward\(\): part of this tensor's graph \(Tensor\(\[3\], float32, requiresGrad\)\) was disposed before the backward pass; keep it until backward\(\) or grad\(\) has run/);
+  assert.throws(
+    () => ops.backward(z),
+    /backward\(\): part of this tensor's graph \(Tensor\(\[3\], float32, requiresGrad\)\) was disposed before the backward pass; keep it until backward\(\) or grad\(\) has run/,
+  );
   assert.throws(() => grad(z, [x]), /grad\(\): part of this tensor's graph .* was disposed before the backward pass/);
   assert.is(x.grad, null);
   // After backward, disposing intermediates is the normal clean-up.
@@ -97,6 +100,41 @@ test('an intermediate disposed before backward is a clear error, not a silently 
   ops.backward(loss);
   w.dispose();
   assert.ok(x.grad !== null);
+});
+
+test('a backward rule that throws or returns a wrong shape frees every gradient (no scope needed); so does grad()', async () => {
+  await gpu().sync();
+  const before = gpu().memory().bytesLive;
+  const x = keep(upload([1, 2, 3], [3], true));
+  for (const bad of ['throws', 'wrong shape'] as const) {
+    // Every tensor of the graphs is named and freed here: what is left over is autograd's.
+    const e = ops.exp(x);
+    const y = record(e, 'bad', [x], (g) => {
+      if (bad === 'throws') throw new Error('rule failed');
+      return [ops.sumAll(g)]; // [] for an input of [3]
+    });
+    const twice = ops.mulScalar(y, 2);
+    const loss = ops.sumAll(twice);
+    assert.throws(() => ops.backward(loss), bad === 'throws' ? /rule failed/ : /backward of 'bad': gradient \[\] for input 0 of shape \[3\]/);
+    const e2 = ops.exp(x);
+    const y2 = record(e2, 'bad', [x], () => [ops.sumAll(x)]);
+    const mid = ops.exp(x);
+    const midSum = ops.sumAll(mid);
+    const both = ops.mul(y2, midSum);
+    const root = ops.sumAll(both);
+    assert.throws(() => grad(root, [mid, x]), /backward of 'bad'/);
+    for (const t of [e, twice, loss, e2, mid, midSum, both, root]) t.dispose();
+  }
+  // A retained gradient goes with its tensor.
+  const h = ops.exp(x);
+  h.retainGrad = true;
+  const total = ops.sumAll(h);
+  ops.backward(total);
+  assert.ok(h.grad);
+  x.grad?.dispose();
+  x.grad = null;
+  for (const t of [h, total, x]) t.dispose();
+  assert.is(gpu().memory().bytesLive, before);
 });
 
 test('noGrad refuses an async body, and recording is on again after it', () => {
