@@ -177,7 +177,7 @@ async function train(): Promise<void> {
 async function refreshPanels(s: TrainingSession): Promise<void> {
   const f = fixed!;
   const { attributionPanels, renderPanels } = await loadPanels(); // a chunk, fetched once
-  const p = await attributionPanels(s.model, s.options, augment, f.images, [f.n, f.channels, f.height, f.width], { attention: s.stepper.attention });
+  const p = await attributionPanels(s.model, s.options, augment, f.images, [f.n, f.channels, f.height, f.width], { attention: s.stepper.attention, labels: f.labels });
   const caption = { epoch: Math.min(s.epoch + 1, s.options.epochs), method: s.options.method };
   drawPanels(byId<HTMLCanvasElement>('panels'), renderPanels(p, augment.mean, augment.std, 3, f.n, caption));
   state.panelUpdates++;

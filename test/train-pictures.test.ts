@@ -150,8 +150,10 @@ test("writePictures' PNG is the shared rendering of the shared panels of the ima
   const n = 6;
   const rng = new Rng(7);
   const images = Float32Array.from({ length: n * 32 * 32 }, () => (rng.uniform() < 0.3 ? rng.uniform() : 0));
-  const ds = { images, labels: Int32Array.from({ length: n }, (_, i) => i % 2), n, channels: 1, height: 32, width: 32 };
-  const o = resolveOptions({ protocol: 'mnist-mini', width: 2, seed: 3, out, progress: false, evaluate: false });
+  const ds = { images, labels: Int32Array.from({ length: n }, (_, i) => i % 4), n, channels: 1, height: 32, width: 32 };
+  // SupCon's maps use the labels (two of the images picked share a class; the default objective's
+  // maps come from its SimCLR term, which does not).
+  const o = resolveOptions({ protocol: 'mnist-mini', width: 2, seed: 3, out, progress: false, evaluate: false, objective: 'supcon' });
   const augment = augmentPreset('mnist');
   const model = new SupConResNet(new Rng(1), { width: 2, inChannels: 1 });
   model.train();
@@ -161,13 +163,15 @@ test("writePictures' PNG is the shared rendering of the shared panels of the ima
     // count 3 of 6 images spread evenly: 0, 2, 4
     const picked = new Float32Array(3 * 1024);
     [0, 2, 4].forEach((j, i) => picked.set(images.subarray(j * 1024, (j + 1) * 1024), i * 1024));
-    const panels = await attributionPanels(model, o, augment, picked, [3, 1, 32, 32]);
+    const panels = await attributionPanels(model, o, augment, picked, [3, 1, 32, 32], { labels: Int32Array.from([0, 2, 0]) });
+    const unlabelled = await attributionPanels(model, o, augment, picked, [3, 1, 32, 32]);
+    assert.not.equal(Array.from(panels.cam), Array.from(unlabelled.cam), "the maps are the objective's (SupCon with the labels), not SimCLR's");
     const caption = { epoch: 1, method: o.method };
     const expected = renderPanels(panels, augment.mean, augment.std, 4, 3, caption);
     assert.equal([png.width, png.height], [expected.width, expected.height]);
     assert.equal([png.width, png.height], [4 * 128 + 5 * 2, panelLayout(panels, 4, 3, caption).header + 3 * 128 + 4 * 2]);
     assert.equal(panelLayout(panels, 4, 3, caption).title, ['epoch 1, method gradmix']);
-    assert.ok(Buffer.from(png.data).equals(Buffer.from(expected.data)), 'PNG pixels equal renderPanels of attributionPanels');
+    assert.ok(Buffer.from(png.data).equals(Buffer.from(expected.data)), 'PNG pixels equal renderPanels of attributionPanels, given the labels');
   } finally {
     model.dispose();
   }

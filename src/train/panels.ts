@@ -11,7 +11,7 @@ import { augmentViews, resizeNormalize, sampleViews, type AugmentConfig } from '
 import { gradMix } from '../gradmix/index.js';
 import type { SupConResNet } from '../nn/index.js';
 import { attribution, type AttentionSource } from './mixing.js';
-import { simclrTarget } from './objectives.js';
+import { createObjective, simclrTarget } from './objectives.js';
 import { mixingConfig, type TrainOptions } from './options.js';
 
 export interface AttributionPanels {
@@ -43,6 +43,11 @@ export interface PanelOptions {
   plainView1?: boolean;
   /** Attentive CutMix's network (TrainStep.attention), required for that method's panels. */
   attention?: AttentionSource;
+  /**
+   * The images' labels: the maps then come from the run's own objective's loss, as training's
+   * boxes do (SupCon's, cross-entropy's); without them (images of no known class), from SimCLR's.
+   */
+  labels?: Int32Array;
 }
 
 /** The panels' draws: the same every epoch (the seed is the run's, moved off training's own stream), or options.seed's. */
@@ -66,6 +71,7 @@ export async function attributionPanels(
 ): Promise<AttributionPanels> {
   const [b, c, h, w] = shape;
   if (b < 2) throw new Error(`attributionPanels: need at least 2 images (a partner and a negative for each), got ${b}`);
+  if (options.labels && options.labels.length !== b) throw new Error(`attributionPanels: ${options.labels.length} labels for ${b} images`);
   if (o.method === 'attentive-cutmix') return attentivePanels(o, augment, images, shape, options);
   const wasTraining = model.training;
   model.train();
@@ -77,9 +83,12 @@ export async function attributionPanels(
         const views = options.plainView1
           ? ops.concat([resizeNormalize(raw, augment), augmentViews(raw, sampleViews(rng, b, h, w, augment, 1), augment)], 0)
           : augmentViews(raw, sampleViews(rng, b, h, w, augment), augment);
-        const { result: z, activations } = model.withActivations(o.layers, () => model.call(views));
+        const labels = options.labels;
+        const { result: target, activations } = model.withActivations(o.layers, () =>
+          labels ? createObjective(o.objective, model, o).loss(views, labels) : simclrTarget(model, model.call(views), o.tau),
+        );
         const config = mixingConfig(o);
-        const { map, centres } = attribution({ config, target: simclrTarget(model, z, o.tau), views, activations });
+        const { map, centres } = attribution({ config, target, views, activations });
         const view1 = ops.slice(views, 0, 0, b);
         const mix = gradMix(view1, centres, rng, { gammaMin: config.gammaMin, gammaMax: config.gammaMax, fill: config.fill });
         return { view1, cam: map, mixed: mix.mixed, boxes: mix.boxes };

@@ -29,11 +29,13 @@ export async function writePictures(model: SupConResNet, o: TrainOptions, augmen
   if (b < 2) throw new Error('pictures need at least 2 training images (GradMix pastes from a partner)');
   const per = valuesPerImage(ds);
   const images = new Float32Array(b * per);
+  const labels = new Int32Array(b);
   for (let i = 0; i < b; i++) {
     const j = Math.floor((i * ds.n) / b);
     images.set(ds.images.subarray(j * per, (j + 1) * per), i * per);
+    labels[i] = ds.labels[j];
   }
-  const p = await attributionPanels(model, o, augment, images, [b, ds.channels, ds.height, ds.width], { attention });
+  const p = await attributionPanels(model, o, augment, images, [b, ds.channels, ds.height, ds.width], { attention, labels });
   const dir = join(o.out, 'pictures');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `epoch-${String(epoch).padStart(3, '0')}.png`);
