@@ -56,7 +56,10 @@ function checkNotFreed(order: readonly Tensor[], what: string): void {
   // A disposed intermediate has no node left: without this check the walk would stop there as at
   // a leaf, and every gradient behind it would silently be missing.
   const cut = order.find((t) => t.disposedInGraph);
-  if (cut) throw new Error(`${what}: ${cut === order[order.length - 1] ? 'this tensor' : `part of this tensor's graph (${cut.toString()})`} was disposed before the backward pass; keep it until backward() or grad() has run`);
+  if (cut)
+    throw new Error(
+      `${what}: ${cut === order[order.length - 1] ? 'this tensor' : `part of this tensor's graph (${cut.toString()})`} was disposed before the backward pass; keep it until backward() or grad() has run`,
+    );
   const freed = order.find((t) => t.graphFreed);
   if (!freed) return;
   const which = freed === order[order.length - 1] ? 'this tensor' : `part of this tensor's graph (${freed.toString()})`;

@@ -137,7 +137,7 @@ export async function scoreOpenSet(trainFeats: Tensor, trainLabels: ArrayLike<nu
     const most = options.rowsPerDispatch ?? Math.max(capped, filling);
     let chunk = options.rowsPerDispatch ?? capped;
     if (!Number.isInteger(chunk) || chunk < 1) throw new Error(`scoreOpenSet: rowsPerDispatch must be a positive integer, got ${chunk}`);
-    for (let row0 = 0; row0 < nTest; ) {
+    for (let row0 = 0; row0 < nTest;) {
       const rows = Math.min(chunk, nTest - row0);
       const started = performance.now();
       const [x, y] = grid(Math.ceil(rows / ROWS_PER_INVOCATION), WG);

@@ -45,7 +45,7 @@ export class FiniteGuard {
       // Parameters and Adam's two moments of a standard ResNet18 are ~138 MB: over the 128 MiB a
       // binding may see on some adapters, though each tensor is far below it.
       const maxElements = Math.floor((this.maxChunkBytes ?? gpu().pool.maxBufferSize) / 4);
-      for (let first = 0; first < sizes.length; ) {
+      for (let first = 0; first < sizes.length;) {
         let count = 0;
         let total = 0;
         while (first + count < sizes.length && (count === 0 || total + sizes[first + count] <= maxElements)) total += sizes[first + count++];
