@@ -49,7 +49,10 @@ async function getGpu(options: DeviceOptions): Promise<GPU> {
   for (const [k, v] of Object.entries(dawn.globals)) {
     if (!(k in globalThis)) (globalThis as Record<string, unknown>)[k] = v;
   }
-  const flags: string[] = [];
+  // Dawn rounds timestamps to 65.5 us against timing attacks across web origins, which a Node
+  // process does not have; every GPU figure under ~1 ms (the profiler's, the benchmarks') would
+  // carry that grain. GRADMIX_DAWN_FLAGS adds Dawn's own flags (comma-separated).
+  const flags = ['disable-dawn-features=timestamp_quantization', ...(env('GRADMIX_DAWN_FLAGS') ?? '').split(',').filter(Boolean)];
   const backend = options.backend ?? env('GRADMIX_BACKEND');
   const adapter = options.adapter ?? env('GRADMIX_ADAPTER');
   if (backend) flags.push(`backend=${backend}`);
