@@ -102,6 +102,8 @@ export interface Row {
   peer?: PeerSpec;
   /** Overrides the run's timing for this row (e.g. one long run instead of repeats). */
   timing?: Partial<TimeOptions>;
+  /** Also sum the kernels' GPU time over one profiled run (ResultRow.kernelMs). */
+  kernelTime?: boolean;
 }
 
 export interface Family {

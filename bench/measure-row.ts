@@ -1,18 +1,36 @@
 // Timing one of our rows and deriving its rates (GFLOP/s, GB/s, fraction of the ceiling, roofline
 // placement): shared by the Node runner (bench/run.ts) and the benchmark page (bench/web/).
 import { gpu } from '../runtime/gpu.js';
+import type { KernelTime } from '../runtime/profiler.js';
+import { scope } from '../src/scope.js';
 import type { Ceilings } from './ceilings.js';
 import { timeOurs, timeWall, type Measurement, type TimeOptions } from './harness.js';
 import type { Row } from './family.js';
 import type { ResultRow } from './report.js';
 
-export async function measureRow(row: Row, preset: TimeOptions): Promise<{ m: Measurement; note?: string; variant?: string }> {
+/** The kernels' GPU time of one run of `run`, from a profiled run (one timed pass per dispatch); undefined without timestamps. */
+async function kernelMs(run: () => unknown): Promise<number | undefined> {
+  const g = gpu();
+  if (!g.hasTimestamps) return undefined;
+  await g.sync();
+  g.startProfiling();
+  let times: KernelTime[] = [];
+  try {
+    scope(() => void run());
+  } finally {
+    times = await g.stopProfiling();
+  }
+  return times.reduce((s, t) => s + t.ms, 0);
+}
+
+export async function measureRow(row: Row, preset: TimeOptions): Promise<{ m: Measurement; note?: string; variant?: string; kernelMs?: number }> {
   const work = await row.setup();
   const timing = { ...preset, ...row.timing };
   try {
     if (work.run) {
       const m = await timeOurs(work.run, timing);
-      return { m, note: work.summary?.() ?? work.note, variant: work.variant };
+      const note = work.summary?.() ?? work.note; // of the timed runs, before the profiled one
+      return { m, note, variant: work.variant, ...(row.kernelTime ? { kernelMs: await kernelMs(work.run) } : {}) };
     }
     if (work.runAsync) {
       const m = await timeWall(work.runAsync, () => gpu().sync(), timing);

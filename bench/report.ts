@@ -17,6 +17,12 @@ export interface ResultRow {
   bound: 'compute' | 'memory';
   ms?: number;
   wallMs?: number;
+  /**
+   * The GPU's kernel time of one run, summed over its dispatches from a profiled run (one timed pass
+   * each), where the row asks for it (Row.kernelTime) and the adapter has timestamps: with wallMs,
+   * how busy the GPU was (the queue's span counts the GPU's waits for the CPU as busy).
+   */
+  kernelMs?: number;
   method?: TimingMethod;
   /** Half the interquartile range of the timed samples (same method as `ms`). */
   spreadMs?: number;

@@ -7,10 +7,12 @@ import type { PartResult } from '../bench/device/run-summary.js';
 
 const part = (status: PartResult['status'], detail: unknown, error?: string): PartResult => ({ status, budgetS: 60, seconds: 1, detail, ...(error ? { error } : {}) });
 
+const cuda = { torch: { version: '2.11.0+cu128 CUDA on NVIDIA H200, fp32 with TF32 off' } };
 const full = {
   kernels: part('ok', { tests: 'all', variants: { register: { failed: 0 }, tiled: { failed: 0 } } }),
-  bench: part('ok', { families: { conv2d: { torch: { rows: 21, oursOverTorch: 1.7 }, torchTf32: { rows: 20, oursOverTorchTf32: 3.1 }, tfjs: { rows: 21, tfjsOverOurs: 4.2 } } } }),
+  bench: part('ok', { peers: cuda, families: { conv2d: { torch: { rows: 21, oursOverTorch: 1.7 }, torchTf32: { rows: 20, oursOverTorchTf32: 3.1 }, tfjs: { rows: 21, tfjsOverOurs: 4.2 } } } }),
   step: part('ok', {
+    peers: cuda,
     rows: [
       { name: 'train-step step resnet18 w64 B256 none', gpuBusy: 0.95, oursOverTorch: 2.5 },
       { name: 'train-step step resnet18 w64 B256 gradmix', gpuBusy: 0.92, oursOverTorch: 1.9 },
@@ -83,6 +85,26 @@ test('missing figures give no verdict and say why; failed or partial tests fail 
   const interrupted = byLine(barLines({ train: part('partial', { runs: [{ name: 'mnist w64 gradmix', auroc: 0.995, interrupted: true, epochsDone: 2 }] }) }), 'full MNIST');
   assert.equal([interrupted.measured, interrupted.pass], [0.995, true]);
   assert.match(interrupted.source, /stopped at its time share after 2 epochs/);
+  // Cut short below the limit: not trained to the end, so no verdict either way.
+  const short = byLine(barLines({ train: part('partial', { runs: [{ name: 'mnist w64 gradmix', auroc: 0.95, interrupted: true, epochsDone: 0 }] }) }), 'full MNIST');
+  assert.equal([short.measured, short.pass], [0.95, null]);
+  assert.match(short.source, /no verdict: not trained to the end/);
+  assert.match(formatBar([short]), /0\.950\s+>= 0\.99\s+no verdict/);
+});
+
+test('PyTorch lines give a verdict only against a CUDA peer (a CPU fallback would pass them)', () => {
+  const cpu = { torch: { version: '2.11.0 CPU' } };
+  const lines = barLines({
+    ...full,
+    bench: { ...full.bench, detail: { ...(full.bench.detail as object), peers: cpu } },
+    step: { ...full.step, detail: { ...(full.step.detail as object), peers: { torch: { unavailable: 'no torch' } } } },
+  });
+  const conv = byLine(lines, 'convolutions, ours / PyTorch');
+  assert.equal([conv.measured, conv.pass], [1.7, null]);
+  assert.match(conv.source, /no verdict: the PyTorch peer is not on CUDA \(2\.11\.0 CPU\)/);
+  assert.match(byLine(lines, 'training step GradMix, ours').source, /not on CUDA \(no torch\)/);
+  assert.is(byLine(lines, 'training step GradMix, ours').pass, null);
+  assert.is(byLine(lines, 'convolutions, TF.js').pass, false, 'the TF.js line does not depend on the PyTorch peer');
 });
 
 test.run();

@@ -12,11 +12,13 @@ export interface BenchRow {
   name: string;
   ms?: number;
   wallMs?: number;
+  /** The kernels' GPU time of a profiled run (rows that ask for it). */
+  kernelMs?: number;
   method?: string;
   error?: string;
   note?: string;
   cpu?: { ours?: number; tfjs?: number; torch?: number };
-  tfjs?: { ms?: number; ratio?: number; error?: string };
+  tfjs?: { ms?: number; ratio?: number; error?: string; method?: string };
   /** tf32Ms: the same request with TF32 on (torch-cuda.jsonl), reported beside the fp32 figure. */
   torch?: { ms?: number; ratio?: number; error?: string; tf32Ms?: number };
 }
@@ -74,16 +76,17 @@ export function addTf32(rows: BenchRow[], tf32: Map<number, number>): void {
 
 /**
  * Sums over rows that have every figure: ours (GPU and wall), TF.js and PyTorch, for the bar's
- * ratios (PyTorch against our wall clock, as bench/run.ts compares them; a salvaged row has only
- * its GPU time).
+ * ratios. PyTorch is compared with our wall clock, as bench/run.ts compares them, so a salvaged
+ * row (read back from the printed table: its GPU time only) is left out of that sum; TF.js with
+ * our time by the same method (a row where TF.js fell back to the wall clock is left out).
  */
 export function totals(rows: BenchRow[]) {
   const ok = rows.filter((r) => r.ms !== undefined && !r.error);
   const sum = (f: (r: BenchRow) => number | undefined, rs = ok) => rs.reduce((s, r) => s + (f(r) ?? 0), 0);
-  const withTorch = ok.filter((r) => r.torch?.ms !== undefined);
-  const withTfjs = ok.filter((r) => r.tfjs?.ms !== undefined);
+  const withTorch = ok.filter((r) => r.torch?.ms !== undefined && r.wallMs !== undefined);
+  const withTfjs = ok.filter((r) => r.tfjs?.ms !== undefined && (r.tfjs.method === undefined || r.tfjs.method === r.method));
   const withTf32 = withTorch.filter((r) => r.torch?.tf32Ms !== undefined);
-  const wall = (r: BenchRow) => r.wallMs ?? r.ms;
+  const wall = (r: BenchRow) => r.wallMs!;
   return {
     rows: rows.length,
     oursMs: sum((r) => r.ms),
@@ -204,8 +207,9 @@ export async function stepPart(run: Run, budget: number): Promise<Omit<PartResul
     ms: r.ms,
     wallMs: r.wallMs,
     method: r.method,
-    // Queue span over wall time: how much of a step the GPU's queue was occupied (timestamps only).
-    gpuBusy: r.method === 'gpu-timestamp' && r.ms && r.wallMs ? r.ms / r.wallMs : null,
+    // The kernels' GPU time over the step's wall time (timestamps only). Not the queue's span over
+    // wall: the span starts before the step is recorded and counts the GPU's waits for the CPU.
+    gpuBusy: r.kernelMs && r.wallMs ? r.kernelMs / r.wallMs : null,
     cpuMs: r.cpu?.ours ?? null,
     torchMs: r.torch?.ms ?? null,
     oursOverTorch: r.torch?.ratio ?? null,
@@ -229,7 +233,7 @@ export async function stepPart(run: Run, budget: number): Promise<Omit<PartResul
   const error = [wrong ?? (failed.length ? failed.map((r) => `${r.name}: ${r.error}`).join('; ') : (missing ?? cut)), encodeWrong ?? encode.error].filter(Boolean).join('; ');
   return {
     status,
-    detail: { file: 'step.json', rows, gradmixOverPlain: plain?.ms && mixed?.ms ? mixed.ms / plain.ms : null, encode: encode.rows ?? null },
+    detail: { file: 'step.json', rows, peers: json.peers, gradmixOverPlain: plain?.ms && mixed?.ms ? mixed.ms / plain.ms : null, encode: encode.rows ?? null },
     ...(error ? { error } : {}),
   };
 }

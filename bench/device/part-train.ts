@@ -119,6 +119,8 @@ export async function trainPart(run: Run, deadline: number): Promise<Omit<PartRe
     }
     row.wallSeconds = +((row.trainSeconds as number) + ((row.evalSeconds as number) ?? 0) + ((row.headSeconds as number) ?? 0)).toFixed(1);
     table.push(row);
+    // After every run: a device call cut off in this part keeps the runs already done.
+    writeFileSync(join(run.args.out, 'train.json'), JSON.stringify({ runs: table }, null, 2) + '\n');
     if (c.timedOut && !existsSync(checkpoint)) {
       status = worse(status, 'timeout');
       errors.push(`${r.name}: stopped at its ${trainCap.toFixed(0)} s share before its first checkpoint`);
@@ -141,7 +143,6 @@ export async function trainPart(run: Run, deadline: number): Promise<Omit<PartRe
       }
     }
   }
-  writeFileSync(join(run.args.out, 'train.json'), JSON.stringify({ runs: table }, null, 2) + '\n');
   return { status, detail: { file: 'train.json', paperMnistAuroc: 0.998, runs: table }, ...(errors.length ? { error: errors.join('; ') } : {}) };
 }
 

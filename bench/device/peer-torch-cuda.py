@@ -8,7 +8,10 @@ ends with torch.cuda.synchronize() (so the peer's wall-clock median is the GPU's
 our side's queue time), cuDNN picks its fastest algorithms (cudnn.benchmark, as our side autotunes),
 and the reported figure is fp32 with TF32 off; the same request is timed again with TF32 on, and
 both go as one JSON line per request to GRADMIX_TORCH_CUDA_LOG (the kit writes torch-cuda.jsonl
-beside the benchmark's JSON). Without CUDA it is the plain CPU peer. Same protocol as peer-torch.py.
+beside the benchmark's JSON), with the precision settings in force for each. Without CUDA it is
+the plain CPU peer, unless GRADMIX_TORCH_REQUIRE_CUDA=1 (run.sh --expect nvidia sets it): then it
+exits saying why, so a CPU figure is never reported as PyTorch CUDA. Same protocol as
+peer-torch.py.
 """
 import importlib.util
 import json
@@ -30,6 +33,16 @@ def set_tf32(on):
     torch.backends.cudnn.allow_tf32 = on
 
 
+def precision():
+    """The fp32 settings in force, as torch reports them (newer torch also has fp32_precision)."""
+    out = {"matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32, "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32}
+    for name, obj in (("matmul_fp32_precision", torch.backends.cuda.matmul), ("cudnn_conv_fp32_precision", getattr(torch.backends.cudnn, "conv", None))):
+        value = getattr(obj, "fp32_precision", None) if obj is not None else None
+        if value is not None:
+            out[name] = value
+    return out
+
+
 def synchronized(build):
     def builder(s):
         fn = build(s)
@@ -48,11 +61,14 @@ def measure(req):
     """fp32 (TF32 off) is the answer; TF32 on is timed after it and logged beside it."""
     set_tf32(False)
     strict = peer.measure_with(req, 1)
+    # thread_time around torch.cuda.synchronize() counts its spin-wait: not the work's CPU time.
+    strict["cpu_ms"] = None
     if LOG:
-        entry = {"spec": req["spec"], "fp32_ms": strict["ms"], "repeats": strict["repeats"]}
+        entry = {"spec": req["spec"], "fp32_ms": strict["ms"], "repeats": strict["repeats"], "fp32_settings": precision()}
         try:
             set_tf32(True)
             entry["tf32_ms"] = peer.measure_with(req, 1)["ms"]
+            entry["tf32_settings"] = precision()
         except Exception as e:  # the strict figure stands; say why the TF32 one is missing
             entry["tf32_error"] = f"{type(e).__name__}: {e}"
         finally:
@@ -64,6 +80,9 @@ def measure(req):
 
 def main():
     if not CUDA:
+        if os.environ.get("GRADMIX_TORCH_REQUIRE_CUDA") == "1":
+            print(f"torch {torch.__version__} sees no CUDA device; refusing to stand in for PyTorch CUDA on the CPU", file=sys.stderr)
+            sys.exit(3)
         peer.main()
         return
     torch.set_default_device("cuda")

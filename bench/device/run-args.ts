@@ -2,9 +2,16 @@
 import { join, resolve } from 'node:path';
 
 export const USAGE = `usage: run.sh --expect nvidia|llvmpipe|<regex> [--full] [--out DIR] [--only PARTS] [--skip PARTS]
-              [--budget PART=SECONDS,...] [--variants register,tiled] [--tests REGEX] [--shards N] [--mnist-epochs N]
+              [--budget PART=SECONDS,...] [--deadline SECONDS] [--variants register,tiled] [--tests REGEX] [--shards N] [--mnist-epochs N]
 parts: a adapter, b kernels, c bench, d step, e train (letters or names, comma-separated); the adapter
-check runs before any other part whatever --only says.`;
+check runs before any other part whatever --only says. --deadline: the whole run's seconds (default
+with --full: 440); each part's budget shrinks to what is left, so the summary and the bar are written
+before a caller's time limit.`;
+
+/** The --full run's seconds from its start (the device call allows ~480: the kit's unpacking and torch probe come first). */
+export const FULL_DEADLINE_S = 440;
+/** Kept back from the last part for its stop's grace, the summary and the bar. */
+export const DEADLINE_RESERVE_S = 25;
 
 export const PARTS = ['adapter', 'kernels', 'bench', 'step', 'train'] as const;
 export type Part = (typeof PARTS)[number];
@@ -80,6 +87,8 @@ export interface Args {
   /** Kernel-suite processes per variant family (default: by the cores, part-kernels.ts kernelShards). */
   shards: number | undefined;
   mnistEpochs: number | undefined;
+  /** The whole run's seconds (Infinity: none). */
+  deadlineS: number;
 }
 
 export class UsageError extends Error {}
@@ -107,6 +116,7 @@ export function parseArgs(argv: string[]): Args {
   let tests: string | null | undefined;
   let mnistEpochs: number | undefined;
   let shards: number | undefined;
+  let deadlineS: number | undefined;
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -136,6 +146,9 @@ export function parseArgs(argv: string[]): Args {
     else if (a === '--shards') {
       shards = Number(value());
       if (!Number.isInteger(shards) || shards < 1) throw new UsageError('--shards needs a positive integer (kernel-suite processes per variant family)');
+    } else if (a === '--deadline') {
+      deadlineS = Number(value());
+      if (!(deadlineS > 0)) throw new UsageError('--deadline needs a positive number of seconds');
     } else if (a === '--mnist-epochs') {
       mnistEpochs = Number(value());
       if (!Number.isInteger(mnistEpochs) || mnistEpochs < 1) throw new UsageError('--mnist-epochs needs a positive integer');
@@ -149,5 +162,17 @@ export function parseArgs(argv: string[]): Args {
   const chosen = new Set<Part>(only ?? PARTS);
   for (const p of skip) chosen.delete(p);
   chosen.add('adapter');
-  return { expect, full, out: resolve(out), work: resolve(work || join(out, 'work')), parts: chosen, budgets, variants, tests, shards, mnistEpochs };
+  return {
+    expect,
+    full,
+    out: resolve(out),
+    work: resolve(work || join(out, 'work')),
+    parts: chosen,
+    budgets,
+    variants,
+    tests,
+    shards,
+    mnistEpochs,
+    deadlineS: deadlineS ?? (full ? FULL_DEADLINE_S : Infinity),
+  };
 }

@@ -17,6 +17,30 @@ export interface ChildResult {
 
 export const here = dirname(fileURLToPath(import.meta.url));
 let logFile = '';
+/** A child's output kept in the log: its first LOG_HEAD bytes and its last LOG_TAIL (the device call returns at most 16 MiB a file). */
+export const LOG_HEAD = 1 << 20;
+export const LOG_TAIL = 256 << 10;
+
+/** Children still running, each the leader of its own process group (see runChild). */
+const live = new Set<number>();
+let stopsChildren = false;
+/** A stopped device run stops its children's groups too (they are not in its own group). */
+function stopChildrenOnExit(): void {
+  if (stopsChildren) return;
+  stopsChildren = true;
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(signal, () => {
+      for (const pid of live) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // gone already
+        }
+      }
+      process.exit(130);
+    });
+  }
+}
 
 /** Where log() appends from now on. */
 export function setLogFile(file: string): void {
@@ -30,7 +54,9 @@ export function log(line: string): void {
 
 /**
  * Runs one of the kit's bundles in a child process with a time cap. At the cap it is sent
- * `stopSignal` (SIGINT lets `gradmix train` save its checkpoint), then SIGKILL after `graceS`.
+ * `stopSignal` (SIGINT lets `gradmix train` save its checkpoint), then SIGKILL after `graceS`;
+ * the signals go to its process group, so a PyTorch peer it started stops with it instead of
+ * timing on the GPU beside the next part.
  */
 export function runChild(
   label: string,
@@ -42,12 +68,32 @@ export function runChild(
   const t0 = Date.now();
   log(`--- ${label}: ${script} ${args.join(' ')} (cap ${capS.toFixed(0)} s)`);
   return new Promise((done) => {
-    const child = spawn(process.execPath, [join(here, script), ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(here, script), ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    stopChildrenOnExit();
+    if (child.pid) live.add(child.pid);
+    const signalGroup = (signal: NodeJS.Signals) => {
+      try {
+        process.kill(-child.pid!, signal);
+      } catch {
+        child.kill(signal); // the group is gone already
+      }
+    };
     let output = '';
     let partial = '';
+    let logged = 0;
+    let left = '';
+    let leftOut = 0;
     const emit = (s: string) => {
       process.stdout.write(s);
-      if (logFile) appendFileSync(logFile, s);
+      if (!logFile) return;
+      // Beyond its share, the log keeps a child's last LOG_TAIL bytes (appended when it ends).
+      const room = Math.max(0, LOG_HEAD - logged);
+      if (room > 0) appendFileSync(logFile, s.slice(0, room));
+      logged += Math.min(room, s.length);
+      if (s.length > room) {
+        left = (left + s.slice(room)).slice(-LOG_TAIL);
+        leftOut += s.length - room;
+      }
     };
     // Children that run side by side (opts.prefix) get their label on every whole line.
     const take = (d: Buffer) => {
@@ -66,13 +112,16 @@ export function runChild(
       () => {
         timedOut = true;
         log(`--- ${label}: time budget of ${capS.toFixed(0)} s reached, sending ${opts.stopSignal ?? 'SIGTERM'}`);
-        child.kill(opts.stopSignal ?? 'SIGTERM');
-        killer = setTimeout(() => child.kill('SIGKILL'), (opts.graceS ?? 5) * 1000);
+        signalGroup(opts.stopSignal ?? 'SIGTERM');
+        killer = setTimeout(() => signalGroup('SIGKILL'), (opts.graceS ?? 5) * 1000);
       },
       Math.max(1, capS) * 1000,
     );
     child.on('close', (code, signal) => {
+      if (child.pid) live.delete(child.pid);
       if (partial) emit(`[${label}] ${partial}\n`);
+      if (leftOut > left.length && logFile) appendFileSync(logFile, `[... ${leftOut - left.length} bytes of ${label}'s output left out of the log ...]\n`);
+      if (left && logFile) appendFileSync(logFile, left);
       clearTimeout(timer);
       if (killer) clearTimeout(killer);
       const seconds = (Date.now() - t0) / 1000;

@@ -6,7 +6,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { barLines } from './bar.js';
 import { adapterMatches, wrongAdapter } from './expect.js';
-import { FULL, TINY, type Args, type Part, type Sizes } from './run-args.js';
+import { DEADLINE_RESERVE_S, FULL, TINY, type Args, type Part, type Sizes } from './run-args.js';
 import { log, readJson } from './run-child.js';
 
 export type Status = 'ok' | 'failed' | 'timeout' | 'partial' | 'skipped';
@@ -73,15 +73,26 @@ export class Run {
     return msg;
   }
 
+  /** Seconds a part may still take under --deadline (Infinity without one). */
+  private secondsLeft(): number {
+    return this.args.deadlineS - (Date.now() - this.started.getTime()) / 1000 - DEADLINE_RESERVE_S;
+  }
+
   async part(name: Part, body: (budget: number, deadline: number) => Promise<Omit<PartResult, 'budgetS' | 'seconds'>>): Promise<PartResult> {
-    const budget = this.sizes.budgets[name];
+    const planned = this.sizes.budgets[name];
+    const budget = Math.min(planned, Math.floor(this.secondsLeft()));
     const t0 = Date.now();
-    log(`=== part ${name} (budget ${budget} s)`);
+    const cut = budget < planned ? ` of ${planned}: what --deadline ${this.args.deadlineS} s leaves` : '';
+    log(`=== part ${name} (budget ${budget} s${cut})`);
     let r: Omit<PartResult, 'budgetS' | 'seconds'>;
-    try {
-      r = await body(budget, t0 + budget * 1000);
-    } catch (e) {
-      r = { status: 'failed', error: (e as Error).message };
+    if (budget < 5) {
+      r = { status: 'skipped', error: `no time left under --deadline ${this.args.deadlineS} s` };
+    } else {
+      try {
+        r = await body(budget, t0 + budget * 1000);
+      } catch (e) {
+        r = { status: 'failed', error: (e as Error).message };
+      }
     }
     const result: PartResult = { ...r, budgetS: budget, seconds: +((Date.now() - t0) / 1000).toFixed(1) };
     this.results[name] = result;

@@ -57,20 +57,29 @@ untar() {
 }
 # Unpacked once per kit id, into a fresh folder moved into place whole (a run already using an
 # older unpacking keeps its files until it ends).
-if [ "$(cat "$WORK/.kit-id" 2>/dev/null || true)" != "$ID" ]; then
-  t0=$SECONDS
-  mkdir -p "$(dirname "$WORK")"
-  NEW="$(mktemp -d "$WORK.new.XXXXXX")"
-  untar "$KIT/node.tar.xz" "$NEW/node"
-  untar "$KIT/app.tar.xz" "$NEW"
-  untar "$KIT/dawn.tar.xz" "$NEW/app"
-  untar "$KIT/data.tar.xz" "$NEW/app"
-  untar "$KIT/vulkan.tar.xz" "$NEW/vulkan"
-  echo "$ID" > "$NEW/.kit-id"
-  rm -rf "$WORK" && mv "$NEW" "$WORK"
-  say "unpacked kit $ID into $WORK in $((SECONDS - t0)) s"
+unpack() {
+  if [ "$(cat "$WORK/.kit-id" 2>/dev/null || true)" != "$ID" ]; then
+    t0=$SECONDS
+    mkdir -p "$(dirname "$WORK")"
+    NEW="$(mktemp -d "$WORK.new.XXXXXX")"
+    untar "$KIT/node.tar.xz" "$NEW/node"
+    untar "$KIT/app.tar.xz" "$NEW"
+    untar "$KIT/dawn.tar.xz" "$NEW/app"
+    untar "$KIT/data.tar.xz" "$NEW/app"
+    untar "$KIT/vulkan.tar.xz" "$NEW/vulkan"
+    echo "$ID" > "$NEW/.kit-id"
+    rm -rf "$WORK" && mv "$NEW" "$WORK"
+    say "unpacked kit $ID into $WORK in $((SECONDS - t0)) s"
+  fi
+  NODE="$WORK/node/bin/node"
+}
+unpack
+# A /tmp mounted noexec runs nothing from it: unpack beside the kit instead.
+if ! "$NODE" --version >/dev/null 2>&1 && [ -z "${GRADMIX_KIT_WORK:-}" ]; then
+  say "$NODE does not run from $WORK (a noexec mount?): unpacking beside the kit"
+  WORK="$(dirname "$KIT")/.device-work"
+  unpack
 fi
-NODE="$WORK/node/bin/node"
 
 ORIGINAL_LD_LIBRARY_PATH="${LD_LIBRARY_PATH:-}"
 use_loader() {
@@ -91,25 +100,36 @@ use_loader() {
 }
 use_loader "$LOADER"
 if [ "$EXPECT" = nvidia ]; then
-  # The NVIDIA driver's Vulkan manifest sits outside the loader's search path on the device machine.
+  # The NVIDIA driver's Vulkan manifest sits outside the loader's search path on the device machine
+  # (its name varies: nvidia_icd.json, nvidia_icd.x86_64.json).
   if [ -z "${VK_DRIVER_FILES:-}${VK_ICD_FILENAMES:-}" ]; then
-    for f in /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json /usr/share/vulkan/icd.d/nvidia_icd.json /etc/vulkan/icd.d/nvidia_icd.json; do
+    for f in /usr/local/nvidia/share/vulkan/icd.d/nvidia*.json /usr/share/vulkan/icd.d/nvidia*.json /etc/vulkan/icd.d/nvidia*.json; do
       if [ -f "$f" ]; then export VK_DRIVER_FILES="$f" VK_ICD_FILENAMES="$f"; break; fi
     done
   fi
+  # Vulkan only: no other Dawn backend may answer for the NVIDIA card.
+  export GRADMIX_BACKEND="${GRADMIX_BACKEND:-vulkan}"
+  # The PyTorch peer must be CUDA: a CPU stand-in would pass the bar's PyTorch lines.
+  export GRADMIX_TORCH_REQUIRE_CUDA=1
 fi
 
-# The PyTorch peer: a python3 with torch, through the kit's wrapper that runs it on CUDA when there.
+# The PyTorch peer: a python3 with torch (on a GPU machine, one whose torch sees CUDA), through the
+# kit's wrapper that runs it on CUDA when there.
+TORCH_PROBE='import torch'
+[ "$EXPECT" = nvidia ] && TORCH_PROBE='import torch; assert torch.cuda.is_available()'
+TORCH_SAYS='; print(torch.__version__, "CUDA on " + torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU only")'
 if [ -z "${GRADMIX_BENCH_PYTHON:-}" ]; then
-  for py in python3 /opt/torch/.venv/bin/python3 /usr/bin/python3; do
-    if command -v "$py" >/dev/null 2>&1 && "$py" -c 'import torch' >/dev/null 2>&1; then
+  for py in python3 /opt/torch/.venv/bin/python3 /usr/bin/python3 python; do
+    if command -v "$py" >/dev/null 2>&1 && TORCH_INFO="$("$py" -c "$TORCH_PROBE$TORCH_SAYS" 2>/dev/null)"; then
       mkdir -p "$WORK/bin"
       printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "$(command -v "$py")" "$WORK/app/js/peer-torch-cuda.py" > "$WORK/bin/torch-peer"
       chmod +x "$WORK/bin/torch-peer"
       export GRADMIX_BENCH_PYTHON="$WORK/bin/torch-peer"
+      say "torch peer: $py, torch $(echo "$TORCH_INFO" | tail -1)"
       break
     fi
   done
+  [ -n "${GRADMIX_BENCH_PYTHON:-}" ] || say "no python3 whose torch passes: $TORCH_PROBE (the PyTorch peer is unavailable)"
 fi
 [ -n "$OUT_DIR" ] && export GRADMIX_TORCH_CUDA_LOG="$OUT_DIR/torch-cuda.jsonl"
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$WORK/xdg}"

@@ -56,6 +56,7 @@ function row(s: StepShape, cfg: BenchConfig): Row {
     shape: `2x[${s.batch},3,32,32], ${(params / 1e6).toFixed(2)}M params`,
     flops,
     bound: 'compute',
+    kernelTime: true, // the bar's GPU busy fraction
     ...(s.method === 'none' || s.method === 'gradmix'
       ? { peer: { kind: 'train-step' as const, method: s.method, arch: s.arch, width: s.width, batch: s.batch, channels: DATA.channels, size: DATA.height, tau: TAU } }
       : {}),
