@@ -106,8 +106,11 @@ kitTest("dry run on lavapipe: every part ok, through the kit's Node and Vulkan l
       'tf32Ms beside each PyTorch figure',
     );
 
-    const step = summary.parts.step.detail as { rows: { name: string; ms: number }[]; gradmixOverPlain: number };
+    const step = summary.parts.step.detail as { rows: { name: string; ms: number; gpuBusy: number | null }[]; gradmixOverPlain: number };
     assert.ok(step.rows.some((row) => / none$/.test(row.name)) && step.rows.some((row) => / gradmix$/.test(row.name)));
+    // The busy fraction is the kernels' time of a profiled step over the step's wall time.
+    const steps = step.rows.filter((row) => row.name.startsWith('train-step '));
+    assert.ok(steps.length === 2 && steps.every((row) => row.gpuBusy !== null && row.gpuBusy > 0 && row.gpuBusy <= 1.05), `GPU busy of the step rows: ${JSON.stringify(steps)}`);
     assert.ok(step.gradmixOverPlain > 0);
 
     const runs = (summary.parts.train.detail as { runs: { name: string; auroc?: number; headAuroc?: number; exit: number }[] }).runs;

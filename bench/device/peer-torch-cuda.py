@@ -35,12 +35,13 @@ def set_tf32(on):
 
 def precision():
     """The fp32 settings in force, as torch reports them (newer torch also has fp32_precision)."""
-    out = {"matmul_allow_tf32": torch.backends.cuda.matmul.allow_tf32, "cudnn_allow_tf32": torch.backends.cudnn.allow_tf32}
-    for name, obj in (("matmul_fp32_precision", torch.backends.cuda.matmul), ("cudnn_conv_fp32_precision", getattr(torch.backends.cudnn, "conv", None))):
-        value = getattr(obj, "fp32_precision", None) if obj is not None else None
-        if value is not None:
-            out[name] = value
-    return out
+    found = {
+        "matmul_allow_tf32": getattr(torch.backends.cuda.matmul, "allow_tf32", None),
+        "cudnn_allow_tf32": getattr(torch.backends.cudnn, "allow_tf32", None),
+        "matmul_fp32_precision": getattr(torch.backends.cuda.matmul, "fp32_precision", None),
+        "cudnn_conv_fp32_precision": getattr(getattr(torch.backends.cudnn, "conv", None), "fp32_precision", None),
+    }
+    return {k: v for k, v in found.items() if isinstance(v, (bool, str))}
 
 
 def synchronized(build):
