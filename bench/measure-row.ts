@@ -14,12 +14,13 @@ async function kernelMs(run: () => unknown): Promise<number | undefined> {
   if (!g.hasTimestamps) return undefined;
   await g.sync();
   g.startProfiling();
-  let times: KernelTime[] = [];
   try {
     scope(() => void run());
-  } finally {
-    times = await g.stopProfiling();
+  } catch (e) {
+    await g.stopProfiling();
+    throw e;
   }
+  const times: KernelTime[] = await g.stopProfiling();
   return times.reduce((s, t) => s + t.ms, 0);
 }
 
