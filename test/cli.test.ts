@@ -266,6 +266,10 @@ test('--resume continues a run from its own configuration; a conflicting flag is
   assert.match(resumed.err, /resuming from .*checkpoint\.safetensors at epoch 2/);
   const config = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
   assert.equal([config.width, config.maxTrain, config.batchSize, config.seed, config.lr, config.epochs, config.evaluate], [2, 32, 16, 3, 0.002, 2, false]);
+  // eval takes the run's k (5 here), and writes into eval/ beside the checkpoint.
+  const evaluated = await gradmix('eval', '--checkpoint', join(out, 'checkpoint.safetensors'), '--batch', '512');
+  assert.is(evaluated.code, 0, evaluated.err);
+  assert.is(JSON.parse(readFileSync(join(out, 'eval', 'results.json'), 'utf8')).k, 5);
   const epochs = readFileSync(join(out, 'log.jsonl'), 'utf8')
     .trim()
     .split('\n')

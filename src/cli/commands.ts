@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import { initGpu, gpu } from '../../runtime/gpu.js';
 import { augmentPreset } from '../augment/index.js';
 import { FOLDER_PROTOCOL, inputInfo, PROTOCOL_NAMES } from '../data/index.js';
-import { evaluateOpenSet, type FeatureKind, type OpenSetMetrics, type OpenSetModel } from '../osr/index.js';
+import { evaluateOpenSet, MAX_K, type FeatureKind, type OpenSetMetrics, type OpenSetModel } from '../osr/index.js';
 import { intrinsicDimLine, metricsTable, writeEvaluation, METRIC_LABELS } from '../osr/report.js';
 import { loadTrainingData } from '../train/train.js';
 import { trainAndEvaluate } from '../train/train-and-evaluate.js';
@@ -178,15 +178,22 @@ export const EVAL_FLAGS: FlagSpecs = {
   split: splitFlag("split (default: the checkpoint's, else 0)"),
   data: { ...DATA_FLAG, help: "data folder: for the on-disk protocols, or your own image folder with --known (default: the checkpoint's)" },
   ...OWN_DATA_FLAGS,
-  k: K_FLAG,
+  // The checkpoint's own settings come first: `eval` again evaluates the run as it was trained.
+  'val-fraction': { ...OWN_DATA_FLAGS['val-fraction'], help: "your own data: fraction of each known class held out (default: the checkpoint's; another value is refused)" },
+  size: { ...OWN_DATA_FLAGS.size, help: `your own data: images are resized to size x size (default: the checkpoint's, else ${d.imageSize})` },
+  k: { ...K_FLAG, help: `kNN neighbours per class, 1..${MAX_K} (default: the checkpoint's, else ${DEFAULT_K})` },
   features: {
     type: 'string',
     value: oneOf(FEATURE_KINDS),
     help: `features the kNN score compares: ${FEATURE_KINDS.join(' | ')} (default encoder: the encoder's pooled output, as in the authors' code; head: the projection)`,
   },
   calibrate: { type: 'boolean', help: `store the open-set recogniser (gallery and threshold at --tpr) in the checkpoint, for gradmix predict` },
-  tpr: { type: 'string', value: num({ above: 0, max: 1 }), help: `with --calibrate: the threshold accepts this fraction of held-out known images (default ${d.tpr})` },
-  score: { type: 'string', value: oneOf(SCORES), help: `open-set score: ${SCORES.join(' | ')} (default knn; msp and entropy need a checkpoint with classifier.weight)` },
+  tpr: { type: 'string', value: num({ above: 0, max: 1 }), help: `with --calibrate: the threshold accepts this fraction of held-out known images (default: the checkpoint's, else ${d.tpr})` },
+  score: {
+    type: 'string',
+    value: oneOf(SCORES),
+    help: `open-set score: ${SCORES.join(' | ')} (default: the checkpoint's, else knn; msp and entropy need a checkpoint with classifier.weight)`,
+  },
   width: { type: 'string', value: int(1), help: 'model width (default: read from encoder.conv1.weight)' },
   'in-channels': { type: 'string', value: oneOf(['1', '3']), help: 'input channels (default: read from encoder.conv1.weight)' },
   out: outFlag("output folder for results.json, roc.svg, scores.svg (default: eval/ beside the checkpoint, so a training run's own results stay)"),
@@ -201,9 +208,9 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const model = await readModelFile(v.checkpoint);
   const choice = dataChoice(v, model.run, ownDataFrom(v));
   const { protocol, split, dataDir } = choice;
-  const k = numberFlag(v, 'k') ?? DEFAULT_K;
-  const tpr = numberFlag(v, 'tpr') ?? d.tpr;
-  const score = (v.score as ScoreKind | undefined) ?? 'knn';
+  const k = numberFlag(v, 'k') ?? model.run.k ?? DEFAULT_K;
+  const tpr = numberFlag(v, 'tpr') ?? model.run.tpr ?? d.tpr;
+  const score = (v.score as ScoreKind | undefined) ?? (model.run.score as ScoreKind | undefined) ?? 'knn';
   const features = (v.features as FeatureKind | undefined) ?? 'encoder';
   if (needsClassifier(score) && !model.hasClassifier) {
     throw new UsageError(`--score ${score} needs a classifier (classifier.weight), which ${v.checkpoint} lacks: train with --objective ce or ce+ssl, or use --score knn or nno`);

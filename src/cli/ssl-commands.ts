@@ -1,7 +1,7 @@
 // `gradmix pretrain` (self-supervised SimCLR or MoCo v1 with a mixing method, then a linear probe)
 // and `gradmix probe` (a linear classifier on a checkpoint's frozen encoder): paper section 4.5.
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { augmentPreset } from '../augment/index.js';
 import { inputInfo, type OpenSetData } from '../data/index.js';
 import type { SupConResNet } from '../nn/index.js';
@@ -55,7 +55,7 @@ export const PROBE_FLAGS: FlagSpecs = {
   'weight-decay': { type: 'string', value: num({ min: 0 }), help: `L2 weight decay (default ${DEFAULT_PROBE.weightDecay})` },
   features: { type: 'string', value: oneOf(['raw', 'l2']), help: 'raw (pooled encoder features) | l2 (L2-normalised) (default raw)' },
   seed: { type: 'string', value: int(0, 2 ** 32 - 1), help: `classifier seed (default ${DEFAULT_PROBE.seed})` },
-  out: outFlag('output folder for probe.json (default: beside the checkpoint)'),
+  out: outFlag("output folder for probe.json (default: probe/ beside the checkpoint, so a pre-training run's own probe.json stays)"),
 };
 
 const PROBE_SUMMARY =
@@ -166,7 +166,7 @@ export async function probeCommand(argv: string[]): Promise<void> {
   const loaded = await buildModel(file);
   try {
     const data = await pretrainData({ ...choice, allClasses, channels: choice.channels ?? (loaded.inChannels as 1 | 3) });
-    const out = (v.out as string | undefined) ?? join(v.checkpoint, '..');
+    const out = (v.out as string | undefined) ?? join(dirname(v.checkpoint), 'probe');
     const result = await probeAndReport(loaded.model, data, protocol, out, options, { checkpoint: v.checkpoint, allClasses, split, arch: loaded.arch, width: loaded.width });
     const { ssl, method } = file.run;
     if (ssl && method) console.log(probeTable([{ ssl, method, result }]));
