@@ -51,6 +51,18 @@ const nodeGlobals = {
   },
 };
 
+/**
+ * Node-only code a page can never run is left out of the page's module: runtime/wait-pacer.ts
+ * (Dawn's Node binding spins while it waits; browsers do not) becomes its no-op twin,
+ * runtime/wait-pacer.browser.ts, which has the same surface.
+ */
+const browserTwins = {
+  name: 'browser-twins',
+  setup(build) {
+    build.onResolve({ filter: /\/wait-pacer\.js$/ }, (args) => ({ path: join(args.resolveDir, 'wait-pacer.browser.ts') }));
+  },
+};
+
 /** The demo scripts import the library as a page would: the bundle, by URL, not its sources. */
 const libraryByUrl = {
   name: 'library-by-url',
@@ -95,12 +107,12 @@ export async function buildBrowser({ outDir = join(root, 'dist'), types = true, 
     minify: true,
   };
   // The kernel families of code in lazily loaded chunks only (Attentive CutMix's) go with that code.
-  const probe = await esbuild.build({ ...libOptions, write: false, sourcemap: false, plugins: [nodeGlobals] });
+  const probe = await esbuild.build({ ...libOptions, write: false, sourcemap: false, plugins: [browserTwins, nodeGlobals] });
   const loaded = staticOutputs(probe.metafile, join(outDir, 'browser', 'gradmix.js'));
   const sourcesOf = (outputs) =>
     [...new Set(outputs.flatMap((o) => Object.keys(probe.metafile.outputs[o].inputs)))].filter((f) => f.endsWith('.ts') && !f.endsWith('.generated.ts')).map((f) => join(root, f));
   const lazy = Object.keys(probe.metafile.outputs).filter((o) => o.endsWith('.js') && !loaded.includes(o));
-  const lib = await esbuild.build({ ...libOptions, plugins: [nodeGlobals, await kernelSubset(sourcesOf(loaded), sourcesOf(lazy))] });
+  const lib = await esbuild.build({ ...libOptions, plugins: [browserTwins, nodeGlobals, await kernelSubset(sourcesOf(loaded), sourcesOf(lazy))] });
   if (demo) {
     await esbuild.build({
       ...common,

@@ -291,6 +291,20 @@ test('readbacks: exact bytes at awkward sizes; a large stage is not kept after i
   );
 });
 
+test("the browser build's pacer twin has the Node pacer's surface (exports, methods, fields gpu.ts reads)", async () => {
+  const node = await import('../runtime/wait-pacer.js');
+  const page = await import('../runtime/wait-pacer.browser.js');
+  for (const name of ['GPU_PACING', 'CPU_ADAPTER_PACING', 'WaitPacer']) assert.ok(name in page, `wait-pacer.browser.ts exports ${name}`);
+  assert.equal(page.GPU_PACING, node.GPU_PACING);
+  assert.equal(page.CPU_ADAPTER_PACING, node.CPU_ADAPTER_PACING);
+  const methods = (proto: object) => Object.getOwnPropertyNames(proto).filter((n) => n !== 'constructor');
+  const used = ['submitted', 'beforeWait', 'completed'];
+  for (const m of used) assert.ok(methods(node.WaitPacer.prototype).includes(m) && methods(page.WaitPacer.prototype).includes(m), m);
+  const twin = new page.WaitPacer(false);
+  await twin.beforeWait();
+  assert.equal([twin.enabled, twin.sleptMs], [false, 0]);
+});
+
 test('buffer size classes waste at most a quarter', () => {
   for (const n of [1, 255, 256, 257, 1000, 4096, 5000, 123457, 1 << 20]) {
     const c = sizeClass(n);
