@@ -15,7 +15,9 @@ import {
   initBrowserGpu,
   loadPanels,
   loadPlots,
+  onGpuLost,
   openSet,
+  releasePooledMemory,
   drawPanels,
   subsetDataset,
   TrainingSession,
@@ -61,6 +63,8 @@ let sessionKey = '';
 let running = false;
 /** A training loop is in flight: still true after Stop until its current step has ended. */
 let busy = false;
+/** A checkpoint is being read back for saving: nothing may change the weights or free the session. */
+let saving = false;
 let lastPanels = 0;
 
 function config(): Partial<TrainOptions> {
@@ -91,8 +95,13 @@ function setStatus(text: string): void {
   byId('status').textContent = text;
 }
 
-function fail(message: string): void {
-  state.phase = 'error';
+/**
+ * Shows an error. `fatal` (no WebGPU, no data, a lost GPU) leaves the page without controls; a
+ * run's error (a NaN loss, a failed evaluation) stops that run, and Reset or other settings go on.
+ */
+function fail(message: string, fatal = false): void {
+  if (state.phase === 'error' && !fatal) return; // a run failing after the GPU was lost: the fatal message stays
+  state.phase = fatal ? 'error' : 'stopped';
   state.error = message;
   running = false;
   const el = byId('error');
@@ -101,8 +110,13 @@ function fail(message: string): void {
   updateButtons();
 }
 
+function clearError(): void {
+  state.error = null;
+  byId('error').hidden = true;
+}
+
 function updateButtons(): void {
-  const ready = data !== null && state.phase !== 'error' && state.phase !== 'evaluating';
+  const ready = data !== null && state.phase !== 'error' && state.phase !== 'evaluating' && !saving;
   // Stopping: nothing may touch the session until the step in flight has ended.
   const stopping = busy && !running;
   const active = running || busy;
@@ -115,11 +129,19 @@ function updateButtons(): void {
   for (const id of CONTROLS) byId<HTMLSelectElement>(id).disabled = active;
 }
 
+/** Frees the session and the GPU memory its tensors left pooled (a new one of other sizes would not reuse it). */
+function disposeSession(): void {
+  if (!session) return;
+  session.dispose();
+  session = null;
+  releasePooledMemory();
+}
+
 /** A fresh session for the current settings (the old one is freed), unless they are unchanged. */
 function ensureSession(): TrainingSession {
   const key = JSON.stringify(config());
   if (session && key === sessionKey) return session;
-  session?.dispose();
+  disposeSession();
   session = new TrainingSession(data!, config(), attentionModel);
   sessionKey = key;
   Object.assign(state, { step: 0, totalSteps: session.totalSteps, losses: [], auroc: null });
@@ -138,6 +160,7 @@ async function train(): Promise<void> {
   } catch (e) {
     return fail((e as Error).message); // e.g. Attentive CutMix without ?attention=<url>
   }
+  clearError();
   running = true;
   busy = true;
   state.phase = 'training';
@@ -154,7 +177,14 @@ async function train(): Promise<void> {
       setStatus(
         `Epoch ${Math.min(s.epoch + 1, s.options.epochs)}/${s.options.epochs}, step ${s.step}/${s.totalSteps}: loss ${loss.toFixed(4)} (${perStep.toFixed(0)} ms/step, batch ${s.options.batchSize})`,
       );
-      if (s.step === 1 || s.done || performance.now() - lastPanels > PANEL_INTERVAL_MS) await refreshPanels(s);
+      if (s.step === 1 || s.done || performance.now() - lastPanels > PANEL_INTERVAL_MS) {
+        // The panels only illustrate: a failure there (a chunk that no longer loads) is shown, and training goes on.
+        await refreshPanels(s).catch((e: unknown) => {
+          byId('error').textContent = `The attribution panels failed: ${(e as Error).message}`;
+          byId('error').hidden = false;
+          lastPanels = performance.now();
+        });
+      }
       await nextTask(); // let the page paint and handle input between steps
     }
   } catch (e) {
@@ -263,13 +293,24 @@ async function evaluate(): Promise<void> {
 }
 
 async function saveCheckpoint(): Promise<void> {
-  if (!session) return;
-  const bytes = await encodeCheckpoint({ model: session.model.stateDict(), metadata: { config: JSON.stringify(session.options), step: String(session.step) } });
-  const a = document.createElement('a');
-  a.href = URL.createObjectURL(new Blob([bytes as BlobPart], { type: 'application/octet-stream' }));
-  a.download = `gradmix-${session.options.method}-w${session.options.width}-step${session.step}.safetensors`;
-  a.click();
-  setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  if (!session || saving || running || busy) return;
+  // The weights are read back tensor by tensor: Start, Reset and Save wait until that is done, so
+  // the file is one step's weights and the session is not freed under the reads.
+  saving = true;
+  updateButtons();
+  try {
+    const bytes = await encodeCheckpoint({ model: session.model.stateDict(), metadata: { config: JSON.stringify(session.options), step: String(session.step) } });
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(new Blob([bytes as BlobPart], { type: 'application/octet-stream' }));
+    a.download = `gradmix-${session.options.method}-w${session.options.width}-step${session.step}.safetensors`;
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+  } catch (e) {
+    fail(`Saving the checkpoint failed: ${(e as Error).message}`);
+  } finally {
+    saving = false;
+    updateButtons();
+  }
 }
 
 /** `count` training digits, taking the classes in turn (the first of each class, then the second, ...). */
@@ -299,7 +340,7 @@ const ready = (async () => {
   presetControls();
   drawLoss();
   const problem = webGpuProblem();
-  if (problem) return fail(problem);
+  if (problem) return fail(problem, true);
   try {
     const g = await initBrowserGpu();
     state.adapter = g.describe();
@@ -307,31 +348,34 @@ const ready = (async () => {
     byId('gpu').textContent = `WebGPU adapter: ${state.adapter} (kernel variant: ${state.kernelVariant}).`;
   } catch (e) {
     byId('gpu').textContent = 'No WebGPU.';
-    return fail((e as Error).message);
+    return fail((e as Error).message, true);
   }
+  onGpuLost((reason) => fail(`The GPU was reset (${reason}): reload the page to go on (a saved checkpoint keeps the weights).`, true));
   try {
     setStatus('Loading the 10,000 mnist-mini digits…');
     data = openSet('mnist-mini', 0, await fetchMnistMini(new URL('data/mnist/', location.href).href));
     fixed = fixedDigits(data.train, PANEL_DIGITS);
-    if (ATTENTION_URL) await loadAttention(ATTENTION_URL);
   } catch (e) {
-    return fail((e as Error).message);
+    return fail((e as Error).message, true);
   }
+  // Attentive CutMix is optional: without its network the other methods stay.
+  if (ATTENTION_URL) await loadAttention(ATTENTION_URL).catch((e: unknown) => fail(`Attentive CutMix is not offered: ${(e as Error).message}`));
   state.phase = 'ready';
   setStatus(`Ready: ${data.train.n} training images of the 6 known classes; ${data.testKnown.n} known and ${data.testUnknown.n} unknown test images.`);
   updateButtons();
 })();
 
-byId('start').addEventListener('click', () => {
+byId('start').addEventListener('click', (e) => {
+  if (e.detail > 1) return; // the second click of a double click would stop what the first started
   if (running)
     running = false; // the loop stops after the current step (the buttons wait for it)
   else if (!busy) void train();
   updateButtons();
 });
 byId('reset').addEventListener('click', () => {
-  session?.dispose();
-  session = null;
+  disposeSession();
   sessionKey = '';
+  clearError();
   Object.assign(state, { step: 0, totalSteps: 0, losses: [], auroc: null, phase: 'ready' });
   byId('roc').innerHTML = '';
   byId('metrics').textContent = '';

@@ -15,8 +15,10 @@ import {
   lastBlockLayers,
   loadPanels,
   modelFromCheckpoint,
+  onGpuLost,
   padImages,
   parseMnistDigits,
+  releasePooledMemory,
   webGpuProblem,
   type OpenSetModel,
   type OpenSetPrediction,
@@ -42,6 +44,10 @@ const state = {
 };
 let loaded: PageModel | null = null;
 let context: Float32Array | null = null; // CONTEXT_SIZE padded 32x32 digits
+/** The page has a GPU; without one (or once it is lost) drops are refused and its message stays. */
+let usable = false;
+/** The largest checkpoint read whole (a ResNet50 at width 64 with its optimiser state is ~300 MB). */
+const MAX_CHECKPOINT_BYTES = 1 << 30;
 
 const setStatus = (text: string) => (byId('status').textContent = text);
 function fail(message: string): void {
@@ -67,6 +73,7 @@ async function useModel(m: PageModel, source: string): Promise<void> {
   }
   loaded?.recogniser?.dispose();
   loaded?.model.dispose();
+  if (loaded) releasePooledMemory(); // the old model's buffers, of other sizes than the new one's
   loaded = m;
   state.model = `${source} (${m.arch} width ${m.width})`;
   const r = m.recogniser;
@@ -111,20 +118,37 @@ async function loadContext(): Promise<Float32Array> {
 }
 
 /** A picture as a 32x32 grey digit in [0, 1]: fitted into 28x28 and centred, light on dark like MNIST. */
-async function toDigit(file: Blob): Promise<Float32Array> {
-  const bitmap = await createImageBitmap(file);
+async function toDigit(file: File): Promise<Float32Array> {
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(file);
+  } catch {
+    throw new Error(`${file.name}: this browser cannot decode it as an image; drop a PNG, JPEG, GIF or WebP image, or a .safetensors checkpoint`);
+  }
   const canvas = new OffscreenCanvas(32, 32);
   const ctx = canvas.getContext('2d')!;
   const scale = 28 / Math.max(bitmap.width, bitmap.height);
   const w = bitmap.width * scale;
   const h = bitmap.height * scale;
   ctx.drawImage(bitmap, (32 - w) / 2, (32 - h) / 2, w, h);
+  bitmap.close(); // a 12-megapixel photo holds ~48 MB until collected otherwise
   const rgba = ctx.getImageData(0, 0, 32, 32).data;
   const grey = new Float32Array(32 * 32);
   let inside = 0;
+  let see = 0; // of the box's pixels, those the image leaves (mostly) transparent
+  let box = 0;
   for (let i = 0; i < grey.length; i++) {
     grey[i] = ((rgba[4 * i] + rgba[4 * i + 1] + rgba[4 * i + 2]) / 765) * (rgba[4 * i + 3] / 255);
     inside += grey[i];
+    const inBox = Math.abs((i % 32) + 0.5 - 16) < w / 2 && Math.abs(Math.floor(i / 32) + 0.5 - 16) < h / 2;
+    box += inBox ? 1 : 0;
+    see += inBox && rgba[4 * i + 3] < 128 ? 1 : 0;
+  }
+  // A drawing on a transparent background (a canvas or drawing app's PNG): its opacity is the ink,
+  // whatever its colour (dark strokes would otherwise be 0 like the background).
+  if (see > 0.05 * box) {
+    for (let i = 0; i < grey.length; i++) grey[i] = rgba[4 * i + 3] / 255;
+    return grey;
   }
   // Dark strokes on a light background (most drawings and scans) are inverted into MNIST's look.
   if (inside / (w * h) > 0.5) {
@@ -137,7 +161,23 @@ async function toDigit(file: Blob): Promise<Float32Array> {
   return grey;
 }
 
-async function showImage(file: Blob): Promise<void> {
+/**
+ * A dropped checkpoint's bytes, after a look at its header: a file that is no safetensors file, is
+ * too large, or holds no encoder is refused before it is read whole (a language model's
+ * .safetensors can be gigabytes).
+ */
+async function checkpointBytes(file: File): Promise<Uint8Array> {
+  if (file.size > MAX_CHECKPOINT_BYTES) throw new Error(`${file.name}: ${(file.size / 2 ** 20).toFixed(0)} MB is more than a gradmix checkpoint (at most ${MAX_CHECKPOINT_BYTES / 2 ** 20} MB here)`);
+  const head = new DataView(await file.slice(0, 8).arrayBuffer());
+  const headerBytes = head.byteLength === 8 ? Number(head.getBigUint64(0, true)) : -1;
+  if (headerBytes <= 0 || 8 + headerBytes > file.size) throw new Error(`${file.name}: not a safetensors file (its first 8 bytes give no header length within the file)`);
+  const header = await file.slice(8, 8 + Math.min(headerBytes, 16 << 20)).text();
+  if (!header.includes('"encoder.conv1.weight"')) throw new Error(`${file.name}: no tensor 'encoder.conv1.weight': not a checkpoint of gradmix's (or SupContrast's) encoder`);
+  setStatus(`Loading ${file.name}…`);
+  return new Uint8Array(await file.arrayBuffer());
+}
+
+async function showImage(file: File): Promise<void> {
   if (!loaded) throw new Error('no model loaded yet: drop a .safetensors checkpoint first');
   state.phase = 'working';
   state.verdict = null;
@@ -173,8 +213,9 @@ function handle(file: File): Promise<void> {
   pending = pending
     .then(() => ready)
     .then(async () => {
+      if (!usable) return; // the reason (no WebGPU, a lost GPU) stays on the page
       try {
-        if (file.name.endsWith('.safetensors')) await useModel(await modelFromCheckpoint(new Uint8Array(await file.arrayBuffer()), file.name), file.name);
+        if (/\.safetensors$/i.test(file.name)) await useModel(await modelFromCheckpoint(await checkpointBytes(file), file.name), file.name);
         else await showImage(file);
         byId('error').hidden = true; // an earlier failure no longer holds
       } catch (e) {
@@ -184,6 +225,8 @@ function handle(file: File): Promise<void> {
   return pending;
 }
 
+// A file dropped beside the box must not make the browser leave the page to open it.
+for (const type of ['dragover', 'drop']) document.addEventListener(type, (e) => e.preventDefault());
 const drop = byId('drop');
 drop.addEventListener('dragover', (e) => {
   e.preventDefault();
@@ -197,7 +240,9 @@ drop.addEventListener('drop', (e) => {
   if (file) void handle(file);
 });
 byId<HTMLInputElement>('file').addEventListener('change', (e) => {
-  const file = (e.target as HTMLInputElement).files?.[0];
+  const input = e.target as HTMLInputElement;
+  const file = input.files?.[0];
+  input.value = ''; // choosing the same file again fires 'change' again
   if (file) void handle(file);
 });
 
@@ -212,6 +257,11 @@ const ready = (async () => {
     byId('gpu').textContent = 'No WebGPU.';
     return fail((e as Error).message);
   }
+  usable = true;
+  onGpuLost((reason) => {
+    usable = false;
+    fail(`The GPU was reset (${reason}): reload the page to go on.`);
+  });
   try {
     await useModel(await fetchModel(MODEL_URL), MODEL_URL);
     state.phase = 'ready';

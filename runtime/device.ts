@@ -20,16 +20,19 @@ export interface AdapterDescription {
   description: string;
 }
 
+const NODE_ADVICE =
+  "Without a GPU, WebGPU needs a software Vulkan driver: on Debian/Ubuntu install Mesa's lavapipe,\n" +
+  '  apt-get install mesa-vulkan-drivers libvulkan1   (Mesa >= 24; on Debian bookworm use -t bookworm-backports)\n' +
+  'or run `npm run setup`, which does this on Debian as root. To choose a backend or adapter set\n' +
+  'GRADMIX_BACKEND (vulkan, metal, d3d12) or GRADMIX_ADAPTER (an adapter name as Dawn lists them).';
+
 export class NoAdapterError extends Error {
-  constructor(detail: string) {
-    super(
-      `No WebGPU adapter found${detail ? ` (${detail})` : ''}.\n` +
-        "Without a GPU, WebGPU needs a software Vulkan driver: on Debian/Ubuntu install Mesa's lavapipe,\n" +
-        '  apt-get install mesa-vulkan-drivers libvulkan1   (Mesa >= 24; on Debian bookworm use -t bookworm-backports)\n' +
-        'or run `npm run setup`, which does this on Debian as root. To choose a backend or adapter set\n' +
-        'GRADMIX_BACKEND (vulkan, metal, d3d12) or GRADMIX_ADAPTER (an adapter name as Dawn lists them). In a browser,\n' +
-        'WebGPU must be enabled (Chromium: --enable-unsafe-webgpu where it is not on by default).',
-    );
+  /** `advice`: what to do about it, in the terms of where it runs (Node's by default; src/browser/gpu.ts gives a page's). */
+  constructor(
+    readonly detail: string,
+    advice = NODE_ADVICE,
+  ) {
+    super(`No WebGPU adapter found${detail ? ` (${detail})` : ''}.\n${advice}`);
     this.name = 'NoAdapterError';
   }
 }

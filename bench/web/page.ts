@@ -6,7 +6,8 @@
 // (copy in MiB; steps: the memory family's flatness row), tfjs=0 (no TF.js peer),
 // power=low-power (both engines' adapter); without them a quick run (batch 4, widths 16 and 64)
 // as Node's quick mode.
-import { initGpu, gpu } from '../../runtime/gpu.js';
+import { gpu } from '../../runtime/gpu.js';
+import { initBrowserGpu, onGpuLost } from '../../src/browser/gpu.js';
 import { Autotuner } from '../../runtime/autotune.js';
 import { measureCeilings } from '../ceilings.js';
 import { releaseTimers, timingMethod, type TimeOptions } from '../harness.js';
@@ -49,13 +50,20 @@ function cell(tr: HTMLTableRowElement, text: string): void {
 }
 
 const fixed = (v: number | undefined, d = 2) => (v === undefined || !Number.isFinite(v) ? '-' : v.toFixed(d));
+/**
+ * Browsers round GPU timestamps (Chrome to 100 us, Dawn's default 65.5 us) against timing
+ * attacks: a median under ten grains says more about the rounding than the kernel.
+ */
+const TIMER_GRAIN_MS = 0.1;
+const nearGrain = (ms: number | undefined, method: string | undefined) => method === 'gpu-timestamp' && ms !== undefined && ms < 10 * TIMER_GRAIN_MS;
 const peerMs = (p: PeerResult | undefined) => (p && 'ms' in p ? fixed(p.ms, 3) : '-');
 // Two significant digits: at these sizes a ratio can be 0.004.
-const peerRatio = (p: PeerResult | undefined) => (p && 'ratio' in p ? `${p.ratio.toPrecision(2)}x` : p ? 'error' : '-');
+const peerRatio = (p: PeerResult | undefined) => (p && 'ratio' in p ? (Number.isFinite(p.ratio) ? `${p.ratio.toPrecision(2)}x` : '-') : p ? 'error' : '-');
 
 /** Vendor, architecture, the limits a kernel author sizes workgroups and buffers by, and the features. */
 function describeAdapter(adapter: GPUAdapter, device: GPUDevice): Record<string, unknown> {
-  const info = adapter.info;
+  // adapter.info arrived in Chrome 127 (113-126 had requestAdapterInfo()).
+  const info: Partial<GPUAdapterInfo> & { isFallbackAdapter?: boolean } = adapter.info ?? {};
   const limits: Record<string, number> = {};
   for (const k of [
     'maxComputeWorkgroupSizeX',
@@ -68,15 +76,24 @@ function describeAdapter(adapter: GPUAdapter, device: GPUDevice): Record<string,
   ]) {
     limits[k] = (device.limits as unknown as Record<string, number>)[k];
   }
-  return { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description, limits, features: [...adapter.features].sort() };
+  const fallback = info.isFallbackAdapter === true || (adapter as { isFallbackAdapter?: boolean }).isFallbackAdapter === true;
+  return { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description, fallback, limits, features: [...adapter.features].sort() };
 }
 
 async function main(): Promise<void> {
   const preference = power();
-  await initGpu({ powerPreference: preference });
+  await initBrowserGpu({ powerPreference: preference }); // with the page's reasons when there is no WebGPU
   const g = gpu();
   const adapter = describeAdapter(g.adapter, g.device);
   $('adapter').textContent = JSON.stringify(adapter, null, 2);
+  const warnings: string[] = [];
+  if (g.cpuAdapter || adapter.fallback) warnings.push('a software adapter: the figures describe this CPU, not a GPU');
+  let lost: string | null = null;
+  onGpuLost((reason) => (lost = `the GPU was reset during the run (${reason}): the rows after it are missing; reload the page to run again`));
+  document.addEventListener('visibilitychange', () => {
+    const hidden = 'the tab was hidden during the run: browsers throttle hidden tabs, so wall-clock figures may be slower';
+    if (document.hidden && !warnings.includes(hidden)) warnings.push(hidden);
+  });
   const filters = (q.get('filter') ?? '')
     .split(',')
     .filter(Boolean)
@@ -115,15 +132,19 @@ async function main(): Promise<void> {
       )
     : Promise.resolve(q.get('tfjs') === '0' ? 'not requested (tfjs=0)' : 'no row has a TF.js peer');
   status(`measuring the ceilings (${timingMethod()} timing)...`);
-  const ceilings = await measureCeilings(int('gemm', 256), int('copy', 8) << 20, { ...timing, repeats: 3, minRepeats: 2 });
+  // A GPU does the CPU adapter's sizes in under the timer's grain: larger ones by default there.
+  const gpuSized = !g.cpuAdapter;
+  const ceilings = await measureCeilings(int('gemm', gpuSized ? 1024 : 256), int('copy', gpuSized ? 64 : 8) << 20, { ...timing, repeats: 3, minRepeats: 2 });
+  const grainNote = Number.isFinite(ceilings.gflops) && Number.isFinite(ceilings.gbps) ? '' : ' (a ceiling ran under the timer grain: raise ?gemm= and ?copy=)';
   $('ceilings').textContent =
-    `GEMM ${ceilings.gflops.toFixed(2)} GFLOP/s (${ceilings.gemmBest}), copy ${ceilings.gbps.toFixed(2)} GB/s (${ceilings.copyBest}), ` +
-    `${ceilings.dispatchUs.toFixed(1)} us per small dispatch, ${ceilings.floorMs.toFixed(3)} ms for no work`;
+    `GEMM ${fixed(ceilings.gflops)} GFLOP/s (${ceilings.gemmBest}), copy ${fixed(ceilings.gbps)} GB/s (${ceilings.copyBest}), ` +
+    `${ceilings.dispatchUs.toFixed(1)} us per small dispatch, ${ceilings.floorMs.toFixed(3)} ms for no work${grainNote}`;
   const tfjs = await tfjsStarting;
   $('peers').textContent = typeof tfjs === 'string' ? `TF.js: unavailable (${tfjs})` : `TF.js ${tfjs.version} WebGPU (${tfjs.gradients ?? 'gradients registered'}), its own device on the same adapter`;
   const body = $('rows') as HTMLTableSectionElement;
   const results: ResultRow[] = [];
   for (const [i, row] of rows.entries()) {
+    if (lost) break;
     status(`row ${i + 1} of ${rows.length}: ${row.family} ${row.name}`);
     const result: ResultRow = { family: row.family, name: row.name, shape: row.shape, flops: row.flops, bytes: row.bytes, bound: row.bound };
     try {
@@ -135,7 +156,8 @@ async function main(): Promise<void> {
       result.error = (e as Error).message.split('\n')[0];
     }
     results.push(result);
-    const notes = result.error ? `ERROR ${result.error}` : [result.note, result.tfjs && 'error' in result.tfjs ? `tfjs: ${result.tfjs.error}` : ''].filter(Boolean).join('; ');
+    const grain = nearGrain(result.ms, result.method) ? `under ten timer grains (${TIMER_GRAIN_MS} ms): larger ?batch or ?width` : '';
+    const notes = result.error ? `ERROR ${result.error}` : [grain, result.note, result.tfjs && 'error' in result.tfjs ? `tfjs: ${result.tfjs.error}` : ''].filter(Boolean).join('; ');
     const rate = result.bound === 'compute' ? fixed(result.gflops) : fixed(result.gbps);
     const tr = body.insertRow();
     for (const t of [
@@ -168,13 +190,14 @@ async function main(): Promise<void> {
     skipped,
     rows: results,
   };
-  const json = JSON.stringify({ ...run, adapterInfo: adapter }, null, 2) + '\n';
+  if (lost) warnings.push(lost);
+  const json = JSON.stringify({ ...run, adapterInfo: adapter, ...(warnings.length ? { warnings } : {}), ...(lost ? { incomplete: true } : {}) }, null, 2) + '\n';
   const link = $('download') as HTMLAnchorElement;
   link.href = URL.createObjectURL(new Blob([json], { type: 'application/json' }));
   link.download = `gradmix-bench.browser.${run.mode}.json`;
   link.hidden = false;
   releaseTimers();
-  status(`done: ${results.length} rows (${results.filter((r) => r.error).length} errors)`);
+  status(`${lost ? 'stopped' : 'done'}: ${results.length} rows (${results.filter((r) => r.error).length} errors)${warnings.length ? `; note: ${warnings.join('; ')}` : ''}`);
   (window as unknown as { benchResult: string }).benchResult = json;
 }
 

@@ -2,7 +2,7 @@
 // mnist-mini over HTTP, a step-at-a-time training session, attribution panels drawn on a canvas,
 // models from a URL or dropped bytes, and a subsampled open-set evaluation; what only some pages
 // run (panels, plots, Attentive CutMix) is loaded on first use.
-export { webGpuProblem, initBrowserGpu } from './gpu.js';
+export { webGpuProblem, initBrowserGpu, onGpuLost, releasePooledMemory } from './gpu.js';
 export { fetchMnistMini } from './fetch-mnist-mini.js';
 export { TrainingSession } from './session.js';
 export { drawPanels } from './panels.js';
