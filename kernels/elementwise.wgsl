@@ -23,7 +23,7 @@ struct Params {
 //! include "lib/indexing.wgsl"
 
 // Unary ops: 0 copy, 1 neg, 2 exp, 3 log, 4 relu, 5 x + s, 6 x * s, 7 s - x, 8 s / x,
-// 9 sqrt, 10 x * x, 11 abs, 12 sign, 13 x > 0 (as 0/1).
+// 9 sqrt, 10 x * x (each launched by src/ops/elementwise.ts and checked in test/elementwise).
 fn apply_unary(v: f32, s: f32) -> f32 {
   switch OP {
     case 1u: { return -v; }
@@ -36,24 +36,17 @@ fn apply_unary(v: f32, s: f32) -> f32 {
     case 8u: { return s / v; }
     case 9u: { return sqrt(v); }
     case 10u: { return v * v; }
-    case 11u: { return abs(v); }
-    case 12u: { return sign(v); }
-    case 13u: { return select(0.0, 1.0, v > 0.0); }
     default: { return v; }
   }
 }
 
-// Binary ops: 0 add, 1 sub, 2 mul, 3 div, 4 relu'(b) * a (a gated by b > 0), 5 max, 6 min,
-// 7 a == b (as 0/1).
+// Binary ops: 0 add, 1 sub, 2 mul, 3 div, 4 relu'(b) * a (a gated by b > 0).
 fn apply_binary(u: f32, v: f32) -> f32 {
   switch OP {
     case 1u: { return u - v; }
     case 2u: { return u * v; }
     case 3u: { return u / v; }
     case 4u: { return select(0.0, u, v > 0.0); }
-    case 5u: { return max(u, v); }
-    case 6u: { return min(u, v); }
-    case 7u: { return select(0.0, 1.0, u == v); }
     default: { return u + v; }
   }
 }

@@ -37,7 +37,8 @@ function assertCloseToScale(got: Float64Array, ref: Float64Array, scale: number,
 }
 
 /** checkOp over (x, weight, bias); fresh running stats per run keep the reference pure. */
-export async function checkGradients(shape: Shape4, o: RefOptions, label = ''): Promise<void> {
+/** `noGrad`: inputs (0 x, 1 weight, 2 bias) that need no gradient, so the op takes its paths without them. */
+export async function checkGradients(shape: Shape4, o: RefOptions, label = '', noGrad: number[] = []): Promise<void> {
   const C = shape[1];
   const rm = Float64Array.from({ length: C }, (_, c) => Math.fround(0.1 * c - 0.2));
   const rv = Float64Array.from({ length: C }, (_, c) => Math.fround(0.8 + 0.3 * c));
@@ -47,7 +48,7 @@ export async function checkGradients(shape: Shape4, o: RefOptions, label = ''): 
       { shape, lo: -2, hi: 2 },
       { shape: [C], lo: 0.5, hi: 1.5 },
       { shape: [C], lo: -0.5, hi: 0.5 },
-    ],
+    ].map((input, i) => (noGrad.includes(i) ? { ...input, grad: false } : input)),
     run: (x, w, b) => ops.batchNorm2d(x, w, b, upload(rm, [C]), upload(rv, [C]), o),
     ref: (x, w, b) => bnRef(x, w, b, rm, rv, shape, o).out,
   });

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import * as ops from '../src/ops/index.js';
 import { setupGpu, upload } from './helpers.js';
 import { checkOp } from './check-op.js';
+import type { Rng } from '../src/random.js';
 
 const test = suite('elementwise');
 test.before(setupGpu);
@@ -32,12 +33,21 @@ const unary: [string, (t: ops.Tensor) => ops.Tensor, (v: number) => number, numb
 for (const [name, run, f, lo, hi] of unary) {
   test(`${name} forward and backward on awkward shapes`, async () => {
     for (const shape of SHAPES) {
-      // relu's kink: keep inputs away from 0 so the finite difference is well defined.
-      const make = name === 'relu' ? undefined : undefined;
+      // relu's kink: keep inputs at least 1e-2 away from 0 so the finite difference is well defined.
+      const awayFromZero = (rng: Rng, n: number) => Float64Array.from({ length: n }, () => (rng.uniform() < 0.5 ? -1 : 1) * (0.01 + rng.uniform() * (hi - 0.01)));
+      const make = name === 'relu' ? awayFromZero : undefined;
       await checkOp({ name: `${name} ${JSON.stringify(shape)}`, inputs: [{ shape, lo, hi, make }], run, ref: map(f) });
     }
   });
 }
+
+test("relu at 0 and -0 passes no gradient (PyTorch's choice at the kink), and a tiny positive passes it", async () => {
+  const x = upload([0, -0, 1e-30, -1e-30, 2], [5], true);
+  const y = ops.relu(x);
+  ops.backward(ops.sumAll(ops.mulScalar(y, 3)));
+  assert.equal(Array.from(await x.grad!.data()), [0, 0, 3, 0, 3]);
+  assert.equal(Array.from(await y.data()), [0, 0, 1e-30, 0, 2].map(Math.fround));
+});
 
 const binary: [string, (a: ops.Tensor, b: ops.Tensor) => ops.Tensor, (u: number, v: number) => number][] = [
   ['add', ops.add, (u, v) => u + v],

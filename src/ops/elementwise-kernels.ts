@@ -16,11 +16,8 @@ export const UNARY = {
   rdivScalar: 8,
   sqrt: 9,
   square: 10,
-  abs: 11,
-  sign: 12,
-  positive: 13,
 } as const;
-export const BINARY = { add: 0, sub: 1, mul: 2, div: 3, gateByPositive: 4, max: 5, min: 6, equal: 7 } as const;
+export const BINARY = { add: 0, sub: 1, mul: 2, div: 3, gateByPositive: 4 } as const;
 
 /** out = op(a, b), where b repeats over a's leading dimensions when it is smaller (out has a's or b's shape). */
 export function launchBinary(op: keyof typeof BINARY, a: Tensor, b: Tensor, out: Tensor): void {
