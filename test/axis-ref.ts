@@ -1,8 +1,25 @@
 // Float64 references for ops that work along one axis (reductions, softmax, slice, concat,
 // indexSelect): every tensor is viewed as [outer, len, inner] around the axis, and a row
 // function maps the 1-D rows (one per (outer, inner) pair) of the inputs to one output row.
-import { normAxis, splitAt } from '../src/ops/launch.js';
+// The axis arithmetic is written again here, not taken from src/ops/launch.ts (normAxis, splitAt),
+// so a mistake there cannot move an op and its reference together.
 import type { Shape } from '../src/tensor.js';
+
+/** `axis` counted from the front (a negative one from the back, as in PyTorch). */
+export function frontAxis(axis: number, rank: number): number {
+  const a = axis < 0 ? rank + axis : axis;
+  if (!Number.isInteger(a) || a < 0 || a >= rank) throw new Error(`axis-ref: axis ${axis} is outside a rank-${rank} shape`);
+  return a;
+}
+
+/** [product of the dims before a, dim a, product of the dims after a]. */
+function aroundAxis(shape: Shape, a: number): [number, number, number] {
+  let outer = 1;
+  let inner = 1;
+  for (let i = 0; i < a; i++) outer *= shape[i];
+  for (let i = a + 1; i < shape.length; i++) inner *= shape[i];
+  return [outer, shape[a], inner];
+}
 
 export interface AxisInput {
   data: Float64Array;
@@ -14,8 +31,8 @@ export interface AxisInput {
  * output row must have the same length.
  */
 export function mapRows(inputs: AxisInput[], axis: number, f: (rows: Float64Array[]) => ArrayLike<number>): Float64Array {
-  const a = normAxis('mapRows', axis, inputs[0].shape.length);
-  const views = inputs.map((x) => splitAt(x.shape, a));
+  const a = frontAxis(axis, inputs[0].shape.length);
+  const views = inputs.map((x) => aroundAxis(x.shape, a));
   const [outer, , inner] = views[0];
   let out: Float64Array | null = null;
   let outLen = 0;
@@ -38,7 +55,7 @@ export function mapRows(inputs: AxisInput[], axis: number, f: (rows: Float64Arra
 
 /** The shape with `axis` resized to `len` (or dropped when len is null). */
 export function resizeAxis(shape: Shape, axis: number, len: number | null): number[] {
-  const a = normAxis('resizeAxis', axis, shape.length);
+  const a = frontAxis(axis, shape.length);
   return len === null ? shape.filter((_, i) => i !== a) : shape.map((d, i) => (i === a ? len : d));
 }
 

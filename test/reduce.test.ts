@@ -1,5 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { normAxis, splitAt } from '../src/ops/launch.js';
 import * as ops from '../src/ops/index.js';
 import { gpu } from '../runtime/gpu.js';
 import { tensor } from '../src/creation.js';
@@ -185,6 +186,16 @@ test('bad axes and empty axes are clear errors', () => {
     const ints = tensor([1, 2], [2], { dtype: 'int32' });
     assert.throws(() => ops.sum(ints, 0), /sum: expected a float32 tensor, got int32/);
   });
+});
+
+test("the axis arithmetic every axis op shares (normAxis, splitAt), by hand: the references don't use it", () => {
+  assert.equal([normAxis('op', -1, 3), normAxis('op', -3, 3), normAxis('op', 0, 1), normAxis('op', 2, 3)], [2, 0, 0, 2]);
+  assert.throws(() => normAxis('sum', 3, 3), /sum: axis 3 is out of range for a tensor of rank 3/);
+  assert.throws(() => normAxis('sum', -4, 3), /axis -4 is out of range/);
+  assert.throws(() => normAxis('sum', 0.5, 3), /out of range/);
+  assert.equal(splitAt([2, 3, 4, 5], 2), [6, 4, 5]);
+  assert.equal(splitAt([2, 3, 4, 5], 0), [1, 2, 60]);
+  assert.equal(splitAt([7], 0), [1, 7, 1]);
 });
 
 test.run();
