@@ -33,6 +33,7 @@ export const KERNEL_TESTS = [
   'objectives',
   'ood',
   'optim',
+  'optim-ref',
   'osr-failures',
   'pool',
   'probe',
@@ -155,4 +156,6 @@ export const OTHER_TESTS = {
   'attentive-cutmix-runs': 'end to end through the CLI and files (its kernels: attentive-cutmix)',
   'device-bar': "reads a run's summary, no GPU",
   'peer-torch-gradmix': 'the PyTorch peer in a python3 child (no torch there to check against before the run)',
+  resize: 'host-side image resizing (against PyTorch fixtures)',
+  'first-use': 'the setup stamp, host-side',
 };
