@@ -9,7 +9,8 @@ import * as assert from 'uvu/assert';
 import * as ops from '../src/ops/index.js';
 import { gpu } from '../runtime/gpu.js';
 import { matmulProblem, matmulSumBatch, splitKSlices } from '../src/ops/matmul.js';
-import { setupGpu, upload } from './helpers.js';
+import { scope } from '../src/scope.js';
+import { FORWARD_TOL, assertClose, randomArray, read, seeded, setupGpu, upload } from './helpers.js';
 import { checkOp } from './check-op.js';
 import { dispatched } from './dispatched.js';
 import { matmulRef, storedShapes, TRANSPOSES } from './matmul-ref.js';
@@ -104,6 +105,39 @@ test('linear: the bias is added once over all slices', async () => {
       forwardOnly: true,
     });
   }
+});
+
+test('linear backward under split-K: input, weight and bias gradients against float64 (G W, Gt X, row sums of G)', async () => {
+  const { rng, seed } = seeded();
+  const [M, K, N] = [9, 300, 66];
+  const xs = randomArray(rng, M * K, -1, 1);
+  const ws = randomArray(rng, N * K, -1, 1);
+  const bs = randomArray(rng, N, -1, 1);
+  const gs = randomArray(rng, M * N, -1, 1);
+  const f = (a: Float64Array) => Float64Array.from(Float32Array.from(a));
+  const [x64, w64, g64] = [f(xs), f(ws), f(gs)];
+  await scope(async () => {
+    const x = upload(x64, [M, K], true);
+    const w = upload(w64, [N, K], true);
+    const b = upload(f(bs), [N], true);
+    ops.backward(ops.linear(x, w, b, { variant }), upload(g64, [M, N]));
+    const dx = new Float64Array(M * K);
+    const dw = new Float64Array(N * K);
+    const db = new Float64Array(N);
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < N; j++) {
+        const g = g64[i * N + j];
+        db[j] += g;
+        for (let k = 0; k < K; k++) {
+          dx[i * K + k] += g * w64[j * K + k];
+          dw[j * K + k] += g * x64[i * K + k];
+        }
+      }
+    assertClose(await read(x.grad!), dx, FORWARD_TOL, `split-K linear: input gradient (seed ${seed})`);
+    assertClose(await read(w.grad!), dw, FORWARD_TOL, `split-K linear: weight gradient (seed ${seed})`);
+    assertClose(await read(b.grad!), db, FORWARD_TOL, `split-K linear: bias gradient (seed ${seed})`);
+    for (const t of [x, w, b]) t.grad!.dispose();
+  });
 });
 
 test('split products run the split-K kernel and one sum of the partials; a product too short to split, the kernel alone', () => {
