@@ -188,12 +188,14 @@ async function train(): Promise<void> {
       await nextTask(); // let the page paint and handle input between steps
     }
   } catch (e) {
+    busy = false; // before fail() draws the buttons: the loop is over
     fail(`Training stopped: ${(e as Error).message}`);
     return;
   } finally {
     running = false;
     busy = false;
   }
+  if (state.phase === 'error') return updateButtons(); // the GPU was lost between steps
   if (s.done) {
     state.phase = 'done';
     await evaluate();
@@ -360,6 +362,7 @@ const ready = (async () => {
   }
   // Attentive CutMix is optional: without its network the other methods stay.
   if (ATTENTION_URL) await loadAttention(ATTENTION_URL).catch((e: unknown) => fail(`Attentive CutMix is not offered: ${(e as Error).message}`));
+  if (state.phase === 'error') return; // the GPU was lost while the digits loaded
   state.phase = 'ready';
   setStatus(`Ready: ${data.train.n} training images of the 6 known classes; ${data.testKnown.n} known and ${data.testUnknown.n} unknown test images.`);
   updateButtons();

@@ -12,6 +12,7 @@ import { delimiter, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sweepCommand, taskIndex } from '../src/cli/sweep-command.js';
 import { buildPlan, readPlan, type PlannedRun } from '../src/sweep/plan.js';
+import { reportFromFolder } from '../src/sweep/report.js';
 import { allAdapters, parseAdapterList } from '../src/sweep/adapters.js';
 import { FAILED_FILE, markFailed } from '../src/sweep/run-state.js';
 import { METRICS } from '../src/sweep/report.js';
@@ -239,6 +240,18 @@ test("report: mean and std of the runs' own results per protocol and method; run
     again.missing.map((m: { index: number; state: string; reason: string }) => [m.index, m.state, m.reason]),
     [[3, 'failed', 'killed by SIGKILL (log: x)']],
   );
+});
+
+test('a report of a plain folder of runs counts runs only: an eval/ folder beside a checkpoint is no missing run', () => {
+  const root = join(dir, 'folder-report');
+  const run = join(root, 'mnist-mini-gradmix', 'split0');
+  mkdirSync(join(run, 'eval'), { recursive: true });
+  const metrics = { auroc: 0.9, tnr95: 0.5, dtacc: 0.8, auin: 0.9, auout: 0.9, closedAcc: 0.95 };
+  writeFileSync(join(run, 'config.json'), '{}');
+  writeFileSync(join(run, 'results.json'), JSON.stringify({ ...metrics, status: 'finished', protocol: 'mnist-mini', method: 'gradmix' }));
+  writeFileSync(join(run, 'eval', 'results.json'), JSON.stringify({ ...metrics, protocol: 'mnist-mini' })); // gradmix eval's: no status
+  const report = reportFromFolder(root);
+  assert.equal([report.groups.length, report.missing.length], [1, 0]);
 });
 
 test('slurm: a job array of one task per run; k8s: an Indexed Job with the fields it must set', async () => {

@@ -10,7 +10,7 @@ export type ValueRule =
   | { kind: 'number'; min?: number; max?: number; /** exclusive bounds */ above?: number; below?: number }
   | { kind: 'choice'; choices: readonly string[] }
   /** Comma-separated items, each one of `choices`, or (without choices) an integer in min..max. */
-  | { kind: 'list'; choices?: readonly string[]; min?: number; max?: number }
+  | { kind: 'list'; choices?: readonly string[]; min?: number; max?: number; repeats?: readonly string[] }
   /** An existing file; `inFolder` names the file a folder given instead probably meant (checkpoint.safetensors). */
   | { kind: 'file'; inFolder?: string }
   | { kind: 'folder' }
@@ -21,7 +21,8 @@ export type ValueRule =
 export const int = (min: number, max?: number): ValueRule => ({ kind: 'int', min, max });
 export const num = (bounds: { min?: number; max?: number; above?: number; below?: number }): ValueRule => ({ kind: 'number', ...bounds });
 export const oneOf = (choices: readonly string[]): ValueRule => ({ kind: 'choice', choices });
-export const listOf = (choices: readonly string[]): ValueRule => ({ kind: 'list', choices });
+/** `repeats`: items that may appear more than once (every other repeated item is refused). */
+export const listOf = (choices: readonly string[], repeats: readonly string[] = []): ValueRule => ({ kind: 'list', choices, repeats });
 export const intList = (min: number, max: number): ValueRule => ({ kind: 'list', min, max });
 export const existingFile: ValueRule = { kind: 'file' };
 export const checkpointFile: ValueRule = { kind: 'file', inFolder: 'checkpoint.safetensors' };
@@ -110,7 +111,7 @@ export function checkValue(flag: string, raw: string, r: ValueRule): void {
         .map((s) => s.trim())
         .filter(Boolean);
       if (items.length === 0) throw new FlagValueError(`--${flag} is empty; expected ${describeRule(r)}`);
-      const twice = items.find((item, i) => items.indexOf(item) !== i);
+      const twice = items.find((item, i) => items.indexOf(item) !== i && !r.repeats?.includes(item));
       if (twice !== undefined) throw new FlagValueError(`--${flag} names ${twice} twice`);
       for (const item of items) {
         if (r.choices) checkChoice(flag, item, r.choices, raw);

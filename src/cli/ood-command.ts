@@ -17,7 +17,8 @@ import { buildModel, readModelFile } from './model-file.js';
 export const OOD_FLAGS: FlagSpecs = {
   checkpoint: checkpointFlag('a .safetensors model trained on all classes of the in-distribution set'),
   in: { type: 'string', value: oneOf(DATA_SET_NAMES), help: `in-distribution set: ${DATA_SET_NAMES.join(', ')} (default: the checkpoint's training set)` },
-  'ood-sets': { type: 'string', value: listOf(DATA_SET_NAMES), help: 'out-of-distribution sets, comma-separated, e.g. cifar100,svhn (required)' },
+  // Several image folders may be out-sets (each named after its folder, --ood-data in order).
+  'ood-sets': { type: 'string', value: listOf(DATA_SET_NAMES, ['folder']), help: 'out-of-distribution sets, comma-separated, e.g. cifar100,svhn (required)' },
   data: { type: 'string', value: existingFolder, help: "data folder of the in-distribution set (default: the checkpoint's)" },
   'ood-data': { type: 'string', value: text, help: 'data folders of the out-sets, comma-separated in --ood-sets order, or one for all; leave an entry empty for mnist / mnist-mini (default: --data)' },
   k: K_FLAG,
@@ -70,8 +71,10 @@ interface OutSpec {
  */
 export function outSpecs(sets: DataSetName[], dirs: string[], dataIn: string | undefined): OutSpec[] {
   const specs = sets.map((set, i) => {
-    const forAll = dirs.length === 1 && needsDataFolder(set) ? dirs[0] : undefined;
-    const dataDir = (dirs.length === 1 ? forAll : dirs[i]) || (needsDataFolder(set) ? dataIn : undefined);
+    // One folder for several sets is for those that need one; a folder given for one set is its own.
+    const forAll = dirs.length === 1 && sets.length > 1;
+    const given = forAll ? (needsDataFolder(set) ? dirs[0] : undefined) : dirs[i];
+    const dataDir = given || (needsDataFolder(set) ? dataIn : undefined);
     const name = set === 'folder' && dataDir ? basename(resolve(dataDir)) : set;
     return { set, name, dataDir };
   });

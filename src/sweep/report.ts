@@ -8,6 +8,7 @@ import { PAPER_AUROC, summarise } from '../train/split-summary.js';
 import { METRIC_LABELS } from '../osr/report.js';
 import type { OpenSetMetrics } from '../osr/index.js';
 import { readPlan, runOut } from './plan.js';
+import { CHECKPOINT_FILE } from '../train/epoch-loop.js';
 import { failureOf, finishedResults, runState, type Results, type RunState } from './run-state.js';
 
 export type Metric = keyof OpenSetMetrics;
@@ -78,7 +79,11 @@ export function reportFromPlan(planFile: string): SweepReport {
 /** A protocol or method name from a results.json; anything else (absent, or an object) reads 'unknown'. */
 const nameIn = (v: unknown): string => (typeof v === 'string' ? v : 'unknown');
 
-/** Every results.json under `dir` (a folder of runs made without a plan, e.g. by gradmix protocol). */
+/**
+ * Every run's results.json under `dir` (a folder of runs made without a plan, e.g. by gradmix
+ * protocol). A run is a folder with its config.json or checkpoint: the eval/, probe/ and ood/
+ * folders that eval, probe and ood write beside a checkpoint hold results of no run of their own.
+ */
 export function reportFromFolder(dir: string): SweepReport {
   const finished: Finished[] = [];
   const missing: MissingRun[] = [];
@@ -88,6 +93,7 @@ export function reportFromFolder(dir: string): SweepReport {
       if (statSync(p).isDirectory()) walk(p);
     }
     if (!existsSync(join(d, 'results.json'))) return;
+    if (!existsSync(join(d, 'config.json')) && !existsSync(join(d, CHECKPOINT_FILE))) return;
     const results = finishedResults(d);
     if (results) finished.push({ protocol: nameIn(results.protocol), method: nameIn(results.method), results });
     else missing.push({ out: d, state: runState(d) as MissingRun['state'] });
