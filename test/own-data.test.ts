@@ -157,6 +157,7 @@ test('train --data --known, eval from the checkpoint alone, predict against the 
   // The stored recogniser: threshold calibrated at 95% of the held-out known images.
   const checkpoint = join(out, 'checkpoint.safetensors');
   const recogniser = await loadOpenSetModel(checkpoint);
+  assert.is(recogniser.input.antialias, true, 'predict shrinks new images as training did');
   const data = await loadFolderOpenSet({ dataDir: root, known: KNOWN, valFraction: 0.2, imageSize: 24 });
   const heldOut = await recogniser.predict(data.testKnown);
   assert.is(

@@ -65,4 +65,15 @@ test("resumeFrom: the attention model's path may move (not part of the run); its
   }
 });
 
+test('own images: a new image-folder run records antialiased shrinking; one saved before that was recorded shrank plainly', () => {
+  const fresh = resolveOptions({ dataDir: '/data', known: ['a', 'b'] });
+  assert.is(fresh.antialias, true);
+  assert.is(resolveOptions({ protocol: 'mnist-mini' }).antialias, undefined, 'built-in protocols do not resize');
+  assert.is(runConfigOf({ protocol: 'folder', dataDir: '/data', known: ['a', 'b'] }, 'old config').antialias, false);
+  assert.is(runConfigOf({ protocol: 'folder', dataDir: '/data', known: ['a', 'b'], antialias: true }, 'new config').antialias, true);
+  assert.is(runConfigOf({ protocol: 'mnist-mini' }, 'protocol config').antialias, undefined);
+  // Resumed, an old run keeps its plain shrinking (its data digest depends on the pixels).
+  assert.is(resolveOptions(runConfigOf({ protocol: 'folder', dataDir: '/data', known: ['a', 'b'] }, 'old') as Partial<TrainOptions>).antialias, false);
+});
+
 test.run();

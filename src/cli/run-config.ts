@@ -20,6 +20,8 @@ import { flagOf } from '../train/option-flags.js';
 
 /** The own-data part of a data choice (the 'folder' protocol): flags of eval, or a saved run's. */
 export interface FolderChoice {
+  /** How the run shrank its images (a saved run's; flags do not choose it). */
+  antialias?: boolean;
   known?: string[];
   unknownDataDir?: string;
   valFraction?: number;
@@ -88,6 +90,7 @@ export function dataChoice(v: FlagValues, run: RunConfig, own: FolderChoice = {}
     valFraction: own.valFraction ?? saved.valFraction,
     imageSize: own.imageSize ?? saved.imageSize,
     channels: own.channels ?? saved.channels,
+    antialias: saved.antialias,
   };
 }
 

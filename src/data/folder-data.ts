@@ -25,6 +25,8 @@ export interface FolderDataOptions {
   imageSize: number;
   /** 1 or 3 converts every image; default: from the images. */
   channels?: 1 | 3;
+  /** Shrink with antialiasing, as torchvision's Resize (default true; runs recorded before it existed shrank plainly). */
+  antialias?: boolean;
 }
 
 /** Which images of a known class are held out: a fixed shuffle per class (the same for every seed). */
@@ -95,7 +97,8 @@ export async function loadFolderOpenSet(o: FolderDataOptions): Promise<OpenSetDa
 
   // One decode of every image, so the channel count is decided over all of them.
   const all = [...trainFiles, ...heldOutFiles, ...unknown.files];
-  const decoded = await decodeImageFiles(o.dataDir, all, { channels: o.channels ?? 'auto', size: [o.imageSize, o.imageSize] });
+  const antialias = o.antialias ?? true;
+  const decoded = await decodeImageFiles(o.dataDir, all, { channels: o.channels ?? 'auto', size: [o.imageSize, o.imageSize], antialias });
   const part = (start: number, count: number, unknownSet: boolean): Dataset => {
     const per = decoded.channels * o.imageSize * o.imageSize;
     const source = decoded.labels.slice(start, start + count);
@@ -123,5 +126,6 @@ export async function loadFolderOpenSet(o: FolderDataOptions): Promise<OpenSetDa
     testUnknown,
     knownClassNames: [...o.known],
     unknownClassNames: unknown.names,
+    antialias,
   };
 }

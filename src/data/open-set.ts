@@ -167,6 +167,8 @@ export interface InputInfo {
   channels: number;
   imageSize: number;
   augmentation: 'mnist' | 'cifar';
+  /** Own images are shrunk with antialiasing (absent: plainly, as recognisers stored before this was recorded). */
+  antialias?: boolean;
 }
 
 /**
@@ -234,6 +236,8 @@ export interface OpenSetData {
   /** Names of the known classes by new label, and of the unknown classes in unknownClasses order. */
   knownClassNames?: string[];
   unknownClassNames?: string[];
+  /** Own images: whether shrinking them was antialiased (what a recogniser must do to new images). */
+  antialias?: boolean;
 }
 
 export interface SourceData {

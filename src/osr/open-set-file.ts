@@ -25,11 +25,11 @@ export async function loadOpenSetModel(file: string): Promise<OpenSetModel> {
 
 /** Predictions for PNG/JPEG files of any size (decoded to the model's channels and input size). */
 export async function predictFiles(recogniser: OpenSetModel, files: readonly string[], batchSize?: number): Promise<(OpenSetPrediction & { file: string })[]> {
-  const { channels, imageSize } = recogniser.input;
+  const { channels, imageSize, antialias = false } = recogniser.input;
   const images = await decodeImageFiles(
     'predict',
     files.map((path) => ({ path, label: 0 })),
-    { channels: channels as 1 | 3, size: [imageSize, imageSize] },
+    { channels: channels as 1 | 3, size: [imageSize, imageSize], antialias },
   );
   const predictions = await recogniser.predict(images, undefined, batchSize);
   return predictions.map((p, i) => ({ file: files[i], ...p }));

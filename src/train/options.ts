@@ -74,6 +74,11 @@ export interface TrainOptions {
   imageSize: number;
   /** Own data: 1 or 3 converts every image; default: from the images (all grey: 1, all colour: 3). */
   channels?: 1 | 3;
+  /**
+   * Own data: shrink images with antialiasing (torchvision's Resize). Set for every new image-folder
+   * run; a saved run without it (recorded before it existed) shrank plainly (src/train/run-config.ts).
+   */
+  antialias?: boolean;
   /** The fraction of held-out known images the saved open-set threshold accepts (true-positive rate). */
   tpr: number;
 }
@@ -154,6 +159,7 @@ export function resolveOptions(given: Partial<TrainOptions>, n: OptionNamer = as
   // --known names class folders of the user's data: the 'folder' protocol.
   const protocol = given.protocol ?? (given.known !== undefined ? FOLDER_PROTOCOL : 'mnist-mini');
   const o = { ...defaultOptions(protocol), ...stripUndefined(given), protocol };
+  if (protocol === FOLDER_PROTOCOL) o.antialias ??= true;
   const splits = checkDataChoice(o, n);
   const lastBlocks = lastBlockLayers(o.arch); // throws on an unknown arch, listing the known ones
   if (given.layers === undefined) o.layers = lastBlocks;

@@ -28,7 +28,7 @@ function knownNames(data: OpenSetData): string[] {
 export async function storeRecogniser(checkpoint: string, model: SupConResNet, data: OpenSetData, options: RecogniserOptions): Promise<OpenSetModel> {
   const recogniser = await OpenSetModel.calibrate(model, data.train, data.testKnown, {
     classNames: knownNames(data),
-    input: inputInfo(data.protocol, data.train),
+    input: { ...inputInfo(data.protocol, data.train), ...(data.antialias !== undefined ? { antialias: data.antialias } : {}) },
     k: options.k,
     tpr: options.tpr,
     galleryFeatures: options.galleryFeatures,

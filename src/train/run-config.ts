@@ -53,6 +53,7 @@ const FIELD_TYPES: Record<keyof PretrainOptions, FieldType> & Record<string, Fie
   valFraction: 'number',
   imageSize: 'number',
   channels: 'number',
+  antialias: 'boolean',
   tpr: 'number',
   ssl: 'string',
   momentum: 'number',
@@ -77,5 +78,7 @@ export function runConfigOf(saved: unknown, source: string): RunConfig {
     if (typeOf(v) !== type) throw new Error(`${source}: '${key}' should be a ${type}, got ${JSON.stringify(v)}; the file is damaged`);
     config[key] = v;
   }
+  // An image-folder run saved before the resize rule was recorded shrank its images plainly.
+  if (config.protocol === 'folder' && config.antialias === undefined) config.antialias = false;
   return config;
 }

@@ -26,14 +26,15 @@ export interface TrainResult extends EpochLoopResult {
   trainSet: Dataset;
 }
 
-type DataChoice = Pick<TrainOptions, 'protocol' | 'split' | 'dataDir' | 'allClasses'> & Partial<Pick<TrainOptions, 'known' | 'unknownDataDir' | 'valFraction' | 'imageSize' | 'channels'>>;
+type DataChoice = Pick<TrainOptions, 'protocol' | 'split' | 'dataDir' | 'allClasses'> &
+  Partial<Pick<TrainOptions, 'known' | 'unknownDataDir' | 'valFraction' | 'imageSize' | 'channels' | 'antialias'>>;
 
 /** The images a run trains on: a split's known classes, every class with allClasses, or an image folder's known classes. */
 export async function loadTrainingData(o: DataChoice): Promise<OpenSetData> {
   if (o.protocol === FOLDER_PROTOCOL) {
-    const { dataDir, known, unknownDataDir, valFraction, imageSize, channels } = o;
+    const { dataDir, known, unknownDataDir, valFraction, imageSize, channels, antialias } = o;
     const d = defaultOptions(FOLDER_PROTOCOL);
-    return loadFolderOpenSet({ dataDir: dataDir!, known: known!, unknownDataDir, valFraction: valFraction ?? d.valFraction, imageSize: imageSize ?? d.imageSize, channels });
+    return loadFolderOpenSet({ dataDir: dataDir!, known: known!, unknownDataDir, valFraction: valFraction ?? d.valFraction, imageSize: imageSize ?? d.imageSize, channels, antialias });
   }
   return o.allClasses ? loadAllClasses(o.protocol, o.split, { dataDir: o.dataDir }) : loadProtocol(o.protocol, o.split, { dataDir: o.dataDir });
 }
