@@ -54,8 +54,12 @@ async function getGpu(options: DeviceOptions): Promise<GPU> {
   }
   // Dawn rounds timestamps to 65.5 us against timing attacks across web origins, which a Node
   // process does not have; every GPU figure under ~1 ms (the profiler's, the benchmarks') would
-  // carry that grain. GRADMIX_DAWN_FLAGS adds Dawn's own flags (comma-separated).
-  const flags = ['disable-dawn-features=timestamp_quantization', ...(env('GRADMIX_DAWN_FLAGS') ?? '').split(',').filter(Boolean)];
+  // carry that grain. GRADMIX_DAWN_FLAGS adds Dawn's own flags, separated by spaces (a flag's value
+  // is itself a comma-separated list, e.g. enable-dawn-features=a,b).
+  const flags = (env('GRADMIX_DAWN_FLAGS') ?? '').split(/\s+/).filter(Boolean);
+  const disabled = flags.findIndex((f) => f.startsWith('disable-dawn-features='));
+  if (disabled < 0) flags.unshift('disable-dawn-features=timestamp_quantization');
+  else flags[disabled] += ',timestamp_quantization'; // a user's own list of disabled features keeps this one
   const backend = options.backend ?? env('GRADMIX_BACKEND');
   const adapter = options.adapter ?? env('GRADMIX_ADAPTER');
   if (backend) flags.push(`backend=${backend}`);

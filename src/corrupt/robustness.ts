@@ -15,12 +15,12 @@ import { loadCorruptedSet, type CorruptedFilesOptions } from './corrupted-files.
 /** The test images of one corruption at one severity, labelled like the clean known test set. */
 export type CorruptedSource = (name: CorruptionName, severity: number) => Promise<Dataset>;
 
-/** Corruptions generated on the GPU from the clean images, a seed per (corruption, severity). */
 /** The random seed of one corruption and severity of a run seeded `seed`: each set draws its own noise. */
 export function corruptionSeed(seed: number, name: CorruptionName, severity: number): number {
   return (Math.imul(seed, 0x9e3779b1) + 8 * CORRUPTIONS.indexOf(name) + severity) >>> 0;
 }
 
+/** Corruptions generated on the GPU from the clean images, a seed per (corruption, severity). */
 export function generatedSource(clean: Dataset, options: { seed?: number; table?: ParamTable; batchSize?: number } = {}): CorruptedSource {
   const { seed = 0, table, batchSize } = options;
   return (name, severity) => corruptDataset(clean, name, severity, { seed: corruptionSeed(seed, name, severity), table, batchSize });

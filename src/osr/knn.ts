@@ -137,9 +137,10 @@ export async function scoreOpenSet(trainFeats: Tensor, trainLabels: ArrayLike<nu
     const most = options.rowsPerDispatch ?? Math.max(capped, filling);
     let chunk = options.rowsPerDispatch ?? capped;
     if (!Number.isInteger(chunk) || chunk < 1) throw new Error(`scoreOpenSet: rowsPerDispatch must be a positive integer, got ${chunk}`);
+    // Growing dispatches are timed alone: nothing queued before them, pipelines compiled by the first.
+    if (chunk < most) await gpu().sync();
     for (let row0 = 0; row0 < nTest;) {
       const rows = Math.min(chunk, nTest - row0);
-      const started = performance.now();
       const [x, y] = grid(Math.ceil(rows / ROWS_PER_INVOCATION), WG);
       launch('knn.class_topk', {
         tensors: { test: testFeats, train: trainFeats, order: orderT, class_start: startT, sums_out: sums },
@@ -147,6 +148,7 @@ export async function scoreOpenSet(trainFeats: Tensor, trainLabels: ArrayLike<nu
         workgroups: [x, y, numClasses],
         overrides: { WG },
       });
+      const started = performance.now(); // after the launch, which compiles the pipeline on first use
       gpu().flush();
       row0 += rows;
       if (chunk < most && row0 < nTest) {
