@@ -5,7 +5,7 @@
 // place), and runs that find the same stale lock at once take it over one at a time, each
 // checking it is still the lock it judged, so exactly one of them wins. The folder itself is made
 // without Node's recursive mkdir, which loops forever under /proc and similar pseudo file systems.
-import { closeSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -138,7 +138,9 @@ function publishLock(draft: string, file: string, text: string): boolean {
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') return false;
-    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw e;
+    // No hard links here (FAT/exFAT, some FUSE and SMB mounts answer EPERM, ENOTSUP, EISDIR or
+    // EACCES): an exclusive create, unless the folder itself is the problem (the draft is gone).
+    if (code === 'ENOENT' || !existsSync(draft)) throw e;
   }
   let fd: number;
   try {
@@ -209,7 +211,9 @@ export function acquireRunLock(dir: string, log: (message: string) => void = (m)
     job: process.env.GRADMIX_SWEEP_JOB || undefined,
   };
   const text = JSON.stringify(me) + '\n';
-  const draft = join(dir, `.${LOCK_FILE}.${TOKEN}`);
+  // Named like the checkpoint writer's temporaries, so a draft left by a killed process is removed
+  // with them when the next run starts (removeOrphanTemps).
+  const draft = join(dir, `.${LOCK_FILE}.${process.pid}.${TOKEN.replace(/-/g, '').slice(0, 12)}.tmp`);
   try {
     writeFileSync(draft, text);
   } catch (e) {
@@ -217,7 +221,10 @@ export function acquireRunLock(dir: string, log: (message: string) => void = (m)
   }
   try {
     for (let attempt = 0; ; attempt++) {
-      if (attempt > 200) throw new Error(`${dir}: could not take the run lock ${file} (other runs keep taking it)`);
+      if (attempt > 200) {
+        const guard = existsSync(`${file}.takeover`) ? `; ${file}.takeover is another run's takeover in progress (a stopped one is stale after 30 s)` : '';
+        throw new Error(`${dir}: could not take the run lock ${file} (other runs keep taking it${guard})`);
+      }
       let published: boolean;
       let found: { text: string; ageMs: number } | null;
       try {
