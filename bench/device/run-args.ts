@@ -8,7 +8,7 @@ check runs before any other part whatever --only says. --deadline: the whole run
 with --full: 440); each part's budget shrinks to what is left, so the summary and the bar are written
 before a caller's time limit.`;
 
-/** The --full run's seconds from its start (the device call allows ~480: the kit's unpacking and torch probe come first). */
+/** The --full run's seconds from run.sh's start (GRADMIX_KIT_T0; the device call allows ~480). */
 export const FULL_DEADLINE_S = 440;
 /** Kept back from the last part for its stop's grace, the summary and the bar. */
 export const DEADLINE_RESERVE_S = 25;

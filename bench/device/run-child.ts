@@ -17,27 +17,49 @@ export interface ChildResult {
 
 export const here = dirname(fileURLToPath(import.meta.url));
 let logFile = '';
-/** A child's output kept in the log: its first LOG_HEAD bytes and its last LOG_TAIL (the device call returns at most 16 MiB a file). */
+/**
+ * A child's output kept in the log: its first LOG_HEAD characters and its last LOG_TAIL, and all
+ * children together at most LOG_TOTAL (the device call returns at most 16 MiB a file; sixteen
+ * kernel shards alone could pass that at a child's full share).
+ */
 export const LOG_HEAD = 1 << 20;
 export const LOG_TAIL = 256 << 10;
+export const LOG_TOTAL = 8 << 20;
+/** Characters of children's output the log holds so far (a character of this output is a byte or a few). */
+let childLogged = 0;
 
 /** Children still running, each the leader of its own process group (see runChild). */
 const live = new Set<number>();
 let stopsChildren = false;
-/** A stopped device run stops its children's groups too (they are not in its own group). */
+
+function signalGroups(signal: NodeJS.Signals): void {
+  for (const pid of live) {
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      // gone already
+    }
+  }
+}
+
+/**
+ * A device run that ends or is stopped takes its children's groups with it (they are not in its
+ * own group, so nothing else would): on exit, whatever the cause, SIGKILL; on SIGINT, SIGTERM or
+ * SIGHUP the same signal first (a training saves its checkpoint), SIGKILL after 20 s.
+ */
 function stopChildrenOnExit(): void {
   if (stopsChildren) return;
   stopsChildren = true;
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on('exit', () => signalGroups('SIGKILL'));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
-      for (const pid of live) {
-        try {
-          process.kill(-pid, 'SIGKILL');
-        } catch {
-          // gone already
-        }
-      }
-      process.exit(130);
+      signalGroups(signal);
+      const deadline = Date.now() + 20_000;
+      const wait = setInterval(() => {
+        if (live.size === 0 || Date.now() > deadline) process.exit(130);
+      }, 100);
+      wait.unref?.();
+      setTimeout(() => process.exit(130), 21_000);
     });
   }
 }
@@ -86,10 +108,11 @@ export function runChild(
     const emit = (s: string) => {
       process.stdout.write(s);
       if (!logFile) return;
-      // Beyond its share, the log keeps a child's last LOG_TAIL bytes (appended when it ends).
-      const room = Math.max(0, LOG_HEAD - logged);
+      // Beyond its share, the log keeps a child's last LOG_TAIL characters (appended when it ends).
+      const room = Math.max(0, Math.min(LOG_HEAD - logged, LOG_TOTAL - childLogged));
       if (room > 0) appendFileSync(logFile, s.slice(0, room));
       logged += Math.min(room, s.length);
+      childLogged += Math.min(room, s.length);
       if (s.length > room) {
         left = (left + s.slice(room)).slice(-LOG_TAIL);
         leftOut += s.length - room;
@@ -120,8 +143,11 @@ export function runChild(
     child.on('close', (code, signal) => {
       if (child.pid) live.delete(child.pid);
       if (partial) emit(`[${label}] ${partial}\n`);
-      if (leftOut > left.length && logFile) appendFileSync(logFile, `[... ${leftOut - left.length} bytes of ${label}'s output left out of the log ...]\n`);
-      if (left && logFile) appendFileSync(logFile, left);
+      // The tail, within what the whole log may still take (the head of a later child's may be less).
+      const tail = left.slice(-Math.max(0, Math.min(LOG_TAIL, LOG_TOTAL + LOG_TAIL - childLogged)));
+      if (leftOut > tail.length && logFile) appendFileSync(logFile, `[... ${leftOut - tail.length} characters of ${label}'s output left out of the log ...]\n`);
+      if (tail && logFile) appendFileSync(logFile, `[${label}, the end:]\n${tail}`);
+      childLogged += tail.length;
       clearTimeout(timer);
       if (killer) clearTimeout(killer);
       const seconds = (Date.now() - t0) / 1000;

@@ -73,9 +73,13 @@ export class Run {
     return msg;
   }
 
-  /** Seconds a part may still take under --deadline (Infinity without one). */
+  /**
+   * Seconds a part may still take under --deadline (Infinity without one), counted from run.sh's
+   * start when it says (GRADMIX_KIT_T0: unpacking and the torch probe come before this process).
+   */
   private secondsLeft(): number {
-    return this.args.deadlineS - (Date.now() - this.started.getTime()) / 1000 - DEADLINE_RESERVE_S;
+    const t0 = Number(process.env.GRADMIX_KIT_T0) * 1000 || this.started.getTime();
+    return Math.max(0, this.args.deadlineS - (Date.now() - t0) / 1000 - DEADLINE_RESERVE_S);
   }
 
   async part(name: Part, body: (budget: number, deadline: number) => Promise<Omit<PartResult, 'budgetS' | 'seconds'>>): Promise<PartResult> {

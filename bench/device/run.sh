@@ -17,6 +17,8 @@
 # ${TMPDIR:-/tmp}/gradmix-kit), GRADMIX_KIT_KEEP=1 (keep the run's checkpoints and part files),
 # OUT (the output folder when --out is not given).
 set -euo pipefail
+# The device run's --deadline counts from here (a loader fallback's second run keeps this start).
+export GRADMIX_KIT_T0="${GRADMIX_KIT_T0:-$(date +%s)}"
 KIT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 OUT_DIR="${OUT:-}"
 LOADER=kit
