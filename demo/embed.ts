@@ -159,7 +159,8 @@ async function toDigit(file: File): Promise<Float32Array> {
     for (let y = 0; y < 32; y++)
       for (let x = 0; x < 32; x++) {
         const inBox = Math.abs(x + 0.5 - 16) < w / 2 && Math.abs(y + 0.5 - 16) < h / 2;
-        grey[y * 32 + x] = inBox ? 1 - grey[y * 32 + x] : 0;
+        const clear = rgba[4 * (y * 32 + x) + 3] < 128; // a card's clear corners stay background
+        grey[y * 32 + x] = inBox && !clear ? 1 - grey[y * 32 + x] : 0;
       }
   }
   return grey;

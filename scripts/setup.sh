@@ -23,14 +23,15 @@ if [ "$(node_major)" -lt 20 ] && as_debian_root; then
     case "$(dpkg --print-architecture)" in amd64) arch=x64 ;; arm64) arch=arm64 ;; *) arch="" ;; esac
     if [ -n "$arch" ] && npm install -g --no-audit --no-fund "node-linux-$arch@20" >/dev/null; then
       node20="$(npm root -g)/node-linux-$arch/bin/node"
-      if "$node20" --version >/dev/null 2>&1 && [ ! -e /usr/local/bin/node ]; then ln -s "$node20" /usr/local/bin/node; fi
+      # (-L too: a dangling link from an earlier setup is replaced, not tripped over)
+      if "$node20" --version >/dev/null 2>&1 && { [ ! -e /usr/local/bin/node ] || [ -L /usr/local/bin/node ]; }; then ln -sfn "$node20" /usr/local/bin/node; fi
       hash -r
     fi
   fi
   if [ "$(node_major)" -ge 20 ]; then echo "setup: installed Node.js $(node --version)"; fi
 fi
 if [ "$(node_major)" -lt 20 ]; then
-  echo "setup: Node.js 20 or newer is needed (found: $(node --version 2>/dev/null || echo none)); install it and run again" >&2
+  echo "setup: Node.js 20 or newer is needed (found: $(node --version 2>/dev/null || echo none)${node20:+; Node 20 is at $node20, put it first on PATH}); install it and run again" >&2
   exit 1
 fi
 

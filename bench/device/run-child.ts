@@ -31,6 +31,9 @@ let childLogged = 0;
 /** Children still running, each the leader of its own process group (see runChild). */
 const live = new Set<number>();
 let stopsChildren = false;
+/** The signal that stopped the device run, once one has: no child starts after it. */
+let stoppedBy: NodeJS.Signals | null = null;
+const SIGNAL_NUMBER: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 
 function signalGroups(signal: NodeJS.Signals): void {
   for (const pid of live) {
@@ -53,13 +56,15 @@ function stopChildrenOnExit(): void {
   process.on('exit', () => signalGroups('SIGKILL'));
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
+      stoppedBy = signal;
       signalGroups(signal);
+      const code = 128 + SIGNAL_NUMBER[signal];
       const deadline = Date.now() + 20_000;
       const wait = setInterval(() => {
-        if (live.size === 0 || Date.now() > deadline) process.exit(130);
+        if (live.size === 0 || Date.now() > deadline) process.exit(code);
       }, 100);
       wait.unref?.();
-      setTimeout(() => process.exit(130), 21_000);
+      setTimeout(() => process.exit(code), 21_000);
     });
   }
 }
@@ -88,6 +93,10 @@ export function runChild(
   opts: { env?: Record<string, string>; stopSignal?: NodeJS.Signals; graceS?: number; prefix?: boolean } = {},
 ): Promise<ChildResult> {
   const t0 = Date.now();
+  if (stoppedBy) {
+    log(`--- ${label}: not started (the device run was stopped by ${stoppedBy})`);
+    return Promise.resolve({ code: null, signal: stoppedBy, timedOut: false, seconds: 0, tail: '', output: '' });
+  }
   log(`--- ${label}: ${script} ${args.join(' ')} (cap ${capS.toFixed(0)} s)`);
   return new Promise((done) => {
     const child = spawn(process.execPath, [join(here, script), ...args], { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
@@ -144,7 +153,8 @@ export function runChild(
       if (child.pid) live.delete(child.pid);
       if (partial) emit(`[${label}] ${partial}\n`);
       // The tail, within what the whole log may still take (the head of a later child's may be less).
-      const tail = left.slice(-Math.max(0, Math.min(LOG_TAIL, LOG_TOTAL + LOG_TAIL - childLogged)));
+      // Every child's end gets at least 16 KiB, however much the others took.
+      const tail = left.slice(-Math.max(16 << 10, Math.min(LOG_TAIL, LOG_TOTAL - childLogged)));
       if (leftOut > tail.length && logFile) appendFileSync(logFile, `[... ${leftOut - tail.length} characters of ${label}'s output left out of the log ...]\n`);
       if (tail && logFile) appendFileSync(logFile, `[${label}, the end:]\n${tail}`);
       childLogged += tail.length;

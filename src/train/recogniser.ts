@@ -28,7 +28,8 @@ function knownNames(data: OpenSetData): string[] {
 export async function storeRecogniser(checkpoint: string, model: SupConResNet, data: OpenSetData, options: RecogniserOptions): Promise<OpenSetModel> {
   const recogniser = await OpenSetModel.calibrate(model, data.train, data.testKnown, {
     classNames: knownNames(data),
-    input: { ...inputInfo(data.protocol, data.train), ...(data.antialias !== undefined ? { antialias: data.antialias } : {}) },
+    // Every new recogniser says how it shrinks new images (one without the field predates the rule: plain).
+    input: { ...inputInfo(data.protocol, data.train), antialias: data.antialias ?? true },
     k: options.k,
     tpr: options.tpr,
     galleryFeatures: options.galleryFeatures,

@@ -132,6 +132,8 @@ function readLock(file: string): { text: string; ageMs: number } | null {
  * systems without hard links get an exclusive create and a write instead.
  */
 function publishLock(draft: string, file: string, text: string): boolean {
+  // The lock holder's start clears leftover temporaries, a live draft of ours among them: again.
+  if (!existsSync(draft)) writeFileSync(draft, text);
   try {
     linkSync(draft, file);
     return true;
