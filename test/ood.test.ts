@@ -377,6 +377,7 @@ test('gradmix train --all-classes, then gradmix ood on CIFAR-10 vs CIFAR-100, SV
   // Two folder out-sets may both be 'folder'; another set named twice is refused.
   await rejects(() => oodCommand(['--checkpoint', checkpoint, '--ood-sets', 'folder,folder', '--ood-data', '/nonexistent-a,/nonexistent-b']), /--ood-data.*nonexistent-a/);
   await rejects(() => oodCommand(['--checkpoint', checkpoint, '--ood-sets', 'svhn,svhn']), /--ood-sets names svhn twice/);
+  await rejects(() => oodCommand(['--checkpoint', checkpoint, '--ood-sets', 'folder,folder', '--ood-data', root]), /--ood-sets names folder twice on the same data/);
   await rejects(() => oodCommand(['--checkpoint', checkpoint]), /--ood-sets is required/);
   await rejects(() => oodCommand(['--checkpoint', join(out, 'missing.safetensors'), '--ood-sets', 'svhn']), /missing\.safetensors: no such file/);
   await rejects(() => oodCommand(['--checkpoint', checkpoint, '--ood-sets', 'lsun']), /--ood-sets: unknown value 'lsun', use one of/);

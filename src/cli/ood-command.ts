@@ -167,6 +167,8 @@ export async function oodCommand(argv: string[]): Promise<void> {
     throw new UsageError(`--in folder: ${dataIn} needs train/ and test/ sub-folders of class folders (the in-distribution test images must not be the training images)`);
   }
   const specs = outSpecs(outSets, outDirs, dataIn);
+  const same = specs.find((s, i) => specs.findIndex((t) => t.set === s.set && t.dataDir === s.dataDir) !== i);
+  if (same) throw new UsageError(`--ood-sets names ${same.set} twice on the same data (${same.dataDir ?? 'its default'}); give each --ood-data its own folder`);
 
   const loaded = await buildModel(file);
   try {
