@@ -195,7 +195,7 @@ async function train(): Promise<void> {
     running = false;
     busy = false;
   }
-  if (state.phase === 'error') return updateButtons(); // the GPU was lost between steps
+  if ((state.phase as Phase) === 'error') return updateButtons(); // the GPU was lost between steps (onGpuLost)
   if (s.done) {
     state.phase = 'done';
     await evaluate();

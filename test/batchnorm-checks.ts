@@ -17,13 +17,33 @@ export async function checkForward(shape: Shape4, o: RefOptions, offset = 0): Pr
     const runningMean = upload(rm, [shape[1]]);
     const runningVar = upload(rv, [shape[1]]);
     const out = ops.batchNorm2d(upload(x, shape), upload(w, [shape[1]]), upload(b, [shape[1]]), runningMean, runningVar, o);
-    assertClose(await read(out), want.out, FORWARD_TOL, `${tag} output`, seed);
+    if (o.training) {
+      // (x - mean) / std in float32 loses |x| ulp's against the std of a channel of 2 or 3 values
+      // that happen to be close: there the error is judged against w (|x| + |mean|) / std per
+      // element, the size float32 can resolve; elsewhere against the output, as every other check
+      // (the large-offset case stays as strict: its channels hold hundreds of values).
+      assertCloseToScale(await read(out), want.out, Math.max(Math.hypot(...want.out), tinyChannelScale(x, w, shape)), `${tag} output`, seed);
+    } else assertClose(await read(out), want.out, FORWARD_TOL, `${tag} output`, seed);
     // running = (1 - m) old + m batch can cancel to ~0 (the old values are random, of either sign):
     // the float32 error is then judged against the size of its terms, not of their sum.
     const terms = (old: Float64Array, now: Float64Array) => Math.hypot(...old) + Math.hypot(...now);
     assertCloseToScale(await read(runningMean), want.runningMean, terms(rm, want.runningMean), `${tag} running_mean`, seed);
     assertCloseToScale(await read(runningVar), want.runningVar, terms(rv, want.runningVar), `${tag} running_var`, seed);
   });
+}
+
+/** hypot over the elements of channels of fewer than 4 values of w_c (|x| + |mean_c|) / sqrt(var_c + 1e-5) (0 without such channels). */
+function tinyChannelScale(x: Float64Array, w: Float64Array, [B, C, H, W]: Shape4): number {
+  const terms: number[] = [];
+  if (B * H * W >= 4) return 0;
+  for (let c = 0; c < C; c++) {
+    const values: number[] = [];
+    for (let b = 0; b < B; b++) for (let i = 0; i < H * W; i++) values.push(x[(b * C + c) * H * W + i]);
+    const mean = values.reduce((s, v) => s + v, 0) / values.length;
+    const sd = Math.sqrt(values.reduce((s, v) => s + (v - mean) ** 2, 0) / values.length + 1e-5);
+    for (const v of values) terms.push((Math.abs(w[c]) * (Math.abs(v) + Math.abs(mean))) / sd);
+  }
+  return Math.hypot(...terms);
 }
 
 /** ||got - ref|| / scale under FORWARD_TOL, every value finite. */
@@ -36,8 +56,10 @@ function assertCloseToScale(got: Float64Array, ref: Float64Array, scale: number,
   assert.ok(err < FORWARD_TOL, `${what} (seed ${seed}): error ${err.toExponential(3)} of the terms' size >= ${FORWARD_TOL}`);
 }
 
-/** checkOp over (x, weight, bias); fresh running stats per run keep the reference pure. */
-/** `noGrad`: inputs (0 x, 1 weight, 2 bias) that need no gradient, so the op takes its paths without them. */
+/**
+ * checkOp over (x, weight, bias); fresh running stats per run keep the reference pure. `noGrad`:
+ * inputs (0 x, 1 weight, 2 bias) that need no gradient, so the op takes its paths without them.
+ */
 export async function checkGradients(shape: Shape4, o: RefOptions, label = '', noGrad: number[] = []): Promise<void> {
   const C = shape[1];
   const rm = Float64Array.from({ length: C }, (_, c) => Math.fround(0.1 * c - 0.2));
