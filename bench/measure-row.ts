@@ -8,30 +8,38 @@ import { timeOurs, timeWall, type Measurement, type TimeOptions } from './harnes
 import type { Row } from './family.js';
 import type { ResultRow } from './report.js';
 
-/** The kernels' GPU time of one run of `run`, from a profiled run (one timed pass per dispatch); undefined without timestamps. */
-async function kernelMs(run: () => unknown): Promise<number | undefined> {
+/**
+ * The kernels' GPU time of one profiled run of `run` (one timed pass per dispatch) and that run's
+ * wall time, from its first recorded dispatch to its last kernel's end: their ratio is how busy
+ * the GPU was (both from the same run, as profiling slows the kernels and the recording a little);
+ * undefined without timestamps.
+ */
+async function kernelTime(run: () => unknown): Promise<{ kernelMs: number; kernelWallMs: number } | undefined> {
   const g = gpu();
   if (!g.hasTimestamps) return undefined;
   await g.sync();
   g.startProfiling();
+  const t0 = performance.now();
   try {
     scope(() => void run());
+    await g.sync();
   } catch (e) {
     await g.stopProfiling();
     throw e;
   }
+  const kernelWallMs = performance.now() - t0;
   const times: KernelTime[] = await g.stopProfiling();
-  return times.reduce((s, t) => s + t.ms, 0);
+  return { kernelMs: times.reduce((s, t) => s + t.ms, 0), kernelWallMs };
 }
 
-export async function measureRow(row: Row, preset: TimeOptions): Promise<{ m: Measurement; note?: string; variant?: string; kernelMs?: number }> {
+export async function measureRow(row: Row, preset: TimeOptions): Promise<{ m: Measurement; note?: string; variant?: string; kernel?: { kernelMs: number; kernelWallMs: number } }> {
   const work = await row.setup();
   const timing = { ...preset, ...row.timing };
   try {
     if (work.run) {
       const m = await timeOurs(work.run, timing);
       const note = work.summary?.() ?? work.note; // of the timed runs, before the profiled one
-      return { m, note, variant: work.variant, ...(row.kernelTime ? { kernelMs: await kernelMs(work.run) } : {}) };
+      return { m, note, variant: work.variant, ...(row.kernelTime ? { kernel: await kernelTime(work.run) } : {}) };
     }
     if (work.runAsync) {
       const m = await timeWall(work.runAsync, () => gpu().sync(), timing);

@@ -18,11 +18,13 @@ export interface ResultRow {
   ms?: number;
   wallMs?: number;
   /**
-   * The GPU's kernel time of one run, summed over its dispatches from a profiled run (one timed pass
-   * each), where the row asks for it (Row.kernelTime) and the adapter has timestamps: with wallMs,
-   * how busy the GPU was (the queue's span counts the GPU's waits for the CPU as busy).
+   * The GPU's kernel time of one profiled run (one timed pass per dispatch), summed over its
+   * dispatches, and that run's wall time, where the row asks for them (Row.kernelTime) and the
+   * adapter has timestamps: kernelMs / kernelWallMs is how busy the GPU was (the queue's span
+   * counts the GPU's waits for the CPU as busy).
    */
   kernelMs?: number;
+  kernelWallMs?: number;
   method?: TimingMethod;
   /** Half the interquartile range of the timed samples (same method as `ms`). */
   spreadMs?: number;

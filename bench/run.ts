@@ -158,8 +158,8 @@ async function main(): Promise<void> {
   for (const row of rows) {
     const result: ResultRow = { family: row.family, name: row.name, shape: row.shape, flops: row.flops, bytes: row.bytes, bound: row.bound };
     try {
-      const { m, note, variant, kernelMs } = await measureRow(row, cfg.timing);
-      Object.assign(result, { ms: m.ms, spreadMs: m.spreadMs, wallMs: m.wallMs, kernelMs, method: m.method, repeats: m.repeats, cores: m.cores, note, variant }, rates(row, m.ms, ceilings));
+      const { m, note, variant, kernel } = await measureRow(row, cfg.timing);
+      Object.assign(result, { ms: m.ms, spreadMs: m.spreadMs, wallMs: m.wallMs, ...kernel, method: m.method, repeats: m.repeats, cores: m.cores, note, variant }, rates(row, m.ms, ceilings));
       result.roofline = rooflinePoint(result, ceilings) ?? undefined;
       if (m.cpuWorkMs !== undefined) result.cpu = { ours: m.cpuWorkMs };
       const rowTiming = { ...cfg.timing, ...row.timing };

@@ -117,7 +117,7 @@ export function barLines(parts: Partial<Record<Part, PartResult>>): BarLine[] {
     const r = stepRow(method);
     const name = method === 'none' ? 'plain' : 'GradMix';
     lines.push(cudaOnly(line(`training step ${name}, ours / PyTorch CUDA`, 2, true, r?.oursOverTorch, `step.json ${r?.name ?? ''}`, noStep), step?.peers));
-    lines.push(line(`training step ${name}, GPU busy fraction`, 0.9, false, r?.gpuBusy, `step.json ${r?.name ?? ''} (kernel time of a profiled step / wall)`, noStep));
+    lines.push(line(`training step ${name}, GPU busy fraction`, 0.9, false, r?.gpuBusy, `step.json ${r?.name ?? ''} (kernel time / wall time of a profiled step)`, noStep));
   }
   lines.push(line('GradMix step / plain step', 1.4, true, step?.gradmixOverPlain, 'step.json (GPU time)', noStep));
   lines.push(suiteLine(parts.kernels));

@@ -12,8 +12,9 @@ export interface BenchRow {
   name: string;
   ms?: number;
   wallMs?: number;
-  /** The kernels' GPU time of a profiled run (rows that ask for it). */
+  /** The kernels' GPU time of a profiled run and that run's wall time (rows that ask for them). */
   kernelMs?: number;
+  kernelWallMs?: number;
   method?: string;
   error?: string;
   note?: string;
@@ -209,7 +210,7 @@ export async function stepPart(run: Run, budget: number): Promise<Omit<PartResul
     method: r.method,
     // The kernels' GPU time over the step's wall time (timestamps only). Not the queue's span over
     // wall: the span starts before the step is recorded and counts the GPU's waits for the CPU.
-    gpuBusy: r.kernelMs && r.wallMs ? r.kernelMs / r.wallMs : null,
+    gpuBusy: r.kernelMs && r.kernelWallMs ? r.kernelMs / r.kernelWallMs : null,
     cpuMs: r.cpu?.ours ?? null,
     torchMs: r.torch?.ms ?? null,
     oursOverTorch: r.torch?.ratio ?? null,
