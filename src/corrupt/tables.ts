@@ -1,6 +1,7 @@
 // Deterministic host-side tables the corruption kernels read: filter kernels, offsets, resampling
 // weights and quantisation tables, each computed in float64 exactly as the library the published
 // scripts call (scipy, OpenCV, ImageMagick, Pillow, libjpeg), named in each function's comment.
+import { pillowWeights } from '../data/resize.js';
 
 /** Index into [0, n) of `i` on a signal extended by half-sample symmetry (scipy 'reflect': dcba|abcd|dcba). */
 export function reflectIndex(i: number, n: number): number {
@@ -154,21 +155,11 @@ export function clippedZoomAxis(n: number, zoom: number): ZoomAxis {
  * outSize samples: a dense [outSize, inSize] matrix, each row summing to 1.
  */
 export function pilBoxWeights(inSize: number, outSize: number): Float64Array {
-  const scale = inSize / outSize;
-  const filterscale = Math.max(scale, 1);
-  const support = 0.5 * filterscale;
   const box = (x: number) => (x > -0.5 && x <= 0.5 ? 1 : 0);
+  const { start, taps, weights } = pillowWeights(outSize, inSize, box, 0.5);
   const m = new Float64Array(outSize * inSize);
   for (let xx = 0; xx < outSize; xx++) {
-    const center = (xx + 0.5) * scale;
-    const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
-    const xmax = Math.min(Math.trunc(center + support + 0.5), inSize);
-    let ww = 0;
-    for (let x = xmin; x < xmax; x++) ww += box((x - center + 0.5) / filterscale);
-    for (let x = xmin; x < xmax; x++) {
-      const w = box((x - center + 0.5) / filterscale);
-      m[xx * inSize + x] = ww !== 0 ? w / ww : 0;
-    }
+    for (let t = 0; t < taps && start[xx] + t < inSize; t++) m[xx * inSize + start[xx] + t] = weights[xx * taps + t];
   }
   return m;
 }

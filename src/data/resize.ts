@@ -8,7 +8,7 @@
 // s input pixels each side, so every input pixel counts towards the output; plain bilinear would
 // read 2 of every s pixels and alias. Growing an axis, both are the same.
 
-interface AxisWeights {
+export interface AxisWeights {
   /** First input index of output i. */
   start: Int32Array;
   /** Taps per output (every output has the same count; unused taps have weight 0). */
@@ -38,28 +38,39 @@ function plainWeights(outSize: number, inSize: number): AxisWeights {
   return { start, taps: 2, weights };
 }
 
-/** PIL's resampling weights for the triangle filter (ImagingResample; PyTorch's antialias=True computes the same). */
-function antialiasWeights(outSize: number, inSize: number): AxisWeights {
+/**
+ * Pillow's resampling weights (Resample.c precompute_coeffs; PyTorch's antialias=True computes the
+ * same) from inSize to outSize samples for `filter`, of support `support` (half its width), which
+ * is widened by the shrink factor when shrinking. Each output's weights sum to 1.
+ */
+export function pillowWeights(outSize: number, inSize: number, filter: (x: number) => number, support: number): AxisWeights {
   const scale = inSize / outSize;
   const stretch = Math.max(scale, 1);
-  const support = stretch; // the triangle's support, 1, widened by the shrink factor
-  const taps = Math.ceil(support) * 2 + 1;
+  const reach = support * stretch;
+  const taps = Math.ceil(reach) * 2 + 1;
   const start = new Int32Array(outSize);
   const weights = new Float64Array(outSize * taps);
   for (let i = 0; i < outSize; i++) {
     const centre = (i + 0.5) * scale;
-    const lo = Math.max(Math.trunc(centre - support + 0.5), 0);
-    const hi = Math.min(Math.trunc(centre + support + 0.5), inSize);
+    const lo = Math.max(Math.trunc(centre - reach + 0.5), 0);
+    const hi = Math.min(Math.trunc(centre + reach + 0.5), inSize);
     let total = 0;
     for (let j = lo; j < hi; j++) {
-      const w = Math.max(0, 1 - Math.abs((j - centre + 0.5) / stretch));
+      const w = filter((j - centre + 0.5) / stretch);
       weights[i * taps + j - lo] = w;
       total += w;
     }
-    if (total > 0) for (let t = 0; t < hi - lo; t++) weights[i * taps + t] /= total;
+    if (total !== 0) for (let t = 0; t < hi - lo; t++) weights[i * taps + t] /= total;
     start[i] = lo;
   }
   return { start, taps, weights };
+}
+
+/** The triangle (bilinear) filter of support 1. */
+const triangle = (x: number) => Math.max(0, 1 - Math.abs(x));
+
+function antialiasWeights(outSize: number, inSize: number): AxisWeights {
+  return pillowWeights(outSize, inSize, triangle, 1);
 }
 
 /** Resizes planar C x h x w to C x H x W (a no-op when the sizes are equal). */
