@@ -29,6 +29,16 @@ export function sizeClass(bytes: number): number {
   return Math.ceil(bytes / quarter) * quarter;
 }
 
+/**
+ * The size of a buffer for `bytes` under a per-buffer `limit`: its size class, or the limit itself
+ * where the class passes it but the bytes do not (a 1.9 GiB tensor under a 2 GiB - 4 limit).
+ * More bytes than the limit is a BufferTooLargeError.
+ */
+export function sizeWithin(bytes: number, limit: number): number {
+  if (bytes > limit) throw new BufferTooLargeError(bytes, limit);
+  return Math.min(sizeClass(Math.max(bytes, 4)), Math.floor(limit / 4) * 4);
+}
+
 /** A buffer over the adapter's per-buffer limit: thrown when it is asked for, before any GPU work. */
 export class BufferTooLargeError extends Error {
   constructor(
@@ -59,9 +69,7 @@ export class BufferPool {
   ) {}
 
   acquire(bytes: number, label = 'tensor'): GPUBuffer {
-    if (bytes > this.maxBufferSize) throw new BufferTooLargeError(bytes, this.maxBufferSize);
-    // A size whose class passes the limit gets the limit itself (a 1.9 GiB tensor under a 2 GiB - 4 limit).
-    const size = Math.min(sizeClass(Math.max(bytes, 4)), Math.floor(this.maxBufferSize / 4) * 4);
+    const size = sizeWithin(bytes, this.maxBufferSize);
     let buffer = this.takeOldest(this.free.get(size));
     if (buffer) {
       this.stats.bytesPooled -= size;

@@ -32,7 +32,7 @@ export class NoAdapterError extends Error {
     readonly detail: string,
     advice = NODE_ADVICE,
   ) {
-    super(`No WebGPU adapter found${detail ? ` (${detail})` : ''}.\n${advice}`);
+    super(`No WebGPU adapter found${detail ? ` (${detail})` : ''}.${advice ? `\n${advice}` : ''}`);
     this.name = 'NoAdapterError';
   }
 }

@@ -2,7 +2,7 @@
 // records dispatches into one compute pass until something needs their results (a readback)
 // or an upload must not overtake them. Knows nothing of tensors or autograd.
 import { acquireDevice, formatAdapter, type AcquiredDevice, type DeviceOptions, type AdapterDescription } from './device.js';
-import { BufferPool, BufferTooLargeError, sizeClass, type MemoryStats } from './buffer-pool.js';
+import { BufferPool, sizeWithin, type MemoryStats } from './buffer-pool.js';
 import { Profiler, type KernelTime } from './profiler.js';
 import { CPU_ADAPTER_PACING, GPU_PACING, WaitPacer } from './wait-pacer.js';
 import { KernelError, kernelSpec, packUniform, type KernelSpec, type ParamValue } from './kernel-spec.js';
@@ -426,8 +426,7 @@ export class Gpu {
   async read(buffer: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
     this.throwIfFailed();
     const copyBytes = Math.ceil(bytes / 4) * 4;
-    if (copyBytes > this.device.limits.maxBufferSize) throw new BufferTooLargeError(copyBytes, this.device.limits.maxBufferSize);
-    const size = Math.min(sizeClass(copyBytes), this.device.limits.maxBufferSize - (this.device.limits.maxBufferSize % 4));
+    const size = sizeWithin(copyBytes, this.device.limits.maxBufferSize);
     const stage = this.staging.get(size)?.pop() ?? this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readback' });
     this.copy(buffer, offset, stage, 0, copyBytes);
     this.flush();

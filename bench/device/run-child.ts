@@ -60,11 +60,9 @@ function stopChildrenOnExit(): void {
       signalGroups(signal);
       const code = 128 + SIGNAL_NUMBER[signal];
       const deadline = Date.now() + 20_000;
-      const wait = setInterval(() => {
+      setInterval(() => {
         if (live.size === 0 || Date.now() > deadline) process.exit(code);
       }, 100);
-      wait.unref?.();
-      setTimeout(() => process.exit(code), 21_000);
     });
   }
 }
