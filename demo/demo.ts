@@ -104,10 +104,15 @@ function fail(message: string, fatal = false): void {
   state.phase = fatal ? 'error' : 'stopped';
   state.error = message;
   running = false;
+  showError(message);
+  updateButtons();
+}
+
+/** The error line under the controls (a message the page keeps until cleared). */
+function showError(message: string): void {
   const el = byId('error');
   el.textContent = message;
   el.hidden = false;
-  updateButtons();
 }
 
 function clearError(): void {
@@ -180,8 +185,7 @@ async function train(): Promise<void> {
       if (s.step === 1 || s.done || performance.now() - lastPanels > PANEL_INTERVAL_MS) {
         // The panels only illustrate: a failure there (a chunk that no longer loads) is shown, and training goes on.
         await refreshPanels(s).catch((e: unknown) => {
-          byId('error').textContent = `The attribution panels failed: ${(e as Error).message}`;
-          byId('error').hidden = false;
+          showError(`The attribution panels failed: ${(e as Error).message}`);
           lastPanels = performance.now();
         });
       }

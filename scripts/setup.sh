@@ -8,6 +8,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SCOPE="${GRADMIX_SETUP_SCOPE:-tests}"
 as_debian_root() { [ -r /etc/debian_version ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; }
+# The package lists, fetched once however many of the steps below install something.
+apt_update() {
+  if [ -z "${APT_UPDATED:-}" ]; then
+    apt-get update -qq
+    APT_UPDATED=1
+  fi
+}
 # Debian itself, not a derivative (Ubuntu's /etc/debian_version reads e.g. bookworm/sid).
 is_debian() { [ -r /etc/os-release ] && grep -qE '^ID="?debian"?$' /etc/os-release; }
 
@@ -15,7 +22,7 @@ is_debian() { [ -r /etc/os-release ] && grep -qE '^ID="?debian"?$' /etc/os-relea
 node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
 if [ "$(node_major)" -lt 20 ] && as_debian_root; then
   if ! command -v npm >/dev/null; then
-    apt-get update -qq
+    apt_update
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
   fi
   if [ "$(node_major)" -lt 20 ]; then
@@ -53,15 +60,16 @@ install_lavapipe_debian() {
     keyring=/usr/share/keyrings/debian-archive-keyring.gpg
     printf 'Types: deb\nURIs: %s\nSuites: bookworm-backports\nComponents: main\nSigned-By: %s\n' "$mirror" "$keyring" >"$sources"
     echo "setup: added bookworm-backports ($mirror)"
+    APT_UPDATED= # a new source: the lists are fetched again
   fi
-  apt-get update -qq
+  apt_update
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq -t bookworm-backports mesa-vulkan-drivers libvulkan1 >/dev/null
   echo "setup: installed mesa-vulkan-drivers $(mesa_version) (lavapipe)"
 }
 
 # Later Debian releases (trixie: Mesa 25) carry a Mesa new enough in their own archive.
 install_lavapipe_archive() {
-  apt-get update -qq
+  apt_update
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mesa-vulkan-drivers libvulkan1 >/dev/null
   case "$(mesa_version)" in
     2[4-9].* | [3-9][0-9].*) echo "setup: installed mesa-vulkan-drivers $(mesa_version) (lavapipe)" ;;
@@ -97,7 +105,7 @@ have_chromium() {
 }
 if [ "$SCOPE" = tests ] && [ "${GRADMIX_SKIP_BROWSER:-0}" != 1 ] && ! have_chromium; then
   if [ -r /etc/debian_version ] && [ "$(id -u)" = 0 ]; then
-    apt-get update -qq
+    apt_update
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
     echo "setup: installed chromium $(dpkg-query -W -f='${Version}' chromium) (for the browser tests)"
   else
@@ -118,7 +126,7 @@ have_slurm() {
 }
 if [ "$SCOPE" = tests ] && [ "${GRADMIX_SKIP_SLURM:-0}" != 1 ] && ! have_slurm; then
   if [ -r /etc/debian_version ] && [ "$(id -u)" = 0 ]; then
-    apt-get update -qq
+    apt_update
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
     echo "setup: installed slurm-wlm $(dpkg-query -W -f='${Version}' slurm-wlm) and munge (for the Slurm sweep test)"
   else
