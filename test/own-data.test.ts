@@ -3,7 +3,7 @@
 // `gradmix predict` against the threshold calibrated on held-out known images.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadFolderOpenSet, loadImageFolder } from '../src/data/index.js';
 import { thresholdAtTpr } from '../src/osr/metrics.js';
@@ -201,6 +201,23 @@ test('a resume on data files that changed since the checkpoint is refused, namin
   await train({ ...o, resume: true }); // the same data: resumes (and finds the run finished)
   put(root, join('bars', '0.png'), readFileSync(join(root, 'columns', '0.png'))); // a training image of bars replaced
   await rejects(() => train({ ...o, resume: true }), new RegExp(`${join(out, 'checkpoint.safetensors')}: the training images are not the ones this run trained on`), /data files changed/);
+});
+
+test('a run saved before the resize rule was recorded resumes with plain shrinking, through the library too', async () => {
+  const root = writeShapesFolder(tempDir(), { perClass: 4 }); // 20-40 px images shrunk to 16: the two rules differ
+  const out = tempDir();
+  const o = { dataDir: root, known: KNOWN, width: 2, batchSize: 8, epochs: 1, imageSize: 16, progress: false, evaluate: false, out };
+  await train({ ...o, antialias: false });
+  // As an older version wrote it: no resize rule in config.json (read before the checkpoint's copy).
+  const configFile = join(out, 'config.json');
+  const { antialias, ...older } = JSON.parse(readFileSync(configFile, 'utf8')) as Record<string, unknown>;
+  assert.is(antialias, false);
+  writeFileSync(configFile, JSON.stringify(older));
+  const resumed = await train({ ...o, resume: true }); // no rule given: the saved run's, not the new default
+  assert.is(resumed.options.antialias, false);
+  assert.is(resumed.data.antialias, false);
+  // A rule given explicitly is the caller's: the images then differ from the checkpoint's, and that is refused.
+  await rejects(() => train({ ...o, resume: true, antialias: true }), /the training images are not the ones this run trained on/);
 });
 
 test('the other commands on an own-data checkpoint: objectives trains on the folder; ood, corrupt and eval say what they need', async () => {

@@ -17,7 +17,6 @@ import { listOf } from './flag-values.js';
 import { outFlag } from './common-flags.js';
 import { checkTrainOptions } from './option-flags.js';
 import { checkSameRun } from './run-config.js';
-import { readRunConfig } from '../train/run-config-file.js';
 
 export const OBJECTIVES_FLAGS: FlagSpecs = {
   ...TRAIN_FLAGS,
@@ -57,9 +56,8 @@ async function runObjective(base: ReturnType<typeof trainOptionsFrom>, objective
   const done = join(out, 'table1.json');
   const saved = readRow(done, objective);
   if (saved) return saved;
-  // A run already started keeps the resize rule it started with (one saved before it was recorded: plain).
-  const antialias = (await readRunConfig(out))?.config.antialias;
-  const result = await train({ ...base, objective, out, resume: true, evaluate: false, ...(antialias !== undefined ? { antialias } : {}) });
+  // A run already started keeps the resize rule it started with (train() reads it back).
+  const result = await train({ ...base, objective, out, resume: true, evaluate: false });
   const row: Row = { objective, auroc: {}, intrinsicDim: NaN };
   try {
     if (result.interrupted) return null;

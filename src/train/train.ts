@@ -11,6 +11,7 @@ import { writePictures } from './pictures.js';
 import { checkpointFingerprint, runCheckedStep, setUpRun } from './training-run.js';
 import { keepingOnlyModel, runEpochLoop, type EpochLoopResult, type TrainHooks } from './epoch-loop.js';
 import { withRunFolder } from './run-lock.js';
+import { readRunConfig } from './run-config-file.js';
 import { loadTorchvisionResNet } from '../checkpoint/torchvision-file.js';
 import type { TorchvisionResNet } from '../nn/torchvision-resnet.js';
 import { loadAttention, type AttentionModel } from '../gradmix/attention.js';
@@ -50,7 +51,18 @@ function checkEvaluable(o: TrainOptions, data: OpenSetData): void {
 
 export async function train(given: Partial<TrainOptions> = {}, hooks: TrainHooks = {}): Promise<TrainResult> {
   const o = resolveOptions(given);
-  return withRunFolder(o.out, () => trainLocked(o, hooks));
+  return withRunFolder(o.out, async () => trainLocked(await withSavedResizeRule(o, given), hooks));
+}
+
+/**
+ * A resumed image-folder run keeps the resize rule it started with unless one is given: the default
+ * (antialiased) came later than some runs, and those shrank plainly (runConfigOf reads a missing
+ * rule as plain). Without this, resuming such a run through the library failed its data check.
+ */
+async function withSavedResizeRule(o: TrainOptions, given: Partial<TrainOptions>): Promise<TrainOptions> {
+  if (!o.resume || given.antialias !== undefined || o.protocol !== FOLDER_PROTOCOL) return o;
+  const saved = (await readRunConfig(o.out))?.config;
+  return saved?.protocol === FOLDER_PROTOCOL && saved.antialias !== undefined ? { ...o, antialias: saved.antialias } : o;
 }
 
 /** Attentive CutMix's frozen attention network (none for the other methods); errors name the flag and the file. */
