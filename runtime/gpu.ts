@@ -2,23 +2,21 @@
 // records dispatches into one compute pass until something needs their results (a readback)
 // or an upload must not overtake them. Knows nothing of tensors or autograd.
 import { acquireDevice, formatAdapter, type AcquiredDevice, type DeviceOptions, type AdapterDescription } from './device.js';
-import { BufferPool, sizeWithin, type MemoryStats } from './buffer-pool.js';
+import { BufferPool, type MemoryStats } from './buffer-pool.js';
+import { BindGroupCache, type Bindings } from './bind-group-cache.js';
+import { ReadbackStages } from './readback-stages.js';
 import { Profiler, type KernelTime } from './profiler.js';
 import { CPU_ADAPTER_PACING, GPU_PACING, WaitPacer } from './wait-pacer.js';
 import { KernelError, kernelSpec, packUniform, type KernelSpec, type ParamValue } from './kernel-spec.js';
+
+export type { BufferBinding } from './bind-group-cache.js';
 import { env, isNode } from './platform.js';
 
 export type Overrides = Record<string, number>;
 
-export interface BufferBinding {
-  buffer: GPUBuffer;
-  offset?: number;
-  size?: number;
-}
-
 export interface Dispatch {
   /** Storage buffers by their WGSL variable name. */
-  bindings: Record<string, GPUBuffer | BufferBinding>;
+  bindings: Bindings;
   /** Uniform struct fields by name. */
   params?: Record<string, ParamValue>;
   /** Workgroup counts; use `grid()` for 1-D problems larger than 65535 groups. */
@@ -44,8 +42,6 @@ interface CachedPipeline {
 const UNIFORM_SLOT = 256; // minUniformBufferOffsetAlignment on every adapter seen
 const UNIFORM_ARENA_BYTES = 256 * 1024;
 const MAX_WORKGROUPS = 65535;
-/** Readback stages up to this size are kept for reuse; larger ones are destroyed after their read. */
-const KEPT_STAGE_BYTES = 4 << 20;
 /**
  * Dispatches per submit while recording, on GPUs: the GPU starts on the first ones while the CPU
  * records the rest of a step (autograd and encoding take 8-25 ms of main-thread CPU per ResNet18
@@ -54,8 +50,6 @@ const KEPT_STAGE_BYTES = 4 << 20;
  * gains nothing, and ResNet18 w8 B32 plain steps measured 9-12% slower with it (bench/NOTES.md).
  */
 const SUBMIT_EVERY = 64;
-/** Bind groups kept for reuse; past this the cache starts over (a step binds a few thousand). */
-const MAX_BIND_GROUPS = 16384;
 
 /** Workgroups for `items` independent items, `perGroup` per workgroup, folded into 2-D past the limit. */
 export function grid(items: number, perGroup: number): [number, number, number] {
@@ -78,17 +72,11 @@ export class Gpu {
 
   private pipelines = new Map<string, CachedPipeline>();
   private pipelinesBySignature = new Map<string, CachedPipeline>();
-  // Creating a bind group is most of a dispatch's CPU cost in Dawn (bench/NOTES.md, issue 12 item
-  // 3), and a training step binds the same pooled buffers to the same kernels every step. So bind
-  // groups are cached by pipeline and storage buffers; the uniform, whose offset in the arena
-  // changes every dispatch, is bound with a dynamic offset and is not part of the key. Buffers are
-  // named by ids that are never reused, so a destroyed buffer's entries can only match a dispatch
-  // that binds the destroyed buffer, which is an error with or without the cache.
-  private bindGroups = new Map<string, GPUBindGroup>();
-  private bufferIds = new WeakMap<GPUBuffer, number>();
-  private nextBufferId = 0;
+  private readonly bindGroups: BindGroupCache;
   /** Bind groups created and reused since start (a warm training step reuses nearly all). */
-  bindGroupStats = { created: 0, reused: 0 };
+  get bindGroupStats(): { created: number; reused: number } {
+    return this.bindGroups.stats;
+  }
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private batchKernels: string[] = [];
@@ -98,7 +86,7 @@ export class Gpu {
   private uniformUsed = 0;
   private pendingChecks: Promise<void>[] = [];
   private asyncError: GpuError | null = null;
-  private staging = new Map<number, GPUBuffer[]>();
+  private readonly stages: ReadbackStages;
   private lost = false;
   /** Why the device is gone: destroyed on purpose (destroyGpu) or lost (driver reset, ...). */
   private goneReason: string | null = null;
@@ -131,6 +119,8 @@ export class Gpu {
       usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
       label: 'uniform-arena',
     });
+    this.bindGroups = new BindGroupCache(this.device, this.uniformArena);
+    this.stages = new ReadbackStages(this.device);
     this.device.addEventListener('uncapturederror', (ev) => {
       const err = (ev as GPUUncapturedErrorEvent).error;
       this.asyncError ??= new GpuError(`WebGPU error: ${err.message}`);
@@ -248,7 +238,7 @@ export class Gpu {
     const uniformOffset = this.uniformUsed;
     packUniform(spec, d.params ?? {}, this.uniformView, uniformOffset);
     const cached = this.pipelineFor(spec, d.overrides ?? {});
-    const key = this.bindGroupKey(kernel, spec, cached, d.bindings);
+    const key = this.bindGroups.key(kernel, spec, cached.id, d.bindings);
     if (spec.uniform) this.uniformUsed += Math.ceil(spec.uniform.size / UNIFORM_SLOT) * UNIFORM_SLOT;
     if (x * y * z === 0) return;
     if (this.debug) {
@@ -258,7 +248,7 @@ export class Gpu {
       this.ensureEncoder();
       this.device.pushErrorScope('validation');
     }
-    const bindGroup = this.bindGroupFor(key, spec, cached, d.bindings);
+    const bindGroup = this.bindGroups.get(key, spec, cached.layout, d.bindings);
     if (this.profiler) {
       // One timed pass per dispatch.
       if (!this.profiler.hasRoom) this.flush();
@@ -280,42 +270,6 @@ export class Gpu {
       this.trackScope(scope, () => `kernel '${kernel}'`);
     }
     if (++this.pendingDispatches >= this.submitEvery) this.flush();
-  }
-
-  /** The bind-group cache key of a dispatch; throws on a missing binding. */
-  private bindGroupKey(kernel: string, spec: KernelSpec, cached: CachedPipeline, bindings: Dispatch['bindings']): string {
-    let key = String(cached.id);
-    for (const b of spec.bindings) {
-      if (b.kind === 'uniform') continue;
-      const given = bindings[b.name];
-      if (!given) throw new KernelError(kernel, `missing binding '${b.name}'`);
-      key += 'buffer' in given ? ` ${this.bufferId(given.buffer)}@${given.offset ?? 0}+${given.size ?? ''}` : ` ${this.bufferId(given)}`;
-    }
-    return key;
-  }
-
-  private bufferId(buffer: GPUBuffer): number {
-    let id = this.bufferIds.get(buffer);
-    if (id === undefined) this.bufferIds.set(buffer, (id = this.nextBufferId++));
-    return id;
-  }
-
-  private bindGroupFor(key: string, spec: KernelSpec, cached: CachedPipeline, bindings: Dispatch['bindings']): GPUBindGroup {
-    const hit = this.bindGroups.get(key);
-    if (hit) {
-      this.bindGroupStats.reused++;
-      return hit;
-    }
-    const entries: GPUBindGroupEntry[] = spec.bindings.map((b) => {
-      if (b.kind === 'uniform') return { binding: b.binding, resource: { buffer: this.uniformArena, offset: 0, size: spec.uniform!.size } };
-      const given = bindings[b.name];
-      return { binding: b.binding, resource: 'buffer' in given ? given : { buffer: given } };
-    });
-    const bindGroup = this.device.createBindGroup({ layout: cached.layout, entries, label: spec.name });
-    if (this.bindGroups.size >= MAX_BIND_GROUPS) this.bindGroups.clear();
-    this.bindGroups.set(key, bindGroup);
-    this.bindGroupStats.created++;
-    return bindGroup;
   }
 
   private trackScope(scope: Promise<GPUError | null>, what: () => string): void {
@@ -426,8 +380,7 @@ export class Gpu {
   async read(buffer: GPUBuffer, bytes: number, offset = 0): Promise<ArrayBuffer> {
     this.throwIfFailed();
     const copyBytes = Math.ceil(bytes / 4) * 4;
-    const size = sizeWithin(copyBytes, this.device.limits.maxBufferSize);
-    const stage = this.staging.get(size)?.pop() ?? this.device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST, label: 'readback' });
+    const stage = this.stages.acquire(copyBytes);
     this.copy(buffer, offset, stage, 0, copyBytes);
     this.flush();
     const checks = this.pendingChecks;
@@ -445,21 +398,14 @@ export class Gpu {
       this.throwIfFailed();
       throw e;
     } finally {
-      // Small stages are kept for the next read (a step's scalars); a large one (features of a
-      // whole data set) is not held for the life of the process.
-      if (stage.mapState === 'unmapped' && size > KEPT_STAGE_BYTES) stage.destroy();
-      else if (stage.mapState === 'unmapped') {
-        let list = this.staging.get(size);
-        if (!list) this.staging.set(size, (list = []));
-        list.push(stage);
-      }
+      this.stages.release(stage);
     }
   }
 
   destroy(): void {
     if (this.lost) return;
     this.pool.trim();
-    for (const list of this.staging.values()) for (const b of list) b.destroy();
+    this.stages.destroy();
     this.uniformArena.destroy();
     this.lost = true;
     this.goneReason = 'the GPU was destroyed (destroyGpu())';

@@ -2,6 +2,7 @@
 // GPU validation errors that name the kernel, a clear error without an adapter, flat memory over
 // repeated steps, and a Node process that exits once the device is destroyed.
 import { suite } from 'uvu';
+import type { ReadbackStages } from '../runtime/readback-stages.js';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { gpu } from '../runtime/gpu.js';
@@ -278,7 +279,7 @@ test("a buffer whose size class passes the limit, but not its bytes, gets the li
 });
 
 test('readbacks: exact bytes at awkward sizes; a large stage is not kept after its read', async () => {
-  const staged = () => [...(gpu() as unknown as { staging: Map<number, GPUBuffer[]> }).staging].filter(([, list]) => list.length > 0).map(([size]) => size);
+  const staged = () => (gpu() as unknown as { stages: ReadbackStages }).stages.keptSizes();
   for (const n of [1, 3, 65, 1000, (5 << 20) / 4 + 3]) {
     const values = Float32Array.from({ length: n }, (_, i) => i * 0.5);
     const t = upload(values, [n]);
