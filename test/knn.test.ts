@@ -103,6 +103,16 @@ test('random unit features, uneven classes (some smaller than k), awkward sizes'
   }
 });
 
+test('a row whose class sums add up to 0 has no score (NaN), never best / 0 as the GPU divides it', async () => {
+  // k 1, classes at (1, 0), (-1, 0) and (0, 1). A test row at (0.5, 0) has sums 0.5, -0.5, 0 (a
+  // positive best over a zero total: +Inf on most GPUs); one at (0, 0) has 0 / 0; one at (0.6, 0.8)
+  // has a finite score to compare (0.8 / 0.8).
+  const got = await runGpu(Float64Array.from([1, 0, -1, 0, 0, 1]), [0, 1, 2], Float64Array.from([0.5, 0, 0, 0, 0.6, 0.8].map(Math.fround)), 2, 1, 3);
+  assert.ok(Number.isNaN(got.scores[0]) && Number.isNaN(got.scores[1]), `scores ${Array.from(got.scores)}`);
+  assert.is(got.scores[2], 1);
+  assert.equal(Array.from(got.predicted), [0, 0, 2]);
+});
+
 test('exact ties: duplicate train rows within and across classes', async () => {
   const { rng, seed } = seeded();
   const dim = 5;
@@ -127,8 +137,10 @@ test('exact ties: duplicate train rows within and across classes', async () => {
   assert.equal(Array.from(got.classSums), Array.from(want.classSums), `${tag}: class sums are exact`);
   assert.equal(Array.from(got.predicted), Array.from(want.predicted), `${tag}: first maximal class wins`);
   for (let i = 0; i < got.predicted.length; i++) assert.ok(got.predicted[i] !== 2, `${tag}: class 2 only ties class 0, which comes first`);
-  // Grid features can make a row's class sums add up to exactly 0: its score (x / 0) has no value
-  // to compare (WGSL leaves division by zero unspecified), so only the other rows' scores are.
+  // Grid features can make a row's class sums add up to exactly 0: its score (x / 0) has no value,
+  // whatever the GPU's division by zero gives (WGSL leaves it unspecified), so it is NaN.
+  const cancels = Array.from(want.scores.keys()).filter((i) => !Number.isFinite(want.scores[i]));
+  for (const i of cancels) assert.ok(Number.isNaN(got.scores[i]), `${tag}: row ${i}'s class sums add up to 0, so its score is NaN, got ${got.scores[i]}`);
   const scored = Array.from(want.scores.keys()).filter((i) => Number.isFinite(want.scores[i]));
   assertClose(
     Float32Array.from(scored, (i) => got.scores[i]),

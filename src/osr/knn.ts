@@ -100,6 +100,21 @@ function featureShape(what: string, t: Tensor): [number, number] {
 }
 
 /**
+ * NaN for each row whose class sums add up to 0 in float32 (summed in the kernel's order): its
+ * score best / 0 has no value, and WGSL leaves division by zero unspecified (a driver's fast math
+ * may return any finite number), so the rule that such an image stops an evaluation and is unknown
+ * to `predict` (docs/OPEN-SET.md section 2) is kept here rather than trusted to the GPU.
+ */
+function withoutValueWhereSumsCancel(scores: Float32Array, classSums: Float32Array, numClasses: number): Float32Array {
+  for (let i = 0; i < scores.length; i++) {
+    let total = 0;
+    for (let c = 0; c < numClasses; c++) total = Math.fround(total + classSums[i * numClasses + c]);
+    if (total === 0) scores[i] = NaN;
+  }
+  return scores;
+}
+
+/**
  * Scores test features against train features of the known classes. The test x train
  * similarities are streamed (each GPU invocation keeps the running top-k lists of 4 test rows
  * for one class), so memory is O(Ntr + Nte * numClasses) whatever the sizes.
@@ -162,11 +177,8 @@ export async function scoreOpenSet(trainFeats: Tensor, trainLabels: ArrayLike<nu
       workgroups: grid(nTest, WG),
       overrides: { WG },
     });
-    return {
-      scores: (await score.data()) as Float32Array,
-      predicted: (await pred.data()) as Int32Array,
-      classSums: (await sums.data()) as Float32Array,
-    };
+    const classSums = (await sums.data()) as Float32Array;
+    return { scores: withoutValueWhereSumsCancel((await score.data()) as Float32Array, classSums, numClasses), predicted: (await pred.data()) as Int32Array, classSums };
   } finally {
     for (const t of temps) t.dispose();
   }
