@@ -8,13 +8,14 @@ import { FOLDER_PROTOCOL, inputInfo, PROTOCOL_NAMES } from '../data/index.js';
 import { evaluateOpenSet, MAX_K, type FeatureKind, type OpenSetMetrics, type OpenSetModel } from '../osr/index.js';
 import { intrinsicDimLine, metricsTable, writeEvaluation, METRIC_LABELS } from '../osr/report.js';
 import { loadTrainingData } from '../train/train.js';
+import { withRunFolder } from '../train/run-lock.js';
 import { trainAndEvaluate } from '../train/train-and-evaluate.js';
 import { recogniserLines, runContext, storeRecogniser } from '../train/recogniser.js';
 import { PAPER_AUROC, summarise } from '../train/split-summary.js';
 import { OBJECTIVES } from '../train/objectives.js';
 import { SCORES, needsClassifier, type ScoreKind } from '../osr/scores.js';
 import { defaultOptions, ARCHS, METHODS, FILLS, type TrainOptions } from '../train/options.js';
-import { UsageError, listFlag, numberFlag, parseFlags, usage, type FlagSpecs } from './args.js';
+import { UsageError, listFlag, numberFlag, parseFlags, usage, type FlagSpecs, type FlagValues } from './args.js';
 import { finishedResults } from '../sweep/run-state.js';
 import { DATA_FLAG, DEFAULT_K, EPOCHS_DEFAULT, FEATURE_BATCH_FLAG, K_FLAG, LAMBDA_DEFAULT, LAYERS_DEFAULT, checkpointFlag, outFlag, protocolFlag, splitFlag } from './common-flags.js';
 import { existingFile, existingFolder, int, intList, num, oneOf, text } from './flag-values.js';
@@ -204,8 +205,14 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const v = parseFlags(argv, EVAL_FLAGS);
   if (v.help) return console.log(usage('eval', 'Evaluates open-set recognition of a checkpoint on a protocol split (kNN scores, AUROC and the other metrics).', EVAL_FLAGS));
   if (typeof v.checkpoint !== 'string') throw new UsageError('--checkpoint <file.safetensors> is required');
+  // --calibrate rewrites the checkpoint: under its run's lock, so a training run or another eval
+  // cannot replace the weights between the read and the write (a gallery of other weights).
+  return v.calibrate === true ? withRunFolder(dirname(v.checkpoint), () => evaluateCheckpoint(v, v.checkpoint as string)) : evaluateCheckpoint(v, v.checkpoint);
+}
+
+async function evaluateCheckpoint(v: FlagValues, checkpoint: string): Promise<void> {
   // The checkpoint is read on the CPU first, so every flag is checked against it before the GPU starts.
-  const model = await readModelFile(v.checkpoint);
+  const model = await readModelFile(checkpoint);
   const choice = dataChoice(v, model.run, ownDataFrom(v));
   const { protocol, split, dataDir } = choice;
   const k = numberFlag(v, 'k') ?? model.run.k ?? DEFAULT_K;
@@ -213,7 +220,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
   const score = (v.score as ScoreKind | undefined) ?? (model.run.score as ScoreKind | undefined) ?? 'knn';
   const features = (v.features as FeatureKind | undefined) ?? 'encoder';
   if (needsClassifier(score) && !model.hasClassifier) {
-    throw new UsageError(`--score ${score} needs a classifier (classifier.weight), which ${v.checkpoint} lacks: train with --objective ce or ce+ssl, or use --score knn or nno`);
+    throw new UsageError(`--score ${score} needs a classifier (classifier.weight), which ${checkpoint} lacks: train with --objective ce or ce+ssl, or use --score knn or nno`);
   }
   checkChannels(model, protocol);
   const loaded = await buildModel(model, { width: numberFlag(v, 'width'), inChannels: numberFlag(v, 'in-channels') });
@@ -232,11 +239,11 @@ export async function evalCommand(argv: string[]): Promise<void> {
     let recogniser: OpenSetModel | null = null;
     try {
       if (v.calibrate === true) {
-        recogniser = await storeRecogniser(v.checkpoint, loaded.model, data, { k, tpr, galleryFeatures: features === 'encoder' ? e.trainFeatures : undefined });
-        for (const line of recogniserLines(v.checkpoint, recogniser, tpr, data.testKnown.n)) console.log(line);
+        recogniser = await storeRecogniser(checkpoint, loaded.model, data, { k, tpr, galleryFeatures: features === 'encoder' ? e.trainFeatures : undefined });
+        for (const line of recogniserLines(checkpoint, recogniser, tpr, data.testKnown.n)) console.log(line);
       }
       // Not the checkpoint's own folder: a training run's results.json (which says it finished) must stay.
-      const out = (v.out as string | undefined) ?? join(dirname(v.checkpoint), 'eval');
+      const out = (v.out as string | undefined) ?? join(dirname(checkpoint), 'eval');
       const file = await writeEvaluation(out, e, {
         protocol,
         split,
@@ -244,7 +251,7 @@ export async function evalCommand(argv: string[]): Promise<void> {
         score,
         features,
         intrinsicDim: e.intrinsicDim,
-        checkpoint: v.checkpoint,
+        checkpoint: checkpoint,
         arch: loaded.arch,
         width: loaded.width,
         ...(recogniser ? { threshold: recogniser.threshold, tpr } : {}),

@@ -3,15 +3,22 @@
 // back with its model; predictions for image files. The checkpoint's other tensors and metadata
 // are kept as they are.
 import { initGpu } from '../../runtime/gpu.js';
-import { readCheckpoint, readSafetensors, writeSafetensors } from '../checkpoint/index.js';
+import { checkFinite, readCheckpoint, readSafetensors, toFloat32, writeSafetensors } from '../checkpoint/index.js';
 import type { HostTensor } from '../checkpoint/safetensors.js';
 import { decodeImageFiles } from '../data/image-folder.js';
 import { OPENSET_GALLERY, OPENSET_LABELS, OpenSetModel, type OpenSetPrediction } from './open-set-model.js';
 
-/** Adds (or replaces) the recogniser in `file`, atomically. */
+/**
+ * Adds (or replaces) the recogniser in `file`, atomically. The file is checked first (a damaged
+ * checkpoint would otherwise be written back with a fresh checksum, its damage made permanent),
+ * and the gallery is refused if it holds NaN or Inf, as every other tensor of a checkpoint is.
+ */
 export async function storeOpenSetModel(file: string, recogniser: OpenSetModel): Promise<void> {
+  await readCheckpoint(file);
   const { tensors, metadata } = await readSafetensors(file);
   const parts = await recogniser.checkpointParts();
+  const gallery = parts.extras.get(OPENSET_GALLERY)!;
+  checkFinite(OPENSET_GALLERY, toFloat32(gallery, OPENSET_GALLERY));
   const kept: [string, HostTensor][] = [...tensors].filter(([name]) => name !== OPENSET_GALLERY && name !== OPENSET_LABELS);
   await writeSafetensors(file, [...kept, ...parts.extras], { ...metadata, ...parts.metadata });
 }
