@@ -24,7 +24,7 @@ const kib = (n: number) => `${(n / 1024).toFixed(1)} KiB`;
 
 const test = suite('bundle-size');
 
-test('dist/browser/gradmix.js with its static chunks is under 200 KiB minified; the parser, panels, plots and Attentive CutMix are lazy', async () => {
+test('dist/browser/gradmix.js with its static chunks is under 200 KiB minified; the parser, panels, plots, Attentive CutMix, NNO and image fitting are lazy', async () => {
   const out = mkdtempSync(join(tmpdir(), 'gradmix-bundle-'));
   try {
     const { buildBrowser, staticOutputs } = (await import(new URL('../scripts/build-browser.mjs', import.meta.url).href)) as BuildScript;
@@ -48,6 +48,8 @@ test('dist/browser/gradmix.js with its static chunks is under 200 KiB minified; 
       'src/gradmix/attentive-cutmix.ts',
       'src/checkpoint/torchvision.ts',
       'src/osr/intrinsic-dim.ts',
+      'src/osr/nno.ts',
+      'src/osr/fit-input.ts',
     ]) {
       assert.not.ok(
         inputs(loaded).some((i) => i.includes(module)),

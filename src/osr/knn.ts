@@ -92,10 +92,9 @@ async function hostLabels(labels: ArrayLike<number> | Tensor): Promise<ArrayLike
   return labels.data();
 }
 
-function featureShape(what: string, t: Tensor): [number, number] {
-  if (t.rank !== 2 || t.dtype !== 'float32') {
-    throw new Error(`scoreOpenSet: ${what} features must be a float32 [N, D] tensor, got ${t.dtype} ${formatShape(t.shape)}`);
-  }
+/** [N, D] of a float32 matrix of features (or logits); `op` and `what` name it in the error. */
+export function matrixShape(op: string, what: string, t: Tensor): [number, number] {
+  if (t.rank !== 2 || t.dtype !== 'float32') throw new Error(`${op}: ${what} must be a float32 [N, D] tensor, got ${t.dtype} ${formatShape(t.shape)}`);
   return [t.shape[0], t.shape[1]];
 }
 
@@ -120,8 +119,8 @@ function withoutValueWhereSumsCancel(scores: Float32Array, classSums: Float32Arr
  * for one class), so memory is O(Ntr + Nte * numClasses) whatever the sizes.
  */
 export async function scoreOpenSet(trainFeats: Tensor, trainLabels: ArrayLike<number> | Tensor, testFeats: Tensor, options: OpenSetScoreOptions = {}): Promise<OpenSetScores> {
-  const [nTrain, dim] = featureShape('train', trainFeats);
-  const [nTest, testDim] = featureShape('test', testFeats);
+  const [nTrain, dim] = matrixShape('scoreOpenSet', 'train features', trainFeats);
+  const [nTest, testDim] = matrixShape('scoreOpenSet', 'test features', testFeats);
   if (testDim !== dim) throw new Error(`scoreOpenSet: test features have ${testDim} dimensions, train features ${dim}`);
   const labels = await hostLabels(trainLabels);
   if (labels.length !== nTrain) throw new Error(`scoreOpenSet: ${labels.length} train labels for ${nTrain} train features`);

@@ -6,6 +6,7 @@ import { initGpu } from '../../runtime/gpu.js';
 import { checkFinite, readCheckpoint, readSafetensors, toFloat32, writeSafetensors } from '../checkpoint/index.js';
 import type { HostTensor } from '../checkpoint/safetensors.js';
 import { decodeImageFiles } from '../data/image-folder.js';
+import { fitToInput } from './fit-input.js';
 import { OPENSET_GALLERY, OPENSET_LABELS, OpenSetModel, type OpenSetPrediction } from './open-set-model.js';
 
 /**
@@ -30,14 +31,20 @@ export async function loadOpenSetModel(file: string): Promise<OpenSetModel> {
   return OpenSetModel.fromCheckpoint(decoded, file);
 }
 
-/** Predictions for PNG/JPEG files of any size (decoded to the model's channels and input size). */
+/**
+ * Predictions for PNG/JPEG files of any size, decoded to the model's channels and fitted to its
+ * input one by one as its training images were (fitToInput: a 28 x 28 digit is padded to MNIST's
+ * 32 x 32, not stretched).
+ */
 export async function predictFiles(recogniser: OpenSetModel, files: readonly string[], batchSize?: number): Promise<(OpenSetPrediction & { file: string })[]> {
-  const { channels, imageSize, antialias = false } = recogniser.input;
-  const images = await decodeImageFiles(
-    'predict',
-    files.map((path) => ({ path, label: 0 })),
-    { channels: channels as 1 | 3, size: [imageSize, imageSize], antialias },
-  );
-  const predictions = await recogniser.predict(images, undefined, batchSize);
+  const { input } = recogniser;
+  if (files.length === 0) throw new Error('predict: no images to load');
+  const perImage = input.channels * input.imageSize * input.imageSize;
+  const images = new Float32Array(files.length * perImage);
+  for (let i = 0; i < files.length; i++) {
+    const decoded = await decodeImageFiles('predict', [{ path: files[i], label: 0 }], { channels: input.channels as 1 | 3 });
+    images.set(fitToInput(decoded, input).images, i * perImage);
+  }
+  const predictions = await recogniser.predict({ images, n: files.length, channels: input.channels, height: input.imageSize, width: input.imageSize }, undefined, batchSize);
   return predictions.map((p, i) => ({ file: files[i], ...p }));
 }

@@ -152,9 +152,15 @@ export class OpenSetModel {
     return new OpenSetModel(this.model, this.gallery, this.galleryLabels, { ...this.settings, threshold });
   }
 
-  /** Known-or-unknown for each image (any size: resized to the model's input). */
+  /**
+   * Known-or-unknown for each image. Any size: one of the input size is taken as it is, another is
+   * fitted as the training images were (resized, antialiased for own images that were, and padded
+   * for MNIST's digits: src/osr/fit-input.ts).
+   */
   async predict(images: ImageBatch | Float32Array, shape?: readonly [number, number, number, number], batchSize?: number): Promise<OpenSetPrediction[]> {
-    const batch = images instanceof Float32Array ? batchOf(images, shape) : images;
+    let batch = images instanceof Float32Array ? batchOf(images, shape) : images;
+    const { imageSize } = this.settings.input;
+    if (batch.height !== imageSize || batch.width !== imageSize) batch = (await import('../optional-code.js')).fitToInput(batch, this.settings.input);
     const { scores, predicted } = await this.scores(batch, batchSize);
     const { threshold, classNames } = this.settings;
     return Array.from(scores, (score, i) => ({ classIndex: predicted[i], className: classNames[predicted[i]], score, known: score >= threshold, threshold }));
