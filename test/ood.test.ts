@@ -266,6 +266,49 @@ test('evaluateOutOfDistribution: metrics and accuracy equal the float64 referenc
   }
 });
 
+test('evaluateOutOfDistribution converts each out-set just before its features, after checking every shape first', async () => {
+  const rng = new Rng(5);
+  const model = new SupConResNet(new Rng(3), { width: 2, inChannels: 3 });
+  const train = { ...dataset(rng, 4, 3, 8, 8), labels: Int32Array.from([0, 1, 0, 1]) };
+  const testIn = dataset(rng, 3, 3, 8, 8);
+  // The log shows when pixels are read: an out-set's getter, and each feature pass of the model.
+  const log: string[] = [];
+  const watched = (name: string, ds: Dataset): Dataset => {
+    const { images, ...rest } = ds;
+    const read = () => {
+      if (log.at(-1) !== `read ${name}`) log.push(`read ${name}`); // one entry per run of reads
+      return images;
+    };
+    return Object.defineProperty({ ...rest }, 'images', { get: read, enumerable: true }) as Dataset;
+  };
+  const features = model.features.bind(model);
+  model.features = (x) => (log.push('features'), features(x));
+  try {
+    const outSets = [
+      { name: 'a', data: watched('a', dataset(rng, 2, 1, 4, 4)) },
+      { name: 'b', data: watched('b', dataset(rng, 2, 3, 6, 6)) },
+    ];
+    const transform = augmentPreset('cifar', [8, 8]);
+    const e = await evaluateOutOfDistribution(model, { train, testIn, outSets }, transform, { k: 1, numClasses: 2, batchSize: 8 });
+    assert.equal(
+      e.out.map((o) => o.shape),
+      ['1x4x4', '3x6x6'],
+    );
+    // Two in-set passes, then per out-set: its conversion (one read), its features. Converting all up
+    // front would hold every converted copy at once (10k CIFAR images at 64x64: ~490 MB each).
+    assert.equal(log, ['features', 'features', 'read a', 'features', 'read b', 'features']);
+
+    // A shape that cannot be converted still fails before any feature is computed.
+    log.length = 0;
+    const bad = [outSets[0], { name: 'two-channel', data: dataset(rng, 2, 2, 8, 8) }];
+    await rejects(() => evaluateOutOfDistribution(model, { train, testIn, outSets: bad }, transform, { k: 1 }), /two-channel: cannot convert 2-channel images to 3 channels/);
+    await rejects(() => evaluateOutOfDistribution(model, { train, testIn, outSets: outSets.slice(1) }, transform, { k: 1, resize: 'none' }), /b: images are 6x6, the in-distribution set's 8x8/);
+    assert.equal(log, []);
+  } finally {
+    model.dispose();
+  }
+});
+
 // ---- data: all classes, missing data
 
 /** A CIFAR-10 binary folder with `perBatch` records per train batch (labels cycle 0..9), and CIFAR-100 / SVHN test files. */

@@ -53,6 +53,8 @@ const shapeText = (s: ImageShape) => `${s.channels}x${s.height}x${s.width}`;
 /** Luma weights of ITU-R 601 (what PIL's convert('L') and toPlanar use). */
 const LUMA = [0.299, 0.587, 0.114];
 
+const channelsError = (from: number, to: number, what: string) => `${what}: cannot convert ${from}-channel images to ${to} channels (only 1 <-> 3 is defined)`;
+
 function convertChannels(ds: Dataset, channels: number, what: string): Dataset {
   if (ds.channels === channels) return ds;
   const plane = ds.height * ds.width;
@@ -70,7 +72,7 @@ function convertChannels(ds: Dataset, channels: number, what: string): Dataset {
       }
     }
   } else {
-    throw new Error(`${what}: cannot convert ${ds.channels}-channel images to ${channels} channels (only 1 <-> 3 is defined)`);
+    throw new Error(channelsError(ds.channels, channels, what));
   }
   return { ...ds, images, channels };
 }
@@ -100,11 +102,9 @@ function padOrCrop(ds: Dataset, height: number, width: number): Dataset {
   return { ...ds, images, height, width };
 }
 
-function resize(ds: Dataset, height: number, width: number, rule: ResizeRule, what: string): Dataset {
+/** (after checkConversion) */
+function resize(ds: Dataset, height: number, width: number, rule: ResizeRule): Dataset {
   if (ds.height === height && ds.width === width) return ds;
-  if (rule === 'none') {
-    throw new Error(`${what}: images are ${ds.height}x${ds.width}, the in-distribution set's ${height}x${width}; choose a resize rule (bilinear, antialias or pad) to convert them`);
-  }
   if (rule === 'pad') return padOrCrop(ds, height, width);
   const per = valuesPerImage(ds);
   const perOut = ds.channels * height * width;
@@ -116,10 +116,23 @@ function resize(ds: Dataset, height: number, width: number, rule: ResizeRule, wh
   return { ...ds, images, height, width };
 }
 
+/**
+ * Throws what convertImages would for images of shape `from`, without touching pixels: a caller
+ * checks every set this way before the GPU work and converts each only when its turn comes.
+ */
+export function checkConversion(from: ImageShape, to: ImageShape, rule: ResizeRule, what = 'out-of-distribution set'): void {
+  if (!(RESIZE_RULES as readonly string[]).includes(rule)) throw new Error(`unknown resize rule '${rule}'; use one of ${RESIZE_RULES.join(', ')}`);
+  const channelsOk = from.channels === to.channels || (from.channels === 1 && to.channels === 3) || (from.channels === 3 && to.channels === 1);
+  if (!channelsOk) throw new Error(channelsError(from.channels, to.channels, what));
+  if (rule === 'none' && (from.height !== to.height || from.width !== to.width)) {
+    throw new Error(`${what}: images are ${from.height}x${from.width}, the in-distribution set's ${to.height}x${to.width}; choose a resize rule (bilinear, antialias or pad) to convert them`);
+  }
+}
+
 /** `ds` converted to the image shape `to` by the rules at the top of this file (a no-op when equal). */
 export function convertImages(ds: Dataset, to: ImageShape, rule: ResizeRule = 'bilinear', what = 'out-of-distribution set'): Dataset {
-  if (!(RESIZE_RULES as readonly string[]).includes(rule)) throw new Error(`unknown resize rule '${rule}'; use one of ${RESIZE_RULES.join(', ')}`);
-  return resize(convertChannels(ds, to.channels, what), to.height, to.width, rule, what);
+  checkConversion(ds, to, rule, what);
+  return resize(convertChannels(ds, to.channels, what), to.height, to.width, rule);
 }
 
 /** Detection metrics of in-distribution scores (positives) against out-of-distribution ones. */
@@ -207,8 +220,11 @@ export async function evaluateOutOfDistribution(
     throw new Error(`ood: in-distribution test images are ${shapeText(testIn)}, its train images ${shapeText(train)}`);
   }
   for (const s of outSets) if (s.data.n === 0) throw new Error(`ood: out-of-distribution set ${s.name} has no images`);
-  // Converted up front, so a shape that cannot be converted fails before any feature is computed.
-  const converted = outSets.map((s) => convertImages(s.data, train, options.resize ?? 'bilinear', `out-of-distribution set ${s.name}`));
+  const rule = options.resize ?? 'bilinear';
+  const what = (s: OodSet) => `out-of-distribution set ${s.name}`;
+  // Checked up front, so a shape that cannot be converted fails before any feature is computed;
+  // converted one set at a time below (an upsampled copy of a large set is hundreds of MB).
+  for (const s of outSets) checkConversion(s.data, train, rule, what(s));
   const extract = { batchSize: options.batchSize ?? 256, kind: options.features ?? 'encoder' };
   const knn = { k: options.k ?? 3, numClasses: options.numClasses };
   const held: Tensor[] = [];
@@ -220,8 +236,8 @@ export async function evaluateOutOfDistribution(
     let correct = 0;
     for (let i = 0; i < testIn.n; i++) if (inScores.predicted[i] === testIn.labels[i]) correct++;
     const out: OodSetResult[] = [];
-    for (const [i, s] of outSets.entries()) {
-      const outF = await extractFeatures(model, converted[i], transform, extract);
+    for (const s of outSets) {
+      const outF = await extractFeatures(model, convertImages(s.data, train, rule, what(s)), transform, extract);
       try {
         const { scores } = await scoreOpenSet(trainF, train.labels, outF, knn);
         out.push({ name: s.name, shape: shapeText(s.data), n: s.data.n, metrics: oodMetrics(inScores.scores, scores), scores });
