@@ -5,6 +5,7 @@
 // folder (--unknown-data), are the unknown test set. Images of any size are resized to the model's
 // input; channels come from the images (all grey: 1, all colour: 3) unless chosen.
 import { realpath } from 'node:fs/promises';
+import { isAbsolute, relative, sep } from 'node:path';
 import { DataError, UNKNOWN_LABEL, type Dataset } from './dataset.js';
 import { epochOrder } from './batches.js';
 import { decodeImageFiles, listImageFolder, type LabelledFile } from './image-folder.js';
@@ -60,8 +61,20 @@ async function unknownFiles(o: FolderDataOptions, files: LabelledFile[], classNa
     return { files: files.filter((f) => !known.has(f.label)).map((f) => ({ ...f, label: index.get(f.label)! })), names };
   }
   await requireFolder(o.unknownDataDir, 'a folder of unknown-class images (--unknown-data)');
-  if ((await realpath(o.unknownDataDir)) === (await realpath(o.dataDir))) {
+  const [unknownReal, dataReal] = [await realpath(o.unknownDataDir), await realpath(o.dataDir)];
+  if (unknownReal === dataReal) {
     throw new DataError(`--unknown-data ${o.unknownDataDir} is the --data folder; its known classes would be scored as unknown (leave --unknown-data out to use the folder's other classes)`);
+  }
+  // Images are listed recursively: a folder above --data holds its known images, one inside it some of them.
+  const inside = (dir: string, root: string) => {
+    const rel = relative(root, dir);
+    return rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+  };
+  const below = inside(unknownReal, dataReal);
+  if (below || inside(dataReal, unknownReal)) {
+    throw new DataError(
+      `--unknown-data ${o.unknownDataDir} ${below ? 'lies inside' : 'holds'} the --data folder ${o.dataDir}; images of --data would be scored as unknown (give --unknown-data a folder apart from --data)`,
+    );
   }
   if ((await subfolders(o.unknownDataDir)).length > 0) {
     const listed = await listImageFolder(o.unknownDataDir);
