@@ -171,6 +171,9 @@ test('data folders: required, and CIFAR+10 takes its unknowns from CIFAR-100 tes
     ).bytes,
   );
   const d = await loadProtocol('cifar+10', 1, { dataDir: root });
+  // The training batches hold no airplane (class 0): a split that knows it is refused before training.
+  const knowsAirplane = [0, 1, 2, 3, 4].find((s) => knownClasses('cifar10', s).includes(0))!;
+  await rejects(() => loadProtocol('cifar10', knowsAirplane, { dataDir: root }), new RegExp(`cifar10 split ${knowsAirplane}'s known class airplane has no training images`));
   // Split 1: known CIFAR-10 [6, 7, 1, 9]; unknown CIFAR-100 [41, 9, 49, 40, 73, 60, 48, 30, 95, 71].
   assert.equal(Array.from(d.train.sourceLabels!), [1, 6, 7, 9]);
   assert.equal(Array.from(d.train.labels), [2, 0, 1, 3]);
@@ -192,6 +195,12 @@ test('tinyimagenet split 0 on a generated 200-wnid tree: class i = i-th sorted w
   put(root, 'val/val_annotations.txt', val.map(([f, w]) => `${f}\t${w}\t0\t0\t1\t1`).join('\n'));
   const d = await loadProtocol('tinyimagenet', 0, { dataDir: root });
   assert.is(d.train.n, 20);
+  // A wnid folder missing would shift every class after it: refused.
+  const missing = join(tempDir(), 'tiny-imagenet-200');
+  for (const w of sorted.slice(1)) put(missing, `train/${w}/images/${w}_0.JPEG`, png);
+  put(missing, 'val/val_annotations.txt', '');
+  await rejects(() => loadProtocol('tinyimagenet', 0, { dataDir: missing }), /train: holds 199 class folders, TinyImageNet-200 has 200; every class must be there/);
+
   assert.equal(
     Array.from(d.train.sourceLabels!),
     [...SPEC_TINY_SPLIT0].sort((a, b) => a - b),

@@ -147,17 +147,22 @@ export async function loadImageFolder(root: string, opts: ImageFolderOptions = {
   return decodeImageFiles(root, files, opts, classNames);
 }
 
+/** TinyImageNet-200's folders and its classes: class i is the i-th wnid of the sorted train/ folder names. */
+export async function tinyImageNetClasses(dir: string): Promise<{ root: string; trainDir: string; wnids: string[] }> {
+  await requireFolder(dir, 'TinyImageNet-200 (tiny-imagenet-200 with train/ and val/)');
+  const root = resolveRoot(dir, 'tiny-imagenet-200', 'train');
+  const trainDir = join(root, 'train');
+  await requireFolder(trainDir, 'TinyImageNet-200 train/ with one folder per wnid');
+  return { root, trainDir, wnids: await subfolders(trainDir) };
+}
+
 /**
  * TinyImageNet-200 train or val, from `tiny-imagenet-200` or its parent. Class i is the i-th
  * wnid of the sorted train/ folder names (the numbering the OSR splits use). val/ is read through
  * val/val_annotations.txt, or as class folders when it has been reorganised into them.
  */
 export async function loadTinyImageNet(dir: string, split: 'train' | 'val', opts: ImageFolderOptions = {}): Promise<Dataset> {
-  await requireFolder(dir, 'TinyImageNet-200 (tiny-imagenet-200 with train/ and val/)');
-  const root = resolveRoot(dir, 'tiny-imagenet-200', 'train');
-  const trainDir = join(root, 'train');
-  await requireFolder(trainDir, 'TinyImageNet-200 train/ with one folder per wnid');
-  const wnids = await subfolders(trainDir);
+  const { root, trainDir, wnids } = await tinyImageNetClasses(dir);
   if (split === 'train') {
     const { files } = await listImageFolder(trainDir, opts);
     return decodeImageFiles(trainDir, files, opts, wnids);

@@ -7,7 +7,7 @@ import { loadMnistIdx } from './idx.js';
 import { loadMnistMini } from './mnist-mini.js';
 import { loadSvhn } from './svhn.js';
 import { loadCifar10, loadCifar100 } from './cifar.js';
-import { loadTinyImageNet } from './image-folder.js';
+import { loadTinyImageNet, tinyImageNetClasses } from './image-folder.js';
 import { knownClasses, openSet, protocolInfo, unknownClasses, type OpenSetData, type ProtocolInfo, type SourceData } from './open-set.js';
 
 export { PROTOCOL_NAMES, PROTOCOLS, protocolInfo, knownClasses, unknownClasses, remapLabels, openSet, type ProtocolName, type ProtocolInfo, type OpenSetData, type SourceData } from './open-set.js';
@@ -60,9 +60,17 @@ async function loadSource(info: ProtocolInfo, known: number[], dataDir: string |
         test: await loadCifar10(dataDir, 'test'),
         unknownTest: await loadCifar100(dataDir, 'test'),
       };
-    case 'tinyimagenet':
+    case 'tinyimagenet': {
+      // Classes are numbered by position (the i-th sorted wnid), so a missing class folder would
+      // shift every class after it onto another's split entry, silently.
+      const { trainDir, wnids } = await tinyImageNetClasses(dataDir);
+      if (wnids.length !== info.sourceClasses)
+        throw new DataError(
+          `${trainDir}: holds ${wnids.length} class folders, TinyImageNet-200 has ${info.sourceClasses}; every class must be there, as the splits number classes by position (a missing one shifts the rest)`,
+        );
       // Only the known classes' training images are decoded (the other 90,000 are never used).
       return { train: await loadTinyImageNet(dataDir, 'train', { classes: known }), test: await loadTinyImageNet(dataDir, 'val') };
+    }
   }
   throw new Error(`unreachable: protocol ${info.name}`);
 }
@@ -73,5 +81,12 @@ export async function loadProtocol(protocol: string, split: number, opts: LoadPr
   const known = knownClasses(protocol, split);
   const unknown = unknownClasses(protocol, split);
   const source = await loadSource(info, known, opts.dataDir);
-  return openSet(info.name, split, source, known, unknown);
+  const data = openSet(info.name, split, source, known, unknown);
+  // Found now, not after training, when the kNN gallery would lack the class.
+  const counts = new Array<number>(known.length).fill(0);
+  for (const label of data.train.labels) counts[label]++;
+  const empty = counts.indexOf(0);
+  if (empty >= 0)
+    throw new DataError(`${opts.dataDir ?? info.name}: ${info.name} split ${split}'s known class ${data.knownClassNames?.[empty] ?? known[empty]} has no training images; the data set is incomplete`);
+  return data;
 }
