@@ -1,15 +1,91 @@
-// Own image folders: --unknown-data may not overlap --data.
+// `gradmix ood` on the user's own images, and the folder checks around it: the in-set is prepared
+// as the checkpoint's run prepared its training images (size, channels, resize rule), a folder
+// in-set's test/ classes are numbered by train/'s, and --unknown-data may not overlap --data.
 import { suite } from 'uvu';
-import { join } from 'node:path';
 import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadDataSet } from '../src/data/in-distribution.js';
 import { loadFolderOpenSet } from '../src/data/index.js';
+import { oodCommand, trainedInput } from '../src/cli/ood-command.js';
+import { runConfigOf } from '../src/train/run-config.js';
+import { train } from '../src/train/train.js';
 import { rejects, removeTempDirs, tempDir } from './data-fixtures.js';
 import { writeShapesFolder } from './shapes-folder.js';
+import { setupGpu } from './helpers.js';
 
 const test = suite('ood on own data');
+test.before(setupGpu);
 test.after(removeTempDirs);
 
 const KNOWN = ['bars', 'columns', 'disc'] as const;
+
+test("trainedInput: the run's image size and resize rule (a protocol's size, an own-image run's --size)", () => {
+  assert.equal(trainedInput(runConfigOf({ protocol: 'tinyimagenet', allClasses: true, imageSize: 32 }, 'x')), { size: 64, antialias: true });
+  assert.equal(trainedInput(runConfigOf({ protocol: 'cifar10' }, 'x')), { size: 32, antialias: true });
+  assert.equal(trainedInput(runConfigOf({ protocol: 'folder', imageSize: 16, antialias: true }, 'x')), { size: 16, antialias: true });
+  // A run saved before the rule was recorded shrank plainly.
+  assert.equal(trainedInput(runConfigOf({ protocol: 'folder', imageSize: 24 }, 'x')), { size: 24, antialias: false });
+  assert.equal(trainedInput(runConfigOf(null, 'x')), { antialias: true });
+});
+
+test("a folder in-set's test/ classes are numbered by train/'s; a class train/ lacks is refused", async () => {
+  const root = tempDir();
+  writeShapesFolder(join(root, 'train'), { perClass: 1, shapes: KNOWN });
+  writeShapesFolder(join(root, 'test'), { perClass: 1, shapes: ['bars', 'disc'] });
+  const folder = { channels: 1, size: [8, 8] } as const;
+  const testSet = await loadDataSet('folder', 'test', { dataDir: root, folder });
+  assert.equal(Array.from(testSet.labels), [0, 2], 'disc is class 2 in train/, not 1');
+  assert.equal(testSet.classNames, [...KNOWN]);
+  // An out-set's labels are not read: its test/ keeps its own numbering.
+  assert.equal(Array.from((await loadDataSet('folder', 'test', { dataDir: root, folder, unlabelled: true })).labels), [0, 1]);
+  writeShapesFolder(join(root, 'test'), { perClass: 1, shapes: ['ring'] });
+  await rejects(() => loadDataSet('folder', 'test', { dataDir: root, folder }), new RegExp(`${join(root, 'test')}: class folder ring is not in ${join(root, 'train')} \\(bars, columns, disc\\)`));
+});
+
+test('ood --in folder on a checkpoint trained on grey images of varied sizes: loaded as the run loaded them', async () => {
+  const data = writeShapesFolder(tempDir(), { perClass: 4, shapes: KNOWN }); // grey, 20-43 px
+  const out = tempDir();
+  await train({ dataDir: data, known: [...KNOWN], width: 2, batchSize: 8, epochs: 1, imageSize: 16, progress: false, evaluate: false, out });
+  const inSet = tempDir();
+  writeShapesFolder(join(inSet, 'train'), { perClass: 3, shapes: KNOWN });
+  writeShapesFolder(join(inSet, 'test'), { perClass: 2, shapes: KNOWN });
+  const rings = writeShapesFolder(join(tempDir(), 'rings'), { perClass: 3, shapes: ['ring'] });
+  const results = tempDir();
+  const log = console.log;
+  console.log = () => undefined;
+  try {
+    await oodCommand([
+      '--checkpoint',
+      join(out, 'checkpoint.safetensors'),
+      '--in',
+      'folder',
+      '--data',
+      inSet,
+      '--ood-sets',
+      'folder,mnist-mini',
+      '--ood-data',
+      `${rings},`,
+      '--max-test',
+      '6',
+      '--out',
+      results,
+    ]);
+  } finally {
+    console.log = log;
+  }
+  const json = JSON.parse(readFileSync(join(results, 'ood.json'), 'utf8'));
+  // 1 channel at the run's 16 x 16 (not the CIFAR preset's 3 channels at 32).
+  assert.is(json.imageSize, 16);
+  assert.equal([json.in.shape, json.in.trainImages, json.in.testImages], ['1x16x16', 9, 6]);
+  assert.equal(
+    json.out.map((o: { name: string; shape: string }) => [o.name, o.shape]),
+    [
+      ['rings', '1x16x16'],
+      ['mnist-mini', '1x32x32'],
+    ],
+  );
+});
 
 test('--unknown-data may not lie above or inside --data (its images are read from every sub-folder)', async () => {
   const root = tempDir();

@@ -294,6 +294,7 @@ test('evaluateOutOfDistribution converts each out-set just before its features, 
       e.out.map((o) => o.shape),
       ['1x4x4', '3x6x6'],
     );
+    assert.is(e.inShape, '3x8x8');
     // Two in-set passes, then per out-set: its conversion (one read), its features. Converting all up
     // front would hold every converted copy at once (10k CIFAR images at 64x64: ~490 MB each).
     assert.equal(log, ['features', 'features', 'read a', 'features', 'read b', 'features']);

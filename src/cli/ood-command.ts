@@ -5,8 +5,10 @@
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { augmentPreset } from '../augment/index.js';
-import { DATA_SET_NAMES, dataSetAugmentation, limitImages, loadDataSet, needsDataFolder, numClasses, sourceDataSet, type DataSetName } from '../data/in-distribution.js';
-import { FOLDER_PROTOCOL, type Dataset, type ImageFolderOptions } from '../data/index.js';
+import { DATA_SET_NAMES, limitImages, loadDataSet, needsDataFolder, numClasses, sourceDataSet, type DataSetName } from '../data/in-distribution.js';
+import { FOLDER_PROTOCOL, PROTOCOL_NAMES, protocolInfo, type Dataset, type ImageFolderOptions } from '../data/index.js';
+import { defaultOptions } from '../train/options.js';
+import type { RunConfig } from '../train/run-config.js';
 import { evaluateOutOfDistribution, OOD_METRIC_LABELS, RESIZE_RULES, type OodEvaluation, type OodMetrics, type ResizeRule } from '../osr/ood.js';
 import { histogramSvg, rocSvg } from '../osr/plots.js';
 import { UsageError, checkFlagValue, listFlag, numberFlag, parseFlags, usage, type FlagSpecs } from './args.js';
@@ -87,12 +89,31 @@ export function outSpecs(sets: DataSetName[], dirs: string[], dataIn: string | u
   return specs;
 }
 
-async function loadSet(role: string, set: DataSetName, split: 'train' | 'test', dataDir: string | undefined, folder?: ImageFolderOptions): Promise<Dataset> {
+async function loadSet(role: string, set: DataSetName, split: 'train' | 'test', dataDir: string | undefined, folder: ImageFolderOptions, unlabelled = false): Promise<Dataset> {
   try {
-    return await loadDataSet(set, split, { dataDir, folder });
+    return await loadDataSet(set, split, { dataDir, folder, unlabelled });
   } catch (e) {
     throw new Error(`${role} ${set} (${split}): ${(e as Error).message}`);
   }
+}
+
+/** How the checkpoint's run prepared its images: the size it trained at, and how own images were shrunk to it. */
+export interface TrainedInput {
+  /** Image side; undefined when the checkpoint does not say (a built-in in-set then keeps its own size). */
+  size?: number;
+  /** Own images (a folder in-set) shrink with antialiasing. */
+  antialias: boolean;
+}
+
+/**
+ * The input a checkpoint's run trained on: an own-image run's --size and resize rule (runConfigOf
+ * reads a run saved before the rule was recorded as plain shrinking), a protocol's image size
+ * (TinyImageNet 64), else nothing recorded: own images get training's defaults.
+ */
+export function trainedInput(run: RunConfig): TrainedInput {
+  if (run.protocol === FOLDER_PROTOCOL) return { size: run.imageSize ?? defaultOptions(FOLDER_PROTOCOL).imageSize, antialias: run.antialias ?? false };
+  if (run.protocol && (PROTOCOL_NAMES as readonly string[]).includes(run.protocol)) return { size: protocolInfo(run.protocol).imageSize, antialias: true };
+  return { antialias: true };
 }
 
 const fileName = (name: string) => name.replace(/[^A-Za-z0-9._+-]/g, '_');
@@ -111,7 +132,7 @@ export function writeOod(dir: string, inName: string, e: OodEvaluation, context:
   const file = join(dir, 'ood.json');
   const json = {
     ...context,
-    in: { name: inName, testImages: e.counts.testIn, trainImages: e.counts.train, accuracy: e.inAccuracy },
+    in: { name: inName, shape: e.inShape, testImages: e.counts.testIn, trainImages: e.counts.train, accuracy: e.inAccuracy },
     out: e.out.map((r) => ({ name: r.name, images: r.n, shape: r.shape, ...r.metrics })),
   };
   writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
@@ -172,10 +193,21 @@ export async function oodCommand(argv: string[]): Promise<void> {
 
   const loaded = await buildModel(file);
   try {
-    const train = await loadSet('in-distribution', inSet, 'train', dataIn);
-    const testIn = limitImages(await loadSet('in-distribution', inSet, 'test', dataIn), maxTest);
+    // The in-set is prepared as the run prepared its training images: a folder decodes to the
+    // model's channels at the run's size and resize rule (so images of mixed sizes load).
+    const input = trainedInput(file.run);
+    const side = input.size ?? defaultOptions(FOLDER_PROTOCOL).imageSize;
+    const inFolder: ImageFolderOptions = { channels: loaded.inChannels as 1 | 3, size: [side, side], antialias: input.antialias };
+    const train = await loadSet('in-distribution', inSet, 'train', dataIn, inFolder);
+    const testIn = limitImages(await loadSet('in-distribution', inSet, 'test', dataIn, inFolder), maxTest);
     if (train.channels !== loaded.inChannels) {
       throw new Error(`${inSet} images have ${train.channels} channel(s), the model takes ${loaded.inChannels}`);
+    }
+    // The size the network trained at; a built-in in-set of another size (not the run's own set)
+    // is resized by the evaluation transform, as it always was, but no longer silently.
+    const size = input.size ?? train.height;
+    if (train.height !== size || train.width !== size) {
+      console.error(`note: ${inSet} images are ${train.height}x${train.width}, the checkpoint trained at ${size}x${size}: the evaluation resizes them (bilinear, no antialiasing)`);
     }
     // A folder out-set decodes straight to the in-set's channels (and, under bilinear or antialias,
     // its size: the loader resizes with the same rule, so folders of mixed image sizes load).
@@ -183,17 +215,17 @@ export async function oodCommand(argv: string[]): Promise<void> {
     const folder: ImageFolderOptions = { channels: train.channels as 1 | 3, size: resamples ? [train.height, train.width] : undefined, antialias: resize === 'antialias' };
     const outData = [];
     for (const s of specs) {
-      outData.push({ name: s.name, data: limitImages(await loadSet('out-of-distribution', s.set, 'test', s.dataDir, folder), maxTest) });
+      outData.push({ name: s.name, data: limitImages(await loadSet('out-of-distribution', s.set, 'test', s.dataDir, folder, true), maxTest) });
     }
     console.log(`scoring ${testIn.n} ${inSet} test images against ${outData.map((s) => `${s.data.n} ${s.name}`).join(', ')} (kNN k=${k})`);
-    const e = await evaluateOutOfDistribution(loaded.model, { train, testIn, outSets: outData }, augmentPreset(dataSetAugmentation(inSet)), {
+    const e = await evaluateOutOfDistribution(loaded.model, { train, testIn, outSets: outData }, augmentPreset(train.channels === 1 ? 'mnist' : 'cifar', [size, size]), {
       k,
       numClasses: numClasses(train),
       batchSize: numberFlag(v, 'batch'),
       resize,
     });
     const dir = (v.out as string | undefined) ?? join(v.checkpoint, '..', 'ood');
-    const written = writeOod(dir, inSet, e, { checkpoint: v.checkpoint, k, resize, maxTest: maxTest || null });
+    const written = writeOod(dir, inSet, e, { checkpoint: v.checkpoint, k, resize, imageSize: size, maxTest: maxTest || null });
     console.log(oodTable(inSet, e));
     console.log(`wrote ${written} and roc-<out>.svg, scores-<out>.svg per out-set`);
   } finally {

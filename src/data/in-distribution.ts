@@ -3,7 +3,7 @@
 // test images of that set (in-distribution) against those of other sets (out-of-distribution).
 // Labels are the data set's own class indices 0..C-1; MNIST is zero-padded to 32x32 like its
 // protocols. `folder` is any class-per-folder image tree (e.g. LSUN or iSUN crops): <dir>/<split>
-// when that sub-folder exists, else <dir> itself.
+// when that sub-folder exists, else <dir> itself; test/'s classes are numbered by train/'s list.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DataError, padImages, subsetDataset, type Dataset } from './dataset.js';
@@ -12,7 +12,8 @@ import { loadCifar10, loadCifar100 } from './cifar.js';
 import { loadSvhn } from './svhn.js';
 import { loadMnistIdx } from './idx.js';
 import { loadMnistMini } from './mnist-mini.js';
-import { loadImageFolder, loadTinyImageNet, type ImageFolderOptions } from './image-folder.js';
+import { decodeImageFiles, listImageFolder, loadImageFolder, loadTinyImageNet, type ImageFolderOptions } from './image-folder.js';
+import { subfolders } from './files.js';
 import { packageDataDir, protocolInfo, type OpenSetData } from './protocols.js';
 
 export const DATA_SET_NAMES = ['mnist-mini', 'mnist', 'svhn', 'cifar10', 'cifar100', 'tinyimagenet', 'folder'] as const;
@@ -58,16 +59,16 @@ export function sourceDataSet(protocol: string): DataSetName {
   return SOURCE_OF_PROTOCOL[protocol];
 }
 
-/** The evaluation/augmentation preset of a data set: MNIST's normalisation or CIFAR's. */
-export function dataSetAugmentation(name: DataSetName): 'mnist' | 'cifar' {
-  return name === 'mnist' || name === 'mnist-mini' ? 'mnist' : 'cifar';
-}
-
 export interface LoadDataSetOptions {
   /** The data folder (see DATA_HINTS); optional for mnist-mini and mnist. */
   dataDir?: string;
   /** Decoding options for `folder` (channels, resize on load); ignored by the other sets. */
   folder?: ImageFolderOptions;
+  /**
+   * The labels will not be read (an out-of-distribution set): a folder's test/ is then numbered by
+   * its own class folders, whatever train/ holds.
+   */
+  unlabelled?: boolean;
 }
 
 /** The train or test images of a data set, every class, labels 0..C-1. */
@@ -88,9 +89,31 @@ export async function loadDataSet(name: string, split: 'train' | 'test', opts: L
       return loadTinyImageNet(dir, split === 'test' ? 'val' : 'train');
     case 'folder': {
       const sub = join(dir, split);
-      return loadImageFolder(existsSync(sub) ? sub : dir, opts.folder);
+      if (!existsSync(sub)) return loadImageFolder(dir, opts.folder);
+      const trainDir = join(dir, 'train');
+      if (split === 'train' || opts.unlabelled || !existsSync(trainDir)) return loadImageFolder(sub, opts.folder);
+      return loadTestByTrainClasses(sub, trainDir, opts.folder);
     }
   }
+}
+
+/**
+ * A folder's test/ labelled by train/'s class list, so label c means the same class in both
+ * (numbered on their own, train/{a,b,c} with test/{a,c} would call c class 1). test/ may lack
+ * classes; one that train/ lacks has no label and is refused.
+ */
+async function loadTestByTrainClasses(testDir: string, trainDir: string, folder: ImageFolderOptions = {}): Promise<Dataset> {
+  const trainClasses = await subfolders(trainDir);
+  const { classes, ...decode } = folder;
+  const listed = await listImageFolder(testDir, decode);
+  const missing = listed.classNames.filter((name) => !trainClasses.includes(name));
+  if (missing.length > 0) {
+    throw new DataError(
+      `${testDir}: class folder${missing.length > 1 ? 's' : ''} ${missing.join(', ')} ${missing.length > 1 ? 'are' : 'is'} not in ${trainDir} (${trainClasses.join(', ') || 'no class folders'}); the test classes must be training classes`,
+    );
+  }
+  const files = listed.files.map((f) => ({ path: f.path, label: trainClasses.indexOf(listed.classNames[f.label]) })).filter((f) => !classes || classes.includes(f.label));
+  return decodeImageFiles(testDir, files, folder, trainClasses);
 }
 
 /**

@@ -198,6 +198,8 @@ export interface OodEvaluation {
   /** Fraction of in-distribution test images whose kNN class is their label. */
   inAccuracy: number;
   inScores: Float32Array;
+  /** The in-distribution images' shape, e.g. "3x32x32" (what each out-set is converted to). */
+  inShape: string;
   counts: { train: number; testIn: number };
   out: OodSetResult[];
 }
@@ -245,7 +247,7 @@ export async function evaluateOutOfDistribution(
         outF.dispose();
       }
     }
-    return { inAccuracy: correct / testIn.n, inScores: inScores.scores, counts: { train: train.n, testIn: testIn.n }, out };
+    return { inAccuracy: correct / testIn.n, inScores: inScores.scores, inShape: shapeText(train), counts: { train: train.n, testIn: testIn.n }, out };
   } finally {
     for (const t of held) t.dispose();
   }
