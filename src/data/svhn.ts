@@ -3,13 +3,21 @@
 //    digit 0 written as 10), or
 //  - train_32x32.bin / test_32x32.bin in the CIFAR-10 binary record layout (1 label byte, then
 //    3x32x32 pixel bytes, planes R, G, B, rows top to bottom), for .mat files this reader cannot
-//    open (e.g. re-saved as v7.3). A label of 10 is read as digit 0 in both. Conversion:
+//    open (e.g. re-saved as v7.3). A label of 10 is read as digit 0 in both. Conversion (scipy
+//    reads v5 files only and raises NotImplementedError on v7.3, which h5py reads: HDF5 holds
+//    MATLAB's column-major arrays with their axes reversed, X as N x 3 x 32(columns) x 32(rows)):
 //
-//      import numpy as np, scipy.io
+//      import numpy as np
 //      for split in ('train', 'test'):
-//          m = scipy.io.loadmat(f'{split}_32x32.mat')
-//          x = m['X'].transpose(3, 2, 0, 1).reshape(len(m['y']), -1)   # N x (C*H*W), CHW order
-//          y = (m['y'].ravel() % 10).astype(np.uint8)                    # the .mat writes 0 as 10
+//          path = f'{split}_32x32.mat'
+//          try:
+//              import scipy.io; m = scipy.io.loadmat(path)
+//              x, y = m['X'].transpose(3, 2, 0, 1), m['y'].ravel()     # N x C x H x W
+//          except NotImplementedError:                                # v7.3
+//              import h5py; f = h5py.File(path, 'r')
+//              x, y = f['X'][()].transpose(0, 1, 3, 2), f['y'][()].ravel()
+//          x = x.reshape(len(y), -1)                                  # N x (C*H*W), CHW order
+//          y = (y % 10).astype(np.uint8)                              # the .mat writes 0 as 10
 //          np.concatenate([y[:, None], x], axis=1).astype(np.uint8).tofile(f'{split}_32x32.bin')
 import { basename } from 'node:path';
 import { DataError, type Dataset } from './dataset.js';
