@@ -38,7 +38,8 @@ for (const mode of ['plain', 'antialias'] as const) {
 
 test('growing, both modes are the same; shrinking, only the antialiased one averages every pixel', () => {
   const grow = fixture.cases.find((k) => k.H >= k.h && k.W >= k.w)!;
-  assert.equal(grow.plain, grow.antialias);
+  const image = Float32Array.from(grow.pixels, (p) => p / 255);
+  assert.equal(resizeBilinear(image, grow.c, grow.h, grow.w, grow.H, grow.W, true), resizeBilinear(image, grow.c, grow.h, grow.w, grow.H, grow.W, false));
   // A 1-pixel checkerboard shrunk 4x: plain bilinear reads two neighbouring columns and rows of every four.
   const board = Float32Array.from({ length: 16 * 16 }, (_, i) => (Math.floor(i / 16) + (i % 16)) % 2);
   const smooth = resizeBilinear(board, 1, 16, 16, 4, 4, true);
