@@ -1,10 +1,11 @@
 // Self-supervised pre-training: MoCo's InfoNCE against a float64 reference (forward and the
 // gradient to the queries), the momentum update and the queue's ring order exactly, a MoCo step
 // against a reference of its state updates, a SimCLR and a MoCo step with every mixing method,
-// and an interrupted MoCo pre-training that resumes to the same weights, key encoder and queue.
+// and an interrupted MoCo pre-training, or one whose checkpoint save failed, that resumes to the
+// same weights, key encoder and queue.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { mkdtempSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SupConResNet } from '../src/nn/index.js';
@@ -15,8 +16,9 @@ import { tensor } from '../src/creation.js';
 import { KeyQueue, emaUpdate, infoNce } from '../src/ssl/moco.js';
 import { resolvePretrainOptions, type PretrainOptions } from '../src/ssl/options.js';
 import { SslStep } from '../src/ssl/step.js';
-import { MOCO_STATE_FILE, pretrain } from '../src/ssl/pretrain.js';
-import { readCheckpoint } from '../src/checkpoint/index.js';
+import { MOCO_PREFIX, MOCO_STATE_FILE, pretrain } from '../src/ssl/pretrain.js';
+import { readCheckpoint, readSafetensors, toInt32, writeFaults, writeSafetensors, type HostTensor } from '../src/checkpoint/index.js';
+import { rejects } from './data-fixtures.js';
 import { checkOp } from './check-op.js';
 import { read, seeded, setupGpu } from './helpers.js';
 
@@ -207,27 +209,76 @@ test('SimCLR and MoCo steps with every mixing method have a finite loss', async 
   }
 });
 
-test('an interrupted MoCo + GradMix pre-training resumes to the same weights, key encoder and queue', async () => {
+test('an interrupted MoCo + GradMix pre-training, or one whose checkpoint save failed, resumes to the same weights, key encoder and queue', async () => {
   const quick: Partial<PretrainOptions> = { ssl: 'moco', method: 'gradmix', protocol: 'mnist-mini', width: 2, batchSize: 8, queueSize: 24, maxTrain: 24, epochs: 2, progress: false, evaluate: false };
   const dir = () => mkdtempSync(join(tmpdir(), 'gradmix-ssl-'));
   const whole = await pretrain({ ...quick, out: dir() });
+  const state = async (m: SupConResNet) => Promise.all(m.parameters().map(async (p) => Array.from(await p.data())));
+  const a = await state(whole.model);
+  // The key encoder, queue and pointer, as saved at the end of a run: inside its checkpoint, one file.
+  const mocoState = async (out: string) => {
+    const saved = await readCheckpoint(join(out, 'checkpoint.safetensors'));
+    return new Map([...saved.extras].filter(([name]) => name.startsWith(MOCO_PREFIX)).map(([name, t]) => [name, Array.from(t.data)]));
+  };
+  const mocoA = await mocoState(whole.options.out);
+  assert.ok(['queue', 'queue_ptr', 'key.encoder.conv1.weight'].every((n) => mocoA.has(MOCO_PREFIX + n)));
+  const sameAsWhole = async (out: string, r: { model: SupConResNet }, what: string) => {
+    const b = await state(r.model);
+    a.forEach((w, i) => assert.equal(b[i], w, `${what}: parameter ${i} differs`));
+    assert.equal(await mocoState(out), mocoA, `${what}: MoCo's state differs`);
+  };
+
   const out = dir();
   const controller = new AbortController();
   const first = await pretrain({ ...quick, out }, { signal: controller.signal, onStep: (s) => s === 3 && controller.abort() });
   assert.ok(first.interrupted, 'the first run stopped early');
+  assert.not.ok(existsSync(join(out, MOCO_STATE_FILE)), 'no file beside the checkpoint');
+  // The same point as an older version saved it: MoCo's state in moco.safetensors, tagged with the
+  // checkpoint's position; without its queue pointer it is damaged (Number(undefined) is NaN).
+  const legacy = dir();
+  const damaged = dir();
+  const saved = await readSafetensors(join(out, 'checkpoint.safetensors'));
+  const own = [...saved.tensors].filter(([name]) => name.startsWith(MOCO_PREFIX));
+  const ptr = String(toInt32(own.find(([name]) => name === `${MOCO_PREFIX}queue_ptr`)![1])[0]);
+  const mocoTensors = own.filter(([name]) => !name.endsWith('queue_ptr')).map(([name, t]) => [name.slice(MOCO_PREFIX.length), t] as [string, HostTensor]);
+  for (const [to, metadata] of [
+    [legacy, { ptr, position: '1.1' }],
+    [damaged, { position: '1.1' }],
+  ] as const) {
+    cpSync(out, to, { recursive: true });
+    await writeSafetensors(
+      join(to, 'checkpoint.safetensors'),
+      [...saved.tensors].filter(([name]) => !name.startsWith(MOCO_PREFIX)),
+      saved.metadata,
+    );
+    await writeSafetensors(join(to, MOCO_STATE_FILE), mocoTensors, metadata);
+  }
+  await rejects(() => pretrain({ ...quick, out: damaged, resume: true }), /moco\.safetensors: MoCo's queue pointer is NaN, not a row of the queue of 24; the file is damaged/);
   const resumed = await pretrain({ ...quick, out, resume: true });
   assert.is(resumed.epochs.length, 1, 'the resumed run finished the second epoch');
-  const state = async (m: SupConResNet) => Promise.all(m.parameters().map(async (p) => Array.from(await p.data())));
-  const a = await state(whole.model);
-  const b = await state(resumed.model);
-  a.forEach((w, i) => assert.equal(b[i], w, `parameter ${i} differs`));
-  // The key encoder and queue, as saved at the end of each run.
-  const mocoA = await readCheckpoint(join(whole.options.out, MOCO_STATE_FILE));
-  const mocoB = await readCheckpoint(join(out, MOCO_STATE_FILE));
-  assert.equal(mocoB.metadata, mocoA.metadata, 'same queue pointer and position');
-  assert.ok(mocoA.model.has('queue') && mocoA.model.has('key.encoder.conv1.weight'));
-  for (const [name, t] of mocoA.model) assert.equal(Array.from(mocoB.model.get(name)!.data), Array.from(t.data), `${name} differs`);
-  for (const r of [whole, first, resumed]) r.model.dispose();
+  await sameAsWhole(out, resumed, 'interrupted');
+  const fromLegacy = await pretrain({ ...quick, out: legacy, resume: true });
+  await sameAsWhole(legacy, fromLegacy, 'moco.safetensors of an older run');
+
+  // A full disk at the second checkpoint's rename: MoCo's state of that point was prepared, the
+  // checkpoint not written. The resume starts from the first checkpoint with its own MoCo state.
+  const full = dir();
+  let saves = 0;
+  writeFaults.hook = (stage, file) => {
+    if (stage === 'written' && file.endsWith('checkpoint.safetensors') && ++saves === 2) throw Object.assign(new Error('no space left'), { code: 'ENOSPC' });
+  };
+  try {
+    await pretrain({ ...quick, out: full });
+    assert.unreachable('the second save fails');
+  } catch (e) {
+    assert.match((e as Error).message, /saving the checkpoint of epoch 2 .*no space left on the device/s);
+  } finally {
+    writeFaults.hook = null;
+  }
+  const afterFailure = await pretrain({ ...quick, out: full, resume: true });
+  assert.is(afterFailure.epochs.length, 1, 'the resumed run trained the second epoch again');
+  await sameAsWhole(full, afterFailure, 'failed save');
+  for (const r of [whole, first, resumed, fromLegacy, afterFailure]) r.model.dispose();
 });
 
 test('pre-training options: MoCo v1 defaults, per-objective temperatures, clear errors', () => {

@@ -85,6 +85,21 @@ export function checkFinite(name: string, values: ArrayLike<number>): void {
   }
 }
 
+/**
+ * A digest of a state dict's names, shapes and values (read back from the GPU), independent of
+ * their order: whether a network is the one a run was saved with (CRC-32, then the tensor count).
+ */
+export async function stateDigest(sd: StateDict): Promise<string> {
+  const text = new TextEncoder();
+  const sorted = entries(sd).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const chunks: Uint8Array[] = [];
+  for (const [name, t] of sorted) {
+    const v = await t.data();
+    chunks.push(text.encode(`${name}\0${t.dtype}\0${t.shape.join(',')}\0`), new Uint8Array(v.buffer, v.byteOffset, v.byteLength));
+  }
+  return `${crc32(chunks).toString(16).padStart(8, '0')}-${sorted.length}`;
+}
+
 /** Reads a GPU tensor back into a host tensor of the dtype PyTorch would use for it (refusing NaN/Inf). */
 export async function toHost(name: string, t: Tensor): Promise<HostTensor> {
   const values = await t.data();

@@ -175,7 +175,7 @@ export class MomentumEncoder {
     };
   }
 
-  /** The state a run saves: the key encoder (`key.*`) and the queue, by their names in moco.safetensors. */
+  /** The state a run saves: the key encoder (`key.*`) and the queue, by their names in the checkpoint after `__moco__.`. */
   stateTensors(): Map<string, Tensor> {
     return new Map([...[...this.key.stateDict()].map(([n, t]) => [`key.${n}`, t] as const), ['queue', this.queue.keys] as const]);
   }

@@ -98,7 +98,7 @@ export class SslStep {
 
   /**
    * Every tensor a pre-training run saves, by name: the model's state dict, and MoCo's key
-   * encoder and queue under `moco.` (their names in moco.safetensors after it).
+   * encoder and queue under `moco.` (their names in the checkpoint after `__moco__.`).
    */
   state(): Map<string, Tensor> {
     const state = this.model.stateDict();

@@ -4,23 +4,41 @@
 // logged loss is the uninterrupted run's), a JSONL log (a row per step with the loss's terms, a
 // row per epoch, a status row), a lock on the run folder, Ctrl-C that saves and exits with status
 // 'interrupted', and a stop with a clear message on NaN/Inf in the loss or in any model tensor
-// (finite-guard.ts). What a step computes is the caller's; so are extra files saved beside the
-// checkpoint (MoCo's state) and extra work at the end of an epoch (pictures).
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+// (finite-guard.ts). What a step computes is the caller's; so are extra state saved inside the
+// checkpoint (MoCo's) and extra work at the end of an epoch (pictures).
+import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { GpuError, gpu } from '../../runtime/gpu.js';
 import { BufferTooLargeError, mib } from '../../runtime/buffer-pool.js';
 import { batches, datasetDigest, type Dataset } from '../data/index.js';
 import { syncBatchCounts, type SupConResNet } from '../nn/index.js';
 import type { Adam } from '../optim/index.js';
-import { applyCheckpoint, metadataJson, readCheckpoint, removeOrphanTemps, saveCheckpoint, writeJsonAtomic } from '../checkpoint/index.js';
+import { applyCheckpoint, metadataJson, readCheckpoint, removeOrphanTemps, saveCheckpoint, writeFileAtomic, writeJsonAtomic, type DecodedCheckpoint, type HostTensor } from '../checkpoint/index.js';
 import { Progress } from './progress.js';
 import { FiniteGuard } from './finite-guard.js';
 import type { StepResult } from './step-skeleton.js';
 import { acquireRunLock, makeFolder } from './run-lock.js';
+import { fingerprintMatches } from './training-run.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 export const LOG_FILE = 'log.jsonl';
+/**
+ * What an evaluation of a run writes into its folder (train's results.json and plots, pretrain's
+ * probe.json). A fresh run removes them first: an earlier run's results.json says 'finished' to
+ * sweeps and `gradmix protocol`, which would take an interrupted new run for a finished one.
+ */
+export const RESULT_FILES = ['results.json', 'roc.svg', 'scores.svg', 'probe.json'] as const;
+
+/** An input besides the training data that a resume must find unchanged (Attentive CutMix's attention network). */
+export interface InputDigest {
+  /** What it is (e.g. 'attention network'), for the error. */
+  what: string;
+  /** The flag that chooses it (e.g. --attention-model), for the error. */
+  flag: string;
+  /** What it is now (e.g. the file), for the error. */
+  source: string;
+  digest: string;
+}
 
 export interface EpochLog {
   epoch: number;
@@ -66,10 +84,15 @@ export interface EpochLoop {
    * loss's terms and `bad` from `guard`, all read in the step's one readback (optimizerStep).
    */
   step: (step: number, images: Float32Array, labels: Int32Array, guard: FiniteGuard) => Promise<StepResult>;
-  /** Restores state kept beside the checkpoint, at position (epoch, batch). */
-  resumeExtra?: (epoch: number, batch: number) => Promise<void>;
-  /** Saves state kept beside the checkpoint; runs before the checkpoint, which a resume trusts. */
-  saveExtra?: (epoch: number, batch: number) => Promise<void>;
+  /**
+   * State saved inside each checkpoint as host tensors named `__<name>__.*` (MoCo's key encoder
+   * and queue): one file, so one rename commits the model and this state together.
+   */
+  saveExtra?: () => Promise<Map<string, HostTensor>>;
+  /** Restores that state from the checkpoint being resumed (after the model and optimiser). */
+  resumeExtra?: (decoded: DecodedCheckpoint) => Promise<void>;
+  /** Inputs a resume must find unchanged, by name (computed once; saved with the checkpoint, compared on resume). */
+  inputDigests?: () => Promise<Record<string, InputDigest>>;
   /** After each finished epoch's log line (epoch counted from 1), before hooks.onEpoch. */
   afterEpoch?: (epoch: number) => Promise<void>;
   /** datasetDigest(trainSet), computed at the first save. */
@@ -96,6 +119,8 @@ interface TrainingMeta extends Position {
   fingerprint: string;
   /** datasetDigest of the training images (absent in checkpoints written before it was kept). */
   data?: string;
+  /** EpochLoop.inputDigests' digests by name (absent in checkpoints written before they were kept). */
+  inputs?: Record<string, string>;
 }
 
 let interruptedCount = 0;
@@ -140,7 +165,7 @@ async function openRun(run: EpochLoop, checkpoint: string): Promise<Position> {
     if (!Number.isSafeInteger(meta.epoch) || !Number.isSafeInteger(meta.batch) || typeof meta.fingerprint !== 'string') {
       throw new Error(`${checkpoint}: metadata 'training' lacks epoch, batch or fingerprint; the file is damaged`);
     }
-    if (meta.fingerprint !== run.fingerprint) {
+    if (!fingerprintMatches(meta.fingerprint, run.fingerprint)) {
       throw new Error(`${checkpoint} was written with different settings; resume with the same ones or another --out.\n  saved: ${meta.fingerprint}\n  now:   ${run.fingerprint}`);
     }
     if (meta.data !== undefined && meta.data !== datasetDigest(run.trainSet)) {
@@ -148,30 +173,44 @@ async function openRun(run: EpochLoop, checkpoint: string): Promise<Position> {
         `${checkpoint}: the training images are not the ones this run trained on (data digest ${meta.data}, now ${datasetDigest(run.trainSet)}): its data files changed since; resume with the same data, or train again with another --out`,
       );
     }
+    for (const [name, now] of Object.entries((await run.inputDigests?.()) ?? {})) {
+      const saved = meta.inputs?.[name];
+      // Checkpoints written before the digest was kept cannot tell, and resume as before.
+      if (saved !== undefined && saved !== now.digest) {
+        throw new Error(
+          `${checkpoint}: ${now.flag} ${now.source} is not the ${now.what} this run trained with (digest ${saved}, now ${now.digest}); resume with the same ${now.flag} file, or train again with another --out`,
+        );
+      }
+    }
     applyCheckpoint(decoded, { model: run.model.stateDict(), optimizer: run.optimizer });
-    await run.resumeExtra?.(meta.epoch, meta.batch);
+    await run.resumeExtra?.(decoded);
     // Checkpoints written before the sums were kept resume with the epoch's later batches only.
     start = { epoch: meta.epoch, batch: meta.batch, lossSum: meta.lossSum ?? 0, images: meta.images ?? 0 };
     await syncBatchCounts(run.model);
-    writeFileSync(log, logUpTo(log, start.epoch * run.stepsPerEpoch + start.batch, start.epoch));
+    // Atomic: a kill mid-write would otherwise lose the rows before the checkpoint for good.
+    await writeFileAtomic(log, new TextEncoder().encode(logUpTo(log, start.epoch * run.stepsPerEpoch + start.batch, start.epoch)));
     console.error(`resuming from ${checkpoint} at epoch ${start.epoch + 1}, batch ${start.batch}`);
   } else {
-    // A fresh run (or --resume before any checkpoint was written): rows of an earlier run do not belong.
-    writeFileSync(log, '');
+    // A fresh run (or --resume before any checkpoint was written): an earlier run's results and
+    // rows do not belong (results.json first: it is what says 'finished').
+    for (const f of RESULT_FILES) rmSync(join(o.out, f), { force: true });
+    await writeFileAtomic(log, new Uint8Array(0));
   }
   // Atomic, as --resume reads it back.
   await writeJsonAtomic(join(o.out, 'config.json'), o);
   return start;
 }
 
-/** Saves the checkpoint of position `p`, after any state kept beside it. */
+/** Saves the checkpoint of position `p`, with the caller's extra state inside it. */
 async function saveRun(run: EpochLoop, checkpoint: string, p: Position): Promise<void> {
-  await run.saveExtra?.(p.epoch, p.batch);
-  const meta: TrainingMeta = { ...p, fingerprint: run.fingerprint, data: (run.dataDigest ??= datasetDigest(run.trainSet)) };
+  const digests = await run.inputDigests?.();
+  const inputs = digests && Object.fromEntries(Object.entries(digests).map(([name, d]) => [name, d.digest]));
+  const meta: TrainingMeta = { ...p, fingerprint: run.fingerprint, data: (run.dataDigest ??= datasetDigest(run.trainSet)), ...(inputs ? { inputs } : {}) };
   await saveCheckpoint(checkpoint, {
     model: run.model.stateDict(),
     optimizer: run.optimizer.stateDict(),
     metadata: { training: JSON.stringify(meta), config: JSON.stringify(run.options) },
+    extras: await run.saveExtra?.(),
   });
 }
 
@@ -233,10 +272,13 @@ export async function runEpochLoop(run: EpochLoop, hooks: TrainHooks = {}): Prom
     appendFileSync(logFile, JSON.stringify({ kind: 'status', status: s, step: at, checkpoint, ...(error ? { error } : {}), time: new Date().toISOString() }) + '\n');
   let progress: Progress | null = null;
   let stepsDone = 0;
+  // Until openRun succeeds, log.jsonl is an earlier run's (a refused resume): a failure adds no row to it.
+  let opened = false;
   try {
     const orphans = await removeOrphanTemps(o.out);
     if (orphans.length) console.error(`removed ${orphans.length} temporary file(s) left by a save that was killed: ${orphans.join(', ')}`);
     const start = await openRun(run, checkpoint);
+    opened = true;
     let saved = o.resume && existsSync(checkpoint) ? `epoch ${start.epoch + 1}, batch ${start.batch}` : null; // not an earlier run's
     const kept = () => (saved ? `The last checkpoint kept is ${checkpoint} (next: ${saved}); continue with --resume.` : 'No checkpoint was written yet.');
     const firstStep = start.epoch * stepsPerEpoch + start.batch;
@@ -308,7 +350,7 @@ export async function runEpochLoop(run: EpochLoop, hooks: TrainHooks = {}): Prom
     }
     status(interrupted ? 'interrupted' : 'finished', stepsDone);
   } catch (e) {
-    if (existsSync(logFile)) status('failed', stepsDone, (e as Error).message);
+    if (opened && existsSync(logFile)) status('failed', stepsDone, (e as Error).message);
     throw e;
   } finally {
     progress?.finish();

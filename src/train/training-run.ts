@@ -13,6 +13,8 @@ import type { TrainOptions } from './options.js';
 import { TrainStep, type StepResult } from './step.js';
 import type { AttentionModel } from '../gradmix/index.js';
 import type { FiniteGuard } from './finite-guard.js';
+import type { InputDigest } from './epoch-loop.js';
+import { stateDigest, type StateDict } from '../checkpoint/checkpoint.js';
 
 /** A seed for each (seed, step) pair, so a resumed or re-run step draws exactly what the original drew. */
 export function stepSeed(seed: number, step: number): number {
@@ -61,11 +63,36 @@ export function checkpointFingerprint(o: TrainOptions): string {
   });
 }
 
-/** An image-folder run's data choice (only for such runs, so older fingerprints are unchanged). */
+/**
+ * An image-folder run's data choice (only for such runs, so older fingerprints are unchanged). Not
+ * its folders' paths: they may move or be spelled otherwise between sessions (--data photos, then
+ * /home/u/photos), and the checkpoint's data digest checks the training images themselves.
+ */
 function folderFields(o: TrainOptions): Partial<TrainOptions> {
   if (o.protocol !== FOLDER_PROTOCOL) return {};
-  const { dataDir, known, unknownDataDir, valFraction, imageSize, channels } = o;
-  return { dataDir, known, unknownDataDir, valFraction, imageSize, channels };
+  const { known, valFraction, imageSize, channels } = o;
+  return { known, valFraction, imageSize, channels };
+}
+
+/** Fields that older fingerprints hold and today's do not: the image folders' paths. */
+const RETIRED_FIELDS = ['dataDir', 'unknownDataDir'] as const;
+
+/**
+ * Whether a checkpoint's saved fingerprint is the run's `now`: equal, or equal once the fields
+ * older versions also kept (RETIRED_FIELDS) are dropped from it, so their checkpoints still resume.
+ */
+export function fingerprintMatches(saved: string, now: string): boolean {
+  if (saved === now) return true;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(saved);
+  } catch {
+    return false;
+  }
+  if (typeof parsed !== 'object' || parsed === null || !RETIRED_FIELDS.some((f) => f in parsed)) return false;
+  const rest: Record<string, unknown> = { ...(parsed as Record<string, unknown>) };
+  for (const f of RETIRED_FIELDS) delete rest[f];
+  return JSON.stringify(rest) === now;
 }
 
 /** Attentive CutMix's grid and k (only for its runs; the model's path may move between sessions, so it is not part). */
@@ -97,6 +124,8 @@ export interface TrainingRun extends EpochPlan {
   model: SupConResNet;
   optimizer: Adam;
   stepper: TrainStep;
+  /** Attentive CutMix's attention network as a resume must find it (EpochLoop.inputDigests); none for the other methods. */
+  inputDigests?: () => Promise<Record<string, InputDigest>>;
 }
 
 /** A fresh run of options `o` (resolved) on `data`: subset, schedule, model, optimiser and step (with Attentive CutMix's network). */
@@ -109,7 +138,22 @@ export function setUpRun(o: TrainOptions, data: OpenSetData, attention?: Attenti
   model.train();
   const optimizer = new Adam(model.parameters(), { lr: o.lr });
   const stepper = new TrainStep(model, o, info.augmentation, plan.trainSet, attention);
-  return { ...plan, model, optimizer, stepper };
+  return { ...plan, model, optimizer, stepper, inputDigests: attentionDigest(o, attention) };
+}
+
+/**
+ * The attention network's digest, read back once: the fingerprint holds its grid and k but not the
+ * file (its path may move between sessions), so a resume with another network would pass unnoticed.
+ */
+function attentionDigest(o: TrainOptions, attention?: AttentionModel): TrainingRun['inputDigests'] {
+  const net = attention?.net as Partial<{ stateDict(): StateDict }> | undefined;
+  if (!net?.stateDict) return undefined; // a page's own network without a state dict: nothing to compare
+  const state = net.stateDict.bind(net);
+  let digests: Promise<Record<string, InputDigest>> | undefined;
+  return () =>
+    (digests ??= stateDigest(state()).then((digest) => ({
+      attentionModel: { what: 'attention network', flag: '--attention-model', source: o.attentionModel ?? 'the attentionModel option', digest },
+    })));
 }
 
 /** Step `step` on its batch: the cosine learning rate, then forward, backward and Adam with the step's seed; returns the loss. */

@@ -1,0 +1,126 @@
+// Saving and resuming a training run folder: a fresh start clears an earlier run's results, an
+// image folder may move (or be spelled otherwise) between sessions, checkpoints of the previous
+// fingerprint form still resume, a resume with another attention network is refused, and a resume
+// killed while it rewrites log.jsonl keeps the earlier rows.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { cpSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { Rng } from '../src/random.js';
+import { TorchvisionResNet } from '../src/nn/torchvision-resnet.js';
+import { readSafetensors, toHost, writeFaults, writeSafetensors, type HostTensor } from '../src/checkpoint/index.js';
+import { train, type TrainResult } from '../src/train/train.js';
+import type { TrainOptions } from '../src/train/options.js';
+import { RESULT_FILES } from '../src/train/epoch-loop.js';
+import { rejects, removeTempDirs, tempDir } from './data-fixtures.js';
+import { writeShapesFolder } from './shapes-folder.js';
+import { setupGpu } from './helpers.js';
+
+const test = suite('train-resume');
+test.before(setupGpu);
+test.after(removeTempDirs);
+
+const quick = { protocol: 'mnist-mini', width: 2, batchSize: 8, maxTrain: 16, epochs: 2, method: 'none' as const, progress: false, evaluate: false };
+
+/** Trains `o`, stopping after step `stopAfter` (0-based) when given; frees the model. */
+async function run(o: Partial<TrainOptions>, stopAfter?: number): Promise<TrainResult> {
+  const controller = new AbortController();
+  const r = await train(o, stopAfter === undefined ? {} : { signal: controller.signal, onStep: (s) => s === stopAfter && controller.abort() });
+  r.model.dispose();
+  return r;
+}
+
+/** Rewrites the checkpoint's 'training' metadata (as an older version would have written it). */
+async function editTraining(checkpoint: string, edit: (meta: Record<string, unknown>) => void): Promise<void> {
+  const { tensors, metadata } = await readSafetensors(checkpoint);
+  const meta = JSON.parse(metadata.training) as Record<string, unknown>;
+  edit(meta);
+  await writeSafetensors(checkpoint, tensors, { ...metadata, training: JSON.stringify(meta) });
+}
+
+test("a fresh start in a finished run's folder removes its results, so an interrupted new run does not look finished", async () => {
+  const out = tempDir();
+  for (const f of RESULT_FILES) writeFileSync(join(out, f), f.endsWith('.json') ? JSON.stringify({ status: 'finished', auroc: 0.9 }) : '<svg/>');
+  const r = await run({ ...quick, out }, 0);
+  assert.ok(r.interrupted);
+  for (const f of RESULT_FILES) assert.not.ok(existsSync(join(out, f)), `${f} of the earlier run is left`);
+  // A resume keeps what is there (a finished run's evaluation is rewritten only by its own end).
+  writeFileSync(join(out, 'results.json'), '{}');
+  await run({ ...quick, out, resume: true });
+  assert.ok(existsSync(join(out, 'results.json')), 'a resume removed results.json');
+});
+
+test('an image-folder run resumes with its folder moved and given by another spelling; a checkpoint whose fingerprint holds the paths too', async () => {
+  const dir = tempDir();
+  const options = { ...quick, protocol: 'folder', known: ['bars', 'columns', 'disc'], imageSize: 16, batchSize: 4, maxTrain: 0 };
+  const first = writeShapesFolder(join(dir, 'shapes'), { perClass: 3 });
+  const out = join(dir, 'run');
+  assert.ok((await run({ ...options, dataDir: first, out }, 0)).interrupted);
+  // The older form of the same checkpoint: the fingerprint named the folders as typed.
+  const older = join(dir, 'older');
+  cpSync(out, older, { recursive: true });
+  await editTraining(join(older, 'checkpoint.safetensors'), (meta) => {
+    const now = JSON.parse(meta.fingerprint as string) as Record<string, unknown>;
+    meta.fingerprint = JSON.stringify({ ...now, dataDir: first, known: now.known, unknownDataDir: join(dir, 'elsewhere') });
+  });
+  const moved = join(dir, 'photos');
+  renameSync(first, moved);
+  const spelled = relative(process.cwd(), moved);
+  for (const o of [out, older]) {
+    const r = await run({ ...options, dataDir: spelled, out: o, resume: true });
+    assert.is(r.epochs.length, 2, `${o}: resumed to the end`);
+  }
+  // Settings other than the paths still count.
+  await rejects(() => run({ ...options, dataDir: moved, known: ['bars', 'columns'], out, resume: true }), /written with different settings/);
+});
+
+test('a resume with another attention network than the run trained with is refused, naming --attention-model and the checkpoint', async () => {
+  const dir = tempDir();
+  const save = async (seed: number, name: string) => {
+    const net = new TorchvisionResNet(new Rng(seed), { width: 2, numClasses: 5 });
+    const file = join(dir, name);
+    await writeSafetensors(file, await Promise.all([...net.stateDict()].map(async ([n, t]) => [n, await toHost(n, t)] as [string, HostTensor])));
+    net.dispose();
+    return file;
+  };
+  const a = await save(7, 'a.safetensors');
+  const b = await save(8, 'b.safetensors');
+  const options = { ...quick, epochs: 1, batchSize: 4, maxTrain: 8, method: 'attentive-cutmix' as const, attentionGrid: 3, attentionTopK: 2 };
+  const out = join(dir, 'run');
+  await run({ ...options, attentionModel: a, out });
+  const checkpoint = join(out, 'checkpoint.safetensors');
+  await rejects(
+    () => run({ ...options, attentionModel: b, out, resume: true }),
+    new RegExp(`${checkpoint}: --attention-model ${b} is not the attention network this run trained with \\(digest [0-9a-f]{8}-\\d+, now [0-9a-f]{8}-\\d+\\)`),
+  );
+  // The same network under another path is the same run (paths may move between sessions).
+  const copy = join(dir, 'moved.safetensors');
+  cpSync(a, copy);
+  await run({ ...options, attentionModel: copy, out, resume: true });
+  // A checkpoint written before the digest was kept cannot tell: it resumes as before.
+  await editTraining(checkpoint, (meta) => delete meta.inputs);
+  await run({ ...options, attentionModel: b, out, resume: true });
+});
+
+test('a resume stopped while it rewrites log.jsonl keeps the earlier rows; a resume that is refused adds none', async () => {
+  const out = tempDir();
+  assert.ok((await run({ ...quick, out }, 2)).interrupted);
+  const log = join(out, 'log.jsonl');
+  const before = readFileSync(log, 'utf8');
+  writeFaults.hook = (stage, file) => {
+    if (stage === 'partial' && file === log) throw new Error('killed');
+  };
+  try {
+    await rejects(() => run({ ...quick, out, resume: true }), /killed/);
+  } finally {
+    writeFaults.hook = null;
+  }
+  assert.is(readFileSync(log, 'utf8'), before, 'the log lost rows');
+  await rejects(() => run({ ...quick, width: 4, out, resume: true }), /written with different settings/);
+  assert.is(readFileSync(log, 'utf8'), before, 'a refused resume wrote into the log of the run it did not open');
+  const r = await run({ ...quick, out, resume: true });
+  assert.is(r.epochs.length, 1);
+  assert.match(readFileSync(log, 'utf8'), /"status":"finished"/);
+});
+
+test.run();
