@@ -11,12 +11,17 @@ import { hostname, tmpdir } from 'node:os';
 import { delimiter, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sweepCommand, taskIndex } from '../src/cli/sweep-command.js';
-import { buildPlan, readPlan, type PlannedRun } from '../src/sweep/plan.js';
-import { reportFromFolder } from '../src/sweep/report.js';
+import { buildPlan, readPlan, runOut, writePlan, type PlannedRun } from '../src/sweep/plan.js';
+import { reportFromFolder, reportFromPlan, reportMarkdown } from '../src/sweep/report.js';
+import { OtherSettingsError } from '../src/sweep/run-settings.js';
+import { childEnv, runPool } from '../src/sweep/pool.js';
+import { slurmScript } from '../src/sweep/schedulers.js';
+import { resolveOptions } from '../src/train/options.js';
 import { allAdapters, parseAdapterList } from '../src/sweep/adapters.js';
 import { FAILED_FILE, markFailed } from '../src/sweep/run-state.js';
 import { METRICS } from '../src/sweep/report.js';
 import { LOCK_FILE, makeFolder } from '../src/train/run-lock.js';
+import { CHECKPOINT_FILE } from '../src/train/epoch-loop.js';
 import { RunClaimedError, runPlanned, takeOverForeignLock } from '../src/sweep/run-one.js';
 import { rejects } from './data-fixtures.js';
 
@@ -32,8 +37,8 @@ test.before(() => {
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** `gradmix ...` in a child process: exit status and output. */
-function gradmix(args: string[], onStart?: (pid: number) => void): Promise<{ code: number | null; out: string }> {
-  const child = spawn(process.execPath, ['bin/gradmix.js', ...args], { cwd: root, env: { ...process.env, GRADMIX_AUTOTUNE: '0' } });
+function gradmix(args: string[], onStart?: (pid: number) => void, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string }> {
+  const child = spawn(process.execPath, ['bin/gradmix.js', ...args], { cwd: root, env: { ...process.env, GRADMIX_AUTOTUNE: '0', ...env } });
   let out = '';
   child.stdout.on('data', (b) => (out += b));
   child.stderr.on('data', (b) => (out += b));
@@ -126,12 +131,12 @@ test("a run held by another live process is left to it; a scheduler task takes o
   const e = await rejects(() => runPlanned(plan, run), /in use by another gradmix run \(pid 1 on node-17/);
   assert.instance(e, RunClaimedError);
   writeFileSync(lock, JSON.stringify({ pid: process.pid, host: hostname(), started: 'now' }));
-  takeOverForeignLock(out); // this host's lock: the run lock itself decides by its process
+  takeOverForeignLock(out, 'k8s:gradmix-sweep'); // this host's lock: the run lock itself decides by its process
   assert.ok(existsSync(lock));
   writeFileSync(lock, JSON.stringify({ pid: 1, host: 'gradmix-sweep-3-x7k2p', started: 'earlier', job: 'k8s:gradmix-sweep' }));
   takeOverForeignLock(out, 'k8s:other-sweep'); // another job's (a second submission, maybe live): left to the run lock
   assert.ok(existsSync(lock));
-  takeOverForeignLock(out, undefined); // not a scheduler's task of a job
+  takeOverForeignLock(out, ''); // not a scheduler's task of a job (whatever GRADMIX_SWEEP_JOB this process has)
   assert.ok(existsSync(lock));
   takeOverForeignLock(out, 'k8s:gradmix-sweep'); // a failed pod of this job's: gone
   assert.not.ok(existsSync(lock));
@@ -225,7 +230,7 @@ test("report: mean and std of the runs' own results per protocol and method; run
   assert.equal(report.missing, []);
   const csv = readFileSync(join(out, 'report.csv'), 'utf8').trim().split('\n');
   assert.is(csv.length, 3);
-  assert.ok(csv[0].startsWith('protocol,method,runs,auroc_mean,auroc_std'));
+  assert.ok(csv[0].startsWith('protocol,method,arch,width,epochs,objective,score,k,runs,auroc_mean,auroc_std'));
   const svg = readFileSync(join(out, 'report.svg'), 'utf8');
   assert.is((svg.match(/class="whisker"/g) ?? []).length, 2);
   assert.is((svg.match(/class="paper"/g) ?? []).length, 1);
@@ -242,7 +247,7 @@ test("report: mean and std of the runs' own results per protocol and method; run
   );
 });
 
-test('a report of a plain folder of runs counts runs only: an eval/ folder beside a checkpoint is no missing run', () => {
+test('a report of a plain folder of runs counts runs only: an eval/ folder beside a checkpoint is no missing run', async () => {
   const root = join(dir, 'folder-report');
   const run = join(root, 'mnist-mini-gradmix', 'split0');
   mkdirSync(join(run, 'eval'), { recursive: true });
@@ -250,8 +255,160 @@ test('a report of a plain folder of runs counts runs only: an eval/ folder besid
   writeFileSync(join(run, 'config.json'), '{}');
   writeFileSync(join(run, 'results.json'), JSON.stringify({ ...metrics, status: 'finished', protocol: 'mnist-mini', method: 'gradmix' }));
   writeFileSync(join(run, 'eval', 'results.json'), JSON.stringify({ ...metrics, protocol: 'mnist-mini' })); // gradmix eval's: no status
-  const report = reportFromFolder(root);
+  const report = await reportFromFolder(root);
   assert.equal([report.groups.length, report.missing.length], [1, 0]);
+});
+
+const METRICS_OF = { auroc: 0.9, tnr95: 0.5, dtacc: 0.8, auin: 0.9, auout: 0.9, closedAcc: 0.95 };
+
+/** A run folder as a finished run with `options` leaves it: its config.json and results.json (no training). */
+function fakeFinished(out: string, options: Parameters<typeof resolveOptions>[0], auroc = 0.9): void {
+  const o = resolveOptions({ ...options, out });
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, 'config.json'), JSON.stringify(o));
+  const { protocol, split, method, arch, width, epochs, k, objective, score } = o;
+  writeFileSync(join(out, 'results.json'), JSON.stringify({ ...METRICS_OF, auroc, protocol, split, method, arch, width, epochs, k, objective, score, status: 'finished' }));
+}
+
+test("a finished run of other settings in a plan's folder is neither skipped nor counted: run, pool, report and plan name the setting and the folder", async () => {
+  const sweep = join(dir, 'reused');
+  await sweepCommand(['plan', ...TINY, '--splits', '0,1', '--methods', 'none', '--out', sweep]);
+  const plan = join(sweep, 'plan.jsonl');
+  const [r0, r1] = readPlan(plan);
+  fakeFinished(runOut(plan, r0), { ...r0.options, width: 4 }); // an earlier grid's run, at width 4
+  fakeFinished(runOut(plan, r1), r1.options);
+  const e = await rejects(() => runPlanned(plan, r0), /--width 2 \(the run's: 4\)/, new RegExp(`${runOut(plan, r0).replace(/[.]/g, '\\.')} holds a run of other settings`));
+  assert.instance(e, OtherSettingsError);
+  assert.is(await runPlanned(plan, r1), 'skipped', 'its own finished run is skipped');
+  const report = await reportFromPlan(plan);
+  assert.equal(
+    report.groups.map((g) => g.runs),
+    [1],
+  );
+  assert.equal(
+    report.missing.map((m) => [m.index, m.state]),
+    [[0, 'other settings']],
+  );
+  assert.match(report.missing[0].reason!, /--width 2 \(the run's: 4\)/);
+  const pooled = await runPool(plan, readPlan(plan), [{ name: '0' }], () => undefined);
+  assert.equal([pooled.skipped, pooled.finished, pooled.failed.map((f) => f.index)], [[1], [], [0]]);
+  // Evaluation settings are outside the fingerprint, inside the numbers: results of another score differ too.
+  fakeFinished(runOut(plan, r0), { ...r0.options, score: 'nno' });
+  await rejects(() => runPlanned(plan, r0), /--score knn \(the results': nno\)/);
+  // A plan over those folders is refused, though the plan that wrote them is gone.
+  rmSync(plan);
+  await rejects(() => sweepCommand(['plan', ...TINY, '--splits', '0,1', '--methods', 'none', '--out', sweep]), /already holds a run of other settings than run 0 .*--score knn/);
+  assert.not.ok(existsSync(plan));
+});
+
+test('the report averages only runs of one protocol, method and settings, and lists started and held runs', async () => {
+  const root = join(dir, 'mixed-report');
+  const base = { protocol: 'mnist-mini', method: 'gradmix' as const, batchSize: 8, epochs: 1 };
+  fakeFinished(join(root, 'w2', 'split0'), { ...base, split: 0, width: 2 }, 0.8);
+  fakeFinished(join(root, 'w2', 'split1'), { ...base, split: 1, width: 2 }, 0.9);
+  fakeFinished(join(root, 'w4', 'split0'), { ...base, split: 0, width: 4 }, 0.5);
+  const started = join(root, 'w4', 'split1');
+  mkdirSync(started, { recursive: true });
+  writeFileSync(join(started, 'config.json'), JSON.stringify(resolveOptions({ ...base, split: 1, width: 4, out: started })));
+  const held = join(root, 'w4', 'split2');
+  mkdirSync(held, { recursive: true });
+  writeFileSync(join(held, 'config.json'), JSON.stringify(resolveOptions({ ...base, split: 2, width: 4, out: held })));
+  writeFileSync(join(held, LOCK_FILE), JSON.stringify({ pid: 4242, host: 'node-9', started: 'earlier', job: 'slurm:77' }));
+  const report = await reportFromFolder(root);
+  assert.equal(
+    report.groups.map((g) => [g.width, g.runs, Number(g.summary.auroc.mean.toFixed(6))]),
+    [
+      [2, 2, 0.85],
+      [4, 1, 0.5],
+    ],
+  );
+  assert.equal(
+    report.missing.map((m) => [relative(root, m.out), m.state, m.holder]),
+    [
+      [join('w4', 'split1'), 'started', undefined],
+      [join('w4', 'split2'), 'held', { pid: 4242, host: 'node-9', job: 'slurm:77' }],
+    ],
+  );
+  const md = reportMarkdown(report, root);
+  assert.match(md, /\| protocol \| method \| width \| runs \|/, 'the setting that differs is a column');
+  assert.match(md, /held by pid 4242 on node-9, job slurm:77/);
+});
+
+test("a run stopped by SIGTERM outside training releases its lock and exits 143; inside, the epoch loop's own stop saves a checkpoint", async () => {
+  const sweep = join(dir, 'sigterm');
+  await sweepCommand(['plan', '--protocol', 'mnist-mini', '--width', '2', '--batch', '8', '--max-train', '16', '--epochs', '400', '--quiet', '--splits', '0,1', '--out', sweep]);
+  const plan = join(sweep, 'plan.jsonl');
+  const [r0, r1] = readPlan(plan);
+  /** Runs `run`, sending SIGTERM once `ready` holds for its folder. */
+  const stopWhen = async (run: PlannedRun, ready: (out: string) => boolean) => {
+    const out = runOut(plan, run);
+    let timer: NodeJS.Timeout | undefined;
+    const r = await gradmix(['sweep', 'run', plan, '--index', String(run.index)], (pid) => {
+      timer = setInterval(() => {
+        if (!ready(out)) return;
+        process.kill(pid, 'SIGTERM');
+        clearInterval(timer);
+      }, 5);
+    }).finally(() => clearInterval(timer));
+    return { ...r, folder: out };
+  };
+  // At once when the lock is taken: the data and the GPU are still loading.
+  const early = await stopWhen(r0, (out) => existsSync(join(out, LOCK_FILE)));
+  assert.is(early.code, 143, early.out);
+  assert.match(early.out, /terminated outside training/);
+  assert.not.ok(existsSync(join(early.folder, LOCK_FILE)), 'the lock is released');
+  // During training (a step logged): the epoch loop stops after its step and saves; the lock goes with it.
+  const log = (out: string) => join(out, 'log.jsonl');
+  const late = await stopWhen(r1, (out) => existsSync(log(out)) && readFileSync(log(out), 'utf8').includes('"kind":"step"'));
+  assert.is(late.code, 130, late.out);
+  assert.match(readFileSync(log(late.folder), 'utf8'), /"status":"interrupted"/);
+  assert.ok(existsSync(join(late.folder, CHECKPOINT_FILE)), 'a checkpoint saved');
+  assert.not.ok(existsSync(join(late.folder, LOCK_FILE)), 'the lock is released');
+});
+
+test("a pool started inside a scheduler's task hands its children none of the task's variables: a child running the task's index takes over no lock of the job", async () => {
+  const env = childEnv({ name: '1', adapter: 'A' }, { PATH: '/bin', SLURM_ARRAY_TASK_ID: '3', JOB_COMPLETION_INDEX: '3', GRADMIX_SWEEP_JOB: 'slurm:9' });
+  assert.equal(env, { PATH: '/bin', GRADMIX_SWEEP_WORKER: '1', GRADMIX_ADAPTER: 'A' });
+  const sweep = join(dir, 'pool-in-task');
+  await sweepCommand(['plan', ...TINY, '--splits', '0', '--methods', 'none', '--out', sweep]);
+  const [run] = readPlan(join(sweep, 'plan.jsonl'));
+  const lock = join(sweep, run.out, LOCK_FILE);
+  makeFolder(join(sweep, run.out));
+  // Another node of this very job trains run 0 (maybe live): this node's pool must leave it alone.
+  writeFileSync(lock, JSON.stringify({ pid: 1, host: 'node-17', started: 'earlier', job: 'slurm:9' }));
+  const r = await gradmix(['sweep', 'run', sweep, '--workers', '1'], undefined, { SLURM_ARRAY_TASK_ID: '0', GRADMIX_SWEEP_JOB: 'slurm:9' });
+  assert.is(r.code, 0, r.out);
+  assert.match(r.out, /0 finished, 0 already finished, 1 held by other processes/);
+  assert.ok(existsSync(lock), 'the other node keeps its lock');
+});
+
+test("a pool's child that finds its run finished says so (exit 3), apart from a run it trained; a plan is replaced whole", async () => {
+  const [run] = readPlan(tiny);
+  const asChild = await gradmix(['sweep', 'run', tiny, '--index', String(run.index)], undefined, { GRADMIX_SWEEP_WORKER: '0' });
+  assert.is(asChild.code, 3, asChild.out);
+  assert.match(asChild.out, /was finished already: nothing trained/);
+  const byHand = await gradmix(['sweep', 'run', tiny, '--index', String(run.index)]);
+  assert.is(byHand.code, 0, byHand.out);
+  // Renamed into place: a task reading the plan meanwhile holds the old file, never a cut one.
+  const file = join(dir, 'atomic', 'plan.jsonl');
+  mkdirSync(join(dir, 'atomic'), { recursive: true });
+  await writePlan(join(dir, 'atomic'), readPlan(tiny));
+  const before = statSync(file).ino;
+  await writePlan(join(dir, 'atomic'), readPlan(tiny));
+  assert.is.not(statSync(file).ino, before, 'a new file, not the old one rewritten');
+  assert.equal(readPlan(file), readPlan(tiny));
+});
+
+test('slurm: a plan over the array limit gives each task every N-th run; --stride runs them in turn', async () => {
+  const script = slurmScript('/s/plan.jsonl', '/s', 2500, { gpusPerTask: 1, time: '1:00:00', gradmix: 'gradmix' });
+  assert.ok(script.split('\n').includes('#SBATCH --array=0-999'), script);
+  assert.match(script, /--index "\$SLURM_ARRAY_TASK_ID" --stride 1000\n$/);
+  assert.ok(slurmScript('/s/plan.jsonl', '/s', 4, { gpusPerTask: 1, time: '1:00:00', gradmix: 'gradmix', arrayLimit: 3 }).includes('#SBATCH --array=0-2\n'));
+  const r = await gradmix(['sweep', 'run', tiny, '--index', '0', '--stride', '2']); // runs 0 and 2, both finished
+  assert.is(r.code, 0, r.out);
+  assert.match(r.out, /run 0 .*already finished[^]*run 2 .*already finished/);
+  assert.not.match(r.out, /run [13] /);
+  await rejects(() => sweepCommand(['run', tiny, '--workers', '1', '--stride', '2']), /--stride needs --index/);
 });
 
 test('slurm: a job array of one task per run; k8s: an Indexed Job with the fields it must set', async () => {
@@ -294,7 +451,17 @@ test('slurm: a job array of one task per run; k8s: an Indexed Job with the field
   assert.is(at('backoffLimitPerIndex', 2), '1');
   assert.is(at('maxFailedIndexes', 2), '4');
   // Vulkan (Dawn's way to the GPU) needs the runtime's graphics capability.
-  assert.match(yaml, /env:\n\s+- name: NVIDIA_DRIVER_CAPABILITIES\n\s+value: all\n\s+- name: GRADMIX_SWEEP_JOB\n\s+value: "k8s:gradmix-sweep"\n/);
+  assert.match(yaml, /env:\n\s+- name: NVIDIA_DRIVER_CAPABILITIES\n\s+value: all\n/);
+  // The job's locks are named by the Job's uid: a Job applied again under its name is another job.
+  assert.match(
+    yaml,
+    /- name: GRADMIX_JOB_UID\n\s+valueFrom:\n\s+fieldRef:\n\s+fieldPath: "metadata\.labels\['batch\.kubernetes\.io\/controller-uid'\]"\n\s+- name: GRADMIX_SWEEP_JOB\n\s+value: "k8s:\$\(GRADMIX_JOB_UID\)"\n/,
+  );
+  // A preempted or SIGTERM'd pod (its checkpoint saved) is retried without using up the index's retry.
+  assert.match(
+    yaml,
+    /podFailurePolicy:\n\s+rules:\n\s+- action: Ignore\n\s+onPodConditions:\n\s+- type: DisruptionTarget\n\s+- action: Ignore\n\s+onExitCodes:\n\s+containerName: gradmix\n\s+operator: In\n\s+values:\n\s+- 130\n\s+- 143\n/,
+  );
   assert.ok(script.includes('export GRADMIX_SWEEP_JOB="slurm:$SLURM_ARRAY_JOB_ID"\n'), 'the array job names its locks');
   assert.match(yaml, /persistentVolumeClaim:\n\s+claimName: gradmix-sweep/);
   assert.ok(readdirSync(out).includes('sweep-job.yaml'));

@@ -11,16 +11,17 @@ import { outFlag } from './common-flags.js';
 import { int, intList, listOf, text } from './flag-values.js';
 import { checkTrainOptions } from './option-flags.js';
 import { PLAN_FILE, buildPlan, planFileOf, readPlan, writePlan, type PlannedRun } from '../sweep/plan.js';
-import { RunClaimedError, runPlanned } from '../sweep/run-one.js';
-import { CLAIMED_EXIT, gradmixBin, runPool, type WorkerSlot } from '../sweep/pool.js';
+import { INDEX_ENV, RunClaimedError, describeRun, runPlanned } from '../sweep/run-one.js';
+import { CLAIMED_EXIT, OTHER_SETTINGS_EXIT, SKIPPED_EXIT, WORKER_ENV, gradmixBin, runPool, type WorkerSlot } from '../sweep/pool.js';
+import { OtherSettingsError, otherSettings, plannedOptions } from '../sweep/run-settings.js';
+import { finishedResults } from '../sweep/run-state.js';
 import { allAdapters, listAdapters } from '../sweep/adapters.js';
 import { reportCsv, reportFromFolder, reportFromPlan, reportMarkdown } from '../sweep/report.js';
 import { aurocChartSvg } from '../sweep/chart.js';
-import { k8sJob, shellQuote, slurmScript, toYaml } from '../sweep/schedulers.js';
+import { SLURM_ARRAY_LIMIT, k8sJob, shellQuote, slurmScript, toYaml } from '../sweep/schedulers.js';
 
 const d = defaultOptions();
-/** Environment variables that carry a task's index: Slurm job arrays, Kubernetes Indexed Jobs. */
-export const INDEX_ENV = ['SLURM_ARRAY_TASK_ID', 'JOB_COMPLETION_INDEX'];
+export { INDEX_ENV };
 
 // Every train flag but those the grid sets per run, those a sweep run sets itself, and your own
 // image folder's (one split of its own: train it with gradmix train).
@@ -42,6 +43,7 @@ const RUN_FLAGS: FlagSpecs = {
     help: "one worker per adapter: 'all' (every GPU Dawn lists; the CPU renderer only where there is none) or their numbers in Dawn's list, comma-separated (default: the default adapter)",
   },
   workers: { type: 'string', value: int(1, 64), help: 'worker processes, spread over --adapters (default: one per adapter)' },
+  stride: { type: 'string', value: int(1), help: 'with --index: also run index+N, index+2N, ... in turn (a Slurm array of fewer tasks than runs; default: the index only)' },
 };
 
 const REPORT_FLAGS: FlagSpecs = {
@@ -54,6 +56,11 @@ const SLURM_FLAGS: FlagSpecs = {
   partition: { type: 'string', value: text, help: "Slurm partition (default: the cluster's)" },
   'cpus-per-task': { type: 'string', value: int(1), help: "CPU cores per task (default: the cluster's)" },
   parallel: { type: 'string', value: int(1), help: 'array tasks running at once (default: no limit)' },
+  'array-limit': {
+    type: 'string',
+    value: int(1),
+    help: `most array tasks; a larger plan gives each task every N-th run (default ${SLURM_ARRAY_LIMIT}, under Slurm's default MaxArraySize 1001)`,
+  },
   gradmix: { type: 'string', value: text, help: 'the command that runs gradmix on the nodes (default: this installation, by absolute path)' },
 };
 
@@ -133,8 +140,19 @@ async function planCommand(v: Record<string, string | boolean | undefined>): Pro
       throw new UsageError(`${existing} holds another plan whose runs have started (${started.length} of ${old.length}); choose another --out, or delete that sweep folder first`);
     }
   }
+  // Run folders left by another grid (its plan.jsonl deleted, a folder reused): their results would
+  // count as this plan's, so a run of other settings in a folder of this grid is refused now.
+  const dir = resolve(v.out);
+  for (const r of runs) {
+    const planned = plannedOptions(join(dir, PLAN_FILE), r);
+    const out = join(dir, r.out);
+    const other = planned && existsSync(out) ? await otherSettings(out, planned, finishedResults(out)) : null;
+    if (other) {
+      throw new UsageError(`${out} already holds a run of other settings than ${describeRun(r)} (${other.source}): ${other.differ.join(', ')}; choose another --out, or move that folder away first`);
+    }
+  }
   mkdirSync(v.out, { recursive: true });
-  const file = writePlan(v.out, runs);
+  const file = await writePlan(v.out, runs);
   console.log(`wrote ${file}: ${runs.length} run(s) (${grid.protocols.length} protocol(s) x ${grid.methods.length} method(s) x ${grid.seeds.length} seed(s) x ${grid.splits.length} split(s))`);
   console.log(`run them: gradmix sweep run ${file} --adapters all   (or gradmix sweep slurm / k8s ${file}); then gradmix sweep report ${v.out}`);
 }
@@ -179,22 +197,17 @@ async function runCommand(v: Record<string, string | boolean | undefined>, [path
   const runs = readPlan(planFile);
   const pool = v.adapters !== undefined || v.workers !== undefined;
   const index = pool && v.index === undefined ? null : taskIndex(v.index as string | undefined);
+  const stride = numberFlag(v, 'stride');
   if (index !== null) {
     if (pool) throw new UsageError('--index runs one run in this process; --adapters and --workers start a pool for all of them: give one or the other');
-    const run = runs[index];
-    if (!run) throw new UsageError(`--index ${index}: the plan ${planFile} has runs 0..${runs.length - 1}`);
-    try {
-      await runPlanned(
-        planFile,
-        run,
-        INDEX_ENV.some((n) => process.env[n] === String(index)),
-      );
-    } catch (e) {
-      if (e instanceof RunClaimedError) throw Object.assign(e, { exitStatus: CLAIMED_EXIT });
-      throw e;
-    }
-    return;
+    if (!runs[index]) throw new UsageError(`--index ${index}: the plan ${planFile} has runs 0..${runs.length - 1}`);
+    // The scheduler's own index makes this a task of the job in GRADMIX_SWEEP_JOB, which may take
+    // over that job's stale locks (a pool's children lose the scheduler's variables: pool.ts).
+    const schedulerTask = INDEX_ENV.some((n) => process.env[n] === String(index));
+    const indices = stride ? Array.from({ length: Math.ceil((runs.length - index) / stride) }, (_, i) => index + i * stride) : [index];
+    return runIndices(planFile, runs, indices, schedulerTask);
   }
+  if (stride !== undefined) throw new UsageError('--stride needs --index (or a scheduler index): it runs every N-th run from there');
   const slots = await adapterSlots(v.adapters as string | undefined, numberFlag(v, 'workers'));
   console.log(`sweep: ${runs.length} run(s) of ${planFile}, ${slots.length} worker(s)${slots[0].adapter ? ` on ${[...new Set(slots.map((s) => s.adapter))].join(', ')}` : ''}`);
   const r = await runPool(planFile, runs, slots);
@@ -206,6 +219,37 @@ async function runCommand(v: Record<string, string | boolean | undefined>, [path
   if (r.interrupted) throw Object.assign(new Error('interrupted; run the same command to continue'), { exitStatus: 130 });
 }
 
+/** Runs `indices` in turn in this process; a run held elsewhere or failed does not stop the others. */
+async function runIndices(planFile: string, runs: PlannedRun[], indices: number[], schedulerTask: boolean): Promise<void> {
+  const statusOf = (e: unknown) => (e instanceof RunClaimedError ? CLAIMED_EXIT : e instanceof OtherSettingsError ? OTHER_SETTINGS_EXIT : undefined);
+  const errors: { index: number; error: Error }[] = [];
+  let skipped = 0;
+  for (const i of indices) {
+    try {
+      const outcome = await runPlanned(planFile, runs[i], schedulerTask);
+      if (outcome === 'interrupted') return; // its checkpoint saved: main exits 130, the rest wait for the next task
+      if (outcome === 'skipped') skipped++;
+    } catch (e) {
+      if (indices.length === 1) {
+        const exitStatus = statusOf(e);
+        throw exitStatus === undefined ? e : Object.assign(e as Error, { exitStatus });
+      }
+      console.error(`${describeRun(runs[i])}: ${(e as Error).message}`);
+      errors.push({ index: i, error: e as Error });
+    }
+  }
+  if (errors.length) {
+    const failed = errors.filter((f) => statusOf(f.error) !== CLAIMED_EXIT);
+    const all = errors.map((f) => `run ${f.index}: ${f.error.message}`).join('; ');
+    // Runs only held by other live processes are theirs: the task says so (75), as for one run.
+    throw Object.assign(new Error(`${errors.length} of ${indices.length} run(s) not done: ${all}`), { exitStatus: failed.length ? 1 : CLAIMED_EXIT });
+  }
+  // A pool's child says it trained nothing, so the pool counts the run as already finished.
+  if (skipped === indices.length && indices.length === 1 && process.env[WORKER_ENV] !== undefined) {
+    throw Object.assign(new Error(`${describeRun(runs[indices[0]])} was finished already: nothing trained`), { exitStatus: SKIPPED_EXIT });
+  }
+}
+
 async function reportCommand(v: Record<string, string | boolean | undefined>, [path]: string[]): Promise<void> {
   const isFolder = statSync(path, { throwIfNoEntry: false })?.isDirectory();
   let planFile: string | null = null;
@@ -214,7 +258,7 @@ async function reportCommand(v: Record<string, string | boolean | undefined>, [p
   } catch (e) {
     if (!isFolder) throw e; // a folder without plan.jsonl: every results.json under it
   }
-  const report = planFile ? reportFromPlan(planFile) : reportFromFolder(path);
+  const report = planFile ? await reportFromPlan(planFile) : await reportFromFolder(path);
   const out = (v.out as string | undefined) ?? (planFile ? dirname(planFile) : path);
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, 'report.json'), JSON.stringify(report, null, 2) + '\n');
@@ -234,7 +278,9 @@ async function slurmCommand(v: Record<string, string | boolean | undefined>, [pa
   const time = (v.time as string | undefined) ?? '04:00:00';
   if (!/^(\d+-)?\d+(:\d\d){0,2}$/.test(time)) throw new UsageError(`--time must be [days-]hours:minutes:seconds, e.g. 04:00:00 or 1-00:00:00, got '${time}'`);
   const dir = dirname(planFile);
+  const arrayLimit = numberFlag(v, 'array-limit') ?? SLURM_ARRAY_LIMIT;
   const script = slurmScript(planFile, dir, runs.length, {
+    arrayLimit,
     gpusPerTask: numberFlag(v, 'gpus-per-task') ?? 1,
     time,
     partition: v.partition as string | undefined,
@@ -245,7 +291,13 @@ async function slurmCommand(v: Record<string, string | boolean | undefined>, [pa
   mkdirSync(join(dir, 'slurm-logs'), { recursive: true });
   const file = join(dir, 'sweep.sbatch');
   writeFileSync(file, script, { mode: 0o755 });
-  console.log(`wrote ${file}: a job array of ${runs.length} task(s); submit it with sbatch ${file}, then gradmix sweep report ${dir}`);
+  const tasks = Math.min(runs.length, arrayLimit);
+  if (runs.length > tasks) {
+    console.error(
+      `note: ${runs.length} runs are more than --array-limit ${arrayLimit} array tasks (sbatch refuses arrays beyond the cluster's MaxArraySize, 1001 by default): each of the ${tasks} tasks runs every ${tasks}-th run in turn; where MaxArraySize is larger (scontrol show config | grep MaxArraySize), raise --array-limit to it minus 1`,
+    );
+  }
+  console.log(`wrote ${file}: a job array of ${tasks} task(s) for ${runs.length} run(s); submit it with sbatch ${file}, then gradmix sweep report ${dir}`);
 }
 
 async function k8sCommand(v: Record<string, string | boolean | undefined>, [path]: string[]): Promise<void> {

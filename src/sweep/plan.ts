@@ -2,9 +2,10 @@
 // protocol, split, method, seed, the train options it shares with the others, and its output
 // folder, derived from those settings and kept relative to the plan so the whole folder can move to
 // shared storage). Workers, job-array tasks and Indexed Job pods all read a run by its index.
-import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { TrainOptions } from '../train/options.js';
+import { writeFileAtomic } from '../checkpoint/files.js';
 
 export const PLAN_FILE = 'plan.jsonl';
 
@@ -58,9 +59,10 @@ export function buildPlan(grid: Grid, shared: Partial<TrainOptions>): PlannedRun
   return runs;
 }
 
-export function writePlan(dir: string, runs: PlannedRun[]): string {
+/** Writes plan.jsonl whole, aside then renamed: a task starting meanwhile reads the old plan or the new one, never a cut one. */
+export async function writePlan(dir: string, runs: PlannedRun[]): Promise<string> {
   const file = join(dir, PLAN_FILE);
-  writeFileSync(file, runs.map((r) => JSON.stringify(r)).join('\n') + '\n');
+  await writeFileAtomic(file, new TextEncoder().encode(runs.map((r) => JSON.stringify(r)).join('\n') + '\n'));
   return file;
 }
 

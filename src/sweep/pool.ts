@@ -2,7 +2,8 @@
 // (or --workers slots), each pulling the next run of the plan that is not finished and starting it
 // as a child process (`gradmix sweep run <plan> --index N`, pinned with GRADMIX_ADAPTER), so a crash
 // (a lost device, an out-of-memory kill) takes only that run down. A crashed run goes back to the
-// queue once, for the next free worker; a second crash marks it failed (sweep-failed.json).
+// queue once, for the next free worker; a second crash marks it failed (sweep-failed.json). A run
+// whose folder holds a run of other settings is reported failed at once (run-settings.ts).
 import { spawn } from 'node:child_process';
 import { createWriteStream, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -10,11 +11,18 @@ import { fileURLToPath } from 'node:url';
 import { makeFolder } from '../train/run-lock.js';
 import { runOut, type PlannedRun } from './plan.js';
 import { finishedResults, markFailed } from './run-state.js';
-import { describeRun } from './run-one.js';
+import { INDEX_ENV, JOB_ENV, describeRun } from './run-one.js';
+import { otherSettings, plannedOptions } from './run-settings.js';
 
 /** Exit status of `sweep run --index` when another live process holds the run (EX_TEMPFAIL). */
 export const CLAIMED_EXIT = 75;
-/** Exit status of a run stopped by Ctrl-C (its checkpoint saved). */
+/** Exit status of `sweep run --index` in a pool's child when the run was finished already (nothing trained). */
+export const SKIPPED_EXIT = 3;
+/** Exit status of `sweep run --index` when the run's folder holds a run of other settings (EX_DATAERR): no retry helps. */
+export const OTHER_SETTINGS_EXIT = 65;
+/** Set in a pool's children: their worker's name (and that a skipped run exits SKIPPED_EXIT). */
+export const WORKER_ENV = 'GRADMIX_SWEEP_WORKER';
+/** Exit status of a run stopped by Ctrl-C (its checkpoint saved, or its lock released before or after training). */
 const INTERRUPTED_EXIT = 130;
 /** Attempts a run gets before it is reported failed: the first, and one retry. */
 export const ATTEMPTS = 2;
@@ -44,6 +52,18 @@ export function gradmixBin(): string {
   }
 }
 
+/**
+ * A child's environment: this one's, pinned to the slot's adapter, without the scheduler's task
+ * variables. A pool started inside a Slurm array task or a pod would otherwise hand them on, and a
+ * child whose run index happened to equal the task's would count as that scheduler task and take
+ * over a lock its job left on another node, although that node may still be training the run.
+ */
+export function childEnv(slot: WorkerSlot, env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...env, [WORKER_ENV]: slot.name, ...(slot.adapter ? { GRADMIX_ADAPTER: slot.adapter } : {}) };
+  for (const name of [...INDEX_ENV, JOB_ENV]) delete out[name];
+  return out;
+}
+
 /** Runs one run in a child process, its output appended to <run>/sweep-worker.log; resolves with how it ended. */
 function runChild(planFile: string, run: PlannedRun, slot: WorkerSlot): Promise<{ code: number | null; signal: string | null; log: string }> {
   const out = runOut(planFile, run);
@@ -51,7 +71,7 @@ function runChild(planFile: string, run: PlannedRun, slot: WorkerSlot): Promise<
   const log = join(out, WORKER_LOG);
   const stream = createWriteStream(log, { flags: 'a' });
   stream.write(`--- ${new Date().toISOString()} worker ${slot.name}${slot.adapter ? ` (adapter ${slot.adapter})` : ''}\n`);
-  const env = { ...process.env, ...(slot.adapter ? { GRADMIX_ADAPTER: slot.adapter } : {}) };
+  const env = childEnv(slot);
   const child = spawn(process.execPath, [gradmixBin(), 'sweep', 'run', planFile, '--index', String(run.index)], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(stream, { end: false });
   child.stderr.pipe(stream, { end: false });
@@ -66,9 +86,15 @@ export async function runPool(planFile: string, runs: PlannedRun[], slots: Worke
   // A crashed run goes back with the worker it crashed on, so that another worker retries it.
   const queue: { run: PlannedRun; avoid?: string }[] = [];
   for (const r of runs) {
-    if (finishedResults(runOut(planFile, r))) result.skipped.push(r.index);
+    const out = runOut(planFile, r);
+    const planned = plannedOptions(planFile, r);
+    const other = planned && existsSync(out) ? await otherSettings(out, planned, finishedResults(out)) : null;
+    // Not this plan's run: no retry helps, and its results must not count as this plan's.
+    if (other) result.failed.push({ index: r.index, reason: `${out} holds a run of other settings (${other.source}): ${other.differ.join(', ')}` });
+    else if (finishedResults(out)) result.skipped.push(r.index);
     else queue.push({ run: r });
   }
+  for (const f of result.failed) log(`run ${f.index}: ${f.reason}; not run`);
   if (result.skipped.length) log(`${result.skipped.length} of ${runs.length} run(s) already finished`);
   const attempts = new Map<number, number>();
   // Workers with nothing to take wait while runs are in flight: a crash may put one back.
@@ -98,6 +124,13 @@ export async function runPool(planFile: string, runs: PlannedRun[], slots: Worke
     if (code === 0) {
       result.finished.push(run.index);
       log(`worker ${slot.name}: ${describeRun(run)} finished`);
+    } else if (code === SKIPPED_EXIT) {
+      result.skipped.push(run.index); // finished meanwhile by another machine's worker: nothing trained here
+      log(`worker ${slot.name}: ${describeRun(run)} was finished already, skipped`);
+    } else if (code === OTHER_SETTINGS_EXIT) {
+      const reason = `its folder holds a run of other settings (log: ${file})`;
+      log(`worker ${slot.name}: ${describeRun(run)}: ${reason}; not run`);
+      result.failed.push({ index: run.index, reason });
     } else if (code === CLAIMED_EXIT) {
       result.elsewhere.push(run.index);
       log(`worker ${slot.name}: ${describeRun(run)} is held by another process, left to it`);

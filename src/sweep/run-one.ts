@@ -1,16 +1,24 @@
 // One run of a plan, as `gradmix sweep run <plan> --index N` (a worker's child process, a Slurm
-// array task, a Kubernetes pod) runs it: skipped when finished, claimed with the run lock (so two
-// workers never train the same run, on one machine or across machines sharing the folder), resumed
-// from its checkpoint when one is there, then trained and evaluated like `gradmix train`.
+// array task, a Kubernetes pod) runs it: refused when its folder holds a run of other settings,
+// skipped when finished, claimed with the run lock (so two workers never train the same run, on one
+// machine or across machines sharing the folder), resumed from its checkpoint when one is there,
+// then trained and evaluated like `gradmix train`.
 import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { asFlag } from '../train/option-flags.js';
-import { resolveOptions } from '../train/options.js';
+import { resolveOptions, type TrainOptions } from '../train/options.js';
 import { LOCK_FILE, acquireRunLock, makeFolder, readLockOwner } from '../train/run-lock.js';
 import { trainAndEvaluate } from '../train/train-and-evaluate.js';
 import { runOut, type PlannedRun } from './plan.js';
 import { clearFailed, finishedResults } from './run-state.js';
+import { checkPlannedSettings } from './run-settings.js';
+import { releaseLockOnExit } from './lock-signals.js';
+
+/** Environment variables that carry a task's index: Slurm job arrays, Kubernetes Indexed Jobs. */
+export const INDEX_ENV = ['SLURM_ARRAY_TASK_ID', 'JOB_COMPLETION_INDEX'];
+/** The scheduler job a task belongs to (set by the scripts `gradmix sweep slurm|k8s` write). */
+export const JOB_ENV = 'GRADMIX_SWEEP_JOB';
 
 /** Another live process holds the run (its lock): not a failure of this worker. */
 export class RunClaimedError extends Error {}
@@ -27,7 +35,7 @@ export function describeRun(r: PlannedRun): string {
  * Kubernetes Job) is a crashed earlier attempt's (a retried pod has a new name), so it is taken
  * over. A lock of another job, a local pool or a hand-started run may be live: the run lock decides.
  */
-export function takeOverForeignLock(out: string, job = process.env.GRADMIX_SWEEP_JOB): void {
+export function takeOverForeignLock(out: string, job = process.env[JOB_ENV]): void {
   const file = join(out, LOCK_FILE);
   if (!job) return;
   const owner = readLockOwner(file); // none, or unreadable: the run lock takes it over itself
@@ -42,11 +50,14 @@ export async function runPlanned(planFile: string, run: PlannedRun, schedulerTas
   const out = runOut(planFile, run);
   const options = { ...run.options, out, resume: true, evaluate: true, progress: false };
   // A plan edited by hand: every value checked before the GPU starts, named by its flag and the plan.
+  let planned: TrainOptions;
   try {
-    resolveOptions(options, asFlag);
+    planned = resolveOptions(options, asFlag);
   } catch (e) {
     throw new Error(`${planFile}: ${describeRun(run)}: ${(e as Error).message}`);
   }
+  // A finished run of other settings is not this plan's result: it is neither skipped nor counted.
+  await checkPlannedSettings(out, planned, finishedResults(out), describeRun(run));
   if (finishedResults(out)) {
     console.log(`${describeRun(run)}: already finished (${out}/results.json), skipped`);
     return 'skipped';
@@ -61,6 +72,7 @@ export async function runPlanned(planFile: string, run: PlannedRun, schedulerTas
     if (/in use by another gradmix run/.test((e as Error).message)) throw new RunClaimedError((e as Error).message);
     throw e;
   }
+  const unguard = releaseLockOnExit(out);
   try {
     if (finishedResults(out)) return 'skipped'; // finished by its holder while this worker waited for the lock
     console.log(`${describeRun(run)}: training in ${out}`);
@@ -71,5 +83,6 @@ export async function runPlanned(planFile: string, run: PlannedRun, schedulerTas
     return 'finished';
   } finally {
     release();
+    unguard();
   }
 }

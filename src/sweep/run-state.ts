@@ -1,14 +1,17 @@
-// What a run's folder says about it: finished (results.json with status 'finished'), failed (the
-// worker pool gave up on it after its retry: sweep-failed.json), started (a checkpoint to resume),
-// or not started. Workers skip finished runs; the report reads all four.
+// What a run's folder says about it: finished (results.json with status 'finished'), held (a run
+// lock: a worker trains it now, or one was stopped without releasing it), failed (the worker pool
+// gave up on it after its retry: sweep-failed.json), started (its config.json or a checkpoint), or
+// not started. Workers skip finished runs; the report reads them all, and also says when a folder
+// holds a run of other settings than planned (run-settings.ts).
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CHECKPOINT_FILE } from '../train/epoch-loop.js';
+import { LOCK_FILE, readLockOwner, type LockOwner } from '../train/run-lock.js';
 import type { OpenSetMetrics } from '../osr/index.js';
 
 export const FAILED_FILE = 'sweep-failed.json';
 
-export type RunState = 'finished' | 'failed' | 'started' | 'not started';
+export type RunState = 'finished' | 'other settings' | 'held' | 'failed' | 'started' | 'not started';
 
 export type Results = OpenSetMetrics & Record<string, unknown>;
 
@@ -24,10 +27,17 @@ export function finishedResults(out: string): Results | null {
   }
 }
 
-export function runState(out: string): RunState {
+/** The holder its run.lock names (pid, host, scheduler job); null without a readable lock. */
+export function lockHolder(out: string): LockOwner | null {
+  return readLockOwner(join(out, LOCK_FILE));
+}
+
+/** A run's state from its files alone ('other settings' needs the plan: run-settings.ts). */
+export function runState(out: string): Exclude<RunState, 'other settings'> {
   if (finishedResults(out)) return 'finished';
+  if (lockHolder(out)) return 'held';
   if (existsSync(join(out, FAILED_FILE))) return 'failed';
-  return existsSync(join(out, CHECKPOINT_FILE)) ? 'started' : 'not started';
+  return existsSync(join(out, CHECKPOINT_FILE)) || existsSync(join(out, 'config.json')) ? 'started' : 'not started';
 }
 
 export function failureOf(out: string): string | null {

@@ -1,5 +1,6 @@
 // Scripts for the schedulers researchers already run grids on: a Slurm job array (one array task
-// per run) and a Kubernetes Indexed Job (one completion index per run). Each task runs
+// per run, or every N-th run per task for grids over the array limit) and a Kubernetes Indexed Job
+// (one completion index per run). Each task runs
 // `gradmix sweep run <plan> --index <its index>`; the plan's folder, on storage every node sees, is
 // all that is shared (runs lock and finish there, the report reads it).
 export interface SlurmOptions {
@@ -11,17 +12,25 @@ export interface SlurmOptions {
   parallel?: number;
   /** The command that runs gradmix on the nodes. */
   gradmix: string;
+  /** Most array tasks (SLURM_ARRAY_LIMIT when absent); a larger plan gives each task every N-th run. */
+  arrayLimit?: number;
 }
+
+/** Slurm's default MaxArraySize is 1001 (indices 0..1000): sbatch refuses a larger array. */
+export const SLURM_ARRAY_LIMIT = 1000;
 
 export const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /** An sbatch script; logs per task in <plan folder>/slurm-logs/%A_%a.out. */
 export function slurmScript(planFile: string, planDir: string, runs: number, o: SlurmOptions): string {
+  const tasks = Math.min(runs, o.arrayLimit ?? SLURM_ARRAY_LIMIT);
+  // Over the limit, task t runs t, t+tasks, t+2*tasks, ... in turn.
+  const each = tasks < runs ? `every ${tasks}-th run from its own index` : 'one run each';
   const lines = [
     '#!/bin/bash',
-    `# gradmix sweep: ${runs} run(s) of ${planFile}, one array task each. Submit with: sbatch ${planDir}/sweep.sbatch`,
+    `# gradmix sweep: ${runs} run(s) of ${planFile}, ${tasks} array task(s), ${each}. Submit with: sbatch ${planDir}/sweep.sbatch`,
     '#SBATCH --job-name=gradmix-sweep',
-    `#SBATCH --array=0-${runs - 1}${o.parallel ? `%${o.parallel}` : ''}`,
+    `#SBATCH --array=0-${tasks - 1}${o.parallel ? `%${o.parallel}` : ''}`,
     `#SBATCH --time=${o.time}`,
     // sbatch reads #SBATCH lines unquoted; a path with spaces or % does not survive them.
     `#SBATCH --output=${planDir.replace(/%/g, '%%')}/slurm-logs/%A_%a.out`,
@@ -33,7 +42,7 @@ export function slurmScript(planFile: string, planDir: string, runs: number, o: 
     'set -euo pipefail',
     // The job's tasks take over only their own job's stale locks (src/sweep/run-one.ts).
     'export GRADMIX_SWEEP_JOB="slurm:$SLURM_ARRAY_JOB_ID"',
-    `exec ${o.gradmix} sweep run ${shellQuote(planFile)} --index "$SLURM_ARRAY_TASK_ID"`,
+    `exec ${o.gradmix} sweep run ${shellQuote(planFile)} --index "$SLURM_ARRAY_TASK_ID"${tasks < runs ? ` --stride ${tasks}` : ''}`,
   ];
   return lines.join('\n') + '\n';
 }
@@ -60,6 +69,15 @@ export function k8sJob(planFile: string, runs: number, o: K8sOptions): Record<st
       completions: runs,
       parallelism: Math.min(o.parallelism, runs),
       backoffLimitPerIndex: 1, // a crashed run is retried once, then its index is failed
+      // A pod stopped from outside (preempted, evicted, drained: the DisruptionTarget condition) or
+      // by SIGTERM (gradmix exits 130 when the epoch loop saved a checkpoint, 143 when the signal came
+      // before or after training) is no crash of its run: its retry is not counted against it.
+      podFailurePolicy: {
+        rules: [
+          { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget' }] },
+          { action: 'Ignore', onExitCodes: { containerName: 'gradmix', operator: 'In', values: [130, 143] } },
+        ],
+      },
       podReplacementPolicy: 'Failed', // a retry starts once the failed pod is gone: one pod per index at a time
       maxFailedIndexes: runs,
       template: {
@@ -76,8 +94,11 @@ export function k8sJob(planFile: string, runs: number, o: K8sOptions): Record<st
               // with the graphics capability (its default is compute and utility).
               env: [
                 { name: 'NVIDIA_DRIVER_CAPABILITIES', value: 'all' },
-                // The job's pods take over only their own job's stale locks (src/sweep/run-one.ts).
-                { name: 'GRADMIX_SWEEP_JOB', value: `k8s:${o.name}` },
+                // The job's pods take over only their own job's stale locks (src/sweep/run-one.ts). The
+                // Job's uid, not its name: a Job deleted and applied again under the same name is
+                // another submission, whose pods must not take over the live locks of the old one's.
+                { name: 'GRADMIX_JOB_UID', valueFrom: { fieldRef: { fieldPath: "metadata.labels['batch.kubernetes.io/controller-uid']" } } },
+                { name: 'GRADMIX_SWEEP_JOB', value: 'k8s:$(GRADMIX_JOB_UID)' },
               ],
               ...(o.gpus > 0 ? { resources: { limits: { 'nvidia.com/gpu': o.gpus } } } : {}),
               volumeMounts: [{ name: 'sweep', mountPath: o.mountPath }],

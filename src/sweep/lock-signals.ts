@@ -1,0 +1,48 @@
+// A planned run's lock must not outlive its process: a lock left on shared storage by a task killed
+// with SIGTERM (a scheduler's time limit, a pod's eviction) keeps every later task of another job
+// or host off the run for good (the run lock leaves other hosts' locks alone). Node's default on
+// SIGTERM and SIGINT is to die at once, skipping every finally; only the epoch loop listens, and
+// only while it trains. So while a planned run holds its lock, a signal that arrives outside the
+// epoch loop (data loading, autotuning, evaluation) releases the lock and exits 143 (SIGTERM) or
+// 130 (SIGINT), as a shell reports those signals; inside it, the epoch loop's own handler stops
+// after the step and saves a checkpoint, and its finally releases the lock as usual.
+import { rmSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { LOCK_FILE, readLockOwner } from '../train/run-lock.js';
+
+/** Exit statuses of a run stopped by a signal outside the epoch loop (128 + the signal's number). */
+export const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
+
+/**
+ * Removes the lock of `out` when this process wrote it. The run lock counts its nested holders
+ * (the sweep, train-and-evaluate and the epoch loop each take it), so a process that is about to
+ * exit removes the file itself: a lock naming this pid on this host is this process's, as no other
+ * live process has its pid and a takeover from elsewhere would name the other host.
+ */
+function dropOwnLock(out: string): void {
+  const file = join(out, LOCK_FILE);
+  const owner = readLockOwner(file);
+  if (owner && owner.pid === process.pid && owner.host === hostname()) rmSync(file, { force: true });
+}
+
+/** Guards the lock of `out` against signals and process.exit until the returned function is called. */
+export function releaseLockOnExit(out: string): () => void {
+  const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
+    // Another listener (the epoch loop's) handles it: it saves a checkpoint and releases in order.
+    if (process.listeners(signal).some((l) => l !== onSignal)) return;
+    console.error(`\n${signal === 'SIGTERM' ? 'terminated' : 'interrupted'} outside training: the run lock of ${out} is released; the run resumes from its last checkpoint`);
+    dropOwnLock(out);
+    process.exit(SIGNAL_EXIT[signal]);
+  };
+  // process.exit from anywhere (the epoch loop's second Ctrl-C) skips the finally that releases.
+  const onExit = () => dropOwnLock(out);
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('exit', onExit);
+  return () => {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+    process.off('exit', onExit);
+  };
+}
