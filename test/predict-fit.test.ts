@@ -26,7 +26,8 @@ function randomImages(rng: Rng, n: number, channels: number, height: number, wid
   return { images, labels: new Int32Array(n), n, channels, height, width };
 }
 
-const MNIST_INPUT: InputInfo = { ...protocolInfo('mnist-mini') };
+/** As storeRecogniser records a protocol run's input: the protocol's, antialiased for new images of other sizes. */
+const MNIST_INPUT: InputInfo = { ...protocolInfo('mnist-mini'), antialias: true };
 
 test('fitToInput: a digit of 28 x 28 is padded as MNIST was; the input size is kept; other sizes resized with the rule', () => {
   const { rng, seed } = seeded();
@@ -34,9 +35,11 @@ test('fitToInput: a digit of 28 x 28 is padded as MNIST was; the input size is k
   assert.equal(fitToInput(digits, MNIST_INPUT).images, padImages(digits, 2).images, `seed ${seed}`);
   const whole = randomImages(rng, 2, 1, 32, 32);
   assert.is(fitToInput(whole, MNIST_INPUT), whole);
-  // A 56 x 56 digit: to 28 x 28 (plainly: the protocol's rule), then padded.
+  // A 56 x 56 digit: to 28 x 28 (antialiased), then padded; a recogniser without the rule shrinks plainly.
   const big = randomImages(rng, 1, 1, 56, 56);
-  assert.equal(fitToInput(big, MNIST_INPUT).images, padImages({ ...big, images: resizeBilinear(big.images, 1, 56, 56, 28, 28, false), height: 28, width: 28 }, 2).images);
+  const shrunk = (antialias: boolean) => padImages({ ...big, images: resizeBilinear(big.images, 1, 56, 56, 28, 28, antialias), height: 28, width: 28 }, 2).images;
+  assert.equal(fitToInput(big, MNIST_INPUT).images, shrunk(true));
+  assert.equal(fitToInput(big, { ...MNIST_INPUT, antialias: undefined }).images, shrunk(false));
   // Own colour images, antialiased and not padded; two images of 40 x 30 each resized alone.
   const own: InputInfo = { channels: 3, imageSize: 16, augmentation: 'cifar', antialias: true };
   const photos = randomImages(rng, 2, 3, 40, 30);

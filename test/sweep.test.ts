@@ -15,7 +15,7 @@ import { buildPlan, readPlan, runOut, writePlan, type PlannedRun } from '../src/
 import { reportFromFolder, reportFromPlan, reportMarkdown } from '../src/sweep/report.js';
 import { OtherSettingsError } from '../src/sweep/run-settings.js';
 import { childEnv, runPool } from '../src/sweep/pool.js';
-import { slurmScript } from '../src/sweep/schedulers.js';
+import { slurmScript, slurmSeconds } from '../src/sweep/schedulers.js';
 import { resolveOptions } from '../src/train/options.js';
 import { allAdapters, parseAdapterList } from '../src/sweep/adapters.js';
 import { FAILED_FILE, markFailed } from '../src/sweep/run-state.js';
@@ -230,7 +230,8 @@ test("report: mean and std of the runs' own results per protocol and method; run
   assert.equal(report.missing, []);
   const csv = readFileSync(join(out, 'report.csv'), 'utf8').trim().split('\n');
   assert.is(csv.length, 3);
-  assert.ok(csv[0].startsWith('protocol,method,arch,width,epochs,objective,score,k,runs,auroc_mean,auroc_std'));
+  assert.ok(csv[0].startsWith('protocol,method,runs,auroc_mean,auroc_std'), csv[0]);
+  assert.ok(csv[0].endsWith(',paper_auroc,arch,width,epochs,objective,score,k'), csv[0]);
   const svg = readFileSync(join(out, 'report.svg'), 'utf8');
   assert.is((svg.match(/class="whisker"/g) ?? []).length, 2);
   assert.is((svg.match(/class="paper"/g) ?? []).length, 1);
@@ -238,6 +239,8 @@ test("report: mean and std of the runs' own results per protocol and method; run
   const last = runs[3];
   rmSync(join(out, last.out, 'results.json'));
   markFailed(join(out, last.out), 'killed by SIGKILL (log: x)', 2);
+  // A crash leaves its lock behind too: the failure, which says why, is what the report shows.
+  writeFileSync(join(out, last.out, LOCK_FILE), JSON.stringify({ pid: 4242, host: 'node-9', started: 'earlier' }));
   await sweepCommand(['report', tiny, '--out', join(dir, 'report2')]);
   const again = JSON.parse(readFileSync(join(dir, 'report2', 'report.json'), 'utf8'));
   assert.is(again.groups.find((x: { method: string }) => x.method === last.method).runs, 1);
@@ -277,7 +280,7 @@ test("a finished run of other settings in a plan's folder is neither skipped nor
   const [r0, r1] = readPlan(plan);
   fakeFinished(runOut(plan, r0), { ...r0.options, width: 4 }); // an earlier grid's run, at width 4
   fakeFinished(runOut(plan, r1), r1.options);
-  const e = await rejects(() => runPlanned(plan, r0), /--width 2 \(the run's: 4\)/, new RegExp(`${runOut(plan, r0).replace(/[.]/g, '\\.')} holds a run of other settings`));
+  const e = await rejects(() => runPlanned(plan, r0), /--width 2 \(the run's width: 4\)/, new RegExp(`${runOut(plan, r0).replace(/[.]/g, '\\.')} holds a run of other settings`));
   assert.instance(e, OtherSettingsError);
   assert.is(await runPlanned(plan, r1), 'skipped', 'its own finished run is skipped');
   const report = await reportFromPlan(plan);
@@ -289,7 +292,7 @@ test("a finished run of other settings in a plan's folder is neither skipped nor
     report.missing.map((m) => [m.index, m.state]),
     [[0, 'other settings']],
   );
-  assert.match(report.missing[0].reason!, /--width 2 \(the run's: 4\)/);
+  assert.match(report.missing[0].reason!, /--width 2 \(the run's width: 4\)/);
   const pooled = await runPool(plan, readPlan(plan), [{ name: '0' }], () => undefined);
   assert.equal([pooled.skipped, pooled.finished, pooled.failed.map((f) => f.index)], [[1], [], [0]]);
   // Evaluation settings are outside the fingerprint, inside the numbers: results of another score differ too.
@@ -299,6 +302,14 @@ test("a finished run of other settings in a plan's folder is neither skipped nor
   rmSync(plan);
   await rejects(() => sweepCommand(['plan', ...TINY, '--splits', '0,1', '--methods', 'none', '--out', sweep]), /already holds a run of other settings than run 0 .*--score knn/);
   assert.not.ok(existsSync(plan));
+  // A folder whose saved run cannot be read (no config.json, a cut checkpoint) is listed with why; the others still report.
+  await writePlan(sweep, [r0, r1]);
+  rmSync(join(runOut(plan, r0), 'config.json'));
+  rmSync(join(runOut(plan, r0), 'results.json'));
+  writeFileSync(join(runOut(plan, r0), CHECKPOINT_FILE), 'not a checkpoint');
+  const damaged = await reportFromPlan(plan);
+  assert.equal([damaged.groups.map((g) => g.runs), damaged.missing.map((m) => [m.index, m.state])], [[1], [[0, 'other settings']]]);
+  assert.match(damaged.missing[0].reason!, /its saved run cannot be read: .*checkpoint\.safetensors/);
 });
 
 test('the report averages only runs of one protocol, method and settings, and lists started and held runs', async () => {
@@ -403,7 +414,13 @@ test('slurm: a plan over the array limit gives each task every N-th run; --strid
   const script = slurmScript('/s/plan.jsonl', '/s', 2500, { gpusPerTask: 1, time: '1:00:00', gradmix: 'gradmix' });
   assert.ok(script.split('\n').includes('#SBATCH --array=0-999'), script);
   assert.match(script, /--index "\$SLURM_ARRAY_TASK_ID" --stride 1000\n$/);
-  assert.ok(slurmScript('/s/plan.jsonl', '/s', 4, { gpusPerTask: 1, time: '1:00:00', gradmix: 'gradmix', arrayLimit: 3 }).includes('#SBATCH --array=0-2\n'));
+  // Up to 3 runs a task: 3 times the time of one, or Slurm ends the task before its last run.
+  assert.ok(script.split('\n').includes('#SBATCH --time=0-03:00:00'), script);
+  const four = slurmScript('/s/plan.jsonl', '/s', 4, { gpusPerTask: 1, time: '1-20:30:15', gradmix: 'gradmix', arrayLimit: 3 });
+  assert.ok(four.includes('#SBATCH --array=0-2\n') && four.includes('#SBATCH --time=3-17:00:30\n'), four);
+  // Slurm's forms: minutes, minutes:seconds, hours:minutes:seconds, days-hours[:minutes[:seconds]].
+  assert.equal(['90', '90:30', '2:00:05', '1-2', '1-2:03', '1-2:03:04'].map(slurmSeconds), [5400, 5430, 7205, 93600, 93780, 93784]);
+  assert.ok(slurmScript('/s/plan.jsonl', '/s', 3, { gpusPerTask: 1, time: '90', gradmix: 'gradmix' }).includes('#SBATCH --time=90\n'), 'one run a task: the limit as given');
   const r = await gradmix(['sweep', 'run', tiny, '--index', '0', '--stride', '2']); // runs 0 and 2, both finished
   assert.is(r.code, 0, r.out);
   assert.match(r.out, /run 0 .*already finished[^]*run 2 .*already finished/);

@@ -207,7 +207,9 @@ export async function evalCommand(argv: string[]): Promise<void> {
   if (typeof v.checkpoint !== 'string') throw new UsageError('--checkpoint <file.safetensors> is required');
   // --calibrate rewrites the checkpoint: under its run's lock, so a training run or another eval
   // cannot replace the weights between the read and the write (a gallery of other weights).
-  return v.calibrate === true ? withRunFolder(dirname(v.checkpoint), () => evaluateCheckpoint(v, v.checkpoint as string)) : evaluateCheckpoint(v, v.checkpoint);
+  if (v.calibrate !== true) return evaluateCheckpoint(v, v.checkpoint);
+  const role = { folder: "--checkpoint's folder", instead: 'evaluate without --calibrate until it is done' };
+  return withRunFolder(dirname(v.checkpoint), () => evaluateCheckpoint(v, v.checkpoint as string), role);
 }
 
 async function evaluateCheckpoint(v: FlagValues, checkpoint: string): Promise<void> {

@@ -11,12 +11,12 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FOLDER_PROTOCOL, PROTOCOL_NAMES, protocolInfo } from '../data/index.js';
 import { CHECKPOINT_FILE } from '../train/epoch-loop.js';
-import { checkpointFingerprint } from '../train/training-run.js';
+import { fingerprintDiff } from '../train/training-run.js';
 import type { TrainOptions } from '../train/options.js';
 import type { RunConfig } from '../train/run-config.js';
 import { readRunConfig } from '../train/run-config-file.js';
 import { UsageError, type FlagValues } from './args.js';
-import { flagOf } from '../train/option-flags.js';
+import { flagOf, showOption } from '../train/option-flags.js';
 
 /** The own-data part of a data choice (the 'folder' protocol): flags of eval, or a saved run's. */
 export interface FolderChoice {
@@ -100,8 +100,6 @@ export function dataChoice(v: FlagValues, run: RunConfig, own: FolderChoice = {}
  */
 const FREE_ON_RESUME = new Set(['out', 'resume', 'progress', 'pictures', 'evaluate', 'k', 'score', 'dataDir', 'unknownDataDir', 'attentionModel', 'tpr', 'probeEpochs']);
 
-const show = (v: unknown) => (v === undefined ? 'the default' : Array.isArray(v) ? v.join(',') : typeof v === 'string' ? v : JSON.stringify(v));
-
 /**
  * The options of `--resume` in `out`: the saved configuration with the given options on top
  * (undefined = not given). A given option that changes what the run is throws a UsageError naming
@@ -121,7 +119,7 @@ export async function resumeFrom<T extends object>(out: string, given: Partial<T
   for (const [key, value] of Object.entries(given)) {
     if (value === undefined || FREE_ON_RESUME.has(key) || !(key in config)) continue;
     if (JSON.stringify(value) !== JSON.stringify(config[key])) {
-      throw new UsageError(`--${flagOf(key)} ${show(value)} conflicts with the run's ${key} ${show(config[key])} in ${saved.source}; drop it or use another --out`);
+      throw new UsageError(`--${flagOf(key)} ${showOption(value)} conflicts with the run's ${key} ${showOption(config[key])} in ${saved.source}; drop it or use another --out`);
     }
   }
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
@@ -136,10 +134,7 @@ export async function checkSameRun(o: TrainOptions): Promise<void> {
   if (!existsSync(join(o.out, CHECKPOINT_FILE))) return;
   const saved = await readRunConfig(o.out, (note) => console.error(`note: ${note}`));
   if (!saved) return;
-  const before = JSON.parse(checkpointFingerprint(saved.config as TrainOptions)) as Record<string, unknown>;
-  const now = JSON.parse(checkpointFingerprint(o)) as Record<string, unknown>;
-  const differ = [...new Set([...Object.keys(before), ...Object.keys(now)])].filter((k) => JSON.stringify(before[k]) !== JSON.stringify(now[k]));
+  const differ = fingerprintDiff(saved.config as TrainOptions, o);
   if (differ.length === 0) return;
-  const list = differ.map((k) => `--${flagOf(k)} ${show(now[k])} (the run's ${k}: ${show(before[k])})`).join(', ');
-  throw new UsageError(`${list}: not the settings of the run already in ${o.out} (${saved.source}); give the run's values to continue it, or another --out`);
+  throw new UsageError(`${differ.join(', ')}: not the settings of the run already in ${o.out} (${saved.source}); give the run's values to continue it, or another --out`);
 }

@@ -13,8 +13,7 @@ import { checkTrainOptions } from './option-flags.js';
 import { PLAN_FILE, buildPlan, planFileOf, readPlan, writePlan, type PlannedRun } from '../sweep/plan.js';
 import { INDEX_ENV, RunClaimedError, describeRun, runPlanned } from '../sweep/run-one.js';
 import { CLAIMED_EXIT, OTHER_SETTINGS_EXIT, SKIPPED_EXIT, WORKER_ENV, gradmixBin, runPool, type WorkerSlot } from '../sweep/pool.js';
-import { OtherSettingsError, otherSettings, plannedOptions } from '../sweep/run-settings.js';
-import { finishedResults } from '../sweep/run-state.js';
+import { OtherSettingsError, plannedRunDiffers } from '../sweep/run-settings.js';
 import { allAdapters, listAdapters } from '../sweep/adapters.js';
 import { reportCsv, reportFromFolder, reportFromPlan, reportMarkdown } from '../sweep/report.js';
 import { aurocChartSvg } from '../sweep/chart.js';
@@ -52,7 +51,7 @@ const REPORT_FLAGS: FlagSpecs = {
 
 const SLURM_FLAGS: FlagSpecs = {
   'gpus-per-task': { type: 'string', value: int(0), help: 'GPUs per array task (default 1)' },
-  time: { type: 'string', value: text, help: 'time limit per task, [days-]hours:minutes:seconds (default 04:00:00)' },
+  time: { type: 'string', value: text, help: 'time limit of one run, [days-]hours:minutes:seconds (default 04:00:00); a task running several runs (--array-limit) gets that many times it' },
   partition: { type: 'string', value: text, help: "Slurm partition (default: the cluster's)" },
   'cpus-per-task': { type: 'string', value: int(1), help: "CPU cores per task (default: the cluster's)" },
   parallel: { type: 'string', value: int(1), help: 'array tasks running at once (default: no limit)' },
@@ -144,9 +143,8 @@ async function planCommand(v: Record<string, string | boolean | undefined>): Pro
   // count as this plan's, so a run of other settings in a folder of this grid is refused now.
   const dir = resolve(v.out);
   for (const r of runs) {
-    const planned = plannedOptions(join(dir, PLAN_FILE), r);
     const out = join(dir, r.out);
-    const other = planned && existsSync(out) ? await otherSettings(out, planned, finishedResults(out)) : null;
+    const other = await plannedRunDiffers(join(dir, PLAN_FILE), r);
     if (other) {
       throw new UsageError(`${out} already holds a run of other settings than ${describeRun(r)} (${other.source}): ${other.differ.join(', ')}; choose another --out, or move that folder away first`);
     }
@@ -227,7 +225,12 @@ async function runIndices(planFile: string, runs: PlannedRun[], indices: number[
   for (const i of indices) {
     try {
       const outcome = await runPlanned(planFile, runs[i], schedulerTask);
-      if (outcome === 'interrupted') return; // its checkpoint saved: main exits 130, the rest wait for the next task
+      if (outcome === 'interrupted') {
+        // Its checkpoint saved: main exits 130 (a stop, not a failure), the rest wait for the next
+        // task; runs that failed before it are named again, as the status no longer says so.
+        if (errors.length) console.error(`interrupted after ${errors.length} run(s) not done: ${errors.map((f) => `run ${f.index}: ${f.error.message}`).join('; ')}`);
+        return;
+      }
       if (outcome === 'skipped') skipped++;
     } catch (e) {
       if (indices.length === 1) {
@@ -294,7 +297,7 @@ async function slurmCommand(v: Record<string, string | boolean | undefined>, [pa
   const tasks = Math.min(runs.length, arrayLimit);
   if (runs.length > tasks) {
     console.error(
-      `note: ${runs.length} runs are more than --array-limit ${arrayLimit} array tasks (sbatch refuses arrays beyond the cluster's MaxArraySize, 1001 by default): each of the ${tasks} tasks runs every ${tasks}-th run in turn; where MaxArraySize is larger (scontrol show config | grep MaxArraySize), raise --array-limit to it minus 1`,
+      `note: ${runs.length} runs are more than --array-limit ${arrayLimit} array tasks (sbatch refuses arrays beyond the cluster's MaxArraySize, 1001 by default): each of the ${tasks} tasks runs every ${tasks}-th run in turn, with --time ${time} per run; where MaxArraySize is larger (scontrol show config | grep MaxArraySize), raise --array-limit to it minus 1`,
     );
   }
   console.log(`wrote ${file}: a job array of ${tasks} task(s) for ${runs.length} run(s); submit it with sbatch ${file}, then gradmix sweep report ${dir}`);

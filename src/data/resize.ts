@@ -102,3 +102,12 @@ export function resizeBilinear(src: Float32Array, c: number, h: number, w: numbe
   }
   return out;
 }
+
+/** Each of `n` planar images [c, h, w] packed in `src` resized to H x W by resizeBilinear. */
+export function resizeEach(src: Float32Array, n: number, c: number, h: number, w: number, H: number, W: number, antialias = false): Float32Array {
+  if (h === H && w === W) return src;
+  const per = c * h * w;
+  const out = new Float32Array(n * c * H * W);
+  for (let i = 0; i < n; i++) out.set(resizeBilinear(src.subarray(i * per, (i + 1) * per), c, h, w, H, W, antialias), i * c * H * W);
+  return out;
+}

@@ -5,7 +5,7 @@
 // Browser-safe; open-set-model.ts loads it (src/optional-code.ts) only when a batch needs it.
 import { padImages } from '../data/dataset.js';
 import type { InputInfo } from '../data/open-set.js';
-import { resizeBilinear } from '../data/resize.js';
+import { resizeEach } from '../data/resize.js';
 import type { ImageBatch } from './open-set-model.js';
 
 /** Protocols whose images were padded before the padding was recorded in a recogniser's input. */
@@ -22,12 +22,7 @@ export function fitToInput(batch: ImageBatch, input: InputInfo): ImageBatch {
   if (batch.height === size && batch.width === size) return batch;
   const pad = inputPadding(input);
   const inner = size - 2 * pad;
-  const perImage = channels * batch.height * batch.width;
-  const images = new Float32Array(batch.n * channels * inner * inner);
-  for (let i = 0; i < batch.n; i++) {
-    const one = batch.images.subarray(i * perImage, (i + 1) * perImage);
-    images.set(resizeBilinear(one, channels, batch.height, batch.width, inner, inner, input.antialias ?? false), i * channels * inner * inner);
-  }
+  const images = resizeEach(batch.images, batch.n, channels, batch.height, batch.width, inner, inner, input.antialias ?? false);
   const padded = padImages({ images, n: batch.n, channels, height: inner, width: inner, labels: new Int32Array(0) }, pad);
   return { images: padded.images, n: batch.n, channels, height: size, width: size };
 }

@@ -17,8 +17,8 @@
 //   'pad' zero-pads (black) a smaller image and centre-crops a larger one, per axis, with the
 //   extra pixel of an odd difference at the bottom/right; 'none' refuses a size mismatch.
 import type { ViewsOutput } from '../augment/index.js';
-import { resizeBilinear } from '../data/resize.js';
-import { valuesPerImage, type Dataset } from '../data/dataset.js';
+import { resizeEach } from '../data/resize.js';
+import type { Dataset } from '../data/dataset.js';
 import type { SupConResNet } from '../nn/index.js';
 import type { Tensor } from '../tensor.js';
 import { extractFeatures, type FeatureKind } from './features.js';
@@ -55,7 +55,11 @@ const LUMA = [0.299, 0.587, 0.114];
 
 const channelsError = (from: number, to: number, what: string) => `${what}: cannot convert ${from}-channel images to ${to} channels (only 1 <-> 3 is defined)`;
 
+/** Whether images of `from` channels can be converted to `to` (the same, grey to RGB, RGB to luma). */
+const channelsConvert = (from: number, to: number) => from === to || (from === 1 && to === 3) || (from === 3 && to === 1);
+
 function convertChannels(ds: Dataset, channels: number, what: string): Dataset {
+  if (!channelsConvert(ds.channels, channels)) throw new Error(channelsError(ds.channels, channels, what));
   if (ds.channels === channels) return ds;
   const plane = ds.height * ds.width;
   const images = new Float32Array(ds.n * channels * plane);
@@ -64,15 +68,13 @@ function convertChannels(ds: Dataset, channels: number, what: string): Dataset {
       const src = ds.images.subarray(i * plane, (i + 1) * plane);
       for (let c = 0; c < 3; c++) images.set(src, (i * 3 + c) * plane);
     }
-  } else if (ds.channels === 3 && channels === 1) {
+  } else {
     for (let i = 0; i < ds.n; i++) {
       for (let p = 0; p < plane; p++) {
         const at = i * 3 * plane + p;
         images[i * plane + p] = LUMA[0] * ds.images[at] + LUMA[1] * ds.images[at + plane] + LUMA[2] * ds.images[at + 2 * plane];
       }
     }
-  } else {
-    throw new Error(channelsError(ds.channels, channels, what));
   }
   return { ...ds, images, channels };
 }
@@ -106,14 +108,7 @@ function padOrCrop(ds: Dataset, height: number, width: number): Dataset {
 function resize(ds: Dataset, height: number, width: number, rule: ResizeRule): Dataset {
   if (ds.height === height && ds.width === width) return ds;
   if (rule === 'pad') return padOrCrop(ds, height, width);
-  const per = valuesPerImage(ds);
-  const perOut = ds.channels * height * width;
-  const images = new Float32Array(ds.n * perOut);
-  for (let i = 0; i < ds.n; i++) {
-    const src = ds.images.subarray(i * per, (i + 1) * per);
-    images.set(resizeBilinear(src, ds.channels, ds.height, ds.width, height, width, rule === 'antialias'), i * perOut);
-  }
-  return { ...ds, images, height, width };
+  return { ...ds, images: resizeEach(ds.images, ds.n, ds.channels, ds.height, ds.width, height, width, rule === 'antialias'), height, width };
 }
 
 /**
@@ -122,8 +117,7 @@ function resize(ds: Dataset, height: number, width: number, rule: ResizeRule): D
  */
 export function checkConversion(from: ImageShape, to: ImageShape, rule: ResizeRule, what = 'out-of-distribution set'): void {
   if (!(RESIZE_RULES as readonly string[]).includes(rule)) throw new Error(`unknown resize rule '${rule}'; use one of ${RESIZE_RULES.join(', ')}`);
-  const channelsOk = from.channels === to.channels || (from.channels === 1 && to.channels === 3) || (from.channels === 3 && to.channels === 1);
-  if (!channelsOk) throw new Error(channelsError(from.channels, to.channels, what));
+  if (!channelsConvert(from.channels, to.channels)) throw new Error(channelsError(from.channels, to.channels, what));
   if (rule === 'none' && (from.height !== to.height || from.width !== to.width)) {
     throw new Error(`${what}: images are ${from.height}x${from.width}, the in-distribution set's ${to.height}x${to.width}; choose a resize rule (bilinear, antialias or pad) to convert them`);
   }

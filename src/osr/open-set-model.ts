@@ -36,7 +36,7 @@ export interface OpenSetSettings {
   tpr: number;
   /** Held-out known images the threshold was calibrated on. */
   calibrationImages: number;
-  /** The network's input: images are resized to imageSize x imageSize and normalised as `augmentation`'s preset. */
+  /** The network's input: new images are fitted to imageSize x imageSize (fit-input.ts) and normalised as `augmentation`'s preset. */
   input: InputInfo;
 }
 

@@ -10,6 +10,7 @@ import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { LOCK_FILE, readLockOwner } from '../train/run-lock.js';
+import { trainingStopsOnSignal } from '../train/epoch-loop.js';
 
 /** Exit statuses of a run stopped by a signal outside the epoch loop (128 + the signal's number). */
 export const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
@@ -29,8 +30,8 @@ function dropOwnLock(out: string): void {
 /** Guards the lock of `out` against signals and process.exit until the returned function is called. */
 export function releaseLockOnExit(out: string): () => void {
   const onSignal = (signal: 'SIGINT' | 'SIGTERM') => {
-    // Another listener (the epoch loop's) handles it: it saves a checkpoint and releases in order.
-    if (process.listeners(signal).some((l) => l !== onSignal)) return;
+    // The epoch loop handles it: it saves a checkpoint and releases in order.
+    if (trainingStopsOnSignal()) return;
     console.error(`\n${signal === 'SIGTERM' ? 'terminated' : 'interrupted'} outside training: the run lock of ${out} is released; the run resumes from its last checkpoint`);
     dropOwnLock(out);
     process.exit(SIGNAL_EXIT[signal]);

@@ -12,7 +12,7 @@ import { makeFolder } from '../train/run-lock.js';
 import { runOut, type PlannedRun } from './plan.js';
 import { finishedResults, markFailed } from './run-state.js';
 import { INDEX_ENV, JOB_ENV, describeRun } from './run-one.js';
-import { otherSettings, plannedOptions } from './run-settings.js';
+import { plannedRunDiffers } from './run-settings.js';
 
 /** Exit status of `sweep run --index` when another live process holds the run (EX_TEMPFAIL). */
 export const CLAIMED_EXIT = 75;
@@ -87,8 +87,7 @@ export async function runPool(planFile: string, runs: PlannedRun[], slots: Worke
   const queue: { run: PlannedRun; avoid?: string }[] = [];
   for (const r of runs) {
     const out = runOut(planFile, r);
-    const planned = plannedOptions(planFile, r);
-    const other = planned && existsSync(out) ? await otherSettings(out, planned, finishedResults(out)) : null;
+    const other = await plannedRunDiffers(planFile, r);
     // Not this plan's run: no retry helps, and its results must not count as this plan's.
     if (other) result.failed.push({ index: r.index, reason: `${out} holds a run of other settings (${other.source}): ${other.differ.join(', ')}` });
     else if (finishedResults(out)) result.skipped.push(r.index);

@@ -14,7 +14,7 @@ import type { RunConfig } from '../train/run-config.js';
 import { readPlan, runOut } from './plan.js';
 import { CHECKPOINT_FILE } from '../train/epoch-loop.js';
 import { failureOf, finishedResults, lockHolder, runState, type Results, type RunState } from './run-state.js';
-import { otherSettings, plannedOptions } from './run-settings.js';
+import { plannedOptions, plannedRunDiffers } from './run-settings.js';
 
 export type Metric = keyof OpenSetMetrics;
 export const METRICS = Object.keys(METRIC_LABELS) as Metric[];
@@ -68,7 +68,10 @@ const valueIn = (v: unknown): string | number | null => (typeof v === 'string' |
 /** The settings a finished run ran with: its results.json's, else its configuration's. */
 function settingsOf(results: Results, config: Partial<RunConfig> | Partial<TrainOptions>): Settings {
   const c = config as Record<string, unknown>;
-  return Object.fromEntries(SETTINGS.map((k) => [k, valueIn(results[k]) ?? valueIn(c[k])])) as Settings;
+  const settings = Object.fromEntries(SETTINGS.map((k) => [k, valueIn(results[k]) ?? valueIn(c[k])])) as Settings;
+  // k changes only the kNN score's numbers: runs of another score differing in k are one group.
+  if (settings.score !== null && settings.score !== 'knn') settings.k = null;
+  return settings;
 }
 
 function group(source: string, finished: Finished[], missing: MissingRun[]): SweepReport {
@@ -111,7 +114,7 @@ export async function reportFromPlan(planFile: string): Promise<SweepReport> {
     const results = finishedResults(out);
     const planned = plannedOptions(planFile, run); // null for bad values: its run fails, naming them
     // A run of other settings in the folder is not this plan's result (nor its missing run's progress).
-    const other = planned && existsSync(out) ? await otherSettings(out, planned, results) : null;
+    const other = await plannedRunDiffers(planFile, run);
     if (other) missing.push({ ...which, state: 'other settings', reason: `${other.differ.join(', ')} (${other.source})` });
     else if (results) finished.push({ protocol: run.protocol, method: run.method, results, ...settingsOf(results, planned ?? run.options) });
     else missing.push({ ...which, ...unfinished(out) });
@@ -138,10 +141,18 @@ export async function reportFromFolder(dir: string): Promise<SweepReport> {
   };
   walk(dir);
   for (const d of runs) {
-    const config = (await readRunConfig(d, (note) => console.error(`note: ${note}`)))?.config ?? {};
+    let config: RunConfig;
+    try {
+      config = (await readRunConfig(d, (note) => console.error(`note: ${note}`)))?.config ?? {};
+    } catch (e) {
+      // One damaged folder is listed, not an end to the whole report.
+      missing.push({ out: d, ...unfinished(d), reason: `its saved run cannot be read: ${(e as Error).message}` });
+      continue;
+    }
     const results = finishedResults(d);
     if (results) finished.push({ protocol: nameIn(results.protocol ?? config.protocol), method: nameIn(results.method ?? config.method), results, ...settingsOf(results, config) });
-    else if (config.evaluate !== false && !config.allClasses) missing.push({ out: d, ...unfinished(d) });
+    // Pre-training (its probe.json) and runs that evaluate nothing have no results to miss.
+    else if (config.evaluate !== false && !config.allClasses && !config.ssl) missing.push({ out: d, ...unfinished(d) });
   }
   if (finished.length === 0 && missing.length === 0) throw new Error(`${dir}: no run folder (config.json or checkpoint) under this folder, and no plan.jsonl: nothing to report`);
   return group(dir, finished, missing);
@@ -189,15 +200,16 @@ export function reportMarkdown(r: SweepReport, base = process.cwd()): string {
   return lines.join('\n') + '\n';
 }
 
+/** The settings come last: the columns before them are where earlier versions wrote them. */
 export function reportCsv(r: SweepReport): string {
-  const head = ['protocol', 'method', ...SETTINGS, 'runs', ...METRICS.flatMap((m) => [`${m}_mean`, `${m}_std`]), 'paper_auroc'];
+  const head = ['protocol', 'method', 'runs', ...METRICS.flatMap((m) => [`${m}_mean`, `${m}_std`]), 'paper_auroc', ...SETTINGS];
   const rows = r.groups.map((g) => [
     g.protocol,
     g.method,
-    ...SETTINGS.map((k) => g[k] ?? ''),
     g.runs,
     ...METRICS.flatMap((m) => [g.summary[m].mean, g.summary[m].std]),
     g.paperAuroc === null ? '' : g.paperAuroc / 100,
+    ...SETTINGS.map((k) => g[k] ?? ''),
   ]);
   return [head, ...rows].map((cells) => cells.join(',')).join('\n') + '\n';
 }

@@ -75,11 +75,11 @@ export async function runPlanned(planFile: string, run: PlannedRun, schedulerTas
   const unguard = releaseLockOnExit(out);
   try {
     if (finishedResults(out)) return 'skipped'; // finished by its holder while this worker waited for the lock
+    clearFailed(out); // a new attempt: the report says held (or, if this one fails too, failed again)
     console.log(`${describeRun(run)}: training in ${out}`);
     const result = await trainAndEvaluate(options, { log: (line) => console.log(line) });
     result.dispose();
     if (!result.metrics) return 'interrupted';
-    clearFailed(out); // a run reported failed that a later worker finished
     return 'finished';
   } finally {
     release();

@@ -3,11 +3,12 @@
 // checkpoint's fingerprint. The saved run (config.json, else the checkpoint's metadata) is compared
 // with the planned options by the fingerprint a resume checks, and a finished run's results.json
 // also by its score and k (evaluation settings, outside the fingerprint but inside the numbers).
-import { asFlag, flagOf } from '../train/option-flags.js';
+import { asFlag, showOption } from '../train/option-flags.js';
 import { resolveOptions, type TrainOptions } from '../train/options.js';
 import { readRunConfig } from '../train/run-config-file.js';
-import { checkpointFingerprint } from '../train/training-run.js';
-import type { Results } from './run-state.js';
+import { fingerprintDiff } from '../train/training-run.js';
+import { existsSync } from 'node:fs';
+import { finishedResults, type Results } from './run-state.js';
 import { runOut, type PlannedRun } from './plan.js';
 
 /** A planned run's folder holds a run of other settings: stops the worker, names the folder and the settings. */
@@ -22,8 +23,6 @@ export function plannedOptions(planFile: string, run: PlannedRun): TrainOptions 
   }
 }
 
-const show = (v: unknown) => (v === undefined ? 'the default' : Array.isArray(v) ? v.join(',') : typeof v === 'string' ? v : JSON.stringify(v));
-
 /**
  * The settings in which the run saved in `out` differs from `planned` ("--width 4 (the run's: 2)"),
  * with where they were read; null when the folder holds no run or the same one.
@@ -34,23 +33,35 @@ export async function otherSettings(out: string, planned: TrainOptions, results:
   let source = '';
   if (saved) {
     source = saved.source;
-    const before = JSON.parse(checkpointFingerprint(saved.config as TrainOptions)) as Record<string, unknown>;
-    const now = JSON.parse(checkpointFingerprint(planned)) as Record<string, unknown>;
-    for (const k of new Set([...Object.keys(before), ...Object.keys(now)])) {
-      if (JSON.stringify(before[k]) !== JSON.stringify(now[k])) differ.push(`--${flagOf(k)} ${show(now[k])} (the run's: ${show(before[k])})`);
-    }
+    differ.push(...fingerprintDiff(saved.config as TrainOptions, planned));
   }
   if (results) {
     // k changes the numbers only of the kNN score.
     const keys: ('score' | 'k')[] = planned.score === 'knn' ? ['score', 'k'] : ['score'];
     for (const k of keys) {
       if (results[k] !== undefined && results[k] !== planned[k]) {
-        differ.push(`--${k} ${show(planned[k])} (the results': ${show(results[k])})`);
+        differ.push(`--${k} ${showOption(planned[k])} (the results': ${showOption(results[k])})`);
         source ||= 'results.json';
       }
     }
   }
   return differ.length ? { source, differ } : null;
+}
+
+/**
+ * How the folder of planned run `run` differs from the plan; null when it holds no run or the same
+ * one. A saved run that cannot be read (a damaged checkpoint with no config.json) is a difference
+ * too, with why: one bad folder must not stop a whole pool, plan or report.
+ */
+export async function plannedRunDiffers(planFile: string, run: PlannedRun): Promise<{ source: string; differ: string[] } | null> {
+  const out = runOut(planFile, run);
+  const planned = plannedOptions(planFile, run);
+  if (!planned || !existsSync(out)) return null;
+  try {
+    return await otherSettings(out, planned, finishedResults(out));
+  } catch (e) {
+    return { source: out, differ: [`its saved run cannot be read: ${(e as Error).message}`] };
+  }
 }
 
 /** Throws an OtherSettingsError when `out` holds a run of other settings than `planned`. */

@@ -35,8 +35,10 @@ export function lockHolder(out: string): LockOwner | null {
 /** A run's state from its files alone ('other settings' needs the plan: run-settings.ts). */
 export function runState(out: string): Exclude<RunState, 'other settings'> {
   if (finishedResults(out)) return 'finished';
-  if (lockHolder(out)) return 'held';
+  // Before the lock: a run that crashed without releasing it (killed by the OOM killer, a driver
+  // fault) leaves both, and the failure says why; a new attempt clears the failure when it starts.
   if (existsSync(join(out, FAILED_FILE))) return 'failed';
+  if (lockHolder(out)) return 'held';
   return existsSync(join(out, CHECKPOINT_FILE)) || existsSync(join(out, 'config.json')) ? 'started' : 'not started';
 }
 

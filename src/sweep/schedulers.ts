@@ -5,6 +5,7 @@
 // all that is shared (runs lock and finish there, the report reads it).
 export interface SlurmOptions {
   gpusPerTask: number;
+  /** Time limit of one run, in Slurm's format; a task running several runs gets that many times it. */
   time: string;
   partition?: string;
   cpusPerTask?: number;
@@ -19,6 +20,24 @@ export interface SlurmOptions {
 /** Slurm's default MaxArraySize is 1001 (indices 0..1000): sbatch refuses a larger array. */
 export const SLURM_ARRAY_LIMIT = 1000;
 
+/** Seconds of a Slurm time limit: minutes, minutes:seconds, hours:minutes:seconds, or days-hours[:minutes[:seconds]]. */
+export function slurmSeconds(time: string): number {
+  const m = /^(?:(\d+)-)?(\d+)(?::(\d\d))?(?::(\d\d))?$/.exec(time);
+  if (!m) throw new Error(`not a Slurm time limit: '${time}'`);
+  const [days, a, b, c] = [m[1], m[2], m[3], m[4]].map((x) => (x === undefined ? undefined : Number(x)));
+  if (days !== undefined) return ((days * 24 + a!) * 60 + (b ?? 0)) * 60 + (c ?? 0);
+  if (c !== undefined) return (a! * 60 + b!) * 60 + c;
+  return b !== undefined ? a! * 60 + b : a! * 60;
+}
+
+/** A Slurm time limit of `seconds`, as days-hours:minutes:seconds. */
+export function slurmTime(seconds: number): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const days = Math.floor(seconds / 86400);
+  const rest = seconds % 86400;
+  return `${days}-${pad(Math.floor(rest / 3600))}:${pad(Math.floor((rest % 3600) / 60))}:${pad(rest % 60)}`;
+}
+
 export const shellQuote = (s: string) => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`);
 
 /** An sbatch script; logs per task in <plan folder>/slurm-logs/%A_%a.out. */
@@ -26,12 +45,15 @@ export function slurmScript(planFile: string, planDir: string, runs: number, o: 
   const tasks = Math.min(runs, o.arrayLimit ?? SLURM_ARRAY_LIMIT);
   // Over the limit, task t runs t, t+tasks, t+2*tasks, ... in turn.
   const each = tasks < runs ? `every ${tasks}-th run from its own index` : 'one run each';
+  // A task running several runs in turn needs the time of that many: Slurm ends it at its limit.
+  const perTask = Math.ceil(runs / tasks);
+  const time = perTask > 1 ? slurmTime(perTask * slurmSeconds(o.time)) : o.time;
   const lines = [
     '#!/bin/bash',
     `# gradmix sweep: ${runs} run(s) of ${planFile}, ${tasks} array task(s), ${each}. Submit with: sbatch ${planDir}/sweep.sbatch`,
     '#SBATCH --job-name=gradmix-sweep',
     `#SBATCH --array=0-${tasks - 1}${o.parallel ? `%${o.parallel}` : ''}`,
-    `#SBATCH --time=${o.time}`,
+    `#SBATCH --time=${time}`,
     // sbatch reads #SBATCH lines unquoted; a path with spaces or % does not survive them.
     `#SBATCH --output=${planDir.replace(/%/g, '%%')}/slurm-logs/%A_%a.out`,
     // One task per array element: Slurm 23.11 refuses --gpus-per-task without a task count.

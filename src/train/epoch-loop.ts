@@ -124,6 +124,13 @@ interface TrainingMeta extends Position {
 }
 
 let interruptedCount = 0;
+/** Epoch loops of this process now listening for SIGINT and SIGTERM (to stop after the step and save). */
+let gracefulStops = 0;
+
+/** Whether a training loop of this process stops gracefully on SIGINT/SIGTERM now (a sweep's lock guard then stands aside). */
+export function trainingStopsOnSignal(): boolean {
+  return gracefulStops > 0;
+}
 
 /** How many runs of this process stopped on Ctrl-C or an abort (a command that adds one exits 130). */
 export function interruptedRuns(): number {
@@ -285,6 +292,7 @@ export async function runEpochLoop(run: EpochLoop, hooks: TrainHooks = {}): Prom
     stepsDone = firstStep;
     process.on('SIGINT', onSigint);
     process.on('SIGTERM', onSigterm);
+    gracefulStops++;
     progress = new Progress(totalSteps, o.batchSize, o.progress, firstStep);
     for (let epoch = start.epoch; epoch < o.epochs && !interrupted; epoch++) {
       const started = Date.now();
@@ -354,6 +362,7 @@ export async function runEpochLoop(run: EpochLoop, hooks: TrainHooks = {}): Prom
     throw e;
   } finally {
     progress?.finish();
+    if (process.listeners('SIGTERM').includes(onSigterm)) gracefulStops--;
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigterm);
     guard.dispose();

@@ -30,3 +30,6 @@ export const OPTION_FLAGS: Readonly<Record<string, string>> = {
 export const flagOf = (option: string): string => OPTION_FLAGS[option] ?? option;
 
 export const asFlag: OptionNamer = (option) => `--${flagOf(option)}`;
+
+/** An option's value in a message: lists joined by commas, strings bare, absent as 'the default'. */
+export const showOption = (v: unknown): string => (v === undefined ? 'the default' : Array.isArray(v) ? v.join(',') : typeof v === 'string' ? v : JSON.stringify(v));

@@ -196,7 +196,7 @@ function replaceStaleLock(draft: string, file: string, stale: string, dir: strin
  * Throws when another live process holds it; takes over a lock whose process is gone. Taking a
  * lock this process already holds is allowed (the last release frees it).
  */
-export function acquireRunLock(dir: string, log: (message: string) => void = (m) => console.error(m)): () => void {
+export function acquireRunLock(dir: string, log: (message: string) => void = (m) => console.error(m), instead = 'choose another --out'): () => void {
   const file = join(dir, LOCK_FILE);
   const key = resolve(dir);
   const holders = held.get(key);
@@ -243,13 +243,13 @@ export function acquireRunLock(dir: string, log: (message: string) => void = (m)
         continue;
       }
       if (owner && owner.host !== me.host) {
-        throw new Error(`${dir} is in use by another gradmix run (${describeOwner(owner)}); if that run is over, delete ${file}, or choose another --out`);
+        throw new Error(`${dir} is in use by another gradmix run (${describeOwner(owner)}); if that run is over, delete ${file}, or ${instead}`);
       }
       // A lock naming this pid but not this process is an earlier process's: pids are reused, and
       // a retried container (an Indexed Job's pod, same hostname) runs as pid 1 again.
       const earlierSelf = owner !== null && owner.pid === process.pid && owner.token !== TOKEN;
       if (owner && !earlierSelf && isRunning(owner.pid)) {
-        throw new Error(`${dir} is in use by another gradmix run (${describeOwner(owner)}); wait for it to finish or choose another --out`);
+        throw new Error(`${dir} is in use by another gradmix run (${describeOwner(owner)}); wait for it to finish or ${instead}`);
       }
       const outcome = replaceStaleLock(draft, file, found.text, dir);
       if (outcome === 'taken') {
@@ -271,13 +271,21 @@ export function acquireRunLock(dir: string, log: (message: string) => void = (m)
   });
 }
 
+/** How a command names the folder it locks, for the errors (default: train's --out). */
+export interface RunFolderRole {
+  /** What the folder is, e.g. '--out folder'. */
+  folder: string;
+  /** What else the user can do when another run holds it, e.g. 'choose another --out'. */
+  instead: string;
+}
+
 /**
  * Runs `fn` with the run folder `dir` made and locked: before the GPU starts and the data load,
  * so a second run on the same folder fails at once.
  */
-export async function withRunFolder<T>(dir: string, fn: () => Promise<T>): Promise<T> {
-  makeFolder(dir, '--out folder');
-  const release = acquireRunLock(dir);
+export async function withRunFolder<T>(dir: string, fn: () => Promise<T>, role: RunFolderRole = { folder: '--out folder', instead: 'choose another --out' }): Promise<T> {
+  makeFolder(dir, role.folder);
+  const release = acquireRunLock(dir, undefined, role.instead);
   try {
     return await fn();
   } finally {

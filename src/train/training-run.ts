@@ -10,6 +10,7 @@ import { subsetDataset, type Dataset } from '../data/dataset.js';
 import { FOLDER_PROTOCOL, inputInfo, type OpenSetData } from '../data/open-set.js';
 import { usesClassifier } from './objectives.js';
 import type { TrainOptions } from './options.js';
+import { flagOf, showOption } from './option-flags.js';
 import { TrainStep, type StepResult } from './step.js';
 import type { AttentionModel } from '../gradmix/index.js';
 import type { FiniteGuard } from './finite-guard.js';
@@ -25,6 +26,18 @@ export function stepSeed(seed: number, step: number): number {
 export function limitTrainSet(ds: Dataset, maxTrain: number, seed: number): Dataset {
   if (maxTrain === 0 || maxTrain >= ds.n) return ds;
   return subsetDataset(ds, epochOrder(ds.n, seed, -1).slice(0, maxTrain).sort());
+}
+
+/**
+ * Each setting a resume checks (the fingerprint's) in which `now` differs from the run `saved`, by
+ * flag: "--width 4 (the run's width: 2)"; empty when the two are the same run.
+ */
+export function fingerprintDiff(saved: TrainOptions, now: TrainOptions): string[] {
+  const before = JSON.parse(checkpointFingerprint(saved)) as Record<string, unknown>;
+  const after = JSON.parse(checkpointFingerprint(now)) as Record<string, unknown>;
+  return [...new Set([...Object.keys(before), ...Object.keys(after)])]
+    .filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]))
+    .map((k) => `--${flagOf(k)} ${showOption(after[k])} (the run's ${k}: ${showOption(before[k])})`);
 }
 
 /** The settings a checkpoint must share with the run that resumes it. */
