@@ -64,3 +64,23 @@ export function assertClose(got: ArrayLike<number>, ref: ArrayLike<number>, tol:
 export async function read(t: Tensor): Promise<Float64Array> {
   return Float64Array.from(await t.data());
 }
+
+/** Pairs (i in pos, j in neg) where i scores higher, ties counting half: the Mann-Whitney count. */
+export function pairwiseWins(scores: ArrayLike<number>, pos: (i: number) => boolean, neg: (i: number) => boolean): number {
+  let wins = 0;
+  for (let i = 0; i < scores.length; i++) {
+    if (!pos(i)) continue;
+    for (let j = 0; j < scores.length; j++) {
+      if (neg(j)) wins += scores[i] > scores[j] ? 1 : scores[i] === scores[j] ? 0.5 : 0;
+    }
+  }
+  return wins;
+}
+
+/** AUROC by its definition (scikit-learn's roc_auc_score): the fraction of (known, unknown) pairs the known wins. */
+export function aurocByPairs(scores: ArrayLike<number>, isKnown: ArrayLike<number | boolean>): number {
+  const known = (i: number) => Boolean(isKnown[i]);
+  let nKnown = 0;
+  for (let i = 0; i < scores.length; i++) if (known(i)) nKnown++;
+  return pairwiseWins(scores, known, (i) => !known(i)) / (nKnown * (scores.length - nKnown));
+}

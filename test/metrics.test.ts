@@ -3,7 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { openSetMetrics, auroc, tnrAtTpr, detectionAccuracy, averagePrecisionIn, averagePrecisionOut, closedSetAccuracy, oscr, type OpenSetMetrics } from '../src/osr/metrics.js';
-import { seeded } from './helpers.js';
+import { pairwiseWins, seeded } from './helpers.js';
 
 const test = suite('metrics');
 
@@ -95,17 +95,6 @@ function count(scores: number[], pick: (i: number) => boolean, t: number): numbe
   return n;
 }
 
-function pairwise(scores: number[], pos: (i: number) => boolean, neg: (i: number) => boolean): number {
-  let wins = 0;
-  for (let i = 0; i < scores.length; i++) {
-    if (!pos(i)) continue;
-    for (let j = 0; j < scores.length; j++) {
-      if (neg(j)) wins += scores[i] > scores[j] ? 1 : scores[i] === scores[j] ? 0.5 : 0;
-    }
-  }
-  return wins;
-}
-
 function averagePrecisionRef(scores: number[], positive: (i: number) => boolean): number {
   const nPos = scores.filter((_, i) => positive(i)).length;
   let ap = 0;
@@ -136,7 +125,7 @@ function reference(scores: number[], isKnown: boolean[], predicted: number[], la
   }
   const nCorrect = scores.filter((_, i) => correct(i)).length;
   return {
-    auroc: pairwise(scores, known, unknown) / (nK * nU),
+    auroc: pairwiseWins(scores, known, unknown) / (nK * nU),
     tnr95: 1 - count(scores, unknown, bestT) / nU,
     dtacc,
     auin: averagePrecisionRef(scores, known),
@@ -145,7 +134,7 @@ function reference(scores: number[], isKnown: boolean[], predicted: number[], la
       unknown,
     ),
     closedAcc: nCorrect / nK,
-    oscr: pairwise(scores, correct, unknown) / (nK * nU),
+    oscr: pairwiseWins(scores, correct, unknown) / (nK * nU),
   };
 }
 

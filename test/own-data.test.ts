@@ -18,7 +18,7 @@ import { corruptCommand } from '../src/cli/corrupt-command.js';
 import { Rng } from '../src/random.js';
 import { pngBytes, put, rejects, removeTempDirs, rgbaImage, tempDir } from './data-fixtures.js';
 import { writeShapesFolder } from './shapes-folder.js';
-import { setupGpu } from './helpers.js';
+import { aurocByPairs, setupGpu } from './helpers.js';
 
 const test = suite('own data');
 test.before(setupGpu);
@@ -138,8 +138,12 @@ test('train --data --known, eval from the checkpoint alone, predict against the 
   const run = await trainAndEvaluate({ dataDir: root, known: KNOWN, width: 2, batchSize: 16, epochs: 2, imageSize: 24, progress: false, out }, { log });
   assert.ok(lockedWhileEvaluating, 'run.lock held during the evaluation');
   assert.not.ok(existsSync(join(out, 'run.lock')), 'and released after it');
-  const { metrics } = run;
-  assert.ok(metrics && metrics.auroc >= 0 && metrics.auroc <= 1);
+  const { metrics, evaluation } = run;
+  assert.ok(metrics && evaluation);
+  // The AUROC is that of the run's own scores, by its pairwise definition.
+  const byPairs = aurocByPairs(evaluation.scores, evaluation.isKnown);
+  assert.ok(Math.abs(metrics.auroc - byPairs) < 1e-12, `AUROC ${metrics.auroc}, by pairs ${byPairs}`);
+  assert.equal([evaluation.counts.testKnown, evaluation.counts.testUnknown], [3 * 2, 10]);
   // The library returns what it wrote and the recogniser it stored.
   assert.is(run.files.results, join(out, 'results.json'));
   assert.ok(run.files.roc && existsSync(run.files.roc) && run.files.scores && existsSync(run.files.scores));
