@@ -13,8 +13,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatTable } from '../bench/report.js';
-import { salvageRows } from '../bench/device/salvage-rows.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const kit = join(root, '.device-kit');
@@ -84,7 +82,8 @@ kitTest("dry run on lavapipe: every part ok, through the kit's Node and Vulkan l
 
     const bench = JSON.parse(readFileSync(join(out, 'bench.json'), 'utf8')) as {
       peers: { torch: { version?: string } };
-      rows: { family: string; ms?: number; error?: string; torch?: { ms?: number; tf32Ms?: number } }[];
+      groups: { status: string; ceilings?: unknown; ceilingsFrom?: string; peers: { torch: { call?: string } } }[];
+      rows: { family: string; ms?: number; error?: string; group?: number; torchRequest?: number; torch?: { ms?: number; tf32Ms?: number; tf32Off?: boolean } }[];
     };
     assert.ok(bench.rows.some((row) => row.family === 'conv2d') && bench.rows.some((row) => row.family === 'matmul'), 'conv2d and matmul rows');
     assert.ok(bench.rows.every((row) => row.ms! > 0 && !row.error));
@@ -97,14 +96,22 @@ kitTest("dry run on lavapipe: every part ok, through the kit's Node and Vulkan l
     const torchLog = readFileSync(join(out, 'torch-cuda.jsonl'), 'utf8')
       .trim()
       .split('\n')
-      .map((l) => JSON.parse(l) as { fp32_ms?: number; tf32_ms?: number });
+      .map((l) => JSON.parse(l) as { call?: string; id?: number; fp32_ms?: number; tf32_ms?: number });
     assert.ok(torchLog.length >= bench.rows.filter((row) => row.torch?.ms).length && torchLog.every((e) => e.fp32_ms! > 0 && e.tf32_ms! > 0), 'torch-cuda.jsonl: fp32 and tf32 per request');
-    // bench.json carries each row's TF32-on figure beside its fp32 one (joined from torch-cuda.jsonl).
-    const tf32 = new Map(torchLog.map((e) => [e.fp32_ms, e.tf32_ms]));
+    // bench.json carries each row's TF32-on figure beside its fp32 one (joined from torch-cuda.jsonl
+    // by the call's tag and the request's id), and whether the logged settings show TF32 off.
+    const byRequest = new Map(torchLog.map((e) => [`${e.call} ${e.id}`, e]));
+    const withTorch = bench.rows.filter((row) => row.torch?.ms);
     assert.ok(
-      bench.rows.filter((row) => row.torch?.ms).every((row) => row.torch!.tf32Ms === tf32.get(row.torch!.ms)),
-      'tf32Ms beside each PyTorch figure',
+      withTorch.every((row) => {
+        const e = byRequest.get(`${bench.groups[row.group!].peers.torch.call} ${row.torchRequest}`);
+        return e && row.torch!.tf32Ms === e.tf32_ms && row.torch!.ms === e.fp32_ms && row.torch!.tf32Off === true;
+      }),
+      'tf32Ms and tf32Off beside each PyTorch figure',
     );
+    // The first call measured the ceilings; the second reused them. The peers line names no CPU for the CUDA peer.
+    assert.ok(!bench.groups[0].ceilingsFrom && bench.groups[1].ceilingsFrom?.endsWith('bench-0.json'), `ceilings per group: ${JSON.stringify(bench.groups.map((g) => g.ceilingsFrom))}`);
+    assert.ok(bench.groups.every((g) => g.ceilings && g.status === 'ok'));
 
     const step = summary.parts.step.detail as { rows: { name: string; ms: number; gpuBusy: number | null }[]; gradmixOverPlain: number };
     assert.ok(step.rows.some((row) => / none$/.test(row.name)) && step.rows.some((row) => / gradmix$/.test(row.name)));
@@ -122,6 +129,9 @@ kitTest("dry run on lavapipe: every part ok, through the kit's Node and Vulkan l
     );
     const log = readFileSync(join(out, 'device-run.log'), 'utf8');
     assert.ok(log.includes('part train: ok'));
+    assert.match(log, /PyTorch 0\.0-fake CUDA on fake GPU \(dry run\), fp32 with TF32 off\n/, 'the CUDA peer is not called CPU');
+    const stepJson = JSON.parse(readFileSync(join(out, 'step.json'), 'utf8')) as { peers: { tfjs: { unavailable?: string } }; ceilingsFrom?: string };
+    assert.equal([stepJson.peers.tfjs.unavailable, stepJson.ceilingsFrom?.endsWith('bench-0.json')], ['not requested', true]);
     // The bar from this run's parts: figures where the tiny sizes have them (no full-MNIST AUROC: not evaluated).
     const bar = (summary as unknown as { bar: { line: string; measured: number | null }[] }).bar;
     assert.is(bar.length, 9);
@@ -170,37 +180,6 @@ kitTest('a wrong --expect stops the run loudly with exit code 2', () => {
     rmSync(out, { recursive: true, force: true });
     rmSync(bin, { recursive: true, force: true });
   }
-});
-
-test('rows of a benchmark call stopped at its budget are read back from its printed table', () => {
-  const table = formatTable();
-  const printed = [
-    'ceilings: GEMM 13.47 GFLOP/s',
-    table.header(),
-    table.row({
-      family: 'conv2d',
-      name: 'weight-grad layer2.0.shortcut w64 B256',
-      shape: 'x[256,64,32,32] k1 s2 -> 128x16x16',
-      bound: 'compute',
-      ms: 1234.5,
-      gflops: 3.2,
-      fraction: 0.5,
-      cores: 1.9,
-      tfjs: { ms: 2469, ratio: 0.5 },
-      torch: { ms: 0.25, ratio: 4938 },
-      note: 'tuned: gemm',
-      cpu: { ours: 3 },
-    }),
-    table.row({ family: 'matmul', name: 'square 256', shape: '[256,256]x[256,256]', bound: 'compute', ms: 7.96, tfjs: { error: 'no gradients' } }),
-    table.row({ family: 'knn', name: 'score 6 classes k3', shape: '[10,128]', bound: 'memory', error: 'GPU lost' }),
-    'bench ^matmul: time budget of 4 s reached, sending SIGTERM',
-  ].join('\n');
-  assert.equal(salvageRows(printed), [
-    // As printed: the shape cut to its column, ms to the table's precision.
-    { family: 'conv2d', name: 'weight-grad layer2.0.shortcut w64 B256', shape: 'x[256,64,32,32] k1 s2 -> 128x~', ms: 1235, tfjs: { ms: 2469 }, torch: { ms: 0.25 }, salvaged: true },
-    { family: 'matmul', name: 'square 256', shape: '[256,256]x[256,256]', ms: 7.96, salvaged: true },
-  ]);
-  assert.is(salvageRows('no table printed before the budget ran out'), null);
 });
 
 test.run();

@@ -1,65 +1,41 @@
 // Parts c (the kernel families against the peers, with the device ceilings) and d (the training
 // step row and the peak memory of a step).
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { salvageRows } from './salvage-rows.js';
+import { missingRows, readBenchFile, type BenchFile, type BenchRow } from './salvage-rows.js';
 import { median } from '../stats.js';
 import { lastError, readJson, runChild } from './run-child.js';
 import { secondsLeft, worse, type PartResult, type Run, type Status } from './run-summary.js';
 
-export interface BenchRow {
-  family: string;
-  name: string;
-  ms?: number;
-  wallMs?: number;
-  /** The kernels' GPU time of a profiled run and that run's wall time (rows that ask for them). */
-  kernelMs?: number;
-  kernelWallMs?: number;
-  method?: string;
-  error?: string;
-  note?: string;
-  cpu?: { ours?: number; tfjs?: number; torch?: number };
-  tfjs?: { ms?: number; ratio?: number; error?: string; method?: string };
-  /** tf32Ms: the same request with TF32 on (torch-cuda.jsonl), reported beside the fp32 figure. */
-  torch?: { ms?: number; ratio?: number; error?: string; tf32Ms?: number };
-}
-
-export interface BenchFile {
-  adapter: string;
-  rows: BenchRow[];
-  /** Rows read back from the printed table of a call stopped at its budget. */
-  salvaged?: boolean;
-  [k: string]: unknown;
-}
+export type { BenchFile, BenchRow } from './salvage-rows.js';
 
 /**
- * One `bench.mjs` run; its JSON, or why there is none. A run stopped at its cap wrote no JSON: the
- * rows it finished are read back from its printed table (marked salvaged).
+ * One `bench.mjs` run; its JSON (salvaged when the call did not finish: the rows it wrote before it
+ * stopped, every field kept), or null when it left none. `extra`: more of bench/run.ts's flags.
  */
-export async function benchRun(label: string, mode: string, width: number, batch: number, filters: string[], file: string, cap: number) {
-  const args = [mode, ...filters, '--width', String(width), '--batch', String(batch), '--json', file];
+export async function benchRun(label: string, mode: string, width: number, batch: number, filters: string[], file: string, cap: number, extra: string[] = []) {
+  rmSync(file, { force: true });
+  const args = [mode, ...filters, '--width', String(width), '--batch', String(batch), '--json', file, ...extra];
   const c = await runChild(label, 'bench.mjs', args, cap);
-  let json = !c.timedOut && existsSync(file) ? readJson<BenchFile>(file) : null;
-  if (c.timedOut) {
-    const rows = salvageRows(c.output);
-    const adapter = /^adapter: (.*) \(kernel variant/m.exec(c.output)?.[1];
-    if (rows?.length && adapter) json = { adapter, rows, salvaged: true };
-  }
-  return { c, json };
+  return { c, json: readBenchFile(file) };
 }
 
-/**
- * The PyTorch CUDA peer's TF32-on times by its fp32 time (torch-cuda.jsonl, one line per request:
- * the fp32 figure there is the very number the row's torch.ms holds, so it keys the join).
- */
-export function tf32ByFp32(file: string): Map<number, number> {
-  const found = new Map<number, number>();
-  if (!existsSync(file)) return found;
+/** The PyTorch CUDA peer's log line (torch-cuda.jsonl) of each request, by call tag and request id. */
+export interface TorchLogEntry {
+  call?: string;
+  id?: number;
+  fp32_ms?: number;
+  tf32_ms?: number;
+  fp32_settings?: Record<string, unknown>;
+}
+
+export function readTorchLog(file: string): TorchLogEntry[] {
+  if (!existsSync(file)) return [];
+  const found: TorchLogEntry[] = [];
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (!line.trim()) continue;
     try {
-      const e = JSON.parse(line) as { fp32_ms?: number; tf32_ms?: number };
-      if (typeof e.fp32_ms === 'number' && typeof e.tf32_ms === 'number') found.set(e.fp32_ms, e.tf32_ms);
+      found.push(JSON.parse(line) as TorchLogEntry);
     } catch {
       // a line cut short by a stopped run: the others stand
     }
@@ -67,91 +43,199 @@ export function tf32ByFp32(file: string): Map<number, number> {
   return found;
 }
 
-/** Each row's TF32-on PyTorch time beside its fp32 one, where the peer logged it. */
-export function addTf32(rows: BenchRow[], tf32: Map<number, number>): void {
-  for (const r of rows) {
-    const t = r.torch?.ms !== undefined ? tf32.get(r.torch.ms) : undefined;
-    if (t !== undefined) r.torch!.tf32Ms = t;
-  }
+/**
+ * Whether the fp32 settings the peer logged show TF32 off: both allow_tf32 flags present and false,
+ * no fp32_precision of 'tf32', float32_matmul_precision 'highest' where logged, and no TF32
+ * override in the environment. Anything else (settings
+ * missing, an unknown torch) is not proof.
+ */
+export function tf32Off(settings: Record<string, unknown> | undefined): boolean {
+  if (!settings) return false;
+  if (settings.matmul_allow_tf32 !== false || settings.cudnn_allow_tf32 !== false) return false;
+  if (Object.entries(settings).some(([k, v]) => k.endsWith('fp32_precision') && v === 'tf32')) return false;
+  // 'high' and 'medium' let matmuls use TF32 (or bf16).
+  if (settings.float32_matmul_precision !== undefined && settings.float32_matmul_precision !== 'highest') return false;
+  return !settings.tf32_override_env;
 }
 
 /**
- * Sums over rows that have every figure: ours (GPU and wall), TF.js and PyTorch, for the bar's
- * ratios. PyTorch is compared with our wall clock, as bench/run.ts compares them, so a salvaged
- * row (read back from the printed table: its GPU time only) is left out of that sum; TF.js with
- * our time by the same method (a row where TF.js fell back to the wall clock is left out).
+ * Each row's PyTorch log line joined by request (peers.torch.call and the row's torchRequest):
+ * the TF32-on time beside the fp32 one, whether TF32 was shown off, and whether the two are within
+ * 10% (TF32 made no difference: launch-bound, or the switch did nothing).
  */
-export function totals(rows: BenchRow[]) {
+export function joinTorchLog(json: BenchFile, log: TorchLogEntry[]): void {
+  const call = json.peers?.torch?.call;
+  for (const r of json.rows) {
+    if (r.torch?.ms === undefined || r.torchRequest === undefined || !call) continue;
+    const e = log.find((x) => x.call === call && x.id === r.torchRequest);
+    if (!e) continue;
+    r.torch.tf32Off = tf32Off(e.fp32_settings);
+    if (e.fp32_settings) r.torch.fp32Settings = e.fp32_settings;
+    if (typeof e.tf32_ms === 'number') {
+      r.torch.tf32Ms = e.tf32_ms;
+      r.torch.tf32Near = Math.abs(r.torch.ms - e.tf32_ms) <= 0.1 * r.torch.ms;
+    }
+  }
+}
+
+const key = (r: { family: string; name: string }) => `${r.family} ${r.name}`;
+
+/**
+ * A family's sums for the bar, over every row it expected. PyTorch is compared with our wall clock
+ * (as bench/run.ts compares them), TF.js with our time by the same method. A sum stands for the
+ * family only when `complete`: every expected row has our figure and that peer's (and, for
+ * PyTorch, TF32 shown off); otherwise the rows it lacks are listed, by why. `status`: the calls'
+ * own (a cut or failed call gives no verdict whatever its rows).
+ */
+export function totals(rows: BenchRow[], expected: { family: string; name: string }[] = rows, status: Status = 'ok') {
+  const have = new Set(rows.map(key));
+  const missing = expected.map(key).filter((k) => !have.has(k));
+  const oursFailed = rows.filter((r) => r.ms === undefined || r.error).map((r) => `${key(r)}: ${r.error ?? 'no figure'}`);
   const ok = rows.filter((r) => r.ms !== undefined && !r.error);
-  const sum = (f: (r: BenchRow) => number | undefined, rs = ok) => rs.reduce((s, r) => s + (f(r) ?? 0), 0);
+  const sum = (f: (r: BenchRow) => number | undefined, rs: BenchRow[]) => rs.reduce((s, r) => s + (f(r) ?? 0), 0);
+  const peerWhy = (r: BenchRow, p: 'torch' | 'tfjs') => r[p]?.error ?? (r[p] ? 'no figure' : 'not measured');
+
+  const torchLacking = ok.filter((r) => r.torch?.ms === undefined || r.wallMs === undefined).map((r) => `${key(r)}: ${r.wallMs === undefined ? 'no wall time of ours' : peerWhy(r, 'torch')}`);
   const withTorch = ok.filter((r) => r.torch?.ms !== undefined && r.wallMs !== undefined);
-  const withTfjs = ok.filter((r) => r.tfjs?.ms !== undefined && (r.tfjs.method === undefined || r.tfjs.method === r.method));
+  const tf32Unproven = withTorch.filter((r) => r.torch!.tf32Off !== true).map(key);
+  const tf32Near = withTorch.filter((r) => r.torch!.tf32Near === true).map(key);
   const withTf32 = withTorch.filter((r) => r.torch?.tf32Ms !== undefined);
+  const tfjsLacking = ok
+    .filter((r) => r.tfjs?.ms === undefined || (r.tfjs.method !== undefined && r.tfjs.method !== r.method))
+    .map((r) => `${key(r)}: ${r.tfjs?.ms === undefined ? peerWhy(r, 'tfjs') : `timed by ${r.tfjs.method}, ours by ${r.method}`}`);
+  const withTfjs = ok.filter((r) => r.tfjs?.ms !== undefined && (r.tfjs.method === undefined || r.tfjs.method === r.method));
   const wall = (r: BenchRow) => r.wallMs!;
+  const whole = status === 'ok' && missing.length === 0 && oursFailed.length === 0;
   return {
+    expected: expected.length,
     rows: rows.length,
-    oursMs: sum((r) => r.ms),
+    status,
+    missing,
+    oursFailed,
+    oursMs: sum((r) => r.ms, ok),
     torch: withTorch.length
-      ? { rows: withTorch.length, oursWallMs: sum(wall, withTorch), torchMs: sum((r) => r.torch!.ms, withTorch), oursOverTorch: sum(wall, withTorch) / sum((r) => r.torch!.ms, withTorch) }
+      ? {
+          rows: withTorch.length,
+          oursWallMs: sum(wall, withTorch),
+          torchMs: sum((r) => r.torch!.ms, withTorch),
+          oursOverTorch: sum(wall, withTorch) / sum((r) => r.torch!.ms, withTorch),
+          complete: whole && torchLacking.length === 0,
+          lacking: torchLacking,
+          tf32Unproven,
+          tf32Near,
+        }
       : null,
     // Beside it, TF32 on, over the rows that have that figure too.
     torchTf32: withTf32.length ? { rows: withTf32.length, oursOverTorchTf32: sum(wall, withTf32) / sum((r) => r.torch!.tf32Ms, withTf32) } : null,
     tfjs: withTfjs.length
-      ? { rows: withTfjs.length, oursMs: sum((r) => r.ms, withTfjs), tfjsMs: sum((r) => r.tfjs!.ms, withTfjs), tfjsOverOurs: sum((r) => r.tfjs!.ms, withTfjs) / sum((r) => r.ms, withTfjs) }
+      ? {
+          rows: withTfjs.length,
+          oursMs: sum((r) => r.ms, withTfjs),
+          tfjsMs: sum((r) => r.tfjs!.ms, withTfjs),
+          tfjsOverOurs: sum((r) => r.tfjs!.ms, withTfjs) / sum((r) => r.ms, withTfjs),
+          complete: whole && tfjsLacking.length === 0,
+          lacking: tfjsLacking,
+        }
       : null,
   };
 }
 
+const ceilingFigures = (c: unknown) => (c ? { gflops: (c as { gflops: number }).gflops, gbps: (c as { gbps: number }).gbps } : null);
+
 export async function benchPart(run: Run, deadline: number): Promise<Omit<PartResult, 'budgetS' | 'seconds'>> {
   const { mode, width, batch, groups } = run.sizes.bench;
-  const merged: BenchFile & { groups: unknown[] } = { adapter: '', rows: [], groups: [] };
+  const merged: BenchFile & { groups: Record<string, unknown>[] } = { adapter: '', rows: [], expected: [], groups: [] };
+  const groupStatus: Status[] = [];
+  const groupFamilies: (Set<string> | null)[] = [];
   let status: Status = 'ok';
   const errors: string[] = [];
+  let ceilingsFile: string | null = null;
+  const log = readTorchLog.bind(null, join(run.args.out, 'torch-cuda.jsonl'));
   for (let i = 0; i < groups.length; i++) {
     const g = groups[i];
+    const what = g.filters.join(' ');
     const weights = groups.slice(i).reduce((s, x) => s + x.weight, 0);
     const cap = (secondsLeft(deadline) * g.weight) / weights;
     const file = join(run.args.work, `bench-${i}.json`);
-    const { c, json } = await benchRun(`bench ${g.filters.join(' ')}`, mode, width, batch, g.filters, file, cap);
-    merged.groups.push({ filters: g.filters, seconds: c.seconds, exit: c.code ?? c.signal, timedOut: c.timedOut, rows: json?.rows.length ?? 0, salvaged: json?.salvaged === true });
-    if (json?.salvaged) {
-      status = worse(status, 'partial');
-      errors.push(`${g.filters.join(' ')}: over its ${cap.toFixed(0)} s; ${json.rows.length} finished rows read from its printed table`);
-    }
+    // The first call to get that far measures the ceilings (a 1 GiB copy, 4096^3 GEMMs); the others reuse them.
+    const { c, json } = await benchRun(`bench ${what}`, mode, width, batch, g.filters, file, cap, ceilingsFile ? ['--ceilings-from', ceilingsFile] : []);
+    if (json?.ceilings && !ceilingsFile) ceilingsFile = file;
+    let gs: Status = 'ok';
+    const gErrors: string[] = [];
     if (!json) {
-      status = worse(status, c.timedOut ? 'timeout' : 'failed');
-      errors.push(`${g.filters.join(' ')}: ${c.timedOut ? `over its ${cap.toFixed(0)} s` : lastError(c.tail)}`);
-      continue;
+      gs = c.timedOut ? 'timeout' : 'failed';
+      gErrors.push(`${what}: ${c.timedOut ? `over its ${cap.toFixed(0)} s before its first row` : lastError(c.tail)}`);
+    } else {
+      if (json.salvaged) {
+        gs = c.timedOut ? 'partial' : 'failed';
+        gErrors.push(`${what}: ${c.timedOut ? `over its ${cap.toFixed(0)} s` : `stopped: ${lastError(c.tail)}`}; ${json.rows.length} of ${json.expected?.length ?? '?'} rows finished`);
+      }
+      if (!json.expected) {
+        gs = worse(gs, 'failed');
+        gErrors.push(`${what}: the call did not list its expected rows`);
+      } else if (json.expected.length === 0) {
+        gs = worse(gs, 'failed');
+        gErrors.push(`${what}: no rows matched the filters`);
+      }
+      const wrong = run.adapterOk(json.adapter, `bench ${what}`);
+      if (wrong) {
+        gs = 'failed';
+        gErrors.push(wrong);
+      }
+      const failedRows = json.rows.filter((r) => r.error).map((r) => `${key(r)}: ${r.error}`);
+      if (failedRows.length) {
+        gs = 'failed';
+        gErrors.push(...failedRows);
+      }
+      joinTorchLog(json, log());
+      const { rows, expected, ...rest } = json;
+      if (!merged.adapter) Object.assign(merged, rest, { salvaged: undefined, complete: undefined });
+      merged.rows.push(...rows.map((r) => ({ ...r, group: i })));
+      merged.expected!.push(...(expected ?? []));
     }
-    const { rows, ...rest } = json;
-    if (!merged.adapter && !json.salvaged) Object.assign(merged, rest);
-    merged.rows.push(...rows);
-    const wrong = run.adapterOk(json.adapter, `bench ${g.filters.join(' ')}`);
-    if (wrong) {
-      status = 'failed';
-      errors.push(wrong);
-    }
+    groupStatus.push(gs);
+    groupFamilies.push(json?.expected ? new Set(json.expected.map((e) => e.family)) : null);
+    status = worse(status, gs);
+    errors.push(...gErrors);
+    // Each call's own ceilings (its rows' fractions use them), peers, timing and settings.
+    const { rows: _rows, expected: _expected, ...own } = json ?? { rows: [], expected: [] };
+    merged.groups.push({
+      filters: g.filters,
+      status: gs,
+      seconds: c.seconds,
+      exit: c.code ?? c.signal,
+      timedOut: c.timedOut,
+      rows: json?.rows.length ?? 0,
+      expected: json?.expected?.length ?? null,
+      missing: json ? missingRows(json) : null,
+      ...own,
+    });
   }
-  addTf32(merged.rows, tf32ByFp32(join(run.args.out, 'torch-cuda.jsonl')));
+  // Top-level fields are the first call's; each group keeps its own.
   writeFileSync(join(run.args.out, 'bench.json'), JSON.stringify(merged, null, 2) + '\n');
-  const failedRows = merged.rows.filter((r) => r.error).map((r) => `${r.family} ${r.name}: ${r.error}`);
-  if (failedRows.length && status === 'ok') status = 'failed';
-  if (merged.rows.length === 0 && status === 'ok') {
-    status = 'failed';
-    errors.push('no rows matched the filters');
-  }
-  const families = [...new Set(merged.rows.map((r) => r.family))];
+  const families = [...new Set([...merged.expected!, ...merged.rows].map((r) => r.family))];
+  const inFamily = <T extends { family: string }>(xs: T[], f: string) => xs.filter((r) => r.family === f);
+  // A family's status: the worst of the calls that were to measure it (a call that left no JSON
+  // may have been one of them).
+  const familyStatus = (f: string) => groupStatus.reduce<Status>((s, gs, i) => (groupFamilies[i]?.has(f) !== false ? worse(s, gs) : s), 'ok');
   const detail = {
     file: 'bench.json',
     rows: merged.rows.length,
+    expected: merged.expected!.length,
     peers: merged.peers,
-    ceilings: merged.ceilings ? { gflops: (merged.ceilings as { gflops: number }).gflops, gbps: (merged.ceilings as { gbps: number }).gbps } : null,
-    families: Object.fromEntries(families.map((f) => [f, totals(merged.rows.filter((r) => r.family === f))])),
-    failedRows,
+    groups: merged.groups.map((g) => ({
+      filters: g.filters,
+      status: g.status,
+      rows: g.rows,
+      expected: g.expected,
+      seconds: g.seconds,
+      ceilings: ceilingFigures(g.ceilings),
+      ceilingsFrom: g.ceilingsFrom ?? null,
+    })),
+    families: Object.fromEntries(families.map((f) => [f, totals(inFamily(merged.rows, f), inFamily(merged.expected!, f), familyStatus(f))])),
   };
-  return { status, detail, ...(errors.length || failedRows.length ? { error: [...errors, ...failedRows].join('; ') } : {}) };
+  return { status, detail, ...(errors.length ? { error: errors.join('; ') } : {}) };
 }
-
 interface EncodeSample {
   method: string;
   setting: string;
@@ -194,47 +278,91 @@ async function encodeCost(run: Run, cap: number): Promise<{ adapter?: string; ro
   return { adapter: json.adapter, rows };
 }
 
-export async function stepPart(run: Run, budget: number): Promise<Omit<PartResult, 'budgetS' | 'seconds'>> {
-  const { mode, width, batch, filters, encodeShare } = run.sizes.step;
-  const file = join(run.args.work, 'step.json');
-  const deadline = Date.now() + budget * 1000;
-  const { c, json } = await benchRun('step', mode, width, batch, filters, file, budget * (1 - encodeShare));
-  if (!json) return { status: c.timedOut ? 'timeout' : 'failed', error: c.timedOut ? `over its ${budget} s` : lastError(c.tail) };
-  const cut = json.salvaged ? `over its ${budget} s; ${json.rows.length} finished rows read from its printed table` : null;
-  addTf32(json.rows, tf32ByFp32(join(run.args.out, 'torch-cuda.jsonl')));
-  writeFileSync(join(run.args.out, 'step.json'), JSON.stringify(json, null, 2) + '\n');
-  const rows = json.rows.map((r) => ({
+/** A bench call of this run that recorded ceilings (bench-<i>.json in the work folder), to reuse. */
+export function ceilingsSource(work: string): string | null {
+  for (let i = 0; existsSync(join(work, `bench-${i}.json`)); i++) if (readBenchFile(join(work, `bench-${i}.json`))?.ceilings) return join(work, `bench-${i}.json`);
+  return null;
+}
+
+/**
+ * The step call's extra flags: no TF.js step (the bar has no TF.js step line, and TF.js's w64 B256
+ * step ran before PyTorch's inside the call's share), and the bench part's ceilings where it has them.
+ */
+export function stepBenchArgs(work: string): string[] {
+  const ceilings = ceilingsSource(work);
+  return ['--no-tfjs', ...(ceilings ? ['--ceilings-from', ceilings] : [])];
+}
+
+/** The step rows as the summary and the bar read them. */
+export function stepRows(json: BenchFile) {
+  return json.rows.map((r) => ({
     name: `${r.family} ${r.name}`,
     ms: r.ms,
     wallMs: r.wallMs,
     method: r.method,
     // The kernels' GPU time over the step's wall time (timestamps only). Not the queue's span over
     // wall: the span starts before the step is recorded and counts the GPU's waits for the CPU.
+    kernelMs: r.kernelMs ?? null,
     gpuBusy: r.kernelMs && r.kernelWallMs ? r.kernelMs / r.kernelWallMs : null,
     cpuMs: r.cpu?.ours ?? null,
     torchMs: r.torch?.ms ?? null,
     oursOverTorch: r.torch?.ratio ?? null,
     torchTf32Ms: r.torch?.tf32Ms ?? null,
-    tfjsMs: r.tfjs?.ms ?? null,
+    /** The peer's logged fp32 settings show TF32 off (null: no log line joined). */
+    tf32Off: r.torch?.tf32Off ?? null,
+    tf32Near: r.torch?.tf32Near ?? null,
+    ...(r.error ? { error: r.error } : {}),
+    ...(r.torch?.error ? { torchError: r.torch.error } : {}),
     note: r.note,
-    error: r.error ?? r.torch?.error ?? r.tfjs?.error,
   }));
-  const step = (m: string) => json.rows.find((r) => r.family === 'train-step' && r.name.endsWith(` ${m}`) && r.name.includes('resnet18'));
+}
+
+/**
+ * GradMix over plain by wall time per step (both rows' wallMs: the same clock, CPU recording and
+ * waits included), and by the kernels' GPU time of a profiled step beside it.
+ */
+export function gradmixOverPlain(json: BenchFile) {
+  const step = (m: string) => json.rows.find((r) => r.family === 'train-step' && r.name.endsWith(` ${m}`) && r.name.includes('resnet18') && !r.error);
   const plain = step('none');
   const mixed = step('gradmix');
+  return {
+    wall: plain?.wallMs && mixed?.wallMs ? mixed.wallMs / plain.wallMs : null,
+    kernel: plain?.kernelMs && mixed?.kernelMs ? mixed.kernelMs / plain.kernelMs : null,
+  };
+}
+
+export async function stepPart(run: Run, budget: number): Promise<Omit<PartResult, 'budgetS' | 'seconds'>> {
+  const { mode, width, batch, filters, encodeShare } = run.sizes.step;
+  const file = join(run.args.work, 'step.json');
+  const deadline = Date.now() + budget * 1000;
+  const { c, json } = await benchRun('step', mode, width, batch, filters, file, budget * (1 - encodeShare), stepBenchArgs(run.args.work));
+  if (!json) return { status: c.timedOut ? 'timeout' : 'failed', error: c.timedOut ? `over its ${budget} s before its first row` : lastError(c.tail) };
+  const missing = missingRows(json);
+  const cut = json.salvaged ? `${c.timedOut ? `over its ${budget} s` : `stopped: ${lastError(c.tail)}`}; ${missing.length ? `not reached: ${missing.join(', ')}` : 'every row finished'}` : null;
+  joinTorchLog(json, readTorchLog(join(run.args.out, 'torch-cuda.jsonl')));
+  writeFileSync(join(run.args.out, 'step.json'), JSON.stringify(json, null, 2) + '\n');
+  const rows = stepRows(json);
+  const ratio = gradmixOverPlain(json);
   const failed = json.rows.filter((r) => r.error);
-  const missing = !plain || !mixed ? `${cut ? `${cut}; ` : ''}the plain or GradMix step row is missing` : null;
-  let status: Status = failed.length ? 'failed' : missing ? (cut ? 'timeout' : 'failed') : cut ? 'partial' : 'ok';
+  let status: Status = failed.length ? 'failed' : cut ? (c.timedOut ? 'partial' : 'failed') : 'ok';
   const wrong = run.adapterOk(json.adapter, 'step');
   if (wrong) status = 'failed';
   const encode = await encodeCost(run, secondsLeft(deadline));
   const encodeWrong = encode.adapter ? run.adapterOk(encode.adapter, 'encode cost') : null;
   if (encodeWrong) status = 'failed';
   else if (encode.error) status = worse(status, 'partial');
-  const error = [wrong ?? (failed.length ? failed.map((r) => `${r.name}: ${r.error}`).join('; ') : (missing ?? cut)), encodeWrong ?? encode.error].filter(Boolean).join('; ');
+  const error = [wrong, ...failed.map((r) => `${r.name}: ${r.error}`), cut, encodeWrong ?? encode.error].filter(Boolean).join('; ');
   return {
     status,
-    detail: { file: 'step.json', rows, peers: json.peers, gradmixOverPlain: plain?.ms && mixed?.ms ? mixed.ms / plain.ms : null, encode: encode.rows ?? null },
+    detail: {
+      file: 'step.json',
+      complete: !json.salvaged,
+      rows,
+      peers: json.peers,
+      gradmixOverPlain: ratio.wall,
+      gradmixOverPlainKernel: ratio.kernel,
+      encode: encode.rows ?? null,
+    },
     ...(error ? { error } : {}),
   };
 }

@@ -24,6 +24,7 @@ interface SuiteReport {
   passed: number;
   failed: number;
   skipped: number;
+  skippedTests?: string[];
   seconds: number;
   failures: string[];
 }
@@ -68,6 +69,7 @@ export async function kernelsPart(run: Run, budget: number): Promise<Omit<PartRe
       passed: sum((r) => r.passed),
       failed: sum((r) => r.failed),
       skipped: sum((r) => r.skipped),
+      skippedTests: reports.flatMap((r) => r.skippedTests ?? []),
       failures: reports.flatMap((r) => r.failures).slice(0, 40),
       shards: mine.map(({ i, c, r }) => ({ shard: i, files: r?.files ?? null, seconds: +c.seconds.toFixed(1), exit: c.code ?? c.signal, ...(r ? {} : { tail: c.tail.slice(-2000) }) })),
     };

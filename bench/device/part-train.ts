@@ -12,6 +12,8 @@ export interface TrainRun {
   args: string[];
   weight: number;
   evaluate: boolean;
+  /** What the bar's line says of the run: its planned epochs and --max-train (0: every image). */
+  plan: { epochs: number; maxTrain: number };
 }
 
 export function trainRuns(s: Sizes): TrainRun[] {
@@ -22,6 +24,7 @@ export function trainRuns(s: Sizes): TrainRun[] {
     protocol: 'mnist-mini',
     weight: 1,
     evaluate: true,
+    plan: { epochs: m.epochs, maxTrain: m.maxTrain },
     args: [
       '--protocol',
       'mnist-mini',
@@ -49,6 +52,7 @@ export function trainRuns(s: Sizes): TrainRun[] {
     protocol: 'mnist',
     weight: n.weight,
     evaluate: n.evaluate,
+    plan: { epochs: n.epochs, maxTrain: n.maxTrain },
     args: [
       '--protocol',
       'mnist',
@@ -99,7 +103,14 @@ export async function trainPart(run: Run, deadline: number): Promise<Omit<PartRe
     const runStart = Date.now();
     const shareLeft = () => Math.min(secondsLeft(deadline), Math.max(cap - (Date.now() - runStart) / 1000, cap * 0.2));
     const c = await runChild(`train ${r.name}`, 'gradmix.mjs', ['train', ...r.args, '--out', dir, '--quiet'], trainCap, { stopSignal: 'SIGINT', graceS: 20 });
-    const row: Record<string, unknown> = { name: r.name, trainSeconds: +c.seconds.toFixed(1), exit: c.code ?? c.signal, ...(c.timedOut ? { interrupted: true } : {}) };
+    const row: Record<string, unknown> = {
+      name: r.name,
+      epochsPlanned: r.plan.epochs,
+      maxTrain: r.plan.maxTrain,
+      trainSeconds: +c.seconds.toFixed(1),
+      exit: c.code ?? c.signal,
+      ...(c.timedOut ? { interrupted: true } : {}),
+    };
     let encoder = metrics(join(dir, 'results.json'));
     const checkpoint = join(dir, 'checkpoint.safetensors');
     if (!encoder && r.evaluate && c.timedOut && existsSync(checkpoint) && secondsLeft(deadline) > 10) {

@@ -18,7 +18,12 @@ import json
 import os
 import sys
 
-import torch
+# torch turns TF32 on for cuBLAS whatever allow_tf32 says when this is set (read when torch loads);
+# the reported figure must be fp32, so it goes before torch is imported. What is left is logged.
+OVERRIDE = "TORCH_ALLOW_TF32_CUBLAS_OVERRIDE"
+os.environ.pop(OVERRIDE, None)
+
+import torch  # noqa: E402
 
 spec = importlib.util.spec_from_file_location("peer_torch", sys.argv[1])
 peer = importlib.util.module_from_spec(spec)
@@ -26,6 +31,8 @@ spec.loader.exec_module(peer)
 
 CUDA = torch.cuda.is_available()
 LOG = os.environ.get("GRADMIX_TORCH_CUDA_LOG")
+# bench/run.ts's tag for this call; with each request's id it joins a log line to its row.
+CALL = os.environ.get("GRADMIX_TORCH_CALL")
 
 
 def set_tf32(on):
@@ -34,12 +41,19 @@ def set_tf32(on):
 
 
 def precision():
-    """The fp32 settings in force, as torch reports them (newer torch also has fp32_precision)."""
+    """The fp32 settings in force, as torch reports them (newer torch also has fp32_precision), and
+    the TF32 overrides of the environment (bench/device/part-bench.ts tf32Off reads them)."""
     found = {
         "matmul_allow_tf32": getattr(torch.backends.cuda.matmul, "allow_tf32", None),
         "cudnn_allow_tf32": getattr(torch.backends.cudnn, "allow_tf32", None),
+        "float32_matmul_precision": torch.get_float32_matmul_precision() if hasattr(torch, "get_float32_matmul_precision") else None,
+        "fp32_precision": getattr(torch.backends, "fp32_precision", None),
         "matmul_fp32_precision": getattr(torch.backends.cuda.matmul, "fp32_precision", None),
+        "cudnn_fp32_precision": getattr(torch.backends.cudnn, "fp32_precision", None),
         "cudnn_conv_fp32_precision": getattr(getattr(torch.backends.cudnn, "conv", None), "fp32_precision", None),
+        "tf32_override_env": os.environ.get(OVERRIDE),
+        # 0 forces TF32 off in the NVIDIA libraries (then TF32 on times as fp32; tf32Near flags it).
+        "nvidia_tf32_override_env": os.environ.get("NVIDIA_TF32_OVERRIDE"),
     }
     return {k: v for k, v in found.items() if isinstance(v, (bool, str))}
 
@@ -65,7 +79,7 @@ def measure(req):
     # thread_time around torch.cuda.synchronize() counts its spin-wait: not the work's CPU time.
     strict["cpu_ms"] = None
     if LOG:
-        entry = {"spec": req["spec"], "fp32_ms": strict["ms"], "repeats": strict["repeats"], "fp32_settings": precision()}
+        entry = {"call": CALL, "id": req.get("id"), "spec": req["spec"], "fp32_ms": strict["ms"], "repeats": strict["repeats"], "fp32_settings": precision()}
         try:
             set_tf32(True)
             entry["tf32_ms"] = peer.measure_with(req, 1)["ms"]

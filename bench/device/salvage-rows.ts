@@ -1,55 +1,58 @@
-// Rows of a benchmark call that ran out of its time budget: bench/run.ts writes its JSON only at
-// the end, but prints each row as it is measured (bench/report.ts's table), so the rows finished
-// before the cap are read back from the printed table. Only the table's own figures survive, at
-// its precision (ms, TF.js ms, PyTorch ms; a shape longer than its column ends in '~'); the wall
-// time, CPU work and notes do not.
-import { formatTable } from '../report.js';
+// A benchmark call's results, finished or not: bench/run.ts rewrites its --json file (atomically)
+// after every row with `complete: false` and the rows it was asked for (`expected`), and once more
+// at the end with `complete: true`. A call stopped at its time share (or one that crashed) thus
+// leaves every field of the rows it finished (wall time, kernel time, the peers' figures and
+// request ids), marked salvaged; the rows it never reached are the expected ones it lacks.
+import { existsSync } from 'node:fs';
+import { readJson } from './run-child.js';
 
-export interface SalvagedRow {
+export interface BenchRow {
   family: string;
   name: string;
-  shape: string;
-  ms: number;
-  tfjs?: { ms: number };
-  torch?: { ms: number };
-  /** Read from the printed table of a call stopped at its budget. */
-  salvaged: true;
+  ms?: number;
+  wallMs?: number;
+  /** The kernels' GPU time of a profiled run and that run's wall time (rows that ask for them). */
+  kernelMs?: number;
+  kernelWallMs?: number;
+  method?: string;
+  error?: string;
+  note?: string;
+  cpu?: { ours?: number; tfjs?: number; torch?: number };
+  tfjs?: { ms?: number; ratio?: number; error?: string; method?: string };
+  /**
+   * tf32Ms: the same request with TF32 on; tf32Off: whether the peer's logged fp32 settings show
+   * TF32 off (absent: no log line for the request); tf32Near: fp32 within 10% of TF32 on
+   * (torch-cuda.jsonl, joined by torchRequest).
+   */
+  torch?: { ms?: number; ratio?: number; error?: string; tf32Ms?: number; tf32Off?: boolean; tf32Near?: boolean; fp32Settings?: Record<string, unknown> };
+  /** The PyTorch peer's request id for this row (bench/run.ts), with peers.torch.call the log's key. */
+  torchRequest?: number;
+  /** Which call of the part measured it (the part's `groups`). */
+  group?: number;
 }
 
-// The left-aligned text columns of formatTable (family 11, row 38, shape 30 characters, one space
-// between); the figures after them are single tokens.
-const FAMILY = [0, 11];
-const NAME = [12, 50];
-const SHAPE = [51, 81];
+export interface BenchFile {
+  adapter: string;
+  rows: BenchRow[];
+  /** Every row the call was asked for, in order (bench/run.ts; absent in files written before it). */
+  expected?: { family: string; name: string }[];
+  /** bench/run.ts's last write; false (or absent) when the call did not finish. */
+  complete?: boolean;
+  /** The call did not finish: the rows are those it wrote before it stopped. */
+  salvaged?: boolean;
+  peers?: { torch?: { version?: string; call?: string; unavailable?: string }; tfjs?: unknown };
+  [k: string]: unknown;
+}
 
-const figure = (t: string | undefined): number | undefined => (t === undefined || t === '-' || !/^[\d.]+$/.test(t) ? undefined : Number(t));
+/** The JSON a bench call left in `file`, salvaged when it did not finish; null when it left none. */
+export function readBenchFile(file: string): BenchFile | null {
+  const json = existsSync(file) ? readJson<BenchFile>(file) : null;
+  if (!json || !Array.isArray(json.rows) || typeof json.adapter !== 'string') return null;
+  return json.complete === true ? json : { ...json, salvaged: true };
+}
 
-/** The table rows printed in `output` (null when the table's header is not bench/report.ts's). */
-export function salvageRows(output: string): SalvagedRow[] | null {
-  const lines = output.split('\n');
-  const header = formatTable().header().split('\n')[0];
-  const start = lines.findIndex((l) => l === header);
-  if (start < 0) return null;
-  const rows: SalvagedRow[] = [];
-  for (const line of lines.slice(start + 1)) {
-    if (line.length <= SHAPE[1] || line[FAMILY[1]] !== ' ' || line[NAME[1]] !== ' ') continue;
-    const family = line.slice(FAMILY[0], FAMILY[1]).trim();
-    if (!/^[a-z][a-z0-9-]*$/.test(family)) continue;
-    // ms, GFLOP/s, GB/s, %ceil, cores, tfjs, tfjs ms, torch, torch ms, then the note.
-    const [ms, , , , , , tfjsMs, , torchMs] = line.slice(SHAPE[1]).trim().split(/\s+/);
-    const oursMs = figure(ms);
-    if (oursMs === undefined) continue;
-    const tfjs = figure(tfjsMs);
-    const torch = figure(torchMs);
-    rows.push({
-      family,
-      name: line.slice(NAME[0], NAME[1]).trim(),
-      shape: line.slice(SHAPE[0], SHAPE[1]).trim(),
-      ms: oursMs,
-      ...(tfjs !== undefined ? { tfjs: { ms: tfjs } } : {}),
-      ...(torch !== undefined ? { torch: { ms: torch } } : {}),
-      salvaged: true,
-    });
-  }
-  return rows;
+/** The expected rows a (cut) call has no row for, as 'family name'. */
+export function missingRows(json: Pick<BenchFile, 'rows' | 'expected'>): string[] {
+  const done = new Set(json.rows.map((r) => `${r.family} ${r.name}`));
+  return (json.expected ?? []).map((e) => `${e.family} ${e.name}`).filter((k) => !done.has(k));
 }
