@@ -42,6 +42,49 @@ export function compareRuns(a: BenchRun, b: BenchRun): ComparedRow[] {
   return out;
 }
 
+/** Dawn's timestamp rounding (2^16 ns; Node turns it off since 2026-12-05); a median of two samples can fall halfway. */
+const DAWN_GRAIN_MS = 65536e-6;
+
+/**
+ * Whether a run's GPU-timestamp figures sit on Dawn's 65.5 us grid (every median a multiple of half
+ * of it; at least two rows, so a chance hit cannot decide): timestamps were rounded. Undefined when
+ * too few rows were timed by timestamps to tell.
+ */
+export function quantisedTimestamps(run: BenchRun): boolean | undefined {
+  const ms = run.rows.filter((r) => r.method === 'gpu-timestamp' && r.ms !== undefined && r.ms > 0).map((r) => r.ms! / (DAWN_GRAIN_MS / 2));
+  if (ms.length < 2) return undefined;
+  return ms.every((q) => Math.abs(q - Math.round(q)) < 1e-6);
+}
+
+/**
+ * Why A's and B's figures may not compare like for like: another timing method (the run's or a
+ * row's), another runner (a browser rounds its timestamps; Node does not), timestamps rounded in
+ * one run only, or the wait pacer sleeping in one run's wall times only. Printed before the rows.
+ */
+export function timingWarnings(a: BenchRun, b: BenchRun): string[] {
+  const out: string[] = [];
+  if (a.timing.method !== b.timing.method) out.push(`timing method differs: A ${a.timing.method}, B ${b.timing.method} (GPU queue time against wall time, which adds recording and waiting)`);
+  if (a.runner.kind !== b.runner.kind) out.push(`runner differs: A ${a.runner.kind}, B ${b.runner.kind} (a browser rounds GPU timestamps and has no PyTorch peer)`);
+  // Node's runs record it (bench/run.ts `timestampQuantized`); older files and pages by their figures.
+  const rounded = (r: BenchRun) => (r as BenchRun & { timestampQuantized?: boolean }).timestampQuantized ?? quantisedTimestamps(r);
+  const qa = rounded(a);
+  const qb = rounded(b);
+  if (qa !== undefined && qb !== undefined && qa !== qb) {
+    out.push(`timestamp rounding differs: ${qa ? 'A' : 'B'}'s GPU times sit on Dawn's 65.5 us grid, ${qa ? 'B' : 'A'}'s do not (rows under ~1 ms are not comparable)`);
+  }
+  const inB = new Map(b.rows.map((r) => [keyOf(r), r]));
+  const pairs = a.rows.flatMap((ra) => (inB.has(keyOf(ra)) ? [[ra, inB.get(keyOf(ra))!] as const] : []));
+  const methods = pairs.filter(([ra, rb]) => ra.method !== undefined && rb.method !== undefined && ra.method !== rb.method);
+  if (methods.length) out.push(`${methods.length} row(s) timed by another method in A than in B, e.g. ${keyOf(methods[0][0])}: ${methods[0][0].method} -> ${methods[0][1].method}`);
+  const paced = (r: ResultRow) => (r as ResultRow & { paced?: boolean }).paced;
+  const pacing = pairs.filter(([ra, rb]) => paced(ra) !== undefined && paced(rb) !== undefined && paced(ra) !== paced(rb));
+  if (pacing.length) {
+    const [ra] = pacing[0];
+    out.push(`${pacing.length} row(s) timed with the wait pacer in ${paced(ra) ? 'A' : 'B'} only (its sleeps land in wall times), e.g. ${keyOf(ra)}`);
+  }
+  return out;
+}
+
 /** Geometric mean of B/A over the rows both timed. */
 export function geomeanRatio(rows: readonly ComparedRow[]): number | undefined {
   const rs = rows.filter((r) => r.ratio !== undefined && r.ratio > 0).map((r) => Math.log(r.ratio!));
@@ -65,6 +108,7 @@ export function formatComparison(a: BenchRun, b: BenchRun, rows: readonly Compar
     ...(a.note ? [`   ${a.note}`] : []),
     `B: ${label(b)}`,
     ...(b.note ? [`   ${b.note}`] : []),
+    ...timingWarnings(a, b).map((w) => `warning: ${w}`),
     `ceilings A: ${a.ceilings.gflops.toFixed(2)} GFLOP/s, ${a.ceilings.gbps.toFixed(2)} GB/s; B: ${b.ceilings.gflops.toFixed(2)} GFLOP/s, ${b.ceilings.gbps.toFixed(2)} GB/s`,
     `${'row'.padEnd(52)} ${'A ms (±spread)'.padStart(18)} ${'B ms (±spread)'.padStart(18)} ${'B/A'.padStart(7)}  verdict       roofline B`,
   ];

@@ -102,8 +102,13 @@ export interface Row {
   peer?: PeerSpec;
   /** Overrides the run's timing for this row (e.g. one long run instead of repeats). */
   timing?: Partial<TimeOptions>;
-  /** Also sum the kernels' GPU time over one profiled run (ResultRow.kernelMs). */
+  /** Also profile the kernels' GPU time (ResultRow.kernelMs, kernelBusyMs; bench/measure-row.ts). */
   kernelTime?: boolean;
+  /**
+   * How many times the network a family sums over runs this problem per pass (conv2d: ResNet18's
+   * convolutions of this shape): a family total is the sum of count x time. Absent: 1.
+   */
+  count?: number;
 }
 
 export interface Family {
@@ -122,22 +127,34 @@ export interface ConvShape {
   k: number;
   stride: number;
   pad: number;
+  /** How many of ResNet18's convolutions have this shape (Row.count). */
+  count: number;
 }
 
 /**
- * The distinct convolutions of ResNet18 at width w on size x size inputs: the stem, a 3x3 conv
- * of each stage, the strided first conv of stage 2 and its 1x1 projection shortcut (stages 3 and
- * 4 repeat those shapes at half the size and twice the channels).
+ * Every distinct convolution of the CIFAR ResNet18 (src/nn/resnet.ts) at width w on size x size
+ * inputs, with how often the network has it: the stem; layer1's 3x3 (4 of them); per later stage
+ * its strided first conv and 1x1 projection shortcut (once each), then its 3x3 at the halved side
+ * (conv2 of block 0 and both of block 1: 3). `layer` names the first such conv where the row names
+ * were kept from before counts (layer2.1.conv1 stands for layer2's three), so older result files
+ * still meet these rows by name. 20 convolutions in 11 shapes; test/bench-harness checks them
+ * against the model's own.
  */
 export function resnetConvs(w: number, size: number, inChannels = 3): ConvShape[] {
+  const conv3 = (layer: string, cin: number, cout: number, side: number, stride: number, count: number): ConvShape => ({ layer, cin, cout, size: side, k: 3, stride, pad: 1, count });
+  const shortcut = (layer: string, cin: number, cout: number, side: number): ConvShape => ({ layer, cin, cout, size: side, k: 1, stride: 2, pad: 0, count: 1 });
   return [
-    { layer: 'conv1', cin: inChannels, cout: w, size, k: 3, stride: 1, pad: 1 },
-    { layer: 'layer1.0.conv1', cin: w, cout: w, size, k: 3, stride: 1, pad: 1 },
-    { layer: 'layer2.0.conv1', cin: w, cout: 2 * w, size, k: 3, stride: 2, pad: 1 },
-    { layer: 'layer2.0.shortcut', cin: w, cout: 2 * w, size, k: 1, stride: 2, pad: 0 },
-    { layer: 'layer2.1.conv1', cin: 2 * w, cout: 2 * w, size: size / 2, k: 3, stride: 1, pad: 1 },
-    { layer: 'layer3.1.conv1', cin: 4 * w, cout: 4 * w, size: size / 4, k: 3, stride: 1, pad: 1 },
-    { layer: 'layer4.1.conv1', cin: 8 * w, cout: 8 * w, size: size / 8, k: 3, stride: 1, pad: 1 },
+    conv3('conv1', inChannels, w, size, 1, 1),
+    conv3('layer1.0.conv1', w, w, size, 1, 4),
+    conv3('layer2.0.conv1', w, 2 * w, size, 2, 1),
+    shortcut('layer2.0.shortcut', w, 2 * w, size),
+    conv3('layer2.1.conv1', 2 * w, 2 * w, size / 2, 1, 3),
+    conv3('layer3.0.conv1', 2 * w, 4 * w, size / 2, 2, 1),
+    shortcut('layer3.0.shortcut', 2 * w, 4 * w, size / 2),
+    conv3('layer3.1.conv1', 4 * w, 4 * w, size / 4, 1, 3),
+    conv3('layer4.0.conv1', 4 * w, 8 * w, size / 4, 2, 1),
+    shortcut('layer4.0.shortcut', 4 * w, 8 * w, size / 4),
+    conv3('layer4.1.conv1', 8 * w, 8 * w, size / 8, 1, 3),
   ];
 }
 

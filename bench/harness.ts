@@ -1,12 +1,16 @@
 // Timing: warm-up runs, then the median of repeats. GPU work (ours, and TF.js's on its own
 // device) is timed with timestamp queries where the device has 'timestamp-query' (two empty
 // compute passes bracket the measured work on the queue, so the figure is queue time from the
-// first command of the work to the end of its last; Dawn quantises timestamps to 2^16 ns =
-// 65.5 us), else by the wall clock around a flushed, drained queue. Wall clock and process CPU
+// first command of the work to the end of its last; browsers round timestamps, Node asks Dawn not
+// to), else by the wall clock around a flushed, drained queue. Wall clock and process CPU
 // time are recorded in every case: CPU time / wall time shows how many cores a CPU rasteriser
-// such as lavapipe kept busy.
+// such as lavapipe kept busy. Nothing of the harness's own runs between the bracket's markers
+// (the GPU would idle through it and every figure, ours and the peer's, would carry it), and the
+// per-thread CPU clocks are read outside the wall clock too, but for one file read that overlaps
+// the GPU's work.
 import { gpu } from '../runtime/gpu.js';
-import { threadCpuClock } from '../runtime/run-cost.js';
+import { nodeModule, processId } from '../runtime/platform.js';
+import { threadCpuClock, type ThreadCpu } from '../runtime/run-cost.js';
 import { scope } from '../src/scope.js';
 import { median, quantile } from './stats.js';
 
@@ -17,6 +21,13 @@ export interface TimeOptions {
   repeats: number;
   minRepeats: number;
   budgetMs: number;
+  /**
+   * Whether the engine's wait pacer (runtime/wait-pacer.ts) may sleep while our rows are timed.
+   * Default: on CPU adapters only. On a GPU its sleeps end on a ~1 ms timer grain, which would
+   * land in wallMs (the PyTorch ratio's figure); on a CPU adapter the spin it avoids would take a
+   * core from the rasteriser's workers.
+   */
+  pace?: boolean;
 }
 
 export type TimingMethod = 'gpu-timestamp' | 'wall';
@@ -40,6 +51,8 @@ export interface Measurement {
    * main thread's time spent waiting (Dawn polls while a promise is pending) is left out.
    */
   cpuWorkMs?: number;
+  /** Whether our wait pacer could sleep during the timed runs (false for another engine's queue). */
+  paced: boolean;
 }
 
 export { median, quantile };
@@ -106,11 +119,24 @@ export interface QueueTarget {
   device: GPUDevice;
   submit: () => void;
   drain: () => Promise<void>;
+  /** The engine's wait pacer (our queue), and whether timing leaves it on unless TimeOptions.pace says. */
+  pacing?: Pacing;
+}
+
+interface Pacing {
+  pacer: { enabled: boolean };
+  byDefault: boolean;
 }
 
 /** The method timeQueue() uses on a device (GRADMIX_BENCH_WALL=1 forces the wall clock). */
 export function timingMethod(device: GPUDevice = gpu().device): TimingMethod {
   return device.features.has('timestamp-query') && nodeProcess?.env.GRADMIX_BENCH_WALL !== '1' ? 'gpu-timestamp' : 'wall';
+}
+
+/** Whether our rows are timed with the wait pacer on, by default (TimeOptions.pace): on CPU adapters. */
+export function pacedTiming(): boolean {
+  const g = gpu();
+  return g.pacer.enabled && g.cpuAdapter;
 }
 
 interface Sample {
@@ -120,7 +146,7 @@ interface Sample {
   cpuWork?: number;
 }
 
-function summarise(samples: Sample[], method: TimingMethod): Measurement {
+function summarise(samples: Sample[], method: TimingMethod, paced: boolean): Measurement {
   const wall = samples.reduce((s, x) => s + x.wall, 0);
   const cpu = samples.reduce((s, x) => s + x.cpu, 0);
   return {
@@ -141,10 +167,11 @@ function summarise(samples: Sample[], method: TimingMethod): Measurement {
     repeats: samples.length,
     cores: wall > 0 ? cpu / wall : 0,
     ...(samples.every((s) => s.cpuWork !== undefined) ? { cpuWorkMs: median(samples.map((s) => s.cpuWork!)) } : {}),
+    paced,
   };
 }
 
-async function repeat(opts: TimeOptions, once: () => Promise<Sample>, method: TimingMethod): Promise<Measurement> {
+async function repeat(opts: TimeOptions, once: () => Promise<Sample>, method: TimingMethod, paced: boolean): Promise<Measurement> {
   for (let i = 0; i < opts.warmup; i++) await once();
   const samples: Sample[] = [];
   let spent = 0;
@@ -153,7 +180,22 @@ async function repeat(opts: TimeOptions, once: () => Promise<Sample>, method: Ti
     samples.push(s);
     spent += s.wall;
   }
-  return summarise(samples, method);
+  return summarise(samples, method, paced);
+}
+
+/**
+ * Runs `f` with the pacer on or off as `pace` (else the queue's default) says, and restores it;
+ * `f` learns whether it ran paced. A queue without a pacer (TF.js's) always runs unpaced.
+ */
+async function withPacing<T>(pacing: Pacing | undefined, pace: boolean | undefined, f: (paced: boolean) => Promise<T>): Promise<T> {
+  if (!pacing) return f(false);
+  const was = pacing.pacer.enabled;
+  pacing.pacer.enabled = was && (pace ?? pacing.byDefault);
+  try {
+    return await f(pacing.pacer.enabled);
+  } finally {
+    pacing.pacer.enabled = was;
+  }
 }
 
 // Node's process where there is one: the benchmark page runs this module too, without CPU time
@@ -170,41 +212,74 @@ function cpuMs(start: NodeJS.CpuUsage): number {
   return (d.user + d.system) / 1000;
 }
 
+/** The clocks a timed run reads besides the wall clock (a test gives stand-ins to see when each is read). */
+export interface SampleClocks {
+  /** The timestamp bracket on the target's queue, or null (wall clock). */
+  bracket: { begin(): void; end(): void; read(): Promise<number> } | null;
+  /**
+   * Per-thread CPU time (Linux): `snapshot` reads every thread (~13 us each: a Dawn process on a
+   * 16-core GPU machine has dozens), `main` only the main thread's; `since` diffs them.
+   */
+  threads: {
+    snapshot(): Map<string, number>;
+    main(): Map<string, number>;
+    since(before: Map<string, number>, after?: Map<string, number>): ThreadCpu;
+  } | null;
+}
+
+async function threadClocks(): Promise<SampleClocks['threads']> {
+  const clock = await threadCpuClock();
+  const fs = clock && (await nodeModule<{ readFileSync(path: string, encoding: 'utf8'): string }>('node:fs'));
+  const tid = String(processId() ?? '');
+  if (!clock || !fs || !tid) return null;
+  return { ...clock, main: () => new Map([[tid, Number(fs.readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0])]]) };
+}
+
 /**
  * Times `run`, which records GPU work on `target`'s device, by the device's timestamps where it
- * has them; the queue is drained between runs, so runs never overlap.
+ * has them; the queue is drained between runs, so runs never overlap. `clocks` is for tests.
  */
-export async function timeQueue(target: QueueTarget, run: () => unknown, opts: TimeOptions): Promise<Measurement> {
-  const method = timingMethod(target.device);
-  const bracket = method === 'gpu-timestamp' ? bracketFor(target.device) : null;
-  const threads = await threadCpuClock();
+export async function timeQueue(target: QueueTarget, run: () => unknown, opts: TimeOptions, clocks?: SampleClocks): Promise<Measurement> {
+  const method = clocks ? (clocks.bracket ? 'gpu-timestamp' : 'wall') : timingMethod(target.device);
+  const bracket = clocks ? clocks.bracket : method === 'gpu-timestamp' ? bracketFor(target.device) : null;
+  const threads = clocks ? clocks.threads : await threadClocks();
   await target.drain();
-  return repeat(
-    opts,
-    async () => {
-      const c0 = cpuNow();
-      const t0 = performance.now();
-      target.submit(); // nothing recorded before the bracket may land inside it
-      bracket?.begin();
-      const s0 = threads?.snapshot();
-      run();
-      const recording = s0 && threads!.since(s0).mainMs;
-      target.submit();
-      bracket?.end();
-      await target.drain();
-      const wall = performance.now() - t0;
-      const cpu = cpuMs(c0);
-      const cpuWork = s0 && recording! + threads!.since(s0).othersMs;
-      return { primary: bracket ? await bracket.read() : wall, wall, cpu, cpuWork };
-    },
-    method,
+  return withPacing(target.pacing, opts.pace, (paced) =>
+    repeat(
+      opts,
+      async () => {
+        const s0 = threads?.snapshot(); // before the wall clock starts
+        const c0 = cpuNow();
+        const t0 = performance.now();
+        target.submit(); // nothing recorded before the bracket may land inside it
+        bracket?.begin();
+        run();
+        target.submit();
+        bracket?.end();
+        // The main thread's recording (flushes included): one file read, while the GPU works.
+        const recorded = s0 && threads!.main();
+        await target.drain();
+        const wall = performance.now() - t0;
+        const cpu = cpuMs(c0);
+        const cpuWork = s0 && threads!.since(s0, recorded!).mainMs + threads!.since(s0).othersMs;
+        return { primary: bracket ? await bracket.read() : wall, wall, cpu, cpuWork };
+      },
+      method,
+      paced,
+    ),
   );
 }
 
 /** Our engine's queue: flush the batch; drain also surfaces GPU errors. */
 export function ourQueue(): QueueTarget {
   const g = gpu();
-  return { device: g.device, submit: () => g.flush(), drain: () => g.sync() };
+  return { device: g.device, submit: () => g.flush(), drain: () => g.sync(), pacing: ourPacing() };
+}
+
+/** Our wait pacer, left on while timing by default on CPU adapters only (TimeOptions.pace). */
+export function ourPacing(): Pacing {
+  const g = gpu();
+  return { pacer: g.pacer, byDefault: g.cpuAdapter };
 }
 
 /** Times `run` on our engine; tensors it creates are disposed after each run. */
@@ -214,22 +289,31 @@ export function timeOurs(run: () => unknown, opts: TimeOptions): Promise<Measure
 
 /**
  * Times work whose completion only `finish` can tell (an async op that reads back, or another
- * engine's queue): the wall clock from the start of `run` to the end of `finish`.
+ * engine's queue): the wall clock from the start of `run` to the end of `finish`. With `pacing`
+ * (our engine's), the pacer is set as for timeQueue.
  */
-export async function timeWall(run: () => unknown, finish: () => Promise<void>, opts: TimeOptions): Promise<Measurement> {
+export async function timeWall(run: () => unknown, finish: () => Promise<void>, opts: TimeOptions, pacing?: Pacing): Promise<Measurement> {
   await finish();
-  return repeat(
-    opts,
-    async () => {
-      const c0 = cpuNow();
-      const t0 = performance.now();
-      await run();
-      await finish();
-      const wall = performance.now() - t0;
-      return { primary: wall, wall, cpu: cpuMs(c0) };
-    },
-    'wall',
+  return withPacing(pacing, opts.pace, (paced) =>
+    repeat(
+      opts,
+      async () => {
+        const c0 = cpuNow();
+        const t0 = performance.now();
+        await run();
+        await finish();
+        const wall = performance.now() - t0;
+        return { primary: wall, wall, cpu: cpuMs(c0) };
+      },
+      'wall',
+      paced,
+    ),
   );
+}
+
+/** Runs `f` with our pacer as timing sets it (for work timed outside timeQueue, e.g. a profiled run). */
+export function withOurPacing<T>(opts: Pick<TimeOptions, 'pace'>, f: (paced: boolean) => Promise<T>): Promise<T> {
+  return withPacing(ourPacing(), opts.pace, f);
 }
 
 export function releaseTimers(): void {

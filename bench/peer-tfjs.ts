@@ -32,6 +32,16 @@ export function tfjsSupports(spec: PeerSpec): spec is TfjsSpec {
   return spec.kind === 'conv2d' || spec.kind === 'matmul' || (spec.kind === 'train-step' && (spec.method ?? 'none') === 'none');
 }
 
+/**
+ * A peer's figure and ours / theirs, like for like: by the primary method where both were timed
+ * the same way, else wall time on both sides (and `method: 'wall'`, so a summing consumer that
+ * matches methods pairs it with our wall time).
+ */
+export function peerResult(ours: Measurement, theirs: Measurement): PeerResult & { ms: number } {
+  if (theirs.method === ours.method) return { ms: theirs.ms, ratio: ours.ms / theirs.ms, method: theirs.method };
+  return { ms: theirs.wallMs, ratio: ours.wallMs / theirs.wallMs, method: 'wall' };
+}
+
 export class TfjsPeer {
   private constructor(
     private readonly tf: Tf,
@@ -84,7 +94,7 @@ export class TfjsPeer {
     try {
       work = this.prepare(spec);
       const t = await timeQueue(this.queue(), work.run, timing);
-      return { result: { ms: t.ms, ratio: (t.method === ours.method ? ours.ms : ours.wallMs) / t.ms, method: t.method }, cpuWorkMs: t.cpuWorkMs };
+      return { result: peerResult(ours, t), cpuWorkMs: t.cpuWorkMs };
     } catch (e) {
       return { result: { error: (e as Error).message.split('\n')[0] } };
     } finally {

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RESULT_SCHEMA, parseRun, type BenchRun } from '../bench/schema.js';
-import { compareRuns } from '../bench/compare-runs.js';
+import { compareRuns, formatComparison, quantisedTimestamps, timingWarnings } from '../bench/compare-runs.js';
 import { formatRoofline, ridge, rooflinePoint } from '../bench/roofline.js';
 import type { ResultRow } from '../bench/report.js';
 
@@ -52,6 +52,30 @@ test('verdicts weigh the recorded spreads', () => {
   assert.is(sped.ratio, 0.5);
 });
 
+test("a warning where A and B were not timed alike: method, runner, timestamp rounding, a row's method, the pacer", () => {
+  const grain = 65536e-6;
+  const timed = (ms: number[], extra: Partial<ResultRow> = {}) => ms.map((x, i) => ({ ...row(`r${i}`, x, 0), method: 'gpu-timestamp' as const, ...extra }));
+  const rounded = run(timed([3 * grain, 12.5 * grain, 40 * grain]), 'a');
+  const exact = run(timed([0.2, 0.81, 2.6]), 'b');
+  assert.is(quantisedTimestamps(rounded), true);
+  assert.is(quantisedTimestamps(exact), false);
+  assert.is(quantisedTimestamps(run([row('one', 3 * grain, 0)], 'c')), undefined, 'no timestamp rows: cannot tell');
+  assert.equal(timingWarnings(exact, exact), []);
+  // A run that records whether Dawn rounded (bench/run.ts) is taken at its word.
+  assert.match(timingWarnings(exact, { ...exact, timestampQuantized: true } as BenchRun).join('\n'), /B's GPU times sit on Dawn's 65\.5 us grid/);
+  assert.match(timingWarnings(rounded, exact).join('\n'), /timestamp rounding differs: A's GPU times sit on Dawn's 65\.5 us grid/);
+  const wall: BenchRun = { ...exact, timing: { ...exact.timing, method: 'wall' }, runner: { kind: 'browser', userAgent: 'x' } };
+  const w = timingWarnings(exact, wall).join('\n');
+  assert.match(w, /timing method differs: A gpu-timestamp, B wall/);
+  assert.match(w, /runner differs: A node, B browser/);
+  const oneRow = run([{ ...exact.rows[0], method: 'wall' }, ...exact.rows.slice(1)], 'd');
+  assert.match(timingWarnings(exact, oneRow).join('\n'), /1 row\(s\) timed by another method in A than in B, e.g. matmul r0: gpu-timestamp -> wall/);
+  const paced = run(timed([0.2, 0.81, 2.6], { paced: true } as Partial<ResultRow>), 'e');
+  const unpaced = run(timed([0.2, 0.81, 2.6], { paced: false } as Partial<ResultRow>), 'f');
+  assert.match(timingWarnings(paced, unpaced).join('\n'), /3 row\(s\) timed with the wait pacer in A only/);
+  assert.match(formatComparison(exact, wall, compareRuns(exact, wall)), /\nwarning: timing method differs/);
+});
+
 test('roofline: intensity, the capping roof and the attained fraction', () => {
   assert.is(ridge(CEIL), 10);
   // 1e6 FLOPs over 1e5 bytes = 10 FLOP/byte (the ridge): roof 100 GFLOP/s; 1e6 FLOPs in 0.1 ms = 10 GFLOP/s.
@@ -83,6 +107,7 @@ test('the command prints ratios and verdicts, writes the chart, and refuses anot
   assert.match(out, /matmul slowed .*slower.*shape \[1\] -> \[2\]/);
   assert.not.match(out, /matmul noisy .*shape/);
   assert.match(out, /B is faster on 1, slower on 1, within noise on 2 rows/);
+  assert.not.match(out, /warning:/, 'the same method, runner and rounding');
   const chart = readFileSync(svg, 'utf8');
   assert.match(chart, /^<svg /);
   assert.match(chart, /Roofline/);

@@ -10,7 +10,7 @@ import { gpu } from '../../runtime/gpu.js';
 import { initBrowserGpu, onGpuLost } from '../../src/browser/gpu.js';
 import { Autotuner } from '../../runtime/autotune.js';
 import { measureCeilings } from '../ceilings.js';
-import { releaseTimers, timingMethod, type TimeOptions } from '../harness.js';
+import { pacedTiming, releaseTimers, timingMethod, type TimeOptions } from '../harness.js';
 import { measureRow, rates } from '../measure-row.js';
 import { rooflinePoint, formatRoofline } from '../roofline.js';
 import { FAMILIES } from '../all-families.js';
@@ -149,7 +149,14 @@ async function main(): Promise<void> {
     const result: ResultRow = { family: row.family, name: row.name, shape: row.shape, flops: row.flops, bytes: row.bytes, bound: row.bound };
     try {
       const { m, note, variant } = await measureRow(row, cfg.timing);
-      Object.assign(result, { ms: m.ms, spreadMs: m.spreadMs, wallMs: m.wallMs, method: m.method, repeats: m.repeats, note, variant }, rates(row, m.ms, ceilings));
+      // count: how many of the network's convolutions the row stands for (a total sums count x ms);
+      // paced: whether our wait pacer could sleep while it was timed (bench/harness.ts).
+      Object.assign(
+        result,
+        { ms: m.ms, spreadMs: m.spreadMs, wallMs: m.wallMs, method: m.method, repeats: m.repeats, note, variant, paced: m.paced },
+        row.count !== undefined ? { count: row.count } : {},
+        rates(row, m.ms, ceilings),
+      );
       result.roofline = rooflinePoint(result, ceilings) ?? undefined;
       if (row.peer && tfjsSupports(row.peer) && typeof tfjs !== 'string') result.tfjs = (await tfjs.measure(row.peer, m, { ...cfg.timing, ...row.timing })).result;
     } catch (e) {
@@ -184,7 +191,7 @@ async function main(): Promise<void> {
     mode: 'quick',
     batches: cfg.batches,
     widths: cfg.widths,
-    timing: { method: timingMethod(), ...timing },
+    timing: { method: timingMethod(), ...timing, pace: pacedTiming() },
     peers: { torch: { unavailable: 'not in a browser' }, tfjs: typeof tfjs === 'string' ? { unavailable: tfjs } : { version: tfjs.version } },
     ceilings,
     skipped,
