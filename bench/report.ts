@@ -25,6 +25,14 @@ export interface ResultRow {
    */
   kernelMs?: number;
   kernelWallMs?: number;
+  /** The union of the dispatches' GPU intervals in that run (overlapping ones counted once; <= the span). */
+  kernelBusyMs?: number;
+  /** Profiled runs the kernel figures were taken from (the one with the median busy fraction). */
+  kernelRuns?: number;
+  /** How many of the model's layers have this shape (conv2d rows): a family total is the sum of count x time. */
+  count?: number;
+  /** Whether the wait pacer slept while ours was timed (off on GPUs, so its sleeps are not timed). */
+  paced?: boolean;
   method?: TimingMethod;
   /** Half the interquartile range of the timed samples (same method as `ms`). */
   spreadMs?: number;

@@ -17,7 +17,7 @@ import { pathToFileURL } from 'node:url';
 import { initGpu, destroyGpu, gpu } from '../runtime/gpu.js';
 import { Autotuner, adapterKey, autotuneMode } from '../runtime/autotune.js';
 import { measureCeilings, type Ceilings } from './ceilings.js';
-import { releaseTimers, timingMethod, type TimeOptions } from './harness.js';
+import { pacedTiming, releaseTimers, timingMethod, type TimeOptions } from './harness.js';
 import { measureRow, rates } from './measure-row.js';
 import { tfjsSupports } from './peer-tfjs.js';
 import { startTfjsNode } from './peer-tfjs-node.js';
@@ -209,7 +209,7 @@ async function main(): Promise<void> {
     mode: quick ? 'quick' : 'full',
     batches: cfg.batches,
     widths: cfg.widths,
-    timing: { method: timingMethod(), ...cfg.timing },
+    timing: { method: timingMethod(), ...cfg.timing, pace: pacedTiming() },
     loadAverage: [load0, loadavg()[0]],
     ...(args.note !== null ? { note: args.note } : {}),
     peers,
@@ -238,10 +238,22 @@ async function main(): Promise<void> {
   const print = formatTable();
   console.log(print.header());
   for (const row of rows) {
-    const result: ResultRow & { torchRequest?: number } = { family: row.family, name: row.name, shape: row.shape, flops: row.flops, bytes: row.bytes, bound: row.bound };
+    const result: ResultRow & { torchRequest?: number } = {
+      family: row.family,
+      name: row.name,
+      shape: row.shape,
+      flops: row.flops,
+      bytes: row.bytes,
+      bound: row.bound,
+      ...(row.count !== undefined ? { count: row.count } : {}),
+    };
     try {
       const { m, note, variant, kernel } = await measureRow(row, cfg.timing);
-      Object.assign(result, { ms: m.ms, spreadMs: m.spreadMs, wallMs: m.wallMs, ...kernel, method: m.method, repeats: m.repeats, cores: m.cores, note, variant }, rates(row, m.ms, ceilings));
+      Object.assign(
+        result,
+        { ms: m.ms, spreadMs: m.spreadMs, wallMs: m.wallMs, ...kernel, method: m.method, paced: m.paced, repeats: m.repeats, cores: m.cores, note, variant },
+        rates(row, m.ms, ceilings),
+      );
       result.roofline = rooflinePoint(result, ceilings) ?? undefined;
       if (m.cpuWorkMs !== undefined) result.cpu = { ours: m.cpuWorkMs };
       const rowTiming = { ...cfg.timing, ...row.timing };

@@ -4,7 +4,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { barLines, formatBar } from '../bench/device/bar.js';
 import type { PartResult } from '../bench/device/run-summary.js';
-import { totals, type BenchRow } from '../bench/device/part-bench.js';
+import { stepRows, totals, type BenchFile, type BenchRow } from '../bench/device/part-bench.js';
 
 const part = (status: PartResult['status'], detail: unknown, error?: string): PartResult => ({ status, budgetS: 60, seconds: 1, detail, ...(error ? { error } : {}) });
 
@@ -147,6 +147,29 @@ test('conv lines: every expected row with both figures gives a verdict', () => {
   const { torch, tfjs } = convLines(names.map((n) => convRow(n)));
   assert.equal([torch.measured, torch.pass, tfjs.measured, tfjs.pass], [1, true, 6, true]);
   assert.match(torch.source, /3 of 3 rows/);
+});
+
+test('conv lines: each shape counts as often as the model has it (count), so one slow common shape weighs', () => {
+  // forward a is 2x slower than PyTorch and 4 layers have it: (4 * 2 + 1 + 1) / (4 + 1 + 1) = 10/6.
+  const { torch } = convLines([convRow('forward a', { wallMs: 2, count: 4 }), convRow('forward b'), convRow('weight-grad a')]);
+  assert.ok(Math.abs(torch.measured! - 10 / 6) < 1e-12, `${torch.measured}`);
+  assert.is(torch.pass, true);
+  // Over the 2x limit only when counted: (10 * 3 + 1 + 1) / 12 = 2.67 (once: (3 + 1 + 1) / 3 = 1.67).
+  assert.is(convLines([convRow('forward a', { wallMs: 3, count: 10 }), convRow('forward b'), convRow('weight-grad a')]).torch.pass, false);
+});
+
+test("GPU busy is the union of the kernels' intervals, not their sum (overlapping dispatches count once)", () => {
+  const rows = stepRows({
+    adapter: 'gpu',
+    rows: [
+      { family: 'train-step', name: 'plain', kernelMs: 15, kernelBusyMs: 9, kernelWallMs: 10 },
+      { family: 'train-step', name: 'older', kernelMs: 9, kernelWallMs: 10 },
+    ],
+  } as BenchFile);
+  assert.equal(
+    rows.map((r) => r.gpuBusy),
+    [0.9, 0.9],
+  );
 });
 
 test('conv lines: a row of ours that failed is a MISS, not a row that vanishes', () => {

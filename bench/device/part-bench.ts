@@ -92,7 +92,8 @@ export function totals(rows: BenchRow[], expected: { family: string; name: strin
   const missing = expected.map(key).filter((k) => !have.has(k));
   const oursFailed = rows.filter((r) => r.ms === undefined || r.error).map((r) => `${key(r)}: ${r.error ?? 'no figure'}`);
   const ok = rows.filter((r) => r.ms !== undefined && !r.error);
-  const sum = (f: (r: BenchRow) => number | undefined, rs: BenchRow[]) => rs.reduce((s, r) => s + (f(r) ?? 0), 0);
+  // Each shape counts as often as the model has it (conv2d rows' count; absent: once).
+  const sum = (f: (r: BenchRow) => number | undefined, rs: BenchRow[]) => rs.reduce((s, r) => s + (r.count ?? 1) * (f(r) ?? 0), 0);
   const peerWhy = (r: BenchRow, p: 'torch' | 'tfjs') => r[p]?.error ?? (r[p] ? 'no figure' : 'not measured');
 
   const torchLacking = ok.filter((r) => r.torch?.ms === undefined || r.wallMs === undefined).map((r) => `${key(r)}: ${r.wallMs === undefined ? 'no wall time of ours' : peerWhy(r, 'torch')}`);
@@ -303,7 +304,8 @@ export function stepRows(json: BenchFile) {
     // The kernels' GPU time over the step's wall time (timestamps only). Not the queue's span over
     // wall: the span starts before the step is recorded and counts the GPU's waits for the CPU.
     kernelMs: r.kernelMs ?? null,
-    gpuBusy: r.kernelMs && r.kernelWallMs ? r.kernelMs / r.kernelWallMs : null,
+    // The union of the kernels' intervals: a sum would count overlapping dispatches twice.
+    gpuBusy: (r.kernelBusyMs ?? r.kernelMs) && r.kernelWallMs ? (r.kernelBusyMs ?? r.kernelMs)! / r.kernelWallMs : null,
     cpuMs: r.cpu?.ours ?? null,
     torchMs: r.torch?.ms ?? null,
     oursOverTorch: r.torch?.ratio ?? null,

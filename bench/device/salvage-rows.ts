@@ -14,6 +14,10 @@ export interface BenchRow {
   /** The kernels' GPU time of a profiled run and that run's wall time (rows that ask for them). */
   kernelMs?: number;
   kernelWallMs?: number;
+  /** The union of those kernels' intervals (overlaps once); absent in files written before it. */
+  kernelBusyMs?: number;
+  /** How many of the model's layers have this shape: a family total sums count x time (absent: 1). */
+  count?: number;
   method?: string;
   error?: string;
   note?: string;
