@@ -123,9 +123,14 @@ export class Profiler {
       const mapped = readback.mapAsync(GPUMapMode.READ);
       this.chain = Promise.all([mapped, this.chain]).then(() => {
         const t = new BigUint64Array(readback.getMappedRange());
-        this.origin ??= t[0];
+        // A query the GPU did not write reads 0: such a pass is left out (its begin, taken from
+        // an origin far later, would stretch the busy union past the wall time).
+        const written = (i: number) => t[2 * i] > 0n && t[2 * i + 1] >= t[2 * i];
+        const firstWritten = names.findIndex((_, i) => written(i));
+        if (firstWritten >= 0) this.origin ??= t[2 * firstWritten];
         const intervals: [number, number][] = [];
         names.forEach((name, i) => {
+          if (!written(i)) return;
           const begin = Number(t[2 * i] - this.origin!);
           const end = Number(t[2 * i + 1] - this.origin!);
           intervals.push([begin, end]);

@@ -29,6 +29,7 @@ import { Tensor } from '../src/tensor.js';
 import { Rng } from '../src/random.js';
 import { randn } from '../src/creation.js';
 import { read, setupGpu, upload } from './helpers.js';
+import { hostTorchTest } from './golden.js';
 
 const fixtureDir = new URL('./fixtures/', import.meta.url);
 const torchBytes = new Uint8Array(readFileSync(new URL('torch_state.safetensors', fixtureDir)));
@@ -252,8 +253,7 @@ test('every safetensors dtype reads as float32; integer reads are range-checked'
   assert.throws(() => toInt32(float32Tensor([1], new Float32Array([1])), 'x'), /x: cannot read F32 data as integers/);
 });
 
-const hasTorch = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
-(hasTorch ? test : test.skip)('round trip through PyTorch: save here, load + save in Python, load here', async () => {
+hostTorchTest(test, 'round trip through PyTorch: save here, load + save in Python, load here', async () => {
   const a = trainedModel(3);
   const mine = join(dir, 'mine.safetensors');
   const theirs = join(dir, 'theirs.safetensors');

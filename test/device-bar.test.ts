@@ -238,6 +238,38 @@ test('the kernel suite with skipped tests gives no verdict and names them', () =
   assert.match(l.source, /register skipped 1 \(checkpoint: round trip through PyTorch\)/);
 });
 
+test('the kernel suite: skips that only need PyTorch on the host are listed and allow a verdict; any other skip does not', () => {
+  const host = ['round trip through PyTorch: save here, load + save in Python, load here'];
+  const variants = { register: { failed: 0, skipped: 1, hostTorchSkips: host }, tiled: { failed: 0, skipped: 1, hostTorchSkips: host } };
+  const l = byLine(barLines({ kernels: part('ok', { tests: 'all', variants }) }), 'every correctness test');
+  assert.is(l.pass, true);
+  assert.match(l.source, /skipped, needing PyTorch on the host: round trip through PyTorch/);
+  const more = { ...variants, tiled: { failed: 0, skipped: 2, hostTorchSkips: host } };
+  assert.is(byLine(barLines({ kernels: part('ok', { tests: 'all', variants: more }) }), 'every correctness test').pass, null, 'one skip more than the host ones');
+});
+
+test('conv lines: every row of ours failed is a MISS too (no sum at all), whatever the peer ran on', () => {
+  const failed = names.map((n) => convRow(n, { ms: undefined, wallMs: undefined, error: 'shader failed', torch: undefined, tfjs: undefined }));
+  const { torch, tfjs } = convLines(failed);
+  assert.equal([torch.pass, tfjs.pass], [false, false]);
+  assert.match(torch.source, /MISS: our rows failed: conv2d forward a: shader failed/);
+  const lines = barLines({ bench: part('ok', { peers: { torch: { version: '2.11.0 CPU' } }, families: { conv2d: totals(failed, expected) } }) });
+  assert.is(byLine(lines, 'convolutions, ours / PyTorch').pass, false, 'not withheld for a CPU peer');
+});
+
+test("conv lines: TF.js timed another way than ours is compared on both sides' wall time", () => {
+  const rows = names.map((n) => convRow(n, { ms: 1, wallMs: 2, method: 'gpu-timestamp', tfjs: { ms: 12, method: 'wall' } }));
+  const { tfjs } = convLines(rows);
+  assert.equal([tfjs.measured, tfjs.pass], [6, true]);
+});
+
+test('GPU busy above 1 gives no verdict: the timestamps cannot be right', () => {
+  const rows = [{ name: 'train-step step resnet18 w64 B256 none', ms: 10, wallMs: 10, gpuBusy: 1.4 }];
+  const l = barLines({ step: part('ok', { peers: cuda, rows, gradmixOverPlain: null }) }).find((x) => x.line.includes('GPU busy'))!;
+  assert.equal([l.measured, l.pass], [1.4, null]);
+  assert.match(l.source, /over 1, the kernels' timestamps are not plausible/);
+});
+
 test('full MNIST: no verdict before its first epoch ended, or on part of the training set', () => {
   const mnist = (run: object) => byLine(barLines({ train: part('partial', { runs: [{ name: 'mnist w64 gradmix', auroc: 0.995, ...run }] }) }), 'full MNIST');
   const none = mnist({ interrupted: true, epochsDone: 0, epochsPlanned: 4, maxTrain: 0 });

@@ -78,6 +78,11 @@ test("the step call asks for no TF.js step and reuses the bench part's ceilings"
     writeFileSync(join(work, 'bench-1.json'), JSON.stringify({ adapter: 'a', rows: [], ceilings: { gflops: 1 }, complete: false }));
     assert.is(ceilingsSource(work), join(work, 'bench-1.json'));
     assert.equal(stepBenchArgs(work), ['--no-tfjs', '--ceilings-from', join(work, 'bench-1.json')]);
+    // A call cut before its first write leaves no file at all: a later group's ceilings are found past the gap.
+    rmSync(join(work, 'bench-0.json'));
+    rmSync(join(work, 'bench-1.json'));
+    writeFileSync(join(work, 'bench-2.json'), JSON.stringify({ adapter: 'a', rows: [], ceilings: { gflops: 1 }, complete: true }));
+    assert.is(ceilingsSource(work), join(work, 'bench-2.json'));
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -17,7 +17,7 @@ import { Adam } from '../src/optim/index.js';
 import { TrainStep, defaultOptions } from '../src/train/index.js';
 import { Rng } from '../src/random.js';
 import { FORWARD_TOL, assertClose, read, setupGpu } from './helpers.js';
-import { fixturePath, hasTorch, runFixtureScript } from './golden.js';
+import { fixturePath, hostTorchTest, runFixtureScript } from './golden.js';
 
 type Part = 'train' | 'testKnown' | 'testUnknown';
 
@@ -85,7 +85,7 @@ test('eval of a checkpoint converted from PyTorch: same features, kNN scores, pr
   model.dispose();
 });
 
-(hasTorch ? test : test.skip)('eval of a checkpoint trained here: same AUROC as PyTorch on the same state dict', async () => {
+hostTorchTest(test, 'eval of a checkpoint trained here: same AUROC as PyTorch on the same state dict', async () => {
   const data = await goldenData();
   const { model } = await loadModelFile(STATE);
   // A few SupCon + SimCLR steps here, on the training images of the set.

@@ -4,6 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as assert from 'uvu/assert';
+import type { Test } from 'uvu';
 import { decodeSafetensors, toNumbers, type HostTensor } from '../src/checkpoint/index.js';
 import { noGrad } from '../src/autograd.js';
 import { scope } from '../src/scope.js';
@@ -29,6 +30,18 @@ const PYTHON = '/usr/bin/python3';
 
 /** Whether the PyTorch side can run here (CI without torch uses the committed fixtures only). */
 export const hasTorch = spawnSync(PYTHON, ['-c', 'import torch'], { stdio: 'ignore' }).status === 0;
+
+/**
+ * A test that runs PyTorch on the host (a round trip through Python): skipped where the host has
+ * no torch, and then named in globalThis.GRADMIX_HOST_TORCH_SKIPS, so the device kit's suite tells
+ * these skips (file interop, no GPU arithmetic) from others, which withhold its verdict.
+ */
+export function hostTorchTest(test: Test, name: string, fn: () => Promise<void>): void {
+  if (hasTorch) return test(name, fn);
+  const g = globalThis as { GRADMIX_HOST_TORCH_SKIPS?: string[] };
+  (g.GRADMIX_HOST_TORCH_SKIPS ??= []).push(name);
+  test.skip(name, fn);
+}
 
 /** Runs scripts/fixtures/<script> with arguments and returns its stdout; a failure shows stderr. */
 export function runFixtureScript(script: string, args: string[]): string {

@@ -20,7 +20,7 @@ import { TrainStep, defaultOptions } from '../src/train/index.js';
 import { loadMnistMini, subsetDataset, valuesPerImage } from '../src/data/index.js';
 import type { Tensor } from '../src/tensor.js';
 import { FORWARD_TOL, GRAD_TOL, assertClose, read, setupGpu } from './helpers.js';
-import { fixturePath, goldenValues as golden, hasTorch, runFixtureScript, safetensorsFile, valuesOf } from './golden.js';
+import { fixturePath, goldenValues as golden, hostTorchTest, runFixtureScript, safetensorsFile, valuesOf } from './golden.js';
 
 const test = suite('resnet');
 test.before(setupGpu);
@@ -102,7 +102,7 @@ test('SupConResNet (width 4) from a PyTorch state dict matches PyTorch: z, every
   model.dispose();
 });
 
-(hasTorch ? test : test.skip)('state dict round trip through PyTorch: save here, strict load + save there, load here', async () => {
+hostTorchTest(test, 'state dict round trip through PyTorch: save here, strict load + save there, load here', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'gradmix-resnet-'));
   try {
     const rng = new Rng(5);

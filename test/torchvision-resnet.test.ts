@@ -33,7 +33,7 @@ import {
   type HostTensor,
 } from '../src/checkpoint/index.js';
 import { FORWARD_TOL, GRAD_TOL, assertClose, read, setupGpu, upload } from './helpers.js';
-import { fixturePath, goldenValues, hasTorch, runFixtureScript, safetensorsFile } from './golden.js';
+import { fixturePath, goldenValues, hostTorchTest, runFixtureScript, safetensorsFile } from './golden.js';
 
 const test = suite('torchvision-resnet');
 test.before(setupGpu);
@@ -155,7 +155,7 @@ test('resnet18 and resnet50 match torchvision after a safetensors round trip (ev
   }
 });
 
-(hasTorch ? test : test.skip)('a resnet18 file written by PyTorch loads and gives the golden logits', async () => {
+hostTorchTest(test, 'a resnet18 file written by PyTorch loads and gives the golden logits', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'gradmix-torchvision-'));
   try {
     const file = join(dir, 'resnet18.safetensors');

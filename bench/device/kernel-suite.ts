@@ -82,7 +82,9 @@ const failures = plain
   .filter((b) => /^\s*FAIL /.test(b))
   .map((b) => b.slice(0, 2000))
   .slice(0, 40);
-const report = { adapter, kernelVariant: variant, files, total, passed, failed, skipped, skippedTests, seconds: (Date.now() - t0) / 1000, failures };
+// Tests skipped for want of a PyTorch on the host name themselves here (test/golden.ts hostTorchTest).
+const hostTorchSkips = (globalThis as { GRADMIX_HOST_TORCH_SKIPS?: string[] }).GRADMIX_HOST_TORCH_SKIPS ?? [];
+const report = { adapter, kernelVariant: variant, files, total, passed, failed, skipped, skippedTests, hostTorchSkips, seconds: (Date.now() - t0) / 1000, failures };
 if (json) writeFileSync(json, JSON.stringify(report, null, 2) + '\n');
 console.log(`kernel suite (${variant ?? 'no GPU'}): ${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''} in ${report.seconds.toFixed(1)} s on ${adapter}`);
 process.exit(failed > 0 || total === 0 || process.exitCode ? 1 : 0);

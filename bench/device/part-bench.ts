@@ -1,6 +1,6 @@
 // Parts c (the kernel families against the peers, with the device ceilings) and d (the training
 // step row and the peak memory of a step).
-import { readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { missingRows, readBenchFile, type BenchFile, type BenchRow } from './salvage-rows.js';
 import { median } from '../stats.js';
@@ -101,10 +101,12 @@ export function totals(rows: BenchRow[], expected: { family: string; name: strin
   const tf32Unproven = withTorch.filter((r) => r.torch!.tf32Off !== true).map(key);
   const tf32Near = withTorch.filter((r) => r.torch!.tf32Near === true).map(key);
   const withTf32 = withTorch.filter((r) => r.torch?.tf32Ms !== undefined);
-  const tfjsLacking = ok
-    .filter((r) => r.tfjs?.ms === undefined || (r.tfjs.method !== undefined && r.tfjs.method !== r.method))
-    .map((r) => `${key(r)}: ${r.tfjs?.ms === undefined ? peerWhy(r, 'tfjs') : `timed by ${r.tfjs.method}, ours by ${r.method}`}`);
-  const withTfjs = ok.filter((r) => r.tfjs?.ms !== undefined && (r.tfjs.method === undefined || r.tfjs.method === r.method));
+  // TF.js is compared on the same clock as ours: our `ms` where both were timed one way, our wall
+  // time where the two ways differed and peer-tfjs fell back to both sides' wall time ('wall').
+  const tfjsOurs = (r: BenchRow) => (r.tfjs?.method === 'wall' ? r.wallMs : r.ms);
+  const tfjsPaired = (r: BenchRow) => r.tfjs?.ms !== undefined && tfjsOurs(r) !== undefined && (r.tfjs.method === undefined || r.tfjs.method === r.method || r.tfjs.method === 'wall');
+  const tfjsLacking = ok.filter((r) => !tfjsPaired(r)).map((r) => `${key(r)}: ${r.tfjs?.ms === undefined ? peerWhy(r, 'tfjs') : `timed by ${r.tfjs.method}, ours by ${r.method}`}`);
+  const withTfjs = ok.filter(tfjsPaired);
   const wall = (r: BenchRow) => r.wallMs!;
   const whole = status === 'ok' && missing.length === 0 && oursFailed.length === 0;
   return {
@@ -131,9 +133,9 @@ export function totals(rows: BenchRow[], expected: { family: string; name: strin
     tfjs: withTfjs.length
       ? {
           rows: withTfjs.length,
-          oursMs: sum((r) => r.ms, withTfjs),
+          oursMs: sum(tfjsOurs, withTfjs),
           tfjsMs: sum((r) => r.tfjs!.ms, withTfjs),
-          tfjsOverOurs: sum((r) => r.tfjs!.ms, withTfjs) / sum((r) => r.ms, withTfjs),
+          tfjsOverOurs: sum((r) => r.tfjs!.ms, withTfjs) / sum(tfjsOurs, withTfjs),
           complete: whole && tfjsLacking.length === 0,
           lacking: tfjsLacking,
         }
@@ -281,7 +283,11 @@ async function encodeCost(run: Run, cap: number): Promise<{ adapter?: string; ro
 
 /** A bench call of this run that recorded ceilings (bench-<i>.json in the work folder), to reuse. */
 export function ceilingsSource(work: string): string | null {
-  for (let i = 0; existsSync(join(work, `bench-${i}.json`)); i++) if (readBenchFile(join(work, `bench-${i}.json`))?.ceilings) return join(work, `bench-${i}.json`);
+  // Every group's file, not only up to the first missing one: a call cut before its first write
+  // leaves a gap, and a later group measured the ceilings then.
+  const files = existsSync(work) ? readdirSync(work).filter((f) => /^bench-\d+\.json$/.test(f)) : [];
+  files.sort((a, b) => Number(a.slice(6, -5)) - Number(b.slice(6, -5)));
+  for (const f of files) if (readBenchFile(join(work, f))?.ceilings) return join(work, f);
   return null;
 }
 

@@ -25,6 +25,8 @@ interface SuiteReport {
   failed: number;
   skipped: number;
   skippedTests?: string[];
+  /** Tests skipped for want of a PyTorch on the host (test/golden.ts hostTorchTest). */
+  hostTorchSkips?: string[];
   seconds: number;
   failures: string[];
 }
@@ -70,6 +72,7 @@ export async function kernelsPart(run: Run, budget: number): Promise<Omit<PartRe
       failed: sum((r) => r.failed),
       skipped: sum((r) => r.skipped),
       skippedTests: reports.flatMap((r) => r.skippedTests ?? []),
+      hostTorchSkips: reports.flatMap((r) => r.hostTorchSkips ?? []),
       failures: reports.flatMap((r) => r.failures).slice(0, 40),
       shards: mine.map(({ i, c, r }) => ({ shard: i, files: r?.files ?? null, seconds: +c.seconds.toFixed(1), exit: c.code ?? c.signal, ...(r ? {} : { tail: c.tail.slice(-2000) }) })),
     };
