@@ -1,4 +1,4 @@
-// `npm run bench -- [quick|full] [filter ...] [--batch n,..] [--width w,..] [--json path] [--note text] [--no-tfjs] [--no-torch] [--list] [--family module.ts ..] [--ceilings-from file.json]`
+// `npm run bench -- [quick|full] [filter ...] [--batch n,..] [--width w,..] [--json path] [--note text] [--no-tfjs] [--no-torch] [--list] [--family module.ts ..] [--ceilings-from file.json] [--row-budget-ms n]`
 // Prints the device ceilings, then every kernel family's rows (ms, GFLOP/s or GB/s, fraction of
 // the ceiling, cores kept busy) with the peers' ratios ours/theirs (TF.js WebGPU on the same
 // adapter, PyTorch), and writes JSON (--json path; else bench/results/<adapter>.<mode>.json
@@ -6,6 +6,8 @@
 // rewritten (atomically) after every row with `complete: false` and the `expected` rows, so a run
 // stopped part-way leaves every field of the rows it finished. --ceilings-from reuses the ceilings
 // of an earlier run's JSON on the same adapter (the device kit measures them once per run).
+// --row-budget-ms caps the time each side of a row keeps repeating (at least its minimum repeats):
+// the device kit's conv group fits 32 rows x 4 timings into its share so.
 // quick (default on CPU rasterisers, where gpu().kernelVariant is 'register'): small batches;
 // full: ResNet18 shapes at batch 32 and 256. Filters are case-insensitive regular expressions
 // matched against '<family> <row name>'. --family adds a family of your own (a module whose default
@@ -42,6 +44,7 @@ interface Args {
   families: string[];
   note: string | null;
   ceilingsFrom: string | null;
+  rowBudgetMs: number | null;
 }
 
 function sizes(flag: string, v: string | undefined): number[] {
@@ -51,7 +54,7 @@ function sizes(flag: string, v: string | undefined): number[] {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { mode: 'auto', filters: [], json: null, tfjs: true, torch: true, list: false, batches: null, widths: null, families: [], note: null, ceilingsFrom: null };
+  const args: Args = { mode: 'auto', filters: [], json: null, tfjs: true, torch: true, list: false, batches: null, widths: null, families: [], note: null, ceilingsFrom: null, rowBudgetMs: null };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     if (a === 'quick' || a === '--quick') args.mode = 'quick';
@@ -66,6 +69,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--family') args.families.push(argv[++i] ?? '');
     else if (a === '--note') args.note = argv[++i] ?? '';
     else if (a === '--ceilings-from') args.ceilingsFrom = argv[++i] ?? '';
+    else if (a === '--row-budget-ms') args.rowBudgetMs = sizes(a, argv[++i])[0];
     else if (a.startsWith('--')) throw new Error(`bench: unknown option ${a}; see the header of bench/run.ts`);
     else args.filters.push(new RegExp(a, 'i'));
   }
@@ -131,7 +135,7 @@ async function main(): Promise<void> {
     widths: args.widths ?? [16, 64],
     fromFlags: { batches: args.batches !== null, widths: args.widths !== null },
     imageSize: 32,
-    timing: preset.timing,
+    timing: args.rowBudgetMs ? { ...preset.timing, budgetMs: Math.min(preset.timing.budgetMs, args.rowBudgetMs) } : preset.timing,
     autotuner: new Autotuner(g.describe()),
   };
   const load0 = loadavg()[0];
@@ -256,7 +260,7 @@ async function main(): Promise<void> {
       );
       result.roofline = rooflinePoint(result, ceilings) ?? undefined;
       if (m.cpuWorkMs !== undefined) result.cpu = { ours: m.cpuWorkMs };
-      const rowTiming = { ...cfg.timing, ...row.timing };
+      const rowTiming = { ...cfg.timing, ...row.timing, ...(args.rowBudgetMs ? { budgetMs: Math.min(row.timing?.budgetMs ?? cfg.timing.budgetMs, cfg.timing.budgetMs) } : {}) };
       if (row.peer && tfjsSupports(row.peer) && typeof tfjs !== 'string') {
         const t = await tfjs.measure(row.peer, m, rowTiming);
         result.tfjs = t.result;

@@ -51,13 +51,15 @@ test('a bench call stopped after its first row leaves that row whole (wall time 
     const given = join(dir, 'given.json');
     writeFileSync(given, JSON.stringify({ adapter: json.adapter, ceilings: { ...(json.ceilings as object), gflops: 12345 } }));
     const done = join(dir, 'done.json');
-    const [c2, a2] = bench(['quick', '^matmul square', '--batch', '2', '--width', '2', '--no-peers', '--json', done, '--ceilings-from', given]);
+    const [c2, a2] = bench(['quick', '^matmul square', '--batch', '2', '--width', '2', '--no-peers', '--json', done, '--ceilings-from', given, '--row-budget-ms', '7']);
     const r = spawnSync(c2, a2, { cwd: root, encoding: 'utf8' });
     assert.is(r.status, 0, r.stderr);
     assert.match(r.stdout, /ceilings \(from .*given\.json\): GEMM 12345\.00 GFLOP\/s/);
     const whole = readBenchFile(done)!;
     assert.equal([whole.complete, whole.salvaged, (whole.ceilings as { gflops: number }).gflops, whole.ceilingsFrom], [true, undefined, 12345, given]);
     assert.equal(missingRows(whole), []);
+    // --row-budget-ms caps how long each side of a row repeats (the kit's conv group uses it).
+    assert.is((whole as { timing?: { budgetMs?: number } }).timing?.budgetMs, 7);
 
     // Ceilings of another adapter are refused.
     writeFileSync(given, JSON.stringify({ adapter: 'another GPU', ceilings: json.ceilings }));

@@ -161,7 +161,7 @@ export async function benchPart(run: Run, deadline: number): Promise<Omit<PartRe
     const cap = (secondsLeft(deadline) * g.weight) / weights;
     const file = join(run.args.work, `bench-${i}.json`);
     // The first call to get that far measures the ceilings (a 1 GiB copy, 4096^3 GEMMs); the others reuse them.
-    const { c, json } = await benchRun(`bench ${what}`, mode, width, batch, g.filters, file, cap, ceilingsFile ? ['--ceilings-from', ceilingsFile] : []);
+    const { c, json } = await benchRun(`bench ${what}`, mode, width, batch, g.filters, file, cap, [...(ceilingsFile ? ['--ceilings-from', ceilingsFile] : []), ...(g.args ?? [])]);
     if (json?.ceilings && !ceilingsFile) ceilingsFile = file;
     let gs: Status = 'ok';
     const gErrors: string[] = [];

@@ -29,7 +29,8 @@ export interface MiniRuns {
 export interface Sizes {
   budgets: Record<Part, number>;
   tests: string | null;
-  bench: { mode: 'quick' | 'full'; width: number; batch: number; groups: { filters: string[]; weight: number }[] };
+  /** Groups run in order; each gets its weight's share of what is left, so the last inherits any time the others did not use. */
+  bench: { mode: 'quick' | 'full'; width: number; batch: number; groups: { filters: string[]; weight: number; args?: string[] }[] };
   /** The step rows, then bench/encode-cost.ts (pacer on/off, the CPU side of a step) in `encodeShare` of the part's budget. */
   step: { mode: 'quick' | 'full'; width: number; batch: number; filters: string[]; encodeSteps: number; encodeShare: number };
   mini: MiniRuns;
@@ -45,12 +46,14 @@ export const FULL: Sizes = {
     width: 64,
     batch: 256,
     groups: [
-      // The convolutions are the bar's first line: most of the budget (32 rows: the 11 shapes of
-      // ResNet18's 20 convolutions, each with TF.js and PyTorch fp32 + TF32). A group over its share
-      // loses only its own rows, and then gives no verdict: rerun the part alone (--only) with more.
-      { filters: ['^conv2d '], weight: 5 },
       { filters: ['^matmul '], weight: 1 },
       { filters: ['^(batchnorm|contrastive|adam|knn|layercam|paste) '], weight: 1 },
+      // The convolutions are the bar's first line: most of the budget (32 rows: the 11 shapes of
+      // ResNet18's 20 convolutions, each timed 4 ways: ours, TF.js, PyTorch fp32 and TF32), last so
+      // that it inherits what the others leave, and each timing capped at 0.6 s of repeats. A
+      // group over its share loses only its own rows and gives no verdict: rerun the part alone
+      // with more time (--only bench --budget bench=300).
+      { filters: ['^conv2d '], weight: 5, args: ['--row-budget-ms', '600'] },
     ],
   },
   step: { mode: 'full', width: 64, batch: 256, filters: ['^train-step step resnet18 ', '^memory peak'], encodeSteps: 3, encodeShare: 0.3 },
