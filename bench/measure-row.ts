@@ -18,6 +18,8 @@ export interface KernelBusy {
   kernelWallMs: number;
   /** Profiled runs; the figures are those of the run with the median kernelBusyMs / kernelWallMs. */
   kernelRuns: number;
+  /** Dispatches of those runs whose timestamps the GPU did not write (the busy figure then understates). */
+  kernelUnwritten: number;
 }
 
 const PROFILED_RUNS = 3;
@@ -32,7 +34,8 @@ const PROFILED_RUNS = 3;
 async function kernelTime(run: () => unknown, timing: TimeOptions): Promise<KernelBusy | undefined> {
   const g = gpu();
   if (!g.hasTimestamps) return undefined;
-  const runs: Omit<KernelBusy, 'kernelRuns'>[] = [];
+  const runs: Omit<KernelBusy, 'kernelRuns' | 'kernelUnwritten'>[] = [];
+  let unwritten = 0;
   await withOurPacing(timing, async () => {
     for (let i = 0; i < PROFILED_RUNS; i++) {
       await g.sync();
@@ -48,12 +51,13 @@ async function kernelTime(run: () => unknown, timing: TimeOptions): Promise<Kern
       const kernelWallMs = performance.now() - t0;
       const times: KernelTime[] = await g.stopProfiling();
       const busy = profileBusy(times);
+      unwritten += busy?.unwritten ?? 0;
       const kernelMs = times.reduce((s, t) => s + t.ms, 0);
       runs.push({ kernelMs, kernelBusyMs: busy?.unionMs ?? kernelMs, kernelWallMs });
     }
   });
   runs.sort((a, b) => a.kernelBusyMs / a.kernelWallMs - b.kernelBusyMs / b.kernelWallMs);
-  return { ...runs[(runs.length - 1) >> 1], kernelRuns: runs.length };
+  return { ...runs[(runs.length - 1) >> 1], kernelRuns: runs.length, kernelUnwritten: unwritten };
 }
 
 export async function measureRow(row: Row, preset: TimeOptions): Promise<{ m: Measurement; note?: string; variant?: string; kernel?: KernelBusy }> {

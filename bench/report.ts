@@ -29,6 +29,8 @@ export interface ResultRow {
   kernelBusyMs?: number;
   /** Profiled runs the kernel figures were taken from (the one with the median busy fraction). */
   kernelRuns?: number;
+  /** Dispatches of those runs whose timestamps the GPU did not write: the busy figure understates. */
+  kernelUnwritten?: number;
   /** How many of the model's layers have this shape (conv2d rows): a family total is the sum of count x time. */
   count?: number;
   /** Whether the wait pacer slept while ours was timed (off on GPUs, so its sleeps are not timed). */

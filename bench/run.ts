@@ -252,7 +252,9 @@ async function main(): Promise<void> {
       ...(row.count !== undefined ? { count: row.count } : {}),
     };
     try {
-      const { m, note, variant, kernel } = await measureRow(row, cfg.timing);
+      // One timing for ours and the peers alike: the row's own, with --row-budget-ms's cap over it too.
+      const rowTiming = { ...cfg.timing, ...row.timing, ...(args.rowBudgetMs ? { budgetMs: Math.min(row.timing?.budgetMs ?? cfg.timing.budgetMs, cfg.timing.budgetMs) } : {}) };
+      const { m, note, variant, kernel } = await measureRow({ ...row, timing: rowTiming }, cfg.timing);
       Object.assign(
         result,
         { ms: m.ms, spreadMs: m.spreadMs, wallMs: m.wallMs, ...kernel, method: m.method, paced: m.paced, repeats: m.repeats, cores: m.cores, note, variant },
@@ -260,7 +262,6 @@ async function main(): Promise<void> {
       );
       result.roofline = rooflinePoint(result, ceilings) ?? undefined;
       if (m.cpuWorkMs !== undefined) result.cpu = { ours: m.cpuWorkMs };
-      const rowTiming = { ...cfg.timing, ...row.timing, ...(args.rowBudgetMs ? { budgetMs: Math.min(row.timing?.budgetMs ?? cfg.timing.budgetMs, cfg.timing.budgetMs) } : {}) };
       if (row.peer && tfjsSupports(row.peer) && typeof tfjs !== 'string') {
         const t = await tfjs.measure(row.peer, m, rowTiming);
         result.tfjs = t.result;

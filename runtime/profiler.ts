@@ -21,6 +21,8 @@ export interface GpuBusy {
   /** From the first dispatch's begin to the last one's end. */
   spanMs: number;
   dispatches: number;
+  /** Dispatches whose timestamps the GPU did not write (left out of every figure above). */
+  unwritten: number;
 }
 
 /** Per-kernel totals, slowest first, with the busy time of all of them together. */
@@ -90,6 +92,7 @@ export class Profiler {
   private origin: bigint | null = null;
   /** Batches are read back in submission order (the union relies on it). */
   private chain: Promise<void> = Promise.resolve();
+  private unwritten = 0;
 
   constructor(private readonly device: GPUDevice) {
     this.querySet = device.createQuerySet({ type: 'timestamp', count: CAPACITY, label: 'profiler' });
@@ -130,7 +133,7 @@ export class Profiler {
         if (firstWritten >= 0) this.origin ??= t[2 * firstWritten];
         const intervals: [number, number][] = [];
         names.forEach((name, i) => {
-          if (!written(i)) return;
+          if (!written(i)) return void this.unwritten++;
           const begin = Number(t[2 * i] - this.origin!);
           const end = Number(t[2 * i + 1] - this.origin!);
           intervals.push([begin, end]);
@@ -155,13 +158,14 @@ export class Profiler {
     await Promise.all(pending);
     const { sum, union, span, count } = this.union.summary;
     const times = [...this.totals.values()].sort((a, b) => b.ms - a.ms);
-    return Object.assign(times, { busy: { sumMs: sum / 1e6, unionMs: union / 1e6, spanMs: span / 1e6, dispatches: count } });
+    return Object.assign(times, { busy: { sumMs: sum / 1e6, unionMs: union / 1e6, spanMs: span / 1e6, dispatches: count, unwritten: this.unwritten } });
   }
 
   reset(): void {
     this.totals.clear();
     this.union = new IntervalUnion();
     this.origin = null;
+    this.unwritten = 0;
   }
 
   destroy(): void {

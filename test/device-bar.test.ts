@@ -164,11 +164,13 @@ test("GPU busy is the union of the kernels' intervals, not their sum (overlappin
     rows: [
       { family: 'train-step', name: 'plain', kernelMs: 15, kernelBusyMs: 9, kernelWallMs: 10 },
       { family: 'train-step', name: 'older', kernelMs: 9, kernelWallMs: 10 },
+      // Some dispatch's timestamps unwritten: the union understates, so no figure.
+      { family: 'train-step', name: 'unwritten', kernelMs: 5, kernelBusyMs: 5, kernelWallMs: 10, kernelUnwritten: 3 },
     ],
   } as BenchFile);
   assert.equal(
     rows.map((r) => r.gpuBusy),
-    [0.9, 0.9],
+    [0.9, 0.9, null],
   );
 });
 
@@ -255,6 +257,10 @@ test('conv lines: every row of ours failed is a MISS too (no sum at all), whatev
   assert.match(torch.source, /MISS: our rows failed: conv2d forward a: shader failed/);
   const lines = barLines({ bench: part('ok', { peers: { torch: { version: '2.11.0 CPU' } }, families: { conv2d: totals(failed, expected) } }) });
   assert.is(byLine(lines, 'convolutions, ours / PyTorch').pass, false, 'not withheld for a CPU peer');
+  // A ratio over the limit against a CPU peer is no MISS against CUDA: no verdict.
+  const slow = names.map((n) => convRow(n, { wallMs: 3 }));
+  const cpu = barLines({ bench: part('ok', { peers: { torch: { version: '2.11.0 CPU' } }, families: { conv2d: totals(slow, expected) } }) });
+  assert.equal([byLine(cpu, 'convolutions, ours / PyTorch').measured, byLine(cpu, 'convolutions, ours / PyTorch').pass], [3, null]);
 });
 
 test("conv lines: TF.js timed another way than ours is compared on both sides' wall time", () => {

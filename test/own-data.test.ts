@@ -141,9 +141,12 @@ test('train --data --known, eval from the checkpoint alone, predict against the 
   const { metrics, evaluation } = run;
   assert.ok(metrics && evaluation);
   // The AUROC is that of the run's own scores, by its pairwise definition.
-  const byPairs = aurocByPairs(evaluation.scores, evaluation.isKnown);
-  assert.ok(Math.abs(metrics.auroc - byPairs) < 1e-12, `AUROC ${metrics.auroc}, by pairs ${byPairs}`);
+  // 2 held-out images of each known class, then the 10 of the unknown one (evaluation order).
   assert.equal([evaluation.counts.testKnown, evaluation.counts.testUnknown], [3 * 2, 10]);
+  const known = [...Array<number>(6).fill(1), ...Array<number>(10).fill(0)];
+  assert.equal([...evaluation.isKnown], known);
+  const byPairs = aurocByPairs(evaluation.scores, known);
+  assert.ok(Math.abs(metrics.auroc - byPairs) < 1e-12, `AUROC ${metrics.auroc}, by pairs ${byPairs}`);
   // The library returns what it wrote and the recogniser it stored.
   assert.is(run.files.results, join(out, 'results.json'));
   assert.ok(run.files.roc && existsSync(run.files.roc) && run.files.scores && existsSync(run.files.scores));

@@ -245,7 +245,10 @@ test('evaluateOpenSet with each score: its scores, predictions and the intrinsic
     const want = await scoreTestSets(score as ScoreKind, { model, transform, batchSize: 4, k: 2, numClasses: 3, train: { features: trainF, labels: data.train.labels }, tests });
     assert.equal([...e.scores], [...want[0].scores, ...want[1].scores], `${score}: scores (seed ${seed})`);
     assert.equal([...e.predicted], [...want[0].predicted, ...want[1].predicted], `${score}: predictions (seed ${seed})`);
-    const byPairs = aurocByPairs(e.scores, e.isKnown);
+    // Known first, then unknown (the scores' order checked above): labels of the test sets themselves.
+    const known = [...Array<number>(want[0].scores.length).fill(1), ...Array<number>(want[1].scores.length).fill(0)];
+    assert.equal([...e.isKnown], known, `${score}: which scores are known`);
+    const byPairs = aurocByPairs(e.scores, known);
     assert.ok(Math.abs(e.metrics.auroc - byPairs) < 1e-12, `${score}: AUROC ${e.metrics.auroc}, by pairs ${byPairs}`);
   }
   trainF.dispose();

@@ -18,7 +18,7 @@ import { childEnv, runPool } from '../src/sweep/pool.js';
 import { slurmScript, slurmSeconds } from '../src/sweep/schedulers.js';
 import { resolveOptions } from '../src/train/options.js';
 import { allAdapters, parseAdapterList } from '../src/sweep/adapters.js';
-import { FAILED_FILE, markFailed } from '../src/sweep/run-state.js';
+import { FAILED_FILE, markFailed, runState } from '../src/sweep/run-state.js';
 import { METRICS } from '../src/sweep/report.js';
 import { LOCK_FILE, makeFolder } from '../src/train/run-lock.js';
 import { CHECKPOINT_FILE } from '../src/train/epoch-loop.js';
@@ -239,8 +239,9 @@ test("report: mean and std of the runs' own results per protocol and method; run
   const last = runs[3];
   rmSync(join(out, last.out, 'results.json'));
   markFailed(join(out, last.out), 'killed by SIGKILL (log: x)', 2);
-  // A crash leaves its lock behind too: the failure, which says why, is what the report shows.
-  writeFileSync(join(out, last.out, LOCK_FILE), JSON.stringify({ pid: 4242, host: 'node-9', started: 'earlier' }));
+  // A crash leaves its lock behind too: the failure, which says why, is what the report shows;
+  // a lock taken after the failure (a resume by hand) is the newer news (checked below).
+  writeFileSync(join(out, last.out, LOCK_FILE), JSON.stringify({ pid: 4242, host: 'node-9', started: '2020-01-01T00:00:00.000Z' }));
   await sweepCommand(['report', tiny, '--out', join(dir, 'report2')]);
   const again = JSON.parse(readFileSync(join(dir, 'report2', 'report.json'), 'utf8'));
   assert.is(again.groups.find((x: { method: string }) => x.method === last.method).runs, 1);
@@ -248,6 +249,8 @@ test("report: mean and std of the runs' own results per protocol and method; run
     again.missing.map((m: { index: number; state: string; reason: string }) => [m.index, m.state, m.reason]),
     [[3, 'failed', 'killed by SIGKILL (log: x)']],
   );
+  writeFileSync(join(out, last.out, LOCK_FILE), JSON.stringify({ pid: 4242, host: 'node-9', started: new Date(Date.now() + 1000).toISOString() }));
+  assert.is(runState(join(out, last.out)), 'held', 'a lock taken after the failure');
 });
 
 test('a report of a plain folder of runs counts runs only: an eval/ folder beside a checkpoint is no missing run', async () => {
@@ -308,7 +311,7 @@ test("a finished run of other settings in a plan's folder is neither skipped nor
   rmSync(join(runOut(plan, r0), 'results.json'));
   writeFileSync(join(runOut(plan, r0), CHECKPOINT_FILE), 'not a checkpoint');
   const damaged = await reportFromPlan(plan);
-  assert.equal([damaged.groups.map((g) => g.runs), damaged.missing.map((m) => [m.index, m.state])], [[1], [[0, 'other settings']]]);
+  assert.equal([damaged.groups.map((g) => g.runs), damaged.missing.map((m) => [m.index, m.state])], [[1], [[0, 'unreadable']]]);
   assert.match(damaged.missing[0].reason!, /its saved run cannot be read: .*checkpoint\.safetensors/);
 });
 

@@ -66,10 +66,13 @@ function notCuda(peers: Peers | undefined): string | null {
   return `the PyTorch peer is not on CUDA (${t?.version ?? t?.unavailable ?? 'no peer recorded'})`;
 }
 
-/** A PyTorch line without a verdict when its peer was not CUDA, saying so. */
+/** Lines that are a MISS because ours failed (not a ratio): no peer's absence withholds them. */
+const ownFailures = new WeakSet<BarLine>();
+const ownFailure = (l: BarLine): BarLine => (ownFailures.add(l), l);
+
+/** A PyTorch line without a verdict when its peer was not CUDA, saying so (a ratio against a CPU peer proves nothing either way). */
 function cudaOnly(l: BarLine, peers: Peers | undefined): BarLine {
-  // Our own failure is a MISS whatever the peer ran on.
-  const why = l.measured === null || l.pass === false ? null : notCuda(peers);
+  const why = l.measured === null || ownFailures.has(l) ? null : notCuda(peers);
   return why ? { ...l, pass: null, source: `${l.source}; no verdict: ${why}` } : l;
 }
 
@@ -121,7 +124,7 @@ const list = (xs: string[], most = 4) => `${xs.slice(0, most).join('; ')}${xs.le
  */
 function wholeFamily(l: BarLine, fam: FamilyTotals | undefined, peer: 'torch' | 'tfjs'): BarLine {
   // Before the figure's absence: when every row of ours failed there is no sum, and that is a MISS.
-  if (fam?.oursFailed?.length) return { ...l, pass: false, source: `${l.source}; MISS: our rows failed: ${list(fam.oursFailed)}` };
+  if (fam?.oursFailed?.length) return ownFailure({ ...l, pass: false, source: `${l.source}; MISS: our rows failed: ${list(fam.oursFailed)}` });
   if (!fam || l.measured === null) return l;
   const why: string[] = [];
   if (fam.status !== 'ok') why.push(`its bench call ${fam.status ?? 'not recorded'}`);
@@ -139,7 +142,7 @@ function wholeFamily(l: BarLine, fam: FamilyTotals | undefined, peer: 'torch' | 
 
 /** A step row's line against PyTorch: its own failure is a MISS; TF32 must be shown off. */
 function stepTorch(l: BarLine, r: StepRow | undefined): BarLine {
-  if (r?.error) return { ...l, pass: false, source: `${l.source}; MISS: our step failed: ${r.error}` };
+  if (r?.error) return ownFailure({ ...l, pass: false, source: `${l.source}; MISS: our step failed: ${r.error}` });
   if (l.measured === null || !r) return l;
   if (r.tf32Off !== true) return { ...l, pass: null, source: `${l.source}; no verdict: TF32 not shown off for this request (torch-cuda.jsonl fp32_settings)` };
   return r.tf32Near ? { ...l, source: `${l.source}; note: fp32 within 10% of TF32 on` } : l;

@@ -105,7 +105,9 @@ export function totals(rows: BenchRow[], expected: { family: string; name: strin
   // time where the two ways differed and peer-tfjs fell back to both sides' wall time ('wall').
   const tfjsOurs = (r: BenchRow) => (r.tfjs?.method === 'wall' ? r.wallMs : r.ms);
   const tfjsPaired = (r: BenchRow) => r.tfjs?.ms !== undefined && tfjsOurs(r) !== undefined && (r.tfjs.method === undefined || r.tfjs.method === r.method || r.tfjs.method === 'wall');
-  const tfjsLacking = ok.filter((r) => !tfjsPaired(r)).map((r) => `${key(r)}: ${r.tfjs?.ms === undefined ? peerWhy(r, 'tfjs') : `timed by ${r.tfjs.method}, ours by ${r.method}`}`);
+  const tfjsLacking = ok
+    .filter((r) => !tfjsPaired(r))
+    .map((r) => `${key(r)}: ${r.tfjs?.ms === undefined ? peerWhy(r, 'tfjs') : tfjsOurs(r) === undefined ? 'no wall time of ours' : `timed by ${r.tfjs.method}, ours by ${r.method}`}`);
   const withTfjs = ok.filter(tfjsPaired);
   const wall = (r: BenchRow) => r.wallMs!;
   const whole = status === 'ok' && missing.length === 0 && oursFailed.length === 0;
@@ -311,7 +313,8 @@ export function stepRows(json: BenchFile) {
     // wall: the span starts before the step is recorded and counts the GPU's waits for the CPU.
     kernelMs: r.kernelMs ?? null,
     // The union of the kernels' intervals: a sum would count overlapping dispatches twice.
-    gpuBusy: (r.kernelBusyMs ?? r.kernelMs) && r.kernelWallMs ? (r.kernelBusyMs ?? r.kernelMs)! / r.kernelWallMs : null,
+    // No figure when some dispatch's timestamps were not written: it would understate the busy time.
+    gpuBusy: (r.kernelBusyMs ?? r.kernelMs) && r.kernelWallMs && !r.kernelUnwritten ? (r.kernelBusyMs ?? r.kernelMs)! / r.kernelWallMs : null,
     cpuMs: r.cpu?.ours ?? null,
     torchMs: r.torch?.ms ?? null,
     oursOverTorch: r.torch?.ratio ?? null,

@@ -16,6 +16,8 @@ export interface BenchRow {
   kernelWallMs?: number;
   /** The union of those kernels' intervals (overlaps once); absent in files written before it. */
   kernelBusyMs?: number;
+  /** Dispatches whose timestamps were not written: the busy time is then no figure to judge. */
+  kernelUnwritten?: number;
   /** How many of the model's layers have this shape: a family total sums count x time (absent: 1). */
   count?: number;
   method?: string;

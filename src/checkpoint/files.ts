@@ -100,7 +100,8 @@ export async function removeOrphanTemps(dir: string): Promise<string[]> {
   return names;
 }
 
-async function readBytes(file: string): Promise<Uint8Array> {
+/** A checkpoint file's bytes; a read error names the file. */
+export async function readCheckpointBytes(file: string): Promise<Uint8Array> {
   const { fs } = await node();
   try {
     return new Uint8Array(await fs.readFile(file));
@@ -110,7 +111,7 @@ async function readBytes(file: string): Promise<Uint8Array> {
 }
 
 export async function readSafetensors(file: string): Promise<SafetensorsContents> {
-  return decodeSafetensors(await readBytes(file), file);
+  return decodeSafetensors(await readCheckpointBytes(file), file);
 }
 
 /** Writes a .safetensors file atomically; a checkpoint's checksum, if the metadata has one, is recomputed for the new contents. */
@@ -126,7 +127,7 @@ export async function saveCheckpoint(file: string, checkpoint: Checkpoint): Prom
 
 /** Reads and validates a checkpoint without touching any model. */
 export async function readCheckpoint(file: string): Promise<DecodedCheckpoint> {
-  return decodeCheckpoint(await readBytes(file), file);
+  return decodeCheckpoint(await readCheckpointBytes(file), file);
 }
 
 /**

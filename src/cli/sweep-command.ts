@@ -17,7 +17,7 @@ import { OtherSettingsError, plannedRunDiffers } from '../sweep/run-settings.js'
 import { allAdapters, listAdapters } from '../sweep/adapters.js';
 import { reportCsv, reportFromFolder, reportFromPlan, reportMarkdown } from '../sweep/report.js';
 import { aurocChartSvg } from '../sweep/chart.js';
-import { SLURM_ARRAY_LIMIT, k8sJob, shellQuote, slurmScript, toYaml } from '../sweep/schedulers.js';
+import { SLURM_ARRAY_LIMIT, k8sJob, shellQuote, slurmScript, slurmSeconds, toYaml } from '../sweep/schedulers.js';
 
 const d = defaultOptions();
 export { INDEX_ENV };
@@ -145,6 +145,8 @@ async function planCommand(v: Record<string, string | boolean | undefined>): Pro
   for (const r of runs) {
     const out = join(dir, r.out);
     const other = await plannedRunDiffers(join(dir, PLAN_FILE), r);
+    // A folder whose run cannot be read is refused too: the plan would adopt it unseen.
+    if (other?.unreadable) throw new UsageError(`${out} (${describeRun(r)}): ${other.differ.join(', ')}; repair or move that folder away first, or choose another --out`);
     if (other) {
       throw new UsageError(`${out} already holds a run of other settings than ${describeRun(r)} (${other.source}): ${other.differ.join(', ')}; choose another --out, or move that folder away first`);
     }
@@ -279,7 +281,11 @@ function planAndRuns(path: string): { planFile: string; runs: PlannedRun[] } {
 async function slurmCommand(v: Record<string, string | boolean | undefined>, [path]: string[]): Promise<void> {
   const { planFile, runs } = planAndRuns(path);
   const time = (v.time as string | undefined) ?? '04:00:00';
-  if (!/^(\d+-)?\d+(:\d\d){0,2}$/.test(time)) throw new UsageError(`--time must be [days-]hours:minutes:seconds, e.g. 04:00:00 or 1-00:00:00, got '${time}'`);
+  try {
+    slurmSeconds(time);
+  } catch {
+    throw new UsageError(`--time must be [days-]hours:minutes:seconds, e.g. 04:00:00 or 1-00:00:00, got '${time}'`);
+  }
   const dir = dirname(planFile);
   const arrayLimit = numberFlag(v, 'array-limit') ?? SLURM_ARRAY_LIMIT;
   const script = slurmScript(planFile, dir, runs.length, {
@@ -297,7 +303,7 @@ async function slurmCommand(v: Record<string, string | boolean | undefined>, [pa
   const tasks = Math.min(runs.length, arrayLimit);
   if (runs.length > tasks) {
     console.error(
-      `note: ${runs.length} runs are more than --array-limit ${arrayLimit} array tasks (sbatch refuses arrays beyond the cluster's MaxArraySize, 1001 by default): each of the ${tasks} tasks runs every ${tasks}-th run in turn, with --time ${time} per run; where MaxArraySize is larger (scontrol show config | grep MaxArraySize), raise --array-limit to it minus 1`,
+      `note: ${runs.length} runs are more than --array-limit ${arrayLimit} array tasks (sbatch refuses arrays beyond the cluster's MaxArraySize, 1001 by default): each of the ${tasks} tasks runs every ${tasks}-th run in turn, with --time ${time} per run (check the partition's MaxTime: sinfo -o '%P %l'); where MaxArraySize is larger (scontrol show config | grep MaxArraySize), raise --array-limit to it minus 1`,
     );
   }
   console.log(`wrote ${file}: a job array of ${tasks} task(s) for ${runs.length} run(s); submit it with sbatch ${file}, then gradmix sweep report ${dir}`);

@@ -3,8 +3,7 @@
 // back with its model; predictions for image files. The checkpoint's other tensors and metadata
 // are kept as they are.
 import { initGpu } from '../../runtime/gpu.js';
-import { readFile } from 'node:fs/promises';
-import { checkFinite, decodeCheckpoint, decodeSafetensors, describeFsError, readCheckpoint, toFloat32, writeSafetensors } from '../checkpoint/index.js';
+import { checkFinite, decodeCheckpoint, decodeSafetensors, readCheckpoint, readCheckpointBytes, toFloat32, writeSafetensors } from '../checkpoint/index.js';
 import type { HostTensor } from '../checkpoint/safetensors.js';
 import { decodeImageFiles } from '../data/image-folder.js';
 import { fitToInput } from './fit-input.js';
@@ -16,12 +15,7 @@ import { OPENSET_GALLERY, OPENSET_LABELS, OpenSetModel, type OpenSetPrediction }
  * and the gallery is refused if it holds NaN or Inf, as every other tensor of a checkpoint is.
  */
 export async function storeOpenSetModel(file: string, recogniser: OpenSetModel): Promise<void> {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(file));
-  } catch (e) {
-    throw describeFsError(e, file, 'read the checkpoint');
-  }
+  const bytes = await readCheckpointBytes(file);
   decodeCheckpoint(bytes, file); // checks the checksum of the very bytes written back
   const { tensors, metadata } = decodeSafetensors(bytes, file);
   const parts = await recogniser.checkpointParts();

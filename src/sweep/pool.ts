@@ -89,7 +89,8 @@ export async function runPool(planFile: string, runs: PlannedRun[], slots: Worke
     const out = runOut(planFile, r);
     const other = await plannedRunDiffers(planFile, r);
     // Not this plan's run: no retry helps, and its results must not count as this plan's.
-    if (other) result.failed.push({ index: r.index, reason: `${out} holds a run of other settings (${other.source}): ${other.differ.join(', ')}` });
+    if (other)
+      result.failed.push({ index: r.index, reason: other.unreadable ? `${out}: ${other.differ.join(', ')}` : `${out} holds a run of other settings (${other.source}): ${other.differ.join(', ')}` });
     else if (finishedResults(out)) result.skipped.push(r.index);
     else queue.push({ run: r });
   }

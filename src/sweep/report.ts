@@ -97,6 +97,12 @@ function holderOf(out: string): MissingRun['holder'] {
   return o ? { pid: o.pid, host: o.host, ...(o.job ? { job: o.job } : {}) } : undefined;
 }
 
+/** A run folder whose saved run cannot be read, with why (and why it failed, if it did). */
+function unreadable(out: string, why: string): Pick<MissingRun, 'state' | 'reason'> {
+  const failure = failureOf(out);
+  return { state: 'unreadable', reason: failure ? `${failure}; ${why}` : why };
+}
+
 /** The state of a run without results, with why it failed or who holds it. */
 function unfinished(out: string): Pick<MissingRun, 'state' | 'reason' | 'holder'> {
   const state = runState(out) as MissingRun['state'];
@@ -115,7 +121,8 @@ export async function reportFromPlan(planFile: string): Promise<SweepReport> {
     const planned = plannedOptions(planFile, run); // null for bad values: its run fails, naming them
     // A run of other settings in the folder is not this plan's result (nor its missing run's progress).
     const other = await plannedRunDiffers(planFile, run);
-    if (other) missing.push({ ...which, state: 'other settings', reason: `${other.differ.join(', ')} (${other.source})` });
+    if (other?.unreadable) missing.push({ ...which, ...unreadable(out, other.differ.join(', ')) });
+    else if (other) missing.push({ ...which, state: 'other settings', reason: `${other.differ.join(', ')} (${other.source})` });
     else if (results) finished.push({ protocol: run.protocol, method: run.method, results, ...settingsOf(results, planned ?? run.options) });
     else missing.push({ ...which, ...unfinished(out) });
   }
@@ -146,7 +153,7 @@ export async function reportFromFolder(dir: string): Promise<SweepReport> {
       config = (await readRunConfig(d, (note) => console.error(`note: ${note}`)))?.config ?? {};
     } catch (e) {
       // One damaged folder is listed, not an end to the whole report.
-      missing.push({ out: d, ...unfinished(d), reason: `its saved run cannot be read: ${(e as Error).message}` });
+      missing.push({ out: d, ...unreadable(d, `its saved run cannot be read: ${(e as Error).message}`) });
       continue;
     }
     const results = finishedResults(d);

@@ -53,14 +53,14 @@ export async function otherSettings(out: string, planned: TrainOptions, results:
  * one. A saved run that cannot be read (a damaged checkpoint with no config.json) is a difference
  * too, with why: one bad folder must not stop a whole pool, plan or report.
  */
-export async function plannedRunDiffers(planFile: string, run: PlannedRun): Promise<{ source: string; differ: string[] } | null> {
+export async function plannedRunDiffers(planFile: string, run: PlannedRun): Promise<{ source: string; differ: string[]; unreadable?: true } | null> {
   const out = runOut(planFile, run);
   const planned = plannedOptions(planFile, run);
   if (!planned || !existsSync(out)) return null;
   try {
     return await otherSettings(out, planned, finishedResults(out));
   } catch (e) {
-    return { source: out, differ: [`its saved run cannot be read: ${(e as Error).message}`] };
+    return { source: out, differ: [`its saved run cannot be read: ${(e as Error).message}`], unreadable: true };
   }
 }
 

@@ -11,7 +11,8 @@ import type { OpenSetMetrics } from '../osr/index.js';
 
 export const FAILED_FILE = 'sweep-failed.json';
 
-export type RunState = 'finished' | 'other settings' | 'held' | 'failed' | 'started' | 'not started';
+/** 'other settings' and 'unreadable' (a saved run that cannot be read) need the plan: run-settings.ts. */
+export type RunState = 'finished' | 'other settings' | 'unreadable' | 'held' | 'failed' | 'started' | 'not started';
 
 export type Results = OpenSetMetrics & Record<string, unknown>;
 
@@ -32,14 +33,26 @@ export function lockHolder(out: string): LockOwner | null {
   return readLockOwner(join(out, LOCK_FILE));
 }
 
-/** A run's state from its files alone ('other settings' needs the plan: run-settings.ts). */
-export function runState(out: string): Exclude<RunState, 'other settings'> {
+/** A run's state from its files alone. */
+export function runState(out: string): Exclude<RunState, 'other settings' | 'unreadable'> {
   if (finishedResults(out)) return 'finished';
-  // Before the lock: a run that crashed without releasing it (killed by the OOM killer, a driver
-  // fault) leaves both, and the failure says why; a new attempt clears the failure when it starts.
-  if (existsSync(join(out, FAILED_FILE))) return 'failed';
-  if (lockHolder(out)) return 'held';
+  // A run that crashed without releasing its lock (the OOM killer, a driver fault) leaves both
+  // files, and the failure says why; a lock taken after the failure was recorded (a new attempt,
+  // a resume by hand) is the newer news.
+  const holder = lockHolder(out);
+  if (existsSync(join(out, FAILED_FILE))) return holder && Date.parse(holder.started) > failedAt(out) ? 'held' : 'failed';
+  if (holder) return 'held';
   return existsSync(join(out, CHECKPOINT_FILE)) || existsSync(join(out, 'config.json')) ? 'started' : 'not started';
+}
+
+/** When the failure was recorded (ms since the epoch); -Infinity when unreadable. */
+function failedAt(out: string): number {
+  try {
+    const at = Date.parse((JSON.parse(readFileSync(join(out, FAILED_FILE), 'utf8')) as { at: string }).at);
+    return Number.isNaN(at) ? -Infinity : at;
+  } catch {
+    return -Infinity;
+  }
 }
 
 export function failureOf(out: string): string | null {

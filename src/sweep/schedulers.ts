@@ -47,7 +47,8 @@ export function slurmScript(planFile: string, planDir: string, runs: number, o: 
   const each = tasks < runs ? `every ${tasks}-th run from its own index` : 'one run each';
   // A task running several runs in turn needs the time of that many: Slurm ends it at its limit.
   const perTask = Math.ceil(runs / tasks);
-  const time = perTask > 1 ? slurmTime(perTask * slurmSeconds(o.time)) : o.time;
+  // (0 is Slurm's "no limit", which stays so.)
+  const time = perTask > 1 && slurmSeconds(o.time) > 0 ? slurmTime(perTask * slurmSeconds(o.time)) : o.time;
   const lines = [
     '#!/bin/bash',
     `# gradmix sweep: ${runs} run(s) of ${planFile}, ${tasks} array task(s), ${each}. Submit with: sbatch ${planDir}/sweep.sbatch`,

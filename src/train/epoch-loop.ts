@@ -281,6 +281,7 @@ export async function runEpochLoop(run: EpochLoop, hooks: TrainHooks = {}): Prom
   let stepsDone = 0;
   // Until openRun succeeds, log.jsonl is an earlier run's (a refused resume): a failure adds no row to it.
   let opened = false;
+  let listening = false;
   try {
     const orphans = await removeOrphanTemps(o.out);
     if (orphans.length) console.error(`removed ${orphans.length} temporary file(s) left by a save that was killed: ${orphans.join(', ')}`);
@@ -293,6 +294,7 @@ export async function runEpochLoop(run: EpochLoop, hooks: TrainHooks = {}): Prom
     process.on('SIGINT', onSigint);
     process.on('SIGTERM', onSigterm);
     gracefulStops++;
+    listening = true;
     progress = new Progress(totalSteps, o.batchSize, o.progress, firstStep);
     for (let epoch = start.epoch; epoch < o.epochs && !interrupted; epoch++) {
       const started = Date.now();
@@ -361,10 +363,12 @@ export async function runEpochLoop(run: EpochLoop, hooks: TrainHooks = {}): Prom
     if (opened && existsSync(logFile)) status('failed', stepsDone, (e as Error).message);
     throw e;
   } finally {
-    progress?.finish();
-    if (process.listeners('SIGTERM').includes(onSigterm)) gracefulStops--;
+    // First, so nothing below that throws can leave the count up (a sweep's lock guard would then
+    // stand aside for good, and a SIGTERM outside training would be swallowed).
+    if (listening) gracefulStops--;
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigterm);
+    progress?.finish();
     guard.dispose();
     release();
   }
