@@ -1,7 +1,8 @@
 // Saving and resuming a training run folder: a fresh start clears an earlier run's results, an
 // image folder may move (or be spelled otherwise) between sessions, checkpoints of the previous
-// fingerprint form still resume, a resume with another attention network is refused, and a resume
-// killed while it rewrites log.jsonl keeps the earlier rows.
+// fingerprint form still resume, a resume with another attention network is refused, a resume
+// killed while it rewrites log.jsonl keeps the earlier rows, and a resume runs the kernel variants
+// its checkpoint recorded.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cpSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
@@ -11,7 +12,9 @@ import { TorchvisionResNet } from '../src/nn/torchvision-resnet.js';
 import { readSafetensors, toHost, writeFaults, writeSafetensors, type HostTensor } from '../src/checkpoint/index.js';
 import { train, type TrainResult } from '../src/train/train.js';
 import type { TrainOptions } from '../src/train/options.js';
-import { RESULT_FILES } from '../src/train/epoch-loop.js';
+import { KERNELS_METADATA, RESULT_FILES } from '../src/train/epoch-loop.js';
+import { pinTunedChoices, resetTunedChoices, tunedChoices } from '../src/ops/kernel-choice.js';
+import { gpu } from '../runtime/gpu.js';
 import { rejects, removeTempDirs, tempDir } from './data-fixtures.js';
 import { writeShapesFolder } from './shapes-folder.js';
 import { setupGpu } from './helpers.js';
@@ -121,6 +124,29 @@ test('a resume stopped while it rewrites log.jsonl keeps the earlier rows; a res
   const r = await run({ ...quick, out, resume: true });
   assert.is(r.epochs.length, 1);
   assert.match(readFileSync(log, 'utf8'), /"status":"finished"/);
+});
+
+test('a resume takes back the kernel variants its checkpoint recorded on the same adapter, not on another', async () => {
+  const out = tempDir();
+  const ran = { 'conv2d.forward|probe-a': 'tiled', 'matmul|probe-b': 'skinny' };
+  resetTunedChoices();
+  pinTunedChoices(ran);
+  await run({ ...quick, epochs: 1, out });
+  const file = join(out, 'checkpoint.safetensors');
+  const { tensors, metadata } = await readSafetensors(file);
+  const recorded = JSON.parse(metadata[KERNELS_METADATA]) as { adapter: string; choices: Record<string, string> };
+  assert.equal(recorded, { adapter: gpu().describe(), choices: ran });
+  // Another session whose own choices differ (another cache): the resume runs the recorded ones.
+  resetTunedChoices();
+  pinTunedChoices({ 'matmul|probe-b': 'register' });
+  await run({ ...quick, epochs: 1, out, resume: true });
+  assert.equal(Object.fromEntries(tunedChoices()), ran);
+  // Recorded on another adapter: chosen anew here.
+  await writeSafetensors(file, tensors, { ...metadata, [KERNELS_METADATA]: JSON.stringify({ ...recorded, adapter: 'another GPU' }) });
+  resetTunedChoices();
+  await run({ ...quick, epochs: 1, out, resume: true });
+  assert.equal(Object.fromEntries(tunedChoices()), {});
+  resetTunedChoices();
 });
 
 test.run();

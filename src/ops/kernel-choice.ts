@@ -86,6 +86,18 @@ export function tunedChoices(): ReadonlyMap<string, string> {
 }
 
 /**
+ * Takes `choices` (by '<op>|<shape class>', as tunedChoices() gives them) as this process's own, so
+ * those problems run them and are not tuned again: a resumed run keeps the variants it ran with.
+ */
+export function pinTunedChoices(choices: Readonly<Record<string, string>>): void {
+  const s = state();
+  for (const [key, choice] of Object.entries(choices)) {
+    s.choices.set(key, choice);
+    s.misses.delete(key);
+  }
+}
+
+/**
  * Forgets this process's choices and misses (the disk cache stays); with `cacheDir`, later choices
  * are stored there instead (null: in memory only).
  */

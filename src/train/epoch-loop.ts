@@ -18,9 +18,16 @@ import { Progress } from './progress.js';
 import { FiniteGuard } from './finite-guard.js';
 import type { StepResult } from './step-skeleton.js';
 import { acquireRunLock, makeFolder } from './run-lock.js';
+import { tunedChoices } from '../ops/kernel-choice.js';
 import { fingerprintMatches } from './training-run.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+/**
+ * The checkpoint's record of the kernel variants the run's ops ran ({ adapter, choices } by
+ * '<op>|<shape class>'): a resume on the same adapter runs them again (train.ts), so it sums in
+ * the same order as the uninterrupted run whatever its autotune cache says.
+ */
+export const KERNELS_METADATA = 'kernels';
 export const LOG_FILE = 'log.jsonl';
 /**
  * What an evaluation of a run writes into its folder (train's results.json and plots, pretrain's
@@ -216,7 +223,7 @@ async function saveRun(run: EpochLoop, checkpoint: string, p: Position): Promise
   await saveCheckpoint(checkpoint, {
     model: run.model.stateDict(),
     optimizer: run.optimizer.stateDict(),
-    metadata: { training: JSON.stringify(meta), config: JSON.stringify(run.options) },
+    metadata: { training: JSON.stringify(meta), config: JSON.stringify(run.options), [KERNELS_METADATA]: JSON.stringify({ adapter: gpu().describe(), choices: Object.fromEntries(tunedChoices()) }) },
     extras: await run.saveExtra?.(),
   });
 }
