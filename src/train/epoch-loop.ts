@@ -18,14 +18,14 @@ import { Progress } from './progress.js';
 import { FiniteGuard } from './finite-guard.js';
 import type { StepResult } from './step-skeleton.js';
 import { acquireRunLock, makeFolder } from './run-lock.js';
-import { tunedChoices } from '../ops/kernel-choice.js';
+import { pinTunedChoices, tunedChoices } from '../ops/kernel-choice.js';
 import { fingerprintMatches } from './training-run.js';
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
 /**
  * The checkpoint's record of the kernel variants the run's ops ran ({ adapter, choices } by
- * '<op>|<shape class>'): a resume on the same adapter runs them again (train.ts), so it sums in
- * the same order as the uninterrupted run whatever its autotune cache says.
+ * '<op>|<shape class>'): a resume on the same adapter runs them again (pinRecordedKernels), so it
+ * sums in the same order as the uninterrupted run whatever its autotune cache says.
  */
 export const KERNELS_METADATA = 'kernels';
 export const LOG_FILE = 'log.jsonl';
@@ -100,6 +100,11 @@ export interface EpochLoop {
   resumeExtra?: (decoded: DecodedCheckpoint) => Promise<void>;
   /** Inputs a resume must find unchanged, by name (computed once; saved with the checkpoint, compared on resume). */
   inputDigests?: () => Promise<Record<string, InputDigest>>;
+  /**
+   * Once the run is opened (a resume's checkpoint applied, the kernel variants it recorded pinned),
+   * before the first step: what must see that state, e.g. autotuning the step's kernels.
+   */
+  beforeSteps?: () => Promise<void>;
   /** After each finished epoch's log line (epoch counted from 1), before hooks.onEpoch. */
   afterEpoch?: (epoch: number) => Promise<void>;
   /** datasetDigest(trainSet), computed at the first save. */
@@ -198,6 +203,7 @@ async function openRun(run: EpochLoop, checkpoint: string): Promise<Position> {
     }
     applyCheckpoint(decoded, { model: run.model.stateDict(), optimizer: run.optimizer });
     await run.resumeExtra?.(decoded);
+    pinRecordedKernels(decoded, checkpoint);
     // Checkpoints written before the sums were kept resume with the epoch's later batches only.
     start = { epoch: meta.epoch, batch: meta.batch, lossSum: meta.lossSum ?? 0, images: meta.images ?? 0 };
     await syncBatchCounts(run.model);
@@ -213,6 +219,22 @@ async function openRun(run: EpochLoop, checkpoint: string): Promise<Position> {
   // Atomic, as --resume reads it back.
   await writeJsonAtomic(join(o.out, 'config.json'), o);
   return start;
+}
+
+/**
+ * The kernel variants a checkpoint's run ran, taken back when it resumes on the same adapter:
+ * another variant may sum in another order, and a resumed run is bit-identical to an
+ * uninterrupted one only with the same (autotune caches are per machine and may change). On
+ * another adapter they are chosen anew (its last bits differ anyway).
+ */
+function pinRecordedKernels(decoded: DecodedCheckpoint, checkpoint: string): void {
+  const saved = metadataJson<{ adapter?: string; choices?: Record<string, string> }>(decoded, KERNELS_METADATA);
+  if (!saved?.choices) return; // written before the variants were recorded
+  if (saved.adapter !== gpu().describe()) {
+    console.error(`note: ${checkpoint} was trained on ${saved.adapter}; on this adapter the kernel variants are chosen anew (the resumed run's last bits may differ)`);
+    return;
+  }
+  pinTunedChoices(saved.choices);
 }
 
 /** Saves the checkpoint of position `p`, with the caller's extra state inside it. */
@@ -294,6 +316,7 @@ export async function runEpochLoop(run: EpochLoop, hooks: TrainHooks = {}): Prom
     if (orphans.length) console.error(`removed ${orphans.length} temporary file(s) left by a save that was killed: ${orphans.join(', ')}`);
     const start = await openRun(run, checkpoint);
     opened = true;
+    await run.beforeSteps?.();
     let saved = o.resume && existsSync(checkpoint) ? `epoch ${start.epoch + 1}, batch ${start.batch}` : null; // not an earlier run's
     const kept = () => (saved ? `The last checkpoint kept is ${checkpoint} (next: ${saved}); continue with --resume.` : 'No checkpoint was written yet.');
     const firstStep = start.epoch * stepsPerEpoch + start.batch;

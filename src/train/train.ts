@@ -1,11 +1,7 @@
 // `gradmix train`: data, model, Adam with a cosine schedule, autotuned kernels, and the shared epoch
 // loop (epoch-loop.ts: checkpoints, exact resumption, JSONL log, run lock, Ctrl-C, NaN/Inf guard), with pictures
 // of the augmentation and mixing after each epoch when asked.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
-import { gpu, initGpu } from '../../runtime/gpu.js';
-import { metadataJson, readCheckpoint } from '../checkpoint/index.js';
-import { pinTunedChoices } from '../ops/kernel-choice.js';
+import { initGpu } from '../../runtime/gpu.js';
 import { FOLDER_PROTOCOL, loadFolderOpenSet, loadProtocol, type Dataset, type OpenSetData } from '../data/index.js';
 import { loadAllClasses } from '../data/in-distribution.js';
 import type { SupConResNet } from '../nn/index.js';
@@ -13,7 +9,7 @@ import { defaultOptions, resolveOptions, type TrainOptions } from './options.js'
 import { autotuneTraining } from './autotune.js';
 import { writePictures } from './pictures.js';
 import { checkpointFingerprint, runCheckedStep, setUpRun } from './training-run.js';
-import { CHECKPOINT_FILE, KERNELS_METADATA, keepingOnlyModel, runEpochLoop, type EpochLoopResult, type TrainHooks } from './epoch-loop.js';
+import { keepingOnlyModel, runEpochLoop, type EpochLoopResult, type TrainHooks } from './epoch-loop.js';
 import { withRunFolder } from './run-lock.js';
 import { readRunConfig } from './run-config-file.js';
 import { loadTorchvisionResNet } from '../checkpoint/torchvision-file.js';
@@ -89,42 +85,18 @@ async function trainLocked(o: TrainOptions, hooks: TrainHooks): Promise<TrainRes
   }
 }
 
-/**
- * The kernel variants a checkpoint's run ran, taken back when it is resumed on the same adapter:
- * another variant may sum in another order, and a resumed run is bit-identical to an
- * uninterrupted one only with the same (autotune caches are per machine and may change). On
- * another adapter the variants are chosen anew (its last bits differ anyway). A checkpoint that
- * cannot be read is left to the epoch loop, which says why.
- */
-async function pinSavedKernels(checkpoint: string): Promise<void> {
-  if (!existsSync(checkpoint)) return;
-  let saved: { adapter?: string; choices?: Record<string, string> } | null;
-  try {
-    saved = metadataJson(await readCheckpoint(checkpoint), KERNELS_METADATA);
-  } catch {
-    return;
-  }
-  if (!saved?.choices) return; // written before the variants were recorded
-  if (saved.adapter !== gpu().describe()) {
-    console.error(`note: ${checkpoint} was trained on ${saved.adapter}; on this adapter the kernel variants are chosen anew (the resumed run's last bits may differ)`);
-    return;
-  }
-  pinTunedChoices(saved.choices);
-}
-
 async function trainWith(o: TrainOptions, hooks: TrainHooks, attention: AttentionModel | undefined): Promise<TrainResult> {
   const data = await loadTrainingData(o);
   checkEvaluable(o, data);
   const run = setUpRun(o, data, attention);
   const { trainSet, model, stepper } = run;
   return keepingOnlyModel(model, [run.optimizer], async () => {
-    // Kernel variants for this adapter and these shapes, fixed before the first step (GRADMIX_AUTOTUNE=0: defaults);
-    // a resumed run first takes back the ones it ran with.
-    if (o.resume) await pinSavedKernels(join(o.out, CHECKPOINT_FILE));
-    await autotuneTraining(model, o, trainSet);
     const result = await runEpochLoop(
       {
         ...run,
+        // Kernel variants for this adapter and these shapes, fixed before the first step
+        // (GRADMIX_AUTOTUNE=0: defaults); a resumed run has taken back the ones it ran with.
+        beforeSteps: async () => void (await autotuneTraining(model, o, trainSet)),
         options: o,
         fingerprint: checkpointFingerprint(o),
         step: (step, images, labels, guard) => runCheckedStep(run, o, step, images, labels, guard),
