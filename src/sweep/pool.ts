@@ -87,11 +87,12 @@ export async function runPool(planFile: string, runs: PlannedRun[], slots: Worke
   const queue: { run: PlannedRun; avoid?: string }[] = [];
   for (const r of runs) {
     const out = runOut(planFile, r);
-    const other = await plannedRunDiffers(planFile, r);
+    const results = finishedResults(out);
+    const other = await plannedRunDiffers(planFile, r, results);
     // Not this plan's run: no retry helps, and its results must not count as this plan's.
     if (other)
       result.failed.push({ index: r.index, reason: other.unreadable ? `${out}: ${other.differ.join(', ')}` : `${out} holds a run of other settings (${other.source}): ${other.differ.join(', ')}` });
-    else if (finishedResults(out)) result.skipped.push(r.index);
+    else if (results) result.skipped.push(r.index);
     else queue.push({ run: r });
   }
   for (const f of result.failed) log(`run ${f.index}: ${f.reason}; not run`);

@@ -120,7 +120,7 @@ export async function reportFromPlan(planFile: string): Promise<SweepReport> {
     const results = finishedResults(out);
     const planned = plannedOptions(planFile, run); // null for bad values: its run fails, naming them
     // A run of other settings in the folder is not this plan's result (nor its missing run's progress).
-    const other = await plannedRunDiffers(planFile, run);
+    const other = await plannedRunDiffers(planFile, run, results);
     if (other?.unreadable) missing.push({ ...which, ...unreadable(out, other.differ.join(', ')) });
     else if (other) missing.push({ ...which, state: 'other settings', reason: `${other.differ.join(', ')} (${other.source})` });
     else if (results) finished.push({ protocol: run.protocol, method: run.method, results, ...settingsOf(results, planned ?? run.options) });

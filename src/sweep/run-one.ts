@@ -57,8 +57,9 @@ export async function runPlanned(planFile: string, run: PlannedRun, schedulerTas
     throw new Error(`${planFile}: ${describeRun(run)}: ${(e as Error).message}`);
   }
   // A finished run of other settings is not this plan's result: it is neither skipped nor counted.
-  await checkPlannedSettings(out, planned, finishedResults(out), describeRun(run));
-  if (finishedResults(out)) {
+  const results = finishedResults(out);
+  await checkPlannedSettings(out, planned, results, describeRun(run));
+  if (results) {
     console.log(`${describeRun(run)}: already finished (${out}/results.json), skipped`);
     return 'skipped';
   }

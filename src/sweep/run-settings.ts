@@ -24,7 +24,7 @@ export function plannedOptions(planFile: string, run: PlannedRun): TrainOptions 
 }
 
 /**
- * The settings in which the run saved in `out` differs from `planned` ("--width 4 (the run's: 2)"),
+ * The settings in which the run saved in `out` differs from `planned` ("--width 4 (the run's width: 2)"),
  * with where they were read; null when the folder holds no run or the same one.
  */
 export async function otherSettings(out: string, planned: TrainOptions, results: Results | null = null): Promise<{ source: string; differ: string[] } | null> {
@@ -53,12 +53,16 @@ export async function otherSettings(out: string, planned: TrainOptions, results:
  * one. A saved run that cannot be read (a damaged checkpoint with no config.json) is a difference
  * too, with why: one bad folder must not stop a whole pool, plan or report.
  */
-export async function plannedRunDiffers(planFile: string, run: PlannedRun): Promise<{ source: string; differ: string[]; unreadable?: true } | null> {
+export async function plannedRunDiffers(
+  planFile: string,
+  run: PlannedRun,
+  results: Results | null = finishedResults(runOut(planFile, run)),
+): Promise<{ source: string; differ: string[]; unreadable?: true } | null> {
   const out = runOut(planFile, run);
   const planned = plannedOptions(planFile, run);
   if (!planned || !existsSync(out)) return null;
   try {
-    return await otherSettings(out, planned, finishedResults(out));
+    return await otherSettings(out, planned, results);
   } catch (e) {
     return { source: out, differ: [`its saved run cannot be read: ${(e as Error).message}`], unreadable: true };
   }

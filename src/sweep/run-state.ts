@@ -40,27 +40,31 @@ export function runState(out: string): Exclude<RunState, 'other settings' | 'unr
   // files, and the failure says why; a lock taken after the failure was recorded (a new attempt,
   // a resume by hand) is the newer news.
   const holder = lockHolder(out);
-  if (existsSync(join(out, FAILED_FILE))) return holder && Date.parse(holder.started) > failedAt(out) ? 'held' : 'failed';
+  const failure = failureRecord(out);
+  if (failure) {
+    const at = typeof failure.at === 'string' ? Date.parse(failure.at) : NaN;
+    return holder && Date.parse(holder.started) > (Number.isNaN(at) ? -Infinity : at) ? 'held' : 'failed';
+  }
   if (holder) return 'held';
   return existsSync(join(out, CHECKPOINT_FILE)) || existsSync(join(out, 'config.json')) ? 'started' : 'not started';
 }
 
-/** When the failure was recorded (ms since the epoch); -Infinity when unreadable. */
-function failedAt(out: string): number {
+/** sweep-failed.json's record: null when there is none, {} when it is there but unreadable. */
+function failureRecord(out: string): { reason?: unknown; at?: unknown } | null {
+  const file = join(out, FAILED_FILE);
+  if (!existsSync(file)) return null;
   try {
-    const at = Date.parse((JSON.parse(readFileSync(join(out, FAILED_FILE), 'utf8')) as { at: string }).at);
-    return Number.isNaN(at) ? -Infinity : at;
+    const record: unknown = JSON.parse(readFileSync(file, 'utf8'));
+    return record && typeof record === 'object' ? record : {};
   } catch {
-    return -Infinity;
+    return {};
   }
 }
 
+/** Why the pool gave up on the run (sweep-failed.json), or null. */
 export function failureOf(out: string): string | null {
-  try {
-    return (JSON.parse(readFileSync(join(out, FAILED_FILE), 'utf8')) as { reason: string }).reason;
-  } catch {
-    return null;
-  }
+  const reason = failureRecord(out)?.reason;
+  return typeof reason === 'string' ? reason : null;
 }
 
 export function markFailed(out: string, reason: string, attempts: number): void {
