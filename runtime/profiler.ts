@@ -85,12 +85,11 @@ const CAPACITY = 2048; // queries per batch: two per dispatch
 export class Profiler {
   private readonly querySet: GPUQuerySet;
   private names: string[] = [];
-  private pending: Promise<void>[] = [];
   private readonly totals = new Map<string, KernelTime>();
   private union = new IntervalUnion();
   /** Timestamps are taken relative to the first one (nanoseconds since the epoch exceed 2^53). */
   private origin: bigint | null = null;
-  /** Batches are read back in submission order (the union relies on it). */
+  /** Batches are read back in submission order (the union relies on it); the last one's promise. */
   private chain: Promise<void> = Promise.resolve();
   private unwritten = 0;
 
@@ -147,15 +146,12 @@ export class Profiler {
         readback.destroy();
         resolved.destroy();
       });
-      this.pending.push(this.chain);
     };
   }
 
   /** Per-kernel totals so far, slowest first. */
   async report(): Promise<ProfileReport> {
-    const pending = this.pending;
-    this.pending = [];
-    await Promise.all(pending);
+    await this.chain; // every batch read so far: each waits for the one before
     const { sum, union, span, count } = this.union.summary;
     const times = [...this.totals.values()].sort((a, b) => b.ms - a.ms);
     return Object.assign(times, { busy: { sumMs: sum / 1e6, unionMs: union / 1e6, spanMs: span / 1e6, dispatches: count, unwritten: this.unwritten } });
