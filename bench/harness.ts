@@ -9,7 +9,6 @@
 // per-thread CPU clocks are read outside the wall clock too, but for one file read that overlaps
 // the GPU's work.
 import { gpu } from '../runtime/gpu.js';
-import { nodeModule, processId } from '../runtime/platform.js';
 import { threadCpuClock, type ThreadCpu } from '../runtime/run-cost.js';
 import { scope } from '../src/scope.js';
 import { median, quantile } from './stats.js';
@@ -227,14 +226,6 @@ export interface SampleClocks {
   } | null;
 }
 
-async function threadClocks(): Promise<SampleClocks['threads']> {
-  const clock = await threadCpuClock();
-  const fs = clock && (await nodeModule<{ readFileSync(path: string, encoding: 'utf8'): string }>('node:fs'));
-  const tid = String(processId() ?? '');
-  if (!clock || !fs || !tid) return null;
-  return { ...clock, main: () => new Map([[tid, Number(fs.readFileSync(`/proc/self/task/${tid}/schedstat`, 'utf8').split(' ')[0])]]) };
-}
-
 /**
  * Times `run`, which records GPU work on `target`'s device, by the device's timestamps where it
  * has them; the queue is drained between runs, so runs never overlap. `clocks` is for tests.
@@ -242,7 +233,7 @@ async function threadClocks(): Promise<SampleClocks['threads']> {
 export async function timeQueue(target: QueueTarget, run: () => unknown, opts: TimeOptions, clocks?: SampleClocks): Promise<Measurement> {
   const method = clocks ? (clocks.bracket ? 'gpu-timestamp' : 'wall') : timingMethod(target.device);
   const bracket = clocks ? clocks.bracket : method === 'gpu-timestamp' ? bracketFor(target.device) : null;
-  const threads = clocks ? clocks.threads : await threadClocks();
+  const threads = clocks ? clocks.threads : await threadCpuClock();
   await target.drain();
   return withPacing(target.pacing, opts.pace, (paced) =>
     repeat(
