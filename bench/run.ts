@@ -12,7 +12,8 @@
 // full: ResNet18 shapes at batch 32 and 256. Filters are case-insensitive regular expressions
 // matched against '<family> <row name>'. --family adds a family of your own (a module whose default
 // export is kernelFamily(...) from bench/kernel-family.ts; bench/examples/ are always included). See bench/NOTES.md.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { writeJsonAtomic } from '../src/checkpoint/files.js';
 import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -229,14 +230,13 @@ async function main(): Promise<void> {
     complete,
     rows: results,
   });
-  // Written whole to a temporary file and renamed: a run stopped mid-write leaves the last good copy.
-  // Only to a file named by --json: a stopped run must not replace the record in bench/results/.
-  const write = (complete: boolean) => {
+  // Written whole aside and renamed (writeJsonAtomic): a run stopped mid-write leaves the last good
+  // copy. Only to a file named by --json: a stopped run must not replace the record in bench/results/.
+  const write = async (complete: boolean) => {
     if (!complete && args.json === null) return;
-    writeFileSync(`${file}.tmp`, JSON.stringify(doc(complete), null, 2) + '\n');
-    renameSync(`${file}.tmp`, file);
+    await writeJsonAtomic(file, doc(complete));
   };
-  write(false);
+  await write(false);
 
   let torchRequests = 0;
   const print = formatTable();
@@ -279,14 +279,14 @@ async function main(): Promise<void> {
     }
     results.push(result);
     // Written before it is printed: whoever reads the printed row finds it in the file.
-    write(false);
+    await write(false);
     console.log(print.row(result));
   }
   if (typeof torch !== 'string') torch.stop();
 
   const load1 = loadavg()[0];
   console.log(`load average ${load0.toFixed(2)} -> ${load1.toFixed(2)} (2 cores busy with other work make every figure slower; compare ratios)`);
-  write(true);
+  await write(true);
   console.log(`results: ${file}`);
   releaseTimers();
   destroyGpu();
