@@ -117,7 +117,7 @@ MSG
   fi
 fi
 
-# --- Slurm sweep test (test/sweep.test.ts) -----------------------------------------------------
+# --- Slurm sweep test (test/sweep-slurm.test.ts) -----------------------------------------------
 # It brings up a one-node Slurm of its own (munged, slurmctld, slurmd in a temp folder) and runs
 # a tiny job array. On Debian as root: install `slurm-wlm` and `munge` when missing (the test uses
 # its own key, socket and config, whatever services the packages start). Elsewhere: say what to do.
