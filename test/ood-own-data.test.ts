@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDataSet } from '../src/data/in-distribution.js';
 import { loadFolderOpenSet } from '../src/data/index.js';
-import { oodCommand, trainedInput } from '../src/cli/ood-command.js';
+import { loadInSet, oodCommand, trainedInput } from '../src/cli/ood-command.js';
 import { runConfigOf } from '../src/train/run-config.js';
 import { train } from '../src/train/train.js';
 import { rejects, removeTempDirs, tempDir } from './data-fixtures.js';
@@ -21,12 +21,31 @@ test.after(removeTempDirs);
 const KNOWN = ['bars', 'columns', 'disc'] as const;
 
 test("trainedInput: the run's image size and resize rule (a protocol's size, an own-image run's --size)", () => {
-  assert.equal(trainedInput(runConfigOf({ protocol: 'tinyimagenet', allClasses: true, imageSize: 32 }, 'x')), { size: 64, antialias: true });
-  assert.equal(trainedInput(runConfigOf({ protocol: 'cifar10' }, 'x')), { size: 32, antialias: true });
-  assert.equal(trainedInput(runConfigOf({ protocol: 'folder', imageSize: 16, antialias: true }, 'x')), { size: 16, antialias: true });
+  assert.equal(trainedInput(runConfigOf({ protocol: 'tinyimagenet', allClasses: true, imageSize: 32 }, 'x')), { size: 64, antialias: true, padding: 0 });
+  assert.equal(trainedInput(runConfigOf({ protocol: 'cifar10' }, 'x')), { size: 32, antialias: true, padding: 0 });
+  assert.equal(trainedInput(runConfigOf({ protocol: 'mnist' }, 'x')), { size: 32, antialias: true, padding: 2 });
+  assert.equal(trainedInput(runConfigOf({ protocol: 'folder', imageSize: 16, antialias: true }, 'x')), { size: 16, antialias: true, padding: 0 });
   // A run saved before the rule was recorded shrank plainly.
-  assert.equal(trainedInput(runConfigOf({ protocol: 'folder', imageSize: 24 }, 'x')), { size: 24, antialias: false });
-  assert.equal(trainedInput(runConfigOf(null, 'x')), { antialias: true });
+  assert.equal(trainedInput(runConfigOf({ protocol: 'folder', imageSize: 24 }, 'x')), { size: 24, antialias: false, padding: 0 });
+  assert.equal(trainedInput(runConfigOf(null, 'x')), { antialias: true, padding: 0 });
+});
+
+test("a folder in-set of an MNIST run's checkpoint is fitted inside the run's zero border (28 x 28 padded by 2), not stretched to 32", async () => {
+  const root = tempDir();
+  writeShapesFolder(join(root, 'train'), { perClass: 2, shapes: KNOWN }); // 20-43 px
+  const input = trainedInput(runConfigOf({ protocol: 'mnist-mini' }, 'x'));
+  const got = await loadInSet('folder', 'train', root, input, 1);
+  const inner = await loadDataSet('folder', 'train', { dataDir: root, folder: { channels: 1, size: [28, 28], antialias: true } });
+  assert.equal([got.n, got.channels, got.height, got.width], [6, 1, 32, 32]);
+  for (let i = 0; i < got.n; i++) {
+    for (let y = 0; y < 32; y++) {
+      for (let x = 0; x < 32; x++) {
+        const inside = y >= 2 && y < 30 && x >= 2 && x < 30;
+        const want = inside ? inner.images[(i * 28 + y - 2) * 28 + x - 2] : 0;
+        if (got.images[(i * 32 + y) * 32 + x] !== want) assert.unreachable(`image ${i} (${x}, ${y}): ${got.images[(i * 32 + y) * 32 + x]}, want ${want}`);
+      }
+    }
+  }
 });
 
 test("a folder in-set's test/ classes are numbered by train/'s; a class train/ lacks is refused", async () => {

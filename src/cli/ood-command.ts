@@ -6,7 +6,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { augmentPreset } from '../augment/index.js';
 import { DATA_SET_NAMES, limitImages, loadDataSet, needsDataFolder, numClasses, sourceDataSet, type DataSetName } from '../data/in-distribution.js';
-import { FOLDER_PROTOCOL, PROTOCOL_NAMES, protocolInfo, type Dataset, type ImageFolderOptions } from '../data/index.js';
+import { FOLDER_PROTOCOL, PROTOCOL_NAMES, padImages, protocolInfo, type Dataset, type ImageFolderOptions } from '../data/index.js';
 import { defaultOptions } from '../train/options.js';
 import type { RunConfig } from '../train/run-config.js';
 import { evaluateOutOfDistribution, OOD_METRIC_LABELS, RESIZE_RULES, type OodEvaluation, type OodMetrics, type ResizeRule } from '../osr/ood.js';
@@ -103,6 +103,8 @@ export interface TrainedInput {
   size?: number;
   /** Own images (a folder in-set) shrink with antialiasing. */
   antialias: boolean;
+  /** Zero border each side of the training images (MNIST's digits: 2): a folder in-set is fitted inside it. */
+  padding: number;
 }
 
 /**
@@ -111,9 +113,23 @@ export interface TrainedInput {
  * (TinyImageNet 64), else nothing recorded: own images get training's defaults.
  */
 export function trainedInput(run: RunConfig): TrainedInput {
-  if (run.protocol === FOLDER_PROTOCOL) return { size: run.imageSize ?? defaultOptions(FOLDER_PROTOCOL).imageSize, antialias: run.antialias ?? false };
-  if (run.protocol && (PROTOCOL_NAMES as readonly string[]).includes(run.protocol)) return { size: protocolInfo(run.protocol).imageSize, antialias: true };
-  return { antialias: true };
+  if (run.protocol === FOLDER_PROTOCOL) return { size: run.imageSize ?? defaultOptions(FOLDER_PROTOCOL).imageSize, antialias: run.antialias ?? false, padding: 0 };
+  if (run.protocol && (PROTOCOL_NAMES as readonly string[]).includes(run.protocol)) {
+    const info = protocolInfo(run.protocol);
+    return { size: info.imageSize, antialias: true, padding: info.padding ?? 0 };
+  }
+  return { antialias: true, padding: 0 };
+}
+
+/**
+ * The in-set prepared as the run prepared its training images: a folder decodes to the model's
+ * channels at the run's size and resize rule (so images of mixed sizes load), inside the run's zero
+ * border (an MNIST run's 28 x 28 digits are padded to 32, not stretched); built-in sets come ready.
+ */
+export async function loadInSet(set: DataSetName, split: 'train' | 'test', dataDir: string | undefined, input: TrainedInput, channels: 1 | 3): Promise<Dataset> {
+  const inner = (input.size ?? defaultOptions(FOLDER_PROTOCOL).imageSize) - 2 * input.padding;
+  const ds = await loadSet('in-distribution', set, split, dataDir, { channels, size: [inner, inner], antialias: input.antialias });
+  return set === 'folder' ? padImages(ds, input.padding) : ds;
 }
 
 const fileName = (name: string) => name.replace(/[^A-Za-z0-9._+-]/g, '_');
@@ -193,13 +209,10 @@ export async function oodCommand(argv: string[]): Promise<void> {
 
   const loaded = await buildModel(file);
   try {
-    // The in-set is prepared as the run prepared its training images: a folder decodes to the
-    // model's channels at the run's size and resize rule (so images of mixed sizes load).
     const input = trainedInput(file.run);
-    const side = input.size ?? defaultOptions(FOLDER_PROTOCOL).imageSize;
-    const inFolder: ImageFolderOptions = { channels: loaded.inChannels as 1 | 3, size: [side, side], antialias: input.antialias };
-    const train = await loadSet('in-distribution', inSet, 'train', dataIn, inFolder);
-    const testIn = limitImages(await loadSet('in-distribution', inSet, 'test', dataIn, inFolder), maxTest);
+    const loadIn = (split: 'train' | 'test') => loadInSet(inSet, split, dataIn, input, loaded.inChannels as 1 | 3);
+    const train = await loadIn('train');
+    const testIn = limitImages(await loadIn('test'), maxTest);
     if (train.channels !== loaded.inChannels) {
       throw new Error(`${inSet} images have ${train.channels} channel(s), the model takes ${loaded.inChannels}`);
     }
