@@ -55,6 +55,9 @@ test('CIFAR-10: truncated, corrupt-label, empty and missing batches name the fil
   const r = cifarRecords([[1], [2]]);
   put(dir, 'data_batch_3.bin', r.bytes.subarray(0, 3073 + 1000));
   await rejects(() => loadCifar10(root, 'train'), /^data_batch_3\.bin: 4073 bytes is not a whole number of 3073-byte CIFAR-10 records .*1 records and 1000 bytes left over; the file is truncated/);
+  // Cut on a record boundary: whole records, fewer than its siblings'.
+  put(dir, 'data_batch_3.bin', r.bytes.subarray(0, 3073));
+  await rejects(() => loadCifar10(root, 'train'), /^data_batch_3\.bin: 1 records, the other data batches 2; the file is truncated/);
   put(dir, 'data_batch_3.bin', cifarRecords([[1], [10]]).bytes);
   await rejects(() => loadCifar10(root, 'train'), /^data_batch_3\.bin: record 1 has label 10, outside 0\.\.9; the file is corrupt or not CIFAR-10$/);
   put(dir, 'test_batch.bin', new Uint8Array(0));

@@ -89,8 +89,17 @@ export async function loadCifar10(dir: string, split: 'train' | 'test'): Promise
   const root = resolveRoot(dir, 'cifar-10-batches-bin', 'test_batch.bin');
   const what = 'the CIFAR-10 binary version (data_batch_1.bin .. data_batch_5.bin, test_batch.bin)';
   const names = split === 'train' ? [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`) : ['test_batch.bin'];
-  const files = names.map((f) => requireFile(root, [f], what));
-  const records = await loadRecordFiles(files, { labelClasses: [10], format: 'CIFAR-10' });
+  const layout = { labelClasses: [10], format: 'CIFAR-10' };
+  const paths = names.map((f) => requireFile(root, [f], what));
+  const files = await Promise.all(paths.map(async (file) => ({ file, bytes: await readDataFile(file) })));
+  // The published batches hold 10,000 records each: one cut on a record boundary is a whole number
+  // of records, but no longer as many as its siblings.
+  const counts = files.map((f) => countRecords(f.bytes, f.file, layout));
+  const short = counts.findIndex((c) => c !== Math.max(...counts));
+  if (short >= 0) {
+    throw new DataError(`${basename(paths[short])}: ${counts[short]} records, the other data batches ${Math.max(...counts)}; the file is truncated (the published batches hold 10,000 each)`);
+  }
+  const records = decodeRecords(files, layout);
   const names10 = (await readLinesIfPresent(join(root, 'batches.meta.txt'))) ?? CIFAR10_CLASS_NAMES;
   return recordsToDataset(records, 0, names10.length === 10 ? names10 : CIFAR10_CLASS_NAMES);
 }
