@@ -164,7 +164,27 @@ test('bad inputs are clear errors', () => {
   );
   assert.throws(() => adam.loadStateDict({ kind: 'adam', steps: 1, options: {}, tensors: { '0.exp_avg': w }, counters: {} }), /missing tensor '0\.exp_avg_sq'/);
   assert.throws(() => adam.loadStateDict({ kind: 'adam', steps: 1, options: {}, tensors: { '5.exp_avg': w }, counters: {} }), /unexpected tensor '5\.exp_avg' \(there are 2 parameters\)/);
+  // Moments without their step count would restart Adam's bias correction at step 1.
+  assert.throws(
+    () => adam.loadStateDict({ kind: 'adam', steps: 1, options: {}, tensors: { '0.exp_avg': w, '0.exp_avg_sq': w }, counters: {} }),
+    /missing counter '0\.step' for parameter 0 \('fc\.weight'\)/,
+  );
+  assert.throws(() => adam.loadStateDict({ kind: 'adam', steps: -1, options: {}, tensors: {}, counters: {} }), /bad step count -1/);
   for (const t of [w, b, wrong]) t.dispose();
+});
+
+test('a step with one bad grad updates no parameter, so it can be retried', async () => {
+  const w = upload([1, 2, 3], [3], true);
+  const b = upload([1, 2], [2], true);
+  const adam = new Adam([w, b], { lr: 0.1 });
+  w.grad = upload([1, 1, 1], [3]);
+  b.grad = upload([1, 1, 1], [3]);
+  assert.throws(() => adam.step(), /parameter 1 has shape \[2\] but its grad has shape \[3\]/);
+  assert.equal(Array.from(await read(w)), [1, 2, 3], 'the first parameter is unchanged');
+  assert.equal(adam.stateDict().counters, {}, 'no step counted');
+  adam.dispose();
+  adam.zeroGrad();
+  for (const t of [w, b]) t.dispose();
 });
 
 test('cosine schedule matches torch CosineAnnealingLR and holds its floor', () => {

@@ -92,6 +92,8 @@ export abstract class Optimizer<O extends BaseOptions> {
    * parameters whose grad is null are skipped and their state is left as it was.
    */
   step(): void {
+    // Every grad is checked before any update: a bad one leaves all parameters and their step
+    // counts as they were, so the step can be retried.
     this.params.forEach((p, i) => {
       const g = p.grad;
       if (!g) return;
@@ -99,6 +101,10 @@ export abstract class Optimizer<O extends BaseOptions> {
         throw new Error(`${this.label}.step: ${paramLabel(this.params, i)} has shape ${formatShape(p.shape)} but its grad has shape ${formatShape(g.shape)}`);
       }
       if (g.dtype !== 'float32') throw new Error(`${this.label}.step: the grad of ${paramLabel(this.params, i)} is ${g.dtype}`);
+    });
+    this.params.forEach((p, i) => {
+      const g = p.grad;
+      if (!g) return;
       const s = this.update(p, g, this.state[i]);
       if (s) {
         s.step++;
@@ -136,7 +142,9 @@ export abstract class Optimizer<O extends BaseOptions> {
   loadStateDict(sd: OptimizerState): void {
     const who = `${this.label}.loadStateDict`;
     if (sd.kind !== this.kind) throw new Error(`${who}: the state is from a '${sd.kind}' optimiser, this is '${this.kind}'`);
+    if (!Number.isInteger(sd.steps) || sd.steps < 0) throw new Error(`${who}: bad step count ${sd.steps}`);
     const incoming: (ParamState | null)[] = this.params.map(() => null);
+    const counted = new Set<number>();
     const entry = (key: string, what: string): [number, string] => {
       const m = /^(\d+)\.([A-Za-z_]+)$/.exec(key);
       const i = m ? Number(m[1]) : -1;
@@ -148,6 +156,7 @@ export abstract class Optimizer<O extends BaseOptions> {
       const [i, name] = entry(key, 'counter');
       if (name !== 'step' || !Number.isInteger(value) || value < 0) throw new Error(`${who}: bad counter '${key}' = ${value}`);
       incoming[i]!.step = value;
+      counted.add(i);
     }
     for (const [key, t] of Object.entries(sd.tensors)) {
       const [i, slot] = entry(key, 'tensor');
@@ -162,6 +171,8 @@ export abstract class Optimizer<O extends BaseOptions> {
     incoming.forEach((s, i) => {
       const missing = s ? this.slotNames.filter((n) => !(n in s.slots)) : [];
       if (missing.length) throw new Error(`${who}: missing tensor '${i}.${missing[0]}' for ${paramLabel(this.params, i)}`);
+      // Without its count, moments would restart at step 0 (Adam's bias correction then scales them up).
+      if (s && !counted.has(i)) throw new Error(`${who}: missing counter '${i}.step' for ${paramLabel(this.params, i)}`);
     });
     const options = copyOptions(this.options);
     for (const [key, value] of Object.entries(copyOptions(sd.options))) {
