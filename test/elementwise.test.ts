@@ -70,6 +70,15 @@ const PAIRS: [number[], number[]][] = [
   ],
   [[1], [1]],
   [[4, 3], [1]],
+  // The smaller operand has the larger rank: the result is [1, 2, 3], as PyTorch's.
+  [
+    [2, 3],
+    [1, 1, 3],
+  ],
+  [
+    [1, 1, 3],
+    [2, 3],
+  ],
 ];
 
 for (const [name, run, f] of binary) {
@@ -85,6 +94,14 @@ for (const [name, run, f] of binary) {
     }
   });
 }
+
+test("a broadcast result has the larger rank and the larger sizes, as PyTorch's", () => {
+  const shape = (a: number[], b: number[]) => [...ops.add(upload(new Float32Array(a.reduce((p, d) => p * d, 1)), a), upload(new Float32Array(b.reduce((p, d) => p * d, 1)), b)).shape];
+  assert.equal(shape([2, 3], [1, 1, 3]), [1, 2, 3]);
+  assert.equal(shape([1, 1, 3], [2, 3]), [1, 2, 3]);
+  assert.equal(shape([1, 3], [2, 1, 3]), [2, 1, 3]);
+  assert.equal(shape([0, 3], [3]), [0, 3]);
+});
 
 test('broadcasting that is not over leading dims is a clear error', async () => {
   const a = upload([1, 2, 3, 4, 5, 6], [2, 3]);

@@ -23,7 +23,8 @@ function unaryRaw(op: keyof typeof UNARY, x: Tensor, s = 0): Tensor {
 
 /**
  * The broadcast result shape: equal shapes, or one operand's shape (leading 1s dropped) is a
- * suffix of the other's, so it repeats over the other's leading dimensions.
+ * suffix of the other's, so it repeats over the other's leading dimensions. The result has the
+ * larger rank, as PyTorch's: [2, 3] with [1, 1, 3] is [1, 2, 3].
  */
 export function broadcastShape(op: string, a: Shape, b: Shape): Shape {
   if (sameShape(a, b)) return a;
@@ -32,8 +33,10 @@ export function broadcastShape(op: string, a: Shape, b: Shape): Shape {
     const s = strip(small);
     return s.length <= big.length && s.every((d, i) => d === big[big.length - s.length + i]);
   };
-  const [big, small] = sizeOf(a) >= sizeOf(b) ? [a, b] : [b, a];
-  if (isSuffix(small, big)) return big.length >= small.length ? big : small;
+  // small's dimensions beyond big's rank are all 1 (isSuffix dropped them), so they lead the result.
+  const widen = (big: Shape, small: Shape) => [...new Array<number>(Math.max(0, small.length - big.length)).fill(1), ...big];
+  if (isSuffix(b, a)) return widen(a, b);
+  if (isSuffix(a, b)) return widen(b, a);
   throw new Error(`${op}: shape mismatch: cannot broadcast ${formatShape(a)} with ${formatShape(b)} (only over leading dimensions)`);
 }
 
@@ -48,6 +51,8 @@ function binaryRaw(op: keyof typeof BINARY, a: Tensor, b: Tensor): Tensor {
 export function sumToShape(g: Tensor, shape: Shape): Tensor {
   if (sameShape(g.shape, shape)) return g;
   const n = sizeOf(shape);
+  // Shapes that differ only in leading 1s ([1, 2, 3] to [2, 3]) hold the same elements: a view.
+  if (g.size === n) return reshape(g, shape);
   const folded = reshape(g, [g.size / n, n]);
   const s = sum(folded, 0);
   const out = reshape(s, shape);
