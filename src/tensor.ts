@@ -47,7 +47,7 @@ export class Tensor {
   readonly dtype: DType;
   private storage_: Storage | null;
   requiresGrad: boolean;
-  /** Accumulated gradient (leaf tensors with requiresGrad only). */
+  /** Accumulated gradient (leaf tensors with requiresGrad only); owned: dispose() frees it too. */
   grad: Tensor | null = null;
   /** Keep this non-leaf tensor's gradient in .grad during backward (as PyTorch's retain_grad()). */
   retainGrad = false;
@@ -126,11 +126,9 @@ export class Tensor {
     this.storage_.release();
     this.storage_ = null;
     if (this.node) this.disposedInGraph = true;
-    // A retained gradient (retainGrad) lives outside every scope: it goes with its tensor.
-    if (this.retainGrad) {
-      this.grad?.dispose();
-      this.grad = null;
-    }
+    // A gradient (a leaf's, or a retained one) lives outside every scope: it goes with its tensor.
+    this.grad?.dispose();
+    this.grad = null;
     this.node = null;
   }
 

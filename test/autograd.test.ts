@@ -137,6 +137,17 @@ test('a backward rule that throws or returns a wrong shape frees every gradient 
   assert.is(gpu().memory().bytesLive, before);
 });
 
+test("a leaf's gradient goes with it: a scope that ends between backward and zeroGrad frees it", async () => {
+  await gpu().sync();
+  const before = gpu().memory().buffersLive;
+  scope(() => {
+    const x = upload([1, 2], [2], true);
+    ops.backward(ops.sumAll(ops.mulScalar(x, 2)));
+    assert.ok(x.grad);
+  });
+  assert.is(gpu().memory().buffersLive, before);
+});
+
 test('noGrad refuses an async body, and recording is on again after it', () => {
   const x = upload([1, 2], [2], true);
   assert.throws(() => ops.noGrad(async () => ops.mul(x, x)), /noGrad\(\) takes a synchronous function, and this one returned a promise/);
