@@ -3,6 +3,7 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { loadStateDictInto } from '../src/checkpoint/index.js';
+import { gpu } from '../runtime/gpu.js';
 import { BatchNorm2d, SupConResNet } from '../src/nn/index.js';
 import * as ops from '../src/ops/index.js';
 import { grad, noGrad } from '../src/autograd.js';
@@ -126,6 +127,28 @@ test('forward hooks see named activations (layer2.1, layer3.1, layer4.1) and the
   assert.is(seen.size, 0, 'a removed hook still ran');
   for (const t of [x, r, g]) t.dispose();
   model.dispose();
+});
+
+test('dispose() frees every parameter, its gradient and every buffer, and dispatches nothing (a lost device cannot run a kernel)', async () => {
+  await gpu().sync();
+  const before = gpu().memory().buffersLive;
+  const model = small();
+  const x = randn([2, 1, 8, 8], new Rng(2));
+  scope(() => ops.backward(ops.sumAll(model.call(x)))); // BatchNorm's batch count is now unwritten
+  assert.ok(model.parameters().every((p) => p.grad));
+  const g = gpu();
+  const dispatch = g.dispatch;
+  g.dispatch = () => {
+    throw new Error('the GPU device was lost');
+  };
+  try {
+    model.dispose();
+  } finally {
+    g.dispatch = dispatch;
+  }
+  assert.ok([...model.parameters(), ...model.namedBuffers().map(([, t]) => t)].every((t) => t.disposed && t.grad === null));
+  x.dispose();
+  assert.is(gpu().memory().buffersLive, before);
 });
 
 test('unknown layers and mismatched state dicts are clear errors that change nothing', async () => {

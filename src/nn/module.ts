@@ -137,7 +137,8 @@ export abstract class Module {
     };
   }
 
+  /** Frees every parameter (with its gradient) and buffer. Dispatches nothing, so it works on a lost device. */
   dispose(): void {
-    for (const [, t] of this.stateDict()) t.dispose();
+    for (const [, t] of [...this.namedParameters(), ...this.namedBuffers()]) t.dispose();
   }
 }
