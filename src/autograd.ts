@@ -114,7 +114,7 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
   gradEnabled = false;
   try {
     if (grad) {
-      if (grad.shape.join() !== root.shape.join()) throw new Error(`backward(): gradient shape ${formatShape(grad.shape)} does not match ${formatShape(root.shape)}`);
+      checkSeed('backward()', root, grad);
       grads.set(root, alias(grad));
     } else {
       if (root.size !== 1) throw new Error(`backward(): a gradient is needed for non-scalar output of shape ${formatShape(root.shape)}`);
@@ -126,19 +126,10 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
       if (!g) continue;
       grads.delete(t);
       if (!t.node) {
-        // A leaf: accumulate into .grad, which outlives any scope.
-        if (t.grad) {
-          const sum = addSameShape(t.grad, g);
-          t.grad.dispose();
-          g.dispose();
-          t.grad = keep(sum);
-        } else t.grad = keep(g);
+        accumulate(t, g);
         continue;
       }
-      if (t.retainGrad) {
-        t.grad?.dispose();
-        t.grad = keep(alias(g));
-      }
+      if (t.retainGrad) accumulate(t, alias(g));
       passToInputs(t.node, g, runRule(t.node, g), grads, (input) => input.requiresGrad);
       if (!options.retainGraph) {
         t.node = null;
@@ -173,7 +164,8 @@ export function grad(root: Tensor, targets: readonly Tensor[], seed?: Tensor): T
   const prev = gradEnabled;
   gradEnabled = false;
   try {
-    if (!seed && root.size !== 1) throw new Error(`grad(): a seed gradient is needed for non-scalar output of shape ${formatShape(root.shape)}`);
+    if (seed) checkSeed('grad()', root, seed);
+    else if (root.size !== 1) throw new Error(`grad(): a seed gradient is needed for non-scalar output of shape ${formatShape(root.shape)}`);
     grads.set(root, seed ? alias(seed) : onesLike(root));
     for (let k = order.length - 1; k >= 0; k--) {
       const t = order[k];
@@ -204,6 +196,24 @@ export function grad(root: Tensor, targets: readonly Tensor[], seed?: Tensor): T
     for (const g of grads.values()) g.dispose();
   }
   return targets.map((t) => found.get(t)!);
+}
+
+/** A seed gradient must match its root: other shapes fail deep in a rule or pass silently, other dtypes are read as float bits. */
+function checkSeed(what: string, root: Tensor, seed: Tensor): void {
+  if (seed.shape.join() !== root.shape.join()) throw new Error(`${what}: gradient shape ${formatShape(seed.shape)} does not match ${formatShape(root.shape)}`);
+  if (seed.dtype !== 'float32') throw new Error(`${what}: the gradient must be float32, got ${seed.dtype}`);
+}
+
+/** Adds g (owned, consumed) into t.grad, which outlives any scope: a leaf's, or a retained one (as PyTorch's, both accumulate). */
+function accumulate(t: Tensor, g: Tensor): void {
+  if (!t.grad) {
+    t.grad = keep(g);
+    return;
+  }
+  const sum = addSameShape(t.grad, g);
+  t.grad.dispose();
+  g.dispose();
+  t.grad = keep(sum);
 }
 
 /**

@@ -6,6 +6,7 @@ import { gpu } from '../runtime/gpu.js';
 import { grad, isGradEnabled, record } from '../src/autograd.js';
 import * as ops from '../src/ops/index.js';
 import { scope, keep } from '../src/scope.js';
+import { tensor } from '../src/creation.js';
 import { setupGpu, upload } from './helpers.js';
 
 const test = suite('autograd');
@@ -21,6 +22,29 @@ test('retainGrad keeps an intermediate gradient', async () => {
   ops.backward(loss);
   assert.equal(await values(h.grad!), [4, 8, 12]);
   assert.equal(await values(x.grad!), [8, 16, 24]);
+});
+
+test("retainGrad accumulates over backward calls, as PyTorch's retain_grad() and as leaves do", async () => {
+  const x = upload([1, 2], [2], true);
+  const h = ops.mulScalar(x, 3);
+  h.retainGrad = true;
+  const loss = ops.sumAll(h);
+  ops.backward(loss, undefined, { retainGraph: true });
+  ops.backward(loss);
+  assert.equal(await values(h.grad!), [2, 2]);
+  assert.equal(await values(x.grad!), [6, 6]);
+});
+
+test('a seed of another shape or dtype than the root is a clear error in backward() and grad()', () => {
+  const x = upload([1, 2, 3, 4, 5, 6], [2, 3], true);
+  const y = ops.mulScalar(x, 2);
+  const transposed = upload([1, 2, 3, 4, 5, 6], [3, 2]); // same size: reshapes would take it
+  const ints = tensor([1, 1, 1, 1, 1, 1], [2, 3], { dtype: 'int32' });
+  assert.throws(() => grad(y, [x], transposed), /grad\(\): gradient shape \[3, 2\] does not match \[2, 3\]/);
+  assert.throws(() => grad(y, [x], ints), /grad\(\): the gradient must be float32, got int32/);
+  assert.throws(() => ops.backward(y, transposed), /backward\(\): gradient shape \[3, 2\] does not match \[2, 3\]/);
+  assert.throws(() => ops.backward(y, ints), /backward\(\): the gradient must be float32, got int32/);
+  assert.is(x.grad, null);
 });
 
 test('grad() returns d(root)/d(targets) and leaves .grad of leaves alone', async () => {
