@@ -17,7 +17,12 @@ export function tensor(values: ArrayLike<number>, shape: Shape, options: TensorO
   }
   const t = Tensor.empty(shape, dtype);
   const data = dtype === 'int32' ? Int32Array.from(values) : values instanceof Float32Array ? values : Float32Array.from(values);
-  if (data.length > 0) gpu().write(t.buffer, data);
+  try {
+    if (data.length > 0) gpu().write(t.buffer, data);
+  } catch (e) {
+    t.dispose(); // e.g. a failed earlier kernel reported here: no scope may be open to free t
+    throw e;
+  }
   t.requiresGrad = options.requiresGrad ?? false;
   if (options.name) t.name = options.name;
   return t;

@@ -17,9 +17,10 @@ export function formatShape(shape: Shape): string {
   return `[${shape.join(', ')}]`;
 }
 
-function checkShape(shape: Shape): void {
+/** Throws unless every dimension is a non-negative integer (`op` prefixes the message). */
+export function checkShape(shape: Shape, op?: string): void {
   for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new Error(`invalid shape ${formatShape(shape)}: dimensions must be non-negative integers`);
+    if (!Number.isInteger(d) || d < 0) throw new Error(`${op ? `${op}: ` : ''}invalid shape ${formatShape(shape)}: dimensions must be non-negative integers`);
   }
 }
 
@@ -71,6 +72,7 @@ export class Tensor {
 
   /** A new, uninitialised tensor from the buffer pool. */
   static empty(shape: Shape, dtype: DType = 'float32'): Tensor {
+    checkShape(shape); // before the buffer is taken, which a throw here would leak
     const bytes = sizeOf(shape) * 4;
     const t = new Tensor(shape, new Storage(gpu().pool.acquire(bytes), bytes), dtype);
     if (poisonNew && dtype === 'float32') poisonFill(t);

@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import * as ops from '../src/ops/index.js';
 import { tensor } from '../src/creation.js';
 import { scope } from '../src/scope.js';
-import { sizeOf, type Shape } from '../src/tensor.js';
+import { gpu } from '../runtime/gpu.js';
+import { Tensor, sizeOf, type Shape } from '../src/tensor.js';
 import { read, setupGpu, upload } from './helpers.js';
 import { checkOp } from './check-op.js';
 import { mapRows, resizeAxis } from './axis-ref.js';
@@ -281,6 +282,28 @@ test('reshape is a view and checks sizes', async () => {
     ops.backward(ops.sumAll(ops.mul(y, y)));
     assert.equal(Array.from(await read(x.grad!)), [2, 4, 6, 8, 10, 12]);
   });
+});
+
+test('a refused shape or a failed upload takes no buffer with it (no scope open to free it)', () => {
+  const x = upload([1, 2, 3, 4, 5, 6], [6]);
+  const live = () => gpu().memory().buffersLive;
+  const before = live();
+  assert.throws(() => ops.reshape(x, [1.5, 4]), /reshape: invalid shape \[1\.5, 4\]: dimensions must be non-negative integers/);
+  assert.throws(() => ops.reshape(x, [-2, -3]), /reshape: invalid shape \[-2, -3\]/);
+  assert.throws(() => Tensor.empty([2.5, 2]), /invalid shape \[2\.5, 2\]/);
+  const g = gpu();
+  const write = g.write;
+  g.write = () => {
+    throw new Error('an earlier kernel failed');
+  };
+  try {
+    assert.throws(() => tensor([1, 2], [2]), /an earlier kernel failed/);
+  } finally {
+    g.write = write;
+  }
+  assert.is(live(), before);
+  x.dispose();
+  assert.is(live(), before - 1, "x's buffer went back: no reshape kept a reference to it");
 });
 
 test.run();

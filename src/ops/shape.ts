@@ -1,7 +1,7 @@
 // Shape ops. reshape is a view on the same storage; permute, transpose, concat, slice and
 // indexSelect copy (kernels/layout.wgsl, raw 32-bit words, so int32 tensors work too).
 import { record } from '../autograd.js';
-import { Tensor, formatShape, sizeOf, type Shape } from '../tensor.js';
+import { Tensor, checkShape, formatShape, sizeOf, type Shape } from '../tensor.js';
 import { WG, grid, launch, normAxis, splitAt } from './launch.js';
 
 /** A view with a new shape over the same buffer; one dimension may be -1. */
@@ -15,6 +15,7 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
     resolved = shape.map((d) => (d === -1 ? x.size / known : d));
   }
   if (sizeOf(resolved) !== x.size) throw new Error(`reshape: cannot reshape ${formatShape(x.shape)} (${x.size} elements) to ${formatShape(shape)}`);
+  checkShape(resolved, 'reshape'); // before the storage is retained ([1.5, 4] has 6 elements too)
   const out = new Tensor(resolved, x.storage.retain(), x.dtype);
   return record(out, 'reshape', [x], (g) => [reshape(g, x.shape)]);
 }
