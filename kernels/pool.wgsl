@@ -35,11 +35,7 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 //! include "lib/indexing.wgsl"
-
-/** NaN by its bits: compilers may fold v != v to false. */
-fn is_nan(v: f32) -> bool {
-  return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u;
-}
+//! include "lib/nan.wgsl"
 
 @compute @workgroup_size(WG)
 fn max_pool(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {

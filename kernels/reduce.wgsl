@@ -1,5 +1,6 @@
 // Reductions over the middle axis of a tensor viewed as [outer, len, inner].
-// sum: out[o,k] = scale * sum_j x[o,j,k]; maximum: out[o,k] = max_j x[o,j,k], idx[o,k] = first argmax;
+// sum: out[o,k] = scale * sum_j x[o,j,k]; maximum: out[o,k] = max_j x[o,j,k], idx[o,k] = first argmax
+// (the first NaN, if any, as PyTorch's);
 // logsumexp: out[o,k] = m + log(sum_j exp(x[o,j,k] - m)), m = max_j x[o,j,k].
 // Backward helpers: expand: dx[o,j,k] = scale * g[o,k]; scatter_argmax: dx[o,j,k] = g[o,k] if
 // j == idx[o,k] else 0; logsumexp_backward: dx[o,j,k] = g[o,k] * exp(x[o,j,k] - out[o,k]).
@@ -27,6 +28,7 @@ struct Params {
 @group(0) @binding(6) var<storage, read_write> idx: array<i32>;
 
 //! include "lib/indexing.wgsl"
+//! include "lib/nan.wgsl"
 
 @compute @workgroup_size(WG)
 fn sum(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg: vec3u) {
@@ -66,7 +68,8 @@ fn maximum(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) n
   var arg = 0u;
   for (var j = 1u; j < p.len; j++) {
     let v = x[base + j * p.inner];
-    if (v > m) { m = v; arg = j; }
+    // A NaN wins and stays: v > NaN is false.
+    if (v > m || (is_nan(v) && !is_nan(m))) { m = v; arg = j; }
   }
   out[i] = m;
   idx[i] = i32(arg);

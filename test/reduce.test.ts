@@ -85,6 +85,25 @@ test('max with ties: index and gradient go to the first maximum', async () => {
   });
 });
 
+test("max propagates NaN as PyTorch's: the first NaN is the value and the index, wherever it is", async () => {
+  await scope(async () => {
+    // Rows: NaN first, in the middle (before the largest), last, two NaNs, no NaN, NaN beside +inf.
+    const N = NaN;
+    const x = upload([N, 1, 9, 2, 1, N, 9, 2, 1, 9, 2, N, 9, N, 1, N, 1, 9, 2, 3, Infinity, N, 1, 2], [6, 4], true);
+    const { values, indices } = ops.max(x, 1);
+    assert.equal(Array.from(await values.data()), [N, N, N, N, 9, N]);
+    assert.equal(Array.from(await indices.data()), [0, 1, 3, 1, 1, 1]);
+    ops.backward(ops.sumAll(values));
+    const onehot = [0, 1, 3, 1, 1, 1].flatMap((j) => [0, 1, 2, 3].map((k) => Number(k === j)));
+    assert.equal(Array.from(await x.grad!.data()), onehot);
+    // Along axis 0 (strided): NaN in row 2 of column 0, none in column 1.
+    const y = upload([1, 5, 2, 6, N, 7], [3, 2]);
+    const m = ops.max(y, 0);
+    assert.equal(Array.from(await m.values.data()), [N, 7]);
+    assert.equal(Array.from(await m.indices.data()), [2, 2]);
+  });
+});
+
 test('logsumexp is stable for large and very negative inputs', async () => {
   await scope(async () => {
     const rows = [

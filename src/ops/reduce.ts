@@ -69,8 +69,9 @@ export function meanAll(x: Tensor): Tensor {
 }
 
 /**
- * Maximum along an axis with the index of the first maximal element; the gradient flows to that
- * element (as PyTorch's max(dim)). The backward pass reads `indices`: dispose it only after.
+ * Maximum along an axis with the index of the first maximal element, or of the first NaN (which
+ * is then the maximum); the gradient flows to that element (as PyTorch's max(dim)). The backward
+ * pass reads `indices`: dispose it only after.
  */
 export function max(x: Tensor, axis: number, keepDims = false): { values: Tensor; indices: Tensor } {
   requireFloat('max', x);
