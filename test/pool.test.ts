@@ -1,5 +1,6 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
+import { gpu } from '../runtime/gpu.js';
 import * as ops from '../src/ops/index.js';
 import { setupGpu, upload } from './helpers.js';
 import { checkOp } from './check-op.js';
@@ -39,6 +40,20 @@ test('globalAvgPool gives [B, C] and rejects other ranks', async () => {
   const flat = upload(new Float32Array(6), [2, 3]);
   assert.throws(() => ops.globalAvgPool(flat), /globalAvgPool: expected input of shape \[B, C, H, W\], got \[2, 3\]/);
   for (const t of [x, y, flat]) t.dispose();
+});
+
+test("globalAvgPool without a graph (noGrad, or no input needing a gradient) keeps no view: x's buffer goes back with x", () => {
+  const live = () => gpu().memory().buffersLive;
+  for (const [requiresGrad, run] of [
+    [true, (x: ops.Tensor) => ops.noGrad(() => ops.globalAvgPool(x))],
+    [false, ops.globalAvgPool],
+  ] as const) {
+    const before = live();
+    const x = upload(new Float32Array(2 * 3 * 4 * 4).fill(1), [2, 3, 4, 4], requiresGrad);
+    run(x).dispose();
+    x.dispose();
+    assert.is(live(), before, `requiresGrad ${requiresGrad}`);
+  }
 });
 
 test.run();

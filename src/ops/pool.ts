@@ -13,8 +13,12 @@ export function globalAvgPool(x: Tensor): Tensor {
   if (x.rank !== 4) throw new Error(`globalAvgPool: expected input of shape [B, C, H, W], got ${formatShape(x.shape)}`);
   const [B, C, H, W] = x.shape;
   if (H * W === 0) throw new Error(`globalAvgPool: input ${formatShape(x.shape)} has no spatial extent`);
-  // The view stays alive: it is a node of the graph (dispose() would cut it off).
-  return mean(reshape(x, [B, C, H * W]), 2);
+  const view = reshape(x, [B, C, H * W]);
+  const out = mean(view, 2);
+  // A recorded view is a node of the graph and stays (dispose() would cut it off); unrecorded
+  // (noGrad, or no input needing a gradient) nothing holds it, and it would keep x's buffer.
+  if (!out.node) view.dispose();
+  return out;
 }
 
 export interface MaxPool2dOptions {
