@@ -129,6 +129,21 @@ test('forward hooks see named activations (layer2.1, layer3.1, layer4.1) and the
   model.dispose();
 });
 
+test('withActivations names a hooked layer that fn never ran, and removes its hooks', async () => {
+  const model = small();
+  const x = randn([2, 1, 8, 8], new Rng(4));
+  scope(() => {
+    assert.throws(
+      () => model.withActivations(['layer2.1', 'head.0'], () => model.features(x)), // the head is not run
+      /withActivations: layer 'head\.0' produced no output: fn must run the model's forward through it/,
+    );
+    assert.throws(() => model.withActivations(['layer3.1'], () => null), /layer 'layer3\.1' \(encoder\.layer3\.1\) produced no output/);
+    assert.not.ok(model.get('encoder.layer2.1').hooked || model.get('head.0').hooked);
+  });
+  x.dispose();
+  model.dispose();
+});
+
 test('dispose() frees every parameter, its gradient and every buffer, and dispatches nothing (a lost device cannot run a kernel)', async () => {
   await gpu().sync();
   const before = gpu().memory().buffersLive;

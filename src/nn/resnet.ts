@@ -215,13 +215,18 @@ export class SupConResNet extends Module {
     }
   }
 
-  /** Runs fn (which calls the model) and returns its result with the named layers' outputs. */
+  /** Runs fn (which calls the model) and returns its result with the named layers' outputs (a layer fn did not run is an error). */
   withActivations<T>(layers: readonly string[], fn: () => T): { result: T; activations: Tensor[] } {
     const paths = layers.map((n) => this.layer(n).path);
     const found = new Map<string, Tensor>();
     const remove = this.addForwardHook(paths, (path, out) => found.set(path, out));
     try {
       const result = fn();
+      const i = paths.findIndex((p) => !found.has(p));
+      if (i >= 0) {
+        const where = paths[i] === layers[i] ? '' : ` (${paths[i]})`;
+        throw new Error(`withActivations: layer '${layers[i]}'${where} produced no output: fn must run the model's forward through it`);
+      }
       return { result, activations: paths.map((p) => found.get(p)!) };
     } finally {
       remove();
