@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import * as ops from '../src/ops/index.js';
 import { gpu } from '../runtime/gpu.js';
 import type { MatmulVariant } from '../src/ops/matmul.js';
-import { setupGpu, upload } from './helpers.js';
+import { scope } from '../src/scope.js';
+import { read, setupGpu, upload } from './helpers.js';
 import { checkOp } from './check-op.js';
 import { dispatched } from './dispatched.js';
 import { checkEveryTranspose, matmulRef as reference, prod } from './matmul-ref.js';
@@ -118,6 +119,17 @@ test('the variant option picks the kernel, forward and backward; the default fol
     products(() => void ops.matmul(upload([1], [1, 1]), upload([1], [1, 1]))),
     [KERNEL_OF[gpu().kernelVariant]],
   );
+});
+
+test('an input whose requiresGrad is switched on between forward and backward gets its gradient', async () => {
+  await scope(async () => {
+    const a = upload([1, 2, 3, 4, 5, 6], [2, 3]);
+    const b = upload([1, -1, 2, 0, 1, 1], [3, 2], true);
+    const out = ops.matmul(a, b);
+    a.requiresGrad = true; // no variant was planned for its gradient
+    ops.backward(ops.sumAll(out));
+    assert.equal(Array.from(await read(a.grad!)), [0, 2, 2, 0, 2, 2]); // each row of b summed
+  });
 });
 
 test.run();

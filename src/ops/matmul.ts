@@ -232,7 +232,12 @@ function product(a: Tensor, b: Tensor, options: MatmulOptions, bias?: Tensor): T
   const dbVariant = plan.db && variantFor(plan.db, options.variant);
   return record(out, bias ? 'linear' : 'matmul', bias ? [a, b, bias] : [a, b], (g) => {
     const { da, db } = gradients({ t: g, trans: false, batched: true });
-    return [da && gemm({ ...da, shape: a.shape, variant: daVariant! }), db && gemm({ ...db, shape: b.shape, variant: dbVariant! }), bias?.requiresGrad ? sumRows(g) : null];
+    // An input whose requiresGrad was switched on after the forward has no planned variant.
+    return [
+      da && gemm({ ...da, shape: a.shape, variant: daVariant ?? variantFor(da, options.variant) }),
+      db && gemm({ ...db, shape: b.shape, variant: dbVariant ?? variantFor(db, options.variant) }),
+      bias?.requiresGrad ? sumRows(g) : null,
+    ];
   });
 }
 
