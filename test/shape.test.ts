@@ -188,6 +188,17 @@ test('concat along every axis, with gradients for every input', async () => {
     assert.equal(Array.from(await a.grad!.data()), [1, 1]);
     assert.is(b.grad, null);
   });
+  // The graph keeps its own list of inputs: the caller may reuse its array.
+  await scope(async () => {
+    const a = upload([1, 2], [2], true);
+    const b = upload([3], [1], true);
+    const parts = [a, b];
+    const joined = ops.concat(parts, 0);
+    parts.length = 0;
+    ops.backward(ops.sumAll(ops.mul(joined, upload([1, 2, 3], [3]))));
+    assert.equal(Array.from(await a.grad!.data()), [1, 2]);
+    assert.equal(Array.from(await b.grad!.data()), [3]);
+  });
 });
 
 test('indexSelect along every axis with repeated indices; gradients accumulate', async () => {

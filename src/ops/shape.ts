@@ -139,7 +139,9 @@ export function concat(tensors: readonly Tensor[], axis: number): Tensor {
       overrides: { WG },
     });
   });
-  return record(out, 'concat', tensors, (g) => tensors.map((t, i) => (t.requiresGrad ? windowRaw(g, t.shape, a, -offsets[i]) : null)));
+  // A copy: the caller may reuse its array, and the graph must keep these inputs.
+  const inputs = [...tensors];
+  return record(out, 'concat', inputs, (g) => inputs.map((t, i) => (t.requiresGrad ? windowRaw(g, t.shape, a, -offsets[i]) : null)));
 }
 
 /**
