@@ -98,6 +98,14 @@ export function autotuneCacheDir(): string | null {
   return base ? `${base}/gradmix` : null;
 }
 
+/** What choose() relies on in a stored entry: a choice named, a finite time per candidate, a method if any. */
+function isCacheEntry(value: unknown): value is CacheEntry {
+  const e = value as Partial<CacheEntry> | null;
+  if (!e || typeof e !== 'object' || typeof e.choice !== 'string' || (e.method !== undefined && typeof e.method !== 'string')) return false;
+  const t = e.timings;
+  return !!t && typeof t === 'object' && !Array.isArray(t) && Object.values(t).every((ms) => typeof ms === 'number' && Number.isFinite(ms));
+}
+
 function loadFs(): Promise<NodeFs | null> {
   return nodeModule<NodeFs>('node:fs');
 }
@@ -121,18 +129,27 @@ export class Autotuner {
   private async load(): Promise<Record<string, CacheEntry>> {
     if (this.entries) return this.entries;
     this.fs = this.file ? await loadFs() : null;
-    this.entries = this.readFile();
+    this.entries = this.readFile(true);
     return this.entries;
   }
 
-  private readFile(): Record<string, CacheEntry> {
+  /** The file's well-formed entries; the others (a hand edit, a cut write) are left to be timed again. */
+  private readFile(warn = false): Record<string, CacheEntry> {
     if (!this.fs || !this.file) return {};
+    let parsed: unknown;
     try {
-      const parsed: unknown = JSON.parse(this.fs.readFileSync(this.file, 'utf8'));
-      return parsed && typeof parsed === 'object' ? (parsed as Record<string, CacheEntry>) : {};
+      parsed = JSON.parse(this.fs.readFileSync(this.file, 'utf8'));
     } catch {
       return {}; // no cache yet, or an unreadable one: it is rebuilt
     }
+    if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) return {};
+    const all = Object.entries(parsed);
+    const kept = all.filter(([, entry]) => isCacheEntry(entry));
+    if (warn && kept.length < all.length) {
+      const bad = all.filter(([, entry]) => !isCacheEntry(entry)).map(([key]) => key);
+      console.warn(`gradmix: the autotune cache ${this.file} has malformed entries (timed again): ${bad.join(', ')}`);
+    }
+    return Object.fromEntries(kept) as Record<string, CacheEntry>;
   }
 
   /** Merges into what is on disk now (another process may have tuned meanwhile); atomic rename. */

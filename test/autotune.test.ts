@@ -103,6 +103,34 @@ test('an unreadable cache file is rebuilt; a memory-only tuner never writes', as
   assert.is(timed.length, 2);
 });
 
+test('malformed entries of a cache file are dropped with a warning that names the file, and timed again', async () => {
+  const file = join(dir, `autotune-${adapterKey('adapter')}.json`);
+  const good = { choice: 'tiled', timings: { register: 2, tiled: 1 }, measuredAt: '2026-01-01T00:00:00.000Z' };
+  const bad = [null, { choice: 'tiled' }, { choice: 'tiled', timings: { register: 'x', tiled: 1 } }, { choice: 'register', timings: { register: null, tiled: 1 } }, { choice: 1, timings: {} }];
+  const shapes = bad.map((_, i) => `bad${i}`);
+  writeFileSync(file, JSON.stringify({ 'matmul|good': good, ...Object.fromEntries(shapes.map((s, i) => [`matmul|${s}`, bad[i]])) }));
+  const warnings: string[] = [];
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => void warnings.push(args.join(' '));
+  try {
+    const tuner = new Autotuner('adapter', dir);
+    for (const shape of shapes) {
+      const timed: string[] = [];
+      const r = await tuner.choose(request({ register: 3, tiled: 2 }, timed, shape), 'on');
+      assert.is(r.source, 'measured', shape);
+      assert.equal(timed, ['register', 'tiled']);
+    }
+    assert.is((await tuner.choose(request({ register: 1, tiled: 2 }, [], 'good'), 'on')).source, 'cache', 'a valid entry beside them is kept');
+  } finally {
+    console.warn = warn;
+  }
+  assert.is(warnings.length, 1, warnings.join('\n'));
+  assert.match(warnings[0], `gradmix: the autotune cache ${file} has malformed entries (timed again): ${shapes.map((s) => `matmul|${s}`).join(', ')}`);
+  const stored = JSON.parse(readFileSync(file, 'utf8'));
+  assert.equal(Object.keys(stored).sort(), ['matmul|good', ...shapes.map((s) => `matmul|${s}`)].sort());
+  for (const s of shapes) assert.is(stored[`matmul|${s}`].choice, 'tiled', 'rewritten with a timed entry');
+});
+
 test('shape classes round sizes up to powers of two and keep flags and strings apart', () => {
   assert.is(shapeClass({ m: 500, n: 512, k: 3, ta: false, tb: true }), 'm512.n512.k4.ta0.tb1');
   assert.is(shapeClass({ m: 513, n: 1 }), 'm1024.n1');
