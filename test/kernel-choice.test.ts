@@ -12,7 +12,7 @@ import { gpu } from '../runtime/gpu.js';
 import { adapterKey, shapeClass } from '../runtime/autotune.js';
 import { costMethod } from '../runtime/run-cost.js';
 import * as ops from '../src/ops/index.js';
-import { autotuneModel, autotunePending, resetTunedChoices, tunedChoices } from '../src/ops/kernel-choice.js';
+import { autotuneModel, autotunePending, pinTunedChoices, resetTunedChoices, tunedChoices } from '../src/ops/kernel-choice.js';
 import { SupConResNet } from '../src/nn/index.js';
 import { Rng } from '../src/random.js';
 import { tensor } from '../src/creation.js';
@@ -41,6 +41,24 @@ const cacheFile = () => join(dir, `autotune-${adapterKey(gpu().describe())}.json
 const DEFAULT_KERNEL = () => (gpu().kernelVariant === 'register' ? 'matmul.register_blocked' : 'matmul.tiled');
 const products = (fn: () => void) => dispatched(fn).filter((k) => k.startsWith('matmul.'));
 const product = () => ops.matmul(upload(new Float32Array(8 * 4).fill(1), [8, 4]), upload(new Float32Array(4 * 16).fill(1), [4, 16]));
+
+test("a class choice that is not among a shape's candidates (pinned from another run) is tuned again, not left unresolved", async () => {
+  const key = `matmul|${shapeClass({ m: 8, n: 16, k: 4, ta: false, tb: false })}`;
+  pinTunedChoices({ [key]: 'splitk' }); // never a candidate of this product on any adapter
+  assert.equal(
+    products(() => void product()),
+    [DEFAULT_KERNEL()],
+  );
+  const reports = await autotunePending({ cost: (_, c) => (c === 'skinny' ? 1 : 2) });
+  assert.equal(
+    reports.map((r) => [r.shapeClass, r.choice]),
+    [[key.slice('matmul|'.length), 'skinny']],
+  );
+  assert.equal(
+    products(() => void product()),
+    ['matmul.skinny'],
+  );
+});
 
 test('an op runs the default until its class is tuned, then the choice read from the cache without timing', async () => {
   const key = `matmul|${shapeClass({ m: 8, n: 16, k: 4, ta: false, tb: false })}`;

@@ -8,6 +8,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as ops from '../src/ops/index.js';
 import { gpu } from '../runtime/gpu.js';
+import { shapeClass } from '../runtime/autotune.js';
 import { matmulProblem, matmulSumBatch, splitKSlices } from '../src/ops/matmul.js';
 import { scope } from '../src/scope.js';
 import { FORWARD_TOL, assertClose, randomArray, read, seeded, setupGpu, upload } from './helpers.js';
@@ -161,6 +162,22 @@ test('the autotuner offers split-K on GPUs for products it would split, never on
   const candidates = (K: number) => matmulProblem({ M: 64, N: 64, K }).candidates;
   assert.is(candidates(65536).includes(variant), !gpu().cpuAdapter);
   assert.not.ok(candidates(32).includes(variant), 'too short to split');
+});
+
+test('whether split-K is a candidate is part of the tuning key: shapes of one class differing in it get their own', () => {
+  // As on a GPU: a CPU adapter never offers split-K, so every key there stays as it was.
+  const g = gpu();
+  Object.defineProperty(g, 'cpuAdapter', { value: false, configurable: true });
+  try {
+    const [short, long] = [100, 128].map((K) => matmulProblem({ M: 64, N: 64, K }));
+    assert.is(shapeClass({ k: 100 }), shapeClass({ k: 128 }), 'the same power-of-two class');
+    assert.not.ok(short.candidates.includes(variant));
+    assert.ok(long.candidates.includes(variant));
+    assert.is.not(shapeClass(short.dims), shapeClass(long.dims));
+  } finally {
+    delete (g as { cpuAdapter?: boolean }).cpuAdapter;
+  }
+  assert.is(shapeClass(matmulProblem({ M: 64, N: 64, K: 128 }).dims), shapeClass({ m: 64, n: 64, k: 128, ta: false, tb: false }), 'keys without split-K are unchanged');
 });
 
 test.run();

@@ -156,7 +156,10 @@ async function resolve(keys: readonly string[], options: TuneOptions, out: TuneR
   problems.sort(([a], [b]) => Number(!a.startsWith('matmul|')) - Number(!b.startsWith('matmul|')) || a.localeCompare(b));
   for (const [k] of problems) s.misses.delete(k);
   for (const [k, p] of problems) {
-    if (s.choices.has(k)) continue; // tuned meanwhile as another problem's dependency
+    // Tuned meanwhile as another problem's dependency. A choice that is not among p's candidates
+    // (pinned from a run whose class had others) is tuned again, else p would never get one.
+    const have = s.choices.get(k);
+    if (have !== undefined && p.candidates.includes(have)) continue;
     const r = await tuneOne(p, options, out);
     s.choices.set(k, r.choice);
     options.onChoice?.(r);

@@ -103,13 +103,15 @@ function gemmProblem(s: GemmShape): TuneProblem & { candidates: readonly MatmulV
   const [z, r] = reduce ? [1, batch] : [batch, 1];
   // GPU-only candidates: timing workgroup-memory kernels on a CPU rasteriser costs seconds and
   // never wins there (bench/NOTES.md); forcing them still works everywhere.
-  if (!gpu().cpuAdapter) {
-    candidates.push('blocked');
-    if (splitKSlices({ M, N, K, z, r }).slices > 1) candidates.push('splitk');
-  }
+  const splitk = !gpu().cpuAdapter && splitKSlices({ M, N, K, z, r }).slices > 1;
+  if (!gpu().cpuAdapter) candidates.push('blocked');
+  if (splitk) candidates.push('splitk');
   return {
     op: 'matmul',
-    dims: { m: M, n: N, k: K, ta: s.a.trans, tb: s.b.trans, ...(z > 1 ? { z } : {}), ...(r > 1 ? { r } : {}) },
+    // Whether split-K is a candidate depends on the exact sizes, not their power-of-two class
+    // (K = 100 and K = 128 share k128), so it is part of the key: a class's candidates are then
+    // always the same. Keys without it are those stored before, still found.
+    dims: { m: M, n: N, k: K, ta: s.a.trans, tb: s.b.trans, ...(z > 1 ? { z } : {}), ...(r > 1 ? { r } : {}), ...(splitk ? { sk: true } : {}) },
     candidates,
     prepare: () => {
       const operand = (o: GemmShape['a'], rows: number, cols: number): Operand => ({ ...o, t: fill([o.batched ? batch : 1, ...(o.trans ? [cols, rows] : [rows, cols])], 0.5) });
