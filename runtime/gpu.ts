@@ -234,24 +234,26 @@ export class Gpu {
     for (const n of [x, y, z]) {
       if (!Number.isInteger(n) || n < 0 || n > MAX_WORKGROUPS) throw new KernelError(kernel, `bad workgroup count ${n} in [${x}, ${y}, ${z}]`);
     }
+    const empty = x * y * z === 0;
+    // Any flush comes before the uniform offset is taken: a flush starts the arena again at 0.
+    if (!empty && this.profiler && !this.profiler.hasRoom) this.flush();
     if (spec.uniform && this.uniformUsed + spec.uniform.size > UNIFORM_ARENA_BYTES) this.flush();
     const uniformOffset = this.uniformUsed;
     packUniform(spec, d.params ?? {}, this.uniformView, uniformOffset);
     const cached = this.pipelineFor(spec, d.overrides ?? {});
     const key = this.bindGroups.key(kernel, spec, cached.id, d.bindings);
+    // Checked like any other, but nothing runs: it takes no uniform slot (with no batch open, no flush would free one).
+    if (empty) return;
     if (spec.uniform) this.uniformUsed += Math.ceil(spec.uniform.size / UNIFORM_SLOT) * UNIFORM_SLOT;
-    if (x * y * z === 0) return;
     if (this.debug) {
       console.log(`gradmix: dispatch ${kernel} ${JSON.stringify(d.overrides ?? {})} [${x},${y},${z}] ${JSON.stringify(d.params ?? {})}`);
       // Inside the batch's scopes (opened with its encoder), so this one pops first.
-      if (this.profiler && !this.profiler.hasRoom) this.flush();
       this.ensureEncoder();
       this.device.pushErrorScope('validation');
     }
     const bindGroup = this.bindGroups.get(key, spec, cached.layout, d.bindings);
     if (this.profiler) {
       // One timed pass per dispatch.
-      if (!this.profiler.hasRoom) this.flush();
       this.endPass();
       const label = d.overrides && Object.keys(d.overrides).length ? `${kernel} ${JSON.stringify(d.overrides)}` : kernel;
       this.pass = this.ensureEncoder().beginComputePass(this.profiler.passFor(label));
@@ -347,6 +349,16 @@ export class Gpu {
     this.trackScope(this.device.popErrorScope(), names);
   }
 
+  /**
+   * Destroys the pooled (free) buffers. Recorded commands may still use one (a tensor disposed
+   * before its batch ran): they are submitted first, since WebGPU lets submitted work finish on a
+   * destroyed buffer but refuses to submit it.
+   */
+  trimPool(): void {
+    this.flush();
+    this.pool.trim();
+  }
+
   /** Throws a pending asynchronous GPU error once (the device stays usable after validation errors). */
   private throwIfFailed(): void {
     const err = this.asyncError;
@@ -404,7 +416,7 @@ export class Gpu {
 
   destroy(): void {
     if (this.lost) return;
-    this.pool.trim();
+    this.pool.trim(); // no flush first (trimPool): the device and what was recorded for it go now
     this.stages.destroy();
     this.uniformArena.destroy();
     this.lost = true;

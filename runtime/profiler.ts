@@ -80,7 +80,8 @@ export class IntervalUnion {
   }
 }
 
-const CAPACITY = 2048; // queries per batch: two per dispatch
+/** Timestamp queries per batch: two per dispatch. */
+export const CAPACITY = 2048;
 
 export class Profiler {
   private readonly querySet: GPUQuerySet;

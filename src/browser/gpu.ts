@@ -34,7 +34,7 @@ export async function initBrowserGpu(options: DeviceOptions = {}): Promise<Gpu> 
 
 /** Frees the GPU memory that disposed tensors left pooled for reuse (after a page drops a model or session of other sizes). */
 export function releasePooledMemory(): void {
-  gpu().pool.trim();
+  gpu().trimPool();
 }
 
 /**

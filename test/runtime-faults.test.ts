@@ -1,0 +1,67 @@
+// The GPU layer's bookkeeping at its edges: the pooled memory freed while commands are recorded,
+// the uniform arena across a flush forced by the profiler, and dispatches of zero workgroups.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { gpu } from '../runtime/gpu.js';
+import { CAPACITY } from '../runtime/profiler.js';
+import { registerKernelSource } from '../runtime/kernel-spec.js';
+import { releasePooledMemory } from '../src/browser/gpu.js';
+import * as ops from '../src/ops/index.js';
+import { setupGpu, upload } from './helpers.js';
+
+const test = suite('runtime-faults');
+test.before(setupGpu);
+
+const KERNELS = `
+struct P { v: f32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@group(0) @binding(2) var<storage, read_write> sink: array<f32>;
+@compute @workgroup_size(1) fn put() { out[0] = p.v; }
+@compute @workgroup_size(1) fn nop() { sink[0] = sink[0] + 1.0; }
+`;
+
+const readFloat = async (b: GPUBuffer) => new Float32Array(await gpu().read(b, 4))[0];
+
+test('releasePooledMemory(): a pooled buffer that recorded commands still use is destroyed only after they are submitted', async () => {
+  const x = upload([1, 2, 3], [3]);
+  await gpu().sync();
+  const y = ops.neg(x); // recorded, not submitted
+  const z = ops.neg(y);
+  y.dispose(); // its buffer goes back to the pool
+  releasePooledMemory();
+  assert.is(gpu().memory().buffersPooled, 0);
+  assert.equal(Array.from(await z.data()), [1, 2, 3]);
+});
+
+test('profiling: the dispatch whose timed pass needs a new batch keeps its own parameters', async () => {
+  const g = gpu();
+  if (!g.hasTimestamps) return; // adapters without timestamp queries cannot profile
+  await registerKernelSource('rtfaults', KERNELS);
+  const [a, b, sink] = [g.pool.acquire(4), g.pool.acquire(4), g.pool.acquire(4)];
+  g.startProfiling();
+  try {
+    // Dispatches without parameters fill the profiler's batch (one pass, two queries each) while
+    // 5 uniform slots are used; the next dispatch starts a new batch, whose uniforms restart at 0.
+    for (let i = 0; i < CAPACITY / 2 - 5; i++) g.dispatch('rtfaults.nop', { bindings: { sink }, workgroups: [1] });
+    for (let i = 0; i < 5; i++) g.dispatch('rtfaults.put', { bindings: { out: b }, params: { v: 7 }, workgroups: [1] });
+    g.dispatch('rtfaults.put', { bindings: { out: a }, params: { v: 42 }, workgroups: [1] });
+    for (let i = 0; i < 10; i++) g.dispatch('rtfaults.put', { bindings: { out: b }, params: { v: 7 }, workgroups: [1] });
+    assert.is(await readFloat(a), 42);
+  } finally {
+    await g.stopProfiling();
+    for (const buf of [a, b, sink]) g.pool.release(buf);
+  }
+});
+
+test('dispatches of zero workgroups are checked but take no uniform slot', async () => {
+  const g = gpu();
+  const x = upload([1, 2], [2]);
+  await g.sync(); // no batch open: nothing would flush the slots they took
+  const params = { n: 2, a_size: 1, b_size: 1, s: 0 };
+  for (let i = 0; i < 1100; i++) g.dispatch('elementwise.unary', { bindings: { x: x.buffer, out: x.buffer }, params, workgroups: [0] });
+  assert.throws(() => g.dispatch('elementwise.unary', { bindings: { x: x.buffer, out: x.buffer }, params: { n: 2 }, workgroups: [0] }), /missing parameter 'a_size'/);
+  assert.equal(Array.from(await ops.neg(x).data()), [-1, -2]);
+});
+
+test.run();
