@@ -71,6 +71,8 @@ export class Gpu {
   debug: boolean;
 
   private pipelines = new Map<string, CachedPipeline>();
+  /** Not the map's size: a pipeline that failed to compile leaves it, and ids must stay unique. */
+  private nextPipelineId = 0;
   private pipelinesBySignature = new Map<string, CachedPipeline>();
   private readonly bindGroups: BindGroupCache;
   /** Bind groups created and reused since start (a warm training step reuses nearly all). */
@@ -85,7 +87,7 @@ export class Gpu {
   private uniformView = new DataView(this.uniformStaging);
   private uniformUsed = 0;
   private pendingChecks: Promise<void>[] = [];
-  private asyncError: GpuError | null = null;
+  private asyncError: Error | null = null;
   private readonly stages: ReadbackStages;
   private lost = false;
   /** Why the device is gone: destroyed on purpose (destroyGpu) or lost (driver reset, ...). */
@@ -195,14 +197,25 @@ export class Gpu {
         buffer: { type: b.kind, hasDynamicOffset: b.kind === 'uniform' },
       })),
     });
+    // In a scope of its own (once per pipeline): a failed compile is reported with the compiler's
+    // message and dropped, so that each later use compiles and reports it again rather than
+    // failing as "[Invalid ComputePipeline] is invalid due to a previous error".
+    this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ code: spec.source, label });
     const pipeline = this.device.createComputePipeline({
       label,
       layout: this.device.createPipelineLayout({ bindGroupLayouts: [layout], label }),
       compute: { module, entryPoint: spec.entryPoint, constants: overrides },
     });
-    const cached = { pipeline, layout, id: this.pipelines.size };
+    const cached = { pipeline, layout, id: this.nextPipelineId++ };
     this.pipelines.set(key, cached);
+    const check = this.device.popErrorScope().then((err) => {
+      if (!err) return;
+      this.pipelines.delete(key);
+      for (const [signature, c] of this.pipelinesBySignature) if (c === cached) this.pipelinesBySignature.delete(signature);
+      this.asyncError ??= new KernelError(label, `failed to compile: ${err.message}`);
+    });
+    this.pendingChecks.push(check);
     return cached;
   }
 

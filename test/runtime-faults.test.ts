@@ -1,5 +1,6 @@
 // The GPU layer's bookkeeping at its edges: the pooled memory freed while commands are recorded,
-// the uniform arena across a flush forced by the profiler, and dispatches of zero workgroups.
+// the uniform arena across a flush forced by the profiler, dispatches of zero workgroups, a kernel
+// that does not compile.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gpu } from '../runtime/gpu.js';
@@ -62,6 +63,48 @@ test('dispatches of zero workgroups are checked but take no uniform slot', async
   for (let i = 0; i < 1100; i++) g.dispatch('elementwise.unary', { bindings: { x: x.buffer, out: x.buffer }, params, workgroups: [0] });
   assert.throws(() => g.dispatch('elementwise.unary', { bindings: { x: x.buffer, out: x.buffer }, params: { n: 2 }, workgroups: [0] }), /missing parameter 'a_size'/);
   assert.equal(Array.from(await ops.neg(x).data()), [-1, -2]);
+});
+
+test('a kernel that does not compile is named with its overrides and the compiler message at every use; later pipelines keep their own bind groups', async () => {
+  await registerKernelSource(
+    'rtfaultsbad',
+    `override K: u32 = 1u;
+struct P { v: f32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, read_write> out: array<f32>;
+@compute @workgroup_size(1) fn put() { out[0] = p.v + K; }`,
+  );
+  // Two kernels that bind the same buffers through different layouts (read-only, then read-write
+  // first): a bind group cached for one must never serve the other.
+  const copy = (name: string, from: string, to: string) => `struct P { v: f32 }
+@group(0) @binding(0) var<uniform> p: P;
+@group(0) @binding(1) var<storage, ${from}> a: array<f32>;
+@group(0) @binding(2) var<storage, ${to}> b: array<f32>;
+@compute @workgroup_size(1) fn ${name}() { ${from === 'read' ? 'b[0] = a[0]' : 'a[0] = b[0]'} + p.v; }`;
+  await registerKernelSource('rtfaultsab', copy('ab', 'read', 'read_write'));
+  await registerKernelSource('rtfaultsba', copy('ba', 'read_write', 'read'));
+  const g = gpu();
+  const [out, u, w] = [g.pool.acquire(4), g.pool.acquire(4), g.pool.acquire(4)];
+  try {
+    for (let use = 0; use < 2; use++) {
+      let message = '';
+      try {
+        g.dispatch('rtfaultsbad.put', { bindings: { out }, params: { v: 1 }, workgroups: [1], overrides: { K: 2 } });
+        if (use === 0) g.dispatch('rtfaultsab.ab', { bindings: { a: u, b: w }, params: { v: 1 }, workgroups: [1] }); // compiled while the failure is unknown
+        await g.sync();
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      assert.match(message, /^kernel 'rtfaultsbad\.put\[K=2\]': failed to compile: .*no matching overload/s, `use ${use + 1}: ${message}`);
+    }
+    g.write(u, new Float32Array([5]));
+    g.write(w, new Float32Array([1]));
+    g.dispatch('rtfaultsba.ba', { bindings: { a: u, b: w }, params: { v: 2 }, workgroups: [1] }); // u = w + 2
+    assert.is(await readFloat(u), 3);
+  } finally {
+    for (const buf of [out, u, w]) g.pool.release(buf);
+  }
+  assert.equal(Array.from(await ops.neg(upload([1, 2], [2])).data()), [-1, -2], 'the device stays usable');
 });
 
 test.run();
