@@ -82,6 +82,8 @@ export class Gpu {
   private encoder: GPUCommandEncoder | null = null;
   private pass: GPUComputePassEncoder | null = null;
   private batchKernels: string[] = [];
+  /** The kernels of the last submitted batch: what ran last when the device is lost (the recording one has not run). */
+  private submittedKernels: string[] = [];
   private uniformArena: GPUBuffer;
   private uniformStaging = new ArrayBuffer(UNIFORM_ARENA_BYTES);
   private uniformView = new DataView(this.uniformStaging);
@@ -130,7 +132,7 @@ export class Gpu {
     void this.device.lost.then((info) => {
       this.lost = true;
       if (this.goneReason) return; // destroyed on purpose
-      this.goneReason = `the GPU device was lost (${info.reason || 'unknown'}${info.message ? `: ${info.message}` : ''}); last kernels: ${this.batchKernels.join(', ') || 'none'}`;
+      this.goneReason = `the GPU device was lost (${info.reason || 'unknown'}${info.message ? `: ${info.message}` : ''}); last kernels submitted: ${[...new Set(this.submittedKernels)].join(', ') || 'none'}`;
       this.asyncError ??= new GpuError(this.goneReason);
     });
   }
@@ -328,9 +330,14 @@ export class Gpu {
     if (!p) return [];
     this.flush();
     this.profiler = null;
-    const times = await p.report();
-    p.destroy();
-    return times;
+    try {
+      return await p.report();
+    } catch (e) {
+      this.throwIfFailed(); // a lost device: its reason, not the readback it aborted
+      throw e;
+    } finally {
+      p.destroy();
+    }
   }
 
   private endPass(): void {
@@ -355,6 +362,7 @@ export class Gpu {
     this.pendingDispatches = 0;
     this.encoder = null;
     const kernels = this.batchKernels;
+    this.submittedKernels = kernels;
     this.batchKernels = [];
     this.uniformUsed = 0;
     const names = () => `a batch of ${kernels.length} commands (kernels: ${[...new Set(kernels)].join(', ')})`;

@@ -93,6 +93,8 @@ export class Profiler {
   /** Batches are read back in submission order (the union relies on it); the last one's promise. */
   private chain: Promise<void> = Promise.resolve();
   private unwritten = 0;
+  /** The first batch whose timestamps could not be read (a lost device aborts the readback). */
+  private failure: Error | null = null;
 
   constructor(private readonly device: GPUDevice) {
     this.querySet = device.createQuerySet({ type: 'timestamp', count: CAPACITY, label: 'profiler' });
@@ -147,12 +149,18 @@ export class Profiler {
         readback.destroy();
         resolved.destroy();
       });
+      // Caught here, not left for report(): until then it would be an unhandled rejection, which
+      // ends a Node process (after the device-lost error the engine throws was printed).
+      this.chain = this.chain.catch((e: unknown) => {
+        this.failure ??= e instanceof Error ? e : new Error(String(e));
+      });
     };
   }
 
   /** Per-kernel totals so far, slowest first. */
   async report(): Promise<ProfileReport> {
     await this.chain; // every batch read so far: each waits for the one before
+    if (this.failure) throw new Error(`profiler: the GPU timestamps of a batch could not be read (${this.failure.name}${this.failure.message ? `: ${this.failure.message}` : ''})`);
     const { sum, union, span, count } = this.union.summary;
     const times = [...this.totals.values()].sort((a, b) => b.ms - a.ms);
     return Object.assign(times, { busy: { sumMs: sum / 1e6, unionMs: union / 1e6, spanMs: span / 1e6, dispatches: count, unwritten: this.unwritten } });
@@ -163,6 +171,7 @@ export class Profiler {
     this.union = new IntervalUnion();
     this.origin = null;
     this.unwritten = 0;
+    this.failure = null;
   }
 
   destroy(): void {

@@ -55,6 +55,24 @@ test('profiling: the dispatch whose timed pass needs a new batch keeps its own p
   }
 });
 
+test('stopProfiling() that fails still destroys the query set', async () => {
+  const g = gpu();
+  if (!g.hasTimestamps) return;
+  g.startProfiling();
+  const profiler = (g as unknown as { profiler: { report: () => Promise<unknown>; destroy: () => void } }).profiler;
+  const destroy = profiler.destroy.bind(profiler);
+  let destroyed = false;
+  profiler.report = () => Promise.reject(new Error('timestamps unreadable'));
+  profiler.destroy = () => {
+    destroyed = true;
+    destroy();
+  };
+  let message = '';
+  await g.stopProfiling().catch((e: Error) => (message = e.message));
+  assert.is(message, 'timestamps unreadable');
+  assert.ok(destroyed);
+});
+
 test('dispatches of zero workgroups are checked but take no uniform slot', async () => {
   const g = gpu();
   const x = upload([1, 2], [2]);
