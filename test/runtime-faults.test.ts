@@ -1,11 +1,12 @@
 // The GPU layer's bookkeeping at its edges: the pooled memory freed while commands are recorded,
 // the uniform arena across a flush forced by the profiler, dispatches of zero workgroups, a kernel
-// that does not compile.
+// that does not compile, and autotune timing with the wait pacer on.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { gpu } from '../runtime/gpu.js';
 import { CAPACITY } from '../runtime/profiler.js';
 import { registerKernelSource } from '../runtime/kernel-spec.js';
+import { measureCost } from '../runtime/run-cost.js';
 import { releasePooledMemory } from '../src/browser/gpu.js';
 import * as ops from '../src/ops/index.js';
 import { setupGpu, upload } from './helpers.js';
@@ -123,6 +124,29 @@ struct P { v: f32 }
     for (const buf of [out, u, w]) g.pool.release(buf);
   }
   assert.equal(Array.from(await ops.neg(upload([1, 2], [2])).data()), [-1, -2], 'the device stays usable');
+});
+
+test('measureCost times without the wait pacer (its sleeps follow other candidates), then restores it', async () => {
+  const g = gpu();
+  const x = upload([1, 2], [2]);
+  await g.sync();
+  const pacer = g.pacer as unknown as { enabled: boolean; estimate: () => number };
+  const enabled = pacer.enabled;
+  pacer.enabled = true;
+  pacer.estimate = () => 500; // what a slower candidate before this one would have taught it
+  const slept = g.pacer.sleptMs;
+  try {
+    await measureCost(() => ops.neg(x).dispose());
+    assert.is(g.pacer.sleptMs, slept, 'slept while timing');
+    assert.ok(pacer.enabled, 'pacer left off');
+    await measureCost(() => {
+      throw new Error('run failed');
+    }).catch(() => undefined);
+    assert.ok(pacer.enabled, 'pacer left off after a failed run');
+  } finally {
+    delete (pacer as { estimate?: unknown }).estimate;
+    pacer.enabled = enabled;
+  }
 });
 
 test.run();
