@@ -31,7 +31,7 @@ async function measure(method: Method): Promise<{ ms: number; profile: KernelTim
   }
   let profile: KernelTime[] = [];
   if (gpu().hasTimestamps) {
-    gpu().startProfiling();
+    await gpu().startProfiling();
     await step.run(images, labels, opt, new Rng(99));
     profile = await gpu().stopProfiling();
   }

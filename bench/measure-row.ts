@@ -39,7 +39,7 @@ async function kernelTime(run: () => unknown, timing: TimeOptions): Promise<Kern
   await withOurPacing(timing, async () => {
     for (let i = 0; i < PROFILED_RUNS; i++) {
       await g.sync();
-      g.startProfiling();
+      await g.startProfiling();
       const t0 = performance.now();
       try {
         scope(() => void run());

@@ -5,7 +5,7 @@ import { acquireDevice, formatAdapter, type AcquiredDevice, type DeviceOptions, 
 import { BufferPool, type MemoryStats } from './buffer-pool.js';
 import { BindGroupCache, type Bindings } from './bind-group-cache.js';
 import { ReadbackStages } from './readback-stages.js';
-import { Profiler, type KernelTime } from './profiler.js';
+import type { KernelTime, Profiler } from './profiler.js';
 import { CPU_ADAPTER_PACING, GPU_PACING, WaitPacer } from './wait-pacer.js';
 import { KernelError, kernelSpec, packUniform, type KernelSpec, type ParamValue } from './kernel-spec.js';
 
@@ -317,10 +317,11 @@ export class Gpu {
    * Starts timing every dispatch with GPU timestamp queries (one pass per dispatch, so batches
    * run a little slower). Needs the adapter's 'timestamp-query' feature.
    */
-  startProfiling(): void {
+  async startProfiling(): Promise<void> {
     if (!this.hasTimestamps) throw new GpuError(`profiling needs the 'timestamp-query' feature, which ${this.describe()} does not offer`);
     this.flush();
-    this.profiler ??= new Profiler(this.device);
+    // Loaded on first use: pages that never profile do not download it (the bundle's size budget).
+    this.profiler ??= new (await import('./profiler.js')).Profiler(this.device);
     this.profiler.reset();
   }
 

@@ -122,7 +122,7 @@ test('a profile reports its busy time: the union of the dispatches, at most thei
   if (!gpu().hasTimestamps) return;
   const x = randn([4, 8, 16, 16], new Rng(2));
   const w = randn([8, 8, 3, 3], new Rng(3));
-  gpu().startProfiling();
+  await gpu().startProfiling();
   const y = ops.relu(ops.conv2d(ops.conv2d(x, w, null, { padding: 1 }), w, null, { padding: 1 }));
   await y.data();
   const times = await gpu().stopProfiling();

@@ -41,7 +41,7 @@ test('profiling: the dispatch whose timed pass needs a new batch keeps its own p
   if (!g.hasTimestamps) return; // adapters without timestamp queries cannot profile
   await registerKernelSource('rtfaults', KERNELS);
   const [a, b, sink] = [g.pool.acquire(4), g.pool.acquire(4), g.pool.acquire(4)];
-  g.startProfiling();
+  await g.startProfiling();
   try {
     // Dispatches without parameters fill the profiler's batch (one pass, two queries each) while
     // 5 uniform slots are used; the next dispatch starts a new batch, whose uniforms restart at 0.
@@ -59,7 +59,7 @@ test('profiling: the dispatch whose timed pass needs a new batch keeps its own p
 test('stopProfiling() that fails still destroys the query set', async () => {
   const g = gpu();
   if (!g.hasTimestamps) return;
-  g.startProfiling();
+  await g.startProfiling();
   const profiler = (g as unknown as { profiler: { report: () => Promise<unknown>; destroy: () => void } }).profiler;
   const destroy = profiler.destroy.bind(profiler);
   let destroyed = false;

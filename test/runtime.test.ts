@@ -82,7 +82,7 @@ test('a Node process exits by itself once the device is destroyed, and prints th
 
 test('profiling reports GPU time per kernel', async () => {
   if (!gpu().hasTimestamps) return; // adapters without timestamp queries cannot profile
-  gpu().startProfiling();
+  await gpu().startProfiling();
   const x = upload([1, 2, 3, 4], [4]);
   const y = ops.exp(ops.neg(x));
   await y.data();
@@ -107,7 +107,7 @@ test('profiling when the device is lost: stopProfiling() names the loss, and no 
   const r = runScript(
     "import { initGpu } from './runtime/gpu.ts'; import { tensor } from './src/creation.ts'; import { neg } from './src/ops/index.ts';" +
       'const g = await initGpu(); if (!g.hasTimestamps) { console.log("no timestamps"); process.exit(0); }' +
-      'g.startProfiling(); const y = neg(tensor([1, 2], [2])); g.flush(); g.device.destroy(); await new Promise((r) => setTimeout(r, 200));' +
+      'await g.startProfiling(); const y = neg(tensor([1, 2], [2])); g.flush(); g.device.destroy(); await new Promise((r) => setTimeout(r, 200));' +
       'try { await g.stopProfiling(); console.log("no error"); } catch (e) { console.log("stopProfiling: " + e.message); }' +
       'await new Promise((r) => setTimeout(r, 100)); console.log("still running");',
   );

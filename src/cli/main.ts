@@ -63,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
   // Not for --help; inside the try, so a missing adapter is the usual clear message.
   const profile = process.env.GRADMIX_PROFILE === '1' && !rest.some((a) => a === '--help' || a === '-h');
   try {
-    if (profile) (await initGpu()).startProfiling();
+    if (profile) await (await initGpu()).startProfiling();
     const interruptedBefore = interruptedRuns();
     await command.run(rest);
     if (profile) console.error(`GPU time per kernel (GRADMIX_PROFILE=1):\n${formatProfile(await gpu().stopProfiling())}`);
