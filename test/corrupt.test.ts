@@ -11,7 +11,7 @@ import { planCorruption, type ImageShape } from '../src/corrupt/plans.js';
 import { applyPlan, snowComposite, snowLayer } from '../src/corrupt/apply.js';
 import { jpegDecode, jpegEncode, jpegLayout, jpegPlanes } from '../src/corrupt/jpeg.js';
 import { corrupt, corruptDataset } from '../src/corrupt/corrupt.js';
-import { jpegQuantTables } from '../src/corrupt/tables.js';
+import { jpegQuantTables, numpyArange } from '../src/corrupt/tables.js';
 import { FORWARD_TOL, assertClose, read, seeded, setupGpu } from './helpers.js';
 import { referenceCorrupt, refJpegDecode, refJpegEncode, refJpegPlanes, refSnowComposite, refSnowLayer } from './corrupt-ref.js';
 
@@ -164,6 +164,46 @@ test('jpeg_compression at quality 100 (all quantisers 1) returns the grey image 
   for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - values[i]));
   assert.ok(worst < 4 / 255, `largest error ${worst * 255} / 255`);
   x.dispose();
+});
+
+// Generated with numpy 1.24.2:
+// python3 -c "import numpy as np; [print(c, [float(v) for v in np.arange(*c)]) for c in [(1, 1.26, 0.01), (0, 1, 0.1), (-1, 1, 0.15), (1, 1.01, 0.01), (2, 1, 0.5)]]"
+const NUMPY_ARANGE: [[number, number, number], number[]][] = [
+  [
+    [1, 1.26, 0.01],
+    [
+      1.0, 1.01, 1.02, 1.03, 1.04, 1.05, 1.06, 1.07, 1.08, 1.09, 1.1, 1.11, 1.12, 1.1300000000000001, 1.1400000000000001, 1.1500000000000001, 1.1600000000000001, 1.1700000000000002,
+      1.1800000000000002, 1.1900000000000002, 1.2000000000000002, 1.2100000000000002, 1.2200000000000002, 1.2300000000000002, 1.2400000000000002, 1.2500000000000002,
+    ],
+  ],
+  [
+    [0, 1, 0.1],
+    [0.0, 0.1, 0.2, 0.30000000000000004, 0.4, 0.5, 0.6000000000000001, 0.7000000000000001, 0.8, 0.9],
+  ],
+  [
+    [-1, 1, 0.15],
+    [
+      -1.0, -0.85, -0.7, -0.5499999999999999, -0.3999999999999999, -0.2499999999999999, -0.09999999999999987, 0.050000000000000266, 0.20000000000000018, 0.3500000000000001, 0.5000000000000002,
+      0.6500000000000004, 0.8000000000000003, 0.9500000000000002,
+    ],
+  ],
+  [
+    [1, 1.01, 0.01],
+    [1.0, 1.01],
+  ],
+  [[2, 1, 0.5], []],
+];
+
+test("numpyArange gives numpy.arange's values exactly", () => {
+  for (const [[start, stop, step], want] of NUMPY_ARANGE) assert.equal(numpyArange(start, stop, step), want, `arange(${start}, ${stop}, ${step})`);
+});
+
+test("zoom_blur severity 5 at 32 px zooms by 1.2500000000000002 to scipy's 33 samples", () => {
+  const plan = planCorruption('zoom_blur', 5, { b: 1, c: 3, h: 32, w: 32 }, new Rng(1), { table: 'cifar' });
+  if (plan.name !== 'zoom_blur') throw new Error(`planned ${plan.name}`);
+  // crop ceil(32 / z) = 26, scipy's output round(26 * 1.2500000000000002) = 33 (not round(32.5) = 32)
+  const z = plan.zooms[25];
+  for (const axis of [z.y, z.x]) assert.equal(axis, { top: 3, ch: 26, trim: 0, step: 25 / 32 });
 });
 
 const RANDOM: CorruptionName[] = ['gaussian_noise', 'shot_noise', 'impulse_noise', 'glass_blur', 'motion_blur', 'snow', 'frost', 'fog', 'elastic_transform'];

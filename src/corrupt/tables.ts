@@ -123,10 +123,16 @@ export function motionBlurOffsets(width: number, angleDegrees: number): Int32Arr
   return out;
 }
 
-/** numpy.arange(start, stop, step): ceil((stop - start) / step) values start + i * step. */
+/**
+ * numpy.arange(start, stop, step) for floats: ceil((stop - start) / step) values start,
+ * start + step, then start + i * delta with delta = (start + step) - start (numpy fills from the
+ * first two values, DOUBLE_fill). That delta is not always step: arange(1, 1.26, 0.01)[25] is
+ * 1.2500000000000002, and scipy's zoom sizes round(26 * z) then differ (33, not 32).
+ */
 export function numpyArange(start: number, stop: number, step: number): number[] {
   const n = Math.max(0, Math.ceil((stop - start) / step));
-  return Array.from({ length: n }, (_, i) => start + i * step);
+  const delta = start + step - start;
+  return Array.from({ length: n }, (_, i) => (i === 1 ? start + step : start + i * delta));
 }
 
 /**
