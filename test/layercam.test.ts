@@ -1,9 +1,11 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { layerCam, type CamNormalize } from '../src/gradmix/index.js';
+import { layerCam, type CamNormalize, type LayerCam } from '../src/gradmix/index.js';
+import * as ops from '../src/ops/index.js';
+import { Tensor, setPoisonNewTensors } from '../src/tensor.js';
+import { attribution, type MixingConfig, type MixingTarget } from '../src/train/mixing.js';
 import { scope } from '../src/scope.js';
 import type { Rng } from '../src/random.js';
-import { setPoisonNewTensors } from '../src/tensor.js';
 import { gpu } from '../runtime/gpu.js';
 import { FORWARD_TOL, assertClose, randomArray, read, seeded, setupGpu, upload } from './helpers.js';
 import { bilinearResize } from './gradmix-ref.js';
@@ -144,6 +146,42 @@ test("normalize 'batch' differs from 'image' (one min/max over the batch)", asyn
   assertClose(batch.map, refLayerCam(3, layers, 4, 4, 'batch'), FORWARD_TOL, 'batch');
   assert.ok(Math.max(...image.map.subarray(0, 16)) > 0.999, 'per image: every image reaches 1');
   assert.ok(Math.max(...batch.map.subarray(0, 16)) < 0.9, 'per batch: image 0 stays below the batch maximum');
+});
+
+test("attribution: normalize 'batch' spans both views' rows and keeps view 1's maps; 'image' uses view 1's rows", async () => {
+  const { rng, seed } = seeded();
+  const B = 3;
+  const dims: LayerDims[] = [
+    [4, 4, 4],
+    [3, 2, 2],
+  ];
+  const layers = randomLayers(rng, 2 * B, dims);
+  // View 2's rows scaled up: their range sets the batch's min and max.
+  for (const { dims: d, a } of layers) for (let i = B * d[0] * d[1] * d[2]; i < a.length; i++) a[i] *= 5;
+  await scope(async () => {
+    const as = layers.map((l) => upload(l.a, [2 * B, ...l.dims], true));
+    const gs = layers.map((l) => upload(l.g, [2 * B, ...l.dims]));
+    // d/dA sum(A * G) = G: the attribution sees exactly these gradients.
+    const target: MixingTarget = {
+      attributionLoss: () => as.map((a, l) => ops.sumAll(ops.mul(a, gs[l]))).reduce((x, y) => ops.add(x, y)),
+      mixedLoss: () => assert.unreachable('not called') as never,
+    };
+    const views = Tensor.empty([2 * B, 3, 8, 8]);
+    const run = async (camNormalize: CamNormalize, cam: () => LayerCam) => {
+      const config: MixingConfig = { method: 'gradmix', layers: [], camNormalize, gammaMin: 0.1, gammaMax: 0.5, fill: 'partner', mixAlpha: 1, attentionGrid: 7, attentionTopK: 6 };
+      const got = attribution({ config, target, views, activations: as });
+      const want = ops.noGrad(cam);
+      const what = `${camNormalize} (seed ${seed})`;
+      assert.equal(Array.from(await got.map.data()), Array.from((await want.map.data()).subarray(0, B * 64)), what);
+      assert.equal(Array.from(await got.centres.data()), Array.from((await want.centres.data()).subarray(0, B)), what);
+      return read(got.map);
+    };
+    const view1 = (t: Tensor) => ops.slice(t, 0, 0, B);
+    const batch = await run('batch', () => layerCam(as, gs, 8, 8, { normalize: 'batch' }));
+    await run('image', () => layerCam(as.map(view1), gs.map(view1), 8, 8));
+    const view1Only = await read(layerCam(as.map(view1), gs.map(view1), 8, 8, { normalize: 'batch' }).map);
+    assert.ok(Math.max(...batch.map((v, i) => Math.abs(v - view1Only[i]))) > 0.1, `view 2's rows changed nothing (seed ${seed})`);
+  });
 });
 
 test('constant maps: the map is 0 everywhere and every centre is index 0', async () => {

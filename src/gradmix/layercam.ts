@@ -10,7 +10,8 @@ export type CamNormalize = 'image' | 'batch';
 export interface LayerCamOptions {
   /**
    * Min-max normalisation of each layer's map: per image (default, the paper) or with one min and
-   * max over the whole batch per layer (the authors' code).
+   * max over all the rows given per layer (the authors' code, given both views: see
+   * src/train/mixing.ts attribution).
    */
   normalize?: CamNormalize;
 }

@@ -79,7 +79,17 @@ export function attribution(input: Omit<MixingInput, 'rng'>): { map: Tensor; cen
   const b = views.shape[0] / 2;
   const grads = grad(target.attributionLoss(), activations);
   const view1 = (t: Tensor) => ops.slice(t, 0, 0, b);
-  return ops.noGrad(() => layerCam(activations.map(view1), grads.map(view1), views.shape[2], views.shape[3], { normalize: config.camNormalize }));
+  const [outH, outW] = [views.shape[2], views.shape[3]];
+  return ops.noGrad(() => {
+    if (config.camNormalize === 'image') return layerCam(activations.map(view1), grads.map(view1), outH, outW);
+    // The batch's min and max span every row the forward saw (both views, as the authors'
+    // layer_salient_maps; MoCo's forward sees view 1 only), so the maps of all rows are made.
+    const all = layerCam(activations, grads, outH, outW, { normalize: config.camNormalize });
+    const kept = { map: view1(all.map), centres: view1(all.centres) };
+    all.map.dispose();
+    all.centres.dispose();
+    return kept;
+  });
 }
 
 export function mixedTerm(input: MixingInput): MixingResult {
