@@ -160,6 +160,7 @@ export const OTHER_TESTS = {
   layers: "the sources' import graph",
   'lint-config': 'runs ESLint on the sources',
   'run-config': 'host-side config files',
+  'options-layers': 'host-side option checks',
   sweep: 'CLI child processes and scheduler scripts',
   'sweep-slurm': 'a one-node Slurm of the host (munge and slurmd as root)',
   'attentive-cutmix-runs': 'end to end through the CLI and files (its kernels: attentive-cutmix)',

@@ -5,6 +5,7 @@ import { MAX_K } from '../osr/knn.js';
 import { OBJECTIVES, usesClassifier, type Objective } from './objectives.js';
 import { ARCHS, archSpec, type Arch } from '../nn/resnet.js';
 import { ATTENTIVE_GRID, ATTENTIVE_TOP_K } from '../gradmix/attention.js';
+import { MAX_CAM_LAYERS } from '../gradmix/layercam.js';
 import type { MixingConfig } from './mixing.js';
 
 export const METHODS = ['none', 'gradmix', 'mixup', 'cutmix', 'attentive-cutmix'] as const;
@@ -201,19 +202,26 @@ export function resolveOptions(given: Partial<TrainOptions>, n: OptionNamer = as
 }
 
 /**
- * LayerCAM layers of the encoder's stages (`layer<stage>.<block>`, optionally deeper) must exist in
- * the arch: a wrong index would otherwise surface at the first step, after the data loaded. Other
- * module names (conv1, ...) are left to the model, which names what it lacks.
+ * LayerCAM layers must be feature maps of the encoder (conv1, bn1, layer<stage>[.<block>[...]],
+ * optionally prefixed encoder.), at most MAX_CAM_LAYERS of them, and a stage's block must exist in
+ * the arch: each would otherwise surface at the first step, after the data loaded. Names inside a
+ * block (layer2.1.conv1) are left to the model, which names what it lacks.
  */
 function checkLayers(layers: readonly string[], arch: Arch, n: OptionNamer): void {
-  if (layers.length === 0) throw new Error(`${n('layers')} is empty; the default for ${arch} is ${lastBlockLayers(arch).join(',')}`);
+  const defaults = lastBlockLayers(arch).join(',');
+  if (layers.length === 0) throw new Error(`${n('layers')} is empty; the default for ${arch} is ${defaults}`);
+  if (layers.length > MAX_CAM_LAYERS) throw new Error(`${n('layers')} names ${layers.length} layers; LayerCAM takes at most ${MAX_CAM_LAYERS} (default ${defaults})`);
   const { blocks } = archSpec(arch);
   for (const name of layers) {
+    // The head's and the encoder's own outputs are [B, features], not maps LayerCAM can read.
+    if (!/^(?:encoder\.)?(?:conv1|bn1|layer\d+)(?:\.|$)/.test(name)) {
+      throw new Error(`${n('layers')}: '${name}' is not a feature map of the encoder; name conv1, bn1 or layer<stage>[.<block>], optionally prefixed encoder. (default ${defaults})`);
+    }
     const m = /^(?:encoder\.)?layer(\d+)(?:\.(\d+))?(?:\.|$)/.exec(name);
     if (!m) continue;
     const [stage, block] = [Number(m[1]), Number(m[2] ?? 0)];
     if (stage < 1 || stage > blocks.length || block >= blocks[stage - 1]) {
-      throw new Error(`${n('layers')}: ${arch} has no '${name}' (stages layer1..layer${blocks.length} of ${blocks.join(', ')} blocks, counted from 0; default ${lastBlockLayers(arch).join(',')})`);
+      throw new Error(`${n('layers')}: ${arch} has no '${name}' (stages layer1..layer${blocks.length} of ${blocks.join(', ')} blocks, counted from 0; default ${defaults})`);
     }
   }
 }
