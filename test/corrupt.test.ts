@@ -11,8 +11,11 @@ import { planCorruption, type ImageShape } from '../src/corrupt/plans.js';
 import { applyPlan, snowComposite, snowLayer } from '../src/corrupt/apply.js';
 import { jpegDecode, jpegEncode, jpegLayout, jpegPlanes } from '../src/corrupt/jpeg.js';
 import { corrupt, corruptDataset } from '../src/corrupt/corrupt.js';
+import { generatedSource } from '../src/corrupt/robustness.js';
+import { pictureRows } from '../src/cli/corrupt-command.js';
 import { jpegQuantTables, numpyArange } from '../src/corrupt/tables.js';
 import { FORWARD_TOL, assertClose, read, seeded, setupGpu } from './helpers.js';
+import { rejects } from './data-fixtures.js';
 import { referenceCorrupt, refJpegDecode, refJpegEncode, refJpegPlanes, refSnowComposite, refSnowLayer } from './corrupt-ref.js';
 
 const test = suite('corrupt');
@@ -233,6 +236,19 @@ test('corruptDataset gives the same images whatever the batch size', async () =>
   }
 });
 
+test('corrupt --picture N: image N with the draws the generated evaluation scores, for every corruption and severity', async () => {
+  const s = { b: 5, c: 3, h: 7, w: 9 };
+  const ds = { images: images(new Rng(5), s), labels: new Int32Array(5), n: 5, channels: 3, height: 7, width: 9 };
+  const [index, per] = [3, 3 * 7 * 9];
+  const rowOf = (x: Float32Array) => Array.from(x.subarray(index * per, (index + 1) * per));
+  const rows = await pictureRows(ds, index, 'cifar', 4);
+  assert.equal(Array.from(rows[0][0]), rowOf(ds.images), 'clean');
+  const evaluated = generatedSource(ds, { seed: 4, table: 'cifar', batchSize: 2 });
+  for (const [i, name] of CORRUPTIONS.entries()) {
+    for (const severity of SEVERITIES) assert.equal(Array.from(rows[i][severity]), rowOf((await evaluated(name, severity)).images), `${name} severity ${severity}`);
+  }
+});
+
 test('bad inputs are clear errors', async () => {
   const x = tensor(new Float32Array(2 * 7 * 9), [1, 2, 7, 9]);
   assert.throws(() => corrupt(x, 'fog', 1, new Rng(1)), /C = 1 or 3/);
@@ -243,6 +259,8 @@ test('bad inputs are clear errors', async () => {
   const plan = planCorruption('motion_blur', 1, { b: 2, c: 1, h: 7, w: 9 }, new Rng(1));
   assert.throws(() => applyPlan(y, plan), /offsets has 52 values, the batch needs 26/);
   y.dispose();
+  const ds = { images: new Float32Array(63), labels: new Int32Array(1), n: 1, channels: 1, height: 7, width: 9 };
+  await rejects(() => corruptDataset(ds, 'fog', 1, { first: -1 }), /corruptDataset: first must be a non-negative integer, got -1/);
 });
 
 /**

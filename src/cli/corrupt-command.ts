@@ -51,16 +51,23 @@ function classCounts(labels: Int32Array, classes: number): number[] {
   return counts;
 }
 
-/** One image, clean and under every corruption at severities 1..5 (generated on the GPU, with the draws the generated evaluation uses). */
-async function picture(file: string, ds: Dataset, index: number, table: ParamTable, seed: number): Promise<string> {
+/**
+ * Image `index` of `ds`, clean and under every corruption at severities 1..5 (rows in CORRUPTIONS
+ * order), generated on the GPU with the draws the generated evaluation gives that image.
+ */
+export async function pictureRows(ds: Dataset, index: number, table: ParamTable, seed: number): Promise<Float32Array[][]> {
   const one = subsetDataset(ds, [index]);
   const rows: Float32Array[][] = [];
   for (const name of CORRUPTIONS) {
     const row = [one.images];
-    for (const severity of SEVERITIES) row.push((await corruptDataset(one, name, severity, { seed: corruptionSeed(seed, name, severity), table })).images);
+    for (const severity of SEVERITIES) row.push((await corruptDataset(one, name, severity, { seed: corruptionSeed(seed, name, severity), table, first: index })).images);
     rows.push(row);
   }
-  return writeCorruptionGrid(file, { rows, channels: ds.channels, height: ds.height, width: ds.width });
+  return rows;
+}
+
+async function picture(file: string, ds: Dataset, index: number, table: ParamTable, seed: number): Promise<string> {
+  return writeCorruptionGrid(file, { rows: await pictureRows(ds, index, table, seed), channels: ds.channels, height: ds.height, width: ds.width });
 }
 
 export async function corruptCommand(argv: string[]): Promise<void> {

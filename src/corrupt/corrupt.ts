@@ -62,13 +62,24 @@ export interface CorruptDatasetOptions extends CorruptOptions {
   seed?: number;
   /** Images per GPU batch (default 256). */
   batchSize?: number;
+  /**
+   * Where `ds` starts in the set the seed is for (default 0): image i gets the draws of image
+   * first + i there, e.g. one image of a set with the draws the whole set's corruption gives it.
+   */
+  first?: number;
 }
 
 /** A copy of `ds` with every image corrupted (labels shared). */
 export async function corruptDataset(ds: Dataset, name: CorruptionName, severity: number, options: CorruptDatasetOptions = {}): Promise<Dataset> {
-  const { seed = 0, batchSize = 256 } = options;
+  const { seed = 0, batchSize = 256, first = 0 } = options;
   if (!(Number.isInteger(batchSize) && batchSize >= 1)) throw new Error(`corruptDataset: batchSize must be a positive integer, got ${batchSize}`);
+  if (!(Number.isInteger(first) && first >= 0)) throw new Error(`corruptDataset: first must be a non-negative integer, got ${first}`);
   const rng = new Rng(seed);
+  // Plans draw image by image (plans.ts): planning the images before ds on the host, in batches
+  // to bound their memory, moves rng exactly past their draws.
+  const shape = { c: ds.channels, h: ds.height, w: ds.width };
+  const table = options.table ?? tableForSize(ds.height, ds.width);
+  for (let done = 0; done < first; done += batchSize) planCorruption(name, severity, { b: Math.min(batchSize, first - done), ...shape }, rng, { table });
   const per = valuesPerImage(ds);
   const images = new Float32Array(ds.images.length);
   for (let start = 0; start < ds.n; start += batchSize) {
