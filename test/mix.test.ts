@@ -1,6 +1,9 @@
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { pastePatches, gradMix, blendImages, mixup, cutRegions, cutmix, derangement, boxSide, sampleGamma, sampleBeta, cutmixBox, type PasteFill, type Box } from '../src/gradmix/index.js';
+import { pastePatches, gradMix, blendImages, mixup, cutRegions, cutmix, derangement, boxSide, sampleGamma, sampleBeta, cutmixBox, layerCam, type PasteFill, type Box } from '../src/gradmix/index.js';
+import { attentionGrid, attentivePaste } from '../src/gradmix/attentive-cutmix.js';
+import { augmentViews, wholeImageViews } from '../src/augment/index.js';
+import { gpu } from '../runtime/gpu.js';
 import { tensor } from '../src/creation.js';
 import { Rng } from '../src/random.js';
 import { scope } from '../src/scope.js';
@@ -354,6 +357,38 @@ test('noise fill: values in [0, 1), the same in every channel, set by the seed',
   assert.not.equal([...a], [...b], 'seeds differ');
   const mean = a.reduce((s, v) => s + v, 0) / a.length;
   assert.ok(Math.abs(mean - 0.5) < 0.1, `noise mean ${mean}`);
+});
+
+test('an op whose launch throws (a disposed input, no scope open) frees its parameter tensors and outputs', () => {
+  const x = upload(new Float32Array(2 * 3 * 4 * 4), [2, 3, 4, 4]);
+  const centres = tensor([0, 5], [2], { dtype: 'int32' });
+  const scores = upload(new Float32Array(2 * 2 * 2), [2, 2, 2]);
+  x.dispose();
+  const partner = Int32Array.from([1, 0]);
+  const live = () => gpu().memory().buffersLive;
+  const before = live();
+  const ops: [string, () => unknown][] = [
+    ['pastePatches', () => pastePatches(x, centres, { partner, boxH: Int32Array.from([2, 2]), boxW: Int32Array.from([2, 2]), fill: 'partner', seed: 1 })],
+    ['blendImages', () => blendImages(x, partner, Float32Array.from([0.5, 0.5]))],
+    [
+      'cutRegions',
+      () =>
+        cutRegions(x, partner, [
+          [0, 0, 2, 2],
+          [1, 1, 2, 2],
+        ]),
+    ],
+    ['layerCam', () => layerCam([x], [x], 4, 4)],
+    ['attentionGrid', () => attentionGrid(x, 2)],
+    ['attentivePaste', () => attentivePaste(x, scores, partner, 1)],
+    ['augmentViews', () => augmentViews(x, wholeImageViews(2, 4, 4), { size: 4, mean: [0, 0, 0], std: [1, 1, 1] })],
+  ];
+  for (const [name, run] of ops) {
+    assert.throws(run, /used after dispose/, name);
+    assert.is(live(), before, `${name} left buffers behind`);
+  }
+  centres.dispose();
+  scores.dispose();
 });
 
 test.run();

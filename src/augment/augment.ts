@@ -41,20 +41,28 @@ export function augmentViews(images: Tensor, views: readonly ViewParams[], o: Vi
   checkViews(views, H, W);
   const [outH, outW] = outputSize(o.size);
   const n = views.length;
-  const vp = tensor(packViews(views), [n, PARAMS_PER_VIEW]);
-  const out = Tensor.empty([n, C, outH, outW]);
   const params = { batch: B, channels: C, in_h: H, in_w: W, out_h: outH, out_w: outW, images: n, norm_mean: vec4(o.mean, 0), norm_std: vec4(o.std, 1) };
   const workgroups = grid(n * outH * outW, WG);
-  if (views.some((v) => v.jitter.some((s) => s.op === 'contrast'))) {
-    const means = Tensor.empty([n]);
-    launch('augment.contrast_means', { tensors: { vp, src: images, means_out: means }, params, workgroups: grid(n, WG), overrides: { WG } });
-    launch('augment.views_contrast', { tensors: { vp, src: images, means, out }, params, workgroups, overrides: { WG } });
-    means.dispose();
-  } else {
-    launch('augment.views', { tensors: { vp, src: images, out }, params, workgroups, overrides: { WG } });
+  const contrast = views.some((v) => v.jitter.some((s) => s.op === 'contrast'));
+  const vp = tensor(packViews(views), [n, PARAMS_PER_VIEW]);
+  const means = contrast ? Tensor.empty([n]) : null;
+  const out = Tensor.empty([n, C, outH, outW]);
+  // A launch can throw (a disposed input, a lost device) where no scope frees what this made.
+  try {
+    if (means) {
+      launch('augment.contrast_means', { tensors: { vp, src: images, means_out: means }, params, workgroups: grid(n, WG), overrides: { WG } });
+      launch('augment.views_contrast', { tensors: { vp, src: images, means, out }, params, workgroups, overrides: { WG } });
+    } else {
+      launch('augment.views', { tensors: { vp, src: images, out }, params, workgroups, overrides: { WG } });
+    }
+    return out;
+  } catch (err) {
+    out.dispose();
+    throw err;
+  } finally {
+    vp.dispose();
+    means?.dispose();
   }
-  vp.dispose();
-  return out;
 }
 
 /** The eval transform: resize (bilinear, when the size differs) and normalise; no randomness. */

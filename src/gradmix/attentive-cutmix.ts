@@ -18,6 +18,7 @@ import * as ops from '../ops/index.js';
 import { WG, grid, launch, requireFloat } from '../ops/launch.js';
 import { resizeNormalize } from '../augment/index.js';
 import { derangement } from './sampling.js';
+import { launching } from './launching.js';
 import { ATTENTIVE_GRID, ATTENTIVE_TOP_K, ATTENTION_INPUT_SIZE, IMAGENET_MEAN, IMAGENET_STD, ATTENTION_CHUNK, type AttentionNet, type AttentiveOptions, type AttentiveMixed } from './attention.js';
 
 export { ATTENTIVE_GRID, ATTENTIVE_TOP_K, ATTENTION_INPUT_SIZE, IMAGENET_MEAN, IMAGENET_STD, ATTENTION_CHUNK, type AttentionNet, type AttentiveOptions, type AttentiveMixed };
@@ -41,8 +42,10 @@ export function attentionGrid(features: Tensor, g: number): Tensor {
   checkGrid('attentionGrid', g, 1);
   const [B, F, FH, FW] = features.shape;
   const scores = Tensor.empty([B, g, g]);
-  launch('attentive_mix.grid_scores', { tensors: { feat: features, scores }, params: kernelParams(B, g, 0, undefined, [F, FH, FW]), workgroups: grid(B * g * g, WG), overrides: { WG } });
-  return scores;
+  return launching([], [scores], () => {
+    launch('attentive_mix.grid_scores', { tensors: { feat: features, scores }, params: kernelParams(B, g, 0, undefined, [F, FH, FW]), workgroups: grid(B * g * g, WG), overrides: { WG } });
+    return scores;
+  });
 }
 
 /**
@@ -68,11 +71,12 @@ export function attentivePaste(x: Tensor, scores: Tensor, partner: Int32Array, t
   const mixed = Tensor.empty(x.shape);
   const params = kernelParams(B, g, topK, [C, H, W]);
   const run = (entry: string, tensors: Record<string, Tensor>, n: number) => launch(`attentive_mix.${entry}`, { tensors, params, workgroups: grid(n, WG), overrides: { WG } });
-  run('choose', { scores, plan, cells }, B * g * g);
-  run('weigh', { cells, weights }, B);
-  run('paste', { plan, cells, x, out: mixed }, mixed.size);
-  plan.dispose();
-  return { mixed, cells, weights };
+  return launching([plan], [cells, weights, mixed], () => {
+    run('choose', { scores, plan, cells }, B * g * g);
+    run('weigh', { cells, weights }, B);
+    run('paste', { plan, cells, x, out: mixed }, mixed.size);
+    return { mixed, cells, weights };
+  });
 }
 
 /**

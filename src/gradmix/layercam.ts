@@ -4,6 +4,7 @@
 // (one more for normalize 'batch'): 4 for the default three layers.
 import { Tensor, formatShape } from '../tensor.js';
 import { WG, grid, launch, requireFloat } from '../ops/launch.js';
+import { launching } from './launching.js';
 
 export type CamNormalize = 'image' | 'batch';
 
@@ -82,31 +83,31 @@ export function layerCam(activations: readonly Tensor[], gradients: readonly Ten
   const { batch, layers } = layerShapes(activations, gradients);
   const last = layers[layers.length - 1];
   const cams = Tensor.empty([last.offset + batch * last.h * last.w]);
-  for (let first = 0; first < layers.length; first += SLOTS) {
-    const slots = layers.slice(first, first + SLOTS);
-    // Unused slots bind slot 0's tensors (never read).
-    const pick = (k: number) => (first + k < layers.length ? first + k : first);
-    const n = slots.reduce((s, l) => s + batch * l.h * l.w, 0);
-    const vec = (f: (l: LayerShape) => number) => [0, 1, 2, 3].map((k) => (k < slots.length ? f(slots[k]) : 0));
-    launch('layercam.channels', {
-      tensors: { a0: activations[pick(0)], g0: gradients[pick(0)], a1: activations[pick(1)], g1: gradients[pick(1)], a2: activations[pick(2)], g2: gradients[pick(2)], cams },
-      params: { n, slots: slots.length, chan: vec((l) => l.channels), hw: vec((l) => l.h * l.w), off: vec((l) => l.offset) },
-      workgroups: grid(n, WG),
-      overrides: { WG },
-    });
-  }
-  const [h_lo, h_hi] = split8(layers.map((l) => l.h));
-  const [w_lo, w_hi] = split8(layers.map((l) => l.w));
-  const [off_lo, off_hi] = split8(layers.map((l) => l.offset));
-  const params = { b: batch, layers: layers.length, out_h: outH, out_w: outW, h_lo, h_hi, w_lo, w_hi, off_lo, off_hi };
   const stats = Tensor.empty([layers.length, batch, 2]);
-  launch('layercam.minmax', { tensors: { cams, stats }, params, workgroups: grid(layers.length * batch, WG), overrides: { WG } });
-  if (normalize === 'batch') launch('layercam.minmax_batch', { tensors: { stats }, params, workgroups: grid(layers.length, WG), overrides: { WG } });
   const map = Tensor.empty([batch, outH, outW]);
-  launch('layercam.upsample_sum', { tensors: { cams, stats, map }, params, workgroups: grid(map.size, WG), overrides: { WG } });
   const centres = Tensor.empty([batch], 'int32');
-  launch('layercam.argmax', { tensors: { map, centres }, params, workgroups: grid(batch, WG), overrides: { WG } });
-  cams.dispose();
-  stats.dispose();
-  return { map, centres };
+  return launching([cams, stats], [map, centres], () => {
+    for (let first = 0; first < layers.length; first += SLOTS) {
+      const slots = layers.slice(first, first + SLOTS);
+      // Unused slots bind slot 0's tensors (never read).
+      const pick = (k: number) => (first + k < layers.length ? first + k : first);
+      const n = slots.reduce((s, l) => s + batch * l.h * l.w, 0);
+      const vec = (f: (l: LayerShape) => number) => [0, 1, 2, 3].map((k) => (k < slots.length ? f(slots[k]) : 0));
+      launch('layercam.channels', {
+        tensors: { a0: activations[pick(0)], g0: gradients[pick(0)], a1: activations[pick(1)], g1: gradients[pick(1)], a2: activations[pick(2)], g2: gradients[pick(2)], cams },
+        params: { n, slots: slots.length, chan: vec((l) => l.channels), hw: vec((l) => l.h * l.w), off: vec((l) => l.offset) },
+        workgroups: grid(n, WG),
+        overrides: { WG },
+      });
+    }
+    const [h_lo, h_hi] = split8(layers.map((l) => l.h));
+    const [w_lo, w_hi] = split8(layers.map((l) => l.w));
+    const [off_lo, off_hi] = split8(layers.map((l) => l.offset));
+    const params = { b: batch, layers: layers.length, out_h: outH, out_w: outW, h_lo, h_hi, w_lo, w_hi, off_lo, off_hi };
+    launch('layercam.minmax', { tensors: { cams, stats }, params, workgroups: grid(layers.length * batch, WG), overrides: { WG } });
+    if (normalize === 'batch') launch('layercam.minmax_batch', { tensors: { stats }, params, workgroups: grid(layers.length, WG), overrides: { WG } });
+    launch('layercam.upsample_sum', { tensors: { cams, stats, map }, params, workgroups: grid(map.size, WG), overrides: { WG } });
+    launch('layercam.argmax', { tensors: { map, centres }, params, workgroups: grid(batch, WG), overrides: { WG } });
+    return { map, centres };
+  });
 }

@@ -15,6 +15,7 @@ import type { Rng } from '../random.js';
 import { Tensor, formatShape } from '../tensor.js';
 import { WG, grid, launch, requireFloat } from '../ops/launch.js';
 import { boxSide, cutmixBox, derangement, sampleBeta, type Box } from './sampling.js';
+import { launching } from './launching.js';
 
 export type PasteFill = 'partner' | 'noise' | 'zero';
 const FILL_CODES: Record<PasteFill, number> = { partner: 0, noise: 1, zero: 2 };
@@ -85,14 +86,15 @@ export function pastePatches(x: Tensor, centres: Tensor, plan: PastePlan): { mix
   const planT = tensor(table, [B, 3], { dtype: 'int32' });
   const mixed = Tensor.empty(x.shape);
   const boxes = Tensor.empty([B, 4], 'int32');
-  launch('mix.paste', {
-    tensors: { x, centres, plan: planT, out: mixed, boxes },
-    params: mixParams(x, FILL_CODES[plan.fill], plan.seed),
-    workgroups: grid(mixed.size, WG),
-    overrides: { WG },
+  return launching([planT], [mixed, boxes], () => {
+    launch('mix.paste', {
+      tensors: { x, centres, plan: planT, out: mixed, boxes },
+      params: mixParams(x, FILL_CODES[plan.fill], plan.seed),
+      workgroups: grid(mixed.size, WG),
+      overrides: { WG },
+    });
+    return { mixed, boxes };
   });
-  planT.dispose();
-  return { mixed, boxes };
 }
 
 export interface GradMixOptions {
@@ -136,10 +138,10 @@ export function blendImages(x: Tensor, partner: Int32Array, lam: Float32Array): 
   const planT = tensor(partner, [B], { dtype: 'int32' });
   const lamT = tensor(lam, [B]);
   const mixed = Tensor.empty(x.shape);
-  launch('mix.blend', { tensors: { x, plan: planT, lam: lamT, out: mixed }, params: mixParams(x), workgroups: grid(mixed.size, WG), overrides: { WG } });
-  planT.dispose();
-  lamT.dispose();
-  return mixed;
+  return launching([planT, lamT], [mixed], () => {
+    launch('mix.blend', { tensors: { x, plan: planT, lam: lamT, out: mixed }, params: mixParams(x), workgroups: grid(mixed.size, WG), overrides: { WG } });
+    return mixed;
+  });
 }
 
 export interface MixupOptions {
@@ -172,9 +174,10 @@ export function cutRegions(x: Tensor, partner: Int32Array, boxes: readonly Box[]
   const planT = tensor(table, [B, 5], { dtype: 'int32' });
   const mixed = Tensor.empty(x.shape);
   const boxesT = Tensor.empty([B, 4], 'int32');
-  launch('mix.cut', { tensors: { x, plan: planT, out: mixed, boxes: boxesT }, params: mixParams(x), workgroups: grid(mixed.size, WG), overrides: { WG } });
-  planT.dispose();
-  return { mixed, boxes: boxesT };
+  return launching([planT], [mixed, boxesT], () => {
+    launch('mix.cut', { tensors: { x, plan: planT, out: mixed, boxes: boxesT }, params: mixParams(x), workgroups: grid(mixed.size, WG), overrides: { WG } });
+    return { mixed, boxes: boxesT };
+  });
 }
 
 /**
