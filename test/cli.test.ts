@@ -22,7 +22,9 @@ import { PREDICT_FLAGS } from '../src/cli/predict-command.js';
 import { OPTION_FLAGS } from '../src/train/option-flags.js';
 import type { FlagSpecs } from '../src/cli/args.js';
 import { train } from '../src/train/train.js';
-import { writeSafetensors } from '../src/checkpoint/index.js';
+import { saveCheckpoint, writeSafetensors } from '../src/checkpoint/index.js';
+import { SupConResNet } from '../src/nn/index.js';
+import { Rng } from '../src/random.js';
 import { takeInterrupted } from '../src/train/epoch-loop.js';
 import { setupGpu } from './helpers.js';
 import { put, removeTempDirs, tempDir } from './data-fixtures.js';
@@ -188,6 +190,38 @@ test("pretrain --resume reads the run's configuration too", async () => {
   // Nothing given: the saved settings are checked as the run's own (a queue shorter than the batch is named by its flag).
   writeFileSync(join(out, 'config.json'), JSON.stringify({ ssl: 'moco', batchSize: 64, queueSize: 32 }));
   await failsWith(['pretrain', '--out', out, '--resume'], /--queue must be an integer of at least the batch size \(64\), got 32/);
+  // No --method: the run's own (mixup) is kept, not the default gradmix taken for a typed conflict;
+  // the check that follows the merge (the queue) is reached.
+  writeFileSync(join(out, 'config.json'), JSON.stringify({ ssl: 'moco', method: 'mixup', batchSize: 64, queueSize: 32 }));
+  const r = await failsWith(['pretrain', '--out', out, '--resume'], /--queue must be an integer of at least the batch size \(64\), got 32/);
+  assert.not.match(r.err, /conflicts/);
+  await failsWith(['pretrain', '--out', out, '--resume', '--method', 'cutmix'], /--method cutmix conflicts with the run's method mixup/);
+});
+
+test('pretrain: an image folder, or its flags, are refused before the GPU starts; SimCLR takes a batch above the queue length', async () => {
+  const r = await failsWith(['pretrain', '--data', tempDir(), '--known', 'a'], /pre-training runs on a built-in protocol .*; your own image folder \(--known, --protocol folder\) is not supported/);
+  assert.ok(r.ms < 2000, `${r.ms.toFixed(0)} ms`);
+  // (A tiny run's flags: were --size ignored, the command would end at once, without an error.)
+  await failsWith(
+    ['pretrain', '--size', '64', '--max-train', '4', '--width', '2', '--epochs', '1', '--no-eval', '--out', tempDir()],
+    /--size: for your own image folder \(--data with --known\); mnist-mini has its own images and splits, so drop it/,
+  );
+  // The queue is MoCo's: a SimCLR batch above its length (4096) was refused about --queue.
+  const big = await gradmix('pretrain', '--batch', '5000', '--max-train', '4', '--width', '2', '--epochs', '1', '--no-eval', '--out', tempDir());
+  assert.is(big.code, 0, big.err);
+});
+
+test("probe: a --known-only pre-training's classes, and its run's seed, by default", async () => {
+  const file = join(tempDir(), 'checkpoint.safetensors');
+  const model = new SupConResNet(new Rng(1), { width: 2, inChannels: 1 });
+  const config = { ssl: 'simclr', method: 'none', protocol: 'mnist-mini', split: 0, allClasses: false, seed: 7 };
+  await saveCheckpoint(file, { model: model.stateDict(), metadata: { config: JSON.stringify(config) } });
+  model.dispose();
+  const r = await gradmix('probe', '--checkpoint', file, '--epochs', '1');
+  assert.is(r.code, 0, r.err);
+  const probe = JSON.parse(readFileSync(join(file, '..', 'probe', 'probe.json'), 'utf8'));
+  // mnist-mini split 0 knows 6 of its 10 digits.
+  assert.equal([probe.allClasses, probe.numClasses, probe.options.seed], [false, 6, 7]);
 });
 
 test('renamed flags: ood --ood-sets/--ood-data/--out, corrupt --max-test; the old names still read, with a note', async () => {

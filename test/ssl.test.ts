@@ -289,6 +289,15 @@ test('pre-training options: MoCo v1 defaults, per-objective temperatures, clear 
   assert.throws(() => resolvePretrainOptions({ ssl: 'byol' as 'moco' }), /unknown ssl objective 'byol'; use one of simclr, moco/);
   assert.throws(() => resolvePretrainOptions({ ssl: 'moco', batchSize: 64, queueSize: 32 }), /queueSize must be an integer of at least the batch size \(64\)/);
   assert.throws(() => resolvePretrainOptions({ ssl: 'moco', momentum: 1.5 }), /momentum must be in \[0, 1\]/);
+  // The queue bounds MoCo's batch only: SimCLR takes a batch larger than the (unused) queue.
+  assert.is(resolvePretrainOptions({ ssl: 'simclr', batchSize: 5000 }).batchSize, 5000);
+  // An image folder is refused before pretrain() starts the GPU (it failed there, naming no option).
+  for (const given of [
+    { protocol: 'folder', dataDir: '.', known: ['a'] },
+    { dataDir: '.', known: ['a'] },
+  ]) {
+    assert.throws(() => resolvePretrainOptions(given), /pre-training runs on a built-in protocol \(mnist-mini, .*\); your own image folder \(known, protocol folder\) is not supported/);
+  }
 });
 
 test.run();

@@ -16,7 +16,7 @@ import { DATA_FLAG, checkpointFlag, outFlag, protocolFlag, splitFlag } from './c
 import { int, num, oneOf } from './flag-values.js';
 import { buildModel, checkChannels, readModelFile } from './model-file.js';
 import { checkPretrainOptions } from './option-flags.js';
-import { dataChoice, resumeFrom } from './run-config.js';
+import { dataChoice, refuseOwnDataFlags, resumeFrom } from './run-config.js';
 
 /** Train flags that mean nothing without labels or that `train` handles alone. */
 const NOT_FOR_PRETRAIN = ['theta', 'lambda', 'k', 'all-classes', 'objective', 'score', 'pictures', 'tpr', 'attention-model', 'attention-grid', 'attention-top-k'];
@@ -47,14 +47,14 @@ export const PROBE_FLAGS: FlagSpecs = {
   protocol: protocolFlag("protocol whose images to classify (default: the checkpoint's, else mnist-mini)"),
   split: splitFlag("split (default: the checkpoint's, else 0)"),
   data: { ...DATA_FLAG, help: "data folder of the on-disk protocols (default: the checkpoint's)" },
-  'all-classes': { type: 'boolean', help: 'classify every class of the data set (default for pretrain checkpoints)' },
-  'known-only': { type: 'boolean', help: "classify the split's known classes only (default for train checkpoints)" },
+  'all-classes': { type: 'boolean', help: "classify every class of the data set (default: as the checkpoint's run did, e.g. pretrain without --known-only)" },
+  'known-only': { type: 'boolean', help: "classify the split's known classes only (default: as the checkpoint's run did, e.g. train without --all-classes)" },
   epochs: { type: 'string', value: int(1), help: `training epochs over the cached features (default ${DEFAULT_PROBE.epochs})` },
   lr: { type: 'string', value: num({ above: 0 }), help: `Adam learning rate, cosine-annealed to 0 (default ${DEFAULT_PROBE.lr})` },
   batch: { type: 'string', value: int(1), help: `mini-batch size (default ${DEFAULT_PROBE.batchSize})` },
   'weight-decay': { type: 'string', value: num({ min: 0 }), help: `L2 weight decay (default ${DEFAULT_PROBE.weightDecay})` },
   features: { type: 'string', value: oneOf(['raw', 'l2']), help: 'raw (pooled encoder features) | l2 (L2-normalised) (default raw)' },
-  seed: { type: 'string', value: int(0, 2 ** 32 - 1), help: `classifier seed (default ${DEFAULT_PROBE.seed})` },
+  seed: { type: 'string', value: int(0, 2 ** 32 - 1), help: `classifier seed (default: the checkpoint's run seed, as pretrain's own probe uses; else ${DEFAULT_PROBE.seed})` },
   out: outFlag("output folder for probe.json (default: probe/ beside the checkpoint, so a pre-training run's own probe.json stays)"),
 };
 
@@ -116,14 +116,17 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
     probeEpochs: numberFlag(v, 'probe-epochs'),
   };
   const all = v.method === 'all';
-  const methods = all ? PRETRAIN_METHODS : [given.method ?? 'gradmix'];
-  const root = given.out ?? `runs/pretrain-${given.ssl ?? 'simclr'}${all ? '' : `-${methods[0]}`}`;
+  // No --method stays undefined until the saved run's is merged in: resumeFrom takes what is given
+  // for typed, so a default filled in here would conflict with a resumed run of another method.
+  const methods = all ? PRETRAIN_METHODS : [given.method];
+  const root = given.out ?? `runs/pretrain-${given.ssl ?? 'simclr'}${all ? '' : `-${given.method ?? 'gradmix'}`}`;
   // Every run's options are settled (and checked, with flag names) before the first one starts.
   const runs: PretrainOptions[] = [];
   for (const method of methods) {
-    const wanted = { ...given, method, out: all ? join(root, method) : root };
+    const wanted = { ...given, method, out: all && method ? join(root, method) : root };
     runs.push(checkPretrainOptions(given.resume ? await resumeFrom(wanted.out, wanted) : wanted));
   }
+  refuseOwnDataFlags(v, runs[0].protocol); // an image folder's flags, which a built-in protocol would ignore
   const rows: { ssl: SslObjective; method: Method; result: ProbeResult }[] = [];
   for (const o of runs) {
     const { ssl, method } = o;
@@ -159,10 +162,12 @@ export async function probeCommand(argv: string[]): Promise<void> {
   const file = await readModelFile(v.checkpoint);
   const choice = dataChoice(v, file.run);
   const { protocol, split } = choice;
-  // A pre-training (or --all-classes training) saw every class: probe them all unless told otherwise.
-  const allClasses = v['all-classes'] === true || (v['known-only'] !== true && (file.run.allClasses === true || file.run.ssl !== undefined));
+  // The classes the checkpoint's run saw, unless told otherwise: its saved allClasses (a pre-training
+  // with --known-only, or a training with --all-classes, says so); older pre-trainings saved none and saw every class.
+  const allClasses = v['all-classes'] === true || (v['known-only'] !== true && (file.run.allClasses ?? file.run.ssl !== undefined));
   checkChannels(file, protocol);
-  const options = probeOptionsFrom(v);
+  // The seed of the checkpoint's run by default, as pretrain's own probe uses it, so both agree.
+  const options = { ...probeOptionsFrom(v), seed: numberFlag(v, 'seed') ?? file.run.seed };
   const loaded = await buildModel(file);
   try {
     const data = await pretrainData({ ...choice, allClasses, channels: choice.channels ?? (loaded.inChannels as 1 | 3) });

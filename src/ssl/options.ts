@@ -3,7 +3,7 @@
 // and the SimCLR weight lambda do not apply: the loss is L_ssl + mean_i(w_i * L_ssl,i(mixed)).
 import { resolveOptions, type OptionNamer, type TrainOptions } from '../train/options.js';
 import { MOCO_V1 } from './moco.js';
-import { FOLDER_PROTOCOL } from '../data/open-set.js';
+import { FOLDER_PROTOCOL, PROTOCOL_NAMES } from '../data/open-set.js';
 
 export const SSL_OBJECTIVES = ['simclr', 'moco'] as const;
 export type SslObjective = (typeof SSL_OBJECTIVES)[number];
@@ -33,6 +33,11 @@ export function resolvePretrainOptions(given: Partial<PretrainOptions>, n: Optio
   const ssl = given.ssl ?? 'simclr';
   if (!(SSL_OBJECTIVES as readonly string[]).includes(ssl)) throw new Error(`unknown ${n('ssl')} objective '${ssl}'; use one of ${SSL_OBJECTIVES.join(', ')}`);
   const method = given.method ?? 'gradmix';
+  // Refused before the GPU starts: pretrain() takes the input's channels and augmentation from the
+  // built-in protocols' table, where an image folder would fail after the GPU started.
+  if ((given.protocol ?? (given.known !== undefined ? FOLDER_PROTOCOL : undefined)) === FOLDER_PROTOCOL) {
+    throw new Error(`pre-training runs on a built-in protocol (${PROTOCOL_NAMES.join(', ')}); your own image folder (${n('known')}, ${n('protocol')} ${FOLDER_PROTOCOL}) is not supported`);
+  }
   if (method === 'attentive-cutmix')
     throw new Error(`${n('method')} attentive-cutmix is a baseline of the open-set training (gradmix train, protocol, sweep); pre-training mixes with none, mixup, cutmix or gradmix`);
   const base = resolveOptions(
@@ -48,14 +53,14 @@ export function resolvePretrainOptions(given: Partial<PretrainOptions>, n: Optio
   const o: PretrainOptions = {
     ...base,
     ssl,
-    // An image folder's classes are the ones named known (its other classes are the unknown ones).
-    allClasses: given.allClasses ?? base.protocol !== FOLDER_PROTOCOL,
+    allClasses: given.allClasses ?? true,
     momentum: given.momentum ?? MOCO_V1.momentum,
     queueSize: given.queueSize ?? MOCO_V1.queueSize,
     probeEpochs: given.probeEpochs ?? DEFAULT_PROBE_EPOCHS,
   };
   if (!(o.momentum >= 0 && o.momentum <= 1)) throw new Error(`${n('momentum')} must be in [0, 1], got ${o.momentum}`);
-  if (!Number.isInteger(o.queueSize) || o.queueSize < o.batchSize) {
+  // The queue is MoCo's alone: a SimCLR run's batch is not bounded by it.
+  if (ssl === 'moco' && (!Number.isInteger(o.queueSize) || o.queueSize < o.batchSize)) {
     throw new Error(`${n('queueSize')} must be an integer of at least the batch size (${o.batchSize}), got ${o.queueSize}`);
   }
   if (!Number.isInteger(o.probeEpochs) || o.probeEpochs < 1) throw new Error(`${n('probeEpochs')} must be a positive integer, got ${o.probeEpochs}`);
