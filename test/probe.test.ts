@@ -1,6 +1,8 @@
 // Linear probing: top-k accuracy against a direct count, a probe on linearly separable features
 // (shifted and scaled far from unit range) reaching ~100% top-1, top-5 above top-1 where classes
-// are indistinguishable in groups of three, frozen encoder features, and clear input errors.
+// are indistinguishable in groups of three, frozen encoder features, clear input errors,
+// dimensions without train spread (dead ReLU channels) kept out of the predictions, and no GPU
+// buffer left behind by a probe that fails part-way.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { tensor } from '../src/creation.js';
@@ -8,9 +10,11 @@ import { SupConResNet } from '../src/nn/index.js';
 import { Rng } from '../src/random.js';
 import { scope } from '../src/scope.js';
 import { augmentPreset } from '../src/augment/index.js';
-import { encoderFeatures, linearProbe, topKAccuracy, trainLinearProbe } from '../src/ssl/probe.js';
+import { encoderFeatures, inverseSpread, linearProbe, topKAccuracy, trainLinearProbe } from '../src/ssl/probe.js';
+import { gpu } from '../runtime/gpu.js';
 import type { Dataset } from '../src/data/index.js';
 import { read, seeded, setupGpu } from './helpers.js';
+import { rejects } from './data-fixtures.js';
 
 const test = suite('probe');
 test.before(setupGpu);
@@ -130,6 +134,57 @@ test('probe inputs are checked with clear messages', async () => {
       }
     }
   });
+});
+
+test('a dimension without train spread is standardised to 0: a small test value there cannot decide predictions', async () => {
+  // Float32 rounding of a constant (1e-9 next to a median spread of 1) counts as no spread; scale-free otherwise.
+  assert.equal(Array.from(inverseSpread([0, 1e-9, 0.5, 1, 2])), [0, 0, 2, 1, 0.5]);
+  assert.equal(Array.from(inverseSpread([0, 2e-8, 1e-8])), [0, 5e7, 1e8]);
+  assert.equal(Array.from(inverseSpread([0, 0])), [0, 0]);
+  // Feature 0 separates the classes, 1 is noise; 2 and 3 are dead on the train images (0, a
+  // constant) and small on the test images. Dividing by std + 1e-6 made 0.01 a 1e4 that the
+  // dead dimensions' untrained random weights turned into half the predictions.
+  const { seed } = seeded();
+  const [n, d] = [200, 4];
+  const make = (dead: number) => {
+    const f = new Float32Array(n * d);
+    const y = Int32Array.from({ length: n }, (_, i) => i % 2);
+    for (let i = 0; i < n; i++) f.set([(y[i] ? 1 : -1) + 0.1 * Math.sin(i), Math.sin(3 * i), dead, 0.3 + dead], i * d);
+    return { f, y };
+  };
+  const tr = make(0);
+  const te = make(0.01);
+  await scope(async () => {
+    for (const s of [seed, seed + 1]) {
+      const r = await trainLinearProbe({ features: tensor(tr.f, [n, d]), labels: tr.y }, { features: tensor(te.f, [n, d]), labels: te.y }, 2, { epochs: 30, batchSize: 20, seed: s });
+      assert.is(r.top1, 1, `test top-1 (seed ${s})`);
+    }
+  });
+});
+
+test('a probe that fails part-way leaves no GPU buffer behind', async () => {
+  const live = () => gpu().memory().buffersLive;
+  const { rng, seed } = seeded();
+  const f = tensor(
+    Float32Array.from({ length: 24 }, () => rng.normal()),
+    [8, 3],
+  );
+  const labels = Int32Array.from({ length: 8 }, (_, i) => i % 2);
+  const before = live();
+  // Adam refuses the weight decay after the standardised features and the classifier exist.
+  await rejects(() => trainLinearProbe({ features: f, labels }, { features: f, labels }, 2, { weightDecay: -1 }), /invalid weight decay -1/);
+  assert.is(live(), before, `trainLinearProbe (seed ${seed})`);
+  // An empty test set fails after the train features were extracted.
+  const model = new SupConResNet(new Rng(seed), { width: 2, inChannels: 1 });
+  const ds = (count: number): Dataset => ({ images: new Float32Array(count * 32 * 32), labels: Int32Array.from({ length: count }, (_, i) => i % 2), n: count, channels: 1, height: 32, width: 32 });
+  const withModel = live();
+  await rejects(() => linearProbe(model, { train: ds(4), test: ds(0), numClasses: 2 }, augmentPreset('mnist')), /the data set is empty/);
+  assert.is(live(), withModel, 'linearProbe');
+  const none = tensor(new Float32Array(0), [0, 3]);
+  await rejects(() => trainLinearProbe({ features: f, labels }, { features: none, labels: new Int32Array(0) }, 2), /needs train and test samples, got 8 and 0/);
+  none.dispose();
+  model.dispose();
+  f.dispose();
 });
 
 test.run();

@@ -2,7 +2,7 @@
 // gradient to the queries), the momentum update and the queue's ring order exactly, a MoCo step
 // against a reference of its state updates, a SimCLR and a MoCo step with every mixing method,
 // and an interrupted MoCo pre-training, or one whose checkpoint save failed, that resumes to the
-// same weights, key encoder and queue.
+// same weights, key encoder and queue; a set-up that fails leaves no GPU buffer behind.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { cpSync, existsSync, mkdtempSync } from 'node:fs';
@@ -13,7 +13,8 @@ import { Adam } from '../src/optim/index.js';
 import { Rng } from '../src/random.js';
 import { scope } from '../src/scope.js';
 import { tensor } from '../src/creation.js';
-import { KeyQueue, emaUpdate, infoNce } from '../src/ssl/moco.js';
+import { KeyQueue, MomentumEncoder, emaUpdate, infoNce } from '../src/ssl/moco.js';
+import { gpu } from '../runtime/gpu.js';
 import { resolvePretrainOptions, type PretrainOptions } from '../src/ssl/options.js';
 import { SslStep } from '../src/ssl/step.js';
 import { MOCO_PREFIX, MOCO_STATE_FILE, pretrain } from '../src/ssl/pretrain.js';
@@ -279,6 +280,30 @@ test('an interrupted MoCo + GradMix pre-training, or one whose checkpoint save f
   assert.is(afterFailure.epochs.length, 1, 'the resumed run trained the second epoch again');
   await sameAsWhole(full, afterFailure, 'failed save');
   for (const r of [whole, first, resumed, fromLegacy, afterFailure]) r.model.dispose();
+});
+
+test("a pre-training whose set-up fails (MoCo's key encoder or queue) leaves no GPU buffer behind", async () => {
+  const live = () => gpu().memory().buffersLive;
+  const { seed } = seeded();
+  const model = new SupConResNet(new Rng(seed), { width: 2, inChannels: 1 });
+  const before = live();
+  // The queue refuses its capacity after the key encoder exists.
+  assert.throws(() => new MomentumEncoder(model, { width: 2, inChannels: 1 }, { momentum: 0.9, queueSize: 0 }, new Rng(seed)), /KeyQueue: capacity must be a positive integer, got 0/);
+  assert.is(live(), before, 'MomentumEncoder');
+  model.dispose();
+  // pretrain(): copying the model into MoCo's key encoder fails (injected) after the model and
+  // the optimiser exist.
+  const beforeRun = live();
+  SupConResNet.prototype.stateDict = () => {
+    throw new Error('injected fault');
+  };
+  try {
+    const quick: Partial<PretrainOptions> = { ssl: 'moco', protocol: 'mnist-mini', width: 2, batchSize: 8, queueSize: 16, maxTrain: 16, epochs: 1, progress: false, evaluate: false };
+    await rejects(() => pretrain({ ...quick, out: mkdtempSync(join(tmpdir(), 'gradmix-ssl-')) }), /injected fault/);
+  } finally {
+    delete (SupConResNet.prototype as Partial<SupConResNet>).stateDict;
+  }
+  assert.is(live(), beforeRun, 'pretrain()');
 });
 
 test('pre-training options: MoCo v1 defaults, per-objective temperatures, clear errors', () => {

@@ -146,11 +146,15 @@ export class MomentumEncoder {
   ) {
     if (!(options.momentum >= 0 && options.momentum <= 1)) throw new Error(`MoCo: momentum must be in [0, 1], got ${options.momentum}`);
     this.key = new SupConResNet(rng, modelOptions);
-    const from = query.stateDict();
-    this.key.loadStateDict(from, copyInto);
-    for (const p of this.key.parameters()) p.requiresGrad = false;
-    this.key.train(query.training);
-    this.queue = new KeyQueue(options.queueSize, projectionDim(query), rng);
+    try {
+      this.key.loadStateDict(query.stateDict(), copyInto);
+      for (const p of this.key.parameters()) p.requiresGrad = false;
+      this.key.train(query.training);
+      this.queue = new KeyQueue(options.queueSize, projectionDim(query), rng);
+    } catch (e) {
+      this.key.dispose(); // the caller gets no encoder to free
+      throw e;
+    }
   }
 
   /** Momentum-updates the key encoder, then encodes x into keys (no graph), as MoCo's forward does. */

@@ -133,12 +133,17 @@ async function pretrainLocked(o: PretrainOptions, hooks: TrainHooks): Promise<Pr
   const modelOptions: SupConResNetOptions = { arch: o.arch, width: o.width, inChannels: info.channels };
   const rng = new Rng(o.seed);
   const model = new SupConResNet(rng, modelOptions);
-  model.train();
-  const optimizer = new Adam(model.parameters(), { lr: o.lr });
-  const stepper = new SslStep(model, o, info.augmentation, trainSet, modelOptions, rng);
-  const mocoFile = join(o.out, MOCO_STATE_FILE);
-  const moco = stepper.moco;
-  return keepingOnlyModel(model, [stepper, optimizer], async () => {
+  // Filled as they are made, inside the run: a failure setting up MoCo's key encoder or queue
+  // frees the model and the optimiser too.
+  const scratch: { dispose(): void }[] = [];
+  return keepingOnlyModel(model, scratch, async () => {
+    model.train();
+    const optimizer = new Adam(model.parameters(), { lr: o.lr });
+    scratch.push(optimizer);
+    const stepper = new SslStep(model, o, info.augmentation, trainSet, modelOptions, rng);
+    scratch.push(stepper);
+    const mocoFile = join(o.out, MOCO_STATE_FILE);
+    const moco = stepper.moco;
     const result = await runEpochLoop(
       {
         options: o,

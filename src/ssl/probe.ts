@@ -1,13 +1,16 @@
-// Linear probing (paper section 4.5; the standard linear evaluation of SimCLR, MoCo and
-// SupContrast's main_linear.py): the encoder is frozen, its pooled features (before the
+// Linear probing (paper section 4.5): the encoder is frozen, its pooled features (before the
 // projection head, not L2-normalised by default) of the unaugmented train and test images are
-// computed once and cached on the GPU, and a Linear classifier (no BatchNorm, no hidden layer) is
-// trained on them with cross-entropy and Adam under a cosine schedule; top-1 and top-5 accuracy
-// on the test features.
-// The features are standardised with the training features' per-dimension mean and standard
-// deviation first. That is an affine change of variables, so the classifier is still a linear
-// function of the raw features; it only conditions the optimisation, so that a few epochs of
-// Adam converge whatever the features' scale.
+// computed once and cached on the GPU, standardised, and a Linear classifier (no BatchNorm, no
+// hidden layer) is trained on them with cross-entropy and Adam under a cosine schedule; top-1 and
+// top-5 accuracy on the test features. A cheaper variant of the linear evaluation of SimCLR, MoCo
+// and SupContrast's main_linear.py, not the same protocol: those train with SGD on features of
+// freshly augmented images every epoch, so their accuracies are not directly comparable to these.
+// Standardisation uses the training features' per-dimension mean and standard deviation: an
+// affine change of variables, so the classifier is still a linear function of the raw features,
+// and a few epochs of Adam converge whatever the features' scale. A dimension with no train spread
+// (a ReLU channel dead on every train image) is set to 0 instead: its weight never learns, and
+// dividing by a tiny epsilon would let a small test value there (0.01 -> 1e4) decide predictions
+// by that untrained random weight.
 import { extractFeatures } from '../osr/features.js';
 import { noGrad, backward } from '../autograd.js';
 import { tensor } from '../creation.js';
@@ -79,15 +82,38 @@ export function encoderFeatures(model: SupConResNet, ds: Dataset, transform: Vie
   return extractFeatures(model, ds, transform, { batchSize: options.batchSize, kind: 'encoder', normalize: options.features === 'l2' });
 }
 
-/** Both feature sets standardised column-wise with the train features' mean and std (+ 1e-6). */
-function standardise(train: Tensor, test: Tensor): [Tensor, Tensor] {
-  return noGrad(() =>
+/** A train spread below this fraction of the median spread of the varying dimensions counts as none (float32 rounding of a constant). */
+const NEGLIGIBLE_SPREAD = 1e-4;
+
+/** 1 / std of each dimension, 0 for one whose std is 0 or negligible next to the median std of the dimensions that vary. */
+export function inverseSpread(std: ArrayLike<number>): Float32Array {
+  const varying = Float64Array.from(std)
+    .filter((s) => s > 0)
+    .sort();
+  const floor = varying.length > 0 ? NEGLIGIBLE_SPREAD * varying[varying.length >> 1] : Infinity;
+  return Float32Array.from(std, (s) => (s > floor ? 1 / s : 0));
+}
+
+/** Both feature sets standardised column-wise with the train features' mean and std; dimensions without train spread become 0. */
+async function standardise(train: Tensor, test: Tensor): Promise<[Tensor, Tensor]> {
+  const [mean, std] = noGrad(() =>
     scope(() => {
       const mean = ops.mean(train, 0, true);
-      const std = ops.addScalar(ops.sqrt(ops.mean(ops.square(ops.sub(train, mean)), 0, true)), 1e-6);
-      return [ops.div(ops.sub(train, mean), std), ops.div(ops.sub(test, mean), std)];
+      return [mean, ops.sqrt(ops.mean(ops.square(ops.sub(train, mean)), 0, true))];
     }),
   );
+  try {
+    const scale = inverseSpread(await std.data());
+    return noGrad(() =>
+      scope(() => {
+        const s = tensor(scale, std.shape);
+        return [ops.mul(ops.sub(train, mean), s), ops.mul(ops.sub(test, mean), s)];
+      }),
+    );
+  } finally {
+    mean.dispose();
+    std.dispose();
+  }
 }
 
 /** Logits of features in chunks, read back to the host. */
@@ -120,6 +146,7 @@ export async function trainLinearProbe(
     throw new Error(`linear probe: test features [${test.features.shape.join(', ')}] with ${test.labels.length} labels do not match the train features' ${d} dimensions`);
   }
   if (!Number.isInteger(numClasses) || numClasses < 2) throw new Error(`linear probe: needs at least 2 classes, got ${numClasses}`);
+  if (n === 0 || test.labels.length === 0) throw new Error(`linear probe: needs train and test samples, got ${n} and ${test.labels.length}`);
   for (const [what, labels] of [
     ['train', train.labels],
     ['test', test.labels],
@@ -133,13 +160,20 @@ export async function trainLinearProbe(
   ] as const) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`linear probe: ${name} must be a positive integer, got ${v}`);
   }
-  const [xTrain, xTest] = keep(standardise(train.features, test.features));
-  const classifier = new Linear(d, numClasses, new Rng(o.seed));
-  const optimizer = new Adam(classifier.parameters(), { lr: o.lr, weightDecay: o.weightDecay });
-  const labelsT = tensor(train.labels, [n], { dtype: 'int32' });
-  const steps = Math.ceil(n / o.batchSize);
-  const losses: number[] = [];
+  // Everything made for the run is freed in the finally, also when a later part fails (a bad
+  // weight decay in Adam, a lost device).
+  const owned: { dispose(): void }[] = [];
+  const own = <T extends { dispose(): void }>(x: T): T => {
+    owned.push(x);
+    return x;
+  };
   try {
+    const [xTrain, xTest] = keep(await standardise(train.features, test.features)).map(own);
+    const classifier = own(new Linear(d, numClasses, new Rng(o.seed)));
+    const optimizer = own(new Adam(classifier.parameters(), { lr: o.lr, weightDecay: o.weightDecay }));
+    const labelsT = own(tensor(train.labels, [n], { dtype: 'int32' }));
+    const steps = Math.ceil(n / o.batchSize);
+    const losses: number[] = [];
     // Not src/train/step-skeleton.ts's optimizerStep: that awaits every step's loss, while these
     // steps are tiny and read their losses once an epoch, so their GPU work queues up without a
     // wait (per-step readback measured 2-3x slower on lavapipe). The classifier is never saved,
@@ -182,9 +216,7 @@ export async function trainLinearProbe(
       losses,
     };
   } finally {
-    for (const t of [xTrain, xTest, labelsT]) t.dispose();
-    optimizer.dispose();
-    classifier.dispose();
+    for (const x of owned) x.dispose();
   }
 }
 
@@ -197,11 +229,12 @@ export async function linearProbe(
 ): Promise<ProbeResult> {
   const kind = options.features ?? DEFAULT_PROBE.features;
   const trainF = await encoderFeatures(model, data.train, transform, { batchSize: options.extractBatch, features: kind });
-  const testF = await encoderFeatures(model, data.test, transform, { batchSize: options.extractBatch, features: kind });
+  let testF: Tensor | undefined;
   try {
+    testF = await encoderFeatures(model, data.test, transform, { batchSize: options.extractBatch, features: kind });
     return await trainLinearProbe({ features: trainF, labels: data.train.labels }, { features: testF, labels: data.test.labels }, data.numClasses, options);
   } finally {
     trainF.dispose();
-    testF.dispose();
+    testF?.dispose();
   }
 }
