@@ -259,7 +259,9 @@ test('predict errors: no images, a missing path, a checkpoint without a recognis
   const out = tempDir();
   await trainAndEvaluate({ protocol: 'mnist-mini', width: 2, batchSize: 8, maxTrain: 16, epochs: 1, progress: false, evaluate: false, out });
   const root = writeShapesFolder(tempDir(), { perClass: 1 });
-  await rejects(() => predictCommand(['--checkpoint', join(out, 'checkpoint.safetensors'), root]), /holds no open-set recogniser/, /gradmix train/);
+  // The advice names the step that stores one: eval --calibrate (plain eval stores nothing).
+  const advice = new RegExp(`gradmix eval --calibrate --checkpoint ${join(out, 'checkpoint.safetensors')}$`);
+  await rejects(() => predictCommand(['--checkpoint', join(out, 'checkpoint.safetensors'), root]), /holds no open-set recogniser/, /gradmix train/, advice);
 
   // eval --calibrate stores one (and says so); predict then answers with its threshold.
   const said = await printed(() => evalCommand(['--checkpoint', join(out, 'checkpoint.safetensors'), '--calibrate']));

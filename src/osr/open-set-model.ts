@@ -124,14 +124,14 @@ export class OpenSetModel {
     }
   }
 
-  /** The recogniser stored in a checkpoint written by `gradmix train` (after its evaluation). */
+  /** The recogniser stored in a checkpoint by `gradmix train` (after its evaluation) or `gradmix eval --calibrate`. */
   static async fromCheckpoint(decoded: DecodedCheckpoint, source = decoded.source): Promise<OpenSetModel> {
     const json = decoded.metadata[OPENSET_METADATA];
     const galleryHost = decoded.extras.get(OPENSET_GALLERY);
     const labelsHost = decoded.extras.get(OPENSET_LABELS);
     if (json === undefined || !galleryHost || !labelsHost) {
       throw new Error(
-        `${source}: holds no open-set recogniser (no '${OPENSET_METADATA}' metadata and ${OPENSET_GALLERY} tensors); it is written by gradmix train after its evaluation (train without --no-eval, or run gradmix eval --checkpoint on it)`,
+        `${source}: holds no open-set recogniser (no '${OPENSET_METADATA}' metadata and ${OPENSET_GALLERY} tensors); gradmix train stores one after its evaluation (train without --no-eval), or store one now: gradmix eval --calibrate --checkpoint ${source}`,
       );
     }
     const settings = parseSettings(json, source);
