@@ -199,7 +199,7 @@ test('loadTorchvisionResNet reads a file; wrong files and state dicts get errors
 
     await assertRejects(loadTorchvisionResNet(join(dir, 'absent.safetensors')), /absent\.safetensors: cannot read the checkpoint: no such file/);
     const notSafetensors = fixturePath('torchvision-resnet-names.json');
-    await assertRejects(loadTorchvisionResNet(notSafetensors), /torchvision-resnet-names\.json: header length/);
+    await assertRejects(loadTorchvisionResNet(notSafetensors), /torchvision-resnet-names\.json: not a \.safetensors checkpoint \(starts with '\{"generator":/);
     const cifar = fixturePath('resnet-w4-state.safetensors');
     await assertRejects(loadTorchvisionResNet(cifar), /resnet-w4-state\.safetensors: holds a CIFAR-style SupContrast\/gradmix ResNet \(encoder\.\* tensors/);
 

@@ -33,7 +33,7 @@ export class SafetensorsError extends Error {
 }
 
 const METADATA_KEY = '__metadata__';
-/** The reference implementation's limit: bigger headers are refused as corrupt. */
+/** The reference implementation's limit on the header length: a bigger one is another kind of file. */
 const MAX_HEADER_BYTES = 100_000_000;
 
 export function elementCount(shape: readonly number[]): number {
@@ -87,6 +87,15 @@ export function encodeSafetensors(tensors: Iterable<[string, HostTensor]>, metad
   return out;
 }
 
+/** A file's first bytes as an error shows them: text in quotes when printable ('{\n  "protocol"...'), else hex. */
+function shownStart(bytes: Uint8Array): string {
+  const head = bytes.subarray(0, 24);
+  const more = bytes.byteLength > head.length ? '...' : '';
+  const escapes: Record<number, string> = { 9: '\\t', 10: '\\n', 13: '\\r' };
+  if (head.every((b) => (b >= 0x20 && b < 0x7f) || b in escapes)) return `'${Array.from(head, (b) => escapes[b] ?? String.fromCharCode(b)).join('')}${more}'`;
+  return Array.from(head.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ') + (bytes.byteLength > 8 ? ' ...' : '');
+}
+
 /** Decodes and validates a whole file; `source` (a file name) prefixes every error. */
 export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'): SafetensorsContents {
   const fail = (message: string): never => {
@@ -95,9 +104,11 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   if (bytes.byteLength < 8) fail(`${bytes.byteLength} bytes is too short for the 8-byte header length (truncated file?)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = view.getBigUint64(0, true);
+  // Another file read as one (JSON, an image, a PyTorch .pt) gives a length far over the format's
+  // limit: not a cut checkpoint, so not called one (its first bytes say what it is).
+  if (n > BigInt(MAX_HEADER_BYTES)) fail(`not a .safetensors checkpoint (starts with ${shownStart(bytes)})`);
   if (n > BigInt(bytes.byteLength - 8)) fail(`header length ${n} exceeds the ${bytes.byteLength - 8} bytes after the length field (corrupt or truncated file)`);
   const headerLength = Number(n);
-  if (headerLength > MAX_HEADER_BYTES) fail(`header length ${headerLength} is over the ${MAX_HEADER_BYTES}-byte limit`);
   let header: unknown;
   try {
     header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, 8 + headerLength)));
