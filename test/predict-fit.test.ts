@@ -101,6 +101,11 @@ test("own images: predict on files and the library's predict on pixels of any si
       (await predictFiles(recogniser, files)).map((p) => p.score),
       want,
     );
+    // Folders are searched as gradmix predict searches them: their images, in sorted order.
+    assert.equal(
+      (await predictFiles(recogniser, [join(root, 'bars'), join(root, 'disc')])).map((p) => [p.file, p.score]),
+      files.map((f, i) => [f, want[i]]),
+    );
     // The library, given one file's pixels at their own size, scores them as the file.
     const native = await decodeImageFiles('test', [{ path: files[2], label: 0 }], { channels: 3 });
     assert.ok(native.height !== 16, `the shape image is ${native.height} px`);

@@ -2,9 +2,7 @@
 // image, from the open-set recogniser a training run stored in its checkpoint. One JSON line per
 // image on stdout (a table when stdout is a terminal); images are decoded and scored in chunks,
 // so a folder of any size streams.
-import { stat } from 'node:fs/promises';
-import { listImageFiles } from '../data/image-folder.js';
-import { loadOpenSetModel, predictFiles } from '../osr/open-set-file.js';
+import { imageFilesIn, loadOpenSetModel, predictFiles } from '../osr/open-set-file.js';
 import type { OpenSetPrediction } from '../osr/open-set-model.js';
 import { UsageError, numberFlag, parseCommandLine, usage, type FlagSpecs } from './args.js';
 import { FEATURE_BATCH_FLAG } from './common-flags.js';
@@ -19,26 +17,6 @@ export const PREDICT_FLAGS: FlagSpecs = {
 };
 
 const CHUNK = 1024;
-
-/** Image files named on the command line: files as given, folders searched recursively (sorted). */
-async function imageFiles(paths: string[]): Promise<string[]> {
-  const out: string[] = [];
-  for (const p of paths) {
-    let isDir: boolean;
-    try {
-      isDir = (await stat(p)).isDirectory();
-    } catch {
-      throw new UsageError(`${p}: no such file or folder`);
-    }
-    if (!isDir) out.push(p);
-    else {
-      const found = await listImageFiles(p);
-      if (found.length === 0) throw new UsageError(`${p}: no PNG or JPEG images in this folder`);
-      out.push(...found);
-    }
-  }
-  return out;
-}
 
 function tableRow(p: OpenSetPrediction & { file: string }): string {
   return `${(p.known ? 'known' : 'UNKNOWN').padEnd(8)} ${p.className.padEnd(16)} ${p.score.toFixed(4).padStart(8)}  ${p.file}`;
@@ -59,7 +37,7 @@ export async function predictCommand(argv: string[]): Promise<void> {
   if (positionals.length === 0) throw new UsageError('give the images to classify: PNG/JPEG files or folders');
   const threshold = numberFlag(v, 'threshold');
   const batchSize = numberFlag(v, 'batch');
-  const files = await imageFiles(positionals);
+  const files = await imageFilesIn(positionals);
   const loaded = await loadOpenSetModel(v.checkpoint); // starts the GPU
   const recogniser = threshold === undefined ? loaded : loaded.withThreshold(threshold);
   const table = process.stdout.isTTY === true && v.json !== true;

@@ -5,7 +5,8 @@
 import { initGpu } from '../../runtime/gpu.js';
 import { checkFinite, decodeCheckpoint, decodeSafetensors, readCheckpoint, readCheckpointBytes, toFloat32, writeSafetensors } from '../checkpoint/index.js';
 import type { HostTensor } from '../checkpoint/safetensors.js';
-import { decodeImageFiles } from '../data/image-folder.js';
+import { stat } from 'node:fs/promises';
+import { decodeImageFiles, listImageFiles } from '../data/image-folder.js';
 import { fitToInput } from './fit-input.js';
 import { OPENSET_GALLERY, OPENSET_LABELS, OpenSetModel, type OpenSetPrediction } from './open-set-model.js';
 
@@ -32,13 +33,34 @@ export async function loadOpenSetModel(file: string): Promise<OpenSetModel> {
   return OpenSetModel.fromCheckpoint(decoded, file);
 }
 
+/** The image files `paths` name: files as given, folders searched recursively (sorted). */
+export async function imageFilesIn(paths: readonly string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const p of paths) {
+    let isDir: boolean;
+    try {
+      isDir = (await stat(p)).isDirectory();
+    } catch {
+      throw new Error(`${p}: no such file or folder`);
+    }
+    if (!isDir) out.push(p);
+    else {
+      const found = await listImageFiles(p);
+      if (found.length === 0) throw new Error(`${p}: no PNG or JPEG images in this folder`);
+      out.push(...found);
+    }
+  }
+  return out;
+}
+
 /**
- * Predictions for PNG/JPEG files of any size, decoded to the model's channels and fitted to its
- * input one by one as its training images were (fitToInput: a 28 x 28 digit is padded to MNIST's
- * 32 x 32, not stretched).
+ * Predictions for PNG/JPEG files of any size (or the images of folders, as `gradmix predict`
+ * takes them), decoded to the model's channels and fitted to its input one by one as its training
+ * images were (fitToInput: a 28 x 28 digit is padded to MNIST's 32 x 32, not stretched).
  */
-export async function predictFiles(recogniser: OpenSetModel, files: readonly string[], batchSize?: number): Promise<(OpenSetPrediction & { file: string })[]> {
+export async function predictFiles(recogniser: OpenSetModel, paths: readonly string[], batchSize?: number): Promise<(OpenSetPrediction & { file: string })[]> {
   const { input } = recogniser;
+  const files = await imageFilesIn(paths);
   if (files.length === 0) throw new Error('predict: no images to load');
   const perImage = input.channels * input.imageSize * input.imageSize;
   const images = new Float32Array(files.length * perImage);
