@@ -1,13 +1,17 @@
 // TwoNN intrinsic dimension: points on a d-dimensional linear subspace of R^20 give estimates
 // near d, and the GPU + candidate-refinement implementation matches a direct float64 transcription
 // of Ansuini et al.'s `estimate` (all-pairs distances, sorted rows) on random clouds with
-// duplicates and on a subset of a larger set.
+// duplicates and on a subset of a larger set; clear errors for too few points, duplicate-only or
+// non-finite features, and an evaluation that reports NaN for it (with a note) and keeps its metrics.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { intrinsicDimension } from '../src/osr/intrinsic-dim.js';
+import { evaluateOpenSet } from '../src/osr/evaluate.js';
+import { SupConResNet } from '../src/nn/index.js';
+import { Rng } from '../src/random.js';
+import type { Dataset } from '../src/data/index.js';
 import { twoNNFit } from '../src/osr/two-nn.js';
 import { scope } from '../src/scope.js';
-import type { Rng } from '../src/random.js';
 import { seeded, setupGpu, upload } from './helpers.js';
 import { rejects } from './data-fixtures.js';
 
@@ -116,7 +120,43 @@ test('clear errors', async () => {
   await scope(async () => {
     await rejects(() => intrinsicDimension(upload([1, 2, 3, 4], [2, 2])), /at least 3 points/);
     await rejects(() => intrinsicDimension(upload([1, 2, 3], [3])), /\[N, D\]/);
+    // Every point a duplicate: no ratio is left to fit.
+    await rejects(() => intrinsicDimension(upload(new Float64Array(40).fill(0.5), [10, 4])), /only 0 of 10 points have distinct nearest and second-nearest neighbours .*; TwoNN needs at least 3/);
+    // A NaN row spread through the centring mean to every point ("0 ratios"); named instead, by
+    // its row of the features also when a subset is drawn.
+    const cloud = Float64Array.from({ length: 400 }, (_, i) => Math.sin(i * 1.3));
+    cloud.fill(NaN, 8, 10);
+    await rejects(() => intrinsicDimension(upload(cloud, [100, 4])), /feature row 2 holds NaN; TwoNN needs finite features/);
+    await rejects(() => intrinsicDimension(upload(cloud, [100, 4]), { maxPoints: 99 }), /feature row 2 holds NaN/);
   });
+});
+
+test('an evaluation whose train features admit no intrinsic dimension reports NaN, with a note, and its metrics', async () => {
+  const { rng, seed } = seeded();
+  const model = new SupConResNet(new Rng(seed), { width: 2, inChannels: 1 });
+  const images = (labels: number[]): Dataset => ({
+    images: Float32Array.from({ length: labels.length * 64 }, () => rng.uniform()),
+    labels: Int32Array.from(labels),
+    n: labels.length,
+    channels: 1,
+    height: 8,
+    width: 8,
+  });
+  // Two train images: too few points for TwoNN.
+  const data = { protocol: 'test', split: 0, knownClasses: [0, 1], unknownClasses: [2], train: images([0, 1]), testKnown: images([0, 1, 1]), testUnknown: images([-1, -1]) };
+  const notes: string[] = [];
+  const error = console.error;
+  console.error = (m: string) => void notes.push(m);
+  try {
+    const e = await evaluateOpenSet(model, data, { size: 8, mean: [0.5], std: [0.25] }, { k: 1 });
+    assert.ok(Number.isNaN(e.intrinsicDim), `intrinsic dim ${e.intrinsicDim}`);
+    assert.ok(e.metrics.auroc >= 0 && e.metrics.auroc <= 1, `AUROC ${e.metrics.auroc} (seed ${seed})`);
+    assert.is(JSON.stringify({ intrinsicDim: e.intrinsicDim }), '{"intrinsicDim":null}', 'results.json records it as null');
+  } finally {
+    console.error = error;
+    model.dispose();
+  }
+  assert.equal(notes, ['note: the intrinsic dimension is NaN: intrinsicDimension: needs at least 3 points, got 2']);
 });
 
 test.run();

@@ -1,6 +1,7 @@
 // Open-set evaluation of a trained model on a protocol split (docs/OPEN-SET.md): features of the
 // known training images and of the known + unknown test images, kNN scores (or msp, entropy, nno:
-// scores.ts), the metrics, and the TwoNN intrinsic dimension of the train features.
+// scores.ts), the metrics, and the TwoNN intrinsic dimension of the train features (a side metric:
+// NaN, with a note, where it cannot be estimated).
 import type { ViewsOutput } from '../augment/index.js';
 import type { Dataset } from '../data/dataset.js';
 import type { OpenSetData } from '../data/open-set.js';
@@ -10,6 +11,7 @@ import { openSetMetrics, type OpenSetMetrics } from './metrics.js';
 import { checkScore, needsClassifier, scoreTestSets, type ScoreKind } from './scores.js';
 import { intrinsicDimension } from './intrinsic-dim-entry.js';
 import type { Tensor } from '../tensor.js';
+import { GpuError } from '../../runtime/gpu.js';
 
 export interface EvaluateOptions {
   k?: number;
@@ -30,7 +32,7 @@ export interface Evaluation {
   isKnown: Uint8Array;
   counts: { train: number; testKnown: number; testUnknown: number };
   score: ScoreKind;
-  /** TwoNN intrinsic dimension of the (L2-normalised) train features (intrinsic-dim.ts). */
+  /** TwoNN intrinsic dimension of the (L2-normalised) train features (intrinsic-dim.ts); NaN (null in results.json) where it cannot be estimated. */
   intrinsicDim: number;
   /** The train features [Ntrain, D], with keepTrainFeatures only. */
   trainFeatures?: Tensor;
@@ -59,7 +61,7 @@ export async function evaluateOpenSet(model: SupConResNet, data: OpenSetData, tr
       { data: testUnknown, features: unknownF },
     ];
     const [known, unknown] = await scoreTestSets(score, { model, transform, batchSize, k, numClasses, train: { features: trainF, labels: train.labels }, tests });
-    const { dim: intrinsicDim } = await intrinsicDimension(trainF);
+    const intrinsicDim = await sideIntrinsicDim(trainF);
     const n = testKnown.n + testUnknown.n;
     const scores = new Float32Array(n);
     const predicted = new Int32Array(n);
@@ -79,5 +81,20 @@ export async function evaluateOpenSet(model: SupConResNet, data: OpenSetData, tr
     if (!handedOver) trainF?.dispose();
     knownF?.dispose();
     unknownF?.dispose();
+  }
+}
+
+/**
+ * The intrinsic dimension of the train features, or NaN with a note on stderr saying why it cannot
+ * be estimated (fewer than 3 train images, duplicate or non-finite features): a side metric, so
+ * the open-set metrics, computed already, still stand. A GPU failure is the run's, and is thrown.
+ */
+async function sideIntrinsicDim(trainFeatures: Tensor): Promise<number> {
+  try {
+    return (await intrinsicDimension(trainFeatures)).dim;
+  } catch (e) {
+    if (e instanceof GpuError) throw e;
+    console.error(`note: the intrinsic dimension is NaN: ${(e as Error).message}`);
+    return NaN;
   }
 }

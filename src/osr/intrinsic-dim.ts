@@ -5,9 +5,10 @@
 // F_i = i / N, the dimension is the slope of the least-squares line through the origin of
 // y = -log(1 - F) against x = log(mu), over the first floor(0.9 N) points of all but the last two
 // (so the 10% largest mu, the noisiest, are left out).
-// Nearest neighbours: the Gram matrix X X^T of the centred points is computed on the GPU in row chunks; each row's 8
-// best candidates by x_i.x_j - |x_j|^2 / 2 (the order of Euclidean distance) are then measured
-// exactly in float64 on the host, so r1 and r2 carry no float32 cancellation.
+// Nearest neighbours: the points are checked finite and centred in float64 on the host, the Gram
+// matrix X X^T of the centred points is computed on the GPU in row chunks; each row's 8 best
+// candidates by x_i.x_j - |x_j|^2 / 2 (the order of Euclidean distance) are then measured exactly
+// in float64 on the host, so r1 and r2 carry no float32 cancellation.
 import { noGrad } from '../autograd.js';
 import { scope } from '../scope.js';
 import { tensor } from '../creation.js';
@@ -99,7 +100,20 @@ function randomSubset(n: number, m: number, seed: number): Int32Array {
   return all.slice(0, m).sort();
 }
 
-/** TwoNN intrinsic dimension of the rows of features [N, D] (N >= 3). */
+/** The rows of x [M, D] (host copy `raw`) centred in float64; a row with NaN or Inf is an error naming it (`rows`: its index in the caller's features). */
+function centre(raw: Float32Array, m: number, d: number, rows: Int32Array | null): Float64Array {
+  // Checked first: one NaN would spread through the mean to every point, and no ratio would be left.
+  const bad = raw.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    const row = Math.floor(bad / d);
+    throw new Error(`intrinsicDimension: feature row ${rows ? rows[row] : row} holds ${raw[bad]}; TwoNN needs finite features`);
+  }
+  const mean = new Float64Array(d);
+  for (let i = 0; i < m * d; i++) mean[i % d] += raw[i] / m;
+  return Float64Array.from(raw, (v, i) => v - mean[i % d]);
+}
+
+/** TwoNN intrinsic dimension of the rows of features [N, D] (N >= 3, finite). */
 export async function intrinsicDimension(features: Tensor, options: IntrinsicDimOptions = {}): Promise<IntrinsicDim> {
   if (features.rank !== 2 || features.dtype !== 'float32') {
     throw new Error(`intrinsicDimension: features must be a float32 [N, D] tensor, got ${features.dtype} ${formatShape(features.shape)}`);
@@ -108,19 +122,28 @@ export async function intrinsicDimension(features: Tensor, options: IntrinsicDim
   if (!Number.isInteger(maxPoints) || maxPoints < 3) throw new Error(`intrinsicDimension: maxPoints must be an integer >= 3, got ${maxPoints}`);
   const n = features.shape[0];
   if (n < 3) throw new Error(`intrinsicDimension: needs at least 3 points, got ${n}`);
-  let x = features;
-  if (n > maxPoints) {
-    x = scope(() => noGrad(() => ops.indexSelect(features, 0, tensor(randomSubset(n, maxPoints, options.seed ?? 0), [maxPoints], { dtype: 'int32' }))));
-  }
-  // Centred first: distances do not change, and the Gram entries of a cloud far from the origin
-  // would lose the neighbours' differences to float32 rounding.
-  const centred = scope(() => noGrad(() => ops.sub(x, ops.mean(x, 0, true))));
-  if (x !== features) x.dispose();
+  const d = features.shape[1];
+  const rows = n > maxPoints ? randomSubset(n, maxPoints, options.seed ?? 0) : null;
+  const x = rows ? scope(() => noGrad(() => ops.indexSelect(features, 0, tensor(rows, [rows.length], { dtype: 'int32' })))) : features;
+  let raw: Float32Array;
   try {
-    const host = Float64Array.from(await centred.data());
-    const mu = await neighbourRatios(centred, host);
-    return { dim: twoNNFit(mu, options.fraction ?? 0.9), points: mu.length };
+    raw = (await x.data()) as Float32Array; // float32, checked above
+  } finally {
+    if (x !== features) x.dispose();
+  }
+  const m = x.shape[0];
+  // Centred: distances do not change, and the Gram entries of a cloud far from the origin would
+  // lose the neighbours' differences to float32 rounding.
+  const host = centre(raw, m, d, rows);
+  const centred = tensor(Float32Array.from(host), [m, d]);
+  let mu: number[];
+  try {
+    mu = await neighbourRatios(centred, host);
   } finally {
     centred.dispose();
   }
+  if (mu.length < 3) {
+    throw new Error(`intrinsicDimension: only ${mu.length} of ${m} points have distinct nearest and second-nearest neighbours (the others are duplicates or ties); TwoNN needs at least 3`);
+  }
+  return { dim: twoNNFit(mu, options.fraction ?? 0.9), points: mu.length };
 }
