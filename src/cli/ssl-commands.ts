@@ -59,7 +59,7 @@ export const PROBE_FLAGS: FlagSpecs = {
 };
 
 const PROBE_SUMMARY =
-  "Linear probe: freezes the checkpoint's encoder, caches the pooled features of the unaugmented train and test images on the GPU, " +
+  "Linear probe: freezes the checkpoint's encoder, caches the pooled features of the unaugmented train and test images on the GPU, standardises them per dimension, " +
   'trains a linear classifier (no BatchNorm) with cross-entropy and Adam on them, and reports top-1 and top-5 test accuracy.';
 
 const METHOD_LABELS: Record<Method, string> = { none: '', mixup: ' + Mixup', cutmix: ' + CutMix', gradmix: ' + GradMix', 'attentive-cutmix': ' + Attentive CutMix' };

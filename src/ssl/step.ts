@@ -64,7 +64,11 @@ export class SslStep {
     this.moco = options.ssl === 'moco' ? new MomentumEncoder(model, modelOptions, options, rng) : null;
   }
 
-  /** The step's loss and its terms as a graph, and MoCo's keys (no backward, no enqueue). */
+  /**
+   * The step's loss and its terms as a graph, and MoCo's keys (no backward, no enqueue). Not free
+   * of effects for MoCo: computing the keys first applies the key encoder's momentum update, in
+   * place, as MoCo's forward does, so each call moves the key encoder one step.
+   */
   forward(images: Float32Array, rng: Rng): SslForward {
     const { model, mixing, moco, tau } = this;
     const b = images.length / (this.shape[0] * this.shape[1] * this.shape[2]);
