@@ -162,6 +162,7 @@ export const OTHER_TESTS = {
   'run-config': 'host-side config files',
   'options-layers': 'host-side option checks',
   sweep: 'CLI child processes and scheduler scripts',
+  'sweep-cli': 'sweep plans and reports through the CLI on files (one tiny run trains end to end)',
   'sweep-slurm': 'a one-node Slurm of the host (munge and slurmd as root)',
   'attentive-cutmix-runs': 'end to end through the CLI and files (its kernels: attentive-cutmix)',
   'device-bar': "reads a run's summary, no GPU",

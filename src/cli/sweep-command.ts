@@ -3,13 +3,14 @@
 // (one per adapter), and reported as mean +- std beside the paper.
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join, posix, resolve } from 'node:path';
-import { PROTOCOL_NAMES } from '../data/index.js';
+import { FOLDER_PROTOCOL, PROTOCOL_NAMES } from '../data/index.js';
 import { METHODS, defaultOptions } from '../train/options.js';
 import { UsageError, listFlag, numberFlag, parseCommandLine, usage, type FlagSpecs } from './args.js';
 import { TRAIN_FLAGS, trainOptionsFrom } from './commands.js';
 import { outFlag } from './common-flags.js';
 import { int, intList, listOf, text } from './flag-values.js';
 import { checkTrainOptions } from './option-flags.js';
+import { refuseOwnDataFlags } from './run-config.js';
 import { PLAN_FILE, buildPlan, planFileOf, readPlan, writePlan, type PlannedRun } from '../sweep/plan.js';
 import { INDEX_ENV, RunClaimedError, describeRun, runPlanned } from '../sweep/run-one.js';
 import { CLAIMED_EXIT, OTHER_SETTINGS_EXIT, SKIPPED_EXIT, WORKER_ENV, gradmixBin, runPool, type WorkerSlot } from '../sweep/pool.js';
@@ -22,13 +23,13 @@ import { SLURM_ARRAY_LIMIT, k8sJob, shellQuote, slurmScript, slurmSeconds, toYam
 const d = defaultOptions();
 export { INDEX_ENV };
 
-// Every train flag but those the grid sets per run, those a sweep run sets itself, and your own
-// image folder's (one split of its own: train it with gradmix train).
-const NOT_PLANNED = ['split', 'seed', 'method', 'out', 'resume', 'no-eval', 'all-classes', 'known', 'unknown-data', 'val-fraction', 'size', 'channels'];
+// Every train flag but those the grid sets per run and those a sweep run sets itself; your own
+// image folder's (--known, --size, ...) too: its grid is methods x seeds over its one split.
+const NOT_PLANNED = ['split', 'seed', 'method', 'out', 'resume', 'no-eval', 'all-classes'];
 const PLAN_FLAGS: FlagSpecs = Object.fromEntries(Object.entries(TRAIN_FLAGS).filter(([n]) => !NOT_PLANNED.includes(n)));
 Object.assign(PLAN_FLAGS, {
-  protocol: { type: 'string', value: listOf(PROTOCOL_NAMES), help: `protocols, comma-separated: ${PROTOCOL_NAMES.join(', ')} (default mnist-mini)` },
-  splits: { type: 'string', value: intList(0, 4), help: 'splits, comma-separated (default 0,1,2,3,4)' },
+  protocol: { type: 'string', value: listOf(PROTOCOL_NAMES), help: `protocols, comma-separated: ${PROTOCOL_NAMES.join(', ')} (default mnist-mini; with --known, your own image folder)` },
+  splits: { type: 'string', value: intList(0, 4), help: 'splits, comma-separated (default 0,1,2,3,4; an image folder has one, 0)' },
   methods: { type: 'string', value: listOf(METHODS), help: `methods, comma-separated: ${METHODS.join(', ')} (default ${d.method})` },
   seeds: { type: 'string', value: intList(0, 2 ** 32 - 1), help: `random seeds, comma-separated (default ${d.seed})` },
   out: outFlag('the sweep folder: plan.jsonl, and one <protocol>-<method>-s<seed>/split<k> folder per run (required)'),
@@ -111,13 +112,17 @@ async function planCommand(v: Record<string, string | boolean | undefined>): Pro
   const shared = trainOptionsFrom({ ...v, protocol: undefined });
   // Paths are the planner's: workers start elsewhere (a scheduler's node, another folder), so the
   // plan holds them absolute, resolved where the plan was written.
-  for (const key of ['dataDir', 'attentionModel'] as const) if (shared[key] !== undefined) shared[key] = resolve(shared[key]);
+  for (const key of ['dataDir', 'unknownDataDir', 'attentionModel'] as const) if (shared[key] !== undefined) shared[key] = resolve(shared[key]);
+  // --known makes --data your own image folder (as for train), whose one split is its held-out images.
+  const own = shared.known !== undefined;
   const grid = {
-    protocols: listFlag(v, 'protocol') ?? ['mnist-mini'],
-    splits: listFlag(v, 'splits')?.map(Number) ?? [0, 1, 2, 3, 4],
+    protocols: listFlag(v, 'protocol') ?? [own ? FOLDER_PROTOCOL : 'mnist-mini'],
+    splits: listFlag(v, 'splits')?.map(Number) ?? (own ? [0] : [0, 1, 2, 3, 4]),
     methods: listFlag(v, 'methods') ?? [d.method],
     seeds: listFlag(v, 'seeds')?.map(Number) ?? [d.seed],
   };
+  if (own && grid.splits.some((s) => s !== 0)) throw new UsageError(`--splits ${grid.splits.join(',')}: an image folder (--known) has one split, its held-out images; drop --splits`);
+  for (const protocol of grid.protocols) refuseOwnDataFlags(v, protocol);
   const runs = buildPlan(grid, shared);
   // Every run's settings checked now (e.g. a split the protocol lacks), not when its turn comes.
   for (const r of runs) {

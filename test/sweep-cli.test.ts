@@ -1,0 +1,71 @@
+// gradmix sweep as a user meets it, in this process: a plan over your own image folder (the train
+// flags --known, --unknown-data, --size, --val-fraction reach every run, and a run trains on the
+// folder); the report's paper column; usage errors pointing to the subcommand's own --help.
+import { suite } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync, rmSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
+import { sweepCommand } from '../src/cli/sweep-command.js';
+import { readPlan } from '../src/sweep/plan.js';
+import { rejects, removeTempDirs, tempDir } from './data-fixtures.js';
+import { writeShapesFolder } from './shapes-folder.js';
+import { setupGpu } from './helpers.js';
+
+const test = suite('sweep cli');
+test.before(setupGpu);
+test.after(removeTempDirs);
+
+/** Runs `fn` with console.log silenced; returns what it printed. */
+async function quietly(fn: () => Promise<unknown>): Promise<string[]> {
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => lines.push(a.join(' '));
+  try {
+    await fn();
+  } finally {
+    console.log = log;
+  }
+  return lines;
+}
+
+test('a plan over your own image folder: its train flags reach every run, a run trains on the folder, another --known in its folder is named', async () => {
+  const root = writeShapesFolder(tempDir(), { perClass: 6, shapes: ['bars', 'columns', 'disc'] });
+  const unknown = writeShapesFolder(tempDir(), { perClass: 3, shapes: ['ring'] });
+  const out = join(tempDir(), 'sweep');
+  const TINY = ['--width', '2', '--batch', '8', '--epochs', '1', '--quiet'];
+  const folder = ['--data', root, '--unknown-data', relative(process.cwd(), unknown), '--size', '16', '--val-fraction', '0.5'];
+  await quietly(() => sweepCommand(['plan', ...folder, '--known', 'bars,columns,disc', '--methods', 'none,gradmix', ...TINY, '--out', out]));
+  const plan = join(out, 'plan.jsonl');
+  const runs = readPlan(plan);
+  // One split (the held-out images) per method; the folders absolute, as --data's.
+  assert.equal(
+    runs.map((r) => [r.protocol, r.split, r.method, r.out]),
+    [
+      ['folder', 0, 'none', join('folder-none-s0', 'split0')],
+      ['folder', 0, 'gradmix', join('folder-gradmix-s0', 'split0')],
+    ],
+  );
+  for (const r of runs) {
+    const { known, unknownDataDir, imageSize, valFraction, dataDir } = r.options;
+    assert.equal([known, unknownDataDir, imageSize, valFraction, dataDir], [['bars', 'columns', 'disc'], resolve(unknown), 16, 0.5, resolve(root)]);
+  }
+
+  await quietly(() => sweepCommand(['run', plan, '--index', '0']));
+  const results = JSON.parse(readFileSync(join(out, runs[0].out, 'results.json'), 'utf8')) as { knownClasses: string[]; unknownClasses: string[]; auroc: number };
+  assert.equal([results.knownClasses, results.unknownClasses], [['bars', 'columns', 'disc'], ['ring']]);
+  assert.ok(Number.isFinite(results.auroc));
+
+  // The run in folder-none-s0 trained on three known classes: a plan of two is refused, naming --known.
+  rmSync(plan);
+  await rejects(
+    () => sweepCommand(['plan', ...folder, '--known', 'bars,columns', '--methods', 'none,gradmix', ...TINY, '--out', out]),
+    new RegExp(`${join(out, runs[0].out)} already holds a run of other settings`),
+    /--known bars,columns \(the run's known: bars,columns,disc\)/,
+  );
+  // The folder's flags with a built-in protocol, and splits an image folder lacks, are named.
+  const other = join(tempDir(), 'other');
+  await rejects(() => sweepCommand(['plan', '--protocol', 'mnist-mini', '--size', '16', '--out', other]), /--size: for your own image folder \(--data with --known\)/);
+  await rejects(() => sweepCommand(['plan', '--data', root, '--known', 'bars,disc', '--splits', '0,1', '--out', other]), /--splits 0,1: an image folder \(--known\) has one split/);
+});
+
+test.run();
