@@ -3,7 +3,7 @@
 // folder); the report's paper column; usage errors pointing to the subcommand's own --help.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { sweepCommand } from '../src/cli/sweep-command.js';
 import { readPlan } from '../src/sweep/plan.js';
@@ -66,6 +66,31 @@ test('a plan over your own image folder: its train flags reach every run, a run 
   const other = join(tempDir(), 'other');
   await rejects(() => sweepCommand(['plan', '--protocol', 'mnist-mini', '--size', '16', '--out', other]), /--size: for your own image folder \(--data with --known\)/);
   await rejects(() => sweepCommand(['plan', '--data', root, '--known', 'bars,disc', '--splits', '0,1', '--out', other]), /--splits 0,1: an image folder \(--known\) has one split/);
+});
+
+test("the report shows the paper's AUROC, GradMix's, on gradmix rows only; report.csv keeps its columns", async () => {
+  const root = tempDir();
+  const metrics = { auroc: 0.9, tnr95: 0.5, dtacc: 0.8, auin: 0.9, auout: 0.9, closedAcc: 0.95, oscr: 0.85 };
+  for (const method of ['none', 'gradmix']) {
+    const run = join(root, `cifar10-${method}`, 'split0');
+    mkdirSync(run, { recursive: true });
+    writeFileSync(join(run, 'config.json'), '{}');
+    writeFileSync(join(run, 'results.json'), JSON.stringify({ ...metrics, status: 'finished', protocol: 'cifar10', method }));
+  }
+  const said = (await quietly(() => sweepCommand(['report', root]))).join('\n');
+  const rows = said.split('\n').filter((l) => l.startsWith('| '));
+  assert.ok(rows[0].endsWith('| paper (GradMix) AUROC % |'), rows[0]);
+  assert.ok(rows.find((r) => r.startsWith('| cifar10 | none |'))!.endsWith(' |  |'), said);
+  assert.ok(rows.find((r) => r.startsWith('| cifar10 | gradmix |'))!.endsWith(' | 91.33 |'), said);
+  const csv = readFileSync(join(root, 'report.csv'), 'utf8').trim().split('\n');
+  const head = csv[0].split(',');
+  assert.equal(head.slice(0, 3), ['protocol', 'method', 'runs']);
+  assert.equal(head.slice(-7), ['paper_auroc', 'arch', 'width', 'epochs', 'objective', 'score', 'k']);
+  const paperOf = (method: string) => csv.find((l) => l.startsWith(`cifar10,${method},`))!.split(',')[head.indexOf('paper_auroc')];
+  assert.equal([paperOf('none'), paperOf('gradmix')], ['', '0.9133']);
+  const svg = readFileSync(join(root, 'report.svg'), 'utf8');
+  assert.is((svg.match(/class="paper"/g) ?? []).length, 1);
+  assert.match(svg, />paper \(GradMix\)</);
 });
 
 test.run();

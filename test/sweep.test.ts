@@ -220,7 +220,7 @@ test("report: mean and std of the runs' own results per protocol and method; run
     const own = runs.filter((r) => r.method === method).map((r) => results(tiny, r));
     const g = report.groups.find((x: { method: string }) => x.method === method);
     assert.is(g.runs, 2);
-    assert.is(g.paperAuroc, 99.8);
+    assert.is(g.paperAuroc, method === 'gradmix' ? 99.8 : null, 'the paper reports GradMix only');
     for (const m of METRICS) {
       assert.ok(Math.abs(g.summary[m].mean - mean(own.map((o) => o[m]))) < 1e-12, `${method} ${m} mean`);
       assert.ok(Math.abs(g.summary[m].std - std(own.map((o) => o[m]))) < 1e-12, `${method} ${m} std`);

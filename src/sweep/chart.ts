@@ -1,5 +1,5 @@
 // report.svg: mean AUROC per method (and the settings that tell groups apart), grouped by
-// protocol, with std whiskers and the paper's AUROC as a dashed mark over each protocol's group.
+// protocol, with std whiskers and the paper's AUROC of GradMix as a dashed mark over each protocol's group.
 import { seriesName, varyingSettings, type GroupSummary } from './report.js';
 
 const escapeXml = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -15,7 +15,8 @@ export function aurocChartSvg(groups: GroupSummary[]): string {
   const groupWidth = methods.length * bar + 24;
   const M = { left: 48, top: 34, bottom: 40 };
   const ph = 220;
-  const legend = Math.max(130, 30 + 7 * Math.max(...methods.map((m) => m.length), 5)); // room for the longest series name
+  const paperLabel = 'paper (GradMix)';
+  const legend = Math.max(130, 30 + 7 * Math.max(...methods.map((m) => m.length), paperLabel.length)); // room for the longest series name
   const w = M.left + Math.max(protocols.length, 1) * groupWidth + legend;
   const h = M.top + ph + M.bottom;
   const y = (pct: number) => M.top + ph * (1 - Math.min(Math.max(pct, 0), 100) / 100);
@@ -38,7 +39,7 @@ export function aurocChartSvg(groups: GroupSummary[]): string {
       );
       parts.push(`<line class="whisker" x1="${cx}" x2="${cx}" y1="${y(mean - std)}" y2="${y(mean + std)}" stroke="#222"/>`);
     });
-    const paper = groups.find((q) => q.protocol === p)?.paperAuroc;
+    const paper = groups.find((q) => q.protocol === p && q.paperAuroc !== null)?.paperAuroc;
     if (paper != null) parts.push(`<line class="paper" x1="${x0 - 4}" x2="${x0 + methods.length * bar + 2}" y1="${y(paper)}" y2="${y(paper)}" stroke="#000" stroke-dasharray="4 3"/>`);
   });
   methods.forEach((m, mi) => {
@@ -49,7 +50,7 @@ export function aurocChartSvg(groups: GroupSummary[]): string {
   });
   const ly = M.top + 10 + methods.length * 18;
   parts.push(
-    `<line x1="${w - legend + 12}" x2="${w - legend + 24}" y1="${ly - 3}" y2="${ly - 3}" stroke="#000" stroke-dasharray="4 3"/><text x="${w - legend + 30}" y="${ly + 1}" font-size="12">paper</text>`,
+    `<line x1="${w - legend + 12}" x2="${w - legend + 24}" y1="${ly - 3}" y2="${ly - 3}" stroke="#000" stroke-dasharray="4 3"/><text x="${w - legend + 30}" y="${ly + 1}" font-size="12">${paperLabel}</text>`,
   );
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" font-family="sans-serif">
 <rect width="100%" height="100%" fill="#fff"/>

@@ -1,11 +1,11 @@
 // `gradmix sweep report`: every run's results.json gathered into mean +- std over splits and seeds
 // per protocol, method and the settings that change the numbers (arch, width, epochs, objective,
-// score, k), beside the paper's AUROC, with the runs that have no results listed (other settings
-// than planned, held by a lock, failed, started, not started). From a plan (every run it names), or
+// score, k), gradmix rows beside the paper's AUROC of GradMix, with the runs that have no results
+// listed (other settings than planned, held by a lock, failed, started, not started). From a plan (every run it names), or
 // from any folder (every run folder under it: its config.json or checkpoint).
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { PAPER_AUROC, summarise } from '../train/split-summary.js';
+import { paperAurocOf, summarise } from '../train/split-summary.js';
 import { METRIC_LABELS } from '../osr/report.js';
 import type { OpenSetMetrics } from '../osr/index.js';
 import type { TrainOptions } from '../train/options.js';
@@ -31,7 +31,7 @@ export interface GroupSummary extends Settings {
   /** Finished runs the numbers are over (splits x seeds). */
   runs: number;
   summary: Record<Metric, { mean: number; std: number }>;
-  /** The paper's AUROC in % (Tables 2-3, ResNet18), null where it reports none. */
+  /** GradMix's AUROC in % in the paper (Tables 2-3, ResNet18) for a gradmix group; null for other methods, and where it reports none. */
   paperAuroc: number | null;
 }
 
@@ -86,7 +86,7 @@ function group(source: string, finished: Finished[], missing: MissingRun[]): Swe
     ...Object.fromEntries(SETTINGS.map((k) => [k, fs[0][k]])),
     runs: fs.length,
     summary: summarise(fs.map((f) => f.results)),
-    paperAuroc: PAPER_AUROC[fs[0].protocol] ?? null,
+    paperAuroc: paperAurocOf(fs[0].protocol, fs[0].method),
   })) as GroupSummary[];
   return { source, groups, missing };
 }
@@ -184,14 +184,14 @@ const cell = (s: { mean: number; std: number }, runs: number) => `${pct(s.mean)}
 export function reportMarkdown(r: SweepReport, base = process.cwd()): string {
   // Settings every group shares would be the same column down the table: only those that differ.
   const varying = varyingSettings(r.groups);
-  const head = ['protocol', 'method', ...varying, 'runs', ...METRICS.map((m) => `${METRIC_LABELS[m]} %`), 'paper AUROC %'];
+  const head = ['protocol', 'method', ...varying, 'runs', ...METRICS.map((m) => `${METRIC_LABELS[m]} %`), 'paper (GradMix) AUROC %'];
   const rows = r.groups.map((g) => [
     g.protocol,
     g.method,
     ...varying.map((k) => String(g[k] ?? '?')),
     String(g.runs),
     ...METRICS.map((m) => cell(g.summary[m], g.runs)),
-    g.paperAuroc === null ? '-' : g.paperAuroc.toFixed(2),
+    g.paperAuroc === null ? '' : g.paperAuroc.toFixed(2),
   ]);
   const table = [head, head.map(() => '---'), ...rows].map((cells) => `| ${cells.join(' | ')} |`).join('\n');
   const lines = [`## Sweep report: ${shown(r.source, base)}`, '', r.groups.length ? table : '(no finished runs yet)', ''];

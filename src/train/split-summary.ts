@@ -3,7 +3,7 @@
 import type { OpenSetMetrics } from '../osr/metrics.js';
 import { METRIC_LABELS } from '../osr/report.js';
 
-/** The paper's AUROC (%) per protocol, ResNet18, mean of 5 splits (docs/OPEN-SET.md section 6). */
+/** The paper's AUROC (%) of GradMix per protocol, ResNet18, mean of 5 splits (docs/OPEN-SET.md section 6). */
 export const PAPER_AUROC: Record<string, number> = {
   mnist: 99.8,
   'mnist-mini': 99.8,
@@ -13,6 +13,11 @@ export const PAPER_AUROC: Record<string, number> = {
   'cifar+50': 97.64,
   tinyimagenet: 81.92,
 };
+
+/** The paper's AUROC (%) beside a method's runs: it reports GradMix's only, so null for other methods (and protocols it lacks). */
+export function paperAurocOf(protocol: string, method: string): number | null {
+  return method === 'gradmix' ? (PAPER_AUROC[protocol] ?? null) : null;
+}
 
 /** Mean and sample std (n-1) of each metric over runs. */
 export function summarise(results: OpenSetMetrics[]): Record<keyof OpenSetMetrics, { mean: number; std: number }> {
