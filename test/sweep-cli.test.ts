@@ -5,6 +5,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { main } from '../src/cli/main.js';
 import { sweepCommand } from '../src/cli/sweep-command.js';
 import { readPlan } from '../src/sweep/plan.js';
 import { rejects, removeTempDirs, tempDir } from './data-fixtures.js';
@@ -91,6 +92,26 @@ test("the report shows the paper's AUROC, GradMix's, on gradmix rows only; repor
   const svg = readFileSync(join(root, 'report.svg'), 'utf8');
   assert.is((svg.match(/class="paper"/g) ?? []).length, 1);
   assert.match(svg, />paper \(GradMix\)</);
+});
+
+test("a usage error of a subcommand points to that subcommand's --help, which lists its flags", async () => {
+  const errors: string[] = [];
+  const error = console.error;
+  console.error = (...a: unknown[]) => errors.push(a.join(' '));
+  try {
+    for (const argv of [
+      ['sweep', 'plan', '--bogus'],
+      ['sweep', 'run'],
+      ['sweep', 'plann'],
+    ])
+      assert.is(await main(argv), 1, argv.join(' '));
+  } finally {
+    console.error = error;
+  }
+  assert.match(errors[0], /^gradmix sweep: unknown flag --bogus.* \(see gradmix sweep plan --help\)$/);
+  assert.match(errors[1], /^gradmix sweep: sweep run takes one <plan>, got none \(see gradmix sweep run --help\)$/);
+  // An unknown subcommand: gradmix sweep --help lists them.
+  assert.match(errors[2], /unknown subcommand 'plann'.* \(see gradmix sweep --help\)$/);
 });
 
 test.run();

@@ -17,7 +17,10 @@ export interface FlagSpec {
 
 export type FlagSpecs = Record<string, FlagSpec>;
 
-export class UsageError extends Error {}
+export class UsageError extends Error {
+  /** The command whose --help lists what was wrong, where not the one run (a subcommand: 'sweep plan'). */
+  helpCommand?: string;
+}
 
 export type FlagValues = Record<string, string | boolean | undefined>;
 

@@ -71,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     // Library errors may open with the command's name themselves (`ood: ...`): say it once.
     const message = (e as Error).message.replace(new RegExp(`^${name}: `), '');
-    if (e instanceof UsageError) console.error(`gradmix ${name}: ${message} (see gradmix ${name} --help)`);
+    if (e instanceof UsageError) console.error(`gradmix ${name}: ${message} (see gradmix ${e.helpCommand ?? name} --help)`);
     else if (e instanceof NoAdapterError) console.error(message);
     else console.error(`gradmix ${name}: ${message}${process.env.GRADMIX_DEBUG === '1' ? `\n${(e as Error).stack}` : ''}`);
     // An error may carry the status it exits with (sweep run: 75 when another worker holds the run).

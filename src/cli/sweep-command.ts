@@ -101,10 +101,16 @@ export async function sweepCommand(argv: string[]): Promise<void> {
   if (!name || name === '--help' || name === '-h') return console.log(sweepHelp());
   const sub = SUBCOMMANDS[name];
   if (!sub) throw new UsageError(`unknown subcommand '${name}'; use one of ${Object.keys(SUBCOMMANDS).join(', ')}`);
-  const { values, positionals } = parseCommandLine(rest, sub.flags, sub.args !== '');
-  if (values.help) return console.log(usage(`sweep ${name}${sub.args ? ` ${sub.args}` : ''}`, sub.summary, sub.flags));
-  if (sub.args && positionals.length !== 1) throw new UsageError(`sweep ${name} takes one ${sub.args}, got ${positionals.length ? positionals.join(' ') : 'none'}`);
-  await sub.run(values, positionals);
+  try {
+    const { values, positionals } = parseCommandLine(rest, sub.flags, sub.args !== '');
+    if (values.help) return console.log(usage(`sweep ${name}${sub.args ? ` ${sub.args}` : ''}`, sub.summary, sub.flags));
+    if (sub.args && positionals.length !== 1) throw new UsageError(`sweep ${name} takes one ${sub.args}, got ${positionals.length ? positionals.join(' ') : 'none'}`);
+    await sub.run(values, positionals);
+  } catch (e) {
+    // The subcommand's --help lists its flags; gradmix sweep --help only the subcommands.
+    if (e instanceof UsageError) e.helpCommand ??= `sweep ${name}`;
+    throw e;
+  }
 }
 
 async function planCommand(v: Record<string, string | boolean | undefined>): Promise<void> {
