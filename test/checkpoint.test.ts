@@ -208,7 +208,7 @@ test('corrupt files are clear errors naming the file and the tensor', async () =
     // A plausible length past the end is a cut file; an implausible one, another kind of file.
     ['cut-header', rawFile({}, [], 1000), /header length 1000 exceeds the 2 bytes after the length field \(corrupt or truncated file\)/],
     ['huge-header', rawFile({}, [], 1e12), /not a \.safetensors checkpoint \(starts with 00 10 a5 d4 e8 00 00 00 \.\.\.\)$/],
-    ['json', new TextEncoder().encode('{\n  "protocol": "mnist-mini"\n}\n'), /: not a \.safetensors checkpoint \(starts with '\{\\n  "protocol": "mnist-m\.\.\.'\)$/],
+    ['json', new TextEncoder().encode('{\n  "protocol": "mnist-mini"\n}\n'), /: not a \.safetensors checkpoint \(starts with '\{\\n {2}"protocol": "mnist-m\.\.\.'\)$/],
     ['png', Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]), /not a \.safetensors checkpoint \(starts with 89 50 4e 47 0d 0a 1a 0a \.\.\.\)$/],
     ['bad-json', rawFile('{"a": {"dtype": "F32",'), /header is not valid UTF-8 JSON/],
     ['not-object', rawFile('[1, 2]'), /header is not a JSON object/],
