@@ -245,6 +245,9 @@ test('--help of every command shows every default as its value', async () => {
     assert.not.match(r.out, /default: the paper/, `${command} --help`);
     for (const line of valueLines(r.out)) assert.match(line, /default|required/, `${command}: ${line}`);
   }
+  // eval's own-data flags default to the checkpoint's, not to a built-in protocol.
+  const evalHelp = (await gradmix('eval', '--help')).out.split('\n');
+  for (const flag of ['known', 'unknown-data', 'channels']) assert.match(evalHelp.find((l) => l.trimStart().startsWith(`--${flag} `)) ?? '', /default: the checkpoint's/, flag);
   const train = (await gradmix('train', '--help')).out;
   for (const shown of [
     /--epochs .*20 for mnist-mini, mnist; 100 for svhn; 600 for cifar10/,

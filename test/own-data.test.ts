@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { loadFolderOpenSet, loadImageFolder } from '../src/data/index.js';
 import { thresholdAtTpr } from '../src/osr/metrics.js';
 import { loadOpenSetModel } from '../src/osr/open-set-file.js';
-import { evalCommand } from '../src/cli/commands.js';
+import { evalCommand, trainCommand } from '../src/cli/commands.js';
+import { readSafetensors, writeSafetensors } from '../src/checkpoint/index.js';
 import { trainAndEvaluate } from '../src/train/train-and-evaluate.js';
 import { train } from '../src/train/train.js';
 import { predictCommand } from '../src/cli/predict-command.js';
@@ -37,6 +38,19 @@ async function printed(fn: () => Promise<unknown>): Promise<string[]> {
     console.log = log;
   }
   return lines;
+}
+
+/** What `fn` prints with console.error, joined. */
+async function warned(fn: () => Promise<unknown>): Promise<string> {
+  let said = '';
+  const error = console.error;
+  console.error = (...args: unknown[]) => void (said += `${args.join(' ')}\n`);
+  try {
+    await fn();
+  } finally {
+    console.error = error;
+  }
+  return said;
 }
 
 test('channels come from the images: all grey gives 1, all colour 3, a mix is an error naming one of each', async () => {
@@ -99,8 +113,23 @@ test('folder errors name the folder and what is wrong', async () => {
   await rejects(() => loadFolderOpenSet({ ...o, known: ['bars', 'dics'] }), /--known/, /no class folder 'dics'/, /did you mean 'disc'/);
   await rejects(() => loadFolderOpenSet({ ...o, known: ['bars'] }), /at least 2 known classes/);
   await rejects(() => loadFolderOpenSet({ ...o, known: ['bars', 'bars'] }), /named twice/);
-  mkdirSync(join(root, 'empty'));
-  await rejects(() => loadFolderOpenSet(o), new RegExp(`${join(root, 'empty')}: no PNG or JPEG images`));
+  // A class folder without PNG or JPEG images: an unknown class is one too, and the error says so.
+  put(root, 'empty/a.gif', 'GIF89a');
+  put(root, 'empty/b.txt', 'notes');
+  await rejects(
+    () => loadFolderOpenSet(o),
+    new RegExp(`^${join(root, 'empty')}: no PNG or JPEG images in this class folder \\(2 other file\\(s\\) skipped: only \\.png, \\.jpg and \\.jpeg files are read\\); `),
+    new RegExp(`every class folder of ${root} not in --known \\(bars, columns, disc\\) is an unknown class: remove it, or give the unknown classes a folder of their own with --unknown-data`),
+  );
+  await rejects(() => loadFolderOpenSet({ ...o, known: ['bars', 'empty'] }), /empty: no PNG or JPEG images .*; it is a --known class/);
+  // With --unknown-data the folder's other classes are not used: an empty one is passed over.
+  const elsewhere = writeShapesFolder(tempDir(), { perClass: 2, shapes: ['ring'] });
+  assert.equal((await loadFolderOpenSet({ ...o, unknownDataDir: elsewhere })).unknownClassNames, ['ring']);
+  mkdirSync(join(elsewhere, 'blank'));
+  await rejects(
+    () => loadFolderOpenSet({ ...o, unknownDataDir: elsewhere }),
+    new RegExp(`${join(elsewhere, 'blank')}: no PNG or JPEG images in this class folder; every sub-folder of --unknown-data`),
+  );
   const single = writeShapesFolder(tempDir(), { perClass: 1 });
   await rejects(() => loadFolderOpenSet({ ...o, dataDir: single }), /bars: 1 image; a known class needs at least 2/);
   const flat = tempDir();
@@ -113,6 +142,46 @@ test('folder errors name the folder and what is wrong', async () => {
   put(overlapping, 'stars/0.png', pngBytes(rgbaImage(8, 8)));
   await rejects(() => loadFolderOpenSet({ ...o, dataDir: clean, unknownDataDir: overlapping }), /class folder disc is also known \(--known\)/);
   await rejects(() => loadFolderOpenSet({ ...o, dataDir: join(root, 'nope') }), /nope: no such file/);
+});
+
+test("a run records its data folder absolute, for eval from anywhere; an older run's relative one is named with --data, and still resumes from its own directory", async () => {
+  const dir = tempDir();
+  writeShapesFolder(join(dir, 'shapes'), { perClass: 6 }); // 15 training images: 2 steps an epoch
+  const checkpoint = join(dir, 'run', 'checkpoint.safetensors');
+  const here = process.cwd();
+  process.chdir(dir);
+  try {
+    const stop = new AbortController();
+    const o = { dataDir: 'shapes', known: KNOWN, width: 2, batchSize: 8, epochs: 2, imageSize: 16, progress: false, evaluate: false, out: 'run' };
+    const first = await train(o, { signal: stop.signal, onStep: () => stop.abort() });
+    first.model.dispose();
+    assert.ok(first.interrupted);
+    const absolute = join(process.cwd(), 'shapes');
+    assert.is(JSON.parse(readFileSync(join('run', 'config.json'), 'utf8')).dataDir, absolute);
+    const { tensors, metadata } = await readSafetensors(checkpoint);
+    assert.is(JSON.parse(metadata.config).dataDir, absolute);
+    // As an older version recorded it: the folder as typed, in config.json and in the checkpoint.
+    const older = (config: string) => JSON.stringify({ ...JSON.parse(config), dataDir: 'shapes' });
+    writeFileSync(join('run', 'config.json'), older(readFileSync(join('run', 'config.json'), 'utf8')));
+    await writeSafetensors(checkpoint, tensors, { ...metadata, config: older(metadata.config) });
+  } finally {
+    process.chdir(here);
+  }
+  await rejects(
+    () => evalCommand(['--checkpoint', checkpoint]),
+    new RegExp(`^shapes: no such folder; it is the data folder the checkpoint's run recorded, relative to the directory it was trained in \\(here: ${join(here, 'shapes')}\\); pass --data <folder>$`),
+  );
+  process.chdir(dir);
+  try {
+    const resumed = await warned(() => printed(() => trainCommand(['--out', 'run', '--resume', '--quiet'])));
+    assert.match(resumed, /resuming from run\/checkpoint\.safetensors at epoch 1, batch 1/);
+    assert.is(JSON.parse(readFileSync(join('run', 'log.jsonl'), 'utf8').trim().split('\n').pop()!).status, 'finished');
+  } finally {
+    process.chdir(here);
+  }
+  // The resumed run recorded the folder absolute: eval works from here.
+  const evaluated = await printed(() => evalCommand(['--checkpoint', checkpoint]));
+  assert.match(evaluated.join('\n'), /wrote /);
 });
 
 test('thresholdAtTpr is the highest threshold that accepts at least the TPR (brute force)', () => {
@@ -134,9 +203,16 @@ test('train --data --known, eval from the checkpoint alone, predict against the 
   const out = tempDir();
   // The folder stays locked while the evaluation rewrites the checkpoint and writes results.json.
   let lockedWhileEvaluating = false;
-  const log = (line: string) => void (line.startsWith('evaluating') && (lockedWhileEvaluating = existsSync(join(out, 'run.lock'))));
+  const logged: string[] = [];
+  const log = (line: string) => void (logged.push(line), line.startsWith('evaluating') && (lockedWhileEvaluating = existsSync(join(out, 'run.lock'))));
   const run = await trainAndEvaluate({ dataDir: root, known: KNOWN, width: 2, batchSize: 16, epochs: 2, imageSize: 24, progress: false, out }, { log });
   assert.ok(lockedWhileEvaluating, 'run.lock held during the evaluation');
+  // The data is named as the user knows it: the folder and its known classes, no 'split 0'.
+  const ran = `your folder ${root} (known: bars, columns, disc)`;
+  assert.ok(
+    logged.some((l) => l.startsWith(`trained 2 epoch(s) of ${ran}: final epoch loss`)),
+    logged.join('\n'),
+  );
   assert.not.ok(existsSync(join(out, 'run.lock')), 'and released after it');
   const { metrics, evaluation } = run;
   assert.ok(metrics && evaluation);
@@ -194,7 +270,8 @@ test('train --data --known, eval from the checkpoint alone, predict against the 
 
   // eval takes the data choice from the checkpoint's config: the same split, the same AUROC.
   const evalOut = tempDir();
-  await printed(() => evalCommand(['--checkpoint', checkpoint, '--out', evalOut]));
+  const evaluated = await printed(() => evalCommand(['--checkpoint', checkpoint, '--out', evalOut]));
+  assert.is(evaluated[0], `${ran}, 6 known / 10 unknown test images, score knn:`);
   const again = JSON.parse(readFileSync(join(evalOut, 'results.json'), 'utf8'));
   assert.is(again.auroc, results.auroc);
   assert.equal(again.unknownClasses, ['ring']);
@@ -248,6 +325,9 @@ test('the other commands on an own-data checkpoint: objectives trains on the fol
   // The held-out images are drawn by class position and fraction: another order or fraction is refused.
   await rejects(() => evalCommand(['--checkpoint', checkpoint, '--known', [...KNOWN].reverse().join(',')]), /--known disc,columns,bars differs from the checkpoint's bars,columns,disc/);
   await rejects(() => evalCommand(['--checkpoint', checkpoint, '--val-fraction', '0.5']), /--val-fraction 0\.5 differs from the checkpoint's 0\.2/);
+  // Another protocol: evaluated there, with a note that these are not the classes it trained on.
+  const elsewhere = await warned(() => printed(() => evalCommand(['--checkpoint', checkpoint, '--protocol', 'mnist-mini', '--out', tempDir()])));
+  assert.match(elsewhere, new RegExp(`note: ${checkpoint} was trained on your folder ${root} \\(known: bars, columns, disc\\); evaluating it on mnist-mini split 0, with other known classes`));
   const other = tempDir();
   await trainAndEvaluate({ protocol: 'mnist-mini', width: 2, batchSize: 8, maxTrain: 16, epochs: 1, progress: false, evaluate: false, out: other });
   await rejects(() => evalCommand(['--checkpoint', join(other, 'checkpoint.safetensors'), '--known', 'a,b']), /--data is required with --known/);

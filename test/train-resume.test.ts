@@ -2,10 +2,10 @@
 // image folder may move (or be spelled otherwise) between sessions, checkpoints of the previous
 // fingerprint form still resume, a resume with another attention network is refused, a resume
 // killed while it rewrites log.jsonl keeps the earlier rows, and a resume runs the kernel variants
-// its checkpoint recorded.
+// its checkpoint recorded; a fresh start into a folder of a run of other settings is refused.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cpSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { Rng } from '../src/random.js';
 import { TorchvisionResNet } from '../src/nn/torchvision-resnet.js';
@@ -124,6 +124,42 @@ test('a resume stopped while it rewrites log.jsonl keeps the earlier rows; a res
   const r = await run({ ...quick, out, resume: true });
   assert.is(r.epochs.length, 1);
   assert.match(readFileSync(log, 'utf8'), /"status":"finished"/);
+});
+
+test('a fresh start into a folder holding a run of other settings is refused, naming them and the ways out; the same settings start again with a note', async () => {
+  const dir = tempDir();
+  const data = writeShapesFolder(join(dir, 'shapes'), { perClass: 3 });
+  const options = { ...quick, epochs: 1, protocol: 'folder', dataDir: data, imageSize: 16, batchSize: 4, maxTrain: 0 };
+  const out = join(dir, 'run');
+  await run({ ...options, known: ['bars', 'columns', 'disc'], out });
+  const kept = ['checkpoint.safetensors', 'config.json', 'log.jsonl'].map((f) => readFileSync(join(out, f)));
+  await rejects(
+    () => run({ ...options, known: ['bars', 'columns'], out }),
+    new RegExp(`^${out} holds a run of other settings \\(${out}/config\\.json\\): --known bars,columns \\(the run's known: bars,columns,disc\\); a fresh start would replace it`),
+    /another --out/,
+    /--resume/,
+    new RegExp(`delete ${out}`),
+  );
+  ['checkpoint.safetensors', 'config.json', 'log.jsonl'].forEach((f, i) => assert.equal(readFileSync(join(out, f)), kept[i], `${f} was touched`));
+  // A saved run whose settings cannot be read (a damaged checkpoint, no config.json) is not replaced either.
+  const damaged = join(dir, 'damaged');
+  mkdirSync(damaged);
+  writeFileSync(join(damaged, 'checkpoint.safetensors'), 'not a checkpoint');
+  await rejects(() => run({ ...options, known: ['bars', 'columns'], out: damaged }), new RegExp(`^${damaged} holds a run whose settings cannot be read \\(.*\\); a fresh start would replace it`));
+  assert.is(readFileSync(join(damaged, 'checkpoint.safetensors'), 'utf8'), 'not a checkpoint');
+  // The same settings: trained again from the start (npm run demo reruns into runs/demo), with a note.
+  const errors: string[] = [];
+  const error = console.error;
+  console.error = (...a: unknown[]) => void errors.push(a.join(' '));
+  try {
+    await run({ ...options, known: ['bars', 'columns', 'disc'], out });
+  } finally {
+    console.error = error;
+  }
+  assert.ok(
+    errors.some((l) => l === `note: ${out} holds a run of the same settings; training it again from the start (--resume would continue it)`),
+    errors.join('\n'),
+  );
 });
 
 test('a resume takes back the kernel variants its checkpoint recorded on the same adapter, not on another', async () => {

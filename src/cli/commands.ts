@@ -22,6 +22,7 @@ import { existingFile, existingFolder, int, intList, num, oneOf, text } from './
 import { buildModel, checkChannels, readModelFile } from './model-file.js';
 import { checkTrainOptions } from './option-flags.js';
 import { checkSameRun, dataChoice, refuseOwnDataFlags, resumeFrom } from './run-config.js';
+import { dataLabel } from '../train/run-config.js';
 
 const d = defaultOptions();
 /** The features `eval --features` compares (logits are the classifier's, for msp and entropy). */
@@ -180,6 +181,9 @@ export const EVAL_FLAGS: FlagSpecs = {
   data: { ...DATA_FLAG, help: "data folder: for the on-disk protocols, or your own image folder with --known (default: the checkpoint's)" },
   ...OWN_DATA_FLAGS,
   // The checkpoint's own settings come first: `eval` again evaluates the run as it was trained.
+  known: { ...OWN_DATA_FLAGS.known, help: "your own data: the known classes, comma-separated sub-folders of --data (default: the checkpoint's; another order is refused)" },
+  'unknown-data': { ...OWN_DATA_FLAGS['unknown-data'], help: "your own data: a folder of unknown-class images, one sub-folder per class (default: the checkpoint's, else none)" },
+  channels: { ...OWN_DATA_FLAGS.channels, help: "your own data: 1 (grey) or 3 (colour) converts every image (default: the checkpoint's, else the model's input)" },
   'val-fraction': { ...OWN_DATA_FLAGS['val-fraction'], help: "your own data: fraction of each known class held out (default: the checkpoint's; another value is refused)" },
   size: { ...OWN_DATA_FLAGS.size, help: `your own data: images are resized to size x size (default: the checkpoint's, else ${d.imageSize})` },
   k: { ...K_FLAG, help: `kNN neighbours per class, 1..${MAX_K} (default: the checkpoint's, else ${DEFAULT_K})` },
@@ -217,6 +221,11 @@ async function evaluateCheckpoint(v: FlagValues, checkpoint: string): Promise<vo
   const model = await readModelFile(checkpoint);
   const choice = dataChoice(v, model.run, ownDataFrom(v));
   const { protocol, split, dataDir } = choice;
+  // Not the data the run trained on (its classes are others): the numbers say how it fares there.
+  const trained = model.run.protocol === undefined ? undefined : dataLabel(model.run);
+  if (trained && (model.run.protocol !== protocol || (model.run.split ?? 0) !== split)) {
+    console.error(`note: ${checkpoint} was trained on ${trained}; evaluating it on ${dataLabel(choice)}, with other known classes`);
+  }
   const k = numberFlag(v, 'k') ?? model.run.k ?? DEFAULT_K;
   const tpr = numberFlag(v, 'tpr') ?? model.run.tpr ?? d.tpr;
   const score = (v.score as ScoreKind | undefined) ?? (model.run.score as ScoreKind | undefined) ?? 'knn';
@@ -259,7 +268,7 @@ async function evaluateCheckpoint(v: FlagValues, checkpoint: string): Promise<vo
         ...(recogniser ? { threshold: recogniser.threshold, tpr } : {}),
         ...runContext(data),
       });
-      console.log(`${protocol} split ${split}, ${e.counts.testKnown} known / ${e.counts.testUnknown} unknown test images, score ${score}:`);
+      console.log(`${dataLabel(choice)}, ${e.counts.testKnown} known / ${e.counts.testUnknown} unknown test images, score ${score}:`);
       console.log(metricsTable(e.metrics));
       console.log(intrinsicDimLine(e.intrinsicDim));
       console.log(`wrote ${file}`);

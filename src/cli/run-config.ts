@@ -8,13 +8,12 @@
 // - checkSameRun: commands that resume implicitly (protocol, objectives) name each setting that
 //   differs from the run already in a folder, instead of failing on its fingerprint later.
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { FOLDER_PROTOCOL, PROTOCOL_NAMES, protocolInfo } from '../data/index.js';
 import { CHECKPOINT_FILE } from '../train/epoch-loop.js';
-import { fingerprintDiff } from '../train/training-run.js';
 import type { TrainOptions } from '../train/options.js';
 import type { RunConfig } from '../train/run-config.js';
-import { readRunConfig } from '../train/run-config-file.js';
+import { readRunConfig, savedRunDiff } from '../train/run-config-file.js';
 import { UsageError, type FlagValues } from './args.js';
 import { flagOf, showOption } from '../train/option-flags.js';
 
@@ -57,7 +56,7 @@ export function dataChoice(v: FlagValues, run: RunConfig, own: FolderChoice = {}
   const protocol = (v.protocol as string | undefined) ?? (own.known !== undefined ? FOLDER_PROTOCOL : undefined) ?? run.protocol ?? 'mnist-mini';
   const same = protocol === run.protocol;
   const split = v.split !== undefined ? Number(v.split) : ((same ? run.split : undefined) ?? 0);
-  const dataDir = (v.data as string | undefined) ?? (same ? run.dataDir : undefined);
+  const dataDir = (v.data as string | undefined) ?? (same ? recordedFolder(run.dataDir, '--data') : undefined);
   if ((PROTOCOL_NAMES as readonly string[]).includes(protocol)) {
     const splits = protocolInfo(protocol).knownSplits.length;
     if (split >= splits) throw new UsageError(`--split must be 0..${splits - 1} for ${protocol}, got ${split}`);
@@ -86,12 +85,23 @@ export function dataChoice(v: FlagValues, run: RunConfig, own: FolderChoice = {}
     split,
     dataDir,
     known: own.known ?? saved.known,
-    unknownDataDir: own.unknownDataDir ?? saved.unknownDataDir,
+    unknownDataDir: own.unknownDataDir ?? recordedFolder(saved.unknownDataDir, '--unknown-data'),
     valFraction: own.valFraction ?? saved.valFraction,
     imageSize: own.imageSize ?? saved.imageSize,
     channels: own.channels ?? saved.channels,
     antialias: saved.antialias,
   };
+}
+
+/**
+ * A folder the checkpoint's run recorded, checked here: runs record them absolute, but an older
+ * run kept them as typed, relative to where it trained, and from elsewhere the loader's own error
+ * would not say where the path came from or which flag replaces it.
+ */
+function recordedFolder(folder: string | undefined, flag: string): string | undefined {
+  if (folder === undefined || existsSync(folder)) return folder;
+  const relativeTo = isAbsolute(folder) ? '' : `, relative to the directory it was trained in (here: ${resolve(folder)})`;
+  throw new UsageError(`${folder}: no such folder; it is the data folder the checkpoint's run recorded${relativeTo}; pass ${flag} <folder>`);
 }
 
 /**
@@ -132,9 +142,7 @@ export async function resumeFrom<T extends object>(out: string, given: Partial<T
  */
 export async function checkSameRun(o: TrainOptions): Promise<void> {
   if (!existsSync(join(o.out, CHECKPOINT_FILE))) return;
-  const saved = await readRunConfig(o.out, (note) => console.error(`note: ${note}`));
-  if (!saved) return;
-  const differ = fingerprintDiff(saved.config as TrainOptions, o);
-  if (differ.length === 0) return;
-  throw new UsageError(`${differ.join(', ')}: not the settings of the run already in ${o.out} (${saved.source}); give the run's values to continue it, or another --out`);
+  const saved = await savedRunDiff(o.out, o, (note) => console.error(`note: ${note}`));
+  if (!saved?.differ.length) return;
+  throw new UsageError(`${saved.differ.join(', ')}: not the settings of the run already in ${o.out} (${saved.source}); give the run's values to continue it, or another --out`);
 }

@@ -77,7 +77,7 @@ async function unknownFiles(o: FolderDataOptions, files: LabelledFile[], classNa
     );
   }
   if ((await subfolders(o.unknownDataDir)).length > 0) {
-    const listed = await listImageFolder(o.unknownDataDir);
+    const listed = await listImageFolder(o.unknownDataDir, {}, () => `; every sub-folder of --unknown-data ${o.unknownDataDir} is an unknown class: add images or remove it`);
     const clash = listed.classNames.filter((n) => known.has(classNames.indexOf(n)));
     if (clash.length) {
       throw new DataError(
@@ -92,7 +92,12 @@ async function unknownFiles(o: FolderDataOptions, files: LabelledFile[], classNa
 /** Loads the open-set view of an image folder (protocol 'folder', split 0). */
 export async function loadFolderOpenSet(o: FolderDataOptions): Promise<OpenSetData> {
   if (!(o.valFraction > 0 && o.valFraction < 1)) throw new DataError(`--val-fraction must be between 0 and 1 (exclusive), got ${o.valFraction}`);
-  const listed = await listImageFolder(o.dataDir);
+  const listed = await listImageFolder(o.dataDir, {}, (name) => {
+    if (o.known.includes(name)) return '; it is a --known class: add its images, or leave it out of --known';
+    // With --unknown-data the other class folders are not used.
+    if (o.unknownDataDir) return null;
+    return `; every class folder of ${o.dataDir} not in --known (${o.known.join(', ')}) is an unknown class: remove it, or give the unknown classes a folder of their own with --unknown-data`;
+  });
   const labels = knownLabels(o.dataDir, listed.classNames, o.known);
   const knownSet = new Set(labels);
   const trainFiles: LabelledFile[] = [];

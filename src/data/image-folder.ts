@@ -35,7 +35,13 @@ export interface LabelledFile {
 
 /** All image files under `dir` (recursively, through links to folders, each folder once), sorted by path. */
 export async function listImageFiles(dir: string): Promise<string[]> {
+  return (await findImageFiles(dir)).files;
+}
+
+/** listImageFiles, with how many other (not hidden) files it passed over. */
+async function findImageFiles(dir: string): Promise<{ files: string[]; skipped: number }> {
   const out: string[] = [];
+  let skipped = 0;
   const seen = new Set<string>();
   const walk = async (d: string): Promise<void> => {
     const real = await realpath(d);
@@ -47,10 +53,11 @@ export async function listImageFiles(dir: string): Promise<string[]> {
       const p = join(d, e.name);
       if (await isFolderEntry(d, e)) await walk(p);
       else if (IMAGE_EXTENSIONS.test(e.name)) out.push(p);
+      else skipped++;
     }
   };
   await walk(dir);
-  return out;
+  return { files: out, skipped };
 }
 
 function keepClass(opts: ImageFolderOptions): (label: number) => boolean {
@@ -125,8 +132,14 @@ function firstPlanes(rgb: Float32Array, n: number, plane: number): Float32Array 
   return out;
 }
 
+/**
+ * What to do with a class folder without images: the hint its error ends with (what the folder is
+ * for, what to do), or null to pass it over (a class the caller does not use).
+ */
+export type EmptyClass = (className: string) => string | null;
+
 /** The labelled image files of a class-per-folder tree; classes are the sorted sub-folder names. */
-export async function listImageFolder(root: string, opts: ImageFolderOptions = {}): Promise<{ files: LabelledFile[]; classNames: string[] }> {
+export async function listImageFolder(root: string, opts: ImageFolderOptions = {}, emptyClass: EmptyClass = () => ''): Promise<{ files: LabelledFile[]; classNames: string[] }> {
   await requireFolder(root, 'an image folder tree (one sub-folder of PNG/JPEG images per class)');
   const classNames = await subfolders(root);
   if (classNames.length === 0) throw new DataError(`${root}: no class sub-folders (expected one sub-folder of images per class)`);
@@ -134,8 +147,13 @@ export async function listImageFolder(root: string, opts: ImageFolderOptions = {
   const files: LabelledFile[] = [];
   for (let label = 0; label < classNames.length; label++) {
     if (!keep(label)) continue;
-    const paths = await listImageFiles(join(root, classNames[label]));
-    if (paths.length === 0) throw new DataError(`${join(root, classNames[label])}: no PNG or JPEG images in this class folder`);
+    const { files: paths, skipped } = await findImageFiles(join(root, classNames[label]));
+    if (paths.length === 0) {
+      const hint = emptyClass(classNames[label]);
+      if (hint === null) continue;
+      const others = skipped ? ` (${skipped} other file(s) skipped: only .png, .jpg and .jpeg files are read)` : '';
+      throw new DataError(`${join(root, classNames[label])}: no PNG or JPEG images in this class folder${others}${hint}`);
+    }
     for (const path of paths) files.push({ path, label });
   }
   return { files, classNames };

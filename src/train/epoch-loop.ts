@@ -7,7 +7,7 @@
 // (finite-guard.ts). What a step computes is the caller's; so are extra state saved inside the
 // checkpoint (MoCo's) and extra work at the end of an epoch (pictures).
 import { appendFileSync, existsSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { GpuError, gpu } from '../../runtime/gpu.js';
 import { BufferTooLargeError, mib } from '../../runtime/buffer-pool.js';
 import { batches, datasetDigest, type Dataset } from '../data/index.js';
@@ -76,7 +76,7 @@ export interface LoopOptions {
 }
 
 export interface EpochLoop {
-  /** The run's resolved options: written to config.json and into every checkpoint. */
+  /** The run's resolved options: written to config.json and into every checkpoint (paths made absolute). */
   options: LoopOptions;
   /** The settings a checkpoint must share with the run that resumes it. */
   fingerprint: string;
@@ -217,8 +217,18 @@ async function openRun(run: EpochLoop, checkpoint: string): Promise<Position> {
     await writeFileAtomic(log, new Uint8Array(0));
   }
   // Atomic, as --resume reads it back.
-  await writeJsonAtomic(join(o.out, 'config.json'), o);
+  await writeJsonAtomic(join(o.out, 'config.json'), recorded(o));
   return start;
+}
+
+/** The options naming a folder or file: eval, probe and --resume read them back, maybe from another directory. */
+const PATH_OPTIONS = ['dataDir', 'unknownDataDir', 'attentionModel'];
+
+/** The options as a run records them: its paths absolute, so they hold from any directory. */
+function recorded(o: LoopOptions): LoopOptions {
+  const r: Record<string, unknown> = { ...o };
+  for (const key of PATH_OPTIONS) if (typeof r[key] === 'string') r[key] = resolve(r[key]);
+  return r as unknown as LoopOptions;
 }
 
 /**
@@ -245,7 +255,11 @@ async function saveRun(run: EpochLoop, checkpoint: string, p: Position): Promise
   await saveCheckpoint(checkpoint, {
     model: run.model.stateDict(),
     optimizer: run.optimizer.stateDict(),
-    metadata: { training: JSON.stringify(meta), config: JSON.stringify(run.options), [KERNELS_METADATA]: JSON.stringify({ adapter: gpu().describe(), choices: Object.fromEntries(tunedChoices()) }) },
+    metadata: {
+      training: JSON.stringify(meta),
+      config: JSON.stringify(recorded(run.options)),
+      [KERNELS_METADATA]: JSON.stringify({ adapter: gpu().describe(), choices: Object.fromEntries(tunedChoices()) }),
+    },
     extras: await run.saveExtra?.(),
   });
 }

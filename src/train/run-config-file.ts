@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { metadataJson, readCheckpoint } from '../checkpoint/index.js';
 import { CHECKPOINT_FILE } from './epoch-loop.js';
 import { runConfigOf, type RunConfig } from './run-config.js';
+import { fingerprintDiff } from './training-run.js';
+import type { TrainOptions } from './options.js';
 
 export interface SavedRunConfig {
   /** Where it was read: the config.json, or the checkpoint's metadata. */
@@ -35,4 +37,14 @@ export async function readRunConfig(out: string, warn: (message: string) => void
   const source = `${checkpoint} (metadata 'config')`;
   const saved = metadataJson<unknown>(await readCheckpoint(checkpoint), 'config');
   return saved ? { source, config: runConfigOf(saved, source) } : null;
+}
+
+/**
+ * The settings, by flag, in which the run saved in `out` differs from `o` by the fingerprint a
+ * resume checks ("--width 4 (the run's width: 2)"), with where they were read; null when the folder
+ * holds no saved run. Empty `differ`: the same run.
+ */
+export async function savedRunDiff(out: string, o: TrainOptions, warn: (message: string) => void = () => undefined): Promise<{ source: string; differ: string[] } | null> {
+  const saved = await readRunConfig(out, warn);
+  return saved && { source: saved.source, differ: fingerprintDiff(saved.config as TrainOptions, o) };
 }

@@ -4,6 +4,7 @@
 // but one that is there has its type, or the file is damaged. Browser-safe (no file access: see
 // run-config-file.ts for reading a run folder).
 import type { PretrainOptions } from '../ssl/options.js';
+import { FOLDER_PROTOCOL } from '../data/open-set.js';
 
 /** A saved run's configuration: training options, and pre-training's when the run was one. */
 export type RunConfig = Partial<PretrainOptions>;
@@ -81,4 +82,10 @@ export function runConfigOf(saved: unknown, source: string): RunConfig {
   // An image-folder run saved before the resize rule was recorded shrank its images plainly.
   if (config.protocol === 'folder' && config.antialias === undefined) config.antialias = false;
   return config;
+}
+
+/** The data a run trains or is evaluated on, for messages: a protocol's split, or your own folder and its known classes. */
+export function dataLabel(c: Pick<RunConfig, 'protocol' | 'split' | 'dataDir' | 'known'>): string {
+  if (c.protocol !== FOLDER_PROTOCOL) return `${c.protocol ?? 'mnist-mini'} split ${c.split ?? 0}`;
+  return `your folder ${c.dataDir ?? '(no --data)'}${c.known ? ` (known: ${c.known.join(', ')})` : ''}`;
 }

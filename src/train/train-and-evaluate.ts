@@ -13,6 +13,7 @@ import { resolveOptions, type TrainOptions } from './options.js';
 import { withRunFolder } from './run-lock.js';
 import { recogniserLines, runContext, storeRecogniser } from './recogniser.js';
 import { train, type TrainResult } from './train.js';
+import { dataLabel } from './run-config.js';
 
 export interface TrainAndEvaluateOptions {
   /** Where the status lines go as they happen (a command passes console.log); default: nowhere. */
@@ -55,7 +56,7 @@ async function trainThenEvaluate(options: Partial<TrainOptions>, log: (line: str
     },
   };
   const last = training.epochs[training.epochs.length - 1];
-  if (last) log(`trained ${training.epochs.length} epoch(s) of ${o.protocol} split ${o.split}: final epoch loss ${last.loss.toFixed(4)}, ${last.imagesPerSecond.toFixed(1)} img/s`);
+  if (last) log(`trained ${training.epochs.length} epoch(s) of ${dataLabel(o)}: final epoch loss ${last.loss.toFixed(4)}, ${last.imagesPerSecond.toFixed(1)} img/s`);
   if (training.interrupted || !o.evaluate) return result;
   if (o.allClasses) {
     // No unknown classes to evaluate open-set recognition on: OOD detection is a command of its own.

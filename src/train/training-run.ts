@@ -11,6 +11,7 @@ import { FOLDER_PROTOCOL, inputInfo, type OpenSetData } from '../data/open-set.j
 import { usesClassifier } from './objectives.js';
 import type { TrainOptions } from './options.js';
 import { flagOf, showOption } from './option-flags.js';
+import { dataLabel } from './run-config.js';
 import { TrainStep, type StepResult } from './step.js';
 import type { AttentionModel } from '../gradmix/index.js';
 import type { FiniteGuard } from './finite-guard.js';
@@ -145,7 +146,7 @@ export interface TrainingRun extends EpochPlan {
 export function setUpRun(o: TrainOptions, data: OpenSetData, attention?: AttentionModel): TrainingRun {
   if (o.method === 'attentive-cutmix' && !attention) throw new Error(`method attentive-cutmix needs its attention network, loaded from ${o.attentionModel ?? 'the attentionModel option'}`);
   const info = inputInfo(o.protocol, data.train);
-  const plan = planEpochs(data.train, o, `${o.protocol} split ${o.split}`);
+  const plan = planEpochs(data.train, o, dataLabel(o));
   const numClasses = usesClassifier(o.objective) ? data.knownClasses.length : undefined;
   const model = new SupConResNet(new Rng(o.seed), { arch: o.arch, width: o.width, inChannels: info.channels, numClasses });
   model.train();
