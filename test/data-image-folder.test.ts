@@ -66,7 +66,8 @@ test('truncated, corrupt, foreign and empty files name the file', async () => {
   flipped[40] ^= 0xff;
   assert.throws(() => decodeImage(flipped, 'crc.png'), /crc\.png: cannot decode PNG/);
   assert.throws(() => decodeImage(jpg.subarray(0, jpg.length >> 1), 'cut.jpg'), /cut\.jpg: cannot decode JPEG/);
-  assert.throws(() => decodeImage(new TextEncoder().encode('GIF89a...'), 'a.png'), /^a\.png: not a PNG or JPEG file \(starts with 47 49 46 38\)$/);
+  assert.throws(() => decodeImage(new TextEncoder().encode('GIF89a...'), 'a.png'), /^a\.png: not a PNG or JPEG file \(starts with 'GIF89a\.\.\.'\)$/);
+  assert.throws(() => decodeImage(Uint8Array.from([0x47, 0x49, 0x46, 0x38, 0x39, 0x61, 1, 0, 1, 0]), 'b.png'), /^b\.png: not a PNG or JPEG file \(starts with 47 49 46 38 39 61 01 00 \.\.\.\)$/);
   assert.throws(() => decodeImage(new Uint8Array(0), 'e.jpg'), /e\.jpg: not a PNG or JPEG file \(starts with nothing: empty file\)/);
   const root = tempDir();
   writeFolder(root);

@@ -5,6 +5,7 @@
 //   the rest  raw little-endian tensor data; offsets are relative to the end of the header
 // Decoding validates as strictly as the reference Rust implementation: offsets in range, byte
 // counts matching the shapes, no overlaps and no unclaimed bytes.
+import { fileStart } from '../file-start.js';
 
 export type SafetensorsDtype = 'F64' | 'F32' | 'F16' | 'BF16' | 'I64' | 'I32' | 'I16' | 'I8' | 'U8' | 'BOOL';
 
@@ -87,15 +88,6 @@ export function encodeSafetensors(tensors: Iterable<[string, HostTensor]>, metad
   return out;
 }
 
-/** A file's first bytes as an error shows them: text in quotes when printable ('{\n  "protocol"...'), else hex. */
-function shownStart(bytes: Uint8Array): string {
-  const head = bytes.subarray(0, 24);
-  const more = bytes.byteLength > head.length ? '...' : '';
-  const escapes: Record<number, string> = { 9: '\\t', 10: '\\n', 13: '\\r' };
-  if (head.every((b) => (b >= 0x20 && b < 0x7f) || b in escapes)) return `'${Array.from(head, (b) => escapes[b] ?? String.fromCharCode(b)).join('')}${more}'`;
-  return Array.from(head.subarray(0, 8), (b) => b.toString(16).padStart(2, '0')).join(' ') + (bytes.byteLength > 8 ? ' ...' : '');
-}
-
 /** Decodes and validates a whole file; `source` (a file name) prefixes every error. */
 export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'): SafetensorsContents {
   const fail = (message: string): never => {
@@ -106,7 +98,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = 'safetensors data'
   const n = view.getBigUint64(0, true);
   // Another file read as one (JSON, an image, a PyTorch .pt) gives a length far over the format's
   // limit: not a cut checkpoint, so not called one (its first bytes say what it is).
-  if (n > BigInt(MAX_HEADER_BYTES)) fail(`not a .safetensors checkpoint (starts with ${shownStart(bytes)})`);
+  if (n > BigInt(MAX_HEADER_BYTES)) fail(`not a .safetensors checkpoint (starts with ${fileStart(bytes)})`);
   if (n > BigInt(bytes.byteLength - 8)) fail(`header length ${n} exceeds the ${bytes.byteLength - 8} bytes after the length field (corrupt or truncated file)`);
   const headerLength = Number(n);
   let header: unknown;

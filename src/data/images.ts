@@ -4,6 +4,7 @@ import { PNG } from 'pngjs';
 import jpeg from 'jpeg-js';
 import { DataError } from './dataset.js';
 import { crc32 } from '../crc32.js';
+import { fileStart } from '../file-start.js';
 
 export interface RgbaImage {
   width: number;
@@ -69,8 +70,7 @@ export function decodeImage(bytes: Uint8Array, file: string): RgbaImage {
       throw new DataError(`${name}: cannot decode JPEG (${errorText(err)}); the file is truncated or corrupt`);
     }
   }
-  const head = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
-  throw new DataError(`${name}: not a PNG or JPEG file (starts with ${head || 'nothing: empty file'})`);
+  throw new DataError(`${name}: not a PNG or JPEG file (starts with ${fileStart(bytes)})`);
 }
 
 /**
