@@ -8,6 +8,7 @@ import { join, relative, resolve } from 'node:path';
 import { main } from '../src/cli/main.js';
 import { sweepCommand } from '../src/cli/sweep-command.js';
 import { readPlan } from '../src/sweep/plan.js';
+import { describeRun } from '../src/sweep/run-one.js';
 import { rejects, removeTempDirs, tempDir } from './data-fixtures.js';
 import { writeShapesFolder } from './shapes-folder.js';
 import { setupGpu } from './helpers.js';
@@ -67,6 +68,12 @@ test('a plan over your own image folder: its train flags reach every run, a run 
   const other = join(tempDir(), 'other');
   await rejects(() => sweepCommand(['plan', '--protocol', 'mnist-mini', '--size', '16', '--out', other]), /--size: for your own image folder \(--data with --known\)/);
   await rejects(() => sweepCommand(['plan', '--data', root, '--known', 'bars,disc', '--splits', '0,1', '--out', other]), /--splits 0,1: an image folder \(--known\) has one split/);
+});
+
+test("a run over your own folder is described by the folder and its classes, not as 'folder split 0'", () => {
+  const run = { index: 3, protocol: 'folder', split: 0, method: 'gradmix', seed: 1, out: 'x', options: { dataDir: '/data/shapes', known: ['bars', 'disc'] } };
+  assert.is(describeRun(run), 'run 3 (your folder /data/shapes (known: bars, disc), gradmix, seed 1)');
+  assert.is(describeRun({ ...run, protocol: 'cifar10', split: 2, options: {} }), 'run 3 (cifar10 split 2, gradmix, seed 1)');
 });
 
 test("the report shows the paper's AUROC, GradMix's, on gradmix rows only; report.csv keeps its columns", async () => {

@@ -11,7 +11,7 @@ import { loadTrainingData } from '../train/train.js';
 import { withRunFolder } from '../train/run-lock.js';
 import { trainAndEvaluate } from '../train/train-and-evaluate.js';
 import { recogniserLines, runContext, storeRecogniser } from '../train/recogniser.js';
-import { PAPER_AUROC, summarise } from '../train/split-summary.js';
+import { paperAurocOf, summarise } from '../train/split-summary.js';
 import { OBJECTIVES } from '../train/objectives.js';
 import { SCORES, needsClassifier, type ScoreKind } from '../osr/scores.js';
 import { defaultOptions, ARCHS, METHODS, FILLS, type TrainOptions } from '../train/options.js';
@@ -334,10 +334,11 @@ export async function protocolCommand(argv: string[]): Promise<void> {
     results.push(m);
   }
   const summary = summarise(results);
-  const paper = PAPER_AUROC[protocol];
+  // The paper's number is GradMix's: beside another method's runs it would read as theirs.
+  const paper = paperAurocOf(protocol, base.method ?? d.method) ?? undefined;
   const lines = (Object.keys(METRIC_LABELS) as (keyof OpenSetMetrics)[]).map((k) => {
     const s = summary[k];
-    const ref = k === 'auroc' && paper !== undefined ? `   (paper: ${paper.toFixed(2)}%)` : '';
+    const ref = k === 'auroc' && paper !== undefined ? `   (paper, GradMix: ${paper.toFixed(2)}%)` : '';
     return `  ${METRIC_LABELS[k].padEnd(15)} ${(100 * s.mean).toFixed(2).padStart(6)}% +- ${(100 * s.std).toFixed(2)}${ref}`;
   });
   console.log(`\n${protocol}, ${results.length} split(s):\n${lines.join('\n')}`);

@@ -8,7 +8,7 @@ import { augmentPreset } from '../augment/index.js';
 import { DATA_SET_NAMES, limitImages, loadDataSet, needsDataFolder, numClasses, sourceDataSet, type DataSetName } from '../data/in-distribution.js';
 import { FOLDER_PROTOCOL, PROTOCOL_NAMES, padImages, protocolInfo, type Dataset, type ImageFolderOptions } from '../data/index.js';
 import { defaultOptions } from '../train/options.js';
-import type { RunConfig } from '../train/run-config.js';
+import { dataLabel, type RunConfig } from '../train/run-config.js';
 import { evaluateOutOfDistribution, OOD_METRIC_LABELS, RESIZE_RULES, type OodEvaluation, type OodMetrics, type ResizeRule } from '../osr/ood.js';
 import { histogramSvg, rocSvg } from '../osr/plots.js';
 import { UsageError, checkFlagValue, listFlag, numberFlag, parseFlags, usage, type FlagSpecs } from './args.js';
@@ -181,7 +181,7 @@ export async function oodCommand(argv: string[]): Promise<void> {
 
   // The checkpoint is read on the CPU first: what it was trained on settles --in before anything starts.
   const file = await readModelFile(v.checkpoint);
-  const { protocol, allClasses, split, dataDir } = file.run;
+  const { protocol, allClasses, dataDir } = file.run;
   // A run on the user's own folder has no data set of the list behind it: --in says what to use.
   const ownData = protocol === FOLDER_PROTOCOL;
   const trainedOn = protocol && !ownData ? sourceDataSet(protocol) : null;
@@ -193,9 +193,7 @@ export async function oodCommand(argv: string[]): Promise<void> {
   }
   if (!inSet) throw new UsageError(`--in is required: the checkpoint does not say what it was trained on; one of ${DATA_SET_NAMES.join(', ')}`);
   if (protocol && allClasses !== true) {
-    console.error(
-      `note: ${v.checkpoint} was trained on the known classes of ${protocol} split ${split} only; the paper's OOD detection uses a model trained on all classes (gradmix train --all-classes)`,
-    );
+    console.error(`note: ${v.checkpoint} was trained on the known classes of ${dataLabel(file.run)} only; the paper's OOD detection uses a model trained on all classes (gradmix train --all-classes)`);
   }
   // The checkpoint's data folder is the in-set's only when the in-set is what it trained on.
   const dataIn = (v.data as string | undefined) ?? (trainedOn === inSet ? dataDir : undefined);

@@ -11,6 +11,7 @@ import type { OpenSetMetrics } from '../osr/index.js';
 import type { TrainOptions } from '../train/options.js';
 import { readRunConfig } from '../train/run-config-file.js';
 import type { RunConfig } from '../train/run-config.js';
+import { FOLDER_PROTOCOL } from '../data/open-set.js';
 import { readPlan, runOut } from './plan.js';
 import { CHECKPOINT_FILE } from '../train/epoch-loop.js';
 import { failureOf, finishedResults, lockHolder, runState, type Results, type RunState } from './run-state.js';
@@ -199,7 +200,7 @@ export function reportMarkdown(r: SweepReport, base = process.cwd()): string {
   if (r.missing.length) {
     lines.push('', `### Runs without results (${r.missing.length})`, '');
     for (const m of r.missing) {
-      const what = m.index !== undefined ? `run ${m.index}: ${m.protocol} split ${m.split}, ${m.method}, seed ${m.seed}` : shown(m.out, base);
+      const what = m.index !== undefined ? `run ${m.index}: ${m.protocol === FOLDER_PROTOCOL ? 'your folder' : `${m.protocol} split ${m.split}`}, ${m.method}, seed ${m.seed}` : shown(m.out, base);
       const holder = m.holder ? ` by pid ${m.holder.pid} on ${m.holder.host}${m.holder.job ? `, job ${m.holder.job}` : ''}` : '';
       lines.push(`- ${what}: ${m.state}${holder}${m.reason ? ` (${m.reason})` : ''} - ${shown(m.out, base)}`);
     }

@@ -7,6 +7,7 @@ import { rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { asFlag } from '../train/option-flags.js';
+import { dataLabel } from '../train/run-config.js';
 import { resolveOptions, type TrainOptions } from '../train/options.js';
 import { LOCK_FILE, acquireRunLock, makeFolder, readLockOwner } from '../train/run-lock.js';
 import { trainAndEvaluate } from '../train/train-and-evaluate.js';
@@ -26,7 +27,7 @@ export class RunClaimedError extends Error {}
 export type RunOutcome = 'finished' | 'skipped' | 'interrupted';
 
 export function describeRun(r: PlannedRun): string {
-  return `run ${r.index} (${r.protocol} split ${r.split}, ${r.method}, seed ${r.seed})`;
+  return `run ${r.index} (${dataLabel({ ...r.options, protocol: r.protocol, split: r.split })}, ${r.method}, seed ${r.seed})`;
 }
 
 /**
