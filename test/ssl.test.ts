@@ -5,7 +5,7 @@
 // same weights, key encoder and queue; a set-up that fails leaves no GPU buffer behind.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cpSync, existsSync, mkdtempSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SupConResNet } from '../src/nn/index.js';
@@ -18,6 +18,7 @@ import { gpu } from '../runtime/gpu.js';
 import { resolvePretrainOptions, type PretrainOptions } from '../src/ssl/options.js';
 import { SslStep } from '../src/ssl/step.js';
 import { MOCO_PREFIX, MOCO_STATE_FILE, pretrain } from '../src/ssl/pretrain.js';
+import { train } from '../src/train/train.js';
 import { readCheckpoint, readSafetensors, toInt32, writeFaults, writeSafetensors, type HostTensor } from '../src/checkpoint/index.js';
 import { rejects } from './data-fixtures.js';
 import { checkOp } from './check-op.js';
@@ -304,6 +305,27 @@ test("a pre-training whose set-up fails (MoCo's key encoder or queue) leaves no 
     delete (SupConResNet.prototype as Partial<SupConResNet>).stateDict;
   }
   assert.is(live(), beforeRun, 'pretrain()');
+});
+
+test('a fresh pre-training never replaces another run: one of other settings, or a training run, is refused; a training run likewise keeps a pre-training', async () => {
+  const quick: Partial<PretrainOptions> = { ssl: 'simclr', method: 'none', protocol: 'mnist-mini', width: 2, batchSize: 8, maxTrain: 16, epochs: 1, progress: false, evaluate: false };
+  const out = mkdtempSync(join(tmpdir(), 'gradmix-ssl-'));
+  (await pretrain({ ...quick, out })).model.dispose();
+  const kept = readFileSync(join(out, 'checkpoint.safetensors'));
+  await rejects(
+    () => pretrain({ ...quick, width: 4, out }),
+    new RegExp(`^${out} holds a run of other settings .*--width 4 \\(the run's width: 2\\); a fresh start would replace it: pretrain into another --out`),
+  );
+  await rejects(
+    () => train({ protocol: 'mnist-mini', width: 2, batchSize: 8, maxTrain: 16, epochs: 1, progress: false, evaluate: false, out }),
+    new RegExp(`^${out} holds a pre-training run \\(gradmix pretrain\\)`),
+  );
+  assert.equal(readFileSync(join(out, 'checkpoint.safetensors')), kept, 'the pre-training was touched');
+  const trained = mkdtempSync(join(tmpdir(), 'gradmix-ssl-'));
+  (await train({ protocol: 'mnist-mini', width: 2, batchSize: 8, maxTrain: 16, epochs: 1, progress: false, evaluate: false, out: trained })).model.dispose();
+  await rejects(() => pretrain({ ...quick, out: trained }), new RegExp(`^${trained} holds a training run \\(gradmix train\\)`));
+  // The same settings start again, as train does.
+  (await pretrain({ ...quick, out })).model.dispose();
 });
 
 test('pre-training options: MoCo v1 defaults, per-objective temperatures, clear errors', () => {

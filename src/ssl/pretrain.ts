@@ -19,6 +19,7 @@ import { loadTrainingData } from '../train/train.js';
 import { keepingOnlyModel, runEpochLoop, type EpochLoopResult, type TrainHooks } from '../train/epoch-loop.js';
 import { planEpochs, stepSeed } from '../train/training-run.js';
 import { withRunFolder } from '../train/run-lock.js';
+import { checkFreshStart } from '../train/run-config-file.js';
 import { resolvePretrainOptions, type PretrainOptions } from './options.js';
 import { SslStep } from './step.js';
 import type { MomentumEncoder } from './moco.js';
@@ -120,7 +121,10 @@ function mocoPosition(decoded: DecodedCheckpoint): string {
 
 export async function pretrain(given: Partial<PretrainOptions> = {}, hooks: TrainHooks = {}): Promise<PretrainResult> {
   const o = resolvePretrainOptions(given);
-  return withRunFolder(o.out, () => pretrainLocked(o, hooks));
+  return withRunFolder(o.out, async () => {
+    if (!o.resume) await checkFreshStart(o, 'pretrain', fingerprint);
+    return pretrainLocked(o, hooks);
+  });
 }
 
 async function pretrainLocked(o: PretrainOptions, hooks: TrainHooks): Promise<PretrainResult> {

@@ -7,7 +7,6 @@ import { metadataJson, readCheckpoint } from '../checkpoint/index.js';
 import { CHECKPOINT_FILE } from './epoch-loop.js';
 import { runConfigOf, type RunConfig } from './run-config.js';
 import { fingerprintDiff } from './training-run.js';
-import type { TrainOptions } from './options.js';
 
 export interface SavedRunConfig {
   /** Where it was read: the config.json, or the checkpoint's metadata. */
@@ -42,9 +41,35 @@ export async function readRunConfig(out: string, warn: (message: string) => void
 /**
  * The settings, by flag, in which the run saved in `out` differs from `o` by the fingerprint a
  * resume checks ("--width 4 (the run's width: 2)"), with where they were read; null when the folder
- * holds no saved run. Empty `differ`: the same run.
+ * holds no saved run. Empty `differ`: the same run. `fingerprint` is the kind of run's own
+ * (training's by default, pre-training's for pretrain).
  */
-export async function savedRunDiff(out: string, o: TrainOptions, warn: (message: string) => void = () => undefined): Promise<{ source: string; differ: string[] } | null> {
+export async function savedRunDiff<O extends object>(
+  out: string,
+  o: O,
+  warn: (message: string) => void = () => undefined,
+  fingerprint?: (o: O) => string,
+): Promise<{ source: string; config: RunConfig; differ: string[] } | null> {
   const saved = await readRunConfig(out, warn);
-  return saved && { source: saved.source, differ: fingerprintDiff(saved.config as TrainOptions, o) };
+  return saved && { ...saved, differ: fingerprintDiff(saved.config as unknown as O, o, fingerprint) };
+}
+
+/**
+ * A fresh start replaces the run saved in its folder (checkpoint, log, results): a rerun of the
+ * same settings, with a note; a run of other settings, or of the other kind (training vs
+ * pre-training: `ssl` is set only by pretrain), is refused, as nothing of it would be left.
+ */
+export async function checkFreshStart<O extends { out: string; ssl?: unknown }>(o: O, command: 'train' | 'pretrain', fingerprint?: (o: O) => string): Promise<void> {
+  const ways = `${command} into another --out, continue that run with --resume (its own settings), or delete ${o.out} first`;
+  let saved: Awaited<ReturnType<typeof savedRunDiff<O>>>;
+  try {
+    saved = await savedRunDiff(o.out, o, (note) => console.error(`note: ${note}`), fingerprint);
+  } catch (e) {
+    throw new Error(`${o.out} holds a run whose settings cannot be read (${(e as Error).message}); a fresh start would replace it: ${ways}`);
+  }
+  if (!saved) return;
+  const kind = (c: { ssl?: unknown }) => (c.ssl === undefined ? 'a training run (gradmix train)' : 'a pre-training run (gradmix pretrain)');
+  if (kind(saved.config) !== kind(o)) throw new Error(`${o.out} holds ${kind(saved.config)} (${saved.source}); a fresh ${command} would replace it: ${ways}`);
+  if (saved.differ.length) throw new Error(`${o.out} holds a run of other settings (${saved.source}): ${saved.differ.join(', ')}; a fresh start would replace it: ${ways}`);
+  console.error(`note: ${o.out} holds a run of the same settings; training it again from the start (--resume would continue it)`);
 }

@@ -11,7 +11,7 @@ import { writePictures } from './pictures.js';
 import { checkpointFingerprint, runCheckedStep, setUpRun } from './training-run.js';
 import { keepingOnlyModel, runEpochLoop, type EpochLoopResult, type TrainHooks } from './epoch-loop.js';
 import { withRunFolder } from './run-lock.js';
-import { readRunConfig, savedRunDiff } from './run-config-file.js';
+import { checkFreshStart, readRunConfig } from './run-config-file.js';
 import { loadTorchvisionResNet } from '../checkpoint/torchvision-file.js';
 import type { TorchvisionResNet } from '../nn/torchvision-resnet.js';
 import { loadAttention, type AttentionModel } from '../gradmix/attention.js';
@@ -52,26 +52,9 @@ function checkEvaluable(o: TrainOptions, data: OpenSetData): void {
 export async function train(given: Partial<TrainOptions> = {}, hooks: TrainHooks = {}): Promise<TrainResult> {
   const o = resolveOptions(given);
   return withRunFolder(o.out, async () => {
-    if (!o.resume) await checkReplaced(o);
+    if (!o.resume) await checkFreshStart(o, 'train');
     return trainLocked(await withSavedResizeRule(o, given), hooks);
   });
-}
-
-/**
- * A fresh start replaces the run saved in its folder (checkpoint, log, results): a rerun of the
- * same settings, with a note; a run of other settings is refused, as nothing of it would be left.
- */
-async function checkReplaced(o: TrainOptions): Promise<void> {
-  const ways = `train into another --out, continue that run with --resume (its own settings), or delete ${o.out} first`;
-  let saved: Awaited<ReturnType<typeof savedRunDiff>>;
-  try {
-    saved = await savedRunDiff(o.out, o, (note) => console.error(`note: ${note}`));
-  } catch (e) {
-    throw new Error(`${o.out} holds a run whose settings cannot be read (${(e as Error).message}); a fresh start would replace it: ${ways}`);
-  }
-  if (!saved) return;
-  if (saved.differ.length) throw new Error(`${o.out} holds a run of other settings (${saved.source}): ${saved.differ.join(', ')}; a fresh start would replace it: ${ways}`);
-  console.error(`note: ${o.out} holds a run of the same settings; training it again from the start (--resume would continue it)`);
 }
 
 /**

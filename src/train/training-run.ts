@@ -33,9 +33,9 @@ export function limitTrainSet(ds: Dataset, maxTrain: number, seed: number): Data
  * Each setting a resume checks (the fingerprint's) in which `now` differs from the run `saved`, by
  * flag: "--width 4 (the run's width: 2)"; empty when the two are the same run.
  */
-export function fingerprintDiff(saved: TrainOptions, now: TrainOptions): string[] {
-  const before = JSON.parse(checkpointFingerprint(saved)) as Record<string, unknown>;
-  const after = JSON.parse(checkpointFingerprint(now)) as Record<string, unknown>;
+export function fingerprintDiff<O>(saved: O, now: O, fingerprint: (o: O) => string = checkpointFingerprint as unknown as (o: O) => string): string[] {
+  const before = JSON.parse(fingerprint(saved)) as Record<string, unknown>;
+  const after = JSON.parse(fingerprint(now)) as Record<string, unknown>;
   return [...new Set([...Object.keys(before), ...Object.keys(after)])]
     .filter((k) => JSON.stringify(before[k]) !== JSON.stringify(after[k]))
     .map((k) => `--${flagOf(k)} ${showOption(after[k])} (the run's ${k}: ${showOption(before[k])})`);
