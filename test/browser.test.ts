@@ -198,11 +198,11 @@ browserTest("the page's first-step loss equals the Node CLI's for the same seed 
     { ...TINY, maxTrain: 30, epochs: 1, method: 'cutmix', objective: 'ce+ssl', seed: 9 },
     { ...TINY, maxTrain: 16, epochs: 1, method: 'attentive-cutmix', attentionModel: attentionFile },
   ];
-  for (const options of settings) {
+  for (const [i, options] of settings.entries()) {
     let nodeLoss = NaN;
     const stop = new AbortController();
     const result = await train(
-      { ...options, out: join(work, 'run'), progress: false, evaluate: false },
+      { ...options, out: join(work, `run${i}`), progress: false, evaluate: false }, // a folder each: train keeps another run's folder
       {
         signal: stop.signal,
         onStep: (step, loss) => {

@@ -34,6 +34,16 @@ export function randomArray(rng: Rng, n: number, lo = -1, hi = 1): Float64Array 
   return a;
 }
 
+/** Distinct values in [-1, 1) (a shuffled ladder 2/n apart), so finite differences of a maximum never cross a tie. */
+export function distinct(rng: Rng, n: number): Float64Array {
+  const v = Float64Array.from({ length: n }, (_, i) => (2 * i) / n - 1);
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(rng.uniform(0, i + 1));
+    [v[i], v[j]] = [v[j], v[i]];
+  }
+  return v;
+}
+
 export function upload(values: ArrayLike<number>, shape: Shape, requiresGrad = false): Tensor {
   return tensor(Float32Array.from(values), shape, { requiresGrad });
 }

@@ -7,7 +7,7 @@ import * as ops from '../src/ops/index.js';
 import { backward } from '../src/autograd.js';
 import { scope } from '../src/scope.js';
 import type { Rng } from '../src/random.js';
-import { read, seeded, setupGpu, upload, randomArray } from './helpers.js';
+import { distinct, read, seeded, setupGpu, upload, randomArray } from './helpers.js';
 import { checkOp } from './check-op.js';
 
 const test = suite('maxpool');
@@ -58,16 +58,6 @@ function maxPoolRef(c: Pool, x: Float64Array): { out: Float64Array; arg: Int32Ar
 
 function runPool(c: Pool) {
   return (x: ops.Tensor) => ops.maxPool2d(x, c.k, { stride: c.s, padding: c.p });
-}
-
-/** Distinct values (a shuffled ladder 1/n apart), so finite differences never cross a tie. */
-function distinct(rng: Rng, n: number): Float64Array {
-  const v = Float64Array.from({ length: n }, (_, i) => (2 * i) / n - 1);
-  for (let i = n - 1; i > 0; i--) {
-    const j = Math.floor(rng.uniform(0, i + 1));
-    [v[i], v[j]] = [v[j], v[i]];
-  }
-  return v;
 }
 
 /** A random pooling that fits: sizes 1-13, windows 1-4, strides 1-3, padding up to half the window. */
