@@ -16,7 +16,8 @@ import { evaluateRobustness, filesSource, robustnessTable, summariseRobustness }
 import { setupGpu } from './helpers.js';
 import { put, rejects, removeTempDirs, tempDir } from './data-fixtures.js';
 import { saveCheckpoint } from '../src/checkpoint/index.js';
-import { corruptCommand } from '../src/cli/corrupt-command.js';
+import { corruptCommand, scoredImages } from '../src/cli/corrupt-command.js';
+import { limitImages } from '../src/data/in-distribution.js';
 
 const test = suite('corrupt-files');
 test.before(setupGpu);
@@ -161,6 +162,18 @@ test('the Tiny-ImageNet-C layout: <corruption>/<severity>/<class>/ image folders
   );
 });
 
+test('corrupt --max-test scores the random subset ood --max-test takes, not the first (class-ordered) images', () => {
+  const labels = Int32Array.from({ length: 40 }, (_, i) => Math.floor(i / 10)); // 4 classes, class by class
+  const ds: Dataset = { images: Float32Array.from({ length: 40 }, (_, i) => i), labels, n: 40, channels: 1, height: 1, width: 1 };
+  const { clean, rows } = scoredImages(ds, 8);
+  const ood = limitImages(ds, 8);
+  assert.equal(Array.from(clean.images), Array.from(ood.images));
+  assert.equal(Array.from(clean.labels), Array.from(ood.labels));
+  assert.equal(rows, Array.from(clean.images)); // image i holds the value i: rows are the positions
+  assert.ok(new Set(clean.labels).size >= 3, `classes ${Array.from(clean.labels)}`);
+  assert.ok(scoredImages(ds, undefined).clean === ds && scoredImages(ds, 40).rows === undefined);
+});
+
 test('robustness summaries: Fig. 5 averages over types, Table 5 over severities', () => {
   const r = summariseRobustness(0.9, { fog: [0.8, 0.6], snow: [0.7, 0.5] }, ['fog', 'snow'], [1, 3]);
   assert.equal(
@@ -282,6 +295,11 @@ test('gradmix corrupt: CIFAR-10-C files of the clean test images keep clean accu
     r.perSeverity.map((x: { drop: number }) => x.drop),
     [0, 0],
   );
+  // --max-test with files: the corrupted images are the clean subset's (same positions in the test set).
+  const out1 = tempDir();
+  await corruptCommand(['--checkpoint', checkpoint, '--corrupted', corrupted, '--corruptions', 'fog', '--severities', '2', '--max-test', '4', '--out', out1, '--quiet']);
+  const m = JSON.parse(readFileSync(join(out1, 'robustness.json'), 'utf8'));
+  assert.equal([m.count, m.counts.fog, m.accuracy.fog], [4, [4], [m.cleanAccuracy]]);
   // Generated on the GPU: a subset of corruptions and images, and the picture (15 rows x clean + 5 severities, 3x enlarged).
   const out2 = tempDir();
   await corruptCommand(['--checkpoint', checkpoint, '--corruptions', 'contrast,jpeg_compression', '--severities', '5', '--max-test', '4', '--picture', '3', '--out', out2, '--quiet']);

@@ -8,6 +8,7 @@ import { augmentPreset } from '../augment/index.js';
 import { FOLDER_PROTOCOL, loadProtocol, protocolInfo, subsetDataset, type Dataset } from '../data/index.js';
 import { CORRUPTIONS, PARAM_TABLES, SEVERITIES, tableForSize, type CorruptionName, type ParamTable } from '../corrupt/corruptions.js';
 import { corruptDataset } from '../corrupt/corrupt.js';
+import { limitIndices } from '../data/in-distribution.js';
 import { checkCorruptedSources, corruptionsIn } from '../corrupt/corrupted-files.js';
 import { corruptionSeed, evaluateRobustness, filesSource, generatedSource, robustnessTable } from '../corrupt/robustness.js';
 import { writeCorruptionGrid } from '../corrupt/picture.js';
@@ -29,7 +30,10 @@ export const CORRUPT_FLAGS: FlagSpecs = {
   },
   severities: { type: 'string', value: intList(1, 5), help: 'severities, comma-separated (default 1,2,3,4,5)' },
   corruptions: { type: 'string', value: listOf(CORRUPTIONS), help: `corruptions, comma-separated (default: all 15, or those in --corrupted): ${CORRUPTIONS.join(',')}` },
-  'max-test': { ...MAX_TEST_FLAG, help: 'use at most this many known test images, the first ones; Tiny-ImageNet-C folders give the same number of each class (default 0: all)' },
+  'max-test': {
+    ...MAX_TEST_FLAG,
+    help: 'use at most this many known test images, a seeded random subset (the one ood --max-test takes); Tiny-ImageNet-C folders give the same number of each class (default 0: all)',
+  },
   table: {
     type: 'string',
     value: oneOf(PARAM_TABLES),
@@ -38,7 +42,7 @@ export const CORRUPT_FLAGS: FlagSpecs = {
   seed: { type: 'string', value: int(0, 2 ** 32 - 1), help: 'seed of the generated corruptions (with --corrupted: only for corruptions.png) (default 0)' },
   k: K_FLAG,
   batch: { ...FEATURE_BATCH_FLAG, help: `images per batch of corruption and feature extraction (default ${DEFAULT_FEATURE_BATCH})` },
-  picture: { type: 'string', value: int(0), help: 'index of the known test image shown in corruptions.png (default 0)' },
+  picture: { type: 'string', value: int(0), help: 'index, among the known test images scored (with --max-test: the subset), of the one shown in corruptions.png (default 0)' },
   out: outFlag('output folder for robustness.json and corruptions.png (default: beside the checkpoint)'),
   quiet: { type: 'boolean', help: 'no per-set progress lines' },
   max: { type: 'string', help: '', renamedTo: 'max-test' },
@@ -49,6 +53,16 @@ function classCounts(labels: Int32Array, classes: number): number[] {
   const counts = new Array<number>(classes).fill(0);
   for (const l of labels) counts[l]++;
   return counts;
+}
+
+/**
+ * The known test images corrupt scores: all, or with --max-test the seeded random subset that ood's
+ * --max-test takes (limitImages), not the first ones (test sets may come class by class); `rows`
+ * are their positions in `testKnown`.
+ */
+export function scoredImages(testKnown: Dataset, max: number | undefined): { clean: Dataset; rows?: number[] } {
+  const rows = limitIndices(testKnown.n, max ?? 0);
+  return rows ? { clean: subsetDataset(testKnown, rows), rows: Array.from(rows) } : { clean: testKnown };
 }
 
 /**
@@ -103,26 +117,21 @@ export async function corruptCommand(argv: string[]): Promise<void> {
   const loaded = await buildModel(file);
   try {
     const data = await loadProtocol(protocol, split, { dataDir });
-    const clean =
-      max !== undefined && max < data.testKnown.n
-        ? subsetDataset(
-            data.testKnown,
-            Array.from({ length: max }, (_, i) => i),
-          )
-        : data.testKnown;
+    const { clean, rows } = scoredImages(data.testKnown, max);
     const pictured = numberFlag(v, 'picture') ?? 0;
-    if (pictured >= clean.n) throw new UsageError(`--picture ${pictured} is outside the ${clean.n} known test images`);
+    if (pictured >= clean.n) throw new UsageError(`--picture ${pictured} is outside the ${clean.n} known test images scored`);
     const usedTable = table ?? tableForSize(clean.height, clean.width);
     const source = corrupted
       ? filesSource(corrupted, {
           classes: data.knownClasses,
-          max,
-          perClass: max !== undefined ? classCounts(clean.labels, data.knownClasses.length) : undefined,
+          rows,
+          perClass: rows ? classCounts(clean.labels, data.knownClasses.length) : undefined,
           expect: { channels: clean.channels, height: clean.height, width: clean.width },
         })
       : generatedSource(clean, { seed, table: usedTable, batchSize });
     const what = corrupted ? `files in ${corrupted}` : `generated on the GPU (${usedTable} table, seed ${seed})`;
-    console.log(`${protocol} split ${split}: ${clean.n} known test images, ${corruptions.length} corruption(s) x severities ${severities.join(',')}, ${what}`);
+    const scored = rows ? `a random ${clean.n} of the ${data.testKnown.n} known test images` : `${clean.n} known test images`;
+    console.log(`${protocol} split ${split}: ${scored}, ${corruptions.length} corruption(s) x severities ${severities.join(',')}, ${what}`);
 
     const result = await evaluateRobustness(loaded.model, data.train, clean, source, augmentPreset(info.augmentation, info.imageSize), {
       k,

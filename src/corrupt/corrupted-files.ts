@@ -5,7 +5,8 @@
 //   folder layout (Tiny-ImageNet-C as published): <dir>/<corruption>/<severity>/<class>/*.JPEG,
 //     classes numbered in sorted folder-name order (the wnids, as TinyImageNet's).
 // Only the requested classes are kept, relabelled by their index in `classes` (a protocol split's
-// known classes); `max` keeps the first max of those per severity, or, in the folder layout (whose
+// known classes); `rows` keeps those at the clean subset's positions (the .npy files hold the test
+// set in its order), `max` the first max of them per severity, or, in the folder layout (whose
 // files come class by class), `perClass` keeps the clean subset's count of each class.
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -19,6 +20,8 @@ export interface CorruptedFilesOptions {
   classes: readonly number[];
   /** Keep at most this many images per severity (after the class filter). */
   max?: number;
+  /** .npy layout: keep the images at these positions among those of the kept classes (before `max`). */
+  rows?: readonly number[];
   /**
    * Folder layout: keep the first perClass[i] images of class classes[i] instead of the first
    * `max` (which, the files being grouped by class, would be a few whole classes): with the clean
@@ -50,8 +53,9 @@ function checkExpected(file: string, got: { channels: number; height: number; wi
 /** Positions (within one severity's n images) of the kept classes, their new labels, and the source labels. */
 function keep(labels: Float64Array, n: number, options: CorruptedFilesOptions): { rows: number[]; labels: Int32Array; source: Int32Array } {
   const index = new Map(options.classes.map((c, i) => [c, i]));
-  const rows: number[] = [];
-  for (let i = 0; i < n && rows.length < (options.max ?? Infinity); i++) if (index.has(labels[i])) rows.push(i);
+  const known: number[] = [];
+  for (let i = 0; i < n; i++) if (index.has(labels[i])) known.push(i);
+  const rows = (options.rows ? options.rows.filter((p) => p < known.length).map((p) => known[p]) : known).slice(0, options.max);
   return { rows, labels: Int32Array.from(rows, (i) => index.get(labels[i])!), source: Int32Array.from(rows, (i) => labels[i]) };
 }
 

@@ -144,9 +144,14 @@ export function numClasses(ds: Dataset): number {
   return Math.max(ds.classNames?.length ?? 0, max + 1);
 }
 
+/** The positions limitImages keeps of n images: a seeded random `max`, ascending; undefined (all) when max is 0 or >= n. */
+export function limitIndices(n: number, max: number, seed = 0): Int32Array | undefined {
+  if (!Number.isInteger(max) || max < 0) throw new Error(`limitImages: max must be a non-negative integer, got ${max}`);
+  return max === 0 || max >= n ? undefined : epochOrder(n, seed, -1).slice(0, max).sort();
+}
+
 /** A seeded random subset of at most `max` images, in data set order (all when max is 0 or >= n). */
 export function limitImages(ds: Dataset, max: number, seed = 0): Dataset {
-  if (!Number.isInteger(max) || max < 0) throw new Error(`limitImages: max must be a non-negative integer, got ${max}`);
-  if (max === 0 || max >= ds.n) return ds;
-  return subsetDataset(ds, epochOrder(ds.n, seed, -1).slice(0, max).sort());
+  const kept = limitIndices(ds.n, max, seed);
+  return kept ? subsetDataset(ds, kept) : ds;
 }
