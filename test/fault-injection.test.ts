@@ -198,6 +198,33 @@ test('kills in training and in saves (SIGINT, SIGKILL), then --resume: bit-ident
   assert.ok(outcomes.has('130') && outcomes.has('SIGKILL'), `exits seen: ${[...outcomes].join(', ')}`);
 });
 
+test('Ctrl-C during the evaluation after training: exit 130, lock released, the log says so, no results; --resume only evaluates', async () => {
+  const out = join(root, 'eval-interrupted');
+  const args = ['train', '--width', '2', '--batch', '8', '--max-train', '16', '--epochs', '1', '--quiet'];
+  const rows = () =>
+    readFileSync(join(out, 'log.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  // The 2nd save is the recogniser's, stored in the checkpoint during the evaluation.
+  const stopped = await cli(out, [], { GRADMIX_FAULT_SAVE: '2:written:SIGINT' }, args).done;
+  counts.kills++;
+  assert.is(stopped.code, 130, stopped.stderr);
+  assert.match(stopped.stderr, /interrupted during the evaluation: training had finished and its checkpoint is saved to .*checkpoint\.safetensors.*--resume.*gradmix eval --checkpoint/s);
+  assert.not.ok(existsSync(join(out, 'run.lock')), 'the lock is released');
+  assert.not.ok(existsSync(join(out, 'results.json')), 'no results.json');
+  const [finished, interrupted] = rows().slice(-2);
+  assert.equal([finished?.status, interrupted?.status, interrupted?.phase], ['finished', 'interrupted', 'evaluation']);
+  const steps = stepRows(out);
+  const resumed = await cli(out, ['--resume'], {}, args).done;
+  assert.is(resumed.code, 0, resumed.stderr);
+  assert.match(resumed.stderr, /training finished earlier .*nothing left to train/);
+  assert.not.match(resumed.stderr, /resuming from|taking over the lock/);
+  assert.is(stepRows(out), steps, 'no training');
+  assert.ok(existsSync(join(out, 'results.json')));
+  assert.is(rows().at(-1)?.status, 'finished');
+});
+
 // ---- in-process faults: a lost device, a full disk ---------------------------------------------
 
 test('a GPU device lost mid-run: a clear error naming the step and the checkpoint kept; --resume finishes the run exactly', async () => {

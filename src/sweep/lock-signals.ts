@@ -6,26 +6,11 @@
 // epoch loop (data loading, autotuning, evaluation) releases the lock and exits 143 (SIGTERM) or
 // 130 (SIGINT), as a shell reports those signals; inside it, the epoch loop's own handler stops
 // after the step and saves a checkpoint, and its finally releases the lock as usual.
-import { rmSync } from 'node:fs';
-import { hostname } from 'node:os';
-import { join } from 'node:path';
-import { LOCK_FILE, readLockOwner } from '../train/run-lock.js';
+import { dropOwnLock } from '../train/run-lock.js';
 import { trainingStopsOnSignal } from '../train/epoch-loop.js';
 
 /** Exit statuses of a run stopped by a signal outside the epoch loop (128 + the signal's number). */
 export const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
-
-/**
- * Removes the lock of `out` when this process wrote it. The run lock counts its nested holders
- * (the sweep, train-and-evaluate and the epoch loop each take it), so a process that is about to
- * exit removes the file itself: a lock naming this pid on this host is this process's, as no other
- * live process has its pid and a takeover from elsewhere would name the other host.
- */
-function dropOwnLock(out: string): void {
-  const file = join(out, LOCK_FILE);
-  const owner = readLockOwner(file);
-  if (owner && owner.pid === process.pid && owner.host === hostname()) rmSync(file, { force: true });
-}
 
 /** Guards the lock of `out` against signals and process.exit until the returned function is called. */
 export function releaseLockOnExit(out: string): () => void {

@@ -63,6 +63,8 @@ export interface TrainHooks {
   onStep?: (step: number, loss: number) => void;
   /** Called after each epoch's checkpoint is written. */
   onEpoch?: (log: EpochLog, model: SupConResNet) => void | Promise<void>;
+  /** How to continue after Ctrl-C, for its message (default 'Continue with --resume.'; a command whose rerun resumes says so). */
+  continueHint?: string;
 }
 
 /** The options the loop reads (both TrainOptions and PretrainOptions have them). */
@@ -116,6 +118,8 @@ export interface EpochLoopResult {
   epochs: EpochLog[];
   /** True when stopped by Ctrl-C (or an abort signal) after saving a checkpoint. */
   interrupted: boolean;
+  /** The steps trained in all, this session's and before a resume (the step of its log's status row). */
+  steps: number;
 }
 
 /** Where a run stands: the next batch to train, and the current epoch's loss sums so far. */
@@ -209,7 +213,9 @@ async function openRun(run: EpochLoop, checkpoint: string): Promise<Position> {
     await syncBatchCounts(run.model);
     // Atomic: a kill mid-write would otherwise lose the rows before the checkpoint for good.
     await writeFileAtomic(log, new TextEncoder().encode(logUpTo(log, start.epoch * run.stepsPerEpoch + start.batch, start.epoch)));
-    console.error(`resuming from ${checkpoint} at epoch ${start.epoch + 1}, batch ${start.batch}`);
+    // A run whose training finished (its evaluation interrupted or missing) has nothing left to train.
+    if (start.epoch >= o.epochs) console.error(`training finished earlier (${checkpoint}, ${start.epoch} epoch(s)): nothing left to train`);
+    else console.error(`resuming from ${checkpoint} at epoch ${start.epoch + 1}, batch ${start.batch}`);
   } else {
     // A fresh run (or --resume before any checkpoint was written): an earlier run's results and
     // rows do not belong (results.json first: it is what says 'finished').
@@ -418,7 +424,7 @@ export async function runEpochLoop(run: EpochLoop, hooks: TrainHooks = {}): Prom
   }
   if (interrupted) {
     interruptedCount++;
-    console.error(`stopped; checkpoint saved to ${checkpoint}. Continue with --resume.`);
+    console.error(`stopped; checkpoint saved to ${checkpoint}. ${hooks.continueHint ?? 'Continue with --resume.'}`);
   }
-  return { checkpoint, epochs: logs, interrupted };
+  return { checkpoint, epochs: logs, interrupted, steps: stepsDone };
 }

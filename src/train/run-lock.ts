@@ -271,6 +271,17 @@ export function acquireRunLock(dir: string, log: (message: string) => void = (m)
   });
 }
 
+/**
+ * Removes the lock of `out` when this process wrote it, whatever its count of nested holders: for
+ * a process about to exit (a signal outside training). A lock naming this pid on this host is this
+ * process's, as no other live process has its pid and a takeover from elsewhere would name the other host.
+ */
+export function dropOwnLock(out: string): void {
+  const file = join(out, LOCK_FILE);
+  const owner = readLockOwner(file);
+  if (owner && owner.pid === process.pid && owner.host === hostname()) rmSync(file, { force: true });
+}
+
 /** How a command names the folder it locks, for the errors (default: train's --out). */
 export interface RunFolderRole {
   /** What the folder is, e.g. '--out folder'. */

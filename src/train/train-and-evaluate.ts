@@ -2,6 +2,7 @@
 // as a library call. It writes what a run folder holds (the checkpoint with its recogniser,
 // log.jsonl, results.json, roc.svg, scores.svg) and returns the numbers, those paths and the
 // recogniser. It prints nothing itself: the lines a command shows along the way go to `log`.
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { augmentPreset } from '../augment/index.js';
 import { inputInfo } from '../data/open-set.js';
@@ -10,7 +11,8 @@ import type { OpenSetMetrics } from '../osr/metrics.js';
 import type { OpenSetModel } from '../osr/open-set-model.js';
 import { intrinsicDimLine, metricsTable, writeEvaluation } from '../osr/report.js';
 import { resolveOptions, type TrainOptions } from './options.js';
-import { withRunFolder } from './run-lock.js';
+import { dropOwnLock, withRunFolder } from './run-lock.js';
+import { LOG_FILE } from './epoch-loop.js';
 import { recogniserLines, runContext, storeRecogniser } from './recogniser.js';
 import { train, type TrainResult } from './train.js';
 import { dataLabel } from './run-config.js';
@@ -18,6 +20,8 @@ import { dataLabel } from './run-config.js';
 export interface TrainAndEvaluateOptions {
   /** Where the status lines go as they happen (a command passes console.log); default: nowhere. */
   log?: (line: string) => void;
+  /** How to continue after Ctrl-C, for its messages (default 'Continue with --resume.'). */
+  continueHint?: string;
 }
 
 export interface TrainAndEvaluateResult {
@@ -35,14 +39,43 @@ export interface TrainAndEvaluateResult {
 }
 
 /** Trains, then (unless `evaluate` is false, the run is interrupted or trains on all classes) evaluates and stores the recogniser. */
-export async function trainAndEvaluate(options: Partial<TrainOptions>, { log = () => undefined }: TrainAndEvaluateOptions = {}): Promise<TrainAndEvaluateResult> {
+export async function trainAndEvaluate(options: Partial<TrainOptions>, { log = () => undefined, continueHint }: TrainAndEvaluateOptions = {}): Promise<TrainAndEvaluateResult> {
   // The run folder stays locked through the evaluation too: it rewrites the checkpoint (the
   // recogniser) and writes results.json after train() is done with the folder.
-  return withRunFolder(resolveOptions(options).out, () => trainThenEvaluate(options, log));
+  return withRunFolder(resolveOptions(options).out, () => trainThenEvaluate(options, log, continueHint));
 }
 
-async function trainThenEvaluate(options: Partial<TrainOptions>, log: (line: string) => void): Promise<TrainAndEvaluateResult> {
-  const training = await train(options);
+/**
+ * Until the returned function is called, Ctrl-C or SIGTERM stops the evaluation at once (it has no
+ * step to finish): the log gets an 'interrupted' row of phase 'evaluation' after training's
+ * 'finished' one, the lock goes, and the message says what is kept and how to evaluate. The
+ * checkpoint is whole (saves are atomic) and results.json is written last, whole, or not at all.
+ */
+function stopEvaluationOnSignal(training: TrainResult, continueHint: string | undefined): () => void {
+  const { out } = training.options;
+  const onSignal = (signal: NodeJS.Signals) => {
+    appendFileSync(
+      join(out, LOG_FILE),
+      JSON.stringify({ kind: 'status', status: 'interrupted', phase: 'evaluation', step: training.steps, checkpoint: training.checkpoint, time: new Date().toISOString() }) + '\n',
+    );
+    dropOwnLock(out);
+    const how = continueHint ? `${continueHint.replace(/\.$/, '')} (it evaluates without training again)` : 'Evaluate with the same command and --resume (it does not train again)';
+    console.error(
+      `\n${signal === 'SIGTERM' ? 'terminated' : 'interrupted'} during the evaluation: training had finished and its checkpoint is saved to ${training.checkpoint}, but the evaluation did not finish (no results). ${how}. Or evaluate it with gradmix eval --checkpoint ${training.checkpoint}.`,
+    );
+    process.exit(signal === 'SIGTERM' ? 143 : 130);
+  };
+  // First: a sweep's lock guard, listening too, would exit with its own message.
+  process.prependListener('SIGINT', onSignal);
+  process.prependListener('SIGTERM', onSignal);
+  return () => {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  };
+}
+
+async function trainThenEvaluate(options: Partial<TrainOptions>, log: (line: string) => void, continueHint: string | undefined): Promise<TrainAndEvaluateResult> {
+  const training = await train(options, { continueHint });
   const o = training.options;
   const result: TrainAndEvaluateResult = {
     training,
@@ -67,6 +100,7 @@ async function trainThenEvaluate(options: Partial<TrainOptions>, log: (line: str
   const input = inputInfo(o.protocol, data.train);
   log(`evaluating: ${o.score === 'knn' ? `kNN (k=${o.k})` : o.score} on ${data.testKnown.n} known and ${data.testUnknown.n} unknown test images`);
   let e: Evaluation | undefined;
+  const unguard = stopEvaluationOnSignal(training, continueHint);
   try {
     e = await evaluateOpenSet(training.model, data, augmentPreset(input.augmentation, input.imageSize), { k: o.k, score: o.score, keepTrainFeatures: true });
     const recogniser = await storeRecogniser(training.checkpoint, training.model, data, { k: o.k, tpr: o.tpr, galleryFeatures: e.trainFeatures });
@@ -101,5 +135,7 @@ async function trainThenEvaluate(options: Partial<TrainOptions>, log: (line: str
     e?.trainFeatures?.dispose();
     result.dispose();
     throw err;
+  } finally {
+    unguard();
   }
 }
