@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadDataSet } from '../src/data/in-distribution.js';
 import { loadFolderOpenSet } from '../src/data/index.js';
-import { loadInSet, oodCommand, trainedInput } from '../src/cli/ood-command.js';
+import { loadInSet, oodCommand, partialClassesNote, trainedInput } from '../src/cli/ood-command.js';
 import { runConfigOf } from '../src/train/run-config.js';
 import { train } from '../src/train/train.js';
 import { rejects, removeTempDirs, tempDir } from './data-fixtures.js';
@@ -104,6 +104,20 @@ test('ood --in folder on a checkpoint trained on grey images of varied sizes: lo
       ['mnist-mini', '1x32x32'],
     ],
   );
+});
+
+test("the partial-classes note: an own folder's run is told to name every class folder as --known (it has no --all-classes); none when every one was", async () => {
+  const data = writeShapesFolder(tempDir(), { perClass: 1, shapes: KNOWN });
+  const note = await partialClassesNote('m.safetensors', runConfigOf({ protocol: 'folder', dataDir: data, known: ['bars', 'disc'] }, 'x'));
+  assert.ok(note?.includes('(not columns)') && note.includes(`name every class folder of ${data} in gradmix train --known`), note);
+  assert.not.match(note!, /--all-classes/);
+  assert.is(await partialClassesNote('m.safetensors', runConfigOf({ protocol: 'folder', dataDir: data, known: ['disc', 'bars', 'columns'] }, 'x')), undefined);
+  // The folder gone: still the note, without the classes left out.
+  const gone = await partialClassesNote('m.safetensors', runConfigOf({ protocol: 'folder', dataDir: join(data, 'gone'), known: ['bars', 'disc'] }, 'x'));
+  assert.ok(gone?.includes('name every class folder of') && !gone.includes('(not'), gone);
+  // A built-in protocol's run: --all-classes, as before; none after one.
+  assert.match((await partialClassesNote('m.safetensors', runConfigOf({ protocol: 'cifar10' }, 'x')))!, /\(gradmix train --all-classes\)$/);
+  assert.is(await partialClassesNote('m.safetensors', runConfigOf({ protocol: 'cifar10', allClasses: true }, 'x')), undefined);
 });
 
 test('--unknown-data may not lie above or inside --data (its images are read from every sub-folder)', async () => {

@@ -4,7 +4,7 @@
 // `gradmix train --all-classes` + `gradmix ood` run on tiny generated CIFAR-10/100 and SVHN files.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { convertImages, evaluateOutOfDistribution, oodMetrics, scoreOutOfDistribution, type OodMetrics } from '../src/osr/ood.js';
 import { extractFeatures } from '../src/osr/features.js';
@@ -15,7 +15,7 @@ import { readCheckpoint } from '../src/checkpoint/index.js';
 import { SupConResNet } from '../src/nn/index.js';
 import { Rng } from '../src/random.js';
 import { scope } from '../src/scope.js';
-import { oodCommand, outSpecs } from '../src/cli/ood-command.js';
+import { oodCommand, outSpecs, writeOod } from '../src/cli/ood-command.js';
 import { trainCommand } from '../src/cli/commands.js';
 import { FORWARD_TOL, assertClose, seeded, setupGpu, upload } from './helpers.js';
 import { cifarRecords, pngBytes, put, rejects, rgbaImage, removeTempDirs, tempDir } from './data-fixtures.js';
@@ -366,6 +366,19 @@ test('missing data is a clear error naming the set and the folder', async () => 
 
 // ---- end to end
 
+test("writeOod: a rerun removes the earlier run's out-set SVGs (only those), so none is left beside the new ood.json", () => {
+  const dir = tempDir();
+  const metrics = { tnr95: 0.5, auroc: 0.5, dtacc: 0.5, auin: 0.5, auout: 0.5 };
+  const set = (name: string) => ({ name, shape: '1x2x2', n: 2, metrics, scores: Float32Array.of(0.1, 0.9) });
+  const evaluation = (names: string[]) => ({ inAccuracy: 1, inScores: Float32Array.of(0.2, 0.8), inShape: '1x2x2', counts: { train: 2, testIn: 2 }, out: names.map(set) });
+  writeOod(dir, 'in', evaluation(['col', 'grey']), {});
+  writeFileSync(join(dir, 'roc.svg'), "a train run's"); // not ood's pattern: kept
+  writeFileSync(join(dir, 'notes-col.svg'), "the user's");
+  const written = writeOod(dir, 'in', evaluation(['grey']), {});
+  assert.equal(written, { json: join(dir, 'ood.json'), svgs: [join(dir, 'roc-grey.svg'), join(dir, 'scores-grey.svg')] });
+  assert.equal(readdirSync(dir).sort(), ['notes-col.svg', 'ood.json', 'roc-grey.svg', 'roc.svg', 'scores-grey.svg']);
+});
+
 test('gradmix train --all-classes, then gradmix ood on CIFAR-10 vs CIFAR-100, SVHN and MNIST digits', async () => {
   const { root, svhn } = writeData(4, 10);
   const out = tempDir();
@@ -379,7 +392,16 @@ test('gradmix train --all-classes, then gradmix ood on CIFAR-10 vs CIFAR-100, SV
   for (let i = 0; i < 3; i++) put(folder, `scenes/${i}.png`, pngBytes(rgbaImage(40 + i, 36, i)));
   const results = join(out, 'ood-results');
   // --in comes from the checkpoint (cifar10), --data from its config; mnist-mini needs no folder.
-  await oodCommand(['--checkpoint', checkpoint, '--ood-sets', 'cifar100,svhn,mnist-mini,folder', '--ood-data', `${root},${svhn},,${folder}`, '--max-test', '12', '--out', results]);
+  const logged: string[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => void logged.push(a.join(' '));
+  try {
+    await oodCommand(['--checkpoint', checkpoint, '--ood-sets', 'cifar100,svhn,mnist-mini,folder', '--ood-data', `${root},${svhn},,${folder}`, '--max-test', '12', '--out', results]);
+  } finally {
+    console.log = log;
+  }
+  // The closing line names the files written, not a placeholder.
+  assert.is(logged.at(-1), `wrote ${join(results, 'ood.json')} and, beside it, ${['cifar100', 'svhn', 'mnist-mini', 'lsun-like'].flatMap((n) => [`roc-${n}.svg`, `scores-${n}.svg`]).join(', ')}`);
   const json = JSON.parse(readFileSync(join(results, 'ood.json'), 'utf8'));
   assert.is(json.in.name, 'cifar10');
   assert.is(json.in.testImages, 10);

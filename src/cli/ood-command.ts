@@ -2,10 +2,11 @@
 // classes of one data set (`gradmix train --all-classes`): kNN scores of the in-distribution test
 // set against each out-of-distribution test set, the paper's table, <out>/ood.json and per
 // out-set roc-<name>.svg and scores-<name>.svg.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { augmentPreset } from '../augment/index.js';
 import { DATA_SET_NAMES, limitImages, loadDataSet, needsDataFolder, numClasses, sourceDataSet, type DataSetName } from '../data/in-distribution.js';
+import { subfolders } from '../data/files.js';
 import { FOLDER_PROTOCOL, PROTOCOL_NAMES, padImages, protocolInfo, type Dataset, type ImageFolderOptions } from '../data/index.js';
 import { defaultOptions } from '../train/options.js';
 import { dataLabel, type RunConfig } from '../train/run-config.js';
@@ -142,9 +143,16 @@ export function oodTable(inName: string, e: OodEvaluation): string {
   return `in-distribution ${inName}: ${e.counts.testIn} test images (positives), kNN over ${e.counts.train} train images; closed-set accuracy ${(100 * e.inAccuracy).toFixed(2)}%\n${head}\n${rows.join('\n')}`;
 }
 
-/** Writes ood.json and the two SVGs per out-set; returns the JSON path. */
-export function writeOod(dir: string, inName: string, e: OodEvaluation, context: Record<string, unknown>): string {
+/** The per-out-set SVGs ood writes: roc-<name>.svg and scores-<name>.svg. */
+const OOD_SVG = /^(roc|scores)-.+\.svg$/;
+
+/**
+ * Writes ood.json and the two SVGs per out-set, first removing the SVGs an earlier run wrote there
+ * (an out-set left out now would keep its old ones beside the new JSON); returns the paths written.
+ */
+export function writeOod(dir: string, inName: string, e: OodEvaluation, context: Record<string, unknown>): { json: string; svgs: string[] } {
   mkdirSync(dir, { recursive: true });
+  for (const name of readdirSync(dir)) if (OOD_SVG.test(name)) rmSync(join(dir, name), { force: true });
   const file = join(dir, 'ood.json');
   const json = {
     ...context,
@@ -152,16 +160,38 @@ export function writeOod(dir: string, inName: string, e: OodEvaluation, context:
     out: e.out.map((r) => ({ name: r.name, images: r.n, shape: r.shape, ...r.metrics })),
   };
   writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
+  const svgs: string[] = [];
   for (const r of e.out) {
     const n = e.inScores.length;
     const scores = new Float32Array(n + r.n);
     scores.set(e.inScores, 0);
     scores.set(r.scores, n);
     const isIn = new Uint8Array(n + r.n).fill(1, 0, n);
-    writeFileSync(join(dir, `roc-${fileName(r.name)}.svg`), rocSvg(scores, isIn, r.metrics.auroc, `ROC: ${inName} (in) vs ${r.name} (out)`));
-    writeFileSync(join(dir, `scores-${fileName(r.name)}.svg`), histogramSvg(scores, isIn, 30, `Scores: ${inName} (known) vs ${r.name} (unknown)`));
+    const [roc, hist] = [join(dir, `roc-${fileName(r.name)}.svg`), join(dir, `scores-${fileName(r.name)}.svg`)];
+    writeFileSync(roc, rocSvg(scores, isIn, r.metrics.auroc, `ROC: ${inName} (in) vs ${r.name} (out)`));
+    writeFileSync(hist, histogramSvg(scores, isIn, 30, `Scores: ${inName} (known) vs ${r.name} (unknown)`));
+    svgs.push(roc, hist);
   }
-  return file;
+  return { json: file, svgs };
+}
+
+/**
+ * The note for a checkpoint not trained on every class of its data (the paper's OOD detection uses
+ * one that was), or undefined. An own-folder run has no --all-classes: every class folder must be
+ * --known, which is checked against the folder when it is still there.
+ */
+export async function partialClassesNote(checkpoint: string, run: RunConfig): Promise<string | undefined> {
+  const { protocol, allClasses, dataDir, known } = run;
+  if (!protocol || allClasses === true) return undefined;
+  const only = `note: ${checkpoint} was trained on the known classes of ${dataLabel(run)} only`;
+  if (protocol !== FOLDER_PROTOCOL) return `${only}; the paper's OOD detection uses a model trained on all classes (gradmix train --all-classes)`;
+  const classes = dataDir && existsSync(dataDir) ? await subfolders(dataDir) : undefined;
+  const left = classes && known ? classes.filter((c) => !known.includes(c)) : undefined;
+  if (left?.length === 0) return undefined;
+  return (
+    `${only}${left ? ` (not ${left.join(', ')})` : ''}; the paper's OOD detection uses a model trained on all classes: ` +
+    `name every class folder of ${dataDir ?? 'your folder'} in gradmix train --known (with --no-eval or --unknown-data, as no class is left unknown)`
+  );
 }
 
 export async function oodCommand(argv: string[]): Promise<void> {
@@ -181,7 +211,7 @@ export async function oodCommand(argv: string[]): Promise<void> {
 
   // The checkpoint is read on the CPU first: what it was trained on settles --in before anything starts.
   const file = await readModelFile(v.checkpoint);
-  const { protocol, allClasses, dataDir } = file.run;
+  const { protocol, dataDir } = file.run;
   // A run on the user's own folder has no data set of the list behind it: --in says what to use.
   const ownData = protocol === FOLDER_PROTOCOL;
   const trainedOn = protocol && !ownData ? sourceDataSet(protocol) : null;
@@ -192,9 +222,8 @@ export async function oodCommand(argv: string[]): Promise<void> {
     );
   }
   if (!inSet) throw new UsageError(`--in is required: the checkpoint does not say what it was trained on; one of ${DATA_SET_NAMES.join(', ')}`);
-  if (protocol && allClasses !== true) {
-    console.error(`note: ${v.checkpoint} was trained on the known classes of ${dataLabel(file.run)} only; the paper's OOD detection uses a model trained on all classes (gradmix train --all-classes)`);
-  }
+  const note = await partialClassesNote(v.checkpoint, file.run);
+  if (note) console.error(note);
   // The checkpoint's data folder is the in-set's only when the in-set is what it trained on.
   const dataIn = (v.data as string | undefined) ?? (trainedOn === inSet ? dataDir : undefined);
   if (inSet === 'folder' && dataIn && !(existsSync(join(dataIn, 'train')) && existsSync(join(dataIn, 'test')))) {
@@ -236,9 +265,9 @@ export async function oodCommand(argv: string[]): Promise<void> {
       resize,
     });
     const dir = (v.out as string | undefined) ?? join(v.checkpoint, '..', 'ood');
-    const written = writeOod(dir, inSet, e, { checkpoint: v.checkpoint, k, resize, imageSize: size, maxTest: maxTest || null });
+    const { json, svgs } = writeOod(dir, inSet, e, { checkpoint: v.checkpoint, k, resize, imageSize: size, maxTest: maxTest || null });
     console.log(oodTable(inSet, e));
-    console.log(`wrote ${written} and roc-<out>.svg, scores-<out>.svg per out-set`);
+    console.log(`wrote ${json} and, beside it, ${svgs.map((f) => basename(f)).join(', ')}`);
   } finally {
     loaded.model.dispose(); // the command may run on a GPU that outlives it (tests, scripts calling main)
   }
