@@ -225,6 +225,20 @@ test('Ctrl-C during the evaluation after training: exit 130, lock released, the 
   assert.is(rows().at(-1)?.status, 'finished');
 });
 
+test('Ctrl-C in gradmix protocol and objectives (no --resume flag): the message says to rerun the same command', async () => {
+  const tiny = ['--width', '2', '--batch', '8', '--max-train', '16', '--epochs', '2', '--quiet'];
+  for (const args of [
+    ['protocol', '--splits', '0', ...tiny],
+    ['objectives', '--objectives', 'supcon', ...tiny],
+  ]) {
+    const stopped = await cli(join(root, `hint-${args[0]}`), [], { GRADMIX_FAULT_SAVE: '1:written:SIGINT' }, args).done;
+    counts.kills++;
+    assert.is(stopped.code, 130, stopped.stderr);
+    assert.match(stopped.stderr, /stopped; checkpoint saved to .*checkpoint\.safetensors\. Rerun the same command to continue\./, args[0]);
+    assert.not.match(stopped.stderr, /--resume/, args[0]);
+  }
+});
+
 // ---- in-process faults: a lost device, a full disk ---------------------------------------------
 
 test('a GPU device lost mid-run: a clear error naming the step and the checkpoint kept; --resume finishes the run exactly', async () => {

@@ -8,6 +8,7 @@ import { FOLDER_PROTOCOL, inputInfo, PROTOCOL_NAMES } from '../data/index.js';
 import { evaluateOpenSet, MAX_K, type FeatureKind, type OpenSetMetrics, type OpenSetModel } from '../osr/index.js';
 import { intrinsicDimLine, metricsTable, writeEvaluation, METRIC_LABELS } from '../osr/report.js';
 import { loadTrainingData } from '../train/train.js';
+import { RERUN_TO_CONTINUE } from '../train/epoch-loop.js';
 import { withRunFolder } from '../train/run-lock.js';
 import { trainAndEvaluate } from '../train/train-and-evaluate.js';
 import { recogniserLines, runContext, storeRecogniser } from '../train/recogniser.js';
@@ -157,8 +158,8 @@ function ownDataFrom(v: Record<string, string | boolean | undefined>): Partial<T
 }
 
 /** `gradmix train`'s flow from the library, its lines printed as they happen; frees the GPU memory it held. */
-async function trainAndReport(options: Partial<TrainOptions>): Promise<OpenSetMetrics | null> {
-  const result = await trainAndEvaluate(options, { log: (line) => console.log(line) });
+async function trainAndReport(options: Partial<TrainOptions>, continueHint?: string): Promise<OpenSetMetrics | null> {
+  const result = await trainAndEvaluate(options, { log: (line) => console.log(line), continueHint });
   result.dispose();
   return result.metrics;
 }
@@ -329,7 +330,7 @@ export async function protocolCommand(argv: string[]): Promise<void> {
       continue;
     }
     console.log(`split ${split}: training in ${out}`);
-    const m = await trainAndReport({ ...base, protocol, split, out, resume: true, evaluate: true });
+    const m = await trainAndReport({ ...base, protocol, split, out, resume: true, evaluate: true }, RERUN_TO_CONTINUE);
     if (!m) return; // interrupted: rerun the same command to continue
     results.push(m);
   }

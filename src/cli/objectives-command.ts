@@ -10,6 +10,7 @@ import { inputInfo } from '../data/index.js';
 import { evaluateOpenSet } from '../osr/index.js';
 import { SCORES, needsClassifier, type ScoreKind } from '../osr/scores.js';
 import { train } from '../train/train.js';
+import { RERUN_TO_CONTINUE } from '../train/epoch-loop.js';
 import { OBJECTIVES, usesClassifier, type Objective } from '../train/objectives.js';
 import { listFlag, parseFlags, usage, type FlagSpecs } from './args.js';
 import { TRAIN_FLAGS, trainOptionsFrom } from './commands.js';
@@ -57,7 +58,7 @@ async function runObjective(base: ReturnType<typeof trainOptionsFrom>, objective
   const saved = readRow(done, objective);
   if (saved) return saved;
   // A run already started keeps the resize rule it started with (train() reads it back).
-  const result = await train({ ...base, objective, out, resume: true, evaluate: false });
+  const result = await train({ ...base, objective, out, resume: true, evaluate: false }, { continueHint: RERUN_TO_CONTINUE });
   const row: Row = { objective, auroc: {}, intrinsicDim: NaN };
   try {
     if (result.interrupted) return null;

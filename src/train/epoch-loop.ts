@@ -56,6 +56,9 @@ export interface EpochLog {
   seconds: number;
 }
 
+/** The continueHint of commands that resume by themselves when run again (protocol, objectives: they take no --resume). */
+export const RERUN_TO_CONTINUE = 'Rerun the same command to continue.';
+
 export interface TrainHooks {
   /** Stops training after the current step (saving a checkpoint), like Ctrl-C. */
   signal?: AbortSignal;
