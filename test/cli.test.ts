@@ -270,6 +270,11 @@ test('every value flag of every command has a rule, and every option names a rea
       if (spec.type === 'string' && !spec.renamedTo) assert.ok(spec.value, `${table}: --${name} has no value rule`);
     }
   }
+  // A command without --known (protocol: an image folder has one split) does not offer it in its help.
+  for (const [table, flags] of Object.entries(tables)) {
+    if ('known' in flags) continue;
+    for (const [name, spec] of Object.entries(flags)) assert.not.match(spec.help, /--known(?![\w-])/, `${table}: --${name}`);
+  }
   for (const [option, flag] of Object.entries(OPTION_FLAGS)) {
     assert.ok(flag in TRAIN_FLAGS || flag in PRETRAIN_FLAGS, `option ${option} maps to --${flag}, which no command has`);
   }
@@ -343,20 +348,52 @@ test('--resume continues a run from its own configuration; a conflicting flag is
   assert.match(fallback.err, /config\.json is damaged/);
   assert.match(fallback.err, /--width 4 conflicts with the run's width 2 in .*checkpoint\.safetensors \(metadata 'config'\)/);
 
-  // Nothing saved to continue (a damaged config.json, no checkpoint): --resume starts the run from the flags given.
+  // Nothing saved to continue (a damaged config.json, no checkpoint): --resume is refused, not a
+  // run started from the flags given.
   const fresh = join(tempDir(), 'fresh');
   mkdirSync(fresh);
   writeFileSync(join(fresh, 'config.json'), '[1, 2]');
-  const started = await gradmix('train', '--out', fresh, '--resume', '--width', '2', '--max-train', '16', '--batch', '16', '--epochs', '1', '--no-eval', '--quiet');
-  assert.is(started.code, 0, started.err);
-  assert.match(started.err, /config\.json is damaged \(not a JSON object\); no checkpoint was saved either, so the run starts from the flags given/);
-  assert.not.match(started.err, /holds no run to resume/, 'one note, not two');
-  // A folder with nothing in it (a mistyped --out): the fresh start is noted.
+  const refused = await failsWith(
+    ['train', '--out', fresh, '--resume', '--width', '2', '--max-train', '16', '--batch', '16', '--epochs', '1', '--no-eval', '--quiet'],
+    /holds no run to resume \(its config\.json is damaged and no checkpoint was saved\); drop --resume to start a new run there/,
+  );
+  assert.not.match(refused.err, /starts from the flags given/);
+  assert.not.ok(existsSync(join(fresh, 'checkpoint.safetensors')));
+});
+
+test('--resume in a folder holding no run (a mistyped --out) is refused, naming it, before the GPU or data: never a run of the defaults', async () => {
   const empty = join(tempDir(), 'typo');
-  const noted = await failsWith(['train', '--out', empty, '--resume', '--gamma-min', '0.6', '--gamma-max', '0.3'], /--gamma-min <= --gamma-max/);
-  assert.match(noted.err, new RegExp(`note: ${empty} holds no run to resume; starting a new run there with the given settings`));
-  assert.ok(existsSync(join(fresh, 'checkpoint.safetensors')));
-  assert.is(JSON.parse(readFileSync(join(fresh, 'config.json'), 'utf8')).width, 2);
+  for (const command of ['train', 'pretrain']) {
+    const r = await failsWith(
+      [command, '--out', empty, '--resume'],
+      new RegExp(`^gradmix ${command}: ${empty} holds no run to resume; drop --resume to start a new run there \\(see gradmix ${command} --help\\)$`, 'm'),
+    );
+    assert.ok(r.ms < 2000, `${r.ms.toFixed(0)} ms`);
+    assert.not.ok(existsSync(empty), 'nothing written');
+  }
+  // --method all: none of its methods' folders holds a run.
+  await failsWith(['pretrain', '--method', 'all', '--out', empty, '--resume'], new RegExp(`${empty} holds no run to resume \\(none of ${empty}/none, .*\\); drop --resume`));
+});
+
+test("pretrain --method all --resume: the methods not started take the started ones' settings, not the defaults", async () => {
+  const root = tempDir();
+  const tiny = ['--width', '2', '--max-train', '16', '--epochs', '1', '--batch', '8', '--no-eval', '--quiet'];
+  const none = await gradmix('pretrain', '--method', 'none', '--out', join(root, 'none'), ...tiny);
+  assert.is(none.code, 0, none.err);
+  // Another method's run of other settings in the same all-run: named, before anything runs.
+  mkdirSync(join(root, 'cutmix'));
+  const saved = JSON.parse(readFileSync(join(root, 'none', 'config.json'), 'utf8'));
+  writeFileSync(join(root, 'cutmix', 'config.json'), JSON.stringify({ ...saved, method: 'cutmix', width: 4, out: join(root, 'cutmix') }));
+  await failsWith(['pretrain', '--method', 'all', '--out', root, '--resume'], /cutmix holds a run of other settings than .*none \(--width 4 \(.*none: 2\)\); --method all resumes one run per method/);
+  rmSync(join(root, 'cutmix'), { recursive: true });
+  const r = await gradmix('pretrain', '--method', 'all', '--out', root, '--resume');
+  assert.is(r.code, 0, r.err);
+  assert.not.match(r.err, /holds no run/);
+  for (const method of ['mixup', 'cutmix', 'gradmix']) {
+    const config = JSON.parse(readFileSync(join(root, method, 'config.json'), 'utf8'));
+    assert.equal([config.method, config.width, config.maxTrain, config.epochs, config.batchSize], [method, 2, 16, 1, 8], method);
+    assert.ok(existsSync(join(root, method, 'checkpoint.safetensors')), method);
+  }
 });
 
 const execute = promisify(execFile);

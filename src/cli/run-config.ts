@@ -4,7 +4,7 @@
 //   on, the fallback of every command that takes --checkpoint (eval, corrupt, probe, ood);
 // - resumeFrom: `--resume` continues a run from its own configuration (<out>/config.json, else the
 //   checkpoint's 'config' metadata); flags given beside it apply on top, and one that changes what
-//   the run is (its fingerprint) is an error naming that flag;
+//   the run is (its fingerprint) is an error naming that flag, as is a folder holding no run;
 // - checkSameRun: commands that resume implicitly (protocol, objectives) name each setting that
 //   differs from the run already in a folder, instead of failing on its fingerprint later.
 import { existsSync } from 'node:fs';
@@ -110,19 +110,22 @@ function recordedFolder(folder: string | undefined, flag: string): string | unde
  */
 const FREE_ON_RESUME = new Set(['out', 'resume', 'progress', 'pictures', 'evaluate', 'k', 'score', 'dataDir', 'unknownDataDir', 'attentionModel', 'tpr', 'probeEpochs']);
 
+/** The error of a typed `--resume` in `out` where no run was saved (it never starts a run of defaults). */
+export function noRunToResume(out: string, why = ''): UsageError {
+  return new UsageError(`${out} holds no run to resume${why}; drop --resume to start a new run there`);
+}
+
 /**
  * The options of `--resume` in `out`: the saved configuration with the given options on top
  * (undefined = not given). A given option that changes what the run is throws a UsageError naming
- * its flag; with nothing saved yet, the given options start the run (so a requeued job may always
- * pass --resume), and a note says so: a mistyped --out would otherwise train afresh unnoticed.
+ * its flag; so does a folder with no run saved (a mistyped --out must not start a run of the
+ * defaults). The library's `resume: true` (protocol, sweep) still continues or starts.
  */
 export async function resumeFrom<T extends object>(out: string, given: Partial<T>): Promise<Partial<T>> {
-  const saved = await readRunConfig(out, (note) => console.error(`note: ${note}`));
-  if (!saved) {
-    // (a damaged config.json was noted by readRunConfig)
-    if (!existsSync(join(out, 'config.json'))) console.error(`note: ${out} holds no run to resume; starting a new run there with the given settings`);
-    return given;
-  }
+  const notes: string[] = [];
+  const saved = await readRunConfig(out, (note) => notes.push(note));
+  if (!saved) throw noRunToResume(out, existsSync(join(out, 'config.json')) ? ' (its config.json is damaged and no checkpoint was saved)' : '');
+  for (const note of notes) console.error(`note: ${note}`);
   const config: Record<string, unknown> = saved.config;
   const base = { ...config };
   for (const key of ['out', 'resume', 'progress']) delete base[key];
@@ -134,6 +137,17 @@ export async function resumeFrom<T extends object>(out: string, given: Partial<T
   }
   const defined = Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined));
   return { ...base, ...defined, out, resume: true } as unknown as Partial<T>;
+}
+
+/**
+ * The settings that make `b` another run than `a` (free ones and `ignore` aside), by flag:
+ * "--width 4 (runs/x: 2)", `a`'s value after its folder.
+ */
+export function settingsDiff<T extends { out?: string }>(a: T, b: T, ignore: string[] = []): string[] {
+  const value = (o: T, key: string) => (o as Record<string, unknown>)[key];
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])]
+    .filter((key) => !FREE_ON_RESUME.has(key) && !ignore.includes(key) && JSON.stringify(value(a, key)) !== JSON.stringify(value(b, key)))
+    .map((key) => `--${flagOf(key)} ${showOption(value(b, key))} (${a.out}: ${showOption(value(a, key))})`);
 }
 
 /**

@@ -1,6 +1,6 @@
 // `gradmix pretrain` (self-supervised SimCLR or MoCo v1 with a mixing method, then a linear probe)
 // and `gradmix probe` (a linear classifier on a checkpoint's frozen encoder): paper section 4.5.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { augmentPreset } from '../augment/index.js';
 import { inputInfo, type OpenSetData } from '../data/index.js';
@@ -16,7 +16,8 @@ import { DATA_FLAG, checkpointFlag, outFlag, protocolFlag, splitFlag } from './c
 import { int, num, oneOf } from './flag-values.js';
 import { buildModel, checkChannels, readModelFile } from './model-file.js';
 import { checkPretrainOptions } from './option-flags.js';
-import { dataChoice, refuseOwnDataFlags, resumeFrom } from './run-config.js';
+import { CHECKPOINT_FILE } from '../train/epoch-loop.js';
+import { dataChoice, noRunToResume, refuseOwnDataFlags, resumeFrom, settingsDiff } from './run-config.js';
 
 /** Train flags that mean nothing without labels or that `train` handles alone. */
 const NOT_FOR_PRETRAIN = ['theta', 'lambda', 'k', 'all-classes', 'objective', 'score', 'pictures', 'tpr', 'attention-model', 'attention-grid', 'attention-top-k'];
@@ -96,6 +97,25 @@ function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+/**
+ * `--method all --resume` in `root`: each method whose folder holds a run continues it; one not
+ * started yet takes the settings those runs saved (all but the method must agree), not the
+ * defaults. No method's folder holding a run is resume's "holds no run" error.
+ */
+async function resumeAll(root: string, given: Partial<PretrainOptions>): Promise<Partial<PretrainOptions>[]> {
+  const folder = (method: Method) => join(root, method);
+  const started = PRETRAIN_METHODS.filter((m) => existsSync(join(folder(m), 'config.json')) || existsSync(join(folder(m), CHECKPOINT_FILE)));
+  if (!started.length) throw noRunToResume(root, ` (none of ${PRETRAIN_METHODS.map(folder).join(', ')})`);
+  const saved = new Map<Method, Partial<PretrainOptions>>();
+  for (const method of started) saved.set(method, await resumeFrom(folder(method), { ...given, method }));
+  const [first, ...others] = started.map((m) => saved.get(m)!);
+  for (const o of others) {
+    const differ = settingsDiff(first, o, ['method']);
+    if (differ.length) throw new UsageError(`${o.out} holds a run of other settings than ${first.out} (${differ.join(', ')}); --method all resumes one run per method, all of the same settings`);
+  }
+  return PRETRAIN_METHODS.map((method) => saved.get(method) ?? { ...first, method, out: folder(method) });
+}
+
 export async function pretrainCommand(argv: string[]): Promise<void> {
   const v = parseFlags(argv, PRETRAIN_FLAGS);
   if (v.help) {
@@ -121,11 +141,9 @@ export async function pretrainCommand(argv: string[]): Promise<void> {
   const methods = all ? PRETRAIN_METHODS : [given.method];
   const root = given.out ?? `runs/pretrain-${given.ssl ?? 'simclr'}${all ? '' : `-${given.method ?? 'gradmix'}`}`;
   // Every run's options are settled (and checked, with flag names) before the first one starts.
-  const runs: PretrainOptions[] = [];
-  for (const method of methods) {
-    const wanted = { ...given, method, out: all && method ? join(root, method) : root };
-    runs.push(checkPretrainOptions(given.resume ? await resumeFrom(wanted.out, wanted) : wanted));
-  }
+  const wanted = methods.map((method) => ({ ...given, method, out: all && method ? join(root, method) : root }));
+  const settled = !given.resume ? wanted : all ? await resumeAll(root, given) : [await resumeFrom(root, wanted[0])];
+  const runs = settled.map(checkPretrainOptions);
   refuseOwnDataFlags(v, runs[0].protocol); // an image folder's flags, which a built-in protocol would ignore
   const rows: { ssl: SslObjective; method: Method; result: ProbeResult }[] = [];
   for (const o of runs) {
