@@ -12,7 +12,7 @@ import { TorchvisionResNet } from '../src/nn/torchvision-resnet.js';
 import { readSafetensors, toHost, writeFaults, writeSafetensors, type HostTensor } from '../src/checkpoint/index.js';
 import { train, type TrainResult } from '../src/train/train.js';
 import type { TrainOptions } from '../src/train/options.js';
-import { KERNELS_METADATA, RESULT_FILES } from '../src/train/epoch-loop.js';
+import { CORRUPT_PICTURE, CORRUPT_RESULTS, KERNELS_METADATA, OOD_FOLDER, PROBE_FOLDER, RESULT_FILES } from '../src/train/epoch-loop.js';
 import { pinTunedChoices, resetTunedChoices, tunedChoices } from '../src/ops/kernel-choice.js';
 import { gpu } from '../runtime/gpu.js';
 import { rejects, removeTempDirs, tempDir } from './data-fixtures.js';
@@ -44,9 +44,18 @@ async function editTraining(checkpoint: string, edit: (meta: Record<string, unkn
 test("a fresh start in a finished run's folder removes its results, so an interrupted new run does not look finished", async () => {
   const out = tempDir();
   for (const f of RESULT_FILES) writeFileSync(join(out, f), f.endsWith('.json') ? JSON.stringify({ status: 'finished', auroc: 0.9 }) : '<svg/>');
+  // What corrupt, ood and probe wrote beside the earlier model by default goes with it.
+  writeFileSync(join(out, CORRUPT_RESULTS), '{}');
+  writeFileSync(join(out, CORRUPT_PICTURE), 'png');
+  for (const folder of [OOD_FOLDER, PROBE_FOLDER]) {
+    mkdirSync(join(out, folder));
+    writeFileSync(join(out, folder, 'x.json'), '{}');
+  }
+  writeFileSync(join(out, 'notes.txt'), 'mine');
   const r = await run({ ...quick, out }, 0);
   assert.ok(r.interrupted);
-  for (const f of RESULT_FILES) assert.not.ok(existsSync(join(out, f)), `${f} of the earlier run is left`);
+  for (const f of [...RESULT_FILES, CORRUPT_RESULTS, CORRUPT_PICTURE, OOD_FOLDER, PROBE_FOLDER]) assert.not.ok(existsSync(join(out, f)), `${f} of the earlier run is left`);
+  assert.ok(existsSync(join(out, 'notes.txt')), "a file of the user's own was removed");
   // A resume keeps what is there (a finished run's evaluation is rewritten only by its own end).
   writeFileSync(join(out, 'results.json'), '{}');
   await run({ ...quick, out, resume: true });

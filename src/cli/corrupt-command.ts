@@ -17,6 +17,7 @@ import { DATA_FLAG, DEFAULT_FEATURE_BATCH, DEFAULT_K, FEATURE_BATCH_FLAG, K_FLAG
 import { existingFolder, int, intList, listOf, oneOf } from './flag-values.js';
 import { buildModel, checkChannels, readModelFile } from './model-file.js';
 import { dataChoice } from './run-config.js';
+import { CORRUPT_PICTURE, CORRUPT_RESULTS } from '../train/epoch-loop.js';
 
 export const CORRUPT_FLAGS: FlagSpecs = {
   checkpoint: checkpointFlag('a .safetensors state dict (ours, or a PyTorch SupContrast model)'),
@@ -144,10 +145,10 @@ export async function corruptCommand(argv: string[]): Promise<void> {
 
     const out = (v.out as string | undefined) ?? join(v.checkpoint, '..');
     mkdirSync(out, { recursive: true });
-    const json = join(out, 'robustness.json');
+    const json = join(out, CORRUPT_RESULTS);
     const meta = { protocol, split, checkpoint: v.checkpoint, source: corrupted ? { files: corrupted } : { generated: { table: usedTable, seed } }, max: max ?? null };
     writeFileSync(json, JSON.stringify({ ...meta, ...result }, null, 2) + '\n');
-    const png = await picture(join(out, 'corruptions.png'), clean, pictured, usedTable, seed);
+    const png = await picture(join(out, CORRUPT_PICTURE), clean, pictured, usedTable, seed);
     console.log(`wrote ${json} and ${png}`);
   } finally {
     loaded.model.dispose(); // the command may run on a GPU that outlives it (tests, scripts calling main)

@@ -16,6 +16,7 @@ import { UsageError, checkFlagValue, listFlag, numberFlag, parseFlags, usage, ty
 import { DEFAULT_K, FEATURE_BATCH_FLAG, K_FLAG, MAX_TEST_FLAG, checkpointFlag, outFlag } from './common-flags.js';
 import { existingFolder, listOf, oneOf, text } from './flag-values.js';
 import { buildModel, readModelFile } from './model-file.js';
+import { OOD_FOLDER } from '../train/epoch-loop.js';
 
 export const OOD_FLAGS: FlagSpecs = {
   checkpoint: checkpointFlag('a .safetensors model trained on all classes of the in-distribution set'),
@@ -264,7 +265,7 @@ export async function oodCommand(argv: string[]): Promise<void> {
       batchSize: numberFlag(v, 'batch'),
       resize,
     });
-    const dir = (v.out as string | undefined) ?? join(v.checkpoint, '..', 'ood');
+    const dir = (v.out as string | undefined) ?? join(v.checkpoint, '..', OOD_FOLDER);
     const { json, svgs } = writeOod(dir, inSet, e, { checkpoint: v.checkpoint, k, resize, imageSize: size, maxTest: maxTest || null });
     console.log(oodTable(inSet, e));
     console.log(`wrote ${json} and, beside it, ${svgs.map((f) => basename(f)).join(', ')}`);

@@ -16,7 +16,7 @@ import { DATA_FLAG, checkpointFlag, outFlag, protocolFlag, splitFlag } from './c
 import { int, num, oneOf } from './flag-values.js';
 import { buildModel, checkChannels, readModelFile } from './model-file.js';
 import { checkPretrainOptions } from './option-flags.js';
-import { CHECKPOINT_FILE } from '../train/epoch-loop.js';
+import { CHECKPOINT_FILE, PROBE_FOLDER } from '../train/epoch-loop.js';
 import { dataChoice, noRunToResume, refuseOwnDataFlags, resumeFrom, settingsDiff } from './run-config.js';
 
 /** Train flags that mean nothing without labels or that `train` handles alone. */
@@ -189,7 +189,7 @@ export async function probeCommand(argv: string[]): Promise<void> {
   const loaded = await buildModel(file);
   try {
     const data = await pretrainData({ ...choice, allClasses, channels: choice.channels ?? (loaded.inChannels as 1 | 3) });
-    const out = (v.out as string | undefined) ?? join(dirname(v.checkpoint), 'probe');
+    const out = (v.out as string | undefined) ?? join(dirname(v.checkpoint), PROBE_FOLDER);
     const result = await probeAndReport(loaded.model, data, protocol, out, options, { checkpoint: v.checkpoint, allClasses, split, arch: loaded.arch, width: loaded.width });
     const { ssl, method } = file.run;
     if (ssl && method) console.log(probeTable([{ ssl, method, result }]));

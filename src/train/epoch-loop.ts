@@ -36,6 +36,14 @@ export const LOG_FILE = 'log.jsonl';
  */
 export const RESULT_FILES = ['results.json', 'roc.svg', 'scores.svg', 'probe.json'] as const;
 
+/** Where other commands write by default beside a run's checkpoint: `gradmix corrupt`, `ood`, `probe`. */
+export const CORRUPT_RESULTS = 'robustness.json';
+export const CORRUPT_PICTURE = 'corruptions.png';
+export const OOD_FOLDER = 'ood';
+export const PROBE_FOLDER = 'probe';
+/** Those outputs, of the model a fresh run replaces: removed with RESULT_FILES, so none outlives its model. */
+const DERIVED_OUTPUTS = [CORRUPT_RESULTS, CORRUPT_PICTURE, OOD_FOLDER, PROBE_FOLDER];
+
 /** An input besides the training data that a resume must find unchanged (Attentive CutMix's attention network). */
 export interface InputDigest {
   /** What it is (e.g. 'attention network'), for the error. */
@@ -223,6 +231,7 @@ async function openRun(run: EpochLoop, checkpoint: string): Promise<Position> {
     // A fresh run (or --resume before any checkpoint was written): an earlier run's results and
     // rows do not belong (results.json first: it is what says 'finished').
     for (const f of RESULT_FILES) rmSync(join(o.out, f), { force: true });
+    for (const f of DERIVED_OUTPUTS) rmSync(join(o.out, f), { recursive: true, force: true });
     await writeFileAtomic(log, new Uint8Array(0));
   }
   // Atomic, as --resume reads it back.
