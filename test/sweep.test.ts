@@ -374,6 +374,8 @@ test("a run stopped by SIGTERM outside training releases its lock and exits 143;
   const log = (out: string) => join(out, 'log.jsonl');
   const late = await stopWhen(r1, (out) => existsSync(log(out)) && readFileSync(log(out), 'utf8').includes('"kind":"step"'));
   assert.is(late.code, 130, late.out);
+  assert.match(late.out, /Rerun the same command to continue/, 'a sweep run resumes when run again: no --resume to give');
+  assert.not.match(late.out, /Continue with --resume/);
   assert.match(readFileSync(log(late.folder), 'utf8'), /"status":"interrupted"/);
   assert.ok(existsSync(join(late.folder, CHECKPOINT_FILE)), 'a checkpoint saved');
   assert.not.ok(existsSync(join(late.folder, LOCK_FILE)), 'the lock is released');

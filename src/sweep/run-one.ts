@@ -11,6 +11,7 @@ import { dataLabel } from '../train/run-config.js';
 import { resolveOptions, type TrainOptions } from '../train/options.js';
 import { LOCK_FILE, acquireRunLock, makeFolder, readLockOwner } from '../train/run-lock.js';
 import { trainAndEvaluate } from '../train/train-and-evaluate.js';
+import { RERUN_TO_CONTINUE } from '../train/epoch-loop.js';
 import { runOut, type PlannedRun } from './plan.js';
 import { clearFailed, finishedResults } from './run-state.js';
 import { checkPlannedSettings } from './run-settings.js';
@@ -79,7 +80,8 @@ export async function runPlanned(planFile: string, run: PlannedRun, schedulerTas
     if (finishedResults(out)) return 'skipped'; // finished by its holder while this worker waited for the lock
     clearFailed(out); // a new attempt: the report says held (or, if this one fails too, failed again)
     console.log(`${describeRun(run)}: training in ${out}`);
-    const result = await trainAndEvaluate(options, { log: (line) => console.log(line) });
+    // A stopped run continues when the sweep runs again (it resumes by itself): no --resume to give.
+    const result = await trainAndEvaluate(options, { log: (line) => console.log(line), continueHint: RERUN_TO_CONTINUE });
     result.dispose();
     if (!result.metrics) return 'interrupted';
     return 'finished';
