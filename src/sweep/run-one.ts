@@ -67,15 +67,19 @@ export async function runPlanned(planFile: string, run: PlannedRun, schedulerTas
   }
   makeFolder(out, 'run folder');
   if (schedulerTask) takeOverForeignLock(out);
+  // Guarded before the lock is taken: Node listens for a signal only once a listener exists, so a
+  // SIGTERM between taking the lock and listening would kill the process with its lock left behind
+  // (the guard drops only a lock of this process, so an early signal drops nothing).
+  const unguard = releaseLockOnExit(out);
   let release: () => void;
   try {
     release = acquireRunLock(out);
   } catch (e) {
+    unguard();
     // The lock's own message says who holds it; a lock of a dead process is taken over above.
     if (/in use by another gradmix run/.test((e as Error).message)) throw new RunClaimedError((e as Error).message);
     throw e;
   }
-  const unguard = releaseLockOnExit(out);
   try {
     if (finishedResults(out)) return 'skipped'; // finished by its holder while this worker waited for the lock
     clearFailed(out); // a new attempt: the report says held (or, if this one fails too, failed again)
