@@ -6,11 +6,8 @@
 // epoch loop (data loading, autotuning, evaluation) releases the lock and exits 143 (SIGTERM) or
 // 130 (SIGINT), as a shell reports those signals; inside it, the epoch loop's own handler stops
 // after the step and saves a checkpoint, and its finally releases the lock as usual.
-import { dropOwnLock } from '../train/run-lock.js';
+import { SIGNAL_EXIT, dropOwnLock } from '../train/run-lock.js';
 import { trainingStopsOnSignal } from '../train/epoch-loop.js';
-
-/** Exit statuses of a run stopped by a signal outside the epoch loop (128 + the signal's number). */
-export const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
 
 /** Guards the lock of `out` against signals and process.exit until the returned function is called. */
 export function releaseLockOnExit(out: string): () => void {

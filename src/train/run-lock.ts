@@ -271,6 +271,9 @@ export function acquireRunLock(dir: string, log: (message: string) => void = (m)
   });
 }
 
+/** Exit statuses of a run stopped by a signal before or after its epoch loop (128 + the signal's number, as a shell reports them). */
+export const SIGNAL_EXIT: Record<'SIGINT' | 'SIGTERM', number> = { SIGINT: 130, SIGTERM: 143 };
+
 /**
  * Removes the lock of `out` when this process wrote it, whatever its count of nested holders: for
  * a process about to exit (a signal outside training). A lock naming this pid on this host is this

@@ -11,7 +11,7 @@ import type { OpenSetMetrics } from '../osr/metrics.js';
 import type { OpenSetModel } from '../osr/open-set-model.js';
 import { intrinsicDimLine, metricsTable, writeEvaluation } from '../osr/report.js';
 import { resolveOptions, type TrainOptions } from './options.js';
-import { dropOwnLock, withRunFolder } from './run-lock.js';
+import { SIGNAL_EXIT, dropOwnLock, withRunFolder } from './run-lock.js';
 import { LOG_FILE } from './epoch-loop.js';
 import { recogniserLines, runContext, storeRecogniser } from './recogniser.js';
 import { train, type TrainResult } from './train.js';
@@ -63,7 +63,7 @@ function stopEvaluationOnSignal(training: TrainResult, continueHint: string | un
     console.error(
       `\n${signal === 'SIGTERM' ? 'terminated' : 'interrupted'} during the evaluation: training had finished and its checkpoint is saved to ${training.checkpoint}, but the evaluation did not finish (no results). ${how}. Or evaluate it with gradmix eval --checkpoint ${training.checkpoint}.`,
     );
-    process.exit(signal === 'SIGTERM' ? 143 : 130);
+    process.exit(SIGNAL_EXIT[signal as 'SIGINT' | 'SIGTERM']); // the two it listens for
   };
   // First: a sweep's lock guard, listening too, would exit with its own message.
   process.prependListener('SIGINT', onSignal);
